@@ -1,0 +1,1 @@
+//! Shared pieces of skiff's benchmark programs (being written).

@@ -1,0 +1,2 @@
+//! The `skiff` binary's entry point (being written).
+fn main() {}

@@ -1,0 +1,11 @@
+//! The replicated MVCC key-value store: skiff's etcd.
+//!
+//! # Layout
+//! - `types`: requests, responses, key-values, events (the Raft payload).
+//! - `codec`: versioned binary encoding of everything stored or sent.
+//! - `log_store`: the Raft log in its own redb file (`raft-log.redb`).
+//! - `state_machine`: the MVCC map in redb (`state.redb`), applied from the log.
+
+pub mod codec;
+pub mod log_store;
+pub mod types;

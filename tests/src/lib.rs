@@ -1,0 +1,1 @@
+//! Shared helpers for skiff's end-to-end tests (being written).
