@@ -9,3 +9,8 @@
 pub mod codec;
 pub mod log_store;
 pub mod types;
+pub mod mvcc;
+pub mod read;
+pub mod snapshot;
+pub mod state_machine;
+pub mod watch;

@@ -1,0 +1,193 @@
+//! Client-facing store operations on a replica: writes (forwarded to the leader), reads
+//! (linearizable through read-index, or serializable from the local copy), watches, and adding
+//! a replica to the cluster.
+
+use std::time::Duration;
+
+use openraft::ReadPolicy;
+use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::Replica;
+use crate::store::read::{self, ListOptions, ListPage, ReadError};
+use crate::store::types::{KeyValue, NodeId, PeerNode, Request, Response};
+use crate::store::watch::{WatchError, Watcher};
+
+pub const PATH_WRITE: &str = "/raft/write";
+pub const PATH_READ_INDEX: &str = "/raft/read-index";
+pub const PATH_ADD_REPLICA: &str = "/raft/add-replica";
+
+/// How long a client operation keeps looking for a leader before giving up.
+const LEADER_WAIT: Duration = Duration::from_secs(10);
+/// Timeout of one forwarded call.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(8);
+
+#[derive(Debug, thiserror::Error, Serialize, Deserialize)]
+pub enum WriteError {
+    /// No leader was reachable in time; nothing was written.
+    #[error("no leader is available: {0}")]
+    NoLeader(String),
+    /// The write may or may not have been committed (like etcd's "request timed out").
+    #[error("the outcome of the write is unknown: {0}")]
+    Unknown(String),
+    /// The Raft node stopped.
+    #[error("the store stopped: {0}")]
+    Fatal(String),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Consistency {
+    /// Reflects every write acknowledged before the read started (read-index through the leader).
+    #[default]
+    Linearizable,
+    /// Whatever this replica has applied.
+    Serializable,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreReadError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("cannot confirm a linearizable read: {0}")]
+    NoLeader(String),
+}
+
+/// A request to add a replica, sent by a joining replica to any member.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AddReplica {
+    pub id: NodeId,
+    pub addr: String,
+}
+
+impl Replica {
+    /// Submits `request` through Raft, forwarding to the leader when this replica is not it.
+    pub async fn write(&self, request: Request) -> Result<Response, WriteError> {
+        let deadline = Instant::now() + LEADER_WAIT;
+        loop {
+            let leader = match self.raft.client_write(request.clone()).await {
+                Ok(response) => return Ok(response.data),
+                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => f.leader_node,
+                Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(f))) => {
+                    return Err(WriteError::Unknown(format!("leadership changed during the write: {f}")));
+                }
+                Err(RaftError::APIError(e)) => return Err(WriteError::Fatal(e.to_string())),
+                Err(RaftError::Fatal(e)) => return Err(WriteError::Fatal(e.to_string())),
+            };
+            if let Some(PeerNode { addr }) = leader.filter(|n| n.addr != self.advertise) {
+                let answer: Result<Result<Response, WriteError>, _> =
+                    self.peers.call(&addr, PATH_WRITE, &request, FORWARD_TIMEOUT).await;
+                match answer {
+                    Ok(Ok(response)) => return Ok(response),
+                    // The leader lost leadership before proposing: safe to retry.
+                    Ok(Err(WriteError::NoLeader(_))) => {}
+                    Ok(Err(e)) => return Err(e),
+                    Err(e) if e.is_unreachable() => {}
+                    Err(e) => return Err(WriteError::Unknown(e.to_string())),
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(WriteError::NoLeader(format!("no leader answered within {LEADER_WAIT:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The leader half of a forwarded write: propose locally, never forward again.
+    pub async fn write_as_leader(&self, request: Request) -> Result<Response, WriteError> {
+        match self.raft.client_write(request).await {
+            Ok(response) => Ok(response.data),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                Err(WriteError::NoLeader(format!("this replica is no longer the leader: {f}")))
+            }
+            Err(RaftError::APIError(e)) => Err(WriteError::Unknown(e.to_string())),
+            Err(RaftError::Fatal(e)) => Err(WriteError::Fatal(e.to_string())),
+        }
+    }
+
+    /// The leader's half of a follower's read-index: the log index a read must wait for.
+    pub async fn read_index_as_leader(&self) -> Result<u64, String> {
+        match self.raft.get_read_linearizer(ReadPolicy::ReadIndex).await {
+            Ok(linearizer) => Ok(linearizer.read_log_id().index()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Waits until this replica has applied everything committed before now.
+    pub async fn linearize(&self) -> Result<(), StoreReadError> {
+        let deadline = Instant::now() + LEADER_WAIT;
+        loop {
+            let leader = match self.raft.get_read_linearizer(ReadPolicy::ReadIndex).await {
+                Ok(linearizer) => {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    return match linearizer.try_await_ready(&self.raft, Some(remaining)).await {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err(_)) => Err(StoreReadError::NoLeader("timed out applying the log".into())),
+                        Err(e) => Err(StoreReadError::NoLeader(e.to_string())),
+                    };
+                }
+                Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f))) => f.leader_node,
+                Err(e) => return Err(StoreReadError::NoLeader(e.to_string())),
+            };
+            if let Some(PeerNode { addr }) = leader.filter(|n| n.addr != self.advertise) {
+                let answer: Result<Result<u64, String>, _> =
+                    self.peers.call(&addr, PATH_READ_INDEX, &(), FORWARD_TIMEOUT).await;
+                if let Ok(Ok(index)) = answer {
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    let waited = self.raft.wait(Some(remaining)).applied_index_at_least(Some(index), "read-index").await;
+                    return waited.map(|_| ()).map_err(|e| StoreReadError::NoLeader(e.to_string()));
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(StoreReadError::NoLeader(format!("no leader answered within {LEADER_WAIT:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn get(
+        &self,
+        key: &str,
+        revision: Option<u64>,
+        consistency: Consistency,
+    ) -> Result<(Option<KeyValue>, u64), StoreReadError> {
+        if consistency == Consistency::Linearizable {
+            self.linearize().await?;
+        }
+        Ok(read::get(self.sm.database(), key, revision)?)
+    }
+
+    pub async fn list(
+        &self,
+        prefix: &str,
+        options: &ListOptions,
+        consistency: Consistency,
+    ) -> Result<ListPage, StoreReadError> {
+        if consistency == Consistency::Linearizable {
+            self.linearize().await?;
+        }
+        Ok(read::list(self.sm.database(), prefix, options)?)
+    }
+
+    /// Events under `prefix` with revision greater than `after`, served from this replica.
+    pub fn watch(&self, prefix: &str, after: u64) -> Result<Watcher, WatchError> {
+        self.sm.hub().watch(self.sm.database().clone(), prefix.to_owned(), after)
+    }
+
+    /// Adds a replica as a learner, waits for it to catch up, then makes it a voter. Runs on the
+    /// leader; followers forward it.
+    pub async fn add_replica(&self, request: AddReplica) -> Result<(), String> {
+        if self.raft.current_leader().await != Some(self.id) {
+            let Some((_, addr)) = self.leader() else { return Err("no leader is known yet".into()) };
+            let answer: Result<Result<(), String>, _> =
+                self.peers.call(&addr, PATH_ADD_REPLICA, &request, Duration::from_secs(60)).await;
+            return answer.map_err(|e| e.to_string())?;
+        }
+        let node = PeerNode { addr: request.addr.clone() };
+        self.raft.add_learner(request.id, node, true).await.map_err(|e| e.to_string())?;
+        let voters: std::collections::BTreeSet<NodeId> = self.raft.voter_ids().chain([request.id]).collect();
+        self.raft.change_membership(voters, false).await.map_err(|e| e.to_string())?;
+        tracing::info!(id = request.id, addr = %request.addr, "replica joined as a voter");
+        Ok(())
+    }
+}

@@ -1,0 +1,66 @@
+//! Request dispatch for a replica's HTTPS endpoint, and who may call what: peers present the
+//! cluster secret, clients the admin bearer token; `/cacerts` and health checks are open.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+
+use super::kv_api;
+use super::respond::{self, Body};
+use crate::pki::ct_eq;
+use crate::replica::peer_client::PEER_AUTH_HEADER;
+use crate::replica::{Replica, peer_api};
+
+pub struct Router {
+    pub replica: Arc<Replica>,
+    /// The cluster secret peers must present.
+    pub peer_secret: String,
+    /// The bearer token of the cluster administrator.
+    pub admin_token: String,
+    /// The cluster CA, served to joiners who check it against their token's pin.
+    pub ca_pem: String,
+}
+
+impl Router {
+    pub async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        match path.as_str() {
+            "/cacerts" => return respond::bytes(StatusCode::OK, "application/x-pem-file", self.ca_pem.clone()),
+            "/healthz" | "/livez" => return respond::text(StatusCode::OK, "ok"),
+            "/readyz" => return self.readyz(),
+            _ => {}
+        }
+        if path.starts_with("/raft/") {
+            let presented = request.headers().get(PEER_AUTH_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+            if !ct_eq(presented, self.peer_secret.as_bytes()) {
+                tracing::warn!("refused {path} from {peer}: it presented a wrong cluster token");
+                return respond::text(StatusCode::UNAUTHORIZED, "wrong cluster token: this replica belongs to another cluster or the token is mistyped");
+            }
+            return peer_api::handle(&self.replica, &path, request).await;
+        }
+        if let Some(rest) = path.strip_prefix("/kv/v1/") {
+            if !self.is_admin(&request) {
+                return respond::json_error(StatusCode::UNAUTHORIZED, "Unauthorized", "a valid bearer token is required");
+            }
+            return kv_api::handle(&self.replica, rest, request).await;
+        }
+        respond::text(StatusCode::NOT_FOUND, format!("no such endpoint: {path}"))
+    }
+
+    fn is_admin(&self, request: &Request<Incoming>) -> bool {
+        let header = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or_default();
+        match header.strip_prefix(b"Bearer ") {
+            Some(token) => ct_eq(token, self.admin_token.as_bytes()),
+            None => false,
+        }
+    }
+
+    fn readyz(&self) -> Response<Body> {
+        match self.replica.leader() {
+            Some((id, _)) => respond::text(StatusCode::OK, format!("ok (leader {id:x})")),
+            None => respond::text(StatusCode::SERVICE_UNAVAILABLE, "no leader yet"),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Snapshots of the MVCC map: encoding from a redb read transaction, installing into redb, and
+//! the snapshot files on disk (`snapshots/snapshot-<term>-<index>.bin`, newest kept).
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use redb::{Database, Durability, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+use super::codec;
+use super::mvcc::{self, EVENTS, HISTORY, KV, META_COMPACTED, META_REVISION, MvccError, Version, WriteTables};
+use super::state_machine::{META_APPLIED, META_MEMBERSHIP, Snapshot, SnapshotMeta};
+use super::types::KeyValue;
+
+/// Snapshot bytes as they travel between replicas: `codec::encode(&Payload)`.
+pub type SnapshotData = Vec<u8>;
+
+/// The whole current map at one revision.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Payload {
+    pub revision: u64,
+    pub kvs: Vec<KeyValue>,
+}
+
+/// What a snapshot file holds: the Raft metadata and the payload bytes.
+#[derive(Serialize, Deserialize)]
+struct FileContents {
+    meta: SnapshotMeta,
+    #[serde(with = "serde_bytes")]
+    data: Vec<u8>,
+}
+
+pub(crate) fn encode_from(txn: &redb::ReadTransaction) -> Result<SnapshotData, io::Error> {
+    let meta = txn.open_table(mvcc::META).map_err(MvccError::from)?;
+    let revision = mvcc::read_u64(&meta, META_REVISION)?;
+    let kv = txn.open_table(KV).map_err(MvccError::from)?;
+    let mut kvs = Vec::new();
+    for item in kv.iter().map_err(MvccError::from)? {
+        let (_, v) = item.map_err(MvccError::from)?;
+        kvs.push(codec::decode(v.value()).map_err(io::Error::from)?);
+    }
+    Ok(codec::encode(&Payload { revision, kvs }))
+}
+
+pub(crate) fn decode(data: &[u8]) -> Result<Payload, io::Error> {
+    Ok(codec::decode(data)?)
+}
+
+/// Replaces the whole state with the snapshot, durably. History before it is gone.
+pub(crate) fn install(db: &Database, meta: &SnapshotMeta, payload: &Payload) -> Result<(), io::Error> {
+    let mut txn = db.begin_write().map_err(io::Error::other)?;
+    txn.set_durability(Durability::Immediate).map_err(io::Error::other)?;
+    txn.delete_table(KV).map_err(io::Error::other)?;
+    txn.delete_table(HISTORY).map_err(io::Error::other)?;
+    txn.delete_table(EVENTS).map_err(io::Error::other)?;
+    {
+        let mut tables = WriteTables::open(&txn)?;
+        for kv in &payload.kvs {
+            tables.kv.insert(kv.key.as_str(), codec::encode(kv).as_slice()).map_err(MvccError::from)?;
+            let version = Version { kv: kv.clone(), deleted: false };
+            let key = (kv.key.as_str(), kv.mod_revision);
+            tables.history.insert(key, codec::encode(&version).as_slice()).map_err(MvccError::from)?;
+        }
+        mvcc::write_u64(&mut tables.meta, META_REVISION, payload.revision)?;
+        mvcc::write_u64(&mut tables.meta, META_COMPACTED, payload.revision)?;
+        let applied = codec::encode(&meta.last_log_id);
+        tables.meta.insert(META_APPLIED, applied.as_slice()).map_err(MvccError::from)?;
+        let membership = codec::encode(&meta.last_membership);
+        tables.meta.insert(META_MEMBERSHIP, membership.as_slice()).map_err(MvccError::from)?;
+    }
+    txn.commit().map_err(io::Error::other)?;
+    Ok(())
+}
+
+/// The directory of snapshot files.
+#[derive(Clone)]
+pub(crate) struct SnapshotFiles {
+    dir: PathBuf,
+}
+
+impl SnapshotFiles {
+    pub fn new(dir: PathBuf) -> Self {
+        SnapshotFiles { dir }
+    }
+
+    fn files(&self) -> io::Result<Vec<(u64, PathBuf)>> {
+        let mut out = Vec::new();
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let index = name
+                .strip_prefix("snapshot-")
+                .and_then(|rest| rest.strip_suffix(".bin"))
+                .and_then(|rest| rest.rsplit('-').next())
+                .and_then(|index| index.parse::<u64>().ok());
+            if let Some(index) = index {
+                out.push((index, path));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Refuses to start over a corrupt newest snapshot: the error names the file.
+    pub fn check(&self) -> io::Result<()> {
+        self.latest().map(|_| ())
+    }
+
+    pub fn latest(&self) -> io::Result<Option<Snapshot>> {
+        let Some((_, path)) = self.files()?.pop() else { return Ok(None) };
+        let bytes = fs::read(&path)?;
+        let contents: FileContents = codec::decode(&bytes).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("snapshot file {}: {e}", path.display()))
+        })?;
+        Ok(Some(Snapshot { meta: contents.meta, snapshot: contents.data }))
+    }
+
+    /// Writes the snapshot durably (temp file, fsync, rename, fsync dir), then removes older ones.
+    pub fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+        fs::create_dir_all(&self.dir)?;
+        let (term, index) = match &meta.last_log_id {
+            Some(id) => (id.leader_id.term, id.index),
+            None => (0, 0),
+        };
+        let name = format!("snapshot-{term}-{index}.bin");
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let contents = FileContents { meta: meta.clone(), data: data.to_vec() };
+        {
+            let mut file = fs::File::create(&tmp)?;
+            file.write_all(&codec::encode(&contents))?;
+            file.sync_all()?;
+        }
+        let path = self.dir.join(&name);
+        fs::rename(&tmp, &path)?;
+        fs::File::open(&self.dir)?.sync_all()?;
+        for (old_index, old) in self.files()? {
+            if old_index < index && old != path {
+                fs::remove_file(old)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,171 @@
+//! Watch: every event under a prefix after a revision, in revision order, none missed, none twice.
+//!
+//! The state machine publishes each applied batch on a broadcast channel after its redb
+//! transaction commits. A watcher subscribes first, then replays history from redb, then follows
+//! the channel, skipping what it already delivered. A watcher that falls behind the channel
+//! re-reads history; one that falls behind the compacted revision gets `WatchError::Expired`.
+//! A watcher is a plain struct, not a task, so dropping it releases everything it held.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase};
+use tokio::sync::broadcast;
+
+use super::mvcc::{self, EVENTS, HISTORY, META, META_COMPACTED, META_REVISION, MvccError};
+use super::types::Event;
+
+/// How many applied batches the broadcast channel buffers before slow watchers re-read redb.
+const CHANNEL_CAPACITY: usize = 4096;
+/// Events read from redb per catch-up step, so one slow watcher cannot hold a huge read.
+const REPLAY_BATCH: usize = 1024;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Published {
+    Events(Arc<Vec<Event>>),
+    /// A snapshot replaced the state: history before it is gone.
+    Reset,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The requested revision is older than the history window (Kubernetes 410 `Expired`).
+    #[error("revision {requested} is compacted; the oldest watchable revision is {compacted}")]
+    Expired { requested: u64, compacted: u64 },
+    #[error("reading watch history: {0}")]
+    Storage(#[from] MvccError),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+/// The publishing side, owned by the state machine.
+#[derive(Clone)]
+pub struct WatchHub {
+    tx: broadcast::Sender<Published>,
+}
+
+impl Default for WatchHub {
+    fn default() -> Self {
+        WatchHub { tx: broadcast::channel(CHANNEL_CAPACITY).0 }
+    }
+}
+
+impl WatchHub {
+    pub(crate) fn publish(&self, message: Published) {
+        // No receivers is normal: nobody is watching.
+        let _ = self.tx.send(message);
+    }
+
+    /// Starts a watch of `prefix` delivering events with revision `> after`.
+    pub fn watch(&self, db: Arc<Database>, prefix: String, after: u64) -> Result<Watcher, WatchError> {
+        let rx = self.tx.subscribe();
+        let (compacted, _) = read_bounds(&db)?;
+        if after < compacted {
+            return Err(WatchError::Expired { requested: after, compacted });
+        }
+        Ok(Watcher { db, prefix, seen: after, rx, replaying: true, pending: VecDeque::new() })
+    }
+}
+
+/// One watch stream. Call `next` until it returns an error.
+pub struct Watcher {
+    db: Arc<Database>,
+    prefix: String,
+    /// Highest revision already considered: queued in `pending`, delivered, or filtered out.
+    seen: u64,
+    rx: broadcast::Receiver<Published>,
+    /// Still catching up from redb before following the channel.
+    replaying: bool,
+    pending: VecDeque<Event>,
+}
+
+impl Watcher {
+    /// The next event, waiting for one if needed.
+    pub async fn next(&mut self) -> Result<Event, WatchError> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Ok(event);
+            }
+            if self.replaying {
+                self.replay_step()?;
+                continue;
+            }
+            match self.rx.recv().await {
+                Ok(Published::Events(batch)) => {
+                    let seen = self.seen;
+                    let fresh = batch.iter().filter(|e| e.revision() > seen);
+                    let wanted = fresh.filter(|e| e.kv.key.starts_with(&self.prefix));
+                    self.pending.extend(wanted.cloned());
+                    if let Some(last) = batch.last() {
+                        self.seen = self.seen.max(last.revision());
+                    }
+                }
+                Ok(Published::Reset) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.replaying = true;
+                }
+                Err(broadcast::error::RecvError::Closed) => return Err(WatchError::Closed),
+            }
+        }
+    }
+
+    /// A revision such that every matching event up to it has been returned by `next`
+    /// (what a Kubernetes BOOKMARK reports).
+    pub fn revision(&self) -> u64 {
+        match self.pending.front() {
+            Some(event) => event.revision() - 1,
+            None => self.seen,
+        }
+    }
+
+    /// Reads up to `REPLAY_BATCH` events after `seen` from redb; ends replay when caught up.
+    fn replay_step(&mut self) -> Result<(), WatchError> {
+        let txn = self.db.begin_read().map_err(redb_err)?;
+        let meta = txn.open_table(META).map_err(MvccError::from)?;
+        let compacted = mvcc::read_u64(&meta, META_COMPACTED)?;
+        let current = mvcc::read_u64(&meta, META_REVISION)?;
+        if self.seen < compacted {
+            return Err(WatchError::Expired { requested: self.seen, compacted });
+        }
+        let events = txn.open_table(EVENTS).map_err(MvccError::from)?;
+        let history = txn.open_table(HISTORY).map_err(MvccError::from)?;
+        let mut scanned = 0;
+        for item in events.range((self.seen + 1, 0)..).map_err(MvccError::from)? {
+            let (k, key) = item.map_err(MvccError::from)?;
+            let (rev, _) = k.value();
+            if scanned >= REPLAY_BATCH && rev != self.seen {
+                // Stop on a revision boundary so a transaction is never split; `seen` is the
+                // last revision fully scanned.
+                return Ok(());
+            }
+            scanned += 1;
+            self.seen = rev;
+            let key = key.value();
+            if !key.starts_with(&self.prefix) {
+                continue;
+            }
+            if let Some(event) = mvcc::event_at(&history, key, rev)? {
+                self.pending.push_back(event);
+            }
+        }
+        // Caught up with everything committed when this read began; the channel holds the rest
+        // (we subscribed before reading).
+        self.seen = self.seen.max(current);
+        self.replaying = false;
+        Ok(())
+    }
+}
+
+fn redb_err(e: redb::TransactionError) -> WatchError {
+    WatchError::Storage(e.into())
+}
+
+/// (compacted, current) revisions.
+pub(crate) fn read_bounds(db: &Database) -> Result<(u64, u64), WatchError> {
+    let txn = db.begin_read().map_err(redb_err)?;
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok((0, 0)),
+        Err(e) => return Err(MvccError::from(e).into()),
+    };
+    Ok((mvcc::read_u64(&meta, META_COMPACTED)?, mvcc::read_u64(&meta, META_REVISION)?))
+}
