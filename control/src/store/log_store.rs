@@ -1,1 +1,130 @@
-//! The Raft log in redb (being written).
+//! The Raft log in its own redb file (`raft-log.redb`): openraft's `RaftLogStorage` with one
+//! writer thread and group commit.
+//!
+//! # Layout
+//! - `open`: opening an existing file (refused untouched if corrupt) or creating a new one.
+//! - `tables`: table definitions and the record helpers that readers and the writer share.
+//! - `writer`: the writer thread: commands in order, consecutive appends merged, one fsync a group.
+//! - `raft`: the `RaftLogStorage` and `RaftLogReader` impls, which talk to the writer and read redb.
+//!
+//! # Durability model
+//! Every write goes through one queue to one thread, so vote, append, truncate and purge apply in
+//! the order they were called. A group of queued appends is written in one redb transaction
+//! committed with `Durability::None`: visible to every reader at once, so `append` returns only
+//! after that commit ("readable when `append` returns"). When the queue runs dry the writer commits
+//! an empty `Durability::Immediate` transaction (one fsync for the whole group) and only then fires
+//! the appends' `IOFlushed` callbacks. `save_vote` and `truncate_after` commit durably before they
+//! return. `save_committed`, and the purge's record and deletions, ride on the next fsync: losing
+//! them in a crash only means re-applying or re-purging more.
+//!
+//! **Invariant**: a redb commit never leaves an interior hole in the `log` table: truncation removes
+//! a suffix, purge removes a prefix, appends extend the end; readers check contiguity anyway.
+
+mod open;
+mod raft;
+mod tables;
+mod writer;
+
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use openraft::alias::{EntryOf, LogIdOf, VoteOf};
+
+use crate::store::types::TypeConfig;
+
+type Entry = EntryOf<TypeConfig>;
+type LogId = LogIdOf<TypeConfig>;
+type Vote = VoteOf<TypeConfig>;
+
+/// Why the Raft log file could not be opened. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LogStoreError {
+    #[error("raft log {path}: {what}: {source}")]
+    Io { path: PathBuf, what: &'static str, source: std::io::Error },
+    #[error(
+        "raft log {path} exists but is empty (0 bytes); a log is never created in place, so this \
+         file is damaged; it was left untouched (move it away only if this replica has no state)"
+    )]
+    Empty { path: PathBuf },
+    #[error("raft log {path} is corrupt or not a redb raft log ({source}); the file was left untouched")]
+    Corrupt { path: PathBuf, source: redb::Error },
+    #[error("raft log {path} is already open (by this or another process): {source}")]
+    InUse { path: PathBuf, source: redb::DatabaseError },
+}
+
+/// Handle to the Raft log. Clones share one file, one writer thread and one cache; the writer
+/// stops (after a final fsync) and the file is closed when the last clone is dropped.
+#[derive(Clone)]
+pub struct LogStore {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for LogStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogStore").field("path", &self.shared.path).finish_non_exhaustive()
+    }
+}
+
+/// State shared by every clone of a [`LogStore`].
+struct Shared {
+    /// The file, for error messages.
+    path: PathBuf,
+    /// Readers open their own read transactions on it; only the writer thread writes.
+    db: Arc<redb::Database>,
+    /// The last durably saved vote, kept in memory because every replication round reads it.
+    vote: Mutex<Option<Vote>>,
+    /// One past the last purged index (0: nothing purged). Reads start here even while the
+    /// writer is still deleting the purged prefix in chunks.
+    purged_next: AtomicU64,
+    /// The queue into the writer thread; dropping it stops the thread.
+    writer: writer::WriterHandle,
+}
+
+impl LogStore {
+    /// Opens the log at `path`, creating a new empty log if nothing exists there. An existing
+    /// file that is empty, truncated or not a redb raft log is refused with an error naming it,
+    /// and is not modified.
+    pub fn open(path: &Path) -> Result<LogStore, LogStoreError> {
+        let opened = open::open(path)?;
+        let purged_next = opened.last_purged.as_ref().map_or(0, |id| id.index + 1);
+        let writer = writer::WriterHandle::spawn(path, opened.db.clone(), opened.purge_leftover)
+            .map_err(|source| LogStoreError::Io {
+                path: path.to_owned(),
+                what: "cannot start the writer thread",
+                source,
+            })?;
+        Ok(LogStore {
+            shared: Arc::new(Shared {
+                path: path.to_owned(),
+                db: opened.db,
+                vote: Mutex::new(opened.vote),
+                purged_next: AtomicU64::new(purged_next),
+                writer,
+            }),
+        })
+    }
+
+    /// The file this log lives in.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    fn cached_vote(&self) -> Option<Vote> {
+        // The guarded value is plain data, valid even if a holder panicked.
+        self.shared.vote.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn set_cached_vote(&self, vote: Vote) {
+        *self.shared.vote.lock().unwrap_or_else(PoisonError::into_inner) = Some(vote);
+    }
+
+    fn purged_next(&self) -> u64 {
+        self.shared.purged_next.load(Ordering::Acquire)
+    }
+
+    fn set_purged_next(&self, next: u64) {
+        self.shared.purged_next.fetch_max(next, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,161 @@
+//! openraft's `RaftLogReader` and `RaftLogStorage` for [`LogStore`]: writes go to the writer
+//! thread's queue, reads run redb read transactions on tokio's blocking pool.
+
+use std::fmt::Debug;
+use std::io;
+use std::ops::{Bound, RangeBounds};
+
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::OptionalSend;
+use redb::ReadableDatabase as _;
+
+use super::tables::{self, KEY_COMMITTED, KEY_LAST_PURGED, LOG, META};
+use super::writer::Cmd;
+use super::{Entry, LogId, LogStore, Vote};
+use crate::store::codec;
+use crate::store::types::TypeConfig;
+
+/// Entries returned by one `limited_get_log_entries` at most: bounds one replication message.
+const MAX_LIMITED_READ: usize = 4096;
+
+impl LogStore {
+    /// Reads `start..end` (at most `limit` entries) off the async executor, skipping what is
+    /// purged even if its deletion is still under way.
+    async fn read(&self, start: u64, end: Option<u64>, limit: usize) -> io::Result<Vec<Entry>> {
+        let start = start.max(self.purged_next());
+        if end.is_some_and(|end| end <= start) {
+            return Ok(Vec::new());
+        }
+        let shared = self.shared.clone();
+        blocking(move || tables::read_entries(&shared.path, &shared.db, start, end, limit)).await
+    }
+}
+
+/// Runs blocking redb work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| io::Error::other(format!("raft log read task failed: {e}")))?
+}
+
+/// `range` as `start..end`, `end == None` meaning unbounded.
+fn bounds(range: &impl RangeBounds<u64>) -> (u64, Option<u64>) {
+    let start = match range.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s.saturating_add(1),
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(&e) => e.checked_add(1),
+        Bound::Excluded(&e) => Some(e),
+        Bound::Unbounded => None,
+    };
+    (start, end)
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        let (start, end) = bounds(&range);
+        self.read(start, end, usize::MAX).await
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        Ok(self.cached_vote())
+    }
+
+    async fn limited_get_log_entries(&mut self, start: u64, end: u64) -> Result<Vec<Entry>, io::Error> {
+        self.read(start, Some(end), MAX_LIMITED_READ).await
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
+        let shared = self.shared.clone();
+        blocking(move || {
+            let path = &shared.path;
+            let txn = shared.db.begin_read().map_err(|e| tables::io_err(path, "cannot begin a read", e))?;
+            let meta = txn.open_table(META).map_err(|e| tables::io_err(path, "cannot open the meta table", e))?;
+            let log = txn.open_table(LOG).map_err(|e| tables::io_err(path, "cannot open the log table", e))?;
+            let last_purged: Option<LogId> = tables::read_meta(path, &meta, KEY_LAST_PURGED)?;
+            let last_entry = tables::last_entry_id(path, &log)?;
+            let last_log_id = match (last_entry, &last_purged) {
+                (Some(last), Some(purged)) if last.index <= purged.index => Some(purged.clone()),
+                (Some(last), _) => Some(last),
+                (None, purged) => purged.clone(),
+            };
+            Ok(LogState { last_purged_log_id: last_purged, last_log_id })
+        })
+        .await
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        let bytes = codec::encode(vote);
+        self.shared.writer.call(|done| Cmd::Vote { bytes, done }).await?;
+        self.set_cached_vote(vote.clone());
+        Ok(())
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
+        let bytes = codec::encode(&committed);
+        self.shared.writer.call(|done| Cmd::Committed { bytes, done }).await
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        let shared = self.shared.clone();
+        blocking(move || {
+            let path = &shared.path;
+            let txn = shared.db.begin_read().map_err(|e| tables::io_err(path, "cannot begin a read", e))?;
+            let meta = txn.open_table(META).map_err(|e| tables::io_err(path, "cannot open the meta table", e))?;
+            let committed: Option<Option<LogId>> = tables::read_meta(path, &meta, KEY_COMMITTED)?;
+            Ok(committed.flatten())
+        })
+        .await
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut encoded: Vec<(u64, Vec<u8>)> = Vec::new();
+        for entry in entries {
+            let index = entry.log_id.index;
+            if let Some((prev, _)) = encoded.last()
+                && *prev + 1 != index
+            {
+                let e = io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("raft log {}: append of entry {index} after entry {prev} would leave a hole", self.path().display()),
+                );
+                callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
+                return Err(e);
+            }
+            encoded.push((index, codec::encode(&entry)));
+        }
+        // Even an empty append goes through the queue: its callback must not fire before the
+        // appends queued ahead of it are durable.
+        self.shared.writer.call(|done| Cmd::Append { entries: encoded, flushed: callback, done }).await
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
+        let after = last_log_id.map(|id| id.index);
+        self.shared.writer.call(|done| Cmd::Truncate { after, done }).await
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        let upto = log_id.index;
+        let bytes = codec::encode(&log_id);
+        self.shared.writer.call(|done| Cmd::Purge { upto, bytes, done }).await?;
+        self.set_purged_next(upto + 1);
+        Ok(())
+    }
+}

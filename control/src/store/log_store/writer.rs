@@ -1,0 +1,282 @@
+//! The log's one writer thread: applies commands strictly in the order they were queued, merges
+//! consecutive appends into one redb transaction, and fsyncs once per group (group commit).
+//!
+//! Appends commit with `Durability::None` (visible to readers at once, no fsync) and are answered;
+//! their `IOFlushed` callbacks wait in `unflushed` until the queue runs dry and an empty
+//! `Durability::Immediate` commit makes everything before it durable. Votes and truncations
+//! commit durably and so flush the waiting appends too. Purges record `last_purged`, delete a
+//! first chunk, and leave the rest to `purge_chunk`, run whenever the queue is empty, so a large
+//! purge never holds the writer for long.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use openraft::storage::IOFlushed;
+use redb::{Durability, ReadableTable, WriteTransaction};
+use tokio::sync::oneshot;
+
+use super::tables::{KEY_COMMITTED, KEY_LAST_PURGED, KEY_VOTE, LOG, META};
+use crate::store::types::TypeConfig;
+
+/// Entries deleted per purge transaction: small enough to keep each commit short.
+const PURGE_CHUNK: u64 = 1024;
+/// Entries merged into one append transaction at most, to bound the time readers wait.
+const MAX_GROUP_ENTRIES: usize = 16 * 1024;
+/// How long a non-durable commit nobody waits for (`save_committed`, a purge) may stay
+/// unsynced while the log is idle.
+const LAZY_FLUSH_AFTER: Duration = Duration::from_millis(50);
+
+pub(super) type Done = oneshot::Sender<io::Result<()>>;
+
+/// One write, with the channel that answers it once it is visible to readers.
+pub(super) enum Cmd {
+    /// Encoded entries by index; `flushed` fires once they are on disk.
+    Append { entries: Vec<(u64, Vec<u8>)>, flushed: IOFlushed<TypeConfig>, done: Done },
+    /// An encoded vote; answered once it is on disk.
+    Vote { bytes: Vec<u8>, done: Done },
+    /// An encoded `Option<LogId>`; synced with the next fsync.
+    Committed { bytes: Vec<u8>, done: Done },
+    /// Remove every entry with index > `after` (`None`: every entry); answered once on disk.
+    Truncate { after: Option<u64>, done: Done },
+    /// Record `bytes` (the encoded log id) as last purged and delete entries up to `upto`.
+    Purge { upto: u64, bytes: Vec<u8>, done: Done },
+}
+
+/// The queue into the writer thread. Dropping it lets the thread finish (with a last fsync) and
+/// waits for it, so the file is closed when the last `LogStore` clone is gone.
+pub(super) struct WriterHandle {
+    tx: Option<mpsc::Sender<Cmd>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WriterHandle {
+    pub(super) fn spawn(path: &Path, db: Arc<redb::Database>, purge_upto: Option<u64>) -> io::Result<Self> {
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer {
+            path: path.to_owned(),
+            db,
+            rx,
+            stashed: None,
+            unflushed: Vec::new(),
+            lazy_dirty: false,
+            purge_upto,
+        };
+        let thread = std::thread::Builder::new().name("raft-log-writer".into()).spawn(move || writer.run())?;
+        Ok(WriterHandle { tx: Some(tx), thread: Some(thread) })
+    }
+
+    /// Queues the command built from `make` and waits for its answer.
+    pub(super) async fn call(&self, make: impl FnOnce(Done) -> Cmd) -> io::Result<()> {
+        let (done, answer) = oneshot::channel();
+        let tx = self.tx.as_ref().ok_or_else(stopped)?;
+        tx.send(make(done)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+impl Drop for WriterHandle {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the raft log writer thread panicked");
+        }
+    }
+}
+
+fn stopped() -> io::Error {
+    io::Error::other("the raft log writer thread has stopped")
+}
+
+struct Writer {
+    path: PathBuf,
+    db: Arc<redb::Database>,
+    rx: mpsc::Receiver<Cmd>,
+    /// A command taken off the queue while merging appends, to run next.
+    stashed: Option<Cmd>,
+    /// Callbacks of appends committed without fsync, fired by the next durable commit.
+    unflushed: Vec<IOFlushed<TypeConfig>>,
+    /// Non-durable commits that nobody waits for are pending; sync them when idle.
+    lazy_dirty: bool,
+    /// A purge's entries up to this index are still to be deleted.
+    purge_upto: Option<u64>,
+}
+
+impl Writer {
+    fn run(mut self) {
+        loop {
+            let next = if let Some(cmd) = self.stashed.take() {
+                Ok(cmd)
+            } else if !self.unflushed.is_empty() || self.purge_upto.is_some() {
+                self.rx.try_recv().map_err(|e| e == TryRecvError::Disconnected)
+            } else if self.lazy_dirty {
+                self.rx.recv_timeout(LAZY_FLUSH_AFTER).map_err(|e| e == RecvTimeoutError::Disconnected)
+            } else {
+                self.rx.recv().map_err(|_| true)
+            };
+            match next {
+                Ok(cmd) => self.handle(cmd),
+                Err(true) => break,
+                Err(false) if !self.unflushed.is_empty() => self.flush(),
+                Err(false) if self.purge_upto.is_some() => self.purge_chunk(),
+                Err(false) => self.flush(),
+            }
+        }
+        if self.lazy_dirty || !self.unflushed.is_empty() {
+            self.flush();
+        }
+    }
+
+    fn handle(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Append { entries, flushed, done } => self.append_group(entries, flushed, done),
+            Cmd::Vote { bytes, done } => {
+                let result = self.durable(|txn| {
+                    txn.open_table(META)?.insert(KEY_VOTE, bytes.as_slice())?;
+                    Ok(())
+                });
+                done.send(result).ok();
+            }
+            Cmd::Committed { bytes, done } => {
+                let result = self.write(Durability::None, |txn| {
+                    txn.open_table(META)?.insert(KEY_COMMITTED, bytes.as_slice())?;
+                    Ok(())
+                });
+                self.lazy_dirty |= result.is_ok();
+                done.send(result).ok();
+            }
+            Cmd::Truncate { after, done } => {
+                let from = after.map_or(0, |after| after + 1);
+                let result = self.durable(|txn| {
+                    txn.open_table(LOG)?.retain_in(from.., |_, _| false)?;
+                    Ok(())
+                });
+                done.send(result).ok();
+            }
+            Cmd::Purge { upto, bytes, done } => {
+                let result = self.write(Durability::None, |txn| {
+                    txn.open_table(META)?.insert(KEY_LAST_PURGED, bytes.as_slice())?;
+                    Ok(())
+                });
+                if result.is_ok() {
+                    self.lazy_dirty = true;
+                    self.purge_upto = self.purge_upto.max(Some(upto));
+                    self.purge_chunk();
+                }
+                done.send(result).ok();
+            }
+        }
+    }
+
+    /// Writes this append and every append queued right behind it in one non-durable commit.
+    fn append_group(&mut self, entries: Vec<(u64, Vec<u8>)>, flushed: IOFlushed<TypeConfig>, done: Done) {
+        let mut count = entries.len();
+        let mut group = vec![(entries, flushed, done)];
+        while count < MAX_GROUP_ENTRIES {
+            match self.rx.try_recv() {
+                Ok(Cmd::Append { entries, flushed, done }) => {
+                    count += entries.len();
+                    group.push((entries, flushed, done));
+                }
+                Ok(other) => {
+                    self.stashed = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let result = self.write(Durability::None, |txn| {
+            let mut table = txn.open_table(LOG)?;
+            for (entries, _, _) in &group {
+                for (index, bytes) in entries {
+                    table.insert(*index, bytes.as_slice())?;
+                }
+            }
+            Ok(())
+        });
+        for (_, flushed, done) in group {
+            match &result {
+                Ok(()) => {
+                    self.unflushed.push(flushed);
+                    done.send(Ok(())).ok();
+                }
+                Err(e) => {
+                    flushed.io_completed(Err(copy(e)));
+                    done.send(Err(copy(e))).ok();
+                }
+            }
+        }
+    }
+
+    /// Makes every earlier commit durable, then reports the waiting appends flushed.
+    fn flush(&mut self) {
+        let result = self.durable(|_| Ok(()));
+        if let Err(e) = result {
+            tracing::error!("{e}");
+        }
+    }
+
+    /// Commits `f` durably; on success the appends committed before it are durable too.
+    fn durable(&mut self, f: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>) -> io::Result<()> {
+        let result = self.write(Durability::Immediate, f);
+        if result.is_ok() {
+            self.lazy_dirty = false;
+        }
+        for flushed in self.unflushed.drain(..) {
+            flushed.io_completed(result.as_ref().map(|_| ()).map_err(copy));
+        }
+        result
+    }
+
+    /// Deletes the next chunk of a pending purge.
+    fn purge_chunk(&mut self) {
+        let Some(upto) = self.purge_upto else { return };
+        let mut finished = true;
+        let result = self.write(Durability::None, |txn| {
+            let mut table = txn.open_table(LOG)?;
+            let first = table.first()?.map(|(key, _)| key.value());
+            if let Some(first) = first.filter(|first| *first <= upto) {
+                let end = upto.min(first.saturating_add(PURGE_CHUNK - 1));
+                table.retain_in(first..=end, |_, _| false)?;
+                finished = end == upto;
+            }
+            Ok(())
+        });
+        self.lazy_dirty = true;
+        match result {
+            Ok(()) if !finished => {}
+            Ok(()) => self.purge_upto = None,
+            Err(e) => {
+                // Leave the rest: `last_purged` already hides these entries and the next open
+                // resumes the deletion.
+                tracing::error!("{e}");
+                self.purge_upto = None;
+            }
+        }
+    }
+
+    fn write(
+        &self,
+        durability: Durability,
+        f: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
+    ) -> io::Result<()> {
+        let run = || -> Result<(), redb::Error> {
+            let mut txn = self.db.begin_write()?;
+            txn.set_durability(durability)?;
+            f(&txn)?;
+            txn.commit()?;
+            Ok(())
+        };
+        run().map_err(|e| io::Error::other(format!("raft log {}: write failed: {e}", self.path.display())))
+    }
+}
+
+/// io::Error is not Clone; every waiter gets the same kind and message.
+fn copy(e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), e.to_string())
+}
