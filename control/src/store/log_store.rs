@@ -25,6 +25,11 @@ mod raft;
 mod tables;
 mod writer;
 
+#[cfg(test)]
+mod corrupt_tests;
+#[cfg(test)]
+mod test_util;
+
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
