@@ -1,1 +1,12 @@
-//! Shared pieces of skiff's benchmark programs (being written).
+//! Shared pieces of skiff's benchmark programs: the store load generator
+//! (`store-bench`) that drives skiff's KV endpoint and etcd's JSON gateway
+//! with the same kind of request, and its fsync probe, statistics and tables.
+
+pub mod conn;
+pub mod fsync;
+pub mod load;
+pub mod record;
+pub mod setup;
+pub mod stats;
+pub mod table;
+pub mod target;
