@@ -7,6 +7,7 @@ pub mod fsync;
 pub mod load;
 pub mod record;
 pub mod setup;
+pub mod snapwatch;
 pub mod stats;
 pub mod table;
 pub mod target;

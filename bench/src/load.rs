@@ -54,8 +54,10 @@ pub struct Spec {
 }
 
 /// What the clients measured inside the window.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outcome {
+    /// When the measured window began.
+    pub window_start: Instant,
     /// Latency of every successful op started inside the window, in µs.
     pub latencies_us: Vec<u32>,
     pub errors: u64,
@@ -64,6 +66,19 @@ pub struct Outcome {
     pub per_second: Vec<u64>,
     /// When the slowest op started, in seconds into the window.
     pub max_at_s: f64,
+}
+
+impl Outcome {
+    fn empty(window_start: Instant) -> Self {
+        Self {
+            window_start,
+            latencies_us: Vec::new(),
+            errors: 0,
+            first_error: None,
+            per_second: Vec::new(),
+            max_at_s: 0.0,
+        }
+    }
 }
 
 struct Window {
@@ -93,7 +108,7 @@ pub async fn run(spec: Arc<Spec>) -> Result<Outcome> {
         measure,
         end: measure + spec.duration,
     })))?;
-    let mut total = Outcome::default();
+    let mut total = Outcome::empty(measure);
     for task in tasks {
         let one = task.await.context("client task")?;
         let worst_so_far = total.latencies_us.iter().max().copied().unwrap_or(0);
@@ -123,12 +138,12 @@ async fn client_loop(
 ) -> Outcome {
     let window = match rx.wait_for(Option::is_some).await {
         Ok(w) => w.clone().unwrap_or_else(|| unreachable!("waited for Some")),
-        Err(_) => return Outcome::default(),
+        Err(_) => return Outcome::empty(Instant::now()),
     };
     let secs = spec.duration.as_secs_f64().ceil() as usize;
     let mut out = Outcome {
         per_second: vec![0; secs.max(1)],
-        ..Outcome::default()
+        ..Outcome::empty(window.measure)
     };
     let mut worst = 0u32;
     let mut seq = client as u64 * 7919;

@@ -40,6 +40,10 @@ pub struct Record {
     pub fsync_around: Summary,
     /// One 4 KiB write + fdatasync every 100 ms during the window.
     pub fsync_during: Summary,
+    /// When new snapshot files appeared, seconds into the window (negative:
+    /// during warm-up); empty when no `--snapshot-dir` was watched.
+    #[serde(default)]
+    pub snapshots_at_s: Vec<f64>,
     /// Free text from the script, e.g. skiff's snapshot flag.
     #[serde(default)]
     pub note: String,

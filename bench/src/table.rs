@@ -134,13 +134,13 @@ pub fn ratios(records: &[Record]) -> String {
 /// The stall runs, judged by their slowest write against the 100 ms bound.
 pub fn stalls(records: &[Record]) -> String {
     let mut out = String::from(
-        "| target | replicas | clients | seconds | ops/s | p99 ms | max ms | max at s | writes > 100 ms | fewest ops in 1 s | fsync during p50/p99 ms | max < 100 ms | note |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n",
+        "| target | replicas | clients | seconds | ops/s | p99 ms | max ms | max at s | writes > 100 ms | fewest ops in 1 s | snapshots in window | fsync during p50/p99 ms | max < 100 ms | note |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n",
     );
     for r in records.iter().filter(|r| r.mode == Mode::Stall) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} |",
             r.target.name(),
             r.replicas,
             r.clients,
@@ -151,6 +151,10 @@ pub fn stalls(records: &[Record]) -> String {
             r.max_at_s,
             r.slow_ops,
             r.min_second_ops,
+            r.snapshots_at_s
+                .iter()
+                .filter(|&&s| s >= 0.0 && s <= r.duration_s)
+                .count(),
             fsync(&r.fsync_during),
             if r.latency.max_ms < STALL_BOUND_MS && r.errors == 0 {
                 "yes"

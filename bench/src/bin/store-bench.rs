@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use skiff_bench::conn::Endpoint;
 use skiff_bench::load::{self, Mode, Spec};
 use skiff_bench::record::{self, Record, STALL_BOUND_MS};
+use skiff_bench::snapwatch::{self, SnapWatch};
 use skiff_bench::stats::Summary;
 use skiff_bench::target::Kind;
 use skiff_bench::{fsync, setup, table};
@@ -40,6 +41,12 @@ enum Cmd {
     EtcdLeader {
         #[command(flatten)]
         target: TargetArgs,
+    },
+    /// GET PATH from the first endpoint and print the status and body.
+    Get {
+        #[command(flatten)]
+        target: TargetArgs,
+        path: String,
     },
     /// Print N free ports on 127.0.0.1.
     FreePorts { n: usize },
@@ -116,6 +123,10 @@ struct RunArgs {
     keys_per_client: u64,
     #[arg(long, default_value_t = 1000)]
     read_keys: u64,
+    /// Data directory to watch for new snapshot files during the run
+    /// (repeatable; skiff writes `snapshot-<term>-<index>.bin`).
+    #[arg(long)]
+    snapshot_dir: Vec<PathBuf>,
     /// Free text kept with the record.
     #[arg(long, default_value = "")]
     note: String,
@@ -148,6 +159,16 @@ async fn main() -> Result<()> {
         }
         Cmd::EtcdLeader { target } => {
             println!("{}", setup::etcd_leader(&target.endpoints()?).await?);
+            Ok(())
+        }
+        Cmd::Get { target, path } => {
+            let ep = target.endpoints()?.remove(0);
+            let (status, body) = ep
+                .connect()
+                .await?
+                .request(http::Method::GET, &path, bytes::Bytes::new())
+                .await?;
+            println!("{} {}", status.as_u16(), String::from_utf8_lossy(&body));
             Ok(())
         }
         Cmd::FreePorts { n } => {
@@ -192,9 +213,19 @@ async fn run(args: RunArgs) -> Result<()> {
     });
     let mut fsync_around = probe(&args.fsync_dir, args.fsync_secs).await?;
     let during = fsync::Background::start(&args.fsync_dir, Duration::from_millis(100))?;
+    let snaps =
+        (!args.snapshot_dir.is_empty()).then(|| SnapWatch::start(args.snapshot_dir.clone()));
     let outcome = load::run(spec.clone()).await;
+    let snapshots = match snaps {
+        Some(w) => w.finish().await,
+        None => Vec::new(),
+    };
     let fsync_during = during.finish()?;
     let outcome = outcome?;
+    let snapshots_at_s = snapshots
+        .into_iter()
+        .map(|at| snapwatch::offset(outcome.window_start, at))
+        .collect();
     fsync_around.extend(probe(&args.fsync_dir, args.fsync_secs).await?);
 
     let slow_ops = outcome
@@ -220,6 +251,7 @@ async fn run(args: RunArgs) -> Result<()> {
         min_second_ops: outcome.per_second.iter().copied().min().unwrap_or(0),
         fsync_around: Summary::from_micros(fsync_around),
         fsync_during: Summary::from_micros(fsync_during),
+        snapshots_at_s,
         note: args.note,
     };
     println!(
@@ -238,6 +270,18 @@ async fn run(args: RunArgs) -> Result<()> {
         rec.fsync_during.p50_ms,
         rec.fsync_during.p99_ms,
     );
+    if !rec.snapshots_at_s.is_empty() {
+        let at: Vec<String> = rec
+            .snapshots_at_s
+            .iter()
+            .map(|s| format!("{s:.1}"))
+            .collect();
+        println!(
+            "  snapshots appeared at {} s; slowest op started at {:.1} s",
+            at.join(", "),
+            rec.max_at_s
+        );
+    }
     if let Some(e) = rec.first_error.as_deref().filter(|_| rec.errors > 0) {
         eprintln!("  first error: {e}");
     }

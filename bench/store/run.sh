@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# The store benchmark (issue 2): skiff's replicated store against etcd 3.4,
+# both on 127.0.0.1 only, driven by one load generator (store-bench) with the
+# same kind of request. For 1 and 3 replicas it starts an etcd cluster and a
+# skiff cluster, then for every configuration alternates the runs
+# (etcd, skiff, etcd, skiff, ...), then runs the snapshot/purge stall check,
+# prints the tables and stops every process it started.
+#
+#   bash bench/store/run.sh
+#
+# Knobs (environment): DURATION=10 WARMUP=2 ROUNDS=2 REPLICAS="1 3"
+#   WRITE_CLIENTS="1 16 64 256" READ_CLIENTS="1 16 64 256" TARGETS="etcd skiff"
+#   STALL=1 STALL_SECS=30 STALL_CLIENTS=16 SNAPSHOT_EVERY=20000
+#   OUT=bench/out/store-<time>.jsonl  BENCH_TMPDIR=/tmp  KEEP=1 (keep data dirs)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+ROUNDS=${ROUNDS:-2}
+REPLICAS=${REPLICAS:-"1 3"}
+WRITE_CLIENTS=${WRITE_CLIENTS:-"1 16 64 256"}
+READ_CLIENTS=${READ_CLIENTS:-"1 16 64 256"}
+TARGETS=${TARGETS:-"etcd skiff"}
+STALL=${STALL:-1}
+STALL_SECS=${STALL_SECS:-30}
+STALL_CLIENTS=${STALL_CLIENTS:-16}
+SNAPSHOT_EVERY=${SNAPSHOT_EVERY:-20000}
+OUT=${OUT:-$ROOT/bench/out/store-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
+
+has() { [[ " $TARGETS " == *" $1 "* ]]; }
+log() { printf '== %s\n' "$*" >&2; }
+
+# --- set-up: etcd from Debian, release builds --------------------------------
+if has etcd && ! command -v etcd >/dev/null; then
+    log "installing etcd-server (Debian)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
+fi
+packages=(-p skiff-bench)
+has skiff && packages+=(-p skiff)
+log "cargo build --release ${packages[*]}"
+(cd "$ROOT" && cargo build --release "${packages[@]}")
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
+SB=$BIN/store-bench
+SKIFF=$BIN/skiff
+
+mkdir -p "$(dirname "$OUT")"
+WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/skiff-store-bench.XXXXXX")
+PIDS=()
+
+stop_all() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    PIDS=()
+}
+cleanup() {
+    stop_all
+    if [[ -n "${KEEP:-}" ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_etcd N [extra flags...]: an N-member cluster on 127.0.0.1; sets ETCD_EP
+# to the leader's client URL.
+start_etcd() {
+    local n=$1 i cluster="" eps=() ports
+    shift
+    read -r -a ports <<<"$("$SB" free-ports $((2 * n)))"
+    for ((i = 1; i <= n; i++)); do
+        cluster+="e$i=http://127.0.0.1:${ports[2 * i - 1]},"
+        eps+=("http://127.0.0.1:${ports[2 * i - 2]}")
+    done
+    for ((i = 1; i <= n; i++)); do
+        etcd --name "e$i" --data-dir "$WORK/etcd-$n-$i" \
+            --listen-client-urls "${eps[i - 1]}" --advertise-client-urls "${eps[i - 1]}" \
+            --listen-peer-urls "http://127.0.0.1:${ports[2 * i - 1]}" \
+            --initial-advertise-peer-urls "http://127.0.0.1:${ports[2 * i - 1]}" \
+            --initial-cluster "${cluster%,}" --initial-cluster-state new \
+            --initial-cluster-token "bench-$n-$RANDOM" "$@" \
+            >"$WORK/etcd-$n-$i.log" 2>&1 &
+        PIDS+=($!)
+    done
+    local all
+    all=$(IFS=,; echo "${eps[*]}")
+    "$SB" wait --target etcd --endpoint "$all" --timeout 60
+    ETCD_EP=${eps[$("$SB" etcd-leader --target etcd --endpoint "$all")]}
+    log "etcd x$n up, leader $ETCD_EP ($(etcd --version | head -1))"
+}
+
+# start_skiff N [extra flags...]: N replicas on 127.0.0.1, the first
+# bootstrapping, the others joining; sets SKIFF_EP (the leader), SKIFF_CA,
+# SKIFF_TOKEN and SKIFF_DIRS.
+start_skiff() {
+    local n=$1 i ports d1 urls=() t
+    shift
+    read -r -a ports <<<"$("$SB" free-ports "$n")"
+    SKIFF_DIRS=()
+    for ((i = 1; i <= n; i++)); do
+        local d=$WORK/skiff-$n-$i url="https://127.0.0.1:${ports[i - 1]}"
+        SKIFF_DIRS+=("$d")
+        urls+=("$url")
+        if ((i == 1)); then
+            "$SKIFF" server --data-dir "$d" --listen "127.0.0.1:${ports[0]}" "$@" >"$d.log" 2>&1 &
+            PIDS+=($!)
+            d1=$d
+            for ((t = 0; t < 600; t++)); do
+                [[ -s $d1/admin-token && -s $d1/pki/ca.crt && -s $d1/token ]] && break
+                sleep 0.1
+            done
+        else
+            "$SKIFF" server --data-dir "$d" --listen "127.0.0.1:${ports[i - 1]}" \
+                --join "${urls[0]}" --token "$(cat "$d1/token")" "$@" >"$d.log" 2>&1 &
+            PIDS+=($!)
+        fi
+        "$SB" wait --target skiff --endpoint "$url" --ca "$d1/pki/ca.crt" \
+            --token-file "$d1/admin-token" --timeout 60
+    done
+    SKIFF_CA=$d1/pki/ca.crt
+    SKIFF_TOKEN=$d1/admin-token
+    # /readyz answers "ok (leader <hex id>)"; each log says "replica <hex id> serving <url>".
+    local leader id
+    leader=$("$SB" get --target skiff --endpoint "${urls[0]}" --ca "$SKIFF_CA" /readyz |
+        sed -n 's/.*leader \([0-9a-f]*\).*/\1/p')
+    SKIFF_EP=${urls[0]}
+    for ((i = 1; i <= n; i++)); do
+        id=$(sed -n 's/.*replica \([0-9a-f]*\) serving.*/\1/p' "${SKIFF_DIRS[i - 1]}.log" | head -1)
+        if [[ -n $leader && -n $id ]] && ((16#$id == 16#$leader)); then SKIFF_EP=${urls[i - 1]}; fi
+    done
+    log "skiff x$n up, leader $SKIFF_EP"
+}
+
+# bench TARGET REPLICAS MODE CLIENTS ROUND [extra store-bench flags...]
+bench() {
+    local target=$1 replicas=$2 mode=$3 clients=$4 round=$5 args
+    shift 5
+    case $target in
+        etcd) args=(--target etcd --endpoint "$ETCD_EP") ;;
+        skiff) args=(--target skiff --endpoint "$SKIFF_EP" --ca "$SKIFF_CA" --token-file "$SKIFF_TOKEN") ;;
+    esac
+    "$SB" run "${args[@]}" --replicas "$replicas" --mode "$mode" --clients "$clients" \
+        --round "$round" --duration "${RUN_SECS:-$DURATION}" --warmup "$WARMUP" \
+        --fsync-dir "$WORK" --out "$OUT" "$@" ||
+        log "FAILED: $target x$replicas $mode c=$clients round $round"
+}
+
+log "results: $OUT   data dirs: $WORK"
+"$SB" fsync "$WORK" --secs 1 >&2
+for n in $REPLICAS; do
+    has etcd && start_etcd "$n"
+    has skiff && start_skiff "$n"
+    for mode in write read; do
+        if [[ $mode == write ]]; then clients=$WRITE_CLIENTS; else clients=$READ_CLIENTS; fi
+        for c in $clients; do
+            for ((r = 1; r <= ROUNDS; r++)); do
+                for t in $TARGETS; do bench "$t" "$n" "$mode" "$c" "$r"; done
+            done
+        done
+    done
+    stop_all
+done
+
+# --- writes while snapshots and purges run -----------------------------------
+if [[ $STALL == 1 ]] && has skiff; then
+    if "$SKIFF" server --help | grep -q -- '--snapshot-every'; then
+        RUN_SECS=$STALL_SECS
+        # etcd alongside for reference, snapshotting as often (--snapshot-count).
+        if has etcd; then
+            start_etcd 3 --snapshot-count "$SNAPSHOT_EVERY"
+            bench etcd 3 stall "$STALL_CLIENTS" 1 --note "snapshot-count $SNAPSHOT_EVERY"
+            stop_all
+        fi
+        start_skiff 3 --snapshot-every "$SNAPSHOT_EVERY"
+        snapdirs=()
+        for d in "${SKIFF_DIRS[@]}"; do snapdirs+=(--snapshot-dir "$d"); done
+        bench skiff 3 stall "$STALL_CLIENTS" 1 "${snapdirs[@]}" --note "snapshot-every $SNAPSHOT_EVERY"
+        stop_all
+    else
+        log "skiff server has no --snapshot-every flag: stall check skipped"
+    fi
+fi
+
+{
+    echo "Store benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(etcd --version 2>/dev/null | head -1 || true), skiff $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS, 256-byte values"
+    echo
+    "$SB" table "$OUT"
+} | tee "${OUT%.jsonl}.md"
