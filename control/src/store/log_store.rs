@@ -4,6 +4,7 @@
 //! # Layout
 //! - `open`: opening an existing file (refused untouched if corrupt) or creating a new one.
 //! - `tables`: table definitions and the record helpers that readers and the writer share.
+//! - `command`: the queue into the writer thread and the handle that waits for answers.
 //! - `writer`: the writer thread: commands in order, consecutive appends merged, one fsync a group.
 //! - `raft`: the `RaftLogStorage` and `RaftLogReader` impls, which talk to the writer and read redb.
 //!
@@ -20,6 +21,7 @@
 //! **Invariant**: a redb commit never leaves an interior hole in the `log` table: truncation removes
 //! a suffix, purge removes a prefix, appends extend the end; readers check contiguity anyway.
 
+mod command;
 mod open;
 mod raft;
 mod tables;
@@ -28,8 +30,11 @@ mod writer;
 #[cfg(test)]
 mod corrupt_tests;
 #[cfg(test)]
+mod suite_test;
+#[cfg(test)]
 mod test_util;
-
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,16 +52,25 @@ type Vote = VoteOf<TypeConfig>;
 #[derive(Debug, thiserror::Error)]
 pub enum LogStoreError {
     #[error("raft log {path}: {what}: {source}")]
-    Io { path: PathBuf, what: &'static str, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
     #[error(
         "raft log {path} exists but is empty (0 bytes); a log is never created in place, so this \
          file is damaged; it was left untouched (move it away only if this replica has no state)"
     )]
     Empty { path: PathBuf },
-    #[error("raft log {path} is corrupt or not a redb raft log ({source}); the file was left untouched")]
+    #[error(
+        "raft log {path} is corrupt or not a redb raft log ({source}); the file was left untouched"
+    )]
     Corrupt { path: PathBuf, source: redb::Error },
     #[error("raft log {path} is already open (by this or another process): {source}")]
-    InUse { path: PathBuf, source: redb::DatabaseError },
+    InUse {
+        path: PathBuf,
+        source: redb::DatabaseError,
+    },
 }
 
 /// Handle to the Raft log. Clones share one file, one writer thread and one cache; the writer
@@ -68,7 +82,9 @@ pub struct LogStore {
 
 impl std::fmt::Debug for LogStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogStore").field("path", &self.shared.path).finish_non_exhaustive()
+        f.debug_struct("LogStore")
+            .field("path", &self.shared.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -84,7 +100,7 @@ struct Shared {
     /// writer is still deleting the purged prefix in chunks.
     purged_next: AtomicU64,
     /// The queue into the writer thread; dropping it stops the thread.
-    writer: writer::WriterHandle,
+    writer: command::WriterHandle,
 }
 
 impl LogStore {
@@ -94,12 +110,12 @@ impl LogStore {
     pub fn open(path: &Path) -> Result<LogStore, LogStoreError> {
         let opened = open::open(path)?;
         let purged_next = opened.last_purged.as_ref().map_or(0, |id| id.index + 1);
-        let writer = writer::WriterHandle::spawn(path, opened.db.clone(), opened.purge_leftover)
+        let writer = command::WriterHandle::spawn(path, opened.db.clone(), opened.purge_leftover)
             .map_err(|source| LogStoreError::Io {
-                path: path.to_owned(),
-                what: "cannot start the writer thread",
-                source,
-            })?;
+            path: path.to_owned(),
+            what: "cannot start the writer thread",
+            source,
+        })?;
         Ok(LogStore {
             shared: Arc::new(Shared {
                 path: path.to_owned(),
@@ -118,11 +134,19 @@ impl LogStore {
 
     fn cached_vote(&self) -> Option<Vote> {
         // The guarded value is plain data, valid even if a holder panicked.
-        self.shared.vote.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        *self
+            .shared
+            .vote
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn set_cached_vote(&self, vote: Vote) {
-        *self.shared.vote.lock().unwrap_or_else(PoisonError::into_inner) = Some(vote);
+        *self
+            .shared
+            .vote
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(vote);
     }
 
     fn purged_next(&self) -> u64 {

@@ -12,7 +12,9 @@ use super::{LogStore, LogStoreError};
 /// Builds a real log with some entries and a vote, closes it, and returns its bytes.
 async fn real_log(path: &Path) -> Vec<u8> {
     let mut store = LogStore::open(path).expect("open a new log");
-    append_flushed(&mut store, blanks(1, 0, 200)).await.expect("append");
+    append_flushed(&mut store, blanks(1, 0, 200))
+        .await
+        .expect("append");
     store.save_vote(&vote(1, 1)).await.expect("vote");
     drop(store);
     fs::read(path).expect("read the log file")
@@ -24,9 +26,19 @@ fn assert_refused(path: &Path, bytes: &[u8], says: &str) -> LogStoreError {
     fs::write(path, bytes).expect("write the damaged file");
     let err = LogStore::open(path).expect_err("a damaged log must not open");
     let message = err.to_string();
-    assert!(message.contains(&path.display().to_string()), "error does not name the file: {message}");
-    assert!(message.contains(says), "error does not say {says:?}: {message}");
-    assert_eq!(fs::read(path).expect("read back"), bytes, "the refused file was modified");
+    assert!(
+        message.contains(&path.display().to_string()),
+        "error does not name the file: {message}"
+    );
+    assert!(
+        message.contains(says),
+        "error does not say {says:?}: {message}"
+    );
+    assert_eq!(
+        fs::read(path).expect("read back"),
+        bytes,
+        "the refused file was modified"
+    );
     err
 }
 
@@ -34,7 +46,9 @@ fn assert_refused(path: &Path, bytes: &[u8], says: &str) -> LogStoreError {
 fn garbage_file_is_refused_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("raft-log.redb");
-    let garbage: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..70_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let err = assert_refused(&path, &garbage, "magic number mismatch");
     assert!(matches!(err, LogStoreError::Corrupt { .. }), "{err:?}");
     assert_refused(&path, b"not a database", "corrupt");
@@ -62,7 +76,10 @@ async fn truncated_log_is_refused_untouched() {
     // The intact bytes still open, with their contents.
     fs::write(&path, &bytes).expect("restore");
     let mut store = LogStore::open(&path).expect("the intact log opens");
-    assert_eq!(store.try_get_log_entries(0..).await.expect("read").len(), 201);
+    assert_eq!(
+        store.try_get_log_entries(0..).await.expect("read").len(),
+        201
+    );
     assert_eq!(store.read_vote().await.expect("vote"), Some(vote(1, 1)));
 }
 

@@ -27,9 +27,19 @@ pub(super) struct Opened {
 }
 
 pub(super) fn open(path: &Path) -> Result<Opened, LogStoreError> {
-    let io = |what: &'static str| move |source: io::Error| LogStoreError::Io { path: path.to_owned(), what, source };
+    let io = |what: &'static str| {
+        move |source: io::Error| LogStoreError::Io {
+            path: path.to_owned(),
+            what,
+            source,
+        }
+    };
     match fs::metadata(path) {
-        Ok(meta) if meta.len() == 0 => return Err(LogStoreError::Empty { path: path.to_owned() }),
+        Ok(meta) if meta.len() == 0 => {
+            return Err(LogStoreError::Empty {
+                path: path.to_owned(),
+            });
+        }
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => create_new(path)?,
         Err(e) => return Err(io("cannot inspect the file")(e)),
@@ -67,11 +77,21 @@ fn classify(path: &Path, e: DatabaseError) -> LogStoreError {
             LogStoreError::InUse { path, source: e }
         }
         DatabaseError::Storage(StorageError::Io(source))
-            if !matches!(source.kind(), io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof) =>
+            if !matches!(
+                source.kind(),
+                io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+            ) =>
         {
-            LogStoreError::Io { path, what: "cannot open the file", source }
+            LogStoreError::Io {
+                path,
+                what: "cannot open the file",
+                source,
+            }
         }
-        e => LogStoreError::Corrupt { path, source: e.into() },
+        e => LogStoreError::Corrupt {
+            path,
+            source: e.into(),
+        },
     }
 }
 
@@ -89,7 +109,9 @@ fn create_new(path: &Path) -> Result<(), LogStoreError> {
         Err(e) => return Err(io("cannot remove a stale half-created log")(e)),
     }
     let other = |e: redb::Error| io::Error::other(e.to_string());
-    let db = redb::Builder::new().create(&tmp).map_err(|e| classify(&tmp, e))?;
+    let db = redb::Builder::new()
+        .create(&tmp)
+        .map_err(|e| classify(&tmp, e))?;
     let init = || -> Result<(), redb::Error> {
         let txn = db.begin_write()?;
         txn.open_table(LOG)?;
@@ -97,13 +119,22 @@ fn create_new(path: &Path) -> Result<(), LogStoreError> {
         txn.commit()?;
         Ok(())
     };
-    init().map_err(other).map_err(io("cannot initialise a new log"))?;
+    init()
+        .map_err(other)
+        .map_err(io("cannot initialise a new log"))?;
     drop(db);
     fs::rename(&tmp, path).map_err(io("cannot rename the new log into place"))?;
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::File::open(parent)
         .and_then(|dir| dir.sync_all())
-        .map_err(|source| LogStoreError::Io { path: path.to_owned(), what: "cannot sync its directory", source })
+        .map_err(|source| LogStoreError::Io {
+            path: path.to_owned(),
+            what: "cannot sync its directory",
+            source,
+        })
 }
 
 fn creating_path(path: &Path) -> PathBuf {
@@ -114,9 +145,15 @@ fn creating_path(path: &Path) -> PathBuf {
 
 /// Reads what the writer and the cache start from.
 fn load(path: &Path, db: redb::Database) -> io::Result<Opened> {
-    let txn = db.begin_read().map_err(|e| tables::io_err(path, "cannot begin a read", e))?;
-    let meta = txn.open_table(META).map_err(|e| tables::io_err(path, "cannot open the meta table", e))?;
-    let log = txn.open_table(LOG).map_err(|e| tables::io_err(path, "cannot open the log table", e))?;
+    let txn = db
+        .begin_read()
+        .map_err(|e| tables::io_err(path, "cannot begin a read", e))?;
+    let meta = txn
+        .open_table(META)
+        .map_err(|e| tables::io_err(path, "cannot open the meta table", e))?;
+    let log = txn
+        .open_table(LOG)
+        .map_err(|e| tables::io_err(path, "cannot open the log table", e))?;
     let vote: Option<Vote> = tables::read_meta(path, &meta, KEY_VOTE)?;
     let last_purged: Option<LogId> = tables::read_meta(path, &meta, KEY_LAST_PURGED)?;
     let first = tables::first_index(path, &log)?;
@@ -127,5 +164,10 @@ fn load(path: &Path, db: redb::Database) -> io::Result<Opened> {
         _ => None,
     };
     drop((meta, log, txn));
-    Ok(Opened { db: Arc::new(db), vote, last_purged, purge_leftover })
+    Ok(Opened {
+        db: Arc::new(db),
+        vote,
+        last_purged,
+        purge_leftover,
+    })
 }

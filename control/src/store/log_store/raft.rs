@@ -5,12 +5,12 @@ use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
 
-use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::OptionalSend;
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use redb::ReadableDatabase as _;
 
+use super::command::Cmd;
 use super::tables::{self, KEY_COMMITTED, KEY_LAST_PURGED, LOG, META};
-use super::writer::Cmd;
 use super::{Entry, LogId, LogStore, Vote};
 use crate::store::codec;
 use crate::store::types::TypeConfig;
@@ -32,7 +32,9 @@ impl LogStore {
 }
 
 /// Runs blocking redb work on tokio's blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| io::Error::other(format!("raft log read task failed: {e}")))?
@@ -66,7 +68,11 @@ impl RaftLogReader<TypeConfig> for LogStore {
         Ok(self.cached_vote())
     }
 
-    async fn limited_get_log_entries(&mut self, start: u64, end: u64) -> Result<Vec<Entry>, io::Error> {
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<Entry>, io::Error> {
         self.read(start, Some(end), MAX_LIMITED_READ).await
     }
 }
@@ -78,17 +84,27 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let shared = self.shared.clone();
         blocking(move || {
             let path = &shared.path;
-            let txn = shared.db.begin_read().map_err(|e| tables::io_err(path, "cannot begin a read", e))?;
-            let meta = txn.open_table(META).map_err(|e| tables::io_err(path, "cannot open the meta table", e))?;
-            let log = txn.open_table(LOG).map_err(|e| tables::io_err(path, "cannot open the log table", e))?;
+            let txn = shared
+                .db
+                .begin_read()
+                .map_err(|e| tables::io_err(path, "cannot begin a read", e))?;
+            let meta = txn
+                .open_table(META)
+                .map_err(|e| tables::io_err(path, "cannot open the meta table", e))?;
+            let log = txn
+                .open_table(LOG)
+                .map_err(|e| tables::io_err(path, "cannot open the log table", e))?;
             let last_purged: Option<LogId> = tables::read_meta(path, &meta, KEY_LAST_PURGED)?;
             let last_entry = tables::last_entry_id(path, &log)?;
             let last_log_id = match (last_entry, &last_purged) {
-                (Some(last), Some(purged)) if last.index <= purged.index => Some(purged.clone()),
+                (Some(last), Some(purged)) if last.index <= purged.index => Some(*purged),
                 (Some(last), _) => Some(last),
-                (None, purged) => purged.clone(),
+                (None, purged) => *purged,
             };
-            Ok(LogState { last_purged_log_id: last_purged, last_log_id })
+            Ok(LogState {
+                last_purged_log_id: last_purged,
+                last_log_id,
+            })
         })
         .await
     }
@@ -99,29 +115,44 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
         let bytes = codec::encode(vote);
-        self.shared.writer.call(|done| Cmd::Vote { bytes, done }).await?;
-        self.set_cached_vote(vote.clone());
+        self.shared
+            .writer
+            .call(|done| Cmd::Vote { bytes, done })
+            .await?;
+        self.set_cached_vote(*vote);
         Ok(())
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
         let bytes = codec::encode(&committed);
-        self.shared.writer.call(|done| Cmd::Committed { bytes, done }).await
+        self.shared
+            .writer
+            .call(|done| Cmd::Committed { bytes, done })
+            .await
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
         let shared = self.shared.clone();
         blocking(move || {
             let path = &shared.path;
-            let txn = shared.db.begin_read().map_err(|e| tables::io_err(path, "cannot begin a read", e))?;
-            let meta = txn.open_table(META).map_err(|e| tables::io_err(path, "cannot open the meta table", e))?;
+            let txn = shared
+                .db
+                .begin_read()
+                .map_err(|e| tables::io_err(path, "cannot begin a read", e))?;
+            let meta = txn
+                .open_table(META)
+                .map_err(|e| tables::io_err(path, "cannot open the meta table", e))?;
             let committed: Option<Option<LogId>> = tables::read_meta(path, &meta, KEY_COMMITTED)?;
             Ok(committed.flatten())
         })
         .await
     }
 
-    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> Result<(), io::Error>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: IOFlushed<TypeConfig>,
+    ) -> Result<(), io::Error>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -134,7 +165,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             {
                 let e = io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("raft log {}: append of entry {index} after entry {prev} would leave a hole", self.path().display()),
+                    format!(
+                        "raft log {}: append of entry {index} after entry {prev} would leave a hole",
+                        self.path().display()
+                    ),
                 );
                 callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
                 return Err(e);
@@ -143,18 +177,31 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         }
         // Even an empty append goes through the queue: its callback must not fire before the
         // appends queued ahead of it are durable.
-        self.shared.writer.call(|done| Cmd::Append { entries: encoded, flushed: callback, done }).await
+        self.shared
+            .writer
+            .call(|done| Cmd::Append {
+                entries: encoded,
+                flushed: callback,
+                done,
+            })
+            .await
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let after = last_log_id.map(|id| id.index);
-        self.shared.writer.call(|done| Cmd::Truncate { after, done }).await
+        self.shared
+            .writer
+            .call(|done| Cmd::Truncate { after, done })
+            .await
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         let upto = log_id.index;
         let bytes = codec::encode(&log_id);
-        self.shared.writer.call(|done| Cmd::Purge { upto, bytes, done }).await?;
+        self.shared
+            .writer
+            .call(|done| Cmd::Purge { upto, bytes, done })
+            .await?;
         self.set_purged_next(upto + 1);
         Ok(())
     }

@@ -30,13 +30,19 @@ pub(super) fn read_meta<T: DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     key: &str,
 ) -> io::Result<Option<T>> {
-    let Some(guard) = table.get(key).map_err(|e| io_err(path, "cannot read meta", e))? else {
+    let Some(guard) = table
+        .get(key)
+        .map_err(|e| io_err(path, "cannot read meta", e))?
+    else {
         return Ok(None);
     };
     codec::decode(guard.value()).map(Some).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("raft log {}: meta record {key:?} cannot be decoded: {e}", path.display()),
+            format!(
+                "raft log {}: meta record {key:?} cannot be decoded: {e}",
+                path.display()
+            ),
         )
     })
 }
@@ -47,7 +53,10 @@ pub(super) fn decode_entry(path: &Path, index: u64, bytes: &[u8]) -> io::Result<
     codec::decode(bytes).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("raft log {}: entry at index {index} cannot be decoded: {e}", path.display()),
+            format!(
+                "raft log {}: entry at index {index} cannot be decoded: {e}",
+                path.display()
+            ),
         )
     })
 }
@@ -63,8 +72,12 @@ pub(super) fn read_entries(
     end: Option<u64>,
     limit: usize,
 ) -> io::Result<Vec<Entry>> {
-    let txn = db.begin_read().map_err(|e| io_err(path, "cannot begin a read", e))?;
-    let table = txn.open_table(LOG).map_err(|e| io_err(path, "cannot open the log table", e))?;
+    let txn = db
+        .begin_read()
+        .map_err(|e| io_err(path, "cannot begin a read", e))?;
+    let table = txn
+        .open_table(LOG)
+        .map_err(|e| io_err(path, "cannot open the log table", e))?;
     let range = match end {
         Some(end) => table.range(start..end),
         None => table.range(start..),
@@ -113,7 +126,9 @@ pub(super) fn last_entry_id(
     path: &Path,
     table: &impl ReadableTable<u64, &'static [u8]>,
 ) -> io::Result<Option<LogId>> {
-    let last = table.last().map_err(|e| io_err(path, "cannot read the last entry", e))?;
+    let last = table
+        .last()
+        .map_err(|e| io_err(path, "cannot read the last entry", e))?;
     match last {
         None => Ok(None),
         Some((key, value)) => Ok(Some(decode_entry(path, key.value(), value.value())?.log_id)),
@@ -121,7 +136,12 @@ pub(super) fn last_entry_id(
 }
 
 /// The index of the first entry present in `table`, if any.
-pub(super) fn first_index(path: &Path, table: &impl ReadableTable<u64, &'static [u8]>) -> io::Result<Option<u64>> {
-    let first = table.first().map_err(|e| io_err(path, "cannot read the first entry", e))?;
+pub(super) fn first_index(
+    path: &Path,
+    table: &impl ReadableTable<u64, &'static [u8]>,
+) -> io::Result<Option<u64>> {
+    let first = table
+        .first()
+        .map_err(|e| io_err(path, "cannot read the first entry", e))?;
     Ok(first.map(|(key, _)| key.value()))
 }

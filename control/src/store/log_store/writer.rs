@@ -12,13 +12,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use openraft::storage::IOFlushed;
 use redb::{Durability, ReadableTable, WriteTransaction};
-use tokio::sync::oneshot;
 
+use super::command::{Cmd, Done};
 use super::tables::{KEY_COMMITTED, KEY_LAST_PURGED, KEY_VOTE, LOG, META};
 use crate::store::types::TypeConfig;
 
@@ -30,70 +29,7 @@ const MAX_GROUP_ENTRIES: usize = 16 * 1024;
 /// unsynced while the log is idle.
 const LAZY_FLUSH_AFTER: Duration = Duration::from_millis(50);
 
-pub(super) type Done = oneshot::Sender<io::Result<()>>;
-
-/// One write, with the channel that answers it once it is visible to readers.
-pub(super) enum Cmd {
-    /// Encoded entries by index; `flushed` fires once they are on disk.
-    Append { entries: Vec<(u64, Vec<u8>)>, flushed: IOFlushed<TypeConfig>, done: Done },
-    /// An encoded vote; answered once it is on disk.
-    Vote { bytes: Vec<u8>, done: Done },
-    /// An encoded `Option<LogId>`; synced with the next fsync.
-    Committed { bytes: Vec<u8>, done: Done },
-    /// Remove every entry with index > `after` (`None`: every entry); answered once on disk.
-    Truncate { after: Option<u64>, done: Done },
-    /// Record `bytes` (the encoded log id) as last purged and delete entries up to `upto`.
-    Purge { upto: u64, bytes: Vec<u8>, done: Done },
-}
-
-/// The queue into the writer thread. Dropping it lets the thread finish (with a last fsync) and
-/// waits for it, so the file is closed when the last `LogStore` clone is gone.
-pub(super) struct WriterHandle {
-    tx: Option<mpsc::Sender<Cmd>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl WriterHandle {
-    pub(super) fn spawn(path: &Path, db: Arc<redb::Database>, purge_upto: Option<u64>) -> io::Result<Self> {
-        let (tx, rx) = mpsc::channel();
-        let writer = Writer {
-            path: path.to_owned(),
-            db,
-            rx,
-            stashed: None,
-            unflushed: Vec::new(),
-            lazy_dirty: false,
-            purge_upto,
-        };
-        let thread = std::thread::Builder::new().name("raft-log-writer".into()).spawn(move || writer.run())?;
-        Ok(WriterHandle { tx: Some(tx), thread: Some(thread) })
-    }
-
-    /// Queues the command built from `make` and waits for its answer.
-    pub(super) async fn call(&self, make: impl FnOnce(Done) -> Cmd) -> io::Result<()> {
-        let (done, answer) = oneshot::channel();
-        let tx = self.tx.as_ref().ok_or_else(stopped)?;
-        tx.send(make(done)).map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
-    }
-}
-
-impl Drop for WriterHandle {
-    fn drop(&mut self) {
-        drop(self.tx.take());
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the raft log writer thread panicked");
-        }
-    }
-}
-
-fn stopped() -> io::Error {
-    io::Error::other("the raft log writer thread has stopped")
-}
-
-struct Writer {
+pub(super) struct Writer {
     path: PathBuf,
     db: Arc<redb::Database>,
     rx: mpsc::Receiver<Cmd>,
@@ -108,14 +44,35 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self) {
+    pub(super) fn new(
+        path: &Path,
+        db: Arc<redb::Database>,
+        rx: mpsc::Receiver<Cmd>,
+        purge_upto: Option<u64>,
+    ) -> Self {
+        Writer {
+            path: path.to_owned(),
+            db,
+            rx,
+            stashed: None,
+            unflushed: Vec::new(),
+            lazy_dirty: false,
+            purge_upto,
+        }
+    }
+
+    pub(super) fn run(mut self) {
         loop {
             let next = if let Some(cmd) = self.stashed.take() {
                 Ok(cmd)
             } else if !self.unflushed.is_empty() || self.purge_upto.is_some() {
-                self.rx.try_recv().map_err(|e| e == TryRecvError::Disconnected)
+                self.rx
+                    .try_recv()
+                    .map_err(|e| e == TryRecvError::Disconnected)
             } else if self.lazy_dirty {
-                self.rx.recv_timeout(LAZY_FLUSH_AFTER).map_err(|e| e == RecvTimeoutError::Disconnected)
+                self.rx
+                    .recv_timeout(LAZY_FLUSH_AFTER)
+                    .map_err(|e| e == RecvTimeoutError::Disconnected)
             } else {
                 self.rx.recv().map_err(|_| true)
             };
@@ -134,7 +91,11 @@ impl Writer {
 
     fn handle(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Append { entries, flushed, done } => self.append_group(entries, flushed, done),
+            Cmd::Append {
+                entries,
+                flushed,
+                done,
+            } => self.append_group(entries, flushed, done),
             Cmd::Vote { bytes, done } => {
                 let result = self.durable(|txn| {
                     txn.open_table(META)?.insert(KEY_VOTE, bytes.as_slice())?;
@@ -144,7 +105,8 @@ impl Writer {
             }
             Cmd::Committed { bytes, done } => {
                 let result = self.write(Durability::None, |txn| {
-                    txn.open_table(META)?.insert(KEY_COMMITTED, bytes.as_slice())?;
+                    txn.open_table(META)?
+                        .insert(KEY_COMMITTED, bytes.as_slice())?;
                     Ok(())
                 });
                 self.lazy_dirty |= result.is_ok();
@@ -160,7 +122,8 @@ impl Writer {
             }
             Cmd::Purge { upto, bytes, done } => {
                 let result = self.write(Durability::None, |txn| {
-                    txn.open_table(META)?.insert(KEY_LAST_PURGED, bytes.as_slice())?;
+                    txn.open_table(META)?
+                        .insert(KEY_LAST_PURGED, bytes.as_slice())?;
                     Ok(())
                 });
                 if result.is_ok() {
@@ -174,12 +137,21 @@ impl Writer {
     }
 
     /// Writes this append and every append queued right behind it in one non-durable commit.
-    fn append_group(&mut self, entries: Vec<(u64, Vec<u8>)>, flushed: IOFlushed<TypeConfig>, done: Done) {
+    fn append_group(
+        &mut self,
+        entries: Vec<(u64, Vec<u8>)>,
+        flushed: IOFlushed<TypeConfig>,
+        done: Done,
+    ) {
         let mut count = entries.len();
         let mut group = vec![(entries, flushed, done)];
         while count < MAX_GROUP_ENTRIES {
             match self.rx.try_recv() {
-                Ok(Cmd::Append { entries, flushed, done }) => {
+                Ok(Cmd::Append {
+                    entries,
+                    flushed,
+                    done,
+                }) => {
                     count += entries.len();
                     group.push((entries, flushed, done));
                 }
@@ -222,7 +194,10 @@ impl Writer {
     }
 
     /// Commits `f` durably; on success the appends committed before it are durable too.
-    fn durable(&mut self, f: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>) -> io::Result<()> {
+    fn durable(
+        &mut self,
+        f: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
+    ) -> io::Result<()> {
         let result = self.write(Durability::Immediate, f);
         if result.is_ok() {
             self.lazy_dirty = false;
@@ -272,7 +247,12 @@ impl Writer {
             txn.commit()?;
             Ok(())
         };
-        run().map_err(|e| io::Error::other(format!("raft log {}: write failed: {e}", self.path.display())))
+        run().map_err(|e| {
+            io::Error::other(format!(
+                "raft log {}: write failed: {e}",
+                self.path.display()
+            ))
+        })
     }
 }
 
