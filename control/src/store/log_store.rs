@@ -132,6 +132,12 @@ impl LogStore {
         &self.shared.path
     }
 
+    /// How many durable (fsynced) commits this handle's writer has made: with group commit,
+    /// fewer than the appends it received.
+    pub fn durable_commits(&self) -> u64 {
+        self.shared.writer.durable_commits.load(Ordering::Relaxed)
+    }
+
     fn cached_vote(&self) -> Option<Vote> {
         // The guarded value is plain data, valid even if a holder panicked.
         *self

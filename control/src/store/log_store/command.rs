@@ -4,6 +4,7 @@
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -42,6 +43,8 @@ pub(super) enum Cmd {
 pub(super) struct WriterHandle {
     tx: Option<mpsc::Sender<Cmd>>,
     thread: Option<JoinHandle<()>>,
+    /// Durable (fsynced) commits so far, to observe group commit.
+    pub(super) durable_commits: Arc<AtomicU64>,
 }
 
 impl WriterHandle {
@@ -51,13 +54,15 @@ impl WriterHandle {
         purge_upto: Option<u64>,
     ) -> io::Result<Self> {
         let (tx, rx) = mpsc::channel();
-        let writer = Writer::new(path, db, rx, purge_upto);
+        let durable_commits = Arc::new(AtomicU64::new(0));
+        let writer = Writer::new(path, db, rx, purge_upto, durable_commits.clone());
         let thread = std::thread::Builder::new()
             .name("raft-log-writer".into())
             .spawn(move || writer.run())?;
         Ok(WriterHandle {
             tx: Some(tx),
             thread: Some(thread),
+            durable_commits,
         })
     }
 

@@ -142,3 +142,40 @@ async fn purge_hides_at_once_deletes_in_chunks_and_survives_reopen() -> io::Resu
     );
     Ok(())
 }
+
+/// openraft awaits `append` but not the flush callback, so appends issued while an fsync runs are
+/// merged: far fewer fsyncs than appends. Waiting for every flush costs one fsync each.
+#[tokio::test]
+async fn group_commit_merges_fsyncs() -> io::Result<()> {
+    use openraft::type_config::TypeConfigExt as _;
+    let dir = tempfile::tempdir()?;
+    let mut store = LogStore::open(&dir.path().join("raft-log.redb")).map_err(io::Error::other)?;
+    const N: u64 = 300;
+
+    let before = store.durable_commits();
+    let started = std::time::Instant::now();
+    for i in 0..N {
+        append_flushed(&mut store, vec![blank(1, i)]).await?;
+    }
+    let one_by_one = (store.durable_commits() - before, started.elapsed());
+
+    let before = store.durable_commits();
+    let started = std::time::Instant::now();
+    let mut flushed = Vec::new();
+    for i in N..2 * N {
+        let (tx, rx) = super::TypeConfig::oneshot();
+        store.append([blank(1, i)], IOFlushed::signal(tx)).await?;
+        flushed.push(rx);
+    }
+    for rx in flushed {
+        rx.await.map_err(io::Error::other)??;
+    }
+    let pipelined = (store.durable_commits() - before, started.elapsed());
+    eprintln!(
+        "{N} appends: awaiting each flush {one_by_one:?}; pipelined {pipelined:?} (fsyncs, time)"
+    );
+    assert!(one_by_one.0 >= N, "{one_by_one:?}");
+    assert!(pipelined.0 <= N, "{pipelined:?}");
+    assert_eq!(store.try_get_log_entries(0..).await?.len() as u64, 2 * N);
+    Ok(())
+}

@@ -11,6 +11,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
 
@@ -41,6 +42,8 @@ pub(super) struct Writer {
     lazy_dirty: bool,
     /// A purge's entries up to this index are still to be deleted.
     purge_upto: Option<u64>,
+    /// Counts durable commits, each one fsync.
+    durable_commits: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -49,6 +52,7 @@ impl Writer {
         db: Arc<redb::Database>,
         rx: mpsc::Receiver<Cmd>,
         purge_upto: Option<u64>,
+        durable_commits: Arc<AtomicU64>,
     ) -> Self {
         Writer {
             path: path.to_owned(),
@@ -58,6 +62,7 @@ impl Writer {
             unflushed: Vec::new(),
             lazy_dirty: false,
             purge_upto,
+            durable_commits,
         }
     }
 
@@ -200,6 +205,7 @@ impl Writer {
     ) -> io::Result<()> {
         let result = self.write(Durability::Immediate, f);
         if result.is_ok() {
+            self.durable_commits.fetch_add(1, Ordering::Relaxed);
             self.lazy_dirty = false;
         }
         for flushed in self.unflushed.drain(..) {
