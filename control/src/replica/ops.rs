@@ -184,9 +184,24 @@ impl Replica {
             return answer.map_err(|e| e.to_string())?;
         }
         let node = PeerNode { addr: request.addr.clone() };
-        self.raft.add_learner(request.id, node, true).await.map_err(|e| e.to_string())?;
-        let voters: std::collections::BTreeSet<NodeId> = self.raft.voter_ids().chain([request.id]).collect();
-        self.raft.change_membership(voters, false).await.map_err(|e| e.to_string())?;
+        // Concurrent joins conflict on the membership change in progress: retry a while.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let attempt = async {
+                self.raft.add_learner(request.id, node.clone(), true).await.map_err(|e| e.to_string())?;
+                let voters: std::collections::BTreeSet<NodeId> =
+                    self.raft.voter_ids().chain([request.id]).collect();
+                self.raft.change_membership(voters, false).await.map_err(|e| e.to_string())
+            };
+            match attempt.await {
+                Ok(_) => break,
+                Err(e) if Instant::now() < deadline && e.contains("configuration change") => {
+                    tracing::debug!("membership change busy, retrying: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         tracing::info!(id = request.id, addr = %request.addr, "replica joined as a voter");
         Ok(())
     }

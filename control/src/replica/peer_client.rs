@@ -53,8 +53,11 @@ impl PeerClient {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(Duration::from_secs(2)));
+        // hyper-rustls sets ALPN itself from the enabled HTTP versions.
+        let mut tls = (*tls).clone();
+        tls.alpn_protocols.clear();
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
+            .with_tls_config(tls)
             .https_only()
             .enable_http1()
             .enable_http2()

@@ -12,6 +12,7 @@ use super::respond::{self, Body};
 use crate::pki::ct_eq;
 use crate::replica::peer_client::PEER_AUTH_HEADER;
 use crate::replica::{Replica, peer_api};
+use crate::store::codec;
 
 pub struct Router {
     pub replica: Arc<Replica>,
@@ -21,7 +22,20 @@ pub struct Router {
     pub admin_token: String,
     /// The cluster CA, served to joiners who check it against their token's pin.
     pub ca_pem: String,
+    /// What an authenticated joining replica receives.
+    pub join_bundle: JoinBundle,
 }
+
+/// The shared secrets a joining replica needs: the CA (to issue its own serving certificate)
+/// and the admin token. Only sent to callers that present the cluster secret, over TLS.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct JoinBundle {
+    pub ca_cert_pem: String,
+    pub ca_key_pem: String,
+    pub admin_token: String,
+}
+
+pub const PATH_JOIN_BUNDLE: &str = "/raft/join-bundle";
 
 impl Router {
     pub async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
@@ -37,6 +51,10 @@ impl Router {
             if !ct_eq(presented, self.peer_secret.as_bytes()) {
                 tracing::warn!("refused {path} from {peer}: it presented a wrong cluster token");
                 return respond::text(StatusCode::UNAUTHORIZED, "wrong cluster token: this replica belongs to another cluster or the token is mistyped");
+            }
+            if path == PATH_JOIN_BUNDLE {
+                tracing::info!("handing the join bundle to {peer}");
+                return respond::bytes(StatusCode::OK, "application/octet-stream", codec::encode(&self.join_bundle));
             }
             return peer_api::handle(&self.replica, &path, request).await;
         }

@@ -31,6 +31,8 @@ pub(crate) const META_MEMBERSHIP: &str = "raft.membership";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    #[error("{path}: the file is empty (expected a redb database); it was left untouched")]
+    Empty { path: PathBuf },
     #[error("{path}: cannot open the state database: {source}")]
     Database { path: PathBuf, source: redb::DatabaseError },
     #[error("{path}: {source}")]
@@ -51,7 +53,7 @@ impl StateMachine {
     /// Opens (or creates) `dir/state.redb` and `dir/snapshots/`.
     pub fn open(dir: &Path) -> Result<Self, OpenError> {
         let path = dir.join("state.redb");
-        let db = Database::create(&path).map_err(|source| OpenError::Database { path: path.clone(), source })?;
+        let db = open_database(&path)?;
         let sm = StateMachine {
             db: Arc::new(db),
             hub: WatchHub::default(),
@@ -217,3 +219,22 @@ fn read_applied_in(txn: &redb::ReadTransaction) -> Result<(Option<LogId>, Stored
 
 
 
+
+/// Opens `state.redb`, creating it only when absent: an existing file is never reinitialised,
+/// and all tables exist afterwards so readers need no special case.
+fn open_database(path: &Path) -> Result<Database, OpenError> {
+    let db_err = |source| OpenError::Database { path: path.to_owned(), source };
+    let db = match std::fs::metadata(path) {
+        Ok(m) if m.len() == 0 => return Err(OpenError::Empty { path: path.to_owned() }),
+        Ok(_) => Database::builder().open(path).map_err(db_err)?,
+        Err(_) => Database::builder().create(path).map_err(db_err)?,
+    };
+    let init = || -> Result<(), MvccError> {
+        let txn = db.begin_write()?;
+        WriteTables::open(&txn)?;
+        txn.commit()?;
+        Ok(())
+    };
+    init().map_err(|source| OpenError::Read { path: path.to_owned(), source })?;
+    Ok(db)
+}
