@@ -14,6 +14,10 @@ use crate::conn::{Conn, Endpoint};
 use crate::stats::micros;
 use crate::target::{self, Kind};
 
+/// An op without an answer by then counts as an error (and the client
+/// reconnects), so a stuck target cannot hang the run.
+const OP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What the clients do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -164,7 +168,10 @@ async fn client_loop(
             }
         };
         seq += 1;
-        let result = conn.post(path, body).await;
+        let result = match tokio::time::timeout(OP_TIMEOUT, conn.post(path, body)).await {
+            Ok(r) => r,
+            Err(_) => Err(anyhow::anyhow!("no answer within {OP_TIMEOUT:?}")),
+        };
         let took = micros(start.elapsed());
         let measured = start >= window.measure;
         let failure = match &result {

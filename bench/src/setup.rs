@@ -28,18 +28,18 @@ pub async fn wait_ready(kind: Kind, ep: &Endpoint, timeout: Duration) -> Result<
     let deadline = Instant::now() + timeout;
     let mut last = String::from("no attempt");
     while Instant::now() < deadline {
-        match ep.connect().await {
-            Ok(mut conn) => match conn
-                .request(Method::GET, kind.ready_path(), Bytes::new())
+        let attempt = async {
+            let mut conn = ep.connect().await?;
+            conn.request(Method::GET, kind.ready_path(), Bytes::new())
                 .await
-            {
-                Ok((status, _)) if status.is_success() => return Ok(()),
-                Ok((status, body)) => {
-                    last = format!("{status}: {}", String::from_utf8_lossy(&body));
-                }
-                Err(e) => last = format!("{e:#}"),
-            },
-            Err(e) => last = format!("{e:#}"),
+        };
+        match tokio::time::timeout(Duration::from_secs(2), attempt).await {
+            Ok(Ok((status, _))) if status.is_success() => return Ok(()),
+            Ok(Ok((status, body))) => {
+                last = format!("{status}: {}", String::from_utf8_lossy(&body));
+            }
+            Ok(Err(e)) => last = format!("{e:#}"),
+            Err(_) => last = "no answer within 2 s".into(),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -65,7 +65,7 @@ trap 'exit 130' INT TERM
 # start_etcd N [extra flags...]: an N-member cluster on 127.0.0.1; sets ETCD_EP
 # to the leader's client URL.
 start_etcd() {
-    local n=$1 i cluster="" eps=() ports
+    local n=$1 i cluster="" eps=() ports token="bench-$n-$RANDOM"
     shift
     read -r -a ports <<<"$("$SB" free-ports $((2 * n)))"
     for ((i = 1; i <= n; i++)); do
@@ -78,7 +78,7 @@ start_etcd() {
             --listen-peer-urls "http://127.0.0.1:${ports[2 * i - 1]}" \
             --initial-advertise-peer-urls "http://127.0.0.1:${ports[2 * i - 1]}" \
             --initial-cluster "${cluster%,}" --initial-cluster-state new \
-            --initial-cluster-token "bench-$n-$RANDOM" "$@" \
+            --initial-cluster-token "$token" "$@" \
             >"$WORK/etcd-$n-$i.log" 2>&1 &
         PIDS+=($!)
     done
