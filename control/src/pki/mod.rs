@@ -7,6 +7,7 @@
 //! - `token`: [`JoinToken`] (`K10<ca-sha256>::server:<secret>`), bearer tokens, [`ct_eq`].
 //! - `fsio`: [`PkiPaths`] and atomic, create-only file writes.
 //! - `store`: [`PkiStore::load_or_init`] and [`Pki::install_joined`].
+//! - `serving`: keeps or re-issues the serving certificate on disk.
 //! - `tls`: rustls server/client configs (ring provider, ALPN h2 + http/1.1), [`accept_tls`].
 //! - `join`: [`fetch_ca`], the pinned, unverified `GET /cacerts` a joining replica makes.
 //!
@@ -26,6 +27,7 @@ mod ca;
 mod fsio;
 mod join;
 mod san;
+mod serving;
 mod store;
 mod tls;
 mod token;
