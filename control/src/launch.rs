@@ -38,7 +38,10 @@ pub struct LaunchOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Pki(#[from] pki::PkiError),
     #[error(transparent)]
@@ -71,11 +74,23 @@ pub async fn run(
     shutdown: CancellationToken,
     on_ready: impl FnOnce(&Started),
 ) -> Result<(), LaunchError> {
-    let listener = TcpListener::bind(options.listen)
-        .await
-        .map_err(|source| LaunchError::Listen { addr: options.listen, source })?;
-    let local = listener.local_addr().map_err(|source| LaunchError::Listen { addr: options.listen, source })?;
-    let advertise = options.advertise.clone().unwrap_or_else(|| format!("https://{local}"));
+    let listener =
+        TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| LaunchError::Listen {
+                addr: options.listen,
+                source,
+            })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| LaunchError::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let advertise = options
+        .advertise
+        .clone()
+        .unwrap_or_else(|| format!("https://{local}"));
     let sans = vec![local.ip().to_string()];
 
     let joining = match &options.join {
@@ -124,9 +139,18 @@ pub async fn run(
     ));
 
     if let Some(url) = &joining {
-        let request = AddReplica { id: node_id, addr: advertise.clone() };
-        let answer: Result<Result<(), String>, _> =
-            peers.call(url, crate::replica::ops::PATH_ADD_REPLICA, &request, Duration::from_secs(120)).await;
+        let request = AddReplica {
+            id: node_id,
+            addr: advertise.clone(),
+        };
+        let answer: Result<Result<(), String>, _> = peers
+            .call(
+                url,
+                crate::replica::ops::PATH_ADD_REPLICA,
+                &request,
+                Duration::from_secs(120),
+            )
+            .await;
         let refused = match answer {
             Ok(Ok(())) => None,
             Ok(Err(message)) => Some(message),
@@ -136,12 +160,19 @@ pub async fn run(
             shutdown.cancel();
             let _ = server.await;
             replica.shutdown().await;
-            return Err(LaunchError::JoinRefused { url: url.clone(), message });
+            return Err(LaunchError::JoinRefused {
+                url: url.clone(),
+                message,
+            });
         }
         mark_member(&options.data_dir)?;
     }
 
-    on_ready(&Started { id: node_id, url: advertise, data_dir: options.data_dir.clone() });
+    on_ready(&Started {
+        id: node_id,
+        url: advertise,
+        data_dir: options.data_dir.clone(),
+    });
     shutdown.cancelled().await;
     let _ = server.await;
     let _ = compaction.await;
@@ -159,41 +190,75 @@ fn is_member(data_dir: &Path) -> bool {
 
 fn mark_member(data_dir: &Path) -> Result<(), LaunchError> {
     let path = data_dir.join(MEMBER_MARKER);
-    std::fs::write(&path, "1\n").map_err(|e| LaunchError::DataDir { path, message: format!("cannot write: {e}") })
+    std::fs::write(&path, "1\n").map_err(|e| LaunchError::DataDir {
+        path,
+        message: format!("cannot write: {e}"),
+    })
 }
 
 /// Authenticates the cluster by the token's CA pin, then fetches the CA and admin token.
-async fn fetch_join_pki(options: &LaunchOptions, url: &str, sans: &[String]) -> Result<Pki, LaunchError> {
+async fn fetch_join_pki(
+    options: &LaunchOptions,
+    url: &str,
+    sans: &[String],
+) -> Result<Pki, LaunchError> {
     let raw = options.token.as_deref().ok_or(LaunchError::MissingToken)?;
     let token = JoinToken::parse(raw.trim())?;
-    let ca_pem =
-        pki::fetch_ca(url, &token).await.map_err(|source| LaunchError::Join { url: url.to_owned(), source })?;
+    let ca_pem = pki::fetch_ca(url, &token)
+        .await
+        .map_err(|source| LaunchError::Join {
+            url: url.to_owned(),
+            source,
+        })?;
     let client = PeerClient::new(pki::client_config(&ca_pem)?, token.secret());
     let bundle: JoinBundle = client
         .call(url, PATH_JOIN_BUNDLE, &(), Duration::from_secs(10))
         .await
-        .map_err(|e| LaunchError::JoinRefused { url: url.to_owned(), message: e.to_string() })?;
+        .map_err(|e| LaunchError::JoinRefused {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })?;
     // Every replica accepts the same admin token: put the cluster's in place before the PKI
     // loader would invent one. An existing file is kept (never overwritten).
     let paths = pki::PkiPaths::new(&options.data_dir);
-    paths.create_dirs().map_err(|e| LaunchError::DataDir { path: paths.dir.clone(), message: e.to_string() })?;
+    paths.create_dirs().map_err(|e| LaunchError::DataDir {
+        path: paths.dir.clone(),
+        message: e.to_string(),
+    })?;
     if !paths.admin_token.exists() {
-        write_secret(&paths.admin_token, &format!("{}\n", bundle.admin_token))
-            .map_err(|e| LaunchError::DataDir { path: paths.admin_token.clone(), message: e.to_string() })?;
+        write_secret(&paths.admin_token, &format!("{}\n", bundle.admin_token)).map_err(|e| {
+            LaunchError::DataDir {
+                path: paths.admin_token.clone(),
+                message: e.to_string(),
+            }
+        })?;
     }
-    Ok(Pki::install_joined(&options.data_dir, &bundle.ca_cert_pem, &bundle.ca_key_pem, &token, sans)?)
+    Ok(Pki::install_joined(
+        &options.data_dir,
+        &bundle.ca_cert_pem,
+        &bundle.ca_key_pem,
+        &token,
+        sans,
+    )?)
 }
 
 /// The replica's Raft id, random at first start and kept in `<data-dir>/node-id`.
 fn load_or_create_node_id(data_dir: &Path) -> Result<NodeId, LaunchError> {
     let path = data_dir.join("node-id");
-    let err = |message: String| LaunchError::DataDir { path: path.clone(), message };
+    let err = |message: String| LaunchError::DataDir {
+        path: path.clone(),
+        message,
+    };
     match std::fs::read_to_string(&path) {
-        Ok(text) => u64::from_str_radix(text.trim(), 16)
-            .map_err(|e| err(format!("not a node id ({e}); the file is corrupt, restore it from a backup"))),
+        Ok(text) => u64::from_str_radix(text.trim(), 16).map_err(|e| {
+            err(format!(
+                "not a node id ({e}); the file is corrupt, restore it from a backup"
+            ))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let id: NodeId = rand::random::<u64>() >> 1 | 1;
-            std::fs::write(&path, format!("{id:016x}\n")).map_err(|e| err(format!("cannot write: {e}")))?;
+            std::fs::write(&path, format!("{id:016x}\n"))
+                .map_err(|e| err(format!("cannot write: {e}")))?;
             Ok(id)
         }
         Err(e) => Err(err(format!("cannot read: {e}"))),
@@ -204,7 +269,11 @@ fn load_or_create_node_id(data_dir: &Path) -> Result<NodeId, LaunchError> {
 fn write_secret(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()
 }

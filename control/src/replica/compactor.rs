@@ -25,12 +25,21 @@ pub fn compaction_target(
 ) -> u64 {
     let by_count = current.saturating_sub(keep_revisions);
     // The newest revision sampled at least `keep_age` ago: everything up to it is old enough.
-    let by_age = samples.iter().rev().find(|(t, _)| now.duration_since(*t) >= keep_age).map_or(0, |(_, r)| *r);
+    let by_age = samples
+        .iter()
+        .rev()
+        .find(|(t, _)| now.duration_since(*t) >= keep_age)
+        .map_or(0, |(_, r)| *r);
     by_count.min(by_age)
 }
 
 /// Runs until `shutdown` fires.
-pub async fn run(replica: Arc<Replica>, keep_revisions: u64, keep_age: Duration, shutdown: CancellationToken) {
+pub async fn run(
+    replica: Arc<Replica>,
+    keep_revisions: u64,
+    keep_age: Duration,
+    shutdown: CancellationToken,
+) {
     let mut samples: VecDeque<(Instant, u64)> = VecDeque::new();
     let mut compacted = 0;
     loop {
@@ -38,7 +47,9 @@ pub async fn run(replica: Arc<Replica>, keep_revisions: u64, keep_age: Duration,
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(TICK) => {}
         }
-        let Ok(current) = read::current_revision(replica.sm.database()) else { continue };
+        let Ok(current) = read::current_revision(replica.sm.database()) else {
+            continue;
+        };
         let now = Instant::now();
         samples.push_back((now, current));
         while samples.len() > 2 && now.duration_since(samples[1].0) >= keep_age {
@@ -49,7 +60,10 @@ pub async fn run(replica: Arc<Replica>, keep_revisions: u64, keep_age: Duration,
         }
         let target = compaction_target(&samples, now, current, keep_revisions, keep_age);
         if target > compacted {
-            match replica.write_as_leader(Request::Compact { revision: target }).await {
+            match replica
+                .write_as_leader(Request::Compact { revision: target })
+                .await
+            {
                 Ok(_) => compacted = target,
                 Err(e) => tracing::debug!("compaction to {target} not proposed: {e}"),
             }
@@ -64,16 +78,32 @@ mod tests {
     #[test]
     fn keeps_both_windows() {
         let start = Instant::now();
-        let samples: VecDeque<_> =
-            [(start, 100), (start + Duration::from_secs(60), 5_000), (start + Duration::from_secs(120), 20_000)].into();
+        let samples: VecDeque<_> = [
+            (start, 100),
+            (start + Duration::from_secs(60), 5_000),
+            (start + Duration::from_secs(120), 20_000),
+        ]
+        .into();
         let now = start + Duration::from_secs(125);
         // Age window 100 s: only the first sample is old enough -> revision 100.
-        assert_eq!(compaction_target(&samples, now, 20_000, 1_000, Duration::from_secs(100)), 100);
+        assert_eq!(
+            compaction_target(&samples, now, 20_000, 1_000, Duration::from_secs(100)),
+            100
+        );
         // Age window 30 s: the 60 s sample qualifies, count window allows 19_000 -> 5_000.
-        assert_eq!(compaction_target(&samples, now, 20_000, 1_000, Duration::from_secs(30)), 5_000);
+        assert_eq!(
+            compaction_target(&samples, now, 20_000, 1_000, Duration::from_secs(30)),
+            5_000
+        );
         // Count window is the tighter one.
-        assert_eq!(compaction_target(&samples, now, 20_000, 18_000, Duration::from_secs(30)), 2_000);
+        assert_eq!(
+            compaction_target(&samples, now, 20_000, 18_000, Duration::from_secs(30)),
+            2_000
+        );
         // Nothing old enough yet.
-        assert_eq!(compaction_target(&samples, start, 20_000, 10, Duration::from_secs(30)), 0);
+        assert_eq!(
+            compaction_target(&samples, start, 20_000, 10, Duration::from_secs(30)),
+            0
+        );
     }
 }

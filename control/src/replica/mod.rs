@@ -68,7 +68,10 @@ pub struct Replica {
 impl Replica {
     /// Opens the store under `config.data_dir/store` and starts the Raft node. A node that has
     /// never been part of a cluster waits until `bootstrap` or a leader adds it.
-    pub async fn start(config: &ReplicaConfig, peers: PeerClient) -> Result<Arc<Replica>, StartError> {
+    pub async fn start(
+        config: &ReplicaConfig,
+        peers: PeerClient,
+    ) -> Result<Arc<Replica>, StartError> {
         let dir = config.data_dir.join("store");
         std::fs::create_dir_all(&dir)
             .map_err(|e| StartError::Raft(format!("cannot create {}: {e}", dir.display())))?;
@@ -86,28 +89,55 @@ impl Replica {
             enable_tick: true,
             ..Default::default()
         };
-        let raft_config = Arc::new(raft_config.validate().map_err(|e| StartError::Config(e.to_string()))?);
-        let network = Network { client: peers.clone() };
+        let raft_config = Arc::new(
+            raft_config
+                .validate()
+                .map_err(|e| StartError::Config(e.to_string()))?,
+        );
+        let network = Network {
+            client: peers.clone(),
+        };
         let raft = Raft::new(config.node_id, raft_config, network, log, sm.clone())
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?;
-        Ok(Arc::new(Replica { id: config.node_id, advertise: config.advertise.clone(), raft, sm, peers }))
+        Ok(Arc::new(Replica {
+            id: config.node_id,
+            advertise: config.advertise.clone(),
+            raft,
+            sm,
+            peers,
+        }))
     }
 
     /// Makes this replica a one-member cluster if it has never been initialised.
     pub async fn bootstrap(&self) -> Result<(), StartError> {
-        let initialized = self.raft.is_initialized().await.map_err(|e| StartError::Raft(e.to_string()))?;
+        let initialized = self
+            .raft
+            .is_initialized()
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?;
         if initialized {
             return Ok(());
         }
-        let members = std::collections::BTreeMap::from([(self.id, PeerNode { addr: self.advertise.clone() })]);
-        self.raft.initialize(members).await.map_err(|e| StartError::Raft(e.to_string()))?;
+        let members = std::collections::BTreeMap::from([(
+            self.id,
+            PeerNode {
+                addr: self.advertise.clone(),
+            },
+        )]);
+        self.raft
+            .initialize(members)
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?;
         Ok(())
     }
 
     /// Waits until the state machine holds everything committed before the restart.
     pub async fn wait_recovered(&self, timeout: Duration) -> Result<(), StartError> {
-        self.raft.wait_for_recovery(Some(timeout)).await.map_err(|e| StartError::Raft(e.to_string()))?;
+        self.raft
+            .wait_for_recovery(Some(timeout))
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?;
         Ok(())
     }
 

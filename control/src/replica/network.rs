@@ -5,11 +5,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use openraft::OptionalSend;
-use openraft::errors::{NetworkError, RPCError, RaftError, ReplicationClosed, StreamingError, Unreachable};
+use openraft::errors::{
+    NetworkError, RPCError, RaftError, ReplicationClosed, StreamingError, Unreachable,
+};
 use openraft::network::{RPCOption, RaftNetworkFactory, v2::RaftNetworkV2};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest, TransferLeaderResponse,
-    VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 
 use super::peer_client::{PeerClient, PeerError};
@@ -43,7 +45,11 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerConnection;
 
     async fn new_client(&mut self, target: NodeId, node: &PeerNode) -> PeerConnection {
-        PeerConnection { client: self.client.clone(), target, addr: node.addr.clone() }
+        PeerConnection {
+            client: self.client.clone(),
+            target,
+            addr: node.addr.clone(),
+        }
     }
 }
 
@@ -54,14 +60,27 @@ pub struct PeerConnection {
 }
 
 impl PeerConnection {
-    async fn rpc<Req, Resp>(&self, path: &str, req: &Req, timeout: Duration) -> Result<Resp, RPCError<TypeConfig>>
+    async fn rpc<Req, Resp>(
+        &self,
+        path: &str,
+        req: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, RPCError<TypeConfig>>
     where
         Req: serde::Serialize,
         Resp: serde::de::DeserializeOwned,
     {
-        let answer: Result<Resp, RaftError<TypeConfig>> =
-            self.client.call(&self.addr, path, req, timeout).await.map_err(|e| to_rpc_error(self.target, e))?;
-        answer.map_err(|e| RPCError::Network(NetworkError::from_string(format!("peer {}: {e}", self.target))))
+        let answer: Result<Resp, RaftError<TypeConfig>> = self
+            .client
+            .call(&self.addr, path, req, timeout)
+            .await
+            .map_err(|e| to_rpc_error(self.target, e))?;
+        answer.map_err(|e| {
+            RPCError::Network(NetworkError::from_string(format!(
+                "peer {}: {e}",
+                self.target
+            )))
+        })
     }
 }
 
@@ -71,7 +90,9 @@ fn to_rpc_error(target: NodeId, e: PeerError) -> RPCError<TypeConfig> {
         PeerError::Unreachable { .. } | PeerError::Rejected { .. } => {
             RPCError::Unreachable(Unreachable::from_string(text))
         }
-        PeerError::Timeout { .. } | PeerError::Malformed { .. } => RPCError::Network(NetworkError::from_string(text)),
+        PeerError::Timeout { .. } | PeerError::Malformed { .. } => {
+            RPCError::Network(NetworkError::from_string(text))
+        }
     }
 }
 
@@ -109,7 +130,11 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         _option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        let transfer = SnapshotTransfer { vote, meta: snapshot.meta, data: snapshot.snapshot };
+        let transfer = SnapshotTransfer {
+            vote,
+            meta: snapshot.meta,
+            data: snapshot.snapshot,
+        };
         // A snapshot can be large; give it far longer than a heartbeat.
         let send = self.rpc(PATH_SNAPSHOT, &transfer, Duration::from_secs(120));
         tokio::pin!(cancel);
@@ -124,6 +149,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         req: TransferLeaderRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.rpc(PATH_TRANSFER_LEADER, &req, option.hard_ttl()).await
+        self.rpc(PATH_TRANSFER_LEADER, &req, option.hard_ttl())
+            .await
     }
 }

@@ -69,14 +69,18 @@ impl Replica {
                 Ok(response) => return Ok(response.data),
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => f.leader_node,
                 Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(f))) => {
-                    return Err(WriteError::Unknown(format!("leadership changed during the write: {f}")));
+                    return Err(WriteError::Unknown(format!(
+                        "leadership changed during the write: {f}"
+                    )));
                 }
                 Err(RaftError::APIError(e)) => return Err(WriteError::Fatal(e.to_string())),
                 Err(RaftError::Fatal(e)) => return Err(WriteError::Fatal(e.to_string())),
             };
             if let Some(PeerNode { addr }) = leader.filter(|n| n.addr != self.advertise) {
-                let answer: Result<Result<Response, WriteError>, _> =
-                    self.peers.call(&addr, PATH_WRITE, &request, FORWARD_TIMEOUT).await;
+                let answer: Result<Result<Response, WriteError>, _> = self
+                    .peers
+                    .call(&addr, PATH_WRITE, &request, FORWARD_TIMEOUT)
+                    .await;
                 match answer {
                     Ok(Ok(response)) => return Ok(response),
                     // The leader lost leadership before proposing: safe to retry.
@@ -87,7 +91,9 @@ impl Replica {
                 }
             }
             if Instant::now() >= deadline {
-                return Err(WriteError::NoLeader(format!("no leader answered within {LEADER_WAIT:?}")));
+                return Err(WriteError::NoLeader(format!(
+                    "no leader answered within {LEADER_WAIT:?}"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -97,9 +103,9 @@ impl Replica {
     pub async fn write_as_leader(&self, request: Request) -> Result<Response, WriteError> {
         match self.raft.client_write(request).await {
             Ok(response) => Ok(response.data),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
-                Err(WriteError::NoLeader(format!("this replica is no longer the leader: {f}")))
-            }
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(
+                WriteError::NoLeader(format!("this replica is no longer the leader: {f}")),
+            ),
             Err(RaftError::APIError(e)) => Err(WriteError::Unknown(e.to_string())),
             Err(RaftError::Fatal(e)) => Err(WriteError::Fatal(e.to_string())),
         }
@@ -120,26 +126,43 @@ impl Replica {
             let leader = match self.raft.get_read_linearizer(ReadPolicy::ReadIndex).await {
                 Ok(linearizer) => {
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    return match linearizer.try_await_ready(&self.raft, Some(remaining)).await {
+                    return match linearizer
+                        .try_await_ready(&self.raft, Some(remaining))
+                        .await
+                    {
                         Ok(Ok(_)) => Ok(()),
-                        Ok(Err(_)) => Err(StoreReadError::NoLeader("timed out applying the log".into())),
+                        Ok(Err(_)) => Err(StoreReadError::NoLeader(
+                            "timed out applying the log".into(),
+                        )),
                         Err(e) => Err(StoreReadError::NoLeader(e.to_string())),
                     };
                 }
-                Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f))) => f.leader_node,
+                Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f))) => {
+                    f.leader_node
+                }
                 Err(e) => return Err(StoreReadError::NoLeader(e.to_string())),
             };
             if let Some(PeerNode { addr }) = leader.filter(|n| n.addr != self.advertise) {
-                let answer: Result<Result<u64, String>, _> =
-                    self.peers.call(&addr, PATH_READ_INDEX, &(), FORWARD_TIMEOUT).await;
+                let answer: Result<Result<u64, String>, _> = self
+                    .peers
+                    .call(&addr, PATH_READ_INDEX, &(), FORWARD_TIMEOUT)
+                    .await;
                 if let Ok(Ok(index)) = answer {
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    let waited = self.raft.wait(Some(remaining)).applied_index_at_least(Some(index), "read-index").await;
-                    return waited.map(|_| ()).map_err(|e| StoreReadError::NoLeader(e.to_string()));
+                    let waited = self
+                        .raft
+                        .wait(Some(remaining))
+                        .applied_index_at_least(Some(index), "read-index")
+                        .await;
+                    return waited
+                        .map(|_| ())
+                        .map_err(|e| StoreReadError::NoLeader(e.to_string()));
                 }
             }
             if Instant::now() >= deadline {
-                return Err(StoreReadError::NoLeader(format!("no leader answered within {LEADER_WAIT:?}")));
+                return Err(StoreReadError::NoLeader(format!(
+                    "no leader answered within {LEADER_WAIT:?}"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -171,27 +194,41 @@ impl Replica {
 
     /// Events under `prefix` with revision greater than `after`, served from this replica.
     pub fn watch(&self, prefix: &str, after: u64) -> Result<Watcher, WatchError> {
-        self.sm.hub().watch(self.sm.database().clone(), prefix.to_owned(), after)
+        self.sm
+            .hub()
+            .watch(self.sm.database().clone(), prefix.to_owned(), after)
     }
 
     /// Adds a replica as a learner, waits for it to catch up, then makes it a voter. Runs on the
     /// leader; followers forward it.
     pub async fn add_replica(&self, request: AddReplica) -> Result<(), String> {
         if self.raft.current_leader().await != Some(self.id) {
-            let Some((_, addr)) = self.leader() else { return Err("no leader is known yet".into()) };
-            let answer: Result<Result<(), String>, _> =
-                self.peers.call(&addr, PATH_ADD_REPLICA, &request, Duration::from_secs(60)).await;
+            let Some((_, addr)) = self.leader() else {
+                return Err("no leader is known yet".into());
+            };
+            let answer: Result<Result<(), String>, _> = self
+                .peers
+                .call(&addr, PATH_ADD_REPLICA, &request, Duration::from_secs(60))
+                .await;
             return answer.map_err(|e| e.to_string())?;
         }
-        let node = PeerNode { addr: request.addr.clone() };
+        let node = PeerNode {
+            addr: request.addr.clone(),
+        };
         // Concurrent joins conflict on the membership change in progress: retry a while.
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let attempt = async {
-                self.raft.add_learner(request.id, node.clone(), true).await.map_err(|e| e.to_string())?;
+                self.raft
+                    .add_learner(request.id, node.clone(), true)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let voters: std::collections::BTreeSet<NodeId> =
                     self.raft.voter_ids().chain([request.id]).collect();
-                self.raft.change_membership(voters, false).await.map_err(|e| e.to_string())
+                self.raft
+                    .change_membership(voters, false)
+                    .await
+                    .map_err(|e| e.to_string())
             };
             match attempt.await {
                 Ok(_) => break,

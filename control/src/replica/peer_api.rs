@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::Replica;
-use super::network::{PATH_APPEND, PATH_PRE_VOTE, PATH_SNAPSHOT, PATH_TRANSFER_LEADER, PATH_VOTE, SnapshotTransfer};
+use super::network::{
+    PATH_APPEND, PATH_PRE_VOTE, PATH_SNAPSHOT, PATH_TRANSFER_LEADER, PATH_VOTE, SnapshotTransfer,
+};
 use super::ops::{AddReplica, PATH_ADD_REPLICA, PATH_READ_INDEX, PATH_WRITE};
 use super::peer_client::MAX_PEER_BODY;
 use crate::server::respond::{self, Body};
@@ -16,12 +18,19 @@ use crate::store::codec;
 use crate::store::state_machine::Snapshot;
 use crate::store::types::Request as StoreRequest;
 
-fn decode<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Response<Body>> {
-    codec::decode(bytes).map_err(|e| respond::text(StatusCode::BAD_REQUEST, format!("malformed peer request: {e}")))
+fn decode<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Box<Response<Body>>> {
+    codec::decode(bytes).map_err(|e| {
+        let message = format!("malformed peer request: {e}");
+        Box::new(respond::text(StatusCode::BAD_REQUEST, message))
+    })
 }
 
 fn answer<T: Serialize>(value: &T) -> Response<Body> {
-    respond::bytes(StatusCode::OK, "application/octet-stream", codec::encode(value))
+    respond::bytes(
+        StatusCode::OK,
+        "application/octet-stream",
+        codec::encode(value),
+    )
 }
 
 pub async fn handle(replica: &Replica, path: &str, request: Request<Incoming>) -> Response<Body> {
@@ -30,11 +39,16 @@ pub async fn handle(replica: &Replica, path: &str, request: Request<Incoming>) -
         Err(e) => return respond::text(e.status(), e.to_string()),
     };
     match dispatch(replica, path, &body).await {
-        Ok(response) | Err(response) => response,
+        Ok(response) => response,
+        Err(refusal) => *refusal,
     }
 }
 
-async fn dispatch(replica: &Replica, path: &str, body: &Bytes) -> Result<Response<Body>, Response<Body>> {
+async fn dispatch(
+    replica: &Replica,
+    path: &str,
+    body: &Bytes,
+) -> Result<Response<Body>, Box<Response<Body>>> {
     let raft = &replica.raft;
     Ok(match path {
         PATH_APPEND => answer(&raft.append_entries(decode(body)?).await),
@@ -43,8 +57,14 @@ async fn dispatch(replica: &Replica, path: &str, body: &Bytes) -> Result<Respons
         PATH_TRANSFER_LEADER => answer(&raft.handle_transfer_leader(decode(body)?).await),
         PATH_SNAPSHOT => {
             let transfer: SnapshotTransfer = decode(body)?;
-            let snapshot = Snapshot { meta: transfer.meta, snapshot: transfer.data };
-            let result = raft.install_full_snapshot(transfer.vote, snapshot).await.map_err(openraft::errors::RaftError::<_>::Fatal);
+            let snapshot = Snapshot {
+                meta: transfer.meta,
+                snapshot: transfer.data,
+            };
+            let result = raft
+                .install_full_snapshot(transfer.vote, snapshot)
+                .await
+                .map_err(openraft::errors::RaftError::<_>::Fatal);
             answer(&result)
         }
         PATH_WRITE => {
@@ -56,6 +76,9 @@ async fn dispatch(replica: &Replica, path: &str, body: &Bytes) -> Result<Respons
             let request: AddReplica = decode(body)?;
             answer(&replica.add_replica(request).await)
         }
-        _ => respond::text(StatusCode::NOT_FOUND, format!("no such peer endpoint: {path}")),
+        _ => respond::text(
+            StatusCode::NOT_FOUND,
+            format!("no such peer endpoint: {path}"),
+        ),
     })
 }

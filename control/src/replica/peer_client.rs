@@ -25,12 +25,25 @@ pub enum PeerError {
     Unreachable { addr: String, reason: String },
     /// The peer answered with an error status.
     #[error("peer {addr} refused {path}: HTTP {status}: {message}")]
-    Rejected { addr: String, path: String, status: u16, message: String },
+    Rejected {
+        addr: String,
+        path: String,
+        status: u16,
+        message: String,
+    },
     /// The request may or may not have been processed.
     #[error("peer {addr} did not answer {path} within {timeout:?}")]
-    Timeout { addr: String, path: String, timeout: Duration },
+    Timeout {
+        addr: String,
+        path: String,
+        timeout: Duration,
+    },
     #[error("peer {addr} sent an unreadable answer to {path}: {reason}")]
-    Malformed { addr: String, path: String, reason: String },
+    Malformed {
+        addr: String,
+        path: String,
+        reason: String,
+    },
 }
 
 impl PeerError {
@@ -65,11 +78,20 @@ impl PeerClient {
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        PeerClient { http, secret: secret.into() }
+        PeerClient {
+            http,
+            secret: secret.into(),
+        }
     }
 
     /// POSTs `req` to `addr` + `path` and decodes the answer.
-    pub async fn call<Req, Resp>(&self, addr: &str, path: &str, req: &Req, timeout: Duration) -> Result<Resp, PeerError>
+    pub async fn call<Req, Resp>(
+        &self,
+        addr: &str,
+        path: &str,
+        req: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, PeerError>
     where
         Req: Serialize + ?Sized,
         Resp: DeserializeOwned,
@@ -83,20 +105,36 @@ impl PeerClient {
         })
     }
 
-    async fn post(&self, addr: &str, path: &str, body: Vec<u8>, timeout: Duration) -> Result<Bytes, PeerError> {
+    async fn post(
+        &self,
+        addr: &str,
+        path: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Bytes, PeerError> {
         let uri = format!("{}{}", addr.trim_end_matches('/'), path);
         let request = http::Request::post(&uri)
             .header(PEER_AUTH_HEADER, &*self.secret)
             .header(http::header::CONTENT_TYPE, "application/octet-stream")
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| PeerError::Unreachable { addr: addr.to_owned(), reason: e.to_string() })?;
+            .map_err(|e| PeerError::Unreachable {
+                addr: addr.to_owned(),
+                reason: e.to_string(),
+            })?;
         let exchange = async {
             let response = self.http.request(request).await.map_err(|e| {
                 let reason = describe_client_error(&e);
                 if e.is_connect() {
-                    PeerError::Unreachable { addr: addr.to_owned(), reason }
+                    PeerError::Unreachable {
+                        addr: addr.to_owned(),
+                        reason,
+                    }
                 } else {
-                    PeerError::Malformed { addr: addr.to_owned(), path: path.to_owned(), reason }
+                    PeerError::Malformed {
+                        addr: addr.to_owned(),
+                        path: path.to_owned(),
+                        reason,
+                    }
                 }
             })?;
             let status = response.status();
@@ -119,7 +157,11 @@ impl PeerClient {
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
-            Err(_) => Err(PeerError::Timeout { addr: addr.to_owned(), path: path.to_owned(), timeout }),
+            Err(_) => Err(PeerError::Timeout {
+                addr: addr.to_owned(),
+                path: path.to_owned(),
+                timeout,
+            }),
         }
     }
 }

@@ -19,7 +19,12 @@ use crate::pki::accept_tls;
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves `router` on `listener` until `shutdown` fires, then drains connections.
-pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router: Arc<Router>, shutdown: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    router: Arc<Router>,
+    shutdown: CancellationToken,
+) {
     let acceptor = TlsAcceptor::from(tls);
     let tracker = TaskTracker::new();
     loop {
@@ -39,7 +44,9 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router
         let router = router.clone();
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
-            let Some(stream) = accept_tls(&acceptor, tcp, peer).await else { return };
+            let Some(stream) = accept_tls(&acceptor, tcp, peer).await else {
+                return;
+            };
             let service = service_fn(move |request| {
                 let router = router.clone();
                 async move { Ok::<_, std::convert::Infallible>(router.handle(request, peer).await) }
@@ -61,7 +68,10 @@ pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router
         });
     }
     tracker.close();
-    if tokio::time::timeout(DRAIN_GRACE, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(DRAIN_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open {DRAIN_GRACE:?} after shutdown; dropping them");
     }
 }

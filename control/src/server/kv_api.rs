@@ -20,7 +20,10 @@ use super::respond::{self, Body, json, json_error};
 use crate::replica::Replica;
 use crate::replica::ops::{Consistency, StoreReadError};
 use crate::store::read::{ListOptions, ReadError};
-use crate::store::types::{Event, EventKind, FailureReason, KeyValue, Op, Request as StoreRequest, Response as StoreResponse, Txn};
+use crate::store::types::{
+    Event, EventKind, FailureReason, KeyValue, Op, Request as StoreRequest,
+    Response as StoreResponse, Txn,
+};
 use crate::store::watch::WatchError;
 
 const MAX_KV_BODY: usize = 3 * 1024 * 1024;
@@ -86,7 +89,11 @@ pub async fn handle(replica: &Replica, rest: &str, request: Request<Incoming>) -
         return watch(replica, request.uri().query().unwrap_or_default());
     }
     if request.method() != Method::POST {
-        return json_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "use POST");
+        return json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "use POST",
+        );
     }
     let body = match respond::read_body(request.into_body(), MAX_KV_BODY).await {
         Ok(body) => body,
@@ -94,10 +101,21 @@ pub async fn handle(replica: &Replica, rest: &str, request: Request<Incoming>) -
     };
     match rest {
         "put" => match serde_json::from_slice::<PutBody>(&body) {
-            Ok(b) => write(replica, Txn { ops: vec![Op::put(b.key, b.value.into_bytes())] }).await,
+            Ok(b) => {
+                write(
+                    replica,
+                    Txn {
+                        ops: vec![Op::put(b.key, b.value.into_bytes())],
+                    },
+                )
+                .await
+            }
             Err(e) => json_error(StatusCode::BAD_REQUEST, "BadRequest", e),
         },
-        "txn" => match serde_json::from_slice::<TxnBody>(&body).map_err(|e| e.to_string()).and_then(to_txn) {
+        "txn" => match serde_json::from_slice::<TxnBody>(&body)
+            .map_err(|e| e.to_string())
+            .and_then(to_txn)
+        {
             Ok(txn) => write(replica, txn).await,
             Err(e) => json_error(StatusCode::BAD_REQUEST, "BadRequest", e),
         },
@@ -106,22 +124,46 @@ pub async fn handle(replica: &Replica, rest: &str, request: Request<Incoming>) -
             Err(e) => json_error(StatusCode::BAD_REQUEST, "BadRequest", e),
         },
         "compact" => match serde_json::from_slice::<CompactBody>(&body) {
-            Ok(b) => match replica.write(StoreRequest::Compact { revision: b.revision }).await {
-                Ok(StoreResponse::Compacted { revision }) => json(StatusCode::OK, &serde_json::json!({ "compacted": revision })),
-                Ok(other) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal", format!("{other:?}")),
+            Ok(b) => match replica
+                .write(StoreRequest::Compact {
+                    revision: b.revision,
+                })
+                .await
+            {
+                Ok(StoreResponse::Compacted { revision }) => json(
+                    StatusCode::OK,
+                    &serde_json::json!({ "compacted": revision }),
+                ),
+                Ok(other) => json_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal",
+                    format!("{other:?}"),
+                ),
                 Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", e),
             },
             Err(e) => json_error(StatusCode::BAD_REQUEST, "BadRequest", e),
         },
-        _ => json_error(StatusCode::NOT_FOUND, "NotFound", format!("no such KV endpoint: {rest}")),
+        _ => json_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("no such KV endpoint: {rest}"),
+        ),
     }
 }
 
 fn to_txn(body: TxnBody) -> Result<Txn, String> {
     let mut ops = Vec::with_capacity(body.ops.len());
     for op in body.ops {
-        let value = || op.value.clone().map(String::into_bytes).ok_or_else(|| format!("{} needs a value", op.op));
-        let rev = || op.mod_revision.ok_or_else(|| format!("{} needs a mod_revision", op.op));
+        let value = || {
+            op.value
+                .clone()
+                .map(String::into_bytes)
+                .ok_or_else(|| format!("{} needs a value", op.op))
+        };
+        let rev = || {
+            op.mod_revision
+                .ok_or_else(|| format!("{} needs a mod_revision", op.op))
+        };
         ops.push(match op.op.as_str() {
             "create" => Op::create(op.key.clone(), value()?),
             "put" => Op::put(op.key.clone(), value()?),
@@ -130,7 +172,11 @@ fn to_txn(body: TxnBody) -> Result<Txn, String> {
                 Some(r) => Op::delete_at(op.key.clone(), r),
                 None => Op::delete(op.key.clone()),
             },
-            other => return Err(format!("unknown op {other:?}: use create, put, update or delete")),
+            other => {
+                return Err(format!(
+                    "unknown op {other:?}: use create, put, update or delete"
+                ));
+            }
         });
     }
     Ok(Txn { ops })
@@ -139,8 +185,12 @@ fn to_txn(body: TxnBody) -> Result<Txn, String> {
 async fn write(replica: &Replica, txn: Txn) -> Response<Body> {
     match replica.write(StoreRequest::Txn(txn)).await {
         Ok(StoreResponse::Committed { revision, prev }) => {
-            let prev: Vec<Option<JsonKv>> = prev.iter().map(|p| p.as_ref().map(JsonKv::from)).collect();
-            json(StatusCode::OK, &serde_json::json!({ "revision": revision, "prev": prev }))
+            let prev: Vec<Option<JsonKv>> =
+                prev.iter().map(|p| p.as_ref().map(JsonKv::from)).collect();
+            json(
+                StatusCode::OK,
+                &serde_json::json!({ "revision": revision, "prev": prev }),
+            )
         }
         Ok(StoreResponse::Failed(f)) => {
             let (error, current) = match f.reason {
@@ -154,30 +204,56 @@ async fn write(replica: &Replica, txn: Txn) -> Response<Body> {
             });
             json(StatusCode::CONFLICT, &body)
         }
-        Ok(other) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal", format!("unexpected answer {other:?}")),
+        Ok(other) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal",
+            format!("unexpected answer {other:?}"),
+        ),
         Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", e),
     }
 }
 
 async fn range(replica: &Replica, body: RangeBody) -> Response<Body> {
-    let consistency = if body.serializable { Consistency::Serializable } else { Consistency::Linearizable };
-    let result = if body.prefix {
-        let options = ListOptions { revision: body.revision, start_after: None, limit: body.limit };
-        replica.list(&body.key, &options, consistency).await.map(|page| (page.kvs, page.revision, page.more))
+    let consistency = if body.serializable {
+        Consistency::Serializable
     } else {
-        replica.get(&body.key, body.revision, consistency).await.map(|(kv, rev)| (kv.into_iter().collect(), rev, false))
+        Consistency::Linearizable
+    };
+    let result = if body.prefix {
+        let options = ListOptions {
+            revision: body.revision,
+            start_after: None,
+            limit: body.limit,
+        };
+        replica
+            .list(&body.key, &options, consistency)
+            .await
+            .map(|page| (page.kvs, page.revision, page.more))
+    } else {
+        replica
+            .get(&body.key, body.revision, consistency)
+            .await
+            .map(|(kv, rev)| (kv.into_iter().collect(), rev, false))
     };
     match result {
         Ok((kvs, revision, more)) => {
             let kvs: Vec<JsonKv> = kvs.iter().map(JsonKv::from).collect();
-            json(StatusCode::OK, &serde_json::json!({ "revision": revision, "kvs": kvs, "more": more }))
+            json(
+                StatusCode::OK,
+                &serde_json::json!({ "revision": revision, "kvs": kvs, "more": more }),
+            )
         }
-        Err(StoreReadError::Read(ReadError::Compacted { requested, compacted })) => json_error(
+        Err(StoreReadError::Read(ReadError::Compacted {
+            requested,
+            compacted,
+        })) => json_error(
             StatusCode::GONE,
             "Expired",
             format!("revision {requested} is compacted (oldest readable: {compacted})"),
         ),
-        Err(StoreReadError::Read(e @ ReadError::Future { .. })) => json_error(StatusCode::BAD_REQUEST, "BadRequest", e),
+        Err(StoreReadError::Read(e @ ReadError::Future { .. })) => {
+            json_error(StatusCode::BAD_REQUEST, "BadRequest", e)
+        }
         Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", e),
     }
 }
@@ -214,16 +290,23 @@ fn watch(replica: &Replica, query: &str) -> Response<Body> {
         let mut watcher = state?;
         let (line, next) = match watcher.next().await {
             Ok(event) => (event_json(&event), Some(watcher)),
-            Err(WatchError::Expired { compacted, .. }) => {
-                (serde_json::json!({ "error": "Expired", "compacted": compacted }), None)
-            }
-            Err(e) => (serde_json::json!({ "error": "Unavailable", "message": e.to_string() }), None),
+            Err(WatchError::Expired { compacted, .. }) => (
+                serde_json::json!({ "error": "Expired", "compacted": compacted }),
+                None,
+            ),
+            Err(e) => (
+                serde_json::json!({ "error": "Unavailable", "message": e.to_string() }),
+                None,
+            ),
         };
         let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
         bytes.push(b'\n');
         Some((Ok::<_, Infallible>(Frame::data(Bytes::from(bytes))), next))
     });
     let mut response = Response::new(StreamBody::new(stream).boxed());
-    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/x-ndjson"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/x-ndjson"),
+    );
     response
 }

@@ -32,13 +32,23 @@ pub fn text(status: StatusCode, message: impl Into<String>) -> Response<Body> {
 pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_vec(value) {
         Ok(body) => bytes(status, "application/json", body),
-        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("encoding the answer: {e}")),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding the answer: {e}"),
+        ),
     }
 }
 
 /// A JSON error body: `{"error": "...", "message": "..."}`.
-pub fn json_error(status: StatusCode, error: &str, message: impl std::fmt::Display) -> Response<Body> {
-    json(status, &serde_json::json!({ "error": error, "message": message.to_string() }))
+pub fn json_error(
+    status: StatusCode,
+    error: &str,
+    message: impl std::fmt::Display,
+) -> Response<Body> {
+    json(
+        status,
+        &serde_json::json!({ "error": error, "message": message.to_string() }),
+    )
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -41,26 +41,47 @@ impl Router {
     pub async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let path = request.uri().path().to_owned();
         match path.as_str() {
-            "/cacerts" => return respond::bytes(StatusCode::OK, "application/x-pem-file", self.ca_pem.clone()),
+            "/cacerts" => {
+                return respond::bytes(
+                    StatusCode::OK,
+                    "application/x-pem-file",
+                    self.ca_pem.clone(),
+                );
+            }
             "/healthz" | "/livez" => return respond::text(StatusCode::OK, "ok"),
             "/readyz" => return self.readyz(),
             _ => {}
         }
         if path.starts_with("/raft/") {
-            let presented = request.headers().get(PEER_AUTH_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+            let presented = request
+                .headers()
+                .get(PEER_AUTH_HEADER)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
             if !ct_eq(presented, self.peer_secret.as_bytes()) {
                 tracing::warn!("refused {path} from {peer}: it presented a wrong cluster token");
-                return respond::text(StatusCode::UNAUTHORIZED, "wrong cluster token: this replica belongs to another cluster or the token is mistyped");
+                return respond::text(
+                    StatusCode::UNAUTHORIZED,
+                    "wrong cluster token: this replica belongs to another cluster or the token is mistyped",
+                );
             }
             if path == PATH_JOIN_BUNDLE {
                 tracing::info!("handing the join bundle to {peer}");
-                return respond::bytes(StatusCode::OK, "application/octet-stream", codec::encode(&self.join_bundle));
+                return respond::bytes(
+                    StatusCode::OK,
+                    "application/octet-stream",
+                    codec::encode(&self.join_bundle),
+                );
             }
             return peer_api::handle(&self.replica, &path, request).await;
         }
         if let Some(rest) = path.strip_prefix("/kv/v1/") {
             if !self.is_admin(&request) {
-                return respond::json_error(StatusCode::UNAUTHORIZED, "Unauthorized", "a valid bearer token is required");
+                return respond::json_error(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    "a valid bearer token is required",
+                );
             }
             return kv_api::handle(&self.replica, rest, request).await;
         }
@@ -68,7 +89,11 @@ impl Router {
     }
 
     fn is_admin(&self, request: &Request<Incoming>) -> bool {
-        let header = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or_default();
+        let header = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
         match header.strip_prefix(b"Bearer ") {
             Some(token) => ct_eq(token, self.admin_token.as_bytes()),
             None => false,

@@ -48,14 +48,22 @@ mod tests {
 
     #[test]
     fn round_trips_and_refuses_foreign_versions() {
-        let req = Request::Txn(Txn { ops: vec![Op::create("/a", b"x".to_vec())] });
+        let req = Request::Txn(Txn {
+            ops: vec![Op::create("/a", b"x".to_vec())],
+        });
         let bytes = encode(&req);
         assert_eq!(decode::<Request>(&bytes).unwrap(), req);
 
         let mut bad = bytes.clone();
         bad[0] = 99;
-        assert!(matches!(decode::<Request>(&bad), Err(CodecError::Version { found: 99 })));
+        assert!(matches!(
+            decode::<Request>(&bad),
+            Err(CodecError::Version { found: 99 })
+        ));
         assert!(matches!(decode::<Request>(&[]), Err(CodecError::Empty)));
-        assert!(matches!(decode::<KeyValue>(&bytes[..2]), Err(CodecError::Malformed(_))));
+        assert!(matches!(
+            decode::<KeyValue>(&bytes[..2]),
+            Err(CodecError::Malformed(_))
+        ));
     }
 }

@@ -8,9 +8,11 @@
 
 pub mod codec;
 pub mod log_store;
-pub mod types;
 pub mod mvcc;
+#[cfg(test)]
+mod mvcc_tests;
 pub mod read;
 pub mod snapshot;
 pub mod state_machine;
+pub mod types;
 pub mod watch;

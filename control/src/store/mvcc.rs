@@ -76,7 +76,11 @@ pub(crate) fn read_u64<T: ReadableTable<&'static str, &'static [u8]>>(
     }
 }
 
-pub(crate) fn write_u64(meta: &mut redb::Table<&str, &[u8]>, key: &str, value: u64) -> Result<(), MvccError> {
+pub(crate) fn write_u64(
+    meta: &mut redb::Table<&str, &[u8]>,
+    key: &str,
+    value: u64,
+) -> Result<(), MvccError> {
     meta.insert(key, codec::encode(&value).as_slice())?;
     Ok(())
 }
@@ -115,14 +119,23 @@ impl<'t> WriteTables<'t> {
             let current = self.current(&op.key)?;
             let reason = match (op.precondition, &current, &op.action) {
                 (Precondition::Absent, Some(_), _) => Some(FailureReason::AlreadyExists),
-                (Precondition::ModRevision(want), cur, _) if cur.as_ref().map(|c| c.mod_revision) != Some(want) => {
-                    Some(FailureReason::RevisionMismatch { current: cur.as_ref().map(|c| c.mod_revision) })
+                (Precondition::ModRevision(want), cur, _)
+                    if cur.as_ref().map(|c| c.mod_revision) != Some(want) =>
+                {
+                    Some(FailureReason::RevisionMismatch {
+                        current: cur.as_ref().map(|c| c.mod_revision),
+                    })
                 }
                 (_, None, Action::Delete) => Some(FailureReason::NotFound),
                 _ => None,
             };
             if let Some(reason) = reason {
-                let failure = TxnFailure { op_index, key: op.key.clone(), reason, revision };
+                let failure = TxnFailure {
+                    op_index,
+                    key: op.key.clone(),
+                    reason,
+                    revision,
+                };
                 return Ok(Response::Failed(failure));
             }
             prev.push(current);
@@ -151,7 +164,8 @@ impl<'t> WriteTables<'t> {
                         mod_revision: new_rev,
                         version: before.as_ref().map_or(1, |b| b.version + 1),
                     };
-                    self.kv.insert(op.key.as_str(), codec::encode(&kv).as_slice())?;
+                    self.kv
+                        .insert(op.key.as_str(), codec::encode(&kv).as_slice())?;
                     (EventKind::Put, Version { kv, deleted: false })
                 }
                 Action::Delete => {
@@ -161,13 +175,23 @@ impl<'t> WriteTables<'t> {
                     (EventKind::Delete, Version { kv, deleted: true })
                 }
             };
-            self.history.insert((op.key.as_str(), new_rev), codec::encode(&version).as_slice())?;
+            self.history.insert(
+                (op.key.as_str(), new_rev),
+                codec::encode(&version).as_slice(),
+            )?;
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             self.events.insert((new_rev, index), op.key.as_str())?;
-            events.push(Event { kind, kv: version.kv, prev: before.clone() });
+            events.push(Event {
+                kind,
+                kv: version.kv,
+                prev: before.clone(),
+            });
         }
         write_u64(&mut self.meta, META_REVISION, new_rev)?;
-        Ok(Response::Committed { revision: new_rev, prev })
+        Ok(Response::Committed {
+            revision: new_rev,
+            prev,
+        })
     }
 
     /// Drops events at or below `target` and every version that no read at a revision
@@ -188,7 +212,11 @@ impl<'t> WriteTables<'t> {
             self.events.remove((rev, index))?;
             // The version at `rev` is still visible at `target` unless a newer one exists at or
             // below `target`; a visible deletion needs no record either.
-            let newer = self.history.range((key.as_str(), rev + 1)..=(key.as_str(), target))?.next().is_some();
+            let newer = self
+                .history
+                .range((key.as_str(), rev + 1)..=(key.as_str(), target))?
+                .next()
+                .is_some();
             let keep = !newer && {
                 let raw = self.history.get((key.as_str(), rev))?;
                 match raw {
@@ -206,7 +234,11 @@ impl<'t> WriteTables<'t> {
 }
 
 /// Reads the key's version visible at `revision` from the history table.
-pub(crate) fn version_at<T>(history: &T, key: &str, revision: u64) -> Result<Option<KeyValue>, MvccError>
+pub(crate) fn version_at<T>(
+    history: &T,
+    key: &str,
+    revision: u64,
+) -> Result<Option<KeyValue>, MvccError>
 where
     T: ReadableTable<(&'static str, u64), &'static [u8]>,
 {
@@ -224,10 +256,20 @@ pub(crate) fn event_at<T>(history: &T, key: &str, revision: u64) -> Result<Optio
 where
     T: ReadableTable<(&'static str, u64), &'static [u8]>,
 {
-    let Some(raw) = history.get((key, revision))? else { return Ok(None) };
+    let Some(raw) = history.get((key, revision))? else {
+        return Ok(None);
+    };
     let version: Version = codec::decode(raw.value())?;
     drop(raw);
     let prev = version_at(history, key, revision.saturating_sub(1))?;
-    let kind = if version.deleted { EventKind::Delete } else { EventKind::Put };
-    Ok(Some(Event { kind, kv: version.kv, prev }))
+    let kind = if version.deleted {
+        EventKind::Delete
+    } else {
+        EventKind::Put
+    };
+    Ok(Some(Event {
+        kind,
+        kv: version.kv,
+        prev,
+    }))
 }

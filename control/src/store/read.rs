@@ -40,12 +40,21 @@ pub struct ListOptions {
     pub limit: Option<usize>,
 }
 
-fn bounds(meta: &impl ReadableTable<&'static str, &'static [u8]>, at: Option<u64>) -> Result<(u64, u64), ReadError> {
+fn bounds(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    at: Option<u64>,
+) -> Result<(u64, u64), ReadError> {
     let current = mvcc::read_u64(meta, META_REVISION)?;
     let compacted = mvcc::read_u64(meta, META_COMPACTED)?;
     match at {
-        Some(r) if r > current => Err(ReadError::Future { requested: r, current }),
-        Some(r) if r < compacted => Err(ReadError::Compacted { requested: r, compacted }),
+        Some(r) if r > current => Err(ReadError::Future {
+            requested: r,
+            current,
+        }),
+        Some(r) if r < compacted => Err(ReadError::Compacted {
+            requested: r,
+            compacted,
+        }),
         Some(r) => Ok((r, current)),
         None => Ok((current, current)),
     }
@@ -66,7 +75,11 @@ pub fn current_revision(db: &Database) -> Result<u64, ReadError> {
 }
 
 /// The key as of `at` (default: now), and the revision read at.
-pub fn get(db: &Database, key: &str, at: Option<u64>) -> Result<(Option<KeyValue>, u64), ReadError> {
+pub fn get(
+    db: &Database,
+    key: &str,
+    at: Option<u64>,
+) -> Result<(Option<KeyValue>, u64), ReadError> {
     let txn = begin(db)?;
     let meta = match txn.open_table(META) {
         Ok(meta) => meta,
@@ -92,7 +105,11 @@ pub fn list(db: &Database, prefix: &str, options: &ListOptions) -> Result<ListPa
     let meta = match txn.open_table(META) {
         Ok(meta) => meta,
         Err(redb::TableError::TableDoesNotExist(_)) => {
-            return Ok(ListPage { kvs: Vec::new(), revision: 0, more: false });
+            return Ok(ListPage {
+                kvs: Vec::new(),
+                revision: 0,
+                more: false,
+            });
         }
         Err(e) => return Err(MvccError::from(e).into()),
     };
@@ -118,20 +135,25 @@ pub fn list(db: &Database, prefix: &str, options: &ListOptions) -> Result<ListPa
             }
             kvs.push(codec::decode(v.value()).map_err(MvccError::from)?);
         }
-        return Ok(ListPage { kvs, revision: rev, more });
+        return Ok(ListPage {
+            kvs,
+            revision: rev,
+            more,
+        });
     }
     // A past revision: walk the history, keeping each key's newest version at or before `rev`.
     let history = txn.open_table(HISTORY).map_err(MvccError::from)?;
     let mut candidate: Option<(String, Option<KeyValue>)> = None;
-    let flush = |entry: Option<(String, Option<KeyValue>)>, kvs: &mut Vec<KeyValue>, more: &mut bool| {
-        if let Some((_, Some(kv))) = entry {
-            if kvs.len() == limit {
-                *more = true;
-            } else {
-                kvs.push(kv);
+    let flush =
+        |entry: Option<(String, Option<KeyValue>)>, kvs: &mut Vec<KeyValue>, more: &mut bool| {
+            if let Some((_, Some(kv))) = entry {
+                if kvs.len() == limit {
+                    *more = true;
+                } else {
+                    kvs.push(kv);
+                }
             }
-        }
-    };
+        };
     for item in history.range((start, 0)..).map_err(MvccError::from)? {
         let (k, v) = item.map_err(MvccError::from)?;
         let (key, version_rev) = k.value();
@@ -157,5 +179,9 @@ pub fn list(db: &Database, prefix: &str, options: &ListOptions) -> Result<ListPa
     if !more {
         flush(candidate, &mut kvs, &mut more);
     }
-    Ok(ListPage { kvs, revision: rev, more })
+    Ok(ListPage {
+        kvs,
+        revision: rev,
+        more,
+    })
 }

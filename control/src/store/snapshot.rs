@@ -9,7 +9,9 @@ use redb::{Database, Durability, ReadableTable};
 use serde::{Deserialize, Serialize};
 
 use super::codec;
-use super::mvcc::{self, EVENTS, HISTORY, KV, META_COMPACTED, META_REVISION, MvccError, Version, WriteTables};
+use super::mvcc::{
+    self, EVENTS, HISTORY, KV, META_COMPACTED, META_REVISION, MvccError, Version, WriteTables,
+};
 use super::state_machine::{META_APPLIED, META_MEMBERSHIP, Snapshot, SnapshotMeta};
 use super::types::KeyValue;
 
@@ -48,26 +50,46 @@ pub(crate) fn decode(data: &[u8]) -> Result<Payload, io::Error> {
 }
 
 /// Replaces the whole state with the snapshot, durably. History before it is gone.
-pub(crate) fn install(db: &Database, meta: &SnapshotMeta, payload: &Payload) -> Result<(), io::Error> {
+pub(crate) fn install(
+    db: &Database,
+    meta: &SnapshotMeta,
+    payload: &Payload,
+) -> Result<(), io::Error> {
     let mut txn = db.begin_write().map_err(io::Error::other)?;
-    txn.set_durability(Durability::Immediate).map_err(io::Error::other)?;
+    txn.set_durability(Durability::Immediate)
+        .map_err(io::Error::other)?;
     txn.delete_table(KV).map_err(io::Error::other)?;
     txn.delete_table(HISTORY).map_err(io::Error::other)?;
     txn.delete_table(EVENTS).map_err(io::Error::other)?;
     {
         let mut tables = WriteTables::open(&txn)?;
         for kv in &payload.kvs {
-            tables.kv.insert(kv.key.as_str(), codec::encode(kv).as_slice()).map_err(MvccError::from)?;
-            let version = Version { kv: kv.clone(), deleted: false };
+            tables
+                .kv
+                .insert(kv.key.as_str(), codec::encode(kv).as_slice())
+                .map_err(MvccError::from)?;
+            let version = Version {
+                kv: kv.clone(),
+                deleted: false,
+            };
             let key = (kv.key.as_str(), kv.mod_revision);
-            tables.history.insert(key, codec::encode(&version).as_slice()).map_err(MvccError::from)?;
+            tables
+                .history
+                .insert(key, codec::encode(&version).as_slice())
+                .map_err(MvccError::from)?;
         }
         mvcc::write_u64(&mut tables.meta, META_REVISION, payload.revision)?;
         mvcc::write_u64(&mut tables.meta, META_COMPACTED, payload.revision)?;
         let applied = codec::encode(&meta.last_log_id);
-        tables.meta.insert(META_APPLIED, applied.as_slice()).map_err(MvccError::from)?;
+        tables
+            .meta
+            .insert(META_APPLIED, applied.as_slice())
+            .map_err(MvccError::from)?;
         let membership = codec::encode(&meta.last_membership);
-        tables.meta.insert(META_MEMBERSHIP, membership.as_slice()).map_err(MvccError::from)?;
+        tables
+            .meta
+            .insert(META_MEMBERSHIP, membership.as_slice())
+            .map_err(MvccError::from)?;
     }
     txn.commit().map_err(io::Error::other)?;
     Ok(())
@@ -93,7 +115,10 @@ impl SnapshotFiles {
         };
         for entry in entries {
             let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             let index = name
                 .strip_prefix("snapshot-")
                 .and_then(|rest| rest.strip_suffix(".bin"))
@@ -113,12 +138,20 @@ impl SnapshotFiles {
     }
 
     pub fn latest(&self) -> io::Result<Option<Snapshot>> {
-        let Some((_, path)) = self.files()?.pop() else { return Ok(None) };
+        let Some((_, path)) = self.files()?.pop() else {
+            return Ok(None);
+        };
         let bytes = fs::read(&path)?;
         let contents: FileContents = codec::decode(&bytes).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("snapshot file {}: {e}", path.display()))
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("snapshot file {}: {e}", path.display()),
+            )
         })?;
-        Ok(Some(Snapshot { meta: contents.meta, snapshot: contents.data }))
+        Ok(Some(Snapshot {
+            meta: contents.meta,
+            snapshot: contents.data,
+        }))
     }
 
     /// Writes the snapshot durably (temp file, fsync, rename, fsync dir), then removes older ones.
@@ -130,7 +163,10 @@ impl SnapshotFiles {
         };
         let name = format!("snapshot-{term}-{index}.bin");
         let tmp = self.dir.join(format!("{name}.tmp"));
-        let contents = FileContents { meta: meta.clone(), data: data.to_vec() };
+        let contents = FileContents {
+            meta: meta.clone(),
+            data: data.to_vec(),
+        };
         {
             let mut file = fs::File::create(&tmp)?;
             file.write_all(&codec::encode(&contents))?;

@@ -34,7 +34,10 @@ pub enum OpenError {
     #[error("{path}: the file is empty (expected a redb database); it was left untouched")]
     Empty { path: PathBuf },
     #[error("{path}: cannot open the state database: {source}")]
-    Database { path: PathBuf, source: redb::DatabaseError },
+    Database {
+        path: PathBuf,
+        source: redb::DatabaseError,
+    },
     #[error("{path}: {source}")]
     Read { path: PathBuf, source: MvccError },
     #[error("{path}: {source}")]
@@ -59,9 +62,15 @@ impl StateMachine {
             hub: WatchHub::default(),
             snapshots: SnapshotFiles::new(dir.join("snapshots")),
         };
-        sm.read_applied().map_err(|source| OpenError::Read { path: path.clone(), source })?;
+        sm.read_applied().map_err(|source| OpenError::Read {
+            path: path.clone(),
+            source,
+        })?;
         let snap_dir = dir.join("snapshots");
-        sm.snapshots.check().map_err(|source| OpenError::Snapshot { path: snap_dir, source })?;
+        sm.snapshots.check().map_err(|source| OpenError::Snapshot {
+            path: snap_dir,
+            source,
+        })?;
         Ok(sm)
     }
 
@@ -91,19 +100,23 @@ impl StateMachine {
                 let response = match &entry.payload {
                     EntryPayload::Blank => Response::Empty,
                     EntryPayload::Normal(Request::Txn(t)) => tables.apply_txn(t, &mut events)?,
-                    EntryPayload::Normal(Request::Compact { revision }) => {
-                        Response::Compacted { revision: tables.compact(*revision)? }
-                    }
+                    EntryPayload::Normal(Request::Compact { revision }) => Response::Compacted {
+                        revision: tables.compact(*revision)?,
+                    },
                     EntryPayload::Membership(m) => {
                         let stored = StoredMembership::new(Some(entry.log_id), m.clone());
-                        tables.meta.insert(META_MEMBERSHIP, codec::encode(&stored).as_slice())?;
+                        tables
+                            .meta
+                            .insert(META_MEMBERSHIP, codec::encode(&stored).as_slice())?;
                         Response::Empty
                     }
                 };
                 responses.push(response);
             }
             if let Some(last) = entries.last() {
-                tables.meta.insert(META_APPLIED, codec::encode(&Some(last.log_id)).as_slice())?;
+                tables
+                    .meta
+                    .insert(META_APPLIED, codec::encode(&Some(last.log_id)).as_slice())?;
             }
         }
         let mut txn = txn;
@@ -135,9 +148,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             return Ok(());
         }
         let db = self.db.clone();
-        let (responses, events) = tokio::task::spawn_blocking(move || Self::apply_batch(&db, &batch))
-            .await
-            .map_err(io::Error::other)??;
+        let (responses, events) =
+            tokio::task::spawn_blocking(move || Self::apply_batch(&db, &batch))
+                .await
+                .map_err(io::Error::other)??;
         for (responder, response) in responders.into_iter().zip(responses) {
             if let Some(responder) = responder {
                 responder.send(response);
@@ -153,7 +167,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.clone()
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, data: SnapshotData) -> Result<(), io::Error> {
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        data: SnapshotData,
+    ) -> Result<(), io::Error> {
         let db = self.db.clone();
         let snapshots = self.snapshots.clone();
         let meta = meta.clone();
@@ -171,7 +189,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
         let snapshots = self.snapshots.clone();
-        tokio::task::spawn_blocking(move || snapshots.latest()).await.map_err(io::Error::other)?
+        tokio::task::spawn_blocking(move || snapshots.latest())
+            .await
+            .map_err(io::Error::other)?
     }
 }
 
@@ -184,15 +204,22 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         tokio::task::spawn_blocking(move || -> Result<Snapshot, io::Error> {
             // Make every applied batch durable before the log behind it may be purged.
             let mut txn = db.begin_write().map_err(io::Error::other)?;
-            txn.set_durability(Durability::Immediate).map_err(io::Error::other)?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(io::Error::other)?;
             txn.commit().map_err(io::Error::other)?;
             // A read transaction sees one consistent state while applies continue.
             let read = db.begin_read().map_err(io::Error::other)?;
             let (applied, membership) = read_applied_in(&read)?;
             let data = snapshot::encode_from(&read)?;
-            let meta = SnapshotMeta { last_log_id: applied, last_membership: membership };
+            let meta = SnapshotMeta {
+                last_log_id: applied,
+                last_membership: membership,
+            };
             snapshots.save(&meta, &data)?;
-            Ok(Snapshot { meta, snapshot: data })
+            Ok(Snapshot {
+                meta,
+                snapshot: data,
+            })
         })
         .await
         .map_err(io::Error::other)?
@@ -200,10 +227,14 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
 }
 
 /// The applied log id and membership as seen by one read transaction.
-fn read_applied_in(txn: &redb::ReadTransaction) -> Result<(Option<LogId>, StoredMembership), MvccError> {
+fn read_applied_in(
+    txn: &redb::ReadTransaction,
+) -> Result<(Option<LogId>, StoredMembership), MvccError> {
     let meta = match txn.open_table(META) {
         Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok((None, StoredMembership::default())),
+        Err(redb::TableError::TableDoesNotExist(_)) => {
+            return Ok((None, StoredMembership::default()));
+        }
         Err(e) => return Err(e.into()),
     };
     let applied = match meta.get(META_APPLIED)? {
@@ -217,15 +248,19 @@ fn read_applied_in(txn: &redb::ReadTransaction) -> Result<(Option<LogId>, Stored
     Ok((applied, membership))
 }
 
-
-
-
 /// Opens `state.redb`, creating it only when absent: an existing file is never reinitialised,
 /// and all tables exist afterwards so readers need no special case.
 fn open_database(path: &Path) -> Result<Database, OpenError> {
-    let db_err = |source| OpenError::Database { path: path.to_owned(), source };
+    let db_err = |source| OpenError::Database {
+        path: path.to_owned(),
+        source,
+    };
     let db = match std::fs::metadata(path) {
-        Ok(m) if m.len() == 0 => return Err(OpenError::Empty { path: path.to_owned() }),
+        Ok(m) if m.len() == 0 => {
+            return Err(OpenError::Empty {
+                path: path.to_owned(),
+            });
+        }
         Ok(_) => Database::builder().open(path).map_err(db_err)?,
         Err(_) => Database::builder().create(path).map_err(db_err)?,
     };
@@ -235,6 +270,9 @@ fn open_database(path: &Path) -> Result<Database, OpenError> {
         txn.commit()?;
         Ok(())
     };
-    init().map_err(|source| OpenError::Read { path: path.to_owned(), source })?;
+    init().map_err(|source| OpenError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     Ok(db)
 }

@@ -83,10 +83,18 @@ pub enum Precondition {
 
 impl Op {
     pub fn create(key: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
-        Op { key: key.into(), action: Action::Put(value.into()), precondition: Precondition::Absent }
+        Op {
+            key: key.into(),
+            action: Action::Put(value.into()),
+            precondition: Precondition::Absent,
+        }
     }
     pub fn put(key: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
-        Op { key: key.into(), action: Action::Put(value.into()), precondition: Precondition::None }
+        Op {
+            key: key.into(),
+            action: Action::Put(value.into()),
+            precondition: Precondition::None,
+        }
     }
     pub fn update(key: impl Into<String>, value: impl Into<Vec<u8>>, mod_revision: u64) -> Self {
         Op {
@@ -96,10 +104,18 @@ impl Op {
         }
     }
     pub fn delete(key: impl Into<String>) -> Self {
-        Op { key: key.into(), action: Action::Delete, precondition: Precondition::None }
+        Op {
+            key: key.into(),
+            action: Action::Delete,
+            precondition: Precondition::None,
+        }
     }
     pub fn delete_at(key: impl Into<String>, mod_revision: u64) -> Self {
-        Op { key: key.into(), action: Action::Delete, precondition: Precondition::ModRevision(mod_revision) }
+        Op {
+            key: key.into(),
+            action: Action::Delete,
+            precondition: Precondition::ModRevision(mod_revision),
+        }
     }
 }
 
@@ -124,7 +140,10 @@ pub enum Response {
     #[default]
     Empty,
     /// The transaction applied at `revision`. `prev[i]` is op `i`'s key before the write.
-    Committed { revision: u64, prev: Vec<Option<KeyValue>> },
+    Committed {
+        revision: u64,
+        prev: Vec<Option<KeyValue>>,
+    },
     /// A precondition failed; nothing was written.
     Failed(TxnFailure),
     /// History below `revision` is gone.
@@ -147,7 +166,9 @@ pub enum FailureReason {
     AlreadyExists,
     NotFound,
     /// The key's `mod_revision` is not the expected one (`None`: the key is absent).
-    RevisionMismatch { current: Option<u64> },
+    RevisionMismatch {
+        current: Option<u64>,
+    },
 }
 
 /// What happened to one key at one revision.

@@ -46,7 +46,9 @@ pub struct WatchHub {
 
 impl Default for WatchHub {
     fn default() -> Self {
-        WatchHub { tx: broadcast::channel(CHANNEL_CAPACITY).0 }
+        WatchHub {
+            tx: broadcast::channel(CHANNEL_CAPACITY).0,
+        }
     }
 }
 
@@ -57,13 +59,28 @@ impl WatchHub {
     }
 
     /// Starts a watch of `prefix` delivering events with revision `> after`.
-    pub fn watch(&self, db: Arc<Database>, prefix: String, after: u64) -> Result<Watcher, WatchError> {
+    pub fn watch(
+        &self,
+        db: Arc<Database>,
+        prefix: String,
+        after: u64,
+    ) -> Result<Watcher, WatchError> {
         let rx = self.tx.subscribe();
         let (compacted, _) = read_bounds(&db)?;
         if after < compacted {
-            return Err(WatchError::Expired { requested: after, compacted });
+            return Err(WatchError::Expired {
+                requested: after,
+                compacted,
+            });
         }
-        Ok(Watcher { db, prefix, seen: after, rx, replaying: true, pending: VecDeque::new() })
+        Ok(Watcher {
+            db,
+            prefix,
+            seen: after,
+            rx,
+            replaying: true,
+            pending: VecDeque::new(),
+        })
     }
 }
 
@@ -124,12 +141,18 @@ impl Watcher {
         let compacted = mvcc::read_u64(&meta, META_COMPACTED)?;
         let current = mvcc::read_u64(&meta, META_REVISION)?;
         if self.seen < compacted {
-            return Err(WatchError::Expired { requested: self.seen, compacted });
+            return Err(WatchError::Expired {
+                requested: self.seen,
+                compacted,
+            });
         }
         let events = txn.open_table(EVENTS).map_err(MvccError::from)?;
         let history = txn.open_table(HISTORY).map_err(MvccError::from)?;
-        let mut scanned = 0;
-        for item in events.range((self.seen + 1, 0)..).map_err(MvccError::from)? {
+        for (scanned, item) in events
+            .range((self.seen + 1, 0)..)
+            .map_err(MvccError::from)?
+            .enumerate()
+        {
             let (k, key) = item.map_err(MvccError::from)?;
             let (rev, _) = k.value();
             if scanned >= REPLAY_BATCH && rev != self.seen {
@@ -137,7 +160,6 @@ impl Watcher {
                 // last revision fully scanned.
                 return Ok(());
             }
-            scanned += 1;
             self.seen = rev;
             let key = key.value();
             if !key.starts_with(&self.prefix) {
@@ -167,5 +189,8 @@ pub(crate) fn read_bounds(db: &Database) -> Result<(u64, u64), WatchError> {
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok((0, 0)),
         Err(e) => return Err(MvccError::from(e).into()),
     };
-    Ok((mvcc::read_u64(&meta, META_COMPACTED)?, mvcc::read_u64(&meta, META_REVISION)?))
+    Ok((
+        mvcc::read_u64(&meta, META_COMPACTED)?,
+        mvcc::read_u64(&meta, META_REVISION)?,
+    ))
 }
