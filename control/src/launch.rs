@@ -91,7 +91,10 @@ pub async fn run(
         .advertise
         .clone()
         .unwrap_or_else(|| format!("https://{local}"));
-    let sans = vec![local.ip().to_string()];
+    let mut sans = vec![local.ip().to_string()];
+    if let Some(host) = options.advertise.as_deref().and_then(advertised_host) {
+        sans.push(host);
+    }
 
     let joining = match &options.join {
         Some(url) if !is_member(&options.data_dir) => Some(url.clone()),
@@ -276,4 +279,15 @@ fn write_secret(path: &Path, contents: &str) -> std::io::Result<()> {
         .open(path)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()
+}
+
+/// The host part of an advertise URL like `https://host:port`, for the serving certificate.
+fn advertised_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next()?;
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    (!host.is_empty()).then(|| host.to_owned())
 }
