@@ -1,3 +1,22 @@
-//! Kubernetes object types and skiff's conventions (filled in by the API server issue).
+//! Kubernetes object types (re-exported from k8s-openapi) and skiff's conventions: the served
+//! resources, validation, defaulting, patch semantics, selectors and the presentation of objects
+//! (discovery, OpenAPI, tables). Pure functions, no I/O.
+//!
+//! # Layout
+//! - `resources`: the table of served resources (discovery, routing and storage keys).
+//! - `status`: Kubernetes `Status` errors.
+//! - `patch`: merge, JSON, strategic merge patch and server-side apply.
+//! - `selector`: label and field selectors.
+//! - `validate`: validation and defaulting per kind.
+//! - `discovery`, `openapi`, `table`: what kubectl reads besides objects.
 
 pub use k8s_openapi;
+
+pub mod discovery;
+pub mod openapi;
+pub mod patch;
+pub mod resources;
+pub mod selector;
+pub mod status;
+pub mod table;
+pub mod validate;

@@ -1,0 +1,1 @@
+//! Discovery documents: /api, /apis, APIResourceList per group/version (being written).

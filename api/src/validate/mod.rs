@@ -1,0 +1,1 @@
+//! Validation and defaulting of objects before they are stored (being written).
