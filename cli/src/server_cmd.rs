@@ -54,6 +54,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         println!("  data directory: {dir}");
         println!("  join token:     {dir}/token  (skiff server --join {} --token \"$(cat {dir}/token)\")", started.url);
         println!("  admin token:    {dir}/admin-token   CA: {dir}/pki/ca.crt");
+        println!("  kubeconfig:     {}  (kubectl --kubeconfig {} get ns)", started.kubeconfig.display(), started.kubeconfig.display());
     })
     .await?;
     Ok(())

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::apiserver::{ApiServer, kubeconfig};
 use crate::pki::{self, JoinToken, Pki, PkiStore};
 use crate::replica::ops::AddReplica;
 use crate::replica::peer_client::PeerClient;
@@ -66,6 +67,8 @@ pub struct Started {
     pub id: NodeId,
     pub url: String,
     pub data_dir: PathBuf,
+    /// The admin kubeconfig written into the data directory.
+    pub kubeconfig: PathBuf,
 }
 
 /// Runs one replica until `shutdown` fires. `on_ready` is called once it serves.
@@ -121,7 +124,11 @@ pub async fn run(
         mark_member(&options.data_dir)?;
     }
 
+    let api = ApiServer::new(replica.clone(), pki.admin_token.clone(), advertise.clone(), shutdown.clone());
+    let kubeconfig = kubeconfig::write(&options.data_dir, &advertise, pki.ca.cert_pem(), &pki.admin_token)
+        .map_err(|e| LaunchError::DataDir { path: options.data_dir.join("admin.kubeconfig"), message: e.to_string() })?;
     let router = Arc::new(Router {
+        api: api.clone(),
         replica: replica.clone(),
         peer_secret: pki.join_token.secret().to_owned(),
         admin_token: pki.admin_token.clone(),
@@ -171,11 +178,8 @@ pub async fn run(
         mark_member(&options.data_dir)?;
     }
 
-    on_ready(&Started {
-        id: node_id,
-        url: advertise,
-        data_dir: options.data_dir.clone(),
-    });
+    tokio::spawn(async move { api.ensure_system_namespaces().await });
+    on_ready(&Started { id: node_id, url: advertise, data_dir: options.data_dir.clone(), kubeconfig });
     shutdown.cancelled().await;
     let _ = server.await;
     let _ = compaction.await;

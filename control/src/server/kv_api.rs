@@ -303,7 +303,7 @@ fn watch(replica: &Replica, query: &str) -> Response<Body> {
         bytes.push(b'\n');
         Some((Ok::<_, Infallible>(Frame::data(Bytes::from(bytes))), next))
     });
-    let mut response = Response::new(StreamBody::new(stream).boxed());
+    let mut response = Response::new(StreamBody::new(stream).boxed_unsync());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/x-ndjson"),

@@ -11,11 +11,14 @@ use super::kv_api;
 use super::respond::{self, Body};
 use crate::pki::ct_eq;
 use crate::replica::peer_client::PEER_AUTH_HEADER;
+use crate::apiserver::ApiServer;
 use crate::replica::{Replica, peer_api};
 use crate::store::codec;
 
 pub struct Router {
     pub replica: Arc<Replica>,
+    /// Everything that is not peer, store or CA traffic: the Kubernetes API.
+    pub api: Arc<ApiServer>,
     /// The cluster secret peers must present.
     pub peer_secret: String,
     /// The bearer token of the cluster administrator.
@@ -48,8 +51,6 @@ impl Router {
                     self.ca_pem.clone(),
                 );
             }
-            "/healthz" | "/livez" => return respond::text(StatusCode::OK, "ok"),
-            "/readyz" => return self.readyz(),
             _ => {}
         }
         if path.starts_with("/raft/") {
@@ -85,7 +86,7 @@ impl Router {
             }
             return kv_api::handle(&self.replica, rest, request).await;
         }
-        respond::text(StatusCode::NOT_FOUND, format!("no such endpoint: {path}"))
+        self.api.handle(request).await
     }
 
     fn is_admin(&self, request: &Request<Incoming>) -> bool {
@@ -97,13 +98,6 @@ impl Router {
         match header.strip_prefix(b"Bearer ") {
             Some(token) => ct_eq(token, self.admin_token.as_bytes()),
             None => false,
-        }
-    }
-
-    fn readyz(&self) -> Response<Body> {
-        match self.replica.leader() {
-            Some((id, _)) => respond::text(StatusCode::OK, format!("ok (leader {id:x})")),
-            None => respond::text(StatusCode::SERVICE_UNAVAILABLE, "no leader yet"),
         }
     }
 }

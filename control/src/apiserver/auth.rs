@@ -1,0 +1,140 @@
+//! Who is calling and what they may do. Bearer tokens only: the admin token; node tokens and
+//! service-account tokens, both kept as Secrets in the store (as Kubernetes' bootstrap and
+//! legacy service-account tokens are). Nodes may touch only their own Node, their own Lease
+//! in `kube-node-lease`, and pods bound to them.
+
+use serde_json::Value;
+use skiff_api::status::ApiError;
+
+use super::objects::ObjectStore;
+use super::request::{ResourceRequest, Verb};
+use crate::pki::ct_eq;
+use crate::replica::ops::Consistency;
+use crate::store::read::ListOptions;
+
+/// Secret type of a node's token; `data.node-name` names the node (base64, as all secret data).
+pub const NODE_TOKEN_TYPE: &str = "skiff.io/node-token";
+/// Secret type of a service account's token (`metadata.annotations` name the account).
+pub const SA_TOKEN_TYPE: &str = "kubernetes.io/service-account-token";
+/// Namespace holding node token Secrets.
+pub const TOKEN_NAMESPACE: &str = "kube-system";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Identity {
+    Admin,
+    Node(String),
+    ServiceAccount { namespace: String, name: String },
+}
+
+impl Identity {
+    pub fn user_name(&self) -> String {
+        match self {
+            Identity::Admin => "skiff-admin".into(),
+            Identity::Node(n) => format!("system:node:{n}"),
+            Identity::ServiceAccount { namespace, name } => format!("system:serviceaccount:{namespace}:{name}"),
+        }
+    }
+}
+
+/// The bearer token of an `Authorization` header value.
+pub fn bearer(header: Option<&[u8]>) -> Option<&[u8]> {
+    header?.strip_prefix(b"Bearer ").map(|t| t.trim_ascii()).filter(|t| !t.is_empty())
+}
+
+fn decode_b64(v: &Value) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(v.as_str()?).ok()
+}
+
+/// Resolves a token to an identity; `None` is 401.
+pub async fn authenticate(token: &[u8], admin_token: &str, objects: &ObjectStore) -> Result<Option<Identity>, ApiError> {
+    if ct_eq(token, admin_token.as_bytes()) {
+        return Ok(Some(Identity::Admin));
+    }
+    // Token Secrets: node tokens in kube-system, service-account tokens in any namespace.
+    let secrets = skiff_api::resources::find("", "v1", "secrets").expect("secrets are served");
+    let page = objects.list(secrets, None, &ListOptions::default(), Consistency::Serializable).await?;
+    for secret in &page.items {
+        let kind = secret["type"].as_str().unwrap_or_default();
+        if kind != NODE_TOKEN_TYPE && kind != SA_TOKEN_TYPE {
+            continue;
+        }
+        let Some(stored) = decode_b64(&secret["data"]["token"]) else { continue };
+        if !ct_eq(token, &stored) {
+            continue;
+        }
+        let namespace = secret["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+        if kind == NODE_TOKEN_TYPE && namespace == TOKEN_NAMESPACE {
+            let node = decode_b64(&secret["data"]["node-name"]).and_then(|b| String::from_utf8(b).ok());
+            return Ok(node.map(Identity::Node));
+        }
+        if kind == SA_TOKEN_TYPE {
+            let name = secret["metadata"]["annotations"]["kubernetes.io/service-account.name"].as_str();
+            return Ok(name.map(|n| Identity::ServiceAccount { namespace, name: n.to_owned() }));
+        }
+    }
+    Ok(None)
+}
+
+/// Decides whether `who` may make `request`. `object` is the stored target (when it exists),
+/// used to check which node a pod is bound to.
+pub fn authorize(who: &Identity, request: &ResourceRequest, object: Option<&Value>, body: Option<&Value>) -> Result<(), ApiError> {
+    let node = match who {
+        Identity::Admin => return Ok(()),
+        // Service accounts get read access to their own namespace (a minimal default policy).
+        Identity::ServiceAccount { namespace, .. } => {
+            let reading = matches!(request.verb, Verb::Get | Verb::List | Verb::Watch);
+            if reading && request.namespace.as_deref() == Some(namespace.as_str()) && request.info.plural != "secrets" {
+                return Ok(());
+            }
+            return Err(forbidden(who, request));
+        }
+        Identity::Node(node) => node,
+    };
+    let plural = request.info.plural;
+    let name = request.name.as_deref();
+    let allowed = match plural {
+        "nodes" => name == Some(node) || (request.verb == Verb::Create && body_name(body) == Some(node)) || matches!(request.verb, Verb::Get | Verb::List | Verb::Watch),
+        "leases" => {
+            request.namespace.as_deref() == Some("kube-node-lease")
+                && (name == Some(node) || (request.verb == Verb::Create && body_name(body) == Some(node)))
+        }
+        "pods" => match request.verb {
+            // Listing and watching are allowed only for the node's own pods.
+            Verb::List | Verb::Watch => request.query.field_selector.as_deref() == Some(&format!("spec.nodeName={node}")),
+            _ => object.is_some_and(|o| o["spec"]["nodeName"].as_str() == Some(node)),
+        },
+        "services" | "endpoints" | "endpointslices" | "configmaps" | "namespaces" => {
+            matches!(request.verb, Verb::Get | Verb::List | Verb::Watch)
+        }
+        "events" => request.verb == Verb::Create,
+        _ => false,
+    };
+    if allowed { Ok(()) } else { Err(forbidden(who, request)) }
+}
+
+fn body_name(body: Option<&Value>) -> Option<&str> {
+    body?["metadata"]["name"].as_str()
+}
+
+fn forbidden(who: &Identity, request: &ResourceRequest) -> ApiError {
+    let verb = format!("{:?}", request.verb).to_lowercase();
+    let resource = match &request.subresource {
+        Some(sub) => format!("{}/{sub}", request.info.plural),
+        None => request.info.plural.to_owned(),
+    };
+    let group = if request.info.group.is_empty() { "\"\"".to_owned() } else { format!("\"{}\"", request.info.group) };
+    let scope = match &request.namespace {
+        Some(ns) => format!(" in the namespace \"{ns}\""),
+        None => " at the cluster scope".into(),
+    };
+    let mut e = ApiError::forbidden(format!(
+        "{} \"{}\" is forbidden: User \"{}\" cannot {verb} resource \"{resource}\" in API group {group}{scope}",
+        request.info.group_resource(),
+        request.name.as_deref().unwrap_or_default(),
+        who.user_name(),
+    ));
+    e.kind = Some(request.info.plural.to_owned());
+    e.name = request.name.clone();
+    e
+}
