@@ -1,0 +1,1 @@
+//! Tests of validation, defaulting and strict field checking.
