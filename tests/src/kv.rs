@@ -78,7 +78,7 @@ pub struct WatchLine {
 /// What [`WatchStream::next`] found.
 #[derive(Debug)]
 pub enum Next {
-    Line(WatchLine),
+    Line(Box<WatchLine>),
     /// The server ended the stream cleanly.
     End,
     /// Nothing arrived within the time limit (the stream is still open).
@@ -108,7 +108,7 @@ impl WatchStream {
                 let parsed = serde_json::from_slice(text).map_err(|e| {
                     anyhow::anyhow!("bad watch line {:?}: {e}", String::from_utf8_lossy(text))
                 })?;
-                return Ok(Next::Line(parsed));
+                return Ok(Next::Line(Box::new(parsed)));
             }
             let frame = match tokio::time::timeout_at(deadline, self.body.frame()).await {
                 Ok(Some(frame)) => frame?,
@@ -132,7 +132,7 @@ impl WatchStream {
     /// The next line, which must come within `limit`.
     pub async fn line(&mut self, limit: Duration) -> anyhow::Result<WatchLine> {
         match self.next(limit).await? {
-            Next::Line(line) => Ok(line),
+            Next::Line(line) => Ok(*line),
             other => anyhow::bail!("expected a watch line within {limit:?}, got {other:?}"),
         }
     }
