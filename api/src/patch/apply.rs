@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::fieldset::{FieldPath, PathElement, display, fields_of, lookup, remove};
 use super::json_patch::json_equal;
 use super::managed::{self, Entry};
-use super::schema::{ListStrategy, Node};
+use super::schema::{ListStrategy, Shape};
 use super::{ApplyOptions, FieldConflict, PatchError};
 
 /// Applies the configuration `applied` (a parsed `apply-patch+yaml` body) for
@@ -63,7 +63,7 @@ pub(crate) fn server_side_apply(
         return Err(PatchError::Conflict(conflicts));
     }
 
-    merge_applied(&mut live, &applied, Node::root(kind));
+    merge_applied(&mut live, &applied, Shape::root(kind));
 
     let mine = entries.iter().position(|e| e.is(manager, "Apply"));
     let before = mine.map(|i| entries[i].fields.clone()).unwrap_or_default();
@@ -142,7 +142,7 @@ fn take_or_report_conflicts(
 /// Merges the applied configuration into the live object: objects field by field, keyed
 /// lists element by element (new elements appended), set lists as a union, everything else
 /// replaced. `null` removes a field.
-pub(crate) fn merge_applied(live: &mut Value, applied: &Value, node: Node) {
+pub(crate) fn merge_applied(live: &mut Value, applied: &Value, node: Shape) {
     let (Value::Object(live_map), Value::Object(applied_map)) = (&mut *live, applied) else {
         *live = without_nulls(applied);
         return;

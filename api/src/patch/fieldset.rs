@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::schema::{ListStrategy, Node};
+use super::schema::{ListStrategy, Shape};
 
 /// One step of a field path, as `fieldsV1` spells it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,11 +41,11 @@ const IGNORED_META: &[&str] = &[
 /// their own path as well as their fields; atomic lists and empty objects are leaves.
 pub fn fields_of(kind: &str, obj: &Value) -> BTreeSet<FieldPath> {
     let mut out = BTreeSet::new();
-    collect(obj, Node::root(kind), &mut Vec::new(), &mut out);
+    collect(obj, Shape::root(kind), &mut Vec::new(), &mut out);
     out
 }
 
-fn collect(v: &Value, node: Node, prefix: &mut FieldPath, out: &mut BTreeSet<FieldPath>) {
+fn collect(v: &Value, node: Shape, prefix: &mut FieldPath, out: &mut BTreeSet<FieldPath>) {
     let Value::Object(map) = v else { return };
     for (k, child) in map {
         let ignored = match prefix.as_slice() {

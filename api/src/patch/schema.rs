@@ -3,7 +3,7 @@
 //! lists are atomic (replaced whole). Taken from the `patchStrategy`/`patchMergeKey` tags of
 //! the Kubernetes API types, for the fields kubectl patches.
 //!
-//! The table is a small graph of struct types ([`Node`]) so that a Pod spec gets the same
+//! The table is a small graph of struct types ([`Shape`]) so that a Pod spec gets the same
 //! keys whether it is a Pod's `spec`, a Deployment's `spec.template.spec` or a CronJob's
 //! `spec.jobTemplate.spec.template.spec`.
 
@@ -20,7 +20,7 @@ pub enum ListStrategy {
 
 /// A struct type of the Kubernetes API, as far as merging needs to know it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Node {
+pub(crate) enum Shape {
     /// Nothing known: every list below is atomic.
     Unknown,
     /// The top level of an object of this kind.
@@ -52,10 +52,10 @@ pub(crate) enum RootKind {
     Other,
 }
 
-impl Node {
+impl Shape {
     /// The node for the top level of `kind`.
-    pub(crate) fn root(kind: &str) -> Node {
-        Node::Root(match kind {
+    pub(crate) fn root(kind: &str) -> Shape {
+        Shape::Root(match kind {
             "Pod" => RootKind::Pod,
             "Deployment"
             | "ReplicaSet"
@@ -72,11 +72,11 @@ impl Node {
     }
 
     /// The node of field `name` of this node, and how to merge it if it is a list.
-    pub(crate) fn field(self, name: &str) -> (Node, ListStrategy) {
+    pub(crate) fn field(self, name: &str) -> (Shape, ListStrategy) {
         use ListStrategy::{MergeByKey, MergeSet};
-        use Node as N;
-        let node = |n: Node| (n, ListStrategy::Replace);
-        let keyed = |n: Node, key: &'static str| (n, MergeByKey(key));
+        use Shape as N;
+        let node = |n: Shape| (n, ListStrategy::Replace);
+        let keyed = |n: Shape, key: &'static str| (n, MergeByKey(key));
         match (self, name) {
             (N::Root(_), "metadata") => node(N::ObjectMeta),
             (N::Root(RootKind::Pod), "spec") => node(N::PodSpec),
@@ -124,7 +124,7 @@ impl Node {
 /// no segment) is merged: `list_strategy("Deployment", &["spec", "template", "spec",
 /// "containers"])` is `MergeByKey("name")`.
 pub fn list_strategy(kind: &str, path: &[&str]) -> ListStrategy {
-    let mut node = Node::root(kind);
+    let mut node = Shape::root(kind);
     let mut strategy = ListStrategy::Replace;
     for name in path {
         (node, strategy) = node.field(name);
@@ -185,7 +185,7 @@ mod tests {
             ),
             ("Service", "spec.ports", MergeByKey("port")),
             ("Service", "spec.externalIPs", Replace),
-            ("Node", "status.addresses", MergeByKey("type")),
+            ("Shape", "status.addresses", MergeByKey("type")),
             ("ConfigMap", "metadata.finalizers", MergeSet),
             ("Anything", "metadata.ownerReferences", MergeByKey("uid")),
             ("Anything", "status.conditions", MergeByKey("type")),

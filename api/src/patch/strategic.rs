@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::PatchError;
-use super::schema::{ListStrategy, Node};
+use super::schema::{ListStrategy, Shape};
 use super::strategic_list::{merge_list, reorder};
 
 pub(crate) const DIRECTIVE: &str = "$patch";
@@ -27,14 +27,14 @@ pub fn strategic_merge(kind: &str, original: &mut Value, patch: Value) -> Result
     let Value::Object(map) = original else {
         return Ok(());
     };
-    merge_map(map, patch, Node::root(kind))
+    merge_map(map, patch, Shape::root(kind))
 }
 
 /// Merges `patch` into `original`; `node` says which lists below are keyed.
 pub(crate) fn merge_map(
     original: &mut Map<String, Value>,
     mut patch: Map<String, Value>,
-    node: Node,
+    node: Shape,
 ) -> Result<(), PatchError> {
     if let Some(directive) = patch.remove(DIRECTIVE) {
         match directive.as_str() {
@@ -129,7 +129,7 @@ fn merge_field(
     original: &mut Map<String, Value>,
     key: String,
     value: Value,
-    node: Node,
+    node: Shape,
     order: Option<Value>,
 ) -> Result<(), PatchError> {
     if value.is_null() {

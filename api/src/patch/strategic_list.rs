@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::PatchError;
-use super::schema::{ListStrategy, Node};
+use super::schema::{ListStrategy, Shape};
 use super::strategic::{DIRECTIVE, merge_map};
 
 /// What identifies an element: its merge key's value, or the element itself.
@@ -21,7 +21,7 @@ pub(crate) fn merge_list(
     list: &mut Vec<Value>,
     patch: Vec<Value>,
     strategy: ListStrategy,
-    child: Node,
+    child: Shape,
 ) -> Result<(), PatchError> {
     match strategy {
         ListStrategy::Replace => {
@@ -58,7 +58,7 @@ fn merge_keyed(
     list: &mut Vec<Value>,
     patch: Vec<Value>,
     key: &'static str,
-    child: Node,
+    child: Shape,
 ) -> Result<(), PatchError> {
     let strategy = ListStrategy::MergeByKey(key);
     let mut plain = Vec::with_capacity(patch.len());
