@@ -15,6 +15,14 @@ use crate::status::FieldError;
 
 /// See [`super::check_schema`].
 pub(crate) fn check(info: &ResourceInfo, obj: &Value) -> Result<Vec<String>, Vec<FieldError>> {
+    // The typed decoders reject a foreign apiVersion or kind without a path: check them here.
+    let api_version = info.api_version();
+    for (field, want) in [("apiVersion", api_version.as_str()), ("kind", info.kind)] {
+        if let Some(v) = obj.get(field).filter(|v| v.as_str() != Some(want)) {
+            let msg = format!("Invalid value: {}: must be {want:?}", show(v));
+            return Err(vec![FieldError::invalid(field, msg)]);
+        }
+    }
     match (info.group, info.kind) {
         ("", "Namespace") => decode::<core::v1::Namespace>(obj),
         ("", "Node") => decode::<core::v1::Node>(obj),

@@ -2,7 +2,7 @@
 //! kinds skiff serves, applied in place to JSON objects. Objects of the wrong shape are left
 //! alone where they are wrong: `check_schema` reports those.
 
-mod pod;
+pub(super) mod pod;
 mod service;
 mod workloads;
 
