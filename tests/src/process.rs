@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use tokio::time::{Instant, sleep};
 
 use crate::client::KvClient;
-use crate::harness::{Exited, free_port};
+use crate::{Exited, free_port};
 
 /// How a replica is started.
 #[derive(Clone, Debug)]

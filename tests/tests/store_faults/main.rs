@@ -4,9 +4,9 @@
 //! One test binary with a module per fault keeps link time down. Tests run one at a time (the
 //! harness serialises them) and each is bounded in time.
 
-mod bad_data;
-mod bad_join;
+mod bad_start;
 mod cas;
 mod compaction;
+mod isolated_leader;
 mod leader_kill;
 mod partition;
