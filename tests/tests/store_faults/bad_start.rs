@@ -130,6 +130,7 @@ async fn bad_joins() -> anyhow::Result<()> {
         .run_to_exit(limit)
         .await?;
     let line = exited.error_line()?;
+    eprintln!("{line}");
     ensure!(
         line.contains("token"),
         "wrong-secret error does not mention the token: {line}"
@@ -147,6 +148,7 @@ async fn bad_joins() -> anyhow::Result<()> {
         .run_to_exit(limit)
         .await?;
     let line = exited.error_line()?;
+    eprintln!("{line}");
     ensure!(
         line.contains("CA") && (line.contains("match") || line.contains("pins")),
         "wrong-CA error: {line}"
@@ -158,6 +160,7 @@ async fn bad_joins() -> anyhow::Result<()> {
         .run_to_exit(limit)
         .await?;
     let line = exited.error_line()?;
+    eprintln!("{line}");
     ensure!(
         line.contains(nowhere.trim_start_matches("https://")),
         "unreachable-URL error does not name it: {line}"
@@ -169,6 +172,7 @@ async fn bad_joins() -> anyhow::Result<()> {
     taken.addr = held.local_addr()?;
     let exited = taken.run_to_exit(limit).await?;
     let line = exited.error_line()?;
+    eprintln!("{line}");
     ensure!(
         line.contains("cannot listen on"),
         "taken-port error: {line}"
