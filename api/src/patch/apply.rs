@@ -77,7 +77,7 @@ pub(crate) fn server_side_apply(
     for path in dropped {
         let kept = others.iter().any(|o| o.starts_with(path))
             || wanted.iter().any(|w| w.starts_with(path));
-        if !kept {
+        if !kept && !is_key_field(path) {
             remove(&mut live, path);
         }
     }
@@ -95,6 +95,17 @@ pub(crate) fn server_side_apply(
     entry.raw = None;
     managed::write(&mut live, &entries);
     Ok(live)
+}
+
+/// A keyed-list element's own merge key (`name` under `k:{"name":..}`): it goes with the
+/// element, never alone.
+fn is_key_field(path: &[PathElement]) -> bool {
+    match path {
+        [.., PathElement::Key(json), PathElement::Field(f)] => {
+            serde_json::from_str::<Map<String, Value>>(json).is_ok_and(|k| k.contains_key(f))
+        }
+        _ => false,
+    }
 }
 
 /// Finds the fields of `wanted` that other managers own and that the apply would change.

@@ -185,7 +185,7 @@ mod tests {
             ),
             ("Service", "spec.ports", MergeByKey("port")),
             ("Service", "spec.externalIPs", Replace),
-            ("Shape", "status.addresses", MergeByKey("type")),
+            ("Node", "status.addresses", MergeByKey("type")),
             ("ConfigMap", "metadata.finalizers", MergeSet),
             ("Anything", "metadata.ownerReferences", MergeByKey("uid")),
             ("Anything", "status.conditions", MergeByKey("type")),
