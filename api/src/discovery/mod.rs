@@ -1,8 +1,10 @@
 //! Discovery documents: `/version`, `/api`, `/apis`, `/apis/<group>` and the `APIResourceList`
 //! of each group/version, built from the one table in `resources`. kubectl reads these to map
 //! `kubectl get deploy` to `/apis/apps/v1/.../deployments`, to expand `get all` (the `all`
-//! category) and to find subresources such as `deployments/scale`.
+//! category) and to find subresources such as `deployments/scale`. `aggregated` serves the same
+//! as one `APIGroupDiscoveryList` for `/api` and one for `/apis`.
 
+mod aggregated;
 mod subresources;
 #[cfg(test)]
 mod tests;
@@ -10,6 +12,8 @@ mod tests;
 use serde_json::{Value, json};
 
 use crate::resources::{self, RESOURCES, ResourceInfo};
+
+pub use aggregated::{CONTENT_TYPE as AGGREGATED_CONTENT_TYPE, accepts_aggregated, aggregated};
 
 /// The Kubernetes minor version skiff's types follow (k8s-openapi feature `v1_33`). kubectl's
 /// dispatcher (`/usr/bin/kubectl`) picks `kubectl.1.<minor>` from it.

@@ -170,3 +170,64 @@ fn get_all_is_the_all_category() {
         ]
     );
 }
+
+#[test]
+fn aggregated_discovery() {
+    let kubectl = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,\
+                   application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+    assert!(accepts_aggregated(kubectl));
+    assert!(!accepts_aggregated("application/json, */*"));
+    assert!(!accepts_aggregated(
+        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
+    ));
+    assert_eq!(
+        AGGREGATED_CONTENT_TYPE,
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    );
+
+    let core = aggregated(true);
+    assert_eq!(core["kind"], "APIGroupDiscoveryList");
+    assert_eq!(core["apiVersion"], "apidiscovery.k8s.io/v2");
+    let items = core["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert!(items[0]["metadata"].get("name").is_none());
+    let v1 = &items[0]["versions"][0];
+    assert_eq!(
+        (&v1["version"], &v1["freshness"]),
+        (&json!("v1"), &json!("Current"))
+    );
+    let pods = v1["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == "pods")
+        .unwrap();
+    assert_eq!(pods["scope"], "Namespaced");
+    assert_eq!(
+        pods["responseKind"],
+        json!({"group": "", "version": "v1", "kind": "Pod"})
+    );
+    assert_eq!(pods["shortNames"], json!(["po"]));
+    assert_eq!(
+        pods["subresources"][1],
+        json!({"subresource": "binding", "responseKind": {"group": "", "version": "v1", "kind": "Binding"},
+               "verbs": ["create"]})
+    );
+
+    let apis = aggregated(false);
+    let groups = apis["items"].as_array().unwrap();
+    assert_eq!(groups.len(), resources::groups().len());
+    assert_eq!(groups[0]["metadata"]["name"], "apps");
+    let deploy = &groups[0]["versions"][0]["resources"][0];
+    assert_eq!(deploy["resource"], "deployments");
+    assert_eq!(
+        deploy["subresources"][1]["responseKind"],
+        json!({"group": "autoscaling", "version": "v1", "kind": "Scale"})
+    );
+    let total: usize = groups
+        .iter()
+        .chain(items)
+        .map(|g| g["versions"][0]["resources"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(total, RESOURCES.len());
+}
