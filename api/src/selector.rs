@@ -19,6 +19,8 @@ mod label_parse;
 mod names;
 
 #[cfg(test)]
+mod field_tests;
+#[cfg(test)]
 mod tests;
 
 pub use field::{FieldRequirement, FieldSelector};

@@ -5,13 +5,13 @@
 use serde_json::Value;
 
 use super::PatchError;
+use super::pointer::{add, get, parse_pointer, remove, show};
 
 /// kube-apiserver's cap on operations in one JSON patch.
 pub const MAX_OPERATIONS: usize = 10_000;
 
 /// Cap on the JSON nodes `copy` may add in one patch (other operations add at most the
-/// body's own size): without
-/// it, a few hundred bytes of repeated `copy` of the root double the object each time.
+/// body's own size): without it, a few hundred bytes of repeated `copy` of the root double the object each time.
 /// kube-apiserver bounds the same thing in bytes (`AccumulatedCopySizeLimit`).
 pub const MAX_COPIED_NODES: usize = 1 << 20;
 
@@ -99,127 +99,6 @@ fn decode_op(item: &Value) -> Result<Op, String> {
         },
         other => return Err(format!("unknown op {other:?}")),
     })
-}
-
-/// RFC 6901: `""` is the whole document, otherwise `/`-separated tokens with `~1` for `/`
-/// and `~0` for `~`.
-pub fn parse_pointer(s: &str) -> Result<Vec<String>, String> {
-    if s.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Some(rest) = s.strip_prefix('/') else {
-        return Err(format!("path {s:?} does not start with \"/\""));
-    };
-    rest.split('/')
-        .map(|token| {
-            let mut out = String::with_capacity(token.len());
-            let mut chars = token.chars();
-            while let Some(c) = chars.next() {
-                match (c, c == '~') {
-                    (_, false) => out.push(c),
-                    (_, true) => match chars.next() {
-                        Some('0') => out.push('~'),
-                        Some('1') => out.push('/'),
-                        _ => return Err(format!("path {s:?} has a bad \"~\" escape")),
-                    },
-                }
-            }
-            Ok(out)
-        })
-        .collect()
-}
-
-fn show(path: &[String]) -> String {
-    path.iter()
-        .map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1")))
-        .collect()
-}
-
-/// An array index token: digits without a leading zero.
-fn index(token: &str, len: usize, allow_end: bool) -> Result<usize, String> {
-    if token == "-" && allow_end {
-        return Ok(len);
-    }
-    let valid = !token.is_empty()
-        && token.bytes().all(|b| b.is_ascii_digit())
-        && (token == "0" || !token.starts_with('0'));
-    let i: usize = if valid {
-        token
-            .parse()
-            .map_err(|_| format!("index {token:?} is too large"))?
-    } else {
-        return Err(format!("{token:?} is not an array index"));
-    };
-    let limit = if allow_end {
-        len
-    } else {
-        len.saturating_sub(1)
-    };
-    if i > limit || (!allow_end && len == 0) {
-        return Err(format!("index {i} is out of bounds (length {len})"));
-    }
-    Ok(i)
-}
-
-fn get<'a>(doc: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(doc, |v, token| match v {
-        Value::Object(m) => m.get(token),
-        Value::Array(a) => index(token, a.len(), false).ok().and_then(|i| a.get(i)),
-        _ => None,
-    })
-}
-
-fn parent_mut<'a>(doc: &'a mut Value, path: &[String]) -> Result<&'a mut Value, String> {
-    let Some((_, parents)) = path.split_last() else {
-        return Ok(doc);
-    };
-    let mut v = doc;
-    for token in parents {
-        v = match v {
-            Value::Object(m) => m.get_mut(token),
-            Value::Array(a) => {
-                let i = index(token, a.len(), false)?;
-                a.get_mut(i)
-            }
-            _ => None,
-        }
-        .ok_or_else(|| format!("doc is missing path: {}", show(path)))?;
-    }
-    Ok(v)
-}
-
-fn add(doc: &mut Value, path: &[String], value: Value) -> Result<(), String> {
-    let Some(last) = path.last() else {
-        *doc = value;
-        return Ok(());
-    };
-    match parent_mut(doc, path)? {
-        Value::Object(m) => {
-            m.insert(last.clone(), value);
-            Ok(())
-        }
-        Value::Array(a) => {
-            let i = index(last, a.len(), true)?;
-            a.insert(i, value);
-            Ok(())
-        }
-        _ => Err(format!("doc is missing path: {}", show(path))),
-    }
-}
-
-fn remove(doc: &mut Value, path: &[String]) -> Result<Value, String> {
-    let Some(last) = path.last() else {
-        return Err("cannot remove the whole document".into());
-    };
-    let missing = || format!("doc is missing path: {}", show(path));
-    match parent_mut(doc, path)? {
-        Value::Object(m) => m.remove(last).ok_or_else(missing),
-        Value::Array(a) => {
-            let i = index(last, a.len(), false)?;
-            Ok(a.remove(i))
-        }
-        _ => Err(missing()),
-    }
 }
 
 /// Counts `v`'s nodes, stopping once past `limit`.

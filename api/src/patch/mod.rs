@@ -54,6 +54,7 @@ mod fieldset;
 pub mod json_patch;
 mod managed;
 mod merge_patch;
+mod pointer;
 pub mod schema;
 mod strategic;
 mod strategic_list;

@@ -135,7 +135,8 @@ fn parse_term(term: &str) -> Result<FieldRequirement, SelectorError> {
             _ => continue,
         };
         let field = term[..i].trim();
-        if field.is_empty() {
+        let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if field.is_empty() || !field.chars().all(valid) {
             return Err(syntax());
         }
         return Ok(FieldRequirement {
