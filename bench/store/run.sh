@@ -12,15 +12,16 @@
 #   WRITE_CLIENTS="1 16 64 256" READ_CLIENTS="1 16 64 256" TARGETS="etcd skiff"
 #   STALL=1 STALL_SECS=30 STALL_CLIENTS=16 SNAPSHOT_EVERY=20000
 #   OUT=bench/out/store-<time>.jsonl  BENCH_TMPDIR=/tmp  KEEP=1 (keep data dirs)
+#   NO_BUILD=1 (use the release binaries already built)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 ROUNDS=${ROUNDS:-2}
-REPLICAS=${REPLICAS:-"1 3"}
-WRITE_CLIENTS=${WRITE_CLIENTS:-"1 16 64 256"}
-READ_CLIENTS=${READ_CLIENTS:-"1 16 64 256"}
+REPLICAS=${REPLICAS-"1 3"}
+WRITE_CLIENTS=${WRITE_CLIENTS-"1 16 64 256"}
+READ_CLIENTS=${READ_CLIENTS-"1 16 64 256"}
 TARGETS=${TARGETS:-"etcd skiff"}
 STALL=${STALL:-1}
 STALL_SECS=${STALL_SECS:-30}
@@ -39,15 +40,19 @@ if has etcd && ! command -v etcd >/dev/null; then
 fi
 packages=(-p skiff-bench)
 has skiff && packages+=(-p skiff)
-log "cargo build --release ${packages[*]}"
-(cd "$ROOT" && cargo build --release "${packages[@]}")
+if [[ -z "${NO_BUILD:-}" ]]; then
+    log "cargo build --release ${packages[*]}"
+    (cd "$ROOT" && cargo build --release "${packages[@]}")
+fi
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 SB=$BIN/store-bench
 SKIFF=$BIN/skiff
 
+export RUST_LIB_BACKTRACE=0
 mkdir -p "$(dirname "$OUT")"
 WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/skiff-store-bench.XXXXXX")
 PIDS=()
+SEQ=0 # each cluster gets fresh data dirs
 
 stop_all() {
     local pid
@@ -65,21 +70,24 @@ trap 'exit 130' INT TERM
 # start_etcd N [extra flags...]: an N-member cluster on 127.0.0.1; sets ETCD_EP
 # to the leader's client URL.
 start_etcd() {
-    local n=$1 i cluster="" eps=() ports token="bench-$n-$RANDOM"
+    local n=$1 i cluster="" eps=() ports token base
     shift
+    token="bench-$n-$RANDOM"
+    SEQ=$((SEQ + 1))
+    base=$WORK/etcd-$SEQ-x$n
     read -r -a ports <<<"$("$SB" free-ports $((2 * n)))"
     for ((i = 1; i <= n; i++)); do
         cluster+="e$i=http://127.0.0.1:${ports[2 * i - 1]},"
         eps+=("http://127.0.0.1:${ports[2 * i - 2]}")
     done
     for ((i = 1; i <= n; i++)); do
-        etcd --name "e$i" --data-dir "$WORK/etcd-$n-$i" \
+        etcd --name "e$i" --data-dir "$base-$i" \
             --listen-client-urls "${eps[i - 1]}" --advertise-client-urls "${eps[i - 1]}" \
             --listen-peer-urls "http://127.0.0.1:${ports[2 * i - 1]}" \
             --initial-advertise-peer-urls "http://127.0.0.1:${ports[2 * i - 1]}" \
             --initial-cluster "${cluster%,}" --initial-cluster-state new \
             --initial-cluster-token "$token" "$@" \
-            >"$WORK/etcd-$n-$i.log" 2>&1 &
+            >"$base-$i.log" 2>&1 &
         PIDS+=($!)
     done
     local all
@@ -95,10 +103,11 @@ start_etcd() {
 start_skiff() {
     local n=$1 i ports d1 urls=() t
     shift
+    SEQ=$((SEQ + 1))
     read -r -a ports <<<"$("$SB" free-ports "$n")"
     SKIFF_DIRS=()
     for ((i = 1; i <= n; i++)); do
-        local d=$WORK/skiff-$n-$i url="https://127.0.0.1:${ports[i - 1]}"
+        local d=$WORK/skiff-$SEQ-x$n-$i url="https://127.0.0.1:${ports[i - 1]}"
         SKIFF_DIRS+=("$d")
         urls+=("$url")
         if ((i == 1)); then

@@ -98,7 +98,10 @@ fn build_uncached() -> Result<Examples, BuildError> {
     for name in GUESTS {
         let path = out.join(format!("{name}.wasm"));
         if !path.is_file() {
-            return Err(BuildError(format!("{} missing after build", path.display())));
+            return Err(BuildError(format!(
+                "{} missing after build",
+                path.display()
+            )));
         }
         wasm.insert((*name).to_owned(), path);
     }

@@ -1,1 +1,156 @@
-//! Shared helpers for skiff's end-to-end tests (being written).
+//! Shared helpers for skiff's end-to-end tests: real `skiff server` processes, a KV client, and
+//! the network faults (namespaces) the fault tests inject.
+//!
+//! # Layout
+//! - `process`: [`Replica`], one `skiff server` child process with its own data directory.
+//! - `cluster`: [`Cluster`], one or three replicas started and joined, and leader lookup.
+//! - `client`: [`KvClient`], the `/kv/v1/*` JSON API over HTTPS (rustls, cluster CA, bearer).
+//! - `kv`: the API's answers ([`KvError`], [`RangeResult`]) and the NDJSON [`WatchStream`].
+//! - `netns`: network namespaces joined by a bridge, with per-replica cut and heal.
+//! - here: [`run_bounded`], which runs one test serialised (they start several processes each
+//!   and CI has two cores), time-bounded, and keeps the data directories of a failed test for
+//!   debugging; where the `skiff` binary is ([`skiff_bin`]); free ports; [`Exited`].
+//!
+//! Every child process is killed when its handle drops, so a failed or timed-out test leaves
+//! nothing running.
+
+pub mod client;
+pub mod cluster;
+pub mod kv;
+pub mod netns;
+pub mod process;
+
+pub use client::KvClient;
+pub use cluster::Cluster;
+pub use kv::{Kv, KvError, RangeResult, WatchLine, WatchStream};
+pub use process::{Replica, ReplicaOptions};
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Held for the whole of each test: only one test drives processes at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+/// Scratch directories made by the running test (the lock above makes this per test).
+static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// A fresh directory for a test's data, removed after the test unless it fails.
+pub fn scratch_dir(label: &str) -> anyhow::Result<PathBuf> {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("skiff-test-{label}-"))
+        .tempdir()?
+        .keep();
+    SCRATCH
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(dir.clone());
+    Ok(dir)
+}
+
+/// Runs `test` to completion within `limit`; panics (failing the test) on error or timeout.
+/// Processes started by the test are killed when their handles drop, which happens before
+/// this returns, whatever the outcome.
+pub fn run_bounded(name: &str, limit: Duration, test: impl Future<Output = anyhow::Result<()>>) {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    SCRATCH.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("building a tokio runtime");
+    let started = std::time::Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        runtime.block_on(async { tokio::time::timeout(limit, test).await })
+    }));
+    // Drop the runtime first: tasks still holding replicas kill them now.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    let dirs = std::mem::take(&mut *SCRATCH.lock().unwrap_or_else(|p| p.into_inner()));
+    let failure = match &outcome {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(e))) => Some(format!("{name} failed: {e:#}")),
+        Ok(Err(_)) => Some(format!("{name} did not finish within {limit:?}")),
+        Err(_) => Some(format!("{name} panicked")),
+    };
+    match failure {
+        None => {
+            eprintln!("{name}: passed in {:.1?}", started.elapsed());
+            for dir in dirs {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+        Some(message) => {
+            eprintln!("{message}; data directories and process logs kept in:");
+            for dir in &dirs {
+                eprintln!("  {}", dir.display());
+            }
+            match outcome {
+                Err(panic) => resume_unwind(panic),
+                _ => panic!("{message}"),
+            }
+        }
+    }
+}
+
+/// The `skiff` binary under test: `$SKIFF_BIN`, else `<workspace>/target/debug/skiff`.
+pub fn skiff_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("SKIFF_BIN") {
+        let path = PathBuf::from(path);
+        assert!(path.is_file(), "SKIFF_BIN={} is not a file", path.display());
+        return path;
+    }
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let path = workspace.join("target/debug/skiff");
+    assert!(
+        path.is_file(),
+        "the skiff binary is missing at {}: run `cargo build -p skiff` first, or set SKIFF_BIN",
+        path.display()
+    );
+    path
+}
+
+/// A port that was free a moment ago (bound on 127.0.0.1:0 and released).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// What a process that exited left behind.
+#[derive(Debug)]
+pub struct Exited {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Exited {
+    /// The single `skiff: ...` error line of a failed start; fails if the process succeeded,
+    /// panicked, or printed zero or several error lines.
+    pub fn error_line(&self) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            !self.status.success(),
+            "expected a failure, got {}; stderr: {}",
+            self.status,
+            self.stderr
+        );
+        anyhow::ensure!(
+            !self.stderr.contains("panicked"),
+            "the process panicked: {}",
+            self.stderr
+        );
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("skiff: "))
+            .collect();
+        anyhow::ensure!(
+            lines.len() == 1,
+            "expected one `skiff:` error line, got {lines:?}; stderr: {}",
+            self.stderr
+        );
+        Ok(lines[0].to_owned())
+    }
+}

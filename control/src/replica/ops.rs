@@ -20,8 +20,11 @@ pub const PATH_ADD_REPLICA: &str = "/raft/add-replica";
 
 /// How long a client operation keeps looking for a leader before giving up.
 const LEADER_WAIT: Duration = Duration::from_secs(10);
-/// Timeout of one forwarded call.
-const FORWARD_TIMEOUT: Duration = Duration::from_secs(8);
+/// Timeout of one forwarded call (a healthy leader answers in milliseconds).
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(4);
+/// What a proposal that did not commit in time reports: a leader cut off from its quorum
+/// keeps proposals pending, and they may still commit after the partition heals.
+const NOT_COMMITTED_IN_TIME: &str = "not committed in time; this leader may have lost its quorum";
 
 #[derive(Debug, thiserror::Error, Serialize, Deserialize)]
 pub enum WriteError {
@@ -65,7 +68,12 @@ impl Replica {
     pub async fn write(&self, request: Request) -> Result<Response, WriteError> {
         let deadline = Instant::now() + LEADER_WAIT;
         loop {
-            let leader = match self.raft.client_write(request.clone()).await {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let proposal = tokio::time::timeout(remaining, self.raft.client_write(request.clone()));
+            let Ok(outcome) = proposal.await else {
+                return Err(WriteError::Unknown(NOT_COMMITTED_IN_TIME.into()));
+            };
+            let leader = match outcome {
                 Ok(response) => return Ok(response.data),
                 Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => f.leader_node,
                 Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(f))) => {
@@ -101,7 +109,11 @@ impl Replica {
 
     /// The leader half of a forwarded write: propose locally, never forward again.
     pub async fn write_as_leader(&self, request: Request) -> Result<Response, WriteError> {
-        match self.raft.client_write(request).await {
+        let proposal = tokio::time::timeout(LEADER_WAIT, self.raft.client_write(request));
+        let Ok(outcome) = proposal.await else {
+            return Err(WriteError::Unknown(NOT_COMMITTED_IN_TIME.into()));
+        };
+        match outcome {
             Ok(response) => Ok(response.data),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(
                 WriteError::NoLeader(format!("this replica is no longer the leader: {f}")),

@@ -77,6 +77,10 @@ impl PeerClient {
             .wrap_connector(http);
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
+            // Notice a peer that went silent (partition) instead of waiting on a dead connection.
+            .http2_keep_alive_interval(Duration::from_secs(1))
+            .http2_keep_alive_timeout(Duration::from_secs(2))
+            .http2_keep_alive_while_idle(true)
             .build(connector);
         PeerClient {
             http,

@@ -1,1 +1,0 @@
-//! Discovery documents: /api, /apis, APIResourceList per group/version (being written).

@@ -1,1 +1,0 @@
-//! Minimal OpenAPI v3 documents so kubectl validates on the server (being written).

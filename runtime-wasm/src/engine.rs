@@ -1,0 +1,107 @@
+//! The wasmtime `Engine` shared by all pods, and the one epoch ticker that preempts guests.
+//!
+//! Every store runs with epoch interruption: each tick a running guest reaches its deadline
+//! and the store's callback yields to tokio (and throttles when a CPU limit is set), so a
+//! busy guest can never starve the others.
+
+use crate::error::RuntimeError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Pooling allocator sizing for dense nodes.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolingConfig {
+    /// Concurrent component instances (≈ running containers + in-flight HTTP requests).
+    pub max_instances: u32,
+    /// Largest linear memory a pooled instance may grow to.
+    pub max_memory_bytes: u64,
+}
+
+/// Engine settings; the same settings must be used for raw-wasmtime comparisons.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// `None`: on-demand allocation (default); `Some`: pooling allocator.
+    pub pooling: Option<PoolingConfig>,
+    /// Maximum Wasm stack per guest; exceeding it traps with a stack overflow.
+    pub max_wasm_stack: usize,
+    /// Epoch tick: the preemption quantum.
+    pub epoch_tick: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            pooling: None,
+            max_wasm_stack: 1 << 20,
+            epoch_tick: Duration::from_millis(5),
+        }
+    }
+}
+
+/// The wasmtime `Config` for `cfg` (exposed so benches can build a raw engine alike).
+pub fn wasmtime_config(cfg: &EngineConfig) -> Config {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    config.max_wasm_stack(cfg.max_wasm_stack);
+    // Async fibers need more host stack than the guest's own Wasm stack.
+    config.async_stack_size(cfg.max_wasm_stack + (1 << 20));
+    if let Some(pool) = cfg.pooling {
+        let mut p = PoolingAllocationConfig::default();
+        p.total_component_instances(pool.max_instances);
+        p.total_core_instances(pool.max_instances.saturating_mul(2));
+        p.total_memories(pool.max_instances);
+        p.total_tables(pool.max_instances.saturating_mul(2));
+        p.total_stacks(pool.max_instances);
+        p.max_memory_size(pool.max_memory_bytes as usize);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(p));
+    }
+    config
+}
+
+/// Builds the engine.
+pub fn build_engine(cfg: &EngineConfig) -> Result<Engine, RuntimeError> {
+    Engine::new(&wasmtime_config(cfg)).map_err(|e| RuntimeError::Fatal(format!("engine: {e}")))
+}
+
+/// Increments the engine's epoch every tick on a dedicated thread (not a tokio task: it must
+/// keep ticking even when every tokio worker is busy running guests). Stops when dropped.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for EpochTicker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochTicker").finish_non_exhaustive()
+    }
+}
+
+impl EpochTicker {
+    pub fn start(engine: Engine, tick: Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("skiff-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })
+            .ok();
+        EpochTicker { stop, thread }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Running one command or wasip1 container to completion, and classifying how it ended.
+
+use crate::host::{Limited, configure_store};
+use crate::spec::TerminationReason;
+use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::I32Exit;
+
+/// Maps the outcome of a guest call to a reason; `oom` says a memory grow was refused.
+pub fn classify(result: wasmtime::Result<Result<(), ()>>, oom: bool) -> TerminationReason {
+    match result {
+        Ok(Ok(())) => TerminationReason::Exited { code: 0 },
+        Ok(Err(())) => TerminationReason::Exited { code: 1 },
+        Err(e) => {
+            if let Some(exit) = e.downcast_ref::<I32Exit>() {
+                return TerminationReason::Exited { code: exit.0 };
+            }
+            if oom {
+                return TerminationReason::OutOfMemory;
+            }
+            match e.downcast_ref::<Trap>() {
+                Some(Trap::StackOverflow) => TerminationReason::StackOverflow,
+                Some(Trap::Interrupt) => TerminationReason::Interrupted,
+                Some(trap) => TerminationReason::Trap {
+                    message: trap.to_string(),
+                },
+                None => TerminationReason::Trap {
+                    message: format!("{e:#}"),
+                },
+            }
+        }
+    }
+}
+
+/// Runs a command component.
+pub async fn run_command(
+    engine: &Engine,
+    pre: &wasmtime_wasi::p2::bindings::CommandPre<crate::host::HostState>,
+    data: crate::host::HostState,
+) -> TerminationReason {
+    let mut store = Store::new(engine, data);
+    configure_store(&mut store);
+    let command = match pre.instantiate_async(&mut store).await {
+        Ok(c) => c,
+        Err(e) => return start_failed(e, store.data_mut().limiter().oom),
+    };
+    let result = command.wasi_cli_run().call_run(&mut store).await;
+    let oom = store.data_mut().limiter().oom;
+    classify(result, oom)
+}
+
+/// Runs a wasip1 module's `_start`.
+pub async fn run_wasip1(
+    engine: &Engine,
+    pre: &wasmtime::InstancePre<crate::host::P1State>,
+    data: crate::host::P1State,
+) -> TerminationReason {
+    let mut store = Store::new(engine, data);
+    configure_store(&mut store);
+    let instance = match pre.instantiate_async(&mut store).await {
+        Ok(i) => i,
+        Err(e) => return start_failed(e, store.data_mut().limiter().oom),
+    };
+    let start = match instance.get_typed_func::<(), ()>(&mut store, "_start") {
+        Ok(f) => f,
+        Err(e) => return start_failed(e, false),
+    };
+    let result = start.call_async(&mut store, ()).await.map(Ok);
+    let oom = store.data_mut().limiter().oom;
+    classify(result, oom)
+}
+
+fn start_failed(e: wasmtime::Error, oom: bool) -> TerminationReason {
+    if oom {
+        return TerminationReason::OutOfMemory;
+    }
+    TerminationReason::StartFailed {
+        message: format!("{e:#}"),
+    }
+}

@@ -1,0 +1,174 @@
+//! WASI wiring for a container run: env, args, preopened volumes, stdout/stderr to the log,
+//! sockets through the overlay; returns the future that runs the workload.
+
+use super::Inner;
+use super::container::{ContainerEntry, RunTokens};
+use super::prepare::Prepared;
+use crate::error::RuntimeError;
+use crate::host::{CpuThrottle, DenyOutgoingHttp, HostState, MemLimiter, P1State};
+use crate::logs::{LogFile, LogSink};
+use crate::network::{PodNetwork, PodRef, Proto, is_real_allowed};
+use crate::sockets::{PodSockets, loopback_only_check};
+use crate::spec::{ContainerSpec, PodSpec, TerminationReason};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi_http::WasiHttpCtx;
+
+pub type Workload = Pin<Box<dyn Future<Output = TerminationReason> + Send>>;
+
+/// The WASI context builder for one instance of `spec`.
+fn builder(
+    inner: &Inner,
+    spec: &ContainerSpec,
+    log: &LogFile,
+) -> Result<WasiCtxBuilder, RuntimeError> {
+    let mut b = WasiCtxBuilder::new();
+    let mut argv = vec![spec.name.clone()];
+    argv.extend(spec.args.iter().cloned());
+    b.args(&argv);
+    for (k, v) in &spec.env {
+        b.env(k, v);
+    }
+    b.stdout(LogSink(log.clone()));
+    b.stderr(LogSink(log.clone()));
+    for v in &spec.volumes {
+        let perms = if v.read_only {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
+        b.preopened_dir(&v.host_path, &v.guest_path, perms)
+            .map_err(|e| {
+                RuntimeError::InvalidSpec(format!(
+                    "volume {} -> {}: {e}",
+                    v.host_path.display(),
+                    v.guest_path
+                ))
+            })?;
+    }
+    b.allow_tcp(true);
+    b.allow_udp(true);
+    b.allow_ip_name_lookup(true);
+    b.socket_addr_check(loopback_only_check(inner.audit.clone()));
+    Ok(b)
+}
+
+fn memory_limit(inner: &Inner, spec: &ContainerSpec) -> u64 {
+    spec.limits
+        .memory_bytes
+        .unwrap_or(inner.cfg.default_memory_limit)
+}
+
+fn host_state(
+    inner: &Inner,
+    pod: &PodRef,
+    spec: &ContainerSpec,
+    log: &LogFile,
+) -> Result<HostState, RuntimeError> {
+    Ok(HostState {
+        wasi: builder(inner, spec, log)?.build(),
+        table: ResourceTable::new(),
+        http: WasiHttpCtx::new(),
+        hooks: DenyOutgoingHttp,
+        sockets: PodSockets::new(pod.clone(), inner.net.clone()),
+        limiter: MemLimiter::new(memory_limit(inner, spec)),
+        cpu: CpuThrottle::new(spec.limits.cpu_millicores, inner.cfg.engine.epoch_tick),
+    })
+}
+
+/// Releases the HTTP listeners' overlay bindings however the server ends.
+struct Published {
+    net: Arc<dyn PodNetwork>,
+    pod: PodRef,
+    bindings: Vec<(SocketAddr, SocketAddr)>,
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        for (local, real) in &self.bindings {
+            self.net.release(&self.pod, Proto::Tcp, *local, *real);
+        }
+    }
+}
+
+async fn listen_http(
+    inner: &Inner,
+    pod: &PodRef,
+    spec: &ContainerSpec,
+) -> Result<(Vec<tokio::net::TcpListener>, Published), RuntimeError> {
+    let ports: Vec<u16> = if spec.ports.is_empty() {
+        vec![8080]
+    } else {
+        spec.ports.iter().map(|p| p.container_port).collect()
+    };
+    let net = &inner.net;
+    let mut published = Published {
+        net: net.clone(),
+        pod: pod.clone(),
+        bindings: Vec::new(),
+    };
+    let mut listeners = Vec::new();
+    for port in ports {
+        let requested = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), port);
+        let net_err = |e: crate::network::NetError| RuntimeError::Network(e.to_string());
+        let real = net.bind(pod, Proto::Tcp, requested).map_err(net_err)?;
+        if !is_real_allowed(&real) {
+            return Err(RuntimeError::Network(format!(
+                "overlay asked for a non-loopback bind {real}"
+            )));
+        }
+        let listener = tokio::net::TcpListener::bind(real).await?;
+        let real = listener.local_addr()?;
+        let local = net
+            .bound(pod, Proto::Tcp, requested, real)
+            .map_err(net_err)?;
+        published.bindings.push((local, real));
+        net.listen(pod, local).map_err(net_err)?;
+        listeners.push(listener);
+    }
+    Ok((listeners, published))
+}
+
+/// Builds the future that runs `entry` once.
+pub(super) async fn workload(
+    inner: Arc<Inner>,
+    _pod_spec: &PodSpec,
+    pod: PodRef,
+    entry: &ContainerEntry,
+    tokens: RunTokens,
+) -> Result<Workload, RuntimeError> {
+    let spec = entry.spec.clone();
+    let log = entry.log();
+    let engine = inner.engine.clone();
+    Ok(match entry.prepared.clone() {
+        Prepared::Command(pre) => {
+            let state = host_state(&inner, &pod, &spec, &log)?;
+            Box::pin(async move { super::run::run_command(&engine, &pre, state).await })
+        }
+        Prepared::Wasip1(pre) => {
+            let state = P1State {
+                wasi: builder(&inner, &spec, &log)?.build_p1(),
+                limiter: MemLimiter::new(memory_limit(&inner, &spec)),
+                cpu: CpuThrottle::new(spec.limits.cpu_millicores, inner.cfg.engine.epoch_tick),
+            };
+            Box::pin(async move { super::run::run_wasip1(&engine, &pre, state).await })
+        }
+        Prepared::Http(pre) => {
+            // Fail early (bad volume) rather than on the first request.
+            host_state(&inner, &pod, &spec, &log)?;
+            let (listeners, published) = listen_http(&inner, &pod, &spec).await?;
+            let make_inner = inner.clone();
+            let make_state: super::http::MakeState =
+                Arc::new(move || host_state(&make_inner, &pod, &spec, &log));
+            Box::pin(async move {
+                let _published = published;
+                super::http::serve(engine, pre, listeners, make_state, tokens.stop, tokens.kill)
+                    .await
+            })
+        }
+    })
+}

@@ -1,0 +1,176 @@
+//! wasi:sockets with virtual addresses: a delegating wrapper around wasmtime-wasi's own
+//! implementation.
+//!
+//! [`VirtualSocketsView`] implements the generated `tcp`, `udp` and `ip-name-lookup` host
+//! traits. Each method rewrites addresses through the pod's [`PodNetwork`] and then calls
+//! wasmtime-wasi's implementation on the inner [`WasiSocketsCtxView`]; resource types stay
+//! wasmtime-wasi's, so `wasi:io` streams and polling work unchanged. Guests see only virtual
+//! addresses; the real sockets live on loopback, and wasmtime-wasi's `socket_addr_check` is
+//! set to loopback-only as a second fence ([`loopback_only_check`]).
+
+mod lookup;
+mod tcp;
+mod udp;
+
+use crate::network::{NetError, PodNetwork, PodRef, Proto, is_real_allowed};
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use wasmtime::component::{HasData, Linker};
+use wasmtime_wasi::p2::SocketError;
+use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
+use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsCtxView};
+
+/// Per-socket virtual addressing, keyed by the resource's `rep`.
+#[derive(Debug, Clone, Default)]
+struct SocketMeta {
+    proto: Option<Proto>,
+    /// What the guest asked to bind (virtual), between start_bind and finish_bind.
+    requested: Option<SocketAddr>,
+    /// Virtual local address (pod IP + port) once bound.
+    local: Option<SocketAddr>,
+    /// Real loopback address the socket is bound to.
+    real_local: Option<SocketAddr>,
+    /// Virtual peer, for connected sockets.
+    remote: Option<SocketAddr>,
+}
+
+/// The socket state of one store (one container instance or HTTP request).
+pub struct PodSockets {
+    pod: PodRef,
+    net: Arc<dyn PodNetwork>,
+    meta: HashMap<u32, SocketMeta>,
+}
+
+impl std::fmt::Debug for PodSockets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PodSockets")
+            .field("pod", &self.pod)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PodSockets {
+    pub fn new(pod: PodRef, net: Arc<dyn PodNetwork>) -> Self {
+        PodSockets {
+            pod,
+            net,
+            meta: HashMap::new(),
+        }
+    }
+}
+
+impl Drop for PodSockets {
+    fn drop(&mut self) {
+        // A store torn down without dropping its sockets (guest cancelled) must still
+        // release its bindings in the overlay.
+        for m in self.meta.values() {
+            if let (Some(proto), Some(local), Some(real)) = (m.proto, m.local, m.real_local) {
+                self.net.release(&self.pod, proto, local, real);
+            }
+        }
+    }
+}
+
+/// The view the generated host traits are implemented on.
+pub struct VirtualSocketsView<'a> {
+    pub inner: WasiSocketsCtxView<'a>,
+    pub pod: &'a mut PodSockets,
+}
+
+/// `HasData` marker for [`VirtualSocketsView`].
+#[derive(Debug)]
+pub struct VirtualSockets;
+
+impl HasData for VirtualSockets {
+    type Data<'a> = VirtualSocketsView<'a>;
+}
+
+/// Replaces wasmtime-wasi's tcp, udp and ip-name-lookup in `linker` with the virtual ones.
+/// Call after `wasmtime_wasi::p2::add_to_linker_async` with shadowing allowed.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> VirtualSocketsView<'_>,
+) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p2::bindings::sockets::{ip_name_lookup, tcp, udp};
+    tcp::add_to_linker::<T, VirtualSockets>(linker, get)?;
+    udp::add_to_linker::<T, VirtualSockets>(linker, get)?;
+    ip_name_lookup::add_to_linker::<T, VirtualSockets>(linker, get)?;
+    Ok(())
+}
+
+/// Every address a real socket operation was about to use, as seen by the second fence.
+#[derive(Debug, Default)]
+pub struct SocketAudit {
+    seen: Mutex<Vec<(SocketAddr, String)>>,
+}
+
+impl SocketAudit {
+    /// Addresses the fence saw, with their use.
+    pub fn seen(&self) -> Vec<(SocketAddr, String)> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+type AddrCheckFuture = Pin<Box<dyn Future<Output = bool> + Send + Sync>>;
+
+/// wasmtime-wasi's `socket_addr_check`: allow loopback only, record everything.
+pub fn loopback_only_check(
+    audit: Arc<SocketAudit>,
+) -> impl Fn(SocketAddr, SocketAddrUse) -> AddrCheckFuture + Send + Sync + 'static {
+    move |addr, usage| {
+        let allowed = is_real_allowed(&addr);
+        audit
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((addr, format!("{usage:?}")));
+        if !allowed {
+            tracing::warn!(%addr, ?usage, "refused a non-loopback real socket address");
+        }
+        Box::pin(async move { allowed })
+    }
+}
+
+fn net_error(e: NetError) -> SocketError {
+    let code = match e {
+        NetError::Refused(_) => ErrorCode::ConnectionRefused,
+        NetError::Unreachable(_) => ErrorCode::RemoteUnreachable,
+        NetError::AddressInUse(_) => ErrorCode::AddressInUse,
+        NetError::NotBindable(_) => ErrorCode::AddressNotBindable,
+        NetError::NameUnresolvable(_) => ErrorCode::NameUnresolvable,
+        NetError::NotSupported(_) => ErrorCode::NotSupported,
+    };
+    tracing::debug!(error = %e, "overlay refused a socket operation");
+    code.into()
+}
+
+mod network_passthrough {
+    //! `wasi:sockets/network` unchanged (the generated error conversions need it on the view).
+    use super::VirtualSocketsView;
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::SocketError;
+    use wasmtime_wasi::p2::bindings::sockets::network::{self, ErrorCode, Network};
+    use wasmtime_wasi::sockets::WasiSocketsCtxView;
+
+    impl network::Host for VirtualSocketsView<'_> {
+        fn convert_error_code(&mut self, error: SocketError) -> wasmtime::Result<ErrorCode> {
+            <WasiSocketsCtxView as network::Host>::convert_error_code(&mut self.inner, error)
+        }
+
+        fn network_error_code(
+            &mut self,
+            err: Resource<wasmtime::Error>,
+        ) -> wasmtime::Result<Option<ErrorCode>> {
+            <WasiSocketsCtxView as network::Host>::network_error_code(&mut self.inner, err)
+        }
+    }
+
+    impl network::HostNetwork for VirtualSocketsView<'_> {
+        fn drop(&mut self, this: Resource<Network>) -> wasmtime::Result<()> {
+            <WasiSocketsCtxView as network::HostNetwork>::drop(&mut self.inner, this)
+        }
+    }
+}
