@@ -159,10 +159,27 @@ pub fn apply_patch(
     Ok(doc)
 }
 
+/// How deeply YAML flow collections (`{`, `[`) may nest: serde_json's own limit. libyaml
+/// takes time quadratic in that depth (20,000 nested `{a: ` take seconds), so deeper bodies
+/// are refused before parsing. Brackets inside quoted strings count too (harmless: a real
+/// object does not hold 128 unclosed brackets).
+const MAX_YAML_FLOW_DEPTH: usize = 128;
+
 /// An apply body: JSON (what kubectl sends) or YAML.
 fn parse_apply_body(body: &[u8]) -> Result<Value, PatchError> {
     if let Ok(v) = serde_json::from_slice(body) {
         return Ok(v);
+    }
+    let mut depth = 0usize;
+    for b in body {
+        match b {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => continue,
+        }
+        if depth > MAX_YAML_FLOW_DEPTH {
+            return Err(PatchError::bad("the apply patch nests too deeply"));
+        }
     }
     serde_yaml::from_slice(body)
         .map_err(|e| PatchError::bad(format!("the apply patch is neither JSON nor YAML: {e}")))

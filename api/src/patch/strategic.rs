@@ -91,7 +91,9 @@ pub(crate) fn merge_map(
             )));
         };
         if let Some(Value::Array(list)) = original.get_mut(&key) {
-            list.retain(|v| !remove.contains(v));
+            let remove: std::collections::HashSet<String> =
+                remove.iter().map(Value::to_string).collect();
+            list.retain(|v| !remove.contains(&v.to_string()));
         }
     }
     Ok(())

@@ -2,6 +2,8 @@
 //! delete|replace` elements), merging scalar sets, and the ordering rules — patch order,
 //! then `$setElementOrder`, with server-only elements kept where the live list had them.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{Map, Value};
 
 use super::PatchError;
@@ -39,14 +41,8 @@ pub(crate) fn merge_list(
             }
             let before = list.clone();
             list.extend(patch.iter().cloned());
-            let mut seen: Vec<Value> = Vec::with_capacity(list.len());
-            list.retain(|v| {
-                let new = !seen.contains(v);
-                if new {
-                    seen.push(v.clone());
-                }
-                new
-            });
+            let mut seen = HashSet::with_capacity(list.len());
+            list.retain(|v| seen.insert(v.to_string()));
             order_by_patch(list, &before, &patch, strategy);
             Ok(())
         }
@@ -92,6 +88,12 @@ fn merge_keyed(
         list.clear();
     }
     let before = list.clone();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for (i, e) in list.iter().enumerate() {
+        if let Some(id) = e.get(key) {
+            at.entry(id.to_string()).or_insert(i);
+        }
+    }
     let mut patch_order = Vec::with_capacity(plain.len());
     for element in plain {
         let value = element.get(key).cloned().ok_or_else(|| {
@@ -99,11 +101,12 @@ fn merge_keyed(
                 "a list element does not contain its merge key {key:?}"
             ))
         })?;
-        match list.iter_mut().find(|e| e.get(key) == Some(&value)) {
+        match at.get(&value.to_string()).and_then(|i| list.get_mut(*i)) {
             Some(Value::Object(live)) => merge_map(live, element, child)?,
             _ => {
                 let mut fresh = Map::new();
                 merge_map(&mut fresh, element, child)?;
+                at.insert(value.to_string(), list.len());
                 list.push(Value::Object(fresh));
             }
         }
@@ -169,20 +172,28 @@ pub(crate) fn reorder(
 /// order), then merges the two, taking a server-only element first only when `before` puts
 /// it ahead of the next wanted one (apimachinery's `mergeSortedSlice`).
 fn interleave(list: &mut Vec<Value>, before: &[Value], wanted: &[&Value], strategy: ListStrategy) {
-    let rank = |v: &Value| ident(v, strategy).and_then(|id| wanted.iter().position(|w| *w == id));
+    // Positions by serialised identity, so big lists cost O(n log n), not O(n²).
+    let mut wanted_at = HashMap::new();
+    for (i, w) in wanted.iter().enumerate() {
+        wanted_at.entry(w.to_string()).or_insert(i);
+    }
+    let mut before_at = HashMap::new();
+    for (i, b) in before.iter().enumerate() {
+        if let Some(id) = ident(b, strategy) {
+            before_at.entry(id.to_string()).or_insert(i);
+        }
+    }
+    let find = |map: &HashMap<String, usize>, v: &Value| {
+        ident(v, strategy).and_then(|id| map.get(&id.to_string()).copied())
+    };
     let (mut named, rest): (Vec<Value>, Vec<Value>) = std::mem::take(list)
         .into_iter()
-        .partition(|v| rank(v).is_some());
-    named.sort_by_key(|v| rank(v));
-    let place = |v: &Value| {
-        ident(v, strategy).and_then(|id| before.iter().position(|b| ident(b, strategy) == Some(id)))
-    };
-    let named_place: Vec<Option<usize>> = named.iter().map(place).collect();
-    let rest_place: Vec<Option<usize>> = rest.iter().map(place).collect();
-    let (mut named, mut rest) = (
-        named.into_iter().zip(named_place).peekable(),
-        rest.into_iter().zip(rest_place).peekable(),
-    );
+        .partition(|v| find(&wanted_at, v).is_some());
+    named.sort_by_cached_key(|v| find(&wanted_at, v));
+    let named_place: Vec<Option<usize>> = named.iter().map(|v| find(&before_at, v)).collect();
+    let rest_place: Vec<Option<usize>> = rest.iter().map(|v| find(&before_at, v)).collect();
+    let mut named = named.into_iter().zip(named_place).peekable();
+    let mut rest = rest.into_iter().zip(rest_place).peekable();
     loop {
         let take_rest = match (rest.peek(), named.peek()) {
             (None, None) => break,

@@ -139,3 +139,54 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn deeply_nested_bodies_are_refused_not_overflowed() {
+    let opts = ApplyOptions {
+        field_manager: Some("m".into()),
+        force: false,
+    };
+    let depth = 100_000;
+    let json_body = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let yaml_body = format!("{}x", "- ".repeat(depth));
+    let flow_yaml = format!("{}{}", "{a: ".repeat(depth), "}".repeat(depth));
+    for body in [json_body, yaml_body, flow_yaml] {
+        for t in TYPES {
+            let got = apply_patch("Pod", Some(&json!({})), body.as_bytes(), t, &opts);
+            assert!(got.is_err(), "{t:?}");
+        }
+    }
+}
+
+#[test]
+fn big_keyed_lists_merge_quickly() {
+    let n = 20_000;
+    let live: Vec<Value> = (0..n)
+        .map(|i| json!({"name": format!("c{i}"), "image": "a"}))
+        .collect();
+    let patch: Vec<Value> = (0..n)
+        .rev()
+        .map(|i| json!({"name": format!("c{i}"), "image": "b"}))
+        .collect();
+    let order: Vec<Value> = (0..n).map(|i| json!({"name": format!("c{i}")})).collect();
+    let original = json!({"spec": {"containers": live}});
+    let body = json!({"spec": {"$setElementOrder/containers": order.clone(), "containers": patch.iter().rev().collect::<Vec<_>>()}});
+    let started = std::time::Instant::now();
+    let got = apply_patch(
+        "Pod",
+        Some(&original),
+        &serde_json::to_vec(&body).unwrap_or_default(),
+        PatchType::StrategicMerge,
+        &ApplyOptions::default(),
+    )
+    .expect("applies");
+    assert_eq!(
+        got["spec"]["containers"][n - 1],
+        json!({"name": format!("c{}", n - 1), "image": "b"})
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}
