@@ -124,9 +124,22 @@ pub async fn run(
         mark_member(&options.data_dir)?;
     }
 
-    let api = ApiServer::new(replica.clone(), pki.admin_token.clone(), advertise.clone(), shutdown.clone());
-    let kubeconfig = kubeconfig::write(&options.data_dir, &advertise, pki.ca.cert_pem(), &pki.admin_token)
-        .map_err(|e| LaunchError::DataDir { path: options.data_dir.join("admin.kubeconfig"), message: e.to_string() })?;
+    let api = ApiServer::new(
+        replica.clone(),
+        pki.admin_token.clone(),
+        advertise.clone(),
+        shutdown.clone(),
+    );
+    let kubeconfig = kubeconfig::write(
+        &options.data_dir,
+        &advertise,
+        pki.ca.cert_pem(),
+        &pki.admin_token,
+    )
+    .map_err(|e| LaunchError::DataDir {
+        path: options.data_dir.join("admin.kubeconfig"),
+        message: e.to_string(),
+    })?;
     let router = Arc::new(Router {
         api: api.clone(),
         replica: replica.clone(),
@@ -179,7 +192,12 @@ pub async fn run(
     }
 
     tokio::spawn(async move { api.ensure_system_namespaces().await });
-    on_ready(&Started { id: node_id, url: advertise, data_dir: options.data_dir.clone(), kubeconfig });
+    on_ready(&Started {
+        id: node_id,
+        url: advertise,
+        data_dir: options.data_dir.clone(),
+        kubeconfig,
+    });
     shutdown.cancelled().await;
     let _ = server.await;
     let _ = compaction.await;
@@ -291,7 +309,9 @@ fn advertised_host(url: &str) -> Option<String> {
     let authority = rest.split('/').next()?;
     let host = match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next()?,
-        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
     };
     (!host.is_empty()).then(|| host.to_owned())
 }

@@ -31,46 +31,74 @@ impl Identity {
         match self {
             Identity::Admin => "skiff-admin".into(),
             Identity::Node(n) => format!("system:node:{n}"),
-            Identity::ServiceAccount { namespace, name } => format!("system:serviceaccount:{namespace}:{name}"),
+            Identity::ServiceAccount { namespace, name } => {
+                format!("system:serviceaccount:{namespace}:{name}")
+            }
         }
     }
 }
 
 /// The bearer token of an `Authorization` header value.
 pub fn bearer(header: Option<&[u8]>) -> Option<&[u8]> {
-    header?.strip_prefix(b"Bearer ").map(|t| t.trim_ascii()).filter(|t| !t.is_empty())
+    header?
+        .strip_prefix(b"Bearer ")
+        .map(|t| t.trim_ascii())
+        .filter(|t| !t.is_empty())
 }
 
 fn decode_b64(v: &Value) -> Option<Vec<u8>> {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(v.as_str()?).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str()?)
+        .ok()
 }
 
 /// Resolves a token to an identity; `None` is 401.
-pub async fn authenticate(token: &[u8], admin_token: &str, objects: &ObjectStore) -> Result<Option<Identity>, ApiError> {
+pub async fn authenticate(
+    token: &[u8],
+    admin_token: &str,
+    objects: &ObjectStore,
+) -> Result<Option<Identity>, ApiError> {
     if ct_eq(token, admin_token.as_bytes()) {
         return Ok(Some(Identity::Admin));
     }
     // Token Secrets: node tokens in kube-system, service-account tokens in any namespace.
     let secrets = skiff_api::resources::find("", "v1", "secrets").expect("secrets are served");
-    let page = objects.list(secrets, None, &ListOptions::default(), Consistency::Serializable).await?;
+    let page = objects
+        .list(
+            secrets,
+            None,
+            &ListOptions::default(),
+            Consistency::Serializable,
+        )
+        .await?;
     for secret in &page.items {
         let kind = secret["type"].as_str().unwrap_or_default();
         if kind != NODE_TOKEN_TYPE && kind != SA_TOKEN_TYPE {
             continue;
         }
-        let Some(stored) = decode_b64(&secret["data"]["token"]) else { continue };
+        let Some(stored) = decode_b64(&secret["data"]["token"]) else {
+            continue;
+        };
         if !ct_eq(token, &stored) {
             continue;
         }
-        let namespace = secret["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+        let namespace = secret["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         if kind == NODE_TOKEN_TYPE && namespace == TOKEN_NAMESPACE {
-            let node = decode_b64(&secret["data"]["node-name"]).and_then(|b| String::from_utf8(b).ok());
+            let node =
+                decode_b64(&secret["data"]["node-name"]).and_then(|b| String::from_utf8(b).ok());
             return Ok(node.map(Identity::Node));
         }
         if kind == SA_TOKEN_TYPE {
-            let name = secret["metadata"]["annotations"]["kubernetes.io/service-account.name"].as_str();
-            return Ok(name.map(|n| Identity::ServiceAccount { namespace, name: n.to_owned() }));
+            let name =
+                secret["metadata"]["annotations"]["kubernetes.io/service-account.name"].as_str();
+            return Ok(name.map(|n| Identity::ServiceAccount {
+                namespace,
+                name: n.to_owned(),
+            }));
         }
     }
     Ok(None)
@@ -78,13 +106,21 @@ pub async fn authenticate(token: &[u8], admin_token: &str, objects: &ObjectStore
 
 /// Decides whether `who` may make `request`. `object` is the stored target (when it exists),
 /// used to check which node a pod is bound to.
-pub fn authorize(who: &Identity, request: &ResourceRequest, object: Option<&Value>, body: Option<&Value>) -> Result<(), ApiError> {
+pub fn authorize(
+    who: &Identity,
+    request: &ResourceRequest,
+    object: Option<&Value>,
+    body: Option<&Value>,
+) -> Result<(), ApiError> {
     let node = match who {
         Identity::Admin => return Ok(()),
         // Service accounts get read access to their own namespace (a minimal default policy).
         Identity::ServiceAccount { namespace, .. } => {
             let reading = matches!(request.verb, Verb::Get | Verb::List | Verb::Watch);
-            if reading && request.namespace.as_deref() == Some(namespace.as_str()) && request.info.plural != "secrets" {
+            if reading
+                && request.namespace.as_deref() == Some(namespace.as_str())
+                && request.info.plural != "secrets"
+            {
                 return Ok(());
             }
             return Err(forbidden(who, request));
@@ -94,14 +130,21 @@ pub fn authorize(who: &Identity, request: &ResourceRequest, object: Option<&Valu
     let plural = request.info.plural;
     let name = request.name.as_deref();
     let allowed = match plural {
-        "nodes" => name == Some(node) || (request.verb == Verb::Create && body_name(body) == Some(node)) || matches!(request.verb, Verb::Get | Verb::List | Verb::Watch),
+        "nodes" => {
+            name == Some(node)
+                || (request.verb == Verb::Create && body_name(body) == Some(node))
+                || matches!(request.verb, Verb::Get | Verb::List | Verb::Watch)
+        }
         "leases" => {
             request.namespace.as_deref() == Some("kube-node-lease")
-                && (name == Some(node) || (request.verb == Verb::Create && body_name(body) == Some(node)))
+                && (name == Some(node)
+                    || (request.verb == Verb::Create && body_name(body) == Some(node)))
         }
         "pods" => match request.verb {
             // Listing and watching are allowed only for the node's own pods.
-            Verb::List | Verb::Watch => request.query.field_selector.as_deref() == Some(&format!("spec.nodeName={node}")),
+            Verb::List | Verb::Watch => {
+                request.query.field_selector.as_deref() == Some(&format!("spec.nodeName={node}"))
+            }
             _ => object.is_some_and(|o| o["spec"]["nodeName"].as_str() == Some(node)),
         },
         "services" | "endpoints" | "endpointslices" | "configmaps" | "namespaces" => {
@@ -110,7 +153,11 @@ pub fn authorize(who: &Identity, request: &ResourceRequest, object: Option<&Valu
         "events" => request.verb == Verb::Create,
         _ => false,
     };
-    if allowed { Ok(()) } else { Err(forbidden(who, request)) }
+    if allowed {
+        Ok(())
+    } else {
+        Err(forbidden(who, request))
+    }
 }
 
 fn body_name(body: Option<&Value>) -> Option<&str> {
@@ -123,7 +170,11 @@ fn forbidden(who: &Identity, request: &ResourceRequest) -> ApiError {
         Some(sub) => format!("{}/{sub}", request.info.plural),
         None => request.info.plural.to_owned(),
     };
-    let group = if request.info.group.is_empty() { "\"\"".to_owned() } else { format!("\"{}\"", request.info.group) };
+    let group = if request.info.group.is_empty() {
+        "\"\"".to_owned()
+    } else {
+        format!("\"{}\"", request.info.group)
+    };
     let scope = match &request.namespace {
         Some(ns) => format!(" in the namespace \"{ns}\""),
         None => " at the cluster scope".into(),

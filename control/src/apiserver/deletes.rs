@@ -28,27 +28,54 @@ impl DeleteOptions {
     pub fn from(request: &ResourceRequest, body: Option<&Value>) -> DeleteOptions {
         let body = body.cloned().unwrap_or(Value::Null);
         DeleteOptions {
-            propagation_policy: body["propagationPolicy"].as_str().map(str::to_owned).or(request.query.propagation_policy.clone()),
-            grace_period_seconds: body["gracePeriodSeconds"].as_i64().or(request.query.grace_period_seconds),
+            propagation_policy: body["propagationPolicy"]
+                .as_str()
+                .map(str::to_owned)
+                .or(request.query.propagation_policy.clone()),
+            grace_period_seconds: body["gracePeriodSeconds"]
+                .as_i64()
+                .or(request.query.grace_period_seconds),
             precondition_uid: body["preconditions"]["uid"].as_str().map(str::to_owned),
-            precondition_rv: body["preconditions"]["resourceVersion"].as_str().map(str::to_owned),
+            precondition_rv: body["preconditions"]["resourceVersion"]
+                .as_str()
+                .map(str::to_owned),
         }
     }
 }
 
 fn finalizers(obj: &Value) -> Vec<String> {
-    obj["metadata"]["finalizers"].as_array().into_iter().flatten().filter_map(|f| f.as_str().map(str::to_owned)).collect()
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_owned))
+        .collect()
 }
 
 impl ApiServer {
-    pub async fn delete(&self, request: &ResourceRequest, options: &DeleteOptions) -> Result<Value, ApiError> {
+    pub async fn delete(
+        &self,
+        request: &ResourceRequest,
+        options: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
         let info = request.info;
         let name = request.name.clone().unwrap_or_default();
-        let current = self.objects.must_get(info, request.namespace.as_deref(), &name).await?;
-        if options.precondition_uid.as_deref().is_some_and(|uid| current["metadata"]["uid"].as_str() != Some(uid)) {
+        let current = self
+            .objects
+            .must_get(info, request.namespace.as_deref(), &name)
+            .await?;
+        if options
+            .precondition_uid
+            .as_deref()
+            .is_some_and(|uid| current["metadata"]["uid"].as_str() != Some(uid))
+        {
             return Err(ApiError::conflict(&info.group_resource(), &name));
         }
-        if options.precondition_rv.as_deref().is_some_and(|rv| current["metadata"]["resourceVersion"].as_str() != Some(rv)) {
+        if options
+            .precondition_rv
+            .as_deref()
+            .is_some_and(|rv| current["metadata"]["resourceVersion"].as_str() != Some(rv))
+        {
             return Err(ApiError::conflict(&info.group_resource(), &name));
         }
         if request.query.dry_run {
@@ -58,10 +85,17 @@ impl ApiServer {
     }
 
     /// Deletes now, or marks for deletion when finalizers, the GC policy or a grace period wait.
-    pub async fn delete_object(&self, info: &ResourceInfo, current: Value, options: &DeleteOptions) -> Result<Value, ApiError> {
+    pub async fn delete_object(
+        &self,
+        info: &ResourceInfo,
+        current: Value,
+        options: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
         let mut finals = finalizers(&current);
         match options.propagation_policy.as_deref() {
-            Some("Foreground") if !finals.iter().any(|f| f == "foregroundDeletion") => finals.push("foregroundDeletion".into()),
+            Some("Foreground") if !finals.iter().any(|f| f == "foregroundDeletion") => {
+                finals.push("foregroundDeletion".into())
+            }
             Some("Orphan") if !finals.iter().any(|f| f == "orphan") => finals.push("orphan".into()),
             _ => {}
         }
@@ -80,7 +114,10 @@ impl ApiServer {
             marked["metadata"]["finalizers"] = json!(finals);
         }
         if graceful {
-            let grace = options.grace_period_seconds.or(current["spec"]["terminationGracePeriodSeconds"].as_i64()).unwrap_or(30);
+            let grace = options
+                .grace_period_seconds
+                .or(current["spec"]["terminationGracePeriodSeconds"].as_i64())
+                .unwrap_or(30);
             marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
         }
         if is_namespace {
@@ -89,7 +126,10 @@ impl ApiServer {
         let rv = resource_version(&current).unwrap_or(0);
         let stored = self.objects.update(info, marked, rv, Vec::new()).await?;
         if is_namespace {
-            let name = stored["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+            let name = stored["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             tokio::spawn(self.clone_handle().empty_namespace_task(name));
         }
         Ok(stored)
@@ -100,15 +140,30 @@ impl ApiServer {
         if options.grace_period_seconds == Some(0) {
             return false;
         }
-        let Some(node) = pod["spec"]["nodeName"].as_str() else { return false };
+        let Some(node) = pod["spec"]["nodeName"].as_str() else {
+            return false;
+        };
         let nodes = resources::find("", "v1", "nodes").expect("nodes are served");
-        let Ok(Some(node)) = self.objects.get(nodes, None, node, Consistency::Serializable).await else { return false };
-        node["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
+        let Ok(Some(node)) = self
+            .objects
+            .get(nodes, None, node, Consistency::Serializable)
+            .await
+        else {
+            return false;
+        };
+        node["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
     }
 
     async fn remove_now(&self, info: &ResourceInfo, current: &Value) -> Result<Value, ApiError> {
         let extra: Vec<Op> = if info.kind == "Service" {
-            services::allocation_keys(current).into_iter().map(Op::delete).collect()
+            services::allocation_keys(current)
+                .into_iter()
+                .map(Op::delete)
+                .collect()
         } else {
             Vec::new()
         };
@@ -117,14 +172,25 @@ impl ApiServer {
     }
 
     /// After an update: an object marked for deletion whose finalizers are all gone is removed.
-    pub async fn finish_deletion_if_done(&self, info: &ResourceInfo, stored: &Value) -> Result<Value, ApiError> {
-        if stored["metadata"]["deletionTimestamp"].is_string() && finalizers(stored).is_empty() && info.kind != "Pod" {
+    pub async fn finish_deletion_if_done(
+        &self,
+        info: &ResourceInfo,
+        stored: &Value,
+    ) -> Result<Value, ApiError> {
+        if stored["metadata"]["deletionTimestamp"].is_string()
+            && finalizers(stored).is_empty()
+            && info.kind != "Pod"
+        {
             return self.remove_now(info, stored).await;
         }
         Ok(stored.clone())
     }
 
-    pub async fn delete_collection(&self, request: &ResourceRequest, options: &DeleteOptions) -> Result<Value, ApiError> {
+    pub async fn delete_collection(
+        &self,
+        request: &ResourceRequest,
+        options: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
         let (items, list_meta) = self.list(request).await?;
         let mut deleted = Vec::new();
         for item in items {
@@ -148,13 +214,25 @@ impl ApiServer {
         for _attempt in 0..600 {
             let mut remaining = 0;
             for info in RESOURCES.iter().filter(|r| r.namespaced) {
-                let Ok(page) = self.objects.list(info, Some(namespace), &ListOptions::default(), Consistency::Linearizable).await else {
+                let Ok(page) = self
+                    .objects
+                    .list(
+                        info,
+                        Some(namespace),
+                        &ListOptions::default(),
+                        Consistency::Linearizable,
+                    )
+                    .await
+                else {
                     remaining += 1;
                     continue;
                 };
                 for obj in page.items {
                     remaining += 1;
-                    let force = DeleteOptions { grace_period_seconds: Some(0), ..Default::default() };
+                    let force = DeleteOptions {
+                        grace_period_seconds: Some(0),
+                        ..Default::default()
+                    };
                     let mut obj = obj;
                     // Pending finalizers on content would block the namespace forever without
                     // their controllers; skiff's own (GC) finalizers are dropped here.
@@ -170,7 +248,11 @@ impl ApiServer {
                 }
             }
             if remaining == 0 {
-                if let Ok(Some(ns)) = self.objects.get(namespaces, None, namespace, Consistency::Linearizable).await {
+                if let Ok(Some(ns)) = self
+                    .objects
+                    .get(namespaces, None, namespace, Consistency::Linearizable)
+                    .await
+                {
                     let rv = resource_version(&ns).unwrap_or(0);
                     match self.objects.remove(namespaces, &ns, rv, Vec::new()).await {
                         Ok(_) => return,
@@ -183,16 +265,24 @@ impl ApiServer {
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
-        tracing::warn!(namespace, "namespace still not empty after two minutes; giving up until the next delete");
+        tracing::warn!(
+            namespace,
+            "namespace still not empty after two minutes; giving up until the next delete"
+        );
     }
 
     /// `empty_namespace` as a boxed task: naming the future's type breaks the
     /// delete -> empty namespace -> delete cycle the compiler cannot otherwise prove `Send`.
-    fn empty_namespace_task(self: Arc<Self>, namespace: String) -> futures::future::BoxFuture<'static, ()> {
+    fn empty_namespace_task(
+        self: Arc<Self>,
+        namespace: String,
+    ) -> futures::future::BoxFuture<'static, ()> {
         Box::pin(async move { self.empty_namespace(&namespace).await })
     }
 
     fn clone_handle(&self) -> Arc<ApiServer> {
-        self.this.upgrade().expect("the API server outlives its requests")
+        self.this
+            .upgrade()
+            .expect("the API server outlives its requests")
     }
 }

@@ -22,23 +22,38 @@ const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OTHER"];
 
 impl Metrics {
     pub fn record(&self, method: &Method, status: StatusCode, elapsed: Duration) {
-        let i = METHODS.iter().position(|m| *m == method.as_str()).unwrap_or(5);
+        let i = METHODS
+            .iter()
+            .position(|m| *m == method.as_str())
+            .unwrap_or(5);
         self.requests[i].fetch_add(1, Ordering::Relaxed);
         if status.is_server_error() {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
-        self.micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 
     fn render(&self, revision: u64, is_leader: bool) -> String {
-        let mut out = String::from("# HELP apiserver_request_total Requests served, by method.\n# TYPE apiserver_request_total counter\n");
+        let mut out = String::from(
+            "# HELP apiserver_request_total Requests served, by method.\n# TYPE apiserver_request_total counter\n",
+        );
         for (i, m) in METHODS.iter().enumerate() {
-            out.push_str(&format!("apiserver_request_total{{verb=\"{m}\"}} {}\n", self.requests[i].load(Ordering::Relaxed)));
+            out.push_str(&format!(
+                "apiserver_request_total{{verb=\"{m}\"}} {}\n",
+                self.requests[i].load(Ordering::Relaxed)
+            ));
         }
         out.push_str("# HELP apiserver_request_errors_total Requests answered with a 5xx status.\n# TYPE apiserver_request_errors_total counter\n");
-        out.push_str(&format!("apiserver_request_errors_total {}\n", self.errors.load(Ordering::Relaxed)));
+        out.push_str(&format!(
+            "apiserver_request_errors_total {}\n",
+            self.errors.load(Ordering::Relaxed)
+        ));
         out.push_str("# HELP apiserver_request_duration_seconds_sum Total time spent serving requests.\n# TYPE apiserver_request_duration_seconds_sum counter\n");
-        out.push_str(&format!("apiserver_request_duration_seconds_sum {}\n", self.micros.load(Ordering::Relaxed) as f64 / 1e6));
+        out.push_str(&format!(
+            "apiserver_request_duration_seconds_sum {}\n",
+            self.micros.load(Ordering::Relaxed) as f64 / 1e6
+        ));
         out.push_str("# HELP skiff_store_revision The store's current revision on this replica.\n# TYPE skiff_store_revision gauge\n");
         out.push_str(&format!("skiff_store_revision {revision}\n"));
         out.push_str("# HELP skiff_store_is_leader 1 if this replica is the Raft leader.\n# TYPE skiff_store_is_leader gauge\n");
@@ -51,7 +66,9 @@ impl ApiServer {
     /// Paths served without authentication.
     pub fn open_endpoint(&self, path: &str) -> Option<Response<Body>> {
         match path {
-            "/version" | "/version/" => Some(respond::json(StatusCode::OK, &discovery::version_info())),
+            "/version" | "/version/" => {
+                Some(respond::json(StatusCode::OK, &discovery::version_info()))
+            }
             "/healthz" | "/livez" => Some(respond::text(StatusCode::OK, "ok")),
             "/readyz" => Some(match self.objects.replica.leader() {
                 Some(_) => respond::text(StatusCode::OK, "ok"),
@@ -69,20 +86,41 @@ impl ApiServer {
         match segments.as_slice() {
             ["api"] => ok(discovery::api_versions(&self.advertise)),
             ["apis"] => ok(discovery::api_group_list()),
-            ["api", version] => discovery::resource_list("", version).map(|v| respond::json(StatusCode::OK, &v)),
-            ["apis", group] => discovery::api_group(group).map(|v| respond::json(StatusCode::OK, &v)),
-            ["apis", group, version] => discovery::resource_list(group, version).map(|v| respond::json(StatusCode::OK, &v)),
+            ["api", version] => {
+                discovery::resource_list("", version).map(|v| respond::json(StatusCode::OK, &v))
+            }
+            ["apis", group] => {
+                discovery::api_group(group).map(|v| respond::json(StatusCode::OK, &v))
+            }
+            ["apis", group, version] => {
+                discovery::resource_list(group, version).map(|v| respond::json(StatusCode::OK, &v))
+            }
             ["openapi", "v3"] => ok(openapi::root()),
             ["openapi", "v3", rest @ ..] => Some(match openapi::group_version(&rest.join("/")) {
                 Some(doc) => respond::json(StatusCode::OK, &doc),
-                None => respond::json(StatusCode::NOT_FOUND, &skiff_api::status::ApiError::new(404, "NotFound", "no OpenAPI document here").to_json()),
+                None => respond::json(
+                    StatusCode::NOT_FOUND,
+                    &skiff_api::status::ApiError::new(404, "NotFound", "no OpenAPI document here")
+                        .to_json(),
+                ),
             }),
             // kubectl asks for v2 only as protobuf; 404 makes it use v3.
-            ["openapi", "v2"] => Some(respond::text(StatusCode::NOT_FOUND, "OpenAPI v2 is not served; use /openapi/v3")),
+            ["openapi", "v2"] => Some(respond::text(
+                StatusCode::NOT_FOUND,
+                "OpenAPI v2 is not served; use /openapi/v3",
+            )),
             ["metrics"] => {
-                let revision = crate::store::read::current_revision(self.objects.replica.sm.database()).unwrap_or(0);
-                let text = self.metrics.render(revision, self.objects.replica.raft.is_leader());
-                Some(respond::bytes(StatusCode::OK, "text/plain; version=0.0.4", text))
+                let revision =
+                    crate::store::read::current_revision(self.objects.replica.sm.database())
+                        .unwrap_or(0);
+                let text = self
+                    .metrics
+                    .render(revision, self.objects.replica.raft.is_leader());
+                Some(respond::bytes(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4",
+                    text,
+                ))
             }
             _ => None,
         }

@@ -21,7 +21,12 @@ pub fn write(data_dir: &Path, server: &str, ca_pem: &str, token: &str) -> std::i
     use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join("admin.kubeconfig");
     let tmp = data_dir.join("admin.kubeconfig.tmp");
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
     file.write_all(render(server, ca_pem, token).as_bytes())?;
     file.sync_all()?;
     std::fs::rename(&tmp, &path)?;

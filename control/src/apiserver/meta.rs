@@ -11,13 +11,19 @@ const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// The current time as Kubernetes writes it (`2026-11-23T01:02:03Z`).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     format_rfc3339(secs as i64)
 }
 
 /// Seconds since the epoch, now.
 pub fn now_unix() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Formats a UNIX time as RFC 3339 UTC (civil-from-days, proleptic Gregorian).
@@ -51,24 +57,41 @@ fn new_uid() -> String {
 
 fn suffix() -> String {
     let mut rng = rand::rng();
-    (0..5).map(|_| SUFFIX_ALPHABET[rng.random_range(0..SUFFIX_ALPHABET.len())] as char).collect()
+    (0..5)
+        .map(|_| SUFFIX_ALPHABET[rng.random_range(0..SUFFIX_ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Checks `apiVersion`/`kind` and the namespace against the request, fills them if absent.
-pub fn check_type_and_namespace(info: &ResourceInfo, obj: &mut Value, namespace: Option<&str>) -> Result<(), ApiError> {
+pub fn check_type_and_namespace(
+    info: &ResourceInfo,
+    obj: &mut Value,
+    namespace: Option<&str>,
+) -> Result<(), ApiError> {
     let Some(map) = obj.as_object_mut() else {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
     };
     let api_version = info.api_version();
     match map.get("apiVersion").and_then(Value::as_str) {
         None | Some("") => drop(map.insert("apiVersion".into(), json!(api_version))),
         Some(v) if v == api_version => {}
-        Some(v) => return Err(ApiError::bad_request(format!("the API version in the data ({v}) does not match the expected API version ({api_version})"))),
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({v}) does not match the expected API version ({api_version})"
+            )));
+        }
     }
     match map.get("kind").and_then(Value::as_str) {
         None | Some("") => drop(map.insert("kind".into(), json!(info.kind))),
         Some(k) if k == info.kind => {}
-        Some(k) => return Err(ApiError::bad_request(format!("the kind in the data ({k}) does not match the expected kind ({})", info.kind))),
+        Some(k) => {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                info.kind
+            )));
+        }
     }
     let meta = map.entry("metadata").or_insert_with(|| json!({}));
     let Some(meta) = meta.as_object_mut() else {
@@ -83,7 +106,11 @@ pub fn check_type_and_namespace(info: &ResourceInfo, obj: &mut Value, namespace:
             }
             (_, Some(path)) => drop(meta.insert("namespace".into(), json!(path))),
             (Some(given), None) if !given.is_empty() => {}
-            _ => return Err(ApiError::bad_request("a namespace is required for this resource")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "a namespace is required for this resource",
+                ));
+            }
         }
     } else {
         meta.remove("namespace");
@@ -94,15 +121,27 @@ pub fn check_type_and_namespace(info: &ResourceInfo, obj: &mut Value, namespace:
 /// Server-owned metadata for a new object; resets `status` (only the status subresource and
 /// controllers write it) and resolves `generateName`.
 pub fn prepare_create(info: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
-    let meta = obj["metadata"].as_object_mut().ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
-    let has_name = meta.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let meta = obj["metadata"]
+        .as_object_mut()
+        .ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
+    let has_name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
     if !has_name {
         match meta.get("generateName").and_then(Value::as_str) {
             Some(prefix) if !prefix.is_empty() => {
                 let name = format!("{prefix}{}", suffix());
                 meta.insert("name".into(), json!(name));
             }
-            _ => return Err(ApiError::invalid(info.kind, info.group, "", vec![skiff_api::status::FieldError::required("metadata.name")])),
+            _ => {
+                return Err(ApiError::invalid(
+                    info.kind,
+                    info.group,
+                    "",
+                    vec![skiff_api::status::FieldError::required("metadata.name")],
+                ));
+            }
         }
     }
     meta.remove("resourceVersion");
@@ -114,7 +153,11 @@ pub fn prepare_create(info: &ResourceInfo, obj: &mut Value) -> Result<(), ApiErr
         meta.insert("generation".into(), json!(1));
     }
     if info.has_status {
-        let status = if info.kind == "Pod" { json!({ "phase": "Pending" }) } else { json!({}) };
+        let status = if info.kind == "Pod" {
+            json!({ "phase": "Pending" })
+        } else {
+            json!({})
+        };
         if let Some(map) = obj.as_object_mut() {
             map.insert("status".into(), status);
         }
@@ -125,7 +168,13 @@ pub fn prepare_create(info: &ResourceInfo, obj: &mut Value) -> Result<(), ApiErr
 /// Carries over what an update of the main resource may not change, and bumps `generation`
 /// when the spec changed.
 pub fn prepare_update(info: &ResourceInfo, old: &Value, new: &mut Value) {
-    for field in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+    ] {
         match old["metadata"].get(field) {
             Some(v) => new["metadata"][field] = v.clone(),
             None => {
@@ -168,10 +217,19 @@ mod tests {
     fn updates_keep_status_and_bump_generation_on_spec_change() {
         let info = skiff_api::resources::find("apps", "v1", "deployments").unwrap();
         let old = json!({"metadata": {"name": "d", "uid": "u", "generation": 3}, "spec": {"replicas": 1}, "status": {"replicas": 1}});
-        let mut new = json!({"metadata": {"name": "d"}, "spec": {"replicas": 2}, "status": {"replicas": 9}});
+        let mut new =
+            json!({"metadata": {"name": "d"}, "spec": {"replicas": 2}, "status": {"replicas": 9}});
         prepare_update(info, &old, &mut new);
-        assert_eq!((new["metadata"]["uid"].clone(), new["metadata"]["generation"].clone(), new["status"]["replicas"].clone()), (json!("u"), json!(4), json!(1)));
-        let mut same = json!({"metadata": {"name": "d", "labels": {"a": "b"}}, "spec": {"replicas": 1}});
+        assert_eq!(
+            (
+                new["metadata"]["uid"].clone(),
+                new["metadata"]["generation"].clone(),
+                new["status"]["replicas"].clone()
+            ),
+            (json!("u"), json!(4), json!(1))
+        );
+        let mut same =
+            json!({"metadata": {"name": "d", "labels": {"a": "b"}}, "spec": {"replicas": 1}});
         prepare_update(info, &old, &mut same);
         assert_eq!(same["metadata"]["generation"], json!(3));
     }

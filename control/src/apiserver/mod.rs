@@ -60,7 +60,12 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    pub fn new(replica: Arc<Replica>, admin_token: String, advertise: String, shutdown: CancellationToken) -> Arc<Self> {
+    pub fn new(
+        replica: Arc<Replica>,
+        admin_token: String,
+        advertise: String,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
         Arc::new_cyclic(|this| ApiServer {
             objects: ObjectStore { replica },
             admin_token,
@@ -79,7 +84,8 @@ impl ApiServer {
             Ok(response) => response,
             Err(e) => respond::status(&e),
         };
-        self.metrics.record(&method, response.status(), started.elapsed());
+        self.metrics
+            .record(&method, response.status(), started.elapsed());
         response
     }
 
@@ -89,30 +95,54 @@ impl ApiServer {
         if let Some(response) = self.open_endpoint(&path) {
             return Ok(response);
         }
-        let token = auth::bearer(request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()));
+        let token = auth::bearer(
+            request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes()),
+        );
         let identity = match token {
             Some(token) => auth::authenticate(token, &self.admin_token, &self.objects).await?,
             None => None,
         };
-        let Some(identity) = identity else { return Err(ApiError::unauthorized()) };
+        let Some(identity) = identity else {
+            return Err(ApiError::unauthorized());
+        };
         if let Some(response) = self.discovery_endpoint(&path, &query) {
             return Ok(response);
         }
         let method = request.method().clone();
         let Some(resource) = request::parse(&method, &path, &query)? else {
-            return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+            return Err(ApiError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ));
         };
         let format = respond::negotiate(&request, &resource);
-        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_owned();
-        let body = if matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
-            read_body(request.into_body(), writes::MAX_BODY).await.map_err(|e| match e {
-                crate::server::respond::BodyError::TooLarge { limit } => ApiError::too_large(limit),
-                other => ApiError::bad_request(other.to_string()),
-            })?
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_owned();
+        let body = if matches!(
+            method,
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        ) {
+            read_body(request.into_body(), writes::MAX_BODY)
+                .await
+                .map_err(|e| match e {
+                    crate::server::respond::BodyError::TooLarge { limit } => {
+                        ApiError::too_large(limit)
+                    }
+                    other => ApiError::bad_request(other.to_string()),
+                })?
         } else {
             bytes::Bytes::new()
         };
-        self.serve_resource(&identity, resource, format, &body, &content_type).await
+        self.serve_resource(&identity, resource, format, &body, &content_type)
+            .await
     }
 
     async fn serve_resource(
@@ -125,34 +155,56 @@ impl ApiServer {
     ) -> Result<Response<Body>, ApiError> {
         let parsed_body = match resource.verb {
             Verb::Create | Verb::Update => Some(writes::decode_body(body, content_type)?),
-            Verb::Delete | Verb::DeleteCollection if !body.is_empty() => serde_json::from_slice(body).ok(),
+            Verb::Delete | Verb::DeleteCollection if !body.is_empty() => {
+                serde_json::from_slice(body).ok()
+            }
             _ => None,
         };
         if *identity != Identity::Admin {
             let target = match (&resource.name, resource.verb == Verb::Create) {
-                (Some(name), false) => self.objects.get(resource.info, resource.namespace.as_deref(), name, crate::replica::ops::Consistency::Linearizable).await?,
+                (Some(name), false) => {
+                    self.objects
+                        .get(
+                            resource.info,
+                            resource.namespace.as_deref(),
+                            name,
+                            crate::replica::ops::Consistency::Linearizable,
+                        )
+                        .await?
+                }
                 _ => None,
             };
             auth::authorize(identity, &resource, target.as_ref(), parsed_body.as_ref())?;
         }
-        if let Some(sub) = resource.subresource.clone() {
-            if sub != "status" {
-                return self.serve_subresource(&resource, &sub, parsed_body, body, content_type).await;
-            }
+        if let Some(sub) = resource.subresource.clone()
+            && sub != "status"
+        {
+            return self
+                .serve_subresource(&resource, &sub, parsed_body, body, content_type)
+                .await;
         }
         match resource.verb {
-            Verb::Get => Ok(respond::object(StatusCode::OK, &resource, format, self.get(&resource).await?)),
+            Verb::Get => Ok(respond::object(
+                StatusCode::OK,
+                &resource,
+                format,
+                self.get(&resource).await?,
+            )),
             Verb::List => {
                 let (items, list_meta) = self.list(&resource).await?;
                 Ok(respond::list(&resource, format, items, list_meta))
             }
             Verb::Watch => Ok(respond::stream(self.watch(&resource, format).await?)),
             Verb::Create => {
-                let written = self.create(&resource, parsed_body.unwrap_or_default()).await?;
+                let written = self
+                    .create(&resource, parsed_body.unwrap_or_default())
+                    .await?;
                 Ok(respond::written(&resource, format, written))
             }
             Verb::Update => {
-                let written = self.update(&resource, parsed_body.unwrap_or_default()).await?;
+                let written = self
+                    .update(&resource, parsed_body.unwrap_or_default())
+                    .await?;
                 Ok(respond::written(&resource, format, written))
             }
             Verb::Patch => {
@@ -162,11 +214,21 @@ impl ApiServer {
             Verb::Delete => {
                 let options = deletes::DeleteOptions::from(&resource, parsed_body.as_ref());
                 let deleted = self.delete(&resource, &options).await?;
-                Ok(respond::object(StatusCode::OK, &resource, Format::Json, deleted))
+                Ok(respond::object(
+                    StatusCode::OK,
+                    &resource,
+                    Format::Json,
+                    deleted,
+                ))
             }
             Verb::DeleteCollection => {
                 let options = deletes::DeleteOptions::from(&resource, parsed_body.as_ref());
-                Ok(respond::object(StatusCode::OK, &resource, Format::Json, self.delete_collection(&resource, &options).await?))
+                Ok(respond::object(
+                    StatusCode::OK,
+                    &resource,
+                    Format::Json,
+                    self.delete_collection(&resource, &options).await?,
+                ))
             }
         }
     }
@@ -178,7 +240,8 @@ const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "
 impl ApiServer {
     /// Creates the system namespaces if missing; retries until a leader accepts the writes.
     pub async fn ensure_system_namespaces(&self) {
-        let info = skiff_api::resources::find("", "v1", "namespaces").expect("namespaces are served");
+        let info =
+            skiff_api::resources::find("", "v1", "namespaces").expect("namespaces are served");
         let request = ResourceRequest {
             verb: Verb::Create,
             info,

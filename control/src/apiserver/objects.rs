@@ -29,19 +29,24 @@ pub struct ObjectPage {
 
 pub fn read_error(e: StoreReadError) -> ApiError {
     match e {
-        StoreReadError::Read(ReadError::Compacted { requested, compacted }) => ApiError::expired(format!(
+        StoreReadError::Read(ReadError::Compacted {
+            requested,
+            compacted,
+        }) => ApiError::expired(format!(
             "too old resource version: {requested} ({compacted})"
         )),
-        StoreReadError::Read(ReadError::Future { requested, current }) => ApiError::timeout(format!(
-            "Too large resource version: {requested}, current resource version: {current}"
-        )),
+        StoreReadError::Read(ReadError::Future { requested, current }) => ApiError::timeout(
+            format!("Too large resource version: {requested}, current resource version: {current}"),
+        ),
         other => ApiError::unavailable(other.to_string()),
     }
 }
 
 fn write_error(e: WriteError) -> ApiError {
     match e {
-        WriteError::Unknown(m) => ApiError::timeout(format!("the outcome of the write is unknown: {m}")),
+        WriteError::Unknown(m) => {
+            ApiError::timeout(format!("the outcome of the write is unknown: {m}"))
+        }
         other => ApiError::unavailable(other.to_string()),
     }
 }
@@ -56,7 +61,10 @@ pub fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
 
 pub fn set_resource_version(obj: &mut Value, revision: u64) {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.insert("resourceVersion".into(), Value::String(revision.to_string()));
+        meta.insert(
+            "resourceVersion".into(),
+            Value::String(revision.to_string()),
+        );
     }
 }
 
@@ -87,12 +95,21 @@ impl ObjectStore {
         consistency: Consistency,
     ) -> Result<Option<Value>, ApiError> {
         let key = info.key(namespace, name);
-        let (kv, _) = self.replica.get(&key, None, consistency).await.map_err(read_error)?;
+        let (kv, _) = self
+            .replica
+            .get(&key, None, consistency)
+            .await
+            .map_err(read_error)?;
         kv.as_ref().map(decode).transpose()
     }
 
     /// Like `get`, but a missing object is a NotFound error.
-    pub async fn must_get(&self, info: &ResourceInfo, namespace: Option<&str>, name: &str) -> Result<Value, ApiError> {
+    pub async fn must_get(
+        &self,
+        info: &ResourceInfo,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
         self.get(info, namespace, name, Consistency::Linearizable)
             .await?
             .ok_or_else(|| ApiError::not_found(&info.group_resource(), name))
@@ -106,10 +123,22 @@ impl ObjectStore {
         consistency: Consistency,
     ) -> Result<ObjectPage, ApiError> {
         let prefix = info.namespace_prefix(namespace);
-        let page = self.replica.list(&prefix, options, consistency).await.map_err(read_error)?;
-        let next_after = if page.more { page.kvs.last().map(|kv| kv.key.clone()) } else { None };
+        let page = self
+            .replica
+            .list(&prefix, options, consistency)
+            .await
+            .map_err(read_error)?;
+        let next_after = if page.more {
+            page.kvs.last().map(|kv| kv.key.clone())
+        } else {
+            None
+        };
         let items = page.kvs.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-        Ok(ObjectPage { items, revision: page.revision, next_after })
+        Ok(ObjectPage {
+            items,
+            revision: page.revision,
+            next_after,
+        })
     }
 
     /// Runs `txn` whose op 0 writes the object; maps failures of op 0 to the object's errors.
@@ -120,25 +149,47 @@ impl ObjectStore {
         name: &str,
         txn: Txn,
     ) -> Result<(u64, Vec<Option<KeyValue>>), ApiError> {
-        match self.replica.write(Request::Txn(txn)).await.map_err(write_error)? {
+        match self
+            .replica
+            .write(Request::Txn(txn))
+            .await
+            .map_err(write_error)?
+        {
             Response::Committed { revision, prev } => Ok((revision, prev)),
             Response::Failed(f) if f.op_index == 0 => Err(match f.reason {
-                FailureReason::AlreadyExists => ApiError::already_exists(&info.group_resource(), name),
+                FailureReason::AlreadyExists => {
+                    ApiError::already_exists(&info.group_resource(), name)
+                }
                 FailureReason::NotFound => ApiError::not_found(&info.group_resource(), name),
-                FailureReason::RevisionMismatch { current: None } => ApiError::not_found(&info.group_resource(), name),
-                FailureReason::RevisionMismatch { .. } => ApiError::conflict(&info.group_resource(), name),
+                FailureReason::RevisionMismatch { current: None } => {
+                    ApiError::not_found(&info.group_resource(), name)
+                }
+                FailureReason::RevisionMismatch { .. } => {
+                    ApiError::conflict(&info.group_resource(), name)
+                }
             }),
             Response::Failed(f) => Err(ApiError::new(
                 409,
                 "Conflict",
-                format!("{} \"{name}\": a related record ({}) changed concurrently; retry", info.group_resource(), f.key),
+                format!(
+                    "{} \"{name}\": a related record ({}) changed concurrently; retry",
+                    info.group_resource(),
+                    f.key
+                ),
             )),
-            other => Err(ApiError::internal(format!("unexpected store answer {other:?}"))),
+            other => Err(ApiError::internal(format!(
+                "unexpected store answer {other:?}"
+            ))),
         }
     }
 
     /// Stores a new object (plus `extra` ops in the same transaction) and returns it as stored.
-    pub async fn create(&self, info: &ResourceInfo, mut obj: Value, extra: Vec<Op>) -> Result<Value, ApiError> {
+    pub async fn create(
+        &self,
+        info: &ResourceInfo,
+        mut obj: Value,
+        extra: Vec<Op>,
+    ) -> Result<Value, ApiError> {
         let (namespace, name) = namespace_and_name(&obj);
         let key = info.key(namespace.as_deref(), &name);
         let mut ops = vec![Op::create(key, encode(&obj))];
@@ -149,7 +200,13 @@ impl ObjectStore {
     }
 
     /// Replaces an object whose stored revision must still be `expected`.
-    pub async fn update(&self, info: &ResourceInfo, mut obj: Value, expected: u64, extra: Vec<Op>) -> Result<Value, ApiError> {
+    pub async fn update(
+        &self,
+        info: &ResourceInfo,
+        mut obj: Value,
+        expected: u64,
+        extra: Vec<Op>,
+    ) -> Result<Value, ApiError> {
         let (namespace, name) = namespace_and_name(&obj);
         let key = info.key(namespace.as_deref(), &name);
         let mut ops = vec![Op::update(key, encode(&obj), expected)];
@@ -160,7 +217,13 @@ impl ObjectStore {
     }
 
     /// Removes an object whose stored revision must still be `expected`; returns its last state.
-    pub async fn remove(&self, info: &ResourceInfo, obj: &Value, expected: u64, extra: Vec<Op>) -> Result<Value, ApiError> {
+    pub async fn remove(
+        &self,
+        info: &ResourceInfo,
+        obj: &Value,
+        expected: u64,
+        extra: Vec<Op>,
+    ) -> Result<Value, ApiError> {
         let (namespace, name) = namespace_and_name(obj);
         let key = info.key(namespace.as_deref(), &name);
         let mut ops = vec![Op::delete_at(key, expected)];
@@ -182,5 +245,7 @@ pub fn namespace_and_name(obj: &Value) -> (Option<String>, String) {
 
 /// `metadata.resourceVersion` as a revision number.
 pub fn resource_version(obj: &Value) -> Option<u64> {
-    obj["metadata"]["resourceVersion"].as_str().and_then(|s| s.parse().ok())
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
 }

@@ -20,19 +20,26 @@ pub struct Filter {
 
 impl Filter {
     pub fn from_request(request: &ResourceRequest) -> Result<Filter, ApiError> {
-        let labels = match &request.query.label_selector {
-            Some(s) => Some(LabelSelector::parse(s).map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?),
-            None => None,
-        };
+        let labels =
+            match &request.query.label_selector {
+                Some(s) => Some(LabelSelector::parse(s).map_err(|e| {
+                    ApiError::bad_request(format!("unable to parse requirement: {e}"))
+                })?),
+                None => None,
+            };
         let fields = match &request.query.field_selector {
-            Some(s) => Some(FieldSelector::parse(s).map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?),
+            Some(s) => Some(
+                FieldSelector::parse(s)
+                    .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?,
+            ),
             None => None,
         };
         Ok(Filter { labels, fields })
     }
 
     pub fn matches(&self, obj: &Value) -> bool {
-        self.labels.as_ref().is_none_or(|l| l.matches_object(obj)) && self.fields.as_ref().is_none_or(|f| f.matches(obj))
+        self.labels.as_ref().is_none_or(|l| l.matches_object(obj))
+            && self.fields.as_ref().is_none_or(|f| f.matches(obj))
     }
 }
 
@@ -60,7 +67,12 @@ impl ApiServer {
         let name = request.name.as_deref().unwrap_or_default();
         let consistency = objects::consistency_for(request.query.resource_version.as_deref());
         self.objects
-            .get(request.info, request.namespace.as_deref(), name, consistency)
+            .get(
+                request.info,
+                request.namespace.as_deref(),
+                name,
+                consistency,
+            )
             .await?
             .ok_or_else(|| ApiError::not_found(&request.info.group_resource(), name))
     }
@@ -76,15 +88,26 @@ impl ApiServer {
             None => (None, None),
         };
         // `metadata.name=X` narrows the read to one key.
-        if let Some(name) = filter.fields.as_ref().and_then(|f| f.single_value("metadata.name")) {
-            if request.info.namespaced == request.namespace.is_some() || !request.info.namespaced {
-                let consistency = objects::consistency_for(request.query.resource_version.as_deref());
-                let found = self.objects.get(request.info, request.namespace.as_deref(), name, consistency).await?;
-                let revision = crate::store::read::current_revision(self.objects.replica.sm.database())
-                    .map_err(|e| ApiError::internal(e.to_string()))?;
-                let items: Vec<Value> = found.into_iter().filter(|o| filter.matches(o)).collect();
-                return Ok((items, json!({ "resourceVersion": revision.to_string() })));
-            }
+        if let Some(name) = filter
+            .fields
+            .as_ref()
+            .and_then(|f| f.single_value("metadata.name"))
+            && (request.info.namespaced == request.namespace.is_some() || !request.info.namespaced)
+        {
+            let consistency = objects::consistency_for(request.query.resource_version.as_deref());
+            let found = self
+                .objects
+                .get(
+                    request.info,
+                    request.namespace.as_deref(),
+                    name,
+                    consistency,
+                )
+                .await?;
+            let revision = crate::store::read::current_revision(self.objects.replica.sm.database())
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            let items: Vec<Value> = found.into_iter().filter(|o| filter.matches(o)).collect();
+            return Ok((items, json!({ "resourceVersion": revision.to_string() })));
         }
         let limit = request.query.limit;
         let consistency = if revision.is_some() {
@@ -98,8 +121,20 @@ impl ApiServer {
         // Read pages until `limit` matching items are found or the prefix ends; `next` is the
         // key of the last item returned when the limit cut the list short.
         let (read_at, next) = 'pages: loop {
-            let options = ListOptions { revision: at, start_after: start_after.clone(), limit: Some(limit.unwrap_or(500).max(64)) };
-            let page = self.objects.list(request.info, request.namespace.as_deref(), &options, consistency).await?;
+            let options = ListOptions {
+                revision: at,
+                start_after: start_after.clone(),
+                limit: Some(limit.unwrap_or(500).max(64)),
+            };
+            let page = self
+                .objects
+                .list(
+                    request.info,
+                    request.namespace.as_deref(),
+                    &options,
+                    consistency,
+                )
+                .await?;
             at = Some(page.revision);
             for obj in page.items {
                 if !filter.matches(&obj) {
@@ -119,8 +154,20 @@ impl ApiServer {
         let mut list_meta = json!({ "resourceVersion": read_at.to_string() });
         if let Some(after) = next {
             // A continue token is only worth giving if something really follows.
-            let probe = ListOptions { revision: Some(read_at), start_after: Some(after.clone()), limit: Some(1) };
-            let rest = self.objects.list(request.info, request.namespace.as_deref(), &probe, crate::replica::ops::Consistency::Serializable).await?;
+            let probe = ListOptions {
+                revision: Some(read_at),
+                start_after: Some(after.clone()),
+                limit: Some(1),
+            };
+            let rest = self
+                .objects
+                .list(
+                    request.info,
+                    request.namespace.as_deref(),
+                    &probe,
+                    crate::replica::ops::Consistency::Serializable,
+                )
+                .await?;
             if !rest.items.is_empty() {
                 list_meta["continue"] = json!(encode_continue(read_at, after));
             }

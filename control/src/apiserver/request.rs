@@ -83,7 +83,11 @@ impl Query {
 
 /// Parses `/api/v1/...` and `/apis/<group>/<version>/...`. `Ok(None)`: not a resource path
 /// (discovery and the like are served elsewhere).
-pub fn parse(method: &Method, path: &str, query: &str) -> Result<Option<ResourceRequest>, ApiError> {
+pub fn parse(
+    method: &Method,
+    path: &str,
+    query: &str,
+) -> Result<Option<ResourceRequest>, ApiError> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (group, version, rest) = match segments.as_slice() {
         ["api", version, rest @ ..] => ("", *version, rest),
@@ -119,18 +123,39 @@ pub fn parse(method: &Method, path: &str, query: &str) -> Result<Option<Resource
         [plural] => (*plural, None, None),
         [plural, name] => (*plural, Some((*name).to_owned()), None),
         [plural, name, sub] => (*plural, Some((*name).to_owned()), Some((*sub).to_owned())),
-        _ => return Err(ApiError::new(404, "NotFound", format!("the server could not find the requested resource ({path})"))),
+        _ => {
+            return Err(ApiError::new(
+                404,
+                "NotFound",
+                format!("the server could not find the requested resource ({path})"),
+            ));
+        }
     };
     let info = resources::find(group, version, plural).ok_or_else(|| {
-        ApiError::new(404, "NotFound", "the server could not find the requested resource")
+        ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     })?;
-    if let Some(sub) = &subresource {
-        if !info.subresources.contains(&sub.as_str()) {
-            return Err(ApiError::new(404, "NotFound", format!("{}/{sub} is not a served subresource", info.plural)));
-        }
+    if let Some(sub) = &subresource
+        && !info.subresources.contains(&sub.as_str())
+    {
+        return Err(ApiError::new(
+            404,
+            "NotFound",
+            format!("{}/{sub} is not a served subresource", info.plural),
+        ));
     }
     if info.namespaced && name.is_some() && namespace.is_none() {
-        return Err(ApiError::new(404, "NotFound", format!("{} are namespaced: use /namespaces/<ns>/{}", info.plural, info.plural)));
+        return Err(ApiError::new(
+            404,
+            "NotFound",
+            format!(
+                "{} are namespaced: use /namespaces/<ns>/{}",
+                info.plural, info.plural
+            ),
+        ));
     }
     let namespace = if info.namespaced { namespace } else { None };
     let verb = match (method, name.is_some()) {
@@ -142,9 +167,20 @@ pub fn parse(method: &Method, path: &str, query: &str) -> Result<Option<Resource
         (&Method::PATCH, true) => Verb::Patch,
         (&Method::DELETE, true) => Verb::Delete,
         (&Method::DELETE, false) => Verb::DeleteCollection,
-        _ => return Err(ApiError::method_not_allowed(format!("{method} is not supported on {path}"))),
+        _ => {
+            return Err(ApiError::method_not_allowed(format!(
+                "{method} is not supported on {path}"
+            )));
+        }
     };
-    Ok(Some(ResourceRequest { verb, info, namespace, name, subresource, query }))
+    Ok(Some(ResourceRequest {
+        verb,
+        info,
+        namespace,
+        name,
+        subresource,
+        query,
+    }))
 }
 
 #[cfg(test)]
@@ -158,21 +194,66 @@ mod tests {
     #[test]
     fn paths_map_to_requests() {
         let r = p(Method::GET, "/api/v1/namespaces/default/pods/web/log");
-        assert_eq!((r.verb, r.info.plural, r.namespace.as_deref(), r.name.as_deref(), r.subresource.as_deref()),
-            (Verb::Get, "pods", Some("default"), Some("web"), Some("log")));
+        assert_eq!(
+            (
+                r.verb,
+                r.info.plural,
+                r.namespace.as_deref(),
+                r.name.as_deref(),
+                r.subresource.as_deref()
+            ),
+            (Verb::Get, "pods", Some("default"), Some("web"), Some("log"))
+        );
         let r = p(Method::GET, "/api/v1/pods");
         assert_eq!((r.verb, r.namespace), (Verb::List, None));
         let r = p(Method::GET, "/api/v1/namespaces/kube-system");
-        assert_eq!((r.info.plural, r.name.as_deref()), ("namespaces", Some("kube-system")));
+        assert_eq!(
+            (r.info.plural, r.name.as_deref()),
+            ("namespaces", Some("kube-system"))
+        );
         let r = p(Method::PUT, "/api/v1/namespaces/x/status");
-        assert_eq!((r.info.plural, r.name.as_deref(), r.subresource.as_deref(), r.verb), ("namespaces", Some("x"), Some("status"), Verb::Update));
-        let r = p(Method::PATCH, "/apis/apps/v1/namespaces/a/deployments/d/scale");
-        assert_eq!((r.verb, r.info.kind, r.subresource.as_deref()), (Verb::Patch, "Deployment", Some("scale")));
-        let r = parse(&Method::GET, "/api/v1/namespaces/a/pods", "watch=1&resourceVersion=5").unwrap().unwrap();
-        assert_eq!((r.verb, r.query.resource_version.as_deref()), (Verb::Watch, Some("5")));
-        assert_eq!(p(Method::DELETE, "/api/v1/namespaces/a/configmaps").verb, Verb::DeleteCollection);
+        assert_eq!(
+            (
+                r.info.plural,
+                r.name.as_deref(),
+                r.subresource.as_deref(),
+                r.verb
+            ),
+            ("namespaces", Some("x"), Some("status"), Verb::Update)
+        );
+        let r = p(
+            Method::PATCH,
+            "/apis/apps/v1/namespaces/a/deployments/d/scale",
+        );
+        assert_eq!(
+            (r.verb, r.info.kind, r.subresource.as_deref()),
+            (Verb::Patch, "Deployment", Some("scale"))
+        );
+        let r = parse(
+            &Method::GET,
+            "/api/v1/namespaces/a/pods",
+            "watch=1&resourceVersion=5",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (r.verb, r.query.resource_version.as_deref()),
+            (Verb::Watch, Some("5"))
+        );
+        assert_eq!(
+            p(Method::DELETE, "/api/v1/namespaces/a/configmaps").verb,
+            Verb::DeleteCollection
+        );
         assert!(parse(&Method::GET, "/api/v1", "").unwrap().is_none());
-        assert_eq!(parse(&Method::GET, "/api/v1/widgets", "").unwrap_err().code, 404);
-        assert_eq!(parse(&Method::GET, "/api/v1/namespaces/a/pods/x/exec", "").unwrap_err().code, 404);
+        assert_eq!(
+            parse(&Method::GET, "/api/v1/widgets", "").unwrap_err().code,
+            404
+        );
+        assert_eq!(
+            parse(&Method::GET, "/api/v1/namespaces/a/pods/x/exec", "")
+                .unwrap_err()
+                .code,
+            404
+        );
     }
 }

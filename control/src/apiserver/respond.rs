@@ -19,8 +19,15 @@ use crate::server::respond::{self as http_respond, Body};
 
 /// Table when the client asks for `as=Table` (kubectl get); JSON otherwise.
 pub fn negotiate(request: &Request<Incoming>, resource: &ResourceRequest) -> Format {
-    let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let wants_table = accept.split(',').next().is_some_and(|first| first.contains("as=Table"));
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let wants_table = accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"));
     let reading = matches!(resource.verb, Verb::Get | Verb::List | Verb::Watch);
     if wants_table && reading && resource.subresource.is_none() {
         let include = match resource.query.include_object.as_deref() {
@@ -39,29 +46,58 @@ pub fn status(e: &ApiError) -> Response<Body> {
     http_respond::json(code, &e.to_json())
 }
 
-pub fn object(code: StatusCode, resource: &ResourceRequest, format: Format, obj: Value) -> Response<Body> {
+pub fn object(
+    code: StatusCode,
+    resource: &ResourceRequest,
+    format: Format,
+    obj: Value,
+) -> Response<Body> {
     match format {
         Format::Table(include) => {
             let list_meta = serde_json::json!({ "resourceVersion": obj["metadata"]["resourceVersion"].clone() });
-            let table = table::table(resource.info, &[obj], include, super::meta::now_unix(), list_meta);
+            let table = table::table(
+                resource.info,
+                &[obj],
+                include,
+                super::meta::now_unix(),
+                list_meta,
+            );
             http_respond::json(code, &table)
         }
         Format::Json => http_respond::json(code, &obj),
     }
 }
 
-pub fn list(resource: &ResourceRequest, format: Format, items: Vec<Value>, list_meta: Value) -> Response<Body> {
+pub fn list(
+    resource: &ResourceRequest,
+    format: Format,
+    items: Vec<Value>,
+    list_meta: Value,
+) -> Response<Body> {
     match format {
         Format::Table(include) => {
-            let table = table::table(resource.info, &items, include, super::meta::now_unix(), list_meta);
+            let table = table::table(
+                resource.info,
+                &items,
+                include,
+                super::meta::now_unix(),
+                list_meta,
+            );
             http_respond::json(StatusCode::OK, &table)
         }
-        Format::Json => http_respond::json(StatusCode::OK, &super::reads::list_object(resource.info, items, list_meta)),
+        Format::Json => http_respond::json(
+            StatusCode::OK,
+            &super::reads::list_object(resource.info, items, list_meta),
+        ),
     }
 }
 
 pub fn written(resource: &ResourceRequest, format: Format, written: Written) -> Response<Body> {
-    let code = if written.created { StatusCode::CREATED } else { StatusCode::OK };
+    let code = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let mut response = object(code, resource, format, written.object);
     for warning in written.warnings {
         // RFC 7234 warn-code 299 with an unknown agent, as kube-apiserver sends them.
@@ -73,10 +109,18 @@ pub fn written(resource: &ResourceRequest, format: Format, written: Written) -> 
     response
 }
 
-pub fn stream(events: impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static) -> Response<Body> {
+pub fn stream(
+    events: impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static,
+) -> Response<Body> {
     let mut response = Response::new(StreamBody::new(events).boxed_unsync());
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache, private"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache, private"),
+    );
     response
 }

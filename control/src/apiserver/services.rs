@@ -36,7 +36,10 @@ fn in_service_net(ip: Ipv4Addr) -> bool {
 /// Allocation keys a Service holds.
 pub fn allocation_keys(svc: &Value) -> Vec<String> {
     let mut keys = Vec::new();
-    if let Some(ip) = svc["spec"]["clusterIP"].as_str().filter(|ip| *ip != "None" && !ip.is_empty()) {
+    if let Some(ip) = svc["spec"]["clusterIP"]
+        .as_str()
+        .filter(|ip| *ip != "None" && !ip.is_empty())
+    {
         keys.push(format!("{IP_KEYS}{ip}"));
     }
     for port in svc["spec"]["ports"].as_array().into_iter().flatten() {
@@ -48,19 +51,31 @@ pub fn allocation_keys(svc: &Value) -> Vec<String> {
 }
 
 fn wants_node_ports(svc: &Value) -> bool {
-    matches!(svc["spec"]["type"].as_str(), Some("NodePort") | Some("LoadBalancer"))
+    matches!(
+        svc["spec"]["type"].as_str(),
+        Some("NodePort") | Some("LoadBalancer")
+    )
 }
 
 impl ApiServer {
     /// Creates a Service, allocating its ClusterIP and node ports atomically with it.
     pub async fn create_service(&self, info: &ResourceInfo, svc: Value) -> Result<Value, ApiError> {
         let (_, name) = objects::namespace_and_name(&svc);
-        let requested_ip = svc["spec"]["clusterIP"].as_str().filter(|s| !s.is_empty()).map(str::to_owned);
-        if let Some(ip) = &requested_ip {
-            if ip != "None" && !ip.parse::<Ipv4Addr>().is_ok_and(in_service_net) {
-                let cause = FieldError::invalid("spec.clusterIP", format!("Invalid value: \"{ip}\": provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/12"));
-                return Err(ApiError::invalid(info.kind, info.group, &name, vec![cause]));
-            }
+        let requested_ip = svc["spec"]["clusterIP"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        if let Some(ip) = &requested_ip
+            && ip != "None"
+            && !ip.parse::<Ipv4Addr>().is_ok_and(in_service_net)
+        {
+            let cause = FieldError::invalid(
+                "spec.clusterIP",
+                format!(
+                    "Invalid value: \"{ip}\": provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/12"
+                ),
+            );
+            return Err(ApiError::invalid(info.kind, info.group, &name, vec![cause]));
         }
         let is_external = svc["spec"]["type"].as_str() == Some("ExternalName");
         for _ in 0..ATTEMPTS {
@@ -73,20 +88,30 @@ impl ApiServer {
                 candidate["spec"]["clusterIPs"] = json!([ip]);
             }
             if wants_node_ports(&candidate) {
-                let ports = candidate["spec"]["ports"].as_array_mut().map(|p| p.iter_mut());
+                let ports = candidate["spec"]["ports"]
+                    .as_array_mut()
+                    .map(|p| p.iter_mut());
                 for port in ports.into_iter().flatten() {
                     if port["nodePort"].as_u64().is_none() {
                         port["nodePort"] = json!(rand::rng().random_range(NODE_PORTS));
                     }
                 }
             }
-            let extra: Vec<Op> = allocation_keys(&candidate).into_iter().map(|k| Op::create(k, name.clone())).collect();
+            let extra: Vec<Op> = allocation_keys(&candidate)
+                .into_iter()
+                .map(|k| Op::create(k, name.clone()))
+                .collect();
             match self.objects.create(info, candidate, extra).await {
                 // A clash on an allocation key (not on the Service itself): try other values,
                 // unless the caller asked for exactly these.
-                Err(e) if e.reason == "Conflict" && e.message.contains("/registry/skiff/ranges/") => {
+                Err(e)
+                    if e.reason == "Conflict" && e.message.contains("/registry/skiff/ranges/") =>
+                {
                     if requested_ip.is_some() && !wants_node_ports(&svc) {
-                        let cause = FieldError::invalid("spec.clusterIP", "provided IP is already allocated");
+                        let cause = FieldError::invalid(
+                            "spec.clusterIP",
+                            "provided IP is already allocated",
+                        );
                         return Err(ApiError::invalid(info.kind, info.group, &name, vec![cause]));
                     }
                     continue;
@@ -94,7 +119,9 @@ impl ApiServer {
                 other => return other,
             }
         }
-        Err(ApiError::internal("could not allocate a free ClusterIP or node port; the ranges may be full"))
+        Err(ApiError::internal(
+            "could not allocate a free ClusterIP or node port; the ranges may be full",
+        ))
     }
 }
 
@@ -110,7 +137,11 @@ mod tests {
             assert_ne!(ip, Ipv4Addr::new(10, 96, 0, 1));
         }
         assert!(!in_service_net(Ipv4Addr::new(10, 112, 0, 1)));
-        let svc = json!({"spec": {"clusterIP": "10.96.3.4", "ports": [{"port": 80, "nodePort": 30080}]}});
-        assert_eq!(allocation_keys(&svc), [format!("{IP_KEYS}10.96.3.4"), format!("{PORT_KEYS}30080")]);
+        let svc =
+            json!({"spec": {"clusterIP": "10.96.3.4", "ports": [{"port": 80, "nodePort": 30080}]}});
+        assert_eq!(
+            allocation_keys(&svc),
+            [format!("{IP_KEYS}10.96.3.4"), format!("{PORT_KEYS}30080")]
+        );
     }
 }

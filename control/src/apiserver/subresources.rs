@@ -15,7 +15,13 @@ use crate::server::respond::Body;
 fn scale_of(obj: &Value) -> Value {
     let selector = obj["spec"]["selector"]["matchLabels"]
         .as_object()
-        .map(|labels| labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","))
+        .map(|labels| {
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
         .unwrap_or_default();
     json!({
         "kind": "Scale",
@@ -48,25 +54,46 @@ impl ApiServer {
             ("log", _) => Err(ApiError::unavailable(format!(
                 "logs of pod \"{name}\" are not available: no node agent serves container logs yet"
             ))),
-            ("scale", Verb::Get) => Ok(ok(scale_of(&self.objects.must_get(info, request.namespace.as_deref(), &name).await?))),
+            ("scale", Verb::Get) => Ok(ok(scale_of(
+                &self
+                    .objects
+                    .must_get(info, request.namespace.as_deref(), &name)
+                    .await?,
+            ))),
             ("scale", Verb::Update | Verb::Patch) => {
-                let current = self.objects.must_get(info, request.namespace.as_deref(), &name).await?;
+                let current = self
+                    .objects
+                    .must_get(info, request.namespace.as_deref(), &name)
+                    .await?;
                 let scale = match request.verb {
                     Verb::Patch => {
                         let patch_type = PatchType::from_content_type(content_type)
                             .ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
-                        patch::apply_patch("Scale", Some(&scale_of(&current)), body, patch_type, &ApplyOptions::default())
-                            .map_err(|e| e.to_api_error(&info.group_resource(), &name))?
+                        patch::apply_patch(
+                            "Scale",
+                            Some(&scale_of(&current)),
+                            body,
+                            patch_type,
+                            &ApplyOptions::default(),
+                        )
+                        .map_err(|e| e.to_api_error(&info.group_resource(), &name))?
                     }
                     _ => parsed.unwrap_or_default(),
                 };
-                if let Some(rv) = scale["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty()) {
-                    if Some(rv) != current["metadata"]["resourceVersion"].as_str() {
-                        return Err(ApiError::conflict(&info.group_resource(), &name));
-                    }
+                if let Some(rv) = scale["metadata"]["resourceVersion"]
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                    && Some(rv) != current["metadata"]["resourceVersion"].as_str()
+                {
+                    return Err(ApiError::conflict(&info.group_resource(), &name));
                 }
                 let replicas = scale["spec"]["replicas"].as_i64().ok_or_else(|| {
-                    ApiError::invalid("Scale", "autoscaling", &name, vec![skiff_api::status::FieldError::required("spec.replicas")])
+                    ApiError::invalid(
+                        "Scale",
+                        "autoscaling",
+                        &name,
+                        vec![skiff_api::status::FieldError::required("spec.replicas")],
+                    )
                 })?;
                 let mut updated = current.clone();
                 updated["spec"]["replicas"] = json!(replicas);
@@ -77,15 +104,34 @@ impl ApiServer {
             }
             ("binding", Verb::Create) => {
                 let binding = parsed.unwrap_or_default();
-                let node = binding["target"]["name"].as_str().filter(|n| !n.is_empty()).ok_or_else(|| {
-                    ApiError::invalid("Binding", "", &name, vec![skiff_api::status::FieldError::required("target.name")])
-                })?;
-                let pod = self.objects.must_get(info, request.namespace.as_deref(), &name).await?;
+                let node = binding["target"]["name"]
+                    .as_str()
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "Binding",
+                            "",
+                            &name,
+                            vec![skiff_api::status::FieldError::required("target.name")],
+                        )
+                    })?;
+                let pod = self
+                    .objects
+                    .must_get(info, request.namespace.as_deref(), &name)
+                    .await?;
                 if let Some(bound) = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
-                    return Err(ApiError::new(409, "Conflict", format!("pod {name} is already assigned to node \"{bound}\"")));
+                    return Err(ApiError::new(
+                        409,
+                        "Conflict",
+                        format!("pod {name} is already assigned to node \"{bound}\""),
+                    ));
                 }
                 if pod["metadata"]["deletionTimestamp"].is_string() {
-                    return Err(ApiError::new(409, "Conflict", format!("pod {name} is being deleted, cannot be assigned to a host")));
+                    return Err(ApiError::new(
+                        409,
+                        "Conflict",
+                        format!("pod {name} is being deleted, cannot be assigned to a host"),
+                    ));
                 }
                 let mut bound = pod.clone();
                 bound["spec"]["nodeName"] = json!(node);
@@ -100,9 +146,15 @@ impl ApiServer {
                 let mut updated = current.clone();
                 updated["spec"]["finalizers"] = wanted["spec"]["finalizers"].clone();
                 let rv = resource_version(&current).unwrap_or(0);
-                Ok(ok(self.objects.update(info, updated, rv, Vec::new()).await?))
+                Ok(ok(self
+                    .objects
+                    .update(info, updated, rv, Vec::new())
+                    .await?))
             }
-            _ => Err(ApiError::method_not_allowed(format!("{:?} is not supported on {}/{sub}", request.verb, info.plural))),
+            _ => Err(ApiError::method_not_allowed(format!(
+                "{:?} is not supported on {}/{sub}",
+                request.verb, info.plural
+            ))),
         }
     }
 }

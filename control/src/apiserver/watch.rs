@@ -44,12 +44,18 @@ fn decode_or_null(kv: &crate::store::types::KeyValue) -> Value {
 impl WatchState {
     /// The events one store event means for this watcher.
     fn translate(&mut self, event: Event) {
-        let key_prefix = self.request.info.namespace_prefix(self.request.namespace.as_deref());
+        let key_prefix = self
+            .request
+            .info
+            .namespace_prefix(self.request.namespace.as_deref());
         if !event.kv.key.starts_with(&key_prefix) {
             return;
         }
         let new = decode_or_null(&event.kv);
-        let old_matches = event.prev.as_ref().is_some_and(|p| self.filter.matches(&decode_or_null(p)));
+        let old_matches = event
+            .prev
+            .as_ref()
+            .is_some_and(|p| self.filter.matches(&decode_or_null(p)));
         let new_matches = self.filter.matches(&new);
         let kind = match event.kind {
             EventKind::Delete if old_matches || new_matches => "DELETED",
@@ -79,12 +85,19 @@ impl WatchState {
     }
 
     fn render(&self, mut event: Value) -> Bytes {
-        if let Format::Table(include) = &self.format {
-            if event["type"] != "BOOKMARK" && event["type"] != "ERROR" {
-                let object = event["object"].take();
-                let rv = object["metadata"]["resourceVersion"].clone();
-                event["object"] = skiff_api::table::table(self.request.info, &[object], *include, super::meta::now_unix(), json!({ "resourceVersion": rv }));
-            }
+        if let Format::Table(include) = &self.format
+            && event["type"] != "BOOKMARK"
+            && event["type"] != "ERROR"
+        {
+            let object = event["object"].take();
+            let rv = object["metadata"]["resourceVersion"].clone();
+            event["object"] = skiff_api::table::table(
+                self.request.info,
+                &[object],
+                *include,
+                super::meta::now_unix(),
+                json!({ "resourceVersion": rv }),
+            );
         }
         let mut line = serde_json::to_vec(&event).unwrap_or_default();
         line.push(b'\n');
@@ -127,7 +140,12 @@ impl WatchState {
 
 impl ApiServer {
     /// Starts a watch; the stream ends at the timeout, on shutdown, or after an ERROR event.
-    pub async fn watch(&self, request: &ResourceRequest, format: Format) -> Result<impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static, ApiError> {
+    pub async fn watch(
+        &self,
+        request: &ResourceRequest,
+        format: Format,
+    ) -> Result<impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static, ApiError>
+    {
         let filter = Filter::from_request(request)?;
         let mut queue = VecDeque::new();
         let start = match request.query.resource_version.as_deref() {
@@ -140,21 +158,34 @@ impl ApiServer {
                 for item in items {
                     queue.push_back(json!({ "type": "ADDED", "object": item }));
                 }
-                list_meta["resourceVersion"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0)
+                list_meta["resourceVersion"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0)
             }
-            Some(rv) => rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version {rv:?}")))?,
+            Some(rv) => rv
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version {rv:?}")))?,
         };
         let prefix = request.info.namespace_prefix(request.namespace.as_deref());
         let watcher = match self.objects.replica.watch(&prefix, start) {
             Ok(w) => Some(w),
-            Err(WatchError::Expired { requested, compacted }) => {
-                let status = ApiError::expired(format!("too old resource version: {requested} ({compacted})"));
+            Err(WatchError::Expired {
+                requested,
+                compacted,
+            }) => {
+                let status = ApiError::expired(format!(
+                    "too old resource version: {requested} ({compacted})"
+                ));
                 queue.push_back(json!({ "type": "ERROR", "object": status.to_json() }));
                 None
             }
             Err(e) => return Err(ApiError::unavailable(e.to_string())),
         };
-        let timeout = request.query.timeout_seconds.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+        let timeout = request
+            .query
+            .timeout_seconds
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
         let state = WatchState {
             done: watcher.is_none(),
             watcher,

@@ -9,9 +9,9 @@ use hyper::body::Incoming;
 
 use super::kv_api;
 use super::respond::{self, Body};
+use crate::apiserver::ApiServer;
 use crate::pki::ct_eq;
 use crate::replica::peer_client::PEER_AUTH_HEADER;
-use crate::apiserver::ApiServer;
 use crate::replica::{Replica, peer_api};
 use crate::store::codec;
 
@@ -43,15 +43,12 @@ pub const PATH_JOIN_BUNDLE: &str = "/raft/join-bundle";
 impl Router {
     pub async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let path = request.uri().path().to_owned();
-        match path.as_str() {
-            "/cacerts" => {
-                return respond::bytes(
-                    StatusCode::OK,
-                    "application/x-pem-file",
-                    self.ca_pem.clone(),
-                );
-            }
-            _ => {}
+        if path.as_str() == "/cacerts" {
+            return respond::bytes(
+                StatusCode::OK,
+                "application/x-pem-file",
+                self.ca_pem.clone(),
+            );
         }
         if path.starts_with("/raft/") {
             let presented = request
