@@ -43,6 +43,9 @@ impl DeleteOptions {
     }
 }
 
+/// Namespaces Kubernetes refuses to delete.
+const PROTECTED_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
 fn finalizers(obj: &Value) -> Vec<String> {
     obj["metadata"]["finalizers"]
         .as_array()
@@ -60,6 +63,14 @@ impl ApiServer {
     ) -> Result<Value, ApiError> {
         let info = request.info;
         let name = request.name.clone().unwrap_or_default();
+        if info.kind == "Namespace" && PROTECTED_NAMESPACES.contains(&name.as_str()) {
+            let mut e = ApiError::forbidden(format!(
+                "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+            ));
+            e.kind = Some("namespaces".into());
+            e.name = Some(name);
+            return Err(e);
+        }
         let current = self
             .objects
             .must_get(info, request.namespace.as_deref(), &name)
