@@ -1,14 +1,20 @@
 //! The Raft state machine: applies committed entries to the MVCC map in `state.redb`, publishes
 //! watch events, and builds and installs snapshots.
 //!
-//! Durability: batches commit to redb without fsync (openraft re-applies the log from the
+//! Durability: most batches commit to redb without fsync (openraft re-applies the log from the
 //! persisted commit point after a crash, and redb rolls back atomically to its last durable
-//! commit, which carries its own applied log id). A snapshot first makes the state durable, so
-//! the log can be purged behind it.
+//! commit, which carries its own applied log id). One batch per `DURABLE_EVERY` commits with
+//! fsync, so each fsync carries little and the file's reusable space is bounded. Snapshots are
+//! built from a read transaction and fsynced as files before openraft purges the log behind
+//! them; after a crash, openraft installs the newest snapshot when the state machine's durable
+//! state is older, so the state machine never needs an fsync on the snapshot path (which would
+//! stall applies while it flushes).
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
@@ -50,6 +56,18 @@ pub struct StateMachine {
     db: Arc<Database>,
     hub: WatchHub,
     snapshots: SnapshotFiles,
+    /// When (ms since the epoch) a batch last committed with fsync.
+    last_durable_ms: Arc<AtomicU64>,
+}
+
+/// How often an applied batch commits with fsync.
+const DURABLE_EVERY_MS: u64 = 1000;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl StateMachine {
@@ -61,6 +79,7 @@ impl StateMachine {
             db: Arc::new(db),
             hub: WatchHub::default(),
             snapshots: SnapshotFiles::new(dir.join("snapshots")),
+            last_durable_ms: Arc::new(AtomicU64::new(now_ms())),
         };
         sm.read_applied().map_err(|source| OpenError::Read {
             path: path.clone(),
@@ -89,6 +108,7 @@ impl StateMachine {
     /// Applies a batch of entries in one redb transaction; returns the answers and the events.
     fn apply_batch(
         db: &Database,
+        durable: bool,
         entries: &[openraft::alias::EntryOf<TypeConfig>],
     ) -> Result<(Vec<Response>, Vec<Event>), MvccError> {
         let txn = db.begin_write()?;
@@ -120,7 +140,11 @@ impl StateMachine {
             }
         }
         let mut txn = txn;
-        txn.set_durability(Durability::None)?;
+        txn.set_durability(if durable {
+            Durability::Immediate
+        } else {
+            Durability::None
+        })?;
         txn.commit()?;
         Ok((responses, events))
     }
@@ -148,8 +172,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             return Ok(());
         }
         let db = self.db.clone();
+        let now = now_ms();
+        let durable =
+            now.saturating_sub(self.last_durable_ms.load(Ordering::Relaxed)) >= DURABLE_EVERY_MS;
+        if durable {
+            self.last_durable_ms.store(now, Ordering::Relaxed);
+        }
         let (responses, events) =
-            tokio::task::spawn_blocking(move || Self::apply_batch(&db, &batch))
+            tokio::task::spawn_blocking(move || Self::apply_batch(&db, durable, &batch))
                 .await
                 .map_err(io::Error::other)??;
         for (responder, response) in responders.into_iter().zip(responses) {
@@ -202,11 +232,6 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         let db = self.db.clone();
         let snapshots = self.snapshots.clone();
         tokio::task::spawn_blocking(move || -> Result<Snapshot, io::Error> {
-            // Make every applied batch durable before the log behind it may be purged.
-            let mut txn = db.begin_write().map_err(io::Error::other)?;
-            txn.set_durability(Durability::Immediate)
-                .map_err(io::Error::other)?;
-            txn.commit().map_err(io::Error::other)?;
             // A read transaction sees one consistent state while applies continue.
             let read = db.begin_read().map_err(io::Error::other)?;
             let (applied, membership) = read_applied_in(&read)?;
