@@ -22,3 +22,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
   fi
 fi
+
+# The official Kubernetes Python client, which the end-to-end tests drive skiff with.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import kubernetes" >/dev/null 2>&1; then
+  python3 -m pip install -q kubernetes
+fi
