@@ -1,7 +1,9 @@
 //! Shared pieces of skiff's benchmark programs: the store load generator
 //! (`store-bench`) that drives skiff's KV endpoint and etcd's JSON gateway
-//! with the same kind of request, and its fsync probe, statistics and tables.
+//! with the same kind of request, and its fsync probe, statistics and tables; and the API
+//! server benchmark (`api-bench`, module [`api`]).
 
+pub mod api;
 pub mod conn;
 pub mod fsync;
 pub mod load;
