@@ -74,6 +74,16 @@ pub fn engine_fingerprint(engine: &Engine) -> String {
     hex::encode(&h.0.finalize()[..16])
 }
 
+/// A temp-file suffix unique across processes and concurrent writers in this process.
+pub fn unique_tmp_suffix() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "tmp-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// What a Wasm binary is, from its header.
 fn classify(bytes: &[u8]) -> Result<bool, CompileError> {
     let trimmed = bytes.trim_ascii_start();
@@ -165,7 +175,7 @@ impl ModuleCache {
                 .map_err(|e| CompileError::Invalid(format!("compiler task failed: {e}")))?
                 .map_err(|e| CompileError::Invalid(format!("{e:#}")))?;
             self.compiles.fetch_add(1, Ordering::Relaxed);
-            let tmp = artifact.with_extension(format!("tmp-{}", std::process::id()));
+            let tmp = artifact.with_extension(unique_tmp_suffix());
             tokio::fs::write(&tmp, &compiled)
                 .await
                 .map_err(cache_err(&tmp))?;

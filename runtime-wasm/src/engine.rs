@@ -68,9 +68,15 @@ pub fn build_engine(cfg: &EngineConfig) -> Result<Engine, RuntimeError> {
 }
 
 /// Increments the engine's epoch every tick on a dedicated thread (not a tokio task: it must
-/// keep ticking even when every tokio worker is busy running guests). Stops when dropped.
+/// keep ticking even when every tokio worker is busy running guests).
+///
+/// Every store holds a [`EpochTicker::store_token`]. After the ticker is dropped the thread
+/// keeps ticking until the last token is gone: a spinning guest only returns to its executor
+/// (and so can be dropped) at an epoch deadline, so stopping the ticks first would leave it
+/// spinning forever.
 pub struct EpochTicker {
     stop: Arc<AtomicBool>,
+    alive: Arc<()>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -83,24 +89,45 @@ impl std::fmt::Debug for EpochTicker {
 impl EpochTicker {
     pub fn start(engine: Engine, tick: Duration) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        let alive = Arc::new(());
         let flag = stop.clone();
+        let weak = Arc::downgrade(&alive);
         let thread = std::thread::Builder::new()
             .name("skiff-epoch".into())
             .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
+                // Ends once stopped and no store token is left (the ticker gives up
+                // its own reference when dropped).
+                while !flag.load(Ordering::Relaxed) || weak.strong_count() > 0 {
                     std::thread::sleep(tick);
                     engine.increment_epoch();
                 }
             })
             .ok();
-        EpochTicker { stop, thread }
+        EpochTicker {
+            stop,
+            alive,
+            thread,
+        }
+    }
+
+    /// A token each store keeps while it may run guest code.
+    pub fn store_token(&self) -> Arc<()> {
+        self.alive.clone()
     }
 }
 
 impl Drop for EpochTicker {
     fn drop(&mut self) {
+        // Give up our own token first: from now on only stores keep the thread ticking.
+        let weak = Arc::downgrade(&self.alive);
+        self.alive = Arc::new(());
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
+        let thread = self.thread.take();
+        // Join only when no store is left; otherwise the thread ends by itself after the
+        // last store is dropped (joining here could wait on the very runtime we block).
+        if weak.strong_count() == 0
+            && let Some(t) = thread
+        {
             let _ = t.join();
         }
     }

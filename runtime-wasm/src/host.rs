@@ -146,6 +146,8 @@ pub struct HostState {
     pub sockets: PodSockets,
     pub limiter: MemLimiter,
     pub cpu: CpuThrottle,
+    /// Keeps the epoch ticker running while this store exists.
+    pub epoch: std::sync::Arc<()>,
 }
 
 impl WasiView for HostState {
@@ -192,6 +194,8 @@ pub struct P1State {
     pub wasi: WasiP1Ctx,
     pub limiter: MemLimiter,
     pub cpu: CpuThrottle,
+    /// Keeps the epoch ticker running while this store exists.
+    pub epoch: std::sync::Arc<()>,
 }
 
 impl Limited for P1State {

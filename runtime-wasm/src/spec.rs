@@ -24,7 +24,7 @@ pub struct PodSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WorkloadKind {
     /// Decide from the binary: a core module is wasip1, a component exporting
-    /// wasi:http/incoming-handler (and not wasi:cli/run) is HTTP, otherwise a command.
+    /// wasi:http/incoming-handler is HTTP, one exporting wasi:cli/run is a command.
     #[default]
     Auto,
     /// wasi:cli/run component: a server or a run-to-completion job.
@@ -93,7 +93,8 @@ impl ContainerSpec {
 /// Why a container stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TerminationReason {
-    /// Returned from its entry point or called exit; `code` 0 is success.
+    /// Returned from its entry point or called exit; `code` 0 is success. WASI 0.2 commands
+    /// can only say success or failure (0 or 1); wasip1 modules pass any code.
     Exited { code: i32 },
     /// Memory limit reached (a grow was refused).
     OutOfMemory,

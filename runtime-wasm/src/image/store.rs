@@ -51,7 +51,7 @@ impl BlobStore {
             source,
         };
         // Write to a unique temp name, then rename: readers never see a partial blob.
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        let tmp = path.with_extension(crate::compile::unique_tmp_suffix());
         tokio::fs::write(&tmp, bytes).await.map_err(cache_err)?;
         tokio::fs::rename(&tmp, &path).await.map_err(cache_err)?;
         Ok(digest)

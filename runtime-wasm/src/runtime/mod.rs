@@ -40,6 +40,8 @@ pub struct RuntimeConfig {
     pub logs: LogConfig,
     /// Memory cap for containers without a limit.
     pub default_memory_limit: u64,
+    /// Worker threads of the runtime's own tokio runtime that runs guests.
+    pub guest_threads: usize,
 }
 
 impl RuntimeConfig {
@@ -51,6 +53,7 @@ impl RuntimeConfig {
             oci: OciConfig::default(),
             logs: LogConfig::default(),
             default_memory_limit: crate::host::DEFAULT_MEMORY_LIMIT,
+            guest_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -64,7 +67,12 @@ struct PodEntry {
 pub(crate) struct Inner {
     cfg: RuntimeConfig,
     engine: Engine,
-    _ticker: EpochTicker,
+    pub(crate) ticker: EpochTicker,
+    /// Guests run on their own tokio runtime, which polls for I/O after every couple of
+    /// task polls: with the default (61) a core full of yielding busy guests would delay
+    /// every socket wakeup by 61 epoch ticks.
+    guests: Option<tokio::runtime::Runtime>,
+    guest_handle: tokio::runtime::Handle,
     images: ImageService,
     cache: ModuleCache,
     linker: Linker<HostState>,
@@ -101,10 +109,20 @@ impl Runtime {
         let linker = crate::linker::component_linker(&engine).map_err(fatal)?;
         let p1_linker = crate::linker::p1_linker(&engine).map_err(fatal)?;
         let ticker = EpochTicker::start(engine.clone(), cfg.engine.epoch_tick);
+        let guests = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cfg.guest_threads.max(1))
+            .thread_name("skiff-guest")
+            .event_interval(2)
+            .enable_all()
+            .build()
+            .map_err(fatal)?;
+        let guest_handle = guests.handle().clone();
         Ok(Runtime(Arc::new(Inner {
             cfg,
             engine,
-            _ticker: ticker,
+            ticker,
+            guests: Some(guests),
+            guest_handle,
             images,
             cache,
             linker,
@@ -260,7 +278,7 @@ impl Runtime {
         });
         let task_entry = entry.clone();
         let kill = tokens.kill.clone();
-        let handle = tokio::spawn(async move {
+        let handle = self.0.guest_handle.spawn(async move {
             let reason = tokio::select! {
                 r = work => r,
                 () = kill.cancelled() => TerminationReason::Interrupted,
@@ -350,6 +368,29 @@ impl Runtime {
         futures::future::join_all(ids.iter().map(|id| self.stop_pod(id, grace))).await;
         for id in ids {
             let _ = self.remove_pod(&id).await;
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Cancel every guest, then let the guest runtime drop its tasks in the background
+        // (dropping a runtime may not block inside async code). The epoch ticker keeps
+        // ticking until the last store is gone, so spinning guests do reach a yield point.
+        for pod in self
+            .pods
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            for c in pod.containers.values() {
+                if let Some((tokens, _)) = &*c.run.lock().unwrap_or_else(|e| e.into_inner()) {
+                    tokens.kill.cancel();
+                }
+            }
+        }
+        if let Some(rt) = self.guests.take() {
+            rt.shutdown_background();
         }
     }
 }

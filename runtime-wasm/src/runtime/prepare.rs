@@ -78,7 +78,8 @@ pub async fn prepare(
                         "{reference} is a component, not a wasip1 core module"
                     )));
                 }
-                WorkloadKind::Auto if has_http && !has_run => true,
+                // wstd-style proxies also export a (dummy) wasi:cli/run; the HTTP export wins.
+                WorkloadKind::Auto if has_http => true,
                 WorkloadKind::Auto if has_run => false,
                 WorkloadKind::Auto => return Err(CompileError::NoEntryPoint.into()),
             };

@@ -77,6 +77,7 @@ fn host_state(
         sockets: PodSockets::new(pod.clone(), inner.net.clone()),
         limiter: MemLimiter::new(memory_limit(inner, spec)),
         cpu: CpuThrottle::new(spec.limits.cpu_millicores, inner.cfg.engine.epoch_tick),
+        epoch: inner.ticker.store_token(),
     })
 }
 
@@ -95,11 +96,11 @@ impl Drop for Published {
     }
 }
 
-async fn listen_http(
+fn listen_http(
     inner: &Inner,
     pod: &PodRef,
     spec: &ContainerSpec,
-) -> Result<(Vec<tokio::net::TcpListener>, Published), RuntimeError> {
+) -> Result<(Vec<std::net::TcpListener>, Published), RuntimeError> {
     let ports: Vec<u16> = if spec.ports.is_empty() {
         vec![8080]
     } else {
@@ -121,7 +122,9 @@ async fn listen_http(
                 "overlay asked for a non-loopback bind {real}"
             )));
         }
-        let listener = tokio::net::TcpListener::bind(real).await?;
+        // A std listener: it is registered with the guest runtime's reactor where it is served.
+        let listener = std::net::TcpListener::bind(real)?;
+        listener.set_nonblocking(true)?;
         let real = listener.local_addr()?;
         let local = net
             .bound(pod, Proto::Tcp, requested, real)
@@ -154,18 +157,31 @@ pub(super) async fn workload(
                 wasi: builder(&inner, &spec, &log)?.build_p1(),
                 limiter: MemLimiter::new(memory_limit(&inner, &spec)),
                 cpu: CpuThrottle::new(spec.limits.cpu_millicores, inner.cfg.engine.epoch_tick),
+                epoch: inner.ticker.store_token(),
             };
             Box::pin(async move { super::run::run_wasip1(&engine, &pre, state).await })
         }
         Prepared::Http(pre) => {
             // Fail early (bad volume) rather than on the first request.
             host_state(&inner, &pod, &spec, &log)?;
-            let (listeners, published) = listen_http(&inner, &pod, &spec).await?;
+            let (listeners, published) = listen_http(&inner, &pod, &spec)?;
             let make_inner = inner.clone();
             let make_state: super::http::MakeState =
                 Arc::new(move || host_state(&make_inner, &pod, &spec, &log));
             Box::pin(async move {
                 let _published = published;
+                let listeners: Result<Vec<_>, _> = listeners
+                    .into_iter()
+                    .map(tokio::net::TcpListener::from_std)
+                    .collect();
+                let listeners = match listeners {
+                    Ok(l) => l,
+                    Err(e) => {
+                        return TerminationReason::StartFailed {
+                            message: format!("listener: {e}"),
+                        };
+                    }
+                };
                 super::http::serve(engine, pre, listeners, make_state, tokens.stop, tokens.kill)
                     .await
             })

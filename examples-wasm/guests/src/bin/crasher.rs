@@ -4,11 +4,10 @@ use std::time::Duration;
 
 #[inline(never)]
 #[allow(unconditional_recursion, reason = "overflowing the stack is this mode's purpose")]
-fn recurse(depth: u64, pad: &mut [u8; 256]) -> u64 {
-    pad[(depth % 256) as usize] = depth as u8;
-    let mut next = [0u8; 256];
-    next.copy_from_slice(pad);
-    1 + recurse(std::hint::black_box(depth + 1), std::hint::black_box(&mut next))
+fn recurse(n: u64) -> u64 {
+    // Scalars only, so the frames live on the Wasm stack (not Rust's shadow stack in linear
+    // memory), and not a tail call, so LLVM cannot turn it into a loop.
+    recurse(n.wrapping_add(1)).wrapping_mul(3).wrapping_add(n)
 }
 
 fn main() {
@@ -21,7 +20,7 @@ fn main() {
     std::thread::sleep(Duration::from_millis(delay));
     match mode.as_str() {
         "panic" => panic!("crasher panics on purpose"),
-        "recurse" => println!("{}", recurse(0, &mut [0u8; 256])),
+        "recurse" => println!("{}", recurse(std::hint::black_box(1))),
         "trap" => core::arch::wasm32::unreachable(),
         _ => {
             let code = std::env::var("EXIT_CODE")

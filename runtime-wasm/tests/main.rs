@@ -1,0 +1,12 @@
+//! Integration tests of skiff-runtime-wasm: one binary, one module per area.
+
+mod support;
+
+mod bad_modules;
+mod cache;
+mod examples_run;
+mod http;
+mod isolation;
+mod logs;
+mod network;
+mod oci;
