@@ -5,6 +5,8 @@
 //! - `process`: [`Replica`], one `skiff server` child process with its own data directory.
 //! - `cluster`: [`Cluster`], one or three replicas started and joined, and leader lookup.
 //! - `client`: [`KvClient`], the `/kv/v1/*` JSON API over HTTPS (rustls, cluster CA, bearer).
+//! - `api_client`: [`ApiClient`], raw Kubernetes API requests with any token and body.
+//! - `kubectl`: [`Kubectl`], the real kubectl as a subprocess, and [`kubeconfig_for`].
 //! - `kv`: the API's answers ([`KvError`], [`RangeResult`]) and the NDJSON [`WatchStream`].
 //! - `netns`: network namespaces joined by a bridge, with per-replica cut and heal.
 //! - here: [`run_bounded`], which runs one test serialised (they start several processes each
@@ -14,14 +16,18 @@
 //! Every child process is killed when its handle drops, so a failed or timed-out test leaves
 //! nothing running.
 
+pub mod api_client;
 pub mod client;
 pub mod cluster;
+pub mod kubectl;
 pub mod kv;
 pub mod netns;
 pub mod process;
 
+pub use api_client::{Answer, ApiClient};
 pub use client::KvClient;
 pub use cluster::Cluster;
+pub use kubectl::{Kubectl, KubectlOutput, KubectlWatch, kubeconfig_for};
 pub use kv::{Kv, KvError, RangeResult, WatchLine, WatchStream};
 pub use process::{Replica, ReplicaOptions};
 

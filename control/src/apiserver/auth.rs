@@ -130,11 +130,14 @@ pub fn authorize(
     let plural = request.info.plural;
     let name = request.name.as_deref();
     let allowed = match plural {
-        "nodes" => {
-            name == Some(node)
-                || (request.verb == Verb::Create && body_name(body) == Some(node))
-                || matches!(request.verb, Verb::Get | Verb::List | Verb::Watch)
-        }
+        // Only its own Node, also for reads: listed or watched by `metadata.name=<node>`.
+        "nodes" => match request.verb {
+            Verb::List | Verb::Watch => {
+                request.query.field_selector.as_deref() == Some(&format!("metadata.name={node}"))
+            }
+            Verb::Create => body_name(body) == Some(node),
+            _ => name == Some(node),
+        },
         "leases" => {
             request.namespace.as_deref() == Some("kube-node-lease")
                 && (name == Some(node)

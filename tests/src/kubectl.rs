@@ -1,0 +1,183 @@
+//! [`Kubectl`]: the real `/usr/bin/kubectl` run as a subprocess against one replica, with its
+//! own discovery cache directory, bounded in time; [`KubectlWatch`] for `kubectl get -w`.
+//! Also [`kubeconfig_for`], the admin kubeconfig of a cluster pointed at any replica's URL.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::time::{Instant, timeout};
+
+use crate::process::Replica;
+
+/// Longest a single kubectl run may take (discovery plus a few requests, or a `--wait`).
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+/// What one kubectl run printed and how it exited.
+#[derive(Debug)]
+pub struct KubectlOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub struct Kubectl {
+    pub kubeconfig: PathBuf,
+    /// A cache directory of its own: kubectl caches discovery and OpenAPI for hours.
+    pub cache_dir: PathBuf,
+}
+
+impl Kubectl {
+    /// kubectl driving the cluster described by `kubeconfig`, with a fresh cache directory.
+    pub fn new(kubeconfig: &Path) -> anyhow::Result<Kubectl> {
+        Ok(Kubectl {
+            kubeconfig: kubeconfig.to_owned(),
+            cache_dir: crate::scratch_dir("kubectl-cache")?,
+        })
+    }
+
+    /// kubectl driving `replica` with the admin kubeconfig it wrote.
+    pub fn for_replica(replica: &Replica) -> anyhow::Result<Kubectl> {
+        Kubectl::new(&replica.data_dir.join("admin.kubeconfig"))
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("kubectl");
+        command
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(&self.cache_dir)
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Runs kubectl with `args`, feeding `stdin` (e.g. a manifest for `-f -`).
+    pub async fn run(&self, args: &[&str], stdin: &str) -> anyhow::Result<KubectlOutput> {
+        let mut child = self
+            .command(args)
+            .spawn()
+            .context("spawning kubectl (is /usr/bin/kubectl installed?)")?;
+        let mut input = child.stdin.take().context("kubectl stdin")?;
+        input.write_all(stdin.as_bytes()).await?;
+        drop(input);
+        let output = timeout(RUN_LIMIT, child.wait_with_output())
+            .await
+            .with_context(|| format!("kubectl {args:?} still running after {RUN_LIMIT:?}"))??;
+        Ok(KubectlOutput {
+            success: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    /// Runs kubectl and requires success; returns its standard output.
+    pub async fn ok(&self, args: &[&str]) -> anyhow::Result<String> {
+        self.ok_stdin(args, "").await
+    }
+
+    /// [`Kubectl::ok`] with `stdin` fed to the process.
+    pub async fn ok_stdin(&self, args: &[&str], stdin: &str) -> anyhow::Result<String> {
+        let out = self.run(args, stdin).await?;
+        ensure!(
+            out.success,
+            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
+            out.stdout,
+            out.stderr
+        );
+        Ok(out.stdout)
+    }
+
+    /// Runs kubectl and requires failure; returns its standard error.
+    pub async fn fails(&self, args: &[&str], stdin: &str) -> anyhow::Result<String> {
+        let out = self.run(args, stdin).await?;
+        ensure!(
+            !out.success,
+            "kubectl {args:?} succeeded, expected an error:\nstdout: {}",
+            out.stdout
+        );
+        Ok(out.stderr)
+    }
+
+    /// Starts a long-running kubectl (e.g. `get -w`) whose output is read line by line.
+    pub fn spawn(&self, args: &[&str]) -> anyhow::Result<KubectlWatch> {
+        let mut child = self.command(args).spawn().context("spawning kubectl")?;
+        let stdout = child.stdout.take().context("kubectl stdout")?;
+        Ok(KubectlWatch {
+            child,
+            lines: BufReader::new(stdout).lines(),
+            seen: Vec::new(),
+        })
+    }
+}
+
+/// A running kubectl whose standard output is read line by line; killed when dropped.
+pub struct KubectlWatch {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    /// Every line read so far.
+    pub seen: Vec<String>,
+}
+
+impl KubectlWatch {
+    /// Reads lines until one satisfies `want`, failing after `limit` or at end of output.
+    pub async fn line_matching(
+        &mut self,
+        limit: Duration,
+        want: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = match timeout(left, self.lines.next_line()).await {
+                Ok(line) => line?,
+                Err(_) => bail!("no matching line within {limit:?}; saw {:?}", self.seen),
+            };
+            let Some(line) = line else {
+                bail!("kubectl output ended; saw {:?}", self.seen);
+            };
+            self.seen.push(line.clone());
+            if want(&line) {
+                return Ok(line);
+            }
+        }
+    }
+
+    /// SIGKILL and reap.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+}
+
+/// Writes a copy of `replica`'s admin kubeconfig whose server is `server_url` (another
+/// replica: the serving certificates of every replica cover 127.0.0.1).
+pub fn kubeconfig_for(replica: &Replica, server_url: &str) -> anyhow::Result<PathBuf> {
+    let source = replica.data_dir.join("admin.kubeconfig");
+    let text = std::fs::read_to_string(&source)
+        .with_context(|| format!("reading {}", source.display()))?;
+    let mut replaced = 0;
+    let rewritten: Vec<String> = text
+        .lines()
+        .map(|line| match line.trim_start().strip_prefix("server: ") {
+            Some(_) => {
+                replaced += 1;
+                let indent = &line[..line.len() - line.trim_start().len()];
+                format!("{indent}server: {server_url}")
+            }
+            None => line.to_owned(),
+        })
+        .collect();
+    ensure!(replaced == 1, "expected one server line in {text}");
+    let path = crate::scratch_dir("kubeconfig")?.join("config");
+    std::fs::write(&path, rewritten.join("\n") + "\n")?;
+    Ok(path)
+}

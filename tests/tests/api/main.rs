@@ -1,0 +1,14 @@
+//! End-to-end tests of skiff's Kubernetes API with real clients: the real kubectl, the official
+//! Python client and kube-rs, plus raw HTTPS requests for authentication and bad input. Each
+//! test starts its own `skiff server` processes (see `skiff_tests`) and is bounded in time.
+//!
+//! One test binary with a module per concern keeps link time down; tests run one at a time.
+
+mod auth_matrix;
+mod bad_input;
+mod kubectl_apply;
+mod kubectl_errors;
+mod kubectl_get;
+mod kubectl_verbs;
+mod manifests;
+mod python_client;
