@@ -8,7 +8,7 @@
 #   bash bench/api/run.sh
 #
 # Knobs (environment): DURATION=10 WARMUP=2 ROUNDS=2 REPLICAS="1 3" CLIENTS="1 16 64"
-#   WATCH=1 WATCHERS=1000 WATCH_CONNS=10 WATCH_RATE=10 WATCH_SECS=10
+#   WATCH=1 WATCHERS=1000 (a list runs each) WATCH_CONNS=10 WATCH_RATE=10 WATCH_SECS=10
 #   OUT=bench/out/api-<time>.jsonl  BENCH_TMPDIR=/tmp  KEEP=1 (keep data dirs and logs)
 #   NO_BUILD=1 (use the release binaries already built)  CARGO_TARGET_DIR (default target-bench)
 set -euo pipefail
@@ -85,8 +85,12 @@ start_skiff() {
                 --join "${urls[0]}" --token "$(cat "$d1/token")" >"$d.log" 2>&1 &
             PIDS+=($!)
         fi
-        "$SB" wait --target skiff --endpoint "${urls[i - 1]}" --ca "$d1/pki/ca.crt" \
-            --token-file "$d1/admin-token" --timeout 60
+        if ! "$SB" wait --target skiff --endpoint "${urls[i - 1]}" --ca "$d1/pki/ca.crt" \
+            --token-file "$d1/admin-token" --timeout 60; then
+            log "replica $i did not come up; end of $d.log:"
+            tail -20 "$d.log" >&2
+            return 1
+        fi
     done
     CA=$d1/pki/ca.crt
     TOKEN=$d1/admin-token
@@ -126,10 +130,12 @@ for n in $REPLICAS; do
     done
     if [[ $WATCH == 1 ]]; then
         all=$(IFS=,; echo "${URLS[*]}")
-        "$AB" watch "${cargs[@]}" --watch-endpoint "$all" --replicas "$n" \
-            --watchers "$WATCHERS" --conns "$WATCH_CONNS" --rate "$WATCH_RATE" \
-            --duration "$WATCH_SECS" --name "bench-watch-x$n" --fsync-dir "$WORK" --out "$OUT" ||
-            log "FAILED: watch x$n"
+        for w in $WATCHERS; do
+            "$AB" watch "${cargs[@]}" --watch-endpoint "$all" --replicas "$n" \
+                --watchers "$w" --conns "$WATCH_CONNS" --rate "$WATCH_RATE" \
+                --duration "$WATCH_SECS" --name "bench-watch-x$n-$w" --fsync-dir "$WORK" \
+                --out "$OUT" || log "FAILED: watch x$n, $w watchers"
+        done
     fi
     stop_all
 done

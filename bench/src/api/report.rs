@@ -215,6 +215,12 @@ pub fn watch_table(runs: &[WatchRecord]) -> String {
     );
     for r in runs {
         let ok = r.from_ack.count > 0 && r.from_ack.p99_ms < MAX_WATCH_P99_MS && r.missing == 0;
+        // The target is for 1,000 watchers; smaller runs are there to show the scaling.
+        let result = if r.watchers >= 1000 {
+            verdict(ok)
+        } else {
+            "(no target)"
+        };
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {:.0} | {:.2} | {} | {} | {} | {} | {:.2}/{:.2} | {} | {} |",
@@ -231,7 +237,7 @@ pub fn watch_table(runs: &[WatchRecord]) -> String {
             r.write_latency.p50_ms,
             r.write_latency.p99_ms,
             fsync(&r.fsync_during),
-            verdict(ok),
+            result,
         );
     }
     out
