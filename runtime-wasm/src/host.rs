@@ -206,3 +206,27 @@ impl Limited for P1State {
         &mut self.cpu
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn throttle_pauses_in_proportion_to_the_share() {
+        let tick = Duration::from_millis(10);
+        let mut unlimited = CpuThrottle::new(None, tick);
+        assert!(matches!(unlimited.on_deadline(), UpdateDeadline::Yield(1)));
+
+        let mut quarter = CpuThrottle::new(Some(250), tick);
+        tokio::time::advance(tick).await;
+        quarter.on_deadline();
+        // Ran one tick at 250m: pause three ticks, so it runs 1/4 of the time.
+        assert_eq!(quarter.resumed_at - Instant::now(), tick * 3);
+
+        // Long host waits do not count as CPU: the run time is capped at two ticks.
+        let mut half = CpuThrottle::new(Some(500), tick);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        half.on_deadline();
+        assert_eq!(half.resumed_at - Instant::now(), tick * 2);
+    }
+}

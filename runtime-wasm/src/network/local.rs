@@ -106,7 +106,7 @@ fn in_overlay(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
-            (o[0] == 10 && o[1] == 244) || (o[0] == 10 && (o[1] & 0xf0) == 96)
+            o[0] == 10 && (o[1] == 244 || (o[1] & 0xf0) == 96)
         }
         IpAddr::V6(_) => false,
     }
@@ -224,5 +224,115 @@ impl PodNetwork for LocalNetwork {
     fn remove_pod(&self, pod: &PodRef) {
         let mut t = self.tables();
         t.bindings.retain(|(_, ip, _), _| *ip != pod.ip);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(ip: &str) -> PodRef {
+        PodRef {
+            ip: ip.parse().unwrap(),
+            namespace: "ns".into(),
+        }
+    }
+
+    #[test]
+    fn binds_publish_and_connects_route_to_loopback_only() {
+        let net = LocalNetwork::new();
+        let a = pod("10.244.0.2");
+        let b = pod("10.244.0.3");
+        let req: SocketAddr = "0.0.0.0:80".parse().unwrap();
+        assert_eq!(
+            net.bind(&a, Proto::Tcp, req).unwrap(),
+            "127.0.0.1:0".parse().unwrap()
+        );
+        let real: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let local = net.bound(&a, Proto::Tcp, req, real).unwrap();
+        assert_eq!(local, "10.244.0.2:80".parse().unwrap());
+        // Bound but not listening: refused.
+        assert!(matches!(net.connect(&b, local), Err(NetError::Refused(_))));
+        net.listen(&a, local).unwrap();
+        assert_eq!(net.connect(&b, local).unwrap(), real);
+        // Same pod over localhost.
+        assert_eq!(
+            net.connect(&a, "127.0.0.1:80".parse().unwrap()).unwrap(),
+            real
+        );
+        // Port taken in the pod.
+        assert!(matches!(
+            net.bind(&a, Proto::Tcp, req),
+            Err(NetError::AddressInUse(_))
+        ));
+        // Foreign addresses are not bindable, unknown ones not reachable.
+        assert!(
+            net.bind(&a, Proto::Tcp, "10.244.0.9:1".parse().unwrap())
+                .is_err()
+        );
+        assert!(matches!(
+            net.connect(&b, "10.244.7.7:80".parse().unwrap()),
+            Err(NetError::Refused(_))
+        ));
+        assert!(matches!(
+            net.connect(&b, "1.1.1.1:80".parse().unwrap()),
+            Err(NetError::Unreachable(_))
+        ));
+        assert_eq!(net.virtual_of(Proto::Tcp, real), Some(local));
+        net.release(&a, Proto::Tcp, local, real);
+        assert!(net.connect(&b, local).is_err());
+        assert!(
+            net.real_uses()
+                .iter()
+                .all(|u| u.real_target.ip().is_loopback())
+        );
+    }
+
+    #[test]
+    fn names_resolve_short_qualified_and_fqdn_never_dns() {
+        let net = LocalNetwork::new();
+        let a = pod("10.244.0.2");
+        let vip: IpAddr = "10.96.0.10".parse().unwrap();
+        net.add_name("web.ns", vec![vip]);
+        for name in [
+            "web",
+            "web.ns",
+            "web.ns.svc",
+            "web.ns.svc.cluster.local",
+            "WEB.ns.",
+        ] {
+            assert_eq!(net.resolve(&a, name).unwrap(), vec![vip], "{name}");
+        }
+        assert_eq!(net.resolve(&a, "localhost").unwrap(), vec![a.ip]);
+        assert!(matches!(
+            net.resolve(&a, "example.com"),
+            Err(NetError::NameUnresolvable(_))
+        ));
+    }
+
+    #[test]
+    fn service_vips_round_robin_over_backends() {
+        let net = LocalNetwork::new();
+        let (a, b, c) = (pod("10.244.0.2"), pod("10.244.0.3"), pod("10.244.0.4"));
+        for (p, port) in [(&a, 41000), (&b, 41001)] {
+            let req: SocketAddr = "0.0.0.0:80".parse().unwrap();
+            let local = net
+                .bound(p, Proto::Tcp, req, SocketAddr::new(REAL_HOST, port))
+                .unwrap();
+            net.listen(p, local).unwrap();
+        }
+        let vip: SocketAddr = "10.96.0.10:80".parse().unwrap();
+        net.add_service(
+            Proto::Tcp,
+            vip,
+            vec![
+                "10.244.0.2:80".parse().unwrap(),
+                "10.244.0.3:80".parse().unwrap(),
+            ],
+        );
+        let ports: Vec<u16> = (0..4)
+            .map(|_| net.connect(&c, vip).unwrap().port())
+            .collect();
+        assert_eq!(ports, vec![41000, 41001, 41000, 41001]);
     }
 }
