@@ -191,7 +191,15 @@ pub async fn run(
         mark_member(&options.data_dir)?;
     }
 
-    tokio::spawn(async move { api.ensure_system_namespaces().await });
+    // Serve the system namespaces before saying we are ready (bounded: a replica that restarts
+    // without a quorum still comes up and reports where it serves).
+    if tokio::time::timeout(Duration::from_secs(10), api.ensure_system_namespaces())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the system namespaces are not there yet (no quorum?); serving anyway");
+        tokio::spawn(async move { api.ensure_system_namespaces().await });
+    }
     on_ready(&Started {
         id: node_id,
         url: advertise,

@@ -81,6 +81,7 @@ impl PeerClient {
             .http2_keep_alive_interval(Duration::from_secs(1))
             .http2_keep_alive_timeout(Duration::from_secs(2))
             .http2_keep_alive_while_idle(true)
+            .timer(hyper_util::rt::TokioTimer::new())
             .build(connector);
         PeerClient {
             http,
