@@ -56,6 +56,8 @@ pub struct ApiServer {
     /// Ends watch streams when the server shuts down.
     pub shutdown: CancellationToken,
     pub metrics: endpoints::Metrics,
+    /// Objects rendered once for all watchers.
+    pub render_cache: Arc<watch::RenderCache>,
     this: Weak<ApiServer>,
 }
 
@@ -72,6 +74,7 @@ impl ApiServer {
             advertise,
             shutdown,
             metrics: endpoints::Metrics::default(),
+            render_cache: Arc::default(),
             this: this.clone(),
         })
     }

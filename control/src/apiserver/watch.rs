@@ -2,8 +2,9 @@
 //! store watch, with selector transitions (an object that stops matching is DELETED for this
 //! watcher), bookmarks, `timeoutSeconds`, and 410 `Expired` as an ERROR event.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +19,7 @@ use super::objects;
 use super::reads::Filter;
 use super::request::ResourceRequest;
 use super::{ApiServer, Format};
-use crate::store::types::{Event, EventKind};
+use crate::store::types::{Event, EventKind, KeyValue};
 use crate::store::watch::{WatchError, Watcher};
 
 /// Longest a watch lasts without `timeoutSeconds` (kube-apiserver picks 30-60 minutes).
@@ -26,19 +27,61 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 /// How often an idle watch with bookmarks enabled reports its revision.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
 
+/// Rendered objects shared by every watcher of this API server: with many watchers, one
+/// write is decoded and encoded once instead of once per watcher.
+#[derive(Default)]
+pub struct RenderCache {
+    objects: Mutex<HashMap<(String, u64), Rendered>>,
+}
+
+/// An object decoded (for selectors and tables) and encoded (for JSON watch lines).
+type Rendered = (Arc<Value>, Bytes);
+
+/// Entries kept before the cache starts over (each write adds one).
+const RENDER_CACHE_ENTRIES: usize = 4096;
+
+impl RenderCache {
+    /// The object stored in `kv` (with its `resourceVersion`), decoded and as JSON bytes.
+    fn get(&self, kv: &KeyValue) -> Rendered {
+        let key = (kv.key.clone(), kv.mod_revision);
+        if let Some(hit) = self
+            .objects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return hit.clone();
+        }
+        let value = objects::decode(kv).unwrap_or(Value::Null);
+        let bytes = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
+        let entry = (Arc::new(value), bytes);
+        let mut map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= RENDER_CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, entry.clone());
+        entry
+    }
+}
+
+/// One event waiting to be sent.
+enum Queued {
+    /// A store event: its type and the stored object (rendered through the cache).
+    Stored(&'static str, Arc<Value>, Bytes),
+    /// An event built here (initial ADDED from a list, BOOKMARK, ERROR).
+    Built(Value),
+}
+
 struct WatchState {
     watcher: Option<Watcher>,
     request: ResourceRequest,
     filter: Filter,
     format: Format,
-    queue: VecDeque<Value>,
+    cache: Arc<RenderCache>,
+    queue: VecDeque<Queued>,
     deadline: Instant,
     shutdown: CancellationToken,
     done: bool,
-}
-
-fn decode_or_null(kv: &crate::store::types::KeyValue) -> Value {
-    objects::decode(kv).unwrap_or(Value::Null)
 }
 
 impl WatchState {
@@ -51,12 +94,14 @@ impl WatchState {
         if !event.kv.key.starts_with(&key_prefix) {
             return;
         }
-        let new = decode_or_null(&event.kv);
-        let old_matches = event
-            .prev
-            .as_ref()
-            .is_some_and(|p| self.filter.matches(&decode_or_null(p)));
-        let new_matches = self.filter.matches(&new);
+        let (new, new_bytes) = self.cache.get(&event.kv);
+        let selective = self.filter.labels.is_some() || self.filter.fields.is_some();
+        let old_matches = match &event.prev {
+            None => false,
+            Some(_) if !selective => true,
+            Some(p) => self.filter.matches(&self.cache.get(p).0),
+        };
+        let new_matches = !selective || self.filter.matches(&new);
         let kind = match event.kind {
             EventKind::Delete if old_matches || new_matches => "DELETED",
             EventKind::Delete => return,
@@ -73,7 +118,7 @@ impl WatchState {
                 (false, false) => return,
             },
         };
-        self.queue.push_back(json!({ "type": kind, "object": new }));
+        self.queue.push_back(Queued::Stored(kind, new, new_bytes));
     }
 
     fn bookmark(&self, revision: u64) -> Value {
@@ -84,22 +129,53 @@ impl WatchState {
         })
     }
 
-    fn render(&self, mut event: Value) -> Bytes {
-        if let Format::Table(include) = &self.format
-            && event["type"] != "BOOKMARK"
-            && event["type"] != "ERROR"
-        {
-            let object = event["object"].take();
-            let rv = object["metadata"]["resourceVersion"].clone();
-            event["object"] = skiff_api::table::table(
-                self.request.info,
-                &[object],
-                *include,
-                super::meta::now_unix(),
-                json!({ "resourceVersion": rv }),
-            );
+    fn render(&self, event: Queued) -> Bytes {
+        let (kind, object, bytes) = match event {
+            Queued::Built(event) => {
+                let is_object = event["type"] != "BOOKMARK" && event["type"] != "ERROR";
+                match (&self.format, is_object) {
+                    (Format::Table(_), true) => {
+                        let kind = event["type"].as_str().unwrap_or("MODIFIED").to_owned();
+                        let object = event["object"].clone();
+                        return self.table_line(&kind, object);
+                    }
+                    _ => {
+                        let mut line = serde_json::to_vec(&event).unwrap_or_default();
+                        line.push(b'\n');
+                        return Bytes::from(line);
+                    }
+                }
+            }
+            Queued::Stored(kind, object, bytes) => (kind, object, bytes),
+        };
+        if let Format::Table(_) = self.format {
+            return self.table_line(kind, (*object).clone());
         }
-        let mut line = serde_json::to_vec(&event).unwrap_or_default();
+        // `{"type":"MODIFIED","object":<cached bytes>}` without re-encoding the object.
+        let mut line = Vec::with_capacity(bytes.len() + 32);
+        line.extend_from_slice(b"{\"type\":\"");
+        line.extend_from_slice(kind.as_bytes());
+        line.extend_from_slice(b"\",\"object\":");
+        line.extend_from_slice(&bytes);
+        line.extend_from_slice(b"}\n");
+        Bytes::from(line)
+    }
+
+    /// A watch event whose object is a one-row Table (kubectl get -w).
+    fn table_line(&self, kind: &str, object: Value) -> Bytes {
+        let Format::Table(include) = self.format else {
+            return Bytes::new();
+        };
+        let rv = object["metadata"]["resourceVersion"].clone();
+        let table = skiff_api::table::table(
+            self.request.info,
+            &[object],
+            include,
+            super::meta::now_unix(),
+            json!({ "resourceVersion": rv }),
+        );
+        let mut line =
+            serde_json::to_vec(&json!({ "type": kind, "object": table })).unwrap_or_default();
         line.push(b'\n');
         Bytes::from(line)
     }
@@ -120,7 +196,7 @@ impl WatchState {
                 _ = tokio::time::sleep_until(self.deadline) => return None,
                 _ = tokio::time::sleep(BOOKMARK_EVERY), if bookmarks => {
                     let bookmark = self.bookmark(revision);
-                    return Some(self.render(bookmark));
+                    return Some(self.render(Queued::Built(bookmark)));
                 }
                 next = watcher.next() => match next {
                     Ok(event) => self.translate(event),
@@ -130,7 +206,7 @@ impl WatchState {
                             WatchError::Expired { .. } => ApiError::expired(format!("too old resource version: {e}")),
                             other => ApiError::internal(other.to_string()),
                         };
-                        self.queue.push_back(json!({ "type": "ERROR", "object": status.to_json() }));
+                        self.queue.push_back(Queued::Built(json!({ "type": "ERROR", "object": status.to_json() })));
                     }
                 },
             }
@@ -156,7 +232,7 @@ impl ApiServer {
                 list_request.query.continue_token = None;
                 let (items, list_meta) = self.list(&list_request).await?;
                 for item in items {
-                    queue.push_back(json!({ "type": "ADDED", "object": item }));
+                    queue.push_back(Queued::Built(json!({ "type": "ADDED", "object": item })));
                 }
                 list_meta["resourceVersion"]
                     .as_str()
@@ -177,7 +253,9 @@ impl ApiServer {
                 let status = ApiError::expired(format!(
                     "too old resource version: {requested} ({compacted})"
                 ));
-                queue.push_back(json!({ "type": "ERROR", "object": status.to_json() }));
+                queue.push_back(Queued::Built(
+                    json!({ "type": "ERROR", "object": status.to_json() }),
+                ));
                 None
             }
             Err(e) => return Err(ApiError::unavailable(e.to_string())),
@@ -187,6 +265,7 @@ impl ApiServer {
             .timeout_seconds
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
         let state = WatchState {
+            cache: self.render_cache.clone(),
             done: watcher.is_none(),
             watcher,
             request: request.clone(),

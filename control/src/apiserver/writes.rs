@@ -268,11 +268,22 @@ impl ApiServer {
     pub async fn check_namespace_open(&self, namespace: &str) -> Result<(), ApiError> {
         let namespaces =
             skiff_api::resources::find("", "v1", "namespaces").expect("namespaces are served");
-        match self
+        // This replica's copy first (as kube-apiserver's namespace admission reads its cache);
+        // only an absent namespace is confirmed with a linearizable read, so a namespace created
+        // a moment ago through another replica is not refused.
+        let local = self
             .objects
-            .get(namespaces, None, namespace, Consistency::Linearizable)
-            .await?
-        {
+            .get(namespaces, None, namespace, Consistency::Serializable)
+            .await?;
+        let found = match local {
+            Some(ns) => Some(ns),
+            None => {
+                self.objects
+                    .get(namespaces, None, namespace, Consistency::Linearizable)
+                    .await?
+            }
+        };
+        match found {
             None => Err(ApiError::not_found("namespaces", namespace)),
             Some(ns) if ns["metadata"]["deletionTimestamp"].is_string() => {
                 Err(ApiError::forbidden(format!(
