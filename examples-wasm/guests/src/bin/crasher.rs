@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 #[inline(never)]
-#[allow(unconditional_recursion, reason = "overflowing the stack is this mode's purpose")]
+#[allow(
+    unconditional_recursion,
+    reason = "overflowing the stack is this mode's purpose"
+)]
 fn recurse(n: u64) -> u64 {
     // Scalars only, so the frames live on the Wasm stack (not Rust's shadow stack in linear
     // memory), and not a tail call, so LLVM cannot turn it into a loop.

@@ -28,10 +28,19 @@ fn main() -> std::io::Result<()> {
                 continue;
             }
         };
-        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-        let Ok(head) = read_head(&mut stream) else { continue };
+        let peer = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let Ok(head) = read_head(&mut stream) else {
+            continue;
+        };
         let request_line = head.lines().next().unwrap_or_default().to_owned();
-        let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .to_owned();
         println!("{peer} {request_line}");
         let body = format!("hello from http-server {path} (you are {peer})\n");
         let response = format!(

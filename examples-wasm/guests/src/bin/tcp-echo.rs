@@ -8,7 +8,10 @@ fn main() -> std::io::Result<()> {
     println!("tcp-echo listening on {}", listener.local_addr()?);
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
-        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+        let peer = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         println!("connection from {peer}");
         let mut buf = [0u8; 4096];
         loop {
