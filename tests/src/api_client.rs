@@ -11,7 +11,6 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use crate::process::Replica;
@@ -69,25 +68,8 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(base: &str, token: Option<&str>, ca_pem: &[u8]) -> anyhow::Result<ApiClient> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut &*ca_pem) {
-            roots.add(cert.context("reading the cluster CA")?)?;
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut connector = HttpConnector::new();
-        connector.enforce_http(false);
-        connector.set_connect_timeout(Some(Duration::from_secs(3)));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_only()
-            .enable_http1()
-            .wrap_connector(connector);
         Ok(ApiClient {
-            http: Client::builder(TokioExecutor::new()).build(https),
+            http: crate::client::https_client(ca_pem)?,
             base: base.trim_end_matches('/').to_owned(),
             token: token.map(Into::into),
         })

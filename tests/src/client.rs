@@ -19,6 +19,32 @@ use crate::kv::{KvError, RangeResult, WatchStream};
 /// Longer than the server's own leader wait (10 s) plus one forwarded call (8 s).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(25);
 
+/// A pooled HTTPS client (HTTP/1.1) trusting only the cluster CA in `ca_pem`.
+pub fn https_client(
+    ca_pem: &[u8],
+) -> anyhow::Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut &*ca_pem) {
+        roots.add(cert.context("reading the cluster CA")?)?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut connector = HttpConnector::new();
+    connector.enforce_http(false);
+    connector.set_connect_timeout(Some(Duration::from_secs(3)));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only()
+        .enable_http1()
+        .wrap_connector(connector);
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(10))
+        .build(https))
+}
+
 #[derive(Clone)]
 pub struct KvClient {
     http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -28,26 +54,7 @@ pub struct KvClient {
 
 impl KvClient {
     pub fn new(base: &str, token: &str, ca_pem: &[u8]) -> anyhow::Result<KvClient> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_pemfile::certs(&mut &*ca_pem) {
-            roots.add(cert.context("reading the cluster CA")?)?;
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut connector = HttpConnector::new();
-        connector.enforce_http(false);
-        connector.set_connect_timeout(Some(Duration::from_secs(3)));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_only()
-            .enable_http1()
-            .wrap_connector(connector);
-        let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(10))
-            .build(https);
+        let http = https_client(ca_pem)?;
         Ok(KvClient {
             http,
             base: base.trim_end_matches('/').to_owned(),
