@@ -6,6 +6,7 @@
 //! - `network`: openraft's network on top of `peer_client`.
 //! - `peer_api`: the server half: `/raft/*` handlers.
 //! - `ops`: writes and reads with leader forwarding.
+//! - `read_index`: read-index rounds shared by concurrent linearizable reads.
 //! - `compactor`: the background task that bounds watch history.
 
 pub mod compactor;
@@ -13,6 +14,7 @@ pub mod network;
 pub mod ops;
 pub mod peer_api;
 pub mod peer_client;
+pub mod read_index;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,6 +65,10 @@ pub struct Replica {
     pub raft: Raft,
     pub sm: StateMachine,
     pub peers: PeerClient,
+    /// Rounds for this replica's own linearizable reads (local or through the leader).
+    reads: read_index::ReadIndexBatcher,
+    /// Rounds answering followers' read-index requests while this replica leads.
+    leader_reads: read_index::ReadIndexBatcher,
 }
 
 impl Replica {
@@ -106,6 +112,8 @@ impl Replica {
             raft,
             sm,
             peers,
+            reads: Default::default(),
+            leader_reads: Default::default(),
         }))
     }
 

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::Replica;
+use super::peer_client::PeerClient;
+use super::read_index::RoundError;
 use crate::store::read::{self, ListOptions, ListPage, ReadError};
 use crate::store::types::{KeyValue, NodeId, PeerNode, Request, Response};
 use crate::store::watch::{WatchError, Watcher};
@@ -124,59 +126,48 @@ impl Replica {
     }
 
     /// The leader's half of a follower's read-index: the log index a read must wait for.
+    /// Concurrent requests share rounds; this never forwards.
     pub async fn read_index_as_leader(&self) -> Result<u64, String> {
-        match self.raft.get_read_linearizer(ReadPolicy::ReadIndex).await {
-            Ok(linearizer) => Ok(linearizer.read_log_id().index()),
-            Err(e) => Err(e.to_string()),
-        }
+        let raft = self.raft.clone();
+        let round = move || leader_round(raft.clone());
+        self.leader_reads
+            .read_index(round)
+            .await
+            .map_err(RoundError::into_message)
     }
 
-    /// Waits until this replica has applied everything committed before now.
+    /// Waits until this replica has applied everything committed before now. Concurrent calls
+    /// share read-index rounds (see `read_index`).
     pub async fn linearize(&self) -> Result<(), StoreReadError> {
         let deadline = Instant::now() + LEADER_WAIT;
+        let (raft, peers, advertise) = (
+            self.raft.clone(),
+            self.peers.clone(),
+            self.advertise.clone(),
+        );
+        let round = move || any_round(raft.clone(), peers.clone(), advertise.clone());
         loop {
-            let leader = match self.raft.get_read_linearizer(ReadPolicy::ReadIndex).await {
-                Ok(linearizer) => {
+            match self.reads.read_index(round.clone()).await {
+                Ok(index) => {
                     let remaining = deadline.saturating_duration_since(Instant::now());
-                    return match linearizer
-                        .try_await_ready(&self.raft, Some(remaining))
-                        .await
-                    {
-                        Ok(Ok(_)) => Ok(()),
-                        Ok(Err(_)) => Err(StoreReadError::NoLeader(
-                            "timed out applying the log".into(),
-                        )),
-                        Err(e) => Err(StoreReadError::NoLeader(e.to_string())),
-                    };
-                }
-                Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f))) => {
-                    f.leader_node
-                }
-                Err(e) => return Err(StoreReadError::NoLeader(e.to_string())),
-            };
-            if let Some(PeerNode { addr }) = leader.filter(|n| n.addr != self.advertise) {
-                let answer: Result<Result<u64, String>, _> = self
-                    .peers
-                    .call(&addr, PATH_READ_INDEX, &(), FORWARD_TIMEOUT)
-                    .await;
-                if let Ok(Ok(index)) = answer {
-                    let remaining = deadline.saturating_duration_since(Instant::now());
-                    let waited = self
+                    return self
                         .raft
                         .wait(Some(remaining))
                         .applied_index_at_least(Some(index), "read-index")
-                        .await;
-                    return waited
+                        .await
                         .map(|_| ())
                         .map_err(|e| StoreReadError::NoLeader(e.to_string()));
                 }
+                Err(RoundError::Fatal(e)) => return Err(StoreReadError::NoLeader(e)),
+                Err(RoundError::NoLeader(e)) if Instant::now() >= deadline => {
+                    return Err(StoreReadError::NoLeader(format!(
+                        "no leader answered within {LEADER_WAIT:?}: {e}"
+                    )));
+                }
+                Err(RoundError::NoLeader(_)) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             }
-            if Instant::now() >= deadline {
-                return Err(StoreReadError::NoLeader(format!(
-                    "no leader answered within {LEADER_WAIT:?}"
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -253,5 +244,55 @@ impl Replica {
         }
         tracing::info!(id = request.id, addr = %request.addr, "replica joined as a voter");
         Ok(())
+    }
+}
+
+/// What a round reports when the leader's quorum did not answer in time.
+fn not_confirmed() -> RoundError {
+    RoundError::NoLeader("the leader did not confirm its leadership in time".into())
+}
+
+/// One read-index round on this replica as leader.
+async fn leader_round(raft: super::Raft) -> Result<u64, RoundError> {
+    let linearizer = tokio::time::timeout(
+        FORWARD_TIMEOUT,
+        raft.get_read_linearizer(ReadPolicy::ReadIndex),
+    );
+    match linearizer.await {
+        Ok(Ok(linearizer)) => Ok(linearizer.read_log_id().index()),
+        Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f)))) => Err(
+            RoundError::NoLeader(format!("this replica is not the leader: {f}")),
+        ),
+        Ok(Err(e)) => Err(RoundError::Fatal(e.to_string())),
+        Err(_) => Err(not_confirmed()),
+    }
+}
+
+/// One read-index round: locally when this replica leads, otherwise by asking the leader.
+async fn any_round(
+    raft: super::Raft,
+    peers: PeerClient,
+    advertise: String,
+) -> Result<u64, RoundError> {
+    let local = tokio::time::timeout(
+        FORWARD_TIMEOUT,
+        raft.get_read_linearizer(ReadPolicy::ReadIndex),
+    );
+    let leader = match local.await {
+        Ok(Ok(linearizer)) => return Ok(linearizer.read_log_id().index()),
+        Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f)))) => f.leader_node,
+        Ok(Err(e)) => return Err(RoundError::Fatal(e.to_string())),
+        Err(_) => return Err(not_confirmed()),
+    };
+    let Some(PeerNode { addr }) = leader.filter(|n| n.addr != advertise) else {
+        return Err(RoundError::NoLeader("no leader is known".into()));
+    };
+    let answer: Result<Result<u64, String>, _> = peers
+        .call(&addr, PATH_READ_INDEX, &(), FORWARD_TIMEOUT)
+        .await;
+    match answer {
+        Ok(Ok(index)) => Ok(index),
+        Ok(Err(e)) => Err(RoundError::NoLeader(e)),
+        Err(e) => Err(RoundError::NoLeader(e.to_string())),
     }
 }

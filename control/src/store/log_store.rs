@@ -7,6 +7,7 @@
 //! - `command`: the queue into the writer thread and the handle that waits for answers.
 //! - `writer`: the writer thread: commands in order, consecutive appends merged, one fsync a group.
 //! - `raft`: the `RaftLogStorage` and `RaftLogReader` impls, which talk to the writer and read redb.
+//! - `tail`: the newest entries in memory, so replication rarely reads redb.
 //!
 //! # Durability model
 //! Every write goes through one queue to one thread, so vote, append, truncate and purge apply in
@@ -25,6 +26,7 @@ mod command;
 mod open;
 mod raft;
 mod tables;
+mod tail;
 mod writer;
 
 #[cfg(test)]
@@ -101,6 +103,8 @@ struct Shared {
     purged_next: AtomicU64,
     /// The queue into the writer thread; dropping it stops the thread.
     writer: command::WriterHandle,
+    /// The newest entries, mirrored after each successful write.
+    tail: Mutex<tail::Tail>,
 }
 
 impl LogStore {
@@ -123,6 +127,7 @@ impl LogStore {
                 vote: Mutex::new(opened.vote),
                 purged_next: AtomicU64::new(purged_next),
                 writer,
+                tail: Mutex::default(),
             }),
         })
     }
@@ -153,6 +158,16 @@ impl LogStore {
             .vote
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(vote);
+    }
+
+    /// Runs `f` on the in-memory tail.
+    fn with_tail<T>(&self, f: impl FnOnce(&mut tail::Tail) -> T) -> T {
+        // The tail is a cache that every failed write clears: still valid after a panic.
+        f(&mut self
+            .shared
+            .tail
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
     }
 
     fn purged_next(&self) -> u64 {

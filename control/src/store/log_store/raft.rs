@@ -26,8 +26,22 @@ impl LogStore {
         if end.is_some_and(|end| end <= start) {
             return Ok(Vec::new());
         }
+        if let Some(entries) = self.with_tail(|tail| tail.get(start, end, limit)) {
+            return Ok(entries);
+        }
         let shared = self.shared.clone();
         blocking(move || tables::read_entries(&shared.path, &shared.db, start, end, limit)).await
+    }
+}
+
+impl LogStore {
+    /// Applies a write that succeeded to the tail too; after a failed one the file's contents
+    /// are unknown, so the tail is dropped and reads go to redb.
+    fn mirror(&self, result: &io::Result<()>, apply: impl FnOnce(&mut super::tail::Tail)) {
+        self.with_tail(|tail| match result {
+            Ok(()) => apply(tail),
+            Err(_) => tail.clear(),
+        });
     }
 }
 
@@ -158,6 +172,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let mut encoded: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut kept = Vec::new();
         for entry in entries {
             let index = entry.log_id.index;
             if let Some((prev, _)) = encoded.last()
@@ -173,26 +188,34 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 callback.io_completed(Err(io::Error::new(e.kind(), e.to_string())));
                 return Err(e);
             }
-            encoded.push((index, codec::encode(&entry)));
+            let bytes = codec::encode(&entry);
+            kept.push((entry, bytes.len()));
+            encoded.push((index, bytes));
         }
         // Even an empty append goes through the queue: its callback must not fire before the
         // appends queued ahead of it are durable.
-        self.shared
+        let result = self
+            .shared
             .writer
             .call(|done| Cmd::Append {
                 entries: encoded,
                 flushed: callback,
                 done,
             })
-            .await
+            .await;
+        self.mirror(&result, |tail| tail.append(kept));
+        result
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
         let after = last_log_id.map(|id| id.index);
-        self.shared
+        let result = self
+            .shared
             .writer
             .call(|done| Cmd::Truncate { after, done })
-            .await
+            .await;
+        self.mirror(&result, |tail| tail.truncate_after(after));
+        result
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
@@ -202,6 +225,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .writer
             .call(|done| Cmd::Purge { upto, bytes, done })
             .await?;
+        self.with_tail(|tail| tail.purge_upto(upto));
         self.set_purged_next(upto + 1);
         Ok(())
     }

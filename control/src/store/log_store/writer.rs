@@ -89,6 +89,10 @@ impl Writer {
                 Err(false) => self.flush(),
             }
         }
+        // Finish a purge still under way, so a clean stop leaves no purged entries behind.
+        while self.purge_upto.is_some() {
+            self.purge_chunk();
+        }
         if self.lazy_dirty || !self.unflushed.is_empty() {
             self.flush();
         }
