@@ -85,12 +85,16 @@ pub(crate) fn write_u64(
     Ok(())
 }
 
-/// The open tables of one write transaction.
+/// The open tables of one write transaction. Transactions applied through it bump the
+/// revision in memory; [`WriteTables::finish`] stores it once, so a batch of N writes costs one
+/// meta update instead of N.
 pub(crate) struct WriteTables<'t> {
     pub kv: redb::Table<'t, &'static str, &'static [u8]>,
     pub history: redb::Table<'t, (&'static str, u64), &'static [u8]>,
     pub events: redb::Table<'t, (u64, u32), &'static str>,
     pub meta: redb::Table<'t, &'static str, &'static [u8]>,
+    /// The current revision once read, and whether it changed since.
+    revision: Option<(u64, bool)>,
 }
 
 impl<'t> WriteTables<'t> {
@@ -100,7 +104,26 @@ impl<'t> WriteTables<'t> {
             history: txn.open_table(HISTORY)?,
             events: txn.open_table(EVENTS)?,
             meta: txn.open_table(META)?,
+            revision: None,
         })
+    }
+
+    /// The current revision, including transactions applied through these tables.
+    fn revision(&mut self) -> Result<u64, MvccError> {
+        if let Some((revision, _)) = self.revision {
+            return Ok(revision);
+        }
+        let revision = read_u64(&self.meta, META_REVISION)?;
+        self.revision = Some((revision, false));
+        Ok(revision)
+    }
+
+    /// Stores the revision if transactions changed it. Call before committing.
+    pub fn finish(mut self) -> Result<(), MvccError> {
+        if let Some((revision, true)) = self.revision {
+            write_u64(&mut self.meta, META_REVISION, revision)?;
+        }
+        Ok(())
     }
 
     fn current(&self, key: &str) -> Result<Option<KeyValue>, MvccError> {
@@ -113,7 +136,7 @@ impl<'t> WriteTables<'t> {
     /// Checks every precondition, then applies every op at `revision + 1`. `events` receives
     /// what watchers must see.
     pub fn apply_txn(&mut self, txn: &Txn, events: &mut Vec<Event>) -> Result<Response, MvccError> {
-        let revision = read_u64(&self.meta, META_REVISION)?;
+        let revision = self.revision()?;
         let mut prev = Vec::with_capacity(txn.ops.len());
         for (op_index, op) in txn.ops.iter().enumerate() {
             let current = self.current(&op.key)?;
@@ -187,7 +210,7 @@ impl<'t> WriteTables<'t> {
                 prev: before.clone(),
             });
         }
-        write_u64(&mut self.meta, META_REVISION, new_rev)?;
+        self.revision = Some((new_rev, true));
         Ok(Response::Committed {
             revision: new_rev,
             prev,
@@ -197,7 +220,7 @@ impl<'t> WriteTables<'t> {
     /// Drops events at or below `target` and every version that no read at a revision
     /// `>= target` can see. Returns the compacted revision in effect afterwards.
     pub fn compact(&mut self, target: u64) -> Result<u64, MvccError> {
-        let revision = read_u64(&self.meta, META_REVISION)?;
+        let revision = self.revision()?;
         let compacted = read_u64(&self.meta, META_COMPACTED)?;
         let target = target.min(revision);
         if target <= compacted {

@@ -36,7 +36,9 @@ impl Fixture {
         let mut events = Vec::new();
         let response = {
             let mut tables = WriteTables::open(&txn).unwrap();
-            tables.apply_txn(&Txn { ops }, &mut events).unwrap()
+            let response = tables.apply_txn(&Txn { ops }, &mut events).unwrap();
+            tables.finish().unwrap();
+            response
         };
         txn.commit().unwrap();
         if !events.is_empty() {

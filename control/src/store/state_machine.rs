@@ -138,6 +138,7 @@ impl StateMachine {
                     .meta
                     .insert(META_APPLIED, codec::encode(&Some(last.log_id)).as_slice())?;
             }
+            tables.finish()?;
         }
         let mut txn = txn;
         txn.set_durability(if durable {
