@@ -13,6 +13,8 @@
 #   STALL=1 STALL_SECS=30 STALL_CLIENTS=16 SNAPSHOT_EVERY=20000
 #   OUT=bench/out/store-<time>.jsonl  BENCH_TMPDIR=/tmp  KEEP=1 (keep data dirs)
 #   NO_BUILD=1 (use the release binaries already built)
+#   ETCD_TLS=1 (default: etcd serves clients and peers over TLS, as kubeadm
+#   runs it and as skiff always does; ETCD_TLS=0 for plain HTTP)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -27,6 +29,7 @@ STALL=${STALL:-1}
 STALL_SECS=${STALL_SECS:-30}
 STALL_CLIENTS=${STALL_CLIENTS:-16}
 SNAPSHOT_EVERY=${SNAPSHOT_EVERY:-20000}
+ETCD_TLS=${ETCD_TLS:-1}
 OUT=${OUT:-$ROOT/bench/out/store-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
 
 has() { [[ " $TARGETS " == *" $1 "* ]]; }
@@ -67,33 +70,57 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# etcd_pki: a CA and one certificate for 127.0.0.1 (server and client use),
+# ECDSA P-256 like skiff's own; sets ETCD_SCHEME, ETCD_CA and ETCD_TLS_FLAGS.
+etcd_pki() {
+    ETCD_SCHEME=http ETCD_CA="" ETCD_TLS_FLAGS=()
+    [[ $ETCD_TLS == 1 ]] || return 0
+    local d=$WORK/etcd-pki
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=bench-etcd-ca -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj /CN=etcd -keyout "$d/etcd.key" -out "$d/etcd.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >"$d/ext"
+    openssl x509 -req -in "$d/etcd.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+        -days 2 -extfile "$d/ext" -out "$d/etcd.crt" 2>/dev/null
+    ETCD_SCHEME=https ETCD_CA=$d/ca.crt
+    ETCD_TLS_FLAGS=(--cert-file "$d/etcd.crt" --key-file "$d/etcd.key"
+        --peer-cert-file "$d/etcd.crt" --peer-key-file "$d/etcd.key"
+        --peer-trusted-ca-file "$d/ca.crt" --peer-client-cert-auth)
+}
+
+# etcd_args: store-bench's target flags for etcd (with the CA under TLS).
+etcd_ca_args() { [[ -n $ETCD_CA ]] && printf '%s\n' --ca "$ETCD_CA"; return 0; }
+
 # start_etcd N [extra flags...]: an N-member cluster on 127.0.0.1; sets ETCD_EP
 # to the leader's client URL.
 start_etcd() {
-    local n=$1 i cluster="" eps=() ports token base
+    local n=$1 i cluster="" eps=() ports token base ca_args
     shift
+    mapfile -t ca_args < <(etcd_ca_args)
     token="bench-$n-$RANDOM"
     SEQ=$((SEQ + 1))
     base=$WORK/etcd-$SEQ-x$n
     read -r -a ports <<<"$("$SB" free-ports $((2 * n)))"
     for ((i = 1; i <= n; i++)); do
-        cluster+="e$i=http://127.0.0.1:${ports[2 * i - 1]},"
-        eps+=("http://127.0.0.1:${ports[2 * i - 2]}")
+        cluster+="e$i=$ETCD_SCHEME://127.0.0.1:${ports[2 * i - 1]},"
+        eps+=("$ETCD_SCHEME://127.0.0.1:${ports[2 * i - 2]}")
     done
     for ((i = 1; i <= n; i++)); do
         etcd --name "e$i" --data-dir "$base-$i" \
             --listen-client-urls "${eps[i - 1]}" --advertise-client-urls "${eps[i - 1]}" \
-            --listen-peer-urls "http://127.0.0.1:${ports[2 * i - 1]}" \
-            --initial-advertise-peer-urls "http://127.0.0.1:${ports[2 * i - 1]}" \
+            --listen-peer-urls "$ETCD_SCHEME://127.0.0.1:${ports[2 * i - 1]}" \
+            --initial-advertise-peer-urls "$ETCD_SCHEME://127.0.0.1:${ports[2 * i - 1]}" \
             --initial-cluster "${cluster%,}" --initial-cluster-state new \
-            --initial-cluster-token "$token" "$@" \
+            --initial-cluster-token "$token" "${ETCD_TLS_FLAGS[@]}" "$@" \
             >"$base-$i.log" 2>&1 &
         PIDS+=($!)
     done
     local all
     all=$(IFS=,; echo "${eps[*]}")
-    "$SB" wait --target etcd --endpoint "$all" --timeout 60
-    ETCD_EP=${eps[$("$SB" etcd-leader --target etcd --endpoint "$all")]}
+    "$SB" wait --target etcd --endpoint "$all" "${ca_args[@]}" --timeout 60
+    ETCD_EP=${eps[$("$SB" etcd-leader --target etcd --endpoint "$all" "${ca_args[@]}")]}
     log "etcd x$n up, leader $ETCD_EP ($(etcd --version | head -1))"
 }
 
@@ -145,7 +172,7 @@ bench() {
     local target=$1 replicas=$2 mode=$3 clients=$4 round=$5 args
     shift 5
     case $target in
-        etcd) args=(--target etcd --endpoint "$ETCD_EP") ;;
+        etcd) mapfile -t args < <(etcd_ca_args); args=(--target etcd --endpoint "$ETCD_EP" "${args[@]}") ;;
         skiff) args=(--target skiff --endpoint "$SKIFF_EP" --ca "$SKIFF_CA" --token-file "$SKIFF_TOKEN") ;;
     esac
     "$SB" run "${args[@]}" --replicas "$replicas" --mode "$mode" --clients "$clients" \
@@ -155,6 +182,7 @@ bench() {
 }
 
 log "results: $OUT   data dirs: $WORK"
+has etcd && etcd_pki
 "$SB" fsync "$WORK" --secs 1 >&2
 for n in $REPLICAS; do
     has etcd && start_etcd "$n"
@@ -192,7 +220,7 @@ fi
 
 {
     echo "Store benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(etcd --version 2>/dev/null | head -1 || true), skiff $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
-    echo "DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS, 256-byte values"
+    echo "DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS, 256-byte values, etcd over ${ETCD_SCHEME:-http} (ETCD_TLS=$ETCD_TLS), skiff over https"
     echo
     "$SB" table "$OUT"
 } | tee "${OUT%.jsonl}.md"
