@@ -151,11 +151,9 @@ impl Replica {
                 Ok(index) => {
                     let remaining = deadline.saturating_duration_since(Instant::now());
                     return self
-                        .raft
-                        .wait(Some(remaining))
-                        .applied_index_at_least(Some(index), "read-index")
+                        .sm
+                        .wait_applied(index, remaining)
                         .await
-                        .map(|_| ())
                         .map_err(|e| StoreReadError::NoLeader(e.to_string()));
                 }
                 Err(RoundError::Fatal(e)) => return Err(StoreReadError::NoLeader(e)),

@@ -5,7 +5,9 @@
 //! - `codec`: versioned binary encoding of everything stored or sent.
 //! - `log_store`: the Raft log in its own redb file (`raft-log.redb`).
 //! - `state_machine`: the MVCC map in redb (`state.redb`), applied from the log.
+//! - `applier`: the thread that commits applied entries in groups and answers clients.
 
+mod applier;
 pub mod codec;
 pub mod log_store;
 pub mod mvcc;

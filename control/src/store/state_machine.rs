@@ -1,6 +1,9 @@
 //! The Raft state machine: applies committed entries to the MVCC map in `state.redb`, publishes
 //! watch events, and builds and installs snapshots.
 //!
+//! Applying: `apply` hands each batch to the `applier` thread, which merges queued batches into
+//! one redb transaction (group commit) and answers clients after it commits.
+//!
 //! Durability: most batches commit to redb without fsync (openraft re-applies the log from the
 //! persisted commit point after a crash, and redb rolls back atomically to its last durable
 //! commit, which carries its own applied log id). One batch per `DURABLE_EVERY` commits with
@@ -21,6 +24,7 @@ use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 use redb::{Database, Durability, ReadableDatabase};
 
+use super::applier::Applier;
 use super::codec;
 use super::mvcc::{META, MvccError, WriteTables};
 use super::snapshot::{self, SnapshotData, SnapshotFiles};
@@ -28,6 +32,7 @@ use super::types::{Event, Request, Response, TypeConfig};
 use super::watch::{Published, WatchHub};
 
 pub type LogId = openraft::alias::LogIdOf<TypeConfig>;
+type Entry = openraft::alias::EntryOf<TypeConfig>;
 pub type StoredMembership = openraft::alias::StoredMembershipOf<TypeConfig>;
 pub type SnapshotMeta = openraft::alias::SnapshotMetaOf<TypeConfig>;
 pub type Snapshot = openraft::alias::SnapshotOf<TypeConfig, SnapshotData>;
@@ -50,20 +55,18 @@ pub enum OpenError {
     Snapshot { path: PathBuf, source: io::Error },
 }
 
-/// Handle on the state machine. Cheap to clone; all clones share one redb database.
+/// Handle on the state machine. Cheap to clone; all clones share one redb database and one
+/// apply thread.
 #[derive(Clone)]
 pub struct StateMachine {
     db: Arc<Database>,
     hub: WatchHub,
     snapshots: SnapshotFiles,
-    /// When (ms since the epoch) a batch last committed with fsync.
-    last_durable_ms: Arc<AtomicU64>,
+    applier: Applier,
 }
 
 /// How often an applied batch commits with fsync.
 const DURABLE_EVERY_MS: u64 = 1000;
-/// Batches of at most this many entries (and no fsync) are applied on the calling task.
-const INLINE_APPLY_MAX: usize = 32;
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -76,17 +79,38 @@ impl StateMachine {
     /// Opens (or creates) `dir/state.redb` and `dir/snapshots/`.
     pub fn open(dir: &Path) -> Result<Self, OpenError> {
         let path = dir.join("state.redb");
-        let db = open_database(&path)?;
-        let sm = StateMachine {
-            db: Arc::new(db),
-            hub: WatchHub::default(),
-            snapshots: SnapshotFiles::new(dir.join("snapshots")),
-            last_durable_ms: Arc::new(AtomicU64::new(now_ms())),
-        };
-        sm.read_applied().map_err(|source| OpenError::Read {
+        let db = Arc::new(open_database(&path)?);
+        let read = |source| OpenError::Read {
             path: path.clone(),
             source,
-        })?;
+        };
+        let txn = db.begin_read().map_err(|e| read(e.into()))?;
+        let (applied, _) = read_applied_in(&txn).map_err(read)?;
+        drop(txn);
+        let hub = WatchHub::default();
+        let last_durable_ms = AtomicU64::new(now_ms());
+        let commit = move |db: &Database, entries: &[Entry]| {
+            let now = now_ms();
+            let durable =
+                now.saturating_sub(last_durable_ms.load(Ordering::Relaxed)) >= DURABLE_EVERY_MS;
+            if durable {
+                last_durable_ms.store(now, Ordering::Relaxed);
+            }
+            Self::apply_batch(db, durable, entries).map_err(|e| e.to_string())
+        };
+        let visible = applied.map_or(0, |id| id.index);
+        let applier = Applier::spawn(db.clone(), hub.clone(), visible, Arc::new(commit)).map_err(
+            |source| OpenError::Snapshot {
+                path: path.clone(),
+                source,
+            },
+        )?;
+        let sm = StateMachine {
+            db,
+            hub,
+            snapshots: SnapshotFiles::new(dir.join("snapshots")),
+            applier,
+        };
         let snap_dir = dir.join("snapshots");
         sm.snapshots.check().map_err(|source| OpenError::Snapshot {
             path: snap_dir,
@@ -101,6 +125,11 @@ impl StateMachine {
 
     pub fn hub(&self) -> &WatchHub {
         &self.hub
+    }
+
+    /// Waits until the entry at `index` is applied and readable here, at most `timeout`.
+    pub async fn wait_applied(&self, index: u64, timeout: std::time::Duration) -> io::Result<()> {
+        self.applier.wait_visible(index, timeout).await
     }
 
     fn read_applied(&self) -> Result<(Option<LogId>, StoredMembership), MvccError> {
@@ -158,6 +187,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     type SnapshotBuilder = StateMachine;
 
     async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
+        self.applier.barrier().await?;
         Ok(self.read_applied()?)
     }
 
@@ -174,32 +204,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         if batch.is_empty() {
             return Ok(());
         }
-        let db = self.db.clone();
-        let now = now_ms();
-        let durable =
-            now.saturating_sub(self.last_durable_ms.load(Ordering::Relaxed)) >= DURABLE_EVERY_MS;
-        if durable {
-            self.last_durable_ms.store(now, Ordering::Relaxed);
-        }
-        // A small batch without fsync takes tens of microseconds: run it here rather than pay
-        // two thread hand-offs on every write's path. An fsync or a big batch goes to the
-        // blocking pool so the runtime's workers never wait on the disk.
-        let (responses, events) = if durable || batch.len() > INLINE_APPLY_MAX {
-            tokio::task::spawn_blocking(move || Self::apply_batch(&db, durable, &batch))
-                .await
-                .map_err(io::Error::other)??
-        } else {
-            Self::apply_batch(&db, durable, &batch)?
-        };
-        for (responder, response) in responders.into_iter().zip(responses) {
-            if let Some(responder) = responder {
-                responder.send(response);
-            }
-        }
-        if !events.is_empty() {
-            self.hub.publish(Published::Events(Arc::new(events)));
-        }
-        Ok(())
+        self.applier.apply(batch, responders).await
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
@@ -211,8 +216,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMeta,
         data: SnapshotData,
     ) -> Result<(), io::Error> {
+        self.applier.barrier().await?;
         let db = self.db.clone();
         let snapshots = self.snapshots.clone();
+        let installed = meta.last_log_id.map_or(0, |id| id.index);
         let meta = meta.clone();
         tokio::task::spawn_blocking(move || -> Result<(), io::Error> {
             let decoded = snapshot::decode(&data)?;
@@ -222,6 +229,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         })
         .await
         .map_err(io::Error::other)??;
+        self.applier.set_visible(installed);
         self.hub.publish(Published::Reset);
         Ok(())
     }
@@ -238,6 +246,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     type SnapshotData = SnapshotData;
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        self.applier.barrier().await?;
         let db = self.db.clone();
         let snapshots = self.snapshots.clone();
         tokio::task::spawn_blocking(move || -> Result<Snapshot, io::Error> {
