@@ -12,8 +12,9 @@
 //! # Durability model
 //! Every write goes through one queue to one thread, so vote, append, truncate and purge apply in
 //! the order they were called. A group of queued appends is written in one redb transaction
-//! committed with `Durability::None`: visible to every reader at once, so `append` returns only
-//! after that commit ("readable when `append` returns"). When the queue runs dry the writer commits
+//! committed with `Durability::None`. `append` does not wait for that commit: the entries go into
+//! the in-memory `tail` first, which serves reads until redb has them ("readable when `append`
+//! returns"), so replication starts while the writer works. When the queue runs dry the writer commits
 //! an empty `Durability::Immediate` transaction (one fsync for the whole group) and only then fires
 //! the appends' `IOFlushed` callbacks. `save_vote` and `truncate_after` commit durably before they
 //! return. `save_committed`, and the purge's record and deletions, ride on the next fsync: losing

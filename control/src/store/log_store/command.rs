@@ -18,11 +18,11 @@ pub(super) type Done = oneshot::Sender<io::Result<()>>;
 
 /// One write, with the channel that answers it once it is visible to readers.
 pub(super) enum Cmd {
-    /// Encoded entries by index; `flushed` fires once they are on disk.
+    /// Encoded entries by index; `flushed` fires once they are on disk (or with the error).
+    /// Nobody waits for the commit itself: readers get these entries from the tail meanwhile.
     Append {
         entries: Vec<(u64, Vec<u8>)>,
         flushed: IOFlushed<TypeConfig>,
-        done: Done,
     },
     /// An encoded vote; answered once it is on disk.
     Vote { bytes: Vec<u8>, done: Done },
@@ -45,6 +45,9 @@ pub(super) struct WriterHandle {
     thread: Option<JoinHandle<()>>,
     /// Durable (fsynced) commits so far, to observe group commit.
     pub(super) durable_commits: Arc<AtomicU64>,
+    /// One past the last index committed to the file (durably or not): the tail may forget
+    /// entries below it, because redb serves them.
+    pub(super) written_next: Arc<AtomicU64>,
 }
 
 impl WriterHandle {
@@ -55,7 +58,15 @@ impl WriterHandle {
     ) -> io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         let durable_commits = Arc::new(AtomicU64::new(0));
-        let writer = Writer::new(path, db, rx, purge_upto, durable_commits.clone());
+        let written_next = Arc::new(AtomicU64::new(0));
+        let writer = Writer::new(
+            path,
+            db,
+            rx,
+            purge_upto,
+            durable_commits.clone(),
+            written_next.clone(),
+        );
         let thread = std::thread::Builder::new()
             .name("raft-log-writer".into())
             .spawn(move || writer.run())?;
@@ -63,7 +74,14 @@ impl WriterHandle {
             tx: Some(tx),
             thread: Some(thread),
             durable_commits,
+            written_next,
         })
+    }
+
+    /// Queues `cmd` without waiting for it.
+    pub(super) fn send(&self, cmd: Cmd) -> io::Result<()> {
+        let tx = self.tx.as_ref().ok_or_else(stopped)?;
+        tx.send(cmd).map_err(|_| stopped())
     }
 
     /// Queues the command built from `make` and waits for its answer.

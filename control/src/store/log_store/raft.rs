@@ -4,6 +4,7 @@
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
+use std::sync::atomic::Ordering;
 
 use openraft::OptionalSend;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
@@ -29,8 +30,29 @@ impl LogStore {
         if let Some(entries) = self.with_tail(|tail| tail.get(start, end, limit)) {
             return Ok(entries);
         }
+        // Older than the tail: redb has every entry below the tail's first, and the tail has
+        // the rest (which redb may not have yet).
+        let tail_first = self.with_tail(|tail| tail.first());
+        let file_end = match (end, tail_first) {
+            (Some(end), Some(first)) => Some(end.min(first)),
+            (None, first) => first,
+            (end, None) => end,
+        };
         let shared = self.shared.clone();
-        blocking(move || tables::read_entries(&shared.path, &shared.db, start, end, limit)).await
+        let mut entries = blocking(move || {
+            tables::read_entries(&shared.path, &shared.db, start, file_end, limit)
+        })
+        .await?;
+        if let Some(first) = tail_first
+            && entries.len() < limit
+            && entries.last().is_none_or(|e| e.log_id.index + 1 == first)
+        {
+            let more = limit - entries.len();
+            if let Some(rest) = self.with_tail(|tail| tail.get(first, end, more)) {
+                entries.extend(rest);
+            }
+        }
+        Ok(entries)
     }
 }
 
@@ -121,6 +143,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             })
         })
         .await
+        .map(|mut state| {
+            // Appended entries the writer has not committed yet are already in the tail.
+            if let Some(last) = self.with_tail(|tail| tail.last_id())
+                && state.last_log_id.is_none_or(|id| id.index < last.index)
+            {
+                state.last_log_id = Some(last);
+            }
+            state
+        })
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -194,17 +225,18 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         }
         // Even an empty append goes through the queue: its callback must not fire before the
         // appends queued ahead of it are durable.
-        let result = self
-            .shared
-            .writer
-            .call(|done| Cmd::Append {
-                entries: encoded,
-                flushed: callback,
-                done,
-            })
-            .await;
-        self.mirror(&result, |tail| tail.append(kept));
-        result
+        // Readable at once from the tail; the writer commits and fsyncs behind it and fires
+        // `callback` when the entries are durable (or failed).
+        let written_next = self.shared.writer.written_next.load(Ordering::Acquire);
+        self.with_tail(|tail| tail.append(kept, written_next));
+        let sent = self.shared.writer.send(Cmd::Append {
+            entries: encoded,
+            flushed: callback,
+        });
+        if sent.is_err() {
+            self.with_tail(|tail| tail.clear());
+        }
+        sent
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {

@@ -22,16 +22,23 @@ pub(super) struct Tail {
 }
 
 impl Tail {
-    fn first(&self) -> Option<u64> {
+    pub(super) fn first(&self) -> Option<u64> {
         self.entries.front().map(|(e, _)| e.log_id.index)
+    }
+
+    /// The id of the newest entry held.
+    pub(super) fn last_id(&self) -> Option<super::LogId> {
+        self.entries.back().map(|(e, _)| e.log_id)
     }
 
     fn next(&self) -> Option<u64> {
         self.entries.back().map(|(e, _)| e.log_id.index + 1)
     }
 
-    /// Mirrors a successful append of `new` (contiguous, possibly empty) to the file.
-    pub(super) fn append(&mut self, new: Vec<(Entry, usize)>) {
+    /// Takes an append of `new` (contiguous, possibly empty) on its way to the file. Entries
+    /// below `written_next` are in the file and may be dropped to stay within bounds; newer
+    /// ones stay even past the bounds, since only the tail can serve them.
+    pub(super) fn append(&mut self, new: Vec<(Entry, usize)>, written_next: u64) {
         let Some(start) = new.first().map(|(e, _)| e.log_id.index) else {
             return;
         };
@@ -50,8 +57,12 @@ impl Tail {
         }
         while self.entries.len() > MAX_ENTRIES || (self.bytes > MAX_BYTES && self.entries.len() > 1)
         {
-            if let Some((_, size)) = self.entries.pop_front() {
-                self.bytes -= size;
+            match self.entries.front() {
+                Some((entry, size)) if entry.log_id.index < written_next => {
+                    self.bytes -= *size;
+                    self.entries.pop_front();
+                }
+                _ => break,
             }
         }
     }
@@ -115,7 +126,7 @@ mod tests {
 
     fn tail_of(entries: Vec<Entry>) -> Tail {
         let mut tail = Tail::default();
-        tail.append(entries.into_iter().map(|e| (e, 10)).collect());
+        tail.append(entries.into_iter().map(|e| (e, 10)).collect(), u64::MAX);
         tail
     }
 
@@ -149,28 +160,60 @@ mod tests {
         );
         tail.purge_upto(2);
         assert!(tail.get(2, None, 100).is_none());
-        tail.append(blanks(2, 5, 7).into_iter().map(|e| (e, 10)).collect());
+        tail.append(
+            blanks(2, 5, 7).into_iter().map(|e| (e, 10)).collect(),
+            u64::MAX,
+        );
         let held = tail.get(3, None, 100).expect("held");
         assert_eq!(indices(&held), vec![3, 4, 5, 6, 7]);
         assert_eq!(held[2].log_id, log_id(2, 5), "entry 5 was overwritten");
         // A gap starts the tail over.
-        tail.append(blanks(2, 20, 20).into_iter().map(|e| (e, 10)).collect());
+        tail.append(
+            blanks(2, 20, 20).into_iter().map(|e| (e, 10)).collect(),
+            u64::MAX,
+        );
         assert!(tail.get(7, None, 100).is_none());
         assert_eq!(indices(&tail.get(20, None, 100).expect("held")), vec![20]);
     }
 
     #[test]
-    fn stays_within_its_bounds() {
+    fn stays_within_its_bounds_but_keeps_what_the_file_lacks() {
+        let chunk = |c: u64| -> Vec<(Entry, usize)> {
+            blanks(1, c * 1000, c * 1000 + 999)
+                .into_iter()
+                .map(|e| (e, 10))
+                .collect()
+        };
         let mut tail = Tail::default();
-        for chunk in 0..20u64 {
-            tail.append(
-                blanks(1, chunk * 1000, chunk * 1000 + 999)
-                    .into_iter()
-                    .map(|e| (e, 10))
-                    .collect(),
-            );
+        for c in 0..20u64 {
+            tail.append(chunk(c), u64::MAX);
         }
         assert_eq!(tail.entries.len(), MAX_ENTRIES);
         assert_eq!(tail.next(), Some(20_000));
+
+        // Nothing committed to the file yet: nothing may be dropped.
+        let mut tail = Tail::default();
+        for c in 0..20u64 {
+            tail.append(chunk(c), 0);
+        }
+        assert_eq!(tail.first(), Some(0));
+        // The writer at 5,000: only entries below it may go, so the tail stays over its bound.
+        tail.append(
+            blanks(1, 20_000, 20_000)
+                .into_iter()
+                .map(|e| (e, 10))
+                .collect(),
+            5_000,
+        );
+        assert_eq!(tail.first(), Some(5_000));
+        // The writer at 15,000: entries below it go, down to the bound.
+        tail.append(
+            blanks(1, 20_001, 20_001)
+                .into_iter()
+                .map(|e| (e, 10))
+                .collect(),
+            15_000,
+        );
+        assert_eq!(tail.first(), Some(20_002 - MAX_ENTRIES as u64));
     }
 }

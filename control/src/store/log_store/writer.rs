@@ -18,7 +18,7 @@ use std::time::Duration;
 use openraft::storage::IOFlushed;
 use redb::{Durability, ReadableTable, WriteTransaction};
 
-use super::command::{Cmd, Done};
+use super::command::Cmd;
 use super::tables::{KEY_COMMITTED, KEY_LAST_PURGED, KEY_VOTE, LOG, META};
 use crate::store::types::TypeConfig;
 
@@ -44,6 +44,8 @@ pub(super) struct Writer {
     purge_upto: Option<u64>,
     /// Counts durable commits, each one fsync.
     durable_commits: Arc<AtomicU64>,
+    /// One past the last index in the file, published for the tail.
+    written_next: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -53,6 +55,7 @@ impl Writer {
         rx: mpsc::Receiver<Cmd>,
         purge_upto: Option<u64>,
         durable_commits: Arc<AtomicU64>,
+        written_next: Arc<AtomicU64>,
     ) -> Self {
         Writer {
             path: path.to_owned(),
@@ -63,6 +66,7 @@ impl Writer {
             lazy_dirty: false,
             purge_upto,
             durable_commits,
+            written_next,
         }
     }
 
@@ -100,11 +104,7 @@ impl Writer {
 
     fn handle(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Append {
-                entries,
-                flushed,
-                done,
-            } => self.append_group(entries, flushed, done),
+            Cmd::Append { entries, flushed } => self.append_group(entries, flushed),
             Cmd::Vote { bytes, done } => {
                 let result = self.durable(|txn| {
                     txn.open_table(META)?.insert(KEY_VOTE, bytes.as_slice())?;
@@ -127,6 +127,7 @@ impl Writer {
                     txn.open_table(LOG)?.retain_in(from.., |_, _| false)?;
                     Ok(())
                 });
+                self.written_next.fetch_min(from, Ordering::AcqRel);
                 done.send(result).ok();
             }
             Cmd::Purge { upto, bytes, done } => {
@@ -146,23 +147,14 @@ impl Writer {
     }
 
     /// Writes this append and every append queued right behind it in one non-durable commit.
-    fn append_group(
-        &mut self,
-        entries: Vec<(u64, Vec<u8>)>,
-        flushed: IOFlushed<TypeConfig>,
-        done: Done,
-    ) {
+    fn append_group(&mut self, entries: Vec<(u64, Vec<u8>)>, flushed: IOFlushed<TypeConfig>) {
         let mut count = entries.len();
-        let mut group = vec![(entries, flushed, done)];
+        let mut group = vec![(entries, flushed)];
         while count < MAX_GROUP_ENTRIES {
             match self.rx.try_recv() {
-                Ok(Cmd::Append {
-                    entries,
-                    flushed,
-                    done,
-                }) => {
+                Ok(Cmd::Append { entries, flushed }) => {
                     count += entries.len();
-                    group.push((entries, flushed, done));
+                    group.push((entries, flushed));
                 }
                 Ok(other) => {
                     self.stashed = Some(other);
@@ -173,24 +165,25 @@ impl Writer {
         }
         let result = self.write(Durability::None, |txn| {
             let mut table = txn.open_table(LOG)?;
-            for (entries, _, _) in &group {
+            for (entries, _) in &group {
                 for (index, bytes) in entries {
                     table.insert(*index, bytes.as_slice())?;
                 }
             }
             Ok(())
         });
-        for (_, flushed, done) in group {
+        let last = group
+            .iter()
+            .rev()
+            .find_map(|(entries, _)| entries.last().map(|(index, _)| *index));
+        for (_, flushed) in group {
             match &result {
-                Ok(()) => {
-                    self.unflushed.push(flushed);
-                    done.send(Ok(())).ok();
-                }
-                Err(e) => {
-                    flushed.io_completed(Err(copy(e)));
-                    done.send(Err(copy(e))).ok();
-                }
+                Ok(()) => self.unflushed.push(flushed),
+                Err(e) => flushed.io_completed(Err(copy(e))),
             }
+        }
+        if let (Ok(()), Some(last)) = (&result, last) {
+            self.written_next.store(last + 1, Ordering::Release);
         }
     }
 
