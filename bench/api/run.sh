@@ -41,7 +41,7 @@ fi
 BIN=$CARGO_TARGET_DIR/release
 SB=$BIN/store-bench
 AB=$BIN/api-bench
-SKIFF=$BIN/skiff
+SKIFF=${SKIFF_BIN:-$BIN/skiff}
 
 export RUST_LIB_BACKTRACE=0
 mkdir -p "$(dirname "$OUT")"

@@ -95,7 +95,16 @@ pub fn store_value(size: usize) -> String {
 /// (read back raw through `/kv/v1/range`), so the store runs can write values that long.
 pub async fn stored_pod_size(ep: &Endpoint, name: &str) -> Result<usize> {
     let mut conn = ep.connect().await?;
-    let (status, body) = conn.post(POD_PATH, pod_body(name)).await?;
+    // A fresh replica creates the `default` namespace a moment after it answers: retry 404s.
+    let mut tries = 0;
+    let (status, body) = loop {
+        let (status, body) = conn.post(POD_PATH, pod_body(name)).await?;
+        tries += 1;
+        if status.as_u16() != 404 || tries >= 100 {
+            break (status, body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     if status.as_u16() != 201 {
         bail!(
             "create pod {name}: {status} {}",

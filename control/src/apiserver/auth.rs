@@ -1,13 +1,14 @@
 //! Who is calling and what they may do. Bearer tokens only: the admin token; node tokens and
 //! service-account tokens, both kept as Secrets in the store (as Kubernetes' bootstrap and
-//! legacy service-account tokens are). Nodes may touch only their own Node, their own Lease
-//! in `kube-node-lease`, and pods bound to them.
+//! legacy service-account tokens are) and looked up in the `tokens` index. Nodes may touch only
+//! their own Node, their own Lease in `kube-node-lease`, and pods bound to them.
 
 use serde_json::Value;
 use skiff_api::status::ApiError;
 
 use super::objects::ObjectStore;
 use super::request::{ResourceRequest, Verb};
+use super::tokens::{self, Lookup, TokenIndex};
 use crate::pki::ct_eq;
 use crate::replica::ops::Consistency;
 use crate::store::read::ListOptions;
@@ -46,62 +47,38 @@ pub fn bearer(header: Option<&[u8]>) -> Option<&[u8]> {
         .filter(|t| !t.is_empty())
 }
 
-fn decode_b64(v: &Value) -> Option<Vec<u8>> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(v.as_str()?)
-        .ok()
-}
-
-/// Resolves a token to an identity; `None` is 401.
+/// Resolves a token to an identity; `None` is 401. Node and service-account tokens come from
+/// the in-memory token index; only a token the index does not know (or an index not yet in
+/// sync) costs a store read, linearizable so a token Secret just created through another
+/// replica is found.
 pub async fn authenticate(
     token: &[u8],
     admin_token: &str,
+    index: &TokenIndex,
     objects: &ObjectStore,
 ) -> Result<Option<Identity>, ApiError> {
     if ct_eq(token, admin_token.as_bytes()) {
         return Ok(Some(Identity::Admin));
     }
-    // Token Secrets: node tokens in kube-system, service-account tokens in any namespace.
+    if let Lookup::Found(identity) = index.lookup(token) {
+        return Ok(Some(identity));
+    }
+    index.note_store_lookup();
     let secrets = skiff_api::resources::find("", "v1", "secrets").expect("secrets are served");
     let page = objects
         .list(
             secrets,
             None,
             &ListOptions::default(),
-            Consistency::Serializable,
+            Consistency::Linearizable,
         )
         .await?;
-    for secret in &page.items {
-        let kind = secret["type"].as_str().unwrap_or_default();
-        if kind != NODE_TOKEN_TYPE && kind != SA_TOKEN_TYPE {
-            continue;
-        }
-        let Some(stored) = decode_b64(&secret["data"]["token"]) else {
-            continue;
-        };
-        if !ct_eq(token, &stored) {
-            continue;
-        }
-        let namespace = secret["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if kind == NODE_TOKEN_TYPE && namespace == TOKEN_NAMESPACE {
-            let node =
-                decode_b64(&secret["data"]["node-name"]).and_then(|b| String::from_utf8(b).ok());
-            return Ok(node.map(Identity::Node));
-        }
-        if kind == SA_TOKEN_TYPE {
-            let name =
-                secret["metadata"]["annotations"]["kubernetes.io/service-account.name"].as_str();
-            return Ok(name.map(|n| Identity::ServiceAccount {
-                namespace,
-                name: n.to_owned(),
-            }));
-        }
-    }
-    Ok(None)
+    Ok(page
+        .items
+        .iter()
+        .filter_map(tokens::token_of)
+        .find(|(stored, _)| ct_eq(token, stored))
+        .map(|(_, identity)| identity))
 }
 
 /// Decides whether `who` may make `request`. `object` is the stored target (when it exists),

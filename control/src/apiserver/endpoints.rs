@@ -34,7 +34,7 @@ impl Metrics {
             .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 
-    fn render(&self, revision: u64, is_leader: bool) -> String {
+    fn render(&self, revision: u64, is_leader: bool, token_store_lookups: u64) -> String {
         let mut out = String::from(
             "# HELP apiserver_request_total Requests served, by method.\n# TYPE apiserver_request_total counter\n",
         );
@@ -58,6 +58,10 @@ impl Metrics {
         out.push_str(&format!("skiff_store_revision {revision}\n"));
         out.push_str("# HELP skiff_store_is_leader 1 if this replica is the Raft leader.\n# TYPE skiff_store_is_leader gauge\n");
         out.push_str(&format!("skiff_store_is_leader {}\n", u8::from(is_leader)));
+        out.push_str("# HELP skiff_apiserver_token_store_lookups_total Bearer tokens the token index did not know, looked up in the store.\n# TYPE skiff_apiserver_token_store_lookups_total counter\n");
+        out.push_str(&format!(
+            "skiff_apiserver_token_store_lookups_total {token_store_lookups}\n"
+        ));
         out
     }
 }
@@ -114,9 +118,11 @@ impl ApiServer {
                 let revision =
                     crate::store::read::current_revision(self.objects.replica.sm.database())
                         .unwrap_or(0);
-                let text = self
-                    .metrics
-                    .render(revision, self.objects.replica.raft.is_leader());
+                let text = self.metrics.render(
+                    revision,
+                    self.objects.replica.raft.is_leader(),
+                    self.tokens.store_lookups(),
+                );
                 Some(respond::bytes(
                     StatusCode::OK,
                     "text/plain; version=0.0.4",

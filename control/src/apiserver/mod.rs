@@ -4,11 +4,12 @@
 //! # Layout
 //! - `request`: URL -> verb, resource, namespace, name, subresource, query.
 //! - `auth`: bearer tokens -> identity; what nodes and service accounts may do.
+//! - `tokens`: the in-memory index of token Secrets, fed by a watch on the local store.
 //! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
 //! - `meta`: server-owned metadata (uid, timestamps, generation, generateName).
 //! - `reads`, `writes`, `deletes`, `watch`: the verbs.
 //! - `subresources`: status, scale, binding, log.
-//! - `services`: ClusterIP and NodePort allocation.
+//! - `services`, `service_fields`: ClusterIP and NodePort allocation on create and update.
 //! - `endpoints`: discovery, version, OpenAPI, health and metrics.
 //! - `respond`: content negotiation and the answer.
 //! - `kubeconfig`: the admin kubeconfig written at start.
@@ -22,8 +23,10 @@ pub mod objects;
 pub mod reads;
 pub mod request;
 pub mod respond;
+pub mod service_fields;
 pub mod services;
 pub mod subresources;
+pub mod tokens;
 pub mod watch;
 pub mod writes;
 
@@ -36,6 +39,7 @@ use skiff_api::table::IncludeObject;
 use tokio_util::sync::CancellationToken;
 
 use crate::replica::Replica;
+use crate::replica::ops::Consistency;
 use crate::server::respond::{Body, read_body};
 use auth::Identity;
 use objects::ObjectStore;
@@ -58,6 +62,10 @@ pub struct ApiServer {
     pub metrics: endpoints::Metrics,
     /// Objects rendered once for all watchers.
     pub render_cache: Arc<watch::RenderCache>,
+    /// Batches watch events on shared HTTP/2 connections into fewer writes.
+    pub flush_batcher: Arc<watch::FlushBatcher>,
+    /// Node and service-account tokens, kept in sync with the local store.
+    pub tokens: Arc<tokens::TokenIndex>,
     this: Weak<ApiServer>,
 }
 
@@ -68,13 +76,18 @@ impl ApiServer {
         advertise: String,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
+        let flush_batcher = Arc::new(watch::FlushBatcher::start(&shutdown));
+        let tokens = Arc::new(tokens::TokenIndex::default());
+        tokio::spawn(tokens.clone().run(replica.clone(), shutdown.clone()));
         Arc::new_cyclic(|this| ApiServer {
+            tokens,
             objects: ObjectStore { replica },
             admin_token,
             advertise,
             shutdown,
             metrics: endpoints::Metrics::default(),
             render_cache: Arc::default(),
+            flush_batcher,
             this: this.clone(),
         })
     }
@@ -105,7 +118,9 @@ impl ApiServer {
                 .map(|v| v.as_bytes()),
         );
         let identity = match token {
-            Some(token) => auth::authenticate(token, &self.admin_token, &self.objects).await?,
+            Some(token) => {
+                auth::authenticate(token, &self.admin_token, &self.tokens, &self.objects).await?
+            }
             None => None,
         };
         let Some(identity) = identity else {
@@ -123,6 +138,7 @@ impl ApiServer {
             ));
         };
         let format = respond::negotiate(&request, &resource);
+        let http2 = request.version() == http::Version::HTTP_2;
         let content_type = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -144,7 +160,7 @@ impl ApiServer {
         } else {
             bytes::Bytes::new()
         };
-        self.serve_resource(&identity, resource, format, &body, &content_type)
+        self.serve_resource(&identity, resource, format, &body, &content_type, http2)
             .await
     }
 
@@ -155,6 +171,7 @@ impl ApiServer {
         format: Format,
         body: &[u8],
         content_type: &str,
+        http2: bool,
     ) -> Result<Response<Body>, ApiError> {
         let parsed_body = match resource.verb {
             Verb::Create | Verb::Update => Some(writes::decode_body(body, content_type)?),
@@ -164,20 +181,8 @@ impl ApiServer {
             _ => None,
         };
         if *identity != Identity::Admin {
-            let target = match (&resource.name, resource.verb == Verb::Create) {
-                (Some(name), false) => {
-                    self.objects
-                        .get(
-                            resource.info,
-                            resource.namespace.as_deref(),
-                            name,
-                            crate::replica::ops::Consistency::Linearizable,
-                        )
-                        .await?
-                }
-                _ => None,
-            };
-            auth::authorize(identity, &resource, target.as_ref(), parsed_body.as_ref())?;
+            self.authorize(identity, &resource, parsed_body.as_ref())
+                .await?;
         }
         if let Some(sub) = resource.subresource.clone()
             && sub != "status"
@@ -197,7 +202,7 @@ impl ApiServer {
                 let (items, list_meta) = self.list(&resource).await?;
                 Ok(respond::list(&resource, format, items, list_meta))
             }
-            Verb::Watch => Ok(respond::stream(self.watch(&resource, format).await?)),
+            Verb::Watch => Ok(respond::stream(self.watch(&resource, format, http2).await?)),
             Verb::Create => {
                 let written = self
                     .create(&resource, parsed_body.unwrap_or_default())
@@ -234,6 +239,40 @@ impl ApiServer {
                 ))
             }
         }
+    }
+}
+
+impl ApiServer {
+    /// Authorises a non-admin caller. Only a node's request for a named pod needs the stored
+    /// object (which node it is bound to); that is read from this replica, as Kubernetes' node
+    /// authorizer reads its informer graph, and confirmed with a linearizable read only when the
+    /// local copy says no (a binding made a moment ago through another replica).
+    async fn authorize(
+        &self,
+        identity: &Identity,
+        resource: &ResourceRequest,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(), ApiError> {
+        let needs_target = matches!(identity, Identity::Node(_))
+            && resource.info.plural == "pods"
+            && resource.verb != Verb::Create;
+        let Some(name) = resource.name.as_deref().filter(|_| needs_target) else {
+            return auth::authorize(identity, resource, None, body);
+        };
+        let namespace = resource.namespace.as_deref();
+        let local = self
+            .objects
+            .get(resource.info, namespace, name, Consistency::Serializable)
+            .await?;
+        let first = auth::authorize(identity, resource, local.as_ref(), body);
+        if first.is_ok() {
+            return first;
+        }
+        let current = self
+            .objects
+            .get(resource.info, namespace, name, Consistency::Linearizable)
+            .await?;
+        auth::authorize(identity, resource, current.as_ref(), body)
     }
 }
 

@@ -1,127 +1,174 @@
 //! ClusterIP and NodePort allocation. Each allocated address or port is a key in the store,
-//! created in the same transaction as the Service, so two replicas can never hand out the
-//! same one: the loser's transaction fails and it picks again.
+//! created in the same transaction as the Service (or the update that starts to hold it) and
+//! deleted in the same transaction as the Service (or the update that lets it go), so two
+//! replicas can never hand out the same one: the loser's transaction fails and it picks again,
+//! or, for a value the caller asked for, gets 422 "provided port is already allocated".
 
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
-use rand::Rng;
-use serde_json::{Value, json};
+use serde_json::Value;
 use skiff_api::resources::ResourceInfo;
 use skiff_api::status::{ApiError, FieldError};
 
 use super::ApiServer;
 use super::objects;
+use super::service_fields::{IP_KEYS, PORT_KEYS, fill_random, in_service_net, node_ports};
 use crate::store::types::Op;
 
-/// Service CIDR 10.96.0.0/12 (virtual: no packet is ever sent to these addresses).
-const SERVICE_NET: u32 = u32::from_be_bytes([10, 96, 0, 0]);
-const SERVICE_BITS: u32 = 12;
-const NODE_PORTS: std::ops::RangeInclusive<u16> = 30000..=32767;
+pub use super::service_fields::{allocation_keys, carry_allocations};
+
+/// Tries with fresh random values before giving up (the ranges are nearly full).
 const ATTEMPTS: usize = 16;
 
-const IP_KEYS: &str = "/registry/skiff/ranges/clusterips/";
-const PORT_KEYS: &str = "/registry/skiff/ranges/nodeports/";
-
-fn random_cluster_ip() -> Ipv4Addr {
-    let size = 1u32 << (32 - SERVICE_BITS);
-    // Skip the network address, .1 (kubernetes Service by convention) and the broadcast.
-    let offset = rand::rng().random_range(2..size - 1);
-    Ipv4Addr::from(SERVICE_NET + offset)
-}
-
-fn in_service_net(ip: Ipv4Addr) -> bool {
-    u32::from(ip) >> (32 - SERVICE_BITS) == SERVICE_NET >> (32 - SERVICE_BITS)
-}
-
-/// Allocation keys a Service holds.
-pub fn allocation_keys(svc: &Value) -> Vec<String> {
-    let mut keys = Vec::new();
-    if let Some(ip) = svc["spec"]["clusterIP"]
-        .as_str()
-        .filter(|ip| *ip != "None" && !ip.is_empty())
-    {
-        keys.push(format!("{IP_KEYS}{ip}"));
+/// The allocation key named in a transaction failure ("a related record (<key>) changed").
+fn clashing_key(e: &ApiError) -> Option<&str> {
+    if e.reason != "Conflict" {
+        return None;
     }
-    for port in svc["spec"]["ports"].as_array().into_iter().flatten() {
-        if let Some(p) = port["nodePort"].as_u64() {
-            keys.push(format!("{PORT_KEYS}{p}"));
+    let start = e.message.find("/registry/skiff/ranges/")?;
+    let rest = &e.message[start..];
+    Some(&rest[..rest.find(')').unwrap_or(rest.len())])
+}
+
+/// 422 for a ClusterIP or node port the caller asked for that another Service holds; `None`
+/// when the clash was on a value picked here at random (pick again).
+fn requested_clash(
+    info: &ResourceInfo,
+    svc: &Value,
+    key: &str,
+    requested_ip: Option<&str>,
+    requested_ports: &HashSet<u64>,
+) -> Option<ApiError> {
+    let (_, name) = objects::namespace_and_name(svc);
+    let cause = if let Some(ip) = key.strip_prefix(IP_KEYS) {
+        (requested_ip == Some(ip)).then(|| {
+            FieldError::invalid(
+                "spec.clusterIPs",
+                format!(
+                    "Invalid value: []string{{\"{ip}\"}}: failed to allocate IP {ip}: provided IP is already allocated"
+                ),
+            )
+        })?
+    } else {
+        let port: u64 = key.strip_prefix(PORT_KEYS)?.parse().ok()?;
+        if !requested_ports.contains(&port) {
+            return None;
         }
-    }
-    keys
+        let index = svc["spec"]["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .position(|p| p["nodePort"].as_u64() == Some(port))
+            .unwrap_or(0);
+        FieldError::invalid(
+            format!("spec.ports[{index}].nodePort"),
+            format!("Invalid value: {port}: provided port is already allocated"),
+        )
+    };
+    Some(ApiError::invalid(info.kind, info.group, &name, vec![cause]))
 }
 
-fn wants_node_ports(svc: &Value) -> bool {
-    matches!(
-        svc["spec"]["type"].as_str(),
-        Some("NodePort") | Some("LoadBalancer")
-    )
+fn check_requested_ip(info: &ResourceInfo, svc: &Value) -> Result<Option<String>, ApiError> {
+    let requested = svc["spec"]["clusterIP"]
+        .as_str()
+        .filter(|s| !s.is_empty() && *s != "None")
+        .map(str::to_owned);
+    if let Some(ip) = &requested
+        && !ip.parse::<Ipv4Addr>().is_ok_and(in_service_net)
+    {
+        let (_, name) = objects::namespace_and_name(svc);
+        let cause = FieldError::invalid(
+            "spec.clusterIP",
+            format!(
+                "Invalid value: \"{ip}\": provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/12"
+            ),
+        );
+        return Err(ApiError::invalid(info.kind, info.group, &name, vec![cause]));
+    }
+    Ok(requested)
+}
+
+fn exhausted() -> ApiError {
+    ApiError::internal("could not allocate a free ClusterIP or node port; the ranges may be full")
 }
 
 impl ApiServer {
     /// Creates a Service, allocating its ClusterIP and node ports atomically with it.
     pub async fn create_service(&self, info: &ResourceInfo, svc: Value) -> Result<Value, ApiError> {
         let (_, name) = objects::namespace_and_name(&svc);
-        let requested_ip = svc["spec"]["clusterIP"]
-            .as_str()
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        if let Some(ip) = &requested_ip
-            && ip != "None"
-            && !ip.parse::<Ipv4Addr>().is_ok_and(in_service_net)
-        {
-            let cause = FieldError::invalid(
-                "spec.clusterIP",
-                format!(
-                    "Invalid value: \"{ip}\": provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/12"
-                ),
-            );
-            return Err(ApiError::invalid(info.kind, info.group, &name, vec![cause]));
-        }
-        let is_external = svc["spec"]["type"].as_str() == Some("ExternalName");
+        let requested_ip = check_requested_ip(info, &svc)?;
+        let requested_ports = node_ports(&svc);
         for _ in 0..ATTEMPTS {
             let mut candidate = svc.clone();
-            if requested_ip.is_none() && !is_external {
-                let ip = random_cluster_ip().to_string();
-                candidate["spec"]["clusterIP"] = json!(ip);
-                candidate["spec"]["clusterIPs"] = json!([ip]);
-            } else if let Some(ip) = &requested_ip {
-                candidate["spec"]["clusterIPs"] = json!([ip]);
-            }
-            if wants_node_ports(&candidate) {
-                let ports = candidate["spec"]["ports"]
-                    .as_array_mut()
-                    .map(|p| p.iter_mut());
-                for port in ports.into_iter().flatten() {
-                    if port["nodePort"].as_u64().is_none() {
-                        port["nodePort"] = json!(rand::rng().random_range(NODE_PORTS));
-                    }
-                }
-            }
+            fill_random(&mut candidate);
             let extra: Vec<Op> = allocation_keys(&candidate)
                 .into_iter()
                 .map(|k| Op::create(k, name.clone()))
                 .collect();
-            match self.objects.create(info, candidate, extra).await {
-                // A clash on an allocation key (not on the Service itself): try other values,
-                // unless the caller asked for exactly these.
-                Err(e)
-                    if e.reason == "Conflict" && e.message.contains("/registry/skiff/ranges/") =>
-                {
-                    if requested_ip.is_some() && !wants_node_ports(&svc) {
-                        let cause = FieldError::invalid(
-                            "spec.clusterIP",
-                            "provided IP is already allocated",
-                        );
-                        return Err(ApiError::invalid(info.kind, info.group, &name, vec![cause]));
+            match self.objects.create(info, candidate.clone(), extra).await {
+                Err(e) => match clashing_key(&e) {
+                    Some(key) => {
+                        let ip = requested_ip.as_deref();
+                        if let Some(e) =
+                            requested_clash(info, &candidate, key, ip, &requested_ports)
+                        {
+                            return Err(e);
+                        }
                     }
-                    continue;
-                }
-                other => return other,
+                    None => return Err(e),
+                },
+                ok => return ok,
             }
         }
-        Err(ApiError::internal(
-            "could not allocate a free ClusterIP or node port; the ranges may be full",
-        ))
+        Err(exhausted())
+    }
+
+    /// Replaces a Service whose stored revision must still be `expected`: node ports (and a
+    /// ClusterIP, after a change from ExternalName) it newly holds are created and those it no
+    /// longer holds are deleted in the same transaction, through the same clash handling as
+    /// `create_service`. `new` has been through `carry_allocations` and validation.
+    pub async fn update_service(
+        &self,
+        info: &ResourceInfo,
+        current: &Value,
+        new: Value,
+        expected: u64,
+    ) -> Result<Value, ApiError> {
+        let (_, name) = objects::namespace_and_name(&new);
+        let held: HashSet<String> = allocation_keys(current).into_iter().collect();
+        let requested_ip = check_requested_ip(info, &new)?;
+        // Only values the caller newly asks for can clash; those it keeps are its own.
+        let requested_ports = node_ports(&new);
+        for _ in 0..ATTEMPTS {
+            let mut candidate = new.clone();
+            fill_random(&mut candidate);
+            let wanted: HashSet<String> = allocation_keys(&candidate).into_iter().collect();
+            let mut extra: Vec<Op> = wanted
+                .difference(&held)
+                .map(|k| Op::create(k.clone(), name.clone()))
+                .collect();
+            extra.extend(held.difference(&wanted).map(|k| Op::delete(k.clone())));
+            match self
+                .objects
+                .update(info, candidate.clone(), expected, extra)
+                .await
+            {
+                Err(e) => match clashing_key(&e) {
+                    Some(key) => {
+                        let ip = requested_ip.as_deref();
+                        if let Some(e) =
+                            requested_clash(info, &candidate, key, ip, &requested_ports)
+                        {
+                            return Err(e);
+                        }
+                    }
+                    None => return Err(e),
+                },
+                ok => return ok,
+            }
+        }
+        Err(exhausted())
     }
 }
 
@@ -130,18 +177,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cluster_ips_stay_in_the_service_range() {
-        for _ in 0..1000 {
-            let ip = random_cluster_ip();
-            assert!(in_service_net(ip), "{ip}");
-            assert_ne!(ip, Ipv4Addr::new(10, 96, 0, 1));
-        }
-        assert!(!in_service_net(Ipv4Addr::new(10, 112, 0, 1)));
-        let svc =
-            json!({"spec": {"clusterIP": "10.96.3.4", "ports": [{"port": 80, "nodePort": 30080}]}});
-        assert_eq!(
-            allocation_keys(&svc),
-            [format!("{IP_KEYS}10.96.3.4"), format!("{PORT_KEYS}30080")]
+    fn clashes_on_requested_values_are_invalid() {
+        let info = skiff_api::resources::find("", "v1", "services").unwrap();
+        let svc = serde_json::json!({"metadata": {"name": "web"}, "spec": {"type": "NodePort",
+            "ports": [{"port": 80, "nodePort": 30001}, {"port": 81, "nodePort": 30080}]}});
+        let conflict = ApiError::new(
+            409,
+            "Conflict",
+            "services \"web\": a related record (/registry/skiff/ranges/nodeports/30080) changed concurrently; retry",
         );
+        let key = clashing_key(&conflict).unwrap();
+        assert_eq!(key, "/registry/skiff/ranges/nodeports/30080");
+        let requested = HashSet::from([30080]);
+        let e = requested_clash(info, &svc, key, None, &requested).unwrap();
+        assert_eq!(e.code, 422);
+        assert!(
+            e.message.contains(
+                "spec.ports[1].nodePort: Invalid value: 30080: provided port is already allocated"
+            ),
+            "{}",
+            e.message
+        );
+        // A port drawn at random is drawn again instead.
+        assert!(requested_clash(info, &svc, key, None, &HashSet::new()).is_none());
     }
 }

@@ -186,6 +186,9 @@ impl ApiServer {
             Some("status") => new = meta::prepare_status_update(current, &new),
             _ => meta::prepare_update(info, current, &mut new),
         }
+        if info.kind == "Service" {
+            super::services::carry_allocations(current, &mut new);
+        }
         validate::apply_defaults(info, &mut new);
         if let (Some(manager), super::request::Verb::Update) =
             (&request.query.field_manager, &request.verb)
@@ -198,10 +201,13 @@ impl ApiServer {
         if new == *current || request.query.dry_run {
             return Ok(new);
         }
-        let stored = self
-            .objects
-            .update(info, new, stored_rv, Vec::new())
-            .await?;
+        let stored = if info.kind == "Service" {
+            self.update_service(info, current, new, stored_rv).await?
+        } else {
+            self.objects
+                .update(info, new, stored_rv, Vec::new())
+                .await?
+        };
         // Finalizers all gone on an object being deleted: it can go now.
         self.finish_deletion_if_done(info, &stored).await
     }

@@ -5,6 +5,8 @@
 //! the channel, skipping what it already delivered. A watcher that falls behind the channel
 //! re-reads history; one that falls behind the compacted revision gets `WatchError::Expired`.
 //! A watcher is a plain struct, not a task, so dropping it releases everything it held.
+//! Events from the channel are shared, not copied, between the watchers that want them
+//! ([`SharedEvent`]), so a thousand watchers of one key cost no copies of its value.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -84,6 +86,37 @@ impl WatchHub {
     }
 }
 
+/// An event as a watcher hands it out: one of a published batch (shared by every watcher), or
+/// one read back from history.
+#[derive(Clone, Debug)]
+pub struct SharedEvent {
+    batch: Arc<Vec<Event>>,
+    index: usize,
+}
+
+impl SharedEvent {
+    fn owned(event: Event) -> Self {
+        SharedEvent {
+            batch: Arc::new(vec![event]),
+            index: 0,
+        }
+    }
+
+    pub fn into_owned(self) -> Event {
+        match Arc::try_unwrap(self.batch) {
+            Ok(mut batch) => batch.swap_remove(self.index),
+            Err(batch) => batch[self.index].clone(),
+        }
+    }
+}
+
+impl std::ops::Deref for SharedEvent {
+    type Target = Event;
+    fn deref(&self) -> &Event {
+        &self.batch[self.index]
+    }
+}
+
 /// One watch stream. Call `next` until it returns an error.
 pub struct Watcher {
     db: Arc<Database>,
@@ -93,12 +126,17 @@ pub struct Watcher {
     rx: broadcast::Receiver<Published>,
     /// Still catching up from redb before following the channel.
     replaying: bool,
-    pending: VecDeque<Event>,
+    pending: VecDeque<SharedEvent>,
 }
 
 impl Watcher {
     /// The next event, waiting for one if needed.
     pub async fn next(&mut self) -> Result<Event, WatchError> {
+        self.next_shared().await.map(SharedEvent::into_owned)
+    }
+
+    /// Like `next`, without copying the event out of the batch it was published in.
+    pub async fn next_shared(&mut self) -> Result<SharedEvent, WatchError> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Ok(event);
@@ -110,9 +148,12 @@ impl Watcher {
             match self.rx.recv().await {
                 Ok(Published::Events(batch)) => {
                     let seen = self.seen;
-                    let fresh = batch.iter().filter(|e| e.revision() > seen);
-                    let wanted = fresh.filter(|e| e.kv.key.starts_with(&self.prefix));
-                    self.pending.extend(wanted.cloned());
+                    for (index, e) in batch.iter().enumerate() {
+                        if e.revision() > seen && e.kv.key.starts_with(&self.prefix) {
+                            let batch = batch.clone();
+                            self.pending.push_back(SharedEvent { batch, index });
+                        }
+                    }
                     if let Some(last) = batch.last() {
                         self.seen = self.seen.max(last.revision());
                     }
@@ -166,7 +207,7 @@ impl Watcher {
                 continue;
             }
             if let Some(event) = mvcc::event_at(&history, key, rev)? {
-                self.pending.push_back(event);
+                self.pending.push_back(SharedEvent::owned(event));
             }
         }
         // Caught up with everything committed when this read began; the channel holds the rest

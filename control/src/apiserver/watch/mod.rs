@@ -1,10 +1,21 @@
 //! Kubernetes watch: newline-delimited `{"type","object"}` events from the replica's own
 //! store watch, with selector transitions (an object that stops matching is DELETED for this
 //! watcher), bookmarks, `timeoutSeconds`, and 410 `Expired` as an ERROR event.
+//!
+//! Fan-out cost per watcher and event is kept to a prefix and selector check and a reference
+//! count: objects are rendered once for all watchers (`render`), store events are shared, not
+//! copied, and writes to shared HTTP/2 connections are batched (`flush`).
 
-use std::collections::{HashMap, VecDeque};
+mod flush;
+mod render;
+
+pub use flush::FlushBatcher;
+pub use render::RenderCache;
+
+use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,62 +23,25 @@ use futures::Stream;
 use hyper::body::Frame;
 use serde_json::{Value, json};
 use skiff_api::status::ApiError;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use super::objects;
 use super::reads::Filter;
 use super::request::ResourceRequest;
 use super::{ApiServer, Format};
-use crate::store::types::{Event, EventKind, KeyValue};
-use crate::store::watch::{WatchError, Watcher};
+use crate::store::types::EventKind;
+use crate::store::watch::{SharedEvent, WatchError, Watcher};
+use render::{EventType, Rendered};
 
 /// Longest a watch lasts without `timeoutSeconds` (kube-apiserver picks 30-60 minutes).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
-/// How often an idle watch with bookmarks enabled reports its revision.
+/// How often a watch with bookmarks enabled reports its revision.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
-
-/// Rendered objects shared by every watcher of this API server: with many watchers, one
-/// write is decoded and encoded once instead of once per watcher.
-#[derive(Default)]
-pub struct RenderCache {
-    objects: Mutex<HashMap<(String, u64), Rendered>>,
-}
-
-/// An object decoded (for selectors and tables) and encoded (for JSON watch lines).
-type Rendered = (Arc<Value>, Bytes);
-
-/// Entries kept before the cache starts over (each write adds one).
-const RENDER_CACHE_ENTRIES: usize = 4096;
-
-impl RenderCache {
-    /// The object stored in `kv` (with its `resourceVersion`), decoded and as JSON bytes.
-    fn get(&self, kv: &KeyValue) -> Rendered {
-        let key = (kv.key.clone(), kv.mod_revision);
-        if let Some(hit) = self
-            .objects
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return hit.clone();
-        }
-        let value = objects::decode(kv).unwrap_or(Value::Null);
-        let bytes = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
-        let entry = (Arc::new(value), bytes);
-        let mut map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= RENDER_CACHE_ENTRIES {
-            map.clear();
-        }
-        map.insert(key, entry.clone());
-        entry
-    }
-}
 
 /// One event waiting to be sent.
 enum Queued {
     /// A store event: its type and the stored object (rendered through the cache).
-    Stored(&'static str, Arc<Value>, Bytes),
+    Stored(EventType, Arc<Rendered>),
     /// An event built here (initial ADDED from a list, BOOKMARK, ERROR).
     Built(Value),
 }
@@ -78,47 +52,55 @@ struct WatchState {
     filter: Filter,
     format: Format,
     cache: Arc<RenderCache>,
+    batcher: Arc<FlushBatcher>,
+    /// Storage keys this watch covers start with this.
+    key_prefix: String,
+    /// An event was handed to hyper since the last wait (see `flush`).
+    sent: bool,
+    /// Over HTTP/2, lines go out in pieces of at most this many bytes (see `flush`).
+    piece: Option<usize>,
+    /// What is left of the line being sent.
+    rest: Bytes,
     queue: VecDeque<Queued>,
-    deadline: Instant,
-    shutdown: CancellationToken,
+    /// The end of the watch (`timeoutSeconds`), and the next bookmark: timers kept across
+    /// events, so an event costs no timer registration.
+    deadline: Pin<Box<Sleep>>,
+    next_bookmark: Pin<Box<Sleep>>,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     done: bool,
 }
 
 impl WatchState {
     /// The events one store event means for this watcher.
-    fn translate(&mut self, event: Event) {
-        let key_prefix = self
-            .request
-            .info
-            .namespace_prefix(self.request.namespace.as_deref());
-        if !event.kv.key.starts_with(&key_prefix) {
+    fn translate(&mut self, event: &SharedEvent) {
+        if !event.kv.key.starts_with(&self.key_prefix) {
             return;
         }
-        let (new, new_bytes) = self.cache.get(&event.kv);
+        let new = self.cache.get(&event.kv);
         let selective = self.filter.labels.is_some() || self.filter.fields.is_some();
         let old_matches = match &event.prev {
             None => false,
             Some(_) if !selective => true,
-            Some(p) => self.filter.matches(&self.cache.get(p).0),
+            Some(p) => self.filter.matches(&self.cache.get(p).object),
         };
-        let new_matches = !selective || self.filter.matches(&new);
+        let new_matches = !selective || self.filter.matches(&new.object);
         let kind = match event.kind {
-            EventKind::Delete if old_matches || new_matches => "DELETED",
+            EventKind::Delete if old_matches || new_matches => EventType::Deleted,
             EventKind::Delete => return,
             EventKind::Put if event.kv.version == 1 || event.prev.is_none() => {
                 if !new_matches {
                     return;
                 }
-                "ADDED"
+                EventType::Added
             }
             EventKind::Put => match (old_matches, new_matches) {
-                (true, true) => "MODIFIED",
-                (false, true) => "ADDED",
-                (true, false) => "DELETED",
+                (true, true) => EventType::Modified,
+                (false, true) => EventType::Added,
+                (true, false) => EventType::Deleted,
                 (false, false) => return,
             },
         };
-        self.queue.push_back(Queued::Stored(kind, new, new_bytes));
+        self.queue.push_back(Queued::Stored(kind, new));
     }
 
     fn bookmark(&self, revision: u64) -> Value {
@@ -130,35 +112,24 @@ impl WatchState {
     }
 
     fn render(&self, event: Queued) -> Bytes {
-        let (kind, object, bytes) = match event {
+        let (kind, rendered) = match event {
             Queued::Built(event) => {
                 let is_object = event["type"] != "BOOKMARK" && event["type"] != "ERROR";
-                match (&self.format, is_object) {
-                    (Format::Table(_), true) => {
-                        let kind = event["type"].as_str().unwrap_or("MODIFIED").to_owned();
-                        let object = event["object"].clone();
-                        return self.table_line(&kind, object);
-                    }
-                    _ => {
-                        let mut line = serde_json::to_vec(&event).unwrap_or_default();
-                        line.push(b'\n');
-                        return Bytes::from(line);
-                    }
+                if let (Format::Table(_), true) = (&self.format, is_object) {
+                    let kind = event["type"].as_str().unwrap_or("MODIFIED").to_owned();
+                    let object = event["object"].clone();
+                    return self.table_line(&kind, object);
                 }
+                let mut line = serde_json::to_vec(&event).unwrap_or_default();
+                line.push(b'\n');
+                return Bytes::from(line);
             }
-            Queued::Stored(kind, object, bytes) => (kind, object, bytes),
+            Queued::Stored(kind, rendered) => (kind, rendered),
         };
-        if let Format::Table(_) = self.format {
-            return self.table_line(kind, (*object).clone());
+        match self.format {
+            Format::Table(_) => self.table_line(kind.name(), (*rendered.object).clone()),
+            Format::Json => rendered.line(kind),
         }
-        // `{"type":"MODIFIED","object":<cached bytes>}` without re-encoding the object.
-        let mut line = Vec::with_capacity(bytes.len() + 32);
-        line.extend_from_slice(b"{\"type\":\"");
-        line.extend_from_slice(kind.as_bytes());
-        line.extend_from_slice(b"\",\"object\":");
-        line.extend_from_slice(&bytes);
-        line.extend_from_slice(b"}\n");
-        Bytes::from(line)
     }
 
     /// A watch event whose object is a one-row Table (kubectl get -w).
@@ -180,26 +151,38 @@ impl WatchState {
         Bytes::from(line)
     }
 
+    /// The next DATA frame: a whole line, or over HTTP/2 the next piece of one.
+    async fn next_frame(&mut self) -> Option<Bytes> {
+        if self.rest.is_empty() {
+            self.rest = self.next_line().await?;
+        }
+        Some(match self.piece {
+            Some(n) if self.rest.len() > n => self.rest.split_to(n),
+            _ => std::mem::take(&mut self.rest),
+        })
+    }
+
     async fn next_line(&mut self) -> Option<Bytes> {
         loop {
             if let Some(event) = self.queue.pop_front() {
+                self.sent = true;
                 return Some(self.render(event));
             }
             if self.done {
                 return None;
             }
+            if std::mem::take(&mut self.sent) {
+                self.batcher.defer();
+            }
             let watcher = self.watcher.as_mut()?;
             let bookmarks = self.request.query.allow_watch_bookmarks;
             let revision = watcher.revision();
             tokio::select! {
-                _ = self.shutdown.cancelled() => return None,
-                _ = tokio::time::sleep_until(self.deadline) => return None,
-                _ = tokio::time::sleep(BOOKMARK_EVERY), if bookmarks => {
-                    let bookmark = self.bookmark(revision);
-                    return Some(self.render(Queued::Built(bookmark)));
-                }
-                next = watcher.next() => match next {
-                    Ok(event) => self.translate(event),
+                biased;
+                _ = self.shutdown.as_mut() => return None,
+                _ = self.deadline.as_mut() => return None,
+                next = watcher.next_shared() => match next {
+                    Ok(event) => self.translate(&event),
                     Err(e) => {
                         self.done = true;
                         let status = match e {
@@ -209,6 +192,11 @@ impl WatchState {
                         self.queue.push_back(Queued::Built(json!({ "type": "ERROR", "object": status.to_json() })));
                     }
                 },
+                _ = self.next_bookmark.as_mut(), if bookmarks => {
+                    self.next_bookmark.as_mut().reset(Instant::now() + BOOKMARK_EVERY);
+                    let bookmark = self.bookmark(revision);
+                    return Some(self.render(Queued::Built(bookmark)));
+                }
             }
         }
     }
@@ -220,6 +208,7 @@ impl ApiServer {
         &self,
         request: &ResourceRequest,
         format: Format,
+        http2: bool,
     ) -> Result<impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static, ApiError>
     {
         let filter = Filter::from_request(request)?;
@@ -266,17 +255,23 @@ impl ApiServer {
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
         let state = WatchState {
             cache: self.render_cache.clone(),
+            batcher: self.flush_batcher.clone(),
+            key_prefix: prefix,
+            sent: false,
+            piece: http2.then_some(flush::PIECE),
+            rest: Bytes::new(),
             done: watcher.is_none(),
             watcher,
             request: request.clone(),
             filter,
             format,
             queue,
-            deadline: Instant::now() + timeout,
-            shutdown: self.shutdown.clone(),
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+            next_bookmark: Box::pin(tokio::time::sleep(BOOKMARK_EVERY)),
+            shutdown: Box::pin(self.shutdown.clone().cancelled_owned()),
         };
         Ok(futures::stream::unfold(state, |mut state| async move {
-            let line = state.next_line().await?;
+            let line = state.next_frame().await?;
             Some((Ok(Frame::data(line)), state))
         }))
     }
