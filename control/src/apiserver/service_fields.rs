@@ -121,6 +121,16 @@ pub fn carry_allocations(old: &Value, new: &mut Value) {
         .filter_map(|p| Some((port_key(p), p["nodePort"].as_u64()?)))
         .collect();
     let keeps_node_ports = wants_node_ports(new);
+    if !keeps_node_ports && wants_node_ports(old) {
+        // Type-dependent fields the caller left as they were go with the node ports.
+        for field in ["externalTrafficPolicy", "allocateLoadBalancerNodePorts"] {
+            if new["spec"].get(field) == old["spec"].get(field)
+                && let Some(spec) = new["spec"].as_object_mut()
+            {
+                spec.remove(field);
+            }
+        }
+    }
     let ports = new["spec"]["ports"].as_array_mut().map(|p| p.iter_mut());
     for port in ports.into_iter().flatten() {
         let held = old_ports
@@ -183,10 +193,13 @@ mod tests {
 
     #[test]
     fn a_type_change_drops_what_the_new_type_cannot_hold() {
-        let old = svc("NodePort", json!([{"port": 80, "nodePort": 30080}]));
-        let mut to_cluster_ip = svc("ClusterIP", json!([{"port": 80, "nodePort": 30080}]));
+        let mut old = svc("NodePort", json!([{"port": 80, "nodePort": 30080}]));
+        old["spec"]["externalTrafficPolicy"] = json!("Cluster");
+        let mut to_cluster_ip = old.clone();
+        to_cluster_ip["spec"]["type"] = json!("ClusterIP");
         carry_allocations(&old, &mut to_cluster_ip);
         assert!(to_cluster_ip["spec"]["ports"][0].get("nodePort").is_none());
+        assert!(to_cluster_ip["spec"].get("externalTrafficPolicy").is_none());
         assert!(allocation_keys(&to_cluster_ip).len() == 1);
 
         // A node port the caller changed is not silently dropped: validation refuses it.

@@ -14,3 +14,5 @@ mod kubectl_get;
 mod kubectl_verbs;
 mod manifests;
 mod python_client;
+mod service_ports;
+mod tokens;
