@@ -5,13 +5,14 @@
 //! - `writes`: closed-loop clients, one keep-alive HTTP/1.1 connection each (the store
 //!   benchmark's [`crate::conn`]), `POST`ing a minimal Pod (expect 201) or a one-op create
 //!   transaction (expect 200) whose value is as long as the pod skiff stores.
-//! - `watch`: many watches multiplexed over a few HTTP/2 connections ([`h2`]) and one writer
-//!   updating a ConfigMap at a modest rate.
+//! - `watch`: many watches multiplexed over a few HTTP/2 connections ([`h2`]), held by a child
+//!   process (`watchers`), and one writer updating a ConfigMap at a modest rate.
 //! - `report`: the JSON-lines records and the tables with the targets.
 
 pub mod h2;
 pub mod report;
 pub mod watch;
+pub mod watchers;
 pub mod writes;
 
 use anyhow::{Context, Result, bail};

@@ -3,31 +3,29 @@
 //! every watcher noting when each sequence number arrived. Delivery latency is the receive
 //! time minus the time the writer's 200 came back ("from ack", which can be slightly negative
 //! when the event beats the answer) and minus the time the update was sent ("from send").
+//! The watchers run in a child process ([`super::watchers`]); both sides take wall-clock
+//! times.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use http::Method;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 use super::CONFIGMAP_PATH;
-use super::h2::{H2Conn, H2Endpoint};
+use super::watchers::{GRACE, unix_us};
 use crate::conn::{Conn, Endpoint};
-use crate::stats::micros;
-
-/// How long the watchers get to catch up after the last write.
-const GRACE: Duration = Duration::from_secs(10);
 
 pub struct Spec {
     /// The writer's replica (the leader), over HTTP/1.1.
     pub writer: Endpoint,
-    /// Watch connections are spread over these round-robin.
-    pub watch_endpoints: Vec<H2Endpoint>,
+    /// Arguments for `api-bench watchers` naming the replicas, CA and token file; the watch
+    /// connections are spread over the replicas round-robin.
+    pub child_args: Vec<String>,
     pub watchers: usize,
     /// HTTP/2 connections in all; watchers are spread over them.
     pub conns: usize,
@@ -50,17 +48,6 @@ pub struct Outcome {
     pub missing: u64,
     /// Seconds it took to open every watch.
     pub open_s: f64,
-}
-
-fn seq_of(line: &[u8]) -> Option<u64> {
-    const NEEDLE: &[u8] = b"\"seq\":\"";
-    let at = line.windows(NEEDLE.len()).position(|w| w == NEEDLE)? + NEEDLE.len();
-    let digits: Vec<u8> = line[at..]
-        .iter()
-        .copied()
-        .take_while(u8::is_ascii_digit)
-        .collect();
-    std::str::from_utf8(&digits).ok()?.parse().ok()
 }
 
 async fn send(conn: &mut Conn, method: Method, path: &str, body: Value) -> Result<Value> {
@@ -89,54 +76,41 @@ fn resource_version(obj: &Value) -> Result<String> {
         .to_owned())
 }
 
-/// One watcher: opens its stream, reports readiness, then records `(seq, µs since base)` per
-/// event until told to stop or the stream ends.
-async fn watcher(
-    mut conn: H2Conn,
-    path: String,
-    base: Instant,
-    ready: mpsc::Sender<Result<()>>,
-    delivered: Arc<AtomicU64>,
-    mut stop: watch::Receiver<bool>,
-) -> Vec<(u64, i64)> {
-    let resp = match conn.get(&path).await {
-        Ok(r) if r.status() == 200 => r,
-        other => {
-            let e = other.map_or_else(|e| e, |r| anyhow::anyhow!("watch: {}", r.status()));
-            let _ = ready.send(Err(e)).await;
-            return Vec::new();
-        }
-    };
-    let _ = ready.send(Ok(())).await;
-    let mut body = resp.into_body();
-    let (mut buf, mut got) = (Vec::new(), Vec::new());
-    loop {
-        let frame = tokio::select! {
-            _ = stop.wait_for(|s| *s) => break,
-            frame = body.frame() => frame,
-        };
-        let Some(Ok(frame)) = frame else { break };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        let now = micros(base.elapsed());
-        buf.extend_from_slice(&data);
-        while let Some(end) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=end).collect();
-            if let Some(seq) = seq_of(&line).filter(|&s| s > 0) {
-                got.push((seq, i64::from(now)));
-                delivered.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-    got
+/// Starts `api-bench watchers` (this program) for `path`; returns it once every watch is open,
+/// with the seconds that took.
+async fn start_watchers(
+    spec: &Spec,
+    path: &str,
+) -> Result<(Child, Lines<BufReader<ChildStdout>>, f64)> {
+    let exe = std::env::current_exe().context("own path")?;
+    let mut child = Command::new(exe)
+        .arg("watchers")
+        .args(&spec.child_args)
+        .args(["--path", path])
+        .args(["--watchers", &spec.watchers.to_string()])
+        .args(["--conns", &spec.conns.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("start api-bench watchers")?;
+    let stdout = child.stdout.take().context("watchers' stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .context("watches not open after 60 s")??
+        .context("watchers exited before opening every watch")?;
+    let open_s = ready
+        .strip_prefix("ready ")
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("watchers said {ready:?}"))?;
+    Ok((child, lines, open_s))
 }
 
 pub async fn run(spec: Spec) -> Result<Outcome> {
-    if spec.watch_endpoints.is_empty() || spec.watchers == 0 || spec.rate <= 0.0 {
-        bail!("need a watch endpoint, watchers and a positive rate");
+    if spec.watchers == 0 || spec.rate <= 0.0 {
+        bail!("need watchers and a positive rate");
     }
-    let base = Instant::now();
     let mut writer = spec.writer.connect().await?;
     let created = send(
         &mut writer,
@@ -146,33 +120,9 @@ pub async fn run(spec: Spec) -> Result<Outcome> {
     );
     let mut rv = resource_version(&created.await?)?;
     let path = format!("{CONFIGMAP_PATH}?watch=true&resourceVersion={rv}");
-
-    let mut conns = Vec::new();
-    for i in 0..spec.conns.max(1) {
-        conns.push(
-            spec.watch_endpoints[i % spec.watch_endpoints.len()]
-                .connect()
-                .await?,
-        );
-    }
-    let (ready_tx, mut ready_rx) = mpsc::channel(spec.watchers);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let delivered = Arc::new(AtomicU64::new(0));
-    let opening = Instant::now();
-    let tasks: Vec<_> = (0..spec.watchers)
-        .map(|w| {
-            let conn = conns[w % conns.len()].clone();
-            let args = (ready_tx.clone(), delivered.clone(), stop_rx.clone());
-            tokio::spawn(watcher(conn, path.clone(), base, args.0, args.1, args.2))
-        })
-        .collect();
-    for _ in 0..spec.watchers {
-        let r = tokio::time::timeout(Duration::from_secs(60), ready_rx.recv()).await;
-        r.context("watches not open after 60 s")?
-            .context("watcher gone")??;
-    }
+    let (mut child, mut lines, open_s) = start_watchers(&spec, &path).await?;
     let mut out = Outcome {
-        open_s: opening.elapsed().as_secs_f64(),
+        open_s,
         ..Outcome::default()
     };
 
@@ -183,7 +133,7 @@ pub async fn run(spec: Spec) -> Result<Outcome> {
     let start = tokio::time::Instant::now();
     for seq in 1..=writes {
         tokio::time::sleep_until(start + interval.mul_f64((seq - 1) as f64)).await;
-        let sent = base.elapsed();
+        let sent = unix_us();
         let answer = send(
             &mut writer,
             Method::PUT,
@@ -191,21 +141,29 @@ pub async fn run(spec: Spec) -> Result<Outcome> {
             configmap(&spec.name, seq, Some(&rv)),
         );
         rv = resource_version(&answer.await?)?;
-        let acked = base.elapsed();
-        out.write_latency_us.push(micros(acked - sent));
-        sent_at.push(i64::from(micros(sent)));
-        acked_at.push(i64::from(micros(acked)));
+        let acked = unix_us();
+        out.write_latency_us
+            .push(u32::try_from(acked - sent).unwrap_or(u32::MAX));
+        sent_at.push(sent);
+        acked_at.push(acked);
     }
     out.writes = writes;
     let want = writes * spec.watchers as u64;
-    let deadline = Instant::now() + GRACE;
-    while delivered.load(Ordering::Relaxed) < want && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    stop_tx.send(true)?;
+    let mut stdin = child.stdin.take().context("watchers' stdin")?;
+    stdin
+        .write_all(format!("expect {want}\n").as_bytes())
+        .await?;
+    drop(stdin);
     let mut received = 0u64;
-    for task in tasks {
-        for (seq, at) in task.await.context("watcher task")? {
+    let collect = async {
+        while let Some(line) = lines.next_line().await? {
+            if line == "end" {
+                return anyhow::Ok(true);
+            }
+            let mut parts = line.split(' ').skip(1).map(str::parse::<i64>);
+            let (Some(Ok(seq)), Some(Ok(at))) = (parts.next(), parts.next()) else {
+                continue;
+            };
             let Some(&acked) = acked_at.get(seq as usize) else {
                 continue;
             };
@@ -213,17 +171,18 @@ pub async fn run(spec: Spec) -> Result<Outcome> {
             out.from_ack_us.push(at - acked);
             out.from_send_us.push(at - sent_at[seq as usize]);
         }
+        Ok(false)
+    };
+    let ended = tokio::time::timeout(GRACE + Duration::from_secs(30), collect)
+        .await
+        .context("watchers did not report")??;
+    if !ended {
+        bail!(
+            "watchers exited without reporting: {:?}",
+            child.wait().await?
+        );
     }
+    child.wait().await?;
     out.missing = want.saturating_sub(received);
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn finds_the_sequence_number() {
-        let line = br#"{"type":"MODIFIED","object":{"data":{"seq":"42"},"kind":"ConfigMap"}}"#;
-        assert_eq!(super::seq_of(line), Some(42));
-        assert_eq!(super::seq_of(b"{}"), None);
-    }
 }

@@ -1,8 +1,9 @@
 //! `api-bench`: issue 3's API server benchmark. `writes` measures pod creates through the
 //! Kubernetes API or same-sized creates through the store's `/kv/v1/txn` (with fsync probes
-//! around and during the run), `watch` measures watch delivery latency to many watchers,
-//! `pod-size` reports how long a stored pod is, and `table` prints the results with the
-//! issue's targets. `bench/api/run.sh` drives it.
+//! around and during the run), `watch` measures watch delivery latency to many watchers
+//! (`watchers` is its child process holding the watches), `pod-size` reports how long a
+//! stored pod is, and `table` prints the results with the issue's targets.
+//! `bench/api/run.sh` drives it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use skiff_bench::api::h2::H2Endpoint;
 use skiff_bench::api::report::{self, Line, WatchRecord, WriteRecord};
-use skiff_bench::api::{self, Target, watch, writes};
+use skiff_bench::api::{self, Target, watch, watchers, writes};
 use skiff_bench::conn::Endpoint;
 use skiff_bench::fsync;
 use skiff_bench::stats::Summary;
@@ -30,6 +31,8 @@ enum Cmd {
     Writes(WritesArgs),
     /// Watch delivery latency to many watchers; appends its record.
     Watch(WatchArgs),
+    /// The watchers of `watch`, as a process of their own (started by `watch`).
+    Watchers(WatchersArgs),
     /// Create one pod and print the length in bytes of what skiff stored for it.
     PodSize {
         #[command(flatten)]
@@ -137,11 +140,39 @@ struct WatchArgs {
     name: String,
 }
 
+#[derive(Args)]
+struct WatchersArgs {
+    /// Replica URLs the watch connections are spread over.
+    #[arg(long, value_delimiter = ',', required = true)]
+    watch_endpoint: Vec<String>,
+    #[arg(long)]
+    ca: PathBuf,
+    #[arg(long)]
+    token_file: PathBuf,
+    /// The watch request's path and query.
+    #[arg(long)]
+    path: String,
+    #[arg(long)]
+    watchers: usize,
+    #[arg(long)]
+    conns: usize,
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Writes(args) => run_writes(args).await,
         Cmd::Watch(args) => run_watch(args).await,
+        Cmd::Watchers(args) => {
+            let token = std::fs::read_to_string(&args.token_file)
+                .with_context(|| format!("read {}", args.token_file.display()))?;
+            let endpoints = args
+                .watch_endpoint
+                .iter()
+                .map(|u| H2Endpoint::parse(u, &args.ca, token.trim()))
+                .collect::<Result<Vec<_>>>()?;
+            watchers::run_child(endpoints, args.path, args.watchers, args.conns).await
+        }
         Cmd::PodSize { conn, name } => {
             let ep = conn.endpoints()?.remove(0);
             println!("{}", api::stored_pod_size(&ep, &name).await?);
@@ -241,19 +272,26 @@ async fn run_writes(args: WritesArgs) -> Result<()> {
 }
 
 async fn run_watch(args: WatchArgs) -> Result<()> {
-    let token = args.conn.token()?;
     let urls = if args.watch_endpoint.is_empty() {
         &args.conn.endpoint
     } else {
         &args.watch_endpoint
     };
-    let watch_endpoints = urls
-        .iter()
-        .map(|u| H2Endpoint::parse(u, &args.conn.ca, &token))
-        .collect::<Result<Vec<_>>>()?;
+    // Checked here (loopback only) before the child gets them.
+    for u in urls {
+        H2Endpoint::parse(u, &args.conn.ca, &args.conn.token()?)?;
+    }
+    let child_args = vec![
+        "--watch-endpoint".to_owned(),
+        urls.join(","),
+        "--ca".to_owned(),
+        args.conn.ca.display().to_string(),
+        "--token-file".to_owned(),
+        args.conn.token_file.display().to_string(),
+    ];
     let spec = watch::Spec {
         writer: args.conn.endpoints()?.remove(0),
-        watch_endpoints,
+        child_args,
         watchers: args.watchers,
         conns: args.conns,
         rate: args.rate,
