@@ -11,6 +11,8 @@
 #   WATCH=1 WATCHERS=1000 (a list runs each) WATCH_CONNS=10 WATCH_RATE=10 WATCH_SECS=10
 #   OUT=bench/out/api-<time>.jsonl  BENCH_TMPDIR=/tmp  KEEP=1 (keep data dirs and logs)
 #   NO_BUILD=1 (use the release binaries already built)  CARGO_TARGET_DIR (default target-bench)
+#   SKIFF_BIN (another skiff binary)  NICE=-10 (run servers and load generator at that priority,
+#   so other work on a shared machine does not preempt them; needs root)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -40,6 +42,8 @@ if [[ -z "${NO_BUILD:-}" ]]; then
 fi
 BIN=$CARGO_TARGET_DIR/release
 SB=$BIN/store-bench
+PRIO=()
+if [[ -n "${NICE:-}" ]]; then PRIO=(nice -n "$NICE"); fi
 AB=$BIN/api-bench
 SKIFF=${SKIFF_BIN:-$BIN/skiff}
 
@@ -73,7 +77,7 @@ start_skiff() {
         dirs+=("$d")
         urls+=("https://127.0.0.1:${ports[i - 1]}")
         if ((i == 1)); then
-            "$SKIFF" server --data-dir "$d" --listen "127.0.0.1:${ports[0]}" >"$d.log" 2>&1 &
+            "${PRIO[@]}" "$SKIFF" server --data-dir "$d" --listen "127.0.0.1:${ports[0]}" >"$d.log" 2>&1 &
             PIDS+=($!)
             d1=$d
             for ((t = 0; t < 600; t++)); do
@@ -81,7 +85,7 @@ start_skiff() {
                 sleep 0.1
             done
         else
-            "$SKIFF" server --data-dir "$d" --listen "127.0.0.1:${ports[i - 1]}" \
+            "${PRIO[@]}" "$SKIFF" server --data-dir "$d" --listen "127.0.0.1:${ports[i - 1]}" \
                 --join "${urls[0]}" --token "$(cat "$d1/token")" >"$d.log" 2>&1 &
             PIDS+=($!)
         fi
@@ -121,7 +125,7 @@ for n in $REPLICAS; do
         for ((r = 1; r <= ROUNDS; r++)); do
             for t in api store; do
                 RUN=$((RUN + 1))
-                "$AB" writes "${cargs[@]}" --target "$t" --replicas "$n" --clients "$c" \
+                "${PRIO[@]}" "$AB" writes "${cargs[@]}" --target "$t" --replicas "$n" --clients "$c" \
                     --round "$r" --first-n $((RUN * 10000000)) --value-size "$SIZE" \
                     --duration "$DURATION" --warmup "$WARMUP" --fsync-dir "$WORK" --out "$OUT" ||
                     log "FAILED: $t x$n c=$c round $r"
@@ -131,7 +135,7 @@ for n in $REPLICAS; do
     if [[ $WATCH == 1 ]]; then
         all=$(IFS=,; echo "${URLS[*]}")
         for w in $WATCHERS; do
-            "$AB" watch "${cargs[@]}" --watch-endpoint "$all" --replicas "$n" \
+            "${PRIO[@]}" "$AB" watch "${cargs[@]}" --watch-endpoint "$all" --replicas "$n" \
                 --watchers "$w" --conns "$WATCH_CONNS" --rate "$WATCH_RATE" \
                 --duration "$WATCH_SECS" --name "bench-watch-x$n-$w" --fsync-dir "$WORK" \
                 --out "$OUT" || log "FAILED: watch x$n, $w watchers"
