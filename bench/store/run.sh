@@ -41,6 +41,11 @@ if has etcd && ! command -v etcd >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
 fi
+if has etcd && [[ $ETCD_TLS == 1 ]] && ! command -v openssl >/dev/null; then
+    log "installing openssl (etcd's test certificates)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+fi
 packages=(-p skiff-bench)
 has skiff && packages+=(-p skiff)
 if [[ -z "${NO_BUILD:-}" ]]; then
