@@ -155,3 +155,35 @@ async fn addresses_outside_the_table_are_refused_without_real_sockets() -> Resul
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_name_answers_every_pod_ip() -> Result<()> {
+    bounded(async {
+        let h = Harness::new()?;
+        let server = h.pod("server", "10.244.12.2")?;
+        h.pod("client", "10.244.12.3")?;
+        // A headless Service: the name resolves to its pods' IPs. The first pod has no
+        // listener, so the guest's std connect must move on to the second address.
+        let gone: std::net::IpAddr = "10.244.12.99".parse()?;
+        h.net.add_name("echo-hl.default", vec![gone, server]);
+        h.run("server", guest("echo", "tcp-echo", &[("PORT", "7000")]))
+            .await?;
+        h.wait_listening(SocketAddr::new(server, 7000), T).await?;
+        let env = [
+            ("TARGET", "echo-hl:7000"),
+            ("COUNT", "2"),
+            ("INTERVAL_MS", "10"),
+        ];
+        h.run("client", guest("client", "client", &env)).await?;
+        assert_eq!(
+            h.wait("client", "client", T).await?,
+            TerminationReason::Exited { code: 0 }
+        );
+        let log = h.log("client", "client")?;
+        assert!(log.contains("reply 1 from echo-hl:7000: ping 1"), "{log}");
+        assert_only_loopback(&h);
+        h.shutdown().await;
+        Ok(())
+    })
+    .await
+}

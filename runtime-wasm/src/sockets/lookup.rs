@@ -2,7 +2,8 @@
 //!
 //! The overlay resolves the name; only the resulting IP literal is handed to wasmtime-wasi,
 //! which parses literals without any lookup. Unknown names fail with `name-unresolvable`.
-//! Limitation: one address per name (the first), enough for ClusterIP Services.
+//! A name with several addresses (a headless Service) hands the first to wasmtime-wasi's
+//! stream and keeps the rest per stream, answered after the inner stream runs dry.
 
 use super::{VirtualSocketsView, net_error};
 use wasmtime::component::Resource;
@@ -27,8 +28,14 @@ impl Host for VirtualSocketsView<'_> {
             .net
             .resolve(&self.pod.pod, &name)
             .map_err(net_error)?;
-        let first = ips.first().ok_or(ErrorCode::NameUnresolvable)?;
-        <Inner as Host>::resolve_addresses(&mut self.inner, network, first.to_string())
+        let mut ips = ips.into_iter();
+        let first = ips.next().ok_or(ErrorCode::NameUnresolvable)?;
+        let stream =
+            <Inner as Host>::resolve_addresses(&mut self.inner, network, first.to_string())?;
+        if ips.len() > 0 {
+            self.pod.more_addresses.insert(stream.rep(), ips);
+        }
+        Ok(stream)
     }
 }
 
@@ -37,7 +44,16 @@ impl HostResolveAddressStream for VirtualSocketsView<'_> {
         &mut self,
         this: Resource<ResolveAddressStream>,
     ) -> Result<Option<IpAddress>, SocketError> {
-        <Inner as HostResolveAddressStream>::resolve_next_address(&mut self.inner, this)
+        let rep = this.rep();
+        match <Inner as HostResolveAddressStream>::resolve_next_address(&mut self.inner, this)? {
+            Some(ip) => Ok(Some(ip)),
+            None => Ok(self
+                .pod
+                .more_addresses
+                .get_mut(&rep)
+                .and_then(|rest| rest.next())
+                .map(IpAddress::from)),
+        }
     }
 
     fn subscribe(
@@ -48,6 +64,7 @@ impl HostResolveAddressStream for VirtualSocketsView<'_> {
     }
 
     fn drop(&mut self, this: Resource<ResolveAddressStream>) -> wasmtime::Result<()> {
+        self.pod.more_addresses.remove(&this.rep());
         <Inner as HostResolveAddressStream>::drop(&mut self.inner, this)
     }
 }

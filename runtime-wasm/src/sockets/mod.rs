@@ -8,11 +8,13 @@
 //! addresses; the real sockets live on loopback, and wasmtime-wasi's `socket_addr_check` is
 //! set to loopback-only as a second fence ([`loopback_only_check`]).
 
+mod addressing;
 mod lookup;
 mod tcp;
 mod udp;
 
-use crate::network::{NetError, PodNetwork, PodRef, Proto, is_real_allowed};
+use crate::network::{NetError, PodNetwork, PodRef, is_real_allowed};
+use addressing::SocketMeta;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,25 +25,13 @@ use wasmtime_wasi::p2::SocketError;
 use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
 use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsCtxView};
 
-/// Per-socket virtual addressing, keyed by the resource's `rep`.
-#[derive(Debug, Clone, Default)]
-struct SocketMeta {
-    proto: Option<Proto>,
-    /// What the guest asked to bind (virtual), between start_bind and finish_bind.
-    requested: Option<SocketAddr>,
-    /// Virtual local address (pod IP + port) once bound.
-    local: Option<SocketAddr>,
-    /// Real loopback address the socket is bound to.
-    real_local: Option<SocketAddr>,
-    /// Virtual peer, for connected sockets.
-    remote: Option<SocketAddr>,
-}
-
 /// The socket state of one store (one container instance or HTTP request).
 pub struct PodSockets {
     pod: PodRef,
     net: Arc<dyn PodNetwork>,
     meta: HashMap<u32, SocketMeta>,
+    /// Addresses after the first of a multi-address name, keyed by the resolve stream's rep.
+    more_addresses: HashMap<u32, std::vec::IntoIter<std::net::IpAddr>>,
 }
 
 impl std::fmt::Debug for PodSockets {
@@ -58,6 +48,7 @@ impl PodSockets {
             pod,
             net,
             meta: HashMap::new(),
+            more_addresses: HashMap::new(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! wasi:sockets/tcp over the overlay: bind/listen publish virtual addresses, connect is routed
 //! through [`crate::network::PodNetwork::connect`], addresses reported are virtual.
 
-use super::{SocketMeta, VirtualSocketsView, net_error};
+use super::addressing::same;
+use super::{VirtualSocketsView, net_error};
 use crate::network::{Proto, REAL_HOST};
 use futures::FutureExt;
 use std::net::SocketAddr;
@@ -15,32 +16,14 @@ use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
 type Inner<'a> = WasiSocketsCtxView<'a>;
 
-fn same<T: 'static>(r: &Resource<T>) -> Resource<T> {
-    Resource::new_borrow(r.rep())
-}
-
 impl tcp::Host for VirtualSocketsView<'_> {}
 
 impl VirtualSocketsView<'_> {
-    fn meta(&mut self, rep: u32) -> &mut SocketMeta {
-        self.pod.meta.entry(rep).or_default()
-    }
-
     /// Records the binding after the real bind completed.
     fn tcp_bound(&mut self, this: &Resource<TcpSocket>, requested: SocketAddr) -> SocketResult<()> {
         let real: SocketAddr =
             <Inner as HostTcpSocket>::local_address(&mut self.inner, same(this))?.into();
-        let local = self
-            .pod
-            .net
-            .bound(&self.pod.pod, Proto::Tcp, requested, real)
-            .map_err(net_error)?;
-        let m = self.meta(this.rep());
-        m.proto = Some(Proto::Tcp);
-        m.local = Some(local);
-        m.real_local = Some(real);
-        m.requested = None;
-        Ok(())
+        self.record_bound(this.rep(), Proto::Tcp, requested, real)
     }
 }
 
@@ -52,11 +35,7 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
         local_address: IpSocketAddress,
     ) -> SocketResult<()> {
         let requested: SocketAddr = local_address.into();
-        let real = self
-            .pod
-            .net
-            .bind(&self.pod.pod, Proto::Tcp, requested)
-            .map_err(net_error)?;
+        let real = self.real_bind_address(Proto::Tcp, requested)?;
         <Inner as HostTcpSocket>::start_bind(&mut self.inner, same(&this), network, real.into())
             .await?;
         self.meta(this.rep()).requested = Some(requested);
@@ -65,10 +44,7 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
 
     fn finish_bind(&mut self, this: Resource<TcpSocket>) -> SocketResult<()> {
         <Inner as HostTcpSocket>::finish_bind(&mut self.inner, same(&this))?;
-        let requested = self
-            .meta(this.rep())
-            .requested
-            .ok_or(ErrorCode::NotInProgress)?;
+        let requested = self.requested_bind(this.rep())?;
         self.tcp_bound(&this, requested)
     }
 
@@ -146,10 +122,7 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
     }
 
     fn local_address(&mut self, this: Resource<TcpSocket>) -> SocketResult<IpSocketAddress> {
-        match self.meta(this.rep()).local {
-            Some(local) => Ok(local.into()),
-            None => Err(ErrorCode::InvalidState.into()),
-        }
+        self.virtual_local(this.rep())
     }
 
     fn remote_address(&mut self, this: Resource<TcpSocket>) -> SocketResult<IpSocketAddress> {
@@ -260,11 +233,7 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
     }
 
     fn drop(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<()> {
-        if let Some(m) = self.pod.meta.remove(&this.rep())
-            && let (Some(local), Some(real)) = (m.local, m.real_local)
-        {
-            self.pod.net.release(&self.pod.pod, Proto::Tcp, local, real);
-        }
+        self.forget_socket(this.rep());
         <Inner as HostTcpSocket>::drop(&mut self.inner, this)
     }
 }

@@ -1,6 +1,7 @@
 //! wasi:sockets/udp over the overlay: binds publish a virtual address, datagram destinations
 //! go through [`crate::network::PodNetwork::send`], sources are reported as virtual addresses.
 
+use super::addressing::same;
 use super::{VirtualSocketsView, net_error};
 use crate::network::Proto;
 use std::net::SocketAddr;
@@ -17,10 +18,6 @@ use wasmtime_wasi::sockets::WasiSocketsCtxView;
 
 type Inner<'a> = WasiSocketsCtxView<'a>;
 
-fn same<T: 'static>(r: &Resource<T>) -> Resource<T> {
-    Resource::new_borrow(r.rep())
-}
-
 impl udp::Host for VirtualSocketsView<'_> {}
 
 impl HostUdpSocket for VirtualSocketsView<'_> {
@@ -31,38 +28,19 @@ impl HostUdpSocket for VirtualSocketsView<'_> {
         local_address: IpSocketAddress,
     ) -> SocketResult<()> {
         let requested: SocketAddr = local_address.into();
-        let real = self
-            .pod
-            .net
-            .bind(&self.pod.pod, Proto::Udp, requested)
-            .map_err(net_error)?;
+        let real = self.real_bind_address(Proto::Udp, requested)?;
         <Inner as HostUdpSocket>::start_bind(&mut self.inner, same(&this), network, real.into())
             .await?;
-        self.pod.meta.entry(this.rep()).or_default().requested = Some(requested);
+        self.meta(this.rep()).requested = Some(requested);
         Ok(())
     }
 
     fn finish_bind(&mut self, this: Resource<UdpSocket>) -> SocketResult<()> {
         <Inner as HostUdpSocket>::finish_bind(&mut self.inner, same(&this))?;
-        let requested = self
-            .pod
-            .meta
-            .get(&this.rep())
-            .and_then(|m| m.requested)
-            .ok_or(ErrorCode::NotInProgress)?;
+        let requested = self.requested_bind(this.rep())?;
         let real: SocketAddr =
             <Inner as HostUdpSocket>::local_address(&mut self.inner, same(&this))?.into();
-        let local = self
-            .pod
-            .net
-            .bound(&self.pod.pod, Proto::Udp, requested, real)
-            .map_err(net_error)?;
-        let m = self.pod.meta.entry(this.rep()).or_default();
-        m.proto = Some(Proto::Udp);
-        m.local = Some(local);
-        m.real_local = Some(real);
-        m.requested = None;
-        Ok(())
+        self.record_bound(this.rep(), Proto::Udp, requested, real)
     }
 
     async fn stream(
@@ -81,15 +59,12 @@ impl HostUdpSocket for VirtualSocketsView<'_> {
         let streams =
             <Inner as HostUdpSocket>::stream(&mut self.inner, same(&this), target.map(Into::into))
                 .await?;
-        self.pod.meta.entry(this.rep()).or_default().remote = remote;
+        self.meta(this.rep()).remote = remote;
         Ok(streams)
     }
 
     fn local_address(&mut self, this: Resource<UdpSocket>) -> SocketResult<IpSocketAddress> {
-        match self.pod.meta.get(&this.rep()).and_then(|m| m.local) {
-            Some(local) => Ok(local.into()),
-            None => Err(ErrorCode::InvalidState.into()),
-        }
+        self.virtual_local(this.rep())
     }
 
     fn remote_address(&mut self, this: Resource<UdpSocket>) -> SocketResult<IpSocketAddress> {
@@ -137,11 +112,7 @@ impl HostUdpSocket for VirtualSocketsView<'_> {
     }
 
     fn drop(&mut self, this: Resource<UdpSocket>) -> wasmtime::Result<()> {
-        if let Some(m) = self.pod.meta.remove(&this.rep())
-            && let (Some(local), Some(real)) = (m.local, m.real_local)
-        {
-            self.pod.net.release(&self.pod.pod, Proto::Udp, local, real);
-        }
+        self.forget_socket(this.rep());
         <Inner as HostUdpSocket>::drop(&mut self.inner, this)
     }
 }
