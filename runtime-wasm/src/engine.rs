@@ -11,14 +11,31 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// Pooling allocator sizing for dense nodes.
+/// Pooling allocator sizing for dense nodes (`RuntimeConfig.engine.pooling`).
+///
+/// Slots are reserved up front and reused, so instantiation does no mmap/munmap. A
+/// container that finds every slot taken fails to start with a message naming the pool.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolingConfig {
     /// Concurrent component instances (≈ running containers + in-flight HTTP requests).
     pub max_instances: u32,
-    /// Largest linear memory a pooled instance may grow to.
+    /// Largest linear memory a pooled instance may grow to; memory limits above it are
+    /// capped here (a grow past it fails as a trap, not as OOM).
     pub max_memory_bytes: u64,
 }
+
+impl Default for PoolingConfig {
+    fn default() -> Self {
+        PoolingConfig {
+            max_instances: 1000,
+            max_memory_bytes: 256 << 20,
+        }
+    }
+}
+
+/// Core instances, and tables, one Rust wasip2 component needs (its module plus the
+/// adapter shims `wasm-component-ld` adds), with room to spare.
+const CORE_PER_COMPONENT: u32 = 8;
 
 /// Engine settings; the same settings must be used for raw-wasmtime comparisons.
 #[derive(Debug, Clone)]
@@ -52,9 +69,9 @@ pub fn wasmtime_config(cfg: &EngineConfig) -> Config {
     if let Some(pool) = cfg.pooling {
         let mut p = PoolingAllocationConfig::default();
         p.total_component_instances(pool.max_instances);
-        p.total_core_instances(pool.max_instances.saturating_mul(2));
+        p.total_core_instances(pool.max_instances.saturating_mul(CORE_PER_COMPONENT));
         p.total_memories(pool.max_instances);
-        p.total_tables(pool.max_instances.saturating_mul(2));
+        p.total_tables(pool.max_instances.saturating_mul(CORE_PER_COMPONENT));
         p.total_stacks(pool.max_instances);
         p.max_memory_size(pool.max_memory_bytes as usize);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(p));

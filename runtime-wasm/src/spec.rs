@@ -21,7 +21,7 @@ pub struct PodSpec {
 }
 
 /// How a container's component is run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum WorkloadKind {
     /// Decide from the binary: a core module is wasip1, a component exporting
     /// wasi:http/incoming-handler is HTTP, one exporting wasi:cli/run is a command.
@@ -94,7 +94,8 @@ impl ContainerSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TerminationReason {
     /// Returned from its entry point or called exit; `code` 0 is success. WASI 0.2 commands
-    /// can only say success or failure (0 or 1); wasip1 modules pass any code.
+    /// pass any code 0-255 with `wasi:cli/exit#exit-with-code` (0.2.12), or 0/1 with
+    /// `exit`; wasip1 modules pass any code.
     Exited { code: i32 },
     /// Memory limit reached (a grow was refused).
     OutOfMemory,

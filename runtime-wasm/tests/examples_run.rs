@@ -50,6 +50,7 @@ async fn crasher_reports_exit_code_panic_trap_and_stack_overflow() -> Result<()>
         h.pod("p", "10.244.1.4")?;
         let cases = [
             ("exit", vec![("CRASH", "exit")]),
+            ("exit42", vec![("CRASH", "exit"), ("EXIT_CODE", "42")]),
             ("panic", vec![("CRASH", "panic")]),
             ("recurse", vec![("CRASH", "recurse")]),
             ("trap", vec![("CRASH", "trap")]),
@@ -59,8 +60,9 @@ async fn crasher_reports_exit_code_panic_trap_and_stack_overflow() -> Result<()>
             env.push(("DELAY_MS", "50"));
             h.run("p", guest(name, "crasher", &env)).await?;
         }
-        // WASI 0.2 `exit` carries only success/failure: any non-zero code is reported as 1.
+        // The crasher exits through wasi:cli/exit#exit-with-code, so its real code arrives.
         assert_eq!(h.wait("p", "exit", T).await?, TerminationReason::Exited { code: 1 });
+        assert_eq!(h.wait("p", "exit42", T).await?, TerminationReason::Exited { code: 42 });
         let panic = h.wait("p", "panic", T).await?;
         assert!(
             matches!(&panic, TerminationReason::Trap { message } if message.contains("unreachable")),

@@ -7,6 +7,7 @@ mod cache;
 mod examples_run;
 mod http;
 mod isolation;
+mod limits;
 mod logs;
 mod network;
 mod oci;

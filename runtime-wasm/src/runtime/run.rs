@@ -69,9 +69,19 @@ pub async fn run_wasip1(
     classify(result, oom)
 }
 
-fn start_failed(e: wasmtime::Error, oom: bool) -> TerminationReason {
+pub(super) fn start_failed(e: wasmtime::Error, oom: bool) -> TerminationReason {
     if oom {
         return TerminationReason::OutOfMemory;
+    }
+    if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return TerminationReason::StartFailed {
+            message: format!(
+                "the node's instance pool is full ({e:#}); raise the runtime's \
+                 pooling max_instances or run fewer containers"
+            ),
+        };
     }
     TerminationReason::StartFailed {
         message: format!("{e:#}"),

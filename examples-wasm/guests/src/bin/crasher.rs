@@ -31,7 +31,12 @@ fn main() {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(1);
             eprintln!("crasher exits with {code}");
-            std::process::exit(code);
+            // std's `process::exit` on wasip2 maps every non-zero code to 1 (wasi:cli/exit
+            // `exit(err)`); WASI 0.2.12's `exit-with-code` carries the code itself.
+            match u8::try_from(code) {
+                Ok(code) if code != 0 => wasip2::cli::exit::exit_with_code(code),
+                _ => std::process::exit(code),
+            }
         }
     }
 }
