@@ -45,6 +45,7 @@ async fn rotation_caps_size_and_followers_cross_it() -> Result<()> {
         let cfg = LogConfig {
             max_file_bytes: 100,
             max_rotated: 2,
+            ..LogConfig::default()
         };
         let log = LogFile::create(dir.path().join("c.log"), cfg)?;
         let follow = log.follow(true, std::future::pending());
@@ -70,6 +71,59 @@ async fn rotation_caps_size_and_followers_cross_it() -> Result<()> {
         let seen: Vec<_> = tokio::time::timeout(Duration::from_secs(10), follow.collect()).await?;
         let seen = seen.concat();
         assert!(expected.ends_with(&seen[seen.len() - kept.len().min(seen.len())..]));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_hold_no_descriptor_when_idle_and_stay_complete() -> Result<()> {
+    use skiff_runtime_wasm::logs::{LogConfig, LogFds, LogFile};
+    use std::sync::Arc;
+    bounded(async {
+        let dir = tempfile::tempdir()?;
+        let fds = Arc::new(LogFds::new(4));
+        let cfg = LogConfig {
+            max_file_bytes: 200,
+            max_rotated: 1,
+            ..LogConfig::default()
+        };
+        // 40 logs written round-robin: never more than 4 files open, nothing lost.
+        let logs: Vec<LogFile> = (0..40)
+            .map(|i| LogFile::create_in(dir.path().join(format!("c{i}.log")), cfg, fds.clone()))
+            .collect::<Result<_, _>>()?;
+        assert_eq!(fds.open_count(), 0, "creating a log opens nothing");
+        assert_eq!(logs[0].read_all()?, b"", "an unwritten log reads empty");
+        let follow = logs[7].follow(true, std::future::pending());
+        for round in 0..3 {
+            for (i, log) in logs.iter().enumerate() {
+                log.append(format!("log {i} round {round}\n").as_bytes())?;
+                assert!(fds.open_count() <= 4);
+            }
+        }
+        for (i, log) in logs.iter().enumerate() {
+            let text = String::from_utf8(log.read_all()?)?;
+            let want: String = (0..3).map(|r| format!("log {i} round {r}\n")).collect();
+            assert_eq!(text, want);
+        }
+        // The size cap still rotates with the descriptor closed in between.
+        for n in 0..20 {
+            logs[7].append(format!("more {n:02} of log seven\n").as_bytes())?;
+            logs[8].append(b"x\n")?;
+        }
+        assert!(std::fs::metadata(logs[7].path())?.len() <= 200);
+        assert!(dir.path().join("c7.log.1").exists());
+        for log in &logs {
+            log.finish();
+        }
+        assert_eq!(fds.open_count(), 0, "finished logs are closed");
+        let seen = tokio::time::timeout(Duration::from_secs(10), follow.collect::<Vec<_>>())
+            .await?
+            .concat();
+        // The follower was not polled while the writes happened, so it skipped what was
+        // rotated away more than once; it still ends with the last line written.
+        let seen = String::from_utf8(seen)?;
+        assert!(seen.ends_with("more 19 of log seven\n"), "{seen}");
         Ok(())
     })
     .await

@@ -8,8 +8,9 @@ pub mod oci;
 pub mod store;
 
 use crate::error::ImageError;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub use oci::{OciAuth, OciConfig};
 pub use store::BlobStore;
@@ -28,12 +29,40 @@ pub struct PulledImage {
     pub path: PathBuf,
 }
 
+/// What identifies a local file's version without reading it (as make and git do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// Local files already hashed, by path: a file whose stamp is unchanged is not read again.
+type LocalPulls = Mutex<HashMap<PathBuf, (FileStamp, PulledImage)>>;
+
 /// Pulls images into a blob store.
 #[derive(Debug, Clone)]
 pub struct ImageService {
     store: Arc<BlobStore>,
     oci: OciConfig,
     max_bytes: u64,
+    local: Arc<LocalPulls>,
 }
 
 impl ImageService {
@@ -42,6 +71,7 @@ impl ImageService {
             store,
             oci,
             max_bytes: DEFAULT_MAX_IMAGE_BYTES,
+            local: Arc::default(),
         }
     }
 
@@ -69,7 +99,18 @@ impl ImageService {
             path: path.to_owned(),
             source,
         };
-        let size = tokio::fs::metadata(path).await.map_err(read_err)?.len();
+        // A local stat is a few microseconds; no blocking-pool hop for it.
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        let stamp = FileStamp::of(&meta);
+        if let Some((seen, image)) = self.local_pulls().get(path)
+            && *seen == stamp
+        {
+            return Ok(PulledImage {
+                reference: reference.to_owned(),
+                ..image.clone()
+            });
+        }
+        let size = meta.len();
         if size > self.max_bytes {
             return Err(ImageError::TooLarge {
                 reference: reference.to_owned(),
@@ -79,11 +120,18 @@ impl ImageService {
         }
         let bytes = tokio::fs::read(path).await.map_err(read_err)?;
         let digest = self.store.put(&bytes).await?;
-        Ok(PulledImage {
+        let image = PulledImage {
             reference: reference.to_owned(),
             path: self.store.path_of(&digest),
             digest,
-        })
+        };
+        self.local_pulls()
+            .insert(path.to_owned(), (stamp, image.clone()));
+        Ok(image)
+    }
+
+    fn local_pulls(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (FileStamp, PulledImage)>> {
+        self.local.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

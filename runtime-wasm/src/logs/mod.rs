@@ -1,16 +1,22 @@
 //! Per-container log files: stdout and stderr go to one file, size-capped and rotated
 //! (`<name>.log`, `<name>.log.1`, ...), readable whole and followable as an async stream.
+//!
+//! A log holds no file descriptor while idle: it is opened for append on a write and kept
+//! open only while it is among the most recently written logs of its [`LogFds`].
+
+mod fds;
+mod follow;
+mod sink;
+
+pub use fds::{DEFAULT_MAX_OPEN_LOGS, LogFds};
+pub use sink::LogSink;
 
 use bytes::Bytes;
 use futures::Stream;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use tokio::sync::watch;
-use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 /// Rotation policy.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +25,8 @@ pub struct LogConfig {
     pub max_file_bytes: u64,
     /// Rotated files kept besides the current one.
     pub max_rotated: usize,
+    /// Log files a runtime keeps open at once (see [`LogFds`]).
+    pub max_open_files: usize,
 }
 
 impl Default for LogConfig {
@@ -26,6 +34,7 @@ impl Default for LogConfig {
         LogConfig {
             max_file_bytes: 10 << 20,
             max_rotated: 1,
+            max_open_files: DEFAULT_MAX_OPEN_LOGS,
         }
     }
 }
@@ -39,10 +48,20 @@ struct Progress {
 }
 
 struct Shared {
+    /// Key in `fds`.
+    id: u64,
     path: PathBuf,
     cfg: LogConfig,
-    file: Mutex<Option<std::fs::File>>,
+    fds: Arc<LogFds>,
+    /// Serialises writers and rotation; `true` once finished (late writes are dropped).
+    finished: Mutex<bool>,
     progress: watch::Sender<Progress>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.fds.forget(self.id);
+    }
 }
 
 /// A container's log (cheap to clone).
@@ -62,18 +81,33 @@ fn rotated(path: &Path, n: usize) -> PathBuf {
 }
 
 impl LogFile {
-    /// Creates (truncating) the log at `path`.
+    /// Starts an empty log at `path`, with descriptors of its own (at most one open).
     pub fn create(path: impl Into<PathBuf>, cfg: LogConfig) -> std::io::Result<Self> {
+        Self::create_in(path, cfg, Arc::new(LogFds::new(1)))
+    }
+
+    /// Starts an empty log at `path` (an old file there is removed; the new one appears
+    /// with the first write), its descriptor kept in `fds`.
+    pub fn create_in(
+        path: impl Into<PathBuf>,
+        cfg: LogConfig,
+        fds: Arc<LogFds>,
+    ) -> std::io::Result<Self> {
         let path = path.into();
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = std::fs::File::create(&path)?;
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let (progress, _) = watch::channel(Progress::default());
         Ok(LogFile(Arc::new(Shared {
+            id: fds::next_id(),
             path,
             cfg,
-            file: Mutex::new(Some(file)),
+            fds,
+            finished: Mutex::new(false),
             progress,
         })))
     }
@@ -84,25 +118,27 @@ impl LogFile {
 
     /// Appends `bytes`, rotating first if the file would pass its cap.
     pub fn append(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut guard = self.0.file.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(file) = guard.as_mut() else {
-            return Ok(()); // finished: late writes from a cancelled guest are dropped
-        };
-        let p = *self.0.progress.borrow();
+        let s = &*self.0;
+        let finished = s.finished.lock().unwrap_or_else(|e| e.into_inner());
+        if *finished {
+            return Ok(()); // late writes from a cancelled guest are dropped
+        }
+        let p = *s.progress.borrow();
         let mut rotations = p.rotations;
         let mut size = p.size;
-        if size > 0 && size + bytes.len() as u64 > self.0.cfg.max_file_bytes {
-            for n in (1..self.0.cfg.max_rotated.max(1)).rev() {
-                let _ = std::fs::rename(rotated(&self.0.path, n), rotated(&self.0.path, n + 1));
+        if size > 0 && size + bytes.len() as u64 > s.cfg.max_file_bytes {
+            for n in (1..s.cfg.max_rotated.max(1)).rev() {
+                let _ = std::fs::rename(rotated(&s.path, n), rotated(&s.path, n + 1));
             }
-            std::fs::rename(&self.0.path, rotated(&self.0.path, 1))?;
-            *file = std::fs::File::create(&self.0.path)?;
+            s.fds.forget(s.id);
+            std::fs::rename(&s.path, rotated(&s.path, 1))?;
             rotations += 1;
             size = 0;
         }
-        file.write_all(bytes)?;
+        let file = s.fds.get(s.id, &s.path)?;
+        (&*file).write_all(bytes)?;
         size += bytes.len() as u64;
-        self.0.progress.send_modify(|p| {
+        s.progress.send_modify(|p| {
             p.rotations = rotations;
             p.size = size;
         });
@@ -111,11 +147,13 @@ impl LogFile {
 
     /// Marks the log complete: followers drain what is left and end.
     pub fn finish(&self) {
-        self.0.file.lock().unwrap_or_else(|e| e.into_inner()).take();
+        *self.0.finished.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.0.fds.forget(self.0.id);
         self.0.progress.send_modify(|p| p.finished = true);
     }
 
-    /// Everything still on disk: rotated files oldest first, then the current file.
+    /// Everything still on disk: rotated files oldest first, then the current file (empty
+    /// if nothing was written yet).
     pub fn read_all(&self) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::new();
         for n in (1..=self.0.cfg.max_rotated.max(1)).rev() {
@@ -123,7 +161,11 @@ impl LogFile {
                 out.extend_from_slice(&bytes);
             }
         }
-        out.extend_from_slice(&std::fs::read(&self.0.path)?);
+        match std::fs::read(&self.0.path) {
+            Ok(bytes) => out.extend_from_slice(&bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
         Ok(out)
     }
 
@@ -136,7 +178,7 @@ impl LogFile {
     ) -> impl Stream<Item = Bytes> + Send + 'static {
         let rx = self.0.progress.subscribe();
         let start = *rx.borrow();
-        let state = Follow {
+        let state = follow::Follow {
             path: self.0.path.clone(),
             rx,
             rotations: start.rotations,
@@ -144,122 +186,5 @@ impl LogFile {
             shutdown: Box::pin(shutdown),
         };
         futures::stream::unfold(state, |mut s| async move { s.next().await.map(|b| (b, s)) })
-    }
-}
-
-struct Follow {
-    path: PathBuf,
-    rx: watch::Receiver<Progress>,
-    rotations: u64,
-    offset: u64,
-    shutdown: Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
-}
-
-fn read_range(path: &Path, from: u64, to: Option<u64>) -> Vec<u8> {
-    let mut out = Vec::new();
-    if let Ok(mut f) = std::fs::File::open(path)
-        && f.seek(SeekFrom::Start(from)).is_ok()
-    {
-        let _ = match to {
-            Some(to) => f.take(to.saturating_sub(from)).read_to_end(&mut out),
-            None => f.read_to_end(&mut out),
-        };
-    }
-    out
-}
-
-impl Follow {
-    async fn next(&mut self) -> Option<Bytes> {
-        loop {
-            let p = *self.rx.borrow_and_update();
-            if p.rotations != self.rotations {
-                // The file we were reading is now `.1`; finish it (a follower more than one
-                // rotation behind skips what was rotated away).
-                let rest = if p.rotations == self.rotations + 1 {
-                    read_range(&rotated(&self.path, 1), self.offset, None)
-                } else {
-                    Vec::new()
-                };
-                self.rotations = p.rotations;
-                self.offset = 0;
-                if !rest.is_empty() {
-                    return Some(rest.into());
-                }
-                continue;
-            }
-            if p.size > self.offset {
-                let chunk = read_range(&self.path, self.offset, Some(p.size));
-                self.offset += chunk.len() as u64;
-                if !chunk.is_empty() {
-                    return Some(chunk.into());
-                }
-            }
-            if p.finished {
-                return None;
-            }
-            tokio::select! {
-                changed = self.rx.changed() => if changed.is_err() { return None },
-                () = &mut self.shutdown => return None,
-            }
-        }
-    }
-}
-
-/// The guest-facing side: stdout/stderr streams that append to a [`LogFile`].
-#[derive(Clone, Debug)]
-pub struct LogSink(pub LogFile);
-
-impl IsTerminal for LogSink {
-    fn is_terminal(&self) -> bool {
-        false
-    }
-}
-
-impl StdoutStream for LogSink {
-    fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(self.clone())
-    }
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(self.clone())
-    }
-}
-
-/// Largest write accepted at once from a guest (bounds host buffering per call).
-const MAX_WRITE: usize = 64 << 10;
-
-impl OutputStream for LogSink {
-    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
-        // A failing log disk must not kill the guest; the error is logged on the host.
-        if let Err(e) = self.0.append(&bytes) {
-            tracing::warn!(path = %self.0.path().display(), error = %e, "log write failed");
-        }
-        Ok(())
-    }
-    fn flush(&mut self) -> StreamResult<()> {
-        Ok(())
-    }
-    fn check_write(&mut self) -> StreamResult<usize> {
-        Ok(MAX_WRITE)
-    }
-}
-
-#[wasmtime_wasi::async_trait]
-impl Pollable for LogSink {
-    async fn ready(&mut self) {}
-}
-
-impl tokio::io::AsyncWrite for LogSink {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Poll::Ready(self.0.append(buf).map(|()| buf.len()))
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }

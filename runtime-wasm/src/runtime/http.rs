@@ -115,6 +115,11 @@ pub async fn serve(
                     r = listener.accept() => match r { Ok(s) => s, Err(_) => continue },
                     () = stop.cancelled() => break,
                 };
+                // Reap finished connections so the set stays as large as the open ones.
+                while conns.try_join_next().is_some() {}
+                // Guests write the head and body separately: without this, Nagle plus
+                // delayed ACKs can hold a small response back for 40 ms.
+                let _ = stream.set_nodelay(true);
                 let handler = handler.clone();
                 let stop = stop.clone();
                 conns.spawn(async move {

@@ -74,7 +74,11 @@ impl Runtime {
             p.spec.log_dir.clone()
         };
         let (image, prepared) = self.prepare(&spec.image, spec.kind).await?;
-        let log = LogFile::create(log_dir.join(format!("{}.log", spec.name)), self.0.cfg.logs)?;
+        let log = LogFile::create_in(
+            log_dir.join(format!("{}.log", spec.name)),
+            self.0.cfg.logs,
+            self.0.log_fds.clone(),
+        )?;
         let entry = Arc::new(ContainerEntry::new(spec, image.digest, prepared, log));
         let status = entry.status();
         let mut pods = self.pods();
@@ -106,7 +110,7 @@ impl Runtime {
             let previous = old.path().with_extension("previous.log");
             let _ = std::fs::rename(old.path(), &previous);
             *entry.log.lock().unwrap_or_else(|e| e.into_inner()) =
-                LogFile::create(old.path(), self.0.cfg.logs)?;
+                LogFile::create_in(old.path(), self.0.cfg.logs, self.0.log_fds.clone())?;
         }
         let tokens = RunTokens::default();
         let work =

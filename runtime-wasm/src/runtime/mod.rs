@@ -16,7 +16,7 @@ use crate::engine::{EngineConfig, EpochTicker, build_engine};
 use crate::error::RuntimeError;
 use crate::host::{HostState, P1State};
 use crate::image::{BlobStore, ImageService, OciConfig, PulledImage};
-use crate::logs::LogConfig;
+use crate::logs::{LogConfig, LogFds};
 use crate::network::{PodNetwork, PodRef};
 use crate::sockets::SocketAudit;
 use crate::spec::{PodSpec, WorkloadKind};
@@ -76,8 +76,13 @@ pub(crate) struct Inner {
     linker: Linker<HostState>,
     p1_linker: wasmtime::Linker<P1State>,
     net: Arc<dyn PodNetwork>,
+    /// Open log descriptors, bounded so idle containers hold none.
+    log_fds: Arc<LogFds>,
     audit: Arc<SocketAudit>,
     pods: Mutex<HashMap<String, PodEntry>>,
+    /// Pre-instantiated images by (digest, requested kind): a second container of an image
+    /// skips import checks and `instantiate_pre`.
+    prepared: Mutex<HashMap<(String, WorkloadKind), Prepared>>,
 }
 
 /// The runtime (cheap to clone).
@@ -115,6 +120,7 @@ impl Runtime {
             .build()
             .map_err(fatal)?;
         let guest_handle = guests.handle().clone();
+        let log_fds = Arc::new(LogFds::new(cfg.logs.max_open_files));
         Ok(Runtime(Arc::new(Inner {
             cfg,
             engine,
@@ -126,8 +132,10 @@ impl Runtime {
             linker,
             p1_linker,
             net,
+            log_fds,
             audit: Arc::new(SocketAudit::default()),
             pods: Mutex::new(HashMap::new()),
+            prepared: Mutex::new(HashMap::new()),
         })))
     }
 
@@ -157,15 +165,23 @@ impl Runtime {
         kind: WorkloadKind,
     ) -> Result<(PulledImage, Prepared), RuntimeError> {
         let i = &self.0;
-        prepare::prepare(
-            &i.images,
-            &i.cache,
-            &i.linker,
-            &i.p1_linker,
-            reference,
-            kind,
-        )
-        .await
+        let image = i.images.pull(reference).await?;
+        let key = (image.digest.clone(), kind);
+        let hit = i
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(prepared) = hit {
+            return Ok((image, prepared));
+        }
+        let prepared = prepare::prepare(&i.cache, &i.linker, &i.p1_linker, &image, kind).await?;
+        i.prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, prepared.clone());
+        Ok((image, prepared))
     }
 
     fn pods(&self) -> std::sync::MutexGuard<'_, HashMap<String, PodEntry>> {

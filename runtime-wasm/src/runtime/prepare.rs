@@ -4,7 +4,7 @@
 use crate::compile::{Compiled, ModuleCache};
 use crate::error::{CompileError, RuntimeError};
 use crate::host::{HostState, P1State};
-use crate::image::{ImageService, PulledImage};
+use crate::image::PulledImage;
 use crate::linker::check_imports;
 use crate::spec::WorkloadKind;
 use wasmtime::component::Linker;
@@ -41,16 +41,15 @@ fn exports_interface(
     })
 }
 
-/// Pulls and prepares `reference` as `kind`.
+/// Prepares the pulled `image` as `kind`.
 pub async fn prepare(
-    images: &ImageService,
     cache: &ModuleCache,
     linker: &Linker<HostState>,
     p1_linker: &wasmtime::Linker<P1State>,
-    reference: &str,
+    image: &PulledImage,
     kind: WorkloadKind,
-) -> Result<(PulledImage, Prepared), RuntimeError> {
-    let image = images.pull(reference).await?;
+) -> Result<Prepared, RuntimeError> {
+    let reference = &image.reference;
     let compiled = cache.load(&image.digest, &image.path).await?;
     let engine = cache.engine();
     let inst_err = |e: wasmtime::Error| RuntimeError::Instantiate(format!("{e:#}"));
@@ -91,5 +90,5 @@ pub async fn prepare(
             }
         }
     };
-    Ok((image, prepared))
+    Ok(prepared)
 }
