@@ -37,6 +37,9 @@ impl Default for PoolingConfig {
 /// adapter shims `wasm-component-ld` adds), with room to spare.
 const CORE_PER_COMPONENT: u32 = 8;
 
+/// Bytes of a pooled memory or table reset with memset rather than madvise on reuse.
+const KEEP_RESIDENT: usize = 256 << 10;
+
 /// Engine settings; the same settings must be used for raw-wasmtime comparisons.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -74,6 +77,10 @@ pub fn wasmtime_config(cfg: &EngineConfig) -> Config {
         p.total_tables(pool.max_instances.saturating_mul(CORE_PER_COMPONENT));
         p.total_stacks(pool.max_instances);
         p.max_memory_size(pool.max_memory_bytes as usize);
+        // Zero the first pages of a freed slot in place instead of madvise: no syscall and
+        // no TLB shootdown per HTTP request, and the next instance does not fault them in.
+        p.linear_memory_keep_resident(KEEP_RESIDENT);
+        p.table_keep_resident(KEEP_RESIDENT);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(p));
     }
     config

@@ -88,12 +88,19 @@ async fn logs_hold_no_descriptor_when_idle_and_stay_complete() -> Result<()> {
             max_rotated: 1,
             ..LogConfig::default()
         };
+        // A file left by an earlier container of the same name is never shown, and is
+        // replaced by the first write.
+        std::fs::write(dir.path().join("c0.log"), "stale line\n")?;
         // 40 logs written round-robin: never more than 4 files open, nothing lost.
         let logs: Vec<LogFile> = (0..40)
             .map(|i| LogFile::create_in(dir.path().join(format!("c{i}.log")), cfg, fds.clone()))
             .collect::<Result<_, _>>()?;
         assert_eq!(fds.open_count(), 0, "creating a log opens nothing");
-        assert_eq!(logs[0].read_all()?, b"", "an unwritten log reads empty");
+        assert_eq!(
+            logs[0].read_all()?,
+            b"",
+            "an unwritten log reads empty, not the stale file"
+        );
         let follow = logs[7].follow(true, std::future::pending());
         for round in 0..3 {
             for (i, log) in logs.iter().enumerate() {

@@ -38,6 +38,26 @@ impl std::fmt::Debug for LogFds {
     }
 }
 
+fn open(path: &Path, fresh: bool) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true);
+    if fresh {
+        // One writer per log: the descriptor's own offset then appends.
+        options.write(true).truncate(true);
+    } else {
+        options.append(true);
+    }
+    match options.open(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            options.open(path)
+        }
+        r => r,
+    }
+}
+
 /// A fresh id per log file, the cache key.
 pub(super) fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -62,9 +82,10 @@ impl LogFds {
         self.lock().files.len()
     }
 
-    /// The open file of log `id`, opening `path` for append (creating it) if it is closed.
-    /// The caller serialises writes to one log, so one log is never opened twice at once.
-    pub(super) fn get(&self, id: u64, path: &Path) -> io::Result<Arc<File>> {
+    /// The open file of log `id`, opening `path` if it is closed: for append, or (`fresh`)
+    /// truncated, creating it and its directory as needed. The caller serialises writes to
+    /// one log, so one log is never opened twice at once.
+    pub(super) fn get(&self, id: u64, path: &Path, fresh: bool) -> io::Result<Arc<File>> {
         {
             let mut open = self.lock();
             open.clock += 1;
@@ -74,7 +95,7 @@ impl LogFds {
                 return Ok(file.clone());
             }
         }
-        let file = Arc::new(OpenOptions::new().create(true).append(true).open(path)?);
+        let file = Arc::new(open(path, fresh)?);
         let evicted = {
             let mut open = self.lock();
             let evicted = if open.files.len() >= self.capacity {

@@ -16,7 +16,7 @@ pub(super) struct Follow {
     pub(super) shutdown: Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 }
 
-fn read_range(path: &Path, from: u64, to: Option<u64>) -> Vec<u8> {
+pub(super) fn read_range(path: &Path, from: u64, to: Option<u64>) -> Vec<u8> {
     let mut out = Vec::new();
     if let Ok(mut f) = std::fs::File::open(path)
         && f.seek(SeekFrom::Start(from)).is_ok()

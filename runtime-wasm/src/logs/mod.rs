@@ -86,21 +86,15 @@ impl LogFile {
         Self::create_in(path, cfg, Arc::new(LogFds::new(1)))
     }
 
-    /// Starts an empty log at `path` (an old file there is removed; the new one appears
-    /// with the first write), its descriptor kept in `fds`.
+    /// Starts an empty log at `path`, its descriptor kept in `fds`. Nothing touches the disk
+    /// until the first write, which creates (or truncates) the file and its directory;
+    /// readers never read past what this log wrote, so an older file there is never shown.
     pub fn create_in(
         path: impl Into<PathBuf>,
         cfg: LogConfig,
         fds: Arc<LogFds>,
     ) -> std::io::Result<Self> {
         let path = path.into();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
         let (progress, _) = watch::channel(Progress::default());
         Ok(LogFile(Arc::new(Shared {
             id: fds::next_id(),
@@ -135,7 +129,9 @@ impl LogFile {
             rotations += 1;
             size = 0;
         }
-        let file = s.fds.get(s.id, &s.path)?;
+        // Nothing written to this path yet (first write, or first after a rotation).
+        let fresh = size == 0;
+        let file = s.fds.get(s.id, &s.path, fresh)?;
         (&*file).write_all(bytes)?;
         size += bytes.len() as u64;
         s.progress.send_modify(|p| {
@@ -152,19 +148,19 @@ impl LogFile {
         self.0.progress.send_modify(|p| p.finished = true);
     }
 
-    /// Everything still on disk: rotated files oldest first, then the current file (empty
-    /// if nothing was written yet).
+    /// Everything still on disk: rotated files (of this log) oldest first, then what this
+    /// log wrote to the current file.
     pub fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        let p = *self.0.progress.borrow();
         let mut out = Vec::new();
-        for n in (1..=self.0.cfg.max_rotated.max(1)).rev() {
+        let kept = usize::try_from(p.rotations).unwrap_or(usize::MAX);
+        for n in (1..=self.0.cfg.max_rotated.max(1).min(kept)).rev() {
             if let Ok(bytes) = std::fs::read(rotated(&self.0.path, n)) {
                 out.extend_from_slice(&bytes);
             }
         }
-        match std::fs::read(&self.0.path) {
-            Ok(bytes) => out.extend_from_slice(&bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        if p.size > 0 {
+            out.extend_from_slice(&follow::read_range(&self.0.path, 0, Some(p.size)));
         }
         Ok(out)
     }
