@@ -2,6 +2,7 @@
 //! throttle, plus [`configure_store`] which applies limits and preemption to a store.
 
 use crate::sockets::{PodSockets, VirtualSocketsView};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use wasmtime::component::ResourceTable;
@@ -67,38 +68,72 @@ impl ResourceLimiter for MemLimiter {
     }
 }
 
-/// CPU share enforcement, run from the epoch-deadline callback.
+/// CPU share enforcement, run from the epoch-deadline callback: a token bucket of CPU time.
+///
+/// The guest earns `millicores/1000` of every wall-clock nanosecond and spends what it runs;
+/// when the balance is negative it sleeps until the balance is back at zero. Run time is
+/// measured from when the guest actually got the CPU back (the pause future records it), and
+/// timer oversleep is earned back at the next deadline, so the share holds on a busy box.
 #[derive(Debug)]
 pub struct CpuThrottle {
     /// `None`: only yield each tick; `Some(m)`: also sleep so the guest gets ≈ m/1000 of a core.
     millicores: Option<u32>,
     tick: Duration,
-    /// When the guest was last allowed to run again.
-    resumed_at: Instant,
+    /// When the guest last got the CPU back (written by the pause future when it ends).
+    resumed: Arc<Mutex<Instant>>,
+    /// Last time the balance was brought up to date.
+    last: Instant,
+    /// CPU time earned minus CPU time run, in nanoseconds (capped at one tick's share).
+    balance_ns: i128,
 }
 
 impl CpuThrottle {
     pub fn new(millicores: Option<u32>, tick: Duration) -> Self {
+        let now = Instant::now();
         CpuThrottle {
             millicores: millicores.map(|m| m.clamp(1, 1_000_000)),
             tick,
-            resumed_at: Instant::now(),
+            resumed: Arc::new(Mutex::new(now)),
+            last: now,
+            balance_ns: 0,
         }
+    }
+
+    /// Books the run since the last resume; returns how long to pause, if at all.
+    fn account(&mut self, now: Instant) -> Option<Duration> {
+        let m = self.millicores.filter(|m| *m < 1000)?;
+        let resumed = *self.resumed.lock().unwrap_or_else(|e| e.into_inner());
+        // Time since resumed, capped: time spent blocked in host calls is not CPU.
+        let ran = now.saturating_duration_since(resumed).min(self.tick * 2);
+        let elapsed = now.saturating_duration_since(self.last);
+        self.last = now;
+        let earned = elapsed.as_nanos() as i128 * i128::from(m) / 1000;
+        let burst = self.tick.as_nanos() as i128 * i128::from(m) / 1000;
+        self.balance_ns = (self.balance_ns + earned - ran.as_nanos() as i128).min(burst);
+        // Below a tenth of a tick the debt is left for the next deadline.
+        if self.balance_ns >= -(self.tick.as_nanos() as i128 / 10) {
+            *self.resumed.lock().unwrap_or_else(|e| e.into_inner()) = now;
+            return None;
+        }
+        let pause_ns = -self.balance_ns * 1000 / i128::from(m);
+        Some(Duration::from_nanos(
+            u64::try_from(pause_ns).unwrap_or(u64::MAX),
+        ))
     }
 
     /// What to do when the guest reaches its epoch deadline.
     fn on_deadline(&mut self) -> UpdateDeadline {
-        let Some(m) = self.millicores.filter(|m| *m < 1000) else {
+        let Some(pause) = self.account(Instant::now()) else {
             return UpdateDeadline::Yield(1);
         };
-        let now = Instant::now();
-        // Time run since last resumed, capped: time spent blocked in host calls is not CPU.
-        let ran = now
-            .saturating_duration_since(self.resumed_at)
-            .min(self.tick * 2);
-        let pause = ran * (1000 - m) / m;
-        self.resumed_at = now + pause;
-        UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(pause)))
+        let resumed = self.resumed.clone();
+        UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(async move {
+                tokio::time::sleep(pause).await;
+                *resumed.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+            }),
+        )
     }
 }
 
@@ -219,14 +254,21 @@ mod tests {
 
         let mut quarter = CpuThrottle::new(Some(250), tick);
         tokio::time::advance(tick).await;
-        quarter.on_deadline();
         // Ran one tick at 250m: pause three ticks, so it runs 1/4 of the time.
-        assert_eq!(quarter.resumed_at - Instant::now(), tick * 3);
+        assert_eq!(quarter.account(Instant::now()), Some(tick * 3));
+        // Overslept by a tick: the extra wait is earned back, so the next tick's pause is
+        // shorter by a quarter tick's worth (one tick of wall time).
+        tokio::time::advance(tick * 4).await;
+        *quarter.resumed.lock().unwrap() = Instant::now();
+        assert_eq!(quarter.account(Instant::now()), None);
+        tokio::time::advance(tick).await;
+        assert_eq!(quarter.account(Instant::now()), Some(tick * 2));
 
-        // Long host waits do not count as CPU: the run time is capped at two ticks.
+        // Long host waits do not count as CPU, and idle time buys at most one tick's share.
         let mut half = CpuThrottle::new(Some(500), tick);
         tokio::time::advance(Duration::from_secs(5)).await;
-        half.on_deadline();
-        assert_eq!(half.resumed_at - Instant::now(), tick * 2);
+        assert_eq!(half.account(Instant::now()), None);
+        tokio::time::advance(tick * 2).await;
+        assert_eq!(half.account(Instant::now()), Some(tick));
     }
 }

@@ -45,9 +45,9 @@ async fn cpu_limit_throttles_a_busy_guest_to_its_share() -> Result<()> {
         assert!(q > 0.0, "the throttled guest still runs (full did {f})");
         let ratio = f / q;
         eprintln!("cpu: unlimited {f} vs 250m {q} heartbeats in {window:?}: ratio {ratio:.2}");
-        // Expected 4x; generous bounds for a noisy, shared 2-core machine.
+        // Expected 4x (measured 3.8-4.8); generous bounds for a noisy, shared 2-core box.
         assert!(
-            (2.0..=12.0).contains(&ratio),
+            (2.0..=8.0).contains(&ratio),
             "unlimited/250m work ratio {ratio:.2} (full {f}, quarter {q} heartbeats in {window:?})"
         );
         h.shutdown().await;
