@@ -140,7 +140,8 @@ pub struct ContainerStatus {
     /// `sha256:<hex>` of the Wasm bytes that run.
     pub image_digest: String,
     pub state: ContainerState,
-    /// Host path of the current log file.
+    /// Host path of the current log file (it appears with the container's first output;
+    /// read it through `Runtime::logs`, which never shows a stale file left at this path).
     pub log_path: PathBuf,
 }
 
