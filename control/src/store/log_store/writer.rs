@@ -1,12 +1,13 @@
 //! The log's one writer thread: applies commands strictly in the order they were queued, merges
 //! consecutive appends into one redb transaction, and fsyncs once per group (group commit).
 //!
-//! Appends commit with `Durability::None` (visible to readers at once, no fsync) and are answered;
-//! their `IOFlushed` callbacks wait in `unflushed` until the queue runs dry and an empty
-//! `Durability::Immediate` commit makes everything before it durable. Votes and truncations
-//! commit durably and so flush the waiting appends too. Purges record `last_purged`, delete a
-//! first chunk, and leave the rest to `purge_chunk`, run whenever the queue is empty, so a large
-//! purge never holds the writer for long.
+//! A group of appends found with the queue empty behind it commits with `Durability::Immediate`
+//! (one fsync) and fires its `IOFlushed` callbacks. Under load, when more commands wait, a group
+//! commits with `Durability::None` (no fsync) and its callbacks wait in `unflushed` until the
+//! queue runs dry and an empty `Durability::Immediate` commit makes everything before it
+//! durable. Votes and truncations commit durably and so flush the waiting appends too. Purges
+//! record `last_purged`, delete a first chunk, and leave the rest to `purge_chunk`, run whenever
+//! the queue is empty, so a large purge never holds the writer for long.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -150,6 +151,7 @@ impl Writer {
     fn append_group(&mut self, entries: Vec<(u64, Vec<u8>)>, flushed: IOFlushed<TypeConfig>) {
         let mut count = entries.len();
         let mut group = vec![(entries, flushed)];
+        let mut queue_empty = false;
         while count < MAX_GROUP_ENTRIES {
             match self.rx.try_recv() {
                 Ok(Cmd::Append { entries, flushed }) => {
@@ -160,28 +162,39 @@ impl Writer {
                     self.stashed = Some(other);
                     break;
                 }
-                Err(_) => break,
-            }
-        }
-        let result = self.write(Durability::None, |txn| {
-            let mut table = txn.open_table(LOG)?;
-            for (entries, _) in &group {
-                for (index, bytes) in entries {
-                    table.insert(*index, bytes.as_slice())?;
+                Err(_) => {
+                    queue_empty = true;
+                    break;
                 }
             }
-            Ok(())
-        });
+        }
         let last = group
             .iter()
             .rev()
             .find_map(|(entries, _)| entries.last().map(|(index, _)| *index));
-        for (_, flushed) in group {
-            match &result {
-                Ok(()) => self.unflushed.push(flushed),
-                Err(e) => flushed.io_completed(Err(copy(e))),
+        let (entries, callbacks): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+        let insert = |txn: &WriteTransaction| {
+            let mut table = txn.open_table(LOG)?;
+            for (index, bytes) in entries.iter().flatten() {
+                table.insert(*index, bytes.as_slice())?;
             }
-        }
+            Ok(())
+        };
+        let result = if queue_empty {
+            // Nothing else is waiting: one durable commit writes and syncs the group (and
+            // whatever earlier groups still wait for their fsync) in one go.
+            self.unflushed.extend(callbacks);
+            self.durable(insert)
+        } else {
+            let result = self.write(Durability::None, insert);
+            for flushed in callbacks {
+                match &result {
+                    Ok(()) => self.unflushed.push(flushed),
+                    Err(e) => flushed.io_completed(Err(copy(e))),
+                }
+            }
+            result
+        };
         if let (Ok(()), Some(last)) = (&result, last) {
             self.written_next.store(last + 1, Ordering::Release);
         }
