@@ -27,7 +27,8 @@ if [[ "${HTTP:-0}" == "1" ]]; then
   skiff_pid=$!
   wasmtime serve -S cli=y --addr 127.0.0.1:18081 "$hello" 2>/dev/null &
   wt_pid=$!
-  trap 'kill -INT $skiff_pid 2>/dev/null; kill $wt_pid 2>/dev/null || true' EXIT
+  # SIGINT to the bench program itself (cargo does not forward it), then to cargo.
+  trap 'pkill -INT -P $skiff_pid 2>/dev/null; kill $skiff_pid $wt_pid 2>/dev/null || true' EXIT
   for _ in $(seq 300); do grep -q LISTEN /tmp/skiff-serve.out 2>/dev/null && break; sleep 1; done
   skiff_addr=$(awk '/LISTEN/ {print $2}' /tmp/skiff-serve.out)
   rps() { wrk -t2 -c32 -d8s "$1" | awk '/Requests\/sec/ {print $2}'; }
