@@ -50,7 +50,8 @@ pub fn bearer(header: Option<&[u8]>) -> Option<&[u8]> {
 /// Resolves a token to an identity; `None` is 401. Node and service-account tokens come from
 /// the in-memory token index; only a token the index does not know (or an index not yet in
 /// sync) costs a store read, linearizable so a token Secret just created through another
-/// replica is found.
+/// replica is found. Those reads run one at a time, and a token they did not find is refused
+/// without another read for a second.
 pub async fn authenticate(
     token: &[u8],
     admin_token: &str,
@@ -60,8 +61,19 @@ pub async fn authenticate(
     if ct_eq(token, admin_token.as_bytes()) {
         return Ok(Some(Identity::Admin));
     }
-    if let Lookup::Found(identity) = index.lookup(token) {
+    let lookup = index.lookup(token);
+    if let Lookup::Found(identity) = lookup {
         return Ok(Some(identity));
+    }
+    if lookup == Lookup::Unknown && index.recent_miss(token) {
+        return Ok(None);
+    }
+    let _turn = index.store_read_turn().await;
+    // The read before ours may have settled this token while we waited.
+    match index.lookup(token) {
+        Lookup::Found(identity) => return Ok(Some(identity)),
+        Lookup::Unknown if index.recent_miss(token) => return Ok(None),
+        _ => {}
     }
     index.note_store_lookup();
     let secrets = skiff_api::resources::find("", "v1", "secrets").expect("secrets are served");
@@ -73,12 +85,18 @@ pub async fn authenticate(
             Consistency::Linearizable,
         )
         .await?;
-    Ok(page
+    let found = page
         .items
         .iter()
         .filter_map(tokens::token_of)
         .find(|(stored, _)| ct_eq(token, stored))
-        .map(|(_, identity)| identity))
+        .map(|(_, identity)| identity);
+    // Only a miss seen with the index in sync is remembered: the index then finds a token
+    // created later as soon as this replica applies it.
+    if found.is_none() && lookup == Lookup::Unknown {
+        index.note_miss(token);
+    }
+    Ok(found)
 }
 
 /// Decides whether `who` may make `request`. `object` is the stored target (when it exists),

@@ -10,8 +10,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::Value;
@@ -26,6 +26,10 @@ use crate::store::types::{Event, EventKind};
 
 /// Wait before listing again after the watch or a list failed.
 const RELIST_DELAY: Duration = Duration::from_millis(200);
+/// How long a token that a store read found in no Secret is refused without reading again.
+const MISS_TTL: Duration = Duration::from_secs(1);
+/// Remembered misses at most; the memory is cleared when full.
+const MAX_MISSES: usize = 4096;
 
 type TokenDigest = [u8; 32];
 
@@ -44,6 +48,11 @@ pub struct TokenIndex {
     synced: AtomicBool,
     /// Authentications that had to read the store (a miss, or the index not in sync).
     store_lookups: AtomicU64,
+    /// Tokens a store read did not find, and when: a repeated bad token costs no new read.
+    misses: Mutex<HashMap<TokenDigest, Instant>>,
+    /// Store reads for unknown tokens run one at a time, so a flood of bad tokens puts at most
+    /// one list of Secrets on the store at once.
+    store_reads: tokio::sync::Mutex<()>,
 }
 
 /// What a lookup in the index says.
@@ -99,6 +108,29 @@ impl TokenIndex {
             Some(identity) => Lookup::Found(identity.clone()),
             None => Lookup::Unknown,
         }
+    }
+
+    /// True if a store read found no Secret with `token` less than `MISS_TTL` ago. A token
+    /// indexed since is found by `lookup` first, so this never hides a new token for long.
+    pub fn recent_miss(&self, token: &[u8]) -> bool {
+        let misses = self.misses.lock().unwrap_or_else(|e| e.into_inner());
+        misses
+            .get(&digest(token))
+            .is_some_and(|at| at.elapsed() < MISS_TTL)
+    }
+
+    /// Remembers that a store read found no Secret with `token`.
+    pub fn note_miss(&self, token: &[u8]) {
+        let mut misses = self.misses.lock().unwrap_or_else(|e| e.into_inner());
+        if misses.len() >= MAX_MISSES {
+            misses.clear();
+        }
+        misses.insert(digest(token), Instant::now());
+    }
+
+    /// Waits for the turn to read the store for an unknown token.
+    pub async fn store_read_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.store_reads.lock().await
     }
 
     /// Counts an authentication that read the store.
@@ -263,6 +295,26 @@ mod tests {
         index.apply(&event(EventKind::Delete, "/s/a", &json!({})));
         assert_eq!(index.lookup(b"tok-b"), Lookup::Unknown);
         assert!(index.lookup(b"tok-sa") != Lookup::Unknown);
+    }
+
+    #[test]
+    fn misses_are_remembered_briefly_and_bounded() {
+        let index = TokenIndex::default();
+        assert!(!index.recent_miss(b"bad"));
+        index.note_miss(b"bad");
+        assert!(index.recent_miss(b"bad"));
+        assert!(!index.recent_miss(b"other"));
+        for i in 0..MAX_MISSES {
+            index.note_miss(format!("t{i}").as_bytes());
+        }
+        let held = index.misses.lock().expect("lock").len();
+        assert!(held <= MAX_MISSES, "{held} misses held");
+        index
+            .misses
+            .lock()
+            .expect("lock")
+            .insert(digest(b"old"), Instant::now() - MISS_TTL);
+        assert!(!index.recent_miss(b"old"), "an expired miss is read again");
     }
 
     #[test]

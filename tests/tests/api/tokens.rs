@@ -126,6 +126,17 @@ async fn scenario() -> anyhow::Result<()> {
         store_lookups(&follower_admin).await? == before + 1,
         "an unknown token is confirmed in the store once"
     );
+    // Repeating it right away reads nothing more from the store.
+    for _ in 0..10 {
+        bad.get("/api/v1/nodes/n1")
+            .await?
+            .expect_status(401, "Unauthorized")?;
+    }
+    let repeated = store_lookups(&follower_admin).await?;
+    ensure!(
+        repeated <= before + 2,
+        "a repeated unknown token is refused from memory: {before} -> {repeated}"
+    );
 
     // Revoked through the leader: the follower refuses the token within the bound.
     let revoked = [
