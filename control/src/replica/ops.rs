@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use openraft::ReadPolicy;
-use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::errors::{ClientWriteError, ForwardToLeader, LinearizableReadError, RaftError};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -13,7 +13,7 @@ use super::Replica;
 use super::peer_client::PeerClient;
 use super::read_index::RoundError;
 use crate::store::read::{self, ListOptions, ListPage, ReadError};
-use crate::store::types::{KeyValue, NodeId, PeerNode, Request, Response};
+use crate::store::types::{KeyValue, NodeId, PeerNode, Request, Response, TypeConfig};
 use crate::store::watch::{WatchError, Watcher};
 
 pub const PATH_WRITE: &str = "/raft/write";
@@ -250,20 +250,27 @@ fn not_confirmed() -> RoundError {
     RoundError::NoLeader("the leader did not confirm its leadership in time".into())
 }
 
-/// One read-index round on this replica as leader.
-async fn leader_round(raft: super::Raft) -> Result<u64, RoundError> {
+/// One read-index round on this replica: the read index, or the leader to ask instead.
+async fn local_round(
+    raft: &super::Raft,
+) -> Result<Result<u64, ForwardToLeader<TypeConfig>>, RoundError> {
     let linearizer = tokio::time::timeout(
         FORWARD_TIMEOUT,
         raft.get_read_linearizer(ReadPolicy::ReadIndex),
     );
     match linearizer.await {
-        Ok(Ok(linearizer)) => Ok(linearizer.read_log_id().index()),
-        Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f)))) => Err(
-            RoundError::NoLeader(format!("this replica is not the leader: {f}")),
-        ),
+        Ok(Ok(linearizer)) => Ok(Ok(linearizer.read_log_id().index())),
+        Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f)))) => Ok(Err(f)),
         Ok(Err(e)) => Err(RoundError::Fatal(e.to_string())),
         Err(_) => Err(not_confirmed()),
     }
+}
+
+/// One read-index round on this replica as leader.
+async fn leader_round(raft: super::Raft) -> Result<u64, RoundError> {
+    local_round(&raft)
+        .await?
+        .map_err(|f| RoundError::NoLeader(format!("this replica is not the leader: {f}")))
 }
 
 /// One read-index round: locally when this replica leads, otherwise by asking the leader.
@@ -272,15 +279,9 @@ async fn any_round(
     peers: PeerClient,
     advertise: String,
 ) -> Result<u64, RoundError> {
-    let local = tokio::time::timeout(
-        FORWARD_TIMEOUT,
-        raft.get_read_linearizer(ReadPolicy::ReadIndex),
-    );
-    let leader = match local.await {
-        Ok(Ok(linearizer)) => return Ok(linearizer.read_log_id().index()),
-        Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f)))) => f.leader_node,
-        Ok(Err(e)) => return Err(RoundError::Fatal(e.to_string())),
-        Err(_) => return Err(not_confirmed()),
+    let leader = match local_round(&raft).await? {
+        Ok(index) => return Ok(index),
+        Err(forward) => forward.leader_node,
     };
     let Some(PeerNode { addr }) = leader.filter(|n| n.addr != advertise) else {
         return Err(RoundError::NoLeader("no leader is known".into()));

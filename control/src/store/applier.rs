@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use openraft::storage::ApplyResponder;
-use redb::Database;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::types::{Event, TypeConfig};
@@ -40,10 +39,9 @@ enum Job {
     Barrier(oneshot::Sender<io::Result<()>>),
 }
 
-/// What the thread needs to commit a group: the transaction itself lives in `commit`.
-pub(super) type CommitFn = dyn Fn(&Database, &[Entry]) -> Result<(Vec<super::types::Response>, Vec<Event>), String>
-    + Send
-    + Sync;
+/// Commits a group of entries in one transaction: the answers and the watch events.
+pub(super) type CommitFn =
+    dyn Fn(&[Entry]) -> Result<(Vec<super::types::Response>, Vec<Event>), String> + Send + Sync;
 
 /// The way into the thread. Dropping the last handle closes it and waits for the thread to
 /// commit what is queued and release the database, so the file can be reopened at once.
@@ -81,18 +79,12 @@ pub(super) struct Applier {
 }
 
 impl Applier {
-    /// Starts the thread; `visible` is the index already committed in `db`.
-    pub(super) fn spawn(
-        db: Arc<Database>,
-        hub: WatchHub,
-        visible: u64,
-        commit: Arc<CommitFn>,
-    ) -> io::Result<Applier> {
+    /// Starts the thread; `visible` is the index already committed.
+    pub(super) fn spawn(hub: WatchHub, visible: u64, commit: Arc<CommitFn>) -> io::Result<Applier> {
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let visible = Arc::new(watch::Sender::new(visible));
         let failed = Arc::new(Mutex::new(None));
         let thread = Thread {
-            db,
             hub,
             rx,
             visible: visible.clone(),
@@ -161,7 +153,6 @@ impl Applier {
 }
 
 struct Thread {
-    db: Arc<Database>,
     hub: WatchHub,
     rx: mpsc::Receiver<Job>,
     visible: Arc<watch::Sender<u64>>,
@@ -218,7 +209,7 @@ impl Thread {
         let Some(last) = entries.last().map(|e| e.log_id.index) else {
             return Ok(());
         };
-        match (self.commit)(&self.db, &entries) {
+        match (self.commit)(&entries) {
             Ok((responses, events)) => {
                 self.visible.send_modify(|v| *v = (*v).max(last));
                 for (responder, response) in responders.into_iter().zip(responses) {
@@ -252,18 +243,15 @@ mod tests {
             .collect()
     }
 
-    fn spawn(commit: Arc<CommitFn>) -> (Applier, tempfile::TempDir) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Database::create(dir.path().join("x.redb")).expect("db");
-        let applier = Applier::spawn(Arc::new(db), WatchHub::default(), 0, commit).expect("spawn");
-        (applier, dir)
+    fn spawn(commit: Arc<CommitFn>) -> Applier {
+        Applier::spawn(WatchHub::default(), 0, commit).expect("spawn")
     }
 
     #[tokio::test]
     async fn queued_batches_commit_together_and_barriers_wait_for_them() {
         let groups = Arc::new(AtomicUsize::new(0));
         let counted = groups.clone();
-        let commit = move |_: &Database, entries: &[Entry]| {
+        let commit = move |entries: &[Entry]| {
             counted.fetch_add(1, Ordering::SeqCst);
             // A slow commit lets the next batches queue up behind it.
             std::thread::sleep(Duration::from_millis(20));
@@ -272,7 +260,7 @@ mod tests {
                 Vec::new(),
             ))
         };
-        let (applier, _dir) = spawn(Arc::new(commit));
+        let applier = spawn(Arc::new(commit));
         for i in 0..50 {
             applier
                 .apply(blanks(i * 2 + 1, i * 2 + 2), vec![None, None])
@@ -295,8 +283,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_commit_stops_the_applier_with_its_reason() {
-        let commit = |_: &Database, _: &[Entry]| Err("disk on fire".to_owned());
-        let (applier, _dir) = spawn(Arc::new(commit));
+        let commit = |_: &[Entry]| Err("disk on fire".to_owned());
+        let applier = spawn(Arc::new(commit));
         applier
             .apply(blanks(1, 1), vec![None])
             .await

@@ -53,6 +53,8 @@ pub enum OpenError {
     Read { path: PathBuf, source: MvccError },
     #[error("{path}: {source}")]
     Snapshot { path: PathBuf, source: io::Error },
+    #[error("{path}: cannot start the apply thread: {source}")]
+    ApplyThread { path: PathBuf, source: io::Error },
 }
 
 /// Handle on the state machine. Cheap to clone; all clones share one redb database and one
@@ -89,22 +91,23 @@ impl StateMachine {
         drop(txn);
         let hub = WatchHub::default();
         let last_durable_ms = AtomicU64::new(now_ms());
-        let commit = move |db: &Database, entries: &[Entry]| {
+        let commit_db = db.clone();
+        let commit = move |entries: &[Entry]| {
             let now = now_ms();
             let durable =
                 now.saturating_sub(last_durable_ms.load(Ordering::Relaxed)) >= DURABLE_EVERY_MS;
             if durable {
                 last_durable_ms.store(now, Ordering::Relaxed);
             }
-            Self::apply_batch(db, durable, entries).map_err(|e| e.to_string())
+            Self::apply_batch(&commit_db, durable, entries).map_err(|e| e.to_string())
         };
         let visible = applied.map_or(0, |id| id.index);
-        let applier = Applier::spawn(db.clone(), hub.clone(), visible, Arc::new(commit)).map_err(
-            |source| OpenError::Snapshot {
+        let applier = Applier::spawn(hub.clone(), visible, Arc::new(commit)).map_err(|source| {
+            OpenError::ApplyThread {
                 path: path.clone(),
                 source,
-            },
-        )?;
+            }
+        })?;
         let sm = StateMachine {
             db,
             hub,
