@@ -18,7 +18,9 @@
 //! an empty `Durability::Immediate` transaction (one fsync for the whole group) and only then fires
 //! the appends' `IOFlushed` callbacks. `save_vote` and `truncate_after` commit durably before they
 //! return. `save_committed`, and the purge's record and deletions, ride on the next fsync: losing
-//! them in a crash only means re-applying or re-purging more.
+//! them in a crash only means re-applying or re-purging more. `save_committed` does not even wait
+//! for its write (openraft awaits it before every apply, and a wait would put the core behind the
+//! writer's fsync); `read_committed` answers from memory what this process saved last.
 //!
 //! **Invariant**: a redb commit never leaves an interior hole in the `log` table: truncation removes
 //! a suffix, purge removes a prefix, appends extend the end; readers check contiguity anyway.
@@ -106,6 +108,9 @@ struct Shared {
     writer: command::WriterHandle,
     /// The newest entries, mirrored after each successful write.
     tail: Mutex<tail::Tail>,
+    /// The committed log id last given to `save_committed` in this process (`None`: none yet,
+    /// read the file), which the writer may not have written yet.
+    committed: Mutex<Option<Option<LogId>>>,
 }
 
 impl LogStore {
@@ -129,6 +134,7 @@ impl LogStore {
                 purged_next: AtomicU64::new(purged_next),
                 writer,
                 tail: Mutex::default(),
+                committed: Mutex::new(None),
             }),
         })
     }

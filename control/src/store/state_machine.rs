@@ -1,13 +1,14 @@
 //! The Raft state machine: applies committed entries to the MVCC map in `state.redb`, publishes
 //! watch events, and builds and installs snapshots.
 //!
-//! Applying: `apply` hands each batch to the `applier` thread, which merges queued batches into
-//! one redb transaction (group commit) and answers clients after it commits.
+//! Applying: `apply` hands each batch to the `applier`, which commits a lone batch at once and
+//! merges batches queued behind a running commit into one redb transaction (group commit); it
+//! answers clients after the commit.
 //!
 //! Durability: most batches commit to redb without fsync (openraft re-applies the log from the
 //! persisted commit point after a crash, and redb rolls back atomically to its last durable
-//! commit, which carries its own applied log id). One batch per `DURABLE_EVERY` commits with
-//! fsync, so each fsync carries little and the file's reusable space is bounded. Snapshots are
+//! commit, which carries its own applied log id). One batch per `applier::DURABLE_EVERY` commits
+//! with fsync, so each fsync carries little and the file's reusable space is bounded. Snapshots are
 //! built from a read transaction and fsynced as files before openraft purges the log behind
 //! them; after a crash, openraft installs the newest snapshot when the state machine's durable
 //! state is older, so the state machine never needs an fsync on the snapshot path (which would
@@ -16,8 +17,6 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
@@ -67,16 +66,6 @@ pub struct StateMachine {
     applier: Applier,
 }
 
-/// How often an applied batch commits with fsync.
-const DURABLE_EVERY_MS: u64 = 1000;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 impl StateMachine {
     /// Opens (or creates) `dir/state.redb` and `dir/snapshots/`.
     pub fn open(dir: &Path) -> Result<Self, OpenError> {
@@ -90,15 +79,8 @@ impl StateMachine {
         let (applied, _) = read_applied_in(&txn).map_err(read)?;
         drop(txn);
         let hub = WatchHub::default();
-        let last_durable_ms = AtomicU64::new(now_ms());
         let commit_db = db.clone();
-        let commit = move |entries: &[Entry]| {
-            let now = now_ms();
-            let durable =
-                now.saturating_sub(last_durable_ms.load(Ordering::Relaxed)) >= DURABLE_EVERY_MS;
-            if durable {
-                last_durable_ms.store(now, Ordering::Relaxed);
-            }
+        let commit = move |entries: &[Entry], durable: bool| {
             Self::apply_batch(&commit_db, durable, entries).map_err(|e| e.to_string())
         };
         let visible = applied.map_or(0, |id| id.index);

@@ -26,8 +26,9 @@ pub(super) enum Cmd {
     },
     /// An encoded vote; answered once it is on disk.
     Vote { bytes: Vec<u8>, done: Done },
-    /// An encoded `Option<LogId>`; synced with the next fsync.
-    Committed { bytes: Vec<u8>, done: Done },
+    /// An encoded `Option<LogId>`; nobody waits for it. It is written with the appends queued
+    /// around it (or on its own) without fsync, and synced with the next fsync.
+    Committed { bytes: Vec<u8> },
     /// Remove every entry with index > `after` (`None`: every entry); answered once on disk.
     Truncate { after: Option<u64>, done: Done },
     /// Record `bytes` (the encoded log id) as last purged and delete entries up to `upto`.

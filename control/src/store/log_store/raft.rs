@@ -4,6 +4,7 @@
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
+use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
 use openraft::OptionalSend;
@@ -170,13 +171,25 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
         let bytes = codec::encode(&committed);
-        self.shared
-            .writer
-            .call(|done| Cmd::Committed { bytes, done })
-            .await
+        // The slot is plain data, valid even if a holder panicked.
+        *self
+            .shared
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(committed);
+        // Not awaited: see the module docs' durability model.
+        self.shared.writer.send(Cmd::Committed { bytes })
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        let saved = *self
+            .shared
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(committed) = saved {
+            return Ok(committed);
+        }
         let shared = self.shared.clone();
         blocking(move || {
             let path = &shared.path;

@@ -56,6 +56,27 @@ async fn append_read_vote_committed_survive_reopen() -> io::Result<()> {
 }
 
 #[tokio::test]
+async fn committed_is_readable_at_once_and_rides_on_the_next_appends() -> io::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("raft-log.redb");
+    let mut store = LogStore::open(&path).map_err(io::Error::other)?;
+    append_flushed(&mut store, blanks(1, 0, 4)).await?;
+    // `save_committed` queues its write and returns; the value is readable at once all the same.
+    for i in 0..=4 {
+        store.save_committed(Some(log_id(1, i))).await?;
+        assert_eq!(store.read_committed().await?, Some(log_id(1, i)));
+    }
+    // Queued among appends, it shares their commit; the last one saved wins.
+    store.append(blanks(1, 5, 6), IOFlushed::noop()).await?;
+    store.save_committed(Some(log_id(1, 6))).await?;
+    append_flushed(&mut store, blanks(1, 7, 8)).await?;
+    drop(store);
+    let mut store = LogStore::open(&path).map_err(io::Error::other)?;
+    assert_eq!(store.read_committed().await?, Some(log_id(1, 6)));
+    Ok(())
+}
+
+#[tokio::test]
 async fn entries_are_readable_when_append_returns_before_the_flush() -> io::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut store = LogStore::open(&dir.path().join("raft-log.redb")).map_err(io::Error::other)?;

@@ -113,14 +113,17 @@ impl Writer {
                 });
                 done.send(result).ok();
             }
-            Cmd::Committed { bytes, done } => {
+            Cmd::Committed { bytes } => {
                 let result = self.write(Durability::None, |txn| {
                     txn.open_table(META)?
                         .insert(KEY_COMMITTED, bytes.as_slice())?;
                     Ok(())
                 });
-                self.lazy_dirty |= result.is_ok();
-                done.send(result).ok();
+                match result {
+                    Ok(()) => self.lazy_dirty = true,
+                    // Nobody waits for this write; the next append or fsync reports the disk.
+                    Err(e) => tracing::error!("{e}"),
+                }
             }
             Cmd::Truncate { after, done } => {
                 let from = after.map_or(0, |after| after + 1);
@@ -147,10 +150,12 @@ impl Writer {
         }
     }
 
-    /// Writes this append and every append queued right behind it in one non-durable commit.
+    /// Writes this append and every append queued right behind it in one non-durable commit,
+    /// with the newest committed log id queued among them.
     fn append_group(&mut self, entries: Vec<(u64, Vec<u8>)>, flushed: IOFlushed<TypeConfig>) {
         let mut count = entries.len();
         let mut group = vec![(entries, flushed)];
+        let mut committed = None;
         let mut queue_empty = false;
         while count < MAX_GROUP_ENTRIES {
             match self.rx.try_recv() {
@@ -158,6 +163,8 @@ impl Writer {
                     count += entries.len();
                     group.push((entries, flushed));
                 }
+                // Committed only names entries appended before it, so it may share their commit.
+                Ok(Cmd::Committed { bytes }) => committed = Some(bytes),
                 Ok(other) => {
                     self.stashed = Some(other);
                     break;
@@ -177,6 +184,10 @@ impl Writer {
             let mut table = txn.open_table(LOG)?;
             for (index, bytes) in entries.iter().flatten() {
                 table.insert(*index, bytes.as_slice())?;
+            }
+            if let Some(bytes) = &committed {
+                txn.open_table(META)?
+                    .insert(KEY_COMMITTED, bytes.as_slice())?;
             }
             Ok(())
         };
