@@ -12,7 +12,7 @@
 #   WRITE_CLIENTS="1 16 64 256" READ_CLIENTS="1 16 64 256" TARGETS="etcd skiff"
 #   STALL=1 STALL_SECS=30 STALL_CLIENTS=16 SNAPSHOT_EVERY=20000
 #   OUT=bench/out/store-<time>.jsonl  BENCH_TMPDIR=/tmp  KEEP=1 (keep data dirs)
-#   NO_BUILD=1 (use the release binaries already built)
+#   NO_BUILD=1 (use the release binaries already built)  SKIFF_BIN=path (another skiff)
 #   ETCD_TLS=1 (default: etcd serves clients and peers over TLS, as kubeadm
 #   runs it and as skiff always does; ETCD_TLS=0 for plain HTTP)
 set -euo pipefail
@@ -54,7 +54,7 @@ if [[ -z "${NO_BUILD:-}" ]]; then
 fi
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 SB=$BIN/store-bench
-SKIFF=$BIN/skiff
+SKIFF=${SKIFF_BIN:-$BIN/skiff}
 
 export RUST_LIB_BACKTRACE=0
 mkdir -p "$(dirname "$OUT")"
