@@ -4,13 +4,11 @@
 
 use serde_json::{Map, Value, json};
 
+use super::schemas::Gvk;
 use crate::resources::ResourceInfo;
 
 /// Subresources with a `patch` verb, and the group/version/kind their bodies are.
-fn patchable(
-    parent: &ResourceInfo,
-    sub: &str,
-) -> Option<(&'static str, &'static str, &'static str)> {
+fn patchable(parent: &ResourceInfo, sub: &str) -> Option<Gvk> {
     match sub {
         "status" | "ephemeralcontainers" | "resize" => {
             Some((parent.group, parent.version, parent.kind))
@@ -18,6 +16,12 @@ fn patchable(
         "scale" => Some(("autoscaling", "v1", "Scale")),
         _ => None,
     }
+}
+
+/// The kinds the operations of `r` carry: its own and those of its patchable subresources.
+pub(super) fn kinds(r: &ResourceInfo) -> impl Iterator<Item = Gvk> {
+    let subresources = r.subresources.iter().filter_map(|sub| patchable(r, sub));
+    std::iter::once((r.group, r.version, r.kind)).chain(subresources)
 }
 
 /// Adds the item path of `r` and its patchable subresources to `paths`.

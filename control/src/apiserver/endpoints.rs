@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use http::{Method, Response, StatusCode};
-use skiff_api::{discovery, openapi};
+use http::{HeaderMap, Method, Response, StatusCode};
+use skiff_api::discovery;
 
 use super::ApiServer;
 use crate::server::respond::{self, Body};
@@ -84,7 +84,12 @@ impl ApiServer {
     }
 
     /// Discovery, OpenAPI and metrics, for authenticated callers.
-    pub fn discovery_endpoint(&self, path: &str, _query: &str) -> Option<Response<Body>> {
+    pub fn discovery_endpoint(
+        &self,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+    ) -> Option<Response<Body>> {
         let path = path.trim_end_matches('/');
         let ok = |v: serde_json::Value| Some(respond::json(StatusCode::OK, &v));
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -100,15 +105,10 @@ impl ApiServer {
             ["apis", group, version] => {
                 discovery::resource_list(group, version).map(|v| respond::json(StatusCode::OK, &v))
             }
-            ["openapi", "v3"] => ok(openapi::root()),
-            ["openapi", "v3", rest @ ..] => Some(match openapi::group_version(&rest.join("/")) {
-                Some(doc) => respond::json(StatusCode::OK, &doc),
-                None => respond::json(
-                    StatusCode::NOT_FOUND,
-                    &skiff_api::status::ApiError::new(404, "NotFound", "no OpenAPI document here")
-                        .to_json(),
-                ),
-            }),
+            ["openapi", "v3"] => Some(super::openapi::serve("", query, headers)),
+            ["openapi", "v3", rest @ ..] => {
+                Some(super::openapi::serve(&rest.join("/"), query, headers))
+            }
             // kubectl asks for v2 only as protobuf; 404 makes it use v3.
             ["openapi", "v2"] => Some(respond::text(
                 StatusCode::NOT_FOUND,

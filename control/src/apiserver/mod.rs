@@ -11,6 +11,7 @@
 //! - `subresources`: status, scale, binding, log.
 //! - `services`, `service_fields`: ClusterIP and NodePort allocation on create and update.
 //! - `endpoints`: discovery, version, OpenAPI, health and metrics.
+//! - `openapi`: the OpenAPI v3 documents with their ETag and cache headers.
 //! - `respond`: content negotiation and the answer.
 //! - `kubeconfig`: the admin kubeconfig written at start.
 
@@ -20,6 +21,7 @@ pub mod endpoints;
 pub mod kubeconfig;
 pub mod meta;
 pub mod objects;
+pub mod openapi;
 pub mod reads;
 pub mod request;
 pub mod respond;
@@ -126,7 +128,7 @@ impl ApiServer {
         let Some(identity) = identity else {
             return Err(ApiError::unauthorized());
         };
-        if let Some(response) = self.discovery_endpoint(&path, &query) {
+        if let Some(response) = self.discovery_endpoint(&path, &query, request.headers()) {
             return Ok(response);
         }
         let method = request.method().clone();

@@ -9,6 +9,7 @@ mod bad_input;
 mod kube_failover;
 mod kubectl_apply;
 mod kubectl_errors;
+mod kubectl_explain;
 mod kubectl_follower;
 mod kubectl_get;
 mod kubectl_verbs;
