@@ -151,6 +151,7 @@ pub async fn run(
             ca_key_pem: pki.ca.key_pem().to_owned(),
             admin_token: pki.admin_token.clone(),
         },
+        shutdown: shutdown.clone(),
     });
     let server_tls = pki::server_config(&pki.serving)?;
     let server = tokio::spawn(serve(listener, server_tls, router, shutdown.clone()));

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod peer_api;
 pub mod peer_client;
 pub mod read_index;
+pub mod stream;
 
 use std::path::PathBuf;
 use std::sync::Arc;

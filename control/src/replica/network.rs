@@ -1,5 +1,6 @@
-//! openraft's network for skiff: each Raft RPC is one `PeerClient` call to the target's
-//! `/raft/*` endpoint. Connection failures become `Unreachable` so openraft backs off.
+//! openraft's network for skiff: append-entries and votes go over pooled raft streams
+//! (`replica::stream`), snapshots and leadership transfer are `PeerClient` HTTP calls to the
+//! target's `/raft/*` endpoints. Connection failures become `Unreachable` so openraft backs off.
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,15 +16,13 @@ use openraft::raft::{
 };
 
 use super::peer_client::{PeerClient, PeerError};
+use super::stream::Kind;
 use crate::store::snapshot::SnapshotData;
 use crate::store::state_machine::{Snapshot, SnapshotMeta};
 use crate::store::types::{NodeId, PeerNode, TypeConfig};
 
 type Vote = openraft::alias::VoteOf<TypeConfig>;
 
-pub const PATH_APPEND: &str = "/raft/append";
-pub const PATH_VOTE: &str = "/raft/vote";
-pub const PATH_PRE_VOTE: &str = "/raft/pre-vote";
 pub const PATH_SNAPSHOT: &str = "/raft/snapshot";
 pub const PATH_TRANSFER_LEADER: &str = "/raft/transfer-leader";
 
@@ -60,6 +59,7 @@ pub struct PeerConnection {
 }
 
 impl PeerConnection {
+    /// An RPC over HTTP (snapshots, leadership transfer).
     async fn rpc<Req, Resp>(
         &self,
         path: &str,
@@ -70,17 +70,40 @@ impl PeerConnection {
         Req: serde::Serialize,
         Resp: serde::de::DeserializeOwned,
     {
-        let answer: Result<Resp, RaftError<TypeConfig>> = self
-            .client
-            .call(&self.addr, path, req, timeout)
-            .await
-            .map_err(|e| to_rpc_error(self.target, e))?;
-        answer.map_err(|e| {
-            RPCError::Network(NetworkError::from_string(format!(
-                "peer {}: {e}",
-                self.target
-            )))
-        })
+        self.settle(self.client.call(&self.addr, path, req, timeout).await)
+    }
+
+    /// An RPC over a raft stream (append-entries, votes).
+    async fn stream_rpc<Req, Resp>(
+        &self,
+        kind: Kind,
+        req: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, RPCError<TypeConfig>>
+    where
+        Req: serde::Serialize,
+        Resp: serde::de::DeserializeOwned,
+    {
+        self.settle(
+            self.client
+                .stream_call(&self.addr, kind, req, timeout)
+                .await,
+        )
+    }
+
+    /// Turns a transport result carrying the peer's own result into openraft's error shape.
+    fn settle<Resp>(
+        &self,
+        answer: Result<Result<Resp, RaftError<TypeConfig>>, PeerError>,
+    ) -> Result<Resp, RPCError<TypeConfig>> {
+        answer
+            .map_err(|e| to_rpc_error(self.target, e))?
+            .map_err(|e| {
+                RPCError::Network(NetworkError::from_string(format!(
+                    "peer {}: {e}",
+                    self.target
+                )))
+            })
     }
 }
 
@@ -104,7 +127,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.rpc(PATH_APPEND, &rpc, option.hard_ttl()).await
+        self.stream_rpc(Kind::Append, &rpc, option.hard_ttl()).await
     }
 
     async fn vote(
@@ -112,7 +135,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.rpc(PATH_VOTE, &rpc, option.hard_ttl()).await
+        self.stream_rpc(Kind::Vote, &rpc, option.hard_ttl()).await
     }
 
     async fn pre_vote(
@@ -120,7 +143,8 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.rpc(PATH_PRE_VOTE, &rpc, option.hard_ttl()).await
+        self.stream_rpc(Kind::PreVote, &rpc, option.hard_ttl())
+            .await
     }
 
     async fn full_snapshot(

@@ -8,9 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::Replica;
-use super::network::{
-    PATH_APPEND, PATH_PRE_VOTE, PATH_SNAPSHOT, PATH_TRANSFER_LEADER, PATH_VOTE, SnapshotTransfer,
-};
+use super::network::{PATH_SNAPSHOT, PATH_TRANSFER_LEADER, SnapshotTransfer};
 use super::ops::{AddReplica, PATH_ADD_REPLICA, PATH_READ_INDEX, PATH_WRITE};
 use super::peer_client::MAX_PEER_BODY;
 use crate::server::respond::{self, Body};
@@ -51,9 +49,6 @@ async fn dispatch(
 ) -> Result<Response<Body>, Box<Response<Body>>> {
     let raft = &replica.raft;
     Ok(match path {
-        PATH_APPEND => answer(&raft.append_entries(decode(body)?).await),
-        PATH_VOTE => answer(&raft.vote(decode(body)?).await),
-        PATH_PRE_VOTE => answer(&raft.pre_vote(decode(body)?).await),
         PATH_TRANSFER_LEADER => answer(&raft.handle_transfer_leader(decode(body)?).await),
         PATH_SNAPSHOT => {
             let transfer: SnapshotTransfer = decode(body)?;

@@ -11,6 +11,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::{Serialize, de::DeserializeOwned};
 
+use super::stream::{Kind, StreamPool};
 use crate::store::codec;
 
 /// Header carrying the cluster secret on peer requests.
@@ -58,6 +59,8 @@ impl PeerError {
 pub struct PeerClient {
     http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     secret: Arc<str>,
+    /// Raft's hot RPCs go over upgraded connections instead (see `replica::stream`).
+    streams: StreamPool,
 }
 
 impl PeerClient {
@@ -69,6 +72,8 @@ impl PeerClient {
         // hyper-rustls sets ALPN itself from the enabled HTTP versions.
         let mut tls = (*tls).clone();
         tls.alpn_protocols.clear();
+        let secret: Arc<str> = secret.into();
+        let streams = StreamPool::new(Arc::new(tls.clone()), secret.clone());
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_only()
@@ -85,8 +90,24 @@ impl PeerClient {
             .build(connector);
         PeerClient {
             http,
-            secret: secret.into(),
+            secret,
+            streams,
         }
+    }
+
+    /// One Raft RPC over a pooled raft stream to the replica at `addr`.
+    pub async fn stream_call<Req, Resp>(
+        &self,
+        addr: &str,
+        kind: Kind,
+        req: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, PeerError>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+    {
+        self.streams.call(addr, kind, req, timeout).await
     }
 
     /// POSTs `req` to `addr` + `path` and decodes the answer.

@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
+use tokio_util::sync::CancellationToken;
 
 use super::kv_api;
 use super::respond::{self, Body};
 use crate::apiserver::ApiServer;
 use crate::pki::ct_eq;
 use crate::replica::peer_client::PEER_AUTH_HEADER;
-use crate::replica::{Replica, peer_api};
+use crate::replica::{Replica, peer_api, stream};
 use crate::store::codec;
 
 pub struct Router {
@@ -27,6 +28,8 @@ pub struct Router {
     pub ca_pem: String,
     /// What an authenticated joining replica receives.
     pub join_bundle: JoinBundle,
+    /// Ends the raft streams this router accepted.
+    pub shutdown: CancellationToken,
 }
 
 /// The shared secrets a joining replica needs: the CA (to issue its own serving certificate)
@@ -62,6 +65,9 @@ impl Router {
                     StatusCode::UNAUTHORIZED,
                     "wrong cluster token: this replica belongs to another cluster or the token is mistyped",
                 );
+            }
+            if path == stream::PATH_STREAM {
+                return stream::accept(self.replica.clone(), request, self.shutdown.clone());
             }
             if path == PATH_JOIN_BUNDLE {
                 tracing::info!("handing the join bundle to {peer}");

@@ -113,6 +113,30 @@ fn bad_joins_and_taken_ports_fail_with_one_line() {
 }
 
 /// A joiner's flags for `url` and `token`.
+/// Asks `replica` for a raft stream with `secret`; returns the status and body of the answer.
+async fn raft_stream_upgrade(
+    replica: &Replica,
+    secret: &str,
+    with_upgrade: bool,
+) -> anyhow::Result<(http::StatusCode, String)> {
+    use http_body_util::BodyExt;
+    let ca = std::fs::read(replica.data_dir.join("pki/ca.crt"))?;
+    let client = skiff_tests::https_client(&ca)?;
+    let mut request = http::Request::get(format!("{}/raft/stream", replica.url()))
+        .header("x-skiff-peer-secret", secret);
+    if with_upgrade {
+        request = request
+            .header(http::header::CONNECTION, "upgrade")
+            .header(http::header::UPGRADE, "skiff-raft");
+    }
+    let response = client
+        .request(request.body(http_body_util::Full::new(bytes::Bytes::new()))?)
+        .await?;
+    let status = response.status();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
 fn joiner(label: &str, url: &str, token: &str) -> anyhow::Result<Replica> {
     Replica::prepare(ReplicaOptions::new(label).args(["--join", url, "--token", token]))
 }
@@ -141,6 +165,27 @@ async fn bad_joins() -> anyhow::Result<()> {
             .lines()
             .any(|l| l.contains("refused") && l.contains("wrong cluster token")),
         "the leader did not log the refusal; its stderr:\n{logged}"
+    );
+
+    // A raft stream (append-entries and votes between replicas) asked for with a wrong secret
+    // is refused like any other peer call, and so is one that does not ask for the upgrade.
+    let (status, body) = raft_stream_upgrade(&leader, "0".repeat(64).as_str(), true).await?;
+    ensure!(
+        status == http::StatusCode::UNAUTHORIZED && body.contains("wrong cluster token"),
+        "raft stream with a wrong secret: {status} {body}"
+    );
+    ensure!(
+        leader
+            .all_stderr()
+            .lines()
+            .any(|l| l.contains("refused /raft/stream") && l.contains("wrong cluster token")),
+        "the leader did not log the refused raft stream"
+    );
+    let (_, secret) = token.rsplit_once(':').expect("K10<hash>::server:<secret>");
+    let (status, body) = raft_stream_upgrade(&leader, secret, false).await?;
+    ensure!(
+        status == http::StatusCode::BAD_REQUEST && body.contains("Upgrade: skiff-raft"),
+        "raft stream without the upgrade header: {status} {body}"
     );
 
     // Another cluster's token: pinned to a CA the leader does not present.
