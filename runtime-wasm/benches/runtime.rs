@@ -3,31 +3,17 @@
 //!
 //! Usage: `cargo bench -p skiff-runtime-wasm --bench runtime -- [instantiate|start|density N]...`
 
+#[path = "runtime/instantiate.rs"]
+mod instantiate;
+
 use anyhow::{Context, Result};
-use skiff_runtime_wasm::engine::{EngineConfig, PoolingConfig, wasmtime_config};
+use skiff_runtime_wasm::engine::{EngineConfig, PoolingConfig};
 use skiff_runtime_wasm::network::{LocalNetwork, PodNetwork, PodRef};
-use skiff_runtime_wasm::spec::{ContainerSpec, PodSpec, TerminationReason, WorkloadKind};
+use skiff_runtime_wasm::spec::{ContainerSpec, PodSpec, WorkloadKind};
 use skiff_runtime_wasm::{Runtime, RuntimeConfig, examples};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-use wasmtime_wasi::p2::bindings::CommandPre;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-
-struct Raw {
-    wasi: WasiCtx,
-    table: ResourceTable,
-}
-impl WasiView for Raw {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
 
 fn pod_ip(i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 244, (i / 250) as u8, (i % 250 + 2) as u8))
@@ -55,118 +41,6 @@ fn runtime(dir: &std::path::Path) -> Result<(Runtime, Arc<LocalNetwork>)> {
     let mut cfg = RuntimeConfig::new(dir);
     cfg.engine = engine_config();
     Ok((Runtime::new(cfg, net.clone())?, net))
-}
-
-/// Raw wasmtime's run of the job: Store + WasiCtx + instantiate_pre + run, with skiff's
-/// preemption settings; stdout discarded, or (`log`) appended to a file as skiff's logs are.
-async fn raw_run(
-    engine: Engine,
-    pre: CommandPre<Raw>,
-    log: Option<std::path::PathBuf>,
-) -> Result<()> {
-    let mut b = WasiCtx::builder();
-    b.env("LIMIT", "2");
-    if let Some(path) = log {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        b.stdout(wasmtime_wasi::cli::OutputFile::new(file));
-    }
-    let mut store = Store::new(
-        &engine,
-        Raw {
-            wasi: b.build(),
-            table: ResourceTable::new(),
-        },
-    );
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_async_yield_and_update(1);
-    let cmd = pre.instantiate_async(&mut store).await?;
-    cmd.wasi_cli_run()
-        .call_run(&mut store)
-        .await?
-        .map_err(|()| anyhow::anyhow!("job failed"))
-}
-
-/// Median time to run the trivial `job` (LIMIT=2) to exit, rounds interleaved:
-/// - skiff: create_container + start_container + wait_container (then removed, untimed);
-/// - raw: the same job in raw wasmtime inline on the caller's task, output discarded;
-/// - raw+: raw wasmtime doing what any container runtime must also do: the run is spawned on
-///   a separate runtime and awaited (the caller is not blocked while a guest runs) and stdout
-///   goes to a file.
-async fn instantiate(rounds: usize) -> Result<()> {
-    let job = examples::build()?.path("job").to_owned();
-    let dir = tempfile::tempdir()?;
-    let (rt, _net) = runtime(dir.path())?;
-    rt.create_pod(PodSpec {
-        id: "p".into(),
-        ip: pod_ip(0),
-        namespace: "b".into(),
-        log_dir: dir.path().join("logs"),
-    })?;
-    let engine = Engine::new(&wasmtime_config(&engine_config()))?;
-    let ticker =
-        skiff_runtime_wasm::engine::EpochTicker::start(engine.clone(), Duration::from_millis(5));
-    let component = Component::from_file(&engine, &job)?;
-    let mut linker: Linker<Raw> = Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    let pre = CommandPre::new(linker.instantiate_pre(&component)?)?;
-    let guests = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let (mut skiff, mut raw, mut raw_plus) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut creates, mut starts) = (Vec::new(), Vec::new());
-    for i in 0..rounds + 20 {
-        let name = format!("c{i}");
-        let mut spec = ContainerSpec::new(name.clone(), job.display().to_string());
-        spec.env.insert("LIMIT".into(), "2".into());
-        let t = Instant::now();
-        rt.create_container("p", spec).await?;
-        let created = t.elapsed();
-        rt.start_container("p", &name).await?;
-        let started = t.elapsed();
-        let r = rt.wait_container("p", &name).await?;
-        let skiff_t = t.elapsed();
-        anyhow::ensure!(r == TerminationReason::Exited { code: 0 }, "{r:?}");
-        rt.remove_container("p", &name).await?;
-
-        let t = Instant::now();
-        raw_run(engine.clone(), pre.clone(), None).await?;
-        let raw_t = t.elapsed();
-
-        let t = Instant::now();
-        let log = dir.path().join(format!("raw-{i}.log"));
-        guests
-            .spawn(raw_run(engine.clone(), pre.clone(), Some(log)))
-            .await??;
-        let raw_plus_t = t.elapsed();
-        if i >= 20 {
-            // The first rounds warm caches and allocators for all three.
-            skiff.push(skiff_t);
-            creates.push(created);
-            starts.push(started - created);
-            raw.push(raw_t);
-            raw_plus.push(raw_plus_t);
-        }
-    }
-    drop(ticker);
-    let (s, r, rp) = (median(skiff), median(raw), median(raw_plus));
-    println!(
-        "instantiate+run job (median of {rounds}): skiff {s:?}  raw wasmtime {r:?} (ratio {:.2}x)  \
-         raw + task hop + log file {rp:?} (ratio {:.2}x)  (target <= 1.2x)",
-        s.as_secs_f64() / r.as_secs_f64(),
-        s.as_secs_f64() / rp.as_secs_f64()
-    );
-    println!(
-        "  skiff steps (medians): create_container {:?}, start_container {:?}",
-        median(creates),
-        median(starts)
-    );
-    rt.shutdown(Duration::ZERO).await;
-    guests.shutdown_background();
-    Ok(())
 }
 
 /// Cold start (compile) vs warm start (compiled artifact on disk, new runtime) vs hot
@@ -309,7 +183,7 @@ async fn main() -> Result<()> {
     let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "instantiate" => instantiate(200).await?,
+            "instantiate" => instantiate::instantiate(200).await?,
             "start" => start().await?,
             "density" => {
                 let n = it.next().context("density needs a pod count")?.parse()?;

@@ -149,3 +149,29 @@ async fn env_printer_sees_env_args_and_volumes() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instantiation_probe_instantiates_without_running() -> Result<()> {
+    bounded(async {
+        let h = Harness::new()?;
+        h.pod("p", "10.244.1.9")?;
+        h.rt.create_container("p", guest("job", "job", &[("LIMIT", "10")]))
+            .await?;
+        let took = h.rt.time_instantiation("p", "job").await?;
+        assert!(took > Duration::ZERO);
+        // Nothing ran: no output, and the container is still only created.
+        assert_eq!(h.log("p", "job")?, "");
+        assert_eq!(
+            h.rt.container_status("p", "job")?.state,
+            skiff_runtime_wasm::ContainerState::Created
+        );
+        // Only command components can be probed.
+        let wat = crate::support::examples().p1_job_wat.display().to_string();
+        h.rt.create_container("p", ContainerSpec::new("p1", wat))
+            .await?;
+        assert!(h.rt.time_instantiation("p", "p1").await.is_err());
+        h.shutdown().await;
+        Ok(())
+    })
+    .await
+}

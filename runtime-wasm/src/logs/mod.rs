@@ -141,11 +141,24 @@ impl LogFile {
         Ok(())
     }
 
-    /// Marks the log complete: followers drain what is left and end.
+    /// Marks the log complete (followers drain what is left and end) and closes its
+    /// descriptor.
     pub fn finish(&self) {
+        self.end_writes();
+        self.release();
+    }
+
+    /// Marks the log complete: later writes are dropped, followers drain what is left and
+    /// end. The descriptor stays open until [`LogFile::release`], so the runtime can report
+    /// a container's exit before it pays for the `close`.
+    pub(crate) fn end_writes(&self) {
         *self.0.finished.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.0.fds.forget(self.0.id);
         self.0.progress.send_modify(|p| p.finished = true);
+    }
+
+    /// Closes the log's descriptor, if it is open.
+    pub(crate) fn release(&self) {
+        self.0.fds.forget(self.0.id);
     }
 
     /// Everything still on disk: rotated files (of this log) oldest first, then what this

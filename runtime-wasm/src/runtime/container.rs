@@ -55,13 +55,15 @@ impl ContainerEntry {
         matches!(*self.state.borrow(), ContainerState::Running { .. })
     }
 
-    /// Records the end of a run.
-    pub fn terminated(&self, reason: TerminationReason) {
-        self.log().finish();
+    /// Records the end of a run whose output went to `log`: the log is complete, then the
+    /// state says so (waking waiters), then the log's descriptor is closed.
+    pub fn terminated(&self, log: &LogFile, reason: TerminationReason) {
+        log.end_writes();
         self.state.send_replace(ContainerState::Terminated {
             reason,
             finished_at: SystemTime::now(),
         });
+        log.release();
     }
 
     /// Waits until the container is no longer running.

@@ -34,11 +34,11 @@ impl Runtime {
         Ok(())
     }
 
-    fn container(
+    pub(super) fn container(
         &self,
         pod: &str,
         name: &str,
-    ) -> Result<(PodSpec, PodRef, Arc<ContainerEntry>), RuntimeError> {
+    ) -> Result<(PodRef, Arc<ContainerEntry>), RuntimeError> {
         let pods = self.pods();
         let p = pods
             .get(pod)
@@ -50,7 +50,7 @@ impl Runtime {
                 pod: pod.to_owned(),
                 container: name.to_owned(),
             })?;
-        Ok((p.spec.clone(), p.pod.clone(), c.clone()))
+        Ok((p.pod.clone(), c.clone()))
     }
 
     /// Creates a container: pulls and prepares its image. Bad images fail here, clearly,
@@ -97,7 +97,7 @@ impl Runtime {
 
     /// Starts (or restarts, after it terminated) a container.
     pub async fn start_container(&self, pod: &str, name: &str) -> Result<(), RuntimeError> {
-        let (pod_spec, pod_ref, entry) = self.container(pod, name)?;
+        let (pod_ref, entry) = self.container(pod, name)?;
         if entry.is_running() {
             return Err(RuntimeError::ContainerExists {
                 pod: pod.to_owned(),
@@ -113,20 +113,21 @@ impl Runtime {
                 LogFile::create_in(old.path(), self.0.cfg.logs, self.0.log_fds.clone())?;
         }
         let tokens = RunTokens::default();
-        let work =
-            wasi::workload(self.0.clone(), &pod_spec, pod_ref, &entry, tokens.clone()).await?;
+        let work = wasi::workload(self.0.clone(), pod_ref, &entry, tokens.clone())?;
         entry.state.send_replace(ContainerState::Running {
             started_at: SystemTime::now(),
         });
         let task_entry = entry.clone();
+        let log = entry.log();
         let kill = tokens.kill.clone();
         let handle = self.0.guest_handle.spawn(async move {
             let reason = tokio::select! {
                 r = work => r,
                 () = kill.cancelled() => TerminationReason::Interrupted,
             };
+            // Waiters first; the log line after.
+            task_entry.terminated(&log, reason.clone());
             tracing::info!(container = %task_entry.spec.name, ?reason, "container terminated");
-            task_entry.terminated(reason);
         });
         *entry.run.lock().unwrap_or_else(|e| e.into_inner()) = Some((tokens, handle));
         Ok(())
@@ -139,7 +140,7 @@ impl Runtime {
         name: &str,
         grace: Duration,
     ) -> Result<ContainerStatus, RuntimeError> {
-        let (_, _, entry) = self.container(pod, name)?;
+        let (_, entry) = self.container(pod, name)?;
         entry.stop(grace).await;
         Ok(entry.status())
     }
@@ -150,12 +151,12 @@ impl Runtime {
         pod: &str,
         name: &str,
     ) -> Result<TerminationReason, RuntimeError> {
-        let (_, _, entry) = self.container(pod, name)?;
+        let (_, entry) = self.container(pod, name)?;
         Ok(entry.wait().await)
     }
 
     pub fn container_status(&self, pod: &str, name: &str) -> Result<ContainerStatus, RuntimeError> {
-        Ok(self.container(pod, name)?.2.status())
+        Ok(self.container(pod, name)?.1.status())
     }
 
     /// Statuses of every container of a pod.
@@ -169,12 +170,12 @@ impl Runtime {
 
     /// The container's current log (read whole with `read_all`, follow with `follow`).
     pub fn logs(&self, pod: &str, name: &str) -> Result<LogFile, RuntimeError> {
-        Ok(self.container(pod, name)?.2.log())
+        Ok(self.container(pod, name)?.1.log())
     }
 
     /// Stops (grace 0) and forgets a container.
     pub async fn remove_container(&self, pod: &str, name: &str) -> Result<(), RuntimeError> {
-        let (_, _, entry) = self.container(pod, name)?;
+        let (_, entry) = self.container(pod, name)?;
         entry.stop(Duration::ZERO).await;
         if let Some(p) = self.pods().get_mut(pod) {
             p.containers.remove(name);

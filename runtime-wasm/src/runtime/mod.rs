@@ -5,6 +5,7 @@ mod container;
 mod http;
 mod lifecycle;
 mod prepare;
+mod probe;
 mod run;
 mod wasi;
 

@@ -1,9 +1,10 @@
 //! Running one command or wasip1 container to completion, and classifying how it ended.
 
-use crate::host::{Limited, configure_store};
+use crate::host::{HostState, Limited, configure_store};
 use crate::spec::TerminationReason;
 use wasmtime::{Engine, Store, Trap};
 use wasmtime_wasi::I32Exit;
+use wasmtime_wasi::p2::bindings::{Command, CommandPre};
 
 /// Maps the outcome of a guest call to a reason; `oom` says a memory grow was refused.
 pub fn classify(result: wasmtime::Result<Result<(), ()>>, oom: bool) -> TerminationReason {
@@ -31,17 +32,33 @@ pub fn classify(result: wasmtime::Result<Result<(), ()>>, oom: bool) -> Terminat
     }
 }
 
+/// A command instance, ready to run.
+pub(super) type CommandInstance = (Store<HostState>, Command);
+
+/// Makes a store for `data` (limits, preemption) and instantiates the command in it: the
+/// instantiation half of a start, shared with [`super::Runtime::time_instantiation`].
+pub(super) async fn instantiate_command(
+    engine: &Engine,
+    pre: &CommandPre<HostState>,
+    data: HostState,
+) -> Result<CommandInstance, TerminationReason> {
+    let mut store = Store::new(engine, data);
+    configure_store(&mut store);
+    match pre.instantiate_async(&mut store).await {
+        Ok(c) => Ok((store, c)),
+        Err(e) => Err(start_failed(e, store.data_mut().limiter().oom)),
+    }
+}
+
 /// Runs a command component.
 pub async fn run_command(
     engine: &Engine,
-    pre: &wasmtime_wasi::p2::bindings::CommandPre<crate::host::HostState>,
-    data: crate::host::HostState,
+    pre: &CommandPre<HostState>,
+    data: HostState,
 ) -> TerminationReason {
-    let mut store = Store::new(engine, data);
-    configure_store(&mut store);
-    let command = match pre.instantiate_async(&mut store).await {
-        Ok(c) => c,
-        Err(e) => return start_failed(e, store.data_mut().limiter().oom),
+    let (mut store, command) = match instantiate_command(engine, pre, data).await {
+        Ok(i) => i,
+        Err(reason) => return reason,
     };
     let result = command.wasi_cli_run().call_run(&mut store).await;
     let oom = store.data_mut().limiter().oom;

@@ -9,7 +9,7 @@ use crate::host::{CpuThrottle, DenyOutgoingHttp, HostState, MemLimiter, P1State}
 use crate::logs::{LogFile, LogSink};
 use crate::network::{PodNetwork, PodRef, Proto, is_real_allowed};
 use crate::sockets::{PodSockets, loopback_only_check};
-use crate::spec::{ContainerSpec, PodSpec, TerminationReason};
+use crate::spec::{ContainerSpec, TerminationReason};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -63,7 +63,7 @@ fn memory_limit(inner: &Inner, spec: &ContainerSpec) -> u64 {
         .unwrap_or(inner.cfg.default_memory_limit)
 }
 
-fn host_state(
+pub(super) fn host_state(
     inner: &Inner,
     pod: &PodRef,
     spec: &ContainerSpec,
@@ -137,25 +137,24 @@ fn listen_http(
 }
 
 /// Builds the future that runs `entry` once.
-pub(super) async fn workload(
+pub(super) fn workload(
     inner: Arc<Inner>,
-    _pod_spec: &PodSpec,
     pod: PodRef,
     entry: &ContainerEntry,
     tokens: RunTokens,
 ) -> Result<Workload, RuntimeError> {
-    let spec = entry.spec.clone();
+    let spec = &entry.spec;
     let log = entry.log();
     let engine = inner.engine.clone();
     Ok(match entry.prepared.clone() {
         Prepared::Command(pre) => {
-            let state = host_state(&inner, &pod, &spec, &log)?;
+            let state = host_state(&inner, &pod, spec, &log)?;
             Box::pin(async move { super::run::run_command(&engine, &pre, state).await })
         }
         Prepared::Wasip1(pre) => {
             let state = P1State {
-                wasi: builder(&inner, &spec, &log)?.build_p1(),
-                limiter: MemLimiter::new(memory_limit(&inner, &spec)),
+                wasi: builder(&inner, spec, &log)?.build_p1(),
+                limiter: MemLimiter::new(memory_limit(&inner, spec)),
                 cpu: CpuThrottle::new(spec.limits.cpu_millicores, inner.cfg.engine.epoch_tick),
                 epoch: inner.ticker.store_token(),
             };
@@ -163,8 +162,9 @@ pub(super) async fn workload(
         }
         Prepared::Http(pre) => {
             // Fail early (bad volume) rather than on the first request.
-            host_state(&inner, &pod, &spec, &log)?;
-            let (listeners, published) = listen_http(&inner, &pod, &spec)?;
+            host_state(&inner, &pod, spec, &log)?;
+            let (listeners, published) = listen_http(&inner, &pod, spec)?;
+            let spec = spec.clone();
             let make_inner = inner.clone();
             let make_state: super::http::MakeState =
                 Arc::new(move || host_state(&make_inner, &pod, &spec, &log));
