@@ -99,6 +99,11 @@ impl CpuThrottle {
         }
     }
 
+    /// Whether the guest is held to less than a core (otherwise it only yields each tick).
+    pub fn is_limited(&self) -> bool {
+        self.millicores.is_some_and(|m| m < 1000)
+    }
+
     /// Books the run since the last resume; returns how long to pause, if at all.
     fn account(&mut self, now: Instant) -> Option<Duration> {
         let m = self.millicores.filter(|m| *m < 1000)?;
@@ -143,11 +148,17 @@ pub trait Limited: Send + 'static {
     fn cpu(&mut self) -> &mut CpuThrottle;
 }
 
-/// Applies the memory limiter and epoch preemption/throttling to `store`.
+/// Applies the memory limiter and epoch preemption/throttling to `store`: every tick the
+/// guest yields to tokio; a guest held below a core also pauses (the deadline callback).
 pub fn configure_store<T: Limited>(store: &mut Store<T>) {
     store.limiter(|d| d.limiter());
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|mut ctx| Ok(ctx.data_mut().cpu().on_deadline()));
+    if store.data_mut().cpu().is_limited() {
+        store.epoch_deadline_callback(|mut ctx| Ok(ctx.data_mut().cpu().on_deadline()));
+    } else {
+        // What `on_deadline` answers for an unlimited guest, without a callback per tick.
+        store.epoch_deadline_async_yield_and_update(1);
+    }
 }
 
 /// Outgoing wasi:http is refused: guests reach other pods only through wasi:sockets.
@@ -251,8 +262,12 @@ mod tests {
         let tick = Duration::from_millis(10);
         let mut unlimited = CpuThrottle::new(None, tick);
         assert!(matches!(unlimited.on_deadline(), UpdateDeadline::Yield(1)));
+        // Unlimited and whole-core guests get a plain yield per tick, no deadline callback.
+        assert!(!unlimited.is_limited());
+        assert!(!CpuThrottle::new(Some(1000), tick).is_limited());
 
         let mut quarter = CpuThrottle::new(Some(250), tick);
+        assert!(quarter.is_limited());
         tokio::time::advance(tick).await;
         // Ran one tick at 250m: pause three ticks, so it runs 1/4 of the time.
         assert_eq!(quarter.account(Instant::now()), Some(tick * 3));

@@ -27,9 +27,8 @@ fn builder(
     log: &LogFile,
 ) -> Result<WasiCtxBuilder, RuntimeError> {
     let mut b = WasiCtxBuilder::new();
-    let mut argv = vec![spec.name.clone()];
-    argv.extend(spec.args.iter().cloned());
-    b.args(&argv);
+    b.arg(&spec.name);
+    b.args(&spec.args);
     for (k, v) in &spec.env {
         b.env(k, v);
     }
