@@ -36,6 +36,16 @@ fn engine_config() -> EngineConfig {
     cfg
 }
 
+/// The bench's pod number `i`, with id `id` and its logs under `log_dir`.
+fn pod_spec(id: &str, i: usize, log_dir: std::path::PathBuf) -> PodSpec {
+    PodSpec {
+        id: id.into(),
+        ip: pod_ip(i),
+        namespace: "b".into(),
+        log_dir,
+    }
+}
+
 fn runtime(dir: &std::path::Path) -> Result<(Runtime, Arc<LocalNetwork>)> {
     let net = Arc::new(LocalNetwork::new());
     let mut cfg = RuntimeConfig::new(dir);
@@ -54,12 +64,7 @@ async fn start() -> Result<()> {
         if phase.starts_with("hot") {
             rt.prepare(&job, WorkloadKind::Auto).await?;
         }
-        rt.create_pod(PodSpec {
-            id: "p".into(),
-            ip: pod_ip(0),
-            namespace: "b".into(),
-            log_dir: dir.path().join("logs"),
-        })?;
+        rt.create_pod(pod_spec("p", 0, dir.path().join("logs")))?;
         let mut spec = ContainerSpec::new("c", job.clone());
         spec.env.insert("LIMIT".into(), "2".into());
         let t = Instant::now();
@@ -106,12 +111,7 @@ async fn density(n: usize) -> Result<()> {
     let t = Instant::now();
     for i in 0..n {
         let id = format!("p{i}");
-        rt.create_pod(PodSpec {
-            id: id.clone(),
-            ip: pod_ip(i),
-            namespace: "b".into(),
-            log_dir: dir.path().join("logs").join(&id),
-        })?;
+        rt.create_pod(pod_spec(&id, i, dir.path().join("logs").join(&id)))?;
         rt.create_container(&id, ContainerSpec::new("echo", echo.clone()))
             .await?;
         rt.start_container(&id, "echo").await?;
@@ -144,12 +144,7 @@ async fn serve_http() -> Result<()> {
     let hello = examples::build()?.path("http-hello").display().to_string();
     let dir = tempfile::tempdir()?;
     let (rt, net) = runtime(dir.path())?;
-    rt.create_pod(PodSpec {
-        id: "web".into(),
-        ip: pod_ip(0),
-        namespace: "b".into(),
-        log_dir: dir.path().join("logs"),
-    })?;
+    rt.create_pod(pod_spec("web", 0, dir.path().join("logs")))?;
     rt.create_container("web", ContainerSpec::new("hello", hello))
         .await?;
     rt.start_container("web", "hello").await?;

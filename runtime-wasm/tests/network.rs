@@ -21,6 +21,16 @@ fn assert_only_loopback(h: &Harness) {
     }
 }
 
+/// Runs the `client` example in pod `client` with `env`; its log once it exited 0.
+async fn client_log(h: &Harness, env: &[(&str, &str)]) -> Result<String> {
+    h.run("client", guest("client", "client", env)).await?;
+    assert_eq!(
+        h.wait("client", "client", T).await?,
+        TerminationReason::Exited { code: 0 }
+    );
+    h.log("client", "client")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_by_service_name_with_virtual_addresses() -> Result<()> {
     bounded(async {
@@ -39,12 +49,7 @@ async fn tcp_by_service_name_with_virtual_addresses() -> Result<()> {
             ("COUNT", "3"),
             ("INTERVAL_MS", "10"),
         ];
-        h.run("client", guest("client", "client", &env)).await?;
-        assert_eq!(
-            h.wait("client", "client", T).await?,
-            TerminationReason::Exited { code: 0 }
-        );
-        let log = h.log("client", "client")?;
+        let log = client_log(&h, &env).await?;
         assert!(
             log.contains("reply 2 from echo.default.svc.cluster.local:7000: ping 2"),
             "{log}"
@@ -83,15 +88,8 @@ async fn udp_by_short_name_and_localhost_inside_a_pod() -> Result<()> {
             ("COUNT", "3"),
             ("INTERVAL_MS", "10"),
         ];
-        h.run("client", guest("client", "client", &env)).await?;
-        assert_eq!(
-            h.wait("client", "client", T).await?,
-            TerminationReason::Exited { code: 0 }
-        );
-        assert!(
-            h.log("client", "client")?
-                .contains("reply 2 from udp-echo:7001: ping 2")
-        );
+        let log = client_log(&h, &env).await?;
+        assert!(log.contains("reply 2 from udp-echo:7001: ping 2"), "{log}");
         let server_log = h.log("server", "echo")?;
         assert!(
             server_log.contains(&format!("datagram of 6 bytes from {client}:")),
@@ -174,12 +172,7 @@ async fn headless_name_answers_every_pod_ip() -> Result<()> {
             ("COUNT", "2"),
             ("INTERVAL_MS", "10"),
         ];
-        h.run("client", guest("client", "client", &env)).await?;
-        assert_eq!(
-            h.wait("client", "client", T).await?,
-            TerminationReason::Exited { code: 0 }
-        );
-        let log = h.log("client", "client")?;
+        let log = client_log(&h, &env).await?;
         assert!(log.contains("reply 1 from echo-hl:7000: ping 1"), "{log}");
         assert_only_loopback(&h);
         h.shutdown().await;

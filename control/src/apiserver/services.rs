@@ -69,6 +69,26 @@ fn requested_clash(
     Some(ApiError::invalid(info.kind, info.group, &name, vec![cause]))
 }
 
+/// What one allocation attempt's store result means: the answer, or `None` when the write
+/// clashed on a value picked at random (pick again). `requested` is the ClusterIP and node
+/// ports the caller asked for.
+fn settle_attempt(
+    info: &ResourceInfo,
+    result: Result<Value, ApiError>,
+    candidate: &Value,
+    (requested_ip, requested_ports): (Option<&str>, &HashSet<u64>),
+) -> Option<Result<Value, ApiError>> {
+    match result {
+        Err(e) => match clashing_key(&e) {
+            Some(key) => {
+                requested_clash(info, candidate, key, requested_ip, requested_ports).map(Err)
+            }
+            None => Some(Err(e)),
+        },
+        ok => Some(ok),
+    }
+}
+
 fn check_requested_ip(info: &ResourceInfo, svc: &Value) -> Result<Option<String>, ApiError> {
     let requested = svc["spec"]["clusterIP"]
         .as_str()
@@ -106,19 +126,10 @@ impl ApiServer {
                 .into_iter()
                 .map(|k| Op::create(k, name.clone()))
                 .collect();
-            match self.objects.create(info, candidate.clone(), extra).await {
-                Err(e) => match clashing_key(&e) {
-                    Some(key) => {
-                        let ip = requested_ip.as_deref();
-                        if let Some(e) =
-                            requested_clash(info, &candidate, key, ip, &requested_ports)
-                        {
-                            return Err(e);
-                        }
-                    }
-                    None => return Err(e),
-                },
-                ok => return ok,
+            let result = self.objects.create(info, candidate.clone(), extra).await;
+            let requested = (requested_ip.as_deref(), &requested_ports);
+            if let Some(answer) = settle_attempt(info, result, &candidate, requested) {
+                return answer;
             }
         }
         Err(exhausted())
@@ -149,23 +160,13 @@ impl ApiServer {
                 .map(|k| Op::create(k.clone(), name.clone()))
                 .collect();
             extra.extend(held.difference(&wanted).map(|k| Op::delete(k.clone())));
-            match self
+            let result = self
                 .objects
                 .update(info, candidate.clone(), expected, extra)
-                .await
-            {
-                Err(e) => match clashing_key(&e) {
-                    Some(key) => {
-                        let ip = requested_ip.as_deref();
-                        if let Some(e) =
-                            requested_clash(info, &candidate, key, ip, &requested_ports)
-                        {
-                            return Err(e);
-                        }
-                    }
-                    None => return Err(e),
-                },
-                ok => return ok,
+                .await;
+            let requested = (requested_ip.as_deref(), &requested_ports);
+            if let Some(answer) = settle_attempt(info, result, &candidate, requested) {
+                return answer;
             }
         }
         Err(exhausted())

@@ -1,11 +1,11 @@
 //! The `instantiate` bench: skiff vs raw wasmtime with the same engine settings, as pure
 //! instantiation and as the whole run of the trivial `job` to its exit.
 
-use crate::{engine_config, median, pod_ip, runtime};
+use crate::{engine_config, median, pod_spec, runtime};
 use anyhow::Result;
 use skiff_runtime_wasm::engine::{EpochTicker, wasmtime_config};
 use skiff_runtime_wasm::host::DEFAULT_MEMORY_LIMIT;
-use skiff_runtime_wasm::spec::{ContainerSpec, PodSpec, TerminationReason};
+use skiff_runtime_wasm::spec::{ContainerSpec, TerminationReason};
 use skiff_runtime_wasm::{Runtime, examples};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -113,12 +113,7 @@ pub async fn instantiate(rounds: usize) -> Result<()> {
     let job = examples::build()?.path("job").to_owned();
     let dir = tempfile::tempdir()?;
     let (rt, _net) = runtime(dir.path())?;
-    rt.create_pod(PodSpec {
-        id: "p".into(),
-        ip: pod_ip(0),
-        namespace: "b".into(),
-        log_dir: dir.path().join("logs"),
-    })?;
+    rt.create_pod(pod_spec("p", 0, dir.path().join("logs")))?;
     let spec = |name: &str| {
         let mut spec = ContainerSpec::new(name, job.display().to_string());
         spec.env.insert("LIMIT".into(), "2".into());

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
@@ -95,16 +94,14 @@ async fn answer(replica: &Replica, frame: &[u8]) -> Result<Vec<u8>, String> {
     let raft = &replica.raft;
     let malformed = |e: codec::CodecError| format!("malformed {kind:?} request: {e}");
     Ok(match kind {
-        Kind::Append => encode(
+        Kind::Append => codec::encode(
             &raft
                 .append_entries(codec::decode(body).map_err(malformed)?)
                 .await,
         ),
-        Kind::Vote => encode(&raft.vote(codec::decode(body).map_err(malformed)?).await),
-        Kind::PreVote => encode(&raft.pre_vote(codec::decode(body).map_err(malformed)?).await),
+        Kind::Vote => codec::encode(&raft.vote(codec::decode(body).map_err(malformed)?).await),
+        Kind::PreVote => {
+            codec::encode(&raft.pre_vote(codec::decode(body).map_err(malformed)?).await)
+        }
     })
-}
-
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    codec::encode(value)
 }
