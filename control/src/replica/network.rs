@@ -86,7 +86,8 @@ impl PeerConnection {
     {
         self.settle(
             self.client
-                .stream_call(&self.addr, kind, req, timeout)
+                .streams()
+                .call(&self.addr, kind, req, timeout)
                 .await,
         )
     }

@@ -11,7 +11,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::stream::{Kind, StreamPool};
+use super::stream::StreamPool;
 use crate::store::codec;
 
 /// Header carrying the cluster secret on peer requests.
@@ -95,19 +95,9 @@ impl PeerClient {
         }
     }
 
-    /// One Raft RPC over a pooled raft stream to the replica at `addr`.
-    pub async fn stream_call<Req, Resp>(
-        &self,
-        addr: &str,
-        kind: Kind,
-        req: &Req,
-        timeout: Duration,
-    ) -> Result<Resp, PeerError>
-    where
-        Req: Serialize,
-        Resp: DeserializeOwned,
-    {
-        self.streams.call(addr, kind, req, timeout).await
+    /// The pooled raft streams (append-entries and votes) to the same peers.
+    pub fn streams(&self) -> &StreamPool {
+        &self.streams
     }
 
     /// POSTs `req` to `addr` + `path` and decodes the answer.
