@@ -115,9 +115,7 @@ impl ApiServer {
                 "OpenAPI v2 is not served; use /openapi/v3",
             )),
             ["metrics"] => {
-                let revision =
-                    crate::store::read::current_revision(self.objects.replica.sm.database())
-                        .unwrap_or(0);
+                let revision = self.objects.replica.sm.mvcc().revision();
                 let text = self.metrics.render(
                     revision,
                     self.objects.replica.raft.is_leader(),

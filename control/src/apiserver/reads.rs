@@ -104,8 +104,7 @@ impl ApiServer {
                     consistency,
                 )
                 .await?;
-            let revision = crate::store::read::current_revision(self.objects.replica.sm.database())
-                .map_err(|e| ApiError::internal(e.to_string()))?;
+            let revision = self.objects.replica.sm.mvcc().revision();
             let items: Vec<Value> = found.into_iter().filter(|o| filter.matches(o)).collect();
             return Ok((items, json!({ "resourceVersion": revision.to_string() })));
         }

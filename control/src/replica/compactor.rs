@@ -9,7 +9,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Replica;
-use crate::store::read;
 use crate::store::types::Request;
 
 /// How often the compactor wakes up.
@@ -47,9 +46,7 @@ pub async fn run(
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(TICK) => {}
         }
-        let Ok(current) = read::current_revision(replica.sm.database()) else {
-            continue;
-        };
+        let current = replica.sm.mvcc().revision();
         let now = Instant::now();
         samples.push_back((now, current));
         while samples.len() > 2 && now.duration_since(samples[1].0) >= keep_age {

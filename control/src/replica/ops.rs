@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::Replica;
 use super::peer_client::PeerClient;
 use super::read_index::RoundError;
-use crate::store::read::{self, ListOptions, ListPage, ReadError};
+use crate::store::read::{ListOptions, ListPage, ReadError};
 use crate::store::types::{KeyValue, NodeId, PeerNode, Request, Response, TypeConfig};
 use crate::store::watch::{WatchError, Watcher};
 
@@ -178,7 +178,7 @@ impl Replica {
         if consistency == Consistency::Linearizable {
             self.linearize().await?;
         }
-        Ok(read::get(self.sm.database(), key, revision)?)
+        Ok(self.sm.mvcc().get(key, revision)?)
     }
 
     pub async fn list(
@@ -190,14 +190,14 @@ impl Replica {
         if consistency == Consistency::Linearizable {
             self.linearize().await?;
         }
-        Ok(read::list(self.sm.database(), prefix, options)?)
+        Ok(self.sm.mvcc().list(prefix, options)?)
     }
 
     /// Events under `prefix` with revision greater than `after`, served from this replica.
     pub fn watch(&self, prefix: &str, after: u64) -> Result<Watcher, WatchError> {
         self.sm
             .hub()
-            .watch(self.sm.database().clone(), prefix.to_owned(), after)
+            .watch(self.sm.mvcc().clone(), prefix.to_owned(), after)
     }
 
     /// Adds a replica as a learner, waits for it to catch up, then makes it a voter. Runs on the

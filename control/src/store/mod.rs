@@ -4,11 +4,15 @@
 //! - `types`: requests, responses, key-values, events (the Raft payload).
 //! - `codec`: versioned binary encoding of everything stored or sent.
 //! - `log_store`: the Raft log in its own redb file (`raft-log.redb`).
-//! - `state_machine`: the MVCC map in redb (`state.redb`), applied from the log.
+//! - `mvcc`: the MVCC map: versions in redb (`state.redb`) keyed by revision, and `index`, the
+//!   in-memory key index with the current values; `write` applies to it, `read` and `watch`
+//!   read it, `snapshot` copies it whole.
+//! - `state_machine`: the Raft state machine over the MVCC map, applied from the log.
 //! - `applier`: the thread that commits applied entries in groups and answers clients.
 
 mod applier;
 pub mod codec;
+mod index;
 pub mod log_store;
 pub mod mvcc;
 #[cfg(test)]
@@ -18,3 +22,4 @@ pub mod snapshot;
 pub mod state_machine;
 pub mod types;
 pub mod watch;
+mod write;

@@ -1,37 +1,46 @@
-//! The MVCC map in redb tables: applying transactions at a new revision, reads at a revision,
-//! and compaction of old versions. Pure table logic, no Raft and no async.
+//! The MVCC map: every version in redb keyed by revision, and the key index with the current
+//! values in memory ([`KeyIndex`]). Opening rebuilds the index from the file.
 //!
 //! Tables (all in `state.redb`):
-//! - `kv`: key -> current `KeyValue`.
-//! - `history`: (key, revision) -> `Version` (the key as of that revision, or its deletion).
-//! - `events`: (revision, op index) -> key written at that revision (the watch log).
-//! - `meta`: small records: current revision, compacted revision, Raft applied state.
+//! - `revisions`: (revision, op index) -> `Version` (the key as of that revision, or its
+//!   deletion). Writes append at the end, as etcd's bbolt `key` bucket does.
+//! - `meta`: small records: layout, current revision, compacted revision, Raft applied state.
 //!
-//! Invariant: every write goes to all three data tables in the same redb transaction, so
-//! `kv` is always the newest entry of `history`, and `events` lists exactly the `history`
-//! entries newer than the compacted revision.
+//! Invariants: redb is the source of truth and the index a cache of it; the index never
+//! describes a version redb has not committed (see `index.rs`), and `meta`'s revision is the
+//! newest revision in `revisions`. The write path is `write.rs`, the reads `read.rs`.
 
-use redb::{ReadableTable, TableDefinition};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::codec::{self, CodecError};
-use super::types::{
-    Action, Event, EventKind, FailureReason, KeyValue, Precondition, Response, Txn, TxnFailure,
-};
+use super::index::{Change, KeyIndex, VersionId, VersionRef};
+use super::state_machine::{META_APPLIED, META_MEMBERSHIP};
+use super::types::KeyValue;
 
-pub(crate) const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
-pub(crate) const HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("history");
-pub(crate) const EVENTS: TableDefinition<(u64, u32), &str> = TableDefinition::new("events");
+pub(crate) const REVISIONS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("revisions");
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 pub(crate) const META_REVISION: &str = "revision";
 pub(crate) const META_COMPACTED: &str = "compacted";
+const META_LAYOUT: &str = "layout";
+/// Layout 1 kept a key-ordered `kv` and `history`; layout 2 is the revision-keyed one.
+const LAYOUT: u64 = 2;
 
-/// One key's state as of one revision.
+/// One key's state as of one revision, as stored in `revisions`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Version {
     pub kv: KeyValue,
     /// The key was deleted at `kv.mod_revision`; `kv.value` is the last value it had.
+    pub deleted: bool,
+}
+
+/// Encodes like [`Version`] without owning the key-value.
+#[derive(Serialize)]
+pub(crate) struct VersionOut<'a> {
+    pub kv: &'a KeyValue,
     pub deleted: bool,
 }
 
@@ -41,6 +50,10 @@ pub enum MvccError {
     Redb(#[from] redb::Error),
     #[error("decoding a stored record: {0}")]
     Codec(#[from] CodecError),
+    #[error(
+        "the file was written by an older skiff (store layout {found}); this build reads layout {LAYOUT}"
+    )]
+    Layout { found: u64 },
 }
 
 macro_rules! redb_error_into_mvcc {
@@ -85,214 +98,102 @@ pub(crate) fn write_u64(
     Ok(())
 }
 
-/// The open tables of one write transaction. Transactions applied through it bump the
-/// revision in memory; [`WriteTables::finish`] stores it once, so a batch of N writes costs one
-/// meta update instead of N.
-pub(crate) struct WriteTables<'t> {
-    pub kv: redb::Table<'t, &'static str, &'static [u8]>,
-    pub history: redb::Table<'t, (&'static str, u64), &'static [u8]>,
-    pub events: redb::Table<'t, (u64, u32), &'static str>,
-    pub meta: redb::Table<'t, &'static str, &'static [u8]>,
-    /// The current revision once read, and whether it changed since.
-    revision: Option<(u64, bool)>,
+/// Handle on the MVCC map. Cheap to clone; clones share the file and the index.
+#[derive(Clone)]
+pub struct Mvcc {
+    pub(crate) db: Arc<Database>,
+    index: Arc<RwLock<KeyIndex>>,
 }
 
-impl<'t> WriteTables<'t> {
-    pub fn open(txn: &'t redb::WriteTransaction) -> Result<Self, MvccError> {
-        Ok(WriteTables {
-            kv: txn.open_table(KV)?,
-            history: txn.open_table(HISTORY)?,
-            events: txn.open_table(EVENTS)?,
-            meta: txn.open_table(META)?,
-            revision: None,
+impl Mvcc {
+    /// Creates the tables if the file is new, refuses an older layout, and rebuilds the index.
+    pub fn open(db: Arc<Database>) -> Result<Self, MvccError> {
+        // Checked in a read transaction first, so a refused file is not written to.
+        let layout = {
+            let txn = db.begin_read()?;
+            match txn.open_table(META) {
+                Ok(meta) => {
+                    let layout = read_u64(&meta, META_LAYOUT)?;
+                    let used =
+                        meta.get(META_REVISION)?.is_some() || meta.get(META_APPLIED)?.is_some();
+                    match layout {
+                        0 if used => return Err(MvccError::Layout { found: 1 }),
+                        0 | LAYOUT => layout,
+                        found => return Err(MvccError::Layout { found }),
+                    }
+                }
+                Err(redb::TableError::TableDoesNotExist(_)) => 0,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        if layout == 0 {
+            let txn = db.begin_write()?;
+            txn.open_table(REVISIONS)?;
+            write_u64(&mut txn.open_table(META)?, META_LAYOUT, LAYOUT)?;
+            txn.commit()?;
+        }
+        let index = rebuild(&db.begin_read()?)?;
+        Ok(Mvcc {
+            db,
+            index: Arc::new(RwLock::new(index)),
         })
     }
 
-    /// The current revision, including transactions applied through these tables.
-    fn revision(&mut self) -> Result<u64, MvccError> {
-        if let Some((revision, _)) = self.revision {
-            return Ok(revision);
-        }
-        let revision = read_u64(&self.meta, META_REVISION)?;
-        self.revision = Some((revision, false));
-        Ok(revision)
+    pub fn database(&self) -> &Arc<Database> {
+        &self.db
     }
 
-    /// Stores the revision if transactions changed it. Call before committing.
-    pub fn finish(mut self) -> Result<(), MvccError> {
-        if let Some((revision, true)) = self.revision {
-            write_u64(&mut self.meta, META_REVISION, revision)?;
-        }
-        Ok(())
+    pub(crate) fn index(&self) -> RwLockReadGuard<'_, KeyIndex> {
+        self.index.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn current(&self, key: &str) -> Result<Option<KeyValue>, MvccError> {
-        match self.kv.get(key)? {
-            Some(v) => Ok(Some(codec::decode(v.value())?)),
-            None => Ok(None),
-        }
+    pub(crate) fn index_mut(&self) -> RwLockWriteGuard<'_, KeyIndex> {
+        self.index.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Checks every precondition, then applies every op at `revision + 1`. `events` receives
-    /// what watchers must see.
-    pub fn apply_txn(&mut self, txn: &Txn, events: &mut Vec<Event>) -> Result<Response, MvccError> {
-        let revision = self.revision()?;
-        let mut prev = Vec::with_capacity(txn.ops.len());
-        for (op_index, op) in txn.ops.iter().enumerate() {
-            let current = self.current(&op.key)?;
-            let reason = match (op.precondition, &current, &op.action) {
-                (Precondition::Absent, Some(_), _) => Some(FailureReason::AlreadyExists),
-                (Precondition::ModRevision(want), cur, _)
-                    if cur.as_ref().map(|c| c.mod_revision) != Some(want) =>
-                {
-                    Some(FailureReason::RevisionMismatch {
-                        current: cur.as_ref().map(|c| c.mod_revision),
-                    })
-                }
-                (_, None, Action::Delete) => Some(FailureReason::NotFound),
-                _ => None,
-            };
-            if let Some(reason) = reason {
-                let failure = TxnFailure {
-                    op_index,
-                    key: op.key.clone(),
-                    reason,
-                    revision,
-                };
-                return Ok(Response::Failed(failure));
-            }
-            prev.push(current);
-        }
-        // Two ops on one key in one transaction would make `prev` and the history ambiguous.
-        for (i, op) in txn.ops.iter().enumerate() {
-            if txn.ops[..i].iter().any(|o| o.key == op.key) {
-                let failure = TxnFailure {
-                    op_index: i,
-                    key: op.key.clone(),
-                    reason: FailureReason::AlreadyExists,
-                    revision,
-                };
-                return Ok(Response::Failed(failure));
-            }
-        }
-
-        let new_rev = revision + 1;
-        for (i, (op, before)) in txn.ops.iter().zip(&prev).enumerate() {
-            let (kind, version) = match &op.action {
-                Action::Put(value) => {
-                    let kv = KeyValue {
-                        key: op.key.clone(),
-                        value: value.clone(),
-                        create_revision: before.as_ref().map_or(new_rev, |b| b.create_revision),
-                        mod_revision: new_rev,
-                        version: before.as_ref().map_or(1, |b| b.version + 1),
-                    };
-                    self.kv
-                        .insert(op.key.as_str(), codec::encode(&kv).as_slice())?;
-                    (EventKind::Put, Version { kv, deleted: false })
-                }
-                Action::Delete => {
-                    self.kv.remove(op.key.as_str())?;
-                    let mut kv = before.clone().expect("precondition checked the key exists");
-                    kv.mod_revision = new_rev;
-                    (EventKind::Delete, Version { kv, deleted: true })
-                }
-            };
-            self.history.insert(
-                (op.key.as_str(), new_rev),
-                codec::encode(&version).as_slice(),
-            )?;
-            let index = u32::try_from(i).unwrap_or(u32::MAX);
-            self.events.insert((new_rev, index), op.key.as_str())?;
-            events.push(Event {
-                kind,
-                kv: version.kv,
-                prev: before.clone(),
-            });
-        }
-        self.revision = Some((new_rev, true));
-        Ok(Response::Committed {
-            revision: new_rev,
-            prev,
-        })
-    }
-
-    /// Drops events at or below `target` and every version that no read at a revision
-    /// `>= target` can see. Returns the compacted revision in effect afterwards.
-    pub fn compact(&mut self, target: u64) -> Result<u64, MvccError> {
-        let revision = self.revision()?;
-        let compacted = read_u64(&self.meta, META_COMPACTED)?;
-        let target = target.min(revision);
-        if target <= compacted {
-            return Ok(compacted);
-        }
-        let mut doomed_events = Vec::new();
-        for item in self.events.range((compacted + 1, 0)..=(target, u32::MAX))? {
-            let (k, v) = item?;
-            doomed_events.push((k.value(), v.value().to_owned()));
-        }
-        for ((rev, index), key) in doomed_events {
-            self.events.remove((rev, index))?;
-            // The version at `rev` is still visible at `target` unless a newer one exists at or
-            // below `target`; a visible deletion needs no record either.
-            let newer = self
-                .history
-                .range((key.as_str(), rev + 1)..=(key.as_str(), target))?
-                .next()
-                .is_some();
-            let keep = !newer && {
-                let raw = self.history.get((key.as_str(), rev))?;
-                match raw {
-                    Some(v) => !codec::decode::<Version>(v.value())?.deleted,
-                    None => false,
-                }
-            };
-            if !keep {
-                self.history.remove((key.as_str(), rev))?;
-            }
-        }
-        write_u64(&mut self.meta, META_COMPACTED, target)?;
-        Ok(target)
+    /// The store's current revision.
+    pub fn revision(&self) -> u64 {
+        self.index().revision
     }
 }
 
-/// Reads the key's version visible at `revision` from the history table.
-pub(crate) fn version_at<T>(
-    history: &T,
-    key: &str,
-    revision: u64,
-) -> Result<Option<KeyValue>, MvccError>
+/// Reads one stored version, `None` if compaction removed it.
+pub(crate) fn fetch<T>(table: &T, id: VersionId) -> Result<Option<Version>, MvccError>
 where
-    T: ReadableTable<(&'static str, u64), &'static [u8]>,
+    T: ReadableTable<(u64, u32), &'static [u8]>,
 {
-    match history.range((key, 0)..=(key, revision))?.next_back() {
-        Some(item) => {
-            let version: Version = codec::decode(item?.1.value())?;
-            Ok((!version.deleted).then_some(version.kv))
-        }
+    match table.get((id.revision, id.op))? {
+        Some(raw) => Ok(Some(codec::decode(raw.value())?)),
         None => Ok(None),
     }
 }
 
-/// Rebuilds the watch event for `key` written at `revision`.
-pub(crate) fn event_at<T>(history: &T, key: &str, revision: u64) -> Result<Option<Event>, MvccError>
-where
-    T: ReadableTable<(&'static str, u64), &'static [u8]>,
-{
-    let Some(raw) = history.get((key, revision))? else {
-        return Ok(None);
-    };
-    let version: Version = codec::decode(raw.value())?;
-    drop(raw);
-    let prev = version_at(history, key, revision.saturating_sub(1))?;
-    let kind = if version.deleted {
-        EventKind::Delete
-    } else {
-        EventKind::Put
-    };
-    Ok(Some(Event {
-        kind,
-        kv: version.kv,
-        prev,
-    }))
+/// Builds the index from a read transaction: every stored version, in revision order.
+pub(crate) fn rebuild(txn: &redb::ReadTransaction) -> Result<KeyIndex, MvccError> {
+    let mut index = KeyIndex::default();
+    let table = txn.open_table(REVISIONS)?;
+    for item in table.iter()? {
+        let (k, v) = item?;
+        let (revision, op) = k.value();
+        let version: Version = codec::decode(v.value())?;
+        let deleted = version.deleted;
+        index.publish(Change {
+            key: version.kv.key.clone(),
+            version: VersionRef {
+                id: VersionId { revision, op },
+                deleted,
+            },
+            value: (!deleted).then(|| Arc::new(version.kv)),
+        });
+    }
+    let meta = txn.open_table(META)?;
+    index.revision = read_u64(&meta, META_REVISION)?;
+    index.compacted = read_u64(&meta, META_COMPACTED)?;
+    if let Some(v) = meta.get(META_APPLIED)? {
+        index.applied = codec::decode(v.value())?;
+    }
+    if let Some(v) = meta.get(META_MEMBERSHIP)? {
+        index.membership = codec::decode(v.value())?;
+    }
+    Ok(index)
 }

@@ -2,56 +2,75 @@
 //! (no Raft) on a temporary redb file.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use openraft::EntryPayload;
 use redb::Database;
 
-use super::mvcc::WriteTables;
-use super::read::{self, ListOptions, ReadError};
-use super::types::{EventKind, FailureReason, Op, Response, Txn};
+use super::mvcc::Mvcc;
+use super::read::{ListOptions, ReadError};
+use super::types::{EventKind, FailureReason, Op, Request, Response, Txn, TypeConfig};
 use super::watch::{Published, WatchError, WatchHub};
 
+type Entry = openraft::alias::EntryOf<TypeConfig>;
+
+mod restore;
+
 struct Fixture {
-    _dir: tempfile::TempDir,
-    db: Arc<Database>,
+    dir: tempfile::TempDir,
+    mvcc: Mvcc,
     hub: WatchHub,
+    next_index: AtomicU64,
 }
 
 impl Fixture {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::create(dir.path().join("state.redb")).unwrap();
-        let f = Fixture {
-            _dir: dir,
-            db: Arc::new(db),
+        Fixture {
+            mvcc: Mvcc::open(Arc::new(db)).unwrap(),
+            dir,
             hub: WatchHub::default(),
-        };
-        let txn = f.db.begin_write().unwrap();
-        WriteTables::open(&txn).unwrap();
-        txn.commit().unwrap();
-        f
+            next_index: AtomicU64::new(1),
+        }
     }
 
-    fn apply(&self, ops: Vec<Op>) -> Response {
-        let txn = self.db.begin_write().unwrap();
-        let mut events = Vec::new();
-        let response = {
-            let mut tables = WriteTables::open(&txn).unwrap();
-            let response = tables.apply_txn(&Txn { ops }, &mut events).unwrap();
-            tables.finish().unwrap();
-            response
+    /// Drops the handle and opens the file again, rebuilding the index.
+    fn reopen(self) -> Self {
+        let Fixture { dir, mvcc, hub, .. } = self;
+        let applied = mvcc.index().applied.map_or(0, |id| id.index);
+        drop(mvcc);
+        let db = Database::open(dir.path().join("state.redb")).unwrap();
+        Fixture {
+            mvcc: Mvcc::open(Arc::new(db)).unwrap(),
+            dir,
+            hub,
+            next_index: AtomicU64::new(applied + 1),
+        }
+    }
+
+    fn run(&self, request: Request) -> Response {
+        let index = self.next_index.fetch_add(1, Ordering::Relaxed);
+        let entry = Entry {
+            log_id: openraft::testing::log_id::<TypeConfig>(1, 1, index),
+            payload: EntryPayload::Normal(request),
         };
-        txn.commit().unwrap();
+        let (mut responses, events) = self.mvcc.apply_entries(&[entry], false).unwrap();
         if !events.is_empty() {
             self.hub.publish(Published::Events(Arc::new(events)));
         }
-        response
+        responses.pop().unwrap()
+    }
+
+    fn apply(&self, ops: Vec<Op>) -> Response {
+        self.run(Request::Txn(Txn { ops }))
     }
 
     fn compact(&self, revision: u64) -> u64 {
-        let txn = self.db.begin_write().unwrap();
-        let done = WriteTables::open(&txn).unwrap().compact(revision).unwrap();
-        txn.commit().unwrap();
-        done
+        match self.run(Request::Compact { revision }) {
+            Response::Compacted { revision } => revision,
+            other => panic!("expected a compaction, got {other:?}"),
+        }
     }
 
     fn revision_of(response: Response) -> u64 {
@@ -90,7 +109,7 @@ fn create_update_delete_follow_their_preconditions() {
         2
     );
 
-    let (kv, rev) = read::get(&f.db, "/a", None).unwrap();
+    let (kv, rev) = f.mvcc.get("/a", None).unwrap();
     let kv = kv.unwrap();
     assert_eq!(
         (
@@ -111,12 +130,12 @@ fn create_update_delete_follow_their_preconditions() {
     let Response::Failed(_) = f.apply(vec![Op::create("/b", "x"), Op::delete_at("/a", 1)]) else {
         panic!()
     };
-    assert_eq!(read::get(&f.db, "/b", None).unwrap().0, None);
+    assert_eq!(f.mvcc.get("/b", None).unwrap().0, None);
     let Response::Committed { prev, .. } = f.apply(vec![Op::delete_at("/a", 2)]) else {
         panic!()
     };
     assert_eq!(prev[0].as_ref().unwrap().value, b"2");
-    assert_eq!(read::get(&f.db, "/a", None).unwrap(), (None, 3));
+    assert_eq!(f.mvcc.get("/a", None).unwrap(), (None, 3));
 }
 
 #[test]
@@ -128,15 +147,16 @@ fn reads_at_past_revisions_see_the_state_of_then() {
     f.apply(vec![Op::create("/p/c", "c1"), Op::create("/q/x", "x")]); // 4
 
     let values = |rev: Option<u64>| -> Vec<(String, String)> {
-        let page = read::list(
-            &f.db,
-            "/p/",
-            &ListOptions {
-                revision: rev,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let page = f
+            .mvcc
+            .list(
+                "/p/",
+                &ListOptions {
+                    revision: rev,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         page.kvs
             .into_iter()
             .map(|kv| (kv.key, String::from_utf8(kv.value).unwrap()))
@@ -151,33 +171,31 @@ fn reads_at_past_revisions_see_the_state_of_then() {
     assert_eq!(values(Some(2)), pairs(&[("/p/a", "a2"), ("/p/b", "b1")]));
     assert_eq!(values(Some(3)), pairs(&[("/p/a", "a2")]));
     assert_eq!(values(None), pairs(&[("/p/a", "a2"), ("/p/c", "c1")]));
-    assert_eq!(
-        read::get(&f.db, "/p/b", Some(2)).unwrap().0.unwrap().value,
-        b"b1"
-    );
+    assert_eq!(f.mvcc.get("/p/b", Some(2)).unwrap().0.unwrap().value, b"b1");
 
     // Pagination: one key per page, continuing after the last key, at a fixed revision.
-    let first = read::list(
-        &f.db,
-        "/p/",
-        &ListOptions {
-            revision: Some(2),
-            limit: Some(1),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let first = f
+        .mvcc
+        .list(
+            "/p/",
+            &ListOptions {
+                revision: Some(2),
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!((first.kvs.len(), first.more), (1, true));
     let options = ListOptions {
         revision: Some(2),
         limit: Some(1),
         start_after: Some(first.kvs[0].key.clone()),
     };
-    let second = read::list(&f.db, "/p/", &options).unwrap();
+    let second = f.mvcc.list("/p/", &options).unwrap();
     assert_eq!((second.kvs[0].key.as_str(), second.more), ("/p/b", false));
 
     assert!(matches!(
-        read::get(&f.db, "/p/a", Some(9)),
+        f.mvcc.get("/p/a", Some(9)),
         Err(ReadError::Future {
             requested: 9,
             current: 4
@@ -196,21 +214,22 @@ fn compaction_keeps_what_later_reads_need_and_expires_the_rest() {
     assert_eq!(f.compact(4), 4);
 
     // Reads at or after the compacted revision still see the right state.
-    let at4 = read::list(
-        &f.db,
-        "/k/",
-        &ListOptions {
-            revision: Some(4),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let at4 = f
+        .mvcc
+        .list(
+            "/k/",
+            &ListOptions {
+                revision: Some(4),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!(
         at4.kvs.iter().map(|kv| kv.key.as_str()).collect::<Vec<_>>(),
         ["/k/a"]
     );
     assert!(matches!(
-        read::get(&f.db, "/k/a", Some(3)),
+        f.mvcc.get("/k/a", Some(3)),
         Err(ReadError::Compacted {
             requested: 3,
             compacted: 4
@@ -219,7 +238,7 @@ fn compaction_keeps_what_later_reads_need_and_expires_the_rest() {
 
     // A watch from before the window is refused; one from the window's edge sees only later events.
     assert!(matches!(
-        f.hub.watch(f.db.clone(), "/k/".into(), 3),
+        f.hub.watch(f.mvcc.clone(), "/k/".into(), 3),
         Err(WatchError::Expired { compacted: 4, .. })
     ));
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -227,7 +246,7 @@ fn compaction_keeps_what_later_reads_need_and_expires_the_rest() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut watcher = f.hub.watch(f.db.clone(), "/k/".into(), 4).unwrap();
+        let mut watcher = f.hub.watch(f.mvcc.clone(), "/k/".into(), 4).unwrap();
         let event = watcher.next().await.unwrap();
         assert_eq!((event.revision(), event.kv.key.as_str()), (5, "/k/c"));
     });
@@ -246,7 +265,7 @@ fn watch_replays_history_then_follows_live_events_once_in_order() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut watcher = f.hub.watch(f.db.clone(), "/w/".into(), 10).unwrap();
+        let mut watcher = f.hub.watch(f.mvcc.clone(), "/w/".into(), 10).unwrap();
         let mut seen = Vec::new();
         while seen.len() < 45 {
             seen.push(watcher.next().await.unwrap());

@@ -1,10 +1,14 @@
 //! Local reads of the MVCC map: get and list by prefix, at the current or a past revision.
 //! Serializable by themselves; the replica makes them linearizable by waiting first.
+//!
+//! A read looks the keys up in the index under its lock, takes current values from memory, and
+//! reads older versions from redb afterwards. A version that compaction removed in between is
+//! reported as `Compacted`, as it would have been had the read started a moment later.
 
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::ReadableDatabase;
 
-use super::codec;
-use super::mvcc::{self, HISTORY, KV, META, META_COMPACTED, META_REVISION, MvccError, Version};
+use super::index::{Found, KeyIndex, VersionId};
+use super::mvcc::{self, Mvcc, MvccError, REVISIONS};
 use super::types::KeyValue;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,148 +44,83 @@ pub struct ListOptions {
     pub limit: Option<usize>,
 }
 
-fn bounds(
-    meta: &impl ReadableTable<&'static str, &'static [u8]>,
-    at: Option<u64>,
-) -> Result<(u64, u64), ReadError> {
-    let current = mvcc::read_u64(meta, META_REVISION)?;
-    let compacted = mvcc::read_u64(meta, META_COMPACTED)?;
+fn bounds(index: &KeyIndex, at: Option<u64>) -> Result<u64, ReadError> {
     match at {
-        Some(r) if r > current => Err(ReadError::Future {
+        Some(r) if r > index.revision => Err(ReadError::Future {
             requested: r,
-            current,
+            current: index.revision,
         }),
-        Some(r) if r < compacted => Err(ReadError::Compacted {
+        Some(r) if r < index.compacted => Err(ReadError::Compacted {
             requested: r,
-            compacted,
+            compacted: index.compacted,
         }),
-        Some(r) => Ok((r, current)),
-        None => Ok((current, current)),
+        Some(r) => Ok(r),
+        None => Ok(index.revision),
     }
 }
 
-fn begin(db: &Database) -> Result<redb::ReadTransaction, MvccError> {
-    Ok(db.begin_read()?)
-}
-
-/// The store's current revision.
-pub fn current_revision(db: &Database) -> Result<u64, ReadError> {
-    let txn = begin(db)?;
-    match txn.open_table(META) {
-        Ok(meta) => Ok(mvcc::read_u64(&meta, META_REVISION)?),
-        Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-        Err(e) => Err(MvccError::from(e).into()),
-    }
-}
-
-/// The key as of `at` (default: now), and the revision read at.
-pub fn get(
-    db: &Database,
-    key: &str,
-    at: Option<u64>,
-) -> Result<(Option<KeyValue>, u64), ReadError> {
-    let txn = begin(db)?;
-    let meta = match txn.open_table(META) {
-        Ok(meta) => meta,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok((None, 0)),
-        Err(e) => return Err(MvccError::from(e).into()),
-    };
-    let (rev, current) = bounds(&meta, at)?;
-    if rev == current {
-        let kv = txn.open_table(KV).map_err(MvccError::from)?;
-        let found = match kv.get(key).map_err(MvccError::from)? {
-            Some(v) => Some(codec::decode(v.value()).map_err(MvccError::from)?),
-            None => None,
+impl Mvcc {
+    /// The key as of `at` (default: now), and the revision read at.
+    pub fn get(&self, key: &str, at: Option<u64>) -> Result<(Option<KeyValue>, u64), ReadError> {
+        let (found, revision) = {
+            let index = self.index();
+            let revision = bounds(&index, at)?;
+            (index.find(key, revision), revision)
         };
-        return Ok((found, rev));
+        let mut kvs = self.resolve(found.into_iter().collect(), revision)?;
+        Ok((kvs.pop(), revision))
     }
-    let history = txn.open_table(HISTORY).map_err(MvccError::from)?;
-    Ok((mvcc::version_at(&history, key, rev)?, rev))
-}
 
-/// Keys under `prefix`, in key order, as of `options.revision` (default: now).
-pub fn list(db: &Database, prefix: &str, options: &ListOptions) -> Result<ListPage, ReadError> {
-    let txn = begin(db)?;
-    let meta = match txn.open_table(META) {
-        Ok(meta) => meta,
-        Err(redb::TableError::TableDoesNotExist(_)) => {
-            return Ok(ListPage {
-                kvs: Vec::new(),
-                revision: 0,
-                more: false,
-            });
-        }
-        Err(e) => return Err(MvccError::from(e).into()),
-    };
-    let (rev, current) = bounds(&meta, options.revision)?;
-    let limit = options.limit.unwrap_or(usize::MAX);
-    let start = options.start_after.as_deref().unwrap_or(prefix);
-    let mut kvs = Vec::new();
-    let mut more = false;
-    if rev == current {
-        let table = txn.open_table(KV).map_err(MvccError::from)?;
-        for item in table.range(start..).map_err(MvccError::from)? {
-            let (k, v) = item.map_err(MvccError::from)?;
-            let key = k.value();
-            if !key.starts_with(prefix) {
-                break;
-            }
-            if options.start_after.as_deref() == Some(key) {
-                continue;
-            }
-            if kvs.len() == limit {
-                more = true;
-                break;
-            }
-            kvs.push(codec::decode(v.value()).map_err(MvccError::from)?);
-        }
-        return Ok(ListPage {
+    /// Keys under `prefix`, in key order, as of `options.revision` (default: now).
+    pub fn list(&self, prefix: &str, options: &ListOptions) -> Result<ListPage, ReadError> {
+        let limit = options.limit.unwrap_or(usize::MAX);
+        let (found, more, revision) = {
+            let index = self.index();
+            let revision = bounds(&index, options.revision)?;
+            let (found, more) =
+                index.range(prefix, options.start_after.as_deref(), revision, limit);
+            (found, more, revision)
+        };
+        let kvs = self.resolve(found, revision)?;
+        Ok(ListPage {
             kvs,
-            revision: rev,
+            revision,
             more,
-        });
+        })
     }
-    // A past revision: walk the history, keeping each key's newest version at or before `rev`.
-    let history = txn.open_table(HISTORY).map_err(MvccError::from)?;
-    let mut candidate: Option<(String, Option<KeyValue>)> = None;
-    let flush =
-        |entry: Option<(String, Option<KeyValue>)>, kvs: &mut Vec<KeyValue>, more: &mut bool| {
-            if let Some((_, Some(kv))) = entry {
-                if kvs.len() == limit {
-                    *more = true;
-                } else {
-                    kvs.push(kv);
+
+    /// Turns index hits into key-values, reading older versions from redb.
+    fn resolve(&self, found: Vec<Found>, revision: u64) -> Result<Vec<KeyValue>, ReadError> {
+        let stored: Vec<VersionId> = found
+            .iter()
+            .filter_map(|f| match f {
+                Found::Stored(id) => Some(*id),
+                Found::Current(_) => None,
+            })
+            .collect();
+        let mut older = Vec::with_capacity(stored.len());
+        if !stored.is_empty() {
+            let txn = self.db.begin_read().map_err(MvccError::from)?;
+            let table = txn.open_table(REVISIONS).map_err(MvccError::from)?;
+            for id in stored {
+                match mvcc::fetch(&table, id)? {
+                    Some(version) => older.push(version.kv),
+                    None => {
+                        return Err(ReadError::Compacted {
+                            requested: revision,
+                            compacted: self.index().compacted,
+                        });
+                    }
                 }
             }
-        };
-    for item in history.range((start, 0)..).map_err(MvccError::from)? {
-        let (k, v) = item.map_err(MvccError::from)?;
-        let (key, version_rev) = k.value();
-        if !key.starts_with(prefix) {
-            break;
         }
-        if options.start_after.as_deref() == Some(key) || version_rev > rev {
-            continue;
-        }
-        let version: Version = codec::decode(v.value()).map_err(MvccError::from)?;
-        let visible = (!version.deleted).then_some(version.kv);
-        match &mut candidate {
-            Some((k, slot)) if k == key => *slot = visible,
-            _ => {
-                flush(candidate.take(), &mut kvs, &mut more);
-                if more {
-                    break;
-                }
-                candidate = Some((key.to_owned(), visible));
-            }
-        }
+        let mut older = older.into_iter();
+        Ok(found
+            .into_iter()
+            .filter_map(|f| match f {
+                Found::Current(kv) => Some(KeyValue::clone(&kv)),
+                Found::Stored(_) => older.next(),
+            })
+            .collect())
     }
-    if !more {
-        flush(candidate, &mut kvs, &mut more);
-    }
-    Ok(ListPage {
-        kvs,
-        revision: rev,
-        more,
-    })
 }

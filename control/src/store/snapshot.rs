@@ -1,17 +1,17 @@
-//! Snapshots of the MVCC map: encoding from a redb read transaction, installing into redb, and
+//! Snapshots of the MVCC map: encoding from the key index, installing into redb, and
 //! the snapshot files on disk (`snapshots/snapshot-<term>-<index>.bin`, newest kept).
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use redb::{Database, Durability, ReadableTable};
+use redb::{Durability, ReadableDatabase};
 use serde::{Deserialize, Serialize};
 
 use super::codec;
-use super::mvcc::{
-    self, EVENTS, HISTORY, KV, META_COMPACTED, META_REVISION, MvccError, Version, WriteTables,
-};
+use super::index::VersionId;
+use super::mvcc::{self, META_COMPACTED, META_REVISION, Mvcc, MvccError, REVISIONS, VersionOut};
 use super::state_machine::{META_APPLIED, META_MEMBERSHIP, Snapshot, SnapshotMeta};
 use super::types::KeyValue;
 
@@ -25,6 +25,13 @@ pub(crate) struct Payload {
     pub kvs: Vec<KeyValue>,
 }
 
+/// Encodes like [`Payload`] from the index's shared values.
+#[derive(Serialize)]
+struct PayloadOut<'a> {
+    revision: u64,
+    kvs: Vec<&'a KeyValue>,
+}
+
 /// What a snapshot file holds: the Raft metadata and the payload bytes.
 #[derive(Serialize, Deserialize)]
 struct FileContents {
@@ -33,65 +40,70 @@ struct FileContents {
     data: Vec<u8>,
 }
 
-pub(crate) fn encode_from(txn: &redb::ReadTransaction) -> Result<SnapshotData, io::Error> {
-    let meta = txn.open_table(mvcc::META).map_err(MvccError::from)?;
-    let revision = mvcc::read_u64(&meta, META_REVISION)?;
-    let kv = txn.open_table(KV).map_err(MvccError::from)?;
-    let mut kvs = Vec::new();
-    for item in kv.iter().map_err(MvccError::from)? {
-        let (_, v) = item.map_err(MvccError::from)?;
-        kvs.push(codec::decode(v.value()).map_err(io::Error::from)?);
-    }
-    Ok(codec::encode(&Payload { revision, kvs }))
+/// The current map and the Raft state it reflects. Holds the index's lock only to copy out
+/// pointers to the values, so applies go on while the bytes are encoded.
+pub(crate) fn encode_from(mvcc: &Mvcc) -> (SnapshotMeta, SnapshotData) {
+    let (meta, revision, kvs) = {
+        let index = mvcc.index();
+        let meta = SnapshotMeta {
+            last_log_id: index.applied,
+            last_membership: index.membership.clone(),
+        };
+        let kvs: Vec<Arc<KeyValue>> = index.live().cloned().collect();
+        (meta, index.revision, kvs)
+    };
+    let kvs = kvs.iter().map(|kv| &**kv).collect();
+    (meta, codec::encode(&PayloadOut { revision, kvs }))
 }
 
 pub(crate) fn decode(data: &[u8]) -> Result<Payload, io::Error> {
     Ok(codec::decode(data)?)
 }
 
-/// Replaces the whole state with the snapshot, durably. History before it is gone.
-pub(crate) fn install(
-    db: &Database,
-    meta: &SnapshotMeta,
-    payload: &Payload,
-) -> Result<(), io::Error> {
-    let mut txn = db.begin_write().map_err(io::Error::other)?;
+/// Replaces the whole state with the snapshot, durably. History before it is gone. Readers wait
+/// for the index while the file changes under it.
+pub(crate) fn install(mvcc: &Mvcc, meta: &SnapshotMeta, payload: Payload) -> Result<(), io::Error> {
+    let mut index = mvcc.index_mut();
+    let mut txn = mvcc.db.begin_write().map_err(io::Error::other)?;
     txn.set_durability(Durability::Immediate)
         .map_err(io::Error::other)?;
-    txn.delete_table(KV).map_err(io::Error::other)?;
-    txn.delete_table(HISTORY).map_err(io::Error::other)?;
-    txn.delete_table(EVENTS).map_err(io::Error::other)?;
+    txn.delete_table(REVISIONS).map_err(io::Error::other)?;
     {
-        let mut tables = WriteTables::open(&txn)?;
-        for kv in &payload.kvs {
-            tables
-                .kv
-                .insert(kv.key.as_str(), codec::encode(kv).as_slice())
-                .map_err(MvccError::from)?;
-            let version = Version {
-                kv: kv.clone(),
-                deleted: false,
+        let mut table = txn.open_table(REVISIONS).map_err(MvccError::from)?;
+        let mut by_revision: Vec<&KeyValue> = payload.kvs.iter().collect();
+        by_revision.sort_by_key(|kv| kv.mod_revision);
+        let mut last: Option<VersionId> = None;
+        for kv in by_revision {
+            // Keys written by one multi-key transaction share a revision: number them apart.
+            let op = match last {
+                Some(id) if id.revision == kv.mod_revision => id.op + 1,
+                _ => 0,
             };
-            let key = (kv.key.as_str(), kv.mod_revision);
-            tables
-                .history
-                .insert(key, codec::encode(&version).as_slice())
+            let id = VersionId {
+                revision: kv.mod_revision,
+                op,
+            };
+            let stored = codec::encode(&VersionOut { kv, deleted: false });
+            table
+                .insert((id.revision, id.op), stored.as_slice())
                 .map_err(MvccError::from)?;
+            last = Some(id);
         }
-        mvcc::write_u64(&mut tables.meta, META_REVISION, payload.revision)?;
-        mvcc::write_u64(&mut tables.meta, META_COMPACTED, payload.revision)?;
+        let mut meta_table = txn.open_table(mvcc::META).map_err(MvccError::from)?;
+        mvcc::write_u64(&mut meta_table, META_REVISION, payload.revision)?;
+        mvcc::write_u64(&mut meta_table, META_COMPACTED, payload.revision)?;
         let applied = codec::encode(&meta.last_log_id);
-        tables
-            .meta
+        meta_table
             .insert(META_APPLIED, applied.as_slice())
             .map_err(MvccError::from)?;
         let membership = codec::encode(&meta.last_membership);
-        tables
-            .meta
+        meta_table
             .insert(META_MEMBERSHIP, membership.as_slice())
             .map_err(MvccError::from)?;
     }
     txn.commit().map_err(io::Error::other)?;
+    let read = mvcc.db.begin_read().map_err(io::Error::other)?;
+    *index = mvcc::rebuild(&read)?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 //! persisted commit point after a crash, and redb rolls back atomically to its last durable
 //! commit, which carries its own applied log id). One batch per `applier::DURABLE_EVERY` commits
 //! with fsync, so each fsync carries little and the file's reusable space is bounded. Snapshots are
-//! built from a read transaction and fsynced as files before openraft purges the log behind
+//! built from the in-memory key index (one consistent applied state) and fsynced as files before openraft purges the log behind
 //! them; after a crash, openraft installs the newest snapshot when the state machine's durable
 //! state is older, so the state machine never needs an fsync on the snapshot path (which would
 //! stall applies while it flushes).
@@ -20,14 +20,13 @@ use std::sync::Arc;
 
 use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
-use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
-use redb::{Database, Durability, ReadableDatabase};
+use openraft::{OptionalSend, RaftSnapshotBuilder};
+use redb::Database;
 
 use super::applier::Applier;
-use super::codec;
-use super::mvcc::{META, MvccError, WriteTables};
+use super::mvcc::{Mvcc, MvccError};
 use super::snapshot::{self, SnapshotData, SnapshotFiles};
-use super::types::{Event, Request, Response, TypeConfig};
+use super::types::TypeConfig;
 use super::watch::{Published, WatchHub};
 
 pub type LogId = openraft::alias::LogIdOf<TypeConfig>;
@@ -60,7 +59,7 @@ pub enum OpenError {
 /// apply thread.
 #[derive(Clone)]
 pub struct StateMachine {
-    db: Arc<Database>,
+    mvcc: Mvcc,
     hub: WatchHub,
     snapshots: SnapshotFiles,
     applier: Applier,
@@ -71,19 +70,18 @@ impl StateMachine {
     pub fn open(dir: &Path) -> Result<Self, OpenError> {
         let path = dir.join("state.redb");
         let db = Arc::new(open_database(&path)?);
-        let read = |source| OpenError::Read {
+        let mvcc = Mvcc::open(db).map_err(|source| OpenError::Read {
             path: path.clone(),
             source,
-        };
-        let txn = db.begin_read().map_err(|e| read(e.into()))?;
-        let (applied, _) = read_applied_in(&txn).map_err(read)?;
-        drop(txn);
+        })?;
         let hub = WatchHub::default();
-        let commit_db = db.clone();
+        let commit_mvcc = mvcc.clone();
         let commit = move |entries: &[Entry], durable: bool| {
-            Self::apply_batch(&commit_db, durable, entries).map_err(|e| e.to_string())
+            commit_mvcc
+                .apply_entries(entries, durable)
+                .map_err(|e| e.to_string())
         };
-        let visible = applied.map_or(0, |id| id.index);
+        let visible = mvcc.index().applied.map_or(0, |id| id.index);
         let applier = Applier::spawn(hub.clone(), visible, Arc::new(commit)).map_err(|source| {
             OpenError::ApplyThread {
                 path: path.clone(),
@@ -91,7 +89,7 @@ impl StateMachine {
             }
         })?;
         let sm = StateMachine {
-            db,
+            mvcc,
             hub,
             snapshots: SnapshotFiles::new(dir.join("snapshots")),
             applier,
@@ -104,8 +102,8 @@ impl StateMachine {
         Ok(sm)
     }
 
-    pub fn database(&self) -> &Arc<Database> {
-        &self.db
+    pub fn mvcc(&self) -> &Mvcc {
+        &self.mvcc
     }
 
     pub fn hub(&self) -> &WatchHub {
@@ -116,55 +114,6 @@ impl StateMachine {
     pub async fn wait_applied(&self, index: u64, timeout: std::time::Duration) -> io::Result<()> {
         self.applier.wait_visible(index, timeout).await
     }
-
-    fn read_applied(&self) -> Result<(Option<LogId>, StoredMembership), MvccError> {
-        let txn = self.db.begin_read()?;
-        read_applied_in(&txn)
-    }
-    /// Applies a batch of entries in one redb transaction; returns the answers and the events.
-    fn apply_batch(
-        db: &Database,
-        durable: bool,
-        entries: &[openraft::alias::EntryOf<TypeConfig>],
-    ) -> Result<(Vec<Response>, Vec<Event>), MvccError> {
-        let txn = db.begin_write()?;
-        let mut responses = Vec::with_capacity(entries.len());
-        let mut events = Vec::new();
-        {
-            let mut tables = WriteTables::open(&txn)?;
-            for entry in entries {
-                let response = match &entry.payload {
-                    EntryPayload::Blank => Response::Empty,
-                    EntryPayload::Normal(Request::Txn(t)) => tables.apply_txn(t, &mut events)?,
-                    EntryPayload::Normal(Request::Compact { revision }) => Response::Compacted {
-                        revision: tables.compact(*revision)?,
-                    },
-                    EntryPayload::Membership(m) => {
-                        let stored = StoredMembership::new(Some(entry.log_id), m.clone());
-                        tables
-                            .meta
-                            .insert(META_MEMBERSHIP, codec::encode(&stored).as_slice())?;
-                        Response::Empty
-                    }
-                };
-                responses.push(response);
-            }
-            if let Some(last) = entries.last() {
-                tables
-                    .meta
-                    .insert(META_APPLIED, codec::encode(&Some(last.log_id)).as_slice())?;
-            }
-            tables.finish()?;
-        }
-        let mut txn = txn;
-        txn.set_durability(if durable {
-            Durability::Immediate
-        } else {
-            Durability::None
-        })?;
-        txn.commit()?;
-        Ok((responses, events))
-    }
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
@@ -173,7 +122,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
         self.applier.barrier().await?;
-        Ok(self.read_applied()?)
+        let index = self.mvcc.index();
+        Ok((index.applied, index.membership.clone()))
     }
 
     async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
@@ -202,13 +152,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         data: SnapshotData,
     ) -> Result<(), io::Error> {
         self.applier.barrier().await?;
-        let db = self.db.clone();
+        let mvcc = self.mvcc.clone();
         let snapshots = self.snapshots.clone();
         let installed = meta.last_log_id.map_or(0, |id| id.index);
         let meta = meta.clone();
         tokio::task::spawn_blocking(move || -> Result<(), io::Error> {
             let decoded = snapshot::decode(&data)?;
-            snapshot::install(&db, &meta, &decoded)?;
+            snapshot::install(&mvcc, &meta, decoded)?;
             snapshots.save(&meta, &data)?;
             Ok(())
         })
@@ -232,17 +182,11 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
         self.applier.barrier().await?;
-        let db = self.db.clone();
+        let mvcc = self.mvcc.clone();
         let snapshots = self.snapshots.clone();
         tokio::task::spawn_blocking(move || -> Result<Snapshot, io::Error> {
-            // A read transaction sees one consistent state while applies continue.
-            let read = db.begin_read().map_err(io::Error::other)?;
-            let (applied, membership) = read_applied_in(&read)?;
-            let data = snapshot::encode_from(&read)?;
-            let meta = SnapshotMeta {
-                last_log_id: applied,
-                last_membership: membership,
-            };
+            // The index hands out one consistent state while applies continue.
+            let (meta, data) = snapshot::encode_from(&mvcc);
             snapshots.save(&meta, &data)?;
             Ok(Snapshot {
                 meta,
@@ -254,30 +198,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     }
 }
 
-/// The applied log id and membership as seen by one read transaction.
-fn read_applied_in(
-    txn: &redb::ReadTransaction,
-) -> Result<(Option<LogId>, StoredMembership), MvccError> {
-    let meta = match txn.open_table(META) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => {
-            return Ok((None, StoredMembership::default()));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let applied = match meta.get(META_APPLIED)? {
-        Some(v) => codec::decode(v.value())?,
-        None => None,
-    };
-    let membership = match meta.get(META_MEMBERSHIP)? {
-        Some(v) => codec::decode(v.value())?,
-        None => StoredMembership::default(),
-    };
-    Ok((applied, membership))
-}
-
-/// Opens `state.redb`, creating it only when absent: an existing file is never reinitialised,
-/// and all tables exist afterwards so readers need no special case.
+/// Opens `state.redb`, creating it only when absent: an existing file is never reinitialised.
 fn open_database(path: &Path) -> Result<Database, OpenError> {
     let db_err = |source| OpenError::Database {
         path: path.to_owned(),
@@ -292,15 +213,5 @@ fn open_database(path: &Path) -> Result<Database, OpenError> {
         Ok(_) => Database::builder().open(path).map_err(db_err)?,
         Err(_) => Database::builder().create(path).map_err(db_err)?,
     };
-    let init = || -> Result<(), MvccError> {
-        let txn = db.begin_write()?;
-        WriteTables::open(&txn)?;
-        txn.commit()?;
-        Ok(())
-    };
-    init().map_err(|source| OpenError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
     Ok(db)
 }

@@ -11,11 +11,13 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase};
+use redb::{ReadableDatabase, ReadableTable};
 use tokio::sync::broadcast;
 
-use super::mvcc::{self, EVENTS, HISTORY, META, META_COMPACTED, META_REVISION, MvccError};
-use super::types::Event;
+use super::codec;
+use super::index::Found;
+use super::mvcc::{self, META, META_COMPACTED, META_REVISION, Mvcc, MvccError, REVISIONS, Version};
+use super::types::{Event, EventKind, KeyValue};
 
 /// How many applied batches the broadcast channel buffers before slow watchers re-read redb.
 const CHANNEL_CAPACITY: usize = 4096;
@@ -61,14 +63,9 @@ impl WatchHub {
     }
 
     /// Starts a watch of `prefix` delivering events with revision `> after`.
-    pub fn watch(
-        &self,
-        db: Arc<Database>,
-        prefix: String,
-        after: u64,
-    ) -> Result<Watcher, WatchError> {
+    pub fn watch(&self, mvcc: Mvcc, prefix: String, after: u64) -> Result<Watcher, WatchError> {
         let rx = self.tx.subscribe();
-        let (compacted, _) = read_bounds(&db)?;
+        let compacted = mvcc.index().compacted;
         if after < compacted {
             return Err(WatchError::Expired {
                 requested: after,
@@ -76,7 +73,7 @@ impl WatchHub {
             });
         }
         Ok(Watcher {
-            db,
+            mvcc,
             prefix,
             seen: after,
             rx,
@@ -119,7 +116,7 @@ impl std::ops::Deref for SharedEvent {
 
 /// One watch stream. Call `next` until it returns an error.
 pub struct Watcher {
-    db: Arc<Database>,
+    mvcc: Mvcc,
     prefix: String,
     /// Highest revision already considered: queued in `pending`, delivered, or filtered out.
     seen: u64,
@@ -177,61 +174,87 @@ impl Watcher {
 
     /// Reads up to `REPLAY_BATCH` events after `seen` from redb; ends replay when caught up.
     fn replay_step(&mut self) -> Result<(), WatchError> {
-        let txn = self.db.begin_read().map_err(redb_err)?;
+        let txn = self.mvcc.db.begin_read().map_err(redb_err)?;
         let meta = txn.open_table(META).map_err(MvccError::from)?;
         let compacted = mvcc::read_u64(&meta, META_COMPACTED)?;
         let current = mvcc::read_u64(&meta, META_REVISION)?;
         if self.seen < compacted {
-            return Err(WatchError::Expired {
-                requested: self.seen,
-                compacted,
-            });
+            return Err(self.expired(compacted));
         }
-        let events = txn.open_table(EVENTS).map_err(MvccError::from)?;
-        let history = txn.open_table(HISTORY).map_err(MvccError::from)?;
-        for (scanned, item) in events
+        let table = txn.open_table(REVISIONS).map_err(MvccError::from)?;
+        let mut caught_up = true;
+        for (scanned, item) in table
             .range((self.seen + 1, 0)..)
             .map_err(MvccError::from)?
             .enumerate()
         {
-            let (k, key) = item.map_err(MvccError::from)?;
+            let (k, raw) = item.map_err(MvccError::from)?;
             let (rev, _) = k.value();
             if scanned >= REPLAY_BATCH && rev != self.seen {
                 // Stop on a revision boundary so a transaction is never split; `seen` is the
                 // last revision fully scanned.
-                return Ok(());
+                caught_up = false;
+                break;
             }
             self.seen = rev;
-            let key = key.value();
-            if !key.starts_with(&self.prefix) {
+            let version: Version = codec::decode(raw.value()).map_err(MvccError::from)?;
+            if !version.kv.key.starts_with(&self.prefix) {
                 continue;
             }
-            if let Some(event) = mvcc::event_at(&history, key, rev)? {
-                self.pending.push_back(SharedEvent::owned(event));
-            }
+            let prev = self.prev_of(&table, &version.kv)?;
+            let kind = if version.deleted {
+                EventKind::Delete
+            } else {
+                EventKind::Put
+            };
+            let event = Event {
+                kind,
+                kv: version.kv,
+                prev,
+            };
+            self.pending.push_back(SharedEvent::owned(event));
         }
-        // Caught up with everything committed when this read began; the channel holds the rest
-        // (we subscribed before reading).
-        self.seen = self.seen.max(current);
-        self.replaying = false;
+        if caught_up {
+            // Caught up with everything committed when this read began; the channel holds the
+            // rest (we subscribed before reading).
+            self.seen = self.seen.max(current);
+            self.replaying = false;
+        }
         Ok(())
+    }
+
+    /// The key as it was just before `kv.mod_revision`.
+    fn prev_of<T>(&self, table: &T, kv: &KeyValue) -> Result<Option<KeyValue>, WatchError>
+    where
+        T: ReadableTable<(u64, u32), &'static [u8]>,
+    {
+        let before = kv.mod_revision - 1;
+        let found = {
+            let index = self.mvcc.index();
+            if index.compacted > before {
+                // Compacted since this read began: the version may be gone from the index.
+                return Err(self.expired(index.compacted));
+            }
+            index.find(&kv.key, before)
+        };
+        match found {
+            None => Ok(None),
+            Some(Found::Current(prev)) => Ok(Some(KeyValue::clone(&prev))),
+            Some(Found::Stored(id)) => match mvcc::fetch(table, id)? {
+                Some(version) => Ok(Some(version.kv)),
+                None => Err(self.expired(self.mvcc.index().compacted)),
+            },
+        }
+    }
+
+    fn expired(&self, compacted: u64) -> WatchError {
+        WatchError::Expired {
+            requested: self.seen,
+            compacted,
+        }
     }
 }
 
 fn redb_err(e: redb::TransactionError) -> WatchError {
     WatchError::Storage(e.into())
-}
-
-/// (compacted, current) revisions.
-pub(crate) fn read_bounds(db: &Database) -> Result<(u64, u64), WatchError> {
-    let txn = db.begin_read().map_err(redb_err)?;
-    let meta = match txn.open_table(META) {
-        Ok(meta) => meta,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok((0, 0)),
-        Err(e) => return Err(MvccError::from(e).into()),
-    };
-    Ok((
-        mvcc::read_u64(&meta, META_COMPACTED)?,
-        mvcc::read_u64(&meta, META_REVISION)?,
-    ))
 }
