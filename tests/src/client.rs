@@ -23,6 +23,20 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(25);
 pub fn https_client(
     ca_pem: &[u8],
 ) -> anyhow::Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>> {
+    https_client_for(ca_pem, false)
+}
+
+/// Like [`https_client`], but speaking only HTTP/2 (negotiated by ALPN).
+pub fn https_client_h2(
+    ca_pem: &[u8],
+) -> anyhow::Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>> {
+    https_client_for(ca_pem, true)
+}
+
+fn https_client_for(
+    ca_pem: &[u8],
+    http2: bool,
+) -> anyhow::Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut &*ca_pem) {
         roots.add(cert.context("reading the cluster CA")?)?;
@@ -35,13 +49,17 @@ pub fn https_client(
     let mut connector = HttpConnector::new();
     connector.enforce_http(false);
     connector.set_connect_timeout(Some(Duration::from_secs(3)));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
-        .https_only()
-        .enable_http1()
-        .wrap_connector(connector);
+        .https_only();
+    let https = if http2 {
+        builder.enable_http2().wrap_connector(connector)
+    } else {
+        builder.enable_http1().wrap_connector(connector)
+    };
     Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(10))
+        .http2_only(http2)
         .build(https))
 }
 

@@ -25,7 +25,7 @@ pub mod netns;
 pub mod process;
 
 pub use api_client::{Answer, ApiClient};
-pub use client::{KvClient, https_client};
+pub use client::{KvClient, https_client, https_client_h2};
 pub use cluster::Cluster;
 pub use kubectl::{Kubectl, KubectlOutput, KubectlWatch, kubeconfig_for};
 pub use kv::{Kv, KvError, RangeResult, WatchLine, WatchStream};

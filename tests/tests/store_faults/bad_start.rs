@@ -118,10 +118,15 @@ async fn raft_stream_upgrade(
     replica: &Replica,
     secret: &str,
     with_upgrade: bool,
+    http2: bool,
 ) -> anyhow::Result<(http::StatusCode, String)> {
     use http_body_util::BodyExt;
     let ca = std::fs::read(replica.data_dir.join("pki/ca.crt"))?;
-    let client = skiff_tests::https_client(&ca)?;
+    let client = if http2 {
+        skiff_tests::https_client_h2(&ca)?
+    } else {
+        skiff_tests::https_client(&ca)?
+    };
     let mut request = http::Request::get(format!("{}/raft/stream", replica.url()))
         .header("x-skiff-peer-secret", secret);
     if with_upgrade {
@@ -169,7 +174,7 @@ async fn bad_joins() -> anyhow::Result<()> {
 
     // A raft stream (append-entries and votes between replicas) asked for with a wrong secret
     // is refused like any other peer call, and so is one that does not ask for the upgrade.
-    let (status, body) = raft_stream_upgrade(&leader, "0".repeat(64).as_str(), true).await?;
+    let (status, body) = raft_stream_upgrade(&leader, "0".repeat(64).as_str(), true, false).await?;
     ensure!(
         status == http::StatusCode::UNAUTHORIZED && body.contains("wrong cluster token"),
         "raft stream with a wrong secret: {status} {body}"
@@ -182,10 +187,16 @@ async fn bad_joins() -> anyhow::Result<()> {
         "the leader did not log the refused raft stream"
     );
     let (_, secret) = token.rsplit_once(':').expect("K10<hash>::server:<secret>");
-    let (status, body) = raft_stream_upgrade(&leader, secret, false).await?;
+    let (status, body) = raft_stream_upgrade(&leader, secret, false, false).await?;
     ensure!(
         status == http::StatusCode::BAD_REQUEST && body.contains("Upgrade: skiff-raft"),
         "raft stream without the upgrade header: {status} {body}"
+    );
+    // HTTP/2 cannot carry the upgrade: a clear 505, not a 101 that goes nowhere.
+    let (status, body) = raft_stream_upgrade(&leader, secret, true, true).await?;
+    ensure!(
+        status == http::StatusCode::HTTP_VERSION_NOT_SUPPORTED && body.contains("HTTP/1.1"),
+        "raft stream over HTTP/2: {status} {body}"
     );
 
     // Another cluster's token: pinned to a CA the leader does not present.

@@ -96,7 +96,13 @@ impl StreamPool {
 
     fn take_idle(&self, addr: &str) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        idle.get_mut(addr)?.pop()
+        let conns = idle.get_mut(addr)?;
+        let conn = conns.pop();
+        if conns.is_empty() {
+            // No entry lingers for a peer that has left the cluster.
+            idle.remove(addr);
+        }
+        conn
     }
 
     fn put_idle(&self, addr: &str, conn: Conn) {

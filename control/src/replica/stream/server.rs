@@ -25,6 +25,16 @@ pub fn accept(
         v.as_bytes()
             .eq_ignore_ascii_case(UPGRADE_PROTOCOL.as_bytes())
     });
+    if request.version() != http::Version::HTTP_11 {
+        // hyper cannot upgrade an HTTP/2 stream; say so instead of failing after a 101.
+        return respond::text(
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            format!(
+                "a raft stream is an HTTP/1.1 upgrade; this request came over {:?}",
+                request.version()
+            ),
+        );
+    }
     if !wanted {
         return respond::text(
             StatusCode::BAD_REQUEST,
