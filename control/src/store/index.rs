@@ -67,6 +67,9 @@ pub(crate) struct KeyIndex {
     pub compacted: u64,
     pub applied: Option<LogId>,
     pub membership: StoredMembership,
+    /// Bumped when a snapshot replaces the whole state, which reuses version ids: a reader that
+    /// looked a version up before the bump must not trust what it reads from redb after it.
+    pub generation: u64,
 }
 
 impl KeyIndex {

@@ -62,26 +62,26 @@ fn bounds(index: &KeyIndex, at: Option<u64>) -> Result<u64, ReadError> {
 impl Mvcc {
     /// The key as of `at` (default: now), and the revision read at.
     pub fn get(&self, key: &str, at: Option<u64>) -> Result<(Option<KeyValue>, u64), ReadError> {
-        let (found, revision) = {
+        let (found, revision, generation) = {
             let index = self.index();
             let revision = bounds(&index, at)?;
-            (index.find(key, revision), revision)
+            (index.find(key, revision), revision, index.generation)
         };
-        let mut kvs = self.resolve(found.into_iter().collect(), revision)?;
+        let mut kvs = self.resolve(found.into_iter().collect(), revision, generation)?;
         Ok((kvs.pop(), revision))
     }
 
     /// Keys under `prefix`, in key order, as of `options.revision` (default: now).
     pub fn list(&self, prefix: &str, options: &ListOptions) -> Result<ListPage, ReadError> {
         let limit = options.limit.unwrap_or(usize::MAX);
-        let (found, more, revision) = {
+        let (found, more, revision, generation) = {
             let index = self.index();
             let revision = bounds(&index, options.revision)?;
             let (found, more) =
                 index.range(prefix, options.start_after.as_deref(), revision, limit);
-            (found, more, revision)
+            (found, more, revision, index.generation)
         };
-        let kvs = self.resolve(found, revision)?;
+        let kvs = self.resolve(found, revision, generation)?;
         Ok(ListPage {
             kvs,
             revision,
@@ -89,8 +89,14 @@ impl Mvcc {
         })
     }
 
-    /// Turns index hits into key-values, reading older versions from redb.
-    fn resolve(&self, found: Vec<Found>, revision: u64) -> Result<Vec<KeyValue>, ReadError> {
+    /// Turns index hits into key-values, reading older versions from redb. `generation` is the
+    /// index's when the hits were found.
+    fn resolve(
+        &self,
+        found: Vec<Found>,
+        revision: u64,
+        generation: u64,
+    ) -> Result<Vec<KeyValue>, ReadError> {
         let stored: Vec<VersionId> = found
             .iter()
             .filter_map(|f| match f {
@@ -105,13 +111,12 @@ impl Mvcc {
             for id in stored {
                 match mvcc::fetch(&table, id)? {
                     Some(version) => older.push(version.kv),
-                    None => {
-                        return Err(ReadError::Compacted {
-                            requested: revision,
-                            compacted: self.index().compacted,
-                        });
-                    }
+                    None => return Err(self.compacted_under(revision)),
                 }
+            }
+            // A snapshot installed since the lookup may have reused the ids just read.
+            if self.index().generation != generation {
+                return Err(self.compacted_under(revision));
             }
         }
         let mut older = older.into_iter();
@@ -122,5 +127,13 @@ impl Mvcc {
                 Found::Stored(_) => older.next(),
             })
             .collect())
+    }
+
+    /// What a read at `revision` gets when history it needed went away while it ran.
+    fn compacted_under(&self, revision: u64) -> ReadError {
+        ReadError::Compacted {
+            requested: revision,
+            compacted: self.index().compacted,
+        }
     }
 }

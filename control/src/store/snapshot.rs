@@ -103,7 +103,9 @@ pub(crate) fn install(mvcc: &Mvcc, meta: &SnapshotMeta, payload: Payload) -> Res
     }
     txn.commit().map_err(io::Error::other)?;
     let read = mvcc.db.begin_read().map_err(io::Error::other)?;
+    let generation = index.generation + 1;
     *index = mvcc::rebuild(&read)?;
+    index.generation = generation;
     Ok(())
 }
 

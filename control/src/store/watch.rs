@@ -229,21 +229,26 @@ impl Watcher {
         T: ReadableTable<(u64, u32), &'static [u8]>,
     {
         let before = kv.mod_revision - 1;
-        let found = {
+        let (found, generation) = {
             let index = self.mvcc.index();
             if index.compacted > before {
                 // Compacted since this read began: the version may be gone from the index.
                 return Err(self.expired(index.compacted));
             }
-            index.find(&kv.key, before)
+            (index.find(&kv.key, before), index.generation)
         };
         match found {
             None => Ok(None),
             Some(Found::Current(prev)) => Ok(Some(KeyValue::clone(&prev))),
-            Some(Found::Stored(id)) => match mvcc::fetch(table, id)? {
-                Some(version) => Ok(Some(version.kv)),
-                None => Err(self.expired(self.mvcc.index().compacted)),
-            },
+            Some(Found::Stored(id)) => {
+                let version = mvcc::fetch(table, id)?;
+                let index = self.mvcc.index();
+                // Gone, or read after a snapshot reused its id: history moved past this watcher.
+                match version {
+                    Some(version) if index.generation == generation => Ok(Some(version.kv)),
+                    _ => Err(self.expired(index.compacted)),
+                }
+            }
         }
     }
 
