@@ -12,9 +12,10 @@
 //! - The index only ever describes versions already committed to redb: the write path publishes
 //!   a batch here after its redb transaction commits.
 //! - After compaction to C, each key keeps its newest version at or below C if that one is not a
-//!   deletion, and everything above C; a key left with no versions is gone.
+//!   deletion, and everything above C; a key left with no versions is gone. What it dropped
+//!   waits in `doomed` until the write path deletes it from redb.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -70,6 +71,9 @@ pub(crate) struct KeyIndex {
     /// Bumped when a snapshot replaces the whole state, which reuses version ids: a reader that
     /// looked a version up before the bump must not trust what it reads from redb after it.
     pub generation: u64,
+    /// Versions compaction dropped from the index that redb still holds, oldest first. The
+    /// write path deletes a few with every batch, so a compaction never stalls applies.
+    pub doomed: VecDeque<VersionId>,
 }
 
 impl KeyIndex {
@@ -157,6 +161,7 @@ impl KeyIndex {
             }
             i = end;
         }
+        self.doomed.extend(doomed.iter().map(|(_, id)| *id));
         self.compacted = self.compacted.max(target);
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! A batch's transactions read the current values from the index, overlaid with the batch's own
 //! earlier writes, and append each new version at `(revision, op index)`. Compaction runs in a
-//! transaction of its own, after everything before it in the batch is committed and published.
+//! transaction of its own, after everything before it in the batch is committed and published;
+//! it only moves the window and drops versions from the index, and later batches delete those
+//! versions from redb a few at a time.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +26,11 @@ use super::types::{
 };
 
 type Entry = openraft::alias::EntryOf<TypeConfig>;
+
+/// Compacted versions deleted from redb per batch, plus this many per entry: enough to keep
+/// up with any write rate, little enough not to show in a lone write's latency.
+const SWEEP_BASE: usize = 64;
+const SWEEP_PER_ENTRY: usize = 4;
 
 impl Mvcc {
     /// Applies `entries` in order; the last redb commit is durable if `durable`. Returns each
@@ -74,9 +81,17 @@ impl Mvcc {
             changes: Vec::new(),
         };
         let mut membership = None;
+        let sweep: Vec<VersionId> = {
+            let index = self.index();
+            let n = SWEEP_BASE + SWEEP_PER_ENTRY * entries.len();
+            index.doomed.iter().take(n).copied().collect()
+        };
         {
             let mut table = txn.open_table(REVISIONS)?;
             let mut meta = txn.open_table(META)?;
+            for id in &sweep {
+                table.remove((id.revision, id.op))?;
+            }
             let start = batch.revision;
             for entry in entries {
                 let response = match &entry.payload {
@@ -105,6 +120,7 @@ impl Mvcc {
         commit(&mut txn, durable)?;
         txn.commit()?;
         let mut index = self.index_mut();
+        index.doomed.drain(..sweep.len());
         for change in batch.changes {
             index.publish(change);
         }
@@ -115,8 +131,8 @@ impl Mvcc {
         Ok(())
     }
 
-    /// Drops every version no read at a revision `>= target` can see; returns the compacted
-    /// revision in effect afterwards.
+    /// Drops every version no read at a revision `>= target` can see from the index and queues
+    /// it for deletion from redb; returns the compacted revision in effect afterwards.
     fn compact(&self, target: u64, log_id: LogId, durable: bool) -> Result<u64, MvccError> {
         let (target, compacted, plan) = {
             let index = self.index();
@@ -126,12 +142,11 @@ impl Mvcc {
         };
         let mut txn = self.db.begin_write()?;
         {
+            // Only the window moves here; the versions go from redb batch by batch afterwards
+            // (`KeyIndex::doomed`). Until then no read can reach them: reads below the window
+            // are refused, and the index no longer points at them.
             let mut meta = txn.open_table(META)?;
-            if let Some(plan) = &plan {
-                let mut table = txn.open_table(REVISIONS)?;
-                for (_, id) in plan {
-                    table.remove((id.revision, id.op))?;
-                }
+            if plan.is_some() {
                 mvcc::write_u64(&mut meta, META_COMPACTED, target)?;
             }
             meta.insert(META_APPLIED, codec::encode(&Some(log_id)).as_slice())?;

@@ -116,3 +116,42 @@ fn a_file_in_the_older_layout_is_refused_not_reset() {
     assert_eq!(crate::store::mvcc::read_u64(&meta, "revision").unwrap(), 7);
     assert!(txn.open_table(crate::store::mvcc::REVISIONS).is_err());
 }
+
+#[test]
+fn compacted_versions_leave_redb_with_later_writes_and_survive_a_reopen_harmlessly() {
+    use redb::ReadableDatabase;
+    let stored = |f: &Fixture| -> u64 {
+        let txn = f.mvcc.db.begin_read().unwrap();
+        let table = txn.open_table(crate::store::mvcc::REVISIONS).unwrap();
+        redb::ReadableTableMetadata::len(&table).unwrap()
+    };
+    let f = Fixture::new();
+    for i in 0..200 {
+        f.apply(vec![Op::put(format!("/c/{}", i % 10), format!("v{i}"))]); // 1..=200
+    }
+    f.apply(vec![Op::delete("/c/0")]); // 201
+    assert_eq!(stored(&f), 201);
+    assert_eq!(f.compact(201), 201);
+    // The window moved at once; the versions are still in the file.
+    assert!(matches!(
+        f.mvcc.get("/c/1", Some(200)),
+        Err(ReadError::Compacted { .. })
+    ));
+    assert_eq!(stored(&f), 201);
+
+    // A reopen before they are deleted answers exactly as before.
+    let before = keys_and_values(&f.mvcc, "/c/", None);
+    let f = f.reopen();
+    assert_eq!(keys_and_values(&f.mvcc, "/c/", None), before);
+    assert_eq!(f.mvcc.get("/c/0", None).unwrap().0, None);
+
+    // The next compaction drops them again, and writes delete them from redb batch by batch.
+    f.apply(vec![Op::put("/c/x", "x")]); // 202
+    assert_eq!(f.compact(202), 202);
+    for i in 0..10 {
+        f.apply(vec![Op::put(format!("/d/{i}"), "d")]);
+    }
+    // Left: the 9 live versions of /c/1..=9, /c/x, and the 10 /d/ writes.
+    assert_eq!(stored(&f), 20);
+    assert_eq!(keys_and_values(&f.mvcc, "/c/", None).len(), 10);
+}
