@@ -141,10 +141,6 @@ impl Mvcc {
         })
     }
 
-    pub fn database(&self) -> &Arc<Database> {
-        &self.db
-    }
-
     pub(crate) fn index(&self) -> RwLockReadGuard<'_, KeyIndex> {
         self.index.read().unwrap_or_else(PoisonError::into_inner)
     }

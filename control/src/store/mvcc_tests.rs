@@ -73,6 +73,19 @@ impl Fixture {
         }
     }
 
+    /// (key, value) of every key under `prefix` as of `revision` (default: now).
+    fn values(&self, prefix: &str, revision: Option<u64>) -> Vec<(String, String)> {
+        let options = ListOptions {
+            revision,
+            ..Default::default()
+        };
+        let page = self.mvcc.list(prefix, &options).unwrap();
+        page.kvs
+            .into_iter()
+            .map(|kv| (kv.key, String::from_utf8(kv.value).unwrap()))
+            .collect()
+    }
+
     fn revision_of(response: Response) -> u64 {
         match response {
             Response::Committed { revision, .. } => revision,
@@ -146,22 +159,7 @@ fn reads_at_past_revisions_see_the_state_of_then() {
     f.apply(vec![Op::delete("/p/b")]); // 3
     f.apply(vec![Op::create("/p/c", "c1"), Op::create("/q/x", "x")]); // 4
 
-    let values = |rev: Option<u64>| -> Vec<(String, String)> {
-        let page = f
-            .mvcc
-            .list(
-                "/p/",
-                &ListOptions {
-                    revision: rev,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        page.kvs
-            .into_iter()
-            .map(|kv| (kv.key, String::from_utf8(kv.value).unwrap()))
-            .collect()
-    };
+    let values = |rev: Option<u64>| f.values("/p/", rev);
     let pairs = |v: &[(&str, &str)]| {
         v.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -81,6 +81,7 @@ impl Mvcc {
             changes: Vec::new(),
         };
         let mut membership = None;
+        let applied = entries.last().map(|e| e.log_id);
         let sweep: Vec<VersionId> = {
             let index = self.index();
             let n = SWEEP_BASE + SWEEP_PER_ENTRY * entries.len();
@@ -114,17 +115,16 @@ impl Mvcc {
             if batch.revision != start {
                 mvcc::write_u64(&mut meta, META_REVISION, batch.revision)?;
             }
-            let applied = entries.last().map(|e| e.log_id);
             meta.insert(META_APPLIED, codec::encode(&applied).as_slice())?;
         }
-        commit(&mut txn, durable)?;
+        set_durability(&mut txn, durable)?;
         txn.commit()?;
         let mut index = self.index_mut();
         index.doomed.drain(..sweep.len());
         for change in batch.changes {
             index.publish(change);
         }
-        index.applied = entries.last().map(|e| e.log_id).or(index.applied);
+        index.applied = applied.or(index.applied);
         if let Some(m) = membership {
             index.membership = m;
         }
@@ -151,7 +151,7 @@ impl Mvcc {
             }
             meta.insert(META_APPLIED, codec::encode(&Some(log_id)).as_slice())?;
         }
-        commit(&mut txn, durable)?;
+        set_durability(&mut txn, durable)?;
         txn.commit()?;
         let mut index = self.index_mut();
         index.applied = Some(log_id);
@@ -165,7 +165,7 @@ impl Mvcc {
     }
 }
 
-fn commit(txn: &mut redb::WriteTransaction, durable: bool) -> Result<(), MvccError> {
+fn set_durability(txn: &mut redb::WriteTransaction, durable: bool) -> Result<(), MvccError> {
     txn.set_durability(if durable {
         Durability::Immediate
     } else {

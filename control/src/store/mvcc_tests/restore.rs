@@ -7,22 +7,9 @@ use redb::{Database, ReadableDatabase, TableDefinition};
 
 use super::Fixture;
 use crate::store::mvcc::{Mvcc, MvccError};
-use crate::store::read::{ListOptions, ReadError};
+use crate::store::read::ReadError;
 use crate::store::snapshot;
 use crate::store::types::Op;
-
-fn keys_and_values(mvcc: &Mvcc, prefix: &str, revision: Option<u64>) -> Vec<(String, String)> {
-    let options = ListOptions {
-        revision,
-        ..Default::default()
-    };
-    mvcc.list(prefix, &options)
-        .unwrap()
-        .kvs
-        .into_iter()
-        .map(|kv| (kv.key, String::from_utf8(kv.value).unwrap()))
-        .collect()
-}
 
 #[test]
 fn reopening_rebuilds_current_and_past_state() {
@@ -32,13 +19,13 @@ fn reopening_rebuilds_current_and_past_state() {
     f.apply(vec![Op::delete("/r/b")]); // 3
     f.apply(vec![Op::put("/r/c", "c1")]); // 4
     f.compact(2);
-    let before_now = keys_and_values(&f.mvcc, "/r/", None);
-    let before_at2 = keys_and_values(&f.mvcc, "/r/", Some(2));
+    let before_now = f.values("/r/", None);
+    let before_at2 = f.values("/r/", Some(2));
 
     let f = f.reopen();
     assert_eq!(f.mvcc.revision(), 4);
-    assert_eq!(keys_and_values(&f.mvcc, "/r/", None), before_now);
-    assert_eq!(keys_and_values(&f.mvcc, "/r/", Some(2)), before_at2);
+    assert_eq!(f.values("/r/", None), before_now);
+    assert_eq!(f.values("/r/", Some(2)), before_at2);
     assert!(matches!(
         f.mvcc.get("/r/a", Some(1)),
         Err(ReadError::Compacted { compacted: 2, .. })
@@ -67,16 +54,16 @@ fn a_snapshot_installs_every_key_including_those_sharing_a_revision() {
     target.apply(vec![Op::create("/s/old", "gone")]);
     let payload = snapshot::decode(&data).unwrap();
     snapshot::install(&target.mvcc, &meta, payload).unwrap();
-    let expected = keys_and_values(&source.mvcc, "/s/", None);
+    let expected = source.values("/s/", None);
     assert_eq!(expected.len(), 3);
-    assert_eq!(keys_and_values(&target.mvcc, "/s/", None), expected);
+    assert_eq!(target.values("/s/", None), expected);
     assert!(matches!(
         target.mvcc.get("/s/m", Some(2)),
         Err(ReadError::Compacted { compacted: 3, .. })
     ));
     // The installed state survives a reopen, and writes continue after the snapshot's revision.
     let target = target.reopen();
-    assert_eq!(keys_and_values(&target.mvcc, "/s/", None), expected);
+    assert_eq!(target.values("/s/", None), expected);
     assert_eq!(
         Fixture::revision_of(target.apply(vec![Op::put("/s/a", "a2")])),
         4
@@ -140,9 +127,9 @@ fn compacted_versions_leave_redb_with_later_writes_and_survive_a_reopen_harmless
     assert_eq!(stored(&f), 201);
 
     // A reopen before they are deleted answers exactly as before.
-    let before = keys_and_values(&f.mvcc, "/c/", None);
+    let before = f.values("/c/", None);
     let f = f.reopen();
-    assert_eq!(keys_and_values(&f.mvcc, "/c/", None), before);
+    assert_eq!(f.values("/c/", None), before);
     assert_eq!(f.mvcc.get("/c/0", None).unwrap().0, None);
 
     // The next compaction drops them again, and writes delete them from redb batch by batch.
@@ -153,5 +140,5 @@ fn compacted_versions_leave_redb_with_later_writes_and_survive_a_reopen_harmless
     }
     // Left: the 9 live versions of /c/1..=9, /c/x, and the 10 /d/ writes.
     assert_eq!(stored(&f), 20);
-    assert_eq!(keys_and_values(&f.mvcc, "/c/", None).len(), 10);
+    assert_eq!(f.values("/c/", None).len(), 10);
 }
