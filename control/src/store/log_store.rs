@@ -1,26 +1,32 @@
-//! The Raft log in its own redb file (`raft-log.redb`): openraft's `RaftLogStorage` with one
-//! writer thread and group commit.
+//! The Raft log in its own redb file (`raft-log.redb`) with a write-ahead file beside it
+//! (`raft-log.wal`): openraft's `RaftLogStorage` with one writer thread and group commit.
 //!
 //! # Layout
-//! - `open`: opening an existing file (refused untouched if corrupt) or creating a new one.
+//! - `open`: opening an existing file (refused untouched if corrupt) or creating a new one, and
+//!   replaying the WAL.
+//! - `wal`: the write-ahead file: records, epochs, and how a damaged one is told from a torn one.
 //! - `tables`: table definitions and the record helpers that readers and the writer share.
 //! - `command`: the queue into the writer thread and the handle that waits for answers.
-//! - `writer`: the writer thread: commands in order, consecutive appends merged, one fsync a group.
+//! - `writer`: the writer thread: commands in order, consecutive appends merged, one sync a group.
 //! - `raft`: the `RaftLogStorage` and `RaftLogReader` impls, which talk to the writer and read redb.
 //! - `tail`: the newest entries in memory, so replication rarely reads redb.
 //!
 //! # Durability model
 //! Every write goes through one queue to one thread, so vote, append, truncate and purge apply in
 //! the order they were called. A group of queued appends is written in one redb transaction
-//! committed with `Durability::None`. `append` does not wait for that commit: the entries go into
-//! the in-memory `tail` first, which serves reads until redb has them ("readable when `append`
-//! returns"), so replication starts while the writer works. When the queue runs dry the writer commits
-//! an empty `Durability::Immediate` transaction (one fsync for the whole group) and only then fires
-//! the appends' `IOFlushed` callbacks. `save_vote` and `truncate_after` commit durably before they
-//! return. `save_committed`, and the purge's record and deletions, ride on the next fsync: losing
-//! them in a crash only means re-applying or re-purging more. `save_committed` does not even wait
-//! for its write (openraft awaits it before every apply, and a wait would put the core behind the
-//! writer's fsync); `read_committed` answers from memory what this process saved last.
+//! committed with `Durability::None`, and as one WAL record. `append` does not wait for either:
+//! the entries go into the in-memory `tail` first, which serves reads until redb has them
+//! ("readable when `append` returns"), so replication starts while the writer works. When the
+//! queue runs dry the writer syncs the WAL (one `fdatasync` of a preallocated file for the whole
+//! group, about half what redb's durable commit costs here) and only then fires the appends'
+//! `IOFlushed` callbacks. A checkpoint (a durable redb commit naming a new WAL epoch) runs every
+//! 50 ms under load and when the log goes idle; opening replays the WAL records of the epoch redb
+//! names. `save_vote`, `truncate_after` and the purge's record are checkpoints, so they never
+//! depend on replay, and a truncation can never be undone by replaying older records.
+//! `save_committed` and the purge's deletions ride on the next checkpoint: losing them in a crash
+//! only means re-applying or re-purging more. `save_committed` does not even wait for its write
+//! (openraft awaits it before every apply, and a wait would put the core behind the writer);
+//! `read_committed` answers from memory what this process saved last.
 //!
 //! **Invariant**: a redb commit never leaves an interior hole in the `log` table: truncation removes
 //! a suffix, purge removes a prefix, appends extend the end; readers check contiguity anyway.
@@ -30,10 +36,15 @@ mod open;
 mod raft;
 mod tables;
 mod tail;
+mod wal;
 mod writer;
+
+pub use wal::WalError;
 
 #[cfg(test)]
 mod corrupt_tests;
+#[cfg(test)]
+mod crash_tests;
 #[cfg(test)]
 mod suite_test;
 #[cfg(test)]
@@ -44,6 +55,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use openraft::alias::{EntryOf, LogIdOf, VoteOf};
 
@@ -76,6 +88,8 @@ pub enum LogStoreError {
         path: PathBuf,
         source: redb::DatabaseError,
     },
+    #[error(transparent)]
+    Wal(#[from] WalError),
 }
 
 /// Handle to the Raft log. Clones share one file, one writer thread and one cache; the writer
@@ -118,10 +132,22 @@ impl LogStore {
     /// file that is empty, truncated or not a redb raft log is refused with an error naming it,
     /// and is not modified.
     pub fn open(path: &Path) -> Result<LogStore, LogStoreError> {
+        Self::open_with(path, writer::CHECKPOINT_EVERY)
+    }
+
+    /// [`LogStore::open`] with another checkpoint interval, so a test can rely on appends
+    /// reaching only the WAL.
+    fn open_with(path: &Path, checkpoint_every: Duration) -> Result<LogStore, LogStoreError> {
         let opened = open::open(path)?;
         let purged_next = opened.last_purged.as_ref().map_or(0, |id| id.index + 1);
-        let writer = command::WriterHandle::spawn(path, opened.db.clone(), opened.purge_leftover)
-            .map_err(|source| LogStoreError::Io {
+        let writer = command::WriterHandle::spawn(
+            path,
+            opened.db.clone(),
+            opened.wal,
+            checkpoint_every,
+            opened.purge_leftover,
+        )
+        .map_err(|source| LogStoreError::Io {
             path: path.to_owned(),
             what: "cannot start the writer thread",
             source,
@@ -147,7 +173,11 @@ impl LogStore {
     /// How many durable (fsynced) commits this handle's writer has made: with group commit,
     /// fewer than the appends it received.
     pub fn durable_commits(&self) -> u64 {
-        self.shared.writer.durable_commits.load(Ordering::Relaxed)
+        self.shared
+            .writer
+            .progress
+            .durable_commits
+            .load(Ordering::Relaxed)
     }
 
     fn cached_vote(&self) -> Option<Vote> {

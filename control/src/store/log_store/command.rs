@@ -4,14 +4,14 @@
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use openraft::storage::IOFlushed;
 use tokio::sync::oneshot;
 
-use super::writer::Writer;
+use super::wal::Wal;
+use super::writer::{Progress, Writer};
 use crate::store::types::TypeConfig;
 
 pub(super) type Done = oneshot::Sender<io::Result<()>>;
@@ -44,29 +44,28 @@ pub(super) enum Cmd {
 pub(super) struct WriterHandle {
     tx: Option<mpsc::Sender<Cmd>>,
     thread: Option<JoinHandle<()>>,
-    /// Durable (fsynced) commits so far, to observe group commit.
-    pub(super) durable_commits: Arc<AtomicU64>,
-    /// One past the last index committed to the file (durably or not): the tail may forget
-    /// entries below it, because redb serves them.
-    pub(super) written_next: Arc<AtomicU64>,
+    /// What the writer publishes: durable syncs so far, and how far the file reaches.
+    pub(super) progress: Progress,
 }
 
 impl WriterHandle {
     pub(super) fn spawn(
         path: &Path,
         db: Arc<redb::Database>,
+        wal: Wal,
+        checkpoint_every: std::time::Duration,
         purge_upto: Option<u64>,
     ) -> io::Result<Self> {
         let (tx, rx) = mpsc::channel();
-        let durable_commits = Arc::new(AtomicU64::new(0));
-        let written_next = Arc::new(AtomicU64::new(0));
+        let progress = Progress::default();
         let writer = Writer::new(
             path,
             db,
+            wal,
+            checkpoint_every,
             rx,
             purge_upto,
-            durable_commits.clone(),
-            written_next.clone(),
+            progress.clone(),
         );
         let thread = std::thread::Builder::new()
             .name("raft-log-writer".into())
@@ -74,8 +73,7 @@ impl WriterHandle {
         Ok(WriterHandle {
             tx: Some(tx),
             thread: Some(thread),
-            durable_commits,
-            written_next,
+            progress,
         })
     }
 

@@ -5,20 +5,27 @@
 //! zero bytes would silently come back empty (and the replica would forget its vote). Existing
 //! files are therefore opened with `Builder::open`, which never initialises, and an empty file is
 //! refused before redb sees it.
+//!
+//! Appends since the last durable commit may live only in the WAL (`wal`): opening replays the
+//! records of the epoch the file names into redb and checkpoints, before anything reads the log.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{DatabaseError, ReadableDatabase, StorageError};
+use redb::{DatabaseError, Durability, ReadableDatabase, StorageError};
 
-use super::tables::{self, KEY_LAST_PURGED, KEY_VOTE, LOG, META};
+use super::tables::{self, KEY_LAST_PURGED, KEY_VOTE, KEY_WAL_EPOCH, LOG, META};
+use super::wal::Wal;
 use super::{LogId, LogStoreError, Vote};
+use crate::store::codec;
 
 /// What `LogStore::open` needs from the file.
 pub(super) struct Opened {
     pub(super) db: Arc<redb::Database>,
+    /// Replayed and checkpointed: ready for the next record.
+    pub(super) wal: Wal,
     pub(super) vote: Option<Vote>,
     pub(super) last_purged: Option<LogId>,
     /// Set when a purge recorded `last_purged` but the crash came before all its entries were
@@ -40,12 +47,86 @@ pub(super) fn open(path: &Path) -> Result<Opened, LogStoreError> {
                 path: path.to_owned(),
             });
         }
-        Ok(_) => {}
+        Ok(_) => refuse_missing_wal(path)?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => create_new(path)?,
         Err(e) => return Err(io("cannot inspect the file")(e)),
     }
     let db = open_existing(path)?;
-    load(path, db).map_err(io("cannot load the log's state"))
+    let wal = recover(path, &db)?;
+    load(path, db, wal).map_err(io("cannot load the log's state"))
+}
+
+/// A log that names a WAL epoch but has no WAL is refused before redb opens it for writing, so
+/// the file stays as it was. Only a log that opens read-only can be checked here (one that needs
+/// redb's crash recovery cannot); the others are checked after opening, in `recover`.
+fn refuse_missing_wal(path: &Path) -> Result<(), LogStoreError> {
+    let wal = path.with_extension("wal");
+    if wal.exists() {
+        return Ok(());
+    }
+    let peek = || -> Option<u64> {
+        let db = redb::Builder::new().open_read_only(path).ok()?;
+        let txn = db.begin_read().ok()?;
+        let meta = txn.open_table(META).ok()?;
+        tables::read_meta(path, &meta, KEY_WAL_EPOCH).ok()?
+    };
+    match peek() {
+        Some(epoch) => Err(super::WalError::Missing { path: wal, epoch }.into()),
+        None => Ok(()),
+    }
+}
+
+/// Replays the WAL's records of the epoch the file names and checkpoints with the next epoch,
+/// in one durable commit. A WAL that is missing or damaged is refused before anything is written.
+fn recover(path: &Path, db: &redb::Database) -> Result<Wal, LogStoreError> {
+    let io = |what: &'static str| {
+        move |source: io::Error| LogStoreError::Io {
+            path: path.to_owned(),
+            what,
+            source,
+        }
+    };
+    let epoch: Option<u64> = {
+        let txn = db
+            .begin_read()
+            .map_err(|e| tables::io_err(path, "cannot begin a read", e))
+            .map_err(io("cannot read the WAL epoch"))?;
+        let meta = txn
+            .open_table(META)
+            .map_err(|e| tables::io_err(path, "cannot open the meta table", e))
+            .map_err(io("cannot read the WAL epoch"))?;
+        tables::read_meta(path, &meta, KEY_WAL_EPOCH).map_err(io("cannot read the WAL epoch"))?
+    };
+    let (mut wal, records) = Wal::open(path, epoch)?;
+    let next = epoch.unwrap_or(0) + 1;
+    let replay = || -> Result<(), redb::Error> {
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let mut log = txn.open_table(LOG)?;
+            for (index, bytes) in records.iter().flatten() {
+                log.insert(*index, bytes.as_slice())?;
+            }
+            txn.open_table(META)?
+                .insert(KEY_WAL_EPOCH, codec::encode(&next).as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    };
+    replay()
+        .map_err(|e| tables::io_err(path, "cannot replay the WAL", e))
+        .map_err(io("cannot recover the log"))?;
+    if !records.is_empty() {
+        let entries: usize = records.iter().map(Vec::len).sum();
+        tracing::info!(
+            wal = %wal.path().display(),
+            records = records.len(),
+            entries,
+            "replayed the raft log's WAL"
+        );
+    }
+    wal.restart(next);
+    Ok(wal)
 }
 
 /// Opens a file that exists, never initialising or resetting it.
@@ -144,7 +225,7 @@ fn creating_path(path: &Path) -> PathBuf {
 }
 
 /// Reads what the writer and the cache start from.
-fn load(path: &Path, db: redb::Database) -> io::Result<Opened> {
+fn load(path: &Path, db: redb::Database, wal: Wal) -> io::Result<Opened> {
     let txn = db
         .begin_read()
         .map_err(|e| tables::io_err(path, "cannot begin a read", e))?;
@@ -166,6 +247,7 @@ fn load(path: &Path, db: redb::Database) -> io::Result<Opened> {
     drop((meta, log, txn));
     Ok(Opened {
         db: Arc::new(db),
+        wal,
         vote,
         last_purged,
         purge_leftover,

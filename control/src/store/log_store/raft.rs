@@ -240,7 +240,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // appends queued ahead of it are durable.
         // Readable at once from the tail; the writer commits and fsyncs behind it and fires
         // `callback` when the entries are durable (or failed).
-        let written_next = self.shared.writer.written_next.load(Ordering::Acquire);
+        let written_next = self
+            .shared
+            .writer
+            .progress
+            .written_next
+            .load(Ordering::Acquire);
         self.with_tail(|tail| tail.append(kept, written_next));
         let sent = self.shared.writer.send(Cmd::Append {
             entries: encoded,

@@ -1,7 +1,8 @@
 //! The log file's tables and the record helpers that the readers and the writer thread share.
 //!
 //! - `log`: entry index -> `codec::encode(&entry)`.
-//! - `meta`: `vote`, `committed`, `last_purged` -> `codec::encode(&value)`; an absent key is `None`.
+//! - `meta`: `vote`, `committed`, `last_purged`, `wal_epoch` -> `codec::encode(&value)`; an
+//!   absent key is `None`.
 
 use std::io;
 use std::path::Path;
@@ -18,6 +19,8 @@ pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta
 pub(super) const KEY_VOTE: &str = "vote";
 pub(super) const KEY_COMMITTED: &str = "committed";
 pub(super) const KEY_LAST_PURGED: &str = "last_purged";
+/// The WAL epoch named by the last durable commit (`wal`); absent before the first checkpoint.
+pub(super) const KEY_WAL_EPOCH: &str = "wal_epoch";
 
 /// An I/O error for a failed redb operation, naming the file and what was being done.
 pub(super) fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> io::Error {

@@ -1,73 +1,95 @@
 //! The log's one writer thread: applies commands strictly in the order they were queued, merges
-//! consecutive appends into one redb transaction, and fsyncs once per group (group commit).
+//! consecutive appends into one redb transaction, and syncs once per group (group commit).
 //!
-//! A group of appends found with the queue empty behind it commits with `Durability::Immediate`
-//! (one fsync) and fires its `IOFlushed` callbacks. Under load, when more commands wait, a group
-//! commits with `Durability::None` (no fsync) and its callbacks wait in `unflushed` until the
-//! queue runs dry and an empty `Durability::Immediate` commit makes everything before it
-//! durable. Votes and truncations commit durably and so flush the waiting appends too. Purges
-//! record `last_purged`, delete a first chunk, and leave the rest to `purge_chunk`, run whenever
-//! the queue is empty, so a large purge never holds the writer for long.
+//! A group of appends commits to redb with `Durability::None` (no fsync) and is written as one
+//! record to the WAL (`wal`). When the queue is empty behind it, one `fdatasync` of the WAL makes
+//! it and every earlier group durable and fires their `IOFlushed` callbacks; under load the
+//! callbacks wait in `unflushed` until the queue runs dry. A *checkpoint* is a redb commit with
+//! `Durability::Immediate` that also names a new WAL epoch, after which the WAL starts over:
+//! one runs when [`CHECKPOINT_EVERY`] has passed, when a group does not fit in the WAL, when the
+//! log has been idle a while, and for every vote, truncation and purge record, which must never
+//! depend on WAL replay. Purges delete a first chunk and leave the rest to `purge_chunk`, run
+//! whenever the queue is empty, so a large purge never holds the writer for long.
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openraft::storage::IOFlushed;
 use redb::{Durability, ReadableTable, WriteTransaction};
 
 use super::command::Cmd;
-use super::tables::{KEY_COMMITTED, KEY_LAST_PURGED, KEY_VOTE, LOG, META};
+use super::tables::{KEY_COMMITTED, KEY_LAST_PURGED, KEY_VOTE, KEY_WAL_EPOCH, LOG, META};
+use super::wal::Wal;
+use crate::store::codec;
 use crate::store::types::TypeConfig;
 
 /// Entries deleted per purge transaction: small enough to keep each commit short.
 const PURGE_CHUNK: u64 = 1024;
 /// Entries merged into one append transaction at most, to bound the time readers wait.
 const MAX_GROUP_ENTRIES: usize = 16 * 1024;
-/// How long a non-durable commit nobody waits for (`save_committed`, a purge) may stay
-/// unsynced while the log is idle.
-const LAZY_FLUSH_AFTER: Duration = Duration::from_millis(50);
+/// How often appends checkpoint under steady load, and how long a non-durable commit (an
+/// append only the WAL holds, `save_committed`, a purge's deletions) waits for one while the log
+/// is idle. redb writes the bookkeeping of its non-durable commits at the next durable one, so
+/// this bounds that work as well as the WAL's use.
+pub(super) const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
 pub(super) struct Writer {
     path: PathBuf,
     db: Arc<redb::Database>,
+    wal: Wal,
+    /// When the last checkpoint committed, and how often one is due.
+    last_checkpoint: Instant,
+    checkpoint_every: Duration,
     rx: mpsc::Receiver<Cmd>,
     /// A command taken off the queue while merging appends, to run next.
     stashed: Option<Cmd>,
-    /// Callbacks of appends committed without fsync, fired by the next durable commit.
+    /// Callbacks of appends not synced yet, fired by the next WAL sync or checkpoint.
     unflushed: Vec<IOFlushed<TypeConfig>>,
-    /// Non-durable commits that nobody waits for are pending; sync them when idle.
+    /// Commits or WAL records not covered by a checkpoint are pending; checkpoint when idle.
     lazy_dirty: bool,
     /// A purge's entries up to this index are still to be deleted.
     purge_upto: Option<u64>,
-    /// Counts durable commits, each one fsync.
-    durable_commits: Arc<AtomicU64>,
-    /// One past the last index in the file, published for the tail.
-    written_next: Arc<AtomicU64>,
+    /// What the writer publishes to the store's handles.
+    progress: Progress,
+}
+
+/// What the writer thread publishes to the `LogStore` handles.
+#[derive(Clone, Default)]
+pub(super) struct Progress {
+    /// Syncs that made appends durable: WAL syncs and checkpoints. With group commit, fewer
+    /// than the appends received.
+    pub(super) durable_commits: Arc<AtomicU64>,
+    /// One past the last index committed to the file (durably or not): the tail may forget
+    /// entries below it, because redb serves them.
+    pub(super) written_next: Arc<AtomicU64>,
 }
 
 impl Writer {
     pub(super) fn new(
         path: &Path,
         db: Arc<redb::Database>,
+        wal: Wal,
+        checkpoint_every: Duration,
         rx: mpsc::Receiver<Cmd>,
         purge_upto: Option<u64>,
-        durable_commits: Arc<AtomicU64>,
-        written_next: Arc<AtomicU64>,
+        progress: Progress,
     ) -> Self {
         Writer {
             path: path.to_owned(),
             db,
+            wal,
+            last_checkpoint: Instant::now(),
+            checkpoint_every,
             rx,
             stashed: None,
             unflushed: Vec::new(),
             lazy_dirty: false,
             purge_upto,
-            durable_commits,
-            written_next,
+            progress,
         }
     }
 
@@ -81,7 +103,7 @@ impl Writer {
                     .map_err(|e| e == TryRecvError::Disconnected)
             } else if self.lazy_dirty {
                 self.rx
-                    .recv_timeout(LAZY_FLUSH_AFTER)
+                    .recv_timeout(self.checkpoint_every)
                     .map_err(|e| e == RecvTimeoutError::Disconnected)
             } else {
                 self.rx.recv().map_err(|_| true)
@@ -89,9 +111,9 @@ impl Writer {
             match next {
                 Ok(cmd) => self.handle(cmd),
                 Err(true) => break,
-                Err(false) if !self.unflushed.is_empty() => self.flush(),
+                Err(false) if !self.unflushed.is_empty() => self.sync_wal(),
                 Err(false) if self.purge_upto.is_some() => self.purge_chunk(),
-                Err(false) => self.flush(),
+                Err(false) => self.checkpoint(),
             }
         }
         // Finish a purge still under way, so a clean stop leaves no purged entries behind.
@@ -99,7 +121,7 @@ impl Writer {
             self.purge_chunk();
         }
         if self.lazy_dirty || !self.unflushed.is_empty() {
-            self.flush();
+            self.checkpoint();
         }
     }
 
@@ -131,17 +153,18 @@ impl Writer {
                     txn.open_table(LOG)?.retain_in(from.., |_, _| false)?;
                     Ok(())
                 });
-                self.written_next.fetch_min(from, Ordering::AcqRel);
+                self.progress.written_next.fetch_min(from, Ordering::AcqRel);
                 done.send(result).ok();
             }
             Cmd::Purge { upto, bytes, done } => {
-                let result = self.write(Durability::None, |txn| {
+                // Durable: appends after a purge past the log's end (a snapshot install) would
+                // otherwise replay onto a log that lost the purge, leaving a hole.
+                let result = self.durable(|txn| {
                     txn.open_table(META)?
                         .insert(KEY_LAST_PURGED, bytes.as_slice())?;
                     Ok(())
                 });
                 if result.is_ok() {
-                    self.lazy_dirty = true;
                     self.purge_upto = self.purge_upto.max(Some(upto));
                     self.purge_chunk();
                 }
@@ -191,48 +214,115 @@ impl Writer {
             }
             Ok(())
         };
-        let result = if queue_empty {
-            // Nothing else is waiting: one durable commit writes and syncs the group (and
-            // whatever earlier groups still wait for their fsync) in one go.
+        let result = if self.last_checkpoint.elapsed() >= self.checkpoint_every {
             self.unflushed.extend(callbacks);
             self.durable(insert)
         } else {
-            let result = self.write(Durability::None, insert);
-            for flushed in callbacks {
-                match &result {
-                    Ok(()) => self.unflushed.push(flushed),
-                    Err(e) => flushed.io_completed(Err(copy(e))),
-                }
-            }
-            result
+            self.append_to_wal(insert, &entries, callbacks, queue_empty)
         };
         if let (Ok(()), Some(last)) = (&result, last) {
-            self.written_next.store(last + 1, Ordering::Release);
+            self.progress
+                .written_next
+                .store(last + 1, Ordering::Release);
         }
     }
 
-    /// Makes every earlier commit durable, then reports the waiting appends flushed.
-    fn flush(&mut self) {
-        let result = self.durable(|_| Ok(()));
-        if let Err(e) = result {
+    /// Commits a group to redb without fsync and writes it to the WAL, syncing the WAL when
+    /// nothing else waits (`queue_empty`). A group the WAL has no room for is made durable by a
+    /// checkpoint instead.
+    fn append_to_wal(
+        &mut self,
+        insert: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
+        entries: &[Vec<(u64, Vec<u8>)>],
+        callbacks: Vec<IOFlushed<TypeConfig>>,
+        queue_empty: bool,
+    ) -> io::Result<()> {
+        self.unflushed.extend(callbacks);
+        if let Err(e) = self.write(Durability::None, insert) {
+            self.fire_unflushed(&Err(copy(&e)));
+            return Err(e);
+        }
+        self.lazy_dirty = true;
+        match self.wal.append(entries) {
+            Ok(true) if queue_empty => {
+                self.sync_wal();
+                Ok(())
+            }
+            Ok(true) => Ok(()),
+            Ok(false) => self.checkpoint_result(),
+            Err(e) => {
+                let e = self.wal_error("cannot write", &e);
+                self.fire_unflushed(&Err(copy(&e)));
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes every WAL record written so far durable and fires the waiting callbacks.
+    fn sync_wal(&mut self) {
+        let result = self
+            .wal
+            .sync()
+            .map_err(|e| self.wal_error("cannot sync", &e));
+        if result.is_ok() {
+            self.progress
+                .durable_commits
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        if let Err(e) = &result {
+            tracing::error!("{e}");
+        }
+        self.fire_unflushed(&result);
+    }
+
+    /// Makes everything so far durable in redb, starting a new WAL epoch.
+    fn checkpoint(&mut self) {
+        if let Err(e) = self.checkpoint_result() {
             tracing::error!("{e}");
         }
     }
 
-    /// Commits `f` durably; on success the appends committed before it are durable too.
+    fn checkpoint_result(&mut self) -> io::Result<()> {
+        self.durable(|_| Ok(()))
+    }
+
+    /// Commits `f` durably with a new WAL epoch; on success everything committed before it is
+    /// durable in redb too, and the WAL starts over.
     fn durable(
         &mut self,
         f: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
     ) -> io::Result<()> {
-        let result = self.write(Durability::Immediate, f);
+        let epoch = self.wal.epoch() + 1;
+        let epoch_bytes = codec::encode(&epoch);
+        let result = self.write(Durability::Immediate, |txn| {
+            f(txn)?;
+            txn.open_table(META)?
+                .insert(KEY_WAL_EPOCH, epoch_bytes.as_slice())?;
+            Ok(())
+        });
         if result.is_ok() {
-            self.durable_commits.fetch_add(1, Ordering::Relaxed);
+            self.wal.restart(epoch);
+            self.last_checkpoint = Instant::now();
+            self.progress
+                .durable_commits
+                .fetch_add(1, Ordering::Relaxed);
             self.lazy_dirty = false;
         }
+        self.fire_unflushed(&result);
+        result
+    }
+
+    fn fire_unflushed(&mut self, result: &io::Result<()>) {
         for flushed in self.unflushed.drain(..) {
             flushed.io_completed(result.as_ref().map(|_| ()).map_err(copy));
         }
-        result
+    }
+
+    fn wal_error(&self, what: &str, e: &io::Error) -> io::Error {
+        io::Error::new(
+            e.kind(),
+            format!("raft log WAL {}: {what}: {e}", self.wal.path().display()),
+        )
     }
 
     /// Deletes the next chunk of a pending purge.
