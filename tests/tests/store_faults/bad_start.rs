@@ -1,5 +1,5 @@
 //! Starts that must fail cleanly, with one `skiff: ...` error line, a non-zero exit and no
-//! panic: a data directory whose state database, Raft log or cluster CA is corrupt or truncated
+//! panic: a data directory whose state database, Raft log, its WAL or cluster CA is corrupt or truncated
 //! (the error names the file, which is left byte-identical; with the original bytes put back the
 //! replica starts again with its data), a join token with a wrong secret (the leader logs the
 //! refusal), a token pinned to another cluster's CA, an unreachable join URL, and a listen port
@@ -38,6 +38,9 @@ async fn corrupt_files() -> anyhow::Result<()> {
         ("store/state.redb", Damage::Garbage),
         ("store/raft-log.redb", Damage::Truncate),
         ("store/raft-log.redb", Damage::Garbage),
+        // Garbage in a WAL holds no record of the log's epoch and is rightly ignored; a WAL of
+        // the wrong size is damage.
+        ("store/raft-log.wal", Damage::Truncate),
         ("pki/ca.crt", Damage::Garbage),
     ];
     for (file, damage) in cases {
