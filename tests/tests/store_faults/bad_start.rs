@@ -1,7 +1,7 @@
 //! Starts that must fail cleanly, with one `skiff: ...` error line, a non-zero exit and no
-//! panic: a data directory whose state database, Raft log, its WAL or cluster CA is corrupt or truncated
-//! (the error names the file, which is left byte-identical; with the original bytes put back the
-//! replica starts again with its data), a join token with a wrong secret (the leader logs the
+//! panic: a data directory whose state database, Raft log, log WAL or cluster CA is corrupt or
+//! truncated (the error names the file, which is left byte-identical; with the original bytes put
+//! back the replica starts again with its data), a join token with a wrong secret (the leader logs the
 //! refusal), a token pinned to another cluster's CA, an unreachable join URL, and a listen port
 //! that is already taken.
 
