@@ -10,7 +10,8 @@
 //! describes a version redb has not committed (see `index.rs`), and `meta`'s revision is the
 //! newest revision in `revisions`. redb may still hold versions below the compacted revision
 //! that compaction dropped from the index; no read reaches them, and an index rebuilt with them
-//! answers every read in the window the same, until the next compaction drops them again. The write path is `write.rs`, the reads `read.rs`.
+//! answers every read in the window the same, until the next compaction drops them again. The
+//! write path is `write.rs`, the reads `read.rs`.
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 

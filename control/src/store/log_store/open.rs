@@ -19,7 +19,6 @@ use redb::{DatabaseError, Durability, ReadableDatabase, StorageError};
 use super::tables::{self, KEY_LAST_PURGED, KEY_VOTE, KEY_WAL_EPOCH, LOG, META};
 use super::wal::Wal;
 use super::{LogId, LogStoreError, Vote};
-use crate::store::codec;
 
 /// What `LogStore::open` needs from the file.
 pub(super) struct Opened {
@@ -107,9 +106,8 @@ fn recover(path: &Path, db: &redb::Database) -> Result<Wal, LogStoreError> {
             for (index, bytes) in records.iter().flatten() {
                 log.insert(*index, bytes.as_slice())?;
             }
-            txn.open_table(META)?
-                .insert(KEY_WAL_EPOCH, codec::encode(&next).as_slice())?;
         }
+        tables::name_wal_epoch(&txn, next)?;
         txn.commit()?;
         Ok(())
     };

@@ -22,6 +22,14 @@ pub(super) const KEY_LAST_PURGED: &str = "last_purged";
 /// The WAL epoch named by the last durable commit (`wal`); absent before the first checkpoint.
 pub(super) const KEY_WAL_EPOCH: &str = "wal_epoch";
 
+/// Records in `txn` that the WAL's current epoch is `epoch`. Every durable commit of the log
+/// does this (see `wal`), so records written before it are never replayed.
+pub(super) fn name_wal_epoch(txn: &redb::WriteTransaction, epoch: u64) -> Result<(), redb::Error> {
+    txn.open_table(META)?
+        .insert(KEY_WAL_EPOCH, codec::encode(&epoch).as_slice())?;
+    Ok(())
+}
+
 /// An I/O error for a failed redb operation, naming the file and what was being done.
 pub(super) fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("raft log {}: {what}: {e}", path.display()))

@@ -22,9 +22,8 @@ use openraft::storage::IOFlushed;
 use redb::{Durability, ReadableTable, WriteTransaction};
 
 use super::command::Cmd;
-use super::tables::{KEY_COMMITTED, KEY_LAST_PURGED, KEY_VOTE, KEY_WAL_EPOCH, LOG, META};
+use super::tables::{self, KEY_COMMITTED, KEY_LAST_PURGED, KEY_VOTE, LOG, META};
 use super::wal::Wal;
-use crate::store::codec;
 use crate::store::types::TypeConfig;
 
 /// Entries deleted per purge transaction: small enough to keep each commit short.
@@ -249,7 +248,8 @@ impl Writer {
                 Ok(())
             }
             Ok(true) => Ok(()),
-            Ok(false) => self.checkpoint_result(),
+            // No room in the WAL: a checkpoint makes the group durable in redb instead.
+            Ok(false) => self.durable(|_| Ok(())),
             Err(e) => {
                 let e = self.wal_error("cannot write", &e);
                 self.fire_unflushed(&Err(copy(&e)));
@@ -264,26 +264,23 @@ impl Writer {
             .wal
             .sync()
             .map_err(|e| self.wal_error("cannot sync", &e));
-        if result.is_ok() {
-            self.progress
-                .durable_commits
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        if let Err(e) = &result {
-            tracing::error!("{e}");
+        match &result {
+            Ok(()) => {
+                self.progress
+                    .durable_commits
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => tracing::error!("{e}"),
         }
         self.fire_unflushed(&result);
     }
 
-    /// Makes everything so far durable in redb, starting a new WAL epoch.
+    /// Makes everything so far durable in redb, starting a new WAL epoch. Nobody waits for it
+    /// but the appends in `unflushed`, which get its result.
     fn checkpoint(&mut self) {
-        if let Err(e) = self.checkpoint_result() {
+        if let Err(e) = self.durable(|_| Ok(())) {
             tracing::error!("{e}");
         }
-    }
-
-    fn checkpoint_result(&mut self) -> io::Result<()> {
-        self.durable(|_| Ok(()))
     }
 
     /// Commits `f` durably with a new WAL epoch; on success everything committed before it is
@@ -293,12 +290,9 @@ impl Writer {
         f: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
     ) -> io::Result<()> {
         let epoch = self.wal.epoch() + 1;
-        let epoch_bytes = codec::encode(&epoch);
         let result = self.write(Durability::Immediate, |txn| {
             f(txn)?;
-            txn.open_table(META)?
-                .insert(KEY_WAL_EPOCH, epoch_bytes.as_slice())?;
-            Ok(())
+            tables::name_wal_epoch(txn, epoch)
         });
         if result.is_ok() {
             self.wal.restart(epoch);
