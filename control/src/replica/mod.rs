@@ -7,9 +7,11 @@
 //! - `peer_api`: the server half: `/raft/*` handlers.
 //! - `ops`: writes and reads with leader forwarding.
 //! - `read_index`: read-index rounds shared by concurrent linearizable reads.
+//! - `confirm`: a round's quorum confirmation, asked of the voters over raft streams.
 //! - `compactor`: the background task that bounds watch history.
 
 pub mod compactor;
+pub mod confirm;
 pub mod network;
 pub mod ops;
 pub mod peer_api;
@@ -66,6 +68,10 @@ pub struct Replica {
     pub raft: Raft,
     pub sm: StateMachine,
     pub peers: PeerClient,
+    /// The Raft log, for the vote it last saved (answering read probes).
+    pub log: LogStore,
+    /// Confirms read-index rounds with the voters while this replica leads.
+    confirmer: confirm::Confirmer,
     /// Rounds for this replica's own linearizable reads (local or through the leader).
     reads: read_index::ReadIndexBatcher,
     /// Rounds answering followers' read-index requests while this replica leads.
@@ -104,15 +110,23 @@ impl Replica {
         let network = Network {
             client: peers.clone(),
         };
-        let raft = Raft::new(config.node_id, raft_config, network, log, sm.clone())
-            .await
-            .map_err(|e| StartError::Raft(e.to_string()))?;
+        let raft = Raft::new(
+            config.node_id,
+            raft_config,
+            network,
+            log.clone(),
+            sm.clone(),
+        )
+        .await
+        .map_err(|e| StartError::Raft(e.to_string()))?;
         Ok(Arc::new(Replica {
             id: config.node_id,
             advertise: config.advertise.clone(),
             raft,
             sm,
+            confirmer: confirm::Confirmer::new(peers.streams().clone()),
             peers,
+            log,
             reads: Default::default(),
             leader_reads: Default::default(),
         }))

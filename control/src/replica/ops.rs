@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::Replica;
+use super::confirm::Confirmer;
 use super::peer_client::PeerClient;
 use super::read_index::RoundError;
 use crate::store::read::{ListOptions, ListPage, ReadError};
@@ -128,8 +129,8 @@ impl Replica {
     /// The leader's half of a follower's read-index: the log index a read must wait for.
     /// Concurrent requests share rounds; this never forwards.
     pub async fn read_index_as_leader(&self) -> Result<u64, String> {
-        let raft = self.raft.clone();
-        let round = move || leader_round(raft.clone());
+        let lead = self.leadership();
+        let round = move || leader_round(lead.clone());
         self.leader_reads
             .read_index(round)
             .await
@@ -140,12 +141,12 @@ impl Replica {
     /// share read-index rounds (see `read_index`).
     pub async fn linearize(&self) -> Result<(), StoreReadError> {
         let deadline = Instant::now() + LEADER_WAIT;
-        let (raft, peers, advertise) = (
-            self.raft.clone(),
+        let (lead, peers, advertise) = (
+            self.leadership(),
             self.peers.clone(),
             self.advertise.clone(),
         );
-        let round = move || any_round(raft.clone(), peers.clone(), advertise.clone());
+        let round = move || any_round(lead.clone(), peers.clone(), advertise.clone());
         loop {
             match self.reads.read_index(round.clone()).await {
                 Ok(index) => {
@@ -250,8 +251,62 @@ fn not_confirmed() -> RoundError {
     RoundError::NoLeader("the leader did not confirm its leadership in time".into())
 }
 
+/// What a read-index round on this replica needs: the Raft node, and the means to confirm
+/// its leadership with the voters directly. Cheap to clone.
+#[derive(Clone)]
+struct Leadership {
+    raft: super::Raft,
+    confirmer: Confirmer,
+    me: NodeId,
+}
+
+impl Replica {
+    fn leadership(&self) -> Leadership {
+        Leadership {
+            raft: self.raft.clone(),
+            confirmer: self.confirmer.clone(),
+            me: self.id,
+        }
+    }
+}
+
 /// One read-index round on this replica: the read index, or the leader to ask instead.
+///
+/// The read index is taken from openraft without a heartbeat of its own (`LeaseRead` only
+/// decides that), then confirmed by asking the voters directly (`confirm`); when that cannot
+/// confirm it, openraft's ReadIndex does the round instead.
 async fn local_round(
+    lead: &Leadership,
+) -> Result<Result<u64, ForwardToLeader<TypeConfig>>, RoundError> {
+    let linearizer = tokio::time::timeout(
+        FORWARD_TIMEOUT,
+        lead.raft.get_read_linearizer(ReadPolicy::LeaseRead),
+    );
+    match linearizer.await {
+        Ok(Ok(linearizer)) => {
+            let read = linearizer.read_log_id();
+            let leader = *read.committed_leader_id();
+            if lead
+                .confirmer
+                .quorum_follows(&lead.raft, lead.me, leader)
+                .await
+            {
+                return Ok(Ok(read.index()));
+            }
+        }
+        Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f)))) => {
+            return Ok(Err(f));
+        }
+        // openraft's lease went stale: its ReadIndex below sends a heartbeat.
+        Ok(Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(_)))) => {}
+        Ok(Err(e)) => return Err(RoundError::Fatal(e.to_string())),
+        Err(_) => return Err(not_confirmed()),
+    }
+    openraft_round(&lead.raft).await
+}
+
+/// One round through openraft's own ReadIndex: a heartbeat to the voters through its core.
+async fn openraft_round(
     raft: &super::Raft,
 ) -> Result<Result<u64, ForwardToLeader<TypeConfig>>, RoundError> {
     let linearizer = tokio::time::timeout(
@@ -267,19 +322,19 @@ async fn local_round(
 }
 
 /// One read-index round on this replica as leader.
-async fn leader_round(raft: super::Raft) -> Result<u64, RoundError> {
-    local_round(&raft)
+async fn leader_round(lead: Leadership) -> Result<u64, RoundError> {
+    local_round(&lead)
         .await?
         .map_err(|f| RoundError::NoLeader(format!("this replica is not the leader: {f}")))
 }
 
 /// One read-index round: locally when this replica leads, otherwise by asking the leader.
 async fn any_round(
-    raft: super::Raft,
+    lead: Leadership,
     peers: PeerClient,
     advertise: String,
 ) -> Result<u64, RoundError> {
-    let leader = match local_round(&raft).await? {
+    let leader = match local_round(&lead).await? {
         Ok(index) => return Ok(index),
         Err(forward) => forward.leader_node,
     };

@@ -46,8 +46,12 @@ pub struct ReadIndexBatcher {
 
 impl ReadIndexBatcher {
     /// The read index for a read arriving now, from a round started after this call.
-    /// `round` performs one round (on the leader, or by asking it) and is only called from the
-    /// task that drives the rounds.
+    /// `round` performs one round (on the leader, or by asking it); at most one runs at a time.
+    ///
+    /// A read that finds no round running drives the next one itself, in its own task: a lone
+    /// reader pays no hand-off to another task. Readers that queued meanwhile get a task of
+    /// their own that drives rounds until none is waiting, so the starter answers its own
+    /// client after one round.
     pub async fn read_index<F, Fut>(&self, round: F) -> Answer
     where
         F: Fn() -> Fut + Send + Sync + 'static,
@@ -55,17 +59,76 @@ impl ReadIndexBatcher {
     {
         let (tx, rx) = oneshot::channel();
         let start = {
-            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let mut queue = lock(&self.queue);
             queue.waiting.push(tx);
             !std::mem::replace(&mut queue.running, true)
         };
         if start {
-            // Rounds run in their own task, so a reader that gives up (its client went away)
-            // never strands the others queued behind it.
-            tokio::spawn(drive(self.queue.clone(), round));
+            FirstRound {
+                queue: self.queue.clone(),
+                round: Some(round),
+                batch: Vec::new(),
+            }
+            .run()
+            .await;
         }
         rx.await
             .unwrap_or_else(|_| Err(RoundError::NoLeader("the read-index round stopped".into())))
+    }
+}
+
+/// The round a starting reader drives in its own task. When it ends, or if that reader goes
+/// away mid-round (its client left), the readers still waiting (including the round's own, if
+/// it did not finish) get a task that drives rounds for them, so none is stranded.
+struct FirstRound<F, Fut>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Answer> + Send + 'static,
+{
+    queue: Arc<Mutex<Queue>>,
+    round: Option<F>,
+    /// The readers of the round under way.
+    batch: Vec<oneshot::Sender<Answer>>,
+}
+
+impl<F, Fut> FirstRound<F, Fut>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Answer> + Send + 'static,
+{
+    async fn run(&mut self) {
+        self.batch = std::mem::take(&mut lock(&self.queue).waiting);
+        let Some(round) = &self.round else { return };
+        // Boxed: inlined, the round's future nests too deep for the compiler's layout queries.
+        let answer = Box::pin(round()).await;
+        for reader in std::mem::take(&mut self.batch) {
+            reader.send(answer.clone()).ok();
+        }
+    }
+}
+
+impl<F, Fut> Drop for FirstRound<F, Fut>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Answer> + Send + 'static,
+{
+    fn drop(&mut self) {
+        let Some(round) = self.round.take() else {
+            return;
+        };
+        let mut queue = lock(&self.queue);
+        queue.waiting.append(&mut self.batch);
+        if queue.waiting.is_empty() {
+            queue.running = false;
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(drive(self.queue.clone(), round));
+            }
+            // The runtime is shutting down: no task is left to answer them.
+            Err(_) => queue.running = false,
+        }
     }
 }
 
@@ -78,7 +141,7 @@ where
 {
     loop {
         let batch = {
-            let mut queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+            let mut queue = lock(&queue);
             if queue.waiting.is_empty() {
                 queue.running = false;
                 return;
@@ -90,6 +153,11 @@ where
             reader.send(answer.clone()).ok();
         }
     }
+}
+
+/// The queue is plain data, valid even if a holder panicked.
+fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -162,5 +230,47 @@ mod tests {
             Err(RoundError::NoLeader("down".into()))
         );
         assert_eq!(batcher.read_index(|| async { Ok(7) }).await, Ok(7));
+    }
+
+    #[tokio::test]
+    async fn a_starter_that_goes_away_strands_no_reader() {
+        let batcher = ReadIndexBatcher::default();
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let started = Arc::new(AtomicU64::new(0));
+        let round = {
+            let (gate, started) = (gate.clone(), started.clone());
+            move || {
+                let (gate, started) = (gate.clone(), started.clone());
+                async move {
+                    let n = started.fetch_add(1, Ordering::SeqCst) + 1;
+                    if n == 1 {
+                        // The first round hangs until its reader is gone.
+                        gate.notified().await;
+                    }
+                    Ok(n)
+                }
+            }
+        };
+        let starter = {
+            let (batcher, round) = (batcher.clone(), round.clone());
+            tokio::spawn(async move { batcher.read_index(round).await })
+        };
+        while started.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let queued = {
+            let (batcher, round) = (batcher.clone(), round.clone());
+            tokio::spawn(async move { batcher.read_index(round).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        starter.abort();
+        assert!(starter.await.expect_err("aborted").is_cancelled());
+        let answer = tokio::time::timeout(Duration::from_secs(5), queued)
+            .await
+            .expect("the queued reader is answered")
+            .expect("join");
+        assert_eq!(answer, Ok(2));
+        // And the batcher is idle again: the next read starts round 3 itself.
+        assert_eq!(batcher.read_index(round).await, Ok(3));
     }
 }

@@ -180,6 +180,13 @@ impl LogStore {
             .load(Ordering::Relaxed)
     }
 
+    /// The last vote durably saved. openraft grants a vote only after `save_vote` returns, and
+    /// this is updated before it does, so a replica whose saved vote still names leader `L` has
+    /// granted no vote to anyone after `L` (see `replica::confirm`).
+    pub fn saved_vote(&self) -> Option<Vote> {
+        self.cached_vote()
+    }
+
     fn cached_vote(&self) -> Option<Vote> {
         // The guarded value is plain data, valid even if a holder panicked.
         *self

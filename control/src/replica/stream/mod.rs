@@ -8,6 +8,8 @@
 //! length-prefixed frames on it: one request, one answer, written and read by the calling task
 //! itself. Idle connections wait in a per-peer pool.
 //!
+//! The leader's read-index probes (`replica::confirm`) ride the same streams.
+//!
 //! Frames: a request is `u32 length (big-endian) | u8 kind | body`, an answer `u32 length |
 //! body`; bodies are `codec`-encoded, as on the HTTP path. Snapshots, forwarded writes and
 //! read-index requests stay on HTTP.
@@ -34,6 +36,8 @@ pub enum Kind {
     Append = 1,
     Vote = 2,
     PreVote = 3,
+    /// A read-index confirmation: does the receiver still follow this leader? (`confirm`)
+    ReadProbe = 4,
 }
 
 impl Kind {
@@ -42,6 +46,7 @@ impl Kind {
             1 => Some(Kind::Append),
             2 => Some(Kind::Vote),
             3 => Some(Kind::PreVote),
+            4 => Some(Kind::ReadProbe),
             _ => None,
         }
     }
