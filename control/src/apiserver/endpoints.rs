@@ -18,6 +18,13 @@ pub struct Metrics {
     micros: AtomicU64,
 }
 
+/// What `/metrics` reports of the store on this replica.
+struct StoreGauges {
+    revision: u64,
+    is_leader: bool,
+    read_rounds: crate::replica::confirm::RoundCounts,
+}
+
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OTHER"];
 
 impl Metrics {
@@ -34,7 +41,12 @@ impl Metrics {
             .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 
-    fn render(&self, revision: u64, is_leader: bool, token_store_lookups: u64) -> String {
+    fn render(&self, store: StoreGauges, token_store_lookups: u64) -> String {
+        let StoreGauges {
+            revision,
+            is_leader,
+            read_rounds,
+        } = store;
         let mut out = String::from(
             "# HELP apiserver_request_total Requests served, by method.\n# TYPE apiserver_request_total counter\n",
         );
@@ -58,6 +70,16 @@ impl Metrics {
         out.push_str(&format!("skiff_store_revision {revision}\n"));
         out.push_str("# HELP skiff_store_is_leader 1 if this replica is the Raft leader.\n# TYPE skiff_store_is_leader gauge\n");
         out.push_str(&format!("skiff_store_is_leader {}\n", u8::from(is_leader)));
+        out.push_str("# HELP skiff_store_read_index_rounds_total Read-index rounds confirmed while leading: by probing the voters, or by openraft's ReadIndex when that could not.\n# TYPE skiff_store_read_index_rounds_total counter\n");
+        out.push_str(&format!(
+            "skiff_store_read_index_rounds_total{{confirmed_by=\"voters\"}} {}\nskiff_store_read_index_rounds_total{{confirmed_by=\"openraft\"}} {}\n",
+            read_rounds.by_voters, read_rounds.by_openraft
+        ));
+        out.push_str("# HELP skiff_store_read_index_unconfirmed_total Read-index rounds the voters did not confirm (one said no, or too few answered in time), passed to openraft.\n# TYPE skiff_store_read_index_unconfirmed_total counter\n");
+        out.push_str(&format!(
+            "skiff_store_read_index_unconfirmed_total {}\n",
+            read_rounds.unconfirmed
+        ));
         out.push_str("# HELP skiff_apiserver_token_store_lookups_total Bearer tokens the token index did not know, looked up in the store.\n# TYPE skiff_apiserver_token_store_lookups_total counter\n");
         out.push_str(&format!(
             "skiff_apiserver_token_store_lookups_total {token_store_lookups}\n"
@@ -115,12 +137,13 @@ impl ApiServer {
                 "OpenAPI v2 is not served; use /openapi/v3",
             )),
             ["metrics"] => {
-                let revision = self.objects.replica.sm.mvcc().revision();
-                let text = self.metrics.render(
-                    revision,
-                    self.objects.replica.raft.is_leader(),
-                    self.tokens.store_lookups(),
-                );
+                let replica = &self.objects.replica;
+                let store = StoreGauges {
+                    revision: replica.sm.mvcc().revision(),
+                    is_leader: replica.raft.is_leader(),
+                    read_rounds: replica.read_rounds(),
+                };
+                let text = self.metrics.render(store, self.tokens.store_lookups());
                 Some(respond::bytes(
                     StatusCode::OK,
                     "text/plain; version=0.0.4",

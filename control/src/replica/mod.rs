@@ -124,7 +124,7 @@ impl Replica {
             advertise: config.advertise.clone(),
             raft,
             sm,
-            confirmer: confirm::Confirmer::new(peers.streams().clone()),
+            confirmer: confirm::Confirmer::new(peers.streams().clone(), log.clone()),
             peers,
             log,
             reads: Default::default(),
@@ -162,6 +162,11 @@ impl Replica {
             .await
             .map_err(|e| StartError::Raft(e.to_string()))?;
         Ok(())
+    }
+
+    /// Read-index rounds this replica confirmed while leading, by how.
+    pub fn read_rounds(&self) -> confirm::RoundCounts {
+        self.confirmer.counts()
     }
 
     /// The current leader's id and address, if known.

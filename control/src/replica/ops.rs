@@ -272,37 +272,20 @@ impl Replica {
 
 /// One read-index round on this replica: the read index, or the leader to ask instead.
 ///
-/// The read index is taken from openraft without a heartbeat of its own (`LeaseRead` only
-/// decides that), then confirmed by asking the voters directly (`confirm`); when that cannot
-/// confirm it, openraft's ReadIndex does the round instead.
+/// A leader confirms the round by asking the voters directly (`confirm`); when that cannot
+/// confirm it, or this replica does not lead, openraft's ReadIndex runs the round (and names
+/// the leader to ask).
 async fn local_round(
     lead: &Leadership,
 ) -> Result<Result<u64, ForwardToLeader<TypeConfig>>, RoundError> {
-    let linearizer = tokio::time::timeout(
-        FORWARD_TIMEOUT,
-        lead.raft.get_read_linearizer(ReadPolicy::LeaseRead),
-    );
-    match linearizer.await {
-        Ok(Ok(linearizer)) => {
-            let read = linearizer.read_log_id();
-            let leader = *read.committed_leader_id();
-            if lead
-                .confirmer
-                .quorum_follows(&lead.raft, lead.me, leader)
-                .await
-            {
-                return Ok(Ok(read.index()));
-            }
-        }
-        Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(f)))) => {
-            return Ok(Err(f));
-        }
-        // openraft's lease went stale: its ReadIndex below sends a heartbeat.
-        Ok(Err(RaftError::APIError(LinearizableReadError::QuorumNotEnough(_)))) => {}
-        Ok(Err(e)) => return Err(RoundError::Fatal(e.to_string())),
-        Err(_) => return Err(not_confirmed()),
+    if let Some(index) = lead.confirmer.read_index(&lead.raft, lead.me).await {
+        return Ok(Ok(index));
     }
-    openraft_round(&lead.raft).await
+    let answer = openraft_round(&lead.raft).await;
+    if let Ok(Ok(_)) = answer {
+        lead.confirmer.count_openraft_round();
+    }
+    answer
 }
 
 /// One round through openraft's own ReadIndex: a heartbeat to the voters through its core.

@@ -187,6 +187,18 @@ impl LogStore {
         self.cached_vote()
     }
 
+    /// The committed log id openraft last gave `save_committed` in this process. openraft saves
+    /// every commit before applying it, so every write a client was answered for on this
+    /// replica is at or below it.
+    pub fn saved_committed(&self) -> Option<LogId> {
+        // Plain data, valid even if a holder panicked.
+        self.shared
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flatten()
+    }
+
     fn cached_vote(&self) -> Option<Vote> {
         // The guarded value is plain data, valid even if a holder panicked.
         *self

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
-use skiff_tests::{Cluster, KvClient, ReplicaOptions, run_bounded};
+use skiff_tests::{ApiClient, Cluster, KvClient, ReplicaOptions, run_bounded};
 
 const CLIENTS: usize = 16;
 /// Successful increments each client aims for.
@@ -75,7 +75,40 @@ async fn scenario() -> anyhow::Result<()> {
         distinct.first().is_some_and(|&first| first > created),
         "a win predates the create"
     );
+
+    // The racers' linearizable reads went through read-index rounds on the leader, confirmed
+    // by probing the voters directly; openraft's ReadIndex is only the fallback.
+    let leader = cluster.leader(Duration::from_secs(10)).await?;
+    let metrics = ApiClient::admin(&cluster.replicas[leader])?
+        .get("/metrics")
+        .await?
+        .ok()?;
+    let metrics = metrics.as_str().context("/metrics is not text")?;
+    let by_voters = sample(
+        metrics,
+        r#"skiff_store_read_index_rounds_total{confirmed_by="voters"}"#,
+    )?;
+    let by_openraft = sample(
+        metrics,
+        r#"skiff_store_read_index_rounds_total{confirmed_by="openraft"}"#,
+    )?;
+    eprintln!(
+        "read-index rounds on the leader: {by_voters} by the voters, {by_openraft} by openraft"
+    );
+    ensure!(
+        by_voters > 0,
+        "no read-index round was confirmed by the voters:\n{metrics}"
+    );
     Ok(())
+}
+
+/// The value of the Prometheus sample `name` (with its labels) in `text`.
+fn sample(text: &str, name: &str) -> anyhow::Result<u64> {
+    let line = text
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .with_context(|| format!("no {name} in /metrics:\n{text}"))?;
+    Ok(line.trim().parse()?)
 }
 
 /// Reads the counter and tries to store counter + 1 at the read revision, until it has won

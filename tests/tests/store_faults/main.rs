@@ -10,3 +10,4 @@ mod compaction;
 mod isolated_leader;
 mod leader_kill;
 mod partition;
+mod quick_heal;
