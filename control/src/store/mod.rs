@@ -9,8 +9,10 @@
 //!   read it, `snapshot` copies it whole.
 //! - `state_machine`: the Raft state machine over the MVCC map, applied from the log.
 //! - `applier`: the thread that commits applied entries in groups and answers clients.
+//! - `background`: snapshot building on its own thread at a lower CPU priority.
 
 mod applier;
+mod background;
 pub mod codec;
 mod index;
 pub mod log_store;

@@ -24,6 +24,7 @@ use openraft::{OptionalSend, RaftSnapshotBuilder};
 use redb::Database;
 
 use super::applier::Applier;
+use super::background;
 use super::mvcc::{Mvcc, MvccError};
 use super::snapshot::{self, SnapshotData, SnapshotFiles};
 use super::types::TypeConfig;
@@ -181,20 +182,31 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     type SnapshotData = SnapshotData;
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let started = std::time::Instant::now();
         self.applier.barrier().await?;
+        let barrier = started.elapsed();
         let mvcc = self.mvcc.clone();
         let snapshots = self.snapshots.clone();
-        tokio::task::spawn_blocking(move || -> Result<Snapshot, io::Error> {
+        background::run("skiff-snapshot", move || -> Result<Snapshot, io::Error> {
             // The index hands out one consistent state while applies continue.
+            let encoding = std::time::Instant::now();
             let (meta, data) = snapshot::encode_from(&mvcc);
+            let encoded = encoding.elapsed();
             snapshots.save(&meta, &data)?;
+            tracing::info!(
+                index = meta.last_log_id.map_or(0, |id| id.index),
+                bytes = data.len(),
+                barrier_ms = barrier.as_secs_f64() * 1e3,
+                encode_ms = encoded.as_secs_f64() * 1e3,
+                save_ms = (encoding.elapsed() - encoded).as_secs_f64() * 1e3,
+                "snapshot built"
+            );
             Ok(Snapshot {
                 meta,
                 snapshot: data,
             })
         })
         .await
-        .map_err(io::Error::other)?
     }
 }
 
