@@ -124,6 +124,17 @@ impl ApiClient {
             .await
     }
 
+    /// The value of the Prometheus sample `name` (with its labels, if any) at `/metrics`.
+    pub async fn metric(&self, name: &str) -> anyhow::Result<u64> {
+        let metrics = self.get("/metrics").await?.ok()?;
+        let text = metrics.as_str().context("/metrics is not text")?;
+        let value = text
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .with_context(|| format!("no {name} in /metrics:\n{text}"))?;
+        Ok(value.trim().parse()?)
+    }
+
     /// POST/PUT/PATCH... of a JSON value.
     pub async fn json(&self, method: Method, path: &str, body: &Value) -> anyhow::Result<Answer> {
         self.send(method, path, "application/json", body.to_string())

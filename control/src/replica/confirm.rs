@@ -103,6 +103,11 @@ impl Confirmer {
         }
     }
 
+    /// This replica's answer to a leader's probe: whether the vote it last saved names `leader`.
+    pub fn follows(&self, leader: &LeaderId) -> bool {
+        follows(&self.log, leader)
+    }
+
     /// Counts a round that openraft's ReadIndex confirmed after this one could not.
     pub fn count_openraft_round(&self) {
         self.by_openraft.fetch_add(1, Ordering::Relaxed);
@@ -280,7 +285,7 @@ fn voter_peers(raft: &Raft, me: NodeId) -> Option<Vec<String>> {
 }
 
 /// A voter's answer to a probe: whether the vote it last saved names `leader`.
-pub fn follows(log: &LogStore, leader: &LeaderId) -> bool {
+fn follows(log: &LogStore, leader: &LeaderId) -> bool {
     log.saved_vote()
         .is_some_and(|vote| vote.leader_id() == leader)
 }

@@ -68,9 +68,8 @@ pub struct Replica {
     pub raft: Raft,
     pub sm: StateMachine,
     pub peers: PeerClient,
-    /// The Raft log, for the vote it last saved (answering read probes).
-    pub log: LogStore,
-    /// Confirms read-index rounds with the voters while this replica leads.
+    /// Confirms read-index rounds with the voters while this replica leads, and answers the
+    /// leader's probes while it follows.
     confirmer: confirm::Confirmer,
     /// Rounds for this replica's own linearizable reads (local or through the leader).
     reads: read_index::ReadIndexBatcher,
@@ -124,9 +123,8 @@ impl Replica {
             advertise: config.advertise.clone(),
             raft,
             sm,
-            confirmer: confirm::Confirmer::new(peers.streams().clone(), log.clone()),
+            confirmer: confirm::Confirmer::new(peers.streams().clone(), log),
             peers,
-            log,
             reads: Default::default(),
             leader_reads: Default::default(),
         }))

@@ -180,13 +180,6 @@ impl LogStore {
             .load(Ordering::Relaxed)
     }
 
-    /// The last vote durably saved. openraft grants a vote only after `save_vote` returns, and
-    /// this is updated before it does, so a replica whose saved vote still names leader `L` has
-    /// granted no vote to anyone after `L` (see `replica::confirm`).
-    pub fn saved_vote(&self) -> Option<Vote> {
-        self.cached_vote()
-    }
-
     /// The committed log id openraft last gave `save_committed` in this process. openraft saves
     /// every commit before applying it, so every write a client was answered for on this
     /// replica is at or below it.
@@ -199,7 +192,10 @@ impl LogStore {
             .flatten()
     }
 
-    fn cached_vote(&self) -> Option<Vote> {
+    /// The last vote durably saved. openraft grants a vote only after `save_vote` returns, and
+    /// this is updated before it does, so a replica whose saved vote still names leader `L` has
+    /// granted no vote to anyone after `L` (see `replica::confirm`).
+    pub fn saved_vote(&self) -> Option<Vote> {
         // The guarded value is plain data, valid even if a holder panicked.
         *self
             .shared
@@ -208,7 +204,7 @@ impl LogStore {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn set_cached_vote(&self, vote: Vote) {
+    fn set_saved_vote(&self, vote: Vote) {
         *self
             .shared
             .vote

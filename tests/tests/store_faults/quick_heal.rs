@@ -80,17 +80,9 @@ async fn scenario() -> anyhow::Result<()> {
 
 /// Replica `i`'s count of read-index rounds the voters did not confirm.
 async fn unconfirmed(cluster: &Cluster, i: usize) -> anyhow::Result<u64> {
-    const NAME: &str = "skiff_store_read_index_unconfirmed_total ";
-    let metrics = ApiClient::admin(&cluster.replicas[i])?
-        .get("/metrics")
-        .await?
-        .ok()?;
-    let text = metrics.as_str().context("/metrics is not text")?;
-    let value = text
-        .lines()
-        .find_map(|line| line.strip_prefix(NAME))
-        .with_context(|| format!("no {NAME}in /metrics:\n{text}"))?;
-    Ok(value.trim().parse()?)
+    ApiClient::admin(&cluster.replicas[i])?
+        .metric("skiff_store_read_index_unconfirmed_total")
+        .await
 }
 
 /// With `old` stopped: waits for another leader and writes through it; the write's revision.

@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
 use super::{Kind, UPGRADE_PROTOCOL, read_frame, write_frame};
-use crate::replica::{Replica, confirm};
+use crate::replica::Replica;
 use crate::server::respond::{self, Body};
 use crate::store::codec;
 
@@ -113,9 +113,10 @@ async fn answer(replica: &Replica, frame: &[u8]) -> Result<Vec<u8>, String> {
         Kind::PreVote => {
             codec::encode(&raft.pre_vote(codec::decode(body).map_err(malformed)?).await)
         }
-        Kind::ReadProbe => codec::encode(&confirm::follows(
-            &replica.log,
-            &codec::decode(body).map_err(malformed)?,
-        )),
+        Kind::ReadProbe => codec::encode(
+            &replica
+                .confirmer
+                .follows(&codec::decode(body).map_err(malformed)?),
+        ),
     })
 }

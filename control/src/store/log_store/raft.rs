@@ -102,7 +102,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
-        Ok(self.cached_vote())
+        Ok(self.saved_vote())
     }
 
     async fn limited_get_log_entries(
@@ -165,7 +165,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .writer
             .call(|done| Cmd::Vote { bytes, done })
             .await?;
-        self.set_cached_vote(*vote);
+        self.set_saved_vote(*vote);
         Ok(())
     }
 
