@@ -1,10 +1,12 @@
 //! Shared pieces of skiff's benchmark programs: the store load generator
 //! (`store-bench`) that drives skiff's KV endpoint and etcd's JSON gateway
 //! with the same kind of request, and its fsync probe, statistics and tables; and the API
-//! server benchmark (`api-bench`, module [`api`]).
+//! server benchmark (`api-bench`, module [`api`]); and write availability across leader loss
+//! (`failover-bench`, module [`failover`]).
 
 pub mod api;
 pub mod conn;
+pub mod failover;
 pub mod fsync;
 pub mod load;
 pub mod record;

@@ -42,12 +42,17 @@ pub fn read_error(e: StoreReadError) -> ApiError {
     }
 }
 
+/// 503 only when nothing was written (no leader); a write that may have been committed is
+/// kube-apiserver's 504 Timeout, so a client can tell a safe retry from an unknown outcome.
 fn write_error(e: WriteError) -> ApiError {
     match e {
         WriteError::Unknown(m) => {
             ApiError::timeout(format!("the outcome of the write is unknown: {m}"))
         }
-        other => ApiError::unavailable(other.to_string()),
+        WriteError::Fatal(m) => ApiError::timeout(format!(
+            "the outcome of the write is unknown: the store stopped: {m}"
+        )),
+        no_leader @ WriteError::NoLeader(_) => ApiError::unavailable(no_leader.to_string()),
     }
 }
 

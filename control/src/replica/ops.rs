@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::Replica;
 use super::confirm::Confirmer;
+use super::leader_change::unless_leader_changes;
 use super::peer_client::PeerClient;
 use super::read_index::RoundError;
 use crate::store::read::{ListOptions, ListPage, ReadError};
@@ -76,9 +77,11 @@ impl Replica {
             let Ok(outcome) = proposal.await else {
                 return Err(WriteError::Unknown(NOT_COMMITTED_IN_TIME.into()));
             };
-            let leader = match outcome {
+            let (leader_id, leader) = match outcome {
                 Ok(response) => return Ok(response.data),
-                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => f.leader_node,
+                Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                    (f.leader_id, f.leader_node)
+                }
                 Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(f))) => {
                     return Err(WriteError::Unknown(format!(
                         "leadership changed during the write: {f}"
@@ -88,10 +91,15 @@ impl Replica {
                 Err(RaftError::Fatal(e)) => return Err(WriteError::Fatal(e.to_string())),
             };
             if let Some(PeerNode { addr }) = leader.filter(|n| n.addr != self.advertise) {
-                let answer: Result<Result<Response, WriteError>, _> = self
+                let call = self
                     .peers
-                    .call(&addr, PATH_WRITE, &request, FORWARD_TIMEOUT)
-                    .await;
+                    .call(&addr, PATH_WRITE, &request, FORWARD_TIMEOUT);
+                let Some(answer) = unless_leader_changes(&self.raft, leader_id, call).await else {
+                    return Err(WriteError::Unknown(format!(
+                        "another leader took over while the write was with {addr}"
+                    )));
+                };
+                let answer: Result<Result<Response, WriteError>, _> = answer;
                 match answer {
                     Ok(Ok(response)) => return Ok(response),
                     // The leader lost leadership before proposing: safe to retry.
@@ -317,16 +325,20 @@ async fn any_round(
     peers: PeerClient,
     advertise: String,
 ) -> Result<u64, RoundError> {
-    let leader = match local_round(&lead).await? {
+    let (leader_id, leader) = match local_round(&lead).await? {
         Ok(index) => return Ok(index),
-        Err(forward) => forward.leader_node,
+        Err(forward) => (forward.leader_id, forward.leader_node),
     };
     let Some(PeerNode { addr }) = leader.filter(|n| n.addr != advertise) else {
         return Err(RoundError::NoLeader("no leader is known".into()));
     };
-    let answer: Result<Result<u64, String>, _> = peers
-        .call(&addr, PATH_READ_INDEX, &(), FORWARD_TIMEOUT)
-        .await;
+    let call = peers.call(&addr, PATH_READ_INDEX, &(), FORWARD_TIMEOUT);
+    let Some(answer) = unless_leader_changes(&lead.raft, leader_id, call).await else {
+        return Err(RoundError::NoLeader(format!(
+            "another leader took over while {addr} was asked for the read index"
+        )));
+    };
+    let answer: Result<Result<u64, String>, _> = answer;
     match answer {
         Ok(Ok(index)) => Ok(index),
         Ok(Err(e)) => Err(RoundError::NoLeader(e)),

@@ -4,7 +4,8 @@
 //! - `POST put {"key","value"}` -> `{"revision"}`
 //! - `POST range {"key","prefix"?,"serializable"?,"revision"?,"limit"?}` -> `{"revision","kvs","more"}`
 //! - `POST txn {"ops":[{"op":"create|put|update|delete","key","value"?,"mod_revision"?}]}`
-//!   -> `{"revision","prev"}`, or 409 `{"error":"AlreadyExists|NotFound|Conflict",..}`
+//!   -> `{"revision","prev"}`, or 409 `{"error":"AlreadyExists|NotFound|Conflict",..}`, or 503
+//!   `{"error":"Unavailable"}` (nothing written) or `{"error":"OutcomeUnknown"}` (may have been)
 //! - `POST compact {"revision"}` -> `{"compacted"}`
 //! - `GET watch?prefix=P&after=R` -> newline-delimited JSON events; 410 when `R` is compacted.
 
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::respond::{self, Body, json, json_error};
 use crate::replica::Replica;
-use crate::replica::ops::{Consistency, StoreReadError};
+use crate::replica::ops::{Consistency, StoreReadError, WriteError};
 use crate::store::read::{ListOptions, ReadError};
 use crate::store::types::{
     Event, EventKind, FailureReason, KeyValue, Op, Request as StoreRequest,
@@ -139,7 +140,7 @@ pub async fn handle(replica: &Replica, rest: &str, request: Request<Incoming>) -
                     "Internal",
                     format!("{other:?}"),
                 ),
-                Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", e),
+                Err(e) => write_failed(e),
             },
             Err(e) => json_error(StatusCode::BAD_REQUEST, "BadRequest", e),
         },
@@ -209,8 +210,20 @@ async fn write(replica: &Replica, txn: Txn) -> Response<Body> {
             "Internal",
             format!("unexpected answer {other:?}"),
         ),
-        Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", e),
+        Err(e) => write_failed(e),
     }
+}
+
+/// A write that did not get an answer from Raft. The `error` field says whether it may have
+/// been applied: `Unavailable` (no leader; nothing was written), `OutcomeUnknown` (it may
+/// or may not have been committed, like etcd's "request timed out"), `Stopped`.
+fn write_failed(e: WriteError) -> Response<Body> {
+    let kind = match &e {
+        WriteError::NoLeader(_) => "Unavailable",
+        WriteError::Unknown(_) => "OutcomeUnknown",
+        WriteError::Fatal(_) => "Stopped",
+    };
+    json_error(StatusCode::SERVICE_UNAVAILABLE, kind, e)
 }
 
 async fn range(replica: &Replica, body: RangeBody) -> Response<Body> {

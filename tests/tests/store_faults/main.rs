@@ -11,3 +11,4 @@ mod isolated_leader;
 mod leader_kill;
 mod partition;
 mod quick_heal;
+mod snapshot_catch_up;

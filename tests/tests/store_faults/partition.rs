@@ -1,6 +1,9 @@
 //! Cut one follower of three off from the other replicas and heal it. While cut, writes to it
 //! fail with 503 and it applies nothing, while the majority keeps serving; after healing it
-//! catches up, through a snapshot (it lagged past the leader's purged log).
+//! catches up. It may catch up through the log or through a snapshot: openraft postpones
+//! purging entries that a replication request in flight still covers, and with pre-vote the cut
+//! replica no longer deposes the leader when it comes back, so the leader that kept its log for
+//! it usually sends the log. `snapshot_catch_up` covers the snapshot path on its own.
 //!
 //! With root, every replica runs in its own network namespace and the cut is a pair of
 //! `unreachable` routes (see `skiff_tests::netns`): the cut replica is alive and reachable by
@@ -25,7 +28,7 @@ const WRITES_WHILE_CUT: usize = 1_500;
 const WRITERS: usize = 8;
 
 #[test]
-fn cut_follower_stalls_then_catches_up_through_a_snapshot() {
+fn cut_follower_stalls_then_catches_up() {
     run_bounded("partition_and_heal", Duration::from_secs(300), scenario());
 }
 
@@ -163,20 +166,22 @@ async fn scenario() -> anyhow::Result<()> {
         view.len()
     );
 
-    // Evidence of the snapshot: an installed snapshot replaces the history, so the healed
-    // replica cannot serve revisions from before it; the majority, which never compacted, can.
+    // Which way it caught up: an installed snapshot replaces the history, so a replica that
+    // installed one cannot serve revisions from before it; the majority, which never
+    // compacted, can.
     let old = last - WRITES_WHILE_CUT as u64 + 1;
     cluster.clients[majority[0]]
         .range(PREFIX, true, true, Some(old))
         .await
         .context("old revision on the majority")?;
-    match cluster.clients[cut]
+    let through = match cluster.clients[cut]
         .range(PREFIX, true, true, Some(old))
         .await
     {
-        Err(e) if e.status().map(|s| s.as_u16()) == Some(410) => Ok(()),
-        other => bail!(
-            "the healed replica still has revision {old} ({other:?}): it did not catch up via a snapshot"
-        ),
-    }
+        Err(e) if e.status().map(|s| s.as_u16()) == Some(410) => "a snapshot",
+        Ok(_) => "the log",
+        Err(e) => bail!("reading revision {old} on the healed replica: {e}"),
+    };
+    eprintln!("the healed replica caught up through {through}");
+    Ok(())
 }
