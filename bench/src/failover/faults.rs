@@ -10,8 +10,6 @@ use tokio::time::{Instant, sleep, timeout};
 use super::Scenario;
 use super::writers::Load;
 
-/// Acknowledgements this soon after a leader fault were committed before it.
-const IN_FLIGHT: Duration = Duration::from_millis(20);
 /// How long writes may stay stopped before the round counts as failed.
 const GIVE_UP: Duration = Duration::from_secs(30);
 /// Quiet time before each fault, so the previous one's effects are over.
@@ -49,8 +47,8 @@ pub async fn inject(
     })
 }
 
-/// Kills or pauses the leader; measures until the first write acknowledged after the fault;
-/// then restarts or resumes it.
+/// Kills or pauses the leader; measures until the first write sent after the fault is
+/// acknowledged; then restarts or resumes it.
 async fn leader_fault(
     cluster: &mut Cluster,
     load: &Load,
@@ -68,7 +66,7 @@ async fn leader_fault(
             .await
             .map(|_| fault_at.elapsed())
     };
-    let first = load.first_ack_after(fault_at + IN_FLIGHT, GIVE_UP);
+    let first = load.first_ack_sent_after(fault_at, GIVE_UP);
     let (elected, first) = tokio::join!(elected, first);
     if pause {
         cluster.replicas[leader].resume()?;

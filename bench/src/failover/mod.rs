@@ -1,8 +1,9 @@
 //! Write availability across faults on a 3-replica cluster: writers on every replica record
 //! when each write was acknowledged, and each scenario turns those times into one number.
 //!
-//! - `kill-leader`, `pause-leader`: the time from the fault to the first write acknowledged
-//!   after it (writes acknowledged in the first 20 ms were already committed before the fault).
+//! - `kill-leader`, `pause-leader`: the time from the fault until a write sent after it is
+//!   acknowledged. A writer stuck on a request to the dead or paused leader sends nothing new
+//!   until that request ends, so requests that hang count in full.
 //! - `pause-follower`: a follower is paused for a while and resumed; the longest gap between
 //!   two acknowledged writes from 0.2 s before the resume to 3 s after it.
 //!

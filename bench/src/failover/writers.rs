@@ -14,9 +14,16 @@ use tokio::time::Instant;
 /// so a put stuck behind a paused leader shows up as the stall it is).
 const PUT_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Running writers and the times their puts were acknowledged.
+/// One acknowledged put: when it was sent and when its answer came.
+#[derive(Clone, Copy, Debug)]
+pub struct Ack {
+    pub sent: Instant,
+    pub acked: Instant,
+}
+
+/// Running writers and their acknowledged puts, in order of acknowledgement.
 pub struct Load {
-    acks: Arc<Mutex<Vec<Instant>>>,
+    acks: Arc<Mutex<Vec<Ack>>>,
     stop: Arc<AtomicBool>,
     tasks: JoinSet<()>,
 }
@@ -36,16 +43,22 @@ impl Load {
     /// Acknowledgement times from `from` on, in order.
     pub fn acks_since(&self, from: Instant) -> Vec<Instant> {
         let acks = self.acks.lock().unwrap_or_else(PoisonError::into_inner);
-        let start = acks.partition_point(|t| *t < from);
-        acks[start..].to_vec()
+        let start = acks.partition_point(|a| a.acked < from);
+        acks[start..].iter().map(|a| a.acked).collect()
     }
 
-    /// Waits until a write is acknowledged at or after `from`, up to `limit`; its time.
-    pub async fn first_ack_after(&self, from: Instant, limit: Duration) -> Option<Instant> {
+    /// Waits until a put *sent* at or after `from` is acknowledged, up to `limit`; when it
+    /// was. A put sent before a fault may have been committed before it, whenever its answer
+    /// arrives; one sent after it needs the cluster to work again.
+    pub async fn first_ack_sent_after(&self, from: Instant, limit: Duration) -> Option<Instant> {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(first) = self.acks_since(from).first() {
-                return Some(*first);
+            let first = {
+                let acks = self.acks.lock().unwrap_or_else(PoisonError::into_inner);
+                acks.iter().find(|a| a.sent >= from).map(|a| a.acked)
+            };
+            if let Some(first) = first {
+                return Some(first);
             }
             if Instant::now() >= deadline {
                 return None;
@@ -63,7 +76,7 @@ impl Load {
 async fn write_loop(
     client: KvClient,
     writer: usize,
-    acks: Arc<Mutex<Vec<Instant>>>,
+    acks: Arc<Mutex<Vec<Ack>>>,
     stop: Arc<AtomicBool>,
 ) {
     let key = format!("failover/{writer}");
@@ -71,13 +84,14 @@ async fn write_loop(
     while !stop.load(Ordering::Relaxed) {
         seq += 1;
         let value = seq.to_string();
+        let sent = Instant::now();
         let put = tokio::time::timeout(PUT_TIMEOUT, client.put(&key, &value));
         if let Ok(Ok(_)) = put.await {
-            let now = Instant::now();
+            let acked = Instant::now();
             let mut acks = acks.lock().unwrap_or_else(PoisonError::into_inner);
             // Keep the record sorted: tasks can record slightly out of order.
-            let at = acks.partition_point(|t| *t <= now);
-            acks.insert(at, now);
+            let at = acks.partition_point(|a| a.acked <= acked);
+            acks.insert(at, Ack { sent, acked });
         } else {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
