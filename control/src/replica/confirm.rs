@@ -10,9 +10,14 @@
 //!
 //! # Why this is ReadIndex
 //! At `t0` the leader takes the vote it last saved and the commit openraft last saved through
-//! it; both must name this replica in one term `T`. So it was elected in `T` and had granted no
-//! later vote by `t0` (openraft grants a vote only after saving it), and it has committed an
-//! entry of its own term, which puts every entry committed before `T` below that commit;
+//! it in this process (`LogStore::saved_committed`, memory only, never read back from the file
+//! after a restart); both must name this replica in one term `T`. So it was elected in `T` and
+//! had granted no later vote by `t0` (openraft grants a vote only after saving it). A replica
+//! never leads a term it led before a restart (`LEADER_RESTORE` in `replica`): it leads `T`
+//! only after winning `T`'s election in this process, so a commit of term `T` saved in this
+//! process was made by this leadership. That is Raft's rule that a leader serves a read index
+//! only after committing an entry of its own term since it became leader (etcd's raft refuses
+//! read indexes until then). That commit puts every entry committed before `T` below it;
 //! openraft saves each commit before applying it, so every write answered on this replica is
 //! at or below it too. That commit is the read index. A voter answers `true` only if, when the
 //! probe arrives (after `t0`), the vote it last saved still names this leader in `T`. With a

@@ -16,7 +16,10 @@
 //! the order they were called. A group of queued appends is written in one redb transaction
 //! committed with `Durability::None`, and as one WAL record. `append` does not wait for either:
 //! the entries go into the in-memory `tail` first, which serves reads until redb has them
-//! ("readable when `append` returns"), so replication starts while the writer works. When the
+//! ("readable when `append` returns"), so replication starts while the writer works. Raft
+//! allows a leader to write its log in parallel with sending it, on one condition this relies
+//! on: a leader that crashes never leads the same term again, or it could write a different
+//! entry at an index it had sent but not made durable (`LEADER_RESTORE` in `replica`). When the
 //! queue runs dry the writer syncs the WAL (one `fdatasync` of a preallocated file for the whole
 //! group, about half what redb's durable commit costs here) and only then fires the appends'
 //! `IOFlushed` callbacks. A checkpoint (a durable redb commit naming a new WAL epoch) runs every
