@@ -1,5 +1,6 @@
 //! The `skiff` binary: parses the command line and runs the chosen role.
 
+mod debug_cmd;
 mod server_cmd;
 mod signals;
 
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run one control-plane replica (store, and later API server, scheduler, controllers).
     Server(server_cmd::ServerArgs),
+    /// Inspect a replica's data directory (read-only diagnosis).
+    Debug(debug_cmd::DebugArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,6 +52,7 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Server(args) => server_cmd::run(args).await,
+            Command::Debug(args) => debug_cmd::run(args).await,
         }
     });
     match result {

@@ -10,6 +10,7 @@
 //! - `writer`: the writer thread: commands in order, consecutive appends merged, one sync a group.
 //! - `raft`: the `RaftLogStorage` and `RaftLogReader` impls, which talk to the writer and read redb.
 //! - `tail`: the newest entries in memory, so replication rarely reads redb.
+//! - `dump`: a listing of every entry's log id and payload hash, for diagnosis.
 //!
 //! # Durability model
 //! Every write goes through one queue to one thread, so vote, append, truncate and purge apply in
@@ -35,6 +36,7 @@
 //! a suffix, purge removes a prefix, appends extend the end; readers check contiguity anyway.
 
 mod command;
+mod dump;
 mod open;
 mod raft;
 mod tables;
@@ -42,6 +44,7 @@ mod tail;
 mod wal;
 mod writer;
 
+pub use dump::{Dump, DumpError, DumpedEntry, dump};
 pub use wal::WalError;
 
 #[cfg(test)]
@@ -65,7 +68,7 @@ use openraft::alias::{EntryOf, LogIdOf, VoteOf};
 use crate::store::types::TypeConfig;
 
 type Entry = EntryOf<TypeConfig>;
-type LogId = LogIdOf<TypeConfig>;
+pub type LogId = LogIdOf<TypeConfig>;
 type Vote = VoteOf<TypeConfig>;
 
 /// Why the Raft log file could not be opened. Every variant names the file.
