@@ -20,14 +20,23 @@ const KEYS: [&str; 3] = ["loop/k0", "loop/k1", "loop/k2"];
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(40);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(40);
     let mut cluster = Cluster::start(3, |i| ReplicaOptions::new(&format!("loop{i}"))).await?;
     for round in 1..=rounds {
         let leader = cluster.leader(Duration::from_secs(20)).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let writers: Vec<_> = KEYS
             .iter()
-            .map(|key| tokio::spawn(write_loop(cluster.clients[leader].clone(), key, stop.clone())))
+            .map(|key| {
+                tokio::spawn(write_loop(
+                    cluster.clients[leader].clone(),
+                    key,
+                    stop.clone(),
+                ))
+            })
             .collect();
         sleep(Duration::from_millis(rand::rng().random_range(300..800))).await;
         cluster.replicas[leader].kill9();
@@ -75,7 +84,10 @@ async fn disagreement(cluster: &Cluster, limit: Duration) -> anyhow::Result<Opti
     loop {
         let mut views = Vec::new();
         for client in &cluster.clients {
-            let range = client.range("loop/", true, true, None).await.context("range")?;
+            let range = client
+                .range("loop/", true, true, None)
+                .await
+                .context("range")?;
             let view: Vec<(String, u64, String)> = range
                 .kvs
                 .into_iter()

@@ -43,7 +43,11 @@ pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
 /// `i..j` of term `T` to followers and lost them itself. Resuming `T` after a restart, it would
 /// append *different* entries at `i..` in the same term, and a follower holding the old
 /// `(T, i)` would accept them as matching: two entries with one `(term, index)` break Raft's
-/// log-matching property, and replicas diverge for good (issue 12 saw exactly this). A resumed
+/// log-matching property, and replicas diverge for good. Seen with `skiff debug raft-log` on
+/// the three data directories that `tests/examples/leader_restart_loop.rs` kept after round 9
+/// with this set to `true`: all three logs end at term 5, leader `3508d5ec…` (the restarted
+/// one), index 1511, but the two followers hold payloads `674a94d5…`/`998e0872…` at (5, 1409)
+/// and (5, 1410) where the restarted leader holds `c9d1e5f5…`/`45c6d82a…`. A resumed
 /// leader also takes its read index from a commit index that is only as new as the file, which
 /// lags what it told clients. An election gives the restarted replica a new term, where every
 /// entry it writes is new, and makes it commit an entry of that term before it serves a read
