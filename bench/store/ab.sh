@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # A/B of two skiff binaries on the store benchmark, alternating them on a noisy machine:
-# A, B, A, B, ... (ROUNDS pairs), each a fresh cluster per replica count, through
+# A, B, A, B, ... (PAIRS pairs), each a fresh cluster per replica count, through
 # bench/store/run.sh with TARGETS=skiff. Prints median ops/s and p50/p99 per configuration
 # and label, and B's median over A's.
 #
 #   A=path/to/old/skiff B=path/to/new/skiff bash bench/store/ab.sh
 #
-# Knobs (environment): ROUNDS=3 REPLICAS="1 3" CLIENTS="1 64" DURATION=10 WARMUP=2
+# Knobs (environment): PAIRS=3 REPLICAS="1 3" CLIENTS="1 64" DURATION=10 WARMUP=2
 #   LABEL_A=before LABEL_B=after OUT_DIR=bench/out/ab-<time>
 # The load generator is bench's own release build (built unless NO_BUILD=1).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${A:?set A to the first skiff binary}" "${B:?set B to the second skiff binary}"
-ROUNDS=${ROUNDS:-3}
+PAIRS=${PAIRS:-3}
 CLIENTS=${CLIENTS:-"1 64"}
 LABEL_A=${LABEL_A:-before}
 LABEL_B=${LABEL_B:-after}
@@ -25,7 +25,7 @@ if [[ -z "${NO_BUILD:-}" ]]; then
 fi
 export NO_BUILD=1 TARGETS=skiff STALL=0 ROUNDS=1 REPLICAS=${REPLICAS-"1 3"}
 export WRITE_CLIENTS=$CLIENTS READ_CLIENTS=$CLIENTS
-for ((r = 1; r <= ROUNDS; r++)); do
+for ((r = 1; r <= PAIRS; r++)); do
     for side in A B; do
         if [[ $side == A ]]; then bin=$A label=$LABEL_A; else bin=$B label=$LABEL_B; fi
         printf '== round %d: %s (%s)\n' "$r" "$label" "$bin" >&2

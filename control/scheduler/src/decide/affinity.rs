@@ -1,0 +1,149 @@
+//! Node selection by labels and fields (`nodeSelector`, node affinity's `nodeSelectorTerms`,
+//! preferred terms' weights) and required pod anti-affinity on the hostname topology.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodAffinityTerm,
+};
+use skiff_api::selector::LabelSelector;
+
+/// The only topology pod anti-affinity is checked on: one node is one domain.
+pub const HOSTNAME: &str = "kubernetes.io/hostname";
+
+fn labels(node: &Node) -> BTreeMap<String, String> {
+    node.metadata.labels.clone().unwrap_or_default()
+}
+
+/// `nodeSelector` and required node affinity both hold for `node`.
+pub fn node_matches(pod: &Pod, node: &Node) -> bool {
+    let Some(spec) = &pod.spec else {
+        return true;
+    };
+    let node_labels = labels(node);
+    let selector_ok = spec
+        .node_selector
+        .iter()
+        .flatten()
+        .all(|(k, v)| node_labels.get(k) == Some(v));
+    let required = spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|na| {
+            na.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        });
+    // Terms are ORed; an empty list matches nothing, as in Kubernetes.
+    let affinity_ok = required.is_none_or(|r| {
+        r.node_selector_terms
+            .iter()
+            .any(|term| term_matches(term, node, &node_labels))
+    });
+    selector_ok && affinity_ok
+}
+
+/// The sum of the weights of the preferred node-affinity terms that `node` matches.
+pub fn preferred_weight(pod: &Pod, node: &Node) -> i64 {
+    let node_labels = labels(node);
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.affinity.as_ref())
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|na| {
+            na.preferred_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .into_iter()
+        .flatten()
+        .filter(|p| term_matches(&p.preference, node, &node_labels))
+        .map(|p| i64::from(p.weight))
+        .sum()
+}
+
+/// A term's expressions (on labels) and fields (`metadata.name`) all hold; an empty term
+/// matches nothing.
+fn term_matches(
+    term: &NodeSelectorTerm,
+    node: &Node,
+    node_labels: &BTreeMap<String, String>,
+) -> bool {
+    let expressions = term.match_expressions.as_deref().unwrap_or_default();
+    let fields = term.match_fields.as_deref().unwrap_or_default();
+    if expressions.is_empty() && fields.is_empty() {
+        return false;
+    }
+    let name = node.metadata.name.clone().unwrap_or_default();
+    expressions
+        .iter()
+        .all(|r| requirement_holds(r, node_labels.get(&r.key).map(String::as_str)))
+        && fields.iter().all(|r| {
+            let value = (r.key == "metadata.name").then_some(name.as_str());
+            requirement_holds(r, value)
+        })
+}
+
+fn requirement_holds(r: &NodeSelectorRequirement, value: Option<&str>) -> bool {
+    let values = r.values.as_deref().unwrap_or_default();
+    let number = |s: &str| s.parse::<i64>().ok();
+    match r.operator.as_str() {
+        "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
+        "NotIn" => value.is_none_or(|v| !values.iter().any(|x| x == v)),
+        "Exists" => value.is_some(),
+        "DoesNotExist" => value.is_none(),
+        "Gt" | "Lt" => {
+            let (Some(v), Some(bound)) = (
+                value.and_then(number),
+                values.first().and_then(|b| number(b)),
+            ) else {
+                return false;
+            };
+            if r.operator == "Gt" {
+                v > bound
+            } else {
+                v < bound
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Required anti-affinity terms on the hostname topology, of `pod`.
+fn anti_affinity_terms(pod: &Pod) -> impl Iterator<Item = &PodAffinityTerm> {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.affinity.as_ref())
+        .and_then(|a| a.pod_anti_affinity.as_ref())
+        .and_then(|p| {
+            p.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .into_iter()
+        .flatten()
+        .filter(|t| t.topology_key == HOSTNAME)
+}
+
+/// Whether `term`, written in `owner`'s spec, selects `other`: its namespaces (default: the
+/// owner's) and its label selector (an absent selector selects nothing).
+fn term_selects(term: &PodAffinityTerm, owner: &Pod, other: &Pod) -> bool {
+    let namespace = other.metadata.namespace.as_deref().unwrap_or("default");
+    let in_namespace = match term.namespaces.as_deref() {
+        Some(list) if !list.is_empty() => list.iter().any(|n| n == namespace),
+        _ => owner.metadata.namespace.as_deref().unwrap_or("default") == namespace,
+    };
+    let Some(selector) = &term.label_selector else {
+        return false;
+    };
+    let Ok(selector) = LabelSelector::from_k8s(selector) else {
+        return false;
+    };
+    in_namespace && selector.matches(&other.metadata.labels.clone().unwrap_or_default())
+}
+
+/// Whether placing `pod` beside `existing` breaks a required anti-affinity term of either.
+pub fn anti_affinity_conflict(pod: &Pod, existing: &[&Pod]) -> bool {
+    existing.iter().any(|other| {
+        anti_affinity_terms(pod).any(|t| term_selects(t, pod, other))
+            || anti_affinity_terms(other).any(|t| term_selects(t, other, pod))
+    })
+}

@@ -1,0 +1,68 @@
+//! Scores for the nodes that passed the filters, each 0-100 and summed: least allocated (the
+//! share of cpu and memory left after placing the pod, as `NodeResourcesFit`'s default
+//! strategy), preferred node affinity (the matched weight against the best node's), and spread
+//! (fewer pods of the same owner on the node is better, as `PodTopologySpread`'s default
+//! hostname constraint prefers).
+
+use k8s_openapi::api::core::v1::Pod;
+
+use super::NodeState;
+use super::affinity;
+use super::resources::{node_allocatable, pod_requests};
+
+/// The total score of every candidate, in the candidates' order.
+pub fn scores(pod: &Pod, candidates: &[&NodeState<'_>]) -> Vec<u64> {
+    let owner = controller_uid(pod);
+    let weights: Vec<i64> = candidates
+        .iter()
+        .map(|n| affinity::preferred_weight(pod, n.node))
+        .collect();
+    let best_weight = weights.iter().copied().max().unwrap_or(0);
+    let same_owner: Vec<u64> = candidates
+        .iter()
+        .map(|n| {
+            n.pods
+                .iter()
+                .filter(|p| owner.is_some() && controller_uid(p) == owner)
+                .count() as u64
+        })
+        .collect();
+    let most = same_owner.iter().copied().max().unwrap_or(0);
+    candidates
+        .iter()
+        .enumerate()
+        .map(|(i, node)| {
+            let affinity = if best_weight > 0 {
+                (weights[i].max(0) as u64) * 100 / best_weight as u64
+            } else {
+                0
+            };
+            let spread = ((most - same_owner[i]) * 100)
+                .checked_div(most)
+                .unwrap_or(100);
+            least_allocated(pod, node) + affinity + spread
+        })
+        .collect()
+}
+
+/// 0-100: the mean of the free shares of cpu and memory once the pod is placed.
+fn least_allocated(pod: &Pod, node: &NodeState<'_>) -> u64 {
+    let allocatable = node_allocatable(node.node);
+    let after = node.requested() + pod_requests(pod);
+    let free = |total: u64, used: u64| {
+        (total.saturating_sub(used) * 100)
+            .checked_div(total)
+            .unwrap_or(0)
+    };
+    (free(allocatable.milli_cpu, after.milli_cpu) + free(allocatable.memory, after.memory)) / 2
+}
+
+/// The uid of the pod's controlling owner (its ReplicaSet, Job, ...), if any.
+fn controller_uid(pod: &Pod) -> Option<&str> {
+    pod.metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| o.uid.as_str())
+}

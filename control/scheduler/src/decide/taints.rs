@@ -1,0 +1,83 @@
+//! Taints and tolerations, and the taints a node is treated as having: kube-scheduler sees a
+//! node that is not Ready or is cordoned through the taints the node lifecycle controller
+//! puts on it (`node.kubernetes.io/not-ready`, `unreachable`, `unschedulable`); skiff's
+//! scheduler derives them from the node itself too, so a node is never chosen in the moment
+//! before the controller has tainted it.
+
+use k8s_openapi::api::core::v1::{Node, Taint, Toleration};
+
+pub const NOT_READY: &str = "node.kubernetes.io/not-ready";
+pub const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+pub const UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
+
+/// The first taint with a scheduling effect (NoSchedule, NoExecute) that no toleration
+/// tolerates.
+pub fn first_untolerated<'t>(taints: &'t [Taint], tolerations: &[Toleration]) -> Option<&'t Taint> {
+    taints
+        .iter()
+        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+        .find(|t| !tolerations.iter().any(|tol| tolerates(tol, t)))
+}
+
+/// Kubernetes' `Toleration.ToleratesTaint`: an empty key with `Exists` matches every taint, an
+/// empty effect matches every effect, `Exists` ignores the value and `Equal` (the default)
+/// compares it.
+pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
+    if let Some(effect) = toleration.effect.as_deref()
+        && !effect.is_empty()
+        && effect != taint.effect
+    {
+        return false;
+    }
+    let key = toleration.key.as_deref().unwrap_or("");
+    let operator = toleration.operator.as_deref().unwrap_or("Equal");
+    if key.is_empty() {
+        return operator == "Exists";
+    }
+    if key != taint.key {
+        return false;
+    }
+    match operator {
+        "Exists" => true,
+        "Equal" => {
+            toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
+        }
+        _ => false,
+    }
+}
+
+/// The node's taints, plus the ones its readiness implies and it does not carry yet: Ready
+/// False is `not-ready`, Unknown or missing is `unreachable`. (A cordon has its own filter and
+/// message, as kube-scheduler's `NodeUnschedulable` plugin.)
+pub fn effective_taints(node: &Node) -> Vec<Taint> {
+    let mut taints = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.taints.clone())
+        .unwrap_or_default();
+    let mut implied = |key: &str| {
+        if !taints.iter().any(|t| t.key == key) {
+            taints.push(Taint {
+                key: key.to_owned(),
+                effect: "NoSchedule".to_owned(),
+                ..Taint::default()
+            });
+        }
+    };
+    match ready_status(node) {
+        Some("True") => {}
+        Some("False") => implied(NOT_READY),
+        _ => implied(UNREACHABLE),
+    }
+    taints
+}
+
+fn ready_status(node: &Node) -> Option<&str> {
+    node.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.status.as_str())
+}
