@@ -109,7 +109,7 @@ pub async fn fetch(client: &KvClient, prefix: &str) -> anyhow::Result<Vec<Change
 }
 
 /// The first revision at which two logs differ, over the revisions both reach.
-pub fn compare(logs: &[Vec<Change>]) -> Result<(), LogError> {
+pub fn compare(logs: &[Vec<Change>]) -> Result<(), Box<LogError>> {
     let Some(first) = logs.first() else {
         return Ok(());
     };
@@ -128,11 +128,11 @@ pub fn compare(logs: &[Vec<Change>]) -> Result<(), LogError> {
         for revision in revisions {
             let (ca, cb) = (ma.get(&revision), mb.get(&revision));
             if ca != cb {
-                return Err(LogError::Diverged {
+                return Err(Box::new(LogError::Diverged {
                     revision,
                     replicas: (0, b),
                     changes: (ca.cloned(), cb.cloned()),
-                });
+                }));
             }
         }
     }
@@ -140,7 +140,7 @@ pub fn compare(logs: &[Vec<Change>]) -> Result<(), LogError> {
 }
 
 /// Checks one (agreed) log against the history of the ops on keys under `prefix`.
-pub fn check_history(log: &[Change], entries: &[Entry], prefix: &str) -> Result<(), LogError> {
+pub fn check_history(log: &[Change], entries: &[Entry], prefix: &str) -> Result<(), Box<LogError>> {
     let by_revision: HashMap<u64, &Change> = log.iter().map(|c| (c.revision, c)).collect();
     let in_log: HashMap<(&str, &str), &Change> = log
         .iter()
@@ -157,17 +157,17 @@ pub fn check_history(log: &[Change], entries: &[Entry], prefix: &str) -> Result<
                 let found = by_revision.get(revision).copied();
                 if found.is_none_or(|c| c.key != op.key || c.value.as_deref() != Some(value)) {
                     let found = found.cloned();
-                    return Err(LogError::LostWrite {
+                    return Err(Box::new(LogError::LostWrite {
                         op: op.clone(),
                         found,
-                    });
+                    }));
                 }
             }
             Some(Outcome::Fail(_)) => {
                 if let Some(change) = in_log.get(&(op.key.as_str(), value)) {
                     let change = (*change).clone();
                     let op = op.clone();
-                    return Err(LogError::FailedWriteApplied { op, change });
+                    return Err(Box::new(LogError::FailedWriteApplied { op, change }));
                 }
             }
             _ => {}
@@ -177,9 +177,9 @@ pub fn check_history(log: &[Change], entries: &[Entry], prefix: &str) -> Result<
         if let Some(value) = &change.value
             && !written.contains(&(change.key.as_str(), value.as_str()))
         {
-            return Err(LogError::UnknownValue {
+            return Err(Box::new(LogError::UnknownValue {
                 change: change.clone(),
-            });
+            }));
         }
     }
     Ok(())

@@ -74,7 +74,13 @@ fn accepts_a_sequential_history() {
         (0, w("a"), 0, Some(1), written(1)),
         (0, Op::Read, 2, Some(3), saw("a")),
         (1, cas("a", "b"), 4, Some(5), written(2)),
-        (1, cas("a", "c"), 6, Some(7), Outcome::Fail("conflict".into())),
+        (
+            1,
+            cas("a", "c"),
+            6,
+            Some(7),
+            Outcome::Fail("conflict".into()),
+        ),
         (0, Op::Read, 8, Some(9), saw("b")),
     ]);
     assert!(ok.is_ok(), "{ok:?}");
@@ -188,7 +194,7 @@ fn rejects_change_logs_that_differ_at_one_revision() {
     assert!(compare(&[a.clone(), a.clone()]).is_ok());
     // One log may reach further than the other.
     assert!(compare(&[a.clone(), a[..2].to_vec()]).is_ok());
-    match compare(&[a, b]) {
+    match compare(&[a, b]).map_err(|e| *e) {
         Err(LogError::Diverged { revision: 2, .. }) => {}
         other => panic!("expected divergence at 2, got {other:?}"),
     }
@@ -198,24 +204,30 @@ fn rejects_change_logs_that_differ_at_one_revision() {
 fn checks_the_change_log_against_the_history() {
     let entries = history(vec![
         (0, w("a"), 0, Some(1), written(1)),
-        (1, cas("a", "b"), 2, Some(3), Outcome::Fail("conflict".into())),
+        (
+            1,
+            cas("a", "b"),
+            2,
+            Some(3),
+            Outcome::Fail("conflict".into()),
+        ),
         (2, w("c"), 4, None, info()),
     ]);
     let good = vec![change(1, "a"), change(2, "c")];
     assert!(check_history(&good, &entries, "k").is_ok());
     let lost = vec![change(2, "c")];
     assert!(matches!(
-        check_history(&lost, &entries, "k"),
+        check_history(&lost, &entries, "k").map_err(|e| *e),
         Err(LogError::LostWrite { .. })
     ));
     let failed = vec![change(1, "a"), change(2, "b")];
     assert!(matches!(
-        check_history(&failed, &entries, "k"),
+        check_history(&failed, &entries, "k").map_err(|e| *e),
         Err(LogError::FailedWriteApplied { .. })
     ));
     let unknown = vec![change(1, "a"), change(2, "z")];
     assert!(matches!(
-        check_history(&unknown, &entries, "k"),
+        check_history(&unknown, &entries, "k").map_err(|e| *e),
         Err(LogError::UnknownValue { .. })
     ));
 }

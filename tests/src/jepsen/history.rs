@@ -5,8 +5,8 @@
 //! new process id for its next operation, since the old one may still be in flight; a process
 //! therefore never has two operations open at once.
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::jepsen::model::Op;

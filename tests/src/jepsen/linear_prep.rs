@@ -114,10 +114,9 @@ impl<'e> Prepared<'e> {
     pub fn around(&self, stuck: &Entry) -> Vec<Entry> {
         const LIMIT: usize = 12;
         let end = stuck.ret.unwrap_or(Nanos::MAX);
-        let overlapping = self
-            .all
-            .iter()
-            .filter(|e| e.id != stuck.id && e.call <= end && e.ret.unwrap_or(Nanos::MAX) >= stuck.call);
+        let overlapping = self.all.iter().filter(|e| {
+            e.id != stuck.id && e.call <= end && e.ret.unwrap_or(Nanos::MAX) >= stuck.call
+        });
         let mut before: Vec<&Entry> = self
             .all
             .iter()
@@ -132,9 +131,6 @@ impl<'e> Prepared<'e> {
         picked.dedup_by_key(|e| e.id);
         picked.truncate(LIMIT);
         picked.sort_by_key(|e| (e.call, e.id));
-        picked
-            .into_iter()
-            .cloned()
-            .collect()
+        picked.into_iter().cloned().collect()
     }
 }

@@ -52,7 +52,11 @@ pub struct KeyStats {
 pub enum CheckError {
     Violation(Box<Violation>),
     /// The budget ran out: the check failed to decide, which fails the test.
-    Inconclusive { key: String, steps: u64, ops: usize },
+    Inconclusive {
+        key: String,
+        steps: u64,
+        ops: usize,
+    },
 }
 
 /// A key whose ops no order explains, with what a person needs to see why.

@@ -133,6 +133,7 @@ async fn read(
                 found = kv.map(|kv| (kv.value, kv.mod_revision));
                 Outcome::Ok(Returned::Read(value))
             }
+            Ok(Err(e @ KvError::Refused(_))) => Outcome::Fail(e.to_string()),
             Ok(Err(e)) => Outcome::Info(e.to_string()),
             Err(_) => Outcome::Info("timed out".into()),
         }

@@ -18,7 +18,7 @@ const NAME_PREFIX: &str = "jepsen-";
 
 #[test]
 fn configmaps_stay_linearizable_across_leader_kills() {
-    let secs = seconds(40).expect("JEPSEN_SECONDS");
+    let secs = seconds(50).expect("JEPSEN_SECONDS");
     run_bounded(
         "jepsen_kube",
         Duration::from_secs(secs + 300),
@@ -91,7 +91,10 @@ async fn api_ready(replica: &Replica) -> anyhow::Result<()> {
         match admin.get("/api/v1/namespaces/default").await {
             Ok(a) if a.status.is_success() => return Ok(()),
             _ if Instant::now() < deadline => sleep(Duration::from_millis(100)).await,
-            other => bail!("the API of {} not ready within 20 s: {other:?}", replica.url()),
+            other => bail!(
+                "the API of {} not ready within 20 s: {other:?}",
+                replica.url()
+            ),
         }
     }
 }

@@ -15,12 +15,8 @@ const PREFIX: &str = "/jepsen/";
 
 #[test]
 fn kv_registers_stay_linearizable_under_process_faults() {
-    let secs = seconds(90).expect("JEPSEN_SECONDS");
-    run_bounded(
-        "jepsen_kv",
-        Duration::from_secs(secs + 300),
-        scenario(secs),
-    );
+    let secs = seconds(100).expect("JEPSEN_SECONDS");
+    run_bounded("jepsen_kv", Duration::from_secs(secs + 300), scenario(secs));
 }
 
 async fn scenario(secs: u64) -> anyhow::Result<()> {
