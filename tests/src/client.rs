@@ -99,6 +99,7 @@ impl KvClient {
             .map_err(|e| KvError::Transport(e.to_string()))?;
         match tokio::time::timeout(REQUEST_TIMEOUT, self.http.request(request)).await {
             Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) if e.is_connect() => Err(KvError::Refused(format!("{e:?}"))),
             Ok(Err(e)) => Err(KvError::Transport(format!("{e:?}"))),
             Err(_) => Err(KvError::Transport(format!(
                 "no answer within {REQUEST_TIMEOUT:?}"

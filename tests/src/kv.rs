@@ -14,8 +14,11 @@ use serde_json::Value;
 pub enum KvError {
     /// The replica answered with a non-2xx status and this JSON (or text) body.
     Status(StatusCode, Value),
-    /// No answer: connection refused or reset, timeout. The outcome of a write is unknown.
+    /// No answer: connection reset, timeout, a broken answer. The outcome of a write is unknown.
     Transport(String),
+    /// The request was never sent: the connection (or its TLS handshake) could not be set up,
+    /// e.g. refused by a replica that is down. A write certainly did not happen.
+    Refused(String),
 }
 
 impl std::fmt::Display for KvError {
@@ -23,6 +26,7 @@ impl std::fmt::Display for KvError {
         match self {
             KvError::Status(status, body) => write!(f, "HTTP {status}: {body}"),
             KvError::Transport(e) => write!(f, "transport: {e}"),
+            KvError::Refused(e) => write!(f, "not sent: {e}"),
         }
     }
 }
@@ -33,7 +37,7 @@ impl KvError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             KvError::Status(s, _) => Some(*s),
-            KvError::Transport(_) => None,
+            KvError::Transport(_) | KvError::Refused(_) => None,
         }
     }
 
@@ -41,7 +45,7 @@ impl KvError {
     pub fn kind(&self) -> Option<&str> {
         match self {
             KvError::Status(_, body) => body.get("error").and_then(Value::as_str),
-            KvError::Transport(_) => None,
+            KvError::Transport(_) | KvError::Refused(_) => None,
         }
     }
 }

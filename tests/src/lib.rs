@@ -9,6 +9,8 @@
 //! - `kubectl`: [`Kubectl`], the real kubectl as a subprocess, and [`kubeconfig_for`].
 //! - `kv`: the API's answers ([`KvError`], [`RangeResult`]) and the NDJSON [`WatchStream`].
 //! - `netns`: network namespaces joined by a bridge, with per-replica cut and heal.
+//! - `jepsen`: histories of register ops under process faults, a linearizability checker and
+//!   change-log comparison.
 //! - here: [`run_bounded`], which runs one test serialised (they start several processes each
 //!   and CI has two cores), time-bounded, and keeps the data directories of a failed test for
 //!   debugging; where the `skiff` binary is ([`skiff_bin`]); free ports; [`Exited`].
@@ -19,6 +21,7 @@
 pub mod api_client;
 pub mod client;
 pub mod cluster;
+pub mod jepsen;
 pub mod kubectl;
 pub mod kv;
 pub mod netns;

@@ -117,7 +117,7 @@ async fn scenario() -> anyhow::Result<()> {
             Err(KvError::Status(status, body)) => {
                 ensure!(status.as_u16() == 503, "read answered {status}: {body}")
             }
-            Err(KvError::Transport(_)) => {}
+            Err(KvError::Transport(_) | KvError::Refused(_)) => {}
         }
     }
     let stale = stale_write.await?;

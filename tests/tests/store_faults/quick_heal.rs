@@ -60,7 +60,9 @@ async fn scenario() -> anyhow::Result<()> {
             Err(KvError::Status(status, body)) => {
                 ensure!(status.as_u16() == 503, "the read answered {status}: {body}")
             }
-            Err(KvError::Transport(e)) => bail!("the resumed old leader did not answer: {e}"),
+            Err(e @ (KvError::Transport(_) | KvError::Refused(_))) => {
+                bail!("the resumed old leader did not answer: {e}")
+            }
         }
     }
     ensure!(
