@@ -1,0 +1,7 @@
+//! End-to-end tests of the scheduler and the controllers' machinery (leader election) against a
+//! real `skiff server`, through kube-rs as they run in production. Nodes are registered through
+//! the API (no agents), as kube-scheduler's own performance tests do.
+
+mod election;
+mod scheduler;
+mod support;

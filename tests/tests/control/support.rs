@@ -1,0 +1,75 @@
+//! Shared pieces: one replica with a kube-rs client, and Nodes registered through the API.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+use skiff_tests::{Replica, ReplicaOptions, kubeconfig_for};
+use tokio::time::{Instant, sleep};
+
+/// One replica and an admin kube-rs client for it.
+pub async fn one_replica(label: &str) -> anyhow::Result<(Replica, Client)> {
+    let replica = Replica::start(ReplicaOptions::new(label)).await?;
+    let path = kubeconfig_for(&replica, &replica.url())?;
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(&path)?,
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .context("kube config")?;
+    let client = Client::try_from(config)?;
+    // The API answers once the store has a leader.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Api::<Node>::all(client.clone())
+        .list(&Default::default())
+        .await
+        .is_err()
+    {
+        anyhow::ensure!(Instant::now() < deadline, "the API never answered");
+        sleep(Duration::from_millis(100)).await;
+    }
+    Ok((replica, client))
+}
+
+/// A Node as an agent would register it: allocatable, labels, and a Ready condition
+/// (`ready`: `Some("True"|"False")`, or `None` for none at all).
+pub fn node(name: &str, cpu: &str, memory: &str, labels: Value, ready: Option<&str>) -> Value {
+    let mut all = json!({"kubernetes.io/hostname": name});
+    if let (Some(all), Some(extra)) = (all.as_object_mut(), labels.as_object()) {
+        all.extend(extra.clone());
+    }
+    let conditions: Vec<Value> = ready
+        .map(|s| json!({"type": "Ready", "status": s, "reason": "KubeletReady"}))
+        .into_iter()
+        .collect();
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": all},
+        "status": {
+            "capacity": {"cpu": cpu, "memory": memory, "pods": "110"},
+            "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+            "conditions": conditions
+        }
+    })
+}
+
+/// Creates the node and sets its status (the status of a create may be dropped, as
+/// kube-apiserver drops it for most kinds).
+pub async fn register(client: &Client, node: Value) -> anyhow::Result<()> {
+    let api: Api<Node> = Api::all(client.clone());
+    let node: Node = serde_json::from_value(node)?;
+    let created = api.create(&PostParams::default(), &node).await?;
+    let mut with_status = created.clone();
+    with_status.status = node.status;
+    api.replace_status(
+        &created.name_any(),
+        &PostParams::default(),
+        serde_json::to_vec(&with_status)?,
+    )
+    .await?;
+    Ok(())
+}
