@@ -1,0 +1,23 @@
+//! skiff's controller manager decisions: what kube-controller-manager's controllers decide,
+//! as pure functions from objects (k8s-openapi types) and `now` to a plan that a later I/O
+//! layer (kube-rs controller loops) executes.
+//!
+//! # Layout
+//! - [`replicaset`]: claim pods, create/delete to match replicas, deletion preference, status.
+//! - `common`: pod state (active, ready, available), owner references, int-or-percent.
+//! - `error`: [`Error`], what makes an object impossible to reconcile.
+//!
+//! Every decision is idempotent: applying its plan and deciding again on the resulting
+//! objects plans nothing new. Each module's tests are tables of inputs and expected plans.
+//!
+//! **Architecture Invariant:** no I/O and no clock — callers pass `now`; this crate depends
+//! on no store, replica, apiserver or networking crate (only `skiff-api` and `k8s-openapi`).
+
+pub mod common;
+mod error;
+pub mod replicaset;
+
+#[cfg(test)]
+mod testutil;
+
+pub use error::{Error, ScheduleProblem};
