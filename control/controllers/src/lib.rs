@@ -4,6 +4,8 @@
 //!
 //! # Layout
 //! - [`replicaset`]: claim pods, create/delete to match replicas, deletion preference, status.
+//! - [`deployment`]: the new ReplicaSet (template hash, revision), RollingUpdate/Recreate
+//!   steps, proportional scaling, history cleanup, Progressing/Available conditions.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
 //!
@@ -14,6 +16,7 @@
 //! on no store, replica, apiserver or networking crate (only `skiff-api` and `k8s-openapi`).
 
 pub mod common;
+pub mod deployment;
 mod error;
 pub mod replicaset;
 
