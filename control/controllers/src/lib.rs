@@ -6,6 +6,7 @@
 //! - [`replicaset`]: claim pods, create/delete to match replicas, deletion preference, status.
 //! - [`deployment`]: the new ReplicaSet (template hash, revision), RollingUpdate/Recreate
 //!   steps, proportional scaling, history cleanup, Progressing/Available conditions.
+//! - [`endpoints`]: the Endpoints and EndpointSlices of a Service from its selected pods.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
 //!
@@ -17,6 +18,7 @@
 
 pub mod common;
 pub mod deployment;
+pub mod endpoints;
 mod error;
 pub mod replicaset;
 
