@@ -7,6 +7,7 @@
 //! - [`deployment`]: the new ReplicaSet (template hash, revision), RollingUpdate/Recreate
 //!   steps, proportional scaling, history cleanup, Progressing/Available conditions.
 //! - [`endpoints`]: the Endpoints and EndpointSlices of a Service from its selected pods.
+//! - [`job`]: Job pods by completions/parallelism, backoffLimit, activeDeadlineSeconds, TTL.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
 //!
@@ -20,6 +21,7 @@ pub mod common;
 pub mod deployment;
 pub mod endpoints;
 mod error;
+pub mod job;
 pub mod replicaset;
 
 #[cfg(test)]
