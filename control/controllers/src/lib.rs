@@ -8,6 +8,7 @@
 //!   steps, proportional scaling, history cleanup, Progressing/Available conditions.
 //! - [`endpoints`]: the Endpoints and EndpointSlices of a Service from its selected pods.
 //! - [`job`]: Job pods by completions/parallelism, backoffLimit, activeDeadlineSeconds, TTL.
+//! - [`node_lifecycle`]: Ready=Unknown after the Lease grace period, taints, evictions.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
 //!
@@ -22,6 +23,7 @@ pub mod deployment;
 pub mod endpoints;
 mod error;
 pub mod job;
+pub mod node_lifecycle;
 pub mod replicaset;
 
 #[cfg(test)]
