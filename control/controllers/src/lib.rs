@@ -9,6 +9,7 @@
 //! - [`endpoints`]: the Endpoints and EndpointSlices of a Service from its selected pods.
 //! - [`job`]: Job pods by completions/parallelism, backoffLimit, activeDeadlineSeconds, TTL.
 //! - [`node_lifecycle`]: Ready=Unknown after the Lease grace period, taints, evictions.
+//! - [`pod_cidr`]: one /24 of 10.244.0.0/16 per Node, stable, reused, exhaustion errors.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
 //!
@@ -24,6 +25,7 @@ pub mod endpoints;
 mod error;
 pub mod job;
 pub mod node_lifecycle;
+pub mod pod_cidr;
 pub mod replicaset;
 
 #[cfg(test)]
