@@ -10,6 +10,7 @@
 //! - [`job`]: Job pods by completions/parallelism, backoffLimit, activeDeadlineSeconds, TTL.
 //! - [`node_lifecycle`]: Ready=Unknown after the Lease grace period, taints, evictions.
 //! - [`pod_cidr`]: one /24 of 10.244.0.0/16 per Node, stable, reused, exhaustion errors.
+//! - [`cronjob`]: cron schedules in time zones, missed runs, concurrency policy, history.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
 //!
@@ -20,6 +21,7 @@
 //! on no store, replica, apiserver or networking crate (only `skiff-api` and `k8s-openapi`).
 
 pub mod common;
+pub mod cronjob;
 pub mod deployment;
 pub mod endpoints;
 mod error;
