@@ -11,6 +11,7 @@
 //! - [`node_lifecycle`]: Ready=Unknown after the Lease grace period, taints, evictions.
 //! - [`pod_cidr`]: one /24 of 10.244.0.0/16 per Node, stable, reused, exhaustion errors.
 //! - [`cronjob`]: cron schedules in time zones, missed runs, concurrency policy, history.
+//! - [`gc`]: ownerReference garbage collection, Background/Foreground/Orphan propagation.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
 //!
@@ -25,6 +26,7 @@ pub mod cronjob;
 pub mod deployment;
 pub mod endpoints;
 mod error;
+pub mod gc;
 pub mod job;
 pub mod node_lifecycle;
 pub mod pod_cidr;
