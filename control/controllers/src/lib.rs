@@ -14,12 +14,20 @@
 //! - [`gc`]: ownerReference garbage collection, Background/Foreground/Orphan propagation.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
+//! - `testutil`, `tidy` (tests only): fixtures; the house rules (`//!` openings, no
+//!   `unwrap`/`expect` outside tests, reasons on `#[allow]`, file length).
 //!
 //! Every decision is idempotent: applying its plan and deciding again on the resulting
 //! objects plans nothing new. Each module's tests are tables of inputs and expected plans.
 //!
+//! Entry points, one per controller: `replicaset::reconcile`, `deployment::reconcile`,
+//! `endpoints::{reconcile_endpoints, reconcile_slices}`, `job::reconcile`,
+//! `cronjob::reconcile`, `node_lifecycle::reconcile`, `pod_cidr::plan_pod_cidrs`,
+//! `gc::{decide_dependent, decide_owner}`.
+//!
 //! **Architecture Invariant:** no I/O and no clock — callers pass `now`; this crate depends
-//! on no store, replica, apiserver or networking crate (only `skiff-api` and `k8s-openapi`).
+//! on no store, replica, apiserver, kube-rs or networking crate (only `skiff-api`,
+//! `k8s-openapi`, `serde_json`, `thiserror`, and `chrono`/`chrono-tz` for cron time zones).
 
 pub mod common;
 pub mod cronjob;
@@ -34,5 +42,7 @@ pub mod replicaset;
 
 #[cfg(test)]
 mod testutil;
+#[cfg(test)]
+mod tidy;
 
 pub use error::{Error, ScheduleProblem};

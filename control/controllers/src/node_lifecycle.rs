@@ -96,8 +96,18 @@ pub fn reconcile(
             .filter_map(|p| p.metadata.name.clone())
             .collect();
     }
-    for pod in on_node {
-        match eviction_time(pod, &taints, p.default_toleration_secs) {
+    evictions(&on_node, &taints, now, p.default_toleration_secs, &mut plan);
+    if taints != old_taints {
+        plan.taints = Some(taints);
+    }
+    plan
+}
+
+/// Pods whose eviction time has come go into `evict`; the soonest later one sets the
+/// requeue.
+fn evictions(pods: &[&Pod], taints: &[Taint], now: i64, default_secs: i64, plan: &mut NodePlan) {
+    for pod in pods {
+        match eviction_time(pod, taints, default_secs) {
             Some(t) if t <= now => plan
                 .evict
                 .push(pod.metadata.name.clone().unwrap_or_default()),
@@ -107,10 +117,6 @@ pub fn reconcile(
             None => {}
         }
     }
-    if taints != old_taints {
-        plan.taints = Some(taints);
-    }
-    plan
 }
 
 /// The conditions after the grace-period check: stale ones turn Unknown.

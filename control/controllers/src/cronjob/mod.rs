@@ -9,7 +9,8 @@ pub mod schedule;
 #[cfg(test)]
 mod tests;
 
-use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus, Job};
+use chrono_tz::Tz;
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, CronJobStatus, Job};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
@@ -52,7 +53,6 @@ pub struct CronJobPlan {
 /// Plans one sync of `cj` given the Jobs of its namespace (those it controls are used).
 pub fn reconcile(cj: &CronJob, jobs: &[Job], now: Timestamp) -> Result<CronJobPlan, Error> {
     let now = now.as_second();
-    let name = name_of(&cj.metadata, "CronJob")?;
     let uid = uid_of(&cj.metadata, "CronJob")?;
     let spec = cj.spec.as_ref().ok_or(Error::MissingField {
         kind: "CronJob",
@@ -71,31 +71,17 @@ pub fn reconcile(cj: &CronJob, jobs: &[Job], now: Timestamp) -> Result<CronJobPl
         return Ok(plan);
     }
     let sched = schedule::parse(&spec.schedule)?;
-    let tz = match (&spec.time_zone, sched.prefix_zone) {
-        (Some(_), Some(_)) => {
-            return Err(Error::Schedule {
-                schedule: spec.schedule.clone(),
-                reason: ScheduleProblem::TzInScheduleAndTimeZone,
-            });
-        }
-        (Some(z), None) => schedule::zone(z)?,
-        (None, Some(z)) => {
-            plan.warnings.push(CronJobWarning::UnsupportedSchedule);
-            z
-        }
-        // kube uses kube-controller-manager's local zone; skiff's is UTC.
-        (None, None) => chrono_tz::UTC,
-    };
+    let tz = zone_of(spec, &sched, &mut plan.warnings)?;
     if spec.suspend.unwrap_or(false) {
         return Ok(plan);
     }
     plan.requeue_after = sched.next_after(now, tz).map(|t| t - now);
-    let mut earliest = plan
+    let last = plan
         .status
         .last_schedule_time
         .as_ref()
-        .or(cj.metadata.creation_timestamp.as_ref())
-        .map_or(now, secs);
+        .or(cj.metadata.creation_timestamp.as_ref());
+    let mut earliest = last.map_or(now, secs);
     if let Some(sds) = spec.starting_deadline_seconds {
         earliest = earliest.max(now - sds);
     }
@@ -115,6 +101,40 @@ pub fn reconcile(cj: &CronJob, jobs: &[Job], now: Timestamp) -> Result<CronJobPl
             .push(CronJobWarning::MissSchedule { scheduled });
         return Ok(plan);
     }
+    start_run(cj, uid, &owned, scheduled, tz, plan)
+}
+
+/// The zone the schedule is read in: `timeZone`, or a grandfathered `TZ=` prefix (with a
+/// warning), never both; UTC otherwise (kube uses kube-controller-manager's local zone).
+fn zone_of(
+    spec: &CronJobSpec,
+    sched: &schedule::Schedule,
+    warnings: &mut Vec<CronJobWarning>,
+) -> Result<Tz, Error> {
+    match (&spec.time_zone, sched.prefix_zone) {
+        (Some(_), Some(_)) => Err(Error::Schedule {
+            schedule: spec.schedule.clone(),
+            reason: ScheduleProblem::TzInScheduleAndTimeZone,
+        }),
+        (Some(z), None) => schedule::zone(z),
+        (None, Some(z)) => {
+            warnings.push(CronJobWarning::UnsupportedSchedule);
+            Ok(z)
+        }
+        (None, None) => Ok(chrono_tz::UTC),
+    }
+}
+
+/// Starts the run at `scheduled` unless it already ran or the concurrency policy forbids.
+fn start_run(
+    cj: &CronJob,
+    uid: &str,
+    owned: &[&Job],
+    scheduled: i64,
+    tz: Tz,
+    mut plan: CronJobPlan,
+) -> Result<CronJobPlan, Error> {
+    let name = name_of(&cj.metadata, "CronJob")?;
     let job_name = format!("{name}-{}", scheduled.div_euclid(60));
     let active = plan.status.active.get_or_insert_with(Vec::new);
     let already = active
@@ -126,33 +146,32 @@ pub fn reconcile(cj: &CronJob, jobs: &[Job], now: Timestamp) -> Result<CronJobPl
     if already {
         return Ok(plan);
     }
-    match spec.concurrency_policy.as_deref().unwrap_or("Allow") {
+    let policy = cj
+        .spec
+        .as_ref()
+        .and_then(|s| s.concurrency_policy.as_deref())
+        .unwrap_or("Allow");
+    match policy {
         "Forbid" if !active.is_empty() => return Ok(plan),
         "Replace" => plan
             .delete_jobs
             .extend(active.drain(..).filter_map(|r| r.name)),
         _ => {}
     }
-    let job = new_job(cj, name, uid, &job_name, scheduled, tz);
     active.push(ObjectReference {
         api_version: Some("batch/v1".into()),
         kind: Some("Job".into()),
-        name: Some(job_name),
+        name: Some(job_name.clone()),
         namespace: cj.metadata.namespace.clone(),
         ..ObjectReference::default()
     });
     plan.status.last_schedule_time = Some(time_at(scheduled));
-    plan.create = Some(job);
+    plan.create = Some(new_job(cj, name, uid, &job_name, scheduled, tz));
     Ok(plan)
 }
 
 /// The runs in `(earliest, now]`: how many, and the latest.
-fn missed_runs(
-    s: &schedule::Schedule,
-    tz: chrono_tz::Tz,
-    earliest: i64,
-    now: i64,
-) -> (u64, Option<i64>) {
+fn missed_runs(s: &schedule::Schedule, tz: Tz, earliest: i64, now: i64) -> (u64, Option<i64>) {
     let (mut count, mut latest, mut t) = (0u64, None, earliest);
     while let Some(next) = s.next_after(t, tz).filter(|n| *n <= now) {
         count += 1;
@@ -164,14 +183,7 @@ fn missed_runs(
 
 /// The Job for one run (`getJobFromTemplate2`): the template's labels, annotations and
 /// spec, the scheduled-time annotation, the controller reference.
-fn new_job(
-    cj: &CronJob,
-    name: &str,
-    uid: &str,
-    job_name: &str,
-    scheduled: i64,
-    tz: chrono_tz::Tz,
-) -> Job {
+fn new_job(cj: &CronJob, name: &str, uid: &str, job_name: &str, scheduled: i64, tz: Tz) -> Job {
     let template = cj
         .spec
         .as_ref()

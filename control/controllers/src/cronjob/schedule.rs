@@ -180,3 +180,7 @@ fn first_of_next_month(t: NaiveDateTime) -> Option<NaiveDateTime> {
     };
     NaiveDate::from_ymd_opt(y, m, 1)?.and_hms_opt(0, 0, 0)
 }
+
+#[cfg(test)]
+#[path = "schedule_tests.rs"]
+mod tests;

@@ -7,6 +7,7 @@
 //! next plan takes the next step; on unchanged objects it plans nothing.
 
 mod hash;
+mod newrs;
 mod rolling;
 mod scale;
 mod status;

@@ -1,16 +1,13 @@
 //! One rollout step, as `syncDeployment` takes it: the new ReplicaSet (found or created),
 //! then RollingUpdate (`rolloutRolling`) or Recreate (`rolloutRecreate`) arithmetic.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, ReplicaSet, ReplicaSetSpec};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::hash::{self, DESIRED_REPLICAS, MAX_REPLICAS, POD_TEMPLATE_HASH, REVISION};
+use super::hash::{self, DESIRED_REPLICAS, MAX_REPLICAS, REVISION};
 use super::{Ctx, Rs};
 use crate::Error;
-use crate::common::{controller_owner, controller_ref, is_pod_failed, is_pod_succeeded};
+use crate::common::{controller_ref, is_pod_failed, is_pod_succeeded};
 
 /// Whether the step was a rollout (its status gets the Progressing logic) or only a
 /// scale/paused sync (`syncDeploymentStatus`).
@@ -74,7 +71,7 @@ impl<'a> Run<'a> {
         (0..self.rss.len()).filter(move |i| Some(*i) != self.new)
     }
 
-    fn max_old_revision(&self) -> i64 {
+    pub(super) fn max_old_revision(&self) -> i64 {
         self.olds().map(|i| self.rss[i].revision).max().unwrap_or(0)
     }
 
@@ -244,82 +241,5 @@ impl<'a> Run<'a> {
         }
         let name = rs.name.clone();
         self.found_new_condition(&name);
-    }
-
-    /// Plans the new ReplicaSet with `replicas`, named from the template hash (bumping the
-    /// collision count while the name is taken).
-    fn create_new(&mut self, replicas: i32) -> Result<(), Error> {
-        let spec = self.d.spec.as_ref().ok_or(Error::MissingField {
-            kind: "Deployment",
-            field: "spec",
-        })?;
-        let template = spec.template.clone();
-        let mut hash_value = hash::template_hash(&template, self.collision_count);
-        while self
-            .taken
-            .iter()
-            .any(|t| *t == format!("{}-{hash_value}", self.name))
-        {
-            self.collision_count = Some(self.collision_count.unwrap_or(0) + 1);
-            hash_value = hash::template_hash(&template, self.collision_count);
-        }
-        let rs_name = format!("{}-{hash_value}", self.name);
-        let revision = self.max_old_revision() + 1;
-        let mut annotations =
-            hash::copied_annotations(&self.d.metadata.annotations.clone().unwrap_or_default());
-        annotations.insert(REVISION.into(), revision.to_string());
-        annotations.insert(DESIRED_REPLICAS.into(), self.ctx.replicas.to_string());
-        annotations.insert(
-            MAX_REPLICAS.into(),
-            (self.ctx.replicas + self.ctx.max_surge).to_string(),
-        );
-        let mut t = template;
-        let meta = t.metadata.get_or_insert_with(Default::default);
-        meta.labels
-            .get_or_insert_with(BTreeMap::new)
-            .insert(POD_TEMPLATE_HASH.into(), hash_value.clone());
-        let labels = meta.labels.clone();
-        let mut selector = spec.selector.clone();
-        selector
-            .match_labels
-            .get_or_insert_with(BTreeMap::new)
-            .insert(POD_TEMPLATE_HASH.into(), hash_value);
-        self.create = Some(ReplicaSet {
-            metadata: ObjectMeta {
-                name: Some(rs_name.clone()),
-                namespace: self.d.metadata.namespace.clone(),
-                labels,
-                annotations: Some(annotations.clone()),
-                owner_references: Some(vec![controller_owner(
-                    "apps/v1",
-                    "Deployment",
-                    self.name,
-                    self.uid,
-                )]),
-                ..ObjectMeta::default()
-            },
-            spec: Some(ReplicaSetSpec {
-                replicas: Some(replicas),
-                min_ready_seconds: spec.min_ready_seconds,
-                selector,
-                template: Some(t),
-            }),
-            status: None,
-        });
-        self.rss.push(Rs {
-            name: rs_name.clone(),
-            uid: None,
-            replicas,
-            status_replicas: 0,
-            ready: 0,
-            available: 0,
-            created: self.now,
-            revision,
-            annotations,
-            cleanable: false,
-        });
-        self.new = Some(self.rss.len() - 1);
-        self.created_condition(&rs_name);
-        Ok(())
     }
 }

@@ -10,6 +10,7 @@ use crate::common::time_at;
 
 const PROGRESSING: &str = "Progressing";
 const AVAILABLE: &str = "Available";
+const NEW_RS_AVAILABLE: &str = "NewReplicaSetAvailable";
 /// `progressDeadlineSeconds` when unset (the apps/v1 default).
 const DEFAULT_DEADLINE: i32 = 600;
 
@@ -152,55 +153,44 @@ impl Run<'_> {
             return st;
         }
         let mut conds = st.conditions.take().unwrap_or_default();
-        let Some(deadline) = self.deadline() else {
-            conds.retain(|c| c.type_ != PROGRESSING);
-            st.conditions = Some(conds);
-            return st;
-        };
-        let rs_name = self.new.map(|n| self.rss[n].name.clone());
+        match self.deadline() {
+            None => conds.retain(|c| c.type_ != PROGRESSING),
+            Some(deadline) => self.progress(&st, deadline, &mut conds),
+        }
+        st.conditions = Some(conds);
+        st
+    }
+
+    /// `syncRolloutStatus`: complete, progressing, or timed out, judged against the status
+    /// the Deployment had before this sync.
+    fn progress(&self, st: &DeploymentStatus, deadline: i64, conds: &mut Vec<DeploymentCondition>) {
         let cur = conds.iter().find(|c| c.type_ == PROGRESSING).cloned();
         let reason = cur
             .as_ref()
             .and_then(|c| c.reason.clone())
             .unwrap_or_default();
-        let want = self.ctx.replicas;
-        let done = st.replicas == st.updated_replicas && reason == "NewReplicaSetAvailable";
-        let old = self.d.status.clone().unwrap_or_default();
-        let complete = st.updated_replicas == Some(want)
-            && st.replicas == Some(want)
-            && st.available_replicas == Some(want)
-            && st.observed_generation.unwrap_or(0) >= self.d.metadata.generation.unwrap_or(0);
-        let old_olds = old.replicas.unwrap_or(0) - old.updated_replicas.unwrap_or(0);
-        let new_olds = st.replicas.unwrap_or(0) - st.updated_replicas.unwrap_or(0);
-        let progressing = st.updated_replicas > old.updated_replicas.or(Some(0))
-            || new_olds < old_olds
-            || st.ready_replicas > old.ready_replicas.or(Some(0))
-            || st.available_replicas > old.available_replicas.or(Some(0));
-        let what = rs_name.map_or_else(
-            || format!("Deployment \"{}\"", self.name),
-            |n| format!("ReplicaSet \"{n}\""),
-        );
-        if done {
-        } else if complete {
+        if st.replicas == st.updated_replicas && reason == NEW_RS_AVAILABLE {
+            return;
+        }
+        let what = match self.new {
+            Some(n) => format!("ReplicaSet \"{}\"", self.rss[n].name),
+            None => format!("Deployment \"{}\"", self.name),
+        };
+        if self.complete(st) {
             let msg = format!("{what} has successfully progressed.");
             set(
-                &mut conds,
-                condition(PROGRESSING, "True", "NewReplicaSetAvailable", msg, self.now),
+                conds,
+                condition(PROGRESSING, "True", NEW_RS_AVAILABLE, msg, self.now),
             );
-        } else if progressing {
-            let mut c = condition(
-                PROGRESSING,
-                "True",
-                "ReplicaSetUpdated",
-                format!("{what} is progressing."),
-                self.now,
-            );
+        } else if self.progressed(st) {
+            let msg = format!("{what} is progressing.");
+            let mut c = condition(PROGRESSING, "True", "ReplicaSetUpdated", msg, self.now);
             if let Some(cur) = cur.filter(|c| c.status == "True") {
                 c.last_transition_time = cur.last_transition_time;
             }
             conds.retain(|c| c.type_ != PROGRESSING);
             conds.push(c);
-        } else if let Some(cur) = cur.filter(|_| reason != "NewReplicaSetAvailable") {
+        } else if let Some(cur) = cur.filter(|_| reason != NEW_RS_AVAILABLE) {
             let from = cur
                 .last_update_time
                 .as_ref()
@@ -208,7 +198,7 @@ impl Run<'_> {
             if reason == "ProgressDeadlineExceeded" || from + deadline < self.now {
                 let msg = format!("{what} has timed out progressing.");
                 set(
-                    &mut conds,
+                    conds,
                     condition(
                         PROGRESSING,
                         "False",
@@ -219,8 +209,25 @@ impl Run<'_> {
                 );
             }
         }
-        st.conditions = Some(conds);
-        st
+    }
+
+    /// `DeploymentComplete` on the new status.
+    fn complete(&self, st: &DeploymentStatus) -> bool {
+        let want = Some(self.ctx.replicas);
+        st.updated_replicas == want
+            && st.replicas == want
+            && st.available_replicas == want
+            && st.observed_generation.unwrap_or(0) >= self.d.metadata.generation.unwrap_or(0)
+    }
+
+    /// `DeploymentProgressing`: more updated, ready or available pods, or fewer old ones.
+    fn progressed(&self, st: &DeploymentStatus) -> bool {
+        let old = self.d.status.clone().unwrap_or_default();
+        let olds = |s: &DeploymentStatus| s.replicas.unwrap_or(0) - s.updated_replicas.unwrap_or(0);
+        st.updated_replicas.unwrap_or(0) > old.updated_replicas.unwrap_or(0)
+            || olds(st) < olds(&old)
+            || st.ready_replicas.unwrap_or(0) > old.ready_replicas.unwrap_or(0)
+            || st.available_replicas.unwrap_or(0) > old.available_replicas.unwrap_or(0)
     }
 
     /// The plan: the differences between planned and observed ReplicaSets, and the status.

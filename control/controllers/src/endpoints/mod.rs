@@ -100,57 +100,59 @@ fn pod_endpoints(
     let spec = svc.spec.as_ref()?;
     let selector: &BTreeMap<String, String> = spec.selector.as_ref()?;
     let ns = svc.metadata.namespace.as_deref();
-    let svc_name = svc.metadata.name.as_deref();
-    let mut out = Vec::new();
-    for pod in pods {
-        let labels = labels_of(&pod.metadata);
-        let selected = selector.iter().all(|(k, v)| labels.get(k) == Some(v));
-        if pod.metadata.namespace.as_deref() != ns
-            || !selected
-            || !should_include(pod, include_terminating)
-        {
-            continue;
-        }
-        let ports = spec
-            .ports
-            .iter()
-            .flatten()
-            .filter_map(|sp| {
-                Some(Port {
-                    name: sp.name.clone().unwrap_or_default(),
-                    port: find_port(pod, sp)?,
-                    protocol: sp.protocol.clone().unwrap_or_else(|| "TCP".into()),
-                    app_protocol: sp.app_protocol.clone(),
-                })
-            })
-            .collect();
-        let pspec = pod.spec.as_ref();
-        let subdomain_matches = pspec.and_then(|s| s.subdomain.as_deref()) == svc_name;
-        out.push(PodEndpoint {
-            ip: pod
-                .status
-                .as_ref()
-                .and_then(|s| s.pod_ip.clone())
-                .unwrap_or_default(),
-            node: pspec.and_then(|s| s.node_name.clone()),
-            hostname: pspec
-                .and_then(|s| s.hostname.clone())
-                .filter(|_| subdomain_matches),
-            target: ObjectReference {
-                kind: Some("Pod".into()),
-                namespace: pod.metadata.namespace.clone(),
-                name: pod.metadata.name.clone(),
-                uid: pod.metadata.uid.clone(),
-                ..ObjectReference::default()
-            },
-            ready: is_pod_ready(pod),
-            terminating: is_terminating(&pod.metadata),
-            ports,
-        });
-    }
+    let mut out: Vec<PodEndpoint> = pods
+        .iter()
+        .filter(|pod| {
+            let labels = labels_of(&pod.metadata);
+            pod.metadata.namespace.as_deref() == ns
+                && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+                && should_include(pod, include_terminating)
+        })
+        .map(|pod| pod_endpoint(svc, pod))
+        .collect();
     out.sort_by(|a, b| {
         a.ip.cmp(&b.ip)
             .then_with(|| a.target.name.cmp(&b.target.name))
     });
     Some(out)
+}
+
+fn pod_endpoint(svc: &Service, pod: &Pod) -> PodEndpoint {
+    let ports = svc
+        .spec
+        .iter()
+        .flat_map(|s| s.ports.iter().flatten())
+        .filter_map(|sp| {
+            Some(Port {
+                name: sp.name.clone().unwrap_or_default(),
+                port: find_port(pod, sp)?,
+                protocol: sp.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                app_protocol: sp.app_protocol.clone(),
+            })
+        })
+        .collect();
+    let pspec = pod.spec.as_ref();
+    let subdomain_matches =
+        pspec.and_then(|s| s.subdomain.as_deref()) == svc.metadata.name.as_deref();
+    PodEndpoint {
+        ip: pod
+            .status
+            .as_ref()
+            .and_then(|s| s.pod_ip.clone())
+            .unwrap_or_default(),
+        node: pspec.and_then(|s| s.node_name.clone()),
+        hostname: pspec
+            .and_then(|s| s.hostname.clone())
+            .filter(|_| subdomain_matches),
+        target: ObjectReference {
+            kind: Some("Pod".into()),
+            namespace: pod.metadata.namespace.clone(),
+            name: pod.metadata.name.clone(),
+            uid: pod.metadata.uid.clone(),
+            ..ObjectReference::default()
+        },
+        ready: is_pod_ready(pod),
+        terminating: is_terminating(&pod.metadata),
+        ports,
+    }
 }

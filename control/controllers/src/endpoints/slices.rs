@@ -41,6 +41,51 @@ pub fn reconcile_slices(
     pods: &[Pod],
     existing: &[EndpointSlice],
 ) -> Option<SlicePlan> {
+    let groups = desired(svc, pods)?;
+    let name = svc.metadata.name.clone().unwrap_or_default();
+    let ours: Vec<&EndpointSlice> = existing.iter().filter(|s| is_ours(s, &name)).collect();
+    let mut plan = SlicePlan::default();
+    let mut used = Vec::new();
+    for (ports, endpoints) in groups {
+        let mut olds: Vec<&EndpointSlice> = ours
+            .iter()
+            .copied()
+            .filter(|s| ports_of(s) == ports)
+            .collect();
+        olds.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        let mut olds = olds.into_iter();
+        let chunks: Vec<&[Endpoint]> = if endpoints.is_empty() {
+            vec![&[]]
+        } else {
+            endpoints.chunks(MAX_ENDPOINTS_PER_SLICE).collect()
+        };
+        for chunk in chunks {
+            let mut want = slice(svc, &name, &ports, chunk.to_vec());
+            let Some(old) = olds.next() else {
+                plan.create.push(want);
+                continue;
+            };
+            used.push(old.metadata.name.clone());
+            let same =
+                old.endpoints == want.endpoints && old.metadata.labels == want.metadata.labels;
+            if !same || old.ports != want.ports {
+                want.metadata.name = old.metadata.name.clone();
+                want.metadata.generate_name = None;
+                plan.update.push(want);
+            }
+        }
+    }
+    plan.delete = ours
+        .iter()
+        .filter(|s| !used.contains(&s.metadata.name))
+        .filter_map(|s| s.metadata.name.clone())
+        .collect();
+    Some(plan)
+}
+
+/// The endpoints by port set (IPv4 only); one empty group (kube's placeholder slice, with
+/// neither endpoints nor ports) when there are none.
+fn desired(svc: &Service, pods: &[Pod]) -> Option<BTreeMap<Vec<Port>, Vec<Endpoint>>> {
     let publish = publish_not_ready(svc);
     let mut groups: BTreeMap<Vec<Port>, Vec<Endpoint>> = BTreeMap::new();
     for ep in pod_endpoints(svc, pods, true)?
@@ -63,51 +108,9 @@ pub fn reconcile_slices(
         });
     }
     if groups.is_empty() {
-        // kube keeps one placeholder slice, without endpoints or ports.
         groups.insert(Vec::new(), Vec::new());
     }
-    let name = svc.metadata.name.clone().unwrap_or_default();
-    let ours: Vec<&EndpointSlice> = existing.iter().filter(|s| is_ours(s, &name)).collect();
-    let mut plan = SlicePlan::default();
-    let mut used = Vec::new();
-    for (ports, endpoints) in groups {
-        let mut olds: Vec<&EndpointSlice> = ours
-            .iter()
-            .copied()
-            .filter(|s| ports_of(s) == ports)
-            .collect();
-        olds.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-        let mut olds = olds.into_iter();
-        let chunks: Vec<&[Endpoint]> = if endpoints.is_empty() {
-            vec![&[]]
-        } else {
-            endpoints.chunks(MAX_ENDPOINTS_PER_SLICE).collect()
-        };
-        for chunk in chunks {
-            let want = slice(svc, &name, &ports, chunk.to_vec());
-            match olds.next() {
-                Some(old) => {
-                    used.push(old.metadata.name.clone());
-                    if old.endpoints != want.endpoints
-                        || old.metadata.labels != want.metadata.labels
-                        || old.ports != want.ports
-                    {
-                        let mut w = want;
-                        w.metadata.name = old.metadata.name.clone();
-                        w.metadata.generate_name = None;
-                        plan.update.push(w);
-                    }
-                }
-                None => plan.create.push(want),
-            }
-        }
-    }
-    plan.delete = ours
-        .iter()
-        .filter(|s| !used.contains(&s.metadata.name))
-        .filter_map(|s| s.metadata.name.clone())
-        .collect();
-    Some(plan)
+    Some(groups)
 }
 
 fn is_ours(s: &EndpointSlice, svc: &str) -> bool {

@@ -26,10 +26,38 @@ pub fn reconcile_endpoints(
     pods: &[Pod],
     current: Option<&Endpoints>,
 ) -> EndpointsPlan {
-    let publish = publish_not_ready(svc);
-    let Some(eps) = pod_endpoints(svc, pods, publish) else {
+    let Some(subsets) = subsets(svc, pods) else {
         return EndpointsPlan::Leave;
     };
+    let mut labels = labels_of(&svc.metadata);
+    if is_headless(svc) {
+        labels.insert(HEADLESS.into(), String::new());
+    }
+    let want = Endpoints {
+        metadata: ObjectMeta {
+            name: svc.metadata.name.clone(),
+            namespace: svc.metadata.namespace.clone(),
+            labels: (!labels.is_empty()).then_some(labels),
+            ..ObjectMeta::default()
+        },
+        subsets: (!subsets.is_empty()).then_some(subsets),
+    };
+    let unchanged = current.is_some_and(|c| {
+        c.subsets.as_ref().filter(|s| !s.is_empty()) == want.subsets.as_ref()
+            && c.metadata.labels == want.metadata.labels
+    });
+    if unchanged {
+        EndpointsPlan::Leave
+    } else {
+        EndpointsPlan::Write(Box::new(want))
+    }
+}
+
+/// The subsets (`RepackSubsets`): addresses grouped by their sorted port set, ready ones
+/// (or all, with `publishNotReadyAddresses`) apart from the others.
+fn subsets(svc: &Service, pods: &[Pod]) -> Option<Vec<EndpointSubset>> {
+    let publish = publish_not_ready(svc);
+    let eps = pod_endpoints(svc, pods, publish)?;
     let no_ports = svc
         .spec
         .as_ref()
@@ -58,7 +86,7 @@ pub fn reconcile_endpoints(
             entry.1.push(addr)
         }
     }
-    let subsets: Vec<EndpointSubset> = groups
+    let subsets = groups
         .into_iter()
         .map(|(ports, (ready, unready))| EndpointSubset {
             addresses: (!ready.is_empty()).then_some(ready),
@@ -66,28 +94,7 @@ pub fn reconcile_endpoints(
             ports: (!ports.is_empty()).then(|| ports.into_iter().map(to_port).collect()),
         })
         .collect();
-    let mut labels = labels_of(&svc.metadata);
-    if is_headless(svc) {
-        labels.insert(HEADLESS.into(), String::new());
-    }
-    let want = Endpoints {
-        metadata: ObjectMeta {
-            name: svc.metadata.name.clone(),
-            namespace: svc.metadata.namespace.clone(),
-            labels: (!labels.is_empty()).then_some(labels),
-            ..ObjectMeta::default()
-        },
-        subsets: (!subsets.is_empty()).then_some(subsets),
-    };
-    let unchanged = current.is_some_and(|c| {
-        c.subsets.as_ref().filter(|s| !s.is_empty()) == want.subsets.as_ref()
-            && c.metadata.labels == want.metadata.labels
-    });
-    if unchanged {
-        EndpointsPlan::Leave
-    } else {
-        EndpointsPlan::Write(Box::new(want))
-    }
+    Some(subsets)
 }
 
 fn to_port(p: Port) -> EndpointPort {

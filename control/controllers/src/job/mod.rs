@@ -55,67 +55,39 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
         .filter(|p| controller_ref(&p.metadata).is_some_and(|r| r.uid == uid))
         .collect();
     let mut status = job.status.clone().unwrap_or_default();
-    let mut plan = JobPlan::default();
-    // Count finished pods that still carry the finalizer; a pod deleted before finishing
-    // counts as failed.
-    for p in &owned {
-        let tracked = p
-            .metadata
-            .finalizers
-            .iter()
-            .flatten()
-            .any(|f| f == TRACKING_FINALIZER);
-        let failed = is_pod_failed(p) || (is_terminating(&p.metadata) && !is_pod_succeeded(p));
-        if tracked && (is_pod_succeeded(p) || failed) {
-            let counter = if is_pod_succeeded(p) {
-                &mut status.succeeded
-            } else {
-                &mut status.failed
-            };
-            *counter = Some(counter.unwrap_or(0) + 1);
-            plan.remove_finalizer
-                .push(p.metadata.name.clone().unwrap_or_default());
-        }
-    }
+    let mut plan = JobPlan {
+        remove_finalizer: count_finished(&owned, &mut status),
+        ..JobPlan::default()
+    };
     let active: Vec<&Pod> = owned.iter().copied().filter(|p| is_pod_active(p)).collect();
     if let Some(at) = finished(&status) {
-        plan.delete = names(&active);
-        status.active = Some(0);
         if let Some(ttl) = spec.ttl_seconds_after_finished {
             let due = at + i64::from(ttl);
-            if due <= now {
-                plan.delete_job = true
-            } else {
-                plan.requeue_after = Some(due - now)
-            }
+            plan.delete_job = due <= now;
+            plan.requeue_after = (due > now).then_some(due - now);
         }
-        plan.status = status;
-        return Ok(plan);
+        return Ok(stop_all(plan, status, &active));
     }
     let suspended = spec.suspend.unwrap_or(false);
     conditions::suspension(&mut status, suspended, now);
     if !suspended && status.start_time.is_none() {
         status.start_time = Some(time_at(now));
     }
-    let succeeded = status.succeeded.unwrap_or(0);
-    let failed = status.failed.unwrap_or(0);
     let start = status.start_time.as_ref().map(secs);
-    let deadline = spec.active_deadline_seconds.zip(start).map(|(d, s)| s + d);
-    let failure = if failed > spec.backoff_limit.unwrap_or(DEFAULT_BACKOFF_LIMIT) {
-        Some(Finish::BackoffLimitExceeded)
-    } else if deadline.is_some_and(|d| d <= now) && !suspended {
-        Some(Finish::DeadlineExceeded)
-    } else {
-        None
-    };
-    if let Some(f) = failure {
-        plan.delete = names(&active);
-        status.active = Some(0);
-        status.ready = Some(0);
-        set_condition(&mut status, f, now);
-        plan.status = status;
-        return Ok(plan);
+    let deadline = spec
+        .active_deadline_seconds
+        .zip(start)
+        .map(|(d, s)| s + d)
+        .filter(|_| !suspended);
+    if status.failed.unwrap_or(0) > spec.backoff_limit.unwrap_or(DEFAULT_BACKOFF_LIMIT) {
+        set_condition(&mut status, Finish::BackoffLimitExceeded, now);
+        return Ok(stop_all(plan, status, &active));
     }
+    if deadline.is_some_and(|d| d <= now) {
+        set_condition(&mut status, Finish::DeadlineExceeded, now);
+        return Ok(stop_all(plan, status, &active));
+    }
+    let succeeded = status.succeeded.unwrap_or(0);
     let want = if suspended {
         0
     } else {
@@ -133,21 +105,58 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
             .collect::<Result<_, _>>()?;
     }
     let active_after = active.len() - plan.delete.len() + plan.create.len();
-    let complete = match spec.completions {
-        Some(c) => succeeded >= c,
-        None => succeeded > 0,
-    };
+    let complete = spec.completions.map_or(succeeded > 0, |c| succeeded >= c);
     if complete && active_after == 0 {
         set_condition(&mut status, Finish::Complete, now);
         status.completion_time = Some(time_at(now));
-    } else if let Some(d) = deadline.filter(|_| !suspended) {
-        plan.requeue_after = Some(d - now);
+    } else {
+        plan.requeue_after = deadline.map(|d| d - now);
     }
-    status.active = Some(i32::try_from(active_after).unwrap_or(i32::MAX));
-    status.ready =
-        Some(i32::try_from(active.iter().filter(|p| is_pod_ready(p)).count()).unwrap_or(i32::MAX));
+    status.active = Some(count(active_after));
+    status.ready = Some(count(active.iter().filter(|p| is_pod_ready(p)).count()));
     plan.status = status;
     Ok(plan)
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// Counts finished pods that still carry the tracking finalizer into `status` (a pod
+/// deleted before it finished counts as failed); returns their names.
+fn count_finished(owned: &[&Pod], status: &mut JobStatus) -> Vec<String> {
+    let mut counted = Vec::new();
+    for p in owned {
+        let tracked = p
+            .metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .any(|f| f == TRACKING_FINALIZER);
+        let failed = is_pod_failed(p) || (is_terminating(&p.metadata) && !is_pod_succeeded(p));
+        if tracked && (is_pod_succeeded(p) || failed) {
+            let counter = if is_pod_succeeded(p) {
+                &mut status.succeeded
+            } else {
+                &mut status.failed
+            };
+            *counter = Some(counter.unwrap_or(0) + 1);
+            counted.push(p.metadata.name.clone().unwrap_or_default());
+        }
+    }
+    counted
+}
+
+/// A finished Job: every active pod goes.
+fn stop_all(mut plan: JobPlan, mut status: JobStatus, active: &[&Pod]) -> JobPlan {
+    plan.delete = active
+        .iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    status.active = Some(0);
+    status.ready = Some(0);
+    plan.status = status;
+    plan
 }
 
 /// How many pods should run: `completions - succeeded` capped by `parallelism` (default 1);
@@ -165,12 +174,6 @@ fn want_active(
         Some(c) => (c - succeeded).clamp(0, parallelism),
     };
     usize::try_from(want).unwrap_or(0)
-}
-
-fn names(pods: &[&Pod]) -> Vec<String> {
-    pods.iter()
-        .filter_map(|p| p.metadata.name.clone())
-        .collect()
 }
 
 /// A pod of the Job: the template, the Job's labels (as the API server adds them to the
