@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{ObjectReference, Pod, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 pub use slices::{MANAGED_BY, MAX_ENDPOINTS_PER_SLICE, SERVICE_NAME, SlicePlan, reconcile_slices};
-pub use v1::{EndpointsPlan, reconcile_endpoints};
+pub use v1::{ENDPOINTS_CONTROLLER, ENDPOINTS_MANAGED_BY, EndpointsPlan, reconcile_endpoints};
 
 use crate::common::{is_pod_failed, is_pod_ready, is_pod_succeeded, is_terminating, labels_of};
 

@@ -85,6 +85,12 @@ fn endpoints_group_ready_and_unready_by_port_set() {
         Some("a")
     );
     assert_eq!(a.node_name.as_deref(), Some("n1"));
+    let labels = ep.metadata.labels.clone().expect("labels");
+    assert_eq!(
+        labels.get(super::ENDPOINTS_MANAGED_BY).map(String::as_str),
+        Some("endpoint-controller")
+    );
+    assert_eq!(labels.get("team").map(String::as_str), Some("a"));
     assert_eq!(
         reconcile_endpoints(&svc(json!({})), &pods, Some(&ep)),
         EndpointsPlan::Leave

@@ -11,6 +11,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::{HEADLESS, Port, is_headless, pod_endpoints, publish_not_ready};
 use crate::common::labels_of;
 
+/// The label kube-controller-manager (1.33) puts on the Endpoints it manages.
+pub const ENDPOINTS_MANAGED_BY: &str = "endpoints.kubernetes.io/managed-by";
+/// Its value.
+pub const ENDPOINTS_CONTROLLER: &str = "endpoint-controller";
+
 /// What to do with the Service's Endpoints object.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EndpointsPlan {
@@ -30,6 +35,7 @@ pub fn reconcile_endpoints(
         return EndpointsPlan::Leave;
     };
     let mut labels = labels_of(&svc.metadata);
+    labels.insert(ENDPOINTS_MANAGED_BY.into(), ENDPOINTS_CONTROLLER.into());
     if is_headless(svc) {
         labels.insert(HEADLESS.into(), String::new());
     }
@@ -37,7 +43,7 @@ pub fn reconcile_endpoints(
         metadata: ObjectMeta {
             name: svc.metadata.name.clone(),
             namespace: svc.metadata.namespace.clone(),
-            labels: (!labels.is_empty()).then_some(labels),
+            labels: Some(labels),
             ..ObjectMeta::default()
         },
         subsets: (!subsets.is_empty()).then_some(subsets),

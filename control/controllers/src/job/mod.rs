@@ -1,8 +1,10 @@
 //! The Job decision (kube-controller-manager's `job` controller), NonIndexed completion
 //! mode: count finished pods through the tracking finalizer, fail on `backoffLimit` or
 //! `activeDeadlineSeconds`, complete on `completions`, keep `parallelism` pods running,
-//! suspend, and delete the finished Job after `ttlSecondsAfterFinished`.
+//! suspend, back off before replacing failed pods, and delete the finished Job after
+//! `ttlSecondsAfterFinished`.
 
+mod backoff;
 mod conditions;
 
 #[cfg(test)]
@@ -99,18 +101,23 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
             .take(active.len() - want)
             .collect();
     } else if active.len() < want {
-        let count = (want - active.len()).min(crate::replicaset::BURST_REPLICAS);
-        plan.create = (0..count)
-            .map(|_| job_pod(job, uid))
-            .collect::<Result<_, _>>()?;
+        match backoff::remaining(&owned, now) {
+            Some(wait) => plan.requeue_after = Some(wait),
+            None => {
+                let count = (want - active.len()).min(crate::replicaset::BURST_REPLICAS);
+                plan.create = (0..count)
+                    .map(|_| job_pod(job, uid))
+                    .collect::<Result<_, _>>()?;
+            }
+        }
     }
     let active_after = active.len() - plan.delete.len() + plan.create.len();
     let complete = spec.completions.map_or(succeeded > 0, |c| succeeded >= c);
     if complete && active_after == 0 {
         set_condition(&mut status, Finish::Complete, now);
         status.completion_time = Some(time_at(now));
-    } else {
-        plan.requeue_after = deadline.map(|d| d - now);
+    } else if let Some(d) = deadline {
+        plan.requeue_after = Some(plan.requeue_after.map_or(d - now, |r| r.min(d - now)));
     }
     status.active = Some(count(active_after));
     status.ready = Some(count(active.iter().filter(|p| is_pod_ready(p)).count()));

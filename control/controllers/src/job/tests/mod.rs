@@ -1,6 +1,8 @@
 //! The Job decision by table, with explicit times: pods to create and delete, counting
 //! through the finalizer, backoffLimit, activeDeadlineSeconds, TTL, suspend, idempotence.
 
+mod timing;
+
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
@@ -9,7 +11,7 @@ use super::{JobPlan, TRACKING_FINALIZER, reconcile};
 use crate::common::time_at;
 use crate::testutil::{St, T0, at, from, pod, terminating};
 
-fn job(spec: Value, status: Value) -> Job {
+pub(super) fn job(spec: Value, status: Value) -> Job {
     let mut s = json!({"template": {"spec": {"containers": [{"name": "c", "image": "x.wasm"}], "restartPolicy": "Never"}}});
     if let Value::Object(m) = spec {
         for (k, v) in m {
@@ -22,13 +24,13 @@ fn job(spec: Value, status: Value) -> Job {
 }
 
 /// A pod of the Job, with the tracking finalizer.
-fn jp(name: &str, st: St) -> Pod {
+pub(super) fn jp(name: &str, st: St) -> Pod {
     let mut p = pod(name, json!({"job-name": "pi"}), Some("job-uid"), st);
     p.metadata.finalizers = Some(vec![TRACKING_FINALIZER.into()]);
     p
 }
 
-fn cond(plan: &JobPlan) -> Option<(String, String)> {
+pub(super) fn cond(plan: &JobPlan) -> Option<(String, String)> {
     let c = plan
         .status
         .conditions
@@ -212,85 +214,6 @@ fn created_pods_carry_labels_finalizer_and_owner() {
 }
 
 #[test]
-fn active_deadline_with_explicit_times() {
-    let started = json!({"startTime": crate::testutil::rfc3339(T0), "active": 1});
-    let spec = json!({"activeDeadlineSeconds": 60});
-    let pods = vec![jp("a", St::Ready(T0))];
-    // (now, requeue after, finish)
-    let table = [
-        (T0 + 10, Some(50), None),
-        (T0 + 59, Some(1), None),
-        (T0 + 60, None, Some(("Failed", "DeadlineExceeded"))),
-    ];
-    for (now, requeue, finish) in table {
-        let plan = reconcile(&job(spec.clone(), started.clone()), &pods, at(now)).expect("plan");
-        assert_eq!(plan.requeue_after, requeue, "at +{}", now - T0);
-        assert_eq!(
-            cond(&plan),
-            finish.map(|(t, r)| (t.to_string(), r.to_string())),
-            "at +{}",
-            now - T0
-        );
-        assert_eq!(plan.delete.len(), usize::from(finish.is_some()));
-    }
-}
-
-#[test]
-fn ttl_after_finished_deletes_the_job() {
-    let done = json!({"succeeded": 1, "completionTime": crate::testutil::rfc3339(T0 + 10),
-        "conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": crate::testutil::rfc3339(T0 + 10)}]});
-    let spec = json!({"ttlSecondsAfterFinished": 100});
-    // (now, delete the Job, requeue after)
-    for (now, delete, requeue) in [
-        (T0 + 50, false, Some(60)),
-        (T0 + 110, true, None),
-        (T0 + 500, true, None),
-    ] {
-        let plan = reconcile(&job(spec.clone(), done.clone()), &[], at(now)).expect("plan");
-        assert_eq!(
-            (plan.delete_job, plan.requeue_after),
-            (delete, requeue),
-            "at +{}",
-            now - T0
-        );
-        assert!(plan.create.is_empty());
-    }
-    let no_ttl = reconcile(&job(json!({}), done), &[], at(T0 + 10_000)).expect("plan");
-    assert!(!no_ttl.delete_job);
-}
-
-#[test]
-fn suspend_deletes_pods_and_resume_restarts_the_clock() {
-    let pods = vec![jp("a", St::Ready(T0))];
-    let plan = reconcile(
-        &job(
-            json!({"suspend": true}),
-            json!({"startTime": crate::testutil::rfc3339(T0)}),
-        ),
-        &pods,
-        at(T0 + 5),
-    )
-    .expect("plan");
-    assert_eq!(plan.delete, vec!["a"]);
-    let c = plan
-        .status
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == "Suspended")
-        .expect("suspended");
-    assert_eq!(
-        (c.status.as_str(), c.reason.as_deref()),
-        ("True", Some("JobSuspended"))
-    );
-    let mut j = job(json!({}), json!({}));
-    j.status = Some(plan.status);
-    let resumed = reconcile(&j, &[], at(T0 + 100)).expect("plan");
-    assert_eq!(resumed.create.len(), 1);
-    assert_eq!(resumed.status.start_time, Some(time_at(T0 + 100)));
-}
-
-#[test]
 fn a_job_runs_to_completion_and_replanning_plans_nothing() {
     let mut j = job(json!({"completions": 5, "parallelism": 2}), json!({}));
     let mut pods: Vec<Pod> = vec![];
@@ -336,4 +259,42 @@ fn a_job_runs_to_completion_and_replanning_plans_nothing() {
         now += 10;
     }
     panic!("the Job never completed");
+}
+
+/// A failed pod whose container finished at `t`.
+fn failed_at(name: &str, t: i64) -> Pod {
+    let mut p = jp(name, St::Failed);
+    p.status.as_mut().expect("status").container_statuses = Some(vec![from(json!({
+        "name": "c", "image": "x.wasm", "imageID": "", "ready": false, "restartCount": 0,
+        "state": {"terminated": {"exitCode": 1, "finishedAt": crate::testutil::rfc3339(t)}}}))]);
+    p.metadata.finalizers = None;
+    p
+}
+
+#[test]
+fn failed_pods_are_replaced_after_an_exponential_backoff() {
+    // (failed pods finished at, now, pods created, requeue after)
+    let table: Vec<(Vec<i64>, i64, usize, Option<i64>)> = vec![
+        (vec![T0], T0 + 5, 0, Some(5)),
+        (vec![T0], T0 + 10, 1, None),
+        (vec![T0 - 30, T0], T0 + 15, 0, Some(5)),
+        (vec![T0 - 30, T0], T0 + 20, 1, None),
+        // Seven failures: 10 s * 2^6 = 640 s, capped at 10 minutes.
+        ((0..7).map(|i| T0 - 100 + i).collect(), T0 + 499, 0, Some(7)),
+    ];
+    for (i, (times, now, create, requeue)) in table.into_iter().enumerate() {
+        let pods: Vec<Pod> = times
+            .iter()
+            .enumerate()
+            .map(|(k, t)| failed_at(&format!("f{k}"), *t))
+            .collect();
+        let status = json!({"failed": times.len()});
+        let plan =
+            reconcile(&job(json!({"backoffLimit": 10}), status), &pods, at(now)).expect("plan");
+        assert_eq!(
+            (plan.create.len(), plan.requeue_after),
+            (create, requeue),
+            "case {i}"
+        );
+    }
 }
