@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`replicaset`]: claim pods, create/delete to match replicas, deletion preference, status.
+//! - [`replication_controller`]: the same for core/v1 ReplicationControllers.
 //! - [`deployment`]: the new ReplicaSet (template hash, revision), RollingUpdate/Recreate
 //!   steps, proportional scaling, history cleanup, Progressing/Available conditions.
 //! - [`endpoints`]: the Endpoints and EndpointSlices of a Service from its selected pods.
@@ -20,7 +21,8 @@
 //! Every decision is idempotent: applying its plan and deciding again on the resulting
 //! objects plans nothing new. Each module's tests are tables of inputs and expected plans.
 //!
-//! Entry points, one per controller: `replicaset::reconcile`, `deployment::reconcile`,
+//! Entry points, one per controller: `replicaset::reconcile`,
+//! `replication_controller::reconcile`, `deployment::reconcile`,
 //! `endpoints::{reconcile_endpoints, reconcile_slices}`, `job::reconcile`,
 //! `cronjob::reconcile`, `node_lifecycle::reconcile`, `pod_cidr::plan_pod_cidrs`,
 //! `gc::{decide_dependent, decide_owner}`.
@@ -39,6 +41,7 @@ pub mod job;
 pub mod node_lifecycle;
 pub mod pod_cidr;
 pub mod replicaset;
+pub mod replication_controller;
 
 #[cfg(test)]
 mod testutil;

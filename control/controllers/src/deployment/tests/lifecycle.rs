@@ -160,3 +160,30 @@ fn rollback_reuses_the_old_replicaset_with_the_next_revision_and_cleans_history(
     assert_eq!(revs(&w), vec!["3", "4", "5"]);
     assert_eq!(w.rss.len(), 3);
 }
+
+/// `kubectl rollout restart` sets an annotation in the pod template: a template change
+/// like any other, so a new ReplicaSet with the next revision.
+#[test]
+fn rollout_restart_is_a_template_change() {
+    let mut w = World::rolled_out(2, rolling(json!(1), json!(0)));
+    w.converge(20);
+    let before: Vec<Option<String>> = w.rss.iter().map(|r| r.metadata.name.clone()).collect();
+    let meta =
+        w.d.spec
+            .as_mut()
+            .expect("spec")
+            .template
+            .metadata
+            .get_or_insert_with(Default::default);
+    meta.annotations
+        .get_or_insert_with(Default::default)
+        .insert(
+            "kubectl.kubernetes.io/restartedAt".into(),
+            "2026-01-01T00:00:00Z".into(),
+        );
+    let plan = w.plan();
+    let created = plan.create.as_ref().expect("a new ReplicaSet");
+    assert!(!before.contains(&created.metadata.name));
+    let ann = created.metadata.annotations.as_ref().expect("annotations");
+    assert_eq!(ann.get(REVISION).map(String::as_str), Some("3"));
+}
