@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::Metadata;
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::Error;
@@ -33,40 +35,46 @@ pub struct ReplicaSetPlan {
     pub status: ReplicaSetStatus,
 }
 
-/// Which of `pods` the ReplicaSet owns after claiming, and what claiming changes.
-#[derive(Debug, Default)]
-pub struct Claimed<'a> {
-    pub owned: Vec<&'a Pod>,
+/// Which objects the owner has after claiming, and what claiming changes.
+#[derive(Debug)]
+pub struct Claimed<'a, T> {
+    pub owned: Vec<&'a T>,
     pub adopt: Vec<String>,
     pub release: Vec<String>,
 }
 
-/// Claims pods as `PodControllerRefManager.ClaimPods` does: owned and matching are kept,
-/// owned and not matching are released, orphans matching are adopted (not while either side
-/// is being deleted), pods of another controller are left alone.
-pub fn claim<'a>(
+/// Claims objects as `ControllerRefManager.ClaimObject` does (pods for a ReplicaSet,
+/// ReplicaSets for a Deployment): owned and matching are kept, owned and not matching are
+/// released, orphans matching are adopted (not while either side is being deleted), objects
+/// of another controller are left alone.
+pub fn claim<'a, T: Metadata<Ty = ObjectMeta>>(
     owner_uid: &str,
     owner_terminating: bool,
     selector: &skiff_api::selector::LabelSelector,
-    pods: &'a [Pod],
-) -> Claimed<'a> {
-    let mut out = Claimed::default();
-    for pod in pods {
-        let matches = selector.matches(&labels_of(&pod.metadata));
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        match controller_ref(&pod.metadata) {
+    objects: &'a [T],
+) -> Claimed<'a, T> {
+    let mut out = Claimed {
+        owned: Vec::new(),
+        adopt: Vec::new(),
+        release: Vec::new(),
+    };
+    for obj in objects {
+        let meta = obj.metadata();
+        let matches = selector.matches(&labels_of(meta));
+        let name = meta.name.clone().unwrap_or_default();
+        match controller_ref(meta) {
             Some(r) if r.uid == owner_uid => {
                 if matches {
-                    out.owned.push(pod);
-                } else if !is_terminating(&pod.metadata) {
+                    out.owned.push(obj);
+                } else if !is_terminating(meta) {
                     out.release.push(name);
                 }
             }
             Some(_) => {}
             None => {
-                if matches && !owner_terminating && !is_terminating(&pod.metadata) {
+                if matches && !owner_terminating && !is_terminating(meta) {
                     out.adopt.push(name);
-                    out.owned.push(pod);
+                    out.owned.push(obj);
                 }
             }
         }

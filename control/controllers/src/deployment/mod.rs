@@ -28,7 +28,8 @@ pub use hash::{
 };
 
 use crate::Error;
-use crate::common::{controller_ref, is_terminating, name_of, scaled_value, secs, uid_of};
+use crate::common::{is_terminating, name_of, scaled_value, secs, selector_of, uid_of};
+use crate::replicaset::claim;
 
 /// What to do for one Deployment.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,6 +43,10 @@ pub struct DeploymentPlan {
     pub delete: Vec<String>,
     /// The status to write.
     pub status: DeploymentStatus,
+    /// Orphan ReplicaSets matching the selector: add the controller reference.
+    pub adopt: Vec<String>,
+    /// Owned ReplicaSets that no longer match the selector: remove the controller reference.
+    pub release: Vec<String>,
 }
 
 /// A change to one existing ReplicaSet: its new `spec.replicas` and full annotations.
@@ -155,24 +160,23 @@ pub fn reconcile(
     let name = name_of(&d.metadata, "Deployment")?;
     let uid = uid_of(&d.metadata, "Deployment")?;
     let ctx = Ctx::new(d)?;
-    let owned: Vec<&ReplicaSet> = replica_sets
-        .iter()
-        .filter(|rs| controller_ref(&rs.metadata).is_some_and(|r| r.uid == uid))
-        .collect();
+    let spec = d.spec.as_ref().ok_or(Error::MissingField {
+        kind: "Deployment",
+        field: "spec",
+    })?;
+    let selector = selector_of(Some(&spec.selector), "Deployment")?;
+    let claimed = claim(uid, is_terminating(&d.metadata), &selector, replica_sets);
+    let owned = claimed.owned;
     let mut rss: Vec<Rs> = owned.iter().map(|rs| Rs::from(rs)).collect();
     rss.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
-    let template = d
-        .spec
-        .as_ref()
-        .map(|s| s.template.clone())
-        .unwrap_or_default();
+    let template = &spec.template;
     let new_name = owned
         .iter()
         .filter(|rs| {
             rs.spec
                 .as_ref()
                 .and_then(|s| s.template.as_ref())
-                .is_some_and(|t| equal_ignore_hash(t, &template))
+                .is_some_and(|t| equal_ignore_hash(t, template))
         })
         .map(|rs| Rs::from(rs))
         .min_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)))
@@ -185,5 +189,8 @@ pub fn reconcile(
     if !is_terminating(&d.metadata) {
         run.step(pods)?;
     }
-    Ok(run.finish(&owned))
+    let mut plan = run.finish(&owned);
+    plan.adopt = claimed.adopt;
+    plan.release = claimed.release;
+    Ok(plan)
 }

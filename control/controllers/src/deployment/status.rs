@@ -257,6 +257,8 @@ impl Run<'_> {
             update,
             delete: self.delete,
             status,
+            adopt: Vec::new(),
+            release: Vec::new(),
         }
     }
 }

@@ -187,3 +187,47 @@ fn rollout_restart_is_a_template_change() {
     let ann = created.metadata.annotations.as_ref().expect("annotations");
     assert_eq!(ann.get(REVISION).map(String::as_str), Some("3"));
 }
+
+/// A ReplicaSet orphaned by `kubectl delete deployment --cascade=orphan` is adopted by a new
+/// Deployment with the same selector, and reused as its new ReplicaSet when the template
+/// matches; one whose labels no longer match is released.
+#[test]
+fn orphan_replicasets_are_adopted_and_strays_released() {
+    let mut w = World::rolled_out(2, rolling(json!(1), json!(0)));
+    w.converge(20);
+    for rs in &mut w.rss {
+        rs.metadata.owner_references = None;
+    }
+    let mut stray = w.rss[0].clone();
+    stray.metadata.name = Some("stray".into());
+    stray.metadata.labels = Some([("app".to_string(), "other".to_string())].into());
+    stray.metadata.owner_references = Some(vec![controller_owner(
+        "apps/v1",
+        "Deployment",
+        "web",
+        "d-uid",
+    )]);
+    stray.spec.as_mut().expect("spec").selector =
+        serde_json::from_value(json!({"matchLabels": {"app": "other"}})).expect("selector");
+    w.rss.push(stray);
+    // ReplicaSets carry their template's labels, as the Deployment gave them.
+    for rs in &mut w.rss {
+        if rs.metadata.labels.is_none() {
+            rs.metadata.labels = rs
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .and_then(|t| t.metadata.as_ref())
+                .and_then(|m| m.labels.clone());
+        }
+    }
+    let plan = w.plan();
+    let mut adopted = plan.adopt.clone();
+    adopted.sort();
+    assert_eq!(adopted.len(), 2);
+    assert_eq!(plan.release, vec!["stray".to_string()]);
+    assert!(
+        plan.create.is_none(),
+        "the adopted ReplicaSet with the template is the new one"
+    );
+}
