@@ -64,6 +64,8 @@ struct Rs {
     name: String,
     uid: Option<String>,
     replicas: i32,
+    /// `spec.replicas` as observed at the start of the sync (what kube's status counts).
+    observed_replicas: i32,
     status_replicas: i32,
     ready: i32,
     available: i32,
@@ -82,6 +84,7 @@ impl Rs {
             name: rs.metadata.name.clone().unwrap_or_default(),
             uid: rs.metadata.uid.clone(),
             replicas: rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            observed_replicas: rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
             status_replicas: st.replicas,
             ready: st.ready_replicas.unwrap_or(0),
             available: st.available_replicas.unwrap_or(0),

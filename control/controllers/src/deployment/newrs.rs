@@ -33,6 +33,7 @@ impl Run<'_> {
             name: rs_name.clone(),
             uid: None,
             replicas,
+            observed_replicas: replicas,
             status_replicas: 0,
             ready: 0,
             available: 0,

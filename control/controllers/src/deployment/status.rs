@@ -139,7 +139,8 @@ impl Run<'_> {
             updated_replicas: Some(self.new.map_or(0, |n| self.rss[n].status_replicas)),
             ready_replicas: Some(sum(&|r| r.ready)),
             available_replicas: Some(available),
-            unavailable_replicas: Some((self.ctx.replicas - available).max(0)),
+            // `calculateStatus`: the ReplicaSets' spec.replicas (as observed) minus available.
+            unavailable_replicas: Some((sum(&|r| r.observed_replicas) - available).max(0)),
             collision_count: self.collision_count,
             conditions: Some(conditions),
             terminating_replicas: None,

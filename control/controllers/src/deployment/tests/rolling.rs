@@ -101,6 +101,8 @@ fn unready_new_pods_stall_the_rollout_then_exceed_the_deadline() {
             progressing_reason(&plan).as_deref(),
             Some("ReplicaSetUpdated")
         );
+        // kube counts the ReplicaSets' spec.replicas (4 or 3) minus the available (3 or 2).
+        assert_eq!(plan.status.unavailable_replicas, Some(1));
         w.now += 601;
         let late = w.plan();
         assert_eq!(
