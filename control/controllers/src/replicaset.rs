@@ -125,8 +125,9 @@ pub fn reconcile(rs: &ReplicaSet, pods: &[Pod], now: Timestamp) -> Result<Replic
 }
 
 /// Active pods, most preferred for deletion first (`ActivePodsWithRanks`): unscheduled before
-/// scheduled, Pending before Unknown before Running, not ready before ready, more sibling
-/// pods on the same node first, ready for less time first, more restarts first, newer first.
+/// scheduled, Pending before Unknown before Running, not ready before ready, lower
+/// `pod-deletion-cost` first, more sibling pods on the same node first, ready for less time
+/// first, more restarts first, newer first.
 pub fn deletion_order(active: &[&Pod]) -> Vec<String> {
     let mut on_node: BTreeMap<&str, i64> = BTreeMap::new();
     for p in active {
@@ -144,6 +145,7 @@ pub fn deletion_order(active: &[&Pod]) -> Vec<String> {
                 node.is_some(),
                 phase_rank(p),
                 is_pod_ready(p),
+                deletion_cost(p),
                 -colocated,
                 std::cmp::Reverse(ready_since(p)),
                 -restart_count(p),
@@ -154,6 +156,18 @@ pub fn deletion_order(active: &[&Pod]) -> Vec<String> {
         .collect();
     keyed.sort();
     keyed.into_iter().map(|(_, name)| name).collect()
+}
+
+/// The annotation that ranks pods for scale-down (lower goes first).
+pub const POD_DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
+
+/// The pod's deletion cost (0 when absent or not an int32).
+fn deletion_cost(p: &Pod) -> i32 {
+    let annotations = p.metadata.annotations.as_ref();
+    annotations
+        .and_then(|a| a.get(POD_DELETION_COST))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The status from the active claimed pods (`calculateStatus`).

@@ -81,6 +81,19 @@ fn creates_and_deletes_to_match_replicas() {
 }
 
 #[test]
+fn pod_deletion_cost_ranks_ready_pods() {
+    let mut cheap = owned("cheap", St::Ready(T0));
+    cheap.metadata.annotations =
+        Some([(super::POD_DELETION_COST.to_string(), "-5".to_string())].into());
+    let mut dear = owned("dear", St::Ready(T0 + 50));
+    dear.metadata.annotations =
+        Some([(super::POD_DELETION_COST.to_string(), "100".to_string())].into());
+    let pods = vec![dear, owned("plain", St::Ready(T0 + 50)), cheap];
+    let plan = reconcile(&rs(0, 0), &pods, at(T0 + 100)).expect("plan");
+    assert_eq!(plan.delete, vec!["cheap", "plain", "dear"]);
+}
+
+#[test]
 fn created_pods_carry_template_owner_and_generate_name() {
     let plan = reconcile(&rs(1, 0), &[], at(T0)).expect("plan");
     let p = &plan.create[0];
