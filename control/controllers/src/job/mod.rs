@@ -1,0 +1,216 @@
+//! The Job decision (kube-controller-manager's `job` controller), NonIndexed completion
+//! mode: count finished pods through the tracking finalizer, fail on `backoffLimit` or
+//! `activeDeadlineSeconds`, complete on `completions`, keep `parallelism` pods running,
+//! suspend, back off before replacing failed pods, and delete the finished Job after
+//! `ttlSecondsAfterFinished`.
+
+mod backoff;
+mod conditions;
+
+#[cfg(test)]
+mod tests;
+
+use k8s_openapi::api::batch::v1::{Job, JobStatus};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+
+use crate::Error;
+use crate::common::{
+    controller_owner, controller_ref, is_pod_active, is_pod_failed, is_pod_ready, is_pod_succeeded,
+    is_terminating, name_of, pod_from_template, secs, time_at, uid_of,
+};
+use conditions::{Finish, finished, set_condition};
+
+/// The finalizer a Job's pods carry until the Job has counted them.
+pub const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
+/// `backoffLimit` when unset.
+pub const DEFAULT_BACKOFF_LIMIT: i32 = 6;
+
+/// What to do for one Job.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobPlan {
+    /// Pods to create (`generateName: <job>-`, the tracking finalizer, the Job's labels).
+    pub create: Vec<Pod>,
+    /// Active pods to delete: beyond `parallelism`, or all when the Job failed or is suspended.
+    pub delete: Vec<String>,
+    /// Finished pods now counted in `status`: remove their tracking finalizer *after* the
+    /// status is written, so a crash in between cannot lose or double a count.
+    pub remove_finalizer: Vec<String>,
+    /// The status to write.
+    pub status: JobStatus,
+    /// The Job finished longer than `ttlSecondsAfterFinished` ago: delete it (background).
+    pub delete_job: bool,
+    /// Look again after this many seconds (a deadline or a TTL is pending).
+    pub requeue_after: Option<i64>,
+}
+
+/// Plans one sync of `job` given its pods (those it controls are used) at `now`.
+pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Error> {
+    let now = now.as_second();
+    let uid = uid_of(&job.metadata, "Job")?;
+    let spec = job.spec.as_ref().ok_or(Error::MissingField {
+        kind: "Job",
+        field: "spec",
+    })?;
+    let owned: Vec<&Pod> = pods
+        .iter()
+        .filter(|p| controller_ref(&p.metadata).is_some_and(|r| r.uid == uid))
+        .collect();
+    let mut status = job.status.clone().unwrap_or_default();
+    let mut plan = JobPlan {
+        remove_finalizer: count_finished(&owned, &mut status),
+        ..JobPlan::default()
+    };
+    let active: Vec<&Pod> = owned.iter().copied().filter(|p| is_pod_active(p)).collect();
+    if let Some(at) = finished(&status) {
+        if let Some(ttl) = spec.ttl_seconds_after_finished {
+            let due = at + i64::from(ttl);
+            plan.delete_job = due <= now;
+            plan.requeue_after = (due > now).then_some(due - now);
+        }
+        return Ok(stop_all(plan, status, &active));
+    }
+    let suspended = spec.suspend.unwrap_or(false);
+    conditions::suspension(&mut status, suspended, now);
+    if !suspended && status.start_time.is_none() {
+        status.start_time = Some(time_at(now));
+    }
+    let start = status.start_time.as_ref().map(secs);
+    let deadline = spec
+        .active_deadline_seconds
+        .zip(start)
+        .map(|(d, s)| s + d)
+        .filter(|_| !suspended);
+    if status.failed.unwrap_or(0) > spec.backoff_limit.unwrap_or(DEFAULT_BACKOFF_LIMIT) {
+        set_condition(&mut status, Finish::BackoffLimitExceeded, now);
+        return Ok(stop_all(plan, status, &active));
+    }
+    if deadline.is_some_and(|d| d <= now) {
+        set_condition(&mut status, Finish::DeadlineExceeded, now);
+        return Ok(stop_all(plan, status, &active));
+    }
+    let succeeded = status.succeeded.unwrap_or(0);
+    let want = if suspended {
+        0
+    } else {
+        want_active(spec.completions, spec.parallelism, succeeded, active.len())
+    };
+    if active.len() > want {
+        plan.delete = crate::replicaset::deletion_order(&active)
+            .into_iter()
+            .take(active.len() - want)
+            .collect();
+    } else if active.len() < want {
+        match backoff::remaining(&owned, now) {
+            Some(wait) => plan.requeue_after = Some(wait),
+            None => {
+                let count = (want - active.len()).min(crate::replicaset::BURST_REPLICAS);
+                plan.create = (0..count)
+                    .map(|_| job_pod(job, uid))
+                    .collect::<Result<_, _>>()?;
+            }
+        }
+    }
+    let active_after = active.len() - plan.delete.len() + plan.create.len();
+    let complete = spec.completions.map_or(succeeded > 0, |c| succeeded >= c);
+    if complete && active_after == 0 {
+        set_condition(&mut status, Finish::Complete, now);
+        status.completion_time = Some(time_at(now));
+    } else if let Some(d) = deadline {
+        plan.requeue_after = Some(plan.requeue_after.map_or(d - now, |r| r.min(d - now)));
+    }
+    status.active = Some(count(active_after));
+    status.ready = Some(count(active.iter().filter(|p| is_pod_ready(p)).count()));
+    plan.status = status;
+    Ok(plan)
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// Counts finished pods that still carry the tracking finalizer into `status` (a pod
+/// deleted before it finished counts as failed); returns their names.
+fn count_finished(owned: &[&Pod], status: &mut JobStatus) -> Vec<String> {
+    let mut counted = Vec::new();
+    for p in owned {
+        let tracked = p
+            .metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .any(|f| f == TRACKING_FINALIZER);
+        let failed = is_pod_failed(p) || (is_terminating(&p.metadata) && !is_pod_succeeded(p));
+        if tracked && (is_pod_succeeded(p) || failed) {
+            let counter = if is_pod_succeeded(p) {
+                &mut status.succeeded
+            } else {
+                &mut status.failed
+            };
+            *counter = Some(counter.unwrap_or(0) + 1);
+            counted.push(p.metadata.name.clone().unwrap_or_default());
+        }
+    }
+    counted
+}
+
+/// A finished Job: every active pod goes.
+fn stop_all(mut plan: JobPlan, mut status: JobStatus, active: &[&Pod]) -> JobPlan {
+    plan.delete = active
+        .iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    status.active = Some(0);
+    status.ready = Some(0);
+    plan.status = status;
+    plan
+}
+
+/// How many pods should run: `completions - succeeded` capped by `parallelism` (default 1);
+/// with no `completions` (a work queue), `parallelism` until one succeeds, then no new ones.
+fn want_active(
+    completions: Option<i32>,
+    parallelism: Option<i32>,
+    succeeded: i32,
+    active: usize,
+) -> usize {
+    let parallelism = parallelism.unwrap_or(1).max(0);
+    let want = match completions {
+        None if succeeded > 0 => return active,
+        None => parallelism,
+        Some(c) => (c - succeeded).clamp(0, parallelism),
+    };
+    usize::try_from(want).unwrap_or(0)
+}
+
+/// A pod of the Job: the template, the Job's labels (as the API server adds them to the
+/// template), the tracking finalizer and the controller reference.
+fn job_pod(job: &Job, uid: &str) -> Result<Pod, Error> {
+    let name = name_of(&job.metadata, "Job")?;
+    let template = job
+        .spec
+        .as_ref()
+        .map(|s| s.template.clone())
+        .unwrap_or_default();
+    let owner = controller_owner("batch/v1", "Job", name, uid);
+    let mut pod = pod_from_template(
+        &template,
+        job.metadata.namespace.as_deref(),
+        format!("{name}-"),
+        owner,
+    );
+    let labels = pod.metadata.labels.get_or_insert_with(Default::default);
+    for (k, v) in [
+        ("batch.kubernetes.io/controller-uid", uid),
+        ("batch.kubernetes.io/job-name", name),
+        ("controller-uid", uid),
+        ("job-name", name),
+    ] {
+        labels.entry(k.into()).or_insert_with(|| v.into());
+    }
+    pod.metadata
+        .finalizers
+        .get_or_insert_with(Vec::new)
+        .push(TRACKING_FINALIZER.into());
+    Ok(pod)
+}
