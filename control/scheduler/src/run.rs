@@ -133,16 +133,16 @@ async fn one_pass(
         match schedule(pod, &states) {
             Ok(node) => {
                 assumed.insert(uid(pod).to_owned(), node.clone());
-                bindings.push((pod, node));
+                bindings.push((pod.clone(), node));
             }
-            Err(why) => unschedulable.push((pod, why.to_string())),
+            Err(why) => unschedulable.push((pod.clone(), why.to_string())),
         }
     }
     if !*leading.borrow() {
         return;
     }
     let failed: Vec<String> = futures::stream::iter(bindings)
-        .map(|(pod, node)| binder.bind(pod, node))
+        .map(|(pod, node)| async move { binder.bind(&pod, node).await })
         .buffer_unordered(BIND_CONCURRENCY)
         .filter_map(|not_bound| async move { not_bound })
         .collect()
@@ -152,6 +152,6 @@ async fn one_pass(
         assumed.remove(&pod_uid);
     }
     for (pod, message) in unschedulable {
-        binder.report_unschedulable(pod, &message).await;
+        binder.report_unschedulable(&pod, &message).await;
     }
 }

@@ -61,6 +61,12 @@ async fn scenario() -> anyhow::Result<()> {
 
     let handover = Instant::now();
     stops[first].cancel();
+    // Its run publishes that it stopped leading, releases the Lease, and returns.
+    tasks.remove(first).await?;
+    anyhow::ensure!(
+        !*leading[first].borrow(),
+        "the stopped candidate still says it leads"
+    );
     let second = sole_leader(&leading, Duration::from_secs(5)).await?;
     anyhow::ensure!(second != first, "the stopped candidate still leads");
     // Released, not expired: the other candidate takes over within a few retry periods.

@@ -65,11 +65,7 @@ pub async fn register(client: &Client, node: Value) -> anyhow::Result<()> {
     let created = api.create(&PostParams::default(), &node).await?;
     let mut with_status = created.clone();
     with_status.status = node.status;
-    api.replace_status(
-        &created.name_any(),
-        &PostParams::default(),
-        serde_json::to_vec(&with_status)?,
-    )
-    .await?;
+    api.replace_status(&created.name_any(), &PostParams::default(), &with_status)
+        .await?;
     Ok(())
 }
