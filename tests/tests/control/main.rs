@@ -2,6 +2,8 @@
 //! real `skiff server`, through kube-rs as they run in production. Nodes are registered through
 //! the API (no agents), as kube-scheduler's own performance tests do.
 
+mod agent_sim;
+mod deployment;
 mod election;
 mod scheduler;
 mod support;

@@ -1,0 +1,137 @@
+//! The node lifecycle controller: from each Node's Lease in `kube-node-lease`, its Ready
+//! condition, the not-ready/unreachable taints, pods marked not ready, and evictions once
+//! their toleration runs out. Evictions are deletions: the API server does not serve
+//! `pods/eviction` (and kube's taint manager deletes too).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, Pod, PodCondition};
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::runtime::controller::{Action, Config, Controller};
+use kube::runtime::reflector::{ObjectRef, ReflectHandle};
+use kube::runtime::watcher;
+use serde_json::json;
+use skiff_controllers::node_lifecycle::{self, NodePlan};
+
+use crate::context::{Ctx, drive};
+use crate::error::Error;
+
+/// The namespace of the nodes' Leases.
+const NODE_LEASES: &str = "kube-node-lease";
+
+/// Runs the controller: its own watches of Nodes and node Leases, and the shared pod cache.
+pub(crate) async fn controller(ctx: Arc<Ctx>, pods: ReflectHandle<Pod>) {
+    let client = ctx.client.clone();
+    let leases: Api<Lease> = Api::namespaced(client.clone(), NODE_LEASES);
+    let config = Config::default().concurrency(ctx.config.concurrency);
+    let stream = Controller::new(Api::<Node>::all(client), watcher::Config::default())
+        .watches(leases, watcher::Config::default(), |lease| {
+            Some(ObjectRef::new(&lease.name_any()))
+        })
+        .watches_shared_stream(pods, |pod| {
+            pod.spec
+                .as_ref()
+                .and_then(|s| s.node_name.as_deref())
+                .map(ObjectRef::new)
+        })
+        .with_config(config)
+        .run(reconcile, error_policy, ctx);
+    drive(stream, "node lifecycle").await;
+}
+
+fn error_policy(node: Arc<Node>, error: &Error, ctx: Arc<Ctx>) -> Action {
+    ctx.backoff.next(format!("node/{}", node.name_any()), error)
+}
+
+async fn reconcile(node: Arc<Node>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    ctx.caches_ready().await?;
+    let name = node.name_any();
+    let lease = Api::<Lease>::namespaced(ctx.client.clone(), NODE_LEASES)
+        .get_opt(&name)
+        .await
+        .map_err(Error::api("reading the Lease of node", name.clone()))?;
+    let pods: Vec<Pod> = ctx
+        .pods
+        .state()
+        .iter()
+        .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str()))
+        .map(|p| Pod::clone(p))
+        .collect();
+    let params = ctx.config.node_lifecycle;
+    let plan = node_lifecycle::reconcile(&node, lease.as_ref(), &pods, Timestamp::now(), params);
+    write_node(&ctx, &name, &plan).await?;
+    mark_not_ready(&ctx, &pods, &plan.mark_not_ready).await?;
+    evict(&ctx, &pods, &plan.evict).await?;
+    ctx.backoff.reset(&format!("node/{name}"));
+    let resync = Duration::from_secs(u64::try_from(params.grace_period_secs.max(1)).unwrap_or(1));
+    let after = plan
+        .requeue_after
+        .and_then(|s| u64::try_from(s.max(1)).ok())
+        .map_or(resync, Duration::from_secs);
+    Ok(Action::requeue(after.min(resync)))
+}
+
+async fn write_node(ctx: &Ctx, name: &str, plan: &NodePlan) -> Result<(), Error> {
+    let api: Api<Node> = Api::all(ctx.client.clone());
+    if let Some(conditions) = &plan.conditions {
+        let patch = json!({"status": {"conditions": conditions}});
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(Error::api("writing the conditions of node", name))?;
+    }
+    if let Some(taints) = &plan.taints {
+        let patch = json!({"spec": {"taints": taints}});
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(Error::api("writing the taints of node", name))?;
+    }
+    Ok(())
+}
+
+/// Sets Ready=False on the named pods (`MarkPodsNotReady`).
+async fn mark_not_ready(ctx: &Ctx, pods: &[Pod], names: &[String]) -> Result<(), Error> {
+    for pod in pods.iter().filter(|p| names.contains(&p.name_any())) {
+        let mut conditions: Vec<PodCondition> = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.clone())
+            .unwrap_or_default();
+        for c in conditions.iter_mut().filter(|c| c.type_ == "Ready") {
+            c.status = "False".into();
+            c.reason = Some("NodeNotReady".into());
+        }
+        let ns = pod.namespace().unwrap_or_default();
+        let patch = json!({"status": {"conditions": conditions}});
+        Api::<Pod>::namespaced(ctx.client.clone(), &ns)
+            .patch_status(
+                &pod.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+            .map_err(Error::api("marking not ready pod", pod.name_any()))?;
+    }
+    Ok(())
+}
+
+/// Deletes the named pods (an eviction without `pods/eviction`).
+async fn evict(ctx: &Ctx, pods: &[Pod], names: &[String]) -> Result<(), Error> {
+    for pod in pods.iter().filter(|p| names.contains(&p.name_any())) {
+        let ns = pod.namespace().unwrap_or_default();
+        let name = pod.name_any();
+        tracing::info!("controller-manager: evicting pod {ns}/{name}");
+        match Api::<Pod>::namespaced(ctx.client.clone(), &ns)
+            .delete(&name, &DeleteParams::default())
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(Error::api("evicting pod", name)(e)),
+        }
+    }
+    Ok(())
+}

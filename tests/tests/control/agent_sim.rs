@@ -1,0 +1,111 @@
+//! Test helpers for the controller manager: running it with `leading` under the test's
+//! control, and a stand-in for the node agents that marks pods Running and Ready.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use skiff_controller_manager::ManagerConfig;
+use skiff_controllers::node_lifecycle::NodeLifecycleParams;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep};
+use tokio_util::sync::CancellationToken;
+
+/// A running controller manager; [`Manager::stop`] cancels and awaits it.
+pub struct Manager {
+    pub leading: watch::Sender<bool>,
+    stop: CancellationToken,
+    task: JoinHandle<Result<(), skiff_controller_manager::ManagerError>>,
+}
+
+impl Manager {
+    /// Starts the manager, leading from the start, with node times shortened.
+    pub fn start(client: &Client) -> Manager {
+        let (leading, rx) = watch::channel(true);
+        let stop = CancellationToken::new();
+        let config = ManagerConfig {
+            node_lifecycle: NodeLifecycleParams {
+                grace_period_secs: 3,
+                default_toleration_secs: 3,
+            },
+            ..ManagerConfig::default()
+        };
+        let run = skiff_controller_manager::run(client.clone(), rx, stop.clone(), config);
+        Manager {
+            leading,
+            stop,
+            task: tokio::spawn(run),
+        }
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.task).await???;
+        Ok(())
+    }
+}
+
+/// Marks every pod of `namespace` that is not being deleted Running and Ready (with a pod IP),
+/// as an agent would, until cancelled.
+pub fn ready_agent(client: &Client, namespace: &str, stop: CancellationToken) -> JoinHandle<()> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    tokio::spawn(async move {
+        let pods = watcher(api.clone(), watcher::Config::default())
+            .default_backoff()
+            .applied_objects();
+        let mut pods = std::pin::pin!(pods);
+        let mut next_ip = 2u32;
+        loop {
+            let pod = tokio::select! {
+                () = stop.cancelled() => return,
+                pod = pods.next() => pod,
+            };
+            let Some(Ok(pod)) = pod else { continue };
+            if pod.metadata.deletion_timestamp.is_some() || is_ready(&pod) {
+                continue;
+            }
+            next_ip += 1;
+            let _ = set_ready(&api, &pod.name_any(), true, next_ip).await;
+        }
+    })
+}
+
+pub fn is_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// Writes phase Running, a pod IP and Ready=`ready` through `pods/status`.
+pub async fn set_ready(api: &Api<Pod>, name: &str, ready: bool, ip: u32) -> kube::Result<Pod> {
+    let status = if ready { "True" } else { "False" };
+    let patch = json!({"status": {
+        "phase": "Running",
+        "podIP": format!("10.244.{}.{}", ip / 250, ip % 250 + 1),
+        "conditions": [{"type": "Ready", "status": status}],
+    }});
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+}
+
+/// Polls `check` every 100 ms until it returns true, for at most `limit`.
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if check().await? {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        sleep(Duration::from_millis(100)).await;
+    }
+}
