@@ -6,4 +6,5 @@ mod agent_sim;
 mod deployment;
 mod election;
 mod scheduler;
+mod services_nodes;
 mod support;
