@@ -11,6 +11,7 @@
 //! - `replicaset`, `deployment`, `endpoints`, `node_lifecycle`: one controller each:
 //!   `reconcile(Arc<K>, Arc<Ctx>) -> Result<Action, Error>` plus an `error_policy` with
 //!   back-off; each executes its pure plan.
+//! - `owners`: adopting and releasing children (a merge patch of `ownerReferences`).
 //! - `error`: [`ManagerError`] (the manager as a whole) and [`Error`] (one reconcile).
 //!
 //! **Architecture Invariant:** talks to the cluster only through the Kubernetes API; depends on
