@@ -3,7 +3,7 @@
 //! again, so a dead replica's writers do not spin.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use skiff_tests::{Cluster, KvClient};
@@ -35,7 +35,7 @@ impl Load {
 
     /// Acknowledgement times from `from` on, in order.
     pub fn acks_since(&self, from: Instant) -> Vec<Instant> {
-        let acks = self.acks.lock().unwrap_or_else(PoisonError::into_inner);
+        let acks = skiff_sync::lock(&self.acks);
         let start = acks.partition_point(|t| *t < from);
         acks[start..].to_vec()
     }
@@ -74,7 +74,7 @@ async fn write_loop(
         let put = tokio::time::timeout(PUT_TIMEOUT, client.put(&key, &value));
         if let Ok(Ok(_)) = put.await {
             let now = Instant::now();
-            let mut acks = acks.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut acks = skiff_sync::lock(&acks);
             // Keep the record sorted: tasks can record slightly out of order.
             let at = acks.partition_point(|t| *t <= now);
             acks.insert(at, now);
