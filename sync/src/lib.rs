@@ -10,6 +10,8 @@
 //! `.clippy.toml` disallows `Mutex::lock`, `RwLock::read` and `RwLock::write`, so every caller
 //! comes through these functions.
 
+#![deny(unreachable_pub)]
+
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Locks `mutex`, taking the guard even if another thread panicked while holding it.

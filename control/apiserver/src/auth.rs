@@ -11,14 +11,14 @@ use super::request::{ResourceRequest, Verb};
 use super::tokens::{self, Lookup, TokenIndex};
 use skiff_pki::ct_eq;
 use skiff_replica::ops::Consistency;
-use skiff_store::read::ListOptions;
+use skiff_store::ListOptions;
 
 /// Secret type of a node's token; `data.node-name` names the node (base64, as all secret data).
-pub const NODE_TOKEN_TYPE: &str = "skiff.io/node-token";
+pub(crate) const NODE_TOKEN_TYPE: &str = "skiff.io/node-token";
 /// Secret type of a service account's token (`metadata.annotations` name the account).
-pub const SA_TOKEN_TYPE: &str = "kubernetes.io/service-account-token";
+pub(crate) const SA_TOKEN_TYPE: &str = "kubernetes.io/service-account-token";
 /// Namespace holding node token Secrets.
-pub const TOKEN_NAMESPACE: &str = "kube-system";
+pub(crate) const TOKEN_NAMESPACE: &str = "kube-system";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Identity {
@@ -40,7 +40,7 @@ impl Identity {
 }
 
 /// The bearer token of an `Authorization` header value.
-pub fn bearer(header: Option<&[u8]>) -> Option<&[u8]> {
+pub(crate) fn bearer(header: Option<&[u8]>) -> Option<&[u8]> {
     header?
         .strip_prefix(b"Bearer ")
         .map(|t| t.trim_ascii())
@@ -52,7 +52,7 @@ pub fn bearer(header: Option<&[u8]>) -> Option<&[u8]> {
 /// sync) costs a store read, linearizable so a token Secret just created through another
 /// replica is found. Those reads run one at a time, and a token they did not find is refused
 /// without another read for a second.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     token: &[u8],
     admin_token: &str,
     index: &TokenIndex,
@@ -101,7 +101,7 @@ pub async fn authenticate(
 
 /// Decides whether `who` may make `request`. `object` is the stored target (when it exists),
 /// used to check which node a pod is bound to.
-pub fn authorize(
+pub(crate) fn authorize(
     who: &Identity,
     request: &ResourceRequest,
     object: Option<&Value>,

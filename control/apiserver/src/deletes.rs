@@ -12,7 +12,7 @@ use super::objects::resource_version;
 use super::request::ResourceRequest;
 use super::{ApiServer, meta, services};
 use skiff_replica::ops::Consistency;
-use skiff_store::read::ListOptions;
+use skiff_store::ListOptions;
 use skiff_store::types::Op;
 
 /// Options from a DELETE body (`DeleteOptions`) or query.

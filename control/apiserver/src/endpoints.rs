@@ -22,7 +22,7 @@ pub struct Metrics {
 struct StoreGauges {
     revision: u64,
     is_leader: bool,
-    read_rounds: skiff_replica::confirm::RoundCounts,
+    read_rounds: skiff_replica::RoundCounts,
 }
 
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OTHER"];

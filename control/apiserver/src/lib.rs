@@ -15,6 +15,7 @@
 //! - `respond`: content negotiation and the answer.
 //! - `kubeconfig`: the admin kubeconfig written at start.
 
+#![deny(unreachable_pub)]
 #![allow(
     clippy::result_large_err,
     reason = "ApiError (a Kubernetes Status) is built at most once per request and returned straight to the client; boxing it would only add an allocation"

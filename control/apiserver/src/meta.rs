@@ -10,7 +10,7 @@ use skiff_api::status::ApiError;
 const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// The current time as Kubernetes writes it (`2026-11-23T01:02:03Z`).
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -19,7 +19,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Seconds since the epoch, now.
-pub fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -27,7 +27,7 @@ pub fn now_unix() -> i64 {
 }
 
 /// Formats a UNIX time as RFC 3339 UTC (civil-from-days, proleptic Gregorian).
-pub fn format_rfc3339(secs: i64) -> String {
+pub(crate) fn format_rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
@@ -63,7 +63,7 @@ fn suffix() -> String {
 }
 
 /// Checks `apiVersion`/`kind` and the namespace against the request, fills them if absent.
-pub fn check_type_and_namespace(
+pub(crate) fn check_type_and_namespace(
     info: &ResourceInfo,
     obj: &mut Value,
     namespace: Option<&str>,
@@ -120,7 +120,7 @@ pub fn check_type_and_namespace(
 
 /// Server-owned metadata for a new object; resets `status` (only the status subresource and
 /// controllers write it) and resolves `generateName`.
-pub fn prepare_create(info: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
+pub(crate) fn prepare_create(info: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
     let meta = obj["metadata"]
         .as_object_mut()
         .ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
@@ -167,7 +167,7 @@ pub fn prepare_create(info: &ResourceInfo, obj: &mut Value) -> Result<(), ApiErr
 
 /// Carries over what an update of the main resource may not change, and bumps `generation`
 /// when the spec changed.
-pub fn prepare_update(info: &ResourceInfo, old: &Value, new: &mut Value) {
+pub(crate) fn prepare_update(info: &ResourceInfo, old: &Value, new: &mut Value) {
     for field in [
         "uid",
         "creationTimestamp",
@@ -194,7 +194,7 @@ pub fn prepare_update(info: &ResourceInfo, old: &Value, new: &mut Value) {
 }
 
 /// An update through the `status` subresource: only `status` changes.
-pub fn prepare_status_update(old: &Value, new: &Value) -> Value {
+pub(crate) fn prepare_status_update(old: &Value, new: &Value) -> Value {
     let mut merged = old.clone();
     merged["status"] = new.get("status").cloned().unwrap_or_else(|| json!({}));
     merged

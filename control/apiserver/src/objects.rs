@@ -10,8 +10,8 @@ use skiff_api::status::ApiError;
 
 use skiff_replica::Replica;
 use skiff_replica::ops::{Consistency, StoreReadError, WriteError};
-use skiff_store::read::{ListOptions, ReadError};
 use skiff_store::types::{FailureReason, KeyValue, Op, Request, Response, Txn};
+use skiff_store::{ListOptions, ReadError};
 
 /// Access to API objects through one replica.
 #[derive(Clone)]
@@ -27,7 +27,7 @@ pub struct ObjectPage {
     pub next_after: Option<String>,
 }
 
-pub fn read_error(e: StoreReadError) -> ApiError {
+pub(crate) fn read_error(e: StoreReadError) -> ApiError {
     match e {
         StoreReadError::Read(ReadError::Compacted {
             requested,
@@ -57,14 +57,14 @@ fn write_error(e: WriteError) -> ApiError {
 }
 
 /// Parses the stored bytes and sets `metadata.resourceVersion`.
-pub fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
+pub(crate) fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
     let mut obj: Value = serde_json::from_slice(&kv.value)
         .map_err(|e| ApiError::internal(format!("stored object {} is not JSON: {e}", kv.key)))?;
     set_resource_version(&mut obj, kv.mod_revision);
     Ok(obj)
 }
 
-pub fn set_resource_version(obj: &mut Value, revision: u64) {
+pub(crate) fn set_resource_version(obj: &mut Value, revision: u64) {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.insert(
             "resourceVersion".into(),
@@ -74,7 +74,7 @@ pub fn set_resource_version(obj: &mut Value, revision: u64) {
 }
 
 /// The bytes to store: the object without `resourceVersion`.
-pub fn encode(obj: &Value) -> Vec<u8> {
+pub(crate) fn encode(obj: &Value) -> Vec<u8> {
     let mut copy = obj.clone();
     if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("resourceVersion");
@@ -84,7 +84,7 @@ pub fn encode(obj: &Value) -> Vec<u8> {
 
 /// Consistency for a read carrying Kubernetes' `resourceVersion` parameter: "" is a quorum
 /// read; anything else may be served from this replica.
-pub fn consistency_for(resource_version: Option<&str>) -> Consistency {
+pub(crate) fn consistency_for(resource_version: Option<&str>) -> Consistency {
     match resource_version {
         None | Some("") => Consistency::Linearizable,
         Some(_) => Consistency::Serializable,
@@ -241,7 +241,7 @@ impl ObjectStore {
 }
 
 /// `metadata.namespace` and `metadata.name` of an object.
-pub fn namespace_and_name(obj: &Value) -> (Option<String>, String) {
+pub(crate) fn namespace_and_name(obj: &Value) -> (Option<String>, String) {
     let meta = &obj["metadata"];
     let namespace = meta["namespace"].as_str().map(str::to_owned);
     let name = meta["name"].as_str().unwrap_or_default().to_owned();
@@ -249,7 +249,7 @@ pub fn namespace_and_name(obj: &Value) -> (Option<String>, String) {
 }
 
 /// `metadata.resourceVersion` as a revision number.
-pub fn resource_version(obj: &Value) -> Option<u64> {
+pub(crate) fn resource_version(obj: &Value) -> Option<u64> {
     obj["metadata"]["resourceVersion"]
         .as_str()
         .and_then(|s| s.parse().ok())

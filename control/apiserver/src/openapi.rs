@@ -16,7 +16,7 @@ use skiff_respond::{self as respond, Body};
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// The index (`rest` empty) or the document of one group/version (`rest` = `apis/apps/v1`).
-pub fn serve(rest: &str, query: &str, headers: &HeaderMap) -> Response<Body> {
+pub(crate) fn serve(rest: &str, query: &str, headers: &HeaderMap) -> Response<Body> {
     if rest.is_empty() {
         return answer(openapi::root(), headers, false);
     }

@@ -10,16 +10,16 @@ use skiff_api::status::ApiError;
 use super::ApiServer;
 use super::objects;
 use super::request::ResourceRequest;
-use skiff_store::read::ListOptions;
+use skiff_store::ListOptions;
 
 /// Parsed selectors of a list or watch.
-pub struct Filter {
+pub(crate) struct Filter {
     pub labels: Option<LabelSelector>,
     pub fields: Option<FieldSelector>,
 }
 
 impl Filter {
-    pub fn from_request(request: &ResourceRequest) -> Result<Filter, ApiError> {
+    pub(crate) fn from_request(request: &ResourceRequest) -> Result<Filter, ApiError> {
         let labels =
             match &request.query.label_selector {
                 Some(s) => Some(LabelSelector::parse(s).map_err(|e| {
@@ -37,7 +37,7 @@ impl Filter {
         Ok(Filter { labels, fields })
     }
 
-    pub fn matches(&self, obj: &Value) -> bool {
+    pub(crate) fn matches(&self, obj: &Value) -> bool {
         self.labels.as_ref().is_none_or(|l| l.matches_object(obj))
             && self.fields.as_ref().is_none_or(|f| f.matches(obj))
     }
@@ -176,7 +176,7 @@ impl ApiServer {
 }
 
 /// A `<Kind>List` object.
-pub fn list_object(info: &ResourceInfo, items: Vec<Value>, list_meta: Value) -> Value {
+pub(crate) fn list_object(info: &ResourceInfo, items: Vec<Value>, list_meta: Value) -> Value {
     json!({
         "kind": info.list_kind(),
         "apiVersion": info.api_version(),

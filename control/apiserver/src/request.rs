@@ -83,7 +83,7 @@ impl Query {
 
 /// Parses `/api/v1/...` and `/apis/<group>/<version>/...`. `Ok(None)`: not a resource path
 /// (discovery and the like are served elsewhere).
-pub fn parse(
+pub(crate) fn parse(
     method: &Method,
     path: &str,
     query: &str,

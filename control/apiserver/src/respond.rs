@@ -18,7 +18,7 @@ use super::writes::Written;
 use skiff_respond::{self as http_respond, Body};
 
 /// Table when the client asks for `as=Table` (kubectl get); JSON otherwise.
-pub fn negotiate(request: &Request<Incoming>, resource: &ResourceRequest) -> Format {
+pub(crate) fn negotiate(request: &Request<Incoming>, resource: &ResourceRequest) -> Format {
     let accept = request
         .headers()
         .get(header::ACCEPT)
@@ -41,12 +41,12 @@ pub fn negotiate(request: &Request<Incoming>, resource: &ResourceRequest) -> For
     }
 }
 
-pub fn status(e: &ApiError) -> Response<Body> {
+pub(crate) fn status(e: &ApiError) -> Response<Body> {
     let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     http_respond::json(code, &e.to_json())
 }
 
-pub fn object(
+pub(crate) fn object(
     code: StatusCode,
     resource: &ResourceRequest,
     format: Format,
@@ -68,7 +68,7 @@ pub fn object(
     }
 }
 
-pub fn list(
+pub(crate) fn list(
     resource: &ResourceRequest,
     format: Format,
     items: Vec<Value>,
@@ -92,7 +92,11 @@ pub fn list(
     }
 }
 
-pub fn written(resource: &ResourceRequest, format: Format, written: Written) -> Response<Body> {
+pub(crate) fn written(
+    resource: &ResourceRequest,
+    format: Format,
+    written: Written,
+) -> Response<Body> {
     let code = if written.created {
         StatusCode::CREATED
     } else {
@@ -109,7 +113,7 @@ pub fn written(resource: &ResourceRequest, format: Format, written: Written) -> 
     response
 }
 
-pub fn stream(
+pub(crate) fn stream(
     events: impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static,
 ) -> Response<Body> {
     let mut response = Response::new(StreamBody::new(events).boxed_unsync());

@@ -13,22 +13,22 @@ const SERVICE_NET: u32 = u32::from_be_bytes([10, 96, 0, 0]);
 const SERVICE_BITS: u32 = 12;
 const NODE_PORTS: std::ops::RangeInclusive<u16> = 30000..=32767;
 
-pub const IP_KEYS: &str = "/registry/skiff/ranges/clusterips/";
-pub const PORT_KEYS: &str = "/registry/skiff/ranges/nodeports/";
+pub(crate) const IP_KEYS: &str = "/registry/skiff/ranges/clusterips/";
+pub(crate) const PORT_KEYS: &str = "/registry/skiff/ranges/nodeports/";
 
-pub fn random_cluster_ip() -> Ipv4Addr {
+pub(crate) fn random_cluster_ip() -> Ipv4Addr {
     let size = 1u32 << (32 - SERVICE_BITS);
     // Skip the network address, .1 (kubernetes Service by convention) and the broadcast.
     let offset = rand::rng().random_range(2..size - 1);
     Ipv4Addr::from(SERVICE_NET + offset)
 }
 
-pub fn in_service_net(ip: Ipv4Addr) -> bool {
+pub(crate) fn in_service_net(ip: Ipv4Addr) -> bool {
     u32::from(ip) >> (32 - SERVICE_BITS) == SERVICE_NET >> (32 - SERVICE_BITS)
 }
 
 /// Allocation keys a Service holds.
-pub fn allocation_keys(svc: &Value) -> Vec<String> {
+pub(crate) fn allocation_keys(svc: &Value) -> Vec<String> {
     let mut keys = Vec::new();
     if let Some(ip) = svc["spec"]["clusterIP"]
         .as_str()
@@ -44,7 +44,7 @@ pub fn allocation_keys(svc: &Value) -> Vec<String> {
     keys
 }
 
-pub fn wants_node_ports(svc: &Value) -> bool {
+pub(crate) fn wants_node_ports(svc: &Value) -> bool {
     matches!(
         svc["spec"]["type"].as_str(),
         Some("NodePort") | Some("LoadBalancer")
@@ -56,7 +56,7 @@ fn is_external(svc: &Value) -> bool {
 }
 
 /// The node ports a Service names explicitly (not to be replaced by random ones on a clash).
-pub fn node_ports(svc: &Value) -> HashSet<u64> {
+pub(crate) fn node_ports(svc: &Value) -> HashSet<u64> {
     svc["spec"]["ports"]
         .as_array()
         .into_iter()
@@ -67,7 +67,7 @@ pub fn node_ports(svc: &Value) -> HashSet<u64> {
 
 /// Gives the Service a random ClusterIP (unless headless, external or set) and a random node
 /// port for each port that needs one and has none.
-pub fn fill_random(svc: &mut Value) {
+pub(crate) fn fill_random(svc: &mut Value) {
     let ip = svc["spec"]["clusterIP"].as_str().unwrap_or_default();
     if ip.is_empty() && !is_external(svc) {
         let ip = random_cluster_ip().to_string();
@@ -91,7 +91,7 @@ pub fn fill_random(svc: &mut Value) {
 /// to a type without node ports drops the node ports the old Service had, and a change to
 /// ExternalName drops the old ClusterIP, as kube-apiserver does; node ports the caller changed
 /// are left for validation to refuse.
-pub fn carry_allocations(old: &Value, new: &mut Value) {
+pub(crate) fn carry_allocations(old: &Value, new: &mut Value) {
     if !new["spec"].is_object() {
         return;
     }

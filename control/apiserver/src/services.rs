@@ -16,7 +16,7 @@ use super::objects;
 use super::service_fields::{IP_KEYS, PORT_KEYS, fill_random, in_service_net, node_ports};
 use skiff_store::types::Op;
 
-pub use super::service_fields::{allocation_keys, carry_allocations};
+pub(crate) use super::service_fields::{allocation_keys, carry_allocations};
 
 /// Tries with fresh random values before giving up (the ranges are nearly full).
 const ATTEMPTS: usize = 16;

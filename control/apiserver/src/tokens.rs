@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::auth::{Identity, NODE_TOKEN_TYPE, SA_TOKEN_TYPE, TOKEN_NAMESPACE};
 use skiff_replica::Replica;
 use skiff_replica::ops::Consistency;
-use skiff_store::read::ListOptions;
+use skiff_store::ListOptions;
 use skiff_store::types::{Event, EventKind};
 
 /// Wait before listing again after the watch or a list failed.
@@ -76,7 +76,7 @@ fn decode_b64(v: &Value) -> Option<Vec<u8>> {
 }
 
 /// The token a Secret carries and whom it identifies, if it is a node or service-account token.
-pub fn token_of(secret: &Value) -> Option<(Vec<u8>, Identity)> {
+pub(crate) fn token_of(secret: &Value) -> Option<(Vec<u8>, Identity)> {
     let kind = secret["type"].as_str()?;
     let token = decode_b64(&secret["data"]["token"])?;
     let namespace = secret["metadata"]["namespace"].as_str().unwrap_or_default();

@@ -13,7 +13,7 @@ use super::{ApiServer, meta};
 use skiff_replica::ops::Consistency;
 
 /// Biggest request body accepted (kube-apiserver's limit is 3 MiB).
-pub const MAX_BODY: usize = 3 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 3 * 1024 * 1024;
 /// Patches retried on a conflict they did not ask for (no resourceVersion in the patch).
 const PATCH_RETRIES: usize = 5;
 
@@ -25,7 +25,7 @@ pub struct Written {
 }
 
 /// Decodes a JSON or YAML body into an object.
-pub fn decode_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
+pub(crate) fn decode_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
     if content_type.contains("protobuf") {
         return Err(ApiError::unsupported_media_type(content_type));
     }

@@ -204,12 +204,12 @@ fn random_serial() -> SerialNumber {
 }
 
 /// sha256 of a DER certificate as lowercase hex.
-pub fn fingerprint_der(der: &[u8]) -> String {
+pub(crate) fn fingerprint_der(der: &[u8]) -> String {
     hex::encode(Sha256::digest(der))
 }
 
 /// The first certificate in `pem`, as DER.
-pub fn cert_der(pem: &str) -> Result<CertificateDer<'static>, CertError> {
+pub(crate) fn cert_der(pem: &str) -> Result<CertificateDer<'static>, CertError> {
     rustls_pemfile::certs(&mut pem.as_bytes())
         .next()
         .and_then(Result::ok)
@@ -217,7 +217,7 @@ pub fn cert_der(pem: &str) -> Result<CertificateDer<'static>, CertError> {
 }
 
 /// The first private key in `pem`, as DER.
-pub fn key_der(pem: &str) -> Result<PrivateKeyDer<'static>, CertError> {
+pub(crate) fn key_der(pem: &str) -> Result<PrivateKeyDer<'static>, CertError> {
     rustls_pemfile::private_key(&mut pem.as_bytes())
         .ok()
         .flatten()
@@ -225,7 +225,10 @@ pub fn key_der(pem: &str) -> Result<PrivateKeyDer<'static>, CertError> {
 }
 
 /// Checks that the key in `key_pem` is the one whose public half `cert` carries.
-pub fn check_key_matches(cert: &CertificateDer<'static>, key_pem: &str) -> Result<(), CertError> {
+pub(crate) fn check_key_matches(
+    cert: &CertificateDer<'static>,
+    key_pem: &str,
+) -> Result<(), CertError> {
     let key = key_der(key_pem)?;
     let provider = super::tls::crypto_provider();
     match rustls::sign::CertifiedKey::from_der(vec![cert.clone()], key, &provider) {

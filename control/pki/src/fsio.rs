@@ -7,9 +7,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Mode for private keys and tokens.
-pub const MODE_SECRET: u32 = 0o600;
+pub(crate) const MODE_SECRET: u32 = 0o600;
 /// Mode for certificates, which are public.
-pub const MODE_PUBLIC: u32 = 0o644;
+pub(crate) const MODE_PUBLIC: u32 = 0o644;
 
 /// Where each PKI file lives under a data directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,7 @@ impl PkiPaths {
 
 /// The file's contents, or `None` if it does not exist. Invalid UTF-8 is kept lossily so the
 /// PEM parser reports it as "not PEM" rather than as an I/O error.
-pub fn read_opt(path: &Path) -> io::Result<Option<String>> {
+pub(crate) fn read_opt(path: &Path) -> io::Result<Option<String>> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -60,14 +60,14 @@ pub fn read_opt(path: &Path) -> io::Result<Option<String>> {
 }
 
 /// Whether `path` exists (a broken symlink counts, so it is never silently replaced).
-pub fn exists(path: &Path) -> bool {
+pub(crate) fn exists(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
 /// Writes `contents` to `path` only if `path` does not exist: the data goes to a temporary
 /// file, is synced, and is hard-linked into place, which fails if anything is already there.
 /// A crash leaves either no file or the complete file.
-pub fn write_new(path: &Path, contents: &str, mode: u32) -> io::Result<()> {
+pub(crate) fn write_new(path: &Path, contents: &str, mode: u32) -> io::Result<()> {
     let tmp = write_tmp(path, contents, mode)?;
     let linked = fs::hard_link(&tmp, path);
     let removed = fs::remove_file(&tmp);
@@ -77,7 +77,7 @@ pub fn write_new(path: &Path, contents: &str, mode: u32) -> io::Result<()> {
 }
 
 /// Atomically replaces (or creates) `path` with `contents`.
-pub fn write_replace(path: &Path, contents: &str, mode: u32) -> io::Result<()> {
+pub(crate) fn write_replace(path: &Path, contents: &str, mode: u32) -> io::Result<()> {
     let tmp = write_tmp(path, contents, mode)?;
     fs::rename(&tmp, path)?;
     sync_parent(path)

@@ -23,6 +23,8 @@
 //! Architecture invariant: this module knows nothing of the API server's routes or of Raft;
 //! it hands out PEM, tokens and rustls configs.
 
+#![deny(unreachable_pub)]
+
 mod ca;
 mod fsio;
 mod join;

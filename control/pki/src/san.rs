@@ -19,11 +19,11 @@ const TAG_IP_ADDRESS: u8 = 0x87;
 /// What is malformed, for the log line that explains a re-issue.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("malformed DER: {0}")]
-pub struct DerError(&'static str);
+pub(crate) struct DerError(&'static str);
 
 /// The certificate's DNS and IP SANs as strings, sorted and deduplicated (IPs in `IpAddr`'s
 /// canonical spelling). A certificate without the extension has none.
-pub fn dns_and_ip_sans(cert_der: &[u8]) -> Result<Vec<String>, DerError> {
+pub(crate) fn dns_and_ip_sans(cert_der: &[u8]) -> Result<Vec<String>, DerError> {
     let (cert, _) = expect(cert_der, TAG_SEQUENCE, "certificate")?;
     let (mut tbs, _) = expect(cert, TAG_SEQUENCE, "tbsCertificate")?;
     let mut names = Vec::new();

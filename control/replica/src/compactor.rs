@@ -15,7 +15,7 @@ use skiff_store::types::Request;
 const TICK: Duration = Duration::from_secs(5);
 
 /// Picks the compaction target from recent (time, revision) samples. Pure, for testing.
-pub fn compaction_target(
+pub(crate) fn compaction_target(
     samples: &VecDeque<(Instant, u64)>,
     now: Instant,
     current: u64,

@@ -39,11 +39,11 @@ use openraft::async_runtime::WatchReceiver;
 
 use super::Raft;
 use super::stream::{Kind, StreamPool};
-use skiff_store::log_store::LogStore;
+use skiff_store::LogStore;
 use skiff_store::types::{NodeId, TypeConfig};
 
 /// Names the leader a read index came from: a term and a node.
-pub type LeaderId = LeaderIdOf<TypeConfig>;
+pub(crate) type LeaderId = LeaderIdOf<TypeConfig>;
 
 /// How long a probe may take before the round falls back to openraft's ReadIndex.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(300);
@@ -70,7 +70,7 @@ type Probe = Pin<Box<dyn Future<Output = (String, bool)> + Send>>;
 
 /// Asks voters whether they still follow a leader. Cheap to clone.
 #[derive(Clone)]
-pub struct Confirmer {
+pub(crate) struct Confirmer {
     pool: StreamPool,
     /// This replica's Raft log: its saved vote and commit.
     log: LogStore,
@@ -83,7 +83,7 @@ pub struct Confirmer {
 }
 
 impl Confirmer {
-    pub fn new(pool: StreamPool, log: LogStore) -> Self {
+    pub(crate) fn new(pool: StreamPool, log: LogStore) -> Self {
         Confirmer {
             pool,
             log,
@@ -95,7 +95,7 @@ impl Confirmer {
         }
     }
 
-    pub fn counts(&self) -> RoundCounts {
+    pub(crate) fn counts(&self) -> RoundCounts {
         RoundCounts {
             by_voters: self.by_voters.load(Ordering::Relaxed),
             by_openraft: self.by_openraft.load(Ordering::Relaxed),
@@ -104,12 +104,12 @@ impl Confirmer {
     }
 
     /// This replica's answer to a leader's probe: whether the vote it last saved names `leader`.
-    pub fn follows(&self, leader: &LeaderId) -> bool {
+    pub(crate) fn follows(&self, leader: &LeaderId) -> bool {
         follows(&self.log, leader)
     }
 
     /// Counts a round that openraft's ReadIndex confirmed after this one could not.
-    pub fn count_openraft_round(&self) {
+    pub(crate) fn count_openraft_round(&self) {
         self.by_openraft.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -120,7 +120,7 @@ impl Confirmer {
     /// last saved. Both must name this replica in the same term: it was elected then, has
     /// granted no later vote, and has committed an entry of its own term, so every entry
     /// committed before its term is below that commit. Then the voters are asked.
-    pub async fn read_index(&self, raft: &Raft, me: NodeId) -> Option<u64> {
+    pub(crate) async fn read_index(&self, raft: &Raft, me: NodeId) -> Option<u64> {
         let vote = self.log.saved_vote()?;
         let leader = *vote.leader_id();
         let committed = self.log.saved_committed()?;

@@ -17,7 +17,7 @@ use skiff_store::types::NodeId;
 /// Resolves once this replica's Raft node names a leader other than `leader`. Never resolves
 /// while it names `leader` or none (an election in progress may re-elect `leader`), nor after
 /// the node stops. Wakes only on server-state changes, not on every commit.
-pub async fn another_leader(raft: &Raft, leader: NodeId) {
+pub(crate) async fn another_leader(raft: &Raft, leader: NodeId) {
     let mut metrics = raft.server_metrics();
     loop {
         let current = metrics.borrow_watched().current_leader;
@@ -31,7 +31,7 @@ pub async fn another_leader(raft: &Raft, leader: NodeId) {
 }
 
 /// Runs `call` unless this replica first learns of a leader other than `leader`; `None` then.
-pub async fn unless_leader_changes<T>(
+pub(crate) async fn unless_leader_changes<T>(
     raft: &Raft,
     leader: Option<NodeId>,
     call: impl Future<Output = T>,

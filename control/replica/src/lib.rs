@@ -11,15 +11,23 @@
 //! - `leader_change`: ending a forwarded call early when another leader takes over.
 //! - `compactor`: the background task that bounds watch history.
 
-pub mod compactor;
-pub mod confirm;
+#![deny(unreachable_pub)]
+
+mod compactor;
+mod confirm;
 mod leader_change;
 mod network;
 pub mod ops;
-pub mod peer_api;
-pub mod peer_client;
+mod peer_api;
+mod peer_client;
 mod read_index;
-pub mod stream;
+mod stream;
+
+pub use compactor::run as run_compactor;
+pub use confirm::RoundCounts;
+pub use peer_api::handle as handle_peer_request;
+pub use peer_client::{PEER_AUTH_HEADER, PeerClient};
+pub use stream::{PATH_STREAM, accept as accept_stream};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,9 +37,8 @@ use openraft::async_runtime::WatchReceiver;
 use openraft::{Config, SnapshotPolicy};
 
 use network::Network;
-use peer_client::PeerClient;
-use skiff_store::log_store::LogStore;
-use skiff_store::state_machine::StateMachine;
+use skiff_store::LogStore;
+use skiff_store::StateMachine;
 use skiff_store::types::{NodeId, PeerNode, TypeConfig};
 
 type Raft = openraft::Raft<TypeConfig, StateMachine>;
@@ -76,9 +83,9 @@ pub struct ReplicaConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    LogStore(#[from] skiff_store::log_store::LogStoreError),
+    LogStore(#[from] skiff_store::LogStoreError),
     #[error(transparent)]
-    StateMachine(#[from] skiff_store::state_machine::OpenError),
+    StateMachine(#[from] skiff_store::OpenError),
     #[error("invalid Raft configuration: {0}")]
     Config(String),
     #[error("cannot create {}: {source}", path.display())]

@@ -17,18 +17,18 @@ use openraft::raft::{
 
 use super::peer_client::{PeerClient, PeerError};
 use super::stream::Kind;
-use skiff_store::snapshot::SnapshotData;
-use skiff_store::state_machine::{Snapshot, SnapshotMeta};
+use skiff_store::SnapshotData;
 use skiff_store::types::{NodeId, PeerNode, TypeConfig};
+use skiff_store::{Snapshot, SnapshotMeta};
 
 type Vote = openraft::alias::VoteOf<TypeConfig>;
 
-pub const PATH_SNAPSHOT: &str = "/raft/snapshot";
-pub const PATH_TRANSFER_LEADER: &str = "/raft/transfer-leader";
+pub(crate) const PATH_SNAPSHOT: &str = "/raft/snapshot";
+pub(crate) const PATH_TRANSFER_LEADER: &str = "/raft/transfer-leader";
 
 /// The body of a snapshot transfer.
 #[derive(serde::Serialize, serde::Deserialize)]
-pub struct SnapshotTransfer {
+pub(crate) struct SnapshotTransfer {
     pub vote: Vote,
     pub meta: SnapshotMeta,
     #[serde(with = "serde_bytes")]
@@ -36,7 +36,7 @@ pub struct SnapshotTransfer {
 }
 
 #[derive(Clone)]
-pub struct Network {
+pub(crate) struct Network {
     pub client: PeerClient,
 }
 
@@ -52,7 +52,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     }
 }
 
-pub struct PeerConnection {
+pub(crate) struct PeerConnection {
     client: PeerClient,
     target: NodeId,
     addr: String,

@@ -16,9 +16,9 @@ use super::confirm::Confirmer;
 use super::leader_change::unless_leader_changes;
 use super::peer_client::PeerClient;
 use super::read_index::RoundError;
-use skiff_store::read::{ListOptions, ListPage, ReadError};
 use skiff_store::types::{KeyValue, NodeId, PeerNode, Request, Response, TypeConfig};
-use skiff_store::watch::{WatchError, Watcher};
+use skiff_store::{ListOptions, ListPage, ReadError};
+use skiff_store::{WatchError, Watcher};
 
 pub const PATH_WRITE: &str = "/raft/write";
 pub const PATH_READ_INDEX: &str = "/raft/read-index";

@@ -12,8 +12,8 @@ use super::network::{PATH_SNAPSHOT, PATH_TRANSFER_LEADER, SnapshotTransfer};
 use super::ops::{AddReplica, PATH_ADD_REPLICA, PATH_READ_INDEX, PATH_WRITE};
 use super::peer_client::MAX_PEER_BODY;
 use skiff_respond::{self as respond, Body};
+use skiff_store::Snapshot;
 use skiff_store::codec;
-use skiff_store::state_machine::Snapshot;
 use skiff_store::types::Request as StoreRequest;
 
 fn decode<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Box<Response<Body>>> {

@@ -17,7 +17,7 @@ use skiff_store::codec;
 /// Header carrying the cluster secret on peer requests.
 pub const PEER_AUTH_HEADER: &str = "x-skiff-peer-secret";
 /// Biggest body a peer request or answer may have (snapshots included).
-pub const MAX_PEER_BODY: usize = 512 * 1024 * 1024;
+pub(crate) const MAX_PEER_BODY: usize = 512 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {

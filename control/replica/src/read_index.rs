@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 /// Why a round gave no read index. Cloned to every read in the round.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-pub enum RoundError {
+pub(crate) enum RoundError {
     /// No leader answered; the reads may retry.
     #[error("{0}")]
     NoLeader(String),
@@ -34,7 +34,7 @@ struct Queue {
 
 /// Coalesces read-index requests. Cheap to clone; clones share the queue.
 #[derive(Clone, Default)]
-pub struct ReadIndexBatcher {
+pub(crate) struct ReadIndexBatcher {
     queue: Arc<Mutex<Queue>>,
 }
 
@@ -46,7 +46,7 @@ impl ReadIndexBatcher {
     /// reader pays no hand-off to another task. Readers that queued meanwhile get a task of
     /// their own that drives rounds until none is waiting, so the starter answers its own
     /// client after one round.
-    pub async fn read_index<F, Fut>(&self, round: F) -> Answer
+    pub(crate) async fn read_index<F, Fut>(&self, round: F) -> Answer
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Answer> + Send + 'static,

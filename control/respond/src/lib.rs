@@ -2,6 +2,8 @@
 //! the store's JSON API (`skiff-server`) and the Kubernetes API (`skiff-apiserver`). A leaf, so
 //! that those crates share them without depending on one another.
 
+#![deny(unreachable_pub)]
+
 use std::convert::Infallible;
 
 use bytes::Bytes;

@@ -19,7 +19,7 @@ use skiff_pki::accept_tls;
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves `router` on `listener` until `shutdown` fires, then drains connections.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: Arc<Router>,

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use skiff_pki::{self as pki, JoinToken, Pki};
+use skiff_replica::PeerClient;
 use skiff_replica::ops::{AddReplica, AddReplicaError, PATH_ADD_REPLICA};
-use skiff_replica::peer_client::PeerClient;
 
 use crate::data_dir;
 use crate::launch::{LaunchError, LaunchOptions};

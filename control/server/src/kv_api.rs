@@ -20,12 +20,12 @@ use serde::{Deserialize, Serialize};
 use skiff_replica::Replica;
 use skiff_replica::ops::{Consistency, StoreReadError, WriteError};
 use skiff_respond::{self as respond, Body, json, json_error};
-use skiff_store::read::{ListOptions, ReadError};
+use skiff_store::WatchError;
 use skiff_store::types::{
     Event, EventKind, FailureReason, KeyValue, Op, Request as StoreRequest,
     Response as StoreResponse, Txn,
 };
-use skiff_store::watch::WatchError;
+use skiff_store::{ListOptions, ReadError};
 
 const MAX_KV_BODY: usize = 3 * 1024 * 1024;
 
@@ -85,7 +85,11 @@ struct CompactBody {
     revision: u64,
 }
 
-pub async fn handle(replica: &Replica, rest: &str, request: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn handle(
+    replica: &Replica,
+    rest: &str,
+    request: Request<Incoming>,
+) -> Response<Body> {
     if rest == "watch" && request.method() == Method::GET {
         return watch(replica, request.uri().query().unwrap_or_default());
     }

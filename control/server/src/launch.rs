@@ -24,8 +24,7 @@ use crate::{data_dir, join};
 use skiff_apiserver::{ApiServer, kubeconfig};
 use skiff_pki::{self as pki, Pki, PkiStore};
 use skiff_replica::ops::AddReplica;
-use skiff_replica::peer_client::PeerClient;
-use skiff_replica::{Replica, ReplicaConfig, compactor};
+use skiff_replica::{PeerClient, Replica, ReplicaConfig, run_compactor};
 use skiff_store::types::NodeId;
 
 /// Everything `skiff server` can be told.
@@ -199,7 +198,7 @@ impl Starting<'_> {
         let server_tls = pki::server_config(&pki.serving)?;
         self.tasks
             .spawn(serve(listener, server_tls, router, self.stop.clone()));
-        self.tasks.spawn(compactor::run(
+        self.tasks.spawn(run_compactor(
             replica.clone(),
             options.history_revisions,
             options.history_age,

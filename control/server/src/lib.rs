@@ -8,6 +8,8 @@
 //! - `routes`: dispatch by path, authentication of callers.
 //! - `kv_api`: the `/kv/v1` JSON endpoints (benchmarks and tests drive the store through them).
 
+#![deny(unreachable_pub)]
+
 mod accept;
 mod data_dir;
 mod join;

@@ -11,12 +11,11 @@ use tokio_util::sync::CancellationToken;
 use crate::kv_api;
 use skiff_apiserver::ApiServer;
 use skiff_pki::ct_eq;
-use skiff_replica::peer_client::PEER_AUTH_HEADER;
-use skiff_replica::{Replica, peer_api, stream};
+use skiff_replica::{PATH_STREAM, PEER_AUTH_HEADER, Replica, accept_stream, handle_peer_request};
 use skiff_respond::{self as respond, Body};
 use skiff_store::codec;
 
-pub struct Router {
+pub(crate) struct Router {
     pub replica: Arc<Replica>,
     /// Everything that is not peer, store or CA traffic: the Kubernetes API.
     pub api: Arc<ApiServer>,
@@ -35,16 +34,20 @@ pub struct Router {
 /// The shared secrets a joining replica needs: the CA (to issue its own serving certificate)
 /// and the admin token. Only sent to callers that present the cluster secret, over TLS.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
-pub struct JoinBundle {
+pub(crate) struct JoinBundle {
     pub ca_cert_pem: String,
     pub ca_key_pem: String,
     pub admin_token: String,
 }
 
-pub const PATH_JOIN_BUNDLE: &str = "/raft/join-bundle";
+pub(crate) const PATH_JOIN_BUNDLE: &str = "/raft/join-bundle";
 
 impl Router {
-    pub async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    pub(crate) async fn handle(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Body> {
         let path = request.uri().path().to_owned();
         if path.as_str() == "/cacerts" {
             return respond::bytes(
@@ -66,8 +69,8 @@ impl Router {
                     "wrong cluster token: this replica belongs to another cluster or the token is mistyped",
                 );
             }
-            if path == stream::PATH_STREAM {
-                return stream::accept(self.replica.clone(), request, self.shutdown.clone());
+            if path == PATH_STREAM {
+                return accept_stream(self.replica.clone(), request, self.shutdown.clone());
             }
             if path == PATH_JOIN_BUNDLE {
                 tracing::info!("handing the join bundle to {peer}");
@@ -77,7 +80,7 @@ impl Router {
                     codec::encode(&self.join_bundle),
                 );
             }
-            return peer_api::handle(&self.replica, &path, request).await;
+            return handle_peer_request(&self.replica, &path, request).await;
         }
         if let Some(rest) = path.strip_prefix("/kv/v1/") {
             if !self.is_admin(&request) {

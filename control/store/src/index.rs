@@ -78,19 +78,19 @@ pub(crate) struct KeyIndex {
 
 impl KeyIndex {
     /// The key's current value, if it exists now.
-    pub fn current(&self, key: &str) -> Option<&Arc<KeyValue>> {
+    pub(crate) fn current(&self, key: &str) -> Option<&Arc<KeyValue>> {
         self.keys.get(key).and_then(|e| e.current.as_ref())
     }
 
     /// The version of `key` visible at `revision` (which the caller has checked is inside the
     /// window), or `None` if the key did not exist then.
-    pub fn find(&self, key: &str, revision: u64) -> Option<Found> {
+    pub(crate) fn find(&self, key: &str, revision: u64) -> Option<Found> {
         find_in(self.keys.get(key)?, revision)
     }
 
     /// Up to `limit` keys under `prefix` after `start_after`, in key order, each with what is
     /// visible at `revision`; and whether more follow.
-    pub fn range(
+    pub(crate) fn range(
         &self,
         prefix: &str,
         start_after: Option<&str>,
@@ -117,12 +117,12 @@ impl KeyIndex {
     }
 
     /// Every key that exists now, in key order.
-    pub fn live(&self) -> impl Iterator<Item = &Arc<KeyValue>> {
+    pub(crate) fn live(&self) -> impl Iterator<Item = &Arc<KeyValue>> {
         self.keys.values().filter_map(|e| e.current.as_ref())
     }
 
     /// Records a committed write.
-    pub fn publish(&mut self, change: Change) {
+    pub(crate) fn publish(&mut self, change: Change) {
         let entry = self.keys.entry(change.key).or_default();
         entry.versions.push(change.version);
         entry.current = change.value;
@@ -131,7 +131,7 @@ impl KeyIndex {
 
     /// The versions that compaction to `target` removes: superseded ones and deletions at or
     /// below it. Call before removing them from redb, then [`KeyIndex::compact`].
-    pub fn compaction_plan(&self, target: u64) -> Vec<(String, VersionId)> {
+    pub(crate) fn compaction_plan(&self, target: u64) -> Vec<(String, VersionId)> {
         let mut doomed = Vec::new();
         for (key, entry) in &self.keys {
             let below = entry.versions.partition_point(|v| v.id.revision <= target);
@@ -145,7 +145,7 @@ impl KeyIndex {
     }
 
     /// Forgets what `compaction_plan(target)` listed and records the new window.
-    pub fn compact(&mut self, target: u64, doomed: &[(String, VersionId)]) {
+    pub(crate) fn compact(&mut self, target: u64, doomed: &[(String, VersionId)]) {
         let mut i = 0;
         while i < doomed.len() {
             let key = &doomed[i].0;

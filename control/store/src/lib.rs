@@ -11,17 +11,25 @@
 //! - `applier`: the thread that commits applied entries in groups and answers clients.
 //! - `background`: snapshot building on its own thread at a lower CPU priority.
 
+#![deny(unreachable_pub)]
+
 mod applier;
 mod background;
 pub mod codec;
 mod index;
-pub mod log_store;
+mod log_store;
 mod mvcc;
 #[cfg(test)]
 mod mvcc_tests;
-pub mod read;
-pub mod snapshot;
-pub mod state_machine;
+mod read;
+mod snapshot;
+mod state_machine;
 pub mod types;
-pub mod watch;
+mod watch;
 mod write;
+
+pub use log_store::{LogStore, LogStoreError};
+pub use read::{ListOptions, ListPage, ReadError};
+pub use snapshot::SnapshotData;
+pub use state_machine::{OpenError, Snapshot, SnapshotMeta, StateMachine};
+pub use watch::{SharedEvent, WatchError, Watcher};

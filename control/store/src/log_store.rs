@@ -39,7 +39,7 @@ mod tail;
 mod wal;
 mod writer;
 
-pub use wal::WalError;
+pub(crate) use wal::WalError;
 
 #[cfg(test)]
 mod corrupt_tests;

@@ -116,7 +116,7 @@ pub(crate) struct SnapshotFiles {
 }
 
 impl SnapshotFiles {
-    pub fn new(dir: PathBuf) -> Self {
+    pub(crate) fn new(dir: PathBuf) -> Self {
         SnapshotFiles { dir }
     }
 
@@ -147,11 +147,11 @@ impl SnapshotFiles {
     }
 
     /// Refuses to start over a corrupt newest snapshot: the error names the file.
-    pub fn check(&self) -> io::Result<()> {
+    pub(crate) fn check(&self) -> io::Result<()> {
         self.latest().map(|_| ())
     }
 
-    pub fn latest(&self) -> io::Result<Option<Snapshot>> {
+    pub(crate) fn latest(&self) -> io::Result<Option<Snapshot>> {
         let Some((_, path)) = self.files()?.pop() else {
             return Ok(None);
         };
@@ -169,7 +169,7 @@ impl SnapshotFiles {
     }
 
     /// Writes the snapshot durably (temp file, fsync, rename, fsync dir), then removes older ones.
-    pub fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+    pub(crate) fn save(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         let (term, index) = match &meta.last_log_id {
             Some(id) => (id.leader_id.term, id.index),

@@ -30,9 +30,9 @@ use super::snapshot::{self, SnapshotData, SnapshotFiles};
 use super::types::TypeConfig;
 use super::watch::{Published, WatchHub};
 
-pub type LogId = openraft::alias::LogIdOf<TypeConfig>;
+pub(crate) type LogId = openraft::alias::LogIdOf<TypeConfig>;
 type Entry = openraft::alias::EntryOf<TypeConfig>;
-pub type StoredMembership = openraft::alias::StoredMembershipOf<TypeConfig>;
+pub(crate) type StoredMembership = openraft::alias::StoredMembershipOf<TypeConfig>;
 pub type SnapshotMeta = openraft::alias::SnapshotMetaOf<TypeConfig>;
 pub type Snapshot = openraft::alias::SnapshotOf<TypeConfig, SnapshotData>;
 

@@ -37,7 +37,7 @@ const PARKED: usize = 4;
 
 /// Largest DATA frame payload a watch sends over HTTP/2: below h2's 256-byte chain threshold,
 /// so frames are copied into the connection's write buffer and batched.
-pub const PIECE: usize = 240;
+pub(super) const PIECE: usize = 240;
 
 pub struct FlushBatcher {
     parked: Vec<Arc<AtomicWaker>>,

@@ -9,8 +9,8 @@
 mod flush;
 mod render;
 
-pub use flush::FlushBatcher;
-pub use render::RenderCache;
+pub(crate) use flush::FlushBatcher;
+pub(crate) use render::RenderCache;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -31,7 +31,7 @@ use super::request::ResourceRequest;
 use super::{ApiServer, Format};
 use render::{EventType, Rendered};
 use skiff_store::types::EventKind;
-use skiff_store::watch::{SharedEvent, WatchError, Watcher};
+use skiff_store::{SharedEvent, WatchError, Watcher};
 
 /// Longest a watch lasts without `timeoutSeconds` (kube-apiserver picks 30-60 minutes).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);

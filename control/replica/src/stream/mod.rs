@@ -17,7 +17,7 @@
 mod client;
 mod server;
 
-pub use client::StreamPool;
+pub(crate) use client::StreamPool;
 pub use server::accept;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -25,7 +25,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::peer_client::MAX_PEER_BODY;
 
 /// The value of the `Upgrade` header that asks for a Raft stream.
-pub const UPGRADE_PROTOCOL: &str = "skiff-raft";
+pub(crate) const UPGRADE_PROTOCOL: &str = "skiff-raft";
 /// The path the upgrade request goes to.
 pub const PATH_STREAM: &str = "/raft/stream";
 
