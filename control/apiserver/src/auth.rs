@@ -21,14 +21,14 @@ pub(crate) const SA_TOKEN_TYPE: &str = "kubernetes.io/service-account-token";
 pub(crate) const TOKEN_NAMESPACE: &str = "kube-system";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Identity {
+pub(crate) enum Identity {
     Admin,
     Node(String),
     ServiceAccount { namespace: String, name: String },
 }
 
 impl Identity {
-    pub fn user_name(&self) -> String {
+    pub(crate) fn user_name(&self) -> String {
         match self {
             Identity::Admin => "skiff-admin".into(),
             Identity::Node(n) => format!("system:node:{n}"),

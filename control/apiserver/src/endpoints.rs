@@ -12,7 +12,7 @@ use skiff_respond::{self as respond, Body};
 
 /// Request counters exposed at `/metrics`.
 #[derive(Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     requests: [AtomicU64; 6],
     errors: AtomicU64,
     micros: AtomicU64,
@@ -28,7 +28,7 @@ struct StoreGauges {
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OTHER"];
 
 impl Metrics {
-    pub fn record(&self, method: &Method, status: StatusCode, elapsed: Duration) {
+    pub(crate) fn record(&self, method: &Method, status: StatusCode, elapsed: Duration) {
         let i = METHODS
             .iter()
             .position(|m| *m == method.as_str())

@@ -62,19 +62,19 @@ pub enum Format {
 }
 
 pub struct ApiServer {
-    pub objects: ObjectStore,
-    pub admin_token: String,
+    objects: ObjectStore,
+    admin_token: String,
     /// The URL clients reach this replica at (for `/api`'s server address).
-    pub advertise: String,
+    advertise: String,
     /// Ends watch streams when the server shuts down.
-    pub shutdown: CancellationToken,
-    pub metrics: endpoints::Metrics,
+    shutdown: CancellationToken,
+    metrics: endpoints::Metrics,
     /// Objects rendered once for all watchers.
-    pub render_cache: Arc<watch::RenderCache>,
+    render_cache: Arc<watch::RenderCache>,
     /// Batches watch events on shared HTTP/2 connections into fewer writes.
-    pub flush_batcher: Arc<watch::FlushBatcher>,
+    flush_batcher: Arc<watch::FlushBatcher>,
     /// Node and service-account tokens, kept in sync with the local store.
-    pub tokens: Arc<tokens::TokenIndex>,
+    tokens: Arc<tokens::TokenIndex>,
     /// The background tasks of this replica (the token follower, namespace emptying), owned and
     /// awaited by whoever started the API server.
     tasks: TaskTracker,

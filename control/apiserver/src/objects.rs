@@ -15,12 +15,12 @@ use skiff_store::{ListOptions, ReadError};
 
 /// Access to API objects through one replica.
 #[derive(Clone)]
-pub struct ObjectStore {
+pub(crate) struct ObjectStore {
     pub replica: Arc<Replica>,
 }
 
 /// One page of a list.
-pub struct ObjectPage {
+pub(crate) struct ObjectPage {
     pub items: Vec<Value>,
     pub revision: u64,
     /// The key to continue after, when more items follow.
@@ -92,7 +92,7 @@ pub(crate) fn consistency_for(resource_version: Option<&str>) -> Consistency {
 }
 
 impl ObjectStore {
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         info: &ResourceInfo,
         namespace: Option<&str>,
@@ -109,7 +109,7 @@ impl ObjectStore {
     }
 
     /// Like `get`, but a missing object is a NotFound error.
-    pub async fn must_get(
+    pub(crate) async fn must_get(
         &self,
         info: &ResourceInfo,
         namespace: Option<&str>,
@@ -120,7 +120,7 @@ impl ObjectStore {
             .ok_or_else(|| ApiError::not_found(&info.group_resource(), name))
     }
 
-    pub async fn list(
+    pub(crate) async fn list(
         &self,
         info: &ResourceInfo,
         namespace: Option<&str>,
@@ -148,7 +148,7 @@ impl ObjectStore {
 
     /// Runs `txn` whose op 0 writes the object; maps failures of op 0 to the object's errors.
     /// Returns the new revision and the previous values.
-    pub async fn commit(
+    pub(crate) async fn commit(
         &self,
         info: &ResourceInfo,
         name: &str,
@@ -189,7 +189,7 @@ impl ObjectStore {
     }
 
     /// Stores a new object (plus `extra` ops in the same transaction) and returns it as stored.
-    pub async fn create(
+    pub(crate) async fn create(
         &self,
         info: &ResourceInfo,
         mut obj: Value,
@@ -205,7 +205,7 @@ impl ObjectStore {
     }
 
     /// Replaces an object whose stored revision must still be `expected`.
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         info: &ResourceInfo,
         mut obj: Value,
@@ -222,7 +222,7 @@ impl ObjectStore {
     }
 
     /// Removes an object whose stored revision must still be `expected`; returns its last state.
-    pub async fn remove(
+    pub(crate) async fn remove(
         &self,
         info: &ResourceInfo,
         obj: &Value,

@@ -42,7 +42,7 @@ struct Entries {
 }
 
 #[derive(Default)]
-pub struct TokenIndex {
+pub(crate) struct TokenIndex {
     entries: RwLock<Entries>,
     /// The index reflects the local store (listed, and the watch is running).
     synced: AtomicBool,
@@ -57,7 +57,7 @@ pub struct TokenIndex {
 
 /// What a lookup in the index says.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     Found(Identity),
     /// In sync, and no Secret carries this token (on this replica).
     Unknown,
@@ -99,7 +99,7 @@ pub(crate) fn token_of(secret: &Value) -> Option<(Vec<u8>, Identity)> {
 }
 
 impl TokenIndex {
-    pub fn lookup(&self, token: &[u8]) -> Lookup {
+    pub(crate) fn lookup(&self, token: &[u8]) -> Lookup {
         if !self.synced.load(Ordering::Acquire) {
             return Lookup::NotSynced;
         }
@@ -112,7 +112,7 @@ impl TokenIndex {
 
     /// True if a store read found no Secret with `token` less than `MISS_TTL` ago. A token
     /// indexed since is found by `lookup` first, so this never hides a new token for long.
-    pub fn recent_miss(&self, token: &[u8]) -> bool {
+    pub(crate) fn recent_miss(&self, token: &[u8]) -> bool {
         let misses = skiff_sync::lock(&self.misses);
         misses
             .get(&digest(token))
@@ -120,7 +120,7 @@ impl TokenIndex {
     }
 
     /// Remembers that a store read found no Secret with `token`.
-    pub fn note_miss(&self, token: &[u8]) {
+    pub(crate) fn note_miss(&self, token: &[u8]) {
         let mut misses = skiff_sync::lock(&self.misses);
         if misses.len() >= MAX_MISSES {
             misses.clear();
@@ -129,17 +129,17 @@ impl TokenIndex {
     }
 
     /// Waits for the turn to read the store for an unknown token.
-    pub async fn store_read_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+    pub(crate) async fn store_read_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.store_reads.lock().await
     }
 
     /// Counts an authentication that read the store.
-    pub fn note_store_lookup(&self) {
+    pub(crate) fn note_store_lookup(&self) {
         self.store_lookups.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Authentications so far that read the store (exported in `/metrics`).
-    pub fn store_lookups(&self) -> u64 {
+    pub(crate) fn store_lookups(&self) -> u64 {
         self.store_lookups.load(Ordering::Relaxed)
     }
 
@@ -174,7 +174,7 @@ impl TokenIndex {
     }
 
     /// Keeps the index fed from `replica`'s Secrets until `shutdown`.
-    pub async fn run(self: Arc<Self>, replica: Arc<Replica>, shutdown: CancellationToken) {
+    pub(crate) async fn run(self: Arc<Self>, replica: Arc<Replica>, shutdown: CancellationToken) {
         let prefix = skiff_api::resources::find("", "v1", "secrets")
             .expect("secrets are served")
             .namespace_prefix(None);

@@ -20,7 +20,7 @@
 //!   server.crt server.key   this replica's serving cert      re-issued when SANs change
 //! ```
 //!
-//! Architecture invariant: this module knows nothing of the API server's routes or of Raft;
+//! Architecture invariant: this crate knows nothing of the API server's routes or of Raft;
 //! it hands out PEM, tokens and rustls configs.
 
 #![deny(unreachable_pub)]

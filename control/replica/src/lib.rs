@@ -10,6 +10,10 @@
 //! - `confirm`: a round's quorum confirmation, asked of the voters over raft streams.
 //! - `leader_change`: ending a forwarded call early when another leader takes over.
 //! - `compactor`: the background task that bounds watch history.
+//!
+//! Architecture invariant: the openraft node and the state machine are private to `Replica`;
+//! other crates ask it (`write`, `get`, `list`, `watch`, `revision`, `is_leader`, `leader`) and
+//! never name an openraft type.
 
 #![deny(unreachable_pub)]
 

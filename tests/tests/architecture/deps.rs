@@ -86,7 +86,8 @@ fn control_crates_depend_only_on_the_layers_below() {
 
 #[test]
 fn openraft_stays_inside_the_store_and_the_replica() {
-    let users = users_of(&workspace(), "openraft");
+    let packages = workspace();
+    let users = users_of(&packages, "openraft");
     assert_eq!(
         users,
         BTreeSet::from(["skiff-store", "skiff-replica"]),
@@ -96,7 +97,8 @@ fn openraft_stays_inside_the_store_and_the_replica() {
 
 #[test]
 fn redb_stays_inside_the_store() {
-    let users = users_of(&workspace(), "redb");
+    let packages = workspace();
+    let users = users_of(&packages, "redb");
     assert_eq!(users, BTreeSet::from(["skiff-store"]));
 }
 

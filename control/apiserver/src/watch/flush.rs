@@ -39,7 +39,7 @@ const PARKED: usize = 4;
 /// so frames are copied into the connection's write buffer and batched.
 pub(super) const PIECE: usize = 240;
 
-pub struct FlushBatcher {
+pub(crate) struct FlushBatcher {
     parked: Vec<Arc<AtomicWaker>>,
     next: AtomicUsize,
 }
@@ -47,7 +47,7 @@ pub struct FlushBatcher {
 impl FlushBatcher {
     /// Starts the parked tasks; they end with `shutdown`. Outside a tokio runtime (unit tests)
     /// nothing is started and `defer` does nothing.
-    pub fn start(shutdown: &CancellationToken, tasks: &TaskTracker) -> Self {
+    pub(crate) fn start(shutdown: &CancellationToken, tasks: &TaskTracker) -> Self {
         let mut parked = Vec::new();
         if tokio::runtime::Handle::try_current().is_ok() {
             for _ in 0..PARKED {
@@ -63,7 +63,7 @@ impl FlushBatcher {
     }
 
     /// Called by a watch body right after hyper took an event from it.
-    pub fn defer(&self) {
+    pub(crate) fn defer(&self) {
         if self.parked.is_empty() {
             return;
         }

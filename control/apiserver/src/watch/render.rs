@@ -15,7 +15,7 @@ use skiff_store::types::KeyValue;
 const RENDER_CACHE_REVISIONS: usize = 4096;
 
 /// One stored object version, decoded and encoded.
-pub struct Rendered {
+pub(crate) struct Rendered {
     /// The object with its `resourceVersion` (`Null` if the stored bytes are not JSON).
     pub object: Arc<Value>,
     /// The object as JSON.
@@ -26,14 +26,14 @@ pub struct Rendered {
 
 /// The three event types a stored object can be sent as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventType {
+pub(crate) enum EventType {
     Added,
     Modified,
     Deleted,
 }
 
 impl EventType {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             EventType::Added => "ADDED",
             EventType::Modified => "MODIFIED",
@@ -54,7 +54,7 @@ impl Rendered {
     }
 
     /// The newline-terminated JSON watch event, shared by every watcher that sends it.
-    pub fn line(&self, kind: EventType) -> Bytes {
+    pub(crate) fn line(&self, kind: EventType) -> Bytes {
         self.lines[kind as usize]
             .get_or_init(|| {
                 let mut line = Vec::with_capacity(self.json.len() + 32);
@@ -78,13 +78,13 @@ struct Entries {
 }
 
 #[derive(Default)]
-pub struct RenderCache {
+pub(crate) struct RenderCache {
     entries: Mutex<Entries>,
 }
 
 impl RenderCache {
     /// The object stored in `kv`, rendered once for all watchers.
-    pub fn get(&self, kv: &KeyValue) -> Arc<Rendered> {
+    pub(crate) fn get(&self, kv: &KeyValue) -> Arc<Rendered> {
         let find = |entries: &Entries| {
             let same = entries.by_revision.get(&kv.mod_revision)?;
             let hit = same.iter().find(|(key, _)| *key == kv.key)?;
