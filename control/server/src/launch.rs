@@ -137,15 +137,7 @@ pub async fn run(
     };
     let served = started.serve(listener, on_ready).await;
     // Whether serving ended or a step of the start failed, stop what was started, in order.
-    started.stop.cancel();
-    started.tasks.close();
-    if tokio::time::timeout(TASKS_GRACE, started.tasks.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("background tasks still running {TASKS_GRACE:?} after shutdown");
-    }
-    replica.shutdown().await;
+    started.stop_all().await;
     served
 }
 
@@ -221,6 +213,19 @@ impl Starting<'_> {
         });
         self.stop.cancelled().await;
         Ok(())
+    }
+
+    /// Cancels every task started here, waits for them (bounded), then stops the replica.
+    async fn stop_all(&self) {
+        self.stop.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(TASKS_GRACE, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("background tasks still running {TASKS_GRACE:?} after shutdown");
+        }
+        self.replica.shutdown().await;
     }
 
     fn router(&self, api: Arc<ApiServer>) -> Arc<Router> {
