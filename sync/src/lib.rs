@@ -1,12 +1,13 @@
 //! One way to lock a std `Mutex` or `RwLock` in skiff: [`lock`], [`read`] and [`write`], which
 //! recover from poisoning.
 //!
-//! A mutex is poisoned when a thread panicked while holding it. skiff's mutexes guard caches,
-//! counters, queues and connection pools whose every update is a single assignment or push
-//! finished before anything can panic, so the data behind a poisoned lock is still whole; and a
-//! panic already reports itself (the task or thread that panicked ends with it). Refusing the
-//! lock afterwards would only turn one failure into many: every later caller would fail too.
-//! So skiff takes the guard out of the poison error everywhere, and says so once, here.
+//! A lock is poisoned when a thread panicked while holding it. skiff holds std locks only for
+//! short critical sections with no `.await`, written so that a panic inside one leaves the data
+//! usable (a cache, a counter, a queue, a pool of idle connections, a latest value), and the
+//! panic reports itself: the task or thread that panicked ends with it. Refusing the lock
+//! afterwards would only turn one failure into many, as every later caller would fail too. So
+//! skiff takes the guard out of the poison error, and says why once, here. A lock whose data a
+//! panic could leave half-updated must not use these helpers; it has to decide for itself.
 //! `.clippy.toml` disallows `Mutex::lock`, `RwLock::read` and `RwLock::write`, so every caller
 //! comes through these functions.
 
