@@ -4,8 +4,7 @@
 //!
 //! - `deps`: which workspace crate may depend on which, and on openraft, redb, HTTP and
 //!   wasmtime.
-//! - `sources`: openraft named only inside the store and replica crates, and every file opens
-//!   with a `//!` line.
+//! - `sources`: openraft named only inside the store and replica crates.
 
 mod deps;
 mod sources;

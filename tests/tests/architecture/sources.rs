@@ -1,6 +1,6 @@
 //! Rules about source text: openraft is named only inside the store and replica crates (their
-//! public types may carry openraft types, so Cargo alone cannot keep this), and every file
-//! opens with a `//!` line that says what it is.
+//! public types may carry openraft types, so Cargo alone cannot keep this). That every file
+//! opens with a `//!` line is `cli/tests/tidy.rs`'s rule.
 
 use std::path::{Path, PathBuf};
 
@@ -67,21 +67,5 @@ fn openraft_is_named_only_in_the_store_and_the_replica() {
         offenders.is_empty(),
         "openraft types outside skiff-store and skiff-replica:\n{}",
         offenders.join("\n")
-    );
-}
-
-#[test]
-fn every_file_opens_with_a_doc_line() {
-    let missing: Vec<String> = workspace_files()
-        .into_iter()
-        .filter(|file| {
-            let text = std::fs::read_to_string(file).expect("a readable file");
-            !text.starts_with("//!")
-        })
-        .map(|file| relative(&file))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "files without a `//!` first line: {missing:?}"
     );
 }
