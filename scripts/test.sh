@@ -9,5 +9,5 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # End-to-end tests start real skiff processes from this binary.
 cargo build --locked -p skiff
-export SKIFF_BIN="$PWD/target/debug/skiff"
+export SKIFF_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/skiff"
 cargo test --workspace --locked -- --test-threads=2

@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run one control-plane replica (store, and later API server, scheduler, controllers).
+    /// Run one control-plane replica: the replicated store and the Kubernetes API server.
     Server(server_cmd::ServerArgs),
     /// Inspect a replica's data directory (read-only diagnosis).
     Debug(debug_cmd::DebugArgs),

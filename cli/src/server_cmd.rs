@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use skiff_control::launch::{self, LaunchOptions};
+use skiff_server::launch::{self, LaunchOptions};
 
 #[derive(Args, Debug)]
 pub struct ServerArgs {

@@ -136,12 +136,7 @@ impl ModuleCache {
 
     /// Loads the artifact for the blob `digest` stored at `blob`.
     pub async fn load(&self, digest: &str, blob: &Path) -> Result<Compiled, CompileError> {
-        if let Some(hit) = self
-            .loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(digest)
-        {
+        if let Some(hit) = skiff_sync::lock(&self.loaded).get(digest) {
             return Ok(hit.clone());
         }
         let cache_err = |path: &Path| {
@@ -184,10 +179,7 @@ impl ModuleCache {
                 .map_err(cache_err(&artifact))?;
         }
         let loaded = self.deserialize(&artifact, is_component)?;
-        self.loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(digest.to_owned(), loaded.clone());
+        skiff_sync::lock(&self.loaded).insert(digest.to_owned(), loaded.clone());
         Ok(loaded)
     }
 

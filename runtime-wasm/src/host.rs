@@ -107,7 +107,7 @@ impl CpuThrottle {
     /// Books the run since the last resume; returns how long to pause, if at all.
     fn account(&mut self, now: Instant) -> Option<Duration> {
         let m = self.millicores.filter(|m| *m < 1000)?;
-        let resumed = *self.resumed.lock().unwrap_or_else(|e| e.into_inner());
+        let resumed = *skiff_sync::lock(&self.resumed);
         // Time since resumed, capped: time spent blocked in host calls is not CPU.
         let ran = now.saturating_duration_since(resumed).min(self.tick * 2);
         let elapsed = now.saturating_duration_since(self.last);
@@ -117,7 +117,7 @@ impl CpuThrottle {
         self.balance_ns = (self.balance_ns + earned - ran.as_nanos() as i128).min(burst);
         // Below a tenth of a tick the debt is left for the next deadline.
         if self.balance_ns >= -(self.tick.as_nanos() as i128 / 10) {
-            *self.resumed.lock().unwrap_or_else(|e| e.into_inner()) = now;
+            *skiff_sync::lock(&self.resumed) = now;
             return None;
         }
         let pause_ns = -self.balance_ns * 1000 / i128::from(m);
@@ -136,7 +136,7 @@ impl CpuThrottle {
             1,
             Box::pin(async move {
                 tokio::time::sleep(pause).await;
-                *resumed.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+                *skiff_sync::lock(&resumed) = Instant::now();
             }),
         )
     }
@@ -274,7 +274,7 @@ mod tests {
         // Overslept by a tick: the extra wait is earned back, so the next tick's pause is
         // shorter by a quarter tick's worth (one tick of wall time).
         tokio::time::advance(tick * 4).await;
-        *quarter.resumed.lock().unwrap() = Instant::now();
+        *skiff_sync::lock(&quarter.resumed) = Instant::now();
         assert_eq!(quarter.account(Instant::now()), None);
         tokio::time::advance(tick).await;
         assert_eq!(quarter.account(Instant::now()), Some(tick * 2));

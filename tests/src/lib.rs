@@ -52,10 +52,7 @@ pub fn scratch_dir(label: &str) -> anyhow::Result<PathBuf> {
         .prefix(&format!("skiff-test-{label}-"))
         .tempdir()?
         .keep();
-    SCRATCH
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(dir.clone());
+    skiff_sync::lock(&SCRATCH).push(dir.clone());
     Ok(dir)
 }
 
@@ -63,8 +60,8 @@ pub fn scratch_dir(label: &str) -> anyhow::Result<PathBuf> {
 /// Processes started by the test are killed when their handles drop, which happens before
 /// this returns, whatever the outcome.
 pub fn run_bounded(name: &str, limit: Duration, test: impl Future<Output = anyhow::Result<()>>) {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    SCRATCH.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    let _serial = skiff_sync::lock(&SERIAL);
+    skiff_sync::lock(&SCRATCH).clear();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -76,7 +73,7 @@ pub fn run_bounded(name: &str, limit: Duration, test: impl Future<Output = anyho
     }));
     // Drop the runtime first: tasks still holding replicas kill them now.
     runtime.shutdown_timeout(Duration::from_secs(5));
-    let dirs = std::mem::take(&mut *SCRATCH.lock().unwrap_or_else(|p| p.into_inner()));
+    let dirs = std::mem::take(&mut *skiff_sync::lock(&SCRATCH));
     let failure = match &outcome {
         Ok(Ok(Ok(()))) => None,
         Ok(Ok(Err(e))) => Some(format!("{name} failed: {e:#}")),

@@ -3,7 +3,7 @@
 //! again, so a dead replica's writers do not spin.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use skiff_tests::{Cluster, KvClient};
@@ -42,7 +42,7 @@ impl Load {
 
     /// Acknowledgement times from `from` on, in order.
     pub fn acks_since(&self, from: Instant) -> Vec<Instant> {
-        let acks = self.acks.lock().unwrap_or_else(PoisonError::into_inner);
+        let acks = skiff_sync::lock(&self.acks);
         let start = acks.partition_point(|a| a.acked < from);
         acks[start..].iter().map(|a| a.acked).collect()
     }
@@ -54,7 +54,7 @@ impl Load {
         let deadline = Instant::now() + limit;
         loop {
             let first = {
-                let acks = self.acks.lock().unwrap_or_else(PoisonError::into_inner);
+                let acks = skiff_sync::lock(&self.acks);
                 acks.iter().find(|a| a.sent >= from).map(|a| a.acked)
             };
             if let Some(first) = first {
@@ -88,7 +88,7 @@ async fn write_loop(
         let put = tokio::time::timeout(PUT_TIMEOUT, client.put(&key, &value));
         if let Ok(Ok(_)) = put.await {
             let acked = Instant::now();
-            let mut acks = acks.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut acks = skiff_sync::lock(&acks);
             // Keep the record sorted: tasks can record slightly out of order.
             let at = acks.partition_point(|a| a.acked <= acked);
             acks.insert(at, Ack { sent, acked });

@@ -71,10 +71,7 @@ impl Backoff {
         if error.is_stale() {
             return Action::requeue(Duration::from_millis(200));
         }
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut failures = skiff_sync::lock(&self.failures);
         let n = failures.entry(key).or_insert(0);
         *n = n.saturating_add(1);
         let millis = 200u64.saturating_mul(1 << (*n).min(8));
@@ -83,9 +80,6 @@ impl Backoff {
 
     /// Forgets the failures of `key` after a successful reconcile.
     pub(crate) fn reset(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(key);
+        skiff_sync::lock(&self.failures).remove(key);
     }
 }

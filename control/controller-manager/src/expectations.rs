@@ -37,9 +37,7 @@ impl Expectations {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
-        self.pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        skiff_sync::lock(&self.pending)
     }
 
     /// Records that `owner` created the pods `created` and deleted the pods `deleted`.

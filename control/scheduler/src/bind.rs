@@ -80,7 +80,7 @@ impl Binder {
     /// that was the last message reported for it.
     pub async fn report_unschedulable(&self, pod: &Pod, message: &str) {
         {
-            let mut reported = skiff_sync_lock(&self.reported);
+            let mut reported = skiff_sync::lock(&self.reported);
             if reported.get(uid(pod)).map(String::as_str) == Some(message) {
                 return;
             }
@@ -142,9 +142,4 @@ impl Binder {
             .create(&PostParams::default(), &event)
             .await
     }
-}
-
-/// Locks a std mutex holding plain data, which stays valid if a holder panicked.
-fn skiff_sync_lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

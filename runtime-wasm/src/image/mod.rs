@@ -131,7 +131,7 @@ impl ImageService {
     }
 
     fn local_pulls(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (FileStamp, PulledImage)>> {
-        self.local.lock().unwrap_or_else(|e| e.into_inner())
+        skiff_sync::lock(&self.local)
     }
 }
 

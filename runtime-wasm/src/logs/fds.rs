@@ -74,7 +74,7 @@ impl LogFds {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
+        skiff_sync::lock(&self.open)
     }
 
     /// Files open right now.

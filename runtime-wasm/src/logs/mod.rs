@@ -113,7 +113,7 @@ impl LogFile {
     /// Appends `bytes`, rotating first if the file would pass its cap.
     pub fn append(&self, bytes: &[u8]) -> std::io::Result<()> {
         let s = &*self.0;
-        let finished = s.finished.lock().unwrap_or_else(|e| e.into_inner());
+        let finished = skiff_sync::lock(&s.finished);
         if *finished {
             return Ok(()); // late writes from a cancelled guest are dropped
         }
@@ -152,7 +152,7 @@ impl LogFile {
     /// end. The descriptor stays open until [`LogFile::release`], so the runtime can report
     /// a container's exit before it pays for the `close`.
     pub(crate) fn end_writes(&self) {
-        *self.0.finished.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        *skiff_sync::lock(&self.0.finished) = true;
         self.0.progress.send_modify(|p| p.finished = true);
     }
 

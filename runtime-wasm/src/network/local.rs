@@ -43,7 +43,7 @@ impl LocalNetwork {
     }
 
     fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
-        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+        skiff_sync::lock(&self.tables)
     }
 
     /// Makes `name` (e.g. `echo.default`) resolve to `ips`.

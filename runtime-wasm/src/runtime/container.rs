@@ -39,7 +39,7 @@ impl ContainerEntry {
     }
 
     pub fn log(&self) -> LogFile {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        skiff_sync::lock(&self.log).clone()
     }
 
     pub fn status(&self) -> ContainerStatus {
@@ -81,7 +81,7 @@ impl ContainerEntry {
 
     /// Graceful stop: ask, wait up to `grace`, then cancel the guest.
     pub async fn stop(&self, grace: Duration) -> Option<TerminationReason> {
-        let run = self.run.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let run = skiff_sync::lock(&self.run).take();
         let (tokens, handle) = run?;
         tokens.stop.cancel();
         let mut handle = handle;

@@ -109,7 +109,7 @@ impl Runtime {
             let old = entry.log();
             let previous = old.path().with_extension("previous.log");
             let _ = std::fs::rename(old.path(), &previous);
-            *entry.log.lock().unwrap_or_else(|e| e.into_inner()) =
+            *skiff_sync::lock(&entry.log) =
                 LogFile::create_in(old.path(), self.0.cfg.logs, self.0.log_fds.clone())?;
         }
         let tokens = RunTokens::default();
@@ -129,7 +129,7 @@ impl Runtime {
             task_entry.terminated(&log, reason.clone());
             tracing::info!(container = %task_entry.spec.name, ?reason, "container terminated");
         });
-        *entry.run.lock().unwrap_or_else(|e| e.into_inner()) = Some((tokens, handle));
+        *skiff_sync::lock(&entry.run) = Some((tokens, handle));
         Ok(())
     }
 

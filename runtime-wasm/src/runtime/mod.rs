@@ -168,25 +168,17 @@ impl Runtime {
         let i = &self.0;
         let image = i.images.pull(reference).await?;
         let key = (image.digest.clone(), kind);
-        let hit = i
-            .prepared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned();
+        let hit = skiff_sync::lock(&i.prepared).get(&key).cloned();
         if let Some(prepared) = hit {
             return Ok((image, prepared));
         }
         let prepared = prepare::prepare(&i.cache, &i.linker, &i.p1_linker, &image, kind).await?;
-        i.prepared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, prepared.clone());
+        skiff_sync::lock(&i.prepared).insert(key, prepared.clone());
         Ok((image, prepared))
     }
 
     fn pods(&self) -> std::sync::MutexGuard<'_, HashMap<String, PodEntry>> {
-        self.0.pods.lock().unwrap_or_else(|e| e.into_inner())
+        skiff_sync::lock(&self.0.pods)
     }
 }
 
@@ -202,7 +194,7 @@ impl Drop for Inner {
             .values()
         {
             for c in pod.containers.values() {
-                if let Some((tokens, _)) = &*c.run.lock().unwrap_or_else(|e| e.into_inner()) {
+                if let Some((tokens, _)) = &*skiff_sync::lock(&c.run) {
                     tokens.kill.cancel();
                 }
             }

@@ -101,7 +101,7 @@ pub struct SocketAudit {
 impl SocketAudit {
     /// Addresses the fence saw, with their use.
     pub fn seen(&self) -> Vec<(SocketAddr, String)> {
-        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        skiff_sync::lock(&self.seen).clone()
     }
 }
 
@@ -113,11 +113,7 @@ pub fn loopback_only_check(
 ) -> impl Fn(SocketAddr, SocketAddrUse) -> AddrCheckFuture + Send + Sync + 'static {
     move |addr, usage| {
         let allowed = is_real_allowed(&addr);
-        audit
-            .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((addr, format!("{usage:?}")));
+        skiff_sync::lock(&audit.seen).push((addr, format!("{usage:?}")));
         if !allowed {
             tracing::warn!(%addr, ?usage, "refused a non-loopback real socket address");
         }

@@ -121,7 +121,7 @@ impl History {
     /// Records the invocation of `op` on `key` by `process`; returns its id for
     /// [`History::complete`].
     pub fn invoke(&self, process: u64, key: &str, op: Op) -> usize {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = skiff_sync::lock(&self.entries);
         let id = entries.len();
         let call = self.now();
         entries.push(Entry {
@@ -139,7 +139,7 @@ impl History {
     /// Records how operation `id` ended.
     pub fn complete(&self, id: usize, outcome: Outcome) {
         let ret = self.now();
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = skiff_sync::lock(&self.entries);
         let entry = &mut entries[id];
         entry.ret = Some(ret);
         entry.outcome = Some(outcome);
@@ -155,10 +155,7 @@ impl History {
 
     /// A copy of every entry so far, in invocation order.
     pub fn entries(&self) -> Vec<Entry> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        skiff_sync::lock(&self.entries).clone()
     }
 }
 

@@ -59,10 +59,7 @@ async fn scenario() -> anyhow::Result<()> {
             let mut stream = std::pin::pin!(stream);
             while let Some(item) = stream.next().await {
                 if let Err(e) = item {
-                    errors
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(e.to_string());
+                    skiff_sync::lock(&errors).push(e.to_string());
                 }
             }
         }
@@ -114,12 +111,12 @@ async fn scenario() -> anyhow::Result<()> {
         "the reflector missed {} of {} ConfigMaps: {missing:?}; watcher errors: {:?}",
         missing.len(),
         created.len(),
-        errors.lock().unwrap_or_else(|p| p.into_inner())
+        skiff_sync::lock(&errors)
     );
     eprintln!(
         "reflector holds all {} ConfigMaps; watcher errors during failover: {:?}",
         created.len(),
-        errors.lock().unwrap_or_else(|p| p.into_inner())
+        skiff_sync::lock(&errors)
     );
     Ok(())
 }

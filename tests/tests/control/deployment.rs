@@ -52,9 +52,7 @@ fn watch_pods(
                 e = events.next() => e,
             };
             let Some(Ok(event)) = event else { continue };
-            let mut seen = seen
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut seen = skiff_sync::lock(&seen);
             match event {
                 Event::Apply(p) | Event::InitApply(p) => {
                     let owner = p
@@ -178,9 +176,7 @@ async fn scenario() -> anyhow::Result<()> {
     watch.await?;
     agent.await?;
     manager.stop().await?;
-    let seen = seen
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let seen = skiff_sync::lock(&seen);
     let min = seen.min_ready_while_rolling;
     anyhow::ensure!(
         min.is_some_and(|m| m >= 2),

@@ -68,7 +68,7 @@ async fn scenario() -> anyhow::Result<()> {
             for attempt in 0.. {
                 let key = format!("{PREFIX}probe/{round}/{attempt}");
                 if let Ok(revision) = survivors[attempt % 2].put(&key, "probe").await {
-                    acked.lock().unwrap().push(Acked {
+                    skiff_sync::lock(&acked).push(Acked {
                         key,
                         value: "probe".into(),
                         revision,
@@ -116,7 +116,7 @@ async fn scenario() -> anyhow::Result<()> {
         .await?
         .revision;
     target.store(last, Ordering::SeqCst);
-    let acked = acked.lock().unwrap().clone();
+    let acked = skiff_sync::lock(&acked).clone();
     eprintln!(
         "{} writes acknowledged, {failed} failed or unknown; revisions {start}..={last}",
         acked.len()
@@ -185,7 +185,7 @@ async fn writer(
             client.put(&key, &value).await
         };
         match result {
-            Ok(revision) => acked.lock().unwrap().push(Acked {
+            Ok(revision) => skiff_sync::lock(&acked).push(Acked {
                 key,
                 value,
                 revision,

@@ -1,0 +1,189 @@
+//! Who is calling and what they may do. Bearer tokens only: the admin token; node tokens and
+//! service-account tokens, both kept as Secrets in the store (as Kubernetes' bootstrap and
+//! legacy service-account tokens are) and looked up in the `tokens` index. Nodes may touch only
+//! their own Node, their own Lease in `kube-node-lease`, and pods bound to them.
+
+use serde_json::Value;
+use skiff_api::status::ApiError;
+
+use super::objects::ObjectStore;
+use super::request::{ResourceRequest, Verb};
+use super::tokens::{self, Lookup, TokenIndex};
+use skiff_pki::ct_eq;
+use skiff_replica::ops::Consistency;
+use skiff_store::ListOptions;
+
+/// Secret type of a node's token; `data.node-name` names the node (base64, as all secret data).
+pub(crate) const NODE_TOKEN_TYPE: &str = "skiff.io/node-token";
+/// Secret type of a service account's token (`metadata.annotations` name the account).
+pub(crate) const SA_TOKEN_TYPE: &str = "kubernetes.io/service-account-token";
+/// Namespace holding node token Secrets.
+pub(crate) const TOKEN_NAMESPACE: &str = "kube-system";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Identity {
+    Admin,
+    Node(String),
+    ServiceAccount { namespace: String, name: String },
+}
+
+impl Identity {
+    pub(crate) fn user_name(&self) -> String {
+        match self {
+            Identity::Admin => "skiff-admin".into(),
+            Identity::Node(n) => format!("system:node:{n}"),
+            Identity::ServiceAccount { namespace, name } => {
+                format!("system:serviceaccount:{namespace}:{name}")
+            }
+        }
+    }
+}
+
+/// The bearer token of an `Authorization` header value.
+pub(crate) fn bearer(header: Option<&[u8]>) -> Option<&[u8]> {
+    header?
+        .strip_prefix(b"Bearer ")
+        .map(|t| t.trim_ascii())
+        .filter(|t| !t.is_empty())
+}
+
+/// Resolves a token to an identity; `None` is 401. Node and service-account tokens come from
+/// the in-memory token index; only a token the index does not know (or an index not yet in
+/// sync) costs a store read, linearizable so a token Secret just created through another
+/// replica is found. Those reads run one at a time, and a token they did not find is refused
+/// without another read for a second.
+pub(crate) async fn authenticate(
+    token: &[u8],
+    admin_token: &str,
+    index: &TokenIndex,
+    objects: &ObjectStore,
+) -> Result<Option<Identity>, ApiError> {
+    if ct_eq(token, admin_token.as_bytes()) {
+        return Ok(Some(Identity::Admin));
+    }
+    let lookup = index.lookup(token);
+    if let Lookup::Found(identity) = lookup {
+        return Ok(Some(identity));
+    }
+    if lookup == Lookup::Unknown && index.recent_miss(token) {
+        return Ok(None);
+    }
+    let _turn = index.store_read_turn().await;
+    // The read before ours may have settled this token while we waited.
+    match index.lookup(token) {
+        Lookup::Found(identity) => return Ok(Some(identity)),
+        Lookup::Unknown if index.recent_miss(token) => return Ok(None),
+        _ => {}
+    }
+    index.note_store_lookup();
+    let secrets = skiff_api::resources::find("", "v1", "secrets").expect("secrets are served");
+    let page = objects
+        .list(
+            secrets,
+            None,
+            &ListOptions::default(),
+            Consistency::Linearizable,
+        )
+        .await?;
+    let found = page
+        .items
+        .iter()
+        .filter_map(tokens::token_of)
+        .find(|(stored, _)| ct_eq(token, stored))
+        .map(|(_, identity)| identity);
+    // Only a miss seen with the index in sync is remembered: the index then finds a token
+    // created later as soon as this replica applies it.
+    if found.is_none() && lookup == Lookup::Unknown {
+        index.note_miss(token);
+    }
+    Ok(found)
+}
+
+/// Decides whether `who` may make `request`. `object` is the stored target (when it exists),
+/// used to check which node a pod is bound to.
+pub(crate) fn authorize(
+    who: &Identity,
+    request: &ResourceRequest,
+    object: Option<&Value>,
+    body: Option<&Value>,
+) -> Result<(), ApiError> {
+    let node = match who {
+        Identity::Admin => return Ok(()),
+        // Service accounts get read access to their own namespace (a minimal default policy).
+        Identity::ServiceAccount { namespace, .. } => {
+            let reading = matches!(request.verb, Verb::Get | Verb::List | Verb::Watch);
+            if reading
+                && request.namespace.as_deref() == Some(namespace.as_str())
+                && request.info.plural != "secrets"
+            {
+                return Ok(());
+            }
+            return Err(forbidden(who, request));
+        }
+        Identity::Node(node) => node,
+    };
+    let plural = request.info.plural;
+    let name = request.name.as_deref();
+    let allowed = match plural {
+        // Only its own Node, also for reads: listed or watched by `metadata.name=<node>`.
+        "nodes" => match request.verb {
+            Verb::List | Verb::Watch => {
+                request.query.field_selector.as_deref() == Some(&format!("metadata.name={node}"))
+            }
+            Verb::Create => body_name(body) == Some(node),
+            _ => name == Some(node),
+        },
+        "leases" => {
+            request.namespace.as_deref() == Some("kube-node-lease")
+                && (name == Some(node)
+                    || (request.verb == Verb::Create && body_name(body) == Some(node)))
+        }
+        "pods" => match request.verb {
+            // Listing and watching are allowed only for the node's own pods.
+            Verb::List | Verb::Watch => {
+                request.query.field_selector.as_deref() == Some(&format!("spec.nodeName={node}"))
+            }
+            _ => object.is_some_and(|o| o["spec"]["nodeName"].as_str() == Some(node)),
+        },
+        "services" | "endpoints" | "endpointslices" | "configmaps" | "namespaces" => {
+            matches!(request.verb, Verb::Get | Verb::List | Verb::Watch)
+        }
+        "events" => request.verb == Verb::Create,
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(forbidden(who, request))
+    }
+}
+
+fn body_name(body: Option<&Value>) -> Option<&str> {
+    body?["metadata"]["name"].as_str()
+}
+
+fn forbidden(who: &Identity, request: &ResourceRequest) -> ApiError {
+    let verb = format!("{:?}", request.verb).to_lowercase();
+    let resource = match &request.subresource {
+        Some(sub) => format!("{}/{sub}", request.info.plural),
+        None => request.info.plural.to_owned(),
+    };
+    let group = if request.info.group.is_empty() {
+        "\"\"".to_owned()
+    } else {
+        format!("\"{}\"", request.info.group)
+    };
+    let scope = match &request.namespace {
+        Some(ns) => format!(" in the namespace \"{ns}\""),
+        None => " at the cluster scope".into(),
+    };
+    let mut e = ApiError::forbidden(format!(
+        "{} \"{}\" is forbidden: User \"{}\" cannot {verb} resource \"{resource}\" in API group {group}{scope}",
+        request.info.group_resource(),
+        request.name.as_deref().unwrap_or_default(),
+        who.user_name(),
+    ));
+    e.kind = Some(request.info.plural.to_owned());
+    e.name = request.name.clone();
+    e
+}

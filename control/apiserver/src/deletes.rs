@@ -1,0 +1,344 @@
+//! `delete` and `deletecollection`: finalizers and `deletionTimestamp`, graceful deletion of
+//! pods bound to a live node, `propagationPolicy` recorded as the garbage collector's
+//! finalizers, namespaces that empty themselves, and Service allocations released.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use skiff_api::resources::{self, RESOURCES, ResourceInfo};
+use skiff_api::status::ApiError;
+
+use super::objects::resource_version;
+use super::request::ResourceRequest;
+use super::{ApiServer, meta, services};
+use skiff_replica::ops::Consistency;
+use skiff_store::ListOptions;
+use skiff_store::types::Op;
+
+/// Options from a DELETE body (`DeleteOptions`) or query.
+#[derive(Default)]
+pub struct DeleteOptions {
+    pub propagation_policy: Option<String>,
+    pub grace_period_seconds: Option<i64>,
+    pub precondition_uid: Option<String>,
+    pub precondition_rv: Option<String>,
+}
+
+impl DeleteOptions {
+    pub fn from(request: &ResourceRequest, body: Option<&Value>) -> DeleteOptions {
+        let body = body.cloned().unwrap_or(Value::Null);
+        DeleteOptions {
+            propagation_policy: body["propagationPolicy"]
+                .as_str()
+                .map(str::to_owned)
+                .or(request.query.propagation_policy.clone()),
+            grace_period_seconds: body["gracePeriodSeconds"]
+                .as_i64()
+                .or(request.query.grace_period_seconds),
+            precondition_uid: body["preconditions"]["uid"].as_str().map(str::to_owned),
+            precondition_rv: body["preconditions"]["resourceVersion"]
+                .as_str()
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// Namespaces Kubernetes refuses to delete.
+const PROTECTED_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
+fn finalizers(obj: &Value) -> Vec<String> {
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str().map(str::to_owned))
+        .collect()
+}
+
+impl ApiServer {
+    pub async fn delete(
+        &self,
+        request: &ResourceRequest,
+        options: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
+        let info = request.info;
+        let name = request.name.clone().unwrap_or_default();
+        if info.kind == "Namespace" && PROTECTED_NAMESPACES.contains(&name.as_str()) {
+            let mut e = ApiError::forbidden(format!(
+                "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+            ));
+            e.kind = Some("namespaces".into());
+            e.name = Some(name);
+            return Err(e);
+        }
+        let current = self
+            .objects
+            .must_get(info, request.namespace.as_deref(), &name)
+            .await?;
+        if options
+            .precondition_uid
+            .as_deref()
+            .is_some_and(|uid| current["metadata"]["uid"].as_str() != Some(uid))
+        {
+            return Err(ApiError::conflict(&info.group_resource(), &name));
+        }
+        if options
+            .precondition_rv
+            .as_deref()
+            .is_some_and(|rv| current["metadata"]["resourceVersion"].as_str() != Some(rv))
+        {
+            return Err(ApiError::conflict(&info.group_resource(), &name));
+        }
+        if request.query.dry_run {
+            return Ok(current);
+        }
+        self.delete_object(info, current, options).await
+    }
+
+    /// Deletes now, or marks for deletion when finalizers, the GC policy or a grace period wait.
+    pub async fn delete_object(
+        &self,
+        info: &ResourceInfo,
+        current: Value,
+        options: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
+        let mut finals = finalizers(&current);
+        match options.propagation_policy.as_deref() {
+            Some("Foreground") if !finals.iter().any(|f| f == "foregroundDeletion") => {
+                finals.push("foregroundDeletion".into())
+            }
+            Some("Orphan") if !finals.iter().any(|f| f == "orphan") => finals.push("orphan".into()),
+            _ => {}
+        }
+        let graceful = info.kind == "Pod" && self.pod_needs_grace(&current, options).await;
+        let is_namespace = info.kind == "Namespace";
+        if finals.is_empty() && !graceful && !is_namespace {
+            return self.remove_now(info, &current).await;
+        }
+        if current["metadata"]["deletionTimestamp"].is_string() {
+            // Already being deleted: a second delete changes nothing.
+            return Ok(current);
+        }
+        let mut marked = current.clone();
+        marked["metadata"]["deletionTimestamp"] = json!(meta::now_rfc3339());
+        if !finals.is_empty() {
+            marked["metadata"]["finalizers"] = json!(finals);
+        }
+        if graceful {
+            let grace = options
+                .grace_period_seconds
+                .or(current["spec"]["terminationGracePeriodSeconds"].as_i64())
+                .unwrap_or(30);
+            marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+        }
+        if is_namespace {
+            marked["status"]["phase"] = json!("Terminating");
+        }
+        let rv = resource_version(&current).unwrap_or(0);
+        let stored = self.objects.update(info, marked, rv, Vec::new()).await?;
+        if is_namespace {
+            let name = stored["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            self.tasks
+                .spawn(self.clone_handle().empty_namespace_task(name));
+        }
+        Ok(stored)
+    }
+
+    /// A pod bound to a Ready node is stopped by its agent first; any other pod goes at once.
+    async fn pod_needs_grace(&self, pod: &Value, options: &DeleteOptions) -> bool {
+        if options.grace_period_seconds == Some(0) {
+            return false;
+        }
+        let Some(node) = pod["spec"]["nodeName"].as_str() else {
+            return false;
+        };
+        let nodes = resources::find("", "v1", "nodes").expect("nodes are served");
+        let Ok(Some(node)) = self
+            .objects
+            .get(nodes, None, node, Consistency::Serializable)
+            .await
+        else {
+            return false;
+        };
+        node["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    }
+
+    async fn remove_now(&self, info: &ResourceInfo, current: &Value) -> Result<Value, ApiError> {
+        let extra: Vec<Op> = if info.kind == "Service" {
+            services::allocation_keys(current)
+                .into_iter()
+                .map(Op::delete)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let rv = resource_version(current).unwrap_or(0);
+        self.objects.remove(info, current, rv, extra).await
+    }
+
+    /// After an update: an object marked for deletion whose finalizers are all gone is removed.
+    pub async fn finish_deletion_if_done(
+        &self,
+        info: &ResourceInfo,
+        stored: &Value,
+    ) -> Result<Value, ApiError> {
+        if stored["metadata"]["deletionTimestamp"].is_string()
+            && finalizers(stored).is_empty()
+            && info.kind != "Pod"
+        {
+            return self.remove_now(info, stored).await;
+        }
+        Ok(stored.clone())
+    }
+
+    pub async fn delete_collection(
+        &self,
+        request: &ResourceRequest,
+        options: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
+        let (items, list_meta) = self.list(request).await?;
+        let mut deleted = Vec::new();
+        for item in items {
+            if request.query.dry_run {
+                deleted.push(item);
+                continue;
+            }
+            match self.delete_object(request.info, item, options).await {
+                Ok(obj) => deleted.push(obj),
+                Err(e) if e.code == 404 || e.code == 409 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(super::reads::list_object(request.info, deleted, list_meta))
+    }
+
+    /// The namespace controller's job, done inline: delete everything in the namespace, then
+    /// the namespace itself. Retries until done, so a busy store only delays it; ends early
+    /// when the server shuts down.
+    pub async fn empty_namespace(&self, namespace: &str) {
+        for _attempt in 0..600 {
+            if self.empty_namespace_once(namespace).await {
+                return;
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+            }
+        }
+        tracing::warn!(
+            namespace,
+            "namespace still not empty after two minutes; giving up until the next delete"
+        );
+    }
+
+    /// One pass over the namespace: deletes what it holds, and the namespace itself once it
+    /// is empty. True when there is nothing left to do.
+    async fn empty_namespace_once(&self, namespace: &str) -> bool {
+        let mut remaining = 0;
+        for info in RESOURCES.iter().filter(|r| r.namespaced) {
+            remaining += self.delete_contents(info, namespace).await;
+        }
+        if remaining > 0 {
+            return false;
+        }
+        let namespaces = resources::find("", "v1", "namespaces").expect("namespaces are served");
+        let ns = match self
+            .objects
+            .get(namespaces, None, namespace, Consistency::Linearizable)
+            .await
+        {
+            Ok(Some(ns)) => ns,
+            Ok(None) => return true,
+            Err(e) => {
+                tracing::warn!(
+                    namespace,
+                    "reading the namespace to remove it: {e}; giving up"
+                );
+                return true;
+            }
+        };
+        let rv = resource_version(&ns).unwrap_or(0);
+        match self.objects.remove(namespaces, &ns, rv, Vec::new()).await {
+            Ok(_) => true,
+            Err(e) if e.code == 404 => true,
+            Err(e) => {
+                tracing::debug!(namespace, "removing the namespace: {e}; retrying");
+                false
+            }
+        }
+    }
+
+    /// Deletes the objects of one kind in `namespace`; how many there were (1 if the list
+    /// failed, so the namespace is not taken for empty).
+    async fn delete_contents(&self, info: &ResourceInfo, namespace: &str) -> usize {
+        let listed = self
+            .objects
+            .list(
+                info,
+                Some(namespace),
+                &ListOptions::default(),
+                Consistency::Linearizable,
+            )
+            .await;
+        let page = match listed {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::debug!(
+                    namespace,
+                    kind = info.kind,
+                    "listing to empty: {e}; retrying"
+                );
+                return 1;
+            }
+        };
+        let count = page.items.len();
+        for mut obj in page.items {
+            // Pending finalizers on content would block the namespace forever without
+            // their controllers; skiff's own (GC) finalizers are dropped here.
+            let result = if finalizers(&obj).is_empty() {
+                let force = DeleteOptions {
+                    grace_period_seconds: Some(0),
+                    ..Default::default()
+                };
+                self.delete_object(info, obj, &force).await
+            } else {
+                obj["metadata"]["finalizers"] = json!([]);
+                let rv = resource_version(&obj).unwrap_or(0);
+                match self.objects.update(info, obj, rv, Vec::new()).await {
+                    Ok(updated) => self.remove_now(info, &updated).await,
+                    Err(e) => Err(e),
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(
+                    namespace,
+                    kind = info.kind,
+                    "deleting to empty: {e}; retrying"
+                );
+            }
+        }
+        count
+    }
+
+    /// `empty_namespace` as a boxed task: naming the future's type breaks the
+    /// delete -> empty namespace -> delete cycle the compiler cannot otherwise prove `Send`.
+    fn empty_namespace_task(
+        self: Arc<Self>,
+        namespace: String,
+    ) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(async move { self.empty_namespace(&namespace).await })
+    }
+
+    fn clone_handle(&self) -> Arc<ApiServer> {
+        self.this
+            .upgrade()
+            .expect("the API server outlives its requests")
+    }
+}

@@ -1,0 +1,324 @@
+//! The Kubernetes API server: authenticates the caller, parses the resource request,
+//! authorises it, runs the verb against the store and answers JSON, Tables or watch streams.
+//!
+//! # Layout
+//! - `request`: URL -> verb, resource, namespace, name, subresource, query.
+//! - `auth`: bearer tokens -> identity; what nodes and service accounts may do.
+//! - `tokens`: the in-memory index of token Secrets, fed by a watch on the local store.
+//! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
+//! - `meta`: server-owned metadata (uid, timestamps, generation, generateName).
+//! - `reads`, `writes`, `deletes`, `watch`: the verbs.
+//! - `subresources`: status, scale, binding, log.
+//! - `services`, `service_fields`: ClusterIP and NodePort allocation on create and update.
+//! - `endpoints`: discovery, version, OpenAPI, health and metrics.
+//! - `openapi`: the OpenAPI v3 documents with their ETag and cache headers.
+//! - `respond`: content negotiation and the answer.
+//! - `kubeconfig`: the admin kubeconfig written at start.
+
+#![deny(unreachable_pub)]
+#![allow(
+    clippy::result_large_err,
+    reason = "ApiError (a Kubernetes Status) is built at most once per request and returned straight to the client; boxing it would only add an allocation"
+)]
+
+mod auth;
+mod deletes;
+mod endpoints;
+pub mod kubeconfig;
+mod meta;
+mod objects;
+mod openapi;
+mod reads;
+mod request;
+mod respond;
+mod service_fields;
+mod services;
+mod subresources;
+mod tokens;
+mod watch;
+mod writes;
+
+use std::sync::{Arc, Weak};
+
+use http::{Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use skiff_api::status::ApiError;
+use skiff_api::table::IncludeObject;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use auth::Identity;
+use objects::ObjectStore;
+use request::{ResourceRequest, Verb};
+use skiff_replica::Replica;
+use skiff_replica::ops::Consistency;
+use skiff_respond::{Body, read_body};
+
+/// How a read answers: plain JSON, or a kubectl Table.
+#[derive(Clone, Copy, Debug)]
+pub enum Format {
+    Json,
+    Table(IncludeObject),
+}
+
+pub struct ApiServer {
+    objects: ObjectStore,
+    admin_token: String,
+    /// The URL clients reach this replica at (for `/api`'s server address).
+    advertise: String,
+    /// Ends watch streams when the server shuts down.
+    shutdown: CancellationToken,
+    metrics: endpoints::Metrics,
+    /// Objects rendered once for all watchers.
+    render_cache: Arc<watch::RenderCache>,
+    /// Batches watch events on shared HTTP/2 connections into fewer writes.
+    flush_batcher: Arc<watch::FlushBatcher>,
+    /// Node and service-account tokens, kept in sync with the local store.
+    tokens: Arc<tokens::TokenIndex>,
+    /// The background tasks of this replica (the token follower, namespace emptying), owned and
+    /// awaited by whoever started the API server.
+    tasks: TaskTracker,
+    this: Weak<ApiServer>,
+}
+
+impl ApiServer {
+    pub fn new(
+        replica: Arc<Replica>,
+        admin_token: String,
+        advertise: String,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Arc<Self> {
+        let flush_batcher = Arc::new(watch::FlushBatcher::start(&shutdown, &tasks));
+        let tokens = Arc::new(tokens::TokenIndex::default());
+        tasks.spawn(tokens.clone().run(replica.clone(), shutdown.clone()));
+        Arc::new_cyclic(|this| ApiServer {
+            tokens,
+            tasks,
+            objects: ObjectStore { replica },
+            admin_token,
+            advertise,
+            shutdown,
+            metrics: endpoints::Metrics::default(),
+            render_cache: Arc::default(),
+            flush_batcher,
+            this: this.clone(),
+        })
+    }
+
+    /// Serves one request whose path is not a peer or store path.
+    pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let started = std::time::Instant::now();
+        let method = request.method().clone();
+        let response = match self.handle_inner(request).await {
+            Ok(response) => response,
+            Err(e) => respond::status(&e),
+        };
+        self.metrics
+            .record(&method, response.status(), started.elapsed());
+        response
+    }
+
+    async fn handle_inner(&self, request: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+        let path = request.uri().path().to_owned();
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        if let Some(response) = self.open_endpoint(&path) {
+            return Ok(response);
+        }
+        let token = auth::bearer(
+            request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes()),
+        );
+        let identity = match token {
+            Some(token) => {
+                auth::authenticate(token, &self.admin_token, &self.tokens, &self.objects).await?
+            }
+            None => None,
+        };
+        let Some(identity) = identity else {
+            return Err(ApiError::unauthorized());
+        };
+        if let Some(response) = self.discovery_endpoint(&path, &query, request.headers()) {
+            return Ok(response);
+        }
+        let method = request.method().clone();
+        let Some(resource) = request::parse(&method, &path, &query)? else {
+            return Err(ApiError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ));
+        };
+        let format = respond::negotiate(&request, &resource);
+        let http2 = request.version() == http::Version::HTTP_2;
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_owned();
+        let body = if matches!(
+            method,
+            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        ) {
+            read_body(request.into_body(), writes::MAX_BODY)
+                .await
+                .map_err(|e| match e {
+                    skiff_respond::BodyError::TooLarge { limit } => ApiError::too_large(limit),
+                    other => ApiError::bad_request(other.to_string()),
+                })?
+        } else {
+            bytes::Bytes::new()
+        };
+        self.serve_resource(&identity, resource, format, &body, &content_type, http2)
+            .await
+    }
+
+    async fn serve_resource(
+        &self,
+        identity: &Identity,
+        resource: ResourceRequest,
+        format: Format,
+        body: &[u8],
+        content_type: &str,
+        http2: bool,
+    ) -> Result<Response<Body>, ApiError> {
+        let parsed_body = match resource.verb {
+            Verb::Create | Verb::Update => Some(writes::decode_body(body, content_type)?),
+            Verb::Delete | Verb::DeleteCollection if !body.is_empty() => {
+                serde_json::from_slice(body).ok()
+            }
+            _ => None,
+        };
+        if *identity != Identity::Admin {
+            self.authorize(identity, &resource, parsed_body.as_ref())
+                .await?;
+        }
+        if let Some(sub) = resource.subresource.clone()
+            && sub != "status"
+        {
+            return self
+                .serve_subresource(&resource, &sub, parsed_body, body, content_type)
+                .await;
+        }
+        match resource.verb {
+            Verb::Get => Ok(respond::object(
+                StatusCode::OK,
+                &resource,
+                format,
+                self.get(&resource).await?,
+            )),
+            Verb::List => {
+                let (items, list_meta) = self.list(&resource).await?;
+                Ok(respond::list(&resource, format, items, list_meta))
+            }
+            Verb::Watch => Ok(respond::stream(self.watch(&resource, format, http2).await?)),
+            Verb::Create => {
+                let written = self
+                    .create(&resource, parsed_body.unwrap_or_default())
+                    .await?;
+                Ok(respond::written(&resource, format, written))
+            }
+            Verb::Update => {
+                let written = self
+                    .update(&resource, parsed_body.unwrap_or_default())
+                    .await?;
+                Ok(respond::written(&resource, format, written))
+            }
+            Verb::Patch => {
+                let written = self.patch(&resource, body, content_type).await?;
+                Ok(respond::written(&resource, format, written))
+            }
+            Verb::Delete => {
+                let options = deletes::DeleteOptions::from(&resource, parsed_body.as_ref());
+                let deleted = self.delete(&resource, &options).await?;
+                Ok(respond::object(
+                    StatusCode::OK,
+                    &resource,
+                    Format::Json,
+                    deleted,
+                ))
+            }
+            Verb::DeleteCollection => {
+                let options = deletes::DeleteOptions::from(&resource, parsed_body.as_ref());
+                Ok(respond::object(
+                    StatusCode::OK,
+                    &resource,
+                    Format::Json,
+                    self.delete_collection(&resource, &options).await?,
+                ))
+            }
+        }
+    }
+}
+
+impl ApiServer {
+    /// Authorises a non-admin caller. Only a node's request for a named pod needs the stored
+    /// object (which node it is bound to); that is read from this replica, as Kubernetes' node
+    /// authorizer reads its informer graph, and confirmed with a linearizable read only when the
+    /// local copy says no (a binding made a moment ago through another replica).
+    async fn authorize(
+        &self,
+        identity: &Identity,
+        resource: &ResourceRequest,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(), ApiError> {
+        let needs_target = matches!(identity, Identity::Node(_))
+            && resource.info.plural == "pods"
+            && resource.verb != Verb::Create;
+        let Some(name) = resource.name.as_deref().filter(|_| needs_target) else {
+            return auth::authorize(identity, resource, None, body);
+        };
+        let namespace = resource.namespace.as_deref();
+        let local = self
+            .objects
+            .get(resource.info, namespace, name, Consistency::Serializable)
+            .await?;
+        let first = auth::authorize(identity, resource, local.as_ref(), body);
+        if first.is_ok() {
+            return first;
+        }
+        let current = self
+            .objects
+            .get(resource.info, namespace, name, Consistency::Linearizable)
+            .await?;
+        auth::authorize(identity, resource, current.as_ref(), body)
+    }
+}
+
+/// Namespaces every cluster has.
+const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+impl ApiServer {
+    /// Creates the system namespaces if missing; retries until a leader accepts the writes.
+    pub async fn ensure_system_namespaces(&self) {
+        let info =
+            skiff_api::resources::find("", "v1", "namespaces").expect("namespaces are served");
+        let request = ResourceRequest {
+            verb: Verb::Create,
+            info,
+            namespace: None,
+            name: None,
+            subresource: None,
+            query: request::Query::default(),
+        };
+        for name in SYSTEM_NAMESPACES {
+            for _attempt in 0..100 {
+                let ns = serde_json::json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } });
+                match self.create(&request, ns).await {
+                    Ok(_) => break,
+                    Err(e) if e.reason == "AlreadyExists" => break,
+                    Err(e) => {
+                        tracing::debug!("creating namespace {name}: {e}; retrying");
+                        tokio::select! {
+                            _ = self.shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(std::time::Duration::from_millis(300)) => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

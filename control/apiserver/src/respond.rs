@@ -1,0 +1,130 @@
+//! Content negotiation and answers: JSON objects and lists, kubectl Tables, watch streams,
+//! `Status` errors, and `Warning` headers for unknown fields.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use futures::Stream;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::{Frame, Incoming};
+use serde_json::Value;
+use skiff_api::status::ApiError;
+use skiff_api::table::{self, IncludeObject};
+
+use super::Format;
+use super::request::{ResourceRequest, Verb};
+use super::writes::Written;
+use skiff_respond::{self as http_respond, Body};
+
+/// Table when the client asks for `as=Table` (kubectl get); JSON otherwise.
+pub(crate) fn negotiate(request: &Request<Incoming>, resource: &ResourceRequest) -> Format {
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let wants_table = accept
+        .split(',')
+        .next()
+        .is_some_and(|first| first.contains("as=Table"));
+    let reading = matches!(resource.verb, Verb::Get | Verb::List | Verb::Watch);
+    if wants_table && reading && resource.subresource.is_none() {
+        let include = match resource.query.include_object.as_deref() {
+            Some("None") => IncludeObject::None,
+            Some("Object") => IncludeObject::Object,
+            _ => IncludeObject::Metadata,
+        };
+        Format::Table(include)
+    } else {
+        Format::Json
+    }
+}
+
+pub(crate) fn status(e: &ApiError) -> Response<Body> {
+    let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    http_respond::json(code, &e.to_json())
+}
+
+pub(crate) fn object(
+    code: StatusCode,
+    resource: &ResourceRequest,
+    format: Format,
+    obj: Value,
+) -> Response<Body> {
+    match format {
+        Format::Table(include) => {
+            let list_meta = serde_json::json!({ "resourceVersion": obj["metadata"]["resourceVersion"].clone() });
+            let table = table::table(
+                resource.info,
+                &[obj],
+                include,
+                super::meta::now_unix(),
+                list_meta,
+            );
+            http_respond::json(code, &table)
+        }
+        Format::Json => http_respond::json(code, &obj),
+    }
+}
+
+pub(crate) fn list(
+    resource: &ResourceRequest,
+    format: Format,
+    items: Vec<Value>,
+    list_meta: Value,
+) -> Response<Body> {
+    match format {
+        Format::Table(include) => {
+            let table = table::table(
+                resource.info,
+                &items,
+                include,
+                super::meta::now_unix(),
+                list_meta,
+            );
+            http_respond::json(StatusCode::OK, &table)
+        }
+        Format::Json => http_respond::json(
+            StatusCode::OK,
+            &super::reads::list_object(resource.info, items, list_meta),
+        ),
+    }
+}
+
+pub(crate) fn written(
+    resource: &ResourceRequest,
+    format: Format,
+    written: Written,
+) -> Response<Body> {
+    let code = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = object(code, resource, format, written.object);
+    for warning in written.warnings {
+        // RFC 7234 warn-code 299 with an unknown agent, as kube-apiserver sends them.
+        let text = format!("299 - \"{}\"", warning.replace('"', "'"));
+        if let Ok(value) = header::HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
+}
+
+pub(crate) fn stream(
+    events: impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static,
+) -> Response<Body> {
+    let mut response = Response::new(StreamBody::new(events).boxed_unsync());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache, private"),
+    );
+    response
+}

@@ -1,0 +1,160 @@
+//! Subresources besides `status`: `scale` (an autoscaling/v1 Scale view of `spec.replicas`),
+//! `binding` (the scheduler's way to set `spec.nodeName`), `log` (served by node agents, not
+//! yet wired) and a namespace's `finalize`.
+
+use http::{Response, StatusCode};
+use serde_json::{Value, json};
+use skiff_api::patch::{self, ApplyOptions, PatchType};
+use skiff_api::status::ApiError;
+
+use super::objects::resource_version;
+use super::request::{ResourceRequest, Verb};
+use super::{ApiServer, Format, respond};
+use skiff_respond::Body;
+
+fn scale_of(obj: &Value) -> Value {
+    let selector = obj["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .map(|labels| {
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": obj["metadata"]["name"],
+            "namespace": obj["metadata"]["namespace"],
+            "uid": obj["metadata"]["uid"],
+            "resourceVersion": obj["metadata"]["resourceVersion"],
+            "creationTimestamp": obj["metadata"]["creationTimestamp"],
+        },
+        "spec": { "replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1) },
+        "status": { "replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector },
+    })
+}
+
+impl ApiServer {
+    pub async fn serve_subresource(
+        &self,
+        request: &ResourceRequest,
+        sub: &str,
+        parsed: Option<Value>,
+        body: &[u8],
+        content_type: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let info = request.info;
+        let name = request.name.clone().unwrap_or_default();
+        let ok = |v: Value| respond::object(StatusCode::OK, request, Format::Json, v);
+        match (sub, &request.verb) {
+            ("log", _) => Err(ApiError::unavailable(format!(
+                "logs of pod \"{name}\" are not available: no node agent serves container logs yet"
+            ))),
+            ("scale", Verb::Get) => Ok(ok(scale_of(
+                &self
+                    .objects
+                    .must_get(info, request.namespace.as_deref(), &name)
+                    .await?,
+            ))),
+            ("scale", Verb::Update | Verb::Patch) => {
+                let current = self
+                    .objects
+                    .must_get(info, request.namespace.as_deref(), &name)
+                    .await?;
+                let scale = match request.verb {
+                    Verb::Patch => {
+                        let patch_type = PatchType::from_content_type(content_type)
+                            .ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
+                        patch::apply_patch(
+                            "Scale",
+                            Some(&scale_of(&current)),
+                            body,
+                            patch_type,
+                            &ApplyOptions::default(),
+                        )
+                        .map_err(|e| e.to_api_error(&info.group_resource(), &name))?
+                    }
+                    _ => parsed.unwrap_or_default(),
+                };
+                if let Some(rv) = scale["metadata"]["resourceVersion"]
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                    && Some(rv) != current["metadata"]["resourceVersion"].as_str()
+                {
+                    return Err(ApiError::conflict(&info.group_resource(), &name));
+                }
+                let replicas = scale["spec"]["replicas"].as_i64().ok_or_else(|| {
+                    ApiError::invalid(
+                        "Scale",
+                        "autoscaling",
+                        &name,
+                        vec![skiff_api::status::FieldError::required("spec.replicas")],
+                    )
+                })?;
+                let mut updated = current.clone();
+                updated["spec"]["replicas"] = json!(replicas);
+                let mut main = request.clone();
+                main.subresource = None;
+                let written = self.update(&main, updated).await?;
+                Ok(ok(scale_of(&written.object)))
+            }
+            ("binding", Verb::Create) => {
+                let binding = parsed.unwrap_or_default();
+                let node = binding["target"]["name"]
+                    .as_str()
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "Binding",
+                            "",
+                            &name,
+                            vec![skiff_api::status::FieldError::required("target.name")],
+                        )
+                    })?;
+                let pod = self
+                    .objects
+                    .must_get(info, request.namespace.as_deref(), &name)
+                    .await?;
+                if let Some(bound) = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+                    return Err(ApiError::new(
+                        409,
+                        "Conflict",
+                        format!("pod {name} is already assigned to node \"{bound}\""),
+                    ));
+                }
+                if pod["metadata"]["deletionTimestamp"].is_string() {
+                    return Err(ApiError::new(
+                        409,
+                        "Conflict",
+                        format!("pod {name} is being deleted, cannot be assigned to a host"),
+                    ));
+                }
+                let mut bound = pod.clone();
+                bound["spec"]["nodeName"] = json!(node);
+                let rv = resource_version(&pod).unwrap_or(0);
+                self.objects.update(info, bound, rv, Vec::new()).await?;
+                let status = json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 });
+                Ok(skiff_respond::json(StatusCode::CREATED, &status))
+            }
+            ("finalize", Verb::Update) => {
+                let wanted = parsed.unwrap_or_default();
+                let current = self.objects.must_get(info, None, &name).await?;
+                let mut updated = current.clone();
+                updated["spec"]["finalizers"] = wanted["spec"]["finalizers"].clone();
+                let rv = resource_version(&current).unwrap_or(0);
+                Ok(ok(self
+                    .objects
+                    .update(info, updated, rv, Vec::new())
+                    .await?))
+            }
+            _ => Err(ApiError::method_not_allowed(format!(
+                "{:?} is not supported on {}/{sub}",
+                request.verb, info.plural
+            ))),
+        }
+    }
+}

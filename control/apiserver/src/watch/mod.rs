@@ -1,0 +1,278 @@
+//! Kubernetes watch: newline-delimited `{"type","object"}` events from the replica's own
+//! store watch, with selector transitions (an object that stops matching is DELETED for this
+//! watcher), bookmarks, `timeoutSeconds`, and 410 `Expired` as an ERROR event.
+//!
+//! Fan-out cost per watcher and event is kept to a prefix and selector check and a reference
+//! count: objects are rendered once for all watchers (`render`), store events are shared, not
+//! copied, and writes to shared HTTP/2 connections are batched (`flush`).
+
+mod flush;
+mod render;
+
+pub(crate) use flush::FlushBatcher;
+pub(crate) use render::RenderCache;
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::Stream;
+use hyper::body::Frame;
+use serde_json::{Value, json};
+use skiff_api::status::ApiError;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+use super::reads::Filter;
+use super::request::ResourceRequest;
+use super::{ApiServer, Format};
+use render::{EventType, Rendered};
+use skiff_store::types::EventKind;
+use skiff_store::{SharedEvent, WatchError, Watcher};
+
+/// Longest a watch lasts without `timeoutSeconds` (kube-apiserver picks 30-60 minutes).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+/// How often a watch with bookmarks enabled reports its revision.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
+
+/// One event waiting to be sent.
+enum Queued {
+    /// A store event: its type and the stored object (rendered through the cache).
+    Stored(EventType, Arc<Rendered>),
+    /// An event built here (initial ADDED from a list, BOOKMARK, ERROR).
+    Built(Value),
+}
+
+struct WatchState {
+    watcher: Option<Watcher>,
+    request: ResourceRequest,
+    filter: Filter,
+    format: Format,
+    cache: Arc<RenderCache>,
+    batcher: Arc<FlushBatcher>,
+    /// Storage keys this watch covers start with this.
+    key_prefix: String,
+    /// An event was handed to hyper since the last wait (see `flush`).
+    sent: bool,
+    /// Over HTTP/2, lines go out in pieces of at most this many bytes (see `flush`).
+    piece: Option<usize>,
+    /// What is left of the line being sent.
+    rest: Bytes,
+    queue: VecDeque<Queued>,
+    /// The end of the watch (`timeoutSeconds`), and the next bookmark: timers kept across
+    /// events, so an event costs no timer registration.
+    deadline: Pin<Box<Sleep>>,
+    next_bookmark: Pin<Box<Sleep>>,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    done: bool,
+}
+
+impl WatchState {
+    /// The events one store event means for this watcher.
+    fn translate(&mut self, event: &SharedEvent) {
+        if !event.kv.key.starts_with(&self.key_prefix) {
+            return;
+        }
+        let new = self.cache.get(&event.kv);
+        let selective = self.filter.labels.is_some() || self.filter.fields.is_some();
+        let old_matches = match &event.prev {
+            None => false,
+            Some(_) if !selective => true,
+            Some(p) => self.filter.matches(&self.cache.get(p).object),
+        };
+        let new_matches = !selective || self.filter.matches(&new.object);
+        let kind = match event.kind {
+            EventKind::Delete if old_matches || new_matches => EventType::Deleted,
+            EventKind::Delete => return,
+            EventKind::Put if event.kv.version == 1 || event.prev.is_none() => {
+                if !new_matches {
+                    return;
+                }
+                EventType::Added
+            }
+            EventKind::Put => match (old_matches, new_matches) {
+                (true, true) => EventType::Modified,
+                (false, true) => EventType::Added,
+                (true, false) => EventType::Deleted,
+                (false, false) => return,
+            },
+        };
+        self.queue.push_back(Queued::Stored(kind, new));
+    }
+
+    fn bookmark(&self, revision: u64) -> Value {
+        let info = self.request.info;
+        json!({
+            "type": "BOOKMARK",
+            "object": { "kind": info.kind, "apiVersion": info.api_version(), "metadata": { "resourceVersion": revision.to_string() } },
+        })
+    }
+
+    fn render(&self, event: Queued) -> Bytes {
+        let (kind, rendered) = match event {
+            Queued::Built(event) => {
+                let is_object = event["type"] != "BOOKMARK" && event["type"] != "ERROR";
+                if let (Format::Table(_), true) = (&self.format, is_object) {
+                    let kind = event["type"].as_str().unwrap_or("MODIFIED").to_owned();
+                    let object = event["object"].clone();
+                    return self.table_line(&kind, object);
+                }
+                let mut line = serde_json::to_vec(&event).unwrap_or_default();
+                line.push(b'\n');
+                return Bytes::from(line);
+            }
+            Queued::Stored(kind, rendered) => (kind, rendered),
+        };
+        match self.format {
+            Format::Table(_) => self.table_line(kind.name(), (*rendered.object).clone()),
+            Format::Json => rendered.line(kind),
+        }
+    }
+
+    /// A watch event whose object is a one-row Table (kubectl get -w).
+    fn table_line(&self, kind: &str, object: Value) -> Bytes {
+        let Format::Table(include) = self.format else {
+            return Bytes::new();
+        };
+        let rv = object["metadata"]["resourceVersion"].clone();
+        let table = skiff_api::table::table(
+            self.request.info,
+            &[object],
+            include,
+            super::meta::now_unix(),
+            json!({ "resourceVersion": rv }),
+        );
+        let mut line =
+            serde_json::to_vec(&json!({ "type": kind, "object": table })).unwrap_or_default();
+        line.push(b'\n');
+        Bytes::from(line)
+    }
+
+    /// The next DATA frame: a whole line, or over HTTP/2 the next piece of one.
+    async fn next_frame(&mut self) -> Option<Bytes> {
+        if self.rest.is_empty() {
+            self.rest = self.next_line().await?;
+        }
+        Some(match self.piece {
+            Some(n) if self.rest.len() > n => self.rest.split_to(n),
+            _ => std::mem::take(&mut self.rest),
+        })
+    }
+
+    async fn next_line(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                self.sent = true;
+                return Some(self.render(event));
+            }
+            if self.done {
+                return None;
+            }
+            if std::mem::take(&mut self.sent) {
+                self.batcher.defer();
+            }
+            let watcher = self.watcher.as_mut()?;
+            let bookmarks = self.request.query.allow_watch_bookmarks;
+            let revision = watcher.revision();
+            tokio::select! {
+                biased;
+                _ = self.shutdown.as_mut() => return None,
+                _ = self.deadline.as_mut() => return None,
+                next = watcher.next_shared() => match next {
+                    Ok(event) => self.translate(&event),
+                    Err(e) => {
+                        self.done = true;
+                        let status = match e {
+                            WatchError::Expired { .. } => ApiError::expired(format!("too old resource version: {e}")),
+                            other => ApiError::internal(other.to_string()),
+                        };
+                        self.queue.push_back(Queued::Built(json!({ "type": "ERROR", "object": status.to_json() })));
+                    }
+                },
+                _ = self.next_bookmark.as_mut(), if bookmarks => {
+                    self.next_bookmark.as_mut().reset(Instant::now() + BOOKMARK_EVERY);
+                    let bookmark = self.bookmark(revision);
+                    return Some(self.render(Queued::Built(bookmark)));
+                }
+            }
+        }
+    }
+}
+
+impl ApiServer {
+    /// Starts a watch; the stream ends at the timeout, on shutdown, or after an ERROR event.
+    pub async fn watch(
+        &self,
+        request: &ResourceRequest,
+        format: Format,
+        http2: bool,
+    ) -> Result<impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static, ApiError>
+    {
+        let filter = Filter::from_request(request)?;
+        let mut queue = VecDeque::new();
+        let start = match request.query.resource_version.as_deref() {
+            // No revision: the current state first, as ADDED events, then changes after it.
+            None | Some("") | Some("0") => {
+                let mut list_request = request.clone();
+                list_request.query.limit = None;
+                list_request.query.continue_token = None;
+                let (items, list_meta) = self.list(&list_request).await?;
+                for item in items {
+                    queue.push_back(Queued::Built(json!({ "type": "ADDED", "object": item })));
+                }
+                list_meta["resourceVersion"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0)
+            }
+            Some(rv) => rv
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version {rv:?}")))?,
+        };
+        let prefix = request.info.namespace_prefix(request.namespace.as_deref());
+        let watcher = match self.objects.replica.watch(&prefix, start) {
+            Ok(w) => Some(w),
+            Err(WatchError::Expired {
+                requested,
+                compacted,
+            }) => {
+                let status = ApiError::expired(format!(
+                    "too old resource version: {requested} ({compacted})"
+                ));
+                queue.push_back(Queued::Built(
+                    json!({ "type": "ERROR", "object": status.to_json() }),
+                ));
+                None
+            }
+            Err(e) => return Err(ApiError::unavailable(e.to_string())),
+        };
+        let timeout = request
+            .query
+            .timeout_seconds
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+        let state = WatchState {
+            cache: self.render_cache.clone(),
+            batcher: self.flush_batcher.clone(),
+            key_prefix: prefix,
+            sent: false,
+            piece: http2.then_some(flush::PIECE),
+            rest: Bytes::new(),
+            done: watcher.is_none(),
+            watcher,
+            request: request.clone(),
+            filter,
+            format,
+            queue,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+            next_bookmark: Box::pin(tokio::time::sleep(BOOKMARK_EVERY)),
+            shutdown: Box::pin(self.shutdown.clone().cancelled_owned()),
+        };
+        Ok(futures::stream::unfold(state, |mut state| async move {
+            let line = state.next_frame().await?;
+            Some((Ok(Frame::data(line)), state))
+        }))
+    }
+}

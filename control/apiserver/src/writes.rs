@@ -1,0 +1,318 @@
+//! `create`, `update` and `patch`: decode, check the schema, set server metadata, default,
+//! validate, allocate (Service IPs and ports), then store with optimistic concurrency.
+
+use serde_json::Value;
+use skiff_api::patch::{self, ApplyOptions, PatchType};
+use skiff_api::resources::ResourceInfo;
+use skiff_api::status::ApiError;
+use skiff_api::validate;
+
+use super::objects::{self, resource_version};
+use super::request::ResourceRequest;
+use super::{ApiServer, meta};
+use skiff_replica::ops::Consistency;
+
+/// Biggest request body accepted (kube-apiserver's limit is 3 MiB).
+pub(crate) const MAX_BODY: usize = 3 * 1024 * 1024;
+/// Patches retried on a conflict they did not ask for (no resourceVersion in the patch).
+const PATCH_RETRIES: usize = 5;
+
+/// A successful write: the object and warnings for the `Warning` header.
+pub struct Written {
+    pub object: Value,
+    pub created: bool,
+    pub warnings: Vec<String>,
+}
+
+/// Decodes a JSON or YAML body into an object.
+pub(crate) fn decode_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
+    if content_type.contains("protobuf") {
+        return Err(ApiError::unsupported_media_type(content_type));
+    }
+    let value: Value = if content_type.contains("yaml") {
+        serde_yaml::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding JSON body: {e}")))?
+    };
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
+    }
+    Ok(value)
+}
+
+impl ApiServer {
+    /// Schema check for `fieldValidation`: Strict refuses unknown fields, Warn reports them.
+    fn check_fields(
+        &self,
+        request: &ResourceRequest,
+        obj: &Value,
+    ) -> Result<Vec<String>, ApiError> {
+        let unknown = validate::check_schema(request.info, obj).map_err(|errors| {
+            let text: Vec<String> = errors.iter().map(|e| e.describe()).collect();
+            ApiError::bad_request(format!(
+                "error decoding {}: {}",
+                request.info.kind,
+                text.join(", ")
+            ))
+        })?;
+        match request.query.field_validation.as_deref() {
+            Some("Strict") if !unknown.is_empty() => {
+                let list: Vec<String> = unknown
+                    .iter()
+                    .map(|f| format!("unknown field \"{f}\""))
+                    .collect();
+                Err(ApiError::bad_request(format!(
+                    "strict decoding error: {}",
+                    list.join(", ")
+                )))
+            }
+            Some("Ignore") => Ok(Vec::new()),
+            _ => Ok(unknown
+                .iter()
+                .map(|f| format!("unknown field \"{f}\""))
+                .collect()),
+        }
+    }
+
+    fn validate_or_invalid(
+        info: &ResourceInfo,
+        obj: &Value,
+        result: Result<(), Vec<skiff_api::status::FieldError>>,
+    ) -> Result<(), ApiError> {
+        result.map_err(|causes| {
+            let (_, name) = objects::namespace_and_name(obj);
+            ApiError::invalid(info.kind, info.group, &name, causes)
+        })
+    }
+
+    pub async fn create(
+        &self,
+        request: &ResourceRequest,
+        mut obj: Value,
+    ) -> Result<Written, ApiError> {
+        let info = request.info;
+        meta::check_type_and_namespace(info, &mut obj, request.namespace.as_deref())?;
+        let warnings = self.check_fields(request, &obj)?;
+        if let Some(ns) = obj["metadata"]["namespace"].as_str().map(str::to_owned) {
+            self.check_namespace_open(&ns).await?;
+        }
+        meta::prepare_create(info, &mut obj)?;
+        let (_, name) = objects::namespace_and_name(&obj);
+        let name_errors = validate::validate_name(info, &name);
+        if !name_errors.is_empty() {
+            return Err(ApiError::invalid(info.kind, info.group, &name, name_errors));
+        }
+        validate::apply_defaults(info, &mut obj);
+        if let Some(manager) = &request.query.field_manager {
+            patch::record_update(info.kind, None, &mut obj, manager);
+            patch::stamp_managed_fields_time(&mut obj, &meta::now_rfc3339());
+        }
+        if info.kind == "Job" {
+            self.label_job(&mut obj);
+        }
+        Self::validate_or_invalid(info, &obj, validate::validate_create(info, &obj))?;
+        if request.query.dry_run {
+            return Ok(Written {
+                object: obj,
+                created: true,
+                warnings,
+            });
+        }
+        let object = if info.kind == "Service" {
+            self.create_service(info, obj).await?
+        } else {
+            self.objects.create(info, obj, Vec::new()).await?
+        };
+        Ok(Written {
+            object,
+            created: true,
+            warnings,
+        })
+    }
+
+    /// `PUT`: replaces the object (or its status) if `resourceVersion` still matches.
+    pub async fn update(
+        &self,
+        request: &ResourceRequest,
+        mut obj: Value,
+    ) -> Result<Written, ApiError> {
+        let info = request.info;
+        let name = request.name.clone().unwrap_or_default();
+        meta::check_type_and_namespace(info, &mut obj, request.namespace.as_deref())?;
+        match obj["metadata"]["name"].as_str() {
+            Some(n) if n == name => {}
+            None | Some("") => obj["metadata"]["name"] = Value::String(name.clone()),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "the name of the object does not match the name on the URL",
+                ));
+            }
+        }
+        let warnings = self.check_fields(request, &obj)?;
+        let current = self
+            .objects
+            .must_get(info, request.namespace.as_deref(), &name)
+            .await?;
+        let stored_rv = resource_version(&current).unwrap_or(0);
+        if let Some(rv) = obj["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            && rv.parse::<u64>().ok() != Some(stored_rv)
+        {
+            return Err(ApiError::conflict(&info.group_resource(), &name));
+        }
+        let object = self.replace(request, &current, obj).await?;
+        Ok(Written {
+            object,
+            created: false,
+            warnings,
+        })
+    }
+
+    /// Validates and stores `new` in place of `current` (whose revision must not have moved).
+    async fn replace(
+        &self,
+        request: &ResourceRequest,
+        current: &Value,
+        mut new: Value,
+    ) -> Result<Value, ApiError> {
+        let info = request.info;
+        let stored_rv = resource_version(current).unwrap_or(0);
+        match request.subresource.as_deref() {
+            Some("status") => new = meta::prepare_status_update(current, &new),
+            _ => meta::prepare_update(info, current, &mut new),
+        }
+        if info.kind == "Service" {
+            super::services::carry_allocations(current, &mut new);
+        }
+        validate::apply_defaults(info, &mut new);
+        if let (Some(manager), super::request::Verb::Update) =
+            (&request.query.field_manager, &request.verb)
+        {
+            patch::record_update(info.kind, Some(current), &mut new, manager);
+        }
+        patch::stamp_managed_fields_time(&mut new, &meta::now_rfc3339());
+        Self::validate_or_invalid(info, &new, validate::validate_update(info, current, &new))?;
+        objects::set_resource_version(&mut new, stored_rv);
+        if new == *current || request.query.dry_run {
+            return Ok(new);
+        }
+        let stored = if info.kind == "Service" {
+            self.update_service(info, current, new, stored_rv).await?
+        } else {
+            self.objects
+                .update(info, new, stored_rv, Vec::new())
+                .await?
+        };
+        // Finalizers all gone on an object being deleted: it can go now.
+        self.finish_deletion_if_done(info, &stored).await
+    }
+
+    /// `PATCH` in any of the four flavours; server-side apply creates absent objects.
+    pub async fn patch(
+        &self,
+        request: &ResourceRequest,
+        body: &[u8],
+        content_type: &str,
+    ) -> Result<Written, ApiError> {
+        let info = request.info;
+        let name = request.name.clone().unwrap_or_default();
+        let patch_type = PatchType::from_content_type(content_type)
+            .ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
+        let options = ApplyOptions {
+            field_manager: request.query.field_manager.clone(),
+            force: request.query.force,
+        };
+        for attempt in 0..=PATCH_RETRIES {
+            let current = self
+                .objects
+                .get(
+                    info,
+                    request.namespace.as_deref(),
+                    &name,
+                    Consistency::Linearizable,
+                )
+                .await?;
+            let Some(current) = current else {
+                if patch_type != PatchType::Apply {
+                    return Err(ApiError::not_found(&info.group_resource(), &name));
+                }
+                let obj = patch::apply_patch(info.kind, None, body, patch_type, &options)
+                    .map_err(|e| e.to_api_error(&info.group_resource(), &name))?;
+                let mut obj = obj;
+                obj["metadata"]["name"] = Value::String(name.clone());
+                return self.create(request, obj).await;
+            };
+            let patched = patch::apply_patch(info.kind, Some(&current), body, patch_type, &options)
+                .map_err(|e| e.to_api_error(&info.group_resource(), &name))?;
+            let warnings = self.check_fields(request, &patched)?;
+            let pinned = patched["metadata"]["resourceVersion"].as_str()
+                != current["metadata"]["resourceVersion"].as_str();
+            if pinned {
+                return Err(ApiError::conflict(&info.group_resource(), &name));
+            }
+            match self.replace(request, &current, patched).await {
+                Err(e) if e.reason == "Conflict" && attempt < PATCH_RETRIES => continue,
+                Err(e) => return Err(e),
+                Ok(object) => {
+                    return Ok(Written {
+                        object,
+                        created: false,
+                        warnings,
+                    });
+                }
+            }
+        }
+        Err(ApiError::conflict(&info.group_resource(), &name))
+    }
+
+    /// Objects can't be created in a namespace that doesn't exist or is being deleted.
+    pub async fn check_namespace_open(&self, namespace: &str) -> Result<(), ApiError> {
+        let namespaces =
+            skiff_api::resources::find("", "v1", "namespaces").expect("namespaces are served");
+        // This replica's copy first (as kube-apiserver's namespace admission reads its cache);
+        // only an absent namespace is confirmed with a linearizable read, so a namespace created
+        // a moment ago through another replica is not refused.
+        let local = self
+            .objects
+            .get(namespaces, None, namespace, Consistency::Serializable)
+            .await?;
+        let found = match local {
+            Some(ns) => Some(ns),
+            None => {
+                self.objects
+                    .get(namespaces, None, namespace, Consistency::Linearizable)
+                    .await?
+            }
+        };
+        match found {
+            None => Err(ApiError::not_found("namespaces", namespace)),
+            Some(ns) if ns["metadata"]["deletionTimestamp"].is_string() => {
+                Err(ApiError::forbidden(format!(
+                    "unable to create new content in namespace {namespace} because it is being terminated"
+                )))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Jobs select their pods by the job's uid, as Kubernetes' job strategy does.
+    fn label_job(&self, obj: &mut Value) {
+        let uid = obj["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let labels = validate::job_selector_labels(&uid);
+        if obj["spec"]["manualSelector"].as_bool() == Some(true) {
+            return;
+        }
+        for (k, v) in labels {
+            obj["spec"]["selector"]["matchLabels"][&k] = Value::String(v.clone());
+            obj["spec"]["template"]["metadata"]["labels"][&k] = Value::String(v);
+        }
+    }
+}

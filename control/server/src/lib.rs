@@ -1,0 +1,20 @@
+//! A control-plane replica assembled: one TLS listener serving peer traffic (`/raft/*`), the
+//! store's JSON KV API (`/kv/v1/*`), the CA for joiners (`/cacerts`), health checks and the
+//! Kubernetes API, and the start-up sequence that builds all of it from a data directory.
+//!
+//! # Layout
+//! - `launch`: first start, restart or join; what `skiff server` calls.
+//! - `debug`: `skiff debug`'s read-only listing of a data directory's Raft log.
+//! - `accept`: the accept loop with graceful shutdown.
+//! - `routes`: dispatch by path, authentication of callers.
+//! - `kv_api`: the `/kv/v1` JSON endpoints (benchmarks and tests drive the store through them).
+
+#![deny(unreachable_pub)]
+
+mod accept;
+mod data_dir;
+pub mod debug;
+mod join;
+mod kv_api;
+pub mod launch;
+mod routes;
