@@ -6,6 +6,8 @@
 //!   after 10 min of clean running).
 //! - [`node_object`]: the Node this agent registers (capacity, labels, nodeInfo,
 //!   addresses, conditions) from host facts passed in.
+//! - [`translate`]: a Pod plus the ConfigMaps and Secrets it references to runtime-wasm
+//!   specs, volume directories and the files to write into them.
 //!
 //! **Architecture Invariants:**
 //! - The agent talks to the control plane only through the Kubernetes API; it runs guests
@@ -18,3 +20,4 @@
 pub mod backoff;
 mod kube_time;
 pub mod node_object;
+pub mod translate;
