@@ -8,6 +8,8 @@
 //!   addresses, conditions) from host facts passed in.
 //! - [`translate`]: a Pod plus the ConfigMaps and Secrets it references to runtime-wasm
 //!   specs, volume directories and the files to write into them.
+//! - [`status`]: what the runtime and the worker know about a pod to the Pod `status` the
+//!   kubelet writes (phase, conditions, container states).
 //!
 //! **Architecture Invariants:**
 //! - The agent talks to the control plane only through the Kubernetes API; it runs guests
@@ -20,4 +22,5 @@
 pub mod backoff;
 mod kube_time;
 pub mod node_object;
+pub mod status;
 pub mod translate;
