@@ -10,6 +10,8 @@
 //!   specs, volume directories and the files to write into them.
 //! - [`status`]: what the runtime and the worker know about a pod to the Pod `status` the
 //!   kubelet writes (phase, conditions, container states).
+//! - [`worker`]: one task per pod that creates the sandbox, pulls, runs init and app
+//!   containers, restarts them with back-off, stops them on deletion and publishes status.
 //!
 //! **Architecture Invariants:**
 //! - The agent talks to the control plane only through the Kubernetes API; it runs guests
@@ -24,3 +26,4 @@ mod kube_time;
 pub mod node_object;
 pub mod status;
 pub mod translate;
+pub mod worker;

@@ -1,0 +1,6 @@
+//! Integration tests of skiff-agent: pod workers on the real runtime, one binary.
+
+mod support;
+
+mod failures;
+mod worker;
