@@ -11,7 +11,8 @@
 //! - [`status`]: what the runtime and the worker know about a pod to the Pod `status` the
 //!   kubelet writes (phase, conditions, container states).
 //! - [`worker`]: one task per pod that creates the sandbox, pulls, runs init and app
-//!   containers, restarts them with back-off, stops them on deletion and publishes status.
+//!   containers, restarts them with back-off, probes them, stops them on deletion and
+//!   publishes status.
 //!
 //! **Architecture Invariants:**
 //! - The agent talks to the control plane only through the Kubernetes API; it runs guests

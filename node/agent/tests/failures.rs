@@ -82,7 +82,7 @@ async fn missing_config_map_holds_the_container_until_it_exists() -> Result<()> 
         };
         let (tx, rx) = tokio::sync::watch::channel(Arc::new(PodInput { pod: p.clone(), refs }));
         let w = skiff_agent::worker::PodWorker::spawn(
-            node.rt.clone(), node.cfg.clone(), "10.244.1.4".parse()?, rx, node.cancel.child_token());
+            node.rt.clone(), node.net.clone(), node.cfg.clone(), "10.244.1.4".parse()?, rx, node.cancel.child_token());
         let s = wait_column(&w, &p, "CreateContainerConfigError", T).await?;
         assert_eq!(container(&s, 0)["state"]["waiting"]["message"], "configmap \"settings\" not found");
 

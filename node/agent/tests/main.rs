@@ -3,4 +3,5 @@
 mod support;
 
 mod failures;
+mod probes;
 mod worker;

@@ -36,6 +36,7 @@ fn shared_data_dir() -> &'static std::path::Path {
 /// A runtime, a pods directory and the cancellation token of its workers.
 pub struct Node {
     pub rt: Runtime,
+    pub net: Arc<LocalNetwork>,
     pub cfg: Arc<WorkerConfig>,
     pub cancel: CancellationToken,
     _dir: tempfile::TempDir,
@@ -43,10 +44,8 @@ pub struct Node {
 
 impl Node {
     pub fn new() -> Result<Self> {
-        let rt = Runtime::new(
-            RuntimeConfig::new(shared_data_dir()),
-            Arc::new(LocalNetwork::new()),
-        )?;
+        let net = Arc::new(LocalNetwork::new());
+        let rt = Runtime::new(RuntimeConfig::new(shared_data_dir()), net.clone())?;
         let dir = tempfile::tempdir()?;
         let mut cfg = WorkerConfig::new(dir.path().join("pods"), "node-1", "127.0.0.1".parse()?);
         cfg.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(100));
@@ -54,6 +53,7 @@ impl Node {
         cfg.error_hold = Duration::from_millis(150);
         Ok(Node {
             rt,
+            net,
             cfg: Arc::new(cfg),
             cancel: CancellationToken::new(),
             _dir: dir,
@@ -68,6 +68,7 @@ impl Node {
         }));
         let worker = PodWorker::spawn(
             self.rt.clone(),
+            self.net.clone(),
             self.cfg.clone(),
             ip.parse()?,
             rx,

@@ -13,11 +13,13 @@ mod env;
 mod errors;
 mod expand;
 mod fields;
+mod probes;
 mod quantity;
 mod volumes;
 
 pub use errors::{CONFIG_ERROR_REASON, CREATE_ERROR_REASON, ConfigError, PlanError, Unsupported};
 pub use expand::expand;
+pub use probes::{ProbeAction, ProbeKind, ProbeSpec};
 pub use quantity::parse_milli;
 
 use skiff_api::k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Probe, Secret};
@@ -69,6 +71,8 @@ pub struct ContainerPlan {
     pub name: String,
     pub image: String,
     pub spec: Result<ContainerSpec, PlanError>,
+    /// The httpGet and tcpSocket probes the agent runs.
+    pub probes: Vec<ProbeSpec>,
     /// Probes skipped because Wasm cannot run them (exec, grpc): the agent reports each
     /// as a Warning event; the container runs without that probe.
     pub skipped_probes: Vec<Unsupported>,
@@ -107,6 +111,7 @@ fn container_plan(pod: &Pod, c: &Container, refs: &References, facts: &PodFacts)
         name: c.name.clone(),
         image: c.image.clone().unwrap_or_default(),
         spec: container_spec(pod, c, refs, facts),
+        probes: probes::probes(c),
         skipped_probes: skipped_probes(c),
     }
 }

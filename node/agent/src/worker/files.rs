@@ -53,6 +53,7 @@ impl Worker {
         }
         self.publish();
         self.waits.clear();
+        self.chores.clear();
         if let Err(e) = self.rt.remove_pod(&sandbox).await {
             tracing::debug!(%sandbox, error = %e, "removing pod");
         }

@@ -11,15 +11,18 @@
 //! the first time at once, then backs off), so a crashing container is in CrashLoopBackOff
 //! from its first exit. A failed pull shows ErrImagePull for `error_hold`, then
 //! ImagePullBackOff until the next attempt (the kubelet flips at its next sync).
-//! Probes are not run yet: a container is ready once it runs.
+//! Probes (httpGet, tcpSocket) reach the pod at its own address through the runtime's
+//! `PodNetwork`; see `probes.rs`.
 
 mod files;
+mod probes;
 mod run;
 mod slot;
 
 use crate::backoff::BackoffPolicy;
 use crate::translate::References;
 use skiff_api::k8s_openapi::api::core::v1::{Pod, PodStatus};
+use skiff_runtime_wasm::network::PodNetwork;
 use skiff_runtime_wasm::{Runtime, RuntimeError};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -96,18 +99,20 @@ pub struct PodWorker {
 }
 
 impl PodWorker {
-    /// Starts the worker of one pod at `pod_ip`. It returns once the pod is deleted (after
+    /// Starts the worker of one pod at `pod_ip`; `net` is the network the runtime uses,
+    /// through which probes reach the pod. It returns once the pod is deleted (after
     /// its containers stopped and its sandbox and directory are gone) or `cancel` fires
     /// (then its containers are stopped at once, as when the agent exits).
     pub fn spawn(
         runtime: Runtime,
+        net: Arc<dyn PodNetwork>,
         cfg: Arc<WorkerConfig>,
         pod_ip: IpAddr,
         input: watch::Receiver<Arc<PodInput>>,
         cancel: CancellationToken,
     ) -> PodWorker {
         let (tx, status) = watch::channel(PodStatus::default());
-        let worker = run::Worker::new(runtime, cfg, pod_ip, input, tx);
+        let worker = run::Worker::new(runtime, net, cfg, pod_ip, input, tx);
         let task = tokio::spawn(worker.run(cancel));
         PodWorker { status, task }
     }

@@ -9,6 +9,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use skiff_api::k8s_openapi::api::core::v1::PodStatus;
+use skiff_runtime_wasm::network::PodNetwork;
 use skiff_runtime_wasm::{Runtime, TerminationReason};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,11 +21,20 @@ use tokio_util::sync::CancellationToken;
 /// The default `terminationGracePeriodSeconds`.
 const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
+/// Background work of the worker besides container waits: probe checks and stops.
+pub(super) enum Chore {
+    Probe(super::probes::ProbeOutcome),
+    /// A container stopped after a failed probe (its wait reports the exit).
+    Stopped,
+}
+
 /// A container's end, as its wait future reports it.
 pub(super) type Exit = (Which, TerminationReason);
 
 pub(super) struct Worker {
     pub(super) rt: Runtime,
+    /// The runtime's network, through which probes reach the pod.
+    pub(super) net: Arc<dyn PodNetwork>,
     pub(super) cfg: Arc<WorkerConfig>,
     input: watch::Receiver<Arc<PodInput>>,
     /// The desired state being worked towards.
@@ -38,6 +48,8 @@ pub(super) struct Worker {
     pub(super) app_slots: Vec<Slot>,
     /// One wait per running container; owned here and dropped with the worker.
     pub(super) waits: FuturesUnordered<BoxFuture<'static, Exit>>,
+    /// Probe checks and probe-triggered stops in flight; owned like `waits`.
+    pub(super) chores: FuturesUnordered<BoxFuture<'static, Chore>>,
     tx: watch::Sender<PodStatus>,
     published: Option<PodSnapshot>,
 }
@@ -45,6 +57,7 @@ pub(super) struct Worker {
 impl Worker {
     pub(super) fn new(
         rt: Runtime,
+        net: Arc<dyn PodNetwork>,
         cfg: Arc<WorkerConfig>,
         pod_ip: IpAddr,
         mut input: watch::Receiver<Arc<PodInput>>,
@@ -82,6 +95,7 @@ impl Worker {
         };
         Worker {
             rt,
+            net,
             cfg,
             input,
             desired,
@@ -92,6 +106,7 @@ impl Worker {
             init_slots,
             app_slots,
             waits: FuturesUnordered::new(),
+            chores: FuturesUnordered::new(),
             tx,
             published: None,
         }
@@ -133,6 +148,11 @@ impl Worker {
                 Some((which, reason)) = self.waits.next(), if !self.waits.is_empty() => {
                     self.on_exit(which, reason);
                 }
+                Some(chore) = self.chores.next(), if !self.chores.is_empty() => {
+                    if let Chore::Probe(outcome) = chore {
+                        self.on_probe(outcome);
+                    }
+                }
                 () = sleep_until(wake) => {}
             }
         }
@@ -143,7 +163,7 @@ impl Worker {
     }
 
     /// The grace period: the deletion's, else the pod's, else 30 s.
-    fn grace(&self) -> Duration {
+    pub(super) fn grace(&self) -> Duration {
         let meta = &self.desired.pod.metadata;
         let spec = self.desired.pod.spec.as_ref();
         let secs = meta
@@ -185,6 +205,7 @@ impl Worker {
         }
         for i in 0..self.app_slots.len() {
             self.step_container(Which::App(i), now).await?;
+            self.step_probes(i, now);
         }
         Ok(())
     }
@@ -210,10 +231,12 @@ impl Worker {
     }
 
     fn next_wake(&self) -> Option<Instant> {
+        let probes = (0..self.app_slots.len()).filter_map(|i| self.probe_wake(i));
         self.init_slots
             .iter()
             .chain(self.app_slots.iter())
             .filter_map(Slot::next_wake)
+            .chain(probes)
             .min()
     }
 

@@ -26,7 +26,9 @@ pub struct Slot {
     /// When the current (or last) run started, for `startedAt` of its termination.
     run_started: Option<SystemTime>,
     /// Runs started so far; the restart count is one less.
-    starts: i32,
+    pub(super) starts: i32,
+    /// The probes' counters for the current run.
+    pub(super) probes: Vec<super::probes::ProbeState>,
     crash: Backoff,
     pull: Backoff,
     /// When to try again (create or start); `None` when nothing is scheduled.
@@ -43,6 +45,7 @@ impl Slot {
             created: false,
             run_started: None,
             starts: 0,
+            probes: Vec::new(),
             crash: Backoff::new(cfg.crash_backoff),
             pull: Backoff::new(cfg.pull_backoff),
             retry_at: None,
@@ -157,8 +160,8 @@ impl Worker {
                 slot.starts += 1;
                 facts.restart_count = (slot.starts - 1).max(0);
                 facts.state = State::Running { started_at };
-                // No probes yet: a running container is started and ready.
-                (facts.ready, facts.started) = (true, true);
+                // An init container is never ready; an app container's probes decide.
+                (facts.ready, facts.started) = (false, true);
             }
             Err(e) if e.is_fatal() => return Err(e.into()),
             Err(e) => {
@@ -170,6 +173,9 @@ impl Worker {
                 });
                 return Ok(());
             }
+        }
+        if let Which::App(i) = which {
+            self.start_probes(i, Instant::now());
         }
         let rt = self.rt.clone();
         let wait = async move {
