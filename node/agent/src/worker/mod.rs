@@ -91,7 +91,8 @@ pub enum WorkerError {
     Runtime(#[from] RuntimeError),
 }
 
-/// A running pod worker: its status channel and its task.
+/// A running pod worker: its status channel and its task. Its owner (the agent's pod
+/// manager) cancels and [`join`](PodWorker::join)s it; dropping it unjoined detaches the task.
 #[derive(Debug)]
 pub struct PodWorker {
     status: watch::Receiver<PodStatus>,
