@@ -1,0 +1,30 @@
+//! The node agent (skiff's kubelet): turns Pods bound to this node into runtime-wasm pods,
+//! drives each to its desired state, and says what happened the way the kubelet does.
+//!
+//! # Layout
+//! - [`backoff`]: the crash-loop and image-pull back-off (10 s doubling to 5 min, reset
+//!   after 10 min of clean running).
+//! - [`node_object`]: the Node this agent registers (capacity, labels, nodeInfo,
+//!   addresses, conditions) from host facts passed in.
+//! - [`translate`]: a Pod plus the ConfigMaps and Secrets it references to runtime-wasm
+//!   specs, volume directories and the files to write into them.
+//! - [`status`]: what the runtime and the worker know about a pod to the Pod `status` the
+//!   kubelet writes (phase, conditions, container states).
+//! - [`worker`]: one task per pod that creates the sandbox, pulls, runs init and app
+//!   containers, restarts them with back-off, probes them, stops them on deletion and
+//!   publishes status.
+//!
+//! **Architecture Invariants:**
+//! - The agent talks to the control plane only through the Kubernetes API; it runs guests
+//!   only through runtime-wasm's `Runtime`.
+//! - `backoff`, `node_object`, `translate` and `status` do no I/O and read no clock: the
+//!   time is passed in as `now`, so they are tested by table.
+//! - A pod worker is the only writer of its pod's runtime sandbox, and it owns every task it
+//!   starts: it awaits them before it returns.
+
+pub mod backoff;
+mod kube_time;
+pub mod node_object;
+pub mod status;
+pub mod translate;
+pub mod worker;

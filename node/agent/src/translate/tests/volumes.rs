@@ -1,0 +1,135 @@
+//! Volumes to directories, files and mounts, and the errors that hold a pod.
+
+use super::*;
+
+#[test]
+fn volumes_become_directories_and_files() {
+    let p = pod(json!({
+    "containers": [{"name": "app", "image": "a.wasm", "resources": {"limits": {"memory": "32Mi"}},
+        "volumeMounts": [{"name": "config", "mountPath": "/config"},
+                         {"name": "creds", "mountPath": "/creds"},
+                         {"name": "scratch", "mountPath": "/data"},
+                         {"name": "info", "mountPath": "/etc/podinfo"}]}],
+    "volumes": [
+        {"name": "config", "configMap": {"name": "cfg", "items": [{"key": "app.conf", "path": "conf/app.conf"}]}},
+        {"name": "creds", "secret": {"secretName": "creds"}},
+        {"name": "scratch", "emptyDir": {}},
+        {"name": "info", "downwardAPI": {"items": [
+            {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+            {"path": "name", "fieldRef": {"fieldPath": "metadata.name"}},
+            {"path": "mem", "resourceFieldRef": {"containerName": "app", "resource": "limits.memory", "divisor": "1Mi"}}]}},
+    ]}));
+    let plan = plan_pod(&p, &refs(), &facts());
+    let files = plan.volumes.unwrap();
+    let root = PathBuf::from("/var/skiff/pods/u-1/volumes");
+    assert_eq!(
+        files.dirs,
+        ["config", "creds", "scratch", "info"].map(|v| root.join(v))
+    );
+    let written: Vec<(PathBuf, String)> = files
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                String::from_utf8_lossy(&f.contents).into_owned(),
+            )
+        })
+        .collect();
+    let want = [
+        ("config/conf/app.conf", "color=blue\n"),
+        ("creds/PASSWORD", "hunter2"),
+        ("info/labels", "app=\"web\"\ntier=\"front\""),
+        ("info/name", "web"),
+        ("info/mem", "32"),
+    ]
+    .map(|(p, c)| (root.join(p), c.to_owned()));
+    assert_eq!(written, want);
+    let mounts: Vec<(String, bool)> = plan.containers[0]
+        .spec
+        .as_ref()
+        .unwrap()
+        .volumes
+        .iter()
+        .map(|m| (m.guest_path.clone(), m.read_only))
+        .collect();
+    assert_eq!(
+        mounts,
+        [
+            ("/config", true),
+            ("/creds", true),
+            ("/data", false),
+            ("/etc/podinfo", true)
+        ]
+        .map(|(p, ro)| (p.to_owned(), ro))
+    );
+}
+
+#[test]
+fn volume_and_unsupported_errors() {
+    let volumes = |v: Value| {
+        plan_pod(
+            &pod(json!({"containers": [{"name": "app"}], "volumes": [v]})),
+            &refs(),
+            &facts(),
+        )
+        .volumes
+    };
+    let table: Vec<(Value, &str, &str)> = vec![
+        (
+            json!({"name": "v", "configMap": {"name": "x"}}),
+            "configmap \"x\" not found",
+            CONFIG_ERROR_REASON,
+        ),
+        (
+            json!({"name": "v", "secret": {"secretName": "x"}}),
+            "secret \"x\" not found",
+            CONFIG_ERROR_REASON,
+        ),
+        (
+            json!({"name": "v", "configMap": {"name": "cfg", "items": [{"key": "k", "path": "k"}]}}),
+            "couldn't find key k in ConfigMap shop/cfg",
+            CONFIG_ERROR_REASON,
+        ),
+        (
+            json!({"name": "v", "configMap": {"name": "cfg", "items": [{"key": "COLOR", "path": "../x"}]}}),
+            "volume v: item path \"../x\" must be relative and stay inside the volume",
+            CREATE_ERROR_REASON,
+        ),
+        (
+            json!({"name": "v", "hostPath": {"path": "/etc"}}),
+            "volume v: Wasm pods support configMap, secret, emptyDir and downwardAPI volumes",
+            CREATE_ERROR_REASON,
+        ),
+    ];
+    for (volume, message, reason) in table {
+        let err = volumes(volume).unwrap_err();
+        assert_eq!((err.to_string().as_str(), err.reason()), (message, reason));
+    }
+    assert_eq!(
+        volumes(json!({"name": "v", "configMap": {"name": "x", "optional": true}}))
+            .unwrap()
+            .files,
+        []
+    );
+
+    let p = pod(json!({"containers": [{"name": "app",
+        "livenessProbe": {"exec": {"command": ["true"]}},
+        "readinessProbe": {"httpGet": {"port": 80}},
+        "volumeMounts": [{"name": "nope", "mountPath": "/x"}]}]}));
+    let plan = plan_pod(&p, &refs(), &facts());
+    let c = &plan.containers[0];
+    assert_eq!(
+        c.spec.as_ref().unwrap_err().to_string(),
+        "container app: volumeMount nope names no volume of the pod"
+    );
+    assert_eq!(
+        c.skipped_probes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [
+            "container app: the liveness probe uses exec, and Wasm containers have no exec (use httpGet or tcpSocket)"
+        ]
+    );
+}

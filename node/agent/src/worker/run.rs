@@ -1,0 +1,285 @@
+//! The worker's task: set up, the loop that reacts to container exits, timers, input
+//! changes and cancellation, and the teardown.
+
+use super::slot::{Slot, Which};
+use super::{PodInput, WorkerConfig, WorkerError};
+use crate::status::{self, ContainerFacts, PodSnapshot, State, Waiting};
+use crate::translate::{self, PodFacts, PodPlan};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use skiff_api::k8s_openapi::api::core::v1::PodStatus;
+use skiff_runtime_wasm::network::PodNetwork;
+use skiff_runtime_wasm::{Runtime, TerminationReason};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// The default `terminationGracePeriodSeconds`.
+const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+
+/// Background work of the worker besides container waits: probe checks and stops.
+pub(super) enum Chore {
+    Probe(super::probes::ProbeOutcome),
+    /// A container stopped after a failed probe (its wait reports the exit).
+    Stopped,
+}
+
+/// A container's end, as its wait future reports it.
+pub(super) type Exit = (Which, TerminationReason);
+
+pub(super) struct Worker {
+    pub(super) rt: Runtime,
+    /// The runtime's network, through which probes reach the pod.
+    pub(super) net: Arc<dyn PodNetwork>,
+    pub(super) cfg: Arc<WorkerConfig>,
+    input: watch::Receiver<Arc<PodInput>>,
+    /// The desired state being worked towards.
+    pub(super) desired: Arc<PodInput>,
+    pub(super) facts: PodFacts,
+    pub(super) plan: PodPlan,
+    /// True once the volume files are written.
+    pub(super) volumes_ready: bool,
+    pub(super) snap: PodSnapshot,
+    pub(super) init_slots: Vec<Slot>,
+    pub(super) app_slots: Vec<Slot>,
+    /// One wait per running container; owned here and dropped with the worker.
+    pub(super) waits: FuturesUnordered<BoxFuture<'static, Exit>>,
+    /// Probe checks and probe-triggered stops in flight; owned like `waits`.
+    pub(super) chores: FuturesUnordered<BoxFuture<'static, Chore>>,
+    tx: watch::Sender<PodStatus>,
+    published: Option<PodSnapshot>,
+}
+
+impl Worker {
+    pub(super) fn new(
+        rt: Runtime,
+        net: Arc<dyn PodNetwork>,
+        cfg: Arc<WorkerConfig>,
+        pod_ip: IpAddr,
+        mut input: watch::Receiver<Arc<PodInput>>,
+        tx: watch::Sender<PodStatus>,
+    ) -> Self {
+        let desired = input.borrow_and_update().clone();
+        let facts = pod_facts(&cfg, &desired, pod_ip);
+        let plan = translate::plan_pod(&desired.pod, &desired.refs, &facts);
+        let slots = |plans: &[translate::ContainerPlan],
+                     waiting: Waiting|
+         -> (Vec<Slot>, Vec<ContainerFacts>) {
+            plans
+                .iter()
+                .map(|p| {
+                    (
+                        Slot::new(&cfg),
+                        ContainerFacts::new(&p.name, &p.image, waiting.clone()),
+                    )
+                })
+                .unzip()
+        };
+        let (init_slots, init_facts) = slots(&plan.init_containers, Waiting::ContainerCreating);
+        let app_waiting = if plan.init_containers.is_empty() {
+            Waiting::ContainerCreating
+        } else {
+            Waiting::PodInitializing
+        };
+        let (app_slots, app_facts) = slots(&plan.containers, app_waiting);
+        let snap = PodSnapshot {
+            pod_ip: None,
+            host_ip: Some(cfg.host_ip),
+            start_time: Some(SystemTime::now()),
+            init_containers: init_facts,
+            containers: app_facts,
+        };
+        Worker {
+            rt,
+            net,
+            cfg,
+            input,
+            desired,
+            facts,
+            plan,
+            volumes_ready: false,
+            snap,
+            init_slots,
+            app_slots,
+            waits: FuturesUnordered::new(),
+            chores: FuturesUnordered::new(),
+            tx,
+            published: None,
+        }
+    }
+
+    pub(super) async fn run(mut self, cancel: CancellationToken) -> Result<(), WorkerError> {
+        let result = self.drive(&cancel).await;
+        // Whatever happened, nothing of this pod stays behind in the runtime.
+        let grace = if cancel.is_cancelled() {
+            Duration::ZERO
+        } else {
+            self.grace()
+        };
+        self.teardown(grace).await;
+        result
+    }
+
+    async fn drive(&mut self, cancel: &CancellationToken) -> Result<(), WorkerError> {
+        self.rt
+            .create_pod(self.plan.sandbox.clone())
+            .map_err(WorkerError::Sandbox)?;
+        self.snap.pod_ip = Some(self.facts.pod_ip);
+        loop {
+            if self.deleting() {
+                return Ok(());
+            }
+            self.step().await?;
+            self.publish();
+            let wake = self.next_wake();
+            tokio::select! {
+                () = cancel.cancelled() => return Ok(()),
+                changed = self.input.changed() => {
+                    if changed.is_err() {
+                        // The agent dropped the pod's input: treat it as deleted.
+                        return Ok(());
+                    }
+                    self.replan();
+                }
+                Some((which, reason)) = self.waits.next(), if !self.waits.is_empty() => {
+                    self.on_exit(which, reason);
+                }
+                Some(chore) = self.chores.next(), if !self.chores.is_empty() => {
+                    if let Chore::Probe(outcome) = chore {
+                        self.on_probe(outcome);
+                    }
+                }
+                () = sleep_until(wake) => {}
+            }
+        }
+    }
+
+    fn deleting(&self) -> bool {
+        self.desired.pod.metadata.deletion_timestamp.is_some()
+    }
+
+    /// The grace period: the deletion's, else the pod's, else 30 s.
+    pub(super) fn grace(&self) -> Duration {
+        let meta = &self.desired.pod.metadata;
+        let spec = self.desired.pod.spec.as_ref();
+        let secs = meta
+            .deletion_grace_period_seconds
+            .or_else(|| spec.and_then(|s| s.termination_grace_period_seconds));
+        secs.map_or(DEFAULT_GRACE, |s| {
+            Duration::from_secs(u64::try_from(s).unwrap_or(0))
+        })
+    }
+
+    /// A new desired state: re-translate, so containers held by a missing reference retry.
+    fn replan(&mut self) {
+        self.desired = self.input.borrow_and_update().clone();
+        self.plan = translate::plan_pod(&self.desired.pod, &self.desired.refs, &self.facts);
+        for slot in self.init_slots.iter_mut().chain(self.app_slots.iter_mut()) {
+            slot.retry_now_if_blocked();
+        }
+    }
+
+    /// Everything due now: the next init container, else every app container.
+    async fn step(&mut self) -> Result<(), WorkerError> {
+        if !self.ensure_volumes().await? {
+            return Ok(());
+        }
+        let now = Instant::now();
+        for i in 0..self.init_slots.len() {
+            if self.init_succeeded(i) {
+                continue;
+            }
+            if self.init_failed_for_good(i) {
+                return Ok(());
+            }
+            return self.step_container(Which::Init(i), now).await;
+        }
+        for facts in &mut self.snap.containers {
+            if facts.state == State::Waiting(Waiting::PodInitializing) {
+                facts.state = State::Waiting(Waiting::ContainerCreating);
+            }
+        }
+        for i in 0..self.app_slots.len() {
+            self.step_container(Which::App(i), now).await?;
+            self.step_probes(i, now);
+        }
+        Ok(())
+    }
+
+    fn init_succeeded(&self, i: usize) -> bool {
+        matches!(&self.snap.init_containers[i].state,
+            State::Terminated(t) if t.reason == TerminationReason::Exited { code: 0 })
+    }
+
+    /// An init container failed and restartPolicy is Never: the pod has failed.
+    fn init_failed_for_good(&self, i: usize) -> bool {
+        matches!(self.snap.init_containers[i].state, State::Terminated(_))
+            && self.restart_policy() == "Never"
+    }
+
+    pub(super) fn restart_policy(&self) -> &str {
+        self.desired
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.restart_policy.as_deref())
+            .unwrap_or("Always")
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let probes = (0..self.app_slots.len()).filter_map(|i| self.probe_wake(i));
+        self.init_slots
+            .iter()
+            .chain(self.app_slots.iter())
+            .filter_map(Slot::next_wake)
+            .chain(probes)
+            .min()
+    }
+
+    /// Publishes the status if the snapshot changed.
+    pub(super) fn publish(&mut self) {
+        if self.published.as_ref() == Some(&self.snap) {
+            return;
+        }
+        let previous = self.tx.borrow().clone();
+        let status = status::pod_status(
+            &self.desired.pod,
+            &self.snap,
+            Some(&previous),
+            SystemTime::now(),
+        );
+        self.tx.send_replace(status);
+        self.published = Some(self.snap.clone());
+    }
+}
+
+/// The node-side facts of a pod: its sandbox key (the UID), directory and addresses.
+fn pod_facts(cfg: &WorkerConfig, desired: &PodInput, pod_ip: IpAddr) -> PodFacts {
+    let meta = &desired.pod.metadata;
+    let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
+    let sandbox_id = match &meta.uid {
+        Some(uid) => uid.clone(),
+        None => format!("{namespace}_{}", meta.name.as_deref().unwrap_or_default()),
+    };
+    PodFacts {
+        pod_dir: cfg.pods_dir.join(&sandbox_id),
+        sandbox_id,
+        namespace,
+        node_name: cfg.node_name.clone(),
+        pod_ip,
+        host_ip: cfg.host_ip,
+        node_cpu_millis: cfg.node_cpu_millis,
+        node_memory_bytes: cfg.node_memory_bytes,
+    }
+}
+
+async fn sleep_until(wake: Option<Instant>) {
+    match wake {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,252 @@
+//! One container's lifecycle inside the worker: create (pull and prepare), start, and on
+//! exit the restart decision with back-off; its facts live in the worker's snapshot.
+
+use super::WorkerConfig;
+use super::run::Worker;
+use crate::backoff::Backoff;
+use crate::status::{ContainerFacts, State, Termination, Waiting};
+use crate::translate::PlanError;
+use futures::FutureExt;
+use skiff_runtime_wasm::{RuntimeError, TerminationReason};
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+
+/// Which container of the pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Init(usize),
+    App(usize),
+}
+
+/// The worker's bookkeeping of one container.
+#[derive(Debug)]
+pub struct Slot {
+    /// The runtime has the container (its image is pulled and prepared).
+    created: bool,
+    /// When the current (or last) run started, for `startedAt` of its termination.
+    run_started: Option<SystemTime>,
+    /// Runs started so far; the restart count is one less.
+    pub(super) starts: i32,
+    /// The probes' counters for the current run.
+    pub(super) probes: Vec<super::probes::ProbeState>,
+    crash: Backoff,
+    pull: Backoff,
+    /// When to try again (create or start); `None` when nothing is scheduled.
+    retry_at: Option<Instant>,
+    /// When an ErrImagePull / CreateContainerError turns into its back-off reason.
+    hold_until: Option<Instant>,
+    /// Held by a spec that does not translate: retried when the input changes.
+    blocked: bool,
+}
+
+impl Slot {
+    pub fn new(cfg: &WorkerConfig) -> Self {
+        Slot {
+            created: false,
+            run_started: None,
+            starts: 0,
+            probes: Vec::new(),
+            crash: Backoff::new(cfg.crash_backoff),
+            pull: Backoff::new(cfg.pull_backoff),
+            retry_at: None,
+            hold_until: None,
+            blocked: false,
+        }
+    }
+
+    pub fn next_wake(&self) -> Option<Instant> {
+        [self.retry_at, self.hold_until].into_iter().flatten().min()
+    }
+
+    pub fn retry_now_if_blocked(&mut self) {
+        if std::mem::take(&mut self.blocked) {
+            self.retry_at = None;
+        }
+    }
+}
+
+impl Worker {
+    fn slot_and_facts(&mut self, which: Which) -> (&mut Slot, &mut ContainerFacts) {
+        match which {
+            Which::Init(i) => (&mut self.init_slots[i], &mut self.snap.init_containers[i]),
+            Which::App(i) => (&mut self.app_slots[i], &mut self.snap.containers[i]),
+        }
+    }
+
+    /// Does what is due for one container at `now`.
+    pub(super) async fn step_container(
+        &mut self,
+        which: Which,
+        now: Instant,
+    ) -> Result<(), super::WorkerError> {
+        let (slot, facts) = self.slot_and_facts(which);
+        if let Some(hold) = slot.hold_until
+            && hold <= now
+        {
+            slot.hold_until = None;
+            if let State::Waiting(Waiting::ErrImagePull { message }) = &facts.state {
+                let message = message.clone();
+                facts.state = State::Waiting(Waiting::ImagePullBackOff { message });
+            }
+        }
+        let due = slot.retry_at.is_none_or(|t| t <= now);
+        let idle = matches!(facts.state, State::Waiting(_)) && !slot.blocked;
+        if !(due && idle) {
+            return Ok(());
+        }
+        slot.retry_at = None;
+        if !self.ensure_created(which).await? {
+            return Ok(());
+        }
+        self.start(which).await
+    }
+
+    /// Creates the container in the runtime if needed; false when it is not (yet) possible.
+    async fn ensure_created(&mut self, which: Which) -> Result<bool, super::WorkerError> {
+        if self.slot_and_facts(which).0.created {
+            return Ok(true);
+        }
+        let plan = match which {
+            Which::Init(i) => &self.plan.init_containers[i],
+            Which::App(i) => &self.plan.containers[i],
+        };
+        let spec = match &plan.spec {
+            Ok(spec) => spec.clone(),
+            Err(err) => {
+                let message = err.to_string();
+                let waiting = match err {
+                    PlanError::Config(_) => Waiting::CreateContainerConfigError { message },
+                    PlanError::Unsupported(_) => Waiting::CreateContainerError { message },
+                };
+                let (slot, facts) = self.slot_and_facts(which);
+                slot.blocked = true;
+                facts.state = State::Waiting(waiting);
+                return Ok(false);
+            }
+        };
+        let sandbox = self.facts.sandbox_id.clone();
+        let hold = self.cfg.error_hold;
+        let result = self.rt.create_container(&sandbox, spec).await;
+        let (slot, facts) = self.slot_and_facts(which);
+        match result {
+            Ok(status) => {
+                slot.created = true;
+                slot.pull.reset();
+                facts.image_digest = Some(status.image_digest);
+                Ok(true)
+            }
+            Err(e) if e.is_fatal() => Err(e.into()),
+            Err(e) => {
+                let delay = slot.pull.next_delay(Duration::ZERO);
+                let now = Instant::now();
+                slot.retry_at = Some(now + delay);
+                slot.hold_until = Some(now + hold.min(delay / 2));
+                facts.state = State::Waiting(create_failure(&facts.image, e));
+                Ok(false)
+            }
+        }
+    }
+
+    async fn start(&mut self, which: Which) -> Result<(), super::WorkerError> {
+        let sandbox = self.facts.sandbox_id.clone();
+        let name = self.slot_and_facts(which).1.name.clone();
+        let result = self.rt.start_container(&sandbox, &name).await;
+        let hold = self.cfg.error_hold;
+        let (slot, facts) = self.slot_and_facts(which);
+        match result {
+            Ok(()) => {
+                let started_at = SystemTime::now();
+                slot.run_started = Some(started_at);
+                slot.starts += 1;
+                facts.restart_count = (slot.starts - 1).max(0);
+                facts.state = State::Running { started_at };
+                // An init container is never ready; an app container's probes decide.
+                (facts.ready, facts.started) = (false, true);
+            }
+            Err(e) if e.is_fatal() => return Err(e.into()),
+            Err(e) => {
+                let delay = slot.crash.next_delay(Duration::ZERO);
+                slot.retry_at = Some(Instant::now() + delay);
+                slot.hold_until = Some(Instant::now() + hold.min(delay / 2));
+                facts.state = State::Waiting(Waiting::CreateContainerError {
+                    message: e.to_string(),
+                });
+                return Ok(());
+            }
+        }
+        if let Which::App(i) = which {
+            self.start_probes(i, Instant::now());
+        }
+        let rt = self.rt.clone();
+        let wait = async move {
+            let reason = rt
+                .wait_container(&sandbox, &name)
+                .await
+                .unwrap_or(TerminationReason::Interrupted);
+            (which, reason)
+        };
+        self.waits.push(wait.boxed());
+        Ok(())
+    }
+
+    /// Records how a run ended in the container's facts; returns the termination.
+    pub(super) fn record_exit(&mut self, which: Which, reason: TerminationReason) -> Termination {
+        let sandbox = self.facts.sandbox_id.clone();
+        let name = self.slot_and_facts(which).1.name.clone();
+        let finished = self.rt.container_status(&sandbox, &name);
+        let (slot, facts) = self.slot_and_facts(which);
+        let finished_at = match finished.map(|s| s.state) {
+            Ok(skiff_runtime_wasm::ContainerState::Terminated { finished_at, .. }) => finished_at,
+            _ => SystemTime::now(),
+        };
+        let termination = Termination {
+            reason,
+            started_at: slot.run_started,
+            finished_at,
+        };
+        facts.state = State::Terminated(termination.clone());
+        (facts.ready, facts.started) = (false, false);
+        termination
+    }
+
+    /// A container ended: record it and restart it per restartPolicy, after the back-off.
+    pub(super) fn on_exit(&mut self, which: Which, reason: TerminationReason) {
+        let termination = self.record_exit(which, reason);
+        let failed = termination.reason != TerminationReason::Exited { code: 0 };
+        let policy = self.restart_policy();
+        let restart = match (which, policy) {
+            (_, "Never") => false,
+            (Which::Init(_), _) => failed,
+            (Which::App(_), "OnFailure") => failed,
+            (Which::App(_), _) => true,
+        };
+        if !restart {
+            return;
+        }
+        let ran_for = termination
+            .finished_at
+            .duration_since(termination.started_at.unwrap_or(termination.finished_at))
+            .unwrap_or_default();
+        let (slot, facts) = self.slot_and_facts(which);
+        let delay = slot.crash.next_delay(ran_for);
+        slot.retry_at = Some(Instant::now() + delay);
+        facts.last_termination = Some(termination);
+        facts.state = State::Waiting(Waiting::CrashLoopBackOff { delay });
+    }
+}
+
+/// The waiting state for a failed create: pull failures are ErrImagePull, anything else
+/// (not Wasm, missing imports) CreateContainerError.
+fn create_failure(image: &str, e: RuntimeError) -> Waiting {
+    match e {
+        RuntimeError::Image(e) => Waiting::ErrImagePull {
+            message: format!("failed to pull image {image:?}: {e}"),
+        },
+        RuntimeError::Compile(e) => Waiting::CreateContainerError {
+            message: format!("image {image:?} cannot run as a Wasm container: {e}"),
+        },
+        other => Waiting::CreateContainerError {
+            message: other.to_string(),
+        },
+    }
+}

@@ -1,1 +1,0 @@
-//! The node agent, overlay network and Service proxy (filled in by the node issues).
