@@ -53,6 +53,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         println!("skiff server: replica {:016x} serving {}", started.id, started.url);
         println!("  data directory: {dir}");
         println!("  join token:     {dir}/token  (skiff server --join {} --token \"$(cat {dir}/token)\")", started.url);
+        println!("  agent token:    {dir}/agent-token  (skiff agent --server {} --token \"$(cat {dir}/agent-token)\")", started.url);
         println!("  admin token:    {dir}/admin-token   CA: {dir}/pki/ca.crt");
         println!("  kubeconfig:     {}  (kubectl --kubeconfig {} get ns)", started.kubeconfig.display(), started.kubeconfig.display());
     })

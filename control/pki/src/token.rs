@@ -239,7 +239,11 @@ mod tests {
         assert_eq!(agent.ca_fingerprint(), Some(HASH));
         assert_ne!(agent.secret(), server.secret());
         assert_eq!(agent.secret().len(), 64);
-        assert_eq!(agent, server.agent_token(), "derived the same way every time");
+        assert_eq!(
+            agent,
+            server.agent_token(),
+            "derived the same way every time"
+        );
         let text = agent.to_string();
         assert!(text.starts_with(&format!("K10{HASH}::node:")), "{text}");
         assert_eq!(JoinToken::parse(&text).unwrap(), agent);

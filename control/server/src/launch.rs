@@ -234,6 +234,7 @@ impl Starting<'_> {
             api,
             replica: self.replica.clone(),
             peer_secret: pki.join_token.secret().to_owned(),
+            agent_secret: pki.join_token.agent_token().secret().to_owned(),
             admin_token: pki.admin_token.clone(),
             ca_pem: pki.ca.cert_pem().to_owned(),
             join_bundle: JoinBundle {

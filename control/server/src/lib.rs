@@ -8,6 +8,8 @@
 //! - `accept`: the accept loop with graceful shutdown.
 //! - `routes`: dispatch by path, authentication of callers.
 //! - `kv_api`: the `/kv/v1` JSON endpoints (benchmarks and tests drive the store through them).
+//! - `node_join`: `/skiff/v1/node-join`, where a node agent trades the agent token for a
+//!   credential of its own.
 
 #![deny(unreachable_pub)]
 
@@ -17,4 +19,5 @@ pub mod debug;
 mod join;
 mod kv_api;
 pub mod launch;
+mod node_join;
 mod routes;

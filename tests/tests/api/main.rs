@@ -14,6 +14,7 @@ mod kubectl_follower;
 mod kubectl_get;
 mod kubectl_verbs;
 mod manifests;
+mod node_join;
 mod python_client;
 mod service_ports;
 mod tokens;
