@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use skiff_server::launch::{self, LaunchOptions};
 
+use crate::component_args::ComponentArgs;
+
 #[derive(Args, Debug)]
 pub struct ServerArgs {
     /// Directory for the store, certificates and tokens.
@@ -34,6 +36,8 @@ pub struct ServerArgs {
     /// Keep watch history for at least this many seconds.
     #[arg(long, default_value_t = 300)]
     history_seconds: u64,
+    #[command(flatten)]
+    components: ComponentArgs,
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -47,6 +51,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         snapshot_every: args.snapshot_every,
         history_revisions: args.history_revisions,
         history_age: Duration::from_secs(args.history_seconds),
+        components: args.components.options(),
     };
     launch::run(options, shutdown, |started| {
         let dir = started.data_dir.display();

@@ -98,7 +98,7 @@ impl FixedTokens {
             .iter()
             .filter(|(_, t)| ct_eq(token, t.as_bytes()))
             .map(|(c, _)| *c)
-            .last();
+            .next_back();
         match (admin, component) {
             (true, _) => Some(Identity::Admin),
             (false, Some(c)) => Some(Identity::Component(c)),

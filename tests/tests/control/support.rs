@@ -11,10 +11,19 @@ use serde_json::{Value, json};
 use skiff_tests::{Replica, ReplicaOptions, kubeconfig_for};
 use tokio::time::{Instant, sleep};
 
-/// One replica and an admin kube-rs client for it.
+/// One replica and an admin kube-rs client for it. The replica runs no scheduler or
+/// controller manager of its own: these tests run the libraries in the test process.
 pub async fn one_replica(label: &str) -> anyhow::Result<(Replica, Client)> {
-    let replica = Replica::start(ReplicaOptions::new(label)).await?;
-    let path = kubeconfig_for(&replica, &replica.url())?;
+    let options =
+        ReplicaOptions::new(label).args(["--disable-scheduler", "--disable-controller-manager"]);
+    let replica = Replica::start(options).await?;
+    let client = admin_client(&replica).await?;
+    Ok((replica, client))
+}
+
+/// An admin kube-rs client of `replica`, once its API answers.
+pub async fn admin_client(replica: &Replica) -> anyhow::Result<Client> {
+    let path = kubeconfig_for(replica, &replica.url())?;
     let config = kube::Config::from_custom_kubeconfig(
         Kubeconfig::read_from(&path)?,
         &KubeConfigOptions::default(),
@@ -32,7 +41,7 @@ pub async fn one_replica(label: &str) -> anyhow::Result<(Replica, Client)> {
         anyhow::ensure!(Instant::now() < deadline, "the API never answered");
         sleep(Duration::from_millis(100)).await;
     }
-    Ok((replica, client))
+    Ok(client)
 }
 
 /// A Node as an agent would register it: allocatable, labels, and a Ready condition
