@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
@@ -72,9 +72,14 @@ pub async fn register(client: &Client, node: Value) -> anyhow::Result<()> {
     let api: Api<Node> = Api::all(client.clone());
     let node: Node = serde_json::from_value(node)?;
     let created = api.create(&PostParams::default(), &node).await?;
-    let mut with_status = created.clone();
-    with_status.status = node.status;
-    api.replace_status(&created.name_any(), &PostParams::default(), &with_status)
-        .await?;
+    // A merge patch, not a replace: a controller (pod CIDR, node lifecycle) may have written
+    // the Node since it was created.
+    let status = serde_json::json!({ "status": node.status });
+    api.patch_status(
+        &created.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&status),
+    )
+    .await?;
     Ok(())
 }
