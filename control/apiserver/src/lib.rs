@@ -4,6 +4,8 @@
 //! # Layout
 //! - `request`: URL -> verb, resource, namespace, name, subresource, query.
 //! - `auth`: bearer tokens -> identity; what nodes and service accounts may do.
+//! - `control_plane_endpoints`: the `default/kubernetes` Service, Endpoints and EndpointSlice
+//!   naming every replica.
 //! - `tokens`: the in-memory index of token Secrets, fed by a watch on the local store.
 //! - `node_join`: a joining node's own credential (a node-token Secret).
 //! - `node_refs`: which ConfigMaps and Secrets a node's pods reference (node authorization).
@@ -24,6 +26,7 @@
 )]
 
 mod auth;
+mod control_plane_endpoints;
 mod deletes;
 mod endpoints;
 pub mod kubeconfig;

@@ -217,6 +217,9 @@ impl Starting<'_> {
             data_dir::mark_member(&options.data_dir)?;
         }
         self.system_namespaces(api.clone()).await;
+        let endpoints_api = api.clone();
+        self.tasks
+            .spawn(async move { endpoints_api.run_control_plane_endpoints().await });
         components::start(
             &api,
             local,

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use anyhow::Context;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Endpoints, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -36,6 +36,37 @@ fn components_fail_over_with_their_replica() {
         Duration::from_secs(180),
         scenario(),
     );
+}
+
+/// The `default/kubernetes` Endpoints name every replica (`ip:port` of its URL).
+async fn control_plane_endpoints(client: &Client, cluster: &Cluster) -> anyhow::Result<()> {
+    let api: Api<Endpoints> = Api::namespaced(client.clone(), "default");
+    let mut want: Vec<String> = cluster
+        .replicas
+        .iter()
+        .map(|r| r.url().trim_start_matches("https://").to_owned())
+        .collect();
+    want.sort();
+    let listed = || async {
+        let Some(e) = api.get_opt("kubernetes").await? else {
+            return anyhow::Ok(Vec::new());
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for subset in e.subsets.unwrap_or_default() {
+            let ports = subset.ports.unwrap_or_default();
+            for a in subset.addresses.unwrap_or_default() {
+                seen.extend(ports.iter().map(|p| format!("{}:{}", a.ip, p.port)));
+            }
+        }
+        seen.sort();
+        Ok(seen)
+    };
+    eventually(
+        "the kubernetes Endpoints name every replica",
+        LIMIT,
+        || async { Ok(listed().await? == want) },
+    )
+    .await
 }
 
 /// The replica id (16 hex digits) holding the Lease `name` in kube-system.
@@ -79,6 +110,7 @@ async fn scenario() -> anyhow::Result<()> {
     };
     let mut cluster = Cluster::start(3, options).await?;
     let client = admin_client(&cluster.replicas[0]).await?;
+    control_plane_endpoints(&client, &cluster).await?;
     for name in ["n1", "n2"] {
         register(&client, node(name, "4", "8Gi", json!({}), Some("True"))).await?;
     }
