@@ -12,17 +12,27 @@ use super::request::{ResourceRequest, Verb};
 use super::{ApiServer, Format, respond};
 use skiff_respond::Body;
 
+/// `status.selector` of a Scale: the selector as a label query string. A
+/// ReplicationController's `spec.selector` is a plain label map; the others are
+/// `LabelSelector`s (`matchLabels` and `matchExpressions`).
+fn scale_selector(obj: &Value) -> String {
+    use skiff_api::k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+    use skiff_api::selector::LabelSelector;
+    let spec_selector = obj["spec"]["selector"].clone();
+    let parsed = if obj["kind"] == "ReplicationController" {
+        serde_json::from_value(spec_selector)
+            .ok()
+            .and_then(|labels| LabelSelector::from_labels(&labels).ok())
+    } else {
+        serde_json::from_value::<meta::LabelSelector>(spec_selector)
+            .ok()
+            .and_then(|s| LabelSelector::from_k8s(&s).ok())
+    };
+    parsed.map(|s| s.to_string()).unwrap_or_default()
+}
+
 fn scale_of(obj: &Value) -> Value {
-    let selector = obj["spec"]["selector"]["matchLabels"]
-        .as_object()
-        .map(|labels| {
-            labels
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let selector = scale_selector(obj);
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",

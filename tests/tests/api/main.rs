@@ -8,6 +8,7 @@ mod auth_matrix;
 mod bad_input;
 mod kube_failover;
 mod kubectl_apply;
+mod kubectl_daemonsets;
 mod kubectl_errors;
 mod kubectl_explain;
 mod kubectl_follower;
