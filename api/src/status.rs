@@ -217,7 +217,14 @@ impl ApiError {
             let causes: Vec<Value> = self
                 .causes
                 .iter()
-                .map(|c| json!({ "reason": c.kind, "message": c.message, "field": c.field }))
+                .map(|c| {
+                    let mut cause = json!({ "reason": c.kind, "message": c.message });
+                    // Go's `omitempty`: a cause about no field (a disruption budget) has none.
+                    if !c.field.is_empty() {
+                        cause["field"] = json!(c.field);
+                    }
+                    cause
+                })
                 .collect();
             details.insert("causes".into(), json!(causes));
         }

@@ -138,6 +138,8 @@ pub(crate) fn authorize(
                 && (name == Some(node)
                     || (request.verb == Verb::Create && body_name(body) == Some(node)))
         }
+        // Evicting is the drain's and the node lifecycle controller's, never a node's.
+        "pods" if request.subresource.as_deref() == Some("eviction") => false,
         "pods" => match request.verb {
             // Listing and watching are allowed only for the node's own pods.
             Verb::List | Verb::Watch => {

@@ -8,7 +8,8 @@
 //! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
 //! - `meta`: server-owned metadata (uid, timestamps, generation, generateName).
 //! - `reads`, `writes`, `deletes`, `watch`: the verbs.
-//! - `subresources`: status, scale, binding, log.
+//! - `subresources`: status, scale, binding, log; `eviction`: pods/eviction and its
+//!   PodDisruptionBudget check.
 //! - `services`, `service_fields`: ClusterIP and NodePort allocation on create and update.
 //! - `endpoints`: discovery, version, OpenAPI, health and metrics.
 //! - `openapi`: the OpenAPI v3 documents with their ETag and cache headers.
@@ -24,6 +25,7 @@
 mod auth;
 mod deletes;
 mod endpoints;
+mod eviction;
 pub mod kubeconfig;
 mod meta;
 mod objects;

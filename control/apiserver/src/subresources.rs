@@ -1,6 +1,6 @@
 //! Subresources besides `status`: `scale` (an autoscaling/v1 Scale view of `spec.replicas`),
 //! `binding` (the scheduler's way to set `spec.nodeName`), `log` (served by node agents, not
-//! yet wired) and a namespace's `finalize`.
+//! yet wired), a namespace's `finalize`, and the pods' `eviction` (`eviction`).
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -61,6 +61,7 @@ impl ApiServer {
         let name = request.name.clone().unwrap_or_default();
         let ok = |v: Value| respond::object(StatusCode::OK, request, Format::Json, v);
         match (sub, &request.verb) {
+            ("eviction", Verb::Create) => self.evict(request, parsed.as_ref()).await,
             ("log", _) => Err(ApiError::unavailable(format!(
                 "logs of pod \"{name}\" are not available: no node agent serves container logs yet"
             ))),

@@ -6,9 +6,11 @@
 
 mod auth_matrix;
 mod bad_input;
+mod evictions;
 mod kube_failover;
 mod kubectl_apply;
 mod kubectl_daemonsets;
+mod kubectl_drain;
 mod kubectl_errors;
 mod kubectl_explain;
 mod kubectl_follower;
