@@ -1,6 +1,7 @@
 //! Subresources besides `status`: `scale` (an autoscaling/v1 Scale view of `spec.replicas`),
 //! `binding` (the scheduler's way to set `spec.nodeName`), `log` (served by node agents, not
-//! yet wired), a namespace's `finalize`, and the pods' `eviction` (`eviction`).
+//! yet wired), a namespace's `finalize`, and the pods' `eviction` (`eviction`) and streaming
+//! subresources (`connect`).
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -62,6 +63,9 @@ impl ApiServer {
         let ok = |v: Value| respond::object(StatusCode::OK, request, Format::Json, v);
         match (sub, &request.verb) {
             ("eviction", Verb::Create) => self.evict(request, parsed.as_ref()).await,
+            ("exec" | "attach" | "portforward", Verb::Get | Verb::Create) => {
+                self.refuse_stream(request, sub).await.map(ok)
+            }
             ("log", _) => Err(ApiError::unavailable(format!(
                 "logs of pod \"{name}\" are not available: no node agent serves container logs yet"
             ))),

@@ -12,6 +12,7 @@ mod kubectl_apply;
 mod kubectl_daemonsets;
 mod kubectl_drain;
 mod kubectl_errors;
+mod kubectl_exec;
 mod kubectl_explain;
 mod kubectl_follower;
 mod kubectl_get;
