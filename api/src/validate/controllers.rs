@@ -150,3 +150,42 @@ pub(crate) fn validate_pod_disruption_budget(obj: &Value, errs: &mut Vec<FieldEr
         ));
     }
 }
+
+/// The annotation apps/v1 DaemonSets carry their internal `spec.templateGeneration` in.
+pub const TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
+/// kube-apiserver's DaemonSet strategy: `templateGeneration` starts at 1 on create (a larger
+/// value given is kept) and goes up by one on every update that changes `spec.template`.
+/// skiff keeps it server-owned on update: a value the caller sent is replaced by the rule.
+pub(crate) fn stamp_template_generation(old: Option<&Value>, new: &mut Value) {
+    let of = |obj: &Value| {
+        obj.pointer("/metadata/annotations")
+            .and_then(|a| a.get(TEMPLATE_GENERATION))
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<i64>().ok())
+    };
+    let generation = match old {
+        None => of(new).filter(|g| *g >= 1).unwrap_or(1),
+        Some(old) => {
+            let before = of(old).unwrap_or(1);
+            let template = |o: &Value| o.pointer("/spec/template").cloned();
+            if template(old) == template(new) {
+                before
+            } else {
+                before + 1
+            }
+        }
+    };
+    let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let annotations = meta
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if annotations.is_null() {
+        *annotations = Value::Object(serde_json::Map::new());
+    }
+    if let Some(map) = annotations.as_object_mut() {
+        map.insert(TEMPLATE_GENERATION.into(), generation.to_string().into());
+    }
+}

@@ -113,6 +113,15 @@ pub fn validate_update(
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
+pub use controllers::TEMPLATE_GENERATION;
+
+/// Keeps a DaemonSet's `deprecated.daemonset.template.generation` annotation as kube-apiserver
+/// does: 1 on create, one more on each update that changes `spec.template` (`old` is the stored
+/// object, `None` on create). Call after defaulting (so a defaulted template compares equal).
+pub fn stamp_template_generation(old: Option<&Value>, new: &mut Value) {
+    controllers::stamp_template_generation(old, new);
+}
+
 /// The label that ties a Job to its pods: its `spec.selector.matchLabels` when the server
 /// generates the selector (`manualSelector` unset).
 pub fn job_selector_labels(uid: &str) -> BTreeMap<String, String> {

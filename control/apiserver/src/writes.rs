@@ -114,6 +114,9 @@ impl ApiServer {
         if info.kind == "Job" {
             self.label_job(&mut obj);
         }
+        if info.kind == "DaemonSet" {
+            validate::stamp_template_generation(None, &mut obj);
+        }
         Self::validate_or_invalid(info, &obj, validate::validate_create(info, &obj))?;
         if request.query.dry_run {
             return Ok(Written {
@@ -190,6 +193,9 @@ impl ApiServer {
             super::services::carry_allocations(current, &mut new);
         }
         validate::apply_defaults(info, &mut new);
+        if info.kind == "DaemonSet" && request.subresource.is_none() {
+            validate::stamp_template_generation(Some(current), &mut new);
+        }
         if let (Some(manager), super::request::Verb::Update) =
             (&request.query.field_manager, &request.verb)
         {

@@ -178,6 +178,7 @@ async fn daemonsets(kubectl: &Kubectl) -> anyhow::Result<Value> {
             == serde_json::json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
             && spec["revisionHistoryLimit"] == 10
             && ds["metadata"]["generation"] == 2
+            && ds["metadata"]["annotations"]["deprecated.daemonset.template.generation"] == "2"
             && spec["template"]["spec"]["containers"][0]["env"]
                 == serde_json::json!([{"name": "A", "value": "2"}]),
         "{ds:#}"

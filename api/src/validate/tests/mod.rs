@@ -7,6 +7,7 @@ mod rules;
 mod rules_controllers;
 mod rules_pod;
 mod rules_pod_more;
+mod rules_policy;
 mod rules_service;
 mod rules_workloads;
 mod schema;

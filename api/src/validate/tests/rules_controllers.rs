@@ -1,11 +1,13 @@
-//! Validation, defaulting and update cases for DaemonSet, ReplicationController,
-//! ControllerRevision and PodDisruptionBudget, worded as kube-apiserver words them.
+//! Validation, defaulting and update cases for DaemonSet (with its template generation) and
+//! ReplicationController, worded as kube-apiserver words them.
 
 use serde_json::{Value, json};
 
 use super::rules::{case, run};
 use super::{info, template, with, without};
-use crate::validate::{apply_defaults, validate_update};
+use crate::validate::{
+    TEMPLATE_GENERATION, apply_defaults, stamp_template_generation, validate_update,
+};
 
 fn daemonset() -> Value {
     json!({
@@ -20,14 +22,6 @@ fn rc() -> Value {
         "apiVersion": "v1", "kind": "ReplicationController",
         "metadata": {"name": "legacy", "namespace": "default"},
         "spec": {"replicas": 2, "template": template()}
-    })
-}
-
-fn pdb() -> Value {
-    json!({
-        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-        "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}
     })
 }
 
@@ -250,60 +244,28 @@ fn replication_controller_rules_and_defaults() {
 }
 
 #[test]
-fn controller_revision_and_pdb_rules() {
-    let revision = json!({
-        "apiVersion": "apps/v1", "kind": "ControllerRevision",
-        "metadata": {"name": "agent-1", "namespace": "default"}, "data": {"spec": {}}, "revision": 1
-    });
-    run(vec![
-        case(
-            "good revision",
-            "ControllerRevision",
-            revision.clone(),
-            None,
-        ),
-        case(
-            "data required",
-            "ControllerRevision",
-            without(revision.clone(), "/data"),
-            Some(("data", "data is mandatory")),
-        ),
-        case(
-            "negative revision",
-            "ControllerRevision",
-            with(revision.clone(), "/revision", json!(-1)),
-            Some(("revision", "must be greater than or equal to 0")),
-        ),
-        case("good pdb", "PodDisruptionBudget", pdb(), None),
-        case(
-            "both bounds",
-            "PodDisruptionBudget",
-            with(pdb(), "/spec/maxUnavailable", json!("50%")),
-            Some(("spec", "minAvailable and maxUnavailable cannot be both set")),
-        ),
-        case(
-            "bad percent",
-            "PodDisruptionBudget",
-            with(pdb(), "/spec/minAvailable", json!("half")),
-            Some(("spec.minAvailable", "a valid percent string")),
-        ),
-        case(
-            "over 100%",
-            "PodDisruptionBudget",
-            with(pdb(), "/spec/minAvailable", json!("120%")),
-            Some(("spec.minAvailable", "must not be greater than 100%")),
-        ),
-        case(
-            "eviction policy",
-            "PodDisruptionBudget",
-            with(pdb(), "/spec/unhealthyPodEvictionPolicy", json!("Never")),
-            Some((
-                "spec.unhealthyPodEvictionPolicy",
-                "supported values: \"AlwaysAllow\", \"IfHealthyBudget\"",
-            )),
-        ),
-    ]);
-    let changed = with(revision.clone(), "/data", json!({"spec": {"x": 1}}));
-    let errs = validate_update(info("ControllerRevision"), &revision, &changed).unwrap_err();
-    assert!(errs.iter().any(|e| e.field == "data"), "{errs:?}");
+fn daemonset_template_generation() {
+    let generation = |o: &Value| o["metadata"]["annotations"][TEMPLATE_GENERATION].clone();
+    let mut created = defaulted("DaemonSet", daemonset());
+    stamp_template_generation(None, &mut created);
+    assert_eq!(generation(&created), "1");
+    let mut given = with(
+        daemonset(),
+        "/metadata/annotations",
+        json!({TEMPLATE_GENERATION: "4"}),
+    );
+    stamp_template_generation(None, &mut given);
+    assert_eq!(generation(&given), "4");
+
+    let mut relabelled = with(created.clone(), "/metadata/labels/team", json!("a"));
+    stamp_template_generation(Some(&created), &mut relabelled);
+    assert_eq!(generation(&relabelled), "1");
+    let mut new_image = with(
+        created.clone(),
+        "/spec/template/spec/containers/0/image",
+        json!("v2"),
+    );
+    new_image["metadata"]["annotations"] = json!({});
+    stamp_template_generation(Some(&created), &mut new_image);
+    assert_eq!(generation(&new_image), "2");
 }
