@@ -130,8 +130,10 @@ impl ApiServer {
         let namespace = request.namespace.as_deref();
         let name = request.name.as_deref().unwrap_or_default();
         let pod = self.objects.must_get(request.info, namespace, name).await?;
+        // A live pod's delete is pinned to the version read, so a pod that turned ready since
+        // (and counts for its budget again) is not deleted on a stale decision.
         let pin = eviction::pins_resource_version(&pod) && !pinned_by_caller(eviction);
-        let pinned = |pin: bool| DeleteOptions {
+        let pinned = DeleteOptions {
             precondition_rv: if pin {
                 pod["metadata"]["resourceVersion"]
                     .as_str()
@@ -143,29 +145,24 @@ impl ApiServer {
         };
         if eviction::can_ignore_budget(&pod) {
             return Ok(self
-                .delete_evicted(request, &pinned(pin), eviction.dry_run)
+                .delete_evicted(request, &pinned, eviction.dry_run)
                 .await?);
         }
         let budgets = self.budgets_in(namespace).await?;
-        let covering = eviction::covering_budgets(&pod, &budgets);
-        let budget = match covering.as_slice() {
+        let budget = match eviction::covering_budgets(&pod, &budgets).as_slice() {
             [] => {
                 let deleted = self.delete_evicted(request, &eviction.options, eviction.dry_run);
                 return Ok(deleted.await?);
             }
-            [one] => *one,
+            [one] => (*one).clone(),
             _ => {
-                return Err(Attempt::Final(ApiError::new(
-                    500,
-                    "",
-                    eviction::SEVERAL_BUDGETS,
-                )));
+                let several = ApiError::new(500, "", eviction::SEVERAL_BUDGETS);
+                return Err(Attempt::Final(several));
             }
         };
-        if eviction::unready_pod_skips_budget(&pod, budget) {
-            // Pinned: a pod that turned ready since it was read counts for the budget again.
+        if eviction::unready_pod_skips_budget(&pod, &budget) {
             let result = self
-                .delete_evicted(request, &pinned(pin), eviction.dry_run)
+                .delete_evicted(request, &pinned, eviction.dry_run)
                 .await;
             return match result {
                 Err(e) if e.code == 409 && pin => {
@@ -177,15 +174,21 @@ impl ApiServer {
                 other => Ok(other?),
             };
         }
-        self.spend_budget(budget, name, eviction.dry_run).await?;
-        // The disruption is spent: a conflict now must not spend another, so only the delete
-        // is retried (kube-apiserver's store retries its delete the same way).
+        self.spend_budget(&budget, name, eviction.dry_run).await?;
+        self.delete_spent(request, eviction).await
+    }
+
+    /// The delete after a disruption was spent: a conflict now must not spend another, so only
+    /// the delete is retried (kube-apiserver's store retries its delete the same way).
+    async fn delete_spent(
+        &self,
+        request: &ResourceRequest,
+        eviction: &Eviction,
+    ) -> Result<(), Attempt> {
         let mut attempt = 0;
         loop {
-            match self
-                .delete_evicted(request, &eviction.options, eviction.dry_run)
-                .await
-            {
+            let deleted = self.delete_evicted(request, &eviction.options, eviction.dry_run);
+            match deleted.await {
                 Err(e)
                     if e.code == 409
                         && !pinned_by_caller(eviction)
