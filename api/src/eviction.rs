@@ -174,6 +174,11 @@ fn set_insufficient_pods(budget: &mut Value, now: &str) {
     }
 }
 
+/// A pod covered by several budgets: kube-apiserver answers a 500 Status with no reason.
+pub fn several_budgets() -> ApiError {
+    ApiError::new(500, "", SEVERAL_BUDGETS)
+}
+
 /// 429 TooManyRequests with the budget's reason as a `DisruptionBudget` cause.
 pub fn too_many_requests(cause: String) -> ApiError {
     let mut e = ApiError::new(429, "TooManyRequests", VIOLATES_BUDGET);

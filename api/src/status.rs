@@ -240,6 +240,12 @@ impl ApiError {
         if !details.is_empty() {
             status["details"] = Value::Object(details);
         }
+        // Go's `omitempty`: a failure with no reason (several disruption budgets) has none.
+        if self.reason.is_empty()
+            && let Some(map) = status.as_object_mut()
+        {
+            map.remove("reason");
+        }
         status
     }
 }

@@ -145,3 +145,12 @@ fn spending_a_disruption() {
         403
     );
 }
+
+#[test]
+fn several_budgets_is_a_reasonless_500() {
+    let status = several_budgets().to_json();
+    assert_eq!(
+        (status.get("reason"), &status["code"], &status["message"]),
+        (None, &json!(500), &json!(SEVERAL_BUDGETS))
+    );
+}

@@ -155,10 +155,7 @@ impl ApiServer {
                 return Ok(deleted.await?);
             }
             [one] => (*one).clone(),
-            _ => {
-                let several = ApiError::new(500, "", eviction::SEVERAL_BUDGETS);
-                return Err(Attempt::Final(several));
-            }
+            _ => return Err(Attempt::Final(eviction::several_budgets())),
         };
         if eviction::unready_pod_skips_budget(&pod, &budget) {
             let result = self

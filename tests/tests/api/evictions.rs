@@ -215,6 +215,29 @@ async fn scenario() -> anyhow::Result<()> {
     );
     ensure!(exists(&admin, "web-2").await?, "web-2 was deleted");
 
+    // Two budgets over one pod: kube-apiserver's 500, with no reason.
+    let pdbs = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
+    let second = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web-too"}, "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}}});
+    admin.json(Method::POST, pdbs, &second).await?.ok()?;
+    let several = evict(&admin, "web-2", &eviction("web-2", Value::Null)).await?;
+    ensure!(
+        several.status == 500
+            && several.body["message"]
+                == "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
+            && several.body.get("reason").is_none(),
+        "{several:?}"
+    );
+    admin
+        .send(
+            Method::DELETE,
+            &format!("{pdbs}/web-too"),
+            "application/json",
+            "",
+        )
+        .await?
+        .ok()?;
+
     // The Eviction's deleteOptions reach the delete: a graceful one on the Ready node.
     set_budget_status(&admin, 3, 2).await?;
     evict(
