@@ -107,10 +107,14 @@ impl ApiServer {
             return Err(ApiError::invalid(info.kind, info.group, &name, name_errors));
         }
         validate::apply_defaults(info, &mut obj);
-        if let Some(manager) = &request.query.field_manager {
+        // A server-side apply that creates (verb Patch) has recorded its Apply entry already:
+        // recording it again as an Update would make the next apply conflict with itself.
+        if let (Some(manager), super::request::Verb::Create) =
+            (&request.query.field_manager, &request.verb)
+        {
             patch::record_update(info.kind, None, &mut obj, manager);
-            patch::stamp_managed_fields_time(&mut obj, &meta::now_rfc3339());
         }
+        patch::stamp_managed_fields_time(&mut obj, &meta::now_rfc3339());
         if info.kind == "Job" {
             self.label_job(&mut obj);
         }

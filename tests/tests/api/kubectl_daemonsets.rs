@@ -1,7 +1,8 @@
 //! DaemonSets, their ControllerRevisions and ReplicationControllers through the real kubectl:
 //! apply (create, then a strategic merge of the template), kube-apiserver's defaults, the
 //! immutable selector, get/describe with kubectl's columns, `rollout history` reading the
-//! ControllerRevisions a DaemonSet owns, `scale rc`, `get all`, `api-resources` and delete.
+//! ControllerRevisions a DaemonSet owns, `scale rc`, server-side apply creating then
+//! changing, `get all`, `api-resources` and delete.
 //! No controller runs here: status columns stay at zero.
 
 use std::time::Duration;
@@ -268,6 +269,39 @@ async fn replication_controllers(kubectl: &Kubectl) -> anyhow::Result<()> {
             && rc["spec"]["selector"] == serde_json::json!({"app": "legacy"})
             && rc["metadata"]["labels"] == serde_json::json!({"app": "legacy"}),
         "{rc:#}"
+    );
+    // Server-side apply creates, then changes, as one manager: no conflict with itself.
+    for replicas in ["1", "3"] {
+        let manifest = RC_YAML
+            .replace("legacy", "applied")
+            .replace("replicas: 2", &format!("replicas: {replicas}"));
+        let out = kubectl
+            .ok_stdin(&["apply", "--server-side", "-f", "-"], &manifest)
+            .await?;
+        ensure!(
+            out.trim() == "replicationcontroller/applied serverside-applied",
+            "{out}"
+        );
+    }
+    let applied: Value = serde_json::from_str(
+        &kubectl
+            .ok(&[
+                "get",
+                "rc",
+                "applied",
+                "-o",
+                "json",
+                "--show-managed-fields",
+            ])
+            .await?,
+    )?;
+    let managers = &applied["metadata"]["managedFields"];
+    ensure!(
+        applied["spec"]["replicas"] == 3
+            && managers.as_array().map(Vec::len) == Some(1)
+            && managers[0]["manager"] == "kubectl"
+            && managers[0]["operation"] == "Apply",
+        "{applied:#}"
     );
     let described = kubectl.ok(&["describe", "rc", "legacy"]).await?;
     ensure!(
