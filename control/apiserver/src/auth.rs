@@ -206,6 +206,10 @@ pub(crate) fn authorize(
                 && (name == Some(node)
                     || (request.verb == Verb::Create && body_name(body) == Some(node)))
         }
+        // No node may evict, not even its own pods (Kubernetes' node authorizer and
+        // NodeRestriction would let a kubelet evict pods bound to it; skiff's agent has no use
+        // for it, and eviction is for drains and controllers acting as admin).
+        "pods" if request.subresource.as_deref() == Some("eviction") => false,
         "pods" => match request.verb {
             // Listing and watching are allowed only for the node's own pods.
             Verb::List | Verb::Watch => {

@@ -12,7 +12,8 @@
 //! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
 //! - `meta`: server-owned metadata (uid, timestamps, generation, generateName).
 //! - `reads`, `writes`, `deletes`, `watch`: the verbs.
-//! - `subresources`: status, scale, binding, log.
+//! - `subresources`: status, scale, binding, log; `eviction`: pods/eviction and its
+//!   PodDisruptionBudget check; `connect`: exec, attach and portforward, refused.
 //! - `services`, `service_fields`: ClusterIP and NodePort allocation on create and update.
 //! - `endpoints`: discovery, version, OpenAPI, health and metrics.
 //! - `openapi`: the OpenAPI v3 documents with their ETag and cache headers.
@@ -26,9 +27,11 @@
 )]
 
 mod auth;
+mod connect;
 mod control_plane_endpoints;
 mod deletes;
 mod endpoints;
+mod eviction;
 pub mod kubeconfig;
 mod meta;
 mod node_join;
@@ -202,7 +205,13 @@ impl ApiServer {
         content_type: &str,
         http2: bool,
     ) -> Result<Response<Body>, ApiError> {
+        let streaming = matches!(
+            resource.subresource.as_deref(),
+            Some("exec" | "attach" | "portforward")
+        );
         let parsed_body = match resource.verb {
+            // kubectl's SPDY fallback POSTs these with an empty body.
+            Verb::Create if streaming => None,
             Verb::Create | Verb::Update => Some(writes::decode_body(body, content_type)?),
             Verb::Delete | Verb::DeleteCollection if !body.is_empty() => {
                 serde_json::from_slice(body).ok()

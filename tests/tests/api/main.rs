@@ -6,9 +6,13 @@
 
 mod auth_matrix;
 mod bad_input;
+mod evictions;
 mod kube_failover;
 mod kubectl_apply;
+mod kubectl_daemonsets;
+mod kubectl_drain;
 mod kubectl_errors;
+mod kubectl_exec;
 mod kubectl_explain;
 mod kubectl_follower;
 mod kubectl_get;
