@@ -12,7 +12,8 @@
 //! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
 //! - `meta`: server-owned metadata (uid, timestamps, generation, generateName).
 //! - `reads`, `writes`, `deletes`, `watch`: the verbs.
-//! - `subresources`: status, scale, binding, log; `eviction`: pods/eviction and its
+//! - `subresources`: status, scale, binding; `pod_log`: pods/log through the node's tunnel
+//!   (`tunnels`: the tunnels node agents open to this replica); `eviction`: pods/eviction and its
 //!   PodDisruptionBudget check; `connect`: exec, attach and portforward, refused.
 //! - `services`, `service_fields`: ClusterIP and NodePort allocation on create and update.
 //! - `endpoints`: discovery, version, OpenAPI, health and metrics.
@@ -38,6 +39,7 @@ mod node_join;
 mod node_refs;
 mod objects;
 mod openapi;
+mod pod_log;
 mod reads;
 mod request;
 mod respond;
@@ -45,6 +47,7 @@ mod service_fields;
 mod services;
 mod subresources;
 mod tokens;
+mod tunnels;
 mod watch;
 mod writes;
 
@@ -59,6 +62,7 @@ use tokio_util::task::TaskTracker;
 
 pub use auth::Component;
 pub use node_join::{NodeJoinError, node_token_secret};
+pub use tunnels::{TUNNEL_PATH, TUNNEL_PROTOCOL};
 
 use auth::Identity;
 use objects::ObjectStore;
@@ -89,6 +93,8 @@ pub struct ApiServer {
     flush_batcher: Arc<watch::FlushBatcher>,
     /// Node and service-account tokens, kept in sync with the local store.
     tokens: Arc<tokens::TokenIndex>,
+    /// The tunnels node agents opened to this replica (`pods/log` goes through them).
+    tunnels: Arc<tunnels::Tunnels>,
     /// The background tasks of this replica (the token follower, namespace emptying), owned and
     /// awaited by whoever started the API server.
     tasks: TaskTracker,
@@ -108,6 +114,7 @@ impl ApiServer {
         tasks.spawn(tokens.clone().run(replica.clone(), shutdown.clone()));
         Arc::new_cyclic(|this| ApiServer {
             tokens,
+            tunnels: Arc::default(),
             tasks,
             objects: ObjectStore { replica },
             fixed_tokens: auth::FixedTokens::new(admin_token),

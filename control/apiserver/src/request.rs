@@ -48,13 +48,18 @@ pub struct Query {
     pub include_object: Option<String>,
     pub propagation_policy: Option<String>,
     pub grace_period_seconds: Option<i64>,
-    /// `pods/log` options, kept raw for the log handler.
+    /// `pods/log`'s container.
     pub container: Option<String>,
+    /// The whole query string (`pods/log` passes its options on to the node).
+    pub raw: String,
 }
 
 impl Query {
     pub fn parse(raw: &str) -> Query {
-        let mut q = Query::default();
+        let mut q = Query {
+            raw: raw.to_owned(),
+            ..Query::default()
+        };
         for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
             let v = v.into_owned();
             match &*k {

@@ -1,6 +1,6 @@
 //! Subresources besides `status`: `scale` (an autoscaling/v1 Scale view of `spec.replicas`),
-//! `binding` (the scheduler's way to set `spec.nodeName`), `log` (served by node agents, not
-//! yet wired), a namespace's `finalize`, and the pods' `eviction` (`eviction`) and streaming
+//! `binding` (the scheduler's way to set `spec.nodeName`), `log` (`pod_log`, served by the
+//! node agents through their tunnels), a namespace's `finalize`, and the pods' `eviction` (`eviction`) and streaming
 //! subresources (`connect`).
 
 use http::{Response, StatusCode};
@@ -66,9 +66,7 @@ impl ApiServer {
             ("exec" | "attach" | "portforward", Verb::Get | Verb::Create) => {
                 self.refuse_stream(request, sub).await.map(ok)
             }
-            ("log", _) => Err(ApiError::unavailable(format!(
-                "logs of pod \"{name}\" are not available: no node agent serves container logs yet"
-            ))),
+            ("log", Verb::Get) => self.pod_log(request).await,
             ("scale", Verb::Get) => Ok(ok(scale_of(
                 &self
                     .objects

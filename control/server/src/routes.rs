@@ -1,6 +1,6 @@
 //! Request dispatch for a replica's HTTPS endpoint, and who may call what: peers present the
-//! cluster secret, joining nodes the agent token's, clients the admin bearer token; `/cacerts`
-//! and health checks are open.
+//! cluster secret, joining nodes the agent token's, clients the admin bearer token, node
+//! tunnels (`/skiff/v1/tunnel`) their node's token; `/cacerts` and health checks are open.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -94,6 +94,9 @@ impl Router {
                 ca_pem: &self.ca_pem,
             };
             return join.handle(request).await;
+        }
+        if path == skiff_apiserver::TUNNEL_PATH {
+            return self.api.accept_tunnel(request).await;
         }
         if let Some(rest) = path.strip_prefix("/kv/v1/") {
             if !self.is_admin(&request) {

@@ -13,6 +13,8 @@
 //! - [`worker`]: one task per pod that creates the sandbox, pulls, runs init and app
 //!   containers, restarts them with back-off, probes them, stops them on deletion and
 //!   publishes status.
+//! - [`tunnel`]: the tunnels the agent opens to every control-plane replica, over which it
+//!   serves container logs (`kubectl logs`) without listening on a port.
 //!
 //! **Architecture Invariants:**
 //! - The agent talks to the control plane only through the Kubernetes API; it runs guests
@@ -27,4 +29,5 @@ mod kube_time;
 pub mod node_object;
 pub mod status;
 pub mod translate;
+pub mod tunnel;
 pub mod worker;

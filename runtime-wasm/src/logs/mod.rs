@@ -1,18 +1,19 @@
 //! Per-container log files: stdout and stderr go to one file, size-capped and rotated
-//! (`<name>.log`, `<name>.log.1`, ...), readable whole and followable as an async stream.
+//! (`<name>.log`, `<name>.log.1`, ...), every line stored with its time and stream in the
+//! CRI format (`entry`), readable whole and followable as an async stream of entries.
 //!
 //! A log holds no file descriptor while idle: it is opened for append on a write and kept
 //! open only while it is among the most recently written logs of its [`LogFds`].
 
+mod entry;
 mod fds;
 mod follow;
 mod sink;
 
+pub use entry::{LogEntry, LogStream, format_time, parse_into, parse_line, parse_time};
 pub use fds::{DEFAULT_MAX_OPEN_LOGS, LogFds};
 pub use sink::LogSink;
 
-use bytes::Bytes;
-use futures::Stream;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -110,12 +111,20 @@ impl LogFile {
         &self.0.path
     }
 
-    /// Appends `bytes`, rotating first if the file would pass its cap.
-    pub fn append(&self, bytes: &[u8]) -> std::io::Result<()> {
+    /// Appends what the guest wrote to `stream`, one entry per line (a partial one for what
+    /// follows the last newline), rotating first if the file would pass its cap. Entries of
+    /// one write are written at once, so readers only ever see whole entries.
+    pub fn append(&self, stream: LogStream, written: &[u8]) -> std::io::Result<()> {
         let s = &*self.0;
         let finished = skiff_sync::lock(&s.finished);
         if *finished {
             return Ok(()); // late writes from a cancelled guest are dropped
+        }
+        let mut bytes = Vec::with_capacity(written.len() + 48);
+        entry::encode(&mut bytes, std::time::SystemTime::now(), stream, written);
+        let bytes = bytes.as_slice();
+        if bytes.is_empty() {
+            return Ok(());
         }
         let p = *s.progress.borrow();
         let mut rotations = p.rotations;
@@ -161,39 +170,32 @@ impl LogFile {
         self.0.fds.forget(self.0.id);
     }
 
-    /// Everything still on disk: rotated files (of this log) oldest first, then what this
-    /// log wrote to the current file.
-    pub fn read_all(&self) -> std::io::Result<Vec<u8>> {
+    /// Renames this finished log's files (the current one and the rotated ones it kept) to
+    /// `to` (`to.1`, ...) and returns a finished log reading them there: a container's
+    /// previous run, kept beside the next one.
+    pub fn retire(&self, to: impl Into<PathBuf>) -> std::io::Result<LogFile> {
+        self.finish();
+        let to = to.into();
         let p = *self.0.progress.borrow();
-        let mut out = Vec::new();
-        let kept = usize::try_from(p.rotations).unwrap_or(usize::MAX);
-        for n in (1..=self.0.cfg.max_rotated.max(1).min(kept)).rev() {
-            if let Ok(bytes) = std::fs::read(rotated(&self.0.path, n)) {
-                out.extend_from_slice(&bytes);
-            }
+        for n in 1..=self.kept_rotations(&p) {
+            // A rotated file that is gone is simply not shown.
+            let _ = std::fs::rename(rotated(&self.0.path, n), rotated(&to, n));
         }
         if p.size > 0 {
-            out.extend_from_slice(&follow::read_range(&self.0.path, 0, Some(p.size)));
+            std::fs::rename(&self.0.path, &to)?;
         }
-        Ok(out)
+        let retired = LogFile::create_in(to, self.0.cfg, self.0.fds.clone())?;
+        retired.0.progress.send_replace(Progress {
+            finished: true,
+            ..p
+        });
+        *skiff_sync::lock(&retired.0.finished) = true;
+        Ok(retired)
     }
 
-    /// Follows the current file from its start (`from_start`) or its end: yields chunks as
-    /// they are written and ends when the container has finished or `shutdown` resolves.
-    pub fn follow(
-        &self,
-        from_start: bool,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> impl Stream<Item = Bytes> + Send + 'static {
-        let rx = self.0.progress.subscribe();
-        let start = *rx.borrow();
-        let state = follow::Follow {
-            path: self.0.path.clone(),
-            rx,
-            rotations: start.rotations,
-            offset: if from_start { 0 } else { start.size },
-            shutdown: Box::pin(shutdown),
-        };
-        futures::stream::unfold(state, |mut s| async move { s.next().await.map(|b| (b, s)) })
+    /// Rotated files of this log still on disk.
+    fn kept_rotations(&self, p: &Progress) -> usize {
+        let kept = usize::try_from(p.rotations).unwrap_or(usize::MAX);
+        self.0.cfg.max_rotated.max(1).min(kept)
     }
 }

@@ -1,15 +1,18 @@
 //! The guest-facing side of a log: wasi stdout/stderr streams.
 
-use super::LogFile;
+use super::{LogFile, LogStream};
 use bytes::Bytes;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-/// The guest-facing side: stdout/stderr streams that append to a [`LogFile`].
+/// The guest-facing side: a stdout or stderr stream that appends to a [`LogFile`].
 #[derive(Clone, Debug)]
-pub struct LogSink(pub LogFile);
+pub struct LogSink {
+    pub log: LogFile,
+    pub stream: LogStream,
+}
 
 impl IsTerminal for LogSink {
     fn is_terminal(&self) -> bool {
@@ -32,8 +35,8 @@ const MAX_WRITE: usize = 64 << 10;
 impl OutputStream for LogSink {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
         // A failing log disk must not kill the guest; the error is logged on the host.
-        if let Err(e) = self.0.append(&bytes) {
-            tracing::warn!(path = %self.0.path().display(), error = %e, "log write failed");
+        if let Err(e) = self.log.append(self.stream, &bytes) {
+            tracing::warn!(path = %self.log.path().display(), error = %e, "log write failed");
         }
         Ok(())
     }
@@ -56,7 +59,7 @@ impl tokio::io::AsyncWrite for LogSink {
         _: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Poll::Ready(self.0.append(buf).map(|()| buf.len()))
+        Poll::Ready(self.log.append(self.stream, buf).map(|()| buf.len()))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))

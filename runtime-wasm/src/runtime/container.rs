@@ -21,6 +21,8 @@ pub struct ContainerEntry {
     pub digest: String,
     pub prepared: Prepared,
     pub log: Mutex<LogFile>,
+    /// The log of the run before the current one (`kubectl logs --previous`).
+    pub previous_log: Mutex<Option<LogFile>>,
     pub state: watch::Sender<ContainerState>,
     pub run: Mutex<Option<(RunTokens, JoinHandle<()>)>>,
 }
@@ -33,6 +35,7 @@ impl ContainerEntry {
             digest,
             prepared,
             log: Mutex::new(log),
+            previous_log: Mutex::new(None),
             state,
             run: Mutex::new(None),
         }

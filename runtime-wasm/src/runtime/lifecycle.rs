@@ -105,10 +105,16 @@ impl Runtime {
             });
         }
         if matches!(*entry.state.borrow(), ContainerState::Terminated { .. }) {
-            // Keep the previous run's log beside the new one, like `kubectl logs --previous`.
+            // Keep the previous run's log beside the new one, for `kubectl logs --previous`.
             let old = entry.log();
-            let previous = old.path().with_extension("previous.log");
-            let _ = std::fs::rename(old.path(), &previous);
+            let previous = match old.retire(old.path().with_extension("previous.log")) {
+                Ok(previous) => Some(previous),
+                Err(e) => {
+                    tracing::warn!(path = %old.path().display(), "keeping the previous run's log failed: {e}");
+                    None
+                }
+            };
+            *skiff_sync::lock(&entry.previous_log) = previous;
             *skiff_sync::lock(&entry.log) =
                 LogFile::create_in(old.path(), self.0.cfg.logs, self.0.log_fds.clone())?;
         }
@@ -168,9 +174,17 @@ impl Runtime {
         Ok(p.containers.values().map(|c| c.status()).collect())
     }
 
-    /// The container's current log (read whole with `read_all`, follow with `follow`).
+    /// The container's current log (read whole with `entries` or `read_all`, follow with
+    /// `follow` or `entries_and_follow`).
     pub fn logs(&self, pod: &str, name: &str) -> Result<LogFile, RuntimeError> {
         Ok(self.container(pod, name)?.1.log())
+    }
+
+    /// The log of the container's previous run, if it was restarted (finished: following
+    /// it ends at once).
+    pub fn previous_logs(&self, pod: &str, name: &str) -> Result<Option<LogFile>, RuntimeError> {
+        let (_, entry) = self.container(pod, name)?;
+        Ok(skiff_sync::lock(&entry.previous_log).clone())
     }
 
     /// Stops (grace 0) and forgets a container.

@@ -6,7 +6,7 @@ use super::container::{ContainerEntry, RunTokens};
 use super::prepare::Prepared;
 use crate::error::RuntimeError;
 use crate::host::{CpuThrottle, DenyOutgoingHttp, HostState, MemLimiter, P1State};
-use crate::logs::{LogFile, LogSink};
+use crate::logs::{LogFile, LogSink, LogStream};
 use crate::network::{PodNetwork, PodRef, Proto, is_real_allowed};
 use crate::sockets::{PodSockets, loopback_only_check};
 use crate::spec::{ContainerSpec, TerminationReason};
@@ -32,8 +32,14 @@ fn builder(
     for (k, v) in &spec.env {
         b.env(k, v);
     }
-    b.stdout(LogSink(log.clone()));
-    b.stderr(LogSink(log.clone()));
+    b.stdout(LogSink {
+        log: log.clone(),
+        stream: LogStream::Stdout,
+    });
+    b.stderr(LogSink {
+        log: log.clone(),
+        stream: LogStream::Stderr,
+    });
     for v in &spec.volumes {
         let perms = if v.read_only {
             FsPerms::ReadOnly

@@ -1,0 +1,115 @@
+//! What the agent answers on a tunnel: `GET /containerLogs/<namespace>/<pod>/<container>`
+//! (the kubelet's path and query) and `GET /healthz`; anything else is 404.
+
+use super::options::LogOptions;
+use super::render::{Renderer, tail_start};
+use super::source::ContainerLogs;
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio_util::sync::CancellationToken;
+
+/// The body of every tunnel answer.
+pub type TunnelBody = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Entries written at once are sent as one frame, up to this many.
+const ENTRIES_PER_FRAME: usize = 256;
+
+fn text(status: StatusCode, message: impl Into<String>) -> Response<TunnelBody> {
+    let mut message = message.into();
+    message.push('\n');
+    let mut response = Response::new(Full::new(Bytes::from(message)).boxed_unsync());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Answers one request that arrived over a tunnel; `shutdown` ends followed logs.
+pub fn answer<B>(
+    request: &Request<B>,
+    logs: &Arc<dyn ContainerLogs>,
+    shutdown: &CancellationToken,
+) -> Response<TunnelBody> {
+    if request.method() != Method::GET {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET is served");
+    }
+    let path = request.uri().path();
+    if path == "/healthz" {
+        return text(StatusCode::OK, "ok");
+    }
+    let target = path.strip_prefix("/containerLogs/").map(|rest| {
+        let parts: Vec<&str> = rest.split('/').collect();
+        parts
+    });
+    let Some([namespace, pod, container]) = target.as_deref() else {
+        return text(StatusCode::NOT_FOUND, format!("{path} is not served here"));
+    };
+    let query = request.uri().query().unwrap_or_default();
+    let options = match LogOptions::parse(query, SystemTime::now()) {
+        Ok(options) => options,
+        Err(e) => return text(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    let log = match logs.container_log(namespace, pod, container, options.previous) {
+        Ok(log) => log,
+        Err(e) => return text(e.status(), e.to_string()),
+    };
+    let body = if options.follow {
+        let (history, live) = log.entries_and_follow(shutdown.clone().cancelled_owned());
+        stream_body(history, live, options)
+    } else {
+        match log.entries() {
+            Ok(entries) => {
+                let from = tail_start(&entries, options.tail_lines);
+                let bytes = Renderer::new(&options).render(&entries[from..]);
+                Full::new(Bytes::from(bytes)).boxed_unsync()
+            }
+            Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+    };
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain"),
+    );
+    response
+}
+
+/// The history (tail applied), then every entry as it is written, until the log ends,
+/// the byte limit is reached, or the tunnel shuts down.
+fn stream_body(
+    history: Vec<skiff_runtime_wasm::logs::LogEntry>,
+    live: impl Stream<Item = skiff_runtime_wasm::logs::LogEntry> + Send + 'static,
+    options: LogOptions,
+) -> TunnelBody {
+    let mut renderer = Renderer::new(&options);
+    let from = tail_start(&history, options.tail_lines);
+    let first = renderer.render(&history[from..]);
+    let batches = live.ready_chunks(ENTRIES_PER_FRAME);
+    let state = (renderer, Box::pin(batches), Some(first));
+    let frames = futures::stream::unfold(state, |(mut renderer, mut batches, first)| async move {
+        if let Some(first) = first.filter(|b| !b.is_empty()) {
+            return Some((Bytes::from(first), (renderer, batches, None)));
+        }
+        loop {
+            if renderer.is_done() {
+                return None;
+            }
+            let batch = batches.next().await?;
+            let bytes = renderer.render(&batch);
+            if !bytes.is_empty() {
+                return Some((Bytes::from(bytes), (renderer, batches, None)));
+            }
+        }
+    });
+    let frames = frames.map(|bytes| Ok::<_, Infallible>(Frame::data(bytes)));
+    StreamBody::new(frames).boxed_unsync()
+}

@@ -1,0 +1,179 @@
+//! The set-up the log tests share: one replica, a node joined through
+//! `/skiff/v1/node-join`, a runtime-wasm runtime in this process, and the agent's tunnel
+//! serving that runtime's containers as the node's pods.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use http::Method;
+use serde_json::json;
+use skiff_agent::tunnel::{RuntimeLogs, TunnelConfig, keep_tunnels};
+use skiff_runtime_wasm::network::LocalNetwork;
+use skiff_runtime_wasm::spec::{ContainerSpec, PodSpec};
+use skiff_runtime_wasm::{Runtime, RuntimeConfig};
+use skiff_tests::{ApiClient, Kubectl, Replica, ReplicaOptions};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep};
+use tokio_util::sync::CancellationToken;
+
+/// The node whose pods these tests run.
+pub const NODE: &str = "edge-1";
+
+/// (namespace, pod name) to runtime sandbox id: what the agent's pod manager knows.
+type Sandboxes = Arc<Mutex<HashMap<(String, String), String>>>;
+
+pub struct Lab {
+    pub replica: Replica,
+    pub admin: ApiClient,
+    pub kubectl: Kubectl,
+    /// The runtime the tunnel serves logs from.
+    pub rt: Runtime,
+    sandboxes: Sandboxes,
+    logs_dir: PathBuf,
+    next_ip: Mutex<u8>,
+}
+
+/// The secret part of a `K10<hash>::<role>:<secret>` token file.
+fn token_secret(replica: &Replica, file: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(replica.data_dir.join(file))?;
+    Ok(text.trim().rsplit(':').next().context("empty token")?.to_owned())
+}
+
+impl Lab {
+    /// A replica serving the API and a runtime with no pods yet.
+    pub async fn start(label: &str) -> anyhow::Result<Lab> {
+        let replica = Replica::start(ReplicaOptions::new(label)).await?;
+        let admin = ApiClient::admin(&replica)?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !admin.get("/api/v1/namespaces/default").await?.status.is_success() {
+            if Instant::now() > deadline {
+                bail!("namespace default not created within 20 s");
+            }
+            sleep(Duration::from_millis(100)).await;
+        }
+        let kubectl = Kubectl::for_replica(&replica)?;
+        let scratch = skiff_tests::scratch_dir(&format!("{label}-node"))?;
+        let net = Arc::new(LocalNetwork::new());
+        let rt = Runtime::new(RuntimeConfig::new(scratch.join("runtime")), net)?;
+        Ok(Lab {
+            replica,
+            admin,
+            kubectl,
+            rt,
+            sandboxes: Arc::default(),
+            logs_dir: scratch.join("pods"),
+            next_ip: Mutex::new(10),
+        })
+    }
+
+    /// Joins node `name` with the agent token; returns its bearer token.
+    pub async fn join(&self, name: &str) -> anyhow::Result<String> {
+        let joiner = ApiClient::with_token(&self.replica, Some(&token_secret(&self.replica, "agent-token")?))?;
+        let answer = joiner
+            .json(Method::POST, "/skiff/v1/node-join", &json!({ "nodeName": name }))
+            .await?
+            .ok()?;
+        Ok(answer["token"].as_str().context("no token in the join answer")?.to_owned())
+    }
+
+    /// Opens `node`'s tunnels (the agent's `keep_tunnels`) serving this lab's pods.
+    pub fn tunnel(&self, token: String) -> anyhow::Result<(CancellationToken, JoinHandle<()>)> {
+        let ca = std::fs::read_to_string(self.replica.data_dir.join("pki/ca.crt"))?;
+        let config = TunnelConfig::new(token, ca, vec![self.replica.url()]);
+        let sandboxes = self.sandboxes.clone();
+        let logs = Arc::new(RuntimeLogs {
+            runtime: self.rt.clone(),
+            sandbox_of: move |namespace: &str, pod: &str| {
+                let key = (namespace.to_owned(), pod.to_owned());
+                skiff_sync::lock(&sandboxes).get(&key).cloned()
+            },
+        });
+        let stop = CancellationToken::new();
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                if let Err(e) = keep_tunnels(config, logs, stop).await {
+                    panic!("keep_tunnels: {e}");
+                }
+            }
+        });
+        Ok((stop, task))
+    }
+
+    /// Pod `name` with containers `containers`, bound to [`NODE`], in the API only; its uid.
+    pub async fn api_pod(&self, name: &str, containers: &[&str]) -> anyhow::Result<String> {
+        let specs: Vec<_> = containers
+            .iter()
+            .map(|c| json!({ "name": c, "image": "registry.local/example.wasm" }))
+            .collect();
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": { "name": name },
+            "spec": { "nodeName": NODE, "containers": specs },
+        });
+        let created = self
+            .admin
+            .json(Method::POST, "/api/v1/namespaces/default/pods", &pod)
+            .await?
+            .ok()?;
+        Ok(created["metadata"]["uid"].as_str().context("no uid")?.to_owned())
+    }
+
+    /// Pod `name` bound to [`NODE`] in the API, and its sandbox with `containers` created
+    /// (not started) in the runtime.
+    pub async fn pod(&self, name: &str, containers: Vec<ContainerSpec>) -> anyhow::Result<String> {
+        let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
+        let uid = self.api_pod(name, &names).await?;
+        let ip = {
+            let mut next = skiff_sync::lock(&self.next_ip);
+            *next += 1;
+            *next
+        };
+        self.rt.create_pod(PodSpec {
+            id: uid.clone(),
+            ip: IpAddr::from([10, 244, 0, ip]),
+            namespace: "default".into(),
+            log_dir: self.logs_dir.join(&uid),
+        })?;
+        for container in containers {
+            self.rt.create_container(&uid, container).await?;
+        }
+        skiff_sync::lock(&self.sandboxes).insert(("default".into(), name.into()), uid.clone());
+        Ok(uid)
+    }
+
+    /// Waits until `kubectl logs <pod>` stops answering 503 (the tunnel is registered).
+    pub async fn wait_for_tunnel(&self, pod: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = self.kubectl.run(&["logs", pod], "").await?;
+            if out.success {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("kubectl logs {pod} still fails after 20 s: {}", out.stderr);
+            }
+            sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// A container of the `client` guest: `count` lines `error <i> calling nowhere:1: ...`,
+/// `interval_ms` apart, then exit 2 (the name never resolves: guest lookups stay in the
+/// overlay).
+pub fn counter(name: &str, count: u32, interval_ms: u32) -> ContainerSpec {
+    let examples = skiff_runtime_wasm::examples::build().expect("building examples-wasm");
+    let mut spec = ContainerSpec::new(name, examples.path("client").display().to_string());
+    for (k, v) in [
+        ("TARGET", "nowhere:1".to_owned()),
+        ("COUNT", count.to_string()),
+        ("INTERVAL_MS", interval_ms.to_string()),
+    ] {
+        spec.env.insert(k.into(), v);
+    }
+    spec
+}
