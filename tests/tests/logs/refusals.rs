@@ -47,7 +47,7 @@ async fn scenario() -> anyhow::Result<()> {
     let refused = lab.kubectl.fails(&["logs", "web"], "").await?;
     ensure!(refused.contains("node \"edge-1\" has no tunnel"), "{refused}");
     stop.cancel();
-    tunnel.await?;
+    tunnel.await??;
 
     let tunnel_path = "/skiff/v1/tunnel";
     ApiClient::with_token(&lab.replica, None)?

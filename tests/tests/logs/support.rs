@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use http::Method;
 use serde_json::json;
-use skiff_agent::tunnel::{RuntimeLogs, TunnelConfig, keep_tunnels};
+use skiff_agent::tunnel::{RuntimeLogs, TunnelConfig, TunnelError, keep_tunnels};
 use skiff_runtime_wasm::network::LocalNetwork;
 use skiff_runtime_wasm::spec::{ContainerSpec, PodSpec};
 use skiff_runtime_wasm::{Runtime, RuntimeConfig};
@@ -19,6 +19,9 @@ use skiff_tests::{ApiClient, Kubectl, Replica, ReplicaOptions};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
+
+/// The task running `keep_tunnels`.
+pub type Tunnel = JoinHandle<Result<(), TunnelError>>;
 
 /// The node whose pods these tests run.
 pub const NODE: &str = "edge-1";
@@ -80,8 +83,9 @@ impl Lab {
         Ok(answer["token"].as_str().context("no token in the join answer")?.to_owned())
     }
 
-    /// Opens `node`'s tunnels (the agent's `keep_tunnels`) serving this lab's pods.
-    pub fn tunnel(&self, token: String) -> anyhow::Result<(CancellationToken, JoinHandle<()>)> {
+    /// Opens a node's tunnels (the agent's `keep_tunnels`, with the node's `token`) serving
+    /// this lab's pods; cancel the token to close them, then await the task.
+    pub fn tunnel(&self, token: String) -> anyhow::Result<(CancellationToken, Tunnel)> {
         let ca = std::fs::read_to_string(self.replica.data_dir.join("pki/ca.crt"))?;
         let config = TunnelConfig::new(token, ca, vec![self.replica.url()]);
         let sandboxes = self.sandboxes.clone();
@@ -93,14 +97,7 @@ impl Lab {
             },
         });
         let stop = CancellationToken::new();
-        let task = tokio::spawn({
-            let stop = stop.clone();
-            async move {
-                if let Err(e) = keep_tunnels(config, logs, stop).await {
-                    panic!("keep_tunnels: {e}");
-                }
-            }
-        });
+        let task = tokio::spawn(keep_tunnels(config, logs, stop.clone()));
         Ok((stop, task))
     }
 
