@@ -111,7 +111,7 @@ impl IpPool {
             return Some(ip);
         }
         let size = self.cidr.size();
-        for step in 1..size {
+        for step in 1..=size {
             let offset = (self.last + step) % size;
             let ip = Ipv4Addr::from(self.cidr.base + offset);
             if self.cidr.is_pod_address(ip) && !self.held.contains(&ip) {

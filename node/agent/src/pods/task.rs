@@ -59,68 +59,99 @@ struct Inputs {
     tx: Option<watch::Sender<Arc<PodInput>>>,
     refs: References,
     refresh_at: Instant,
+    /// The Pod as last seen.
+    pod: Pod,
+}
+
+/// Where the pod's status and events go.
+struct Reports {
+    pods: Api<Pod>,
+    writer: StatusWriter,
+    recorder: EventRecorder,
+    status: watch::Receiver<k8s_openapi::api::core::v1::PodStatus>,
+    events: mpsc::Receiver<WorkerEvent>,
 }
 
 impl PodTask {
     pub async fn run(mut self, cancel: CancellationToken) -> Outcome {
-        let mut pod = self.pod.borrow_and_update().clone();
-        let namespace = pod.metadata.namespace.clone().unwrap_or_else(|| "default".into());
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &namespace);
-        let events: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
-        let recorder = EventRecorder::new(events, &self.settings.node_name, &pod);
-        let mut writer = StatusWriter::new(pods.clone(), name.clone());
+        let pod = self.pod.borrow_and_update().clone();
         let (refs, refresh_at) = self.fetch(&pod, &References::default()).await;
-        let (tx, rx) = watch::channel(Arc::new(PodInput { pod: pod.clone(), refs: refs.clone() }));
-        let mut inputs = Inputs { tx: Some(tx), refs, refresh_at };
+        let input = Arc::new(PodInput { pod: pod.clone(), refs: refs.clone() });
+        let (tx, rx) = watch::channel(input);
         let (rt, net, cfg) = (self.rt.clone(), self.net.clone(), self.cfg.clone());
         let mut worker = PodWorker::spawn(rt, net, cfg, self.ip, rx, cancel.child_token());
-        let mut status = worker.status();
-        let mut worker_events = worker.take_events().unwrap_or_else(|| mpsc::channel(1).1);
-        let result = loop {
-            tokio::select! {
-                result = worker.wait() => break result,
-                changed = self.pod.changed(), if inputs.tx.is_some() => match changed {
-                    // Gone from the API: the worker stops the pod when its input closes.
-                    Err(_) => inputs.tx = None,
-                    Ok(()) => {
-                        pod = self.pod.borrow_and_update().clone();
-                        self.refresh(&pod, &mut inputs, true).await;
-                    }
-                },
-                Ok(()) = status.changed() => {
-                    let current = status.borrow_and_update().clone();
-                    writer.write(&current).await;
-                }
-                Some(event) = worker_events.recv() => recorder.post(event).await,
-                () = tokio::time::sleep_until(inputs.refresh_at), if inputs.tx.is_some() => {
-                    self.refresh(&pod, &mut inputs, false).await;
-                }
-                () = sleep_until(writer.retry_at) => {
-                    let current = status.borrow().clone();
-                    // (the borrow ends here, before the await)
-                    writer.write(&current).await;
-                }
-            }
-        };
+        let mut reports = self.reports(&pod, &mut worker);
+        let mut inputs = Inputs { tx: Some(tx), refs, refresh_at, pod };
+        let result = self.drive(&mut worker, &mut inputs, &mut reports).await;
         if cancel.is_cancelled() {
             // The agent is stopping: the pod keeps its last written status, so the next
             // agent counts the interrupted run as a restart.
             return Outcome::Cancelled;
         }
-        drain_events(&mut worker_events, &recorder).await;
+        while let Ok(event) = reports.events.try_recv() {
+            reports.recorder.post(event).await;
+        }
+        let name = inputs.pod.metadata.name.clone().unwrap_or_default();
         if let Err(e) = result {
-            tracing::error!(pod = %name, namespace = %namespace, error = %e, "the pod worker failed");
+            tracing::error!(pod = %name, error = %e, "the pod worker failed");
             return Outcome::Failed;
         }
         if inputs.tx.is_some() {
-            let last = status.borrow().clone();
-            writer.write(&last).await;
-            if pod.metadata.deletion_timestamp.is_some() {
-                delete_now(&pods, &pod).await;
+            let last = reports.status.borrow().clone();
+            reports.writer.write(&last).await;
+            if inputs.pod.metadata.deletion_timestamp.is_some() {
+                delete_now(&reports.pods, &inputs.pod).await;
             }
         }
         Outcome::Finished
+    }
+
+    fn reports(&self, pod: &Pod, worker: &mut PodWorker) -> Reports {
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let events: Api<Event> = Api::namespaced(self.client.clone(), namespace);
+        Reports {
+            writer: StatusWriter::new(pods.clone(), name),
+            recorder: EventRecorder::new(events, &self.settings.node_name, pod),
+            pods,
+            status: worker.status(),
+            events: worker.take_events().unwrap_or_else(|| mpsc::channel(1).1),
+        }
+    }
+
+    /// Feeds the worker and reports what it says until it ends.
+    async fn drive(
+        &mut self,
+        worker: &mut PodWorker,
+        inputs: &mut Inputs,
+        reports: &mut Reports,
+    ) -> Result<(), crate::worker::WorkerError> {
+        loop {
+            tokio::select! {
+                result = worker.wait() => return result,
+                changed = self.pod.changed(), if inputs.tx.is_some() => match changed {
+                    // Gone from the API: the worker stops the pod when its input closes.
+                    Err(_) => inputs.tx = None,
+                    Ok(()) => {
+                        inputs.pod = self.pod.borrow_and_update().clone();
+                        self.refresh(inputs, true).await;
+                    }
+                },
+                Ok(()) = reports.status.changed() => {
+                    let current = reports.status.borrow_and_update().clone();
+                    reports.writer.write(&current).await;
+                }
+                Some(event) = reports.events.recv() => reports.recorder.post(event).await,
+                () = tokio::time::sleep_until(inputs.refresh_at), if inputs.tx.is_some() => {
+                    self.refresh(inputs, false).await;
+                }
+                () = sleep_until(reports.writer.retry_at) => {
+                    let current = reports.status.borrow().clone();
+                    reports.writer.write(&current).await;
+                }
+            }
+        }
     }
 
     /// Fetches the references of `pod`; returns them and when to look again.
@@ -138,23 +169,17 @@ impl PodTask {
 
     /// Reads the references again and hands the worker a new input when the pod changed
     /// (`pod_changed`) or a reference did.
-    async fn refresh(&self, pod: &Pod, inputs: &mut Inputs, pod_changed: bool) {
-        let (refs, refresh_at) = self.fetch(pod, &inputs.refs).await;
+    async fn refresh(&self, inputs: &mut Inputs, pod_changed: bool) {
+        let pod = inputs.pod.clone();
+        let (refs, refresh_at) = self.fetch(&pod, &inputs.refs).await;
         inputs.refresh_at = refresh_at;
         let refs_changed = refs::versions(&refs) != refs::versions(&inputs.refs);
         inputs.refs = refs;
         if let Some(tx) = &inputs.tx
             && (pod_changed || refs_changed)
         {
-            tx.send_replace(Arc::new(PodInput { pod: pod.clone(), refs: inputs.refs.clone() }));
+            tx.send_replace(Arc::new(PodInput { pod, refs: inputs.refs.clone() }));
         }
-    }
-}
-
-/// Posts the events the worker queued before it ended.
-async fn drain_events(events: &mut mpsc::Receiver<WorkerEvent>, recorder: &EventRecorder) {
-    while let Ok(event) = events.try_recv() {
-        recorder.post(event).await;
     }
 }
 
