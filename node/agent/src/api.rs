@@ -12,8 +12,16 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 pub enum CallError {
     #[error("the API server did not answer within {0:?}")]
     Timeout(Duration),
-    #[error(transparent)]
+    #[error("{}", describe(.0))]
     Kube(#[from] kube::Error),
+}
+
+/// A Kubernetes `Status` answer as `<code> <reason>: <message>`; other errors as they are.
+fn describe(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => format!("{} {}: {}", status.code, status.reason, status.message),
+        other => other.to_string(),
+    }
 }
 
 impl CallError {

@@ -22,7 +22,8 @@ pub const FAST: [&str; 6] = [
 ];
 
 pub struct Setup {
-    pub replica: Replica,
+    /// Kept so the server runs (and is killed) with the test.
+    pub _replica: Replica,
     pub kubectl: Kubectl,
     pub agent: Agent,
 }
@@ -38,7 +39,7 @@ pub async fn start(node: &str) -> anyhow::Result<Setup> {
     let mut agent = Agent::prepare(node, &FAST)?;
     node_credential(&kubectl, &replica, &agent).await?;
     agent.spawn()?;
-    let mut setup = Setup { replica, kubectl, agent };
+    let mut setup = Setup { _replica: replica, kubectl, agent };
     setup.wait_node_ready().await?;
     Ok(setup)
 }
