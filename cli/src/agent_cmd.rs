@@ -64,7 +64,10 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     if let Some(ms) = args.pull_backoff_base_ms {
         options.pull_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
     }
-    println!("skiff agent: node {name}, data directory {}", args.data_dir.display());
+    println!(
+        "skiff agent: node {name}, data directory {}",
+        args.data_dir.display()
+    );
     skiff_agent::run(options, shutdown).await?;
     println!("skiff agent: stopped");
     Ok(())

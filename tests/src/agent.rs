@@ -13,9 +13,9 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use tokio::time::{Instant, sleep};
 
+use crate::Exited;
 use crate::kubectl::Kubectl;
 use crate::process::Replica;
-use crate::Exited;
 
 pub struct Agent {
     pub name: String,
@@ -44,7 +44,11 @@ impl Agent {
 
     /// Starts the process without waiting.
     pub fn spawn(&mut self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.child.is_none(), "agent {} is already running", self.name);
+        anyhow::ensure!(
+            self.child.is_none(),
+            "agent {} is already running",
+            self.name
+        );
         self.runs += 1;
         let stdout = File::create(self.log_path("stdout", self.runs))?;
         let stderr = File::create(self.log_path("stderr", self.runs))?;
@@ -60,7 +64,11 @@ impl Agent {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
-        self.child = Some(command.spawn().with_context(|| format!("spawning {command:?}"))?);
+        self.child = Some(
+            command
+                .spawn()
+                .with_context(|| format!("spawning {command:?}"))?,
+        );
         Ok(())
     }
 
@@ -80,7 +88,10 @@ impl Agent {
             }
             if Instant::now() >= deadline {
                 self.kill9();
-                bail!("agent still running after {limit:?}; stderr: {}", self.last_stderr());
+                bail!(
+                    "agent still running after {limit:?}; stderr: {}",
+                    self.last_stderr()
+                );
             }
             sleep(Duration::from_millis(50)).await;
         }
@@ -125,7 +136,10 @@ impl Agent {
 
     fn signal(&self, signal: &str) -> anyhow::Result<()> {
         let child = self.child.as_ref().context("agent not running")?;
-        let status = Command::new("kill").arg(signal).arg(child.id().to_string()).status()?;
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status()?;
         anyhow::ensure!(status.success(), "kill {signal} {} failed", child.id());
         Ok(())
     }
@@ -135,7 +149,11 @@ impl Agent {
         let child = self.child.as_mut().context("agent not started")?;
         if let Some(status) = child.try_wait()? {
             self.child = None;
-            bail!("agent {} exited ({status}): {}", self.name, self.last_stderr());
+            bail!(
+                "agent {} exited ({status}): {}",
+                self.name,
+                self.last_stderr()
+            );
         }
         Ok(())
     }
@@ -146,7 +164,12 @@ impl Agent {
 
     /// The log file of container `container` of the pod with UID `uid`.
     pub fn container_log(&self, uid: &str, container: &str) -> String {
-        let path = self.data_dir.join("pods").join(uid).join("logs").join(format!("{container}.log"));
+        let path = self
+            .data_dir
+            .join("pods")
+            .join(uid)
+            .join("logs")
+            .join(format!("{container}.log"));
         std::fs::read_to_string(path).unwrap_or_default()
     }
 
@@ -163,7 +186,11 @@ impl Drop for Agent {
 
 /// Creates node `agent.name`'s token Secret as an admin and writes the agent's
 /// `credential.json` for `replica`: what joining will hand out.
-pub async fn node_credential(kubectl: &Kubectl, replica: &Replica, agent: &Agent) -> anyhow::Result<()> {
+pub async fn node_credential(
+    kubectl: &Kubectl,
+    replica: &Replica,
+    agent: &Agent,
+) -> anyhow::Result<()> {
     let token = format!("{:032x}", rand::random::<u128>());
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let secret = serde_json::json!({
@@ -171,12 +198,17 @@ pub async fn node_credential(kubectl: &Kubectl, replica: &Replica, agent: &Agent
         "metadata": {"name": format!("node-token-{}", agent.name), "namespace": "kube-system"},
         "data": {"token": b64(&token), "node-name": b64(&agent.name)},
     });
-    kubectl.ok_stdin(&["apply", "-f", "-"], &secret.to_string()).await?;
+    kubectl
+        .ok_stdin(&["apply", "-f", "-"], &secret.to_string())
+        .await?;
     let ca = std::fs::read_to_string(replica.data_dir.join("pki/ca.crt"))?;
     let credential = serde_json::json!({
         "nodeName": agent.name, "token": token, "servers": [replica.url()], "caCert": ca,
     });
     std::fs::create_dir_all(&agent.data_dir)?;
-    std::fs::write(agent.data_dir.join("credential.json"), credential.to_string())?;
+    std::fs::write(
+        agent.data_dir.join("credential.json"),
+        credential.to_string(),
+    )?;
     Ok(())
 }

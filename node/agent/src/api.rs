@@ -19,7 +19,9 @@ pub enum CallError {
 /// A Kubernetes `Status` answer as `<code> <reason>: <message>`; other errors as they are.
 fn describe(e: &kube::Error) -> String {
     match e {
-        kube::Error::Api(status) => format!("{} {}: {}", status.code, status.reason, status.message),
+        kube::Error::Api(status) => {
+            format!("{} {}: {}", status.code, status.reason, status.message)
+        }
         other => other.to_string(),
     }
 }
@@ -44,7 +46,9 @@ impl CallError {
 }
 
 /// Runs one request within [`REQUEST_TIMEOUT`].
-pub async fn bounded<T>(call: impl Future<Output = Result<T, kube::Error>>) -> Result<T, CallError> {
+pub async fn bounded<T>(
+    call: impl Future<Output = Result<T, kube::Error>>,
+) -> Result<T, CallError> {
     match tokio::time::timeout(REQUEST_TIMEOUT, call).await {
         Ok(result) => result.map_err(CallError::Kube),
         Err(_) => Err(CallError::Timeout(REQUEST_TIMEOUT)),

@@ -21,10 +21,12 @@ pub enum ClientError {
 /// A client acting as `system:node:<name>`.
 pub fn client(credential: &Credential) -> Result<Client, ClientError> {
     let url = credential.servers.first().cloned().unwrap_or_default();
-    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| ClientError::BadUrl {
-        url: url.clone(),
-        reason: e.to_string(),
-    })?;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| ClientError::BadUrl {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
     let ca: Vec<Vec<u8>> = rustls_pemfile::certs(&mut credential.ca_cert.as_bytes())
         .filter_map(Result::ok)
         .map(|der| der.to_vec())

@@ -72,8 +72,8 @@ impl Credential {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(CredentialError::Read { path, source }),
         };
-        let credential: Credential = serde_json::from_str(&text)
-            .map_err(|source| CredentialError::Malformed {
+        let credential: Credential =
+            serde_json::from_str(&text).map_err(|source| CredentialError::Malformed {
                 path: path.clone(),
                 source,
             })?;
@@ -131,11 +131,17 @@ mod tests {
         assert!(Credential::load(dir.path()).unwrap().is_none());
         sample().save(dir.path()).unwrap();
         assert_eq!(Credential::load(dir.path()).unwrap(), Some(sample()));
-        let mode = std::fs::metadata(Credential::path(dir.path())).unwrap().permissions().mode();
+        let mode = std::fs::metadata(Credential::path(dir.path()))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(!format!("{:?}", sample()).contains("t0ken"));
         let json = std::fs::read_to_string(Credential::path(dir.path())).unwrap();
-        assert!(json.contains("\"nodeName\"") && json.contains("\"caCert\""), "{json}");
+        assert!(
+            json.contains("\"nodeName\"") && json.contains("\"caCert\""),
+            "{json}"
+        );
     }
 
     #[test]
@@ -143,7 +149,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(Credential::path(dir.path()), "{").unwrap();
         let e = Credential::load(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("credential.json is not a node credential"), "{e}");
+        assert!(
+            e.contains("credential.json is not a node credential"),
+            "{e}"
+        );
         let mut empty = sample();
         empty.servers.clear();
         empty.save(dir.path()).unwrap();

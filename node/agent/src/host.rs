@@ -63,8 +63,9 @@ mod tests {
 
     #[test]
     fn the_wasmtime_version_is_the_one_in_cargo_lock() {
-        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock"))
-            .unwrap();
+        let lock =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock"))
+                .unwrap();
         let mut lines = lock.lines();
         let found = loop {
             match lines.next() {
@@ -73,13 +74,22 @@ mod tests {
                 None => break None,
             }
         };
-        assert_eq!(found, Some(format!("version = \"{WASMTIME_VERSION}\"").as_str()));
+        assert_eq!(
+            found,
+            Some(format!("version = \"{WASMTIME_VERSION}\"").as_str())
+        );
     }
 
     #[test]
     fn loopback_servers_are_reached_from_loopback() {
-        assert_eq!(address_towards("127.0.0.1"), IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert_eq!(address_towards("localhost"), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(
+            address_towards("127.0.0.1"),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+        assert_eq!(
+            address_towards("localhost"),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
         assert_eq!(address_towards("[::1]"), "::1".parse::<IpAddr>().unwrap());
         let f = facts("n1", IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert!(f.cpus >= 1 && f.memory_bytes > 0);

@@ -59,11 +59,18 @@ impl NodeSync {
         Ok(node)
     }
 
-    async fn write_status(&self, previous: Option<&k8s_openapi::api::core::v1::NodeStatus>) -> Result<Node, CallError> {
+    async fn write_status(
+        &self,
+        previous: Option<&k8s_openapi::api::core::v1::NodeStatus>,
+    ) -> Result<Node, CallError> {
         let status = node_object::node_status(&self.facts, previous, SystemTime::now());
         let patch = json!({ "status": status });
         let params = PatchParams::default();
-        bounded(self.nodes().patch_status(&self.facts.name, &params, &Patch::Merge(&patch))).await
+        bounded(
+            self.nodes()
+                .patch_status(&self.facts.name, &params, &Patch::Merge(&patch)),
+        )
+        .await
     }
 
     fn publish_cidr(&self, node: &Node) {
@@ -81,7 +88,8 @@ impl NodeSync {
         let name = self.facts.name.as_str();
         let duration = i32::try_from(self.lease_period.as_secs().saturating_mul(4)).unwrap_or(40);
         let renew = MicroTime(to_kube(SystemTime::now()).0);
-        let spec = json!({"holderIdentity": name, "leaseDurationSeconds": duration, "renewTime": renew});
+        let spec =
+            json!({"holderIdentity": name, "leaseDurationSeconds": duration, "renewTime": renew});
         let patch = json!({ "spec": spec });
         let params = PatchParams::default();
         match bounded(leases.patch(name, &params, &Patch::Merge(&patch))).await {
@@ -95,18 +103,25 @@ impl NodeSync {
             "spec": spec,
         }))
         .map_err(|e| CallError::Kube(kube::Error::SerdeError(e)))?;
-        bounded(leases.create(&PostParams::default(), &lease)).await.map(drop)
+        bounded(leases.create(&PostParams::default(), &lease))
+            .await
+            .map(drop)
     }
 
     /// Registers the Node, retrying (with a message per failure) until it works or
     /// `cancel` fires; a refused credential ends it at once.
-    pub async fn register_until_done(&self, cancel: &CancellationToken) -> Result<Option<Node>, CallError> {
+    pub async fn register_until_done(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Node>, CallError> {
         let mut delay = Duration::from_millis(500);
         loop {
             match self.register().await {
                 Ok(node) => return Ok(Some(node)),
                 Err(e) if e.is_refused() => return Err(e),
-                Err(e) => tracing::warn!(error = %e, "registering the node failed; retrying in {delay:?}"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "registering the node failed; retrying in {delay:?}")
+                }
             }
             tokio::select! {
                 () = cancel.cancelled() => return Ok(None),
@@ -118,7 +133,8 @@ impl NodeSync {
 
     /// Heartbeats until `cancel` fires. `node` is the registered Node.
     pub async fn run(self, mut node: Node, cancel: CancellationToken) {
-        let config = watcher::Config::default().fields(&format!("metadata.name={}", self.facts.name));
+        let config =
+            watcher::Config::default().fields(&format!("metadata.name={}", self.facts.name));
         let events = watcher(self.nodes(), config).default_backoff();
         let mut events = std::pin::pin!(events);
         let mut lease_tick = tokio::time::interval(self.lease_period);

@@ -59,7 +59,11 @@ pub struct AgentOptions {
 
 impl AgentOptions {
     /// Kubernetes' timings for node `node_name` with data in `data_dir`.
-    pub fn new(data_dir: impl Into<PathBuf>, node_name: impl Into<String>, access: Option<Access>) -> AgentOptions {
+    pub fn new(
+        data_dir: impl Into<PathBuf>,
+        node_name: impl Into<String>,
+        access: Option<Access>,
+    ) -> AgentOptions {
         AgentOptions {
             data_dir: data_dir.into(),
             node_name: node_name.into(),
@@ -88,8 +92,14 @@ pub enum AgentError {
         "no node credential in {0} and no join token: pass --server and --token (the server's <data-dir>/agent-token)"
     )]
     NoCredential(PathBuf),
-    #[error("{path} belongs to node {saved:?}, not {wanted:?}: use --name {saved}, or another --data-dir")]
-    OtherNode { path: PathBuf, saved: String, wanted: String },
+    #[error(
+        "{path} belongs to node {saved:?}, not {wanted:?}: use --name {saved}, or another --data-dir"
+    )]
+    OtherNode {
+        path: PathBuf,
+        saved: String,
+        wanted: String,
+    },
     #[error(transparent)]
     Client(#[from] ClientError),
     #[error(transparent)]
@@ -106,9 +116,18 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     let default_cidr = Cidr::parse(&options.default_pod_cidr)?;
     let credential = credential(&options).await?;
     let client = client(&credential)?;
-    let server_host = credential.servers.first().and_then(|s| s.parse::<http::Uri>().ok());
-    let server_host = server_host.as_ref().and_then(|u| u.host()).unwrap_or("127.0.0.1").to_owned();
-    let node_ip = options.node_ip.unwrap_or_else(|| host::address_towards(&server_host));
+    let server_host = credential
+        .servers
+        .first()
+        .and_then(|s| s.parse::<http::Uri>().ok());
+    let server_host = server_host
+        .as_ref()
+        .and_then(|u| u.host())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+    let node_ip = options
+        .node_ip
+        .unwrap_or_else(|| host::address_towards(&server_host));
     let facts = host::facts(&options.node_name, node_ip);
     let (cidr_tx, cidr_rx) = watch::channel(None);
     let node_sync = NodeSync {
@@ -118,11 +137,18 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         status_period: options.node_status_period,
         pod_cidr: cidr_tx,
     };
-    let Some(node) = node_sync.register_until_done(&shutdown).await.map_err(AgentError::Refused)? else {
+    let Some(node) = node_sync
+        .register_until_done(&shutdown)
+        .await
+        .map_err(AgentError::Refused)?
+    else {
         return Ok(());
     };
     let net = Arc::new(LocalNetwork::new());
-    let rt = Runtime::new(RuntimeConfig::new(options.data_dir.join("runtime")), net.clone())?;
+    let rt = Runtime::new(
+        RuntimeConfig::new(options.data_dir.join("runtime")),
+        net.clone(),
+    )?;
     let mut cfg = WorkerConfig::new(options.data_dir.join("pods"), &options.node_name, node_ip);
     cfg.node_cpu_millis = u64::from(facts.cpus) * 1000;
     cfg.node_memory_bytes = facts.memory_bytes;
@@ -144,7 +170,10 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     };
     tracing::info!(node = %options.node_name, server = %credential.servers[0], "agent running");
     // The one owner of the agent's two loops: both end when `shutdown` fires.
-    tokio::join!(node_sync.run(node, shutdown.clone()), pods.run(shutdown.clone()));
+    tokio::join!(
+        node_sync.run(node, shutdown.clone()),
+        pods.run(shutdown.clone())
+    );
     rt.shutdown(Duration::ZERO).await;
     Ok(())
 }
@@ -157,7 +186,11 @@ async fn credential(options: &AgentOptions) -> Result<Credential, AgentError> {
     let path = Credential::path(&options.data_dir);
     if let Some(saved) = Credential::load(&options.data_dir)? {
         if saved.node_name != options.node_name {
-            return Err(AgentError::OtherNode { path, saved: saved.node_name, wanted: options.node_name.clone() });
+            return Err(AgentError::OtherNode {
+                path,
+                saved: saved.node_name,
+                wanted: options.node_name.clone(),
+            });
         }
         return Ok(saved);
     }

@@ -13,19 +13,29 @@ fn config_maps_become_env_and_files_and_a_missing_one_holds_the_container() {
         let mut s = start(NODE).await?;
         s.apply(&json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "app", "namespace": "default"},
-            "data": {"GREETING": "hello from a configmap", "app.conf": "mode=fast"}})).await?;
+            "data": {"GREETING": "hello from a configmap", "app.conf": "mode=fast"}}))
+            .await?;
         let printer = json!({"name": "printer", "image": guest("env-printer")?,
             "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "app", "key": "GREETING"}}}],
             "volumeMounts": [{"name": "config", "mountPath": "/config"}]});
         let volumes = json!({"restartPolicy": "Never",
             "volumes": [{"name": "config", "configMap": {"name": "app"}}]});
-        s.apply(&pod("printer", NODE, printer, volumes.clone())).await?;
+        s.apply(&pod("printer", NODE, printer, volumes.clone()))
+            .await?;
         s.wait_status("printer", "Completed").await?;
         let uid = s.pod("printer").await?.unwrap_or_default()["metadata"]["uid"]
-            .as_str().unwrap_or_default().to_owned();
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let log = s.agent.container_log(&uid, "printer");
-        anyhow::ensure!(log.contains("env GREETING=hello from a configmap"), "log: {log}");
-        anyhow::ensure!(log.contains("config /config/app.conf: mode=fast"), "log: {log}");
+        anyhow::ensure!(
+            log.contains("env GREETING=hello from a configmap"),
+            "log: {log}"
+        );
+        anyhow::ensure!(
+            log.contains("config /config/app.conf: mode=fast"),
+            "log: {log}"
+        );
 
         let late = json!({"name": "late", "image": guest("env-printer")?,
             "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "late", "key": "GREETING"}}}],
@@ -33,9 +43,13 @@ fn config_maps_become_env_and_files_and_a_missing_one_holds_the_container() {
         s.apply(&pod("late", NODE, late, volumes)).await?;
         s.wait_status("late", "CreateContainerConfigError").await?;
         let describe = s.kubectl.ok(&["describe", "pod", "late"]).await?;
-        anyhow::ensure!(describe.contains("configmap \"late\" not found"), "{describe}");
+        anyhow::ensure!(
+            describe.contains("configmap \"late\" not found"),
+            "{describe}"
+        );
         s.apply(&json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "late", "namespace": "default"}, "data": {"GREETING": "finally"}})).await?;
+            "metadata": {"name": "late", "namespace": "default"}, "data": {"GREETING": "finally"}}))
+            .await?;
         s.wait_status("late", "Completed").await?;
         Ok(())
     });

@@ -39,7 +39,11 @@ pub async fn start(node: &str) -> anyhow::Result<Setup> {
     let mut agent = Agent::prepare(node, &FAST)?;
     node_credential(&kubectl, &replica, &agent).await?;
     agent.spawn()?;
-    let mut setup = Setup { _replica: replica, kubectl, agent };
+    let mut setup = Setup {
+        _replica: replica,
+        kubectl,
+        agent,
+    };
     setup.wait_node_ready().await?;
     Ok(setup)
 }
@@ -50,26 +54,41 @@ impl Setup {
         let jsonpath = r#"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#;
         for _ in 0..(WAIT.as_millis() / 200) {
             self.agent.check_running()?;
-            let out = self.kubectl.run(&["get", "node", &name, "-o", jsonpath], "").await?;
+            let out = self
+                .kubectl
+                .run(&["get", "node", &name, "-o", jsonpath], "")
+                .await?;
             if out.success && out.stdout.trim() == "True" {
                 return Ok(());
             }
             sleep(Duration::from_millis(200)).await;
         }
-        bail!("node {name} not Ready within {WAIT:?}; agent stderr: {}", self.agent.last_stderr())
+        bail!(
+            "node {name} not Ready within {WAIT:?}; agent stderr: {}",
+            self.agent.last_stderr()
+        )
     }
 
     /// Creates an object from JSON.
     pub async fn apply(&self, object: &Value) -> anyhow::Result<()> {
-        self.kubectl.ok_stdin(&["apply", "-f", "-"], &object.to_string()).await?;
+        self.kubectl
+            .ok_stdin(&["apply", "-f", "-"], &object.to_string())
+            .await?;
         Ok(())
     }
 
     /// The pod as JSON, or `None` when it does not exist.
     pub async fn pod(&self, name: &str) -> anyhow::Result<Option<Value>> {
-        let out = self.kubectl.run(&["get", "pod", name, "-o", "json"], "").await?;
+        let out = self
+            .kubectl
+            .run(&["get", "pod", name, "-o", "json"], "")
+            .await?;
         if !out.success {
-            anyhow::ensure!(out.stderr.contains("NotFound"), "kubectl get pod {name}: {}", out.stderr);
+            anyhow::ensure!(
+                out.stderr.contains("NotFound"),
+                "kubectl get pod {name}: {}",
+                out.stderr
+            );
             return Ok(None);
         }
         Ok(Some(serde_json::from_str(&out.stdout)?))
@@ -77,7 +96,10 @@ impl Setup {
 
     /// `kubectl get pod <name>`'s row as columns (NAME READY STATUS RESTARTS AGE).
     pub async fn row(&self, name: &str) -> anyhow::Result<Vec<String>> {
-        let out = self.kubectl.ok(&["get", "pod", name, "--no-headers"]).await?;
+        let out = self
+            .kubectl
+            .ok(&["get", "pod", name, "--no-headers"])
+            .await?;
         Ok(out.split_whitespace().map(str::to_owned).collect())
     }
 
@@ -100,13 +122,23 @@ impl Setup {
             }
             sleep(Duration::from_millis(200)).await;
         }
-        let describe = self.kubectl.run(&["describe", "pod", name], "").await?.stdout;
-        bail!("pod {name}: no {what} within {WAIT:?}; last row {last:?}\n{describe}\nagent: {}", tail(&self.agent.last_stderr()))
+        let describe = self
+            .kubectl
+            .run(&["describe", "pod", name], "")
+            .await?
+            .stdout;
+        bail!(
+            "pod {name}: no {what} within {WAIT:?}; last row {last:?}\n{describe}\nagent: {}",
+            tail(&self.agent.last_stderr())
+        )
     }
 
     /// Waits for the STATUS column to read `status`.
     pub async fn wait_status(&mut self, name: &str, status: &str) -> anyhow::Result<Vec<String>> {
-        self.wait_row(name, &format!("STATUS {status}"), |r| r.get(2).map(String::as_str) == Some(status)).await
+        self.wait_row(name, &format!("STATUS {status}"), |r| {
+            r.get(2).map(String::as_str) == Some(status)
+        })
+        .await
     }
 }
 

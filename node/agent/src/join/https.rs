@@ -34,12 +34,17 @@ impl Target {
             url: url.to_owned(),
             reason: reason.to_owned(),
         };
-        let uri: Uri = url.parse().map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
+        let uri: Uri = url
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
         if uri.scheme_str() != Some("https") {
             return Err(invalid("it must start with https://"));
         }
         let host = uri.host().ok_or_else(|| invalid("it names no host"))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let port = uri.port_u16().unwrap_or(6443);
         Ok(Target {
             url: url.to_owned(),
@@ -65,7 +70,9 @@ pub(super) async fn fetch_pinned_ca(target: &Target, pin: &str) -> Result<String
         .with_no_client_auth();
     let request = request(target, "GET", "/cacerts", None, Bytes::new())?;
     let (status, body) = exchange(target, config, request).await?;
-    let not_pem = || JoinError::NotPem { url: target.url.clone() };
+    let not_pem = || JoinError::NotPem {
+        url: target.url.clone(),
+    };
     if status != StatusCode::OK {
         return Err(not_pem());
     }
@@ -91,7 +98,9 @@ pub(super) async fn post_verified(
     body: String,
 ) -> Result<(StatusCode, Bytes), JoinError> {
     let mut roots = RootCertStore::empty();
-    let der = first_cert(ca_pem).ok_or_else(|| JoinError::NotPem { url: target.url.clone() })?;
+    let der = first_cert(ca_pem).ok_or_else(|| JoinError::NotPem {
+        url: target.url.clone(),
+    })?;
     roots.add(der).map_err(|e| tls_error(target, e))?;
     let config = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -117,10 +126,12 @@ fn request(
     if let Some(token) = bearer {
         builder = builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
     }
-    builder.body(Full::new(body)).map_err(|e| JoinError::InvalidUrl {
-        url: target.url.clone(),
-        reason: e.to_string(),
-    })
+    builder
+        .body(Full::new(body))
+        .map_err(|e| JoinError::InvalidUrl {
+            url: target.url.clone(),
+            reason: e.to_string(),
+        })
 }
 
 /// Connects, sends one request, reads the answer, within [`REQUEST_TIMEOUT`].
@@ -144,7 +155,10 @@ async fn exchange_unbounded(
     config: ClientConfig,
     request: Request<Full<Bytes>>,
 ) -> Result<(StatusCode, Bytes), JoinError> {
-    let unreachable = |reason: String| JoinError::Unreachable { url: target.url.clone(), reason };
+    let unreachable = |reason: String| JoinError::Unreachable {
+        url: target.url.clone(),
+        reason,
+    };
     let tcp = TcpStream::connect((target.host.as_str(), target.port))
         .await
         .map_err(|e| unreachable(e.to_string()))?;
@@ -159,7 +173,10 @@ async fn exchange_unbounded(
     // The connection task ends with this function: it is aborted when the answer is read.
     let conn = tokio::spawn(conn);
     let result = async {
-        let response = sender.send_request(request).await.map_err(|e| unreachable(e.to_string()))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
         let status = response.status();
         let body = Limited::new(response.into_body(), MAX_BODY)
             .collect()
@@ -174,11 +191,16 @@ async fn exchange_unbounded(
 }
 
 fn tls_error(target: &Target, e: impl std::fmt::Display) -> JoinError {
-    JoinError::Tls { url: target.url.clone(), reason: e.to_string() }
+    JoinError::Tls {
+        url: target.url.clone(),
+        reason: e.to_string(),
+    }
 }
 
 fn first_cert(pem: &str) -> Option<CertificateDer<'static>> {
-    rustls_pemfile::certs(&mut pem.as_bytes()).next().and_then(Result::ok)
+    rustls_pemfile::certs(&mut pem.as_bytes())
+        .next()
+        .and_then(Result::ok)
 }
 
 /// Accepts any certificate for the one `/cacerts` request (its answer is checked against
@@ -204,7 +226,12 @@ impl ServerCertVerifier for AcceptAnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -213,7 +240,12 @@ impl ServerCertVerifier for AcceptAnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -66,24 +66,41 @@ pub async fn join(server: &str, token: &str, name: &str) -> Result<Credential, J
     let target = https::Target::parse(url)?;
     let ca_pem = https::fetch_pinned_ca(&target, token.ca_fingerprint()).await?;
     let body = serde_json::json!({ "nodeName": name }).to_string();
-    let (status, answer) = https::post_verified(&target, &ca_pem, JOIN_PATH, token.secret(), body).await?;
+    let (status, answer) =
+        https::post_verified(&target, &ca_pem, JOIN_PATH, token.secret(), body).await?;
     let message = || one_line(&answer);
     match status {
         StatusCode::OK => {}
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            return Err(JoinError::Unauthorized { url: url.to_owned(), message: message() });
+            return Err(JoinError::Unauthorized {
+                url: url.to_owned(),
+                message: message(),
+            });
         }
         StatusCode::CONFLICT => {
-            return Err(JoinError::NameTaken { name: name.to_owned(), message: message() });
+            return Err(JoinError::NameTaken {
+                name: name.to_owned(),
+                message: message(),
+            });
         }
         StatusCode::BAD_REQUEST => {
-            return Err(JoinError::BadName { name: name.to_owned(), message: message() });
+            return Err(JoinError::BadName {
+                name: name.to_owned(),
+                message: message(),
+            });
         }
         status => {
-            return Err(JoinError::Refused { url: url.to_owned(), status, message: message() });
+            return Err(JoinError::Refused {
+                url: url.to_owned(),
+                status,
+                message: message(),
+            });
         }
     }
-    let bad = |reason: String| JoinError::BadAnswer { url: url.to_owned(), reason };
+    let bad = |reason: String| JoinError::BadAnswer {
+        url: url.to_owned(),
+        reason,
+    };
     let mut credential: Credential =
         serde_json::from_slice(&answer).map_err(|e| bad(e.to_string()))?;
     if credential.token.is_empty() {
@@ -119,7 +136,10 @@ mod tests {
     fn answers_become_one_short_line() {
         let table: [(&[u8], &str); 4] = [
             (b"wrong token\n", "wrong token"),
-            (br#"{"kind":"Status","message":"Unauthorized"}"#, "Unauthorized"),
+            (
+                br#"{"kind":"Status","message":"Unauthorized"}"#,
+                "Unauthorized",
+            ),
             (b"", "(no message)"),
             (b"a\n\n b  c", "a b c"),
         ];

@@ -96,18 +96,34 @@ mod tests {
             ("s3cret".into(), Err(TokenError::Unpinned)),
             (format!("K11{hash}::node:s"), Err(TokenError::BadPrefix)),
             ("K10abc::node:s".into(), Err(TokenError::BadCaHash)),
-            (format!("K10{}::node:s", "AB".repeat(32)), Err(TokenError::BadCaHash)),
-            (format!("K10{hash}::admin:s"), Err(TokenError::BadUser("admin".into()))),
+            (
+                format!("K10{}::node:s", "AB".repeat(32)),
+                Err(TokenError::BadCaHash),
+            ),
+            (
+                format!("K10{hash}::admin:s"),
+                Err(TokenError::BadUser("admin".into())),
+            ),
             (format!("K10{hash}::node:"), Err(TokenError::MissingSecret)),
             (format!("K10{hash}::node"), Err(TokenError::MissingSecret)),
-            (format!("K10{hash}::node:a:b"), Err(TokenError::MissingSecret)),
+            (
+                format!("K10{hash}::node:a:b"),
+                Err(TokenError::MissingSecret),
+            ),
         ];
         for (text, want) in table {
             let got = JoinToken::parse(&text);
-            assert_eq!(got.as_ref().map(JoinToken::secret), want.as_ref().copied(), "{text:?}");
+            assert_eq!(
+                got.as_ref().map(JoinToken::secret),
+                want.as_ref().copied(),
+                "{text:?}"
+            );
             if let Ok(t) = got {
                 assert_eq!(t.ca_fingerprint(), hash);
-                assert!(!format!("{t:?}").contains("s3cret"), "Debug hides the secret");
+                assert!(
+                    !format!("{t:?}").contains("s3cret"),
+                    "Debug hides the secret"
+                );
             }
         }
     }

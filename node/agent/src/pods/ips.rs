@@ -146,10 +146,16 @@ mod tests {
             ("10.244.0.0/24", Ok((ip("10.244.0.0"), 24))),
             ("10.244.1.7/24", Ok((ip("10.244.1.0"), 24))),
             ("10.244.0.0/30", Ok((ip("10.244.0.0"), 30))),
-            ("10.244.0.0/31", Err(CidrError::TooSmall("10.244.0.0/31".into()))),
+            (
+                "10.244.0.0/31",
+                Err(CidrError::TooSmall("10.244.0.0/31".into())),
+            ),
             ("10.244.0.0", Err(CidrError::Malformed("10.244.0.0".into()))),
             ("fd00::/64", Err(CidrError::Malformed("fd00::/64".into()))),
-            ("10.0.0.0/33", Err(CidrError::Malformed("10.0.0.0/33".into()))),
+            (
+                "10.0.0.0/33",
+                Err(CidrError::Malformed("10.0.0.0/33".into())),
+            ),
         ];
         for (text, want) in table {
             let got = Cidr::parse(text).map(|c| (Ipv4Addr::from(c.base), c.prefix));
@@ -161,7 +167,11 @@ mod tests {
     fn addresses_skip_network_gateway_and_broadcast_and_are_not_reused_while_held() {
         let mut pool = IpPool::new(Cidr::parse("10.244.0.0/30").unwrap());
         assert_eq!(pool.allocate("a"), Some(ip("10.244.0.2")));
-        assert_eq!(pool.allocate("a"), Some(ip("10.244.0.2")), "same pod, same address");
+        assert_eq!(
+            pool.allocate("a"),
+            Some(ip("10.244.0.2")),
+            "same pod, same address"
+        );
         assert_eq!(pool.allocate("b"), None, "a /30 has one pod address");
         pool.release("a");
         assert_eq!(pool.allocate("b"), Some(ip("10.244.0.2")));

@@ -94,7 +94,12 @@ impl PodManager {
         }
     }
 
-    async fn on_event(&self, state: &mut State, event: watcher::Event<Pod>, cancel: &CancellationToken) {
+    async fn on_event(
+        &self,
+        state: &mut State,
+        event: watcher::Event<Pod>,
+        cancel: &CancellationToken,
+    ) {
         match event {
             watcher::Event::Init => state.listing = Some(Vec::new()),
             watcher::Event::InitApply(pod) => state.listing.get_or_insert_with(Vec::new).push(pod),
@@ -153,7 +158,10 @@ impl PodManager {
                 // Nothing of it runs here (a finished pod, or one the agent never started):
                 // delete it at once.
                 state.finished.insert(uid.clone());
-                let api = Api::namespaced(self.client.clone(), pod.metadata.namespace.as_deref().unwrap_or("default"));
+                let api = Api::namespaced(
+                    self.client.clone(),
+                    pod.metadata.namespace.as_deref().unwrap_or("default"),
+                );
                 state.tasks.spawn(async move {
                     task::delete_now(&api, &pod).await;
                     (uid, Outcome::Finished)
@@ -163,7 +171,11 @@ impl PodManager {
         }
         self.follow_cidr(state);
         let reserved = previous_ip(&pod).is_some_and(|ip| state.pool.reserve(&uid, ip));
-        let ip = if reserved { state.pool.get(&uid) } else { state.pool.allocate(&uid) };
+        let ip = if reserved {
+            state.pool.get(&uid)
+        } else {
+            state.pool.allocate(&uid)
+        };
         let Some(ip) = ip else {
             tracing::error!(pod = ?pod.metadata.name, "no free pod IP in the node's pod CIDR; the pod waits");
             return;
@@ -180,7 +192,9 @@ impl PodManager {
             pod: rx,
         };
         let cancel = cancel.child_token();
-        state.tasks.spawn(async move { (uid, task.run(cancel).await) });
+        state
+            .tasks
+            .spawn(async move { (uid, task.run(cancel).await) });
     }
 
     fn follow_cidr(&self, state: &mut State) {
@@ -224,8 +238,12 @@ async fn remove_stale_pod_dirs(pods_dir: &std::path::Path, listed: &HashSet<Stri
             continue;
         }
         match tokio::fs::remove_dir_all(entry.path()).await {
-            Ok(()) => tracing::info!(pod_uid = %name, "removed the sandbox of a pod no longer in the API"),
-            Err(e) => tracing::warn!(dir = %entry.path().display(), error = %e, "removing a stale pod directory"),
+            Ok(()) => {
+                tracing::info!(pod_uid = %name, "removed the sandbox of a pod no longer in the API")
+            }
+            Err(e) => {
+                tracing::warn!(dir = %entry.path().display(), error = %e, "removing a stale pod directory")
+            }
         }
     }
 }

@@ -22,7 +22,11 @@ pub fn names(pod: &Pod) -> Names {
     let Some(spec) = &pod.spec else {
         return out;
     };
-    let containers = spec.init_containers.iter().flatten().chain(&spec.containers);
+    let containers = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers);
     for c in containers {
         for from in c.env_from.iter().flatten() {
             if let Some(r) = &from.config_map_ref {
@@ -90,7 +94,12 @@ pub struct Fetched {
 
 /// Gets every named object of `namespace`. Objects that could not be read for a reason
 /// other than absence keep their `previous` version.
-pub async fn fetch(client: &Client, namespace: &str, names: &Names, previous: &References) -> Fetched {
+pub async fn fetch(
+    client: &Client,
+    namespace: &str,
+    names: &Names,
+    previous: &References,
+) -> Fetched {
     let mut out = Fetched {
         refs: References::default(),
         incomplete: false,
@@ -178,7 +187,10 @@ mod tests {
         .unwrap();
         let got = names(&pod);
         let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
-        assert_eq!(got.config_maps, set(&["cm-from", "cm-key", "cm-proj", "cm-vol"]));
+        assert_eq!(
+            got.config_maps,
+            set(&["cm-from", "cm-key", "cm-proj", "cm-vol"])
+        );
         assert_eq!(got.secrets, set(&["s-init", "s-key", "s-proj", "s-vol"]));
         assert_eq!(names(&Pod::default()), Names::default());
     }

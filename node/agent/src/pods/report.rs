@@ -47,7 +47,12 @@ impl StatusWriter {
         }
         let patch = json!({ "status": status });
         let params = PatchParams::default();
-        match bounded(self.api.patch_status(&self.name, &params, &Patch::Merge(&patch))).await {
+        match bounded(
+            self.api
+                .patch_status(&self.name, &params, &Patch::Merge(&patch)),
+        )
+        .await
+        {
             Ok(_) => {
                 self.written = Some(status.clone());
                 self.retry_at = None;

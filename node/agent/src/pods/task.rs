@@ -76,12 +76,20 @@ impl PodTask {
     pub async fn run(mut self, cancel: CancellationToken) -> Outcome {
         let pod = self.pod.borrow_and_update().clone();
         let (refs, refresh_at) = self.fetch(&pod, &References::default()).await;
-        let input = Arc::new(PodInput { pod: pod.clone(), refs: refs.clone() });
+        let input = Arc::new(PodInput {
+            pod: pod.clone(),
+            refs: refs.clone(),
+        });
         let (tx, rx) = watch::channel(input);
         let (rt, net, cfg) = (self.rt.clone(), self.net.clone(), self.cfg.clone());
         let mut worker = PodWorker::spawn(rt, net, cfg, self.ip, rx, cancel.child_token());
         let mut reports = self.reports(&pod, &mut worker);
-        let mut inputs = Inputs { tx: Some(tx), refs, refresh_at, pod };
+        let mut inputs = Inputs {
+            tx: Some(tx),
+            refs,
+            refresh_at,
+            pod,
+        };
         let result = self.drive(&mut worker, &mut inputs, &mut reports).await;
         if cancel.is_cancelled() {
             // The agent is stopping: the pod keeps its last written status, so the next
@@ -178,7 +186,10 @@ impl PodTask {
         if let Some(tx) = &inputs.tx
             && (pod_changed || refs_changed)
         {
-            tx.send_replace(Arc::new(PodInput { pod, refs: inputs.refs.clone() }));
+            tx.send_replace(Arc::new(PodInput {
+                pod,
+                refs: inputs.refs.clone(),
+            }));
         }
     }
 }
@@ -188,7 +199,10 @@ pub async fn delete_now(pods: &Api<Pod>, pod: &Pod) {
     let name = pod.metadata.name.clone().unwrap_or_default();
     let params = DeleteParams {
         grace_period_seconds: Some(0),
-        preconditions: Some(Preconditions { uid: pod.metadata.uid.clone(), resource_version: None }),
+        preconditions: Some(Preconditions {
+            uid: pod.metadata.uid.clone(),
+            resource_version: None,
+        }),
         ..DeleteParams::default()
     };
     match bounded(pods.delete(&name, &params)).await {

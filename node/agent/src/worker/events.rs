@@ -42,12 +42,23 @@ pub(super) type EventSender = mpsc::Sender<WorkerEvent>;
 
 impl Worker {
     /// Queues an event about container `which`.
-    pub(super) fn emit(&self, which: Which, type_: EventType, reason: &'static str, message: String) {
+    pub(super) fn emit(
+        &self,
+        which: Which,
+        type_: EventType,
+        reason: &'static str,
+        message: String,
+    ) {
         let (list, name) = match which {
             Which::Init(i) => ("initContainers", &self.snap.init_containers[i].name),
             Which::App(i) => ("containers", &self.snap.containers[i].name),
         };
-        self.emit_pod(type_, reason, message, Some(format!("spec.{list}{{{name}}}")));
+        self.emit_pod(
+            type_,
+            reason,
+            message,
+            Some(format!("spec.{list}{{{name}}}")),
+        );
     }
 
     /// Queues an event about the pod.
@@ -58,7 +69,12 @@ impl Worker {
         message: String,
         field_path: Option<String>,
     ) {
-        let event = WorkerEvent { type_, reason, message, field_path };
+        let event = WorkerEvent {
+            type_,
+            reason,
+            message,
+            field_path,
+        };
         if let Err(e) = self.events.try_send(event) {
             tracing::debug!(event = ?e.into_inner(), "event queue full or closed; dropped");
         }

@@ -157,7 +157,11 @@ impl Worker {
     fn kill_unhealthy(&mut self, i: usize, kind: ProbeKind) {
         let name = self.snap.containers[i].name.clone();
         tracing::info!(container = %name, ?kind, "probe failed; restarting container");
-        let probe = if kind == ProbeKind::Startup { "startup" } else { "liveness" };
+        let probe = if kind == ProbeKind::Startup {
+            "startup"
+        } else {
+            "liveness"
+        };
         let message = format!("Container {name} failed {probe} probe, will be restarted");
         self.emit(super::slot::Which::App(i), Normal, "Killing", message);
         self.app_slots[i].probes.clear();

@@ -29,7 +29,10 @@ pub(super) fn continue_restart_counts(pod: &Pod, slots: &mut [Slot], facts: &mut
 fn runs_so_far(status: &ContainerStatus) -> i32 {
     let state = status.state.as_ref();
     let ran = state.is_some_and(|s| s.running.is_some() || s.terminated.is_some())
-        || status.last_state.as_ref().is_some_and(|s| s.terminated.is_some())
+        || status
+            .last_state
+            .as_ref()
+            .is_some_and(|s| s.terminated.is_some())
         || status.restart_count > 0;
     if ran {
         status.restart_count.saturating_add(1)
@@ -47,12 +50,21 @@ mod tests {
     fn runs_count_the_last_run_whatever_stopped_it() {
         // (status JSON, runs so far): the next start's restartCount is this value.
         let table = [
-            (json!({"restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}), 0),
+            (
+                json!({"restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}),
+                0,
+            ),
             (json!({"restartCount": 0, "state": {"running": {}}}), 1),
             (json!({"restartCount": 4, "state": {"running": {}}}), 5),
-            (json!({"restartCount": 2, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-                    "lastState": {"terminated": {"exitCode": 1}}}), 3),
-            (json!({"restartCount": 0, "state": {"terminated": {"exitCode": 0}}}), 1),
+            (
+                json!({"restartCount": 2, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    "lastState": {"terminated": {"exitCode": 1}}}),
+                3,
+            ),
+            (
+                json!({"restartCount": 0, "state": {"terminated": {"exitCode": 0}}}),
+                1,
+            ),
         ];
         for (mut status, want) in table {
             status["name"] = json!("c");

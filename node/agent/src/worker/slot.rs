@@ -93,7 +93,12 @@ impl Worker {
             }
         }
         if let Some(image) = pull_backoff {
-            self.emit(which, Normal, "BackOff", format!("Back-off pulling image {image:?}"));
+            self.emit(
+                which,
+                Normal,
+                "BackOff",
+                format!("Back-off pulling image {image:?}"),
+            );
         }
         let (slot, facts) = self.slot_and_facts(which);
         let due = slot.retry_at.is_none_or(|t| t <= now);
@@ -122,8 +127,12 @@ impl Worker {
             Err(err) => {
                 let message = err.to_string();
                 let waiting = match err {
-                    PlanError::Config(_) => Waiting::CreateContainerConfigError { message: message.clone() },
-                    PlanError::Unsupported(_) => Waiting::CreateContainerError { message: message.clone() },
+                    PlanError::Config(_) => Waiting::CreateContainerConfigError {
+                        message: message.clone(),
+                    },
+                    PlanError::Unsupported(_) => Waiting::CreateContainerError {
+                        message: message.clone(),
+                    },
                 };
                 let (slot, facts) = self.slot_and_facts(which);
                 slot.blocked = true;
@@ -141,8 +150,18 @@ impl Worker {
         self.emit(which, Normal, "Pulling", format!("Pulling image {image:?}"));
         let result = self.rt.create_container(&sandbox, spec).await;
         if result.is_ok() {
-            self.emit(which, Normal, "Pulled", format!("Successfully pulled image {image:?}"));
-            self.emit(which, Normal, "Created", format!("Created container {name}"));
+            self.emit(
+                which,
+                Normal,
+                "Pulled",
+                format!("Successfully pulled image {image:?}"),
+            );
+            self.emit(
+                which,
+                Normal,
+                "Created",
+                format!("Created container {name}"),
+            );
         }
         let (slot, facts) = self.slot_and_facts(which);
         match result {
@@ -186,7 +205,12 @@ impl Worker {
                 facts.state = State::Running { started_at };
                 // An init container is never ready; an app container's probes decide.
                 (facts.ready, facts.started) = (false, true);
-                self.emit(which, Normal, "Started", format!("Started container {name}"));
+                self.emit(
+                    which,
+                    Normal,
+                    "Started",
+                    format!("Started container {name}"),
+                );
             }
             Err(e) if e.is_fatal() => return Err(e.into()),
             Err(e) => {
