@@ -1,6 +1,7 @@
 //! The `skiff` binary: parses the command line and runs the chosen role.
 
 mod agent_cmd;
+mod component_args;
 mod debug_cmd;
 mod server_cmd;
 mod signals;
