@@ -1,4 +1,4 @@
-//! ConfigMaps reach pods as environment variables and files, and a pod waiting for a
+//! ConfigMaps (and a Secret) reach pods as environment variables and files, and a pod waiting for a
 //! missing ConfigMap (CreateContainerConfigError) starts once it is created.
 
 use crate::support::{LIMIT, guest, pod, start};
@@ -15,8 +15,13 @@ fn config_maps_become_env_and_files_and_a_missing_one_holds_the_container() {
             "metadata": {"name": "app", "namespace": "default"},
             "data": {"GREETING": "hello from a configmap", "app.conf": "mode=fast"}}))
             .await?;
+        s.apply(&json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "app-secret", "namespace": "default"},
+            "data": {"word": "c3dvcmRmaXNo"}}))
+            .await?;
         let printer = json!({"name": "printer", "image": guest("env-printer")?,
-            "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "app", "key": "GREETING"}}}],
+            "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "app", "key": "GREETING"}}},
+                    {"name": "WORD", "valueFrom": {"secretKeyRef": {"name": "app-secret", "key": "word"}}}],
             "volumeMounts": [{"name": "config", "mountPath": "/config"}]});
         let volumes = json!({"restartPolicy": "Never",
             "volumes": [{"name": "config", "configMap": {"name": "app"}}]});
@@ -35,6 +40,10 @@ fn config_maps_become_env_and_files_and_a_missing_one_holds_the_container() {
         anyhow::ensure!(
             log.contains("config /config/app.conf: mode=fast"),
             "log: {log}"
+        );
+        anyhow::ensure!(
+            log.contains("env WORD=swordfish"),
+            "the node could not read the Secret: {log}"
         );
 
         let late = json!({"name": "late", "image": guest("env-printer")?,

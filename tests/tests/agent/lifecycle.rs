@@ -2,7 +2,7 @@
 //! pods again (same IP, restart counted, nothing duplicated, finished pods left finished,
 //! leftovers of gone pods removed); SIGTERM stops the agent cleanly.
 
-use crate::support::{LIMIT, WAIT, guest, pod, poll, start};
+use crate::support::{Credential, LIMIT, WAIT, guest, pod, poll, start, start_with};
 use serde_json::json;
 use skiff_tests::run_bounded;
 use std::time::Duration;
@@ -18,7 +18,7 @@ fn web(name: &str) -> anyhow::Result<serde_json::Value> {
 #[test]
 fn deleting_a_pod_waits_for_the_agent_to_stop_it() {
     run_bounded("graceful_delete", LIMIT, async {
-        let mut s = start(NODE).await?;
+        let mut s = start_with(NODE, Credential::ByHand).await?;
         s.apply(&web("web")?).await?;
         s.wait_row("web", "1/1 Running", |r| r[1] == "1/1" && r[2] == "Running")
             .await?;
@@ -86,6 +86,7 @@ fn a_restarted_agent_runs_its_pods_again_without_duplicates() {
         let job_before = s.pod("job").await?.unwrap_or_default();
 
         s.agent.kill9();
+        anyhow::ensure!(s.agent.data_dir.join("credential.json").is_file(), "the joined credential was not kept");
         let stale = s.agent.data_dir.join("pods").join("gone-pod-uid");
         std::fs::create_dir_all(stale.join("volumes"))?;
         s.agent.spawn()?;

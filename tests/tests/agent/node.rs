@@ -74,6 +74,12 @@ fn the_node_registers_ready_with_the_wasm_label_and_renews_its_lease() {
         })
         .await?;
 
+        // The name is taken: a second agent joining as wasm-node-1 is refused.
+        let (url, token) = (s.replica.url(), s.replica.agent_token()?);
+        let mut twin = Agent::prepare("wasm-node-1", &["--server", &url, "--token", &token])?;
+        let line = twin.run_to_exit(Duration::from_secs(30)).await?.error_line()?;
+        anyhow::ensure!(line.contains("node name \"wasm-node-1\" is taken (409 Conflict)"), "{line}");
+
         // Deleted, the Node comes back.
         s.kubectl.ok(&["delete", "node", "wasm-node-1"]).await?;
         poll("the node is registered again", WAIT, || async {
@@ -91,8 +97,8 @@ fn the_node_registers_ready_with_the_wasm_label_and_renews_its_lease() {
 fn joining_with_a_wrong_token_or_no_credential_fails_with_one_line() {
     run_bounded("wrong_token", LIMIT, async {
         let replica = Replica::start(ReplicaOptions::new("agent-join")).await?;
-        // The server's token pins the real CA; only the secret is wrong.
-        let token = replica.join_token()?;
+        // The agent token pins the real CA; only the secret is wrong.
+        let token = replica.agent_token()?;
         let (pin, _) = token
             .split_once("::")
             .ok_or_else(|| anyhow::anyhow!("token {token}"))?;

@@ -22,25 +22,45 @@ pub const FAST: [&str; 6] = [
 ];
 
 pub struct Setup {
-    /// Kept so the server runs (and is killed) with the test.
-    pub _replica: Replica,
+    pub replica: Replica,
     pub kubectl: Kubectl,
     pub agent: Agent,
 }
 
-/// A replica, and an agent for node `node` with a hand-made credential, running and Ready.
+/// How the agent gets its credential.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// `--server URL --token <agent-token>`: the join endpoint.
+    Join,
+    /// A node-token Secret and `credential.json` made by hand (what `skiff up` hands in).
+    ByHand,
+}
+
+/// A replica, and an agent for node `node` that joined it, running and Ready.
 pub async fn start(node: &str) -> anyhow::Result<Setup> {
+    start_with(node, Credential::Join).await
+}
+
+/// [`start`] with the credential obtained as `how` says.
+pub async fn start_with(node: &str, how: Credential) -> anyhow::Result<Setup> {
     let replica = Replica::start(ReplicaOptions::new("agent-server")).await?;
     let kubectl = Kubectl::for_replica(&replica)?;
     poll("the API answers", WAIT, || async {
         Ok(kubectl.run(&["get", "ns", "default"], "").await?.success)
     })
     .await?;
-    let mut agent = Agent::prepare(node, &FAST)?;
-    node_credential(&kubectl, &replica, &agent).await?;
+    let (url, token) = (replica.url(), replica.agent_token()?);
+    let mut args = FAST.to_vec();
+    if how == Credential::Join {
+        args.extend(["--server", &url, "--token", &token]);
+    }
+    let mut agent = Agent::prepare(node, &args)?;
+    if how == Credential::ByHand {
+        node_credential(&kubectl, &replica, &agent).await?;
+    }
     agent.spawn()?;
     let mut setup = Setup {
-        _replica: replica,
+        replica,
         kubectl,
         agent,
     };
