@@ -60,7 +60,11 @@ impl Agent {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(&self.args)
-            .env("SKIFF_LOG", std::env::var("SKIFF_TEST_AGENT_LOG").unwrap_or_else(|_| "info,skiff_agent=debug".into()))
+            .env(
+                "SKIFF_LOG",
+                std::env::var("SKIFF_TEST_AGENT_LOG")
+                    .unwrap_or_else(|_| "info,skiff_agent=debug".into()),
+            )
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);

@@ -86,7 +86,10 @@ fn a_restarted_agent_runs_its_pods_again_without_duplicates() {
         let job_before = s.pod("job").await?.unwrap_or_default();
 
         s.agent.kill9();
-        anyhow::ensure!(s.agent.data_dir.join("credential.json").is_file(), "the joined credential was not kept");
+        anyhow::ensure!(
+            s.agent.data_dir.join("credential.json").is_file(),
+            "the joined credential was not kept"
+        );
         let stale = s.agent.data_dir.join("pods").join("gone-pod-uid");
         std::fs::create_dir_all(stale.join("volumes"))?;
         s.agent.spawn()?;

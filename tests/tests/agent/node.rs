@@ -77,8 +77,14 @@ fn the_node_registers_ready_with_the_wasm_label_and_renews_its_lease() {
         // The name is taken: a second agent joining as wasm-node-1 is refused.
         let (url, token) = (s.replica.url(), s.replica.agent_token()?);
         let mut twin = Agent::prepare("wasm-node-1", &["--server", &url, "--token", &token])?;
-        let line = twin.run_to_exit(Duration::from_secs(30)).await?.error_line()?;
-        anyhow::ensure!(line.contains("node name \"wasm-node-1\" is taken (409 Conflict)"), "{line}");
+        let line = twin
+            .run_to_exit(Duration::from_secs(30))
+            .await?
+            .error_line()?;
+        anyhow::ensure!(
+            line.contains("node name \"wasm-node-1\" is taken (409 Conflict)"),
+            "{line}"
+        );
 
         // Deleted, the Node comes back.
         s.kubectl.ok(&["delete", "node", "wasm-node-1"]).await?;
