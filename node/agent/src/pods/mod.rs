@@ -126,6 +126,7 @@ impl PodManager {
         let listed: HashSet<String> = pods.iter().filter_map(|p| p.metadata.uid.clone()).collect();
         state.running.retain(|uid, _| listed.contains(uid));
         state.finished.retain(|uid| listed.contains(uid));
+        self.follow_cidr(state);
         for pod in pods.iter().filter(|p| should_run(p)) {
             let (Some(uid), Some(ip)) = (&pod.metadata.uid, previous_ip(pod)) else {
                 continue;
