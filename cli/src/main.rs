@@ -1,5 +1,6 @@
 //! The `skiff` binary: parses the command line and runs the chosen role.
 
+mod agent_cmd;
 mod component_args;
 mod debug_cmd;
 mod server_cmd;
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Run one control-plane replica: the replicated store and the Kubernetes API server.
     Server(server_cmd::ServerArgs),
+    /// Run a node agent: register this machine as a Node and run the pods bound to it.
+    Agent(agent_cmd::AgentArgs),
     /// Inspect a replica's data directory (read-only diagnosis).
     Debug(debug_cmd::DebugArgs),
 }
@@ -53,6 +56,7 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Server(args) => server_cmd::run(args).await,
+            Command::Agent(args) => agent_cmd::run(args).await,
             Command::Debug(args) => debug_cmd::run(args).await,
         }
     });

@@ -1,6 +1,7 @@
 //! `pods/log`: kube-apiserver's `LogREST`. The container is picked and the options checked
 //! here, then `GET /containerLogs/<ns>/<pod>/<container>?<options>` (the kubelet's path) goes
-//! through the tunnel of the pod's node and the answer streams back as it comes.
+//! through the tunnel of the pod's node, with the pod's uid in `Skiff-Pod-Uid` (the
+//! agent's sandbox id), and the answer streams back as it comes.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -19,6 +20,8 @@ use super::tunnels::TunnelRequestBody;
 /// The agent must start answering within this (a followed log then streams for as long as
 /// it lasts).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Names the pod's uid (the agent's runtime sandbox id) to the agent.
+const POD_UID_HEADER: &str = "skiff-pod-uid";
 /// An agent's error text is read up to this size.
 const MAX_ERROR: usize = 16 * 1024;
 
@@ -174,8 +177,10 @@ impl ApiServer {
             )));
         };
         let path = format!("/containerLogs/{namespace}/{name}/{container}?{query}");
+        let uid = pod["metadata"]["uid"].as_str().unwrap_or_default();
         let forward = Request::get(path)
             .header(header::HOST, node)
+            .header(POD_UID_HEADER, uid)
             .body(TunnelRequestBody::new())
             .map_err(|e| ApiError::internal(format!("building the node request: {e}")))?;
         let lost = |e: hyper::Error| {

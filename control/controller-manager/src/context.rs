@@ -17,6 +17,7 @@ use skiff_controllers::node_lifecycle::NodeLifecycleParams;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::cache_ready::{CacheReady, ready_channel, signal_when_listed};
 use crate::error::{Backoff, Error};
 use crate::expectations::Expectations;
 
@@ -51,6 +52,10 @@ pub(crate) struct Ctx {
     pub(crate) pods: Store<Pod>,
     /// All ReplicaSets (the Deployment controller reads them).
     pub(crate) replica_sets: Store<ReplicaSet>,
+    /// Whether `pods` and `replica_sets` have listed once. Never `Store::wait_until_ready`,
+    /// which loses all but the last of several waiters (see `cache_ready`).
+    pub(crate) pods_ready: CacheReady,
+    pub(crate) replica_sets_ready: CacheReady,
     pub(crate) expectations: Expectations,
     pub(crate) backoff: Backoff,
 }
@@ -58,12 +63,12 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// Waits until both caches have listed once.
     pub(crate) async fn caches_ready(&self) -> Result<(), Error> {
-        self.pods
-            .wait_until_ready()
+        self.pods_ready
+            .wait()
             .await
             .map_err(|_| Error::CacheNotReady { what: "pods" })?;
-        self.replica_sets
-            .wait_until_ready()
+        self.replica_sets_ready
+            .wait()
             .await
             .map_err(|_| Error::CacheNotReady {
                 what: "replicasets",
@@ -100,11 +105,15 @@ pub(crate) fn start_term(
         Api::<ReplicaSet>::all(client.clone()),
         watcher::Config::default(),
     );
+    let (pods_listed, pods_ready) = ready_channel();
+    let (replica_sets_listed, replica_sets_ready) = ready_channel();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         config: config.clone(),
         pods,
         replica_sets,
+        pods_ready,
+        replica_sets_ready,
         expectations: Expectations::new(config.expectations_timeout),
         backoff: Backoff::default(),
     });
@@ -136,13 +145,19 @@ pub(crate) fn start_term(
         tasks,
         term,
         "pod cache",
-        drain(pod_watch.default_backoff().reflect_shared(pod_writer)),
+        drain(signal_when_listed(
+            pod_watch.default_backoff().reflect_shared(pod_writer),
+            pods_listed,
+        )),
     );
     spawn(
         tasks,
         term,
         "replicaset cache",
-        drain(rs_watch.default_backoff().reflect_shared(rs_writer)),
+        drain(signal_when_listed(
+            rs_watch.default_backoff().reflect_shared(rs_writer),
+            replica_sets_listed,
+        )),
     );
 }
 

@@ -6,6 +6,8 @@
 //!   controller-manager Lease, cancels and awaits them the moment it does not.
 //! - `context`: [`ManagerConfig`], the shared caches (pods, ReplicaSets) and what one term of
 //!   leadership starts (the reflectors and the controllers, owned by one `JoinSet`).
+//! - `cache_ready`: whether a shared cache has listed once, for any number of waiting
+//!   reconciles (kube-runtime's `Store::wait_until_ready` wakes only the last of them).
 //! - `expectations`: kube-controller-manager's expectations: creations and deletions a
 //!   ReplicaSet waits to see in the pod cache before it decides again.
 //! - `replicaset`, `deployment`, `endpoints`, `node_lifecycle`: one controller each:
@@ -17,6 +19,7 @@
 //! **Architecture Invariant:** talks to the cluster only through the Kubernetes API; depends on
 //! no store/replica/apiserver crate (only `skiff-controllers`, `skiff-api`, kube-rs).
 
+mod cache_ready;
 mod context;
 mod deployment;
 mod endpoints;

@@ -76,10 +76,11 @@ async fn scenario() -> anyhow::Result<()> {
     two_containers(&lab).await?;
     let bad = lab.admin.get("/api/v1/namespaces/default/pods/web/log?tailLines=-1").await?;
     bad.expect_status(422, "Invalid")?;
-    // Bound to the node, but not (yet) known to its agent: the kubelet's 404.
+    // Bound to the node, but not started by its agent yet.
     lab.api_pod("ghost", &["app"]).await?;
     let ghost = lab.kubectl.fails(&["logs", "ghost"], "").await?;
-    ensure!(ghost.contains("NotFound") && ghost.contains("pod \"ghost\" does not exist"), "{ghost}");
+    let waiting = "container \"app\" in pod \"ghost\" is waiting to start: ContainerCreating";
+    ensure!(ghost.contains("BadRequest") && ghost.contains(waiting), "{ghost}");
 
     stop.cancel();
     tunnel.await??;

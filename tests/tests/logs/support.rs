@@ -1,8 +1,7 @@
 //! The set-up the log tests share: one replica, a node joined through
-//! `/skiff/v1/node-join`, a runtime-wasm runtime in this process, and the agent's tunnel
-//! serving that runtime's containers as the node's pods.
+//! `/skiff/v1/node-join`, a runtime-wasm runtime in this process whose sandboxes are keyed
+//! by pod uid (as the agent keys them), and the agent's tunnel serving its containers.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -26,16 +25,12 @@ pub type Tunnel = JoinHandle<Result<(), TunnelError>>;
 /// The node whose pods these tests run.
 pub const NODE: &str = "edge-1";
 
-/// (namespace, pod name) to runtime sandbox id: what the agent's pod manager knows.
-type Sandboxes = Arc<Mutex<HashMap<(String, String), String>>>;
-
 pub struct Lab {
     pub replica: Replica,
     pub admin: ApiClient,
     pub kubectl: Kubectl,
     /// The runtime the tunnel serves logs from.
     pub rt: Runtime,
-    sandboxes: Sandboxes,
     logs_dir: PathBuf,
     next_ip: Mutex<u8>,
 }
@@ -67,7 +62,6 @@ impl Lab {
             admin,
             kubectl,
             rt,
-            sandboxes: Arc::default(),
             logs_dir: scratch.join("pods"),
             next_ip: Mutex::new(10),
         })
@@ -88,14 +82,7 @@ impl Lab {
     pub fn tunnel(&self, token: String) -> anyhow::Result<(CancellationToken, Tunnel)> {
         let ca = std::fs::read_to_string(self.replica.data_dir.join("pki/ca.crt"))?;
         let config = TunnelConfig::new(token, ca, vec![self.replica.url()]);
-        let sandboxes = self.sandboxes.clone();
-        let logs = Arc::new(RuntimeLogs {
-            runtime: self.rt.clone(),
-            sandbox_of: move |namespace: &str, pod: &str| {
-                let key = (namespace.to_owned(), pod.to_owned());
-                skiff_sync::lock(&sandboxes).get(&key).cloned()
-            },
-        });
+        let logs = Arc::new(RuntimeLogs(self.rt.clone()));
         let stop = CancellationToken::new();
         let task = tokio::spawn(keep_tunnels(config, logs, stop.clone()));
         Ok((stop, task))
@@ -139,7 +126,6 @@ impl Lab {
         for container in containers {
             self.rt.create_container(&uid, container).await?;
         }
-        skiff_sync::lock(&self.sandboxes).insert(("default".into(), name.into()), uid.clone());
         Ok(uid)
     }
 

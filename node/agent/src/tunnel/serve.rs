@@ -1,9 +1,10 @@
 //! What the agent answers on a tunnel: `GET /containerLogs/<namespace>/<pod>/<container>`
-//! (the kubelet's path and query) and `GET /healthz`; anything else is 404.
+//! (the kubelet's path and query, plus the pod's uid in `Skiff-Pod-Uid`) and `GET /healthz`;
+//! anything else is 404.
 
 use super::options::LogOptions;
 use super::render::{Renderer, tail_start};
-use super::source::ContainerLogs;
+use super::source::{ContainerLogs, LogLookupError, POD_UID_HEADER, PodKey};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{Method, Request, Response, StatusCode, header};
@@ -58,7 +59,24 @@ pub fn answer<B>(
         Ok(options) => options,
         Err(e) => return text(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     };
-    let log = match logs.container_log(namespace, pod, container, options.previous) {
+    let uid = request
+        .headers()
+        .get(POD_UID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let found = if uid.is_empty() {
+        Err(LogLookupError::NoUid {
+            pod: (*pod).to_owned(),
+        })
+    } else {
+        let key = PodKey {
+            namespace,
+            name: pod,
+            uid,
+        };
+        logs.container_log(key, container, options.previous)
+    };
+    let log = match found {
         Ok(log) => log,
         Err(e) => return text(e.status(), e.to_string()),
     };

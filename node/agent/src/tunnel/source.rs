@@ -1,15 +1,17 @@
-//! Where the tunnel finds a container's log: [`ContainerLogs`], implemented by the agent
-//! over its runtime, and [`RuntimeLogs`], that implementation given the agent's map from
-//! (namespace, pod name) to the runtime's pod sandbox id.
+//! Where the tunnel finds a container's log: [`ContainerLogs`], and [`RuntimeLogs`], its
+//! implementation over the agent's runtime.
 
 use skiff_runtime_wasm::logs::LogFile;
 use skiff_runtime_wasm::{Runtime, RuntimeError};
 
+/// The header in which the API server names the pod's uid.
+pub const POD_UID_HEADER: &str = "skiff-pod-uid";
+
 /// Why a container's log cannot be served; worded as the kubelet words it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LogLookupError {
-    #[error("pod \"{pod}\" does not exist")]
-    NoPod { pod: String },
+    #[error("pod \"{pod}\" names no pod uid (header {POD_UID_HEADER})")]
+    NoUid { pod: String },
     #[error("container \"{container}\" in pod \"{pod}\" is waiting to start: {reason}")]
     Waiting {
         pod: String,
@@ -30,8 +32,8 @@ impl LogLookupError {
     /// The HTTP status the kubelet answers with.
     pub fn status(&self) -> http::StatusCode {
         match self {
-            LogLookupError::NoPod { .. } => http::StatusCode::NOT_FOUND,
-            LogLookupError::Waiting { .. } | LogLookupError::NoPrevious { .. } => {
+            LogLookupError::NoUid { .. }
+            | LogLookupError::Waiting { .. } | LogLookupError::NoPrevious { .. } => {
                 http::StatusCode::BAD_REQUEST
             }
             LogLookupError::Unreadable { .. } => http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -39,70 +41,69 @@ impl LogLookupError {
     }
 }
 
+/// A pod as a log request names it: the path's namespace and name, and the uid the API
+/// server sends along (`Skiff-Pod-Uid`), which is the runtime sandbox's id.
+#[derive(Debug, Clone, Copy)]
+pub struct PodKey<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub uid: &'a str,
+}
+
 /// The logs of the containers of the pods bound to this node.
 pub trait ContainerLogs: Send + Sync {
-    /// The log of `container` in pod `namespace/pod`: its current run, or (`previous`) the
-    /// run before it. Only pods bound to this node are found.
+    /// The log of `container` in `pod`: its current run, or (`previous`) the run before it.
+    /// Only pods bound to this node are found.
     fn container_log(
         &self,
-        namespace: &str,
-        pod: &str,
+        pod: PodKey<'_>,
         container: &str,
         previous: bool,
     ) -> Result<LogFile, LogLookupError>;
 }
 
-/// [`ContainerLogs`] over a runtime: `sandbox_of(namespace, pod)` names the runtime pod
-/// sandbox of a pod bound to this node (the agent's pod manager knows it), `None` for any
-/// other pod.
-pub struct RuntimeLogs<F> {
-    pub runtime: Runtime,
-    pub sandbox_of: F,
-}
+/// [`ContainerLogs`] over the agent's runtime, whose pod sandboxes are keyed by pod uid (see
+/// `translate`): it holds this node's pods only.
+pub struct RuntimeLogs(pub Runtime);
 
-impl<F> ContainerLogs for RuntimeLogs<F>
-where
-    F: Fn(&str, &str) -> Option<String> + Send + Sync,
-{
+impl ContainerLogs for RuntimeLogs {
     fn container_log(
         &self,
-        namespace: &str,
-        pod: &str,
+        pod: PodKey<'_>,
         container: &str,
         previous: bool,
     ) -> Result<LogFile, LogLookupError> {
-        let Some(sandbox) = (self.sandbox_of)(namespace, pod) else {
-            return Err(LogLookupError::NoPod { pod: pod.into() });
-        };
         let found = if previous {
-            self.runtime.previous_logs(&sandbox, container)
+            self.0.previous_logs(pod.uid, container)
         } else {
-            self.runtime.logs(&sandbox, container).map(Some)
+            self.0.logs(pod.uid, container).map(Some)
         };
+        let (name, container) = (pod.name.to_owned(), container.to_owned());
         match found {
             Ok(Some(log)) => Ok(log),
             Ok(None) => Err(LogLookupError::NoPrevious {
-                pod: pod.into(),
-                container: container.into(),
+                pod: name,
+                container,
             }),
-            // The pod worker has not created the sandbox or the container yet.
+            // The pod worker has not created the sandbox or the container yet (or the pod
+            // has just been bound and its worker has not started).
             Err(RuntimeError::NoSuchPod(_) | RuntimeError::NoSuchContainer { .. }) => {
                 Err(if previous {
                     LogLookupError::NoPrevious {
-                        pod: pod.into(),
-                        container: container.into(),
+                        pod: name,
+                        container,
                     }
                 } else {
                     LogLookupError::Waiting {
-                        pod: pod.into(),
-                        container: container.into(),
+                        pod: name,
+                        container,
                         reason: "ContainerCreating".into(),
                     }
                 })
             }
             Err(e) => Err(LogLookupError::Unreadable {
-                pod: pod.into(),
-                container: container.into(),
+                pod: name,
+                container,
                 reason: e.to_string(),
             }),
         }
