@@ -23,6 +23,13 @@ pub struct AgentArgs {
     /// Directory for the node credential, pod volumes and logs, and the image and code caches.
     #[arg(long, default_value = "skiff-agent", env = "SKIFF_AGENT_DATA_DIR")]
     data_dir: PathBuf,
+    #[command(flatten)]
+    tuning: AgentTuning,
+}
+
+/// The agent's settings that `skiff agent` and `skiff up` share.
+#[derive(Args, Debug, Clone)]
+pub struct AgentTuning {
     /// Renew the node Lease every this many seconds (it lasts four times as long).
     #[arg(long, default_value_t = 10)]
     lease_seconds: u64,
@@ -44,6 +51,31 @@ pub struct AgentArgs {
     refs_retry_ms: u64,
 }
 
+impl AgentTuning {
+    /// The agent's options for `name` with its data in `data_dir`.
+    pub fn options(
+        &self,
+        data_dir: &std::path::Path,
+        name: &str,
+        access: Option<Access>,
+    ) -> anyhow::Result<AgentOptions> {
+        let mut options = AgentOptions::new(data_dir, name, access);
+        anyhow::ensure!(self.lease_seconds > 0, "--lease-seconds must be at least 1");
+        options.lease_period = Duration::from_secs(self.lease_seconds);
+        options.default_pod_cidr = self.pod_cidr.clone();
+        options.node_ip = self.node_ip;
+        options.refs_retry = Duration::from_millis(self.refs_retry_ms.max(100));
+        if let Some(ms) = self.crash_backoff_base_ms {
+            options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
+            options.error_hold = Duration::from_millis(ms.clamp(1, 1000));
+        }
+        if let Some(ms) = self.pull_backoff_base_ms {
+            options.pull_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
+        }
+        Ok(options)
+    }
+}
+
 pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     let shutdown = crate::signals::shutdown_token().context("installing signal handlers")?;
     let name = args.name.unwrap_or_else(skiff_agent::host::hostname);
@@ -51,19 +83,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         (Some(server), Some(token)) => Some(Access::Join { server, token }),
         _ => None,
     };
-    let mut options = AgentOptions::new(&args.data_dir, &name, access);
-    anyhow::ensure!(args.lease_seconds > 0, "--lease-seconds must be at least 1");
-    options.lease_period = Duration::from_secs(args.lease_seconds);
-    options.default_pod_cidr = args.pod_cidr;
-    options.node_ip = args.node_ip;
-    options.refs_retry = Duration::from_millis(args.refs_retry_ms.max(100));
-    if let Some(ms) = args.crash_backoff_base_ms {
-        options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
-        options.error_hold = Duration::from_millis(ms.clamp(1, 1000));
-    }
-    if let Some(ms) = args.pull_backoff_base_ms {
-        options.pull_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
-    }
+    let options = args.tuning.options(&args.data_dir, &name, access)?;
     println!(
         "skiff agent: node {name}, data directory {}",
         args.data_dir.display()

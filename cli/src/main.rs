@@ -5,6 +5,7 @@ mod component_args;
 mod debug_cmd;
 mod server_cmd;
 mod signals;
+mod up_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -26,10 +27,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run one control-plane replica: the replicated store and the Kubernetes API server.
+    /// Run one control-plane replica: the replicated store, the Kubernetes API server, the
+    /// scheduler and the controller manager.
     Server(server_cmd::ServerArgs),
     /// Run a node agent: register this machine as a Node and run the pods bound to it.
     Agent(agent_cmd::AgentArgs),
+    /// Run a whole single-node cluster in this process: a replica and a node agent.
+    Up(up_cmd::UpArgs),
     /// Inspect a replica's data directory (read-only diagnosis).
     Debug(debug_cmd::DebugArgs),
 }
@@ -57,6 +61,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Server(args) => server_cmd::run(args).await,
             Command::Agent(args) => agent_cmd::run(args).await,
+            Command::Up(args) => up_cmd::run(args).await,
             Command::Debug(args) => debug_cmd::run(args).await,
         }
     });
