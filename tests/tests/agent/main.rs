@@ -5,6 +5,7 @@
 
 mod config;
 mod lifecycle;
+mod logs;
 mod node;
 mod pods;
 mod support;

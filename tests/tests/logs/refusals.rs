@@ -40,7 +40,7 @@ async fn scenario() -> anyhow::Result<()> {
     // edge-2's tunnel does not serve edge-1's pods.
     let (stop, tunnel) = lab.tunnel(other.clone())?;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !lab.replica.all_stderr().contains("node tunnel open node=edge-2") {
+    while !plain(&lab.replica.all_stderr()).contains("node tunnel open node=edge-2") {
         ensure!(Instant::now() < deadline, "edge-2's tunnel did not open");
         sleep(Duration::from_millis(100)).await;
     }
@@ -59,4 +59,19 @@ async fn scenario() -> anyhow::Result<()> {
     ensure!(message.contains("Upgrade: skiff-tunnel/1"), "{message}");
     lab.rt.shutdown(Duration::ZERO).await;
     Ok(())
+}
+
+/// `text` without its ANSI colour sequences (`ESC [ ... m`).
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_escape = false;
+    for c in text.chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (false, c) => out.push(c),
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+        }
+    }
+    out
 }
