@@ -40,7 +40,10 @@ async fn follow_streams_until_the_container_ends() -> Result<()> {
                 "{text}"
             );
         }
-        assert!(entries.len() > 1, "expected several entries while following");
+        assert!(
+            entries.len() > 1,
+            "expected several entries while following"
+        );
         assert!(
             entries.windows(2).all(|w| w[0].time <= w[1].time),
             "entries carry their times in order"
@@ -118,7 +121,10 @@ async fn logs_hold_no_descriptor_when_idle_and_stay_complete() -> Result<()> {
         let follow = logs[7].follow(true, std::future::pending());
         for round in 0..3 {
             for (i, log) in logs.iter().enumerate() {
-                log.append(LogStream::Stdout, format!("log {i} round {round}\n").as_bytes())?;
+                log.append(
+                    LogStream::Stdout,
+                    format!("log {i} round {round}\n").as_bytes(),
+                )?;
                 assert!(fds.open_count() <= 4);
             }
         }
@@ -141,8 +147,8 @@ async fn logs_hold_no_descriptor_when_idle_and_stay_complete() -> Result<()> {
             log.finish();
         }
         assert_eq!(fds.open_count(), 0, "finished logs are closed");
-        let seen = tokio::time::timeout(Duration::from_secs(10), follow.collect::<Vec<_>>())
-            .await?;
+        let seen =
+            tokio::time::timeout(Duration::from_secs(10), follow.collect::<Vec<_>>()).await?;
         // The follower was not polled while the writes happened, so it skipped what was
         // rotated away more than once; it still ends with the last line written.
         let seen = String::from_utf8(text(&seen))?;

@@ -60,7 +60,10 @@ fn pick_container(pod: &Value, pod_name: &str, asked: Option<&str>) -> Result<St
                 several.join(" ")
             );
             if !init.is_empty() {
-                message.push_str(&format!(" or one of the init containers: [{}]", init.join(" ")));
+                message.push_str(&format!(
+                    " or one of the init containers: [{}]",
+                    init.join(" ")
+                ));
             }
             Err(ApiError::bad_request(message))
         }
@@ -129,7 +132,9 @@ fn forwarded_query(query: &str, pod_name: &str) -> Result<String, ApiError> {
 /// `GenericHttpResponseChecker`).
 async fn agent_error(status: StatusCode, body: Incoming) -> ApiError {
     let text = match Limited::new(body, MAX_ERROR).collect().await {
-        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).trim().to_owned(),
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes())
+            .trim()
+            .to_owned(),
         Err(e) => format!("reading the node's answer: {e}"),
     };
     match status.as_u16() {
@@ -158,7 +163,10 @@ fn relay(body: Incoming) -> Body {
 
 impl ApiServer {
     /// `GET pods/<name>/log`, authorised already.
-    pub(crate) async fn pod_log(&self, request: &ResourceRequest) -> Result<Response<Body>, ApiError> {
+    pub(crate) async fn pod_log(
+        &self,
+        request: &ResourceRequest,
+    ) -> Result<Response<Body>, ApiError> {
         let name = request.name.as_deref().unwrap_or_default();
         let namespace = request.namespace.as_deref().unwrap_or_default();
         let pod = self

@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(format_time(t), "2025-12-05T12:09:00.000005000Z");
         assert_eq!(parse_time("2025-12-05T12:09:00.000005Z"), Some(t));
         assert_eq!(parse_time("2025-12-05T13:09:00.000005+01:00"), Some(t));
-        assert_eq!(parse_time("2025-12-05T12:09:00Z"), Some(at(1_764_936_540, 0)));
+        assert_eq!(
+            parse_time("2025-12-05T12:09:00Z"),
+            Some(at(1_764_936_540, 0))
+        );
         assert_eq!(parse_time("yesterday"), None);
     }
 

@@ -40,15 +40,26 @@ fn kubectl_logs_reads_a_pod_through_the_agents_tunnel() {
                 seen.get() > before + 2
             })
             .await?;
-        ensure!(follow.seen[0].starts_with("http-server listening on"), "{:?}", follow.seen);
         ensure!(
-            follow.seen[1..].iter().all(|l| l.contains("GET /healthz HTTP/1.1")),
+            follow.seen[0].starts_with("http-server listening on"),
+            "{:?}",
+            follow.seen
+        );
+        ensure!(
+            follow.seen[1..]
+                .iter()
+                .all(|l| l.contains("GET /healthz HTTP/1.1")),
             "probe lines: {:?}",
             follow.seen
         );
         follow.kill().await?;
-        let tail = kubectl.ok(&["logs", "web", "--tail=1", "--timestamps"]).await?;
-        ensure!(tail.lines().count() == 1 && tail.contains("Z ") && tail.contains("GET /healthz"), "{tail}");
+        let tail = kubectl
+            .ok(&["logs", "web", "--tail=1", "--timestamps"])
+            .await?;
+        ensure!(
+            tail.lines().count() == 1 && tail.contains("Z ") && tail.contains("GET /healthz"),
+            "{tail}"
+        );
         Ok(())
     });
 }

@@ -26,7 +26,10 @@ fn stamped(text: &str) -> anyhow::Result<Vec<(SystemTime, String, String)>> {
     text.lines()
         .map(|line| {
             let (time, rest) = line.split_once(' ').context("no space")?;
-            ensure!(time.len() == 30 && time.ends_with('Z'), "time {time:?} in {line:?}");
+            ensure!(
+                time.len() == 30 && time.ends_with('Z'),
+                "time {time:?} in {line:?}"
+            );
             let parsed = parse_time(time).with_context(|| format!("time {time:?}"))?;
             Ok((parsed, time.to_owned(), rest.to_owned()))
         })
@@ -35,7 +38,11 @@ fn stamped(text: &str) -> anyhow::Result<Vec<(SystemTime, String, String)>> {
 
 async fn run_to_end(lab: &Lab, uid: &str, container: &str) -> anyhow::Result<()> {
     lab.rt.start_container(uid, container).await?;
-    timeout(Duration::from_secs(60), lab.rt.wait_container(uid, container)).await??;
+    timeout(
+        Duration::from_secs(60),
+        lab.rt.wait_container(uid, container),
+    )
+    .await??;
     Ok(())
 }
 
@@ -55,32 +62,56 @@ async fn scenario() -> anyhow::Result<()> {
     let lines: Vec<&str> = all.lines().collect();
     ensure!(lines.len() == 5, "{all}");
     for (i, line) in lines.iter().enumerate() {
-        ensure!(line.starts_with(&format!("error {i} calling nowhere:1")), "{all}");
+        ensure!(
+            line.starts_with(&format!("error {i} calling nowhere:1")),
+            "{all}"
+        );
     }
     let tail = k.ok(&["logs", "web", "--tail=2"]).await?;
-    ensure!(tail == format!("{}\n{}\n", lines[3], lines[4]), "--tail=2: {tail}");
+    ensure!(
+        tail == format!("{}\n{}\n", lines[3], lines[4]),
+        "--tail=2: {tail}"
+    );
     ensure!(k.ok(&["logs", "web", "-c", "app"]).await? == all, "-c app");
     let wrong = k.fails(&["logs", "web", "-c", "nope"], "").await?;
-    ensure!(wrong.contains("container nope is not valid for pod web"), "{wrong}");
+    ensure!(
+        wrong.contains("container nope is not valid for pod web"),
+        "{wrong}"
+    );
     let limited = k.ok(&["logs", "web", "--limit-bytes=10"]).await?;
     ensure!(limited == all[..10], "--limit-bytes=10: {limited:?}");
 
     let with_times = stamped(&k.ok(&["logs", "web", "--timestamps"]).await?)?;
-    let rests: Vec<&str> = with_times.iter().map(|(_, _, rest)| rest.as_str()).collect();
-    ensure!(rests == lines, "--timestamps changes only the prefix: {rests:?}");
-    ensure!(with_times.windows(2).all(|w| w[0].0 <= w[1].0), "times in order");
+    let rests: Vec<&str> = with_times
+        .iter()
+        .map(|(_, _, rest)| rest.as_str())
+        .collect();
+    ensure!(
+        rests == lines,
+        "--timestamps changes only the prefix: {rests:?}"
+    );
+    ensure!(
+        with_times.windows(2).all(|w| w[0].0 <= w[1].0),
+        "times in order"
+    );
 
     since_options(&lab, &slow).await?;
     previous_run(&lab, &web).await?;
     follow(&lab).await?;
     two_containers(&lab).await?;
-    let bad = lab.admin.get("/api/v1/namespaces/default/pods/web/log?tailLines=-1").await?;
+    let bad = lab
+        .admin
+        .get("/api/v1/namespaces/default/pods/web/log?tailLines=-1")
+        .await?;
     bad.expect_status(422, "Invalid")?;
     // Bound to the node, but not started by its agent yet.
     lab.api_pod("ghost", &["app"]).await?;
     let ghost = lab.kubectl.fails(&["logs", "ghost"], "").await?;
     let waiting = "container \"app\" in pod \"ghost\" is waiting to start: ContainerCreating";
-    ensure!(ghost.contains("BadRequest") && ghost.contains(waiting), "{ghost}");
+    ensure!(
+        ghost.contains("BadRequest") && ghost.contains(waiting),
+        "{ghost}"
+    );
 
     stop.cancel();
     tunnel.await??;
@@ -105,7 +136,10 @@ async fn since_options(lab: &Lab, uid: &str) -> anyhow::Result<()> {
     ensure!(k.ok(&["logs", "slow", "--since=1h"]).await?.lines().count() == 3);
     sleep(Duration::from_millis(1500)).await;
     let recent = k.ok(&["logs", "slow", "--since=1s"]).await?;
-    ensure!(recent.is_empty(), "nothing was written in the last second: {recent}");
+    ensure!(
+        recent.is_empty(),
+        "nothing was written in the last second: {recent}"
+    );
     Ok(())
 }
 
@@ -121,9 +155,18 @@ async fn previous_run(lab: &Lab, uid: &str) -> anyhow::Result<()> {
     run_to_end(lab, uid, "app").await?;
     let previous = stamped(&k.ok(&["logs", "web", "--previous", "--timestamps"]).await?)?;
     let current = stamped(&k.ok(&["logs", "web", "--timestamps"]).await?)?;
-    ensure!(previous.len() == 5 && current.len() == 5, "{previous:?} {current:?}");
-    ensure!(previous.iter().all(|(t, _, _)| *t < restarted), "previous run: {previous:?}");
-    ensure!(current.iter().all(|(t, _, _)| *t >= restarted), "current run: {current:?}");
+    ensure!(
+        previous.len() == 5 && current.len() == 5,
+        "{previous:?} {current:?}"
+    );
+    ensure!(
+        previous.iter().all(|(t, _, _)| *t < restarted),
+        "previous run: {previous:?}"
+    );
+    ensure!(
+        current.iter().all(|(t, _, _)| *t >= restarted),
+        "current run: {current:?}"
+    );
     let tail = k.ok(&["logs", "web", "--previous", "--tail=1"]).await?;
     ensure!(tail.starts_with("error 4 calling"), "{tail}");
     Ok(())
@@ -136,20 +179,35 @@ async fn follow(lab: &Lab) -> anyhow::Result<()> {
     lab.rt.start_container(&uid, "app").await?;
     let mut watch = lab.kubectl.spawn(&["logs", "-f", "stream"])?;
     watch
-        .line_matching(Duration::from_secs(20), |l| l.starts_with("error 0 calling"))
+        .line_matching(Duration::from_secs(20), |l| {
+            l.starts_with("error 0 calling")
+        })
         .await?;
     let status = lab.rt.container_status(&uid, "app")?;
     ensure!(
-        matches!(status.state, skiff_runtime_wasm::spec::ContainerState::Running { .. }),
+        matches!(
+            status.state,
+            skiff_runtime_wasm::spec::ContainerState::Running { .. }
+        ),
         "a line arrived while the container still ran: {:?}",
         status.state
     );
     watch
-        .line_matching(Duration::from_secs(20), |l| l.starts_with("error 49 calling"))
+        .line_matching(Duration::from_secs(20), |l| {
+            l.starts_with("error 49 calling")
+        })
         .await?;
-    let end = watch.line_matching(Duration::from_secs(10), |_| false).await;
-    let ended = end.err().is_some_and(|e| e.to_string().contains("output ended"));
-    ensure!(ended, "kubectl logs -f ends with the container; saw {:?}", watch.seen);
+    let end = watch
+        .line_matching(Duration::from_secs(10), |_| false)
+        .await;
+    let ended = end
+        .err()
+        .is_some_and(|e| e.to_string().contains("output ended"));
+    ensure!(
+        ended,
+        "kubectl logs -f ends with the container; saw {:?}",
+        watch.seen
+    );
     ensure!(watch.seen.len() == 50, "every line once: {:?}", watch.seen);
     Ok(())
 }
@@ -165,8 +223,17 @@ async fn two_containers(lab: &Lab) -> anyhow::Result<()> {
     let k = &lab.kubectl;
     ensure!(k.ok(&["logs", "duo"]).await?.lines().count() == 1);
     ensure!(k.ok(&["logs", "duo", "-c", "two"]).await?.lines().count() == 2);
-    ensure!(k.ok(&["logs", "duo", "--all-containers"]).await?.lines().count() == 3);
-    let which = lab.admin.get("/api/v1/namespaces/default/pods/duo/log").await?;
+    ensure!(
+        k.ok(&["logs", "duo", "--all-containers"])
+            .await?
+            .lines()
+            .count()
+            == 3
+    );
+    let which = lab
+        .admin
+        .get("/api/v1/namespaces/default/pods/duo/log")
+        .await?;
     let message = which.expect_status(400, "BadRequest")?;
     ensure!(
         message == "a container name must be specified for pod duo, choose one of: [one two]",

@@ -34,8 +34,14 @@ async fn scenario() -> anyhow::Result<()> {
         "{message}"
     );
     let mine = ApiClient::with_token(&lab.replica, Some(&own))?;
-    let message = mine.get(LOG).await?.expect_status(503, "ServiceUnavailable")?;
-    ensure!(message.contains("node \"edge-1\" has no tunnel"), "{message}");
+    let message = mine
+        .get(LOG)
+        .await?
+        .expect_status(503, "ServiceUnavailable")?;
+    ensure!(
+        message.contains("node \"edge-1\" has no tunnel"),
+        "{message}"
+    );
 
     // edge-2's tunnel does not serve edge-1's pods.
     let (stop, tunnel) = lab.tunnel(other.clone())?;
@@ -45,7 +51,10 @@ async fn scenario() -> anyhow::Result<()> {
         sleep(Duration::from_millis(100)).await;
     }
     let refused = lab.kubectl.fails(&["logs", "web"], "").await?;
-    ensure!(refused.contains("node \"edge-1\" has no tunnel"), "{refused}");
+    ensure!(
+        refused.contains("node \"edge-1\" has no tunnel"),
+        "{refused}"
+    );
     stop.cancel();
     tunnel.await??;
 
@@ -54,8 +63,14 @@ async fn scenario() -> anyhow::Result<()> {
         .get(tunnel_path)
         .await?
         .expect_status(401, "Unauthorized")?;
-    lab.admin.get(tunnel_path).await?.expect_status(403, "Forbidden")?;
-    let message = mine.get(tunnel_path).await?.expect_status(400, "BadRequest")?;
+    lab.admin
+        .get(tunnel_path)
+        .await?
+        .expect_status(403, "Forbidden")?;
+    let message = mine
+        .get(tunnel_path)
+        .await?
+        .expect_status(400, "BadRequest")?;
     ensure!(message.contains("Upgrade: skiff-tunnel/1"), "{message}");
     lab.rt.shutdown(Duration::ZERO).await;
     Ok(())

@@ -38,7 +38,12 @@ pub struct Lab {
 /// The secret part of a `K10<hash>::<role>:<secret>` token file.
 fn token_secret(replica: &Replica, file: &str) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(replica.data_dir.join(file))?;
-    Ok(text.trim().rsplit(':').next().context("empty token")?.to_owned())
+    Ok(text
+        .trim()
+        .rsplit(':')
+        .next()
+        .context("empty token")?
+        .to_owned())
 }
 
 impl Lab {
@@ -47,7 +52,12 @@ impl Lab {
         let replica = Replica::start(ReplicaOptions::new(label)).await?;
         let admin = ApiClient::admin(&replica)?;
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !admin.get("/api/v1/namespaces/default").await?.status.is_success() {
+        while !admin
+            .get("/api/v1/namespaces/default")
+            .await?
+            .status
+            .is_success()
+        {
             if Instant::now() > deadline {
                 bail!("namespace default not created within 20 s");
             }
@@ -69,12 +79,22 @@ impl Lab {
 
     /// Joins node `name` with the agent token; returns its bearer token.
     pub async fn join(&self, name: &str) -> anyhow::Result<String> {
-        let joiner = ApiClient::with_token(&self.replica, Some(&token_secret(&self.replica, "agent-token")?))?;
+        let joiner = ApiClient::with_token(
+            &self.replica,
+            Some(&token_secret(&self.replica, "agent-token")?),
+        )?;
         let answer = joiner
-            .json(Method::POST, "/skiff/v1/node-join", &json!({ "nodeName": name }))
+            .json(
+                Method::POST,
+                "/skiff/v1/node-join",
+                &json!({ "nodeName": name }),
+            )
             .await?
             .ok()?;
-        Ok(answer["token"].as_str().context("no token in the join answer")?.to_owned())
+        Ok(answer["token"]
+            .as_str()
+            .context("no token in the join answer")?
+            .to_owned())
     }
 
     /// Opens a node's tunnels (the agent's `keep_tunnels`, with the node's `token`) serving
@@ -104,7 +124,10 @@ impl Lab {
             .json(Method::POST, "/api/v1/namespaces/default/pods", &pod)
             .await?
             .ok()?;
-        Ok(created["metadata"]["uid"].as_str().context("no uid")?.to_owned())
+        Ok(created["metadata"]["uid"]
+            .as_str()
+            .context("no uid")?
+            .to_owned())
     }
 
     /// Pod `name` bound to [`NODE`] in the API, and its sandbox with `containers` created

@@ -18,7 +18,9 @@ fn the_container_is_the_one_named_or_the_only_one() {
         (
             &two,
             None,
-            Err("a container name must be specified for pod x, choose one of: [a b] or one of the init containers: [setup]"),
+            Err(
+                "a container name must be specified for pod x, choose one of: [a b] or one of the init containers: [setup]",
+            ),
         ),
         (&one, Some("c"), Err("container c is not valid for pod x")),
     ];
@@ -52,11 +54,31 @@ fn options_are_checked_and_passed_on() {
         assert_eq!(forwarded_query(query, "x").unwrap(), forwarded, "{query}");
     }
     let refused = [
-        ("tailLines=-1", 422, "PodLogOptions \"x\" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0"),
-        ("limitBytes=0", 422, "PodLogOptions \"x\" is invalid: limitBytes: Invalid value: 0: must be greater than 0"),
-        ("sinceSeconds=1&sinceTime=2026-01-01T00:00:00Z", 422, "PodLogOptions \"x\" is invalid: sinceSeconds: at most one of `sinceTime` or `sinceSeconds` may be specified"),
-        ("tailLines=ten", 400, "invalid value \"ten\" for tailLines: not an integer"),
-        ("follow=yes", 400, "invalid value \"yes\" for follow: must be true or false"),
+        (
+            "tailLines=-1",
+            422,
+            "PodLogOptions \"x\" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0",
+        ),
+        (
+            "limitBytes=0",
+            422,
+            "PodLogOptions \"x\" is invalid: limitBytes: Invalid value: 0: must be greater than 0",
+        ),
+        (
+            "sinceSeconds=1&sinceTime=2026-01-01T00:00:00Z",
+            422,
+            "PodLogOptions \"x\" is invalid: sinceSeconds: at most one of `sinceTime` or `sinceSeconds` may be specified",
+        ),
+        (
+            "tailLines=ten",
+            400,
+            "invalid value \"ten\" for tailLines: not an integer",
+        ),
+        (
+            "follow=yes",
+            400,
+            "invalid value \"yes\" for follow: must be true or false",
+        ),
     ];
     for (query, code, message) in refused {
         let e = forwarded_query(query, "x").unwrap_err();

@@ -74,7 +74,10 @@ impl ApiServer {
         let mut response = Response::new(skiff_respond::full(bytes::Bytes::new()));
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         let headers = response.headers_mut();
-        headers.insert(header::CONNECTION, header::HeaderValue::from_static("Upgrade"));
+        headers.insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("Upgrade"),
+        );
         headers.insert(
             header::UPGRADE,
             header::HeaderValue::from_static(TUNNEL_PROTOCOL),

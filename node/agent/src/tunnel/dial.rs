@@ -37,7 +37,9 @@ fn target(url: &str) -> Result<(String, u16, String), TunnelError> {
         url: url.to_owned(),
         reason: reason.to_owned(),
     };
-    let uri: Uri = url.parse().map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
+    let uri: Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
     if uri.scheme_str() != Some("https") {
         return Err(invalid("it must start with https://"));
     }
@@ -46,7 +48,10 @@ fn target(url: &str) -> Result<(String, u16, String), TunnelError> {
     let authority = uri
         .authority()
         .map_or_else(|| host.to_owned(), ToString::to_string);
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     Ok((host, port, authority))
 }
 
@@ -65,7 +70,9 @@ async fn open(
         url: url.to_owned(),
         reason: "its host is not a valid server name".into(),
     })?;
-    let tcp = TcpStream::connect((host.as_str(), port)).await.map_err(io)?;
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(io)?;
     let _ = tcp.set_nodelay(true);
     let stream = tls.connect(name, tcp).await.map_err(io)?;
     let http = |source: hyper::Error| TunnelError::Http {
@@ -89,7 +96,9 @@ async fn open(
         let response = sender.send_request(request).await.map_err(http)?;
         if response.status() != StatusCode::SWITCHING_PROTOCOLS {
             let status = response.status();
-            let body = Limited::new(response.into_body(), MAX_REFUSAL).collect().await;
+            let body = Limited::new(response.into_body(), MAX_REFUSAL)
+                .collect()
+                .await;
             let message = body
                 .map(|b| String::from_utf8_lossy(&b.to_bytes()).trim().to_owned())
                 .unwrap_or_default();

@@ -38,10 +38,7 @@ pub enum TunnelError {
     #[error("server URL {url}: {reason}")]
     InvalidUrl { url: String, reason: String },
     #[error("connecting to {url}: {source}")]
-    Connect {
-        url: String,
-        source: std::io::Error,
-    },
+    Connect { url: String, source: std::io::Error },
     #[error("{url} did not open a tunnel within {after:?}")]
     Timeout { url: String, after: Duration },
     #[error("tunnel to {url}: {source}")]
@@ -187,8 +184,12 @@ impl Keeper {
             }
             match outcome {
                 Ok(()) if stop.is_cancelled() => return,
-                Ok(()) => tracing::info!(server = %self.url, "tunnel closed by the server; reopening in {delay:?}"),
-                Err(e) => tracing::warn!(server = %self.url, "tunnel failed: {e}; retrying in {delay:?}"),
+                Ok(()) => {
+                    tracing::info!(server = %self.url, "tunnel closed by the server; reopening in {delay:?}")
+                }
+                Err(e) => {
+                    tracing::warn!(server = %self.url, "tunnel failed: {e}; retrying in {delay:?}")
+                }
             }
             tokio::select! {
                 () = stop.cancelled() => return,

@@ -121,18 +121,62 @@ mod tests {
         let since = |s| Some(UNIX_EPOCH + Duration::from_secs(s));
         let cases = [
             (LogOptions::default(), "a\nbc\nd\n"),
-            (LogOptions { tail_lines: Some(0), ..LogOptions::default() }, ""),
-            (LogOptions { tail_lines: Some(1), ..LogOptions::default() }, "d\n"),
-            (LogOptions { tail_lines: Some(2), ..LogOptions::default() }, "bc\nd\n"),
-            (LogOptions { tail_lines: Some(9), ..LogOptions::default() }, "a\nbc\nd\n"),
-            (LogOptions { since: since(3), ..LogOptions::default() }, "c\nd\n"),
-            (LogOptions { limit_bytes: Some(4), ..LogOptions::default() }, "a\nbc"),
             (
-                LogOptions { timestamps: true, tail_lines: Some(2), ..LogOptions::default() },
+                LogOptions {
+                    tail_lines: Some(0),
+                    ..LogOptions::default()
+                },
+                "",
+            ),
+            (
+                LogOptions {
+                    tail_lines: Some(1),
+                    ..LogOptions::default()
+                },
+                "d\n",
+            ),
+            (
+                LogOptions {
+                    tail_lines: Some(2),
+                    ..LogOptions::default()
+                },
+                "bc\nd\n",
+            ),
+            (
+                LogOptions {
+                    tail_lines: Some(9),
+                    ..LogOptions::default()
+                },
+                "a\nbc\nd\n",
+            ),
+            (
+                LogOptions {
+                    since: since(3),
+                    ..LogOptions::default()
+                },
+                "c\nd\n",
+            ),
+            (
+                LogOptions {
+                    limit_bytes: Some(4),
+                    ..LogOptions::default()
+                },
+                "a\nbc",
+            ),
+            (
+                LogOptions {
+                    timestamps: true,
+                    tail_lines: Some(2),
+                    ..LogOptions::default()
+                },
                 "1970-01-01T00:00:02.000000000Z bc\n1970-01-01T00:00:04.000000000Z d\n",
             ),
             (
-                LogOptions { timestamps: true, limit_bytes: Some(12), ..LogOptions::default() },
+                LogOptions {
+                    timestamps: true,
+                    limit_bytes: Some(12),
+                    ..LogOptions::default()
+                },
                 "1970-01-01T0",
             ),
         ];
@@ -144,14 +188,20 @@ mod tests {
     #[test]
     fn a_partial_last_line_counts_as_a_line() {
         let log = ["a\n", "b\n", "c"];
-        let options = LogOptions { tail_lines: Some(1), ..LogOptions::default() };
+        let options = LogOptions {
+            tail_lines: Some(1),
+            ..LogOptions::default()
+        };
         assert_eq!(shown(&log, options), "c");
     }
 
     #[test]
     fn the_limit_holds_across_pushes() {
         let all = entries(&["abc\n", "def\n"]);
-        let mut renderer = Renderer::new(&LogOptions { limit_bytes: Some(6), ..LogOptions::default() });
+        let mut renderer = Renderer::new(&LogOptions {
+            limit_bytes: Some(6),
+            ..LogOptions::default()
+        });
         assert_eq!(renderer.render(&all[..1]), b"abc\n");
         assert!(!renderer.is_done());
         assert_eq!(renderer.render(&all[1..]), b"de");

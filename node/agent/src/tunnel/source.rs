@@ -33,9 +33,8 @@ impl LogLookupError {
     pub fn status(&self) -> http::StatusCode {
         match self {
             LogLookupError::NoUid { .. }
-            | LogLookupError::Waiting { .. } | LogLookupError::NoPrevious { .. } => {
-                http::StatusCode::BAD_REQUEST
-            }
+            | LogLookupError::Waiting { .. }
+            | LogLookupError::NoPrevious { .. } => http::StatusCode::BAD_REQUEST,
             LogLookupError::Unreadable { .. } => http::StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
