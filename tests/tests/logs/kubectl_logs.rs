@@ -56,6 +56,33 @@ async fn scenario() -> anyhow::Result<()> {
     run_to_end(&lab, &web, "app").await?;
     let (stop, tunnel) = lab.tunnel(token)?;
     lab.wait_for_tunnel("web").await?;
+    plain_options(&lab).await?;
+    since_options(&lab, &slow).await?;
+    previous_run(&lab, &web).await?;
+    follow(&lab).await?;
+    two_containers(&lab).await?;
+    let bad = lab
+        .admin
+        .get("/api/v1/namespaces/default/pods/web/log?tailLines=-1")
+        .await?;
+    bad.expect_status(422, "Invalid")?;
+    // Bound to the node, but not started by its agent yet.
+    lab.api_pod("ghost", &["app"]).await?;
+    let ghost = lab.kubectl.fails(&["logs", "ghost"], "").await?;
+    let waiting = "container \"app\" in pod \"ghost\" is waiting to start: ContainerCreating";
+    ensure!(
+        ghost.contains("BadRequest") && ghost.contains(waiting),
+        "{ghost}"
+    );
+
+    stop.cancel();
+    tunnel.await??;
+    lab.rt.shutdown(Duration::ZERO).await;
+    Ok(())
+}
+
+/// All of it, `--tail`, `-c`, `--limit-bytes` and `--timestamps`.
+async fn plain_options(lab: &Lab) -> anyhow::Result<()> {
     let k = &lab.kubectl;
 
     let all = k.ok(&["logs", "web"]).await?;
@@ -95,27 +122,6 @@ async fn scenario() -> anyhow::Result<()> {
         "times in order"
     );
 
-    since_options(&lab, &slow).await?;
-    previous_run(&lab, &web).await?;
-    follow(&lab).await?;
-    two_containers(&lab).await?;
-    let bad = lab
-        .admin
-        .get("/api/v1/namespaces/default/pods/web/log?tailLines=-1")
-        .await?;
-    bad.expect_status(422, "Invalid")?;
-    // Bound to the node, but not started by its agent yet.
-    lab.api_pod("ghost", &["app"]).await?;
-    let ghost = lab.kubectl.fails(&["logs", "ghost"], "").await?;
-    let waiting = "container \"app\" in pod \"ghost\" is waiting to start: ContainerCreating";
-    ensure!(
-        ghost.contains("BadRequest") && ghost.contains(waiting),
-        "{ghost}"
-    );
-
-    stop.cancel();
-    tunnel.await??;
-    lab.rt.shutdown(Duration::ZERO).await;
     Ok(())
 }
 

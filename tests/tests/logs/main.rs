@@ -3,5 +3,6 @@
 //! and the real kubectl. Each test starts its own replica and is bounded in time.
 
 mod kubectl_logs;
+mod reconnect;
 mod refusals;
 mod support;

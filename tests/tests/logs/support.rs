@@ -154,14 +154,23 @@ impl Lab {
 
     /// Waits until `kubectl logs <pod>` stops answering 503 (the tunnel is registered).
     pub async fn wait_for_tunnel(&self, pod: &str) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_for_tunnel_within(pod, Duration::from_secs(20))
+            .await
+    }
+
+    /// [`Lab::wait_for_tunnel`] for up to `limit`.
+    pub async fn wait_for_tunnel_within(&self, pod: &str, limit: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + limit;
         loop {
             let out = self.kubectl.run(&["logs", pod], "").await?;
             if out.success {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("kubectl logs {pod} still fails after 20 s: {}", out.stderr);
+                bail!(
+                    "kubectl logs {pod} still fails after {limit:?}: {}",
+                    out.stderr
+                );
             }
             sleep(Duration::from_millis(200)).await;
         }

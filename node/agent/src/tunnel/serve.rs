@@ -64,41 +64,51 @@ pub fn answer<B>(
         .get(POD_UID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let found = if uid.is_empty() {
-        Err(LogLookupError::NoUid {
-            pod: (*pod).to_owned(),
-        })
-    } else {
-        let key = PodKey {
-            namespace,
-            name: pod,
-            uid,
-        };
-        logs.container_log(key, container, options.previous)
+    let key = PodKey {
+        namespace,
+        name: pod,
+        uid,
     };
-    let log = match found {
-        Ok(log) => log,
-        Err(e) => return text(e.status(), e.to_string()),
-    };
-    let body = if options.follow {
-        let (history, live) = log.entries_and_follow(shutdown.clone().cancelled_owned());
-        stream_body(history, live, options)
-    } else {
-        match log.entries() {
-            Ok(entries) => {
-                let from = tail_start(&entries, options.tail_lines);
-                let bytes = Renderer::new(&options).render(&entries[from..]);
-                Full::new(Bytes::from(bytes)).boxed_unsync()
-            }
-            Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    match log_body(key, container, options, logs, shutdown) {
+        Ok(body) => {
+            let mut response = Response::new(body);
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/plain"),
+            );
+            response
         }
-    };
-    let mut response = Response::new(body);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/plain"),
-    );
-    response
+        Err((status, message)) => text(status, message),
+    }
+}
+
+/// The answer to a log request for `container` of `pod`, or why there is none.
+fn log_body(
+    pod: PodKey<'_>,
+    container: &str,
+    options: LogOptions,
+    logs: &Arc<dyn ContainerLogs>,
+    shutdown: &CancellationToken,
+) -> Result<TunnelBody, (StatusCode, String)> {
+    let refused = |e: LogLookupError| (e.status(), e.to_string());
+    if pod.uid.is_empty() {
+        return Err(refused(LogLookupError::NoUid {
+            pod: pod.name.to_owned(),
+        }));
+    }
+    let log = logs
+        .container_log(pod, container, options.previous)
+        .map_err(refused)?;
+    if options.follow {
+        let (history, live) = log.entries_and_follow(shutdown.clone().cancelled_owned());
+        return Ok(stream_body(history, live, options));
+    }
+    let entries = log
+        .entries()
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let from = tail_start(&entries, options.tail_lines);
+    let bytes = Renderer::new(&options).render(&entries[from..]);
+    Ok(Full::new(Bytes::from(bytes)).boxed_unsync())
 }
 
 /// The history (tail applied), then every entry as it is written, until the log ends,
