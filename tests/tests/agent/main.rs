@@ -8,3 +8,4 @@ mod lifecycle;
 mod node;
 mod pods;
 mod support;
+mod up;
