@@ -19,6 +19,9 @@ use crate::context::{Ctx, drive};
 use crate::error::Error;
 use crate::owners::adopt_and_release;
 
+/// The controller's name in metrics and logs.
+const NAME: &str = "deployment";
+
 /// How soon a Deployment mid-rollout looks again without a change (progress deadlines, and
 /// `minReadySeconds` passing).
 const ROLLING_RESYNC: Duration = Duration::from_secs(1);
@@ -27,15 +30,16 @@ const ROLLING_RESYNC: Duration = Duration::from_secs(1);
 pub(crate) async fn controller(ctx: Arc<Ctx>, replica_sets: ReflectHandle<ReplicaSet>) {
     let api: Api<Deployment> = Api::all(ctx.client.clone());
     let config = Config::default().concurrency(ctx.config.concurrency);
+    let metrics = ctx.metrics.clone();
     let stream = Controller::new(api, watcher::Config::default())
         .owns_shared_stream(replica_sets)
         .with_config(config)
         .run(reconcile, error_policy, ctx);
-    drive(stream, "deployment").await;
+    drive(stream, NAME, &metrics).await;
 }
 
 fn error_policy(d: Arc<Deployment>, error: &Error, ctx: Arc<Ctx>) -> Action {
-    ctx.backoff.next(key(&d), error)
+    ctx.backoff.next(NAME, key(&d), error)
 }
 
 fn key(d: &Deployment) -> String {
@@ -47,6 +51,7 @@ fn key(d: &Deployment) -> String {
 }
 
 async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let _busy = ctx.metrics.busy(NAME);
     ctx.caches_ready().await?;
     let ns = d.namespace().unwrap_or_default();
     let rss: Vec<ReplicaSet> = ctx
@@ -80,7 +85,7 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             .await
             .map_err(Error::api("writing the status of", d.name_any()))?;
     }
-    ctx.backoff.reset(&key(&d));
+    ctx.backoff.reset(NAME, &key(&d));
     let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let done = plan.status.updated_replicas == Some(want)
         && plan.status.available_replicas == Some(want)

@@ -4,13 +4,18 @@
 //! # Layout
 //! - `run`: [`run`], the leadership loop: starts every controller while this replica holds the
 //!   controller-manager Lease, cancels and awaits them the moment it does not.
-//! - `context`: [`ManagerConfig`], the shared caches (pods, ReplicaSets) and what one term of
-//!   leadership starts (the reflectors and the controllers, owned by one `JoinSet`).
+//! - `context`: [`ManagerConfig`], the context of every reconcile (the shared caches of pods,
+//!   ReplicaSets and Jobs, expectations, back-off, metrics).
+//! - `term`: what one term of leadership starts: the shared caches and every controller, in
+//!   one `JoinSet`.
+//! - `metrics`: [`Metrics`], reconcile counts, errors, in-flight and retrying objects per
+//!   controller, rendered in the Prometheus text format.
 //! - `expectations`: kube-controller-manager's expectations: creations and deletions a
 //!   ReplicaSet waits to see in the pod cache before it decides again.
-//! - `replicaset`, `deployment`, `endpoints`, `node_lifecycle`: one controller each:
+//! - `replicaset`, `deployment`, `endpoints`, `node_lifecycle`, `job`: one controller each:
 //!   `reconcile(Arc<K>, Arc<Ctx>) -> Result<Action, Error>` plus an `error_policy` with
 //!   back-off; each executes its pure plan.
+//! - `pods`: creating and deleting a controller's pods, removing a finalizer.
 //! - `owners`: adopting and releasing children (a merge patch of `ownerReferences`).
 //! - `error`: [`ManagerError`] (the manager as a whole) and [`Error`] (one reconcile).
 //!
@@ -22,11 +27,16 @@ mod deployment;
 mod endpoints;
 mod error;
 mod expectations;
+mod job;
+mod metrics;
 mod node_lifecycle;
 mod owners;
+mod pods;
 mod replicaset;
 mod run;
+mod term;
 
 pub use context::ManagerConfig;
 pub use error::{Error, ManagerError};
+pub use metrics::{ControllerCounts, Metrics};
 pub use run::run;

@@ -109,3 +109,59 @@ where
         sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Plays the node agent for the pods of `namespace` that label their fate: `outcome: succeed`
+/// or `fail` pods run, then finish Succeeded (exit 0) or Failed (exit 1); `outcome: run` pods
+/// run until deleted. Until cancelled.
+pub fn finishing_agent(
+    client: &Client,
+    namespace: &str,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    tokio::spawn(async move {
+        let pods = watcher(api.clone(), watcher::Config::default())
+            .default_backoff()
+            .applied_objects();
+        let mut pods = std::pin::pin!(pods);
+        loop {
+            let pod = tokio::select! {
+                () = stop.cancelled() => return,
+                pod = pods.next() => pod,
+            };
+            let Some(Ok(pod)) = pod else { continue };
+            let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+            if pod.metadata.deletion_timestamp.is_some()
+                || matches!(phase, Some("Succeeded" | "Failed"))
+            {
+                continue;
+            }
+            let fate = pod.labels().get("outcome").map(String::as_str);
+            let (phase, exit) = match fate {
+                Some("succeed") => ("Succeeded", 0),
+                Some("fail") => ("Failed", 1),
+                Some("run") if phase != Some("Running") => ("Running", -1),
+                _ => continue,
+            };
+            let _ = set_phase(&api, &pod.name_any(), phase, exit).await;
+        }
+    })
+}
+
+/// Writes `phase` through `pods/status`; a finished phase with its container terminated
+/// with `exit`.
+async fn set_phase(api: &Api<Pod>, name: &str, phase: &str, exit: i32) -> kube::Result<Pod> {
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    let state = if exit >= 0 {
+        json!({"terminated": {"exitCode": exit, "startedAt": now, "finishedAt": now}})
+    } else {
+        json!({"running": {"startedAt": now}})
+    };
+    let patch = json!({"status": {
+        "phase": phase,
+        "containerStatuses": [{"name": "c", "image": "job.wasm", "imageID": "", "ready": false,
+            "restartCount": 0, "state": state}],
+    }});
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+}

@@ -5,6 +5,7 @@
 mod agent_sim;
 mod deployment;
 mod election;
+mod job;
 mod scheduler;
 mod services_nodes;
 mod support;

@@ -1,0 +1,129 @@
+//! [`start_term`]: what one term of leadership starts, every shared cache and every
+//! controller, in one `JoinSet` owned by [`crate::run`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
+use kube::api::Api;
+use kube::runtime::reflector::{self, ReflectHandle, store::Writer};
+use kube::runtime::{WatchStreamExt, watcher};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::{Ctx, ManagerConfig, drain};
+use crate::error::Backoff;
+use crate::expectations::Expectations;
+
+/// Events a shared cache holds for slow subscribers before its watch waits for them.
+const SHARED_BUFFER: usize = 4096;
+
+/// The subscriptions to the shared caches, one per controller that a cache triggers.
+struct Handles {
+    pods: ReflectHandle<Pod>,
+    replica_sets: ReflectHandle<ReplicaSet>,
+    jobs: ReflectHandle<Job>,
+}
+
+/// Starts the caches and every controller of one term into `tasks`; each stops when `term`
+/// is cancelled (dropping a controller's stream aborts its reconciles in flight).
+pub(crate) fn start_term(
+    tasks: &mut JoinSet<&'static str>,
+    client: &Client,
+    config: &ManagerConfig,
+    term: &CancellationToken,
+) {
+    let (pods, pod_writer) = reflector::store_shared::<Pod>(SHARED_BUFFER);
+    let (replica_sets, rs_writer) = reflector::store_shared::<ReplicaSet>(SHARED_BUFFER);
+    let (jobs, job_writer) = reflector::store_shared::<Job>(SHARED_BUFFER);
+    let (Some(p), Some(r), Some(j)) = (
+        pod_writer.subscribe(),
+        rs_writer.subscribe(),
+        job_writer.subscribe(),
+    ) else {
+        return;
+    };
+    let handles = Handles {
+        pods: p,
+        replica_sets: r,
+        jobs: j,
+    };
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        config: config.clone(),
+        pods,
+        replica_sets,
+        jobs,
+        expectations: Expectations::new(config.expectations_timeout),
+        backoff: Backoff::new(config.metrics.clone()),
+        metrics: config.metrics.clone(),
+    });
+    start_controllers(tasks, term, &ctx, &handles);
+    // The caches start after their subscribers exist, so no event is missed.
+    cache(tasks, term, "pod cache", client, pod_writer);
+    cache(tasks, term, "replicaset cache", client, rs_writer);
+    cache(tasks, term, "job cache", client, job_writer);
+}
+
+fn start_controllers(
+    tasks: &mut JoinSet<&'static str>,
+    term: &CancellationToken,
+    ctx: &Arc<Ctx>,
+    h: &Handles,
+) {
+    let rs = crate::replicaset::controller(ctx.clone(), h.replica_sets.clone(), h.pods.clone());
+    spawn(tasks, term, "replicaset controller", rs);
+    let deploy = crate::deployment::controller(ctx.clone(), h.replica_sets.clone());
+    spawn(tasks, term, "deployment controller", deploy);
+    let eps = crate::endpoints::controller(ctx.clone(), h.pods.clone());
+    spawn(tasks, term, "endpoints controller", eps);
+    let nodes = crate::node_lifecycle::controller(ctx.clone(), h.pods.clone());
+    spawn(tasks, term, "node lifecycle controller", nodes);
+    let job = crate::job::controller(ctx.clone(), h.jobs.clone(), h.pods.clone());
+    spawn(tasks, term, "job controller", job);
+}
+
+/// Starts the watch that fills a shared cache.
+fn cache<K>(
+    tasks: &mut JoinSet<&'static str>,
+    term: &CancellationToken,
+    what: &'static str,
+    client: &Client,
+    writer: Writer<K>,
+) where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let watch = watcher(Api::<K>::all(client.clone()), watcher::Config::default());
+    spawn(
+        tasks,
+        term,
+        what,
+        drain(watch.default_backoff().reflect_shared(writer)),
+    );
+}
+
+/// Runs `work` in `tasks` until it ends or `term` is cancelled; the task's result is its name.
+pub(crate) fn spawn(
+    tasks: &mut JoinSet<&'static str>,
+    term: &CancellationToken,
+    what: &'static str,
+    work: impl Future<Output = ()> + Send + 'static,
+) {
+    let term = term.clone();
+    tasks.spawn(async move {
+        tokio::select! {
+            () = term.cancelled() => {}
+            () = work => tracing::warn!("controller-manager: {what} ended"),
+        }
+        what
+    });
+}
