@@ -12,9 +12,11 @@
 //!   controller, rendered in the Prometheus text format.
 //! - `expectations`: kube-controller-manager's expectations: creations and deletions a
 //!   ReplicaSet waits to see in the pod cache before it decides again.
-//! - `replicaset`, `deployment`, `endpoints`, `node_lifecycle`, `job`: one controller each:
+//! - `replicaset`, `deployment`, `endpoints`, `node_lifecycle`, `job`, `cronjob`: one
+//!   controller each:
 //!   `reconcile(Arc<K>, Arc<Ctx>) -> Result<Action, Error>` plus an `error_policy` with
 //!   back-off; each executes its pure plan.
+//! - `events`: core/v1 Events, once per object, reason and message.
 //! - `pods`: creating and deleting a controller's pods, removing a finalizer.
 //! - `owners`: adopting and releasing children (a merge patch of `ownerReferences`).
 //! - `error`: [`ManagerError`] (the manager as a whole) and [`Error`] (one reconcile).
@@ -23,9 +25,11 @@
 //! no store/replica/apiserver crate (only `skiff-controllers`, `skiff-api`, kube-rs).
 
 mod context;
+mod cronjob;
 mod deployment;
 mod endpoints;
 mod error;
+mod events;
 mod expectations;
 mod job;
 mod metrics;

@@ -84,6 +84,8 @@ fn start_controllers(
     spawn(tasks, term, "node lifecycle controller", nodes);
     let job = crate::job::controller(ctx.clone(), h.jobs.clone(), h.pods.clone());
     spawn(tasks, term, "job controller", job);
+    let cron = crate::cronjob::controller(ctx.clone(), h.jobs.clone());
+    spawn(tasks, term, "cronjob controller", cron);
 }
 
 /// Starts the watch that fills a shared cache.

@@ -3,6 +3,7 @@
 //! the API (no agents), as kube-scheduler's own performance tests do.
 
 mod agent_sim;
+mod cronjob;
 mod deployment;
 mod election;
 mod job;
