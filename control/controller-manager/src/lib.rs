@@ -16,7 +16,10 @@
 //!   controller each:
 //!   `reconcile(Arc<K>, Arc<Ctx>) -> Result<Action, Error>` plus an `error_policy` with
 //!   back-off; each executes its pure plan.
+//! - `gc`: the garbage collector: a cache and a controller per served kind, the graph of
+//!   ownerReferences, Background/Foreground/Orphan propagation.
 //! - `events`: core/v1 Events, once per object, reason and message.
+//! - `job_orphans`: the tracking finalizer removed from pods whose Job is gone.
 //! - `pods`: creating and deleting a controller's pods, removing a finalizer.
 //! - `owners`: adopting and releasing children (a merge patch of `ownerReferences`).
 //! - `error`: [`ManagerError`] (the manager as a whole) and [`Error`] (one reconcile).
@@ -31,7 +34,9 @@ mod endpoints;
 mod error;
 mod events;
 mod expectations;
+mod gc;
 mod job;
+mod job_orphans;
 mod metrics;
 mod node_lifecycle;
 mod owners;

@@ -62,6 +62,7 @@ pub(crate) fn start_term(
         metrics: config.metrics.clone(),
     });
     start_controllers(tasks, term, &ctx, &handles);
+    crate::gc::start(tasks, term, client, config);
     // The caches start after their subscribers exist, so no event is missed.
     cache(tasks, term, "pod cache", client, pod_writer);
     cache(tasks, term, "replicaset cache", client, rs_writer);
@@ -84,6 +85,8 @@ fn start_controllers(
     spawn(tasks, term, "node lifecycle controller", nodes);
     let job = crate::job::controller(ctx.clone(), h.jobs.clone(), h.pods.clone());
     spawn(tasks, term, "job controller", job);
+    let orphans = crate::job_orphans::controller(ctx.clone(), h.pods.clone());
+    spawn(tasks, term, "job orphan pods controller", orphans);
     let cron = crate::cronjob::controller(ctx.clone(), h.jobs.clone());
     spawn(tasks, term, "cronjob controller", cron);
 }

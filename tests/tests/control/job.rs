@@ -2,7 +2,7 @@
 //! 2 at a time, completes with exactly 3 pods and 3 counted (`kubectl wait
 //! --for=condition=complete`, `kubectl get jobs` COMPLETIONS 3/3); a failing pod fails a Job
 //! with backoffLimit 0; a Job over its activeDeadlineSeconds fails and loses its running pod;
-//! a finished Job with ttlSecondsAfterFinished 0 is deleted.
+//! a finished Job with ttlSecondsAfterFinished 0 is deleted, and its pod with it.
 
 use std::time::Duration;
 
@@ -159,6 +159,11 @@ async fn expires(client: &Client, jobs: &Api<Job>) -> anyhow::Result<()> {
     create::<Job>(client, NS, job("brief", "succeed", spec)).await?;
     eventually("the finished Job deleted by its TTL", LIMIT, || async {
         Ok(jobs.get_opt("brief").await?.is_none())
+    })
+    .await?;
+    // Its pod goes with it (the garbage collector), counted or not: no finalizer holds it.
+    eventually("the expired Job's pod collected", LIMIT, || async {
+        Ok(pods_of(client, "brief").await?.is_empty())
     })
     .await?;
     Ok(())

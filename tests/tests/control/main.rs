@@ -6,6 +6,7 @@ mod agent_sim;
 mod cronjob;
 mod deployment;
 mod election;
+mod gc;
 mod job;
 mod scheduler;
 mod services_nodes;

@@ -18,8 +18,8 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::Error;
 use crate::common::{
-    controller_owner, controller_ref, is_pod_active, is_pod_ready, name_of, pod_from_template,
-    secs, time_at, uid_of,
+    controller_owner, controller_ref, is_pod_active, is_pod_ready, is_terminating, name_of,
+    pod_from_template, secs, time_at, uid_of,
 };
 use conditions::{Finish, finished, set_condition};
 
@@ -104,7 +104,8 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
         }
         return Ok(stop_all(plan, status, &active));
     }
-    let want = if suspended {
+    // A Job being deleted (in the foreground) starts nothing; the collector takes its pods.
+    let want = if suspended || is_terminating(&job.metadata) {
         0
     } else {
         want_active(spec.completions, spec.parallelism, succeeded, active.len())

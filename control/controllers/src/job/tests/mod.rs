@@ -194,6 +194,15 @@ fn pods_to_create_and_delete_and_counts() {
 }
 
 #[test]
+fn a_job_being_deleted_starts_nothing() {
+    let mut j = job(json!({"completions": 2}), json!({}));
+    j.metadata.deletion_timestamp = Some(time_at(T0));
+    let plan = reconcile(&j, &[jp("a", St::Succeeded)], at(T0)).expect("plan");
+    assert!(plan.create.is_empty());
+    assert_eq!(plan.remove_finalizer, vec!["a"]);
+}
+
+#[test]
 fn created_pods_carry_labels_finalizer_and_owner() {
     let plan = reconcile(&job(json!({}), json!({})), &[], at(T0)).expect("plan");
     let p = &plan.create[0];
