@@ -26,6 +26,12 @@ pub struct ManagerConfig {
     pub expectations_timeout: Duration,
     /// Reconciles run at once per controller (kube's `--concurrent-*-syncs`, 5).
     pub concurrency: u16,
+    /// `--cluster-cidr`: the range node pod CIDRs are cut from.
+    pub cluster_cidr: String,
+    /// `--node-cidr-mask-size`: the prefix length of each node's range.
+    pub node_cidr_mask: u8,
+    /// `--root-ca-file`: the cluster CA (PEM), written as `ca.crt` into token Secrets.
+    pub root_ca: Option<Vec<u8>>,
     /// Where the controllers count their reconciles: a handle, so keep a clone to serve
     /// `/metrics` with [`Metrics::render`].
     pub metrics: Metrics,
@@ -37,6 +43,9 @@ impl Default for ManagerConfig {
             node_lifecycle: NodeLifecycleParams::default(),
             expectations_timeout: Duration::from_secs(300),
             concurrency: 5,
+            cluster_cidr: skiff_controllers::pod_cidr::DEFAULT_CLUSTER_CIDR.into(),
+            node_cidr_mask: skiff_controllers::pod_cidr::DEFAULT_NODE_MASK,
+            root_ca: None,
             metrics: Metrics::default(),
         }
     }

@@ -12,13 +12,15 @@
 //!   controller, rendered in the Prometheus text format.
 //! - `expectations`: kube-controller-manager's expectations: creations and deletions a
 //!   ReplicaSet waits to see in the pod cache before it decides again.
-//! - `replicaset`, `deployment`, `endpoints`, `node_lifecycle`, `job`, `cronjob`: one
-//!   controller each:
+//! - `replicaset`, `deployment`, `endpoints`, `node_lifecycle`, `job`, `cronjob`, `pod_cidr`:
+//!   one controller each:
 //!   `reconcile(Arc<K>, Arc<Ctx>) -> Result<Action, Error>` plus an `error_policy` with
 //!   back-off; each executes its pure plan.
 //! - `gc`: the garbage collector: a cache and a controller per served kind, the graph of
 //!   ownerReferences, Background/Foreground/Orphan propagation.
 //! - `events`: core/v1 Events, once per object, reason and message.
+//! - `serviceaccounts`: a `default` ServiceAccount per namespace, a token Secret per
+//!   ServiceAccount, tokens filled into token Secrets made by others.
 //! - `job_orphans`: the tracking finalizer removed from pods whose Job is gone.
 //! - `pods`: creating and deleting a controller's pods, removing a finalizer.
 //! - `owners`: adopting and releasing children (a merge patch of `ownerReferences`).
@@ -40,9 +42,11 @@ mod job_orphans;
 mod metrics;
 mod node_lifecycle;
 mod owners;
+mod pod_cidr;
 mod pods;
 mod replicaset;
 mod run;
+mod serviceaccounts;
 mod term;
 
 pub use context::ManagerConfig;

@@ -87,6 +87,10 @@ fn start_controllers(
     spawn(tasks, term, "job controller", job);
     let orphans = crate::job_orphans::controller(ctx.clone(), h.pods.clone());
     spawn(tasks, term, "job orphan pods controller", orphans);
+    let cidr = crate::pod_cidr::controller(ctx.clone());
+    spawn(tasks, term, "pod CIDR controller", cidr);
+    let accounts = crate::serviceaccounts::controllers(ctx.clone());
+    spawn(tasks, term, "serviceaccount controllers", accounts);
     let cron = crate::cronjob::controller(ctx.clone(), h.jobs.clone());
     spawn(tasks, term, "cronjob controller", cron);
 }

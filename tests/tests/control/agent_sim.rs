@@ -26,6 +26,11 @@ pub struct Manager {
 impl Manager {
     /// Starts the manager, leading from the start, with node times shortened.
     pub fn start(client: &Client) -> Manager {
+        Manager::start_with(client, ManagerConfig::default())
+    }
+
+    /// [`Manager::start`] with `config` (node times shortened all the same).
+    pub fn start_with(client: &Client, config: ManagerConfig) -> Manager {
         let (leading, rx) = watch::channel(true);
         let stop = CancellationToken::new();
         let config = ManagerConfig {
@@ -33,7 +38,7 @@ impl Manager {
                 grace_period_secs: 3,
                 default_toleration_secs: 3,
             },
-            ..ManagerConfig::default()
+            ..config
         };
         let run = skiff_controller_manager::run(client.clone(), rx, stop.clone(), config);
         Manager {

@@ -2,6 +2,7 @@
 //! real `skiff server`, through kube-rs as they run in production. Nodes are registered through
 //! the API (no agents), as kube-scheduler's own performance tests do.
 
+mod accounts_cidrs;
 mod agent_sim;
 mod cronjob;
 mod deployment;
