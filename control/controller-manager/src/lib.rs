@@ -12,8 +12,9 @@
 //!   controller, rendered in the Prometheus text format.
 //! - `expectations`: kube-controller-manager's expectations: creations and deletions a
 //!   ReplicaSet waits to see in the pod cache before it decides again.
-//! - `replicaset`, `deployment`, `endpoints`, `node_lifecycle`, `job`, `cronjob`, `pod_cidr`:
-//!   one controller each:
+//! - `replicaset`, `replication_controller`, `deployment`, `daemonset`, `endpoints`,
+//!   `node_lifecycle`, `job`, `cronjob`, `pod_cidr`: one controller each (ReplicationControllers
+//!   and DaemonSets only when the API server's resource table serves them):
 //!   `reconcile(Arc<K>, Arc<Ctx>) -> Result<Action, Error>` plus an `error_policy` with
 //!   back-off; each executes its pure plan.
 //! - `gc`: the garbage collector: a cache and a controller per served kind, the graph of
@@ -31,6 +32,7 @@
 
 mod context;
 mod cronjob;
+mod daemonset;
 mod deployment;
 mod endpoints;
 mod error;
@@ -45,6 +47,7 @@ mod owners;
 mod pod_cidr;
 mod pods;
 mod replicaset;
+mod replication_controller;
 mod run;
 mod serviceaccounts;
 mod term;

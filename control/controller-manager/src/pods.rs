@@ -7,6 +7,7 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
+use crate::context::Ctx;
 use crate::error::Error;
 
 /// Pod creations and deletions in flight at once for one owner.
@@ -91,4 +92,21 @@ pub(crate) async fn remove_finalizer(
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(e) => Err(Error::api("removing a finalizer of pod", pod.name_any())(e)),
     }
+}
+
+/// Creates and deletes a controller's pods, recording them as the expectations of `key`
+/// (the owner decides nothing new until the pod cache shows them); whether anything was
+/// written, or the first error.
+pub(crate) async fn write_pods(
+    ctx: &Ctx,
+    key: &str,
+    api: &Api<Pod>,
+    create: Vec<Pod>,
+    delete: Vec<String>,
+) -> Result<bool, Error> {
+    let (created, create_err) = create_pods(api, create).await;
+    let (deleted, delete_err) = delete_pods(api, delete).await;
+    let wrote = !created.is_empty() || !deleted.is_empty();
+    ctx.expectations.expect(key, created, deleted);
+    create_err.or(delete_err).map_or(Ok(wrote), Err)
 }

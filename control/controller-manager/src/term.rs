@@ -91,6 +91,14 @@ fn start_controllers(
     spawn(tasks, term, "pod CIDR controller", cidr);
     let accounts = crate::serviceaccounts::controllers(ctx.clone());
     spawn(tasks, term, "serviceaccount controllers", accounts);
+    if crate::replication_controller::served() {
+        let rc = crate::replication_controller::controller(ctx.clone(), h.pods.clone());
+        spawn(tasks, term, "replicationcontroller controller", rc);
+    }
+    if crate::daemonset::served() {
+        let ds = crate::daemonset::controller(ctx.clone(), h.pods.clone());
+        spawn(tasks, term, "daemonset controller", ds);
+    }
     let cron = crate::cronjob::controller(ctx.clone(), h.jobs.clone());
     spawn(tasks, term, "cronjob controller", cron);
 }
