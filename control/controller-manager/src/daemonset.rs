@@ -1,6 +1,6 @@
 //! The DaemonSet controller: one pod per eligible node, pinned to it by node affinity (the
 //! scheduler binds it), replaced by the rolling-update rules, and the status; with
-//! expectations, as ReplicaSets. A change to any Node wakes every DaemonSet (kube does the
+//! expectations, as ReplicaSets. A change to any Node, its deletion too, wakes every DaemonSet (kube does the
 //! same when a node's fit may have changed). Started only when the API server serves
 //! `daemonsets`.
 
@@ -47,7 +47,7 @@ pub(crate) async fn controller(ctx: Arc<Ctx>, pods: ReflectHandle<Pod>) {
     let node_events = watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
         .default_backoff()
         .reflect(writer)
-        .applied_objects();
+        .touched_objects();
     let controller = Controller::new(Api::<DaemonSet>::all(client), watcher::Config::default());
     let daemonsets = controller.store();
     let config = Config::default().concurrency(ctx.config.concurrency);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -56,7 +56,7 @@ impl Manager {
 }
 
 /// Marks every pod of `namespace` that is not being deleted Running and Ready (with a pod IP),
-/// as an agent would, until cancelled.
+/// and removes those being deleted, as an agent would, until cancelled.
 pub fn ready_agent(client: &Client, namespace: &str, stop: CancellationToken) -> JoinHandle<()> {
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     tokio::spawn(async move {
@@ -71,7 +71,14 @@ pub fn ready_agent(client: &Client, namespace: &str, stop: CancellationToken) ->
                 pod = pods.next() => pod,
             };
             let Some(Ok(pod)) = pod else { continue };
-            if pod.metadata.deletion_timestamp.is_some() || is_ready(&pod) {
+            if pod.metadata.deletion_timestamp.is_some() {
+                // Stopped: the agent removes the pod (a graceful deletion's last step).
+                let _ = api
+                    .delete(&pod.name_any(), &DeleteParams::default().grace_period(0))
+                    .await;
+                continue;
+            }
+            if is_ready(&pod) {
                 continue;
             }
             next_ip += 1;

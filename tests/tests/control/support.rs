@@ -63,10 +63,14 @@ pub async fn register(client: &Client, node: Value) -> anyhow::Result<()> {
     let api: Api<Node> = Api::all(client.clone());
     let node: Node = serde_json::from_value(node)?;
     let created = api.create(&PostParams::default(), &node).await?;
-    let mut with_status = created.clone();
-    with_status.status = node.status;
-    api.replace_status(&created.name_any(), &PostParams::default(), &with_status)
-        .await?;
+    // A merge patch: controllers may write the Node (its pod CIDR) in between.
+    let patch = json!({"status": node.status});
+    api.patch_status(
+        &created.name_any(),
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await?;
     Ok(())
 }
 

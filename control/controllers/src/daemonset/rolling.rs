@@ -76,10 +76,14 @@ pub(super) fn update(
         return Ok((Vec::new(), Vec::new()));
     };
     let mut nodes = Vec::new();
-    for (node, _) in sync.nodes.iter().filter(|(_, f)| f.should_continue) {
+    for (node, fit) in sync.nodes.iter().filter(|(_, f)| f.should_continue) {
         let name = node.metadata.name.clone().unwrap_or_default();
         // What stays of the node's pods once `manage` is done (a node it creates on has none).
         let mut pods = sync.by_node.get(&name).cloned().unwrap_or_default();
+        if pods.is_empty() && !fit.should_run {
+            // A node that is to have no pod (a NoSchedule taint) is not part of the rollout.
+            continue;
+        }
         if creating.contains(&name) {
             pods.clear();
         }

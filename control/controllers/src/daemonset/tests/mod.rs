@@ -168,6 +168,22 @@ fn sync_table() {
             s(&["a-old", "b-old"]),
             [3, 3, 3, 0, 0],
         ),
+        // A node the pods do not tolerate (NoSchedule), without a pod, does not hold it up.
+        (
+            ds(rolling(0, 1), json!(null)),
+            vec![
+                node("a", json!({}), json!([])),
+                node(
+                    "t",
+                    json!({}),
+                    json!([{"key": "k", "effect": "NoSchedule"}]),
+                ),
+            ],
+            vec![old("a")],
+            s(&[]),
+            s(&["a-old"]),
+            [1, 1, 1, 0, 0],
+        ),
         // An unavailable old pod is replaced whatever the budget.
         (
             ds(rolling(0, 1), json!(null)),
