@@ -2,7 +2,8 @@
 //! 2 at a time, completes with exactly 3 pods and 3 counted (`kubectl wait
 //! --for=condition=complete`, `kubectl get jobs` COMPLETIONS 3/3); a failing pod fails a Job
 //! with backoffLimit 0; a Job over its activeDeadlineSeconds fails and loses its running pod;
-//! a finished Job with ttlSecondsAfterFinished 0 is deleted, and its pod with it.
+//! a finished Job with ttlSecondsAfterFinished 0 is deleted, and its pod with it. The
+//! manager's metrics counted the reconciles.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
+use skiff_controller_manager::{ManagerConfig, Metrics};
 use skiff_tests::{Kubectl, run_bounded};
 use tokio_util::sync::CancellationToken;
 
@@ -70,7 +72,12 @@ async fn scenario() -> anyhow::Result<()> {
     Api::<Namespace>::all(client.clone())
         .create(&Default::default(), &ns)
         .await?;
-    let manager = Manager::start(&client);
+    let metrics = Metrics::default();
+    let config = ManagerConfig {
+        metrics: metrics.clone(),
+        ..ManagerConfig::default()
+    };
+    let manager = Manager::start_with(&client, config);
     let stop = CancellationToken::new();
     let agent = finishing_agent(&client, NS, stop.clone());
     let jobs: Api<Job> = Api::namespaced(client.clone(), NS);
@@ -79,7 +86,25 @@ async fn scenario() -> anyhow::Result<()> {
     expires(&client, &jobs).await?;
     stop.cancel();
     agent.await?;
-    manager.stop().await
+    manager.stop().await?;
+    counted(&metrics)
+}
+
+/// The manager counted the Job controller's reconciles, and renders them for `/metrics`.
+fn counted(metrics: &Metrics) -> anyhow::Result<()> {
+    let job = metrics.snapshot().get("job").copied().unwrap_or_default();
+    anyhow::ensure!(job.reconciles >= 4, "job reconciles counted: {job:?}");
+    anyhow::ensure!(
+        job.in_flight == 0 && job.retrying == 0,
+        "after the term: {job:?}"
+    );
+    let text = metrics.render();
+    let line = format!(
+        "skiff_controller_reconciles_total{{controller=\"job\"}} {}",
+        job.reconciles
+    );
+    anyhow::ensure!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    Ok(())
 }
 
 async fn completes(client: &Client, kubectl: &Kubectl, jobs: &Api<Job>) -> anyhow::Result<()> {
