@@ -85,13 +85,17 @@ async fn reconcile(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             .map_err(Error::api("writing the status of CronJob", cj.name_any()))?;
     }
     ctx.backoff.reset(NAME, &key(&cj));
-    // The next run is due in whole seconds from a truncated `now`: waking up to a second
-    // late is harmless, early never happens (tokio's timers do not fire early).
-    let next = plan
-        .requeue_after
+    Ok(Action::requeue(until_next_run(plan.requeue_after)))
+}
+
+/// How long until the next run: it is due in whole seconds from a truncated `now`, so the
+/// wake-up is up to a second late, never early (tokio's timers do not fire early, and a
+/// wake-up a little early would only find nothing due and sleep again). At least a second;
+/// a suspended CronJob, or one that never fires, looks again after [`RESYNC`].
+fn until_next_run(requeue_after: Option<i64>) -> Duration {
+    requeue_after
         .and_then(|s| u64::try_from(s.max(1)).ok())
-        .map_or(RESYNC, Duration::from_secs);
-    Ok(Action::requeue(next))
+        .map_or(RESYNC, Duration::from_secs)
 }
 
 /// Creates the planned Job and fills its uid into the status' active reference. A Job of
@@ -144,5 +148,25 @@ fn note(w: &CronJobWarning) -> EventNote {
             "UnsupportedSchedule",
             "CRON_TZ or TZ used in schedule is not officially supported, see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/ for more details".to_string(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{RESYNC, until_next_run};
+
+    #[test]
+    fn until_next_run_table() {
+        let table = [
+            (Some(59), Duration::from_secs(59)),
+            (Some(0), Duration::from_secs(1)),
+            (Some(86_400), Duration::from_secs(86_400)),
+            (None, RESYNC),
+        ];
+        for (after, want) in table {
+            assert_eq!(until_next_run(after), want, "{after:?}");
+        }
     }
 }

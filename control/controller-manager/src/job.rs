@@ -16,7 +16,7 @@ use skiff_controllers::job::{self, JobPlan, TRACKING_FINALIZER};
 
 use crate::context::{Ctx, drive};
 use crate::error::Error;
-use crate::pods::{create_pods, delete_pods, remove_finalizer};
+use crate::pods::{delete_pods, remove_finalizer, write_pods};
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "job";
@@ -62,13 +62,8 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         source,
     })?;
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-    let (created, create_err) = create_pods(&api, plan.create.clone()).await;
-    let (deleted, delete_err) = delete_pods(&api, plan.delete.clone()).await;
-    let wrote = !created.is_empty() || !deleted.is_empty() || !plan.remove_finalizer.is_empty();
-    ctx.expectations.expect(&key, created, deleted);
-    if let Some(e) = create_err.or(delete_err) {
-        return Err(e);
-    }
+    let wrote = write_pods(&ctx, &key, &api, plan.create.clone(), plan.delete.clone()).await?
+        || !plan.remove_finalizer.is_empty();
     write_status(&ctx, &job, &plan).await?;
     release_finished(&api, &pods, &plan.remove_finalizer).await?;
     if plan.delete_job {
@@ -77,14 +72,18 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     ctx.backoff.reset(NAME, &key);
+    Ok(Action::requeue(next_look(wrote, plan.requeue_after)))
+}
+
+/// When to decide again: soon after writing (the cache catches up), else when the plan's
+/// deadline or TTL falls due (whole seconds, at least one), at most a minute away.
+fn next_look(wrote: bool, requeue_after: Option<i64>) -> Duration {
     if wrote {
-        return Ok(Action::requeue(SOON));
+        return SOON;
     }
-    let after = plan
-        .requeue_after
+    requeue_after
         .and_then(|s| u64::try_from(s.max(1)).ok())
-        .map_or(RESYNC, |s| Duration::from_secs(s).min(RESYNC));
-    Ok(Action::requeue(after))
+        .map_or(RESYNC, |s| Duration::from_secs(s).min(RESYNC))
 }
 
 /// Writes the planned status if it differs (with the cached `resourceVersion`: a decision on
@@ -133,5 +132,27 @@ async fn delete_job(ctx: &Ctx, job: &Job) -> Result<(), Error> {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
         Err(e) => Err(Error::api("deleting the finished Job", job.name_any())(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{RESYNC, SOON, next_look};
+
+    #[test]
+    fn next_look_table() {
+        let table = [
+            (true, Some(30), SOON),
+            (false, Some(30), Duration::from_secs(30)),
+            (false, Some(0), Duration::from_secs(1)),
+            (false, Some(-5), Duration::from_secs(1)),
+            (false, Some(3600), RESYNC),
+            (false, None, RESYNC),
+        ];
+        for (wrote, after, want) in table {
+            assert_eq!(next_look(wrote, after), want, "{wrote} {after:?}");
+        }
     }
 }

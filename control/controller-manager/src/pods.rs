@@ -14,7 +14,7 @@ use crate::error::Error;
 const WRITE_CONCURRENCY: usize = 32;
 
 /// Creates the pods; the names created, and the first error.
-pub(crate) async fn create_pods(api: &Api<Pod>, pods: Vec<Pod>) -> (Vec<String>, Option<Error>) {
+async fn create_pods(api: &Api<Pod>, pods: Vec<Pod>) -> (Vec<String>, Option<Error>) {
     let results: Vec<Result<String, Error>> = futures::stream::iter(pods)
         .map(|pod| async move {
             api.create(&PostParams::default(), &pod)

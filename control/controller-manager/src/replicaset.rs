@@ -17,7 +17,7 @@ use skiff_controllers::replicaset;
 use crate::context::{Ctx, drive};
 use crate::error::Error;
 use crate::owners::adopt_and_release;
-use crate::pods::{create_pods, delete_pods};
+use crate::pods::write_pods;
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "replicaset";
@@ -70,13 +70,7 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
     let uid = rs.uid().unwrap_or_default();
     let owner = controller_owner("apps/v1", "ReplicaSet", &rs.name_any(), &uid);
     adopt_and_release(&api, &pods, &owner, &plan.adopt, &plan.release).await?;
-    let (created, create_err) = create_pods(&api, plan.create).await;
-    let (deleted, delete_err) = delete_pods(&api, plan.delete).await;
-    let wrote = !created.is_empty() || !deleted.is_empty();
-    ctx.expectations.expect(&key, created, deleted);
-    if let Some(e) = create_err.or(delete_err) {
-        return Err(e);
-    }
+    let wrote = write_pods(&ctx, &key, &api, plan.create, plan.delete).await?;
     if rs.status.as_ref() != Some(&plan.status) {
         let mut with_status = ReplicaSet::clone(&rs);
         with_status.status = Some(plan.status);
