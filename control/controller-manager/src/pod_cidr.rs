@@ -28,7 +28,8 @@ const EXHAUSTED_RETRY: Duration = Duration::from_secs(60);
 struct CidrCtx {
     ctx: Arc<Ctx>,
     nodes: Store<Node>,
-    /// Node name to the CIDR written to it this term.
+    /// Node uid to the CIDR written to it this term (by uid: a node deleted and created
+    /// again under its name is a new node).
     assigned: Mutex<BTreeMap<String, String>>,
 }
 
@@ -101,7 +102,7 @@ async fn reconcile(node: Arc<Node>, c: Arc<CidrCtx>) -> Result<Action, Error> {
         .await
         .map_err(Error::api("writing the pod CIDR of node", name.clone()))?;
     tracing::info!("controller-manager: node {name} gets pod CIDR {cidr}");
-    skiff_sync::lock(&c.assigned).insert(name.clone(), cidr);
+    skiff_sync::lock(&c.assigned).insert(node.uid().unwrap_or_default(), cidr);
     c.ctx.backoff.reset(NAME, &format!("podcidr/{name}"));
     Ok(Action::await_change())
 }
@@ -117,7 +118,7 @@ fn with_assignments(c: &CidrCtx) -> Vec<Node> {
             let spec = n.spec.get_or_insert_with(Default::default);
             if spec.pod_cidr.is_none() {
                 spec.pod_cidr = assigned
-                    .get(&n.metadata.name.clone().unwrap_or_default())
+                    .get(&n.metadata.uid.clone().unwrap_or_default())
                     .cloned();
             }
             n

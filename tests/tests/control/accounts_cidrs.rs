@@ -1,5 +1,6 @@
 //! What the controller manager sets up for others: pod CIDRs for Nodes (one /24 each of
-//! 10.244.0.0/16, distinct, kept; a deleted node's range reused), and ServiceAccounts with
+//! 10.244.0.0/16, distinct, kept; a deleted node's range reused; a node registered again
+//! under its name gets one), and ServiceAccounts with
 //! tokens the API server accepts (the `default` account of a new namespace reads its own
 //! namespace with its token and is refused another, by name), a token filled into a token
 //! Secret made by hand, and an account's token Secret collected with the account.
@@ -101,6 +102,15 @@ async fn pod_cidrs() -> anyhow::Result<()> {
             "{name}'s pod CIDR changed"
         );
     }
+    // A node deleted and registered again under its name is a new node: it gets a CIDR.
+    Api::<Node>::all(client.clone())
+        .delete("a", &DeleteParams::default())
+        .await?;
+    register(&client, node("a", "4", "8Gi", json!({}), Some("True"))).await?;
+    eventually("node a again with a pod CIDR", LIMIT, || async {
+        Ok(of("a", &cidrs(&client).await?).is_some())
+    })
+    .await?;
     manager.stop().await
 }
 
