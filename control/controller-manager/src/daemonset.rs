@@ -70,11 +70,14 @@ fn error_policy(ds: Arc<DaemonSet>, error: &Error, c: Arc<DsCtx>) -> Action {
     c.ctx.backoff.next(NAME, key(&ds), error)
 }
 
+/// The key of its expectations and back-off: by uid too, so an object created again under
+/// its name starts afresh.
 fn key(ds: &DaemonSet) -> String {
     format!(
-        "ds/{}/{}",
+        "ds/{}/{}/{}",
         ds.namespace().unwrap_or_default(),
-        ds.name_any()
+        ds.name_any(),
+        ds.uid().unwrap_or_default()
     )
 }
 

@@ -40,11 +40,14 @@ fn error_policy(job: Arc<Job>, error: &Error, ctx: Arc<Ctx>) -> Action {
     ctx.backoff.next(NAME, key(&job), error)
 }
 
+/// The key of its expectations and back-off: by uid too, so an object created again under
+/// its name starts afresh.
 fn key(job: &Job) -> String {
     format!(
-        "job/{}/{}",
+        "job/{}/{}/{}",
         job.namespace().unwrap_or_default(),
-        job.name_any()
+        job.name_any(),
+        job.uid().unwrap_or_default()
     )
 }
 

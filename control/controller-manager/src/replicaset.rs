@@ -44,11 +44,14 @@ fn error_policy(rs: Arc<ReplicaSet>, error: &Error, ctx: Arc<Ctx>) -> Action {
     ctx.backoff.next(NAME, key(&rs), error)
 }
 
+/// The key of its expectations and back-off: by uid too, so an object created again under
+/// its name starts afresh.
 fn key(rs: &ReplicaSet) -> String {
     format!(
-        "replicaset/{}/{}",
+        "replicaset/{}/{}/{}",
         rs.namespace().unwrap_or_default(),
-        rs.name_any()
+        rs.name_any(),
+        rs.uid().unwrap_or_default()
     )
 }
 

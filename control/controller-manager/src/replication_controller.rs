@@ -46,11 +46,14 @@ fn error_policy(rc: Arc<ReplicationController>, error: &Error, ctx: Arc<Ctx>) ->
     ctx.backoff.next(NAME, key(&rc), error)
 }
 
+/// The key of its expectations and back-off: by uid too, so an object created again under
+/// its name starts afresh.
 fn key(rc: &ReplicationController) -> String {
     format!(
-        "rc/{}/{}",
+        "rc/{}/{}/{}",
         rc.namespace().unwrap_or_default(),
-        rc.name_any()
+        rc.name_any(),
+        rc.uid().unwrap_or_default()
     )
 }
 
