@@ -2,11 +2,13 @@
 //! pods: `kubectl delete deploy` (background) takes its ReplicaSet and pods after it;
 //! `--cascade=orphan` leaves them, freed of their owner reference; `--cascade=foreground`
 //! returns only once the ReplicaSet and pods are gone (kubectl waits for the Deployment,
-//! which waits for them).
+//! which waits for them). A running Job deleted in the foreground goes with its pods, whose
+//! tracking finalizers the Job controller removes.
 
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
@@ -119,6 +121,7 @@ async fn scenario() -> anyhow::Result<()> {
         rss.len(),
         pods.len()
     );
+    job_in_the_foreground(&client, &kubectl).await?;
     let left = Api::<Deployment>::namespaced(client.clone(), NS)
         .list(&ListParams::default())
         .await?;
@@ -133,4 +136,32 @@ async fn scenario() -> anyhow::Result<()> {
     stop.cancel();
     agent.await?;
     manager.stop().await
+}
+
+/// A running Job deleted in the foreground: its pods carry the Job tracking finalizer, so
+/// the collector, the Job controller and the API server must each do their part before
+/// kubectl sees the Job gone, and no pod is left behind.
+async fn job_in_the_foreground(client: &Client, kubectl: &Kubectl) -> anyhow::Result<()> {
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "work"},
+        "spec": {"parallelism": 2, "completions": 4, "template": {
+            "metadata": {"labels": {"app": "work"}},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "work.wasm"}]}}}});
+    create::<Job>(client, NS, job).await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let lp = ListParams::default().labels("app=work");
+    eventually("the Job's 2 pods running", LIMIT, || async {
+        Ok(pods.list(&lp).await?.items.len() == 2)
+    })
+    .await?;
+    let flags = ["-n", NS, "delete", "job", "work", "--cascade=foreground"];
+    kubectl.ok(&flags).await?;
+    let left = pods.list(&lp).await?.items;
+    anyhow::ensure!(
+        left.is_empty(),
+        "the Job went before its pods: {:?}",
+        left.iter()
+            .map(|p| (p.name_any(), p.finalizers().to_vec()))
+            .collect::<Vec<_>>()
+    );
+    Ok(())
 }
