@@ -2,8 +2,9 @@
 //! 10.244.0.0/16, distinct, kept; a deleted node's range reused; a node registered again
 //! under its name gets one), and ServiceAccounts with
 //! tokens the API server accepts (the `default` account of a new namespace reads its own
-//! namespace with its token and is refused another, by name), a token filled into a token
-//! Secret made by hand, and an account's token Secret collected with the account.
+//! namespace with its token and is refused another, by name, and comes back when deleted), a
+//! token filled into a token Secret made by hand, and an account's token Secret collected
+//! with the account.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -180,6 +181,15 @@ async fn accounts() -> anyhow::Result<()> {
         "refused as: {message}"
     );
     hand_made_and_collected(&client).await?;
+    // A deleted default account comes back.
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "team");
+    let old_uid = accounts.get("default").await?.uid();
+    accounts.delete("default", &DeleteParams::default()).await?;
+    eventually("team/default made again", LIMIT, || async {
+        let now = accounts.get_opt("default").await?;
+        Ok(now.is_some_and(|sa| sa.uid() != old_uid))
+    })
+    .await?;
     manager.stop().await
 }
 

@@ -138,9 +138,16 @@ async fn completes(client: &Client, kubectl: &Kubectl, jobs: &Api<Job>) -> anyho
     );
     let table = kubectl.ok(&["-n", NS, "get", "jobs", "ok"]).await?;
     let row = table.lines().nth(1).unwrap_or_default();
+    let columns: Vec<&str> = row.split_whitespace().collect();
     anyhow::ensure!(
-        row.split_whitespace().take(3).collect::<Vec<_>>() == ["ok", "Complete", "3/3"],
+        columns.get(..3) == Some(&["ok", "Complete", "3/3"][..]),
         "kubectl get jobs printed\n{table}"
+    );
+    // DURATION: from startTime to completionTime, in kubectl's words ("3s").
+    let duration = columns.get(3).copied().unwrap_or_default();
+    anyhow::ensure!(
+        duration.ends_with('s') && duration[..duration.len() - 1].parse::<u32>().is_ok(),
+        "DURATION {duration:?} in\n{table}"
     );
     Ok(())
 }
