@@ -1,10 +1,9 @@
 //! What the controller manager sets up for others: pod CIDRs for Nodes (one /24 each of
 //! 10.244.0.0/16, distinct, kept; a deleted node's range reused; a node registered again
-//! under its name gets one), and ServiceAccounts with
-//! tokens the API server accepts (the `default` account of a new namespace reads its own
-//! namespace with its token and is refused another, by name, and comes back when deleted), a
-//! token filled into a token Secret made by hand, and an account's token Secret collected
-//! with the account.
+//! under its name gets one), and ServiceAccounts with tokens the API server accepts (the
+//! `default` account of a new namespace reads its own namespace with its token, is refused
+//! another by name, and comes back when deleted), a token filled into a token Secret made by
+//! hand, and an account's token Secret collected with the account.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
