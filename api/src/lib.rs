@@ -7,12 +7,14 @@
 //! - `status`: Kubernetes `Status` errors.
 //! - `patch`: merge, JSON, strategic merge patch and server-side apply.
 //! - `selector`: label and field selectors.
+//! - `eviction`: the PodDisruptionBudget checks of `pods/eviction`.
 //! - `validate`: validation and defaulting per kind.
 //! - `discovery`, `openapi`, `table`: what kubectl reads besides objects.
 
 pub use k8s_openapi;
 
 pub mod discovery;
+pub mod eviction;
 pub mod openapi;
 pub mod patch;
 pub mod resources;

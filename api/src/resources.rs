@@ -151,7 +151,15 @@ pub static RESOURCES: &[ResourceInfo] = &[
         ns = true,
         short = ["po"],
         cat = ["all"],
-        sub = ["status", "binding", "log"],
+        sub = [
+            "status",
+            "binding",
+            "log",
+            "eviction",
+            "exec",
+            "attach",
+            "portforward"
+        ],
         spec = true,
         status = true
     ),
@@ -234,6 +242,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         status = false
     ),
     resource!(
+        "",
+        "v1",
+        "replicationcontrollers",
+        "replicationcontroller",
+        "ReplicationController",
+        ns = true,
+        short = ["rc"],
+        cat = ["all"],
+        sub = ["status", "scale"],
+        spec = true,
+        status = true
+    ),
+    resource!(
         "apps",
         "v1",
         "deployments",
@@ -258,6 +279,32 @@ pub static RESOURCES: &[ResourceInfo] = &[
         sub = ["status", "scale"],
         spec = true,
         status = true
+    ),
+    resource!(
+        "apps",
+        "v1",
+        "daemonsets",
+        "daemonset",
+        "DaemonSet",
+        ns = true,
+        short = ["ds"],
+        cat = ["all"],
+        sub = ["status"],
+        spec = true,
+        status = true
+    ),
+    resource!(
+        "apps",
+        "v1",
+        "controllerrevisions",
+        "controllerrevision",
+        "ControllerRevision",
+        ns = true,
+        short = [],
+        cat = [],
+        sub = [],
+        spec = false,
+        status = false
     ),
     resource!(
         "batch",
@@ -294,6 +341,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         ns = true,
         short = ["hpa"],
         cat = ["all"],
+        sub = ["status"],
+        spec = true,
+        status = true
+    ),
+    resource!(
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        "PodDisruptionBudget",
+        ns = true,
+        short = ["pdb"],
+        cat = [],
         sub = ["status"],
         spec = true,
         status = true

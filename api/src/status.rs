@@ -217,7 +217,14 @@ impl ApiError {
             let causes: Vec<Value> = self
                 .causes
                 .iter()
-                .map(|c| json!({ "reason": c.kind, "message": c.message, "field": c.field }))
+                .map(|c| {
+                    let mut cause = json!({ "reason": c.kind, "message": c.message });
+                    // Go's `omitempty`: a cause about no field (a disruption budget) has none.
+                    if !c.field.is_empty() {
+                        cause["field"] = json!(c.field);
+                    }
+                    cause
+                })
                 .collect();
             details.insert("causes".into(), json!(causes));
         }
@@ -232,6 +239,12 @@ impl ApiError {
         });
         if !details.is_empty() {
             status["details"] = Value::Object(details);
+        }
+        // Go's `omitempty`: a failure with no reason (several disruption budgets) has none.
+        if self.reason.is_empty()
+            && let Some(map) = status.as_object_mut()
+        {
+            map.remove("reason");
         }
         status
     }

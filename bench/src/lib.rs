@@ -2,7 +2,8 @@
 //! (`store-bench`) that drives skiff's KV endpoint and etcd's JSON gateway
 //! with the same kind of request, and its fsync probe, statistics and tables; and the API
 //! server benchmark (`api-bench`, module [`api`]); and write availability across leader loss
-//! (`failover-bench`, module [`failover`]).
+//! (`failover-bench`, module [`failover`]); and scheduler throughput (`sched-bench`, module
+//! [`sched`]).
 
 pub mod api;
 pub mod conn;
@@ -10,6 +11,7 @@ pub mod failover;
 pub mod fsync;
 pub mod load;
 pub mod record;
+pub mod sched;
 pub mod setup;
 pub mod snapwatch;
 pub mod stats;

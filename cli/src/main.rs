@@ -1,5 +1,6 @@
 //! The `skiff` binary: parses the command line and runs the chosen role.
 
+mod component_args;
 mod debug_cmd;
 mod server_cmd;
 mod signals;

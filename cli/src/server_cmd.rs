@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use skiff_server::launch::{self, LaunchOptions};
 
+use crate::component_args::ComponentArgs;
+
 #[derive(Args, Debug)]
 pub struct ServerArgs {
     /// Directory for the store, certificates and tokens.
@@ -34,6 +36,8 @@ pub struct ServerArgs {
     /// Keep watch history for at least this many seconds.
     #[arg(long, default_value_t = 300)]
     history_seconds: u64,
+    #[command(flatten)]
+    components: ComponentArgs,
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -47,12 +51,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         snapshot_every: args.snapshot_every,
         history_revisions: args.history_revisions,
         history_age: Duration::from_secs(args.history_seconds),
+        components: args.components.options(),
     };
     launch::run(options, shutdown, |started| {
         let dir = started.data_dir.display();
         println!("skiff server: replica {:016x} serving {}", started.id, started.url);
         println!("  data directory: {dir}");
         println!("  join token:     {dir}/token  (skiff server --join {} --token \"$(cat {dir}/token)\")", started.url);
+        println!("  agent token:    {dir}/agent-token  (skiff agent --server {} --token \"$(cat {dir}/agent-token)\")", started.url);
         println!("  admin token:    {dir}/admin-token   CA: {dir}/pki/ca.crt");
         println!("  kubeconfig:     {}  (kubectl --kubeconfig {} get ns)", started.kubeconfig.display(), started.kubeconfig.display());
     })

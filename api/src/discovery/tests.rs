@@ -50,6 +50,7 @@ fn core_and_group_lists() {
             "apps",
             "batch",
             "autoscaling",
+            "policy",
             "coordination.k8s.io",
             "discovery.k8s.io"
         ]
@@ -162,8 +163,10 @@ fn get_all_is_the_all_category() {
         [
             "pods",
             "services",
+            "replicationcontrollers",
             "deployments",
             "replicasets",
+            "daemonsets",
             "jobs",
             "cronjobs",
             "horizontalpodautoscalers"

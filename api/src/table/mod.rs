@@ -6,10 +6,12 @@
 //! # Layout
 //! - `age`: timestamps and kubectl's `HumanDuration` ("5s", "3m12s", "2d3h").
 //! - `fields`: reading fields of JSON objects; label, selector and container formatting.
-//! - `pods`, `workloads`, `hpa`, `network`, `cluster`: the column sets and cells per resource.
+//! - `pods`, `workloads`, `controllers`, `hpa`, `network`, `cluster`: the column sets and cells
+//!   per resource.
 
 mod age;
 mod cluster;
+mod controllers;
 mod fields;
 mod hpa;
 mod network;
@@ -137,6 +139,19 @@ fn printer(info: &ResourceInfo) -> Printer {
         ("coordination.k8s.io", "leases") => (cluster::LEASE, cluster::lease),
         ("apps", "deployments") => (workloads::DEPLOYMENT, workloads::deployment),
         ("apps", "replicasets") => (workloads::REPLICA_SET, workloads::replica_set),
+        ("apps", "daemonsets") => (controllers::DAEMON_SET, controllers::daemon_set),
+        ("apps", "controllerrevisions") => (
+            controllers::CONTROLLER_REVISION,
+            controllers::controller_revision,
+        ),
+        ("", "replicationcontrollers") => (
+            controllers::REPLICATION_CONTROLLER,
+            controllers::replication_controller,
+        ),
+        ("policy", "poddisruptionbudgets") => (
+            controllers::POD_DISRUPTION_BUDGET,
+            controllers::pod_disruption_budget,
+        ),
         ("batch", "jobs") => (workloads::JOB, workloads::job),
         ("batch", "cronjobs") => (workloads::CRON_JOB, workloads::cron_job),
         ("autoscaling", "horizontalpodautoscalers") => (hpa::COLUMNS, hpa::row),

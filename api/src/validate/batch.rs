@@ -34,7 +34,7 @@ pub(crate) fn validate_job_spec(spec: &Value, path: &str, errs: &mut Vec<FieldEr
         ));
     }
     let manual = spec.get("manualSelector").and_then(Value::as_bool) == Some(true);
-    selector_and_template(spec, path, manual, errs);
+    selector_and_template(spec, path, manual, "deployment", errs);
     template_restart_policy(spec, path, &["OnFailure", "Never"], errs);
 }
 

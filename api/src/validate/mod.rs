@@ -8,6 +8,7 @@
 mod batch;
 mod config;
 mod container;
+mod controllers;
 mod defaults;
 mod field;
 mod meta;
@@ -77,6 +78,14 @@ pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Result<(), Vec<Field
         ("", "Endpoints") => config::validate_endpoints(obj, &mut errs),
         ("apps", "Deployment") => workloads::validate_deployment(obj, &mut errs),
         ("apps", "ReplicaSet") => workloads::validate_replicaset(obj, &mut errs),
+        ("apps", "DaemonSet") => controllers::validate_daemonset(obj, &mut errs),
+        ("apps", "ControllerRevision") => controllers::validate_controller_revision(obj, &mut errs),
+        ("", "ReplicationController") => {
+            controllers::validate_replication_controller(obj, &mut errs)
+        }
+        ("policy", "PodDisruptionBudget") => {
+            controllers::validate_pod_disruption_budget(obj, &mut errs)
+        }
         ("batch", "Job") => batch::validate_job(obj, &mut errs),
         ("batch", "CronJob") => batch::validate_cronjob(obj, &mut errs),
         ("autoscaling", "HorizontalPodAutoscaler") => config::validate_hpa(obj, &mut errs),
@@ -89,7 +98,7 @@ pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Result<(), Vec<Field
 
 /// Validates an update: everything [`validate_create`] checks on `new`, plus what may not
 /// change (name, namespace, uid; a pod's spec except images, activeDeadlineSeconds, added
-/// tolerations and a first nodeName; workload selectors; a Job's template; a Service's
+/// tolerations and a first nodeName; workload selectors; a Job's template; a ControllerRevision's data; a Service's
 /// clusterIP once set; the data of an immutable ConfigMap or Secret; a Secret's type).
 ///
 /// The server should first copy allocated values the client may omit (uid, clusterIP,
@@ -102,6 +111,15 @@ pub fn validate_update(
     let mut errs = validate_create(info, new).err().unwrap_or_default();
     update::validate_transition(info, old, new, &mut errs);
     if errs.is_empty() { Ok(()) } else { Err(errs) }
+}
+
+pub use controllers::TEMPLATE_GENERATION;
+
+/// Keeps a DaemonSet's `deprecated.daemonset.template.generation` annotation as kube-apiserver
+/// does: 1 on create, one more on each update that changes `spec.template` (`old` is the stored
+/// object, `None` on create). Call after defaulting (so a defaulted template compares equal).
+pub fn stamp_template_generation(old: Option<&Value>, new: &mut Value) {
+    controllers::stamp_template_generation(old, new);
 }
 
 /// The label that ties a Job to its pods: its `spec.selector.matchLabels` when the server

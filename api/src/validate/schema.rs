@@ -5,7 +5,7 @@
 //! Unknown fields are the keys the typed deserializer skips (`serde_ignored`), so `null`s,
 //! empty lists and free-form maps (labels, data, resource lists) are never reported.
 
-use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery};
+use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery, policy};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -35,6 +35,10 @@ pub(crate) fn check(info: &ResourceInfo, obj: &Value) -> Result<Vec<String>, Vec
         ("", "ServiceAccount") => decode::<core::v1::ServiceAccount>(obj),
         ("apps", "Deployment") => decode::<apps::v1::Deployment>(obj),
         ("apps", "ReplicaSet") => decode::<apps::v1::ReplicaSet>(obj),
+        ("apps", "DaemonSet") => decode::<apps::v1::DaemonSet>(obj),
+        ("apps", "ControllerRevision") => decode::<apps::v1::ControllerRevision>(obj),
+        ("", "ReplicationController") => decode::<core::v1::ReplicationController>(obj),
+        ("policy", "PodDisruptionBudget") => decode::<policy::v1::PodDisruptionBudget>(obj),
         ("batch", "Job") => decode::<batch::v1::Job>(obj),
         ("batch", "CronJob") => decode::<batch::v1::CronJob>(obj),
         ("autoscaling", "HorizontalPodAutoscaler") => {

@@ -1,5 +1,6 @@
 //! What an update may not change: metadata identity (name, namespace, uid), the pod spec
-//! except its mutable bits, workload selectors, a Job's template, a Service's cluster IP, the
+//! except its mutable bits, workload selectors (not a ReplicationController's), a
+//! ControllerRevision's data, a Job's template, a Service's cluster IP, the
 //! data of immutable ConfigMaps and Secrets, a Secret's type.
 
 use serde_json::Value;
@@ -49,7 +50,10 @@ pub(crate) fn validate_transition(
         {
             errs.push(forbidden("spec", POD_UPDATE_MSG));
         }
-        ("apps", "Deployment" | "ReplicaSet") => frozen("/spec/selector", "spec.selector"),
+        ("apps", "Deployment" | "ReplicaSet" | "DaemonSet") => {
+            frozen("/spec/selector", "spec.selector")
+        }
+        ("apps", "ControllerRevision") => frozen("/data", "data"),
         ("batch", "Job") => {
             frozen("/spec/selector", "spec.selector");
             frozen("/spec/template", "spec.template");

@@ -17,11 +17,14 @@ fn spec(obj: &Value) -> &Value {
     obj.get("spec").unwrap_or(&Value::Null)
 }
 
-/// `spec.selector` (required when `selector_required`) and `spec.template`, which the selector must match.
+/// `spec.selector` (required when `selector_required`) and `spec.template`, which the selector
+/// must match. An empty selector is refused "for `owner`" (kube-apiserver says `deployment` for
+/// Deployments, ReplicaSets and Jobs alike, `daemonset` for DaemonSets).
 pub(crate) fn selector_and_template(
     spec: &Value,
     path: &str,
     selector_required: bool,
+    owner: &str,
     errs: &mut Vec<FieldError>,
 ) {
     let tpl_path = child(path, "template");
@@ -38,7 +41,7 @@ pub(crate) fn selector_and_template(
         errs.push(invalid(
             sel_path,
             sel,
-            "empty selector is invalid for deployment",
+            &format!("empty selector is invalid for {owner}"),
         ));
         return;
     }
@@ -94,7 +97,7 @@ pub(crate) fn validate_deployment(obj: &Value, errs: &mut Vec<FieldError>) {
             "must be greater than minReadySeconds",
         ));
     }
-    selector_and_template(spec, "spec", true, errs);
+    selector_and_template(spec, "spec", true, "deployment", errs);
     template_restart_policy(spec, "spec", &["Always"], errs);
     let strategy = spec.get("strategy").unwrap_or(&Value::Null);
     check_enum(
@@ -139,7 +142,7 @@ fn forbidden_rolling() -> FieldError {
 }
 
 /// An IntOrString that is a count or a percentage: `(value, is_percent)`.
-fn int_or_percent(
+pub(crate) fn int_or_percent(
     obj: &Value,
     parent: &str,
     name: &str,
@@ -167,6 +170,6 @@ pub(crate) fn validate_replicaset(obj: &Value, errs: &mut Vec<FieldError>) {
     let spec = spec(obj);
     check_min(errs, spec, "spec", "replicas", 0);
     check_min(errs, spec, "spec", "minReadySeconds", 0);
-    selector_and_template(spec, "spec", true, errs);
+    selector_and_template(spec, "spec", true, "deployment", errs);
     template_restart_policy(spec, "spec", &["Always"], errs);
 }

@@ -23,18 +23,45 @@ pub(crate) const TOKEN_NAMESPACE: &str = "kube-system";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Identity {
     Admin,
+    /// The scheduler or the controller manager of this replica's process, with a per-process
+    /// token (as k3s gives its embedded components credentials of their own). They may do
+    /// what the admin may; the name says who wrote what.
+    Component(Component),
     Node(String),
-    ServiceAccount { namespace: String, name: String },
+    ServiceAccount {
+        namespace: String,
+        name: String,
+    },
 }
 
 impl Identity {
     pub(crate) fn user_name(&self) -> String {
         match self {
             Identity::Admin => "skiff-admin".into(),
+            Identity::Component(c) => c.user_name().into(),
             Identity::Node(n) => format!("system:node:{n}"),
             Identity::ServiceAccount { namespace, name } => {
                 format!("system:serviceaccount:{namespace}:{name}")
             }
+        }
+    }
+}
+
+/// A control-plane component that runs inside `skiff server` and calls its API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Component {
+    Scheduler,
+    ControllerManager,
+}
+
+impl Component {
+    pub(crate) const ALL: [Component; 2] = [Component::Scheduler, Component::ControllerManager];
+
+    /// The user name Kubernetes gives this component.
+    pub fn user_name(self) -> &'static str {
+        match self {
+            Component::Scheduler => "system:kube-scheduler",
+            Component::ControllerManager => "system:kube-controller-manager",
         }
     }
 }
@@ -47,6 +74,47 @@ pub(crate) fn bearer(header: Option<&[u8]>) -> Option<&[u8]> {
         .filter(|t| !t.is_empty())
 }
 
+/// The tokens known without the store: the admin's and this process's components'.
+pub(crate) struct FixedTokens {
+    pub(crate) admin: String,
+    pub(crate) components: Vec<(Component, String)>,
+}
+
+impl FixedTokens {
+    /// The admin token, and a fresh random token per component.
+    pub(crate) fn new(admin: String) -> Self {
+        let components = Component::ALL
+            .iter()
+            .map(|c| (*c, skiff_pki::generate_bearer_token()))
+            .collect();
+        FixedTokens { admin, components }
+    }
+
+    fn find(&self, token: &[u8]) -> Option<Identity> {
+        // Every token is compared, so the time taken does not say which one matched.
+        let admin = ct_eq(token, self.admin.as_bytes());
+        let component = self
+            .components
+            .iter()
+            .filter(|(_, t)| ct_eq(token, t.as_bytes()))
+            .map(|(c, _)| *c)
+            .next_back();
+        match (admin, component) {
+            (true, _) => Some(Identity::Admin),
+            (false, Some(c)) => Some(Identity::Component(c)),
+            (false, None) => None,
+        }
+    }
+
+    pub(crate) fn component(&self, which: Component) -> &str {
+        self.components
+            .iter()
+            .find(|(c, _)| *c == which)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or_default()
+    }
+}
+
 /// Resolves a token to an identity; `None` is 401. Node and service-account tokens come from
 /// the in-memory token index; only a token the index does not know (or an index not yet in
 /// sync) costs a store read, linearizable so a token Secret just created through another
@@ -54,12 +122,12 @@ pub(crate) fn bearer(header: Option<&[u8]>) -> Option<&[u8]> {
 /// without another read for a second.
 pub(crate) async fn authenticate(
     token: &[u8],
-    admin_token: &str,
+    fixed: &FixedTokens,
     index: &TokenIndex,
     objects: &ObjectStore,
 ) -> Result<Option<Identity>, ApiError> {
-    if ct_eq(token, admin_token.as_bytes()) {
-        return Ok(Some(Identity::Admin));
+    if let Some(identity) = fixed.find(token) {
+        return Ok(Some(identity));
     }
     let lookup = index.lookup(token);
     if let Lookup::Found(identity) = lookup {
@@ -108,7 +176,7 @@ pub(crate) fn authorize(
     body: Option<&Value>,
 ) -> Result<(), ApiError> {
     let node = match who {
-        Identity::Admin => return Ok(()),
+        Identity::Admin | Identity::Component(_) => return Ok(()),
         // Service accounts get read access to their own namespace (a minimal default policy).
         Identity::ServiceAccount { namespace, .. } => {
             let reading = matches!(request.verb, Verb::Get | Verb::List | Verb::Watch);
@@ -138,6 +206,10 @@ pub(crate) fn authorize(
                 && (name == Some(node)
                     || (request.verb == Verb::Create && body_name(body) == Some(node)))
         }
+        // No node may evict, not even its own pods (Kubernetes' node authorizer and
+        // NodeRestriction would let a kubelet evict pods bound to it; skiff's agent has no use
+        // for it, and eviction is for drains and controllers acting as admin).
+        "pods" if request.subresource.as_deref() == Some("eviction") => false,
         "pods" => match request.verb {
             // Listing and watching are allowed only for the node's own pods.
             Verb::List | Verb::Watch => {
@@ -145,7 +217,9 @@ pub(crate) fn authorize(
             }
             _ => object.is_some_and(|o| o["spec"]["nodeName"].as_str() == Some(node)),
         },
-        "services" | "endpoints" | "endpointslices" | "configmaps" | "namespaces" => {
+        // ConfigMaps and Secrets only when a pod of this node references them: decided by the
+        // caller (`node_refs`), which reads the pods; refused here.
+        "services" | "endpoints" | "endpointslices" | "namespaces" => {
             matches!(request.verb, Verb::Get | Verb::List | Verb::Watch)
         }
         "events" => request.verb == Verb::Create,
@@ -162,7 +236,7 @@ fn body_name(body: Option<&Value>) -> Option<&str> {
     body?["metadata"]["name"].as_str()
 }
 
-fn forbidden(who: &Identity, request: &ResourceRequest) -> ApiError {
+pub(crate) fn forbidden(who: &Identity, request: &ResourceRequest) -> ApiError {
     let verb = format!("{:?}", request.verb).to_lowercase();
     let resource = match &request.subresource {
         Some(sub) => format!("{}/{sub}", request.info.plural),

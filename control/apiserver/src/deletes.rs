@@ -16,7 +16,7 @@ use skiff_store::ListOptions;
 use skiff_store::types::Op;
 
 /// Options from a DELETE body (`DeleteOptions`) or query.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct DeleteOptions {
     pub propagation_policy: Option<String>,
     pub grace_period_seconds: Option<i64>,

@@ -4,11 +4,16 @@
 //! # Layout
 //! - `request`: URL -> verb, resource, namespace, name, subresource, query.
 //! - `auth`: bearer tokens -> identity; what nodes and service accounts may do.
+//! - `control_plane_endpoints`: the `default/kubernetes` Service, Endpoints and EndpointSlice
+//!   naming every replica.
 //! - `tokens`: the in-memory index of token Secrets, fed by a watch on the local store.
+//! - `node_join`: a joining node's own credential (a node-token Secret).
+//! - `node_refs`: which ConfigMaps and Secrets a node's pods reference (node authorization).
 //! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
 //! - `meta`: server-owned metadata (uid, timestamps, generation, generateName).
 //! - `reads`, `writes`, `deletes`, `watch`: the verbs.
-//! - `subresources`: status, scale, binding, log.
+//! - `subresources`: status, scale, binding, log; `eviction`: pods/eviction and its
+//!   PodDisruptionBudget check; `connect`: exec, attach and portforward, refused.
 //! - `services`, `service_fields`: ClusterIP and NodePort allocation on create and update.
 //! - `endpoints`: discovery, version, OpenAPI, health and metrics.
 //! - `openapi`: the OpenAPI v3 documents with their ETag and cache headers.
@@ -22,10 +27,15 @@
 )]
 
 mod auth;
+mod connect;
+mod control_plane_endpoints;
 mod deletes;
 mod endpoints;
+mod eviction;
 pub mod kubeconfig;
 mod meta;
+mod node_join;
+mod node_refs;
 mod objects;
 mod openapi;
 mod reads;
@@ -47,6 +57,9 @@ use skiff_api::table::IncludeObject;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use auth::Component;
+pub use node_join::{NodeJoinError, node_token_secret};
+
 use auth::Identity;
 use objects::ObjectStore;
 use request::{ResourceRequest, Verb};
@@ -63,7 +76,8 @@ pub enum Format {
 
 pub struct ApiServer {
     objects: ObjectStore,
-    admin_token: String,
+    /// The admin's token and this process's components' tokens.
+    fixed_tokens: auth::FixedTokens,
     /// The URL clients reach this replica at (for `/api`'s server address).
     advertise: String,
     /// Ends watch streams when the server shuts down.
@@ -96,7 +110,7 @@ impl ApiServer {
             tokens,
             tasks,
             objects: ObjectStore { replica },
-            admin_token,
+            fixed_tokens: auth::FixedTokens::new(admin_token),
             advertise,
             shutdown,
             metrics: endpoints::Metrics::default(),
@@ -104,6 +118,12 @@ impl ApiServer {
             flush_batcher,
             this: this.clone(),
         })
+    }
+
+    /// The bearer token `component` of this process calls this API with (never stored; a
+    /// new one every start).
+    pub fn component_token(&self, component: Component) -> &str {
+        self.fixed_tokens.component(component)
     }
 
     /// Serves one request whose path is not a peer or store path.
@@ -133,7 +153,7 @@ impl ApiServer {
         );
         let identity = match token {
             Some(token) => {
-                auth::authenticate(token, &self.admin_token, &self.tokens, &self.objects).await?
+                auth::authenticate(token, &self.fixed_tokens, &self.tokens, &self.objects).await?
             }
             None => None,
         };
@@ -185,14 +205,20 @@ impl ApiServer {
         content_type: &str,
         http2: bool,
     ) -> Result<Response<Body>, ApiError> {
+        let streaming = matches!(
+            resource.subresource.as_deref(),
+            Some("exec" | "attach" | "portforward")
+        );
         let parsed_body = match resource.verb {
+            // kubectl's SPDY fallback POSTs these with an empty body.
+            Verb::Create if streaming => None,
             Verb::Create | Verb::Update => Some(writes::decode_body(body, content_type)?),
             Verb::Delete | Verb::DeleteCollection if !body.is_empty() => {
                 serde_json::from_slice(body).ok()
             }
             _ => None,
         };
-        if *identity != Identity::Admin {
+        if !matches!(identity, Identity::Admin | Identity::Component(_)) {
             self.authorize(identity, &resource, parsed_body.as_ref())
                 .await?;
         }
@@ -265,6 +291,13 @@ impl ApiServer {
         resource: &ResourceRequest,
         body: Option<&serde_json::Value>,
     ) -> Result<(), ApiError> {
+        if let (Identity::Node(node), Some(kind)) =
+            (identity, node_refs::RefKind::of(resource.info.plural))
+        {
+            return self
+                .authorize_node_ref(identity, node, kind, resource)
+                .await;
+        }
         let needs_target = matches!(identity, Identity::Node(_))
             && resource.info.plural == "pods"
             && resource.verb != Verb::Create;
@@ -285,6 +318,29 @@ impl ApiServer {
             .get(resource.info, namespace, name, Consistency::Linearizable)
             .await?;
         auth::authorize(identity, resource, current.as_ref(), body)
+    }
+}
+
+impl ApiServer {
+    /// A node reading a ConfigMap or Secret: allowed only for one that a pod bound to it
+    /// references.
+    async fn authorize_node_ref(
+        &self,
+        identity: &Identity,
+        node: &str,
+        kind: node_refs::RefKind,
+        resource: &ResourceRequest,
+    ) -> Result<(), ApiError> {
+        if let (Some(namespace), Some(name)) = (
+            resource.namespace.as_deref(),
+            node_refs::read_target(resource),
+        ) && self
+            .node_pod_references(node, namespace, kind, name)
+            .await?
+        {
+            return Ok(());
+        }
+        Err(auth::forbidden(identity, resource))
     }
 }
 

@@ -250,10 +250,15 @@ mod tests {
             404
         );
         assert_eq!(
-            parse(&Method::GET, "/api/v1/namespaces/a/pods/x/exec", "")
+            parse(&Method::GET, "/api/v1/namespaces/a/pods/x/proxy", "")
                 .unwrap_err()
                 .code,
             404
         );
+        // kubectl's WebSocket exec is a GET, its SPDY fallback a POST, both of `pods/exec`.
+        for (method, verb) in [(Method::GET, Verb::Get), (Method::POST, Verb::Create)] {
+            let r = p(method, "/api/v1/namespaces/a/pods/x/exec");
+            assert_eq!((r.verb, r.subresource.as_deref()), (verb, Some("exec")));
+        }
     }
 }

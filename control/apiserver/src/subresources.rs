@@ -1,6 +1,7 @@
 //! Subresources besides `status`: `scale` (an autoscaling/v1 Scale view of `spec.replicas`),
 //! `binding` (the scheduler's way to set `spec.nodeName`), `log` (served by node agents, not
-//! yet wired) and a namespace's `finalize`.
+//! yet wired), a namespace's `finalize`, and the pods' `eviction` (`eviction`) and streaming
+//! subresources (`connect`).
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -12,17 +13,27 @@ use super::request::{ResourceRequest, Verb};
 use super::{ApiServer, Format, respond};
 use skiff_respond::Body;
 
+/// `status.selector` of a Scale: the selector as a label query string. A
+/// ReplicationController's `spec.selector` is a plain label map; the others are
+/// `LabelSelector`s (`matchLabels` and `matchExpressions`).
+fn scale_selector(obj: &Value) -> String {
+    use skiff_api::k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+    use skiff_api::selector::LabelSelector;
+    let spec_selector = obj["spec"]["selector"].clone();
+    let parsed = if obj["kind"] == "ReplicationController" {
+        serde_json::from_value(spec_selector)
+            .ok()
+            .and_then(|labels| LabelSelector::from_labels(&labels).ok())
+    } else {
+        serde_json::from_value::<meta::LabelSelector>(spec_selector)
+            .ok()
+            .and_then(|s| LabelSelector::from_k8s(&s).ok())
+    };
+    parsed.map(|s| s.to_string()).unwrap_or_default()
+}
+
 fn scale_of(obj: &Value) -> Value {
-    let selector = obj["spec"]["selector"]["matchLabels"]
-        .as_object()
-        .map(|labels| {
-            labels
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let selector = scale_selector(obj);
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -51,6 +62,10 @@ impl ApiServer {
         let name = request.name.clone().unwrap_or_default();
         let ok = |v: Value| respond::object(StatusCode::OK, request, Format::Json, v);
         match (sub, &request.verb) {
+            ("eviction", Verb::Create) => self.evict(request, parsed.as_ref()).await,
+            ("exec" | "attach" | "portforward", Verb::Get | Verb::Create) => {
+                self.refuse_stream(request, sub).await.map(ok)
+            }
             ("log", _) => Err(ApiError::unavailable(format!(
                 "logs of pod \"{name}\" are not available: no node agent serves container logs yet"
             ))),

@@ -107,12 +107,19 @@ impl ApiServer {
             return Err(ApiError::invalid(info.kind, info.group, &name, name_errors));
         }
         validate::apply_defaults(info, &mut obj);
-        if let Some(manager) = &request.query.field_manager {
+        // A server-side apply that creates (verb Patch) has recorded its Apply entry already:
+        // recording it again as an Update would make the next apply conflict with itself.
+        if let (Some(manager), super::request::Verb::Create) =
+            (&request.query.field_manager, &request.verb)
+        {
             patch::record_update(info.kind, None, &mut obj, manager);
-            patch::stamp_managed_fields_time(&mut obj, &meta::now_rfc3339());
         }
+        patch::stamp_managed_fields_time(&mut obj, &meta::now_rfc3339());
         if info.kind == "Job" {
             self.label_job(&mut obj);
+        }
+        if info.kind == "DaemonSet" {
+            validate::stamp_template_generation(None, &mut obj);
         }
         Self::validate_or_invalid(info, &obj, validate::validate_create(info, &obj))?;
         if request.query.dry_run {
@@ -190,6 +197,9 @@ impl ApiServer {
             super::services::carry_allocations(current, &mut new);
         }
         validate::apply_defaults(info, &mut new);
+        if info.kind == "DaemonSet" && request.subresource.is_none() {
+            validate::stamp_template_generation(Some(current), &mut new);
+        }
         if let (Some(manager), super::request::Verb::Update) =
             (&request.query.field_manager, &request.verb)
         {

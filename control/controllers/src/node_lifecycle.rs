@@ -63,10 +63,13 @@ pub fn reconcile(
         .and_then(|s| s.conditions.clone())
         .unwrap_or_default();
     let new_conds = conditions(node, lease, &conds, now, p, &mut plan.requeue_after);
+    // No Ready condition at all: a node that has not posted status yet and is still within
+    // its grace period (past it, `conditions` adds Ready=Unknown). Not judged yet: no taint,
+    // no pod marked, as Kubernetes leaves a new node alone for its startup grace period.
     let ready = new_conds
         .iter()
         .find(|c| c.type_ == "Ready")
-        .map_or("Unknown", |c| c.status.as_str())
+        .map_or("", |c| c.status.as_str())
         .to_string();
     if new_conds != conds {
         plan.conditions = Some(new_conds);
@@ -89,7 +92,7 @@ pub fn reconcile(
             pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == name && is_pod_active(pod)
         })
         .collect();
-    if ready != "True" {
+    if ready != "True" && !ready.is_empty() {
         plan.mark_not_ready = on_node
             .iter()
             .filter(|p| is_pod_ready(p))
@@ -182,7 +185,8 @@ fn conditions(
 fn taints(old: &[Taint], ready: &str, unschedulable: bool, now: i64) -> Vec<Taint> {
     let managed = [TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE];
     let mut want: Vec<(&str, &str)> = match ready {
-        "True" => vec![],
+        // Ready, or not judged yet (no Ready condition within the grace period).
+        "True" | "" => vec![],
         "False" => vec![
             (TAINT_NOT_READY, "NoExecute"),
             (TAINT_NOT_READY, "NoSchedule"),

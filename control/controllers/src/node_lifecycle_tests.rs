@@ -265,3 +265,28 @@ fn a_cordoned_node_gets_the_unschedulable_taint() {
         ])
     );
 }
+
+#[test]
+fn a_new_node_is_left_alone_until_its_grace_period_ends() {
+    let p = NodeLifecycleParams::default();
+    let bound = pod("p1", json!({}), None, St::Ready(T0 - 100));
+    // Created at T0, never posted a Ready condition, no Lease.
+    let fresh = from::<Node>(json!({"metadata": {"name": "n1", "creationTimestamp": rfc3339(T0)}}));
+    let early = reconcile(&fresh, None, std::slice::from_ref(&bound), at(T0 + 10), p);
+    assert_eq!(early.taints, None, "no taint within the grace period");
+    assert!(early.mark_not_ready.is_empty() && early.evict.is_empty());
+    assert_eq!(early.requeue_after, Some(41));
+    let late = reconcile(&fresh, None, &[bound], at(T0 + 51), p);
+    assert_eq!(
+        ready_of(&late),
+        Some(("Unknown".into(), "NodeStatusNeverUpdated".into()))
+    );
+    assert_eq!(
+        taint_keys(&late),
+        Some(vec![
+            format!("{TAINT_UNREACHABLE}:NoExecute"),
+            format!("{TAINT_UNREACHABLE}:NoSchedule")
+        ])
+    );
+    assert_eq!(late.mark_not_ready, vec!["p1".to_owned()]);
+}

@@ -24,6 +24,8 @@ pub struct PkiPaths {
     pub token: PathBuf,
     /// `<data-dir>/admin-token`: the admin bearer token.
     pub admin_token: PathBuf,
+    /// `<data-dir>/agent-token`: the token node agents join with (derived from `token`).
+    pub agent_token: PathBuf,
 }
 
 impl PkiPaths {
@@ -36,6 +38,7 @@ impl PkiPaths {
             server_key: dir.join("server.key"),
             token: data_dir.join("token"),
             admin_token: data_dir.join("admin-token"),
+            agent_token: data_dir.join("agent-token"),
             dir,
         }
     }

@@ -47,4 +47,4 @@ pub use tls::{
     ALPN, HANDSHAKE_TIMEOUT, HandshakeError, TlsError, accept_tls, client_config, crypto_provider,
     server_config, try_accept_tls,
 };
-pub use token::{JoinToken, TokenError, ct_eq, generate_bearer_token};
+pub use token::{JoinToken, TokenError, TokenRole, ct_eq, generate_bearer_token};

@@ -117,6 +117,7 @@ impl PkiStore {
             }
         };
         let serving = load_or_issue_serving(&paths, &ca, sans)?;
+        write_agent_token(&paths, &join_token)?;
         Ok(Pki {
             paths,
             ca,
@@ -217,6 +218,15 @@ fn load_or_create_ca(paths: &PkiPaths) -> Result<ClusterCa, PkiError> {
     }
 }
 
+/// Writes `agent-token` (derived, so rewriting it is harmless) when it is missing or differs.
+fn write_agent_token(paths: &PkiPaths, join_token: &JoinToken) -> Result<(), PkiError> {
+    let line = format!("{}\n", join_token.agent_token());
+    if read(&paths.agent_token)?.as_deref() != Some(line.as_str()) {
+        write_replace(&paths.agent_token, &line, MODE_SECRET)?;
+    }
+    Ok(())
+}
+
 fn load_or_create_token(paths: &PkiPaths, ca: &ClusterCa) -> Result<JoinToken, PkiError> {
     let Some(s) = read(&paths.token)? else {
         let token = JoinToken::generate(ca);
@@ -224,10 +234,12 @@ fn load_or_create_token(paths: &PkiPaths, ca: &ClusterCa) -> Result<JoinToken, P
         tracing::info!("created join token {}", paths.token.display());
         return Ok(token);
     };
-    let token = JoinToken::parse(&s).map_err(|source| PkiError::BadToken {
-        path: paths.token.clone(),
-        source,
-    })?;
+    let token = JoinToken::parse(&s)
+        .and_then(JoinToken::require_server)
+        .map_err(|source| PkiError::BadToken {
+            path: paths.token.clone(),
+            source,
+        })?;
     match token.ca_fingerprint() {
         Some(pinned) if pinned != ca.fingerprint() => Err(PkiError::TokenPinsOtherCa {
             path: paths.token.clone(),

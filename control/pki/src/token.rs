@@ -1,12 +1,16 @@
-//! The cluster join token (`K10<ca-sha256>::server:<secret>`, as k3s) and opaque bearer tokens.
+//! The cluster join token (`K10<ca-sha256>::server:<secret>`, as k3s), the agent token derived
+//! from it (`K10<ca-sha256>::node:<secret>`) and opaque bearer tokens.
 
 use std::fmt;
 use std::str::FromStr;
 
+use sha2::{Digest, Sha256};
+
 use super::ca::ClusterCa;
 
 const PREFIX: &str = "K10";
-const USER: &str = "server";
+/// Label in the derivation of the agent secret from the cluster secret.
+const AGENT_SECRET_LABEL: &[u8] = b"skiff agent token v1\0";
 /// Length of a sha256 fingerprint in hex.
 const FINGERPRINT_LEN: usize = 64;
 
@@ -21,12 +25,35 @@ pub enum TokenError {
     BadPrefix,
     #[error("join token CA hash must be {FINGERPRINT_LEN} lowercase hex characters, got {0:?}")]
     BadCaHash(String),
-    #[error("join token must continue \"::server:<secret>\" after the CA hash, got user {0:?}")]
+    #[error(
+        "join token must continue \"::server:<secret>\" or \"::node:<secret>\" after the CA hash, got user {0:?}"
+    )]
     BadUser(String),
+    #[error(
+        "this is an agent token (\"::node:\"), which only node agents join with; a replica needs the server token (<data-dir>/token)"
+    )]
+    AgentToken,
     #[error("join token secret is missing")]
     MissingSecret,
     #[error("join token secret must not contain whitespace or ':'")]
     BadSecret,
+}
+
+/// Whom a token admits: replicas and nodes (`server`, the cluster secret), or nodes only
+/// (`node`, the agent token, as k3s' `--agent-token`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRole {
+    Server,
+    Node,
+}
+
+impl TokenRole {
+    fn user(self) -> &'static str {
+        match self {
+            TokenRole::Server => "server",
+            TokenRole::Node => "node",
+        }
+    }
 }
 
 /// A parsed join token. Without a CA hash (the short form, just the secret) it does not pin
@@ -34,6 +61,7 @@ pub enum TokenError {
 #[derive(Clone, PartialEq, Eq)]
 pub struct JoinToken {
     ca_fingerprint: Option<String>,
+    role: TokenRole,
     secret: String,
 }
 
@@ -41,6 +69,7 @@ impl fmt::Debug for JoinToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinToken")
             .field("ca_fingerprint", &self.ca_fingerprint)
+            .field("role", &self.role)
             .field("secret", &"<redacted>")
             .finish()
     }
@@ -56,7 +85,22 @@ impl JoinToken {
     pub fn pinned(ca_fingerprint: &str, secret: String) -> Self {
         Self {
             ca_fingerprint: Some(ca_fingerprint.to_ascii_lowercase()),
+            role: TokenRole::Server,
             secret,
+        }
+    }
+
+    /// The agent token of this cluster token: the same CA pin, role `node`, and a secret
+    /// derived one-way from this one (SHA-256), so every replica computes the same agent
+    /// token and an agent token does not reveal the cluster secret.
+    pub fn agent_token(&self) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(AGENT_SECRET_LABEL);
+        hasher.update(self.secret.as_bytes());
+        Self {
+            ca_fingerprint: self.ca_fingerprint.clone(),
+            role: TokenRole::Node,
+            secret: hex::encode(hasher.finalize()),
         }
     }
 
@@ -70,6 +114,7 @@ impl JoinToken {
             check_secret(s)?;
             return Ok(Self {
                 ca_fingerprint: None,
+                role: TokenRole::Server,
                 secret: s.to_owned(),
             });
         };
@@ -82,18 +127,34 @@ impl JoinToken {
             return Err(TokenError::BadCaHash(hash.to_owned()));
         }
         let (user, secret) = creds.split_once(':').ok_or(TokenError::MissingSecret)?;
-        if user != USER {
-            return Err(TokenError::BadUser(user.to_owned()));
-        }
+        let role = match user {
+            "server" => TokenRole::Server,
+            "node" => TokenRole::Node,
+            _ => return Err(TokenError::BadUser(user.to_owned())),
+        };
         check_secret(secret)?;
         Ok(Self {
             ca_fingerprint: Some(hash.to_owned()),
+            role,
             secret: secret.to_owned(),
         })
     }
 
     pub fn secret(&self) -> &str {
         &self.secret
+    }
+
+    /// This token, if it is a server token.
+    pub fn require_server(self) -> Result<Self, TokenError> {
+        match self.role {
+            TokenRole::Server => Ok(self),
+            TokenRole::Node => Err(TokenError::AgentToken),
+        }
+    }
+
+    /// Whom the token admits (a short token is taken as a server token).
+    pub fn role(&self) -> TokenRole {
+        self.role
     }
 
     /// The pinned CA's sha256 fingerprint (lowercase hex), or `None` for a short token.
@@ -110,7 +171,7 @@ impl JoinToken {
 impl fmt::Display for JoinToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.ca_fingerprint {
-            Some(hash) => write!(f, "{PREFIX}{hash}::{USER}:{}", self.secret),
+            Some(hash) => write!(f, "{PREFIX}{hash}::{}:{}", self.role.user(), self.secret),
             None => f.write_str(&self.secret),
         }
     }
@@ -171,6 +232,24 @@ mod tests {
     }
 
     #[test]
+    fn agent_token_pins_the_same_ca_and_hides_the_secret() {
+        let server = JoinToken::parse(&format!("K10{HASH}::server:s3cret")).unwrap();
+        let agent = server.agent_token();
+        assert_eq!(agent.role(), TokenRole::Node);
+        assert_eq!(agent.ca_fingerprint(), Some(HASH));
+        assert_ne!(agent.secret(), server.secret());
+        assert_eq!(agent.secret().len(), 64);
+        assert_eq!(
+            agent,
+            server.agent_token(),
+            "derived the same way every time"
+        );
+        let text = agent.to_string();
+        assert!(text.starts_with(&format!("K10{HASH}::node:")), "{text}");
+        assert_eq!(JoinToken::parse(&text).unwrap(), agent);
+    }
+
+    #[test]
     fn short_token_does_not_pin() {
         let t = JoinToken::parse("  abc123\n").unwrap();
         assert_eq!(t.ca_fingerprint(), None);
@@ -199,8 +278,8 @@ mod tests {
                 TokenError::BadCaHash(HASH.to_uppercase()),
             ),
             (
-                &format!("K10{HASH}::node:x"),
-                TokenError::BadUser("node".into()),
+                &format!("K10{HASH}::agent:x"),
+                TokenError::BadUser("agent".into()),
             ),
             (&format!("K10{HASH}::server"), TokenError::MissingSecret),
             (&format!("K10{HASH}::server:"), TokenError::MissingSecret),

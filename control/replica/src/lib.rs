@@ -230,6 +230,17 @@ impl Replica {
         Some((leader, node.addr.clone()))
     }
 
+    /// Every voter and learner of the current membership: id and address.
+    pub fn members(&self) -> Vec<(NodeId, String)> {
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow_watched();
+        m.membership_config
+            .membership()
+            .nodes()
+            .map(|(id, node)| (*id, node.addr.clone()))
+            .collect()
+    }
+
     pub async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!("raft shutdown: {e}");

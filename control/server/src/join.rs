@@ -18,7 +18,7 @@ pub(crate) async fn fetch_join_pki(
     sans: &[String],
 ) -> Result<Pki, LaunchError> {
     let raw = options.token.as_deref().ok_or(LaunchError::MissingToken)?;
-    let token = JoinToken::parse(raw.trim())?;
+    let token = JoinToken::parse(raw.trim()).and_then(JoinToken::require_server)?;
     let ca_pem = pki::fetch_ca(url, &token)
         .await
         .map_err(|source| LaunchError::Join {

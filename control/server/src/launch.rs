@@ -5,7 +5,8 @@
 //! `LaunchError` whose message names the file, address or peer at fault.
 //!
 //! `run` owns everything it starts: the replica, the listener's task and the background tasks
-//! (compactor, token follower, namespace emptying, system namespaces), all in one
+//! (compactor, token follower, namespace emptying, system namespaces, the scheduler and the
+//! controller manager with their elections), all in one
 //! `TaskTracker`. Shutdown, or a start that fails half-way, cancels them and waits for them
 //! before the replica stops.
 
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::accept::serve;
+use crate::components::{self, ComponentOptions};
 use crate::routes::{JoinBundle, Router};
 use crate::{data_dir, join};
 use skiff_apiserver::{ApiServer, kubeconfig};
@@ -40,6 +42,8 @@ pub struct LaunchOptions {
     pub snapshot_every: u64,
     pub history_revisions: u64,
     pub history_age: Duration,
+    /// The scheduler and controller manager this replica runs.
+    pub components: ComponentOptions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +69,8 @@ pub enum LaunchError {
     DataDir { path: PathBuf, message: String },
     #[error(transparent)]
     Start(#[from] skiff_replica::StartError),
+    #[error(transparent)]
+    Components(#[from] components::ComponentError),
 }
 
 /// What a started replica tells its caller (printed by the CLI, used by tests).
@@ -186,6 +192,12 @@ impl Starting<'_> {
             path: options.data_dir.join("admin.kubeconfig"),
             message: e.to_string(),
         })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| LaunchError::Listen {
+                addr: options.listen,
+                source,
+            })?;
         let router = self.router(api.clone());
         let server_tls = pki::server_config(&pki.serving)?;
         self.tasks
@@ -204,7 +216,20 @@ impl Starting<'_> {
             join::ask_to_join(self.peers, url, &request).await?;
             data_dir::mark_member(&options.data_dir)?;
         }
-        self.system_namespaces(api).await;
+        self.system_namespaces(api.clone()).await;
+        let endpoints_api = api.clone();
+        self.tasks
+            .spawn(async move { endpoints_api.run_control_plane_endpoints().await });
+        components::start(
+            &api,
+            local,
+            pki.ca.cert_pem(),
+            self.config.node_id,
+            &options.components,
+            &self.tasks,
+            &self.stop,
+        )
+        .await?;
         on_ready(&Started {
             id: self.config.node_id,
             url: advertise.clone(),
@@ -234,6 +259,7 @@ impl Starting<'_> {
             api,
             replica: self.replica.clone(),
             peer_secret: pki.join_token.secret().to_owned(),
+            agent_secret: pki.join_token.agent_token().secret().to_owned(),
             admin_token: pki.admin_token.clone(),
             ca_pem: pki.ca.cert_pem().to_owned(),
             join_bundle: JoinBundle {

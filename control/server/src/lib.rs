@@ -6,15 +6,21 @@
 //! - `launch`: first start, restart or join; what `skiff server` calls.
 //! - `debug`: `skiff debug`'s read-only listing of a data directory's Raft log.
 //! - `accept`: the accept loop with graceful shutdown.
+//! - `components`: the scheduler and controller manager in this process, API clients of this
+//!   replica over loopback with tokens of their own, each acting while it holds its Lease.
 //! - `routes`: dispatch by path, authentication of callers.
 //! - `kv_api`: the `/kv/v1` JSON endpoints (benchmarks and tests drive the store through them).
+//! - `node_join`: `/skiff/v1/node-join`, where a node agent trades the agent token for a
+//!   credential of its own.
 
 #![deny(unreachable_pub)]
 
 mod accept;
+pub mod components;
 mod data_dir;
 pub mod debug;
 mod join;
 mod kv_api;
 pub mod launch;
+mod node_join;
 mod routes;

@@ -1,5 +1,6 @@
 //! Request dispatch for a replica's HTTPS endpoint, and who may call what: peers present the
-//! cluster secret, clients the admin bearer token; `/cacerts` and health checks are open.
+//! cluster secret, joining nodes the agent token's, clients the admin bearer token; `/cacerts`
+//! and health checks are open.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use hyper::body::Incoming;
 use tokio_util::sync::CancellationToken;
 
 use crate::kv_api;
+use crate::node_join::{NodeJoin, PATH_NODE_JOIN};
 use skiff_apiserver::ApiServer;
 use skiff_pki::ct_eq;
 use skiff_replica::{PATH_STREAM, PEER_AUTH_HEADER, Replica, accept_stream, handle_peer_request};
@@ -21,6 +23,8 @@ pub(crate) struct Router {
     pub api: Arc<ApiServer>,
     /// The cluster secret peers must present.
     pub peer_secret: String,
+    /// The agent token's secret, which admits node agents (not peers).
+    pub agent_secret: String,
     /// The bearer token of the cluster administrator.
     pub admin_token: String,
     /// The cluster CA, served to joiners who check it against their token's pin.
@@ -81,6 +85,15 @@ impl Router {
                 );
             }
             return handle_peer_request(&self.replica, &path, request).await;
+        }
+        if path == PATH_NODE_JOIN {
+            let join = NodeJoin {
+                api: &self.api,
+                replica: &self.replica,
+                secrets: [&self.agent_secret, &self.peer_secret],
+                ca_pem: &self.ca_pem,
+            };
+            return join.handle(request).await;
         }
         if let Some(rest) = path.strip_prefix("/kv/v1/") {
             if !self.is_admin(&request) {

@@ -6,14 +6,19 @@
 
 mod auth_matrix;
 mod bad_input;
+mod evictions;
 mod kube_failover;
 mod kubectl_apply;
+mod kubectl_daemonsets;
+mod kubectl_drain;
 mod kubectl_errors;
+mod kubectl_exec;
 mod kubectl_explain;
 mod kubectl_follower;
 mod kubectl_get;
 mod kubectl_verbs;
 mod manifests;
+mod node_join;
 mod python_client;
 mod service_ports;
 mod tokens;

@@ -8,9 +8,14 @@ use serde_json::{Value, json};
 use skiff_tests::{ApiClient, Replica, ReplicaOptions};
 use tokio::time::{Instant, sleep};
 
-/// One replica serving the API (its admin kubeconfig is written at start).
+/// One replica serving the API (its admin kubeconfig is written at start), with no scheduler
+/// or controller manager: these tests hold the API server alone to its contract, as
+/// kube-apiserver's integration tests do; tests/tests/control and tests/tests/agent cover what
+/// the controllers and agents make of the objects.
 pub async fn one_replica(label: &str) -> anyhow::Result<Replica> {
-    let replica = Replica::start(ReplicaOptions::new(label)).await?;
+    let options =
+        ReplicaOptions::new(label).args(["--disable-scheduler", "--disable-controller-manager"]);
+    let replica = Replica::start(options).await?;
     api_ready(&replica).await?;
     Ok(replica)
 }

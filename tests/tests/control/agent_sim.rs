@@ -58,6 +58,21 @@ impl Manager {
 /// Marks every pod of `namespace` that is not being deleted Running and Ready (with a pod IP),
 /// and removes those being deleted, as an agent would, until cancelled.
 pub fn ready_agent(client: &Client, namespace: &str, stop: CancellationToken) -> JoinHandle<()> {
+    agent(client, namespace, false, stop)
+}
+
+/// [`ready_agent`] for pods bound to a node only, as real agents run only their own pods
+/// (for tests with a scheduler).
+pub fn node_agent(client: &Client, namespace: &str, stop: CancellationToken) -> JoinHandle<()> {
+    agent(client, namespace, true, stop)
+}
+
+fn agent(
+    client: &Client,
+    namespace: &str,
+    bound_only: bool,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     tokio::spawn(async move {
         let pods = watcher(api.clone(), watcher::Config::default())
@@ -78,7 +93,8 @@ pub fn ready_agent(client: &Client, namespace: &str, stop: CancellationToken) ->
                     .await;
                 continue;
             }
-            if is_ready(&pod) {
+            let bound = pod.spec.as_ref().is_some_and(|s| s.node_name.is_some());
+            if is_ready(&pod) || (bound_only && !bound) {
                 continue;
             }
             next_ip += 1;
@@ -176,4 +192,33 @@ async fn set_phase(api: &Api<Pod>, name: &str, phase: &str, exit: i32) -> kube::
     }});
     api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
+}
+
+/// Renews a Lease in `kube-node-lease` for each of `nodes` every second, as their agents
+/// would, until cancelled (the node lifecycle controller keeps them Ready).
+pub fn heartbeats(client: &Client, nodes: &[&str], stop: CancellationToken) -> JoinHandle<()> {
+    let api: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(client.clone(), "kube-node-lease");
+    let nodes: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+    tokio::spawn(async move {
+        loop {
+            for node in &nodes {
+                let now = k8s_openapi::jiff::Timestamp::now().to_string();
+                let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                    "metadata": {"name": node},
+                    "spec": {"holderIdentity": node, "leaseDurationSeconds": 40, "renewTime": now}});
+                let _ = api
+                    .patch(
+                        node,
+                        &PatchParams::apply("agent-sim").force(),
+                        &Patch::Apply(&lease),
+                    )
+                    .await;
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    })
 }

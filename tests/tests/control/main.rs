@@ -5,9 +5,11 @@
 mod accounts_cidrs;
 mod agent_sim;
 mod cronjob;
+mod daemonset;
 mod deployment;
 mod election;
 mod gc;
+mod in_server;
 mod job;
 mod scheduler;
 mod services_nodes;

@@ -4,17 +4,26 @@ use std::time::Duration;
 
 use anyhow::Context;
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use skiff_tests::{Replica, ReplicaOptions, kubeconfig_for};
 use tokio::time::{Instant, sleep};
 
-/// One replica and an admin kube-rs client for it.
+/// One replica and an admin kube-rs client for it. The replica runs no scheduler or
+/// controller manager of its own: these tests run the libraries in the test process.
 pub async fn one_replica(label: &str) -> anyhow::Result<(Replica, Client)> {
-    let replica = Replica::start(ReplicaOptions::new(label)).await?;
-    let path = kubeconfig_for(&replica, &replica.url())?;
+    let options =
+        ReplicaOptions::new(label).args(["--disable-scheduler", "--disable-controller-manager"]);
+    let replica = Replica::start(options).await?;
+    let client = admin_client(&replica).await?;
+    Ok((replica, client))
+}
+
+/// An admin kube-rs client of `replica`, once its API answers.
+pub async fn admin_client(replica: &Replica) -> anyhow::Result<Client> {
+    let path = kubeconfig_for(replica, &replica.url())?;
     let config = kube::Config::from_custom_kubeconfig(
         Kubeconfig::read_from(&path)?,
         &KubeConfigOptions::default(),
@@ -32,7 +41,7 @@ pub async fn one_replica(label: &str) -> anyhow::Result<(Replica, Client)> {
         anyhow::ensure!(Instant::now() < deadline, "the API never answered");
         sleep(Duration::from_millis(100)).await;
     }
-    Ok((replica, client))
+    Ok(client)
 }
 
 /// A Node as an agent would register it: allocatable, labels, and a Ready condition
@@ -63,12 +72,13 @@ pub async fn register(client: &Client, node: Value) -> anyhow::Result<()> {
     let api: Api<Node> = Api::all(client.clone());
     let node: Node = serde_json::from_value(node)?;
     let created = api.create(&PostParams::default(), &node).await?;
-    // A merge patch: controllers may write the Node (its pod CIDR) in between.
-    let patch = json!({"status": node.status});
+    // A merge patch, not a replace: a controller (pod CIDR, node lifecycle) may have written
+    // the Node since it was created.
+    let status = serde_json::json!({ "status": node.status });
     api.patch_status(
         &created.name_any(),
-        &kube::api::PatchParams::default(),
-        &kube::api::Patch::Merge(&patch),
+        &PatchParams::default(),
+        &Patch::Merge(&status),
     )
     .await?;
     Ok(())

@@ -1,6 +1,7 @@
 //! Tests of the tables: the Table envelope as kube-apiserver writes it, column sets, and rows for
 //! sample objects as kubectl would print them.
 
+mod controllers;
 mod envelope;
 mod others;
 mod pods;

@@ -27,6 +27,8 @@ pub(crate) fn apply(info: &ResourceInfo, obj: &mut Value) {
         ("discovery.k8s.io", "EndpointSlice") => service::default_endpointslice(obj),
         ("apps", "Deployment") => workloads::default_deployment(obj),
         ("apps", "ReplicaSet") => workloads::default_replicaset(obj),
+        ("apps", "DaemonSet") => workloads::default_daemonset(obj),
+        ("", "ReplicationController") => workloads::default_replication_controller(obj),
         ("batch", "Job") => workloads::default_job(obj),
         ("batch", "CronJob") => workloads::default_cronjob(obj),
         ("autoscaling", "HorizontalPodAutoscaler") => workloads::default_hpa(obj),

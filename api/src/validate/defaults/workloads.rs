@@ -1,5 +1,6 @@
 //! Workload defaults: Deployment (replicas, rolling-update strategy, history, progress
-//! deadline), ReplicaSet, Job (completions, parallelism, back-off, completion mode, suspend),
+//! deadline), ReplicaSet, DaemonSet (update strategy, history), ReplicationController (selector
+//! from the template), Job (completions, parallelism, back-off, completion mode, suspend),
 //! CronJob (concurrency, history limits) and HorizontalPodAutoscaler; templates get pod-spec
 //! defaults.
 
@@ -38,6 +39,55 @@ pub(crate) fn default_replicaset(obj: &mut Value) {
     };
     set(spec, "replicas", 1.into());
     default_template(spec);
+}
+
+/// apps/v1 `SetDefaults_DaemonSet`: a RollingUpdate strategy with `maxUnavailable: 1` and
+/// `maxSurge: 0`, ten revisions of history.
+pub(crate) fn default_daemonset(obj: &mut Value) {
+    let Some(spec) = object(obj, "spec") else {
+        return;
+    };
+    if let Some(strategy) = object(spec, "updateStrategy") {
+        set(strategy, "type", "RollingUpdate".into());
+        if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+            && let Some(rolling) = object(strategy, "rollingUpdate")
+        {
+            set(rolling, "maxUnavailable", 1.into());
+            set(rolling, "maxSurge", 0.into());
+        }
+    }
+    set(spec, "revisionHistoryLimit", 10.into());
+    default_template(spec);
+}
+
+/// core/v1 `SetDefaults_ReplicationController`: the template's labels become the selector
+/// and the controller's own labels when those are empty; one replica.
+pub(crate) fn default_replication_controller(obj: &mut Value) {
+    let template_labels = obj
+        .pointer("/spec/template/metadata/labels")
+        .filter(|l| l.is_object())
+        .cloned();
+    if let Some(labels) = template_labels {
+        let empty = |v: Option<&Value>| v.and_then(Value::as_object).is_none_or(|m| m.is_empty());
+        if let Some(spec) = object(obj, "spec")
+            && empty(spec.get("selector"))
+        {
+            spec["selector"] = labels.clone();
+        }
+        if let Some(meta) = object(obj, "metadata")
+            && empty(meta.get("labels"))
+        {
+            meta["labels"] = labels;
+        }
+    }
+    let Some(spec) = object(obj, "spec") else {
+        return;
+    };
+    set(spec, "replicas", 1.into());
+    // The template is a pointer in core/v1: a missing one stays missing (validation reports it).
+    if spec.get("template").is_some_and(Value::is_object) {
+        default_template(spec);
+    }
 }
 
 pub(crate) fn default_job(obj: &mut Value) {

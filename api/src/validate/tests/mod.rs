@@ -4,8 +4,10 @@
 mod defaults;
 mod fuzz;
 mod rules;
+mod rules_controllers;
 mod rules_pod;
 mod rules_pod_more;
+mod rules_policy;
 mod rules_service;
 mod rules_workloads;
 mod schema;
