@@ -122,3 +122,28 @@ pub(crate) async fn drive<T, E: std::fmt::Display>(
         }
     }
 }
+
+/// A subscription to a shared cache, as the controllers take it (see [`repolled`]).
+pub(crate) type Shared<K> = futures::stream::BoxStream<'static, std::sync::Arc<K>>;
+
+/// How often a shared subscription is polled even without a wake-up.
+const REPOLL: Duration = Duration::from_secs(1);
+
+/// `handle`, polled again every second. kube-runtime 5.0's `ReflectHandle` answers
+/// `Pending` without arranging a wake-up when the object an event names is already gone
+/// from the cache (a pod deleted right after a change): its controller would then hear
+/// nothing more from that cache, and the cache's watch would block once the subscription's
+/// buffer fills. Polling it again takes the next event.
+pub(crate) fn repolled<K>(handle: kube::runtime::reflector::ReflectHandle<K>) -> Shared<K>
+where
+    K: kube::runtime::reflector::Lookup + Clone + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Default + Send + Sync,
+{
+    let ticks = futures::stream::unfold((), |()| async {
+        tokio::time::sleep(REPOLL).await;
+        Some((None, ()))
+    });
+    futures::stream::select(handle.map(Some), ticks)
+        .filter_map(futures::future::ready)
+        .boxed()
+}

@@ -10,12 +10,11 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::ReflectHandle;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use skiff_controllers::cronjob::{self, CronJobPlan, CronJobWarning};
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::events::{EventNote, record};
 
@@ -25,7 +24,7 @@ const NAME: &str = "cronjob";
 const RESYNC: Duration = Duration::from_secs(60);
 
 /// Runs the controller: its own watch of CronJobs, triggered too by the shared Jobs.
-pub(crate) async fn controller(ctx: Arc<Ctx>, jobs: ReflectHandle<Job>) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, jobs: Shared<Job>) {
     let api: Api<CronJob> = Api::all(ctx.client.clone());
     let config = Config::default().concurrency(ctx.config.concurrency);
     let metrics = ctx.metrics.clone();

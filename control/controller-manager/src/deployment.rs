@@ -9,13 +9,13 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::{ObjectRef, ReflectHandle};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use skiff_controllers::common::controller_owner;
 use skiff_controllers::deployment::{self, DeploymentPlan};
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::owners::adopt_and_release;
 
@@ -27,7 +27,7 @@ const NAME: &str = "deployment";
 const ROLLING_RESYNC: Duration = Duration::from_secs(1);
 
 /// Runs the controller: its own watch of Deployments, triggered too by the shared ReplicaSets.
-pub(crate) async fn controller(ctx: Arc<Ctx>, replica_sets: ReflectHandle<ReplicaSet>) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, replica_sets: Shared<ReplicaSet>) {
     let api: Api<Deployment> = Api::all(ctx.client.clone());
     let config = Config::default().concurrency(ctx.config.concurrency);
     let metrics = ctx.metrics.clone();

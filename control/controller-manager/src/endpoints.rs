@@ -9,21 +9,21 @@ use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::{ObjectRef, ReflectHandle, Store};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use skiff_controllers::endpoints::{
     EndpointsPlan, SERVICE_NAME, reconcile_endpoints, reconcile_slices,
 };
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "endpoints";
 
 /// Runs the controller: its own watch of Services, triggered too by the shared pod cache.
-pub(crate) async fn controller(ctx: Arc<Ctx>, pods: ReflectHandle<Pod>) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
     let api: Api<Service> = Api::all(ctx.client.clone());
     let controller = Controller::new(api, watcher::Config::default());
     let services = controller.store();

@@ -11,10 +11,9 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::ReflectHandle;
 use skiff_controllers::job::{self, JobPlan, TRACKING_FINALIZER};
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::pods::{delete_pods, remove_finalizer, write_pods};
 
@@ -26,7 +25,7 @@ const SOON: Duration = Duration::from_millis(200);
 const RESYNC: Duration = Duration::from_secs(60);
 
 /// Runs the controller: triggered by the shared Job and pod caches.
-pub(crate) async fn controller(ctx: Arc<Ctx>, jobs: ReflectHandle<Job>, pods: ReflectHandle<Pod>) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, jobs: Shared<Job>, pods: Shared<Pod>) {
     let config = Config::default().concurrency(ctx.config.concurrency);
     let metrics = ctx.metrics.clone();
     let stream = Controller::for_shared_stream(jobs, ctx.jobs.clone())

@@ -10,11 +10,11 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::{ObjectRef, ReflectHandle};
+use kube::runtime::reflector::ObjectRef;
 use skiff_controllers::common::controller_ref;
 use skiff_controllers::job::TRACKING_FINALIZER;
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::pods::{delete_pods, remove_finalizer};
 
@@ -22,7 +22,7 @@ use crate::pods::{delete_pods, remove_finalizer};
 const NAME: &str = "job_orphans";
 
 /// Runs the controller: triggered by the shared pod cache.
-pub(crate) async fn controller(ctx: Arc<Ctx>, pods: ReflectHandle<Pod>) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
     let config = Config::default().concurrency(ctx.config.concurrency);
     let metrics = ctx.metrics.clone();
     let stream = Controller::for_shared_stream(pods, ctx.pods.clone())

@@ -12,12 +12,12 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::{ObjectRef, ReflectHandle};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde_json::json;
 use skiff_controllers::node_lifecycle::{self, NodePlan};
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 
 /// The controller's name in metrics and logs.
@@ -27,7 +27,7 @@ const NAME: &str = "node_lifecycle";
 const NODE_LEASES: &str = "kube-node-lease";
 
 /// Runs the controller: its own watches of Nodes and node Leases, and the shared pod cache.
-pub(crate) async fn controller(ctx: Arc<Ctx>, pods: ReflectHandle<Pod>) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
     let client = ctx.client.clone();
     let leases: Api<Lease> = Api::namespaced(client.clone(), NODE_LEASES);
     let config = Config::default().concurrency(ctx.config.concurrency);

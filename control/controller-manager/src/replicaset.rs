@@ -10,11 +10,10 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::ReflectHandle;
 use skiff_controllers::common::controller_owner;
 use skiff_controllers::replicaset;
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::owners::adopt_and_release;
 use crate::pods::write_pods;
@@ -26,11 +25,7 @@ const NAME: &str = "replicaset";
 const EXPECTATIONS_POLL: Duration = Duration::from_millis(200);
 
 /// Runs the controller: triggered by the shared ReplicaSet and pod caches.
-pub(crate) async fn controller(
-    ctx: Arc<Ctx>,
-    replica_sets: ReflectHandle<ReplicaSet>,
-    pods: ReflectHandle<Pod>,
-) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, replica_sets: Shared<ReplicaSet>, pods: Shared<Pod>) {
     let config = Config::default().concurrency(ctx.config.concurrency);
     let metrics = ctx.metrics.clone();
     let stream = Controller::for_shared_stream(replica_sets, ctx.replica_sets.clone())

@@ -10,12 +10,11 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::ReflectHandle;
 use kube::runtime::watcher;
 use skiff_controllers::common::controller_owner;
 use skiff_controllers::replication_controller;
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::owners::adopt_and_release;
 use crate::pods::write_pods;
@@ -31,7 +30,7 @@ pub(crate) fn served() -> bool {
 }
 
 /// Runs the controller: its own watch of ReplicationControllers and the shared pods.
-pub(crate) async fn controller(ctx: Arc<Ctx>, pods: ReflectHandle<Pod>) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
     let api: Api<ReplicationController> = Api::all(ctx.client.clone());
     let config = Config::default().concurrency(ctx.config.concurrency);
     let metrics = ctx.metrics.clone();

@@ -14,7 +14,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::context::{Ctx, ManagerConfig, drain};
+use crate::context::{Ctx, ManagerConfig, drain, repolled};
 use crate::error::Backoff;
 use crate::expectations::Expectations;
 
@@ -75,31 +75,39 @@ fn start_controllers(
     ctx: &Arc<Ctx>,
     h: &Handles,
 ) {
-    let rs = crate::replicaset::controller(ctx.clone(), h.replica_sets.clone(), h.pods.clone());
+    let rs = crate::replicaset::controller(
+        ctx.clone(),
+        repolled(h.replica_sets.clone()),
+        repolled(h.pods.clone()),
+    );
     spawn(tasks, term, "replicaset controller", rs);
-    let deploy = crate::deployment::controller(ctx.clone(), h.replica_sets.clone());
+    let deploy = crate::deployment::controller(ctx.clone(), repolled(h.replica_sets.clone()));
     spawn(tasks, term, "deployment controller", deploy);
-    let eps = crate::endpoints::controller(ctx.clone(), h.pods.clone());
+    let eps = crate::endpoints::controller(ctx.clone(), repolled(h.pods.clone()));
     spawn(tasks, term, "endpoints controller", eps);
-    let nodes = crate::node_lifecycle::controller(ctx.clone(), h.pods.clone());
+    let nodes = crate::node_lifecycle::controller(ctx.clone(), repolled(h.pods.clone()));
     spawn(tasks, term, "node lifecycle controller", nodes);
-    let job = crate::job::controller(ctx.clone(), h.jobs.clone(), h.pods.clone());
+    let job = crate::job::controller(
+        ctx.clone(),
+        repolled(h.jobs.clone()),
+        repolled(h.pods.clone()),
+    );
     spawn(tasks, term, "job controller", job);
-    let orphans = crate::job_orphans::controller(ctx.clone(), h.pods.clone());
+    let orphans = crate::job_orphans::controller(ctx.clone(), repolled(h.pods.clone()));
     spawn(tasks, term, "job orphan pods controller", orphans);
     let cidr = crate::pod_cidr::controller(ctx.clone());
     spawn(tasks, term, "pod CIDR controller", cidr);
     let accounts = crate::serviceaccounts::controllers(ctx.clone());
     spawn(tasks, term, "serviceaccount controllers", accounts);
     if crate::replication_controller::served() {
-        let rc = crate::replication_controller::controller(ctx.clone(), h.pods.clone());
+        let rc = crate::replication_controller::controller(ctx.clone(), repolled(h.pods.clone()));
         spawn(tasks, term, "replicationcontroller controller", rc);
     }
     if crate::daemonset::served() {
-        let ds = crate::daemonset::controller(ctx.clone(), h.pods.clone());
+        let ds = crate::daemonset::controller(ctx.clone(), repolled(h.pods.clone()));
         spawn(tasks, term, "daemonset controller", ds);
     }
-    let cron = crate::cronjob::controller(ctx.clone(), h.jobs.clone());
+    let cron = crate::cronjob::controller(ctx.clone(), repolled(h.jobs.clone()));
     spawn(tasks, term, "cronjob controller", cron);
 }
 
