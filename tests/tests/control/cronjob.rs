@@ -143,8 +143,17 @@ async fn caught_up(client: &Client, cjs: &Api<CronJob>, resumed: i64) -> anyhow:
             .any(|o| o.kind == "CronJob" && o.controller == Some(true)),
         "the Job is not controlled by its CronJob"
     );
-    let status = cjs.get("tick").await?.status.unwrap_or_default();
-    let last = status.last_schedule_time.map(|t| t.0.as_second());
-    anyhow::ensure!(last == Some(first * 60), "lastScheduleTime {last:?}");
+    // The status follows the Job's creation.
+    eventually(
+        "lastScheduleTime at the run",
+        Duration::from_secs(10),
+        || async {
+            let status = cjs.get("tick").await?.status.unwrap_or_default();
+            let last = status.last_schedule_time.map(|t| t.0.as_second());
+            let active = status.active.unwrap_or_default();
+            Ok(last == Some(first * 60) && active.iter().all(|r| r.uid.is_some()))
+        },
+    )
+    .await?;
     Ok(first)
 }
