@@ -1,9 +1,11 @@
 //! The `skiff` binary: parses the command line and runs the chosen role.
 
+mod agent_cmd;
 mod component_args;
 mod debug_cmd;
 mod server_cmd;
 mod signals;
+mod up_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -25,8 +27,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run one control-plane replica: the replicated store and the Kubernetes API server.
+    /// Run one control-plane replica: the replicated store, the Kubernetes API server, the
+    /// scheduler and the controller manager.
     Server(server_cmd::ServerArgs),
+    /// Run a node agent: register this machine as a Node and run the pods bound to it.
+    Agent(agent_cmd::AgentArgs),
+    /// Run a whole single-node cluster in this process: a replica and a node agent.
+    Up(up_cmd::UpArgs),
     /// Inspect a replica's data directory (read-only diagnosis).
     Debug(debug_cmd::DebugArgs),
 }
@@ -53,6 +60,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Server(args) => server_cmd::run(args).await,
+            Command::Agent(args) => agent_cmd::run(args).await,
+            Command::Up(args) => up_cmd::run(args).await,
             Command::Debug(args) => debug_cmd::run(args).await,
         }
     });

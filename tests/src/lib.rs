@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - `process`: [`Replica`], one `skiff server` child process with its own data directory.
+//! - `agent`: [`Agent`], one `skiff agent` child process, and [`node_credential`], a node's
+//!   credential made by hand.
 //! - `cluster`: [`Cluster`], one or three replicas started and joined, and leader lookup.
 //! - `client`: [`KvClient`], the `/kv/v1/*` JSON API over HTTPS (rustls, cluster CA, bearer).
 //! - `api_client`: [`ApiClient`], raw Kubernetes API requests with any token and body.
@@ -18,6 +20,7 @@
 //! Every child process is killed when its handle drops, so a failed or timed-out test leaves
 //! nothing running.
 
+pub mod agent;
 pub mod api_client;
 pub mod client;
 pub mod cluster;
@@ -27,6 +30,7 @@ pub mod kv;
 pub mod netns;
 pub mod process;
 
+pub use agent::{Agent, node_credential};
 pub use api_client::{Answer, ApiClient};
 pub use client::{KvClient, https_client, https_client_h2};
 pub use cluster::Cluster;

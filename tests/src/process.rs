@@ -260,6 +260,11 @@ impl Replica {
         Ok(read(&self.data_dir.join("token"))?.trim().to_owned())
     }
 
+    /// The node join token this replica wrote (`<data-dir>/agent-token`).
+    pub fn agent_token(&self) -> anyhow::Result<String> {
+        Ok(read(&self.data_dir.join("agent-token"))?.trim().to_owned())
+    }
+
     /// A KV client for this replica, authenticated with its admin token and CA.
     pub fn client(&self) -> anyhow::Result<KvClient> {
         let token = read(&self.data_dir.join("admin-token"))?;

@@ -12,6 +12,7 @@ use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use skiff_controllers::node_lifecycle::NodeLifecycleParams;
 
+use crate::cache_ready::CacheReady;
 use crate::error::{Backoff, Error};
 use crate::expectations::Expectations;
 use crate::metrics::Metrics;
@@ -62,6 +63,11 @@ pub(crate) struct Ctx {
     pub(crate) replica_sets: Store<ReplicaSet>,
     /// All Jobs (the CronJob controller reads them).
     pub(crate) jobs: Store<Job>,
+    /// Whether each cache has listed once. Never `Store::wait_until_ready`, which loses all
+    /// but the last of several waiters (see `cache_ready`).
+    pub(crate) pods_ready: CacheReady,
+    pub(crate) replica_sets_ready: CacheReady,
+    pub(crate) jobs_ready: CacheReady,
     pub(crate) expectations: Expectations,
     pub(crate) backoff: Backoff,
     pub(crate) metrics: Metrics,
@@ -71,18 +77,12 @@ impl Ctx {
     /// Waits until every shared cache has listed once.
     pub(crate) async fn caches_ready(&self) -> Result<(), Error> {
         let not_ready = |what| move |_| Error::CacheNotReady { what };
-        self.pods
-            .wait_until_ready()
-            .await
-            .map_err(not_ready("pods"))?;
-        self.replica_sets
-            .wait_until_ready()
+        self.pods_ready.wait().await.map_err(not_ready("pods"))?;
+        self.replica_sets_ready
+            .wait()
             .await
             .map_err(not_ready("replicasets"))?;
-        self.jobs
-            .wait_until_ready()
-            .await
-            .map_err(not_ready("jobs"))
+        self.jobs_ready.wait().await.map_err(not_ready("jobs"))
     }
 
     /// The cached pods of `namespace`.

@@ -18,6 +18,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use skiff_controllers::common::controller_owner;
 use skiff_controllers::daemonset;
 
+use crate::cache_ready::{CacheReady, ready_channel, signal_when_listed};
 use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::owners::adopt_and_release;
@@ -38,16 +39,19 @@ pub(crate) fn served() -> bool {
 struct DsCtx {
     ctx: Arc<Ctx>,
     nodes: Store<Node>,
+    /// Whether `nodes` has listed once (never `Store::wait_until_ready`: see `cache_ready`).
+    nodes_ready: CacheReady,
 }
 
 /// Runs the controller: its own watches of DaemonSets and Nodes, and the shared pods.
 pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
     let client = ctx.client.clone();
     let (nodes, writer) = reflector::store::<Node>();
+    let (listed, nodes_ready) = ready_channel();
     let node_events = watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
         .default_backoff()
-        .reflect(writer)
-        .touched_objects();
+        .reflect(writer);
+    let node_events = signal_when_listed(node_events, listed).touched_objects();
     let controller = Controller::new(Api::<DaemonSet>::all(client), watcher::Config::default());
     let daemonsets = controller.store();
     let config = Config::default().concurrency(ctx.config.concurrency);
@@ -62,7 +66,15 @@ pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
                 .collect::<Vec<_>>()
         })
         .with_config(config)
-        .run(reconcile, error_policy, Arc::new(DsCtx { ctx, nodes }));
+        .run(
+            reconcile,
+            error_policy,
+            Arc::new(DsCtx {
+                ctx,
+                nodes,
+                nodes_ready,
+            }),
+        );
     drive(stream, NAME, &metrics).await;
 }
 
@@ -85,8 +97,8 @@ async fn reconcile(ds: Arc<DaemonSet>, c: Arc<DsCtx>) -> Result<Action, Error> {
     let ctx = &c.ctx;
     let _busy = ctx.metrics.busy(NAME);
     ctx.caches_ready().await?;
-    c.nodes
-        .wait_until_ready()
+    c.nodes_ready
+        .wait()
         .await
         .map_err(|_| Error::CacheNotReady { what: "nodes" })?;
     let ns = ds.namespace().unwrap_or_default();

@@ -10,6 +10,8 @@
 //!   one `JoinSet`.
 //! - `metrics`: [`Metrics`], reconcile counts, errors, in-flight and retrying objects per
 //!   controller, rendered in the Prometheus text format.
+//! - `cache_ready`: whether a shared cache has listed once, for any number of waiting
+//!   reconciles (kube-runtime's `Store::wait_until_ready` wakes only the last of them).
 //! - `expectations`: kube-controller-manager's expectations: creations and deletions a
 //!   ReplicaSet waits to see in the pod cache before it decides again.
 //! - `replicaset`, `replication_controller`, `deployment`, `daemonset`, `endpoints`,
@@ -30,6 +32,7 @@
 //! **Architecture Invariant:** talks to the cluster only through the Kubernetes API; depends on
 //! no store/replica/apiserver crate (only `skiff-controllers`, `skiff-api`, kube-rs).
 
+mod cache_ready;
 mod context;
 mod cronjob;
 mod daemonset;

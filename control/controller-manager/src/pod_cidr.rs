@@ -67,11 +67,8 @@ async fn reconcile(node: Arc<Node>, c: Arc<CidrCtx>) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     let _busy = c.ctx.metrics.busy(NAME);
-    // Every node must be listed before a free range can be told from a taken one.
-    c.nodes
-        .wait_until_ready()
-        .await
-        .map_err(|_| Error::CacheNotReady { what: "nodes" })?;
+    // Every node is listed before a free range can be told from a taken one: kube-runtime
+    // starts no reconcile before the controller's own store (`nodes`) has listed once.
     let config = &c.ctx.config;
     let nodes = with_assignments(&c);
     let plan =

@@ -14,6 +14,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::cache_ready::{ReadySignal, ready_channel, signal_when_listed};
 use crate::context::{Ctx, ManagerConfig, drain, repolled};
 use crate::error::Backoff;
 use crate::expectations::Expectations;
@@ -39,6 +40,9 @@ pub(crate) fn start_term(
     let (pods, pod_writer) = reflector::store_shared::<Pod>(SHARED_BUFFER);
     let (replica_sets, rs_writer) = reflector::store_shared::<ReplicaSet>(SHARED_BUFFER);
     let (jobs, job_writer) = reflector::store_shared::<Job>(SHARED_BUFFER);
+    let (pods_listed, pods_ready) = ready_channel();
+    let (replica_sets_listed, replica_sets_ready) = ready_channel();
+    let (jobs_listed, jobs_ready) = ready_channel();
     let (Some(p), Some(r), Some(j)) = (
         pod_writer.subscribe(),
         rs_writer.subscribe(),
@@ -57,6 +61,9 @@ pub(crate) fn start_term(
         pods,
         replica_sets,
         jobs,
+        pods_ready,
+        replica_sets_ready,
+        jobs_ready,
         expectations: Expectations::new(config.expectations_timeout),
         backoff: Backoff::new(config.metrics.clone()),
         metrics: config.metrics.clone(),
@@ -64,9 +71,15 @@ pub(crate) fn start_term(
     start_controllers(tasks, term, &ctx, &handles);
     crate::gc::start(tasks, term, client, config);
     // The caches start after their subscribers exist, so no event is missed.
-    cache(tasks, term, "pod cache", client, pod_writer);
-    cache(tasks, term, "replicaset cache", client, rs_writer);
-    cache(tasks, term, "job cache", client, job_writer);
+    cache(tasks, term, "pod cache", client, (pod_writer, pods_listed));
+    cache(
+        tasks,
+        term,
+        "replicaset cache",
+        client,
+        (rs_writer, replica_sets_listed),
+    );
+    cache(tasks, term, "job cache", client, (job_writer, jobs_listed));
 }
 
 fn start_controllers(
@@ -111,13 +124,13 @@ fn start_controllers(
     spawn(tasks, term, "cronjob controller", cron);
 }
 
-/// Starts the watch that fills a shared cache.
+/// Starts the watch that fills a shared cache, and says when it has listed once.
 fn cache<K>(
     tasks: &mut JoinSet<&'static str>,
     term: &CancellationToken,
     what: &'static str,
     client: &Client,
-    writer: Writer<K>,
+    (writer, listed): (Writer<K>, ReadySignal),
 ) where
     K: kube::Resource<DynamicType = ()>
         + Clone
@@ -132,7 +145,10 @@ fn cache<K>(
         tasks,
         term,
         what,
-        drain(watch.default_backoff().reflect_shared(writer)),
+        drain(signal_when_listed(
+            watch.default_backoff().reflect_shared(writer),
+            listed,
+        )),
     );
 }
 

@@ -85,6 +85,7 @@ async fn follow<K>(
 
 /// Waits for both caches, then runs a pass after every change (or every [`RESYNC`]) while
 /// leading.
+#[allow(clippy::disallowed_methods)] // reason: this task is the only one ever waiting for these two stores
 async fn schedule_passes(
     nodes: &Store<Node>,
     pods: &Store<Pod>,

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod events;
 mod failures;
 mod probes;
 mod worker;

@@ -64,6 +64,8 @@ async fn scenario() -> anyhow::Result<()> {
             }
         }
     });
+    #[allow(clippy::disallowed_methods)]
+    // reason: the test is the only task waiting for this store
     store
         .wait_until_ready()
         .await

@@ -28,6 +28,8 @@ const CONTROL_LAYERS: &[(&str, &[&str])] = &[
             "skiff-pki",
         ],
     ),
+    // The assembled replica also runs the scheduler and the controller manager in-process
+    // (API clients: they reach it over loopback HTTPS, never in-process).
     (
         "skiff-server",
         &[
@@ -36,6 +38,9 @@ const CONTROL_LAYERS: &[(&str, &[&str])] = &[
             "skiff-respond",
             "skiff-pki",
             "skiff-apiserver",
+            "skiff-scheduler",
+            "skiff-controller-manager",
+            "skiff-election",
         ],
     ),
 ];

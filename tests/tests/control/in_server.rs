@@ -104,6 +104,19 @@ async fn rolled_out(api: &Api<Deployment>, image: &str) -> anyhow::Result<bool> 
     )
 }
 
+/// Whether every ReplicaSet's status reflects its current spec: the ReplicaSet controller
+/// reconciled its last change (the failover once left an old ReplicaSet scaled to 0 whose
+/// status never caught up).
+async fn replica_sets_caught_up(api: &Api<ReplicaSet>) -> anyhow::Result<bool> {
+    let all = api.list(&ListParams::default()).await?;
+    Ok(all.items.iter().all(|rs| {
+        let status = rs.status.as_ref();
+        let want = rs.spec.as_ref().and_then(|s| s.replicas);
+        status.and_then(|s| s.observed_generation) == rs.metadata.generation
+            && status.map(|s| s.replicas) == want
+    }))
+}
+
 async fn scenario() -> anyhow::Result<()> {
     let options = |i: usize| {
         ReplicaOptions::new(&format!("components-{i}")).args(["--leader-elect-lease-duration", "3"])
@@ -164,8 +177,10 @@ async fn scenario() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     cluster.replicas[victim].kill9();
 
-    let finished = eventually("the rollout finishes after the failover", LIMIT, || {
-        rolled_out(&deployments, "v2.wasm")
+    let replica_sets: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
+    let finished = eventually("the rollout finishes after the failover", LIMIT, || async {
+        Ok(rolled_out(&deployments, "v2.wasm").await?
+            && replica_sets_caught_up(&replica_sets).await?)
     })
     .await;
     if let Err(e) = finished {

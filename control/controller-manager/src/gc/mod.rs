@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::cache_ready::{CacheReady, ReadySignal, ready_channel, signal_when_listed};
 use crate::context::{ManagerConfig, drive};
 use crate::error::{Backoff, Error};
 use crate::metrics::Metrics;
@@ -45,6 +46,8 @@ pub(crate) struct Kind {
     pub(crate) info: &'static ResourceInfo,
     pub(crate) resource: ApiResource,
     pub(crate) store: Store<DynamicObject>,
+    /// Whether `store` has listed once (never `Store::wait_until_ready`: see `cache_ready`).
+    ready: CacheReady,
     wake: mpsc::UnboundedSender<ObjectRef<DynamicObject>>,
 }
 
@@ -122,13 +125,15 @@ pub(crate) fn start(
         let resource = api_resource(info);
         let writer = Writer::<DynamicObject>::new(resource.clone());
         let (wake, woken) = mpsc::unbounded_channel();
+        let (listed, ready) = ready_channel();
         kinds.push(Kind {
             info,
+            ready,
             store: writer.as_reader(),
             resource,
             wake,
         });
-        parts.push((writer, woken));
+        parts.push((writer, woken, listed));
     }
     let gc = Arc::new(Gc {
         client: client.clone(),
@@ -137,7 +142,7 @@ pub(crate) fn start(
         backoff: Backoff::new(config.metrics.clone()),
         metrics: config.metrics.clone(),
     });
-    for (k, (writer, woken)) in parts.into_iter().enumerate() {
+    for (k, (writer, woken, listed)) in parts.into_iter().enumerate() {
         let Some(kind) = gc.kinds.get(k) else {
             continue;
         };
@@ -166,17 +171,23 @@ pub(crate) fn start(
             tasks,
             term,
             "garbage collector cache",
-            feed(gc.clone(), k, api, writer),
+            feed(gc.clone(), k, api, (writer, listed)),
         );
     }
 }
 
 /// Watches one kind into its cache and the graph, waking what each event concerns: the
 /// object itself when it has owners or is being deleted, and what the graph says.
-async fn feed(gc: Arc<Gc>, kind: usize, api: Api<DynamicObject>, writer: Writer<DynamicObject>) {
+async fn feed(
+    gc: Arc<Gc>,
+    kind: usize,
+    api: Api<DynamicObject>,
+    (writer, listed): (Writer<DynamicObject>, ReadySignal),
+) {
     let events = watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer);
+    let events = signal_when_listed(events, listed);
     let mut events = std::pin::pin!(events);
     while let Some(event) = events.next().await {
         let wake = {
@@ -242,12 +253,9 @@ fn error_policy(kind: usize, obj: &DynamicObject, error: &Error, gc: &Gc) -> Act
 async fn reconcile(kind: usize, obj: Arc<DynamicObject>, gc: Arc<Gc>) -> Result<Action, Error> {
     let _busy = gc.metrics.busy(NAME);
     for k in &gc.kinds {
-        k.store
-            .wait_until_ready()
-            .await
-            .map_err(|_| Error::CacheNotReady {
-                what: k.info.plural,
-            })?;
+        k.ready.wait().await.map_err(|_| Error::CacheNotReady {
+            what: k.info.plural,
+        })?;
     }
     let Some(this) = gc.kinds.get(kind) else {
         return Ok(Action::await_change());

@@ -45,6 +45,18 @@ impl Worker {
     /// and the pod's directory.
     pub(super) async fn teardown(&mut self, grace: Duration) {
         let sandbox = self.facts.sandbox_id.clone();
+        let running: Vec<String> = self
+            .snap
+            .containers
+            .iter()
+            .filter(|c| matches!(c.state, crate::status::State::Running { .. }))
+            .map(|c| c.name.clone())
+            .collect();
+        for name in running {
+            let path = Some(format!("spec.containers{{{name}}}"));
+            let message = format!("Stopping container {name}");
+            self.emit_pod(super::events::EventType::Normal, "Killing", message, path);
+        }
         if let Err(e) = self.rt.stop_pod(&sandbox, grace).await {
             tracing::debug!(%sandbox, error = %e, "stopping pod");
         }

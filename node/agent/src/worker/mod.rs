@@ -14,10 +14,14 @@
 //! Probes (httpGet, tcpSocket) reach the pod at its own address through the runtime's
 //! `PodNetwork`; see `probes.rs`.
 
+mod events;
 mod files;
 mod probes;
+mod restore;
 mod run;
 mod slot;
+
+pub use events::{EVENT_QUEUE, EventType, WorkerEvent};
 
 use crate::backoff::BackoffPolicy;
 use crate::translate::References;
@@ -28,7 +32,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -96,6 +100,8 @@ pub enum WorkerError {
 #[derive(Debug)]
 pub struct PodWorker {
     status: watch::Receiver<PodStatus>,
+    /// The worker's events, until the owner takes them.
+    events: Option<mpsc::Receiver<WorkerEvent>>,
     task: JoinHandle<Result<(), WorkerError>>,
 }
 
@@ -113,9 +119,20 @@ impl PodWorker {
         cancel: CancellationToken,
     ) -> PodWorker {
         let (tx, status) = watch::channel(PodStatus::default());
-        let worker = run::Worker::new(runtime, net, cfg, pod_ip, input, tx);
+        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let worker = run::Worker::new(runtime, net, cfg, pod_ip, input, tx, events_tx);
         let task = tokio::spawn(worker.run(cancel));
-        PodWorker { status, task }
+        PodWorker {
+            status,
+            events: Some(events),
+            task,
+        }
+    }
+
+    /// The receiver of the worker's events (once; later calls return `None`). Events
+    /// nobody takes are dropped when the queue is full.
+    pub fn take_events(&mut self) -> Option<mpsc::Receiver<WorkerEvent>> {
+        self.events.take()
     }
 
     /// A receiver of the pod's status; each change is a new value.
@@ -124,8 +141,13 @@ impl PodWorker {
     }
 
     /// Waits for the worker to end.
-    pub async fn join(self) -> Result<(), WorkerError> {
-        match self.task.await {
+    pub async fn join(mut self) -> Result<(), WorkerError> {
+        self.wait().await
+    }
+
+    /// Waits for the worker to end, without giving up the handle (for `select!` loops).
+    pub async fn wait(&mut self) -> Result<(), WorkerError> {
+        match (&mut self.task).await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Ok(()),

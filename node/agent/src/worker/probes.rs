@@ -4,6 +4,7 @@
 //! liveness (or startup) probes stop the container, which then restarts per restartPolicy;
 //! readiness sets the container's `ready`.
 
+use super::events::EventType::{Normal, Warning};
 use super::run::{Chore, Worker};
 use crate::translate::{ProbeAction, ProbeKind, ProbeSpec};
 use futures::FutureExt;
@@ -130,6 +131,15 @@ impl Worker {
             .probe_specs(i)
             .iter()
             .any(|s| s.kind == ProbeKind::Readiness);
+        if !ok {
+            let kind = match spec.kind {
+                ProbeKind::Startup => "Startup",
+                ProbeKind::Liveness => "Liveness",
+                ProbeKind::Readiness => "Readiness",
+            };
+            let message = format!("{kind} probe failed: {}", describe(&spec.action));
+            self.emit(super::slot::Which::App(i), Warning, "Unhealthy", message);
+        }
         let facts = &mut self.snap.containers[i];
         match spec.kind {
             ProbeKind::Startup if passed => {
@@ -147,6 +157,13 @@ impl Worker {
     fn kill_unhealthy(&mut self, i: usize, kind: ProbeKind) {
         let name = self.snap.containers[i].name.clone();
         tracing::info!(container = %name, ?kind, "probe failed; restarting container");
+        let probe = if kind == ProbeKind::Startup {
+            "startup"
+        } else {
+            "liveness"
+        };
+        let message = format!("Container {name} failed {probe} probe, will be restarted");
+        self.emit(super::slot::Which::App(i), Normal, "Killing", message);
         self.app_slots[i].probes.clear();
         let (rt, sandbox, grace) = (self.rt.clone(), self.facts.sandbox_id.clone(), self.grace());
         let stop = async move {
@@ -211,4 +228,12 @@ async fn http_ok(stream: &mut TcpStream, ip: IpAddr, port: u16, path: &str) -> b
         .nth(1)
         .and_then(|c| c.parse::<u16>().ok());
     code.is_some_and(|c| (200..400).contains(&c))
+}
+
+/// The probe's target, for the Unhealthy event.
+fn describe(action: &ProbeAction) -> String {
+    match action {
+        ProbeAction::Http { port, path } => format!("HTTP probe of port {port} path {path} failed"),
+        ProbeAction::Tcp { port } => format!("dial tcp port {port} failed"),
+    }
 }

@@ -52,6 +52,8 @@ pub(super) struct Worker {
     pub(super) chores: FuturesUnordered<BoxFuture<'static, Chore>>,
     tx: watch::Sender<PodStatus>,
     published: Option<PodSnapshot>,
+    /// Where events go (see `events.rs`).
+    pub(super) events: super::events::EventSender,
 }
 
 impl Worker {
@@ -62,6 +64,7 @@ impl Worker {
         pod_ip: IpAddr,
         mut input: watch::Receiver<Arc<PodInput>>,
         tx: watch::Sender<PodStatus>,
+        events: super::events::EventSender,
     ) -> Self {
         let desired = input.borrow_and_update().clone();
         let facts = pod_facts(&cfg, &desired, pod_ip);
@@ -85,7 +88,8 @@ impl Worker {
         } else {
             Waiting::PodInitializing
         };
-        let (app_slots, app_facts) = slots(&plan.containers, app_waiting);
+        let (mut app_slots, mut app_facts) = slots(&plan.containers, app_waiting);
+        super::restore::continue_restart_counts(&desired.pod, &mut app_slots, &mut app_facts);
         let snap = PodSnapshot {
             pod_ip: None,
             host_ip: Some(cfg.host_ip),
@@ -109,6 +113,7 @@ impl Worker {
             chores: FuturesUnordered::new(),
             tx,
             published: None,
+            events,
         }
     }
 

@@ -2,6 +2,7 @@
 //! exit the restart decision with back-off; its facts live in the worker's snapshot.
 
 use super::WorkerConfig;
+use super::events::EventType::{Normal, Warning};
 use super::run::Worker;
 use crate::backoff::Backoff;
 use crate::status::{ContainerFacts, State, Termination, Waiting};
@@ -80,6 +81,7 @@ impl Worker {
         now: Instant,
     ) -> Result<(), super::WorkerError> {
         let (slot, facts) = self.slot_and_facts(which);
+        let mut pull_backoff = None;
         if let Some(hold) = slot.hold_until
             && hold <= now
         {
@@ -87,8 +89,18 @@ impl Worker {
             if let State::Waiting(Waiting::ErrImagePull { message }) = &facts.state {
                 let message = message.clone();
                 facts.state = State::Waiting(Waiting::ImagePullBackOff { message });
+                pull_backoff = Some(facts.image.clone());
             }
         }
+        if let Some(image) = pull_backoff {
+            self.emit(
+                which,
+                Normal,
+                "BackOff",
+                format!("Back-off pulling image {image:?}"),
+            );
+        }
+        let (slot, facts) = self.slot_and_facts(which);
         let due = slot.retry_at.is_none_or(|t| t <= now);
         let idle = matches!(facts.state, State::Waiting(_)) && !slot.blocked;
         if !(due && idle) {
@@ -115,18 +127,42 @@ impl Worker {
             Err(err) => {
                 let message = err.to_string();
                 let waiting = match err {
-                    PlanError::Config(_) => Waiting::CreateContainerConfigError { message },
-                    PlanError::Unsupported(_) => Waiting::CreateContainerError { message },
+                    PlanError::Config(_) => Waiting::CreateContainerConfigError {
+                        message: message.clone(),
+                    },
+                    PlanError::Unsupported(_) => Waiting::CreateContainerError {
+                        message: message.clone(),
+                    },
                 };
                 let (slot, facts) = self.slot_and_facts(which);
                 slot.blocked = true;
+                let changed = facts.state != State::Waiting(waiting.clone());
                 facts.state = State::Waiting(waiting);
+                if changed {
+                    self.emit(which, Warning, "Failed", format!("Error: {message}"));
+                }
                 return Ok(false);
             }
         };
         let sandbox = self.facts.sandbox_id.clone();
         let hold = self.cfg.error_hold;
+        let (image, name) = (spec.image.clone(), spec.name.clone());
+        self.emit(which, Normal, "Pulling", format!("Pulling image {image:?}"));
         let result = self.rt.create_container(&sandbox, spec).await;
+        if result.is_ok() {
+            self.emit(
+                which,
+                Normal,
+                "Pulled",
+                format!("Successfully pulled image {image:?}"),
+            );
+            self.emit(
+                which,
+                Normal,
+                "Created",
+                format!("Created container {name}"),
+            );
+        }
         let (slot, facts) = self.slot_and_facts(which);
         match result {
             Ok(status) => {
@@ -141,7 +177,14 @@ impl Worker {
                 let now = Instant::now();
                 slot.retry_at = Some(now + delay);
                 slot.hold_until = Some(now + hold.min(delay / 2));
-                facts.state = State::Waiting(create_failure(&facts.image, e));
+                let waiting = create_failure(&facts.image, e);
+                let message = match &waiting {
+                    Waiting::ErrImagePull { message }
+                    | Waiting::CreateContainerError { message } => message.clone(),
+                    other => format!("{other:?}"),
+                };
+                facts.state = State::Waiting(waiting);
+                self.emit(which, Warning, "Failed", message);
                 Ok(false)
             }
         }
@@ -162,6 +205,12 @@ impl Worker {
                 facts.state = State::Running { started_at };
                 // An init container is never ready; an app container's probes decide.
                 (facts.ready, facts.started) = (false, true);
+                self.emit(
+                    which,
+                    Normal,
+                    "Started",
+                    format!("Started container {name}"),
+                );
             }
             Err(e) if e.is_fatal() => return Err(e.into()),
             Err(e) => {
@@ -171,6 +220,7 @@ impl Worker {
                 facts.state = State::Waiting(Waiting::CreateContainerError {
                     message: e.to_string(),
                 });
+                self.emit(which, Warning, "Failed", format!("Error: {e}"));
                 return Ok(());
             }
         }
@@ -232,6 +282,14 @@ impl Worker {
         slot.retry_at = Some(Instant::now() + delay);
         facts.last_termination = Some(termination);
         facts.state = State::Waiting(Waiting::CrashLoopBackOff { delay });
+        let name = facts.name.clone();
+        if failed {
+            let message = format!(
+                "Back-off restarting failed container {name} in pod {}",
+                self.pod_label()
+            );
+            self.emit(which, Warning, "BackOff", message);
+        }
     }
 }
 

@@ -1,0 +1,94 @@
+//! `skiff agent`: one node agent (skiff's kubelet) joined to a cluster.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use skiff_agent::backoff::BackoffPolicy;
+use skiff_agent::{Access, AgentOptions};
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// URL of a control-plane replica (e.g. https://127.0.0.1:6443), for joining.
+    #[arg(long, requires = "token")]
+    server: Option<String>,
+    /// The join token: the contents of the server's <data-dir>/agent-token
+    /// (K10<ca-sha256>::node:<secret>). Not needed once the data directory holds a credential.
+    #[arg(long, env = "SKIFF_AGENT_TOKEN", requires = "server")]
+    token: Option<String>,
+    /// The Node's name (default: the host name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Directory for the node credential, pod volumes and logs, and the image and code caches.
+    #[arg(long, default_value = "skiff-agent", env = "SKIFF_AGENT_DATA_DIR")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    tuning: AgentTuning,
+}
+
+/// The agent's settings that `skiff agent` and `skiff up` share.
+#[derive(Args, Debug, Clone)]
+pub struct AgentTuning {
+    /// Renew the node Lease every this many seconds (it lasts four times as long).
+    #[arg(long, default_value_t = 10)]
+    lease_seconds: u64,
+    /// Pod IPs come from this CIDR while the Node has no spec.podCIDR.
+    #[arg(long, default_value = "10.244.0.0/24")]
+    pod_cidr: String,
+    /// The address the Node reports (default: the local address towards the server).
+    #[arg(long)]
+    node_ip: Option<std::net::IpAddr>,
+    /// Test setting: the first crash-loop back-off in milliseconds (Kubernetes: 10000);
+    /// it doubles up to 30x and resets after a clean run of 60x.
+    #[arg(long, hide_short_help = true)]
+    crash_backoff_base_ms: Option<u64>,
+    /// Test setting: the first image-pull back-off in milliseconds (Kubernetes: 10000).
+    #[arg(long, hide_short_help = true)]
+    pull_backoff_base_ms: Option<u64>,
+    /// Test setting: how soon a missing ConfigMap or Secret is looked up again, in ms.
+    #[arg(long, hide_short_help = true, default_value_t = 2000)]
+    refs_retry_ms: u64,
+}
+
+impl AgentTuning {
+    /// The agent's options for `name` with its data in `data_dir`.
+    pub fn options(
+        &self,
+        data_dir: &std::path::Path,
+        name: &str,
+        access: Option<Access>,
+    ) -> anyhow::Result<AgentOptions> {
+        let mut options = AgentOptions::new(data_dir, name, access);
+        anyhow::ensure!(self.lease_seconds > 0, "--lease-seconds must be at least 1");
+        options.lease_period = Duration::from_secs(self.lease_seconds);
+        options.default_pod_cidr = self.pod_cidr.clone();
+        options.node_ip = self.node_ip;
+        options.refs_retry = Duration::from_millis(self.refs_retry_ms.max(100));
+        if let Some(ms) = self.crash_backoff_base_ms {
+            options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
+            options.error_hold = Duration::from_millis(ms.clamp(1, 1000));
+        }
+        if let Some(ms) = self.pull_backoff_base_ms {
+            options.pull_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
+        }
+        Ok(options)
+    }
+}
+
+pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
+    let shutdown = crate::signals::shutdown_token().context("installing signal handlers")?;
+    let name = args.name.unwrap_or_else(skiff_agent::host::hostname);
+    let access = match (args.server, args.token) {
+        (Some(server), Some(token)) => Some(Access::Join { server, token }),
+        _ => None,
+    };
+    let options = args.tuning.options(&args.data_dir, &name, access)?;
+    println!(
+        "skiff agent: node {name}, data directory {}",
+        args.data_dir.display()
+    );
+    skiff_agent::run(options, shutdown).await?;
+    println!("skiff agent: stopped");
+    Ok(())
+}

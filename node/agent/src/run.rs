@@ -1,0 +1,204 @@
+//! [`run`]: the whole agent. It obtains the node's credential (given by the caller, saved
+//! in the data directory by an earlier run, or by joining), registers the Node, then runs
+//! the Node heartbeat and the pod manager until shutdown, owning and awaiting every task.
+
+use crate::backoff::BackoffPolicy;
+use crate::client::{ClientError, client};
+use crate::credential::{Credential, CredentialError};
+use crate::join::{JoinError, join};
+use crate::node_sync::NodeSync;
+use crate::pods::PodManager;
+use crate::pods::ips::{Cidr, CidrError, DEFAULT_POD_CIDR};
+use crate::pods::task::PodSettings;
+use crate::worker::WorkerConfig;
+use crate::{api::CallError, host};
+use skiff_runtime_wasm::network::LocalNetwork;
+use skiff_runtime_wasm::{Runtime, RuntimeConfig, RuntimeError};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// How the agent gets its credential when `<data-dir>/credential.json` does not exist.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// Join the cluster at `server` with a join token (`K10...::node:...`); the answer is
+    /// saved in the data directory.
+    Join { server: String, token: String },
+    /// A credential the caller already has (`skiff up`'s server hands one in-process);
+    /// used as is, ahead of any saved file, and not written to disk.
+    Credential(Credential),
+}
+
+/// Everything `run` needs.
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    /// Holds `credential.json`, `pods/` (volumes and logs) and `runtime/` (image and code caches).
+    pub data_dir: PathBuf,
+    pub node_name: String,
+    /// Used when there is no saved credential (or always, for `Access::Credential`).
+    pub access: Option<Access>,
+    /// The Lease is renewed this often and lasts four times as long (kubelet: 10 s).
+    pub lease_period: Duration,
+    /// The Node status is written this often when nothing changes (kubelet: 1 min).
+    pub node_status_period: Duration,
+    /// Pod IPs come from this CIDR while the Node has no `spec.podCIDR`.
+    pub default_pod_cidr: String,
+    /// The address the Node reports; default: the local address towards the server.
+    pub node_ip: Option<std::net::IpAddr>,
+    /// Crash-loop and image-pull back-off (Kubernetes: 10 s doubling to 5 min).
+    pub crash_backoff: BackoffPolicy,
+    pub pull_backoff: BackoffPolicy,
+    /// How long ErrImagePull or CreateContainerError shows before its back-off reason.
+    pub error_hold: Duration,
+    /// Referenced ConfigMaps and Secrets: read again this often, and this soon while one is missing.
+    pub refs_resync: Duration,
+    pub refs_retry: Duration,
+}
+
+impl AgentOptions {
+    /// Kubernetes' timings for node `node_name` with data in `data_dir`.
+    pub fn new(
+        data_dir: impl Into<PathBuf>,
+        node_name: impl Into<String>,
+        access: Option<Access>,
+    ) -> AgentOptions {
+        AgentOptions {
+            data_dir: data_dir.into(),
+            node_name: node_name.into(),
+            access,
+            lease_period: Duration::from_secs(10),
+            node_status_period: Duration::from_secs(60),
+            default_pod_cidr: DEFAULT_POD_CIDR.into(),
+            node_ip: None,
+            crash_backoff: BackoffPolicy::default(),
+            pull_backoff: BackoffPolicy::default(),
+            error_hold: Duration::from_secs(1),
+            refs_resync: Duration::from_secs(60),
+            refs_retry: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Why the agent stopped (or could not start).
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("joining the cluster: {0}")]
+    Join(#[from] JoinError),
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    #[error(
+        "no node credential in {0} and no join token: pass --server and --token (the server's <data-dir>/agent-token)"
+    )]
+    NoCredential(PathBuf),
+    #[error(
+        "{path} belongs to node {saved:?}, not {wanted:?}: use --name {saved}, or another --data-dir"
+    )]
+    OtherNode {
+        path: PathBuf,
+        saved: String,
+        wanted: String,
+    },
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Cidr(#[from] CidrError),
+    #[error("starting the Wasm runtime: {0}")]
+    Runtime(#[from] RuntimeError),
+    #[error("the API server refused this node's credential: {0}")]
+    Refused(#[source] CallError),
+}
+
+/// Runs the agent until `shutdown` fires. Startup errors (join, credential, runtime) are
+/// returned at once; a server that cannot be reached is retried with a warning each time.
+pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(), AgentError> {
+    let default_cidr = Cidr::parse(&options.default_pod_cidr)?;
+    let credential = credential(&options).await?;
+    let client = client(&credential)?;
+    let server_host = credential
+        .servers
+        .first()
+        .and_then(|s| s.parse::<http::Uri>().ok());
+    let server_host = server_host
+        .as_ref()
+        .and_then(|u| u.host())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+    let node_ip = options
+        .node_ip
+        .unwrap_or_else(|| host::address_towards(&server_host));
+    let facts = host::facts(&options.node_name, node_ip);
+    let (cidr_tx, cidr_rx) = watch::channel(None);
+    let node_sync = NodeSync {
+        client: client.clone(),
+        facts: facts.clone(),
+        lease_period: options.lease_period,
+        status_period: options.node_status_period,
+        pod_cidr: cidr_tx,
+    };
+    let Some(node) = node_sync
+        .register_until_done(&shutdown)
+        .await
+        .map_err(AgentError::Refused)?
+    else {
+        return Ok(());
+    };
+    let net = Arc::new(LocalNetwork::new());
+    let rt = Runtime::new(
+        RuntimeConfig::new(options.data_dir.join("runtime")),
+        net.clone(),
+    )?;
+    let mut cfg = WorkerConfig::new(options.data_dir.join("pods"), &options.node_name, node_ip);
+    cfg.node_cpu_millis = u64::from(facts.cpus) * 1000;
+    cfg.node_memory_bytes = facts.memory_bytes;
+    cfg.crash_backoff = options.crash_backoff;
+    cfg.pull_backoff = options.pull_backoff;
+    cfg.error_hold = options.error_hold;
+    let pods = PodManager {
+        client,
+        rt: rt.clone(),
+        net,
+        cfg: Arc::new(cfg),
+        settings: Arc::new(PodSettings {
+            node_name: options.node_name.clone(),
+            refs_resync: options.refs_resync,
+            refs_retry: options.refs_retry,
+        }),
+        pod_cidr: cidr_rx,
+        default_cidr,
+    };
+    tracing::info!(node = %options.node_name, server = %credential.servers[0], "agent running");
+    // The one owner of the agent's two loops: both end when `shutdown` fires.
+    tokio::join!(
+        node_sync.run(node, shutdown.clone()),
+        pods.run(shutdown.clone())
+    );
+    rt.shutdown(Duration::ZERO).await;
+    Ok(())
+}
+
+/// The credential: given, saved, or obtained by joining (and then saved).
+async fn credential(options: &AgentOptions) -> Result<Credential, AgentError> {
+    if let Some(Access::Credential(given)) = &options.access {
+        return Ok(given.clone());
+    }
+    let path = Credential::path(&options.data_dir);
+    if let Some(saved) = Credential::load(&options.data_dir)? {
+        if saved.node_name != options.node_name {
+            return Err(AgentError::OtherNode {
+                path,
+                saved: saved.node_name,
+                wanted: options.node_name.clone(),
+            });
+        }
+        return Ok(saved);
+    }
+    let Some(Access::Join { server, token }) = &options.access else {
+        return Err(AgentError::NoCredential(path));
+    };
+    let joined = join(server, token, &options.node_name).await?;
+    joined.save(&options.data_dir)?;
+    tracing::info!(node = %joined.node_name, path = %path.display(), "joined the cluster; credential saved");
+    Ok(joined)
+}

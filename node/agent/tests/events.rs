@@ -1,0 +1,66 @@
+//! The events a pod worker reports, with the kubelet's reasons and field paths.
+
+use crate::support::{Node, bounded, guest, pod, wait_column};
+use anyhow::Result;
+use serde_json::json;
+use skiff_agent::worker::{EventType, WorkerEvent};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const T: Duration = Duration::from_secs(60);
+
+/// Everything queued so far: (type, reason, field path).
+fn drain(rx: &mut mpsc::Receiver<WorkerEvent>) -> Vec<(EventType, &'static str, String)> {
+    let mut out = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        out.push((e.type_, e.reason, e.field_path.unwrap_or_default()));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_reports_its_lifecycle_and_a_crasher_its_back_off() -> Result<()> {
+    bounded(async {
+        let node = Node::new()?;
+        let job = pod(
+            "job",
+            json!({"restartPolicy": "Never", "containers": [
+                {"name": "c", "image": guest("job"), "env": [{"name": "LIMIT", "value": "100"}]}]}),
+        );
+        let (mut w, _tx) = node.run(job.clone(), "10.244.0.20")?;
+        let mut events = w.take_events().expect("events once");
+        assert!(w.take_events().is_none());
+        wait_column(&w, &job, "Completed", T).await?;
+        let path = "spec.containers{c}".to_owned();
+        let normal = |reason| (EventType::Normal, reason, path.clone());
+        assert_eq!(
+            drain(&mut events),
+            vec![
+                normal("Pulling"),
+                normal("Pulled"),
+                normal("Created"),
+                normal("Started")
+            ]
+        );
+
+        let crash = pod(
+            "crash",
+            json!({"containers": [{"name": "c", "image": guest("crasher"),
+                "env": [{"name": "DELAY_MS", "value": "10"}]}]}),
+        );
+        let (mut cw, _ctx) = node.run(crash.clone(), "10.244.0.21")?;
+        let mut crash_events = cw.take_events().expect("events");
+        wait_column(&cw, &crash, "CrashLoopBackOff", T).await?;
+        let seen = drain(&mut crash_events);
+        assert!(
+            seen.contains(&(EventType::Warning, "BackOff", path.clone())),
+            "{seen:?}"
+        );
+        node.cancel.cancel();
+        w.join().await?;
+        cw.join().await?;
+        node.shutdown().await;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,76 @@
+//! Pods through kubectl: a server Ready through its httpGet readiness probe, a job
+//! Completed with exit code 0, a crasher in CrashLoopBackOff with rising restarts, and the
+//! events `kubectl describe pod` shows.
+
+use crate::support::{LIMIT, guest, pod, start};
+use serde_json::json;
+use skiff_tests::run_bounded;
+
+const NODE: &str = "pods-node";
+
+#[test]
+fn a_server_gets_ready_a_job_completes_and_a_crasher_backs_off() {
+    run_bounded("pods_run", LIMIT, async {
+        let mut s = start(NODE).await?;
+        let web = json!({"name": "web", "image": guest("http-server")?,
+            "ports": [{"containerPort": 8080}],
+            "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 1}});
+        s.apply(&pod("web", NODE, web, json!({}))).await?;
+        let job = json!({"name": "job", "image": guest("job")?, "env": [{"name": "LIMIT", "value": "1000"}]});
+        s.apply(&pod("job", NODE, job, json!({"restartPolicy": "Never"})))
+            .await?;
+        let crasher = json!({"name": "crash", "image": guest("crasher")?,
+            "env": [{"name": "DELAY_MS", "value": "10"}]});
+        s.apply(&pod("crasher", NODE, crasher, json!({}))).await?;
+
+        let row = s
+            .wait_row("web", "1/1 Running", |r| r[1] == "1/1" && r[2] == "Running")
+            .await?;
+        anyhow::ensure!(row[3] == "0", "web restarted: {row:?}");
+        let web = s.pod("web").await?.unwrap_or_default();
+        let ip = web["status"]["podIP"].as_str().unwrap_or_default();
+        anyhow::ensure!(ip.starts_with("10.244.0."), "pod IP {ip:?}");
+        anyhow::ensure!(web["status"]["hostIP"] == "127.0.0.1", "{}", web["status"]);
+        let ready = web["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        anyhow::ensure!(ready, "no Ready condition: {}", web["status"]);
+
+        s.wait_status("job", "Completed").await?;
+        let describe = s.kubectl.ok(&["describe", "pod", "job"]).await?;
+        anyhow::ensure!(describe.contains("Exit Code:    0"), "{describe}");
+        for event in ["Pulling", "Pulled", "Created", "Started"] {
+            anyhow::ensure!(describe.contains(event), "no {event} event:\n{describe}");
+        }
+
+        let first = s
+            .wait_row("crasher", "CrashLoopBackOff", |r| {
+                r[2] == "CrashLoopBackOff" && r[3] != "0"
+            })
+            .await?;
+        let restarts: u32 = first[3].parse()?;
+        s.wait_row("crasher", "more restarts", |r| {
+            r[3].parse::<u32>().is_ok_and(|n| n >= restarts + 2)
+        })
+        .await?;
+        let describe = s.kubectl.ok(&["describe", "pod", "crasher"]).await?;
+        anyhow::ensure!(
+            describe.contains("Back-off restarting failed container crash"),
+            "{describe}"
+        );
+
+        // Every pod got its own address.
+        let ips = s
+            .kubectl
+            .ok(&["get", "pods", "-o", "jsonpath={.items[*].status.podIP}"])
+            .await?;
+        let mut list: Vec<&str> = ips.split_whitespace().collect();
+        let count = list.len();
+        list.sort_unstable();
+        list.dedup();
+        anyhow::ensure!(count == 3 && list.len() == 3, "pod IPs {ips:?}");
+        Ok(())
+    });
+}
