@@ -22,8 +22,10 @@ pub struct ReplicaOptions {
     pub ip: IpAddr,
     /// Run inside this network namespace (`ip netns exec`).
     pub netns: Option<String>,
-    /// Flags after `skiff server --data-dir D --listen A`.
+    /// Flags after `skiff <command> --data-dir D --listen A`.
     pub args: Vec<String>,
+    /// `server` (a replica), or `up` (a replica and a node agent in one process).
+    pub command: &'static str,
 }
 
 impl ReplicaOptions {
@@ -33,6 +35,15 @@ impl ReplicaOptions {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             netns: None,
             args: Vec::new(),
+            command: "server",
+        }
+    }
+
+    /// `skiff up`: the whole single-node cluster in one process.
+    pub fn up(label: &str) -> Self {
+        ReplicaOptions {
+            command: "up",
+            ..ReplicaOptions::new(label)
         }
     }
 
@@ -115,7 +126,7 @@ impl Replica {
             None => Command::new(crate::skiff_bin()),
         };
         command
-            .arg("server")
+            .arg(self.options.command)
             .arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--listen")
@@ -139,6 +150,10 @@ impl Replica {
             let out =
                 std::fs::read_to_string(self.log_path("stdout", self.runs)).unwrap_or_default();
             if let Some(line) = out.lines().find(|l| l.contains(" serving ")) {
+                if self.options.command == "up" {
+                    // `skiff up: cluster serving <url> (node <name>)`: no replica id.
+                    return Ok(());
+                }
                 let id = line
                     .split_whitespace()
                     .nth(3)

@@ -143,7 +143,10 @@ impl ApiServer {
                     is_leader: replica.is_leader(),
                     read_rounds: replica.read_rounds(),
                 };
-                let text = self.metrics.render(store, self.tokens.store_lookups());
+                let mut text = self.metrics.render(store, self.tokens.store_lookups());
+                for source in skiff_sync::lock(&self.metrics_sources).iter() {
+                    text.push_str(&source());
+                }
                 Some(respond::bytes(
                     StatusCode::OK,
                     "text/plain; version=0.0.4",

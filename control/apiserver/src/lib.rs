@@ -71,6 +71,9 @@ use skiff_replica::Replica;
 use skiff_replica::ops::Consistency;
 use skiff_respond::{Body, read_body};
 
+/// Renders Prometheus text lines for `/metrics`.
+pub type MetricsSource = Box<dyn Fn() -> String + Send + Sync>;
+
 /// How a read answers: plain JSON, or a kubectl Table.
 #[derive(Clone, Copy, Debug)]
 pub enum Format {
@@ -95,6 +98,9 @@ pub struct ApiServer {
     tokens: Arc<tokens::TokenIndex>,
     /// The tunnels node agents opened to this replica (`pods/log` goes through them).
     tunnels: Arc<tunnels::Tunnels>,
+    /// More Prometheus text for `/metrics` from components of this process (the controller
+    /// manager), which this crate may not depend on.
+    metrics_sources: std::sync::Mutex<Vec<MetricsSource>>,
     /// The background tasks of this replica (the token follower, namespace emptying), owned and
     /// awaited by whoever started the API server.
     tasks: TaskTracker,
@@ -118,6 +124,7 @@ impl ApiServer {
             tasks,
             objects: ObjectStore { replica },
             fixed_tokens: auth::FixedTokens::new(admin_token),
+            metrics_sources: std::sync::Mutex::default(),
             advertise,
             shutdown,
             metrics: endpoints::Metrics::default(),
@@ -131,6 +138,11 @@ impl ApiServer {
     /// new one every start).
     pub fn component_token(&self, component: Component) -> &str {
         self.fixed_tokens.component(component)
+    }
+
+    /// Adds what `source` renders to `/metrics`.
+    pub fn add_metrics_source(&self, source: MetricsSource) {
+        skiff_sync::lock(&self.metrics_sources).push(source);
     }
 
     /// Serves one request whose path is not a peer or store path.

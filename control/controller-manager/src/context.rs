@@ -1,25 +1,21 @@
-//! What the controllers share: [`ManagerConfig`], the caches of pods and ReplicaSets, the
-//! expectations and the back-off; and [`start_term`], which starts every cache and controller
-//! of one term of leadership in one `JoinSet`.
+//! What the controllers share: [`ManagerConfig`], the caches of pods, ReplicaSets and Jobs,
+//! the expectations and the back-off; and the drivers of cache and controller streams.
 
-use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
-use kube::api::Api;
-use kube::runtime::reflector::{self, ReflectHandle, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
 use skiff_controllers::node_lifecycle::NodeLifecycleParams;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
-use crate::cache_ready::{CacheReady, ready_channel, signal_when_listed};
+use crate::cache_ready::CacheReady;
 use crate::error::{Backoff, Error};
 use crate::expectations::Expectations;
+use crate::metrics::Metrics;
 
 /// The manager's settings (kube-controller-manager's flags).
 #[derive(Clone, Debug)]
@@ -31,6 +27,15 @@ pub struct ManagerConfig {
     pub expectations_timeout: Duration,
     /// Reconciles run at once per controller (kube's `--concurrent-*-syncs`, 5).
     pub concurrency: u16,
+    /// `--cluster-cidr`: the range node pod CIDRs are cut from.
+    pub cluster_cidr: String,
+    /// `--node-cidr-mask-size`: the prefix length of each node's range.
+    pub node_cidr_mask: u8,
+    /// `--root-ca-file`: the cluster CA (PEM), written as `ca.crt` into token Secrets.
+    pub root_ca: Option<Vec<u8>>,
+    /// Where the controllers count their reconciles: a handle, so keep a clone to serve
+    /// `/metrics` with [`Metrics::render`].
+    pub metrics: Metrics,
 }
 
 impl Default for ManagerConfig {
@@ -39,6 +44,10 @@ impl Default for ManagerConfig {
             node_lifecycle: NodeLifecycleParams::default(),
             expectations_timeout: Duration::from_secs(300),
             concurrency: 5,
+            cluster_cidr: skiff_controllers::pod_cidr::DEFAULT_CLUSTER_CIDR.into(),
+            node_cidr_mask: skiff_controllers::pod_cidr::DEFAULT_NODE_MASK,
+            root_ca: None,
+            metrics: Metrics::default(),
         }
     }
 }
@@ -52,27 +61,28 @@ pub(crate) struct Ctx {
     pub(crate) pods: Store<Pod>,
     /// All ReplicaSets (the Deployment controller reads them).
     pub(crate) replica_sets: Store<ReplicaSet>,
-    /// Whether `pods` and `replica_sets` have listed once. Never `Store::wait_until_ready`,
-    /// which loses all but the last of several waiters (see `cache_ready`).
+    /// All Jobs (the CronJob controller reads them).
+    pub(crate) jobs: Store<Job>,
+    /// Whether each cache has listed once. Never `Store::wait_until_ready`, which loses all
+    /// but the last of several waiters (see `cache_ready`).
     pub(crate) pods_ready: CacheReady,
     pub(crate) replica_sets_ready: CacheReady,
+    pub(crate) jobs_ready: CacheReady,
     pub(crate) expectations: Expectations,
     pub(crate) backoff: Backoff,
+    pub(crate) metrics: Metrics,
 }
 
 impl Ctx {
-    /// Waits until both caches have listed once.
+    /// Waits until every shared cache has listed once.
     pub(crate) async fn caches_ready(&self) -> Result<(), Error> {
-        self.pods_ready
-            .wait()
-            .await
-            .map_err(|_| Error::CacheNotReady { what: "pods" })?;
+        let not_ready = |what| move |_| Error::CacheNotReady { what };
+        self.pods_ready.wait().await.map_err(not_ready("pods"))?;
         self.replica_sets_ready
             .wait()
             .await
-            .map_err(|_| Error::CacheNotReady {
-                what: "replicasets",
-            })
+            .map_err(not_ready("replicasets"))?;
+        self.jobs_ready.wait().await.map_err(not_ready("jobs"))
     }
 
     /// The cached pods of `namespace`.
@@ -86,109 +96,10 @@ impl Ctx {
     }
 }
 
-/// Starts the caches and every controller of one term into `tasks`; each stops when `term`
-/// is cancelled (dropping a controller's stream aborts its reconciles in flight).
-pub(crate) fn start_term(
-    tasks: &mut JoinSet<&'static str>,
-    client: &Client,
-    config: &ManagerConfig,
-    term: &CancellationToken,
-) {
-    let (pods, pod_writer) = reflector::store_shared::<Pod>(SHARED_BUFFER);
-    let (replica_sets, rs_writer) = reflector::store_shared::<ReplicaSet>(SHARED_BUFFER);
-    let subscribe = Subscriptions {
-        pods: pod_writer.subscribe(),
-        replica_sets: rs_writer.subscribe(),
-    };
-    let pod_watch = watcher(Api::<Pod>::all(client.clone()), watcher::Config::default());
-    let rs_watch = watcher(
-        Api::<ReplicaSet>::all(client.clone()),
-        watcher::Config::default(),
-    );
-    let (pods_listed, pods_ready) = ready_channel();
-    let (replica_sets_listed, replica_sets_ready) = ready_channel();
-    let ctx = Arc::new(Ctx {
-        client: client.clone(),
-        config: config.clone(),
-        pods,
-        replica_sets,
-        pods_ready,
-        replica_sets_ready,
-        expectations: Expectations::new(config.expectations_timeout),
-        backoff: Backoff::default(),
-    });
-    let Subscriptions {
-        pods: Some(p),
-        replica_sets: Some(r),
-    } = subscribe
-    else {
-        return;
-    };
-    let rs = crate::replicaset::controller(ctx.clone(), r.clone(), p.clone());
-    spawn(tasks, term, "replicaset controller", rs);
-    spawn(
-        tasks,
-        term,
-        "deployment controller",
-        crate::deployment::controller(ctx.clone(), r),
-    );
-    let eps = crate::endpoints::controller(ctx.clone(), p.clone());
-    spawn(tasks, term, "endpoints controller", eps);
-    spawn(
-        tasks,
-        term,
-        "node lifecycle controller",
-        crate::node_lifecycle::controller(ctx, p),
-    );
-    // The caches start after their subscribers exist, so no event is missed.
-    spawn(
-        tasks,
-        term,
-        "pod cache",
-        drain(signal_when_listed(
-            pod_watch.default_backoff().reflect_shared(pod_writer),
-            pods_listed,
-        )),
-    );
-    spawn(
-        tasks,
-        term,
-        "replicaset cache",
-        drain(signal_when_listed(
-            rs_watch.default_backoff().reflect_shared(rs_writer),
-            replica_sets_listed,
-        )),
-    );
-}
-
-/// Events a shared cache holds for slow subscribers before its watch waits for them.
-const SHARED_BUFFER: usize = 4096;
-
-/// The subscriptions to the shared caches (`None` only for a store that is not shared).
-struct Subscriptions {
-    pods: Option<ReflectHandle<Pod>>,
-    replica_sets: Option<ReflectHandle<ReplicaSet>>,
-}
-
-/// Runs `work` in `tasks` until it ends or `term` is cancelled; the task's result is its name.
-fn spawn(
-    tasks: &mut JoinSet<&'static str>,
-    term: &CancellationToken,
-    what: &'static str,
-    work: impl Future<Output = ()> + Send + 'static,
-) {
-    let term = term.clone();
-    tasks.spawn(async move {
-        tokio::select! {
-            () = term.cancelled() => {}
-            () = work => tracing::warn!("controller-manager: {what} ended"),
-        }
-        what
-    });
-}
-
 /// Drives a reflector's stream (kube-runtime's watcher retries errors with back-off).
-async fn drain<K>(stream: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>) {
+pub(crate) async fn drain<K>(
+    stream: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+) {
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
         if let Err(e) = event {
@@ -197,15 +108,42 @@ async fn drain<K>(stream: impl futures::Stream<Item = Result<watcher::Event<K>, 
     }
 }
 
-/// Drives a controller's stream, logging failed reconciles.
+/// Drives a controller's stream, counting reconciles and logging the failed ones.
 pub(crate) async fn drive<T, E: std::fmt::Display>(
     stream: impl futures::Stream<Item = Result<T, E>>,
     what: &'static str,
+    metrics: &Metrics,
 ) {
     let mut stream = std::pin::pin!(stream);
     while let Some(result) = stream.next().await {
+        metrics.finished(what, result.is_err());
         if let Err(e) = result {
             tracing::debug!("controller-manager: {what}: {e}");
         }
     }
+}
+
+/// A subscription to a shared cache, as the controllers take it (see [`repolled`]).
+pub(crate) type Shared<K> = futures::stream::BoxStream<'static, std::sync::Arc<K>>;
+
+/// How often a shared subscription is polled even without a wake-up.
+const REPOLL: Duration = Duration::from_secs(1);
+
+/// `handle`, polled again every second. kube-runtime 5.0's `ReflectHandle` answers
+/// `Pending` without arranging a wake-up when the object an event names is already gone
+/// from the cache (a pod deleted right after a change): its controller would then hear
+/// nothing more from that cache, and the cache's watch would block once the subscription's
+/// buffer fills. Polling it again takes the next event.
+pub(crate) fn repolled<K>(handle: kube::runtime::reflector::ReflectHandle<K>) -> Shared<K>
+where
+    K: kube::runtime::reflector::Lookup + Clone + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Default + Send + Sync,
+{
+    let ticks = futures::stream::unfold((), |()| async {
+        tokio::time::sleep(REPOLL).await;
+        Some((None, ()))
+    });
+    futures::stream::select(handle.map(Some), ticks)
+        .filter_map(futures::future::ready)
+        .boxed()
 }

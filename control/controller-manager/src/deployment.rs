@@ -9,33 +9,37 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::{ObjectRef, ReflectHandle};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use skiff_controllers::common::controller_owner;
 use skiff_controllers::deployment::{self, DeploymentPlan};
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::owners::adopt_and_release;
+
+/// The controller's name in metrics and logs.
+const NAME: &str = "deployment";
 
 /// How soon a Deployment mid-rollout looks again without a change (progress deadlines, and
 /// `minReadySeconds` passing).
 const ROLLING_RESYNC: Duration = Duration::from_secs(1);
 
 /// Runs the controller: its own watch of Deployments, triggered too by the shared ReplicaSets.
-pub(crate) async fn controller(ctx: Arc<Ctx>, replica_sets: ReflectHandle<ReplicaSet>) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, replica_sets: Shared<ReplicaSet>) {
     let api: Api<Deployment> = Api::all(ctx.client.clone());
     let config = Config::default().concurrency(ctx.config.concurrency);
+    let metrics = ctx.metrics.clone();
     let stream = Controller::new(api, watcher::Config::default())
         .owns_shared_stream(replica_sets)
         .with_config(config)
         .run(reconcile, error_policy, ctx);
-    drive(stream, "deployment").await;
+    drive(stream, NAME, &metrics).await;
 }
 
 fn error_policy(d: Arc<Deployment>, error: &Error, ctx: Arc<Ctx>) -> Action {
-    ctx.backoff.next(key(&d), error)
+    ctx.backoff.next(NAME, key(&d), error)
 }
 
 fn key(d: &Deployment) -> String {
@@ -47,6 +51,7 @@ fn key(d: &Deployment) -> String {
 }
 
 async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let _busy = ctx.metrics.busy(NAME);
     ctx.caches_ready().await?;
     let ns = d.namespace().unwrap_or_default();
     let rss: Vec<ReplicaSet> = ctx
@@ -80,7 +85,7 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             .await
             .map_err(Error::api("writing the status of", d.name_any()))?;
     }
-    ctx.backoff.reset(&key(&d));
+    ctx.backoff.reset(NAME, &key(&d));
     let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let done = plan.status.updated_replicas == Some(want)
         && plan.status.available_replicas == Some(want)

@@ -9,27 +9,31 @@ use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::{ObjectRef, ReflectHandle, Store};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use skiff_controllers::endpoints::{
     EndpointsPlan, SERVICE_NAME, reconcile_endpoints, reconcile_slices,
 };
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 
+/// The controller's name in metrics and logs.
+const NAME: &str = "endpoints";
+
 /// Runs the controller: its own watch of Services, triggered too by the shared pod cache.
-pub(crate) async fn controller(ctx: Arc<Ctx>, pods: ReflectHandle<Pod>) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
     let api: Api<Service> = Api::all(ctx.client.clone());
     let controller = Controller::new(api, watcher::Config::default());
     let services = controller.store();
     let config = Config::default().concurrency(ctx.config.concurrency);
+    let metrics = ctx.metrics.clone();
     let stream = controller
         .watches_shared_stream(pods, move |pod| selecting(&services, &pod))
         .with_config(config)
         .run(reconcile, error_policy, ctx);
-    drive(stream, "endpoints").await;
+    drive(stream, NAME, &metrics).await;
 }
 
 /// The Services of the pod's namespace whose selector matches its labels.
@@ -53,7 +57,7 @@ fn selecting(services: &Store<Service>, pod: &Pod) -> Vec<ObjectRef<Service>> {
 }
 
 fn error_policy(svc: Arc<Service>, error: &Error, ctx: Arc<Ctx>) -> Action {
-    ctx.backoff.next(key(&svc), error)
+    ctx.backoff.next(NAME, key(&svc), error)
 }
 
 fn key(svc: &Service) -> String {
@@ -65,13 +69,14 @@ fn key(svc: &Service) -> String {
 }
 
 async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let _busy = ctx.metrics.busy(NAME);
     ctx.caches_ready().await?;
     let ns = svc.namespace().unwrap_or_default();
     let name = svc.name_any();
     let pods = ctx.pods_in(&ns);
     write_endpoints(&ctx, &svc, &pods).await?;
     write_slices(&ctx, &svc, &pods).await?;
-    ctx.backoff.reset(&key(&svc));
+    ctx.backoff.reset(NAME, &key(&svc));
     tracing::trace!("controller-manager: endpoints of {ns}/{name} written");
     Ok(Action::requeue(Duration::from_secs(300)))
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use kube::runtime::controller::Action;
 
+use crate::metrics::Metrics;
+
 /// Why [`crate::run`] stopped other than by its shutdown token.
 #[derive(Debug, thiserror::Error)]
 pub enum ManagerError {
@@ -57,29 +59,43 @@ impl Error {
     }
 }
 
-/// Per-object consecutive failures, for the exponential back-off of the error policies.
+/// Per-object consecutive failures, for the exponential back-off of the error policies;
+/// the objects waiting to retry are counted in [`Metrics`] per controller.
 #[derive(Debug, Default)]
 pub(crate) struct Backoff {
     failures: Mutex<HashMap<String, u32>>,
+    metrics: Metrics,
 }
 
 impl Backoff {
-    /// The delay before retrying `key` after `error`: 200 ms doubling up to 30 s (a stale
-    /// cache retries after 200 ms).
-    pub(crate) fn next(&self, key: String, error: &Error) -> Action {
+    pub(crate) fn new(metrics: Metrics) -> Backoff {
+        Backoff {
+            failures: Mutex::default(),
+            metrics,
+        }
+    }
+
+    /// The delay before retrying `key` of `controller` after `error`: 200 ms doubling up to
+    /// 30 s (a stale cache retries after 200 ms).
+    pub(crate) fn next(&self, controller: &'static str, key: String, error: &Error) -> Action {
         tracing::debug!("controller-manager: {key}: {error}");
+        let mut failures = skiff_sync::lock(&self.failures);
+        let n = failures.entry(key).or_insert(0);
+        if *n == 0 {
+            self.metrics.retrying(controller, true);
+        }
+        *n = n.saturating_add(1);
         if error.is_stale() {
             return Action::requeue(Duration::from_millis(200));
         }
-        let mut failures = skiff_sync::lock(&self.failures);
-        let n = failures.entry(key).or_insert(0);
-        *n = n.saturating_add(1);
         let millis = 200u64.saturating_mul(1 << (*n).min(8));
         Action::requeue(Duration::from_millis(millis.min(30_000)))
     }
 
-    /// Forgets the failures of `key` after a successful reconcile.
-    pub(crate) fn reset(&self, key: &str) {
-        skiff_sync::lock(&self.failures).remove(key);
+    /// Forgets the failures of `key` of `controller` after a successful reconcile.
+    pub(crate) fn reset(&self, controller: &'static str, key: &str) {
+        if skiff_sync::lock(&self.failures).remove(key).is_some() {
+            self.metrics.retrying(controller, false);
+        }
     }
 }

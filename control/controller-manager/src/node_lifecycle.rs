@@ -12,22 +12,26 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::{ObjectRef, ReflectHandle};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde_json::json;
 use skiff_controllers::node_lifecycle::{self, NodePlan};
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
+
+/// The controller's name in metrics and logs.
+const NAME: &str = "node_lifecycle";
 
 /// The namespace of the nodes' Leases.
 const NODE_LEASES: &str = "kube-node-lease";
 
 /// Runs the controller: its own watches of Nodes and node Leases, and the shared pod cache.
-pub(crate) async fn controller(ctx: Arc<Ctx>, pods: ReflectHandle<Pod>) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
     let client = ctx.client.clone();
     let leases: Api<Lease> = Api::namespaced(client.clone(), NODE_LEASES);
     let config = Config::default().concurrency(ctx.config.concurrency);
+    let metrics = ctx.metrics.clone();
     let stream = Controller::new(Api::<Node>::all(client), watcher::Config::default())
         .watches(leases, watcher::Config::default(), |lease| {
             Some(ObjectRef::new(&lease.name_any()))
@@ -40,14 +44,16 @@ pub(crate) async fn controller(ctx: Arc<Ctx>, pods: ReflectHandle<Pod>) {
         })
         .with_config(config)
         .run(reconcile, error_policy, ctx);
-    drive(stream, "node lifecycle").await;
+    drive(stream, NAME, &metrics).await;
 }
 
 fn error_policy(node: Arc<Node>, error: &Error, ctx: Arc<Ctx>) -> Action {
-    ctx.backoff.next(format!("node/{}", node.name_any()), error)
+    ctx.backoff
+        .next(NAME, format!("node/{}", node.name_any()), error)
 }
 
 async fn reconcile(node: Arc<Node>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let _busy = ctx.metrics.busy(NAME);
     ctx.caches_ready().await?;
     let name = node.name_any();
     let lease = Api::<Lease>::namespaced(ctx.client.clone(), NODE_LEASES)
@@ -66,7 +72,7 @@ async fn reconcile(node: Arc<Node>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     write_node(&ctx, &name, &plan).await?;
     mark_not_ready(&ctx, &pods, &plan.mark_not_ready).await?;
     evict(&ctx, &pods, &plan.evict).await?;
-    ctx.backoff.reset(&format!("node/{name}"));
+    ctx.backoff.reset(NAME, &format!("node/{name}"));
     let resync = Duration::from_secs(u64::try_from(params.grace_period_secs.max(1)).unwrap_or(1));
     let after = plan
         .requeue_after

@@ -4,53 +4,54 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::ResourceExt;
+use kube::api::{Api, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
-use kube::runtime::reflector::ReflectHandle;
-use kube::{Resource, ResourceExt};
 use skiff_controllers::common::controller_owner;
 use skiff_controllers::replicaset;
 
-use crate::context::{Ctx, drive};
+use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::owners::adopt_and_release;
+use crate::pods::write_pods;
+
+/// The controller's name in metrics and logs.
+const NAME: &str = "replicaset";
 
 /// How soon a ReplicaSet waiting for its expectations looks again.
 const EXPECTATIONS_POLL: Duration = Duration::from_millis(200);
-/// Pod creations and deletions in flight at once for one ReplicaSet.
-const WRITE_CONCURRENCY: usize = 32;
 
 /// Runs the controller: triggered by the shared ReplicaSet and pod caches.
-pub(crate) async fn controller(
-    ctx: Arc<Ctx>,
-    replica_sets: ReflectHandle<ReplicaSet>,
-    pods: ReflectHandle<Pod>,
-) {
+pub(crate) async fn controller(ctx: Arc<Ctx>, replica_sets: Shared<ReplicaSet>, pods: Shared<Pod>) {
     let config = Config::default().concurrency(ctx.config.concurrency);
+    let metrics = ctx.metrics.clone();
     let stream = Controller::for_shared_stream(replica_sets, ctx.replica_sets.clone())
         .owns_shared_stream(pods)
         .with_config(config)
         .run(reconcile, error_policy, ctx);
-    drive(stream, "replicaset").await;
+    drive(stream, NAME, &metrics).await;
 }
 
 fn error_policy(rs: Arc<ReplicaSet>, error: &Error, ctx: Arc<Ctx>) -> Action {
-    ctx.backoff.next(key(&rs), error)
+    ctx.backoff.next(NAME, key(&rs), error)
 }
 
+/// The key of its expectations and back-off: by uid too, so an object created again under
+/// its name starts afresh.
 fn key(rs: &ReplicaSet) -> String {
     format!(
-        "replicaset/{}/{}",
+        "replicaset/{}/{}/{}",
         rs.namespace().unwrap_or_default(),
-        rs.name_any()
+        rs.name_any(),
+        rs.uid().unwrap_or_default()
     )
 }
 
 async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let _busy = ctx.metrics.busy(NAME);
     ctx.caches_ready().await?;
     let ns = rs.namespace().unwrap_or_default();
     let key = key(&rs);
@@ -67,13 +68,7 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
     let uid = rs.uid().unwrap_or_default();
     let owner = controller_owner("apps/v1", "ReplicaSet", &rs.name_any(), &uid);
     adopt_and_release(&api, &pods, &owner, &plan.adopt, &plan.release).await?;
-    let (created, create_err) = create_pods(&api, plan.create).await;
-    let (deleted, delete_err) = delete_pods(&api, plan.delete).await;
-    let wrote = !created.is_empty() || !deleted.is_empty();
-    ctx.expectations.expect(&key, created, deleted);
-    if let Some(e) = create_err.or(delete_err) {
-        return Err(e);
-    }
+    let wrote = write_pods(&ctx, &key, &api, plan.create, plan.delete).await?;
     if rs.status.as_ref() != Some(&plan.status) {
         let mut with_status = ReplicaSet::clone(&rs);
         with_status.status = Some(plan.status);
@@ -82,57 +77,9 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
             .await
             .map_err(Error::api("writing the status of", rs.name_any()))?;
     }
-    ctx.backoff.reset(&key);
+    ctx.backoff.reset(NAME, &key);
     if wrote {
         return Ok(Action::requeue(EXPECTATIONS_POLL));
     }
     Ok(Action::requeue(Duration::from_secs(60)))
-}
-
-/// Creates the pods; the names created, and the first error.
-async fn create_pods(api: &Api<Pod>, pods: Vec<Pod>) -> (Vec<String>, Option<Error>) {
-    let results: Vec<Result<String, Error>> = futures::stream::iter(pods)
-        .map(|pod| async move {
-            api.create(&PostParams::default(), &pod)
-                .await
-                .map(|p| p.name_any())
-                .map_err(Error::api(
-                    "creating a pod of",
-                    pod.meta().generate_name.clone().unwrap_or_default(),
-                ))
-        })
-        .buffer_unordered(WRITE_CONCURRENCY)
-        .collect()
-        .await;
-    split(results)
-}
-
-/// Deletes the pods (one already gone counts as deleted); the names, and the first error.
-async fn delete_pods(api: &Api<Pod>, names: Vec<String>) -> (Vec<String>, Option<Error>) {
-    let results: Vec<Result<String, Error>> = futures::stream::iter(names)
-        .map(|name| async move {
-            match api.delete(&name, &DeleteParams::default()).await {
-                Ok(_) => Ok(name),
-                Err(kube::Error::Api(s)) if s.code == 404 => Ok(name),
-                Err(e) => Err(Error::api("deleting pod", name)(e)),
-            }
-        })
-        .buffer_unordered(WRITE_CONCURRENCY)
-        .collect()
-        .await;
-    split(results)
-}
-
-fn split(results: Vec<Result<String, Error>>) -> (Vec<String>, Option<Error>) {
-    let mut done = Vec::new();
-    let mut first = None;
-    for result in results {
-        match result {
-            Ok(name) => done.push(name),
-            Err(e) => {
-                first.get_or_insert(e);
-            }
-        }
-    }
-    (done, first)
 }

@@ -8,8 +8,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::context::{ManagerConfig, start_term};
+use crate::context::ManagerConfig;
 use crate::error::ManagerError;
+use crate::term::start_term;
 
 /// Runs the controllers while `leading` is true, stops them (cancelled and awaited) as soon
 /// as it turns false, starts them again when it turns true again, and returns on `shutdown`
@@ -42,6 +43,7 @@ pub async fn run(
         }
         term.cancel();
         let ended = end_term(tasks).await;
+        config.metrics.term_ended();
         tracing::info!("controller-manager: stopped the controllers");
         ended?;
         if shutdown.is_cancelled() {

@@ -12,6 +12,8 @@
 //! - [`node_lifecycle`]: Ready=Unknown after the Lease grace period, taints, evictions.
 //! - [`pod_cidr`]: one /24 of 10.244.0.0/16 per Node, stable, reused, exhaustion errors.
 //! - [`cronjob`]: cron schedules in time zones, missed runs, concurrency policy, history.
+//! - [`daemonset`]: one pod per eligible node (selectors, affinity, taints with the daemon
+//!   tolerations), RollingUpdate with maxUnavailable or maxSurge, OnDelete, status.
 //! - [`gc`]: ownerReference garbage collection, Background/Foreground/Orphan propagation.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
@@ -24,7 +26,7 @@
 //! Entry points, one per controller: `replicaset::reconcile`,
 //! `replication_controller::reconcile`, `deployment::reconcile`,
 //! `endpoints::{reconcile_endpoints, reconcile_slices}`, `job::reconcile`,
-//! `cronjob::reconcile`, `node_lifecycle::reconcile`, `pod_cidr::plan_pod_cidrs`,
+//! `cronjob::reconcile`, `daemonset::reconcile`, `node_lifecycle::reconcile`, `pod_cidr::plan_pod_cidrs`,
 //! `gc::{decide_dependent, decide_owner}`.
 //!
 //! **Architecture Invariant:** no I/O and no clock — callers pass `now`; this crate depends
@@ -33,6 +35,7 @@
 
 pub mod common;
 pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 mod error;

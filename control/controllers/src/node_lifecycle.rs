@@ -221,7 +221,8 @@ fn taints(old: &[Taint], ready: &str, unschedulable: bool, now: i64) -> Vec<Tain
     out
 }
 
-fn tolerates(t: &Toleration, taint: &Taint) -> bool {
+/// Whether toleration `t` tolerates `taint` (`Toleration.ToleratesTaint`).
+pub(crate) fn tolerates(t: &Toleration, taint: &Taint) -> bool {
     let effect_ok = t
         .effect
         .as_deref()

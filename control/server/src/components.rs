@@ -116,7 +116,11 @@ pub(crate) async fn start(
         let config = elector("kube-controller-manager", id, options);
         let (elector, leading) = Elector::new(client.clone(), config);
         tasks.spawn(elector.run(stop.clone()));
-        let (stop, controllers) = (stop.clone(), options.controllers.clone());
+        let mut controllers = options.controllers.clone();
+        controllers.root_ca = Some(ca_pem.as_bytes().to_vec());
+        let metrics = controllers.metrics.clone();
+        api.add_metrics_source(Box::new(move || metrics.render()));
+        let stop = stop.clone();
         tasks.spawn(async move {
             if let Err(e) = skiff_controller_manager::run(client, leading, stop, controllers).await
             {

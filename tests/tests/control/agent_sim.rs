@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -26,6 +26,11 @@ pub struct Manager {
 impl Manager {
     /// Starts the manager, leading from the start, with node times shortened.
     pub fn start(client: &Client) -> Manager {
+        Manager::start_with(client, ManagerConfig::default())
+    }
+
+    /// [`Manager::start`] with `config` (node times shortened all the same).
+    pub fn start_with(client: &Client, config: ManagerConfig) -> Manager {
         let (leading, rx) = watch::channel(true);
         let stop = CancellationToken::new();
         let config = ManagerConfig {
@@ -33,7 +38,7 @@ impl Manager {
                 grace_period_secs: 3,
                 default_toleration_secs: 3,
             },
-            ..ManagerConfig::default()
+            ..config
         };
         let run = skiff_controller_manager::run(client.clone(), rx, stop.clone(), config);
         Manager {
@@ -51,8 +56,23 @@ impl Manager {
 }
 
 /// Marks every pod of `namespace` that is not being deleted Running and Ready (with a pod IP),
-/// as an agent would, until cancelled.
+/// and removes those being deleted, as an agent would, until cancelled.
 pub fn ready_agent(client: &Client, namespace: &str, stop: CancellationToken) -> JoinHandle<()> {
+    agent(client, namespace, false, stop)
+}
+
+/// [`ready_agent`] for pods bound to a node only, as real agents run only their own pods
+/// (for tests with a scheduler).
+pub fn node_agent(client: &Client, namespace: &str, stop: CancellationToken) -> JoinHandle<()> {
+    agent(client, namespace, true, stop)
+}
+
+fn agent(
+    client: &Client,
+    namespace: &str,
+    bound_only: bool,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     tokio::spawn(async move {
         let pods = watcher(api.clone(), watcher::Config::default())
@@ -66,7 +86,15 @@ pub fn ready_agent(client: &Client, namespace: &str, stop: CancellationToken) ->
                 pod = pods.next() => pod,
             };
             let Some(Ok(pod)) = pod else { continue };
-            if pod.metadata.deletion_timestamp.is_some() || is_ready(&pod) {
+            if pod.metadata.deletion_timestamp.is_some() {
+                // Stopped: the agent removes the pod (a graceful deletion's last step).
+                let _ = api
+                    .delete(&pod.name_any(), &DeleteParams::default().grace_period(0))
+                    .await;
+                continue;
+            }
+            let bound = pod.spec.as_ref().is_some_and(|s| s.node_name.is_some());
+            if is_ready(&pod) || (bound_only && !bound) {
                 continue;
             }
             next_ip += 1;
@@ -108,4 +136,89 @@ where
         anyhow::ensure!(Instant::now() < deadline, "{what}: not within {limit:?}");
         sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Plays the node agent for the pods of `namespace` that label their fate: `outcome: succeed`
+/// or `fail` pods run, then finish Succeeded (exit 0) or Failed (exit 1); `outcome: run` pods
+/// run until deleted. Until cancelled.
+pub fn finishing_agent(
+    client: &Client,
+    namespace: &str,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    tokio::spawn(async move {
+        let pods = watcher(api.clone(), watcher::Config::default())
+            .default_backoff()
+            .applied_objects();
+        let mut pods = std::pin::pin!(pods);
+        loop {
+            let pod = tokio::select! {
+                () = stop.cancelled() => return,
+                pod = pods.next() => pod,
+            };
+            let Some(Ok(pod)) = pod else { continue };
+            let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+            if pod.metadata.deletion_timestamp.is_some()
+                || matches!(phase, Some("Succeeded" | "Failed"))
+            {
+                continue;
+            }
+            let fate = pod.labels().get("outcome").map(String::as_str);
+            let (phase, exit) = match fate {
+                Some("succeed") => ("Succeeded", 0),
+                Some("fail") => ("Failed", 1),
+                Some("run") if phase != Some("Running") => ("Running", -1),
+                _ => continue,
+            };
+            let _ = set_phase(&api, &pod.name_any(), phase, exit).await;
+        }
+    })
+}
+
+/// Writes `phase` through `pods/status`; a finished phase with its container terminated
+/// with `exit`.
+async fn set_phase(api: &Api<Pod>, name: &str, phase: &str, exit: i32) -> kube::Result<Pod> {
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    let state = if exit >= 0 {
+        json!({"terminated": {"exitCode": exit, "startedAt": now, "finishedAt": now}})
+    } else {
+        json!({"running": {"startedAt": now}})
+    };
+    let patch = json!({"status": {
+        "phase": phase,
+        "containerStatuses": [{"name": "c", "image": "job.wasm", "imageID": "", "ready": false,
+            "restartCount": 0, "state": state}],
+    }});
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+}
+
+/// Renews a Lease in `kube-node-lease` for each of `nodes` every second, as their agents
+/// would, until cancelled (the node lifecycle controller keeps them Ready).
+pub fn heartbeats(client: &Client, nodes: &[&str], stop: CancellationToken) -> JoinHandle<()> {
+    let api: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(client.clone(), "kube-node-lease");
+    let nodes: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+    tokio::spawn(async move {
+        loop {
+            for node in &nodes {
+                let now = k8s_openapi::jiff::Timestamp::now().to_string();
+                let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                    "metadata": {"name": node},
+                    "spec": {"holderIdentity": node, "leaseDurationSeconds": 40, "renewTime": now}});
+                let _ = api
+                    .patch(
+                        node,
+                        &PatchParams::apply("agent-sim").force(),
+                        &Patch::Apply(&lease),
+                    )
+                    .await;
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    })
 }

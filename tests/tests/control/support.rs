@@ -83,3 +83,18 @@ pub async fn register(client: &Client, node: Value) -> anyhow::Result<()> {
     .await?;
     Ok(())
 }
+
+/// Creates a namespaced object from JSON in `namespace`.
+pub async fn create<K>(client: &Client, namespace: &str, value: Value) -> anyhow::Result<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + serde::Serialize,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    Ok(api
+        .create(&PostParams::default(), &serde_json::from_value(value)?)
+        .await?)
+}

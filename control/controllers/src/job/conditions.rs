@@ -1,5 +1,6 @@
 //! The Job's conditions in kube-controller-manager's words: Complete, Failed
-//! (BackoffLimitExceeded, DeadlineExceeded) and Suspended.
+//! (BackoffLimitExceeded, DeadlineExceeded), FailureTarget (the failure decided while
+//! finished pods are still being counted) and Suspended.
 
 use k8s_openapi::api::batch::v1::{JobCondition, JobStatus};
 
@@ -24,9 +25,8 @@ fn condition(type_: &str, status: &str, reason: &str, message: &str, now: i64) -
     }
 }
 
-/// Adds the finishing condition.
-pub(super) fn set_condition(status: &mut JobStatus, f: Finish, now: i64) {
-    let c = match f {
+fn finish_condition(f: Finish, now: i64) -> JobCondition {
+    match f {
         Finish::Complete => condition(
             "Complete",
             "True",
@@ -48,10 +48,38 @@ pub(super) fn set_condition(status: &mut JobStatus, f: Finish, now: i64) {
             "Job was active longer than specified deadline",
             now,
         ),
-    };
+    }
+}
+
+/// Adds the finishing condition.
+pub(super) fn set_condition(status: &mut JobStatus, f: Finish, now: i64) {
+    let c = finish_condition(f, now);
     let conds = status.conditions.get_or_insert_with(Vec::new);
     conds.retain(|o| o.type_ != c.type_);
     conds.push(c);
+}
+
+/// Records the failure decided at `now` as a FailureTarget condition, unless one is there.
+pub(super) fn set_failure_target(status: &mut JobStatus, f: Finish, now: i64) {
+    if failure_target(status).is_some() {
+        return;
+    }
+    let mut c = finish_condition(f, now);
+    c.type_ = "FailureTarget".into();
+    status.conditions.get_or_insert_with(Vec::new).push(c);
+}
+
+/// The failure already decided (a FailureTarget condition), if any.
+pub(super) fn failure_target(status: &JobStatus) -> Option<Finish> {
+    let c = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "FailureTarget" && c.status == "True")?;
+    match c.reason.as_deref() {
+        Some("DeadlineExceeded") => Some(Finish::DeadlineExceeded),
+        _ => Some(Finish::BackoffLimitExceeded),
+    }
 }
 
 /// When the Job finished (its Complete or Failed condition turned True), if it did.

@@ -1,11 +1,13 @@
 //! The Job decision (kube-controller-manager's `job` controller), NonIndexed completion
-//! mode: count finished pods through the tracking finalizer, fail on `backoffLimit` or
+//! mode: count finished pods through the tracking finalizer and
+//! `uncountedTerminatedPods` (`tracking`), fail on `backoffLimit` or
 //! `activeDeadlineSeconds`, complete on `completions`, keep `parallelism` pods running,
 //! suspend, back off before replacing failed pods, and delete the finished Job after
 //! `ttlSecondsAfterFinished`.
 
 mod backoff;
 mod conditions;
+mod tracking;
 
 #[cfg(test)]
 mod tests;
@@ -16,8 +18,8 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::Error;
 use crate::common::{
-    controller_owner, controller_ref, is_pod_active, is_pod_failed, is_pod_ready, is_pod_succeeded,
-    is_terminating, name_of, pod_from_template, secs, time_at, uid_of,
+    controller_owner, controller_ref, is_pod_active, is_pod_ready, is_terminating, name_of,
+    pod_from_template, secs, time_at, uid_of,
 };
 use conditions::{Finish, finished, set_condition};
 
@@ -33,8 +35,8 @@ pub struct JobPlan {
     pub create: Vec<Pod>,
     /// Active pods to delete: beyond `parallelism`, or all when the Job failed or is suspended.
     pub delete: Vec<String>,
-    /// Finished pods now counted in `status`: remove their tracking finalizer *after* the
-    /// status is written, so a crash in between cannot lose or double a count.
+    /// Finished pods recorded in `status.uncountedTerminatedPods`: remove their tracking
+    /// finalizer *after* the status is written; the next sync counts them.
     pub remove_finalizer: Vec<String>,
     /// The status to write.
     pub status: JobStatus,
@@ -58,7 +60,7 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
         .collect();
     let mut status = job.status.clone().unwrap_or_default();
     let mut plan = JobPlan {
-        remove_finalizer: count_finished(&owned, &mut status),
+        remove_finalizer: tracking::track_finished(&owned, &mut status),
         ..JobPlan::default()
     };
     let active: Vec<&Pod> = owned.iter().copied().filter(|p| is_pod_active(p)).collect();
@@ -81,16 +83,29 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
         .zip(start)
         .map(|(d, s)| s + d)
         .filter(|_| !suspended);
-    if status.failed.unwrap_or(0) > spec.backoff_limit.unwrap_or(DEFAULT_BACKOFF_LIMIT) {
-        set_condition(&mut status, Finish::BackoffLimitExceeded, now);
+    let (succeeded, failed) = tracking::totals(&status);
+    let counted = !tracking::pending(&status);
+    let failing = conditions::failure_target(&status)
+        .or_else(|| {
+            (failed > spec.backoff_limit.unwrap_or(DEFAULT_BACKOFF_LIMIT))
+                .then_some(Finish::BackoffLimitExceeded)
+        })
+        .or_else(|| {
+            deadline
+                .is_some_and(|d| d <= now)
+                .then_some(Finish::DeadlineExceeded)
+        });
+    if let Some(why) = failing {
+        // The reason is fixed now (FailureTarget); Failed follows once every pod is counted,
+        // so the pods deleted here cannot turn a deadline into a backoff limit.
+        conditions::set_failure_target(&mut status, why, now);
+        if counted {
+            set_condition(&mut status, why, now);
+        }
         return Ok(stop_all(plan, status, &active));
     }
-    if deadline.is_some_and(|d| d <= now) {
-        set_condition(&mut status, Finish::DeadlineExceeded, now);
-        return Ok(stop_all(plan, status, &active));
-    }
-    let succeeded = status.succeeded.unwrap_or(0);
-    let want = if suspended {
+    // A Job being deleted (in the foreground) starts nothing; the collector takes its pods.
+    let want = if suspended || is_terminating(&job.metadata) {
         0
     } else {
         want_active(spec.completions, spec.parallelism, succeeded, active.len())
@@ -113,7 +128,7 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
     }
     let active_after = active.len() - plan.delete.len() + plan.create.len();
     let complete = spec.completions.map_or(succeeded > 0, |c| succeeded >= c);
-    if complete && active_after == 0 {
+    if complete && active_after == 0 && counted {
         set_condition(&mut status, Finish::Complete, now);
         status.completion_time = Some(time_at(now));
     } else if let Some(d) = deadline {
@@ -127,31 +142,6 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
 
 fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// Counts finished pods that still carry the tracking finalizer into `status` (a pod
-/// deleted before it finished counts as failed); returns their names.
-fn count_finished(owned: &[&Pod], status: &mut JobStatus) -> Vec<String> {
-    let mut counted = Vec::new();
-    for p in owned {
-        let tracked = p
-            .metadata
-            .finalizers
-            .iter()
-            .flatten()
-            .any(|f| f == TRACKING_FINALIZER);
-        let failed = is_pod_failed(p) || (is_terminating(&p.metadata) && !is_pod_succeeded(p));
-        if tracked && (is_pod_succeeded(p) || failed) {
-            let counter = if is_pod_succeeded(p) {
-                &mut status.succeeded
-            } else {
-                &mut status.failed
-            };
-            *counter = Some(counter.unwrap_or(0) + 1);
-            counted.push(p.metadata.name.clone().unwrap_or_default());
-        }
-    }
-    counted
 }
 
 /// A finished Job: every active pod goes.
