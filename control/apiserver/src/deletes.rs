@@ -55,6 +55,9 @@ fn finalizers(obj: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Rounds a delete without a resourceVersion precondition gets when writes race it.
+const DELETE_ATTEMPTS: u32 = 5;
+
 impl ApiServer {
     pub async fn delete(
         &self,
@@ -71,6 +74,31 @@ impl ApiServer {
             e.name = Some(name);
             return Err(e);
         }
+        // A write that lands between our read and our delete (a controller updating the
+        // status) must not fail a delete that named no resourceVersion: read and try again,
+        // as kube-apiserver's GuaranteedUpdate does.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.delete_once(request, &name, options).await {
+                Err(e)
+                    if e.reason == "Conflict"
+                        && options.precondition_rv.is_none()
+                        && attempts < DELETE_ATTEMPTS => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// One read-check-delete round of [`ApiServer::delete`].
+    async fn delete_once(
+        &self,
+        request: &ResourceRequest,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
+        let info = request.info;
+        let name = name.to_owned();
         let current = self
             .objects
             .must_get(info, request.namespace.as_deref(), &name)
