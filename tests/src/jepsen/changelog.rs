@@ -93,7 +93,9 @@ pub async fn fetch(client: &KvClient, prefix: &str) -> anyhow::Result<Vec<Change
         };
         ensure!(line.error.is_none(), "watch of {}: {line:?}", client.base);
         let revision = line.revision.context("event without revision")?;
-        ensure!(revision > last, "watch went back: {revision} after {last}");
+        // One transaction may change several keys at one revision (a Service and its
+        // ClusterIP's allocation key), so revisions repeat; they never go back.
+        ensure!(revision >= last, "watch went back: {revision} after {last}");
         let kv = line.kv.context("event without kv")?;
         let kind = line.kind.context("event without type")?;
         let value = (kind == "PUT").then_some(kv.value);
@@ -116,17 +118,18 @@ pub fn compare(logs: &[Vec<Change>]) -> Result<(), Box<LogError>> {
     for (b, other) in logs.iter().enumerate().skip(1) {
         let reach = |log: &Vec<Change>| log.last().map_or(0, |c| c.revision);
         let common = reach(first).min(reach(other));
-        let upto = |log: &Vec<Change>| -> HashMap<u64, Change> {
+        let upto = |log: &Vec<Change>| -> HashMap<(u64, String), Change> {
             log.iter()
                 .filter(|c| c.revision <= common)
-                .map(|c| (c.revision, c.clone()))
+                .map(|c| ((c.revision, c.key.clone()), c.clone()))
                 .collect()
         };
         let (ma, mb) = (upto(first), upto(other));
-        let mut revisions: Vec<u64> = ma.keys().chain(mb.keys()).copied().collect();
-        revisions.sort_unstable();
-        for revision in revisions {
-            let (ca, cb) = (ma.get(&revision), mb.get(&revision));
+        let mut changes: Vec<&(u64, String)> = ma.keys().chain(mb.keys()).collect();
+        changes.sort_unstable();
+        for at in changes {
+            let revision = at.0;
+            let (ca, cb) = (ma.get(at), mb.get(at));
             if ca != cb {
                 return Err(Box::new(LogError::Diverged {
                     revision,
