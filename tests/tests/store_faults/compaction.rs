@@ -22,7 +22,10 @@ fn compacted_revisions_answer_410_expired() {
 
 async fn scenario() -> anyhow::Result<()> {
     let options = |_| {
-        ReplicaOptions::new("compact").args(["--history-revisions", "10", "--history-seconds", "0"])
+        ReplicaOptions::new("compact")
+            .args(["--history-revisions", "10", "--history-seconds", "0"])
+            // Only this test writes: no scheduler or controllers renewing their Leases.
+            .args(["--disable-scheduler", "--disable-controller-manager"])
     };
     let cluster = Cluster::start(1, options).await?;
     let client = &cluster.clients[0];
