@@ -2,6 +2,7 @@
 //! kinds skiff serves, applied in place to JSON objects. Objects of the wrong shape are left
 //! alone where they are wrong: `check_schema` reports those.
 
+mod config;
 pub(super) mod pod;
 mod service;
 mod workloads;
@@ -21,7 +22,7 @@ pub(crate) fn apply(info: &ResourceInfo, obj: &mut Value) {
         ("", "Pod") => default_pod(obj),
         ("", "Service") => service::default_service(obj),
         ("", "Namespace") => service::default_namespace(obj),
-        ("", "Secret") => set(obj, "type", "Opaque".into()),
+        ("", "Secret") => config::default_secret(obj),
         ("", "Endpoints") => service::default_endpoints(obj),
         ("", "Node") => service::default_node(obj),
         ("discovery.k8s.io", "EndpointSlice") => service::default_endpointslice(obj),

@@ -154,7 +154,7 @@ fn service_and_config_rules() {
             "secret key",
             "Secret",
             with(secret(), "/stringData/a~1b", json!("v")),
-            Some(("stringData[a/b]", "a valid config key")),
+            Some(("data[a/b]", "a valid config key")),
         ),
         case(
             "tls secret keys",
