@@ -144,8 +144,8 @@ impl ApiServer {
             return self.remove_now(info, &current).await;
         }
         if current["metadata"]["deletionTimestamp"].is_string() {
-            // Already being deleted: a second delete changes nothing.
-            return Ok(current);
+            // Already being deleted: a second delete only shortens a pod's grace period.
+            return self.shorten_grace(info, current, options).await;
         }
         let mut marked = current.clone();
         marked["metadata"]["deletionTimestamp"] = json!(meta::now_rfc3339());
@@ -173,6 +173,30 @@ impl ApiServer {
                 .spawn(self.clone_handle().empty_namespace_task(name));
         }
         Ok(stored)
+    }
+
+    /// A second delete of a pod in graceful deletion with a shorter grace period (the agent's
+    /// grace-0 delete once its containers stopped) records it, so that removing the last
+    /// finalizer then removes the pod. Anything else is left as it is.
+    async fn shorten_grace(
+        &self,
+        info: &ResourceInfo,
+        current: Value,
+        options: &DeleteOptions,
+    ) -> Result<Value, ApiError> {
+        let (Some(grace), Some(now)) = (
+            options.grace_period_seconds,
+            current["metadata"]["deletionGracePeriodSeconds"].as_i64(),
+        ) else {
+            return Ok(current);
+        };
+        if info.kind != "Pod" || grace >= now {
+            return Ok(current);
+        }
+        let mut shortened = current.clone();
+        shortened["metadata"]["deletionGracePeriodSeconds"] = json!(grace.max(0));
+        let rv = resource_version(&current).unwrap_or(0);
+        self.objects.update(info, shortened, rv, Vec::new()).await
     }
 
     /// A pod bound to a Ready node is stopped by its agent first; any other pod goes at once.
@@ -211,16 +235,19 @@ impl ApiServer {
         self.objects.remove(info, current, rv, extra).await
     }
 
-    /// After an update: an object marked for deletion whose finalizers are all gone is removed.
+    /// After an update: an object marked for deletion whose finalizers are all gone is removed,
+    /// unless it is still in a graceful deletion (a pod whose kubelet has not yet deleted it
+    /// with grace 0), as the generic registry's `ShouldDeleteDuringUpdate` decides.
     pub async fn finish_deletion_if_done(
         &self,
         info: &ResourceInfo,
         stored: &Value,
     ) -> Result<Value, ApiError> {
-        if stored["metadata"]["deletionTimestamp"].is_string()
-            && finalizers(stored).is_empty()
-            && info.kind != "Pod"
-        {
+        let meta = &stored["metadata"];
+        let grace_over = meta["deletionGracePeriodSeconds"]
+            .as_i64()
+            .is_none_or(|g| g == 0);
+        if meta["deletionTimestamp"].is_string() && finalizers(stored).is_empty() && grace_over {
             return self.remove_now(info, stored).await;
         }
         Ok(stored.clone())

@@ -22,3 +22,4 @@ mod node_join;
 mod python_client;
 mod service_ports;
 mod tokens;
+mod write_semantics;
