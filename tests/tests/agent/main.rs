@@ -4,9 +4,13 @@
 //! and `credential.json`) until the server's join endpoint exists.
 
 mod config;
+mod images;
+mod init;
 mod lifecycle;
 mod logs;
 mod node;
 mod pods;
+mod probes;
+mod resources;
 mod support;
 mod up;

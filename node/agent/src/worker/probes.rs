@@ -42,6 +42,11 @@ impl Worker {
     /// A container started: its probes start over; it is started and ready only when the
     /// probes that exist say so.
     pub(super) fn start_probes(&mut self, i: usize, now: Instant) {
+        // Probes Wasm cannot run (exec, grpc) are left out; each run says so in an event.
+        for skipped in self.plan.containers[i].skipped_probes.clone() {
+            let message = format!("{skipped}; the probe is not run");
+            self.emit(super::slot::Which::App(i), Warning, "ProbeWarning", message);
+        }
         let specs = self.probe_specs(i).to_vec();
         let has = |kind| specs.iter().any(|p| p.kind == kind);
         let facts = &mut self.snap.containers[i];

@@ -34,8 +34,11 @@ pub struct Slot {
     pull: Backoff,
     /// When to try again (create or start); `None` when nothing is scheduled.
     retry_at: Option<Instant>,
-    /// When an ErrImagePull / CreateContainerError turns into its back-off reason.
+    /// When an ErrImagePull / CreateContainerError, or the terminated state of a run that
+    /// will restart, turns into its back-off reason.
     hold_until: Option<Instant>,
+    /// The crash-loop delay of a run that ended and shows its termination until `hold_until`.
+    pending_crash: Option<Duration>,
     /// Held by a spec that does not translate: retried when the input changes.
     blocked: bool,
 }
@@ -51,6 +54,7 @@ impl Slot {
             pull: Backoff::new(cfg.pull_backoff),
             retry_at: None,
             hold_until: None,
+            pending_crash: None,
             blocked: false,
         }
     }
@@ -86,10 +90,18 @@ impl Worker {
             && hold <= now
         {
             slot.hold_until = None;
-            if let State::Waiting(Waiting::ErrImagePull { message }) = &facts.state {
-                let message = message.clone();
-                facts.state = State::Waiting(Waiting::ImagePullBackOff { message });
-                pull_backoff = Some(facts.image.clone());
+            let crash = slot.pending_crash.take();
+            match (&facts.state, crash) {
+                (State::Waiting(Waiting::ErrImagePull { message }), _) => {
+                    let message = message.clone();
+                    facts.state = State::Waiting(Waiting::ImagePullBackOff { message });
+                    pull_backoff = Some(facts.image.clone());
+                }
+                (State::Terminated(termination), Some(delay)) => {
+                    facts.last_termination = Some(termination.clone());
+                    facts.state = State::Waiting(Waiting::CrashLoopBackOff { delay });
+                }
+                _ => {}
             }
         }
         if let Some(image) = pull_backoff {
@@ -260,6 +272,8 @@ impl Worker {
     }
 
     /// A container ended: record it and restart it per restartPolicy, after the back-off.
+    /// Its terminated state (OOMKilled, Error, Completed) shows for `error_hold` (at most
+    /// half the delay) before CrashLoopBackOff, as the kubelet shows it until its next sync.
     pub(super) fn on_exit(&mut self, which: Which, reason: TerminationReason) {
         let termination = self.record_exit(which, reason);
         let failed = termination.reason != TerminationReason::Exited { code: 0 };
@@ -277,11 +291,13 @@ impl Worker {
             .finished_at
             .duration_since(termination.started_at.unwrap_or(termination.finished_at))
             .unwrap_or_default();
+        let hold = self.cfg.error_hold;
         let (slot, facts) = self.slot_and_facts(which);
         let delay = slot.crash.next_delay(ran_for);
-        slot.retry_at = Some(Instant::now() + delay);
-        facts.last_termination = Some(termination);
-        facts.state = State::Waiting(Waiting::CrashLoopBackOff { delay });
+        let now = Instant::now();
+        slot.retry_at = Some(now + delay);
+        slot.hold_until = Some(now + hold.min(delay / 2));
+        slot.pending_crash = Some(delay);
         let name = facts.name.clone();
         if failed {
             let message = format!(

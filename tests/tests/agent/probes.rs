@@ -1,0 +1,110 @@
+//! Probes through kubectl: failing liveness probes (httpGet to a port nothing listens on,
+//! tcpSocket to another) restart their containers with Unhealthy and Killing events, and an
+//! exec probe, which Wasm cannot run, gets an event that says so while the pod runs.
+
+use anyhow::ensure;
+use serde_json::{Value, json};
+use skiff_tests::run_bounded;
+
+use crate::support::{LIMIT, guest, pod, start};
+
+const NODE: &str = "probes-node";
+
+/// The http-server example (port 8080) with one probe.
+fn server(name: &str, probe: &str, action: Value) -> anyhow::Result<Value> {
+    let mut probe_spec = json!({"periodSeconds": 1, "failureThreshold": 2});
+    if let (Some(p), Some(a)) = (probe_spec.as_object_mut(), action.as_object()) {
+        p.extend(a.clone());
+    }
+    let mut c = json!({"name": name, "image": guest("http-server")?,
+        "ports": [{"containerPort": 8080}]});
+    c[probe] = probe_spec;
+    Ok(c)
+}
+
+#[test]
+fn failing_liveness_probes_restart_containers_and_exec_probes_are_reported() {
+    run_bounded("agent_probes", LIMIT, async {
+        let mut s = start(NODE).await?;
+        let quick = json!({"terminationGracePeriodSeconds": 1});
+        let http = json!({"httpGet": {"path": "/healthz", "port": 9999}});
+        s.apply(&pod(
+            "live-http",
+            NODE,
+            server("web", "livenessProbe", http)?,
+            quick.clone(),
+        ))
+        .await?;
+        let tcp = json!({"tcpSocket": {"port": 9998}});
+        s.apply(&pod(
+            "live-tcp",
+            NODE,
+            server("web", "livenessProbe", tcp)?,
+            quick.clone(),
+        ))
+        .await?;
+        let exec = json!({"exec": {"command": ["cat", "/tmp/healthy"]}});
+        s.apply(&pod(
+            "live-exec",
+            NODE,
+            server("web", "livenessProbe", exec)?,
+            quick,
+        ))
+        .await?;
+
+        for name in ["live-http", "live-tcp"] {
+            s.wait_row(name, "2 restarts", |r| {
+                r[3].parse::<u32>().is_ok_and(|n| n >= 2)
+            })
+            .await?;
+            let pod = s.pod(name).await?.unwrap_or_default();
+            let last = &pod["status"]["containerStatuses"][0]["lastState"]["terminated"];
+            ensure!(!last.is_null(), "no lastState: {}", pod["status"]);
+        }
+        s.wait_describe(
+            "live-http",
+            &[
+                "Liveness probe failed: HTTP probe of port 9999 path /healthz failed",
+                "Container web failed liveness probe, will be restarted",
+            ],
+        )
+        .await?;
+        s.wait_describe(
+            "live-tcp",
+            &["Liveness probe failed: dial tcp port 9998 failed"],
+        )
+        .await?;
+        let events = s.kubectl.ok(&["get", "events"]).await?;
+        for (pod, reason) in [
+            ("live-http", "Unhealthy"),
+            ("live-http", "Killing"),
+            ("live-tcp", "Unhealthy"),
+            ("live-tcp", "Killing"),
+        ] {
+            let row = events
+                .lines()
+                .any(|l| l.contains(&format!("pod/{pod}")) && l.contains(reason));
+            ensure!(
+                row,
+                "no {reason} event of {pod} in kubectl get events:\n{events}"
+            );
+        }
+
+        // The exec probe is not run: the pod runs, and says why.
+        let row = s
+            .wait_row("live-exec", "1/1 Running", |r| {
+                r[1] == "1/1" && r[2] == "Running"
+            })
+            .await?;
+        ensure!(row[3] == "0", "live-exec restarted: {row:?}");
+        s.wait_describe(
+            "live-exec",
+            &[
+                "ProbeWarning",
+                "the liveness probe uses exec, and Wasm containers have no exec",
+            ],
+        )
+        .await?;
+        Ok(())
+    });
+}
