@@ -69,11 +69,18 @@ fn failing_liveness_probes_restart_containers_and_exec_probes_are_reported() {
             ],
         )
         .await?;
-        s.wait_describe(
-            "live-tcp",
-            &["Liveness probe failed: dial tcp port 9998 failed"],
-        )
-        .await?;
+        let describe = s
+            .wait_describe(
+                "live-tcp",
+                &["Liveness probe failed: dial tcp port 9998 failed"],
+            )
+            .await?;
+        // Repeated events count on the first, as kubectl shows a series: "(x2 over 3s)".
+        let killing = describe.lines().find(|l| l.contains("Killing"));
+        ensure!(
+            killing.is_some_and(|l| l.contains(" (x") && l.contains(" over ")),
+            "Killing is not counted:\n{describe}"
+        );
         let events = s.kubectl.ok(&["get", "events"]).await?;
         for (pod, reason) in [
             ("live-http", "Unhealthy"),
