@@ -52,6 +52,7 @@ fn failing_liveness_probes_restart_containers_and_exec_probes_are_reported() {
         ))
         .await?;
 
+        let mut ips = Vec::new();
         for name in ["live-http", "live-tcp"] {
             s.wait_row(name, "2 restarts", |r| {
                 r[3].parse::<u32>().is_ok_and(|n| n >= 2)
@@ -60,21 +61,32 @@ fn failing_liveness_probes_restart_containers_and_exec_probes_are_reported() {
             let pod = s.pod(name).await?.unwrap_or_default();
             let last = &pod["status"]["containerStatuses"][0]["lastState"]["terminated"];
             ensure!(!last.is_null(), "no lastState: {}", pod["status"]);
+            ips.push(
+                pod["status"]["podIP"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
         }
+        // The kubelet's wording: Go's HTTP client and dialer errors.
+        let http = format!(
+            "Liveness probe failed: Get \"http://{ip}:9999/healthz\": dial tcp {ip}:9999: \
+             connect: connection refused",
+            ip = ips[0]
+        );
         s.wait_describe(
             "live-http",
             &[
-                "Liveness probe failed: HTTP probe of port 9999 path /healthz failed",
+                &http,
                 "Container web failed liveness probe, will be restarted",
             ],
         )
         .await?;
-        let describe = s
-            .wait_describe(
-                "live-tcp",
-                &["Liveness probe failed: dial tcp port 9998 failed"],
-            )
-            .await?;
+        let tcp = format!(
+            "Liveness probe failed: dial tcp {}:9998: connect: connection refused",
+            ips[1]
+        );
+        let describe = s.wait_describe("live-tcp", &[&tcp]).await?;
         // Repeated events count on the first, as kubectl shows a series: "(x2 over 3s)".
         let killing = describe.lines().find(|l| l.contains("Killing"));
         ensure!(

@@ -16,6 +16,7 @@
 
 mod events;
 mod files;
+mod probe_check;
 mod probes;
 mod restore;
 mod run;
