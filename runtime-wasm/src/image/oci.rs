@@ -33,10 +33,22 @@ pub struct OciConfig {
     pub insecure_registries: Vec<String>,
 }
 
-fn registry_err(reference: &str, e: impl std::fmt::Display) -> ImageError {
+/// A registry failure with its causes ("error sending request for url (...): client error
+/// (Connect): tcp connect error: Connection refused"): the top error alone hides why.
+fn registry_err(reference: &str, e: impl std::error::Error) -> ImageError {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
     ImageError::Registry {
         reference: reference.to_owned(),
-        message: e.to_string(),
+        message,
     }
 }
 

@@ -46,6 +46,11 @@ fn bad_images_show_pull_and_create_errors() {
                 ],
             )
             .await?;
+        // The cause, not only "error sending request".
+        ensure!(
+            describe.contains("Connection refused"),
+            "no cause:\n{describe}"
+        );
         for reason in ["Pulling", "Failed", "BackOff"] {
             ensure!(describe.contains(reason), "no {reason} event:\n{describe}");
         }

@@ -15,6 +15,7 @@
 //! `PodNetwork`; see `probes.rs`.
 
 mod events;
+mod exit;
 mod files;
 mod probe_check;
 mod probes;
