@@ -113,3 +113,27 @@ pub async fn pull(
     }
     Ok(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::registry_err;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error sending request")]
+    struct Outer(#[source] Middle);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("tcp connect error: {0}")]
+    struct Middle(#[source] std::io::Error);
+
+    #[test]
+    fn registry_errors_name_their_causes_once() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = registry_err("r:v1", Outer(Middle(refused)));
+        // The io error's text is already in its parent's: it is not repeated.
+        assert_eq!(
+            e.to_string(),
+            "pulling r:v1 from its registry: error sending request: tcp connect error: refused"
+        );
+    }
+}
