@@ -6,7 +6,7 @@ use anyhow::ensure;
 use serde_json::{Value, json};
 use skiff_tests::run_bounded;
 
-use crate::support::{LIMIT, guest, pod, start};
+use crate::support::{LIMIT, Setup, guest, pod, start};
 
 const NODE: &str = "init-node";
 
@@ -60,55 +60,66 @@ fn init_containers_run_first_and_their_failures_show() {
         ))
         .await?;
 
-        // While the init container runs, the app waits.
-        let row = s.wait_status("init-ok", "Init:0/1").await?;
-        ensure!(row[1] == "0/1", "{row:?}");
-        let p = s.pod("init-ok").await?.unwrap_or_default();
-        ensure!(condition(&p, "Initialized") == "False", "{}", p["status"]);
-        let app = &p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"];
-        ensure!(app == "PodInitializing", "app state: {}", p["status"]);
-
-        s.wait_row("init-ok", "1/1 Running", |r| {
-            r[1] == "1/1" && r[2] == "Running"
-        })
-        .await?;
-        let p = s.pod("init-ok").await?.unwrap_or_default();
-        ensure!(condition(&p, "Initialized") == "True", "{}", p["status"]);
-        let init = &p["status"]["initContainerStatuses"][0]["state"]["terminated"];
-        ensure!(
-            init["reason"] == "Completed" && init["exitCode"] == 0,
-            "{init}"
-        );
-        let finished = init["finishedAt"].as_str().unwrap_or("~");
-        let started = p["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
-            .as_str()
-            .unwrap_or_default();
-        ensure!(
-            finished <= started,
-            "init finished {finished}, app started {started}"
-        );
-        let log = s.kubectl.ok(&["logs", "init-ok", "-c", "setup"]).await?;
-        ensure!(log.contains("crasher: will exit in 3000 ms"), "{log}");
-
-        // A failed init container with restartPolicy Never fails the pod; the app never runs.
-        s.wait_status("init-never", "Init:Error").await?;
-        let p = s.pod("init-never").await?.unwrap_or_default();
-        ensure!(p["status"]["phase"] == "Failed", "{}", p["status"]);
-        let app = &p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"];
-        ensure!(app == "PodInitializing", "app state: {}", p["status"]);
-
-        // With Always it is retried on the crash-loop back-off.
-        s.wait_row("init-loop", "Init:CrashLoopBackOff", |r| {
-            r[2] == "Init:CrashLoopBackOff" && r[3].parse::<u32>().is_ok_and(|n| n >= 2)
-        })
-        .await?;
-        let p = s.pod("init-loop").await?.unwrap_or_default();
-        ensure!(p["status"]["phase"] == "Pending", "{}", p["status"]);
-        let describe = s.describe("init-loop").await?;
-        ensure!(
-            describe.contains("Back-off restarting failed container setup"),
-            "{describe}"
-        );
+        runs_first(&mut s).await?;
+        failures_show(&mut s).await?;
         Ok(())
     });
+}
+
+/// init-ok: Init:0/1 while its init container runs, then Running once it exited 0.
+async fn runs_first(s: &mut Setup) -> anyhow::Result<()> {
+    // While the init container runs, the app waits.
+    let row = s.wait_status("init-ok", "Init:0/1").await?;
+    ensure!(row[1] == "0/1", "{row:?}");
+    let p = s.pod("init-ok").await?.unwrap_or_default();
+    ensure!(condition(&p, "Initialized") == "False", "{}", p["status"]);
+    let app = &p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"];
+    ensure!(app == "PodInitializing", "app state: {}", p["status"]);
+
+    s.wait_row("init-ok", "1/1 Running", |r| {
+        r[1] == "1/1" && r[2] == "Running"
+    })
+    .await?;
+    let p = s.pod("init-ok").await?.unwrap_or_default();
+    ensure!(condition(&p, "Initialized") == "True", "{}", p["status"]);
+    let init = &p["status"]["initContainerStatuses"][0]["state"]["terminated"];
+    ensure!(
+        init["reason"] == "Completed" && init["exitCode"] == 0,
+        "{init}"
+    );
+    let finished = init["finishedAt"].as_str().unwrap_or("~");
+    let started = p["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
+        .as_str()
+        .unwrap_or_default();
+    ensure!(
+        finished <= started,
+        "init finished {finished}, app started {started}"
+    );
+    let log = s.kubectl.ok(&["logs", "init-ok", "-c", "setup"]).await?;
+    ensure!(log.contains("crasher: will exit in 3000 ms"), "{log}");
+    Ok(())
+}
+
+/// init-never fails; init-loop backs off.
+async fn failures_show(s: &mut Setup) -> anyhow::Result<()> {
+    // A failed init container with restartPolicy Never fails the pod; the app never runs.
+    s.wait_status("init-never", "Init:Error").await?;
+    let p = s.pod("init-never").await?.unwrap_or_default();
+    ensure!(p["status"]["phase"] == "Failed", "{}", p["status"]);
+    let app = &p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"];
+    ensure!(app == "PodInitializing", "app state: {}", p["status"]);
+
+    // With Always it is retried on the crash-loop back-off.
+    s.wait_row("init-loop", "Init:CrashLoopBackOff", |r| {
+        r[2] == "Init:CrashLoopBackOff" && r[3].parse::<u32>().is_ok_and(|n| n >= 2)
+    })
+    .await?;
+    let p = s.pod("init-loop").await?.unwrap_or_default();
+    ensure!(p["status"]["phase"] == "Pending", "{}", p["status"]);
+    let describe = s.describe("init-loop").await?;
+    ensure!(
+        describe.contains("Back-off restarting failed container setup"),
+        "{describe}"
+    );
+    Ok(())
 }

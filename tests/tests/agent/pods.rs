@@ -41,23 +41,9 @@ fn a_server_gets_ready_a_job_completes_and_a_crasher_backs_off() {
             .any(|c| c["type"] == "Ready" && c["status"] == "True");
         anyhow::ensure!(ready, "no Ready condition: {}", web["status"]);
 
-        check_wide_and_describe(&s, &ip).await?;
-        for (args, want) in [
-            (
-                &["exec", "web", "--", "sh"][..],
-                "Wasm containers have no shell",
-            ),
-            (
-                &["attach", "web"][..],
-                "Wasm containers have no shell or terminal",
-            ),
-        ] {
-            let err = s.kubectl.fails(args, "").await?;
-            anyhow::ensure!(
-                err.contains("Error from server (BadRequest)") && err.contains(want),
-                "kubectl {args:?}: {err}"
-            );
-        }
+        check_wide(&s, &ip).await?;
+        check_describe(&s, &ip).await?;
+        exec_and_attach_are_refused(&s).await?;
 
         s.wait_status("job", "Completed").await?;
         let describe = s.kubectl.ok(&["describe", "pod", "job"]).await?;
@@ -100,9 +86,8 @@ fn a_server_gets_ready_a_job_completes_and_a_crasher_backs_off() {
     });
 }
 
-/// `kubectl get pods -o wide` and `kubectl describe pod` of the Ready server read as they
-/// do on Kubernetes.
-async fn check_wide_and_describe(s: &Setup, ip: &str) -> anyhow::Result<()> {
+/// `kubectl get pods -o wide` of the Ready server reads as it does on Kubernetes.
+async fn check_wide(s: &Setup, ip: &str) -> anyhow::Result<()> {
     let wide = s.kubectl.ok(&["get", "pods", "-o", "wide"]).await?;
     let header: Vec<&str> = wide
         .lines()
@@ -136,7 +121,11 @@ async fn check_wide_and_describe(s: &Setup, ip: &str) -> anyhow::Result<()> {
             && row[5..] == [ip, NODE, "<none>", "<none>"],
         "web row {row:?} in:\n{wide}"
     );
+    Ok(())
+}
 
+/// `kubectl describe pod` of the Ready server reads as it does on Kubernetes.
+async fn check_describe(s: &Setup, ip: &str) -> anyhow::Result<()> {
     let describe = s.kubectl.ok(&["describe", "pod", "web"]).await?;
     let has_line = |words: &[&str]| {
         describe
@@ -176,6 +165,27 @@ async fn check_wide_and_describe(s: &Setup, ip: &str) -> anyhow::Result<()> {
                 .lines()
                 .any(|l| l.trim_start().starts_with("Normal") && l.contains(reason)),
             "no {reason} event:\n{describe}"
+        );
+    }
+    Ok(())
+}
+
+/// `kubectl exec` and `kubectl attach` on a pod the agent runs get the server's clear refusal.
+async fn exec_and_attach_are_refused(s: &Setup) -> anyhow::Result<()> {
+    for (args, want) in [
+        (
+            &["exec", "web", "--", "sh"][..],
+            "Wasm containers have no shell",
+        ),
+        (
+            &["attach", "web"][..],
+            "Wasm containers have no shell or terminal",
+        ),
+    ] {
+        let err = s.kubectl.fails(args, "").await?;
+        anyhow::ensure!(
+            err.contains("Error from server (BadRequest)") && err.contains(want),
+            "kubectl {args:?}: {err}"
         );
     }
     Ok(())
