@@ -42,6 +42,8 @@ fn bad_images_show_pull_and_create_errors() {
                     &format!("Pulling image \"{image}\""),
                     &format!("failed to pull image \"{image}\""),
                     &format!("Back-off pulling image \"{image}\""),
+                    "Error: ErrImagePull",
+                    "Error: ImagePullBackOff",
                     "Reason:       ImagePullBackOff",
                 ],
             )
@@ -71,7 +73,8 @@ fn bad_images_show_pull_and_create_errors() {
         );
         let describe = s.wait_describe("not-wasm", &["Warning  Failed"]).await?;
         ensure!(
-            describe.contains("cannot run as a Wasm container: not a WebAssembly binary"),
+            describe.contains("Error: image ")
+                && describe.contains("cannot run as a Wasm container: not a WebAssembly binary"),
             "{describe}"
         );
         Ok(())

@@ -112,6 +112,8 @@ impl Worker {
                 "BackOff",
                 format!("Back-off pulling image {image:?}"),
             );
+            let message = "Error: ImagePullBackOff".to_owned();
+            self.emit(which, Warning, "Failed", message);
         }
         let (slot, facts) = self.slot_and_facts(which);
         let due = slot.retry_at.is_none_or(|t| t <= now);
@@ -191,13 +193,19 @@ impl Worker {
                 slot.retry_at = Some(now + delay);
                 slot.hold_until = Some(now + hold.min(delay / 2));
                 let waiting = create_failure(&facts.image, e);
-                let message = match &waiting {
-                    Waiting::ErrImagePull { message }
-                    | Waiting::CreateContainerError { message } => message.clone(),
-                    other => format!("{other:?}"),
+                // The kubelet's pair: the pull's error, then "Error: <reason>"; a create
+                // error is "Error: <message>".
+                let messages = match &waiting {
+                    Waiting::ErrImagePull { message } => {
+                        vec![message.clone(), "Error: ErrImagePull".to_owned()]
+                    }
+                    Waiting::CreateContainerError { message } => vec![format!("Error: {message}")],
+                    other => vec![format!("Error: {other:?}")],
                 };
                 facts.state = State::Waiting(waiting);
-                self.emit(which, Warning, "Failed", message);
+                for message in messages {
+                    self.emit(which, Warning, "Failed", message);
+                }
                 Ok(false)
             }
         }
