@@ -64,3 +64,37 @@ async fn a_job_reports_its_lifecycle_and_a_crasher_its_back_off() -> Result<()> 
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exec_probe_is_reported_as_not_run_and_the_container_runs() -> Result<()> {
+    bounded(async {
+        let node = Node::new()?;
+        let p = pod(
+            "exec",
+            json!({"containers": [{"name": "web", "image": guest("http-server"),
+                "livenessProbe": {"exec": {"command": ["true"]}, "periodSeconds": 1}}]}),
+        );
+        let (mut w, _tx) = node.run(p.clone(), "10.244.0.22")?;
+        let mut events = w.take_events().expect("events");
+        wait_column(&w, &p, "Running", T).await?;
+        let mut warning = None;
+        while let Ok(e) = events.try_recv() {
+            if e.reason == "ProbeWarning" {
+                warning = Some(e);
+            }
+        }
+        let e = warning.expect("a ProbeWarning event");
+        assert_eq!(e.type_, EventType::Warning);
+        assert_eq!(
+            e.message,
+            "container web: the liveness probe uses exec, and Wasm containers have no exec \
+             (use httpGet or tcpSocket); the probe is not run"
+        );
+        assert_eq!(e.field_path.as_deref(), Some("spec.containers{web}"));
+        node.cancel.cancel();
+        w.join().await?;
+        node.shutdown().await;
+        Ok(())
+    })
+    .await
+}

@@ -118,6 +118,31 @@ async fn memory_hog_is_oom_killed_while_a_neighbour_keeps_running() -> Result<()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oom_killed_run_shows_before_its_back_off() -> Result<()> {
+    bounded(async {
+        let node = Node::new()?;
+        let hog = pod(
+            "hog-again",
+            json!({"containers": [{"name": "hog", "image": guest("memory-hog"),
+            "resources": {"limits": {"memory": "16Mi"}}}]}),
+        );
+        let (w, _tx) = node.run(hog.clone(), "10.244.0.12")?;
+        let s = wait_column(&w, &hog, "OOMKilled", T).await?;
+        assert_eq!(phase(&s), "Running", "it restarts (restartPolicy Always)");
+        let s = wait_column(&w, &hog, "CrashLoopBackOff", T).await?;
+        assert_eq!(
+            container(&s, 0)["lastState"]["terminated"]["reason"],
+            "OOMKilled"
+        );
+        node.cancel.cancel();
+        w.join().await?;
+        node.shutdown().await;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_container_runs_to_completion_before_the_app() -> Result<()> {
     bounded(async {
         let node = Node::new()?;

@@ -33,10 +33,22 @@ pub struct OciConfig {
     pub insecure_registries: Vec<String>,
 }
 
-fn registry_err(reference: &str, e: impl std::fmt::Display) -> ImageError {
+/// A registry failure with its causes ("error sending request for url (...): client error
+/// (Connect): tcp connect error: Connection refused"): the top error alone hides why.
+fn registry_err(reference: &str, e: impl std::error::Error) -> ImageError {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
     ImageError::Registry {
         reference: reference.to_owned(),
-        message: e.to_string(),
+        message,
     }
 }
 
@@ -100,4 +112,28 @@ pub async fn pull(
         });
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registry_err;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error sending request")]
+    struct Outer(#[source] Middle);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("tcp connect error: {0}")]
+    struct Middle(#[source] std::io::Error);
+
+    #[test]
+    fn registry_errors_name_their_causes_once() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = registry_err("r:v1", Outer(Middle(refused)));
+        // The io error's text is already in its parent's: it is not repeated.
+        assert_eq!(
+            e.to_string(),
+            "pulling r:v1 from its registry: error sending request: tcp connect error: refused"
+        );
+    }
 }

@@ -1,5 +1,6 @@
-//! ConfigMaps (and a Secret) reach pods as environment variables and files, and a pod waiting for a
-//! missing ConfigMap (CreateContainerConfigError) starts once it is created.
+//! ConfigMaps and Secrets reach pods as environment variables (one key, or all with
+//! envFrom) and as files, and a pod waiting for a missing ConfigMap
+//! (CreateContainerConfigError) starts once it is created.
 
 use crate::support::{LIMIT, guest, pod, start};
 use serde_json::json;
@@ -45,6 +46,25 @@ fn config_maps_become_env_and_files_and_a_missing_one_holds_the_container() {
             log.contains("env WORD=swordfish"),
             "the node could not read the Secret: {log}"
         );
+
+        // The Secret as a file, and both objects whole as env (envFrom).
+        let files = json!({"name": "printer", "image": guest("env-printer")?,
+            "env": [{"name": "CONFIG_FILE", "value": "/secret/word"}],
+            "envFrom": [{"configMapRef": {"name": "app"}}, {"prefix": "S_", "secretRef": {"name": "app-secret"}}],
+            "volumeMounts": [{"name": "secret", "mountPath": "/secret"}]});
+        let secret_volume = json!({"restartPolicy": "Never",
+            "volumes": [{"name": "secret", "secret": {"secretName": "app-secret"}}]});
+        s.apply(&pod("secret-files", NODE, files, secret_volume))
+            .await?;
+        s.wait_status("secret-files", "Completed").await?;
+        let log = s.kubectl.ok(&["logs", "secret-files"]).await?;
+        for line in [
+            "config /secret/word: swordfish",
+            "env GREETING=hello from a configmap",
+            "env S_word=swordfish",
+        ] {
+            anyhow::ensure!(log.contains(line), "no {line:?} in the log:\n{log}");
+        }
 
         let late = json!({"name": "late", "image": guest("env-printer")?,
             "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "late", "key": "GREETING"}}}],

@@ -1,12 +1,16 @@
-//! End-to-end tests of the node agent: one real `skiff server` and one `skiff agent` process,
-//! driven through the real kubectl. Pods name their node in `spec.nodeName` (the scheduler
-//! is not part of these tests). The node's credential is made by hand (a node-token Secret
-//! and `credential.json`) until the server's join endpoint exists.
+//! End-to-end tests of the node agent: one real `skiff server` and one `skiff agent` process
+//! (joined with the agent token), driven through the real kubectl. Pods name their node in
+//! `spec.nodeName` (the scheduler is not part of these tests, except under `skiff up`). One
+//! replica and agent per file's scenario; the tests of one binary run one at a time.
 
 mod config;
+mod images;
+mod init;
 mod lifecycle;
 mod logs;
 mod node;
 mod pods;
+mod probes;
+mod resources;
 mod support;
 mod up;

@@ -204,3 +204,37 @@ pub fn pod(name: &str, node: &str, container: Value, spec: Value) -> Value {
     }
     pod
 }
+
+/// The STATUS column of a `kubectl get pod ... --no-headers` row (watch output included).
+pub fn status_of(line: &str) -> &str {
+    line.split_whitespace().nth(2).unwrap_or_default()
+}
+
+impl Setup {
+    /// `kubectl get pod <name> --watch --no-headers`: one row per change of the pod.
+    pub fn watch_pod(&self, name: &str) -> anyhow::Result<skiff_tests::KubectlWatch> {
+        self.kubectl
+            .spawn(&["get", "pod", name, "--watch", "--no-headers"])
+    }
+
+    /// `kubectl describe pod <name>`.
+    pub async fn describe(&self, name: &str) -> anyhow::Result<String> {
+        self.kubectl.ok(&["describe", "pod", name]).await
+    }
+
+    /// Waits until `kubectl describe pod <name>` shows every one of `wanted`; returns it.
+    pub async fn wait_describe(&self, name: &str, wanted: &[&str]) -> anyhow::Result<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.describe(name).await?;
+            if wanted.iter().all(|w| text.contains(w)) {
+                return Ok(text);
+            }
+            if Instant::now() >= deadline {
+                let missing: Vec<_> = wanted.iter().filter(|w| !text.contains(*w)).collect();
+                bail!("describe pod {name}: no {missing:?} within {WAIT:?}:\n{text}");
+            }
+            sleep(Duration::from_millis(300)).await;
+        }
+    }
+}

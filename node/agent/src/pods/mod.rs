@@ -5,6 +5,7 @@
 //! agent restart's leftovers), reserves the IPs that listed pods already have, and starts
 //! the others. Finished pods (Succeeded or Failed) are not run again after a restart.
 
+mod events;
 pub mod ips;
 pub mod refs;
 mod report;

@@ -4,8 +4,9 @@
 //! once the worker has stopped a deleted pod, deletes the Pod object with grace period 0
 //! and a UID precondition, as the kubelet's status manager does.
 
+use super::events::EventRecorder;
 use super::refs;
-use super::report::{EventRecorder, StatusWriter};
+use super::report::StatusWriter;
 use crate::api::bounded;
 use crate::translate::References;
 use crate::worker::{PodInput, PodWorker, WorkerConfig, WorkerEvent};

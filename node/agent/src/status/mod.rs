@@ -104,7 +104,8 @@ pub struct Termination {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Waiting {
     ContainerCreating,
-    /// An app container while the init containers run.
+    /// Any container of a pod with init containers before it is created (the kubelet's
+    /// default then); app containers stay so while the init containers run.
     PodInitializing,
     /// Restarting after a failure, once `delay` has passed.
     CrashLoopBackOff {

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 pub const EVENT_QUEUE: usize = 128;
 
 /// `Normal` or `Warning`, the Event's `type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
     Normal,
     Warning,

@@ -15,7 +15,9 @@
 //! `PodNetwork`; see `probes.rs`.
 
 mod events;
+mod exit;
 mod files;
+mod probe_check;
 mod probes;
 mod restore;
 mod run;

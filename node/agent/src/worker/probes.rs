@@ -5,15 +5,11 @@
 //! readiness sets the container's `ready`.
 
 use super::events::EventType::{Normal, Warning};
+use super::probe_check::check;
 use super::run::{Chore, Worker};
-use crate::translate::{ProbeAction, ProbeKind, ProbeSpec};
+use crate::translate::{ProbeKind, ProbeSpec};
 use futures::FutureExt;
-use skiff_runtime_wasm::network::{PodNetwork, PodRef};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use skiff_runtime_wasm::network::PodRef;
 use tokio::time::Instant;
 
 /// One probe's counters during one run of its container.
@@ -25,13 +21,13 @@ pub struct ProbeState {
     failures: u32,
 }
 
-/// A finished check: container index, which run of it, probe index, result.
+/// A finished check: container index, which run of it, probe index, result (why it failed).
 #[derive(Debug)]
 pub struct ProbeOutcome {
     container: usize,
     run: i32,
     probe: usize,
-    ok: bool,
+    result: Result<(), String>,
 }
 
 impl Worker {
@@ -42,6 +38,11 @@ impl Worker {
     /// A container started: its probes start over; it is started and ready only when the
     /// probes that exist say so.
     pub(super) fn start_probes(&mut self, i: usize, now: Instant) {
+        // Probes Wasm cannot run (exec, grpc) are left out; each run says so in an event.
+        for skipped in self.plan.containers[i].skipped_probes.clone() {
+            let message = format!("{skipped}; the probe is not run");
+            self.emit(super::slot::Which::App(i), Warning, "ProbeWarning", message);
+        }
         let specs = self.probe_specs(i).to_vec();
         let has = |kind| specs.iter().any(|p| p.kind == kind);
         let facts = &mut self.snap.containers[i];
@@ -92,12 +93,12 @@ impl Worker {
             self.app_slots[i].probes[p].next_at = None;
             let (net, pod) = (self.net.clone(), pod.clone());
             let check = async move {
-                let ok = check(net, pod, spec.action, spec.timeout).await;
+                let result = check(net, pod, spec.action, spec.timeout).await;
                 Chore::Probe(ProbeOutcome {
                     container: i,
                     run,
                     probe: p,
-                    ok,
+                    result,
                 })
             };
             self.chores.push(check.boxed());
@@ -110,8 +111,9 @@ impl Worker {
             container: i,
             run,
             probe: p,
-            ok,
+            result,
         } = outcome;
+        let ok = result.is_ok();
         if self.app_slots[i].starts != run || self.app_slots[i].probes.len() <= p {
             return;
         }
@@ -131,13 +133,13 @@ impl Worker {
             .probe_specs(i)
             .iter()
             .any(|s| s.kind == ProbeKind::Readiness);
-        if !ok {
+        if let Err(why) = result {
             let kind = match spec.kind {
                 ProbeKind::Startup => "Startup",
                 ProbeKind::Liveness => "Liveness",
                 ProbeKind::Readiness => "Readiness",
             };
-            let message = format!("{kind} probe failed: {}", describe(&spec.action));
+            let message = format!("{kind} probe failed: {why}");
             self.emit(super::slot::Which::App(i), Warning, "Unhealthy", message);
         }
         let facts = &mut self.snap.containers[i];
@@ -173,67 +175,5 @@ impl Worker {
             Chore::Stopped
         };
         self.chores.push(stop.boxed());
-    }
-}
-
-/// Runs one check within `timeout`.
-pub async fn check(
-    net: Arc<dyn PodNetwork>,
-    pod: PodRef,
-    action: ProbeAction,
-    timeout: Duration,
-) -> bool {
-    tokio::time::timeout(timeout, connect_and_check(&*net, &pod, &action))
-        .await
-        .unwrap_or(false)
-}
-
-async fn connect_and_check(net: &dyn PodNetwork, pod: &PodRef, action: &ProbeAction) -> bool {
-    let port = match action {
-        ProbeAction::Http { port, .. } | ProbeAction::Tcp { port } => *port,
-    };
-    let Ok(real) = net.connect(pod, SocketAddr::new(pod.ip, port)) else {
-        return false;
-    };
-    let Ok(mut stream) = TcpStream::connect(real).await else {
-        return false;
-    };
-    match action {
-        ProbeAction::Tcp { .. } => true,
-        ProbeAction::Http { path, .. } => http_ok(&mut stream, pod.ip, port, path).await,
-    }
-}
-
-/// GET `path`; true for a 2xx or 3xx status, as the kubelet counts it.
-async fn http_ok(stream: &mut TcpStream, ip: IpAddr, port: u16, path: &str) -> bool {
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {ip}:{port}\r\nUser-Agent: kube-probe/1.33\r\n\
-         Accept: */*\r\nConnection: close\r\n\r\n"
-    );
-    if stream.write_all(request.as_bytes()).await.is_err() {
-        return false;
-    }
-    // The status line is all we need; 1 KiB bounds what a guest can make us read.
-    let mut head = Vec::with_capacity(128);
-    let mut buf = [0u8; 256];
-    while !head.contains(&b'\n') && head.len() < 1024 {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let line = String::from_utf8_lossy(&head);
-    let code = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse::<u16>().ok());
-    code.is_some_and(|c| (200..400).contains(&c))
-}
-
-/// The probe's target, for the Unhealthy event.
-fn describe(action: &ProbeAction) -> String {
-    match action {
-        ProbeAction::Http { port, path } => format!("HTTP probe of port {port} path {path} failed"),
-        ProbeAction::Tcp { port } => format!("dial tcp port {port} failed"),
     }
 }

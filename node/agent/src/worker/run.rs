@@ -82,7 +82,9 @@ impl Worker {
                 })
                 .unzip()
         };
-        let (init_slots, init_facts) = slots(&plan.init_containers, Waiting::ContainerCreating);
+        // The kubelet's default waiting reason when a pod has init containers, for them too:
+        // kubectl shows "Init:0/1" while the first one is pulled, not "Init:ContainerCreating".
+        let (init_slots, init_facts) = slots(&plan.init_containers, Waiting::PodInitializing);
         let app_waiting = if plan.init_containers.is_empty() {
             Waiting::ContainerCreating
         } else {

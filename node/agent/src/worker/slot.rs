@@ -1,11 +1,12 @@
-//! One container's lifecycle inside the worker: create (pull and prepare), start, and on
-//! exit the restart decision with back-off; its facts live in the worker's snapshot.
+//! One container's lifecycle inside the worker: create (pull and prepare) and start, and the
+//! timers after a failure (ErrImagePull to ImagePullBackOff, a terminated run to
+//! CrashLoopBackOff); `exit.rs` decides the restart. Its facts live in the worker's snapshot.
 
 use super::WorkerConfig;
 use super::events::EventType::{Normal, Warning};
 use super::run::Worker;
 use crate::backoff::Backoff;
-use crate::status::{ContainerFacts, State, Termination, Waiting};
+use crate::status::{ContainerFacts, State, Waiting};
 use crate::translate::PlanError;
 use futures::FutureExt;
 use skiff_runtime_wasm::{RuntimeError, TerminationReason};
@@ -25,17 +26,20 @@ pub struct Slot {
     /// The runtime has the container (its image is pulled and prepared).
     created: bool,
     /// When the current (or last) run started, for `startedAt` of its termination.
-    run_started: Option<SystemTime>,
+    pub(super) run_started: Option<SystemTime>,
     /// Runs started so far; the restart count is one less.
     pub(super) starts: i32,
     /// The probes' counters for the current run.
     pub(super) probes: Vec<super::probes::ProbeState>,
-    crash: Backoff,
+    pub(super) crash: Backoff,
     pull: Backoff,
     /// When to try again (create or start); `None` when nothing is scheduled.
-    retry_at: Option<Instant>,
-    /// When an ErrImagePull / CreateContainerError turns into its back-off reason.
-    hold_until: Option<Instant>,
+    pub(super) retry_at: Option<Instant>,
+    /// When an ErrImagePull / CreateContainerError, or the terminated state of a run that
+    /// will restart, turns into its back-off reason.
+    pub(super) hold_until: Option<Instant>,
+    /// The crash-loop delay of a run that ended and shows its termination until `hold_until`.
+    pub(super) pending_crash: Option<Duration>,
     /// Held by a spec that does not translate: retried when the input changes.
     blocked: bool,
 }
@@ -51,6 +55,7 @@ impl Slot {
             pull: Backoff::new(cfg.pull_backoff),
             retry_at: None,
             hold_until: None,
+            pending_crash: None,
             blocked: false,
         }
     }
@@ -67,7 +72,7 @@ impl Slot {
 }
 
 impl Worker {
-    fn slot_and_facts(&mut self, which: Which) -> (&mut Slot, &mut ContainerFacts) {
+    pub(super) fn slot_and_facts(&mut self, which: Which) -> (&mut Slot, &mut ContainerFacts) {
         match which {
             Which::Init(i) => (&mut self.init_slots[i], &mut self.snap.init_containers[i]),
             Which::App(i) => (&mut self.app_slots[i], &mut self.snap.containers[i]),
@@ -86,10 +91,18 @@ impl Worker {
             && hold <= now
         {
             slot.hold_until = None;
-            if let State::Waiting(Waiting::ErrImagePull { message }) = &facts.state {
-                let message = message.clone();
-                facts.state = State::Waiting(Waiting::ImagePullBackOff { message });
-                pull_backoff = Some(facts.image.clone());
+            let crash = slot.pending_crash.take();
+            match (&facts.state, crash) {
+                (State::Waiting(Waiting::ErrImagePull { message }), _) => {
+                    let message = message.clone();
+                    facts.state = State::Waiting(Waiting::ImagePullBackOff { message });
+                    pull_backoff = Some(facts.image.clone());
+                }
+                (State::Terminated(termination), Some(delay)) => {
+                    facts.last_termination = Some(termination.clone());
+                    facts.state = State::Waiting(Waiting::CrashLoopBackOff { delay });
+                }
+                _ => {}
             }
         }
         if let Some(image) = pull_backoff {
@@ -99,6 +112,8 @@ impl Worker {
                 "BackOff",
                 format!("Back-off pulling image {image:?}"),
             );
+            let message = "Error: ImagePullBackOff".to_owned();
+            self.emit(which, Warning, "Failed", message);
         }
         let (slot, facts) = self.slot_and_facts(which);
         let due = slot.retry_at.is_none_or(|t| t <= now);
@@ -178,13 +193,19 @@ impl Worker {
                 slot.retry_at = Some(now + delay);
                 slot.hold_until = Some(now + hold.min(delay / 2));
                 let waiting = create_failure(&facts.image, e);
-                let message = match &waiting {
-                    Waiting::ErrImagePull { message }
-                    | Waiting::CreateContainerError { message } => message.clone(),
-                    other => format!("{other:?}"),
+                // The kubelet's pair: the pull's error, then "Error: <reason>"; a create
+                // error is "Error: <message>".
+                let messages = match &waiting {
+                    Waiting::ErrImagePull { message } => {
+                        vec![message.clone(), "Error: ErrImagePull".to_owned()]
+                    }
+                    Waiting::CreateContainerError { message } => vec![format!("Error: {message}")],
+                    other => vec![format!("Error: {other:?}")],
                 };
                 facts.state = State::Waiting(waiting);
-                self.emit(which, Warning, "Failed", message);
+                for message in messages {
+                    self.emit(which, Warning, "Failed", message);
+                }
                 Ok(false)
             }
         }
@@ -192,7 +213,19 @@ impl Worker {
 
     async fn start(&mut self, which: Which) -> Result<(), super::WorkerError> {
         let sandbox = self.facts.sandbox_id.clone();
-        let name = self.slot_and_facts(which).1.name.clone();
+        let (slot, facts) = self.slot_and_facts(which);
+        let (name, image, restart) = (facts.name.clone(), facts.image.clone(), slot.starts > 0);
+        if restart {
+            // The kubelet makes a new container from the image it has for each restart.
+            let present = format!("Container image {image:?} already present on machine");
+            self.emit(which, Normal, "Pulled", present);
+            self.emit(
+                which,
+                Normal,
+                "Created",
+                format!("Created container {name}"),
+            );
+        }
         let result = self.rt.start_container(&sandbox, &name).await;
         let hold = self.cfg.error_hold;
         let (slot, facts) = self.slot_and_facts(which);
@@ -237,59 +270,6 @@ impl Worker {
         };
         self.waits.push(wait.boxed());
         Ok(())
-    }
-
-    /// Records how a run ended in the container's facts; returns the termination.
-    pub(super) fn record_exit(&mut self, which: Which, reason: TerminationReason) -> Termination {
-        let sandbox = self.facts.sandbox_id.clone();
-        let name = self.slot_and_facts(which).1.name.clone();
-        let finished = self.rt.container_status(&sandbox, &name);
-        let (slot, facts) = self.slot_and_facts(which);
-        let finished_at = match finished.map(|s| s.state) {
-            Ok(skiff_runtime_wasm::ContainerState::Terminated { finished_at, .. }) => finished_at,
-            _ => SystemTime::now(),
-        };
-        let termination = Termination {
-            reason,
-            started_at: slot.run_started,
-            finished_at,
-        };
-        facts.state = State::Terminated(termination.clone());
-        (facts.ready, facts.started) = (false, false);
-        termination
-    }
-
-    /// A container ended: record it and restart it per restartPolicy, after the back-off.
-    pub(super) fn on_exit(&mut self, which: Which, reason: TerminationReason) {
-        let termination = self.record_exit(which, reason);
-        let failed = termination.reason != TerminationReason::Exited { code: 0 };
-        let policy = self.restart_policy();
-        let restart = match (which, policy) {
-            (_, "Never") => false,
-            (Which::Init(_), _) => failed,
-            (Which::App(_), "OnFailure") => failed,
-            (Which::App(_), _) => true,
-        };
-        if !restart {
-            return;
-        }
-        let ran_for = termination
-            .finished_at
-            .duration_since(termination.started_at.unwrap_or(termination.finished_at))
-            .unwrap_or_default();
-        let (slot, facts) = self.slot_and_facts(which);
-        let delay = slot.crash.next_delay(ran_for);
-        slot.retry_at = Some(Instant::now() + delay);
-        facts.last_termination = Some(termination);
-        facts.state = State::Waiting(Waiting::CrashLoopBackOff { delay });
-        let name = facts.name.clone();
-        if failed {
-            let message = format!(
-                "Back-off restarting failed container {name} in pod {}",
-                self.pod_label()
-            );
-            self.emit(which, Warning, "BackOff", message);
-        }
     }
 }
 
