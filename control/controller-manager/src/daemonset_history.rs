@@ -30,7 +30,10 @@ pub(crate) async fn sync(ctx: &Ctx, ds: &DaemonSet, pods: &[Pod]) -> Result<Sync
     let revisions = api
         .list(&ListParams::default())
         .await
-        .map_err(Error::api("listing the controllerrevisions of", ds.name_any()))?
+        .map_err(Error::api(
+            "listing the controllerrevisions of",
+            ds.name_any(),
+        ))?
         .items;
     let plan = history::plan(ds, &revisions, pods).map_err(|source| Error::Decide {
         kind: "DaemonSet",
@@ -44,7 +47,10 @@ pub(crate) async fn sync(ctx: &Ctx, ds: &DaemonSet, pods: &[Pod]) -> Result<Sync
                 return Ok(Synced::Collided);
             }
             Err(e) => {
-                return Err(Error::api("creating a controllerrevision of", ds.name_any())(e));
+                return Err(Error::api(
+                    "creating a controllerrevision of",
+                    ds.name_any(),
+                )(e));
             }
         }
     }
@@ -69,7 +75,11 @@ pub(crate) async fn sync(ctx: &Ctx, ds: &DaemonSet, pods: &[Pod]) -> Result<Sync
 
 /// kube's answer to a hash collision: one more in `status.collisionCount`.
 async fn bump_collisions(ctx: &Ctx, ds: &DaemonSet) -> Result<(), Error> {
-    let count = ds.status.as_ref().and_then(|s| s.collision_count).unwrap_or(0);
+    let count = ds
+        .status
+        .as_ref()
+        .and_then(|s| s.collision_count)
+        .unwrap_or(0);
     let mut bumped = ds.clone();
     let status = bumped.status.get_or_insert_with(Default::default);
     status.collision_count = Some(count.saturating_add(1));

@@ -44,7 +44,10 @@ pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
 }
 
 /// The budgets of the pod's namespace that select it.
-fn covering(budgets: &Store<PodDisruptionBudget>, pod: &Pod) -> Vec<ObjectRef<PodDisruptionBudget>> {
+fn covering(
+    budgets: &Store<PodDisruptionBudget>,
+    pod: &Pod,
+) -> Vec<ObjectRef<PodDisruptionBudget>> {
     let one = std::slice::from_ref(pod);
     budgets
         .state()
@@ -89,7 +92,9 @@ async fn reconcile(pdb: Arc<PodDisruptionBudget>, ctx: Arc<Ctx>) -> Result<Actio
     let until_recheck = decision
         .recheck_at
         .map(|at| Duration::from_secs(u64::try_from(at - now + 1).unwrap_or(1)));
-    Ok(Action::requeue(until_recheck.map_or(RESYNC, |d| d.min(RESYNC))))
+    Ok(Action::requeue(
+        until_recheck.map_or(RESYNC, |d| d.min(RESYNC)),
+    ))
 }
 
 /// The scale behind each controller the selected pods name, keyed by that controller's uid
@@ -124,7 +129,10 @@ async fn scale_of(
     match (owner.api_version.as_str(), owner.kind.as_str()) {
         ("apps/v1", "ReplicaSet") => {
             let key = ObjectRef::<ReplicaSet>::new(&owner.name).within(ns);
-            let Some(rs) = ctx.replica_sets.get(&key).filter(|rs| rs.uid().as_deref() == Some(&owner.uid))
+            let Some(rs) = ctx
+                .replica_sets
+                .get(&key)
+                .filter(|rs| rs.uid().as_deref() == Some(&owner.uid))
             else {
                 return Ok(None);
             };
@@ -138,7 +146,10 @@ async fn scale_of(
                         .filter(|dep| dep.uid().as_deref() == Some(&d.uid));
                     Ok(found.map(|dep| scale(dep.uid(), dep.spec.and_then(|s| s.replicas))))
                 }
-                None => Ok(Some(scale(rs.uid(), rs.spec.as_ref().and_then(|s| s.replicas)))),
+                None => Ok(Some(scale(
+                    rs.uid(),
+                    rs.spec.as_ref().and_then(|s| s.replicas),
+                ))),
             }
         }
         ("v1", "ReplicationController") if crate::replication_controller::served() => {
@@ -166,9 +177,7 @@ async fn report(ctx: &Ctx, pdb: &PodDisruptionBudget, notes: Vec<DisruptionNote>
     };
     for note in notes {
         let note = match note {
-            DisruptionNote::NoPods => {
-                EventNote::normal("NoPods", "No matching pods found".into())
-            }
+            DisruptionNote::NoPods => EventNote::normal("NoPods", "No matching pods found".into()),
             DisruptionNote::UnmanagedPods(pods) => EventNote::warning(
                 "UnmanagedPods",
                 format!(

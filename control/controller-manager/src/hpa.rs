@@ -65,19 +65,35 @@ fn key(hpa: &HorizontalPodAutoscaler) -> String {
 
 /// The target's API: its kind looked up in the resource table (apps/v1 Deployments and
 /// ReplicaSets, v1 ReplicationControllers: whatever serves `/scale`).
-fn target_api(ctx: &Ctx, hpa: &HorizontalPodAutoscaler, ns: &str) -> Result<Api<DynamicObject>, String> {
-    let target = hpa.spec.as_ref().map(|s| s.scale_target_ref.clone()).unwrap_or_default();
+fn target_api(
+    ctx: &Ctx,
+    hpa: &HorizontalPodAutoscaler,
+    ns: &str,
+) -> Result<Api<DynamicObject>, String> {
+    let target = hpa
+        .spec
+        .as_ref()
+        .map(|s| s.scale_target_ref.clone())
+        .unwrap_or_default();
     let api_version = target.api_version.unwrap_or_default();
     let info = skiff_api::resources::find_kind(&api_version, &target.kind)
         .filter(|r| r.subresources.contains(&"scale"))
-        .ok_or_else(|| format!("the server does not serve a scalable {} in {api_version}", target.kind))?;
+        .ok_or_else(|| {
+            format!(
+                "the server does not serve a scalable {} in {api_version}",
+                target.kind
+            )
+        })?;
     let gvk = GroupVersionKind::gvk(info.group, info.version, info.kind);
     let resource = ApiResource::from_gvk_with_plural(&gvk, info.plural);
     Ok(Api::namespaced_with(ctx.client.clone(), ns, &resource))
 }
 
 /// The target's `/scale`: replicas and selector, or why it could not be read.
-async fn read_scale(api: &Result<Api<DynamicObject>, String>, name: &str) -> Result<TargetScale, String> {
+async fn read_scale(
+    api: &Result<Api<DynamicObject>, String>,
+    name: &str,
+) -> Result<TargetScale, String> {
     let api = api.as_ref().map_err(Clone::clone)?;
     let scale = api.get_scale(name).await.map_err(|e| e.to_string())?;
     Ok(TargetScale {
@@ -92,7 +108,11 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, c: Arc<HpaCtx>) -> Result<
     ctx.caches_ready().await?;
     let ns = hpa.namespace().unwrap_or_default();
     let key = key(&hpa);
-    let target = hpa.spec.as_ref().map(|s| s.scale_target_ref.name.clone()).unwrap_or_default();
+    let target = hpa
+        .spec
+        .as_ref()
+        .map(|s| s.scale_target_ref.name.clone())
+        .unwrap_or_default();
     let api = target_api(ctx, &hpa, &ns);
     let scale = read_scale(&api, &target).await;
     let usage = match &scale {
@@ -100,7 +120,10 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, c: Arc<HpaCtx>) -> Result<
         Err(_) => Ok(Vec::new()),
     };
     let pods = ctx.pods_in(&ns);
-    let history = skiff_sync::lock(&c.recommendations).get(&key).cloned().unwrap_or_default();
+    let history = skiff_sync::lock(&c.recommendations)
+        .get(&key)
+        .cloned()
+        .unwrap_or_default();
     let decision = hpa::reconcile(
         &hpa,
         HpaInput {

@@ -28,7 +28,8 @@ fn daemonset(image: &str) -> Value {
 }
 
 async fn rolled_out(c: &Cluster) -> anyhow::Result<()> {
-    c.ok(&["rollout", "status", "ds/daemon", "--timeout=55s"]).await?;
+    c.ok(&["rollout", "status", "ds/daemon", "--timeout=55s"])
+        .await?;
     Ok(())
 }
 
@@ -36,7 +37,9 @@ async fn rolled_out(c: &Cluster) -> anyhow::Result<()> {
 async fn the_pod(c: &Cluster, v: &str) -> anyhow::Result<(String, String)> {
     c.poll(&format!("one ready daemon pod with V={v}"), || async {
         let live = c.live_pods(SELECTOR).await?;
-        let [pod] = live.as_slice() else { return Ok(false) };
+        let [pod] = live.as_slice() else {
+            return Ok(false);
+        };
         let env = &pod["spec"]["containers"][0]["env"][0]["value"];
         Ok(env == v && crate::support::is_ready(pod))
     })
@@ -54,7 +57,9 @@ async fn the_pod(c: &Cluster, v: &str) -> anyhow::Result<(String, String)> {
 
 /// The value of `V` in the pod template `kubectl rollout history --revision` prints.
 fn env_v(detail: &str) -> Option<&str> {
-    detail.lines().find_map(|l| l.trim().strip_prefix("V:").map(str::trim))
+    detail
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("V:").map(str::trim))
 }
 
 /// The revisions `kubectl rollout history ds/daemon` lists.
@@ -73,8 +78,18 @@ pub async fn revisions(c: &Cluster) -> anyhow::Result<()> {
     rolled_out(c).await?;
     let (node, first_hash) = the_pod(c, "1").await?;
     ensure!(node == NODE, "the daemon pod runs on {node}");
-    let revision = c.get(&["controllerrevision", &format!("daemon-{first_hash}"), "-o", "jsonpath={.revision}"]).await?;
-    ensure!(revision == "1", "the pod's hash names revision 1: {revision:?}");
+    let revision = c
+        .get(&[
+            "controllerrevision",
+            &format!("daemon-{first_hash}"),
+            "-o",
+            "jsonpath={.revision}",
+        ])
+        .await?;
+    ensure!(
+        revision == "1",
+        "the pod's hash names revision 1: {revision:?}"
+    );
 
     c.ok(&["set", "env", "ds/daemon", "V=2"]).await?;
     rolled_out(c).await?;
@@ -86,16 +101,31 @@ pub async fn revisions(c: &Cluster) -> anyhow::Result<()> {
     rolled_out(c).await?;
     let (_, hash) = the_pod(c, "1").await?;
     ensure!(hash == first_hash, "the first revision's pods again");
-    ensure!(history(c).await? == ["2", "3"], "undo makes revision 1 the 3rd");
+    ensure!(
+        history(c).await? == ["2", "3"],
+        "undo makes revision 1 the 3rd"
+    );
     for (revision, v) in [("2", "2"), ("3", "1")] {
-        let detail = c.ok(&["rollout", "history", "ds/daemon", &format!("--revision={revision}")]).await?;
-        ensure!(env_v(&detail) == Some(v), "revision {revision} has V={v}: {detail}");
+        let detail = c
+            .ok(&[
+                "rollout",
+                "history",
+                "ds/daemon",
+                &format!("--revision={revision}"),
+            ])
+            .await?;
+        ensure!(
+            env_v(&detail) == Some(v),
+            "revision {revision} has V={v}: {detail}"
+        );
     }
 
     c.ok(&["delete", "ds/daemon"]).await?;
     c.poll("the daemon pods and revisions are gone", || async {
         let pods = c.get(&["pods", "-l", SELECTOR, "-o", "name"]).await?;
-        let revisions = c.get(&["controllerrevisions", "-l", SELECTOR, "-o", "name"]).await?;
+        let revisions = c
+            .get(&["controllerrevisions", "-l", SELECTOR, "-o", "name"])
+            .await?;
         Ok(pods.is_empty() && revisions.is_empty())
     })
     .await

@@ -55,7 +55,8 @@ async fn history(c: &Cluster, what: &str) -> anyhow::Result<Vec<String>> {
 }
 
 async fn scale_to(c: &Cluster, n: usize) -> anyhow::Result<()> {
-    c.ok(&["scale", "deploy/web", &format!("--replicas={n}")]).await?;
+    c.ok(&["scale", "deploy/web", &format!("--replicas={n}")])
+        .await?;
     rolled_out(c).await?;
     c.poll(&format!("{n} pods, all ready"), || async {
         let live = c.live_pods(SELECTOR).await?;
@@ -69,7 +70,11 @@ async fn pod_images(c: &Cluster) -> anyhow::Result<BTreeSet<String>> {
     Ok(c.live_pods(SELECTOR)
         .await?
         .iter()
-        .filter_map(|p| p["spec"]["containers"][0]["image"].as_str().map(str::to_owned))
+        .filter_map(|p| {
+            p["spec"]["containers"][0]["image"]
+                .as_str()
+                .map(str::to_owned)
+        })
         .collect())
 }
 
@@ -84,7 +89,8 @@ pub async fn rollouts(c: &Cluster) -> anyhow::Result<()> {
         scale_to(c, n).await?;
     }
 
-    c.ok(&["set", "image", "deploy/web", &format!("web={v2}")]).await?;
+    c.ok(&["set", "image", "deploy/web", &format!("web={v2}")])
+        .await?;
     rolled_out(c).await?;
     c.poll("the pods run the new image", || async {
         Ok(pod_images(c).await? == BTreeSet::from([v2.clone()]))
@@ -97,7 +103,10 @@ pub async fn rollouts(c: &Cluster) -> anyhow::Result<()> {
         Ok(pod_images(c).await? == BTreeSet::from([v1.clone()]))
     })
     .await?;
-    ensure!(history(c, "deploy/web").await? == ["2", "3"], "undo makes revision 1 the 3rd");
+    ensure!(
+        history(c, "deploy/web").await? == ["2", "3"],
+        "undo makes revision 1 the 3rd"
+    );
 
     paused_change_waits(c, &v2).await?;
 
@@ -126,10 +135,17 @@ async fn paused_change_waits(c: &Cluster, image: &str) -> anyhow::Result<()> {
     c.ok(&["rollout", "pause", "deploy/web"]).await?;
     let before = replica_sets(c).await?;
     let images = pod_images(c).await?;
-    c.ok(&["set", "image", "deploy/web", &format!("web={image}")]).await?;
+    c.ok(&["set", "image", "deploy/web", &format!("web={image}")])
+        .await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    ensure!(replica_sets(c).await? == before, "no new ReplicaSet while paused");
-    ensure!(pod_images(c).await? == images, "no pod changed while paused");
+    ensure!(
+        replica_sets(c).await? == before,
+        "no new ReplicaSet while paused"
+    );
+    ensure!(
+        pod_images(c).await? == images,
+        "no pod changed while paused"
+    );
     let progressing = r#"jsonpath={.status.conditions[?(@.type=="Progressing")].reason}"#;
     c.poll("the Deployment reports it is paused", || async {
         Ok(c.get(&["deploy", "web", "-o", progressing]).await? == "DeploymentPaused")

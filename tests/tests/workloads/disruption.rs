@@ -38,13 +38,24 @@ async fn status_is(c: &Cluster, want: [i64; 4]) -> anyhow::Result<()> {
     c.poll(&format!("the budget's status is {want:?}"), || async {
         let pdb = c.json(&["pdb", "guard"]).await?;
         let s = &pdb["status"];
-        let got = ["expectedPods", "desiredHealthy", "currentHealthy", "disruptionsAllowed"]
-            .map(|f| s[f].as_i64().unwrap_or(-1));
+        let got = [
+            "expectedPods",
+            "desiredHealthy",
+            "currentHealthy",
+            "disruptionsAllowed",
+        ]
+        .map(|f| s[f].as_i64().unwrap_or(-1));
         let observed = s["observedGeneration"] == pdb["metadata"]["generation"];
-        let reason = if want[3] > 0 { "SufficientPods" } else { "InsufficientPods" };
-        let condition = s["conditions"].as_array().into_iter().flatten().any(|c| {
-            c["type"] == "DisruptionAllowed" && c["reason"] == reason
-        });
+        let reason = if want[3] > 0 {
+            "SufficientPods"
+        } else {
+            "InsufficientPods"
+        };
+        let condition = s["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "DisruptionAllowed" && c["reason"] == reason);
         Ok(observed && condition && got == want)
     })
     .await
@@ -60,13 +71,20 @@ async fn evict_one(c: &Cluster) -> anyhow::Result<(bool, String)> {
     let eviction = json!({"apiVersion": "policy/v1", "kind": "Eviction",
                           "metadata": {"name": name, "namespace": "default"}});
     let path = format!("/api/v1/namespaces/default/pods/{name}/eviction");
-    let out = c.kubectl.run(&["create", "--raw", &path, "-f", "-"], &eviction.to_string()).await?;
+    let out = c
+        .kubectl
+        .run(
+            &["create", "--raw", &path, "-f", "-"],
+            &eviction.to_string(),
+        )
+        .await?;
     Ok((out.success, format!("{}{}", out.stdout, out.stderr)))
 }
 
 pub async fn budgets(c: &Cluster) -> anyhow::Result<()> {
     c.apply(&deployment(&guest("http-server")?)).await?;
-    c.ok(&["rollout", "status", "deploy/guarded", "--timeout=55s"]).await?;
+    c.ok(&["rollout", "status", "deploy/guarded", "--timeout=55s"])
+        .await?;
     c.apply(&budget(json!({"minAvailable": 2}))).await?;
     status_is(c, [2, 2, 2, 0]).await?;
     let (passed, said) = evict_one(c).await?;

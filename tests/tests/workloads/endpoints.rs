@@ -37,21 +37,38 @@ async fn endpoints(c: &Cluster) -> anyhow::Result<(BTreeSet<String>, BTreeSet<St
 
 /// The EndpointSlices' (ready, not ready) addresses.
 async fn slices(c: &Cluster) -> anyhow::Result<(BTreeSet<String>, BTreeSet<String>)> {
-    let list = c.json(&["endpointslices", "-l", "kubernetes.io/service-name=ep"]).await?;
+    let list = c
+        .json(&["endpointslices", "-l", "kubernetes.io/service-name=ep"])
+        .await?;
     let (mut ready, mut not_ready) = (BTreeSet::new(), BTreeSet::new());
-    for e in list["items"].as_array().into_iter().flatten().flat_map(|s| {
-        s["endpoints"].as_array().cloned().unwrap_or_default()
-    }) {
-        let target = if e["conditions"]["ready"] == true { &mut ready } else { &mut not_ready };
-        target.extend(e["addresses"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_owned)));
+    for e in list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+    {
+        let target = if e["conditions"]["ready"] == true {
+            &mut ready
+        } else {
+            &mut not_ready
+        };
+        target.extend(
+            e["addresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str().map(str::to_owned)),
+        );
     }
     Ok((ready, not_ready))
 }
 
 async fn pod_ip(c: &Cluster, name: &str) -> anyhow::Result<String> {
     let ip = || c.get(&["pod", name, "-o", "jsonpath={.status.podIP}"]);
-    c.poll(&format!("pod {name} has an IP"), || async { Ok(!ip().await?.is_empty()) })
-        .await?;
+    c.poll(&format!("pod {name} has an IP"), || async {
+        Ok(!ip().await?.is_empty())
+    })
+    .await?;
     ip().await
 }
 
@@ -59,10 +76,13 @@ async fn pod_ip(c: &Cluster, name: &str) -> anyhow::Result<String> {
 async fn listed(c: &Cluster, ready: &[&str], not_ready: &[&str]) -> anyhow::Result<()> {
     let want = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     let (ready, not_ready) = (want(ready), want(not_ready));
-    c.poll(&format!("ready {ready:?}, not ready {not_ready:?}"), || async {
-        let both = (ready.clone(), not_ready.clone());
-        Ok(endpoints(c).await? == both && slices(c).await? == both)
-    })
+    c.poll(
+        &format!("ready {ready:?}, not ready {not_ready:?}"),
+        || async {
+            let both = (ready.clone(), not_ready.clone());
+            Ok(endpoints(c).await? == both && slices(c).await? == both)
+        },
+    )
     .await
 }
 
@@ -79,7 +99,14 @@ pub async fn follow_readiness(c: &Cluster) -> anyhow::Result<()> {
     c.apply(&pod("ep-bad", &image, 8081)).await?;
     let (good, bad) = (pod_ip(c, "ep-good").await?, pod_ip(c, "ep-bad").await?);
     listed(c, &[&good], &[&bad]).await?;
-    let ports = c.get(&["endpoints", "ep", "-o", "jsonpath={.subsets[0].ports[0].port}"]).await?;
+    let ports = c
+        .get(&[
+            "endpoints",
+            "ep",
+            "-o",
+            "jsonpath={.subsets[0].ports[0].port}",
+        ])
+        .await?;
     ensure!(ports == "8080", "the named target port resolves: {ports}");
 
     c.apply(&pod("ep-late", &image, 8080)).await?;
@@ -87,6 +114,7 @@ pub async fn follow_readiness(c: &Cluster) -> anyhow::Result<()> {
     listed(c, &[&good, &late], &[&bad]).await?;
     c.ok(&["delete", "pod", "ep-good", "--wait=true"]).await?;
     listed(c, &[&late], &[&bad]).await?;
-    c.ok(&["delete", "svc/ep", "pod/ep-bad", "pod/ep-late"]).await?;
+    c.ok(&["delete", "svc/ep", "pod/ep-bad", "pod/ep-late"])
+        .await?;
     Ok(())
 }

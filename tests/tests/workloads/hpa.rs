@@ -28,7 +28,12 @@ async fn condition(c: &Cluster, type_: &str) -> anyhow::Result<(String, String)>
         .into_iter()
         .flatten()
         .find(|c| c["type"] == type_)
-        .map(|c| (c["status"].as_str().unwrap_or_default().to_owned(), c["reason"].as_str().unwrap_or_default().to_owned()));
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap_or_default().to_owned(),
+                c["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        });
     Ok(found.unwrap_or_default())
 }
 
@@ -44,17 +49,28 @@ pub async fn conditions(c: &Cluster) -> anyhow::Result<()> {
                     "resources": {"requests": {"cpu": "100m", "memory": "32Mi"}}}]}}}
     }))
     .await?;
-    c.ok(&["rollout", "status", "deploy/scaled", "--timeout=55s"]).await?;
+    c.ok(&["rollout", "status", "deploy/scaled", "--timeout=55s"])
+        .await?;
     c.apply(&hpa(1)).await?;
-    let metrics_served = c.kubectl.run(&["get", "--raw", "/apis/metrics.k8s.io/v1beta1"], "").await?.success;
-    let want = if metrics_served { ("True", "ValidMetricFound") } else { ("False", "FailedGetResourceMetric") };
+    let metrics_served = c
+        .kubectl
+        .run(&["get", "--raw", "/apis/metrics.k8s.io/v1beta1"], "")
+        .await?
+        .success;
+    let want = if metrics_served {
+        ("True", "ValidMetricFound")
+    } else {
+        ("False", "FailedGetResourceMetric")
+    };
     c.poll(&format!("ScalingActive is {want:?}"), || async {
         let got = condition(c, "ScalingActive").await?;
         Ok((got.0.as_str(), got.1.as_str()) == want)
     })
     .await?;
     ensure!(condition(c, "AbleToScale").await?.0 == "True");
-    let current = c.get(&["hpa", "scaled", "-o", "jsonpath={.status.currentReplicas}"]).await?;
+    let current = c
+        .get(&["hpa", "scaled", "-o", "jsonpath={.status.currentReplicas}"])
+        .await?;
     ensure!(current == "1", "currentReplicas {current}");
     if !metrics_served {
         c.poll("a FailedGetResourceMetric event", || async {
@@ -70,8 +86,12 @@ pub async fn conditions(c: &Cluster) -> anyhow::Result<()> {
 
     c.apply(&hpa(2)).await?;
     c.poll("minReplicas 2 scales the Deployment to 2", || async {
-        let replicas = c.get(&["deploy", "scaled", "-o", "jsonpath={.spec.replicas}"]).await?;
-        let desired = c.get(&["hpa", "scaled", "-o", "jsonpath={.status.desiredReplicas}"]).await?;
+        let replicas = c
+            .get(&["deploy", "scaled", "-o", "jsonpath={.spec.replicas}"])
+            .await?;
+        let desired = c
+            .get(&["hpa", "scaled", "-o", "jsonpath={.status.desiredReplicas}"])
+            .await?;
         Ok(replicas == "2" && desired == "2")
     })
     .await?;

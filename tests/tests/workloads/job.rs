@@ -16,15 +16,24 @@ pub async fn completes(c: &Cluster) -> anyhow::Result<()> {
                 "name": "primes", "image": image, "env": [{"name": "LIMIT", "value": "1000"}]}]}}}
     }))
     .await?;
-    c.ok(&["wait", "--for=condition=complete", "job/primes", "--timeout=55s"])
+    c.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/primes",
+        "--timeout=55s",
+    ])
+    .await?;
+    let succeeded = c
+        .get(&["job", "primes", "-o", "jsonpath={.status.succeeded}"])
         .await?;
-    let succeeded = c.get(&["job", "primes", "-o", "jsonpath={.status.succeeded}"]).await?;
     ensure!(succeeded == "2", "succeeded: {succeeded}");
     let logs = c.ok(&["logs", "job/primes"]).await?;
     ensure!(logs.contains("primes below 1000: 168"), "logs: {logs}");
     c.ok(&["delete", "job/primes"]).await?;
     c.poll("the Job's pods are gone", || async {
-        Ok(c.get(&["pods", "-l", "job-name=primes", "-o", "name"]).await?.is_empty())
+        Ok(c.get(&["pods", "-l", "job-name=primes", "-o", "name"])
+            .await?
+            .is_empty())
     })
     .await
 }

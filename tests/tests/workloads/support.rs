@@ -94,7 +94,9 @@ impl Cluster {
                 Err(e) => last = Some(e),
             }
             if Instant::now() >= deadline {
-                let last = last.map(|e| format!(" (last error: {e:#})")).unwrap_or_default();
+                let last = last
+                    .map(|e| format!(" (last error: {e:#})"))
+                    .unwrap_or_default();
                 bail!("{what}: not within {WAIT:?}{last}");
             }
             sleep(Duration::from_millis(300)).await;

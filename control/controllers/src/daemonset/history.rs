@@ -78,11 +78,13 @@ pub fn plan(
     let mut plan = HistoryPlan::default();
     match current.pop() {
         Some(cur) => {
-            plan.delete.extend(current.iter().filter_map(|cr| cr.metadata.name.clone()));
+            plan.delete
+                .extend(current.iter().filter_map(|cr| cr.metadata.name.clone()));
             if cur.revision <= newest_old {
                 plan.renumber = cur.metadata.name.clone().map(|n| (n, newest_old + 1));
             }
-            plan.hash = hash_label(cur).unwrap_or_else(|| cur.metadata.name.clone().unwrap_or_default());
+            plan.hash =
+                hash_label(cur).unwrap_or_else(|| cur.metadata.name.clone().unwrap_or_default());
         }
         None => {
             let snapshot = snapshot(ds, name, uid, data, newest_old + 1);
@@ -96,7 +98,13 @@ pub fn plan(
 }
 
 /// kube's `snapshot`: the revision of the current template, numbered `revision`.
-fn snapshot(ds: &DaemonSet, name: &str, uid: &str, data: Value, revision: i64) -> ControllerRevision {
+fn snapshot(
+    ds: &DaemonSet,
+    name: &str,
+    uid: &str,
+    data: Value,
+    revision: i64,
+) -> ControllerRevision {
     let spec = ds.spec.clone().unwrap_or_default();
     let collisions = ds.status.as_ref().and_then(|s| s.collision_count);
     let hash = template_hash(&spec.template, collisions);

@@ -110,7 +110,11 @@ pub fn reconcile(
     let (disrupted, recheck_at, not_deleted) = disrupted_pods(&old, &pods, now);
     notes.extend(not_deleted.into_iter().map(DisruptionNote::NotDeleted));
     let healthy = count_healthy(&pods, &disrupted, now);
-    let allowed = if expected <= 0 { 0 } else { (healthy - desired).max(0) };
+    let allowed = if expected <= 0 {
+        0
+    } else {
+        (healthy - desired).max(0)
+    };
     let status = PodDisruptionBudgetStatus {
         current_healthy: healthy,
         desired_healthy: desired,
@@ -125,7 +129,12 @@ pub fn reconcile(
     } else {
         ("False", "InsufficientPods")
     };
-    let status = with_condition(status, pdb.metadata.generation, (cond_status, reason, ""), now);
+    let status = with_condition(
+        status,
+        pdb.metadata.generation,
+        (cond_status, reason, ""),
+        now,
+    );
     DisruptionDecision {
         status,
         recheck_at,
@@ -248,7 +257,9 @@ fn with_condition(
     now: i64,
 ) -> PodDisruptionBudgetStatus {
     let mut conditions = status.conditions.take().unwrap_or_default();
-    let previous = conditions.iter().position(|c| c.type_ == DISRUPTION_ALLOWED);
+    let previous = conditions
+        .iter()
+        .position(|c| c.type_ == DISRUPTION_ALLOWED);
     let since = previous
         .map(|i| &conditions[i])
         .filter(|c| c.status == cond_status)

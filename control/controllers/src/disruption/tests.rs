@@ -62,19 +62,59 @@ fn min_available_and_max_unavailable_table() {
     let insufficient = "InsufficientPods".to_string();
     let table = [
         // minAvailable as a number counts the selected pods, not the scale.
-        (json!({"selector": sel, "minAvailable": 2}), 5, (4, 2, 3, 1, &sufficient)),
-        (json!({"selector": sel, "minAvailable": 3}), 5, (4, 3, 3, 0, &insufficient)),
-        (json!({"selector": sel, "minAvailable": 9}), 5, (4, 9, 3, 0, &insufficient)),
+        (
+            json!({"selector": sel, "minAvailable": 2}),
+            5,
+            (4, 2, 3, 1, &sufficient),
+        ),
+        (
+            json!({"selector": sel, "minAvailable": 3}),
+            5,
+            (4, 3, 3, 0, &insufficient),
+        ),
+        (
+            json!({"selector": sel, "minAvailable": 9}),
+            5,
+            (4, 9, 3, 0, &insufficient),
+        ),
         // A percentage counts the controller's scale, rounding up.
-        (json!({"selector": sel, "minAvailable": "50%"}), 5, (5, 3, 3, 0, &insufficient)),
-        (json!({"selector": sel, "minAvailable": "40%"}), 5, (5, 2, 3, 1, &sufficient)),
+        (
+            json!({"selector": sel, "minAvailable": "50%"}),
+            5,
+            (5, 3, 3, 0, &insufficient),
+        ),
+        (
+            json!({"selector": sel, "minAvailable": "40%"}),
+            5,
+            (5, 2, 3, 1, &sufficient),
+        ),
         // maxUnavailable (int or percent, rounding up) against the scale.
-        (json!({"selector": sel, "maxUnavailable": 1}), 4, (4, 3, 3, 0, &insufficient)),
-        (json!({"selector": sel, "maxUnavailable": 2}), 4, (4, 2, 3, 1, &sufficient)),
-        (json!({"selector": sel, "maxUnavailable": "30%"}), 4, (4, 2, 3, 1, &sufficient)),
-        (json!({"selector": sel, "maxUnavailable": 9}), 4, (4, 0, 3, 3, &sufficient)),
+        (
+            json!({"selector": sel, "maxUnavailable": 1}),
+            4,
+            (4, 3, 3, 0, &insufficient),
+        ),
+        (
+            json!({"selector": sel, "maxUnavailable": 2}),
+            4,
+            (4, 2, 3, 1, &sufficient),
+        ),
+        (
+            json!({"selector": sel, "maxUnavailable": "30%"}),
+            4,
+            (4, 2, 3, 1, &sufficient),
+        ),
+        (
+            json!({"selector": sel, "maxUnavailable": 9}),
+            4,
+            (4, 0, 3, 3, &sufficient),
+        ),
         // An empty selector selects every pod of the namespace; a missing one none.
-        (json!({"selector": {}, "minAvailable": 2}), 5, (5, 2, 4, 2, &sufficient)),
+        (
+            json!({"selector": {}, "minAvailable": 2}),
+            5,
+            (5, 2, 4, 2, &sufficient),
+        ),
         (json!({"minAvailable": 0}), 5, (0, 0, 0, 0, &insufficient)),
     ];
     for (spec, replicas, (expected, desired, healthy, allowed, reason)) in table {
@@ -93,7 +133,10 @@ fn status_carries_generation_and_a_stable_condition() {
     let first = reconcile(&pdb(spec.clone(), json!({})), &pods(), &scales(4), T0 + 5);
     assert_eq!(first.status.observed_generation, Some(2));
     let cond = &first.status.conditions.clone().unwrap_or_default()[0];
-    assert_eq!((cond.type_.as_str(), cond.status.as_str()), ("DisruptionAllowed", "True"));
+    assert_eq!(
+        (cond.type_.as_str(), cond.status.as_str()),
+        ("DisruptionAllowed", "True")
+    );
     assert_eq!(cond.last_transition_time.0.as_second(), T0 + 5);
     // Deciding again later on the written status keeps it (idempotent, same transition time).
     let written = serde_json::to_value(&first.status).unwrap_or_default();
@@ -113,7 +156,13 @@ fn evicted_and_terminating_pods_do_not_count_as_healthy() {
     let d = reconcile(&pdb(spec, status), &ps, &scales(4), T0);
     assert_eq!(d.status.current_healthy, 1, "only b counts");
     assert_eq!(d.status.disruptions_allowed, 0);
-    let kept: Vec<&String> = d.status.disrupted_pods.iter().flatten().map(|(k, _)| k).collect();
+    let kept: Vec<&String> = d
+        .status
+        .disrupted_pods
+        .iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(kept, ["a"]);
     assert_eq!(d.recheck_at, Some(T0 - 30 + super::DELETION_TIMEOUT));
     assert_eq!(d.notes, [DisruptionNote::NotDeleted("b".into())]);
@@ -125,15 +174,25 @@ fn uncountable_budgets_fail_safe() {
     let allowed = json!({"disruptionsAllowed": 3, "currentHealthy": 3});
     // A pod whose controller has no scale (a DaemonSet, say): no disruption allowed.
     let d = reconcile(
-        &pdb(json!({"selector": sel, "maxUnavailable": 1}), allowed.clone()),
+        &pdb(
+            json!({"selector": sel, "maxUnavailable": 1}),
+            allowed.clone(),
+        ),
         &pods(),
         &BTreeMap::new(),
         T0,
     );
     assert_eq!(d.status.disruptions_allowed, 0);
     let cond = &d.status.conditions.clone().unwrap_or_default()[0];
-    assert_eq!((cond.status.as_str(), cond.reason.as_str()), ("False", "SyncFailed"));
-    assert!(cond.message.contains("found no controllers"), "{}", cond.message);
+    assert_eq!(
+        (cond.status.as_str(), cond.reason.as_str()),
+        ("False", "SyncFailed")
+    );
+    assert!(
+        cond.message.contains("found no controllers"),
+        "{}",
+        cond.message
+    );
     assert!(matches!(d.notes.as_slice(), [DisruptionNote::Failed(_)]));
     // A percentage that is not one.
     let d = reconcile(
@@ -156,10 +215,16 @@ fn unmanaged_and_missing_pods_are_reported() {
         &scales(4),
         T0,
     );
-    assert_eq!(d.notes, [DisruptionNote::UnmanagedPods(vec!["loose".into()])]);
+    assert_eq!(
+        d.notes,
+        [DisruptionNote::UnmanagedPods(vec!["loose".into()])]
+    );
     assert_eq!((d.status.expected_pods, d.status.current_healthy), (4, 4));
     let none = reconcile(
-        &pdb(json!({"selector": {"matchLabels": {"app": "x"}}, "minAvailable": 1}), json!({})),
+        &pdb(
+            json!({"selector": {"matchLabels": {"app": "x"}}, "minAvailable": 1}),
+            json!({}),
+        ),
         &ps,
         &scales(4),
         T0,

@@ -42,8 +42,17 @@ struct Groups {
     missing: BTreeSet<String>,
 }
 
-fn group(pods: &[&Pod], usage: &BTreeMap<String, (f64, &PodUsage)>, resource: Resource, now: i64) -> Groups {
-    let mut g = Groups { ready: 0, unready: BTreeSet::new(), missing: BTreeSet::new() };
+fn group(
+    pods: &[&Pod],
+    usage: &BTreeMap<String, (f64, &PodUsage)>,
+    resource: Resource,
+    now: i64,
+) -> Groups {
+    let mut g = Groups {
+        ready: 0,
+        unready: BTreeSet::new(),
+        missing: BTreeSet::new(),
+    };
     for pod in pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let status = pod.status.clone().unwrap_or_default();
@@ -105,7 +114,10 @@ pub fn replicas(
         return Err(MetricProblem::NoPods);
     }
     let groups = group(pods, &usage, resource, now);
-    let live: BTreeSet<String> = pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
+    let live: BTreeSet<String> = pods
+        .iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
     usage.retain(|name, _| live.contains(name) && !groups.unready.contains(name));
     // Ignored pods (deleting, failed) keep no sample either.
     usage.retain(|name, _| {
@@ -118,14 +130,19 @@ pub fn replicas(
     if usage.is_empty() {
         return Err(MetricProblem::NoReadyMetrics);
     }
-    let mut values: BTreeMap<String, f64> = usage.iter().map(|(k, (v, _))| (k.clone(), *v)).collect();
+    let mut values: BTreeMap<String, f64> =
+        usage.iter().map(|(k, (v, _))| (k.clone(), *v)).collect();
     let requests = match target {
         Target::Utilization(_) => Some(requests_of(pods, resource)?),
         Target::AverageValue(_) => None,
     };
     let ratio_of = |values: &BTreeMap<String, f64>| ratio(values, requests.as_ref(), target);
     let (usage_ratio, utilization, average) = ratio_of(&values);
-    let proposal = |replicas| Proposal { replicas, utilization, average_milli: average };
+    let proposal = |replicas| Proposal {
+        replicas,
+        utilization,
+        average_milli: average,
+    };
     let scale_up_with_unready = !groups.unready.is_empty() && usage_ratio > 1.0;
     if !scale_up_with_unready && groups.missing.is_empty() {
         if (1.0 - usage_ratio).abs() <= TOLERANCE {
@@ -169,14 +186,22 @@ fn ceil(x: f64) -> i32 {
 
 /// The usage ratio, the utilization (percent) and the average usage (milli-units) of
 /// `values` (`GetResourceUtilizationRatio` / `GetMetricUsageRatio`).
-fn ratio(values: &BTreeMap<String, f64>, requests: Option<&BTreeMap<String, f64>>, target: Target) -> (f64, Option<i32>, i64) {
+fn ratio(
+    values: &BTreeMap<String, f64>,
+    requests: Option<&BTreeMap<String, f64>>,
+    target: Target,
+) -> (f64, Option<i32>, i64) {
     let total: f64 = values.values().sum();
     let average = total / values.len().max(1) as f64;
     let average_milli = (average * 1000.0).round() as i64;
     match (target, requests) {
         (Target::Utilization(t), Some(requests)) => {
             let requested: f64 = values.keys().filter_map(|k| requests.get(k)).sum();
-            let utilization = if requested > 0.0 { (total * 100.0 / requested).floor() } else { 0.0 };
+            let utilization = if requested > 0.0 {
+                (total * 100.0 / requested).floor()
+            } else {
+                0.0
+            };
             let ratio = utilization / f64::from(t.max(1));
             (ratio, Some(utilization as i32), average_milli)
         }
@@ -192,7 +217,12 @@ fn requests_of(pods: &[&Pod], resource: Resource) -> Result<BTreeMap<String, f64
     for pod in pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let mut sum = 0.0;
-        for c in pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default() {
+        for c in pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.as_slice())
+            .unwrap_or_default()
+        {
             let request = c
                 .resources
                 .as_ref()

@@ -18,14 +18,16 @@ mod status;
 #[cfg(test)]
 mod tests;
 
-use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscaler, HorizontalPodAutoscalerStatus, MetricSpec};
+use k8s_openapi::api::autoscaling::v2::{
+    HorizontalPodAutoscaler, HorizontalPodAutoscalerStatus, MetricSpec,
+};
 use k8s_openapi::api::core::v1::Pod;
 use skiff_api::selector::LabelSelector;
 
 pub use calculator::{CPU_INITIALIZATION_PERIOD, Proposal, TOLERANCE, Target};
 pub use normalize::{DOWNSCALE_WINDOW, Recommendation};
-use status::{Conditions, Note};
 pub use status::HpaEvent;
+use status::{Conditions, Note};
 
 /// A resource the metrics API reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +76,11 @@ pub enum MetricProblem {
     #[error("did not receive metrics for targeted pods (pods might be unready)")]
     NoReadyMetrics,
     #[error("missing request for {} in container {container} of Pod {pod}", resource.name())]
-    MissingRequest { resource: Resource, container: String, pod: String },
+    MissingRequest {
+        resource: Resource,
+        container: String,
+        pod: String,
+    },
 }
 
 /// The target's `/scale`: `spec.replicas` and `status.selector`.
@@ -116,48 +122,97 @@ pub fn reconcile(hpa: &HorizontalPodAutoscaler, input: HpaInput) -> HpaDecision 
         recommendations: input.history.to_vec(),
         ..HpaDecision::default()
     };
-    let finish = |mut out: HpaDecision, conds: Conditions, current: Option<i32>, desired: i32, metrics| {
-        out.status = HorizontalPodAutoscalerStatus {
-            conditions: Some(conds.into_vec()),
-            current_metrics: metrics,
-            current_replicas: current,
-            desired_replicas: desired,
-            last_scale_time: old.last_scale_time.clone(),
-            observed_generation: hpa.metadata.generation,
+    let finish =
+        |mut out: HpaDecision, conds: Conditions, current: Option<i32>, desired: i32, metrics| {
+            out.status = HorizontalPodAutoscalerStatus {
+                conditions: Some(conds.into_vec()),
+                current_metrics: metrics,
+                current_replicas: current,
+                desired_replicas: desired,
+                last_scale_time: old.last_scale_time.clone(),
+                observed_generation: hpa.metadata.generation,
+            };
+            out
         };
-        out
-    };
     let scale = match input.scale {
         Ok(scale) => scale,
         Err(why) => {
-            let message = format!("the HPA controller was unable to get the target's current scale: {why}");
+            let message =
+                format!("the HPA controller was unable to get the target's current scale: {why}");
             conds.set("AbleToScale", ("False", "FailedGetScale"), &message);
-            out.events.push(HpaEvent::warning("FailedGetScale", why.to_owned()));
-            return finish(out, conds, old.current_replicas, old.desired_replicas, old.current_metrics.clone());
+            out.events
+                .push(HpaEvent::warning("FailedGetScale", why.to_owned()));
+            return finish(
+                out,
+                conds,
+                old.current_replicas,
+                old.desired_replicas,
+                old.current_metrics.clone(),
+            );
         }
     };
-    conds.set("AbleToScale", ("True", "SucceededGetScale"), "the HPA controller was able to get the target's current scale");
+    conds.set(
+        "AbleToScale",
+        ("True", "SucceededGetScale"),
+        "the HPA controller was able to get the target's current scale",
+    );
     let spec = hpa.spec.clone().unwrap_or_default();
-    let (current, min, max) = (scale.replicas, spec.min_replicas.unwrap_or(1), spec.max_replicas);
+    let (current, min, max) = (
+        scale.replicas,
+        spec.min_replicas.unwrap_or(1),
+        spec.max_replicas,
+    );
     let (desired, reason, metrics) = if current == 0 && min != 0 {
-        conds.set("ScalingActive", ("False", "ScalingDisabled"), "scaling is disabled since the replica count of the target is zero");
+        conds.set(
+            "ScalingActive",
+            ("False", "ScalingDisabled"),
+            "scaling is disabled since the replica count of the target is zero",
+        );
         return finish(out, conds, Some(current), 0, None);
     } else if current > max {
-        (max, "Current number of replicas above Spec.MaxReplicas".to_owned(), None)
+        (
+            max,
+            "Current number of replicas above Spec.MaxReplicas".to_owned(),
+            None,
+        )
     } else if current < min {
-        (min, "Current number of replicas below Spec.MinReplicas".to_owned(), None)
+        (
+            min,
+            "Current number of replicas below Spec.MinReplicas".to_owned(),
+            None,
+        )
     } else {
         let selected = selected_pods(scale, input.pods);
-        match status::from_metrics(&metric_specs(&spec.metrics), current, &selected, &input, &mut conds) {
+        match status::from_metrics(
+            &metric_specs(&spec.metrics),
+            current,
+            &selected,
+            &input,
+            &mut conds,
+        ) {
             Err(Note { events, statuses }) => {
                 out.events.extend(events);
-                return finish(out, conds, Some(current), old.desired_replicas, Some(statuses));
+                return finish(
+                    out,
+                    conds,
+                    Some(current),
+                    old.desired_replicas,
+                    Some(statuses),
+                );
             }
             Ok((proposed, metric, statuses, notes)) => {
                 out.events.extend(notes);
                 let n = normalize::normalize(hpa, current, proposed, input.history, input.now);
-                conds.set("AbleToScale", (n.able_to_scale.0, n.able_to_scale.1), n.able_to_scale.2);
-                conds.set("ScalingLimited", (n.scaling_limited.0, n.scaling_limited.1), n.scaling_limited.2);
+                conds.set(
+                    "AbleToScale",
+                    (n.able_to_scale.0, n.able_to_scale.1),
+                    n.able_to_scale.2,
+                );
+                conds.set(
+                    "ScalingLimited",
+                    (n.scaling_limited.0, n.scaling_limited.1),
+                    n.scaling_limited.2,
+                );
                 out.recommendations = n.recommendations;
                 let reason = if n.replicas > current {
                     format!("{metric} above target")
@@ -172,11 +227,16 @@ pub fn reconcile(hpa: &HorizontalPodAutoscaler, input: HpaInput) -> HpaDecision 
     if desired != current {
         out.scale_to = Some(desired);
         out.status.last_scale_time = Some(crate::common::time_at(input.now));
-        let mut conds = Conditions::new(out.status.conditions.take().unwrap_or_default(), input.now);
-        let message = format!("the HPA controller was able to update the target scale to {desired}");
+        let mut conds =
+            Conditions::new(out.status.conditions.take().unwrap_or_default(), input.now);
+        let message =
+            format!("the HPA controller was able to update the target scale to {desired}");
         conds.set("AbleToScale", ("True", "SucceededRescale"), &message);
         out.status.conditions = Some(conds.into_vec());
-        out.events.push(HpaEvent::normal("SuccessfulRescale", format!("New size: {desired}; reason: {reason}")));
+        out.events.push(HpaEvent::normal(
+            "SuccessfulRescale",
+            format!("New size: {desired}; reason: {reason}"),
+        ));
     }
     out
 }

@@ -39,7 +39,10 @@ fn windows(hpa: &HorizontalPodAutoscaler) -> (i64, i64) {
     };
     (
         window(behavior.and_then(|b| b.scale_up.as_ref()), 0),
-        window(behavior.and_then(|b| b.scale_down.as_ref()), DOWNSCALE_WINDOW),
+        window(
+            behavior.and_then(|b| b.scale_down.as_ref()),
+            DOWNSCALE_WINDOW,
+        ),
     )
 }
 
@@ -73,7 +76,11 @@ pub fn normalize(
         replicas: proposed,
     });
     let able_to_scale = if stabilized == proposed {
-        ("True", "ReadyForNewScale", "recommended size matches current size")
+        (
+            "True",
+            "ReadyForNewScale",
+            "recommended size matches current size",
+        )
     } else if proposed >= current {
         (
             "True",
@@ -88,7 +95,11 @@ pub fn normalize(
         )
     };
     let (replicas, reason, message) = limits(hpa, current, stabilized);
-    let limited = if replicas == stabilized { "False" } else { "True" };
+    let limited = if replicas == stabilized {
+        "False"
+    } else {
+        "True"
+    };
     Normalized {
         replicas,
         able_to_scale,
@@ -98,7 +109,11 @@ pub fn normalize(
 }
 
 /// `convertDesiredReplicasWithRules`: minReplicas, maxReplicas and the scale-up limit.
-fn limits(hpa: &HorizontalPodAutoscaler, current: i32, desired: i32) -> (i32, &'static str, &'static str) {
+fn limits(
+    hpa: &HorizontalPodAutoscaler,
+    current: i32,
+    desired: i32,
+) -> (i32, &'static str, &'static str) {
     let spec = hpa.spec.clone().unwrap_or_default();
     let min = spec.min_replicas.unwrap_or(1);
     let scale_up_limit = current.saturating_mul(2).max(4);
@@ -116,10 +131,18 @@ fn limits(hpa: &HorizontalPodAutoscaler, current: i32, desired: i32) -> (i32, &'
         )
     };
     if desired < min {
-        (min, "TooFewReplicas", "the desired replica count is less than the minimum replica count")
+        (
+            min,
+            "TooFewReplicas",
+            "the desired replica count is less than the minimum replica count",
+        )
     } else if desired > max {
         (max, max_reason, max_message)
     } else {
-        (desired, "DesiredWithinRange", "the desired count is within the acceptable range")
+        (
+            desired,
+            "DesiredWithinRange",
+            "the desired count is within the acceptable range",
+        )
     }
 }

@@ -3,7 +3,8 @@
 //! `currentMetrics` entry and the ScalingActive condition (`computeReplicasForMetrics`).
 
 use k8s_openapi::api::autoscaling::v2::{
-    HorizontalPodAutoscalerCondition, MetricSpec, MetricStatus, MetricValueStatus, ResourceMetricStatus,
+    HorizontalPodAutoscalerCondition, MetricSpec, MetricStatus, MetricValueStatus,
+    ResourceMetricStatus,
 };
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -23,10 +24,18 @@ pub struct HpaEvent {
 
 impl HpaEvent {
     pub(super) fn normal(reason: &'static str, message: String) -> HpaEvent {
-        HpaEvent { type_: "Normal", reason, message }
+        HpaEvent {
+            type_: "Normal",
+            reason,
+            message,
+        }
     }
     pub(super) fn warning(reason: &'static str, message: String) -> HpaEvent {
-        HpaEvent { type_: "Warning", reason, message }
+        HpaEvent {
+            type_: "Warning",
+            reason,
+            message,
+        }
     }
 }
 
@@ -76,12 +85,20 @@ pub(super) struct Note {
 /// One metric: its resource, target and name in messages, or why it is unusable.
 fn parse_spec(spec: &MetricSpec) -> Result<(Resource, Target, String), (&'static str, String)> {
     let Some(source) = spec.resource.as_ref().filter(|_| spec.type_ == "Resource") else {
-        return Err(("InvalidMetricSourceType", format!("unknown metric source type {:?}", spec.type_)));
+        return Err((
+            "InvalidMetricSourceType",
+            format!("unknown metric source type {:?}", spec.type_),
+        ));
     };
     let resource = match source.name.as_str() {
         "cpu" => Resource::Cpu,
         "memory" => Resource::Memory,
-        other => return Err(("FailedGetResourceMetric", format!("failed to get {other} utilization: unsupported resource {other}"))),
+        other => {
+            return Err((
+                "FailedGetResourceMetric",
+                format!("failed to get {other} utilization: unsupported resource {other}"),
+            ));
+        }
     };
     let r = resource.name();
     let t = &source.target;
@@ -101,7 +118,11 @@ fn parse_spec(spec: &MetricSpec) -> Result<(Resource, Target, String), (&'static
 /// A proposal as a `currentMetrics` entry.
 fn metric_status(resource: Resource, p: &Proposal) -> MetricStatus {
     let milli = p.average_milli;
-    let value = if milli % 1000 == 0 { format!("{}", milli / 1000) } else { format!("{milli}m") };
+    let value = if milli % 1000 == 0 {
+        format!("{}", milli / 1000)
+    } else {
+        format!("{milli}m")
+    };
     MetricStatus {
         type_: "Resource".into(),
         resource: Some(ResourceMetricStatus {
@@ -129,7 +150,10 @@ pub(super) fn from_metrics(
     let (mut invalid, mut first) = (0, None);
     for spec in specs {
         let computed = parse_spec(spec).and_then(|(resource, target, name)| {
-            let usage = input.metrics.map_err(|why| MetricProblem::Unavailable { resource, why: why.to_owned() });
+            let usage = input.metrics.map_err(|why| MetricProblem::Unavailable {
+                resource,
+                why: why.to_owned(),
+            });
             let what = match target {
                 Target::Utilization(_) => "utilization",
                 Target::AverageValue(_) => "usage",
@@ -137,7 +161,12 @@ pub(super) fn from_metrics(
             usage
                 .and_then(|u| replicas(current, target, resource, pods, u, input.now))
                 .map(|p| (resource, p, name))
-                .map_err(|e| ("FailedGetResourceMetric", format!("failed to get {} {what}: {e}", resource.name())))
+                .map_err(|e| {
+                    (
+                        "FailedGetResourceMetric",
+                        format!("failed to get {} {what}: {e}", resource.name()),
+                    )
+                })
         });
         match computed {
             Ok((resource, p, name)) => {
@@ -158,13 +187,26 @@ pub(super) fn from_metrics(
         }
     }
     let proposed = best.as_ref().map_or(0, |(r, _)| *r);
-    if let Some((reason, message, wrapped)) = first.filter(|_| invalid >= specs.len() || proposed < current) {
-        conds.set("ScalingActive", ("False", reason), &format!("the HPA was unable to compute the replica count: {message}"));
-        let summary = format!("invalid metrics ({invalid} invalid out of {}), first error is: {wrapped}", specs.len());
+    if let Some((reason, message, wrapped)) =
+        first.filter(|_| invalid >= specs.len() || proposed < current)
+    {
+        conds.set(
+            "ScalingActive",
+            ("False", reason),
+            &format!("the HPA was unable to compute the replica count: {message}"),
+        );
+        let summary = format!(
+            "invalid metrics ({invalid} invalid out of {}), first error is: {wrapped}",
+            specs.len()
+        );
         events.push(HpaEvent::warning("FailedComputeMetricsReplicas", summary));
         return Err(Note { events, statuses });
     }
     let (replicas, name) = best.unwrap_or((current, String::new()));
-    conds.set("ScalingActive", ("True", "ValidMetricFound"), &format!("the HPA was able to successfully calculate a replica count from {name}"));
+    conds.set(
+        "ScalingActive",
+        ("True", "ValidMetricFound"),
+        &format!("the HPA was able to successfully calculate a replica count from {name}"),
+    );
     Ok((replicas, name, statuses, events))
 }

@@ -37,13 +37,23 @@ fn the_first_revision_replaces_the_template_and_labels_its_hash() {
     let cr = p.create.expect("a revision");
     let h = hash_of(&d);
     assert_eq!(p.hash, h);
-    assert_eq!(cr.metadata.name.as_deref(), Some(format!("agent-{h}").as_str()));
+    assert_eq!(
+        cr.metadata.name.as_deref(),
+        Some(format!("agent-{h}").as_str())
+    );
     assert_eq!(cr.revision, 1);
     let labels = cr.metadata.labels.clone().unwrap_or_default();
     assert_eq!(labels.get("controller-revision-hash"), Some(&h));
-    assert_eq!(labels.get("app").map(String::as_str), Some("agent"), "matches the selector");
+    assert_eq!(
+        labels.get("app").map(String::as_str),
+        Some("agent"),
+        "matches the selector"
+    );
     let owner = &cr.metadata.owner_references.clone().unwrap_or_default()[0];
-    assert_eq!((owner.kind.as_str(), owner.controller), ("DaemonSet", Some(true)));
+    assert_eq!(
+        (owner.kind.as_str(), owner.controller),
+        ("DaemonSet", Some(true))
+    );
     let data: &Value = &cr.data.as_ref().expect("data").0;
     assert_eq!(data["spec"]["template"]["$patch"], "replace");
     assert_eq!(
@@ -62,20 +72,48 @@ fn history_table() {
     let (r1, r2, r3) = (stored(&v1, 1), stored(&v2, 2), stored(&v3, 3));
     let name = |cr: &ControllerRevision| cr.metadata.name.clone().expect("name");
     // (template, revisions, pods' hashes) -> (created revision number, renumbered, deleted)
-    type Case = (DaemonSet, Vec<ControllerRevision>, Vec<String>, (Option<i64>, Option<(String, i64)>, Vec<String>));
+    type Case = (
+        DaemonSet,
+        Vec<ControllerRevision>,
+        Vec<String>,
+        (Option<i64>, Option<(String, i64)>, Vec<String>),
+    );
     let table: Vec<Case> = vec![
         // Unchanged: nothing to do.
-        (v2.clone(), vec![r1.clone(), r2.clone()], vec![hash_of(&v1)], (None, None, vec![])),
+        (
+            v2.clone(),
+            vec![r1.clone(), r2.clone()],
+            vec![hash_of(&v1)],
+            (None, None, vec![]),
+        ),
         // A new template: revision 3; of the two old ones (limit 1) the oldest unused goes.
-        (v3.clone(), vec![r1.clone(), r2.clone()], vec![], (Some(3), None, vec![name(&r1)])),
+        (
+            v3.clone(),
+            vec![r1.clone(), r2.clone()],
+            vec![],
+            (Some(3), None, vec![name(&r1)]),
+        ),
         // ... unless its pods are still running.
-        (v3.clone(), vec![r1.clone(), r2.clone()], vec![hash_of(&v1)], (Some(3), None, vec![name(&r2)])),
+        (
+            v3.clone(),
+            vec![r1.clone(), r2.clone()],
+            vec![hash_of(&v1)],
+            (Some(3), None, vec![name(&r2)]),
+        ),
         // Undo to v1: its revision becomes 4, revision 2 expires.
-        (v1.clone(), vec![r1.clone(), r2.clone(), r3.clone()], vec![hash_of(&v3)],
-            (None, Some((name(&r1), 4)), vec![name(&r2)])),
+        (
+            v1.clone(),
+            vec![r1.clone(), r2.clone(), r3.clone()],
+            vec![hash_of(&v3)],
+            (None, Some((name(&r1), 4)), vec![name(&r2)]),
+        ),
     ];
-    for (i, (d, revisions, hashes, (created, renumbered, deleted))) in table.into_iter().enumerate() {
-        let pods: Vec<_> = hashes.iter().map(|h| dp(&format!("p-{h}"), "a", h, 0, true)).collect();
+    for (i, (d, revisions, hashes, (created, renumbered, deleted))) in table.into_iter().enumerate()
+    {
+        let pods: Vec<_> = hashes
+            .iter()
+            .map(|h| dp(&format!("p-{h}"), "a", h, 0, true))
+            .collect();
         let p: HistoryPlan = plan(&d, &revisions, &pods).expect("plan");
         assert_eq!(p.create.as_ref().map(|c| c.revision), created, "case {i}");
         assert_eq!(p.renumber, renumbered, "case {i}");
@@ -90,7 +128,11 @@ fn revisions_of_others_are_ignored_and_duplicates_removed() {
     let mut foreign = stored(&v1, 7);
     foreign.metadata.owner_references.as_mut().expect("owners")[0].uid = "someone-else".into();
     let p = plan(&v1, &[foreign], &[]).expect("plan");
-    assert_eq!(p.create.map(|c| c.revision), Some(1), "not counted as history");
+    assert_eq!(
+        p.create.map(|c| c.revision),
+        Some(1),
+        "not counted as history"
+    );
     let mut dup = stored(&v1, 1);
     dup.metadata.name = Some("agent-dup".into());
     let p = plan(&v1, &[dup, stored(&v1, 2)], &[]).expect("plan");
@@ -104,7 +146,6 @@ fn the_revision_data_round_trips_as_the_template() {
     let mut data = revision_data(&d);
     let template = data["spec"]["template"].as_object_mut().expect("object");
     template.remove("$patch");
-    let back: k8s_openapi::api::core::v1::PodTemplateSpec =
-        from(Value::Object(template.clone()));
+    let back: k8s_openapi::api::core::v1::PodTemplateSpec = from(Value::Object(template.clone()));
     assert_eq!(Some(back), d.spec.map(|s| s.template));
 }
