@@ -19,7 +19,7 @@ mod status;
 mod tests;
 
 use k8s_openapi::api::autoscaling::v2::{
-    HorizontalPodAutoscaler, HorizontalPodAutoscalerStatus, MetricSpec,
+    HorizontalPodAutoscaler, HorizontalPodAutoscalerStatus, MetricSpec, MetricStatus,
 };
 use k8s_openapi::api::core::v1::Pod;
 use skiff_api::selector::LabelSelector;
@@ -182,62 +182,69 @@ pub fn reconcile(hpa: &HorizontalPodAutoscaler, input: HpaInput) -> HpaDecision 
             None,
         )
     } else {
-        let selected = selected_pods(scale, input.pods);
-        match status::from_metrics(
-            &metric_specs(&spec.metrics),
-            current,
-            &selected,
-            &input,
-            &mut conds,
-        ) {
-            Err(Note { events, statuses }) => {
-                out.events.extend(events);
-                return finish(
-                    out,
-                    conds,
-                    Some(current),
-                    old.desired_replicas,
-                    Some(statuses),
-                );
-            }
-            Ok((proposed, metric, statuses, notes)) => {
-                out.events.extend(notes);
-                let n = normalize::normalize(hpa, current, proposed, input.history, input.now);
-                conds.set(
-                    "AbleToScale",
-                    (n.able_to_scale.0, n.able_to_scale.1),
-                    n.able_to_scale.2,
-                );
-                conds.set(
-                    "ScalingLimited",
-                    (n.scaling_limited.0, n.scaling_limited.1),
-                    n.scaling_limited.2,
-                );
-                out.recommendations = n.recommendations;
-                let reason = if n.replicas > current {
-                    format!("{metric} above target")
-                } else {
-                    "All metrics below target".to_owned()
-                };
-                (n.replicas, reason, Some(statuses))
+        match from_metrics(hpa, scale, &input, &mut conds, &mut out) {
+            Ok((desired, reason, statuses)) => (desired, reason, Some(statuses)),
+            Err(statuses) => {
+                let desired = old.desired_replicas;
+                return finish(out, conds, Some(current), desired, Some(statuses));
             }
         }
     };
-    let mut out = finish(out, conds, Some(current), desired, metrics);
-    if desired != current {
-        out.scale_to = Some(desired);
-        out.status.last_scale_time = Some(crate::common::time_at(input.now));
-        let mut conds =
-            Conditions::new(out.status.conditions.take().unwrap_or_default(), input.now);
-        let message =
-            format!("the HPA controller was able to update the target scale to {desired}");
-        conds.set("AbleToScale", ("True", "SucceededRescale"), &message);
-        out.status.conditions = Some(conds.into_vec());
-        out.events.push(HpaEvent::normal(
-            "SuccessfulRescale",
-            format!("New size: {desired}; reason: {reason}"),
-        ));
+    let out = finish(out, conds, Some(current), desired, metrics);
+    if desired == current {
+        return out;
     }
+    rescaled(out, desired, &reason, input.now)
+}
+
+/// The metrics' proposal, stabilized and limited: (replicas, rescale reason, current
+/// metrics), or the current metrics when no replica count could be computed.
+fn from_metrics(
+    hpa: &HorizontalPodAutoscaler,
+    scale: &TargetScale,
+    input: &HpaInput,
+    conds: &mut Conditions,
+    out: &mut HpaDecision,
+) -> Result<(i32, String, Vec<MetricStatus>), Vec<MetricStatus>> {
+    let spec = hpa.spec.clone().unwrap_or_default();
+    let current = scale.replicas;
+    let selected = selected_pods(scale, input.pods);
+    let specs = metric_specs(&spec.metrics);
+    let (proposed, metric, statuses, notes) =
+        match status::from_metrics(&specs, current, &selected, input, conds) {
+            Ok(found) => found,
+            Err(Note { events, statuses }) => {
+                out.events.extend(events);
+                return Err(statuses);
+            }
+        };
+    out.events.extend(notes);
+    let n = normalize::normalize(hpa, current, proposed, input.history, input.now);
+    let (able, limited) = (n.able_to_scale, n.scaling_limited);
+    conds.set("AbleToScale", (able.0, able.1), able.2);
+    conds.set("ScalingLimited", (limited.0, limited.1), limited.2);
+    out.recommendations = n.recommendations;
+    let reason = if n.replicas > current {
+        format!("{metric} above target")
+    } else {
+        "All metrics below target".to_owned()
+    };
+    Ok((n.replicas, reason, statuses))
+}
+
+/// A decision that changes the target's scale: `scale_to`, `lastScaleTime`, the
+/// SucceededRescale condition and the SuccessfulRescale event.
+fn rescaled(mut out: HpaDecision, desired: i32, reason: &str, now: i64) -> HpaDecision {
+    out.scale_to = Some(desired);
+    out.status.last_scale_time = Some(crate::common::time_at(now));
+    let mut conds = Conditions::new(out.status.conditions.take().unwrap_or_default(), now);
+    let message = format!("the HPA controller was able to update the target scale to {desired}");
+    conds.set("AbleToScale", ("True", "SucceededRescale"), &message);
+    out.status.conditions = Some(conds.into_vec());
+    out.events.push(HpaEvent::normal(
+        "SuccessfulRescale",
+        format!("New size: {desired}; reason: {reason}"),
+    ));
     out
 }
 
