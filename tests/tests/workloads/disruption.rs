@@ -61,8 +61,9 @@ async fn status_is(c: &Cluster, want: [i64; 4]) -> anyhow::Result<()> {
     .await
 }
 
-/// POSTs an Eviction of one of the budget's pods; kubectl's output, and whether it passed.
-async fn evict_one(c: &Cluster) -> anyhow::Result<(bool, String)> {
+/// POSTs an Eviction of one of the budget's pods; whether it passed, kubectl's output, and
+/// the pod's name.
+async fn evict_one(c: &Cluster) -> anyhow::Result<(bool, String, String)> {
     let pods = c.live_pods(SELECTOR).await?;
     let name = pods
         .first()
@@ -78,7 +79,8 @@ async fn evict_one(c: &Cluster) -> anyhow::Result<(bool, String)> {
             &eviction.to_string(),
         )
         .await?;
-    Ok((out.success, format!("{}{}", out.stdout, out.stderr)))
+    let said = format!("{}{}", out.stdout, out.stderr);
+    Ok((out.success, said, name.to_owned()))
 }
 
 pub async fn budgets(c: &Cluster) -> anyhow::Result<()> {
@@ -87,15 +89,28 @@ pub async fn budgets(c: &Cluster) -> anyhow::Result<()> {
         .await?;
     c.apply(&budget(json!({"minAvailable": 2}))).await?;
     status_is(c, [2, 2, 2, 0]).await?;
-    let (passed, said) = evict_one(c).await?;
+    let (passed, said, _) = evict_one(c).await?;
     ensure!(!passed, "an eviction beyond the budget passed: {said}");
     ensure!(said.contains("disruption budget"), "kubectl said: {said}");
 
     c.apply(&budget(json!({"minAvailable": 1}))).await?;
     status_is(c, [2, 1, 2, 1]).await?;
-    let (passed, said) = evict_one(c).await?;
+    let (passed, said, evicted) = evict_one(c).await?;
     ensure!(passed, "an eviction the budget allows was refused: {said}");
+    let spent = c
+        .get(&[
+            "pdb",
+            "guard",
+            "-o",
+            "jsonpath={.status.disruptionsAllowed}",
+        ])
+        .await?;
+    ensure!(spent == "0", "the eviction spent the budget: {spent}");
     // The evicted pod is replaced; the budget is whole again.
+    c.poll("the evicted pod is gone", || async {
+        Ok(c.get(&["pod", &evicted, "-o", "name"]).await?.is_empty())
+    })
+    .await?;
     status_is(c, [2, 1, 2, 1]).await?;
 
     c.ok(&["delete", "pdb/guard"]).await?;
