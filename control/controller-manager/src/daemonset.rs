@@ -1,5 +1,6 @@
 //! The DaemonSet controller: one pod per eligible node, pinned to it by node affinity (the
-//! scheduler binds it), replaced by the rolling-update rules, and the status; with
+//! scheduler binds it), replaced by the rolling-update rules, the template history as
+//! ControllerRevisions (`daemonset_history`), and the status; with
 //! expectations, as ReplicaSets. A change to any Node, its deletion too, wakes every DaemonSet (kube does the
 //! same when a node's fit may have changed). Started only when the API server serves
 //! `daemonsets`.
@@ -20,6 +21,7 @@ use skiff_controllers::daemonset;
 
 use crate::cache_ready::{CacheReady, ready_channel, signal_when_listed};
 use crate::context::{Ctx, Shared, drive};
+use crate::daemonset_history::Synced;
 use crate::error::Error;
 use crate::owners::adopt_and_release;
 use crate::pods::write_pods;
@@ -108,11 +110,18 @@ async fn reconcile(ds: Arc<DaemonSet>, c: Arc<DsCtx>) -> Result<Action, Error> {
     }
     let pods = ctx.pods_in(&ns);
     let nodes: Vec<Node> = c.nodes.state().iter().map(|n| Node::clone(n)).collect();
-    let plan = daemonset::reconcile(&ds, &nodes, &pods, Timestamp::now()).map_err(|source| {
-        Error::Decide {
-            kind: "DaemonSet",
-            source,
+    let now = Timestamp::now();
+    let plan = if ds.metadata.deletion_timestamp.is_some() {
+        daemonset::reconcile(&ds, &nodes, &pods, now)
+    } else {
+        match crate::daemonset_history::sync(ctx, &ds, &pods).await? {
+            Synced::Current(hash) => daemonset::reconcile_at(&ds, &nodes, &pods, now, &hash),
+            Synced::Collided => return Ok(Action::requeue(SOON)),
         }
+    };
+    let plan = plan.map_err(|source| Error::Decide {
+        kind: "DaemonSet",
+        source,
     })?;
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     let uid = ds.uid().unwrap_or_default();

@@ -15,10 +15,14 @@
 //! - `expectations`: kube-controller-manager's expectations: creations and deletions a
 //!   ReplicaSet waits to see in the pod cache before it decides again.
 //! - `replicaset`, `replication_controller`, `deployment`, `daemonset`, `endpoints`,
-//!   `node_lifecycle`, `job`, `cronjob`, `pod_cidr`: one controller each (ReplicationControllers
+//!   `node_lifecycle`, `job`, `cronjob`, `pod_cidr`, `disruption` (PodDisruptionBudget
+//!   status): one controller each (ReplicationControllers
 //!   and DaemonSets only when the API server's resource table serves them):
 //!   `reconcile(Arc<K>, Arc<Ctx>) -> Result<Action, Error>` plus an `error_policy` with
 //!   back-off; each executes its pure plan.
+//! - `daemonset_history`: a DaemonSet's ControllerRevisions (`kubectl rollout history|undo ds`).
+//! - `hpa`, `hpa_metrics`: the HorizontalPodAutoscaler controller and its `metrics.k8s.io`
+//!   PodMetrics client.
 //! - `gc`: the garbage collector: a cache and a controller per served kind, the graph of
 //!   ownerReferences, Background/Foreground/Orphan propagation.
 //! - `events`: core/v1 Events, once per object, reason and message.
@@ -36,12 +40,16 @@ mod cache_ready;
 mod context;
 mod cronjob;
 mod daemonset;
+mod daemonset_history;
 mod deployment;
+mod disruption;
 mod endpoints;
 mod error;
 mod events;
 mod expectations;
 mod gc;
+mod hpa;
+mod hpa_metrics;
 mod job;
 mod job_orphans;
 mod metrics;

@@ -120,6 +120,10 @@ fn start_controllers(
         let ds = crate::daemonset::controller(ctx.clone(), repolled(h.pods.clone()));
         spawn(tasks, term, "daemonset controller", ds);
     }
+    let budgets = crate::disruption::controller(ctx.clone(), repolled(h.pods.clone()));
+    spawn(tasks, term, "disruption controller", budgets);
+    let hpa = crate::hpa::controller(ctx.clone());
+    spawn(tasks, term, "horizontalpodautoscaler controller", hpa);
     let cron = crate::cronjob::controller(ctx.clone(), repolled(h.jobs.clone()));
     spawn(tasks, term, "cronjob controller", cron);
 }

@@ -37,6 +37,9 @@ pub enum Error {
     /// A cluster CIDR that is not an IPv4 prefix, or a node mask that does not fit it.
     #[error("invalid cluster CIDR {cidr:?} with node mask /{mask}")]
     ClusterCidr { cidr: String, mask: u8 },
+    /// A pod whose controller has no scale a budget can count (kube's "found no controllers").
+    #[error("found no controllers for pod {pod:?} (its controller, a {kind}, has no scale)")]
+    NoScale { pod: String, kind: String },
     /// Every node CIDR of the cluster range is taken.
     #[error("no pod CIDR left in {cidr} for node {node}")]
     CidrExhausted { cidr: String, node: String },

@@ -14,6 +14,8 @@
 //! - [`cronjob`]: cron schedules in time zones, missed runs, concurrency policy, history.
 //! - [`daemonset`]: one pod per eligible node (selectors, affinity, taints with the daemon
 //!   tolerations), RollingUpdate with maxUnavailable or maxSurge, OnDelete, status.
+//! - [`disruption`]: PodDisruptionBudget status (expected, healthy, allowed disruptions).
+//! - [`hpa`]: HorizontalPodAutoscaler replicas from metrics.k8s.io usage, stabilization, status.
 //! - [`gc`]: ownerReference garbage collection, Background/Foreground/Orphan propagation.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
@@ -26,7 +28,7 @@
 //! Entry points, one per controller: `replicaset::reconcile`,
 //! `replication_controller::reconcile`, `deployment::reconcile`,
 //! `endpoints::{reconcile_endpoints, reconcile_slices}`, `job::reconcile`,
-//! `cronjob::reconcile`, `daemonset::reconcile`, `node_lifecycle::reconcile`, `pod_cidr::plan_pod_cidrs`,
+//! `cronjob::reconcile`, `daemonset::reconcile`, `disruption::reconcile`, `hpa::reconcile`, `node_lifecycle::reconcile`, `pod_cidr::plan_pod_cidrs`,
 //! `gc::{decide_dependent, decide_owner}`.
 //!
 //! **Architecture Invariant:** no I/O and no clock — callers pass `now`; this crate depends
@@ -37,9 +39,11 @@ pub mod common;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod disruption;
 pub mod endpoints;
 mod error;
 pub mod gc;
+pub mod hpa;
 pub mod job;
 pub mod node_lifecycle;
 pub mod pod_cidr;

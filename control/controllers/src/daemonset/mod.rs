@@ -4,10 +4,11 @@
 //! RollingUpdate rules (`rolling`: maxUnavailable, or maxSurge) or only when deleted
 //! (OnDelete), and the status.
 //!
-//! Deviations from Kubernetes: the revision is the template hash (no ControllerRevisions:
-//! `controller-revision-hash` is `deployment::hash::template_hash` of the template, so no
-//! rollback history); failed pods are deleted without kube's per-node back-off.
+//! The template history is kept as apps/v1 ControllerRevisions (`history`), which
+//! `kubectl rollout history|undo ds` read and apply. Deviations from Kubernetes: failed pods
+//! are deleted without kube's per-node back-off; orphan ControllerRevisions are not adopted.
 
+pub mod history;
 mod placement;
 mod rolling;
 mod status;
@@ -55,12 +56,29 @@ struct Sync<'a> {
     now: i64,
 }
 
-/// Plans `ds` given all nodes and the pods of its namespace, at `now`.
+/// Plans `ds` given all nodes and the pods of its namespace, at `now`, with the revision
+/// hash computed from its template (see [`reconcile_at`]).
 pub fn reconcile(
     ds: &DaemonSet,
     nodes: &[Node],
     pods: &[Pod],
     now: Timestamp,
+) -> Result<DaemonSetPlan, Error> {
+    let hash = template_hash(
+        &ds.spec.clone().unwrap_or_default().template,
+        ds.status.as_ref().and_then(|s| s.collision_count),
+    );
+    reconcile_at(ds, nodes, pods, now, &hash)
+}
+
+/// Plans `ds` as [`reconcile`] does, its pods of revision `hash` (the `controller-revision-hash`
+/// label of its current ControllerRevision, see [`history`]) being the new ones.
+pub fn reconcile_at(
+    ds: &DaemonSet,
+    nodes: &[Node],
+    pods: &[Pod],
+    now: Timestamp,
+    hash: &str,
 ) -> Result<DaemonSetPlan, Error> {
     let uid = uid_of(&ds.metadata, "DaemonSet")?;
     let spec = ds.spec.as_ref().ok_or(Error::MissingField {
@@ -72,10 +90,7 @@ pub fn reconcile(
     let template_spec = spec.template.spec.clone().unwrap_or_default();
     let mut sync = Sync {
         ds,
-        hash: template_hash(
-            &spec.template,
-            ds.status.as_ref().and_then(|s| s.collision_count),
-        ),
+        hash: hash.to_owned(),
         nodes: nodes.iter().map(|n| (n, fit(&template_spec, n))).collect(),
         by_node: BTreeMap::new(),
         now: now.as_second(),

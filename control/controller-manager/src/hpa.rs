@@ -1,0 +1,174 @@
+//! The HorizontalPodAutoscaler controller (autoscaling/v2): every 15 s per HPA (kube's
+//! `--horizontal-pod-autoscaler-sync-period`), reads the target's `/scale`, the pods' usage
+//! from `metrics.k8s.io/v1beta1` PodMetrics (`hpa_metrics`), decides with
+//! `skiff_controllers::hpa`, scales through `/scale`, writes the status and records events.
+//! The recent recommendations (for the stabilization windows) live in memory, as in kube:
+//! a new term of leadership starts without them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::controller::{Action, Config, Controller};
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use skiff_controllers::hpa::{self, HpaInput, Recommendation, TargetScale};
+
+use crate::context::{Ctx, drive};
+use crate::error::Error;
+use crate::events::{EventNote, record};
+
+/// The controller's name in metrics and logs.
+const NAME: &str = "horizontalpodautoscaler";
+/// kube's `--horizontal-pod-autoscaler-sync-period`.
+const SYNC_PERIOD: Duration = Duration::from_secs(15);
+
+struct HpaCtx {
+    ctx: Arc<Ctx>,
+    /// Recommendations per HPA key, newest last.
+    recommendations: Mutex<HashMap<String, Vec<Recommendation>>>,
+}
+
+/// Runs the controller on its own watch of HPAs.
+pub(crate) async fn controller(ctx: Arc<Ctx>) {
+    let api: Api<HorizontalPodAutoscaler> = Api::all(ctx.client.clone());
+    let config = Config::default().concurrency(ctx.config.concurrency);
+    let metrics = ctx.metrics.clone();
+    let c = Arc::new(HpaCtx {
+        ctx,
+        recommendations: Mutex::default(),
+    });
+    let stream = Controller::new(api, watcher::Config::default())
+        .with_config(config)
+        .run(reconcile, error_policy, c);
+    drive(stream, NAME, &metrics).await;
+}
+
+fn error_policy(hpa: Arc<HorizontalPodAutoscaler>, error: &Error, c: Arc<HpaCtx>) -> Action {
+    c.ctx.backoff.next(NAME, key(&hpa), error)
+}
+
+fn key(hpa: &HorizontalPodAutoscaler) -> String {
+    format!(
+        "hpa/{}/{}/{}",
+        hpa.namespace().unwrap_or_default(),
+        hpa.name_any(),
+        hpa.uid().unwrap_or_default()
+    )
+}
+
+/// The target's API: its kind looked up in the resource table (apps/v1 Deployments and
+/// ReplicaSets, v1 ReplicationControllers: whatever serves `/scale`).
+fn target_api(
+    ctx: &Ctx,
+    hpa: &HorizontalPodAutoscaler,
+    ns: &str,
+) -> Result<Api<DynamicObject>, String> {
+    let target = hpa
+        .spec
+        .as_ref()
+        .map(|s| s.scale_target_ref.clone())
+        .unwrap_or_default();
+    let api_version = target.api_version.unwrap_or_default();
+    let info = skiff_api::resources::find_kind(&api_version, &target.kind)
+        .filter(|r| r.subresources.contains(&"scale"))
+        .ok_or_else(|| {
+            format!(
+                "the server does not serve a scalable {} in {api_version}",
+                target.kind
+            )
+        })?;
+    let gvk = GroupVersionKind::gvk(info.group, info.version, info.kind);
+    let resource = ApiResource::from_gvk_with_plural(&gvk, info.plural);
+    Ok(Api::namespaced_with(ctx.client.clone(), ns, &resource))
+}
+
+/// The target's `/scale`: replicas and selector, or why it could not be read.
+async fn read_scale(
+    api: &Result<Api<DynamicObject>, String>,
+    name: &str,
+) -> Result<TargetScale, String> {
+    let api = api.as_ref().map_err(Clone::clone)?;
+    let scale = api.get_scale(name).await.map_err(|e| e.to_string())?;
+    Ok(TargetScale {
+        replicas: scale.spec.and_then(|s| s.replicas).unwrap_or(0),
+        selector: scale.status.and_then(|s| s.selector).unwrap_or_default(),
+    })
+}
+
+async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, c: Arc<HpaCtx>) -> Result<Action, Error> {
+    let ctx = &c.ctx;
+    let _busy = ctx.metrics.busy(NAME);
+    ctx.caches_ready().await?;
+    let ns = hpa.namespace().unwrap_or_default();
+    let key = key(&hpa);
+    let target = hpa
+        .spec
+        .as_ref()
+        .map(|s| s.scale_target_ref.name.clone())
+        .unwrap_or_default();
+    let api = target_api(ctx, &hpa, &ns);
+    let scale = read_scale(&api, &target).await;
+    let usage = match &scale {
+        Ok(s) => crate::hpa_metrics::pod_usage(&ctx.client, &ns, &s.selector).await,
+        Err(_) => Ok(Vec::new()),
+    };
+    let pods = ctx.pods_in(&ns);
+    let history = skiff_sync::lock(&c.recommendations)
+        .get(&key)
+        .cloned()
+        .unwrap_or_default();
+    let decision = hpa::reconcile(
+        &hpa,
+        HpaInput {
+            scale: scale.as_ref().map_err(String::as_str),
+            pods: &pods,
+            metrics: usage.as_deref().map_err(String::as_str),
+            history: &history,
+            now: Timestamp::now().as_second(),
+        },
+    );
+    skiff_sync::lock(&c.recommendations).insert(key.clone(), decision.recommendations.clone());
+    let mut status = decision.status;
+    if let (Some(replicas), Ok(api)) = (decision.scale_to, &api) {
+        let patch = Patch::Merge(json!({"spec": {"replicas": replicas}}));
+        api.patch_scale(&target, &PatchParams::default(), &patch)
+            .await
+            .map_err(Error::api("scaling", target.clone()))?;
+    }
+    if hpa.status.as_ref() != Some(&status) {
+        let mut with_status = HorizontalPodAutoscaler::clone(&hpa);
+        with_status.status = Some(std::mem::take(&mut status));
+        Api::<HorizontalPodAutoscaler>::namespaced(ctx.client.clone(), &ns)
+            .replace_status(&hpa.name_any(), &PostParams::default(), &with_status)
+            .await
+            .map_err(Error::api("writing the status of", hpa.name_any()))?;
+    }
+    let object = reference(&hpa);
+    for event in decision.events {
+        let note = match event.type_ {
+            "Normal" => EventNote::normal(event.reason, event.message),
+            _ => EventNote::warning(event.reason, event.message),
+        };
+        record(&ctx.client, &object, note).await;
+    }
+    ctx.backoff.reset(NAME, &key);
+    Ok(Action::requeue(SYNC_PERIOD))
+}
+
+fn reference(hpa: &HorizontalPodAutoscaler) -> ObjectReference {
+    ObjectReference {
+        api_version: Some(HorizontalPodAutoscaler::api_version(&()).into()),
+        kind: Some("HorizontalPodAutoscaler".into()),
+        name: hpa.metadata.name.clone(),
+        namespace: hpa.metadata.namespace.clone(),
+        uid: hpa.metadata.uid.clone(),
+        ..ObjectReference::default()
+    }
+}

@@ -1,0 +1,151 @@
+//! The ControllerRevision history of a DaemonSet by table: a first revision, an unchanged
+//! template planning nothing, a new template numbered one past the newest, an undo renumbering
+//! the old revision, and old revisions over the limit deleted unless a pod still uses them.
+
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
+use serde_json::{Value, json};
+
+use super::{dp, ds, hash_of};
+use crate::daemonset::history::{HistoryPlan, plan, revision_data};
+use crate::testutil::from;
+
+fn with_image(image: &str, limit: Option<i32>) -> DaemonSet {
+    let mut d = ds(json!(null), json!(null));
+    let spec = d.spec.as_mut().expect("spec");
+    spec.revision_history_limit = limit;
+    let pod = spec.template.spec.as_mut().expect("pod spec");
+    pod.containers[0].image = Some(image.into());
+    d
+}
+
+/// The revision `plan` would make for `d`, numbered `revision`, as the API server returns it.
+fn stored(d: &DaemonSet, revision: i64) -> ControllerRevision {
+    let made = plan(d, &[], &[]).expect("plan").create.expect("a revision");
+    let mut v = serde_json::to_value(made).expect("json");
+    v["revision"] = json!(revision);
+    from(v)
+}
+
+fn names(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn the_first_revision_replaces_the_template_and_labels_its_hash() {
+    let d = with_image("v1.wasm", None);
+    let p = plan(&d, &[], &[]).expect("plan");
+    let cr = p.create.expect("a revision");
+    let h = hash_of(&d);
+    assert_eq!(p.hash, h);
+    assert_eq!(
+        cr.metadata.name.as_deref(),
+        Some(format!("agent-{h}").as_str())
+    );
+    assert_eq!(cr.revision, 1);
+    let labels = cr.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels.get("controller-revision-hash"), Some(&h));
+    assert_eq!(
+        labels.get("app").map(String::as_str),
+        Some("agent"),
+        "matches the selector"
+    );
+    let owner = &cr.metadata.owner_references.clone().unwrap_or_default()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.controller),
+        ("DaemonSet", Some(true))
+    );
+    let data: &Value = &cr.data.as_ref().expect("data").0;
+    assert_eq!(data["spec"]["template"]["$patch"], "replace");
+    assert_eq!(
+        data["spec"]["template"]["spec"]["containers"][0]["image"],
+        "v1.wasm"
+    );
+}
+
+#[test]
+fn history_table() {
+    let (v1, v2, v3) = (
+        with_image("v1.wasm", Some(1)),
+        with_image("v2.wasm", Some(1)),
+        with_image("v3.wasm", Some(1)),
+    );
+    let (r1, r2, r3) = (stored(&v1, 1), stored(&v2, 2), stored(&v3, 3));
+    let name = |cr: &ControllerRevision| cr.metadata.name.clone().expect("name");
+    // (template, revisions, pods' hashes) -> (created revision number, renumbered, deleted)
+    type Case = (
+        DaemonSet,
+        Vec<ControllerRevision>,
+        Vec<String>,
+        (Option<i64>, Option<(String, i64)>, Vec<String>),
+    );
+    let table: Vec<Case> = vec![
+        // Unchanged: nothing to do.
+        (
+            v2.clone(),
+            vec![r1.clone(), r2.clone()],
+            vec![hash_of(&v1)],
+            (None, None, vec![]),
+        ),
+        // A new template: revision 3; of the two old ones (limit 1) the oldest unused goes.
+        (
+            v3.clone(),
+            vec![r1.clone(), r2.clone()],
+            vec![],
+            (Some(3), None, vec![name(&r1)]),
+        ),
+        // ... unless its pods are still running.
+        (
+            v3.clone(),
+            vec![r1.clone(), r2.clone()],
+            vec![hash_of(&v1)],
+            (Some(3), None, vec![name(&r2)]),
+        ),
+        // Undo to v1: its revision becomes 4, revision 2 expires.
+        (
+            v1.clone(),
+            vec![r1.clone(), r2.clone(), r3.clone()],
+            vec![hash_of(&v3)],
+            (None, Some((name(&r1), 4)), vec![name(&r2)]),
+        ),
+    ];
+    for (i, (d, revisions, hashes, (created, renumbered, deleted))) in table.into_iter().enumerate()
+    {
+        let pods: Vec<_> = hashes
+            .iter()
+            .map(|h| dp(&format!("p-{h}"), "a", h, 0, true))
+            .collect();
+        let p: HistoryPlan = plan(&d, &revisions, &pods).expect("plan");
+        assert_eq!(p.create.as_ref().map(|c| c.revision), created, "case {i}");
+        assert_eq!(p.renumber, renumbered, "case {i}");
+        assert_eq!(names(&p.delete), names(&deleted), "case {i}");
+        assert_eq!(p.hash, hash_of(&d), "case {i}");
+    }
+}
+
+#[test]
+fn revisions_of_others_are_ignored_and_duplicates_removed() {
+    let v1 = with_image("v1.wasm", None);
+    let mut foreign = stored(&v1, 7);
+    foreign.metadata.owner_references.as_mut().expect("owners")[0].uid = "someone-else".into();
+    let p = plan(&v1, &[foreign], &[]).expect("plan");
+    assert_eq!(
+        p.create.map(|c| c.revision),
+        Some(1),
+        "not counted as history"
+    );
+    let mut dup = stored(&v1, 1);
+    dup.metadata.name = Some("agent-dup".into());
+    let p = plan(&v1, &[dup, stored(&v1, 2)], &[]).expect("plan");
+    assert_eq!((p.create, p.renumber), (None, None));
+    assert_eq!(names(&p.delete), ["agent-dup"]);
+}
+
+#[test]
+fn the_revision_data_round_trips_as_the_template() {
+    let d = with_image("v1.wasm", None);
+    let mut data = revision_data(&d);
+    let template = data["spec"]["template"].as_object_mut().expect("object");
+    template.remove("$patch");
+    let back: k8s_openapi::api::core::v1::PodTemplateSpec = from(Value::Object(template.clone()));
+    assert_eq!(Some(back), d.spec.map(|s| s.template));
+}
