@@ -64,12 +64,12 @@ async fn slices(c: &Cluster) -> anyhow::Result<(BTreeSet<String>, BTreeSet<Strin
 }
 
 async fn pod_ip(c: &Cluster, name: &str) -> anyhow::Result<String> {
-    let ip = || c.get(&["pod", name, "-o", "jsonpath={.status.podIP}"]);
+    let args = ["pod", name, "-o", "jsonpath={.status.podIP}"];
     c.poll(&format!("pod {name} has an IP"), || async {
-        Ok(!ip().await?.is_empty())
+        Ok(!c.get(&args).await?.is_empty())
     })
     .await?;
-    ip().await
+    c.get(&args).await
 }
 
 /// Waits until both the Endpoints and the EndpointSlices list exactly `ready` and `not_ready`.
