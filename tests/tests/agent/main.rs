@@ -8,5 +8,6 @@ mod lifecycle;
 mod logs;
 mod node;
 mod pods;
+mod restart_logs;
 mod support;
 mod up;
