@@ -33,7 +33,11 @@ pub struct Fleet {
 impl Fleet {
     /// `replicas` replicas started with `server_args`, and one agent per name in `nodes`
     /// (joined through the first replica, with [`AGENT_FAST`]), each node Ready.
-    pub async fn start(replicas: usize, server_args: &[&str], nodes: &[&str]) -> anyhow::Result<Fleet> {
+    pub async fn start(
+        replicas: usize,
+        server_args: &[&str],
+        nodes: &[&str],
+    ) -> anyhow::Result<Fleet> {
         let cluster = Cluster::start(replicas, |i| {
             ReplicaOptions::new(&format!("fleet-r{i}")).args(server_args.iter().copied())
         })
@@ -43,7 +47,10 @@ impl Fleet {
             Ok(kubectl.run(&["get", "ns", "default"], "").await?.success)
         })
         .await?;
-        let (url, token) = (cluster.replicas[0].url(), cluster.replicas[0].agent_token()?);
+        let (url, token) = (
+            cluster.replicas[0].url(),
+            cluster.replicas[0].agent_token()?,
+        );
         let mut agents = Vec::new();
         for name in nodes {
             let mut args = AGENT_FAST.to_vec();
@@ -74,7 +81,10 @@ impl Fleet {
     /// The status of node `name`'s Ready condition ("" when it has none or is not found).
     pub async fn ready_status(&self, name: &str) -> anyhow::Result<String> {
         let jsonpath = r#"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#;
-        let out = self.kubectl.run(&["get", "node", name, "-o", jsonpath], "").await?;
+        let out = self
+            .kubectl
+            .run(&["get", "node", name, "-o", jsonpath], "")
+            .await?;
         Ok(out.stdout.trim().to_owned())
     }
 
@@ -88,7 +98,10 @@ impl Fleet {
         if waited.is_err()
             && let Some(agent) = self.agents.iter().find(|a| a.name == name)
         {
-            bail!("{what}: not within 60 s; agent stderr:\n{}", tail(&agent.last_stderr()));
+            bail!(
+                "{what}: not within 60 s; agent stderr:\n{}",
+                tail(&agent.last_stderr())
+            );
         }
         waited
     }
@@ -134,7 +147,8 @@ where
 /// `server`.
 pub fn node_kubeconfig(agent: &Agent, server: &str) -> anyhow::Result<PathBuf> {
     let path = agent.data_dir.join("credential.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let credential: Value = serde_json::from_str(&text)?;
     let ca = credential["caCert"].as_str().context("no caCert")?;
     let token = credential["token"].as_str().context("no token")?;

@@ -21,7 +21,9 @@ fn the_agent_client_skips_a_replica_it_cannot_reach() {
         let live = replica.url();
         let credential = Credential {
             node_name: "client-test".into(),
-            token: std::fs::read_to_string(replica.data_dir.join("admin-token"))?.trim().into(),
+            token: std::fs::read_to_string(replica.data_dir.join("admin-token"))?
+                .trim()
+                .into(),
             servers: vec![dead.clone(), live.clone()],
             ca_cert: std::fs::read_to_string(replica.data_dir.join("pki/ca.crt"))?,
         };
@@ -38,7 +40,9 @@ fn the_agent_client_skips_a_replica_it_cannot_reach() {
         let config = watcher::Config::default().fields("metadata.name=default");
         let mut events = std::pin::pin!(watcher(namespaces.clone(), config).applied_objects());
         let first = tokio::time::timeout(Duration::from_secs(20), events.next()).await?;
-        ensure!(matches!(first, Some(Ok(ref ns)) if ns.metadata.name.as_deref() == Some("default")));
+        ensure!(
+            matches!(first, Some(Ok(ref ns)) if ns.metadata.name.as_deref() == Some("default"))
+        );
 
         // A new list (dead one first again) keeps the live replica current.
         replicas.set(&[dead.clone(), live.clone()])?;

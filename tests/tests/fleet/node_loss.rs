@@ -28,7 +28,11 @@ async fn web_pods(fleet: &Fleet) -> anyhow::Result<Vec<Value>> {
 /// Ready pods of the Deployment per node.
 async fn ready_per_node(fleet: &Fleet) -> anyhow::Result<BTreeMap<String, usize>> {
     let mut per_node = BTreeMap::new();
-    for pod in web_pods(fleet).await?.iter().filter(|p| running_and_ready(p)) {
+    for pod in web_pods(fleet)
+        .await?
+        .iter()
+        .filter(|p| running_and_ready(p))
+    {
         *per_node.entry(name_and_node(pod).1).or_insert(0) += 1;
     }
     Ok(per_node)
@@ -47,14 +51,21 @@ fn pods_spread_and_move_off_a_lost_node() {
         ];
         let mut fleet = Fleet::start(1, &server_args, &NODES).await?;
         fleet.apply(&web_deployment("spread", 6)?).await?;
-        poll("six Ready pods spread over the three nodes", WAIT, || async {
-            let per_node = ready_per_node(&fleet).await?;
-            Ok(per_node.values().sum::<usize>() == 6 && per_node.len() == 3)
-        })
+        poll(
+            "six Ready pods spread over the three nodes",
+            WAIT,
+            || async {
+                let per_node = ready_per_node(&fleet).await?;
+                Ok(per_node.values().sum::<usize>() == 6 && per_node.len() == 3)
+            },
+        )
         .await?;
         let per_node = ready_per_node(&fleet).await?;
         let (most, least) = (per_node.values().max(), per_node.values().min());
-        ensure!(most.zip(least).is_some_and(|(m, l)| m - l <= 1), "uneven spread: {per_node:?}");
+        ensure!(
+            most.zip(least).is_some_and(|(m, l)| m - l <= 1),
+            "uneven spread: {per_node:?}"
+        );
 
         unschedulable_pod_is_told_why(&fleet).await?;
 
@@ -74,29 +85,48 @@ fn pods_spread_and_move_off_a_lost_node() {
         fleet.wait_ready_status(&victim, "Unknown").await?;
         let taints = fleet.get_json(&["node", &victim]).await?["spec"]["taints"].clone();
         ensure!(
-            taints.as_array().is_some_and(|t| t.iter().any(|t| t["key"] == "node.kubernetes.io/unreachable")),
+            taints.as_array().is_some_and(|t| t
+                .iter()
+                .any(|t| t["key"] == "node.kubernetes.io/unreachable")),
             "no unreachable taint on {victim}: {taints}"
         );
         let not_ready_after = killed.elapsed();
         // The Lease lasts 8 s and was renewed up to 2 s before the kill; a few seconds for
         // the controller's pass and kubectl.
         let bound = Duration::from_secs(GRACE + 10);
-        ensure!(not_ready_after <= bound, "{victim} turned NotReady after {not_ready_after:?} (bound {bound:?})");
+        ensure!(
+            not_ready_after <= bound,
+            "{victim} turned NotReady after {not_ready_after:?} (bound {bound:?})"
+        );
 
         // Its pods are replaced on the other nodes after their toleration.
-        poll("six Ready pods again, none on the lost node", WAIT, || async {
-            let per_node = ready_per_node(&fleet).await?;
-            Ok(per_node.values().sum::<usize>() == 6 && !per_node.contains_key(&victim))
-        })
+        poll(
+            "six Ready pods again, none on the lost node",
+            WAIT,
+            || async {
+                let per_node = ready_per_node(&fleet).await?;
+                Ok(per_node.values().sum::<usize>() == 6 && !per_node.contains_key(&victim))
+            },
+        )
         .await?;
         let replaced_after = killed.elapsed();
         let bound = Duration::from_secs(GRACE + TOLERATION + 30);
-        ensure!(replaced_after <= bound, "pods replaced after {replaced_after:?} (bound {bound:?})");
-        let left: Vec<(String, String)> = web_pods(&fleet).await?.iter().map(name_and_node).collect();
+        ensure!(
+            replaced_after <= bound,
+            "pods replaced after {replaced_after:?} (bound {bound:?})"
+        );
+        let left: Vec<(String, String)> =
+            web_pods(&fleet).await?.iter().map(name_and_node).collect();
         for name in &on_victim {
-            ensure!(!left.iter().any(|(n, _)| n == name), "{name} of the lost node is still there: {left:?}");
+            ensure!(
+                !left.iter().any(|(n, _)| n == name),
+                "{name} of the lost node is still there: {left:?}"
+            );
         }
-        ensure!(left.iter().all(|(_, node)| *node != victim), "pods still bound to {victim}: {left:?}");
+        ensure!(
+            left.iter().all(|(_, node)| *node != victim),
+            "pods still bound to {victim}: {left:?}"
+        );
         Ok(())
     });
 }
@@ -111,21 +141,40 @@ async fn unschedulable_pod_is_told_why(fleet: &Fleet) -> anyhow::Result<()> {
     huge["spec"]["containers"][0]["resources"] = json!({"requests": {"memory": "1000Ti"}});
     fleet.apply(&huge).await?;
     let want = "0/3 nodes are available: 3 Insufficient memory.";
-    poll("a FailedScheduling event for the huge pod", WAIT, || async {
-        let events = fleet
-            .get_json(&["events", "--field-selector", "involvedObject.name=huge,reason=FailedScheduling"])
-            .await?;
-        let items = events["items"].as_array().cloned().unwrap_or_default();
-        Ok(items.iter().any(|e| e["message"].as_str().is_some_and(|m| m.starts_with(want))))
-    })
+    poll(
+        "a FailedScheduling event for the huge pod",
+        WAIT,
+        || async {
+            let events = fleet
+                .get_json(&[
+                    "events",
+                    "--field-selector",
+                    "involvedObject.name=huge,reason=FailedScheduling",
+                ])
+                .await?;
+            let items = events["items"].as_array().cloned().unwrap_or_default();
+            Ok(items
+                .iter()
+                .any(|e| e["message"].as_str().is_some_and(|m| m.starts_with(want))))
+        },
+    )
     .await?;
     let pod = fleet.get_json(&["pod", "huge"]).await?;
-    let conditions = pod["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let conditions = pod["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     ensure!(
-        conditions.iter().any(|c| c["type"] == "PodScheduled" && c["status"] == "False" && c["reason"] == "Unschedulable"),
+        conditions.iter().any(|c| c["type"] == "PodScheduled"
+            && c["status"] == "False"
+            && c["reason"] == "Unschedulable"),
         "{}",
         pod["status"]
     );
-    ensure!(pod["spec"]["nodeName"].is_null() && pod["status"]["phase"] == "Pending", "{}", pod["status"]);
+    ensure!(
+        pod["spec"]["nodeName"].is_null() && pod["status"]["phase"] == "Pending",
+        "{}",
+        pod["status"]
+    );
     Ok(())
 }

@@ -16,15 +16,22 @@ const NODE: &str = "fleet-ha";
 
 /// The node Lease's `spec.renewTime` (RFC 3339 with microseconds: ordered as text).
 async fn renew_time(fleet: &Fleet) -> anyhow::Result<String> {
-    let lease = fleet.get_json(&["lease", NODE, "-n", "kube-node-lease"]).await?;
-    let time = lease["spec"]["renewTime"].as_str().context("no renewTime")?;
+    let lease = fleet
+        .get_json(&["lease", NODE, "-n", "kube-node-lease"])
+        .await?;
+    let time = lease["spec"]["renewTime"]
+        .as_str()
+        .context("no renewTime")?;
     Ok(time.to_owned())
 }
 
 /// The first container's running start and restart count.
 fn run_of(pod: &Value) -> (Value, Value) {
     let status = &pod["status"]["containerStatuses"][0];
-    (status["state"]["running"]["startedAt"].clone(), status["restartCount"].clone())
+    (
+        status["state"]["running"]["startedAt"].clone(),
+        status["restartCount"].clone(),
+    )
 }
 
 #[test]
@@ -42,16 +49,26 @@ fn the_agent_moves_to_another_replica_when_its_own_dies() {
         // The agent learns every replica (and saves the list for its next start).
         let urls: Vec<String> = fleet.cluster.replicas.iter().map(|r| r.url()).collect();
         let saved = fleet.agents[0].data_dir.join("credential.json");
-        poll("the agent's credential names every replica", WAIT, || async {
-            let credential: Value = serde_json::from_str(&std::fs::read_to_string(&saved)?)?;
-            let servers = credential["servers"].as_array().cloned().unwrap_or_default();
-            Ok(urls.iter().all(|u| servers.iter().any(|s| s == u.as_str())))
-        })
+        poll(
+            "the agent's credential names every replica",
+            WAIT,
+            || async {
+                let credential: Value = serde_json::from_str(&std::fs::read_to_string(&saved)?)?;
+                let servers = credential["servers"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                Ok(urls.iter().all(|u| servers.iter().any(|s| s == u.as_str())))
+            },
+        )
         .await?;
 
         // The agent talks to the replica it joined through, replica 0: kill it, and watch
         // through replica 1.
-        ensure!(!fleet.agents[0].last_stderr().contains("moving to"), "the agent moved before the kill");
+        ensure!(
+            !fleet.agents[0].last_stderr().contains("moving to"),
+            "the agent moved before the kill"
+        );
         let replica0 = &fleet.cluster.replicas[0];
         fleet.kubectl = Kubectl::new(&kubeconfig_for(replica0, &urls[1])?)?;
         let renewed_before = renew_time(&fleet).await?;
@@ -75,26 +92,42 @@ fn the_agent_moves_to_another_replica_when_its_own_dies() {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         let stderr = fleet.agents[0].last_stderr();
-        ensure!(stderr.contains(&format!("the API server {} failed", urls[0])), "{}", tail(&stderr));
+        ensure!(
+            stderr.contains(&format!("the API server {} failed", urls[0])),
+            "{}",
+            tail(&stderr)
+        );
         ensure!(stderr.contains("moving to"), "{}", tail(&stderr));
         fleet.agents[0].check_running()?;
-        ensure!(fleet.ready_status(NODE).await? == "True", "the node is not Ready");
+        ensure!(
+            fleet.ready_status(NODE).await? == "True",
+            "the node is not Ready"
+        );
 
         // The pod kept running: same start, no restart, still Ready.
         let pod = fleet.get_json(&["pod", "web"]).await?;
-        ensure!(run_of(&pod) == before, "web was restarted: {before:?} -> {:?}", run_of(&pod));
+        ensure!(
+            run_of(&pod) == before,
+            "web was restarted: {before:?} -> {:?}",
+            run_of(&pod)
+        );
         ensure!(running_and_ready(&pod), "{}", pod["status"]);
 
         // The agent's pod watch moved too: a new pod bound to it runs.
         fleet.apply(&web_pod("web2", NODE)?).await?;
-        poll("web2 Running and Ready after the failover", WAIT, || async {
-            Ok(running_and_ready(&fleet.get_json(&["pod", "web2"]).await?))
-        })
+        poll(
+            "web2 Running and Ready after the failover",
+            WAIT,
+            || async { Ok(running_and_ready(&fleet.get_json(&["pod", "web2"]).await?)) },
+        )
         .await?;
         // Logs come through the tunnel the agent keeps to the surviving replica.
         let logs = fleet.kubectl.ok(&["logs", "web"]).await?;
         ensure!(logs.starts_with("http-server listening on"), "{logs}");
-        ensure!(run_of(&fleet.get_json(&["pod", "web"]).await?) == before, "web restarted late");
+        ensure!(
+            run_of(&fleet.get_json(&["pod", "web"]).await?) == before,
+            "web restarted late"
+        );
         Ok(())
     });
 }

@@ -46,14 +46,18 @@ pub fn web_deployment(name: &str, replicas: u32) -> anyhow::Result<Value> {
 
 /// Whether the pod is Running with every container ready.
 pub fn running_and_ready(pod: &Value) -> bool {
-    let ready = pod["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+    let ready = pod["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    });
     pod["status"]["phase"] == "Running" && ready && pod["metadata"]["deletionTimestamp"].is_null()
 }
 
 /// The pod's name and node.
 pub fn name_and_node(pod: &Value) -> (String, String) {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    (text(&pod["metadata"]["name"]), text(&pod["spec"]["nodeName"]))
+    (
+        text(&pod["metadata"]["name"]),
+        text(&pod["spec"]["nodeName"]),
+    )
 }

@@ -27,13 +27,17 @@ fn two_agents_run_their_own_pods_and_reach_only_them() {
             let uid = uid.as_str().unwrap_or_default().to_owned();
             let dir = |i: usize| fleet.agents[i].data_dir.join("pods").join(&uid);
             ensure!(dir(mine).is_dir(), "{pod} has no sandbox on its node");
-            ensure!(!dir(other).exists(), "{pod} has a sandbox on the other node");
+            ensure!(
+                !dir(other).exists(),
+                "{pod} has a sandbox on the other node"
+            );
         }
 
         let url = fleet.cluster.replicas[0].url();
         let node_a = Kubectl::new(&node_kubeconfig(fleet.agent("fleet-a")?, &url)?)?;
         // Its own pod and its log: allowed.
-        let own: Value = serde_json::from_str(&node_a.ok(&["get", "pod", "pod-a", "-o", "json"]).await?)?;
+        let own: Value =
+            serde_json::from_str(&node_a.ok(&["get", "pod", "pod-a", "-o", "json"]).await?)?;
         ensure!(own["spec"]["nodeName"] == "fleet-a", "{own}");
         poll("node a reads its own pod's log", WAIT, || async {
             let out = node_a.run(&["logs", "pod-a"], "").await?;

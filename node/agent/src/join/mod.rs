@@ -110,7 +110,9 @@ pub async fn join(server: &str, token: &str, name: &str) -> Result<Credential, J
         credential.ca_cert = ca_pem;
     }
     // The server joined through comes first: it is known to be reachable from here.
-    credential.servers.retain(|s| s.trim_end_matches('/') != url);
+    credential
+        .servers
+        .retain(|s| s.trim_end_matches('/') != url);
     credential.servers.insert(0, url.to_owned());
     Ok(credential)
 }

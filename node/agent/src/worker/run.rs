@@ -123,7 +123,11 @@ impl Worker {
         // is stopping, the pod's directory (its logs, its volumes) stays for the next agent,
         // which removes it only if the pod is gone.
         let stopping = cancel.is_cancelled();
-        let grace = if stopping { Duration::ZERO } else { self.grace() };
+        let grace = if stopping {
+            Duration::ZERO
+        } else {
+            self.grace()
+        };
         self.teardown(grace, !stopping).await;
         result
     }
