@@ -59,7 +59,7 @@ impl Fleet {
             agent.spawn()?;
             agents.push(agent);
         }
-        let mut fleet = Fleet {
+        let fleet = Fleet {
             cluster,
             kubectl,
             agents,

@@ -45,13 +45,19 @@ fn two_agents_run_their_own_pods_and_reach_only_them() {
         })
         .await?;
         // The other node's pod, its log, and what only an admin may do: 403.
-        let refused: [&[&str]; 7] = [
+        let namespace =
+            r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "by-a-node"}}"#;
+        let stderr = node_a.fails(&["create", "-f", "-"], namespace).await?;
+        ensure!(
+            stderr.contains("(Forbidden)"),
+            "create namespace as node fleet-a: {stderr}"
+        );
+        let refused: [&[&str]; 6] = [
             &["get", "pod", "pod-b"],
             &["logs", "pod-b"],
             &["get", "pods"],
             &["get", "node", "fleet-b"],
             &["get", "secrets", "-n", "kube-system"],
-            &["create", "namespace", "by-a-node"],
             &["delete", "pod", "pod-b", "--wait=false"],
         ];
         for args in refused {
