@@ -6,6 +6,8 @@
 //! - `agent`: [`Agent`], one `skiff agent` child process, and [`node_credential`], a node's
 //!   credential made by hand.
 //! - `cluster`: [`Cluster`], one or three replicas started and joined, and leader lookup.
+//! - `fleet`: [`Fleet`], replicas and node agents as separate processes joined together,
+//!   with polling and node-credential helpers.
 //! - `client`: [`KvClient`], the `/kv/v1/*` JSON API over HTTPS (rustls, cluster CA, bearer).
 //! - `api_client`: [`ApiClient`], raw Kubernetes API requests with any token and body.
 //! - `kubectl`: [`Kubectl`], the real kubectl as a subprocess, and [`kubeconfig_for`].
@@ -24,6 +26,7 @@ pub mod agent;
 pub mod api_client;
 pub mod client;
 pub mod cluster;
+pub mod fleet;
 pub mod jepsen;
 pub mod kubectl;
 pub mod kv;
@@ -34,6 +37,7 @@ pub use agent::{Agent, node_credential};
 pub use api_client::{Answer, ApiClient};
 pub use client::{KvClient, https_client, https_client_h2};
 pub use cluster::Cluster;
+pub use fleet::Fleet;
 pub use kubectl::{Kubectl, KubectlOutput, KubectlWatch, kubeconfig_for};
 pub use kv::{Kv, KvError, RangeResult, WatchLine, WatchStream};
 pub use process::{Replica, ReplicaOptions};

@@ -1,9 +1,11 @@
 //! [`run`]: the whole agent. It obtains the node's credential (given by the caller, saved
 //! in the data directory by an earlier run, or by joining), registers the Node, then runs
-//! the Node heartbeat, the pod manager and the tunnels to the control plane (which serve
-//! `kubectl logs`) until shutdown, owning and awaiting every task.
+//! the Node heartbeat, the pod manager, the follower of the control plane's replica list and
+//! the tunnels to the control plane (which serve `kubectl logs`) until shutdown, owning and
+//! awaiting every task.
 
 use crate::backoff::BackoffPolicy;
+use crate::client::endpoints::ReplicaFollower;
 use crate::client::{ClientError, client};
 use crate::credential::{Credential, CredentialError};
 use crate::join::{JoinError, join};
@@ -11,7 +13,7 @@ use crate::node_sync::NodeSync;
 use crate::pods::PodManager;
 use crate::pods::ips::{Cidr, CidrError, DEFAULT_POD_CIDR};
 use crate::pods::task::PodSettings;
-use crate::tunnel::{RuntimeLogs, TunnelConfig, keep_tunnels};
+use crate::tunnel::{NodeLogs, TunnelConfig, keep_tunnels};
 use crate::worker::WorkerConfig;
 use crate::{api::CallError, host};
 use skiff_runtime_wasm::network::LocalNetwork;
@@ -117,7 +119,7 @@ pub enum AgentError {
 pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(), AgentError> {
     let default_cidr = Cidr::parse(&options.default_pod_cidr)?;
     let credential = credential(&options).await?;
-    let client = client(&credential)?;
+    let (client, replicas) = client(&credential)?;
     let server_host = credential
         .servers
         .first()
@@ -170,17 +172,27 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         pod_cidr: cidr_rx,
         default_cidr,
     };
-    let tunnels = TunnelConfig::new(
+    let (servers_tx, servers_rx) = watch::channel(replicas.urls());
+    let follower = ReplicaFollower {
+        client: pods.client.clone(),
+        replicas: replicas.clone(),
+        fallback: credential.servers.first().cloned(),
+        publish: servers_tx,
+        save: saves_credential(&options).then(|| (options.data_dir.clone(), credential.clone())),
+    };
+    let tunnels = TunnelConfig::following(
         credential.token.clone(),
         credential.ca_cert.clone(),
-        credential.servers.clone(),
+        servers_rx,
     );
-    let tunnels = keep_tunnels(tunnels, Arc::new(RuntimeLogs(rt.clone())), shutdown.clone());
-    tracing::info!(node = %options.node_name, server = %credential.servers[0], "agent running");
-    // The one owner of the agent's three loops: all end when `shutdown` fires.
-    let (_, _, tunnels) = tokio::join!(
+    let logs = NodeLogs::new(rt.clone(), options.data_dir.join("pods"));
+    let tunnels = keep_tunnels(tunnels, Arc::new(logs), shutdown.clone());
+    tracing::info!(node = %options.node_name, server = %replicas.current(), "agent running");
+    // The one owner of the agent's four loops: all end when `shutdown` fires.
+    let (_, _, _, tunnels) = tokio::join!(
         node_sync.run(node, shutdown.clone()),
         pods.run(shutdown.clone()),
+        follower.run(shutdown.clone()),
         tunnels,
     );
     if let Err(e) = tunnels {
@@ -188,6 +200,12 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     }
     rt.shutdown(Duration::ZERO).await;
     Ok(())
+}
+
+/// Whether the credential lives in the data directory (so a new replica list is saved
+/// there): not when the caller handed it in.
+fn saves_credential(options: &AgentOptions) -> bool {
+    !matches!(options.access, Some(Access::Credential(_)))
 }
 
 /// The credential: given, saved, or obtained by joining (and then saved).

@@ -5,6 +5,7 @@
 //! A log holds no file descriptor while idle: it is opened for append on a write and kept
 //! open only while it is among the most recently written logs of its [`LogFds`].
 
+mod disk;
 mod entry;
 mod fds;
 mod follow;

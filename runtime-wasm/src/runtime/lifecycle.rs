@@ -74,12 +74,11 @@ impl Runtime {
             p.spec.log_dir.clone()
         };
         let (image, prepared) = self.prepare(&spec.image, spec.kind).await?;
-        let log = LogFile::create_in(
-            log_dir.join(format!("{}.log", spec.name)),
-            self.0.cfg.logs,
-            self.0.log_fds.clone(),
-        )?;
+        let log_path = log_dir.join(format!("{}.log", spec.name));
+        let earlier = self.earlier_log(&log_path);
+        let log = LogFile::create_in(log_path, self.0.cfg.logs, self.0.log_fds.clone())?;
         let entry = Arc::new(ContainerEntry::new(spec, image.digest, prepared, log));
+        *skiff_sync::lock(&entry.previous_log) = earlier;
         let status = entry.status();
         let mut pods = self.pods();
         let p = pods
@@ -93,6 +92,24 @@ impl Runtime {
         }
         p.containers.insert(status.name.clone(), entry);
         Ok(status)
+    }
+
+    /// The log an earlier process left at `path` for this container (a restarted node
+    /// agent creates its containers again): moved aside as the previous run's log, so the new
+    /// run starts an empty one and `--previous` shows the old output. With no current log
+    /// there, the previous run's log left on disk, if any.
+    fn earlier_log(&self, path: &std::path::Path) -> Option<LogFile> {
+        let (cfg, fds) = (self.0.cfg.logs, self.0.log_fds.clone());
+        let previous = path.with_extension("previous.log");
+        let found = match LogFile::left_on_disk(path, cfg, fds.clone()) {
+            Ok(Some(old)) => old.retire(&previous).map(Some),
+            Ok(None) => LogFile::left_on_disk(&previous, cfg, fds),
+            Err(e) => Err(e),
+        };
+        found
+            .inspect_err(|e| tracing::warn!(path = %path.display(), "reading the log an earlier run left: {e}"))
+            .ok()
+            .flatten()
     }
 
     /// Starts (or restarts, after it terminated) a container.

@@ -12,5 +12,6 @@ mod node;
 mod pods;
 mod probes;
 mod resources;
+mod restart_logs;
 mod support;
 mod up;

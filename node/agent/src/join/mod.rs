@@ -109,9 +109,11 @@ pub async fn join(server: &str, token: &str, name: &str) -> Result<Credential, J
     if credential.ca_cert.is_empty() {
         credential.ca_cert = ca_pem;
     }
-    if credential.servers.is_empty() {
-        credential.servers = vec![url.to_owned()];
-    }
+    // The server joined through comes first: it is known to be reachable from here.
+    credential
+        .servers
+        .retain(|s| s.trim_end_matches('/') != url);
+    credential.servers.insert(0, url.to_owned());
     Ok(credential)
 }
 

@@ -20,7 +20,7 @@ mod serve;
 pub mod source;
 
 pub use dial::{TUNNEL_PATH, TUNNEL_PROTOCOL};
-pub use source::{ContainerLogs, LogLookupError, POD_UID_HEADER, PodKey, RuntimeLogs};
+pub use source::{ContainerLogs, LogLookupError, NodeLogs, POD_UID_HEADER, PodKey, RuntimeLogs};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,8 +1,11 @@
-//! Where the tunnel finds a container's log: [`ContainerLogs`], and [`RuntimeLogs`], its
-//! implementation over the agent's runtime.
+//! Where the tunnel finds a container's log: [`ContainerLogs`]; [`RuntimeLogs`], its
+//! implementation over the agent's runtime; and [`NodeLogs`], the agent's, which also reads
+//! the log files an earlier agent process left on disk.
 
-use skiff_runtime_wasm::logs::LogFile;
+use skiff_runtime_wasm::logs::{LogConfig, LogFds, LogFile};
 use skiff_runtime_wasm::{Runtime, RuntimeError};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The header in which the API server names the pod's uid.
 pub const POD_UID_HEADER: &str = "skiff-pod-uid";
@@ -105,6 +108,69 @@ impl ContainerLogs for RuntimeLogs {
                 container,
                 reason: e.to_string(),
             }),
+        }
+    }
+}
+
+/// The agent's [`ContainerLogs`]: the runtime's containers first; for a container the
+/// runtime does not have (a finished pod that a restarted agent does not run again, or one
+/// whose worker has not created it yet), the files under `<pods dir>/<uid>/logs/` that an
+/// earlier agent process wrote, as the kubelet reads `/var/log/pods` whatever happened to
+/// the container.
+pub struct NodeLogs {
+    runtime: RuntimeLogs,
+    pods_dir: PathBuf,
+    fds: Arc<LogFds>,
+}
+
+impl NodeLogs {
+    /// Logs of `rt`'s containers, and those left under `pods_dir`.
+    pub fn new(rt: Runtime, pods_dir: PathBuf) -> NodeLogs {
+        NodeLogs {
+            runtime: RuntimeLogs(rt),
+            pods_dir,
+            fds: Arc::new(LogFds::new(1)),
+        }
+    }
+
+    /// The log file left on disk for `container` of the pod with `uid`, if any. Only names
+    /// made of a UID's and a container name's characters are looked up: nothing outside the
+    /// pods directory can be named.
+    fn on_disk(&self, uid: &str, container: &str, previous: bool) -> Option<LogFile> {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        if !plain(uid) || !plain(container) {
+            return None;
+        }
+        let suffix = if previous { "previous.log" } else { "log" };
+        let path = self
+            .pods_dir
+            .join(uid)
+            .join("logs")
+            .join(format!("{container}.{suffix}"));
+        LogFile::left_on_disk(path, LogConfig::default(), self.fds.clone())
+            .ok()
+            .flatten()
+    }
+}
+
+impl ContainerLogs for NodeLogs {
+    fn container_log(
+        &self,
+        pod: PodKey<'_>,
+        container: &str,
+        previous: bool,
+    ) -> Result<LogFile, LogLookupError> {
+        match self.runtime.container_log(pod, container, previous) {
+            Err(refused @ (LogLookupError::Waiting { .. } | LogLookupError::NoPrevious { .. }))
+                if self.runtime.0.pod_status(pod.uid).is_err() =>
+            {
+                self.on_disk(pod.uid, container, previous).ok_or(refused)
+            }
+            other => other,
         }
     }
 }

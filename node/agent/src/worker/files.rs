@@ -42,8 +42,8 @@ impl Worker {
     }
 
     /// Stops every container within `grace`, reports how they ended, removes the sandbox
-    /// and the pod's directory.
-    pub(super) async fn teardown(&mut self, grace: Duration) {
+    /// and (`remove_dir`) the pod's directory.
+    pub(super) async fn teardown(&mut self, grace: Duration, remove_dir: bool) {
         let sandbox = self.facts.sandbox_id.clone();
         let running: Vec<String> = self
             .snap
@@ -69,7 +69,8 @@ impl Worker {
         if let Err(e) = self.rt.remove_pod(&sandbox).await {
             tracing::debug!(%sandbox, error = %e, "removing pod");
         }
-        if let Err(e) = tokio::fs::remove_dir_all(&self.facts.pod_dir).await
+        if remove_dir
+            && let Err(e) = tokio::fs::remove_dir_all(&self.facts.pod_dir).await
             && e.kind() != std::io::ErrorKind::NotFound
         {
             tracing::warn!(dir = %self.facts.pod_dir.display(), error = %e, "removing pod directory");

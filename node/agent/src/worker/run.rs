@@ -121,13 +121,16 @@ impl Worker {
 
     pub(super) async fn run(mut self, cancel: CancellationToken) -> Result<(), WorkerError> {
         let result = self.drive(&cancel).await;
-        // Whatever happened, nothing of this pod stays behind in the runtime.
-        let grace = if cancel.is_cancelled() {
+        // Whatever happened, nothing of this pod stays behind in the runtime. When the agent
+        // is stopping, the pod's directory (its logs, its volumes) stays for the next agent,
+        // which removes it only if the pod is gone.
+        let stopping = cancel.is_cancelled();
+        let grace = if stopping {
             Duration::ZERO
         } else {
             self.grace()
         };
-        self.teardown(grace).await;
+        self.teardown(grace, !stopping).await;
         result
     }
 
