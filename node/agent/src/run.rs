@@ -1,7 +1,8 @@
 //! [`run`]: the whole agent. It obtains the node's credential (given by the caller, saved
 //! in the data directory by an earlier run, or by joining), registers the Node, then runs
-//! the Node heartbeat, the pod manager and the tunnels to the control plane (which serve
-//! `kubectl logs`) until shutdown, owning and awaiting every task.
+//! the Node heartbeat, the pod manager, the resource-metrics sampler and the tunnels to the
+//! control plane (which serve `kubectl logs` and the metrics) until shutdown, owning and
+//! awaiting every task.
 
 use crate::backoff::BackoffPolicy;
 use crate::client::{ClientError, client};
@@ -11,7 +12,8 @@ use crate::node_sync::NodeSync;
 use crate::pods::PodManager;
 use crate::pods::ips::{Cidr, CidrError, DEFAULT_POD_CIDR};
 use crate::pods::task::PodSettings;
-use crate::tunnel::{RuntimeLogs, TunnelConfig, keep_tunnels};
+use crate::metrics::Sampler;
+use crate::tunnel::{RuntimeLogs, StatsSource, TunnelConfig, keep_tunnels};
 use crate::worker::WorkerConfig;
 use crate::{api::CallError, host};
 use skiff_runtime_wasm::network::LocalNetwork;
@@ -57,6 +59,8 @@ pub struct AgentOptions {
     /// Referenced ConfigMaps and Secrets: read again this often, and this soon while one is missing.
     pub refs_resync: Duration,
     pub refs_retry: Duration,
+    /// Resource metrics are sampled this often; CPU is the average over one period.
+    pub metrics_period: Duration,
 }
 
 impl AgentOptions {
@@ -79,6 +83,7 @@ impl AgentOptions {
             error_hold: Duration::from_secs(1),
             refs_resync: Duration::from_secs(60),
             refs_retry: Duration::from_secs(2),
+            metrics_period: crate::metrics::sampler::DEFAULT_PERIOD,
         }
     }
 }
@@ -170,18 +175,25 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         pod_cidr: cidr_rx,
         default_cidr,
     };
-    let tunnels = TunnelConfig::new(
+    let sampler = Arc::new(Sampler::new(
+        rt.clone(),
+        &options.node_name,
+        options.metrics_period,
+    ));
+    let mut tunnels = TunnelConfig::new(
         credential.token.clone(),
         credential.ca_cert.clone(),
         credential.servers.clone(),
     );
+    tunnels.stats = Some(StatsSource(sampler.clone()));
     let tunnels = keep_tunnels(tunnels, Arc::new(RuntimeLogs(rt.clone())), shutdown.clone());
     tracing::info!(node = %options.node_name, server = %credential.servers[0], "agent running");
-    // The one owner of the agent's three loops: all end when `shutdown` fires.
-    let (_, _, tunnels) = tokio::join!(
+    // The one owner of the agent's four loops: all end when `shutdown` fires.
+    let (_, _, tunnels, ()) = tokio::join!(
         node_sync.run(node, shutdown.clone()),
         pods.run(shutdown.clone()),
         tunnels,
+        sampler.run(shutdown.clone()),
     );
     if let Err(e) = tunnels {
         tracing::error!("no tunnel to the control plane (kubectl logs will not work): {e}");

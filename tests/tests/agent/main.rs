@@ -9,4 +9,5 @@ mod logs;
 mod node;
 mod pods;
 mod support;
+mod top;
 mod up;
