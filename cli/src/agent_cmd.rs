@@ -69,7 +69,10 @@ impl AgentTuning {
         options.default_pod_cidr = self.pod_cidr.clone();
         options.node_ip = self.node_ip;
         options.refs_retry = Duration::from_millis(self.refs_retry_ms.max(100));
-        anyhow::ensure!(self.metrics_seconds > 0, "--metrics-seconds must be at least 1");
+        anyhow::ensure!(
+            self.metrics_seconds > 0,
+            "--metrics-seconds must be at least 1"
+        );
         options.metrics_period = Duration::from_secs(self.metrics_seconds);
         if let Some(ms) = self.crash_backoff_base_ms {
             options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));

@@ -16,7 +16,11 @@ async fn busy_guests_use_cpu_and_hogs_hold_memory() -> Result<()> {
         h.pod("busy", "10.244.14.2")?;
         h.pod("hog", "10.244.14.3")?;
         h.run("busy", guest("spin", "busy-loop", &[])).await?;
-        let hog = guest("hog", "memory-hog", &[("CHUNK_MIB", "4"), ("MAX_MIB", "16")]);
+        let hog = guest(
+            "hog",
+            "memory-hog",
+            &[("CHUNK_MIB", "4"), ("MAX_MIB", "16")],
+        );
         h.run("hog", hog).await?;
         h.wait_log("busy", "spin", "busy-loop started", T).await?;
         h.wait_log("hog", "hog", "memory-hog holding 16 MiB", T)
@@ -48,7 +52,10 @@ async fn busy_guests_use_cpu_and_hogs_hold_memory() -> Result<()> {
             .iter()
             .map(|p| (p.pod.as_str(), p.namespace.as_str()))
             .collect();
-        ensure!(pods == [("busy", "default"), ("hog", "default")], "{pods:?}");
+        ensure!(
+            pods == [("busy", "default"), ("hog", "default")],
+            "{pods:?}"
+        );
         ensure!(usage[1].containers[0].name == "hog");
 
         // A stopped container's stores are gone: no memory, and it is not listed.

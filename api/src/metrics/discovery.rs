@@ -10,8 +10,10 @@ pub const VERSION: &str = "v1beta1";
 pub const GROUP_VERSION: &str = "metrics.k8s.io/v1beta1";
 
 /// (plural, kind, namespaced) of the served metrics resources.
-const RESOURCES: [(&str, &str, bool); 2] =
-    [("nodes", "NodeMetrics", false), ("pods", "PodMetrics", true)];
+const RESOURCES: [(&str, &str, bool); 2] = [
+    ("nodes", "NodeMetrics", false),
+    ("pods", "PodMetrics", true),
+];
 const VERBS: [&str; 2] = ["get", "list"];
 
 pub fn is_metrics_group(group: &str) -> bool {

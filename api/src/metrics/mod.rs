@@ -21,7 +21,9 @@ pub use discovery::{
 };
 pub use objects::{metrics_list, node_metrics, pod_metrics};
 pub use quantity::{cpu_quantity, go_duration, memory_quantity};
-pub use summary::{ContainerStats, CpuStats, MemoryStats, NodeStats, NodeSummary, PodRef, PodStats};
+pub use summary::{
+    ContainerStats, CpuStats, MemoryStats, NodeStats, NodeSummary, PodRef, PodStats,
+};
 
 /// The path an agent serves its [`NodeSummary`] at, over its tunnel.
 pub const SUMMARY_PATH: &str = "/stats/summary";

@@ -104,7 +104,10 @@ fn node_metrics_are_the_node_totals() {
     assert_eq!(metrics["kind"], "NodeMetrics");
     assert_eq!(metrics["metadata"]["name"], "n1");
     assert!(metrics["metadata"].get("namespace").is_none());
-    assert_eq!(metrics["metadata"]["labels"]["kubernetes.io/hostname"], "n1");
+    assert_eq!(
+        metrics["metadata"]["labels"]["kubernetes.io/hostname"],
+        "n1"
+    );
     assert_eq!(
         metrics["usage"],
         json!({"cpu": "1500000000n", "memory": "100Mi"})
@@ -140,5 +143,8 @@ fn discovery_names_both_resources_read_only() {
     assert!(api_group(false).get("kind").is_none());
     let aggregated = aggregated_group();
     assert_eq!(aggregated["metadata"]["name"], "metrics.k8s.io");
-    assert_eq!(aggregated["versions"][0]["resources"][0]["scope"], "Cluster");
+    assert_eq!(
+        aggregated["versions"][0]["resources"][0]["scope"],
+        "Cluster"
+    );
 }

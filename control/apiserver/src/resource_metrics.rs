@@ -133,7 +133,7 @@ impl ApiServer {
                 "the server could not find the requested resource",
             ));
         };
-        if method != Method::GET {
+        if *method != Method::GET {
             return Err(ApiError::method_not_allowed(format!(
                 "the server does not allow this method on the requested resource: {} is read-only",
                 metrics::GROUP_VERSION

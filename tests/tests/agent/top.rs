@@ -25,7 +25,10 @@ async fn top_pods(s: &Setup, extra: &[&str]) -> anyhow::Result<HashMap<String, (
         .map(|line| {
             let cols: Vec<&str> = line.split_whitespace().collect();
             ensure!(cols.len() == 3, "row {line:?}");
-            Ok((cols[0].to_owned(), (millicores(cols[1])?, mebibytes(cols[2])?)))
+            Ok((
+                cols[0].to_owned(),
+                (millicores(cols[1])?, mebibytes(cols[2])?),
+            ))
         })
         .collect()
 }
@@ -69,25 +72,19 @@ fn kubectl_top_shows_what_the_agent_measured() {
         let mut s = start(NODE).await?;
         start_pods(&mut s).await?;
         // Two samples after the hog holds its memory: every pod is listed with it.
-        let mut rows = HashMap::new();
         poll("kubectl top pod lists the three pods", WAIT, || async {
             let now = top_pods(&s, &[]).await?;
-            let ready = now.len() == 3 && now.get("hog").is_some_and(|(_, mib)| *mib >= 64);
-            if ready {
-                rows = now;
-            }
-            Ok(ready)
+            Ok(now.len() == 3 && now.get("hog").is_some_and(|(_, mib)| *mib >= 64))
         })
         .await?;
+        let rows = top_pods(&s, &[]).await?;
+        ensure!(rows.len() == 3, "{rows:?}");
         let (busy, idle, hog) = (rows["busy"], rows["idle"], rows["hog"]);
         ensure!(
             busy.0 >= 50 && busy.0 > idle.0 + 40 && busy.0 > hog.0 + 40,
             "busy loop's CPU is not clearly the highest: {rows:?}"
         );
-        ensure!(
-            hog.1 >= 64 && hog.1 > idle.1 && hog.1 > busy.1,
-            "{rows:?}"
-        );
+        ensure!(hog.1 >= 64 && hog.1 > idle.1 && hog.1 > busy.1, "{rows:?}");
 
         let only_busy = top_pods(&s, &["-l", "app=busy"]).await?;
         ensure!(
@@ -108,61 +105,91 @@ fn kubectl_top_shows_what_the_agent_measured() {
 
 /// The API itself, as metrics-server answers it: get, list, selectors, 404, discovery.
 async fn check_metrics_api(s: &Setup) -> anyhow::Result<()> {
-        let kubectl = &s.kubectl;
-        let raw = |path: String| async move {
-            let text = kubectl.ok(&["get", "--raw", &path]).await?;
-            anyhow::Ok(serde_json::from_str::<Value>(&text)?)
-        };
-        let base = "/apis/metrics.k8s.io/v1beta1";
-        poll("the hog's PodMetrics", WAIT, || async {
-            let out = kubectl
-                .run(&["get", "--raw", &format!("{base}/namespaces/default/pods/hog")], "")
-                .await?;
-            Ok(out.success)
-        })
-        .await?;
-        let hog = raw(format!("{base}/namespaces/default/pods/hog")).await?;
-        ensure!(hog["kind"] == "PodMetrics", "{hog}");
-        ensure!(hog["metadata"]["labels"]["app"] == "hog", "{hog}");
-        ensure!(
-            hog["window"].as_str().is_some_and(|w| w.ends_with('s')),
-            "{hog}"
-        );
-        let usage = &hog["containers"][0]["usage"];
-        ensure!(hog["containers"][0]["name"] == "hog", "{hog}");
-        ensure!(
-            usage["cpu"].as_str().is_some_and(|c| c == "0" || c.ends_with('n')),
-            "{usage}"
-        );
-        ensure!(
-            usage["memory"].as_str().is_some_and(|m| m.ends_with("Ki") || m.ends_with("Mi")),
-            "{usage}"
-        );
-
-        let selected = raw(format!(
-            "{base}/namespaces/default/pods?labelSelector=app%20in%20(busy,hog)"
-        ))
-        .await?;
-        let mut names: Vec<&str> = selected["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i["metadata"]["name"].as_str())
-            .collect();
-        names.sort_unstable();
-        ensure!(selected["kind"] == "PodMetricsList", "{selected}");
-        ensure!(names == ["busy", "hog"], "{names:?}");
-
-        let all = raw(format!("{base}/pods")).await?;
-        ensure!(all["items"].as_array().is_some_and(|i| i.len() == 3), "{all}");
-        let node = raw(format!("{base}/nodes/{NODE}")).await?;
-        ensure!(node["kind"] == "NodeMetrics" && node["usage"]["cpu"].is_string(), "{node}");
-
-        let missing = kubectl
-            .run(&["get", "--raw", &format!("{base}/namespaces/default/pods/nope")], "")
+    let kubectl = &s.kubectl;
+    let raw = |path: String| async move {
+        let text = kubectl.ok(&["get", "--raw", &path]).await?;
+        anyhow::Ok(serde_json::from_str::<Value>(&text)?)
+    };
+    let base = "/apis/metrics.k8s.io/v1beta1";
+    poll("the hog's PodMetrics", WAIT, || async {
+        let out = kubectl
+            .run(
+                &[
+                    "get",
+                    "--raw",
+                    &format!("{base}/namespaces/default/pods/hog"),
+                ],
+                "",
+            )
             .await?;
-        ensure!(!missing.success && missing.stderr.contains("NotFound"), "{missing:?}");
-        let groups = kubectl.ok(&["api-versions"]).await?;
-        ensure!(groups.lines().any(|l| l == "metrics.k8s.io/v1beta1"), "{groups}");
-        Ok(())
+        Ok(out.success)
+    })
+    .await?;
+    let hog = raw(format!("{base}/namespaces/default/pods/hog")).await?;
+    ensure!(hog["kind"] == "PodMetrics", "{hog}");
+    ensure!(hog["metadata"]["labels"]["app"] == "hog", "{hog}");
+    ensure!(
+        hog["window"].as_str().is_some_and(|w| w.ends_with('s')),
+        "{hog}"
+    );
+    let usage = &hog["containers"][0]["usage"];
+    ensure!(hog["containers"][0]["name"] == "hog", "{hog}");
+    ensure!(
+        usage["cpu"]
+            .as_str()
+            .is_some_and(|c| c == "0" || c.ends_with('n')),
+        "{usage}"
+    );
+    ensure!(
+        usage["memory"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("Ki") || m.ends_with("Mi")),
+        "{usage}"
+    );
+
+    let selected = raw(format!(
+        "{base}/namespaces/default/pods?labelSelector=app%20in%20(busy,hog)"
+    ))
+    .await?;
+    let mut names: Vec<&str> = selected["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["metadata"]["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    ensure!(selected["kind"] == "PodMetricsList", "{selected}");
+    ensure!(names == ["busy", "hog"], "{names:?}");
+
+    let all = raw(format!("{base}/pods")).await?;
+    ensure!(
+        all["items"].as_array().is_some_and(|i| i.len() == 3),
+        "{all}"
+    );
+    let node = raw(format!("{base}/nodes/{NODE}")).await?;
+    ensure!(
+        node["kind"] == "NodeMetrics" && node["usage"]["cpu"].is_string(),
+        "{node}"
+    );
+
+    let missing = kubectl
+        .run(
+            &[
+                "get",
+                "--raw",
+                &format!("{base}/namespaces/default/pods/nope"),
+            ],
+            "",
+        )
+        .await?;
+    ensure!(
+        !missing.success && missing.stderr.contains("NotFound"),
+        "{missing:?}"
+    );
+    let groups = kubectl.ok(&["api-versions"]).await?;
+    ensure!(
+        groups.lines().any(|l| l == "metrics.k8s.io/v1beta1"),
+        "{groups}"
+    );
+    Ok(())
 }

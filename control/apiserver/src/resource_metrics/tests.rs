@@ -18,7 +18,10 @@ fn paths_name_nodes_or_pods() {
         ("nodes/n1", Some(Target::Nodes(Some("n1".into())))),
         ("pods", Some(pods(None, None))),
         ("namespaces/default/pods", Some(pods(Some("default"), None))),
-        ("namespaces/default/pods/web", Some(pods(Some("default"), Some("web")))),
+        (
+            "namespaces/default/pods/web",
+            Some(pods(Some("default"), Some("web"))),
+        ),
         ("namespaces/default/pods/web/log", None),
         ("namespaces//pods", None),
         ("deployments", None),
@@ -32,7 +35,10 @@ fn paths_name_nodes_or_pods() {
         "/api/v1/namespaces/a/pods/b"
     );
     assert_eq!(pods(None, None).core_path(), "/api/v1/pods");
-    assert_eq!(Target::Nodes(Some("n".into())).core_path(), "/api/v1/nodes/n");
+    assert_eq!(
+        Target::Nodes(Some("n".into())).core_path(),
+        "/api/v1/nodes/n"
+    );
 }
 
 fn summary(node: &str, uids: &[&str]) -> NodeSummary {

@@ -43,11 +43,7 @@ fn pod_stats(now: &PodUsage, before: Option<&PodUsage>, window: u64) -> Option<P
         .containers
         .iter()
         .filter_map(|c| {
-            let earlier: UsageSnapshot = before
-                .containers
-                .iter()
-                .find(|b| b.name == c.name)?
-                .usage;
+            let earlier: UsageSnapshot = before.containers.iter().find(|b| b.name == c.name)?.usage;
             Some(ContainerStats {
                 name: c.name.clone(),
                 cpu: cpu(earlier.cpu_ns, c.usage.cpu_ns, window)?,

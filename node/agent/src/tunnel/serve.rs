@@ -7,13 +7,13 @@ use super::options::LogOptions;
 use super::render::{Renderer, tail_start};
 use super::source::{ContainerLogs, LogLookupError, POD_UID_HEADER, PodKey};
 use crate::metrics::NodeStatsSource;
-use skiff_api::metrics::SUMMARY_PATH;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
+use skiff_api::metrics::SUMMARY_PATH;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -47,7 +47,10 @@ pub struct Served {
 /// `GET /stats/summary`: the latest window's summary, or 503 until there is one.
 fn stats_summary(stats: Option<&Arc<dyn NodeStatsSource>>) -> Response<TunnelBody> {
     let Some(stats) = stats else {
-        return text(StatusCode::NOT_FOUND, "resource metrics are not served here");
+        return text(
+            StatusCode::NOT_FOUND,
+            "resource metrics are not served here",
+        );
     };
     let Some(summary) = stats.summary() else {
         return text(

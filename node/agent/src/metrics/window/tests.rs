@@ -56,7 +56,11 @@ fn rates_are_cpu_time_over_the_window() {
     // 5.5 s of process CPU over 5 s: 1.1 cores.
     assert_eq!(summary.node.cpu.usage_nano_cores, 1_100_000_000);
     assert_eq!(summary.node.memory.working_set_bytes, 50 << 20);
-    let uids: Vec<&str> = summary.pods.iter().map(|p| p.pod_ref.uid.as_str()).collect();
+    let uids: Vec<&str> = summary
+        .pods
+        .iter()
+        .map(|p| p.pod_ref.uid.as_str())
+        .collect();
     // "new" has one sample only; "gone" is gone.
     assert_eq!(uids, ["busy", "idle"]);
     let busy = &summary.pods[0].containers[0];
