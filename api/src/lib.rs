@@ -10,11 +10,13 @@
 //! - `eviction`: the PodDisruptionBudget checks of `pods/eviction`.
 //! - `validate`: validation and defaulting per kind.
 //! - `discovery`, `openapi`, `table`: what kubectl reads besides objects.
+//! - `metrics`: the agents' usage summaries and `metrics.k8s.io` PodMetrics/NodeMetrics.
 
 pub use k8s_openapi;
 
 pub mod discovery;
 pub mod eviction;
+pub mod metrics;
 pub mod openapi;
 pub mod patch;
 pub mod resources;

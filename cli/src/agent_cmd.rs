@@ -49,6 +49,10 @@ pub struct AgentTuning {
     /// Test setting: how soon a missing ConfigMap or Secret is looked up again, in ms.
     #[arg(long, hide_short_help = true, default_value_t = 2000)]
     refs_retry_ms: u64,
+    /// Sample pods' CPU and memory (kubectl top, metrics.k8s.io) every this many seconds;
+    /// CPU is the average over the last period.
+    #[arg(long, default_value_t = 10)]
+    metrics_seconds: u64,
 }
 
 impl AgentTuning {
@@ -65,6 +69,11 @@ impl AgentTuning {
         options.default_pod_cidr = self.pod_cidr.clone();
         options.node_ip = self.node_ip;
         options.refs_retry = Duration::from_millis(self.refs_retry_ms.max(100));
+        anyhow::ensure!(
+            self.metrics_seconds > 0,
+            "--metrics-seconds must be at least 1"
+        );
+        options.metrics_period = Duration::from_secs(self.metrics_seconds);
         if let Some(ms) = self.crash_backoff_base_ms {
             options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
             options.error_hold = Duration::from_millis(ms.clamp(1, 1000));

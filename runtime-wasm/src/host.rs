@@ -2,6 +2,7 @@
 //! throttle, plus [`configure_store`] which applies limits and preemption to a store.
 
 use crate::sockets::{PodSockets, VirtualSocketsView};
+use crate::usage::UsageCounters;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -15,15 +16,25 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 /// Memory cap when the spec gives none.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 256 << 20;
 
-/// Store limits that remember whether a grow was refused (to report OOM, not a bare trap).
+/// Store limits that remember whether a grow was refused (to report OOM, not a bare trap),
+/// and book every granted grow (memory creation included) to the container's usage.
 pub struct MemLimiter {
     inner: StoreLimits,
     pub oom: bool,
+    /// The container's counters; this store's memory is released from them when it drops.
+    usage: Arc<UsageCounters>,
+    /// Linear memory bytes this store was granted.
+    held: u64,
+    /// The last grant, taken back if the grow then fails (beyond the memory's maximum).
+    last_grant: u64,
 }
 
 impl MemLimiter {
-    pub fn new(memory_bytes: u64) -> Self {
+    pub fn new(memory_bytes: u64, usage: Arc<UsageCounters>) -> Self {
         MemLimiter {
+            usage,
+            held: 0,
+            last_grant: 0,
             inner: StoreLimitsBuilder::new()
                 .memory_size(usize::try_from(memory_bytes).unwrap_or(usize::MAX))
                 .instances(64)
@@ -44,10 +55,21 @@ impl ResourceLimiter for MemLimiter {
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let r = self.inner.memory_growing(current, desired, maximum);
-        if !matches!(r, Ok(true)) {
+        if matches!(r, Ok(true)) {
+            let grown = u64::try_from(desired.saturating_sub(current)).unwrap_or(u64::MAX);
+            self.held = self.held.saturating_add(grown);
+            self.last_grant = grown;
+            self.usage.grew(grown);
+        } else {
             self.oom = true;
         }
         r
+    }
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        tracing::debug!("a granted memory grow failed: {error:#}");
+        self.held = self.held.saturating_sub(self.last_grant);
+        self.usage.released(std::mem::take(&mut self.last_grant));
+        Ok(())
     }
     fn table_growing(
         &mut self,
@@ -65,6 +87,13 @@ impl ResourceLimiter for MemLimiter {
     }
     fn memories(&self) -> usize {
         self.inner.memories()
+    }
+}
+
+impl Drop for MemLimiter {
+    fn drop(&mut self) {
+        // The store (and its memories) goes with its data.
+        self.usage.released(self.held);
     }
 }
 

@@ -14,6 +14,7 @@
 //!   [`network::LocalNetwork`], a single-process implementation for tests.
 //! - [`sockets`]: wasi:sockets implemented by delegating to wasmtime-wasi after address rewriting.
 //! - [`runtime`]: [`Runtime`], the runtime service (sandboxes, containers, status).
+//! - [`usage`]: per-container CPU time and linear memory, and the process's own usage.
 //! - `examples` (feature `examples`): builds ../examples-wasm and returns the .wasm paths.
 
 pub mod compile;
@@ -29,6 +30,7 @@ pub mod network;
 pub mod runtime;
 pub mod sockets;
 pub mod spec;
+pub mod usage;
 
 pub use error::{CompileError, ImageError, RuntimeError};
 pub use runtime::{Runtime, RuntimeConfig};

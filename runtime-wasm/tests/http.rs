@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const T: Duration = Duration::from_secs(60);
 
-async fn get(real: SocketAddr, path: &str) -> Result<String> {
+pub(crate) async fn get(real: SocketAddr, path: &str) -> Result<String> {
     let mut s = tokio::net::TcpStream::connect(real).await?;
     s.write_all(
         format!("GET {path} HTTP/1.1\r\nhost: pod\r\nconnection: close\r\n\r\n").as_bytes(),

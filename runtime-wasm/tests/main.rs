@@ -11,3 +11,4 @@ mod limits;
 mod logs;
 mod network;
 mod oci;
+mod usage;

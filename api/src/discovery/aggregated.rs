@@ -31,7 +31,10 @@ pub fn aggregated(core: bool) -> Value {
     } else {
         resources::groups().into_iter().map(|(g, _)| g).collect()
     };
-    let items: Vec<Value> = groups.into_iter().map(group_entry).collect();
+    let mut items: Vec<Value> = groups.into_iter().map(group_entry).collect();
+    if !core {
+        items.push(crate::metrics::aggregated_group());
+    }
     json!({
         "kind": "APIGroupDiscoveryList",
         "apiVersion": "apidiscovery.k8s.io/v2",

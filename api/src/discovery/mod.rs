@@ -11,6 +11,7 @@ mod tests;
 
 use serde_json::{Value, json};
 
+use crate::metrics;
 use crate::resources::{self, RESOURCES, ResourceInfo};
 
 pub use aggregated::{CONTENT_TYPE as AGGREGATED_CONTENT_TYPE, accepts_aggregated, aggregated};
@@ -62,15 +63,20 @@ pub fn api_versions(server_address: &str) -> Value {
 
 /// `GET /apis`: every named group with its versions and preferred version.
 pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = resources::groups()
+    let mut groups: Vec<Value> = resources::groups()
         .into_iter()
         .map(|(group, _)| group_body(group))
         .collect();
+    // Served by the API server itself from the agents' summaries, not stored.
+    groups.push(metrics::api_group(false));
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `GET /apis/<group>`: one `APIGroup`, or `None` for a group skiff does not serve.
 pub fn api_group(group: &str) -> Option<Value> {
+    if metrics::is_metrics_group(group) {
+        return Some(metrics::api_group(true));
+    }
     if group.is_empty() || !RESOURCES.iter().any(|r| r.group == group) {
         return None;
     }
@@ -101,6 +107,9 @@ fn group_body(group: &str) -> Value {
 /// `GET /api/v1` (`group` `""`) or `GET /apis/<group>/<version>`: the `APIResourceList`, with
 /// one entry per resource and one per subresource (`pods/log`, `deployments/scale`, ...).
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+    if metrics::is_metrics_group(group) {
+        return (version == metrics::VERSION).then(metrics::resource_list);
+    }
     let served: Vec<&ResourceInfo> = RESOURCES
         .iter()
         .filter(|r| r.group == group && r.version == version)

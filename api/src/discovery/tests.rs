@@ -52,7 +52,8 @@ fn core_and_group_lists() {
             "autoscaling",
             "policy",
             "coordination.k8s.io",
-            "discovery.k8s.io"
+            "discovery.k8s.io",
+            "metrics.k8s.io"
         ]
     );
     assert_eq!(
@@ -219,7 +220,9 @@ fn aggregated_discovery() {
 
     let apis = aggregated(false);
     let groups = apis["items"].as_array().unwrap();
-    assert_eq!(groups.len(), resources::groups().len());
+    // Every stored group, then metrics.k8s.io (two resources, not in the table).
+    assert_eq!(groups.len(), resources::groups().len() + 1);
+    assert_eq!(groups.last().unwrap()["metadata"]["name"], "metrics.k8s.io");
     assert_eq!(groups[0]["metadata"]["name"], "apps");
     let deploy = &groups[0]["versions"][0]["resources"][0];
     assert_eq!(deploy["resource"], "deployments");
@@ -232,5 +235,5 @@ fn aggregated_discovery() {
         .chain(items)
         .map(|g| g["versions"][0]["resources"].as_array().unwrap().len())
         .sum();
-    assert_eq!(total, RESOURCES.len());
+    assert_eq!(total, RESOURCES.len() + 2);
 }

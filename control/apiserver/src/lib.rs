@@ -17,6 +17,8 @@
 //!   PodDisruptionBudget check; `connect`: exec, attach and portforward, refused.
 //! - `services`, `service_fields`: ClusterIP and NodePort allocation on create and update.
 //! - `endpoints`: discovery, version, OpenAPI, health and metrics.
+//! - `resource_metrics`: `metrics.k8s.io` PodMetrics and NodeMetrics from the agents'
+//!   summaries, fetched through their tunnels (the API server plays metrics-server).
 //! - `openapi`: the OpenAPI v3 documents with their ETag and cache headers.
 //! - `respond`: content negotiation and the answer.
 //! - `kubeconfig`: the admin kubeconfig written at start.
@@ -42,6 +44,7 @@ mod openapi;
 mod pod_log;
 mod reads;
 mod request;
+mod resource_metrics;
 mod respond;
 mod service_fields;
 mod services;
@@ -181,6 +184,11 @@ impl ApiServer {
         };
         if let Some(response) = self.discovery_endpoint(&path, &query, request.headers()) {
             return Ok(response);
+        }
+        if let Some(rest) = path.strip_prefix(resource_metrics::PREFIX) {
+            return self
+                .resource_metrics(&identity, request.method(), rest, &query)
+                .await;
         }
         let method = request.method().clone();
         let Some(resource) = request::parse(&method, &path, &query)? else {

@@ -21,7 +21,9 @@
 //!   containers, restarts them with back-off, probes them, stops them on deletion and
 //!   publishes status and events.
 //! - [`tunnel`]: the tunnels the agent opens to every control-plane replica, over which it
-//!   serves container logs (`kubectl logs`) without listening on a port.
+//!   serves container logs (`kubectl logs`) and resource metrics without listening on a port.
+//! - [`metrics`]: the node's resource metrics (per-container CPU and memory, node totals),
+//!   sampled from the runtime every period and served as a summary over the tunnels.
 //!
 //! **Architecture Invariants:**
 //! - The agent talks to the control plane only through the Kubernetes API (and the join
@@ -39,6 +41,7 @@ pub mod credential;
 pub mod host;
 pub mod join;
 mod kube_time;
+pub mod metrics;
 pub mod node_object;
 pub mod node_sync;
 pub mod pods;

@@ -1,7 +1,8 @@
 //! [`run`]: the whole agent. It obtains the node's credential (given by the caller, saved
 //! in the data directory by an earlier run, or by joining), registers the Node, then runs
-//! the Node heartbeat, the pod manager, the follower of the control plane's replica list and
-//! the tunnels to the control plane (which serve `kubectl logs`) until shutdown, owning and
+//! the Node heartbeat, the pod manager, the follower of the control plane's replica list, the
+//! resource-metrics sampler and the tunnels to the control plane (which serve `kubectl logs`
+//! and the metrics) until shutdown, owning and
 //! awaiting every task.
 
 use crate::backoff::BackoffPolicy;
@@ -9,11 +10,12 @@ use crate::client::endpoints::ReplicaFollower;
 use crate::client::{ClientError, client};
 use crate::credential::{Credential, CredentialError};
 use crate::join::{JoinError, join};
+use crate::metrics::Sampler;
 use crate::node_sync::NodeSync;
 use crate::pods::PodManager;
 use crate::pods::ips::{Cidr, CidrError, DEFAULT_POD_CIDR};
 use crate::pods::task::PodSettings;
-use crate::tunnel::{NodeLogs, TunnelConfig, keep_tunnels};
+use crate::tunnel::{NodeLogs, StatsSource, TunnelConfig, keep_tunnels};
 use crate::worker::WorkerConfig;
 use crate::{api::CallError, host};
 use skiff_runtime_wasm::network::LocalNetwork;
@@ -59,6 +61,8 @@ pub struct AgentOptions {
     /// Referenced ConfigMaps and Secrets: read again this often, and this soon while one is missing.
     pub refs_resync: Duration,
     pub refs_retry: Duration,
+    /// Resource metrics are sampled this often; CPU is the average over one period.
+    pub metrics_period: Duration,
 }
 
 impl AgentOptions {
@@ -81,6 +85,7 @@ impl AgentOptions {
             error_hold: Duration::from_secs(1),
             refs_resync: Duration::from_secs(60),
             refs_retry: Duration::from_secs(2),
+            metrics_period: crate::metrics::sampler::DEFAULT_PERIOD,
         }
     }
 }
@@ -180,20 +185,27 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         publish: servers_tx,
         save: saves_credential(&options).then(|| (options.data_dir.clone(), credential.clone())),
     };
-    let tunnels = TunnelConfig::following(
+    let sampler = Arc::new(Sampler::new(
+        rt.clone(),
+        &options.node_name,
+        options.metrics_period,
+    ));
+    let mut tunnels = TunnelConfig::following(
         credential.token.clone(),
         credential.ca_cert.clone(),
         servers_rx,
     );
+    tunnels.stats = Some(StatsSource(sampler.clone()));
     let logs = NodeLogs::new(rt.clone(), options.data_dir.join("pods"));
     let tunnels = keep_tunnels(tunnels, Arc::new(logs), shutdown.clone());
     tracing::info!(node = %options.node_name, server = %replicas.current(), "agent running");
-    // The one owner of the agent's four loops: all end when `shutdown` fires.
-    let (_, _, _, tunnels) = tokio::join!(
+    // The one owner of the agent's five loops: all end when `shutdown` fires.
+    let (_, _, _, tunnels, ()) = tokio::join!(
         node_sync.run(node, shutdown.clone()),
         pods.run(shutdown.clone()),
         follower.run(shutdown.clone()),
         tunnels,
+        sampler.run(shutdown.clone()),
     );
     if let Err(e) = tunnels {
         tracing::error!("no tunnel to the control plane (kubectl logs will not work): {e}");

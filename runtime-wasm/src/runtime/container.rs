@@ -3,7 +3,8 @@
 use super::prepare::Prepared;
 use crate::logs::LogFile;
 use crate::spec::{ContainerSpec, ContainerState, ContainerStatus, TerminationReason};
-use std::sync::Mutex;
+use crate::usage::UsageCounters;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -25,6 +26,8 @@ pub struct ContainerEntry {
     pub previous_log: Mutex<Option<LogFile>>,
     pub state: watch::Sender<ContainerState>,
     pub run: Mutex<Option<(RunTokens, JoinHandle<()>)>>,
+    /// CPU time and linear memory of every run of this container.
+    pub usage: Arc<UsageCounters>,
 }
 
 impl ContainerEntry {
@@ -38,6 +41,7 @@ impl ContainerEntry {
             previous_log: Mutex::new(None),
             state,
             run: Mutex::new(None),
+            usage: Arc::default(),
         }
     }
 

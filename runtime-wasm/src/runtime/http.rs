@@ -4,6 +4,7 @@
 use crate::error::RuntimeError;
 use crate::host::{HostState, configure_store};
 use crate::spec::TerminationReason;
+use crate::usage::{Metered, UsageCounters};
 use http_body_util::BodyExt;
 use hyper::server::conn::http1;
 use std::sync::Arc;
@@ -17,8 +18,9 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-/// Builds the store data for one request.
-pub type MakeState = Arc<dyn Fn() -> Result<HostState, RuntimeError> + Send + Sync>;
+/// Builds the store data for one request, and the counters its CPU time is charged to.
+pub type MakeState =
+    Arc<dyn Fn() -> Result<(HostState, Arc<UsageCounters>), RuntimeError> + Send + Sync>;
 
 struct Handler {
     engine: Engine,
@@ -53,7 +55,7 @@ impl Handler {
         &self,
         req: hyper::Request<hyper::body::Incoming>,
     ) -> Result<Response, String> {
-        let state = (self.make_state)().map_err(|e| e.to_string())?;
+        let (state, usage) = (self.make_state)().map_err(|e| e.to_string())?;
         let mut store = Store::new(&self.engine, state);
         configure_store(&mut store);
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -70,13 +72,14 @@ impl Handler {
         let pre = self.pre.clone();
         // The guest keeps running after sending the head (it streams the body), so it runs
         // in its own task; the task ends when the guest returns or traps.
-        let task = tokio::spawn(async move {
+        let guest = Box::pin(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, req, out)
                 .await
         });
+        let task = tokio::spawn(Metered::new(guest, usage));
         match receiver.await {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(code)) => Err(format!("guest answered with error {code:?}")),

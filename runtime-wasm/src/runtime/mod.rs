@@ -1,9 +1,10 @@
 //! The runtime service: pod sandboxes and their containers (create, start, stop, remove,
-//! status, logs), on one engine, one compiled-code cache and one [`PodNetwork`].
+//! status, logs, usage), on one engine, one compiled-code cache and one [`PodNetwork`].
 
 mod container;
 mod http;
 mod lifecycle;
+mod measure;
 mod prepare;
 mod probe;
 mod run;

@@ -31,7 +31,8 @@ impl Runtime {
                     "{pod}/{name} is not a command component"
                 )));
             };
-            let state = super::wasi::host_state(&rt.0, &pod_ref, &entry.spec, &entry.log())?;
+            let state =
+                super::wasi::host_state(&rt.0, &pod_ref, &entry.spec, &entry.log(), &entry.usage)?;
             let instance = super::run::instantiate_command(&rt.0.engine, pre, state).await;
             let elapsed = t.elapsed();
             match instance {

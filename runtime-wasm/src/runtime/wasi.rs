@@ -10,6 +10,7 @@ use crate::logs::{LogFile, LogSink, LogStream};
 use crate::network::{PodNetwork, PodRef, Proto, is_real_allowed};
 use crate::sockets::{PodSockets, loopback_only_check};
 use crate::spec::{ContainerSpec, TerminationReason};
+use crate::usage::{Metered, UsageCounters};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -73,6 +74,7 @@ pub(super) fn host_state(
     pod: &PodRef,
     spec: &ContainerSpec,
     log: &LogFile,
+    usage: &Arc<UsageCounters>,
 ) -> Result<HostState, RuntimeError> {
     Ok(HostState {
         wasi: builder(inner, spec, log)?.build(),
@@ -80,7 +82,7 @@ pub(super) fn host_state(
         http: WasiHttpCtx::new(),
         hooks: DenyOutgoingHttp,
         sockets: PodSockets::new(pod.clone(), inner.net.clone()),
-        limiter: MemLimiter::new(memory_limit(inner, spec)),
+        limiter: MemLimiter::new(memory_limit(inner, spec), usage.clone()),
         cpu: CpuThrottle::new(spec.limits.cpu_millicores, inner.cfg.engine.epoch_tick),
         epoch: inner.ticker.store_token(),
     })
@@ -151,28 +153,33 @@ pub(super) fn workload(
     let spec = &entry.spec;
     let log = entry.log();
     let engine = inner.engine.clone();
+    let usage = entry.usage.clone();
     Ok(match entry.prepared.clone() {
         Prepared::Command(pre) => {
-            let state = host_state(&inner, &pod, spec, &log)?;
-            Box::pin(async move { super::run::run_command(&engine, &pre, state).await })
+            let state = host_state(&inner, &pod, spec, &log, &usage)?;
+            let run = Box::pin(async move { super::run::run_command(&engine, &pre, state).await });
+            Box::pin(Metered::new(run, usage))
         }
         Prepared::Wasip1(pre) => {
             let state = P1State {
                 wasi: builder(&inner, spec, &log)?.build_p1(),
-                limiter: MemLimiter::new(memory_limit(&inner, spec)),
+                limiter: MemLimiter::new(memory_limit(&inner, spec), usage.clone()),
                 cpu: CpuThrottle::new(spec.limits.cpu_millicores, inner.cfg.engine.epoch_tick),
                 epoch: inner.ticker.store_token(),
             };
-            Box::pin(async move { super::run::run_wasip1(&engine, &pre, state).await })
+            let run = Box::pin(async move { super::run::run_wasip1(&engine, &pre, state).await });
+            Box::pin(Metered::new(run, usage))
         }
         Prepared::Http(pre) => {
             // Fail early (bad volume) rather than on the first request.
-            host_state(&inner, &pod, spec, &log)?;
+            host_state(&inner, &pod, spec, &log, &usage)?;
             let (listeners, published) = listen_http(&inner, &pod, spec)?;
             let spec = spec.clone();
             let make_inner = inner.clone();
-            let make_state: super::http::MakeState =
-                Arc::new(move || host_state(&make_inner, &pod, &spec, &log));
+            let make_state: super::http::MakeState = Arc::new(move || {
+                let state = host_state(&make_inner, &pod, &spec, &log, &usage)?;
+                Ok((state, usage.clone()))
+            });
             Box::pin(async move {
                 let _published = published;
                 let listeners: Result<Vec<_>, _> = listeners

@@ -14,4 +14,5 @@ mod probes;
 mod resources;
 mod restart_logs;
 mod support;
+mod top;
 mod up;

@@ -11,13 +11,16 @@ use tokio::time::{Instant, sleep};
 pub const LIMIT: Duration = Duration::from_secs(240);
 /// How long one condition may take to hold.
 pub const WAIT: Duration = Duration::from_secs(60);
-/// The agent's test timings: short back-offs, quick look-ups of missing references.
-pub const FAST: [&str; 6] = [
+/// The agent's test timings: short back-offs, quick look-ups of missing references,
+/// resource metrics sampled every 2 s.
+pub const FAST: [&str; 8] = [
     "--crash-backoff-base-ms",
     "300",
     "--refs-retry-ms",
     "300",
     "--lease-seconds",
+    "2",
+    "--metrics-seconds",
     "2",
 ];
 

@@ -4,8 +4,7 @@
 //! client from then on) until it closes or the agent shuts down.
 
 use super::TunnelError;
-use super::serve::answer;
-use super::source::ContainerLogs;
+use super::serve::{Served, answer};
 use bytes::Bytes;
 use http::{Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Empty, Limited};
@@ -120,7 +119,7 @@ pub async fn run_tunnel(
     url: &str,
     tls: &TlsConnector,
     token: &str,
-    logs: &Arc<dyn ContainerLogs>,
+    served: &Arc<Served>,
     shutdown: &CancellationToken,
 ) -> Result<(), TunnelError> {
     let upgraded = tokio::time::timeout(HANDSHAKE_TIMEOUT, open(url, tls, token))
@@ -130,9 +129,9 @@ pub async fn run_tunnel(
             after: HANDSHAKE_TIMEOUT,
         })??;
     tracing::info!(server = url, "tunnel to the control plane open");
-    let (logs, streams_end) = (logs.clone(), shutdown.clone());
+    let (served, streams_end) = (served.clone(), shutdown.clone());
     let service = service_fn(move |request| {
-        let response = answer(&request, &logs, &streams_end);
+        let response = answer(&request, &served, &streams_end);
         async move { Ok::<_, std::convert::Infallible>(response) }
     });
     let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())

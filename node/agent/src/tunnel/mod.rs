@@ -1,5 +1,6 @@
 //! The agent's tunnels to the control plane, which serve container logs (`kubectl logs`)
-//! without the agent ever listening on a port: the agent dials every replica it knows
+//! and the node's resource metrics (`kubectl top`) without the agent ever listening on a
+//! port: the agent dials every replica it knows
 //! (`GET /skiff/v1/tunnel`, upgraded), and on each connection it is the HTTP/2 *server*
 //! while the replica is the client, as k3s agents tunnel to their servers. Requests can
 //! only arrive over a connection this agent opened to a server verified against the
@@ -9,7 +10,8 @@
 //! - [`keep_tunnels`]: one tunnel per known replica, reopened with back-off (1 s doubling
 //!   to 30 s), following changes to the list of replicas.
 //! - `dial`: opening one tunnel and serving HTTP/2 on it.
-//! - `serve`: the answers: `/containerLogs/<ns>/<pod>/<container>` and `/healthz`.
+//! - `serve`: the answers: `/containerLogs/<ns>/<pod>/<container>`, `/stats/summary` and
+//!   `/healthz`.
 //! - [`options`], [`render`]: the kubelet's log query and output, pure and tested by table.
 //! - [`source`]: [`ContainerLogs`], how the tunnel finds a container's log.
 
@@ -21,6 +23,9 @@ pub mod source;
 
 pub use dial::{TUNNEL_PATH, TUNNEL_PROTOCOL};
 pub use source::{ContainerLogs, LogLookupError, NodeLogs, POD_UID_HEADER, PodKey, RuntimeLogs};
+
+use crate::metrics::NodeStatsSource;
+use serve::Served;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,6 +69,18 @@ pub struct TunnelConfig {
     /// The first retry after a failure, doubled up to `max_backoff`.
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// The node's resource metrics, served at `/stats/summary` (404 when `None`).
+    pub stats: Option<StatsSource>,
+}
+
+/// Where the tunnels read the node's resource metrics.
+#[derive(Clone)]
+pub struct StatsSource(pub Arc<dyn NodeStatsSource>);
+
+impl std::fmt::Debug for StatsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatsSource")
+    }
 }
 
 impl TunnelConfig {
@@ -85,6 +102,7 @@ impl TunnelConfig {
             servers,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
+            stats: None,
         }
     }
 }
@@ -120,6 +138,10 @@ pub async fn keep_tunnels(
     shutdown: CancellationToken,
 ) -> Result<(), TunnelError> {
     let tls = tls_connector(&config.ca_pem)?;
+    let served = Arc::new(Served {
+        logs,
+        stats: config.stats.clone().map(|s| s.0),
+    });
     let mut servers = config.servers.clone();
     let mut following = true;
     let mut running: HashMap<String, CancellationToken> = HashMap::new();
@@ -143,7 +165,7 @@ pub async fn keep_tunnels(
                 url,
                 tls: tls.clone(),
                 token: config.token.clone(),
-                logs: logs.clone(),
+                served: served.clone(),
                 initial_backoff: config.initial_backoff,
                 max_backoff: config.max_backoff,
             };
@@ -164,7 +186,7 @@ struct Keeper {
     url: String,
     tls: TlsConnector,
     token: String,
-    logs: Arc<dyn ContainerLogs>,
+    served: Arc<Served>,
     initial_backoff: Duration,
     max_backoff: Duration,
 }
@@ -177,7 +199,7 @@ impl Keeper {
         let mut delay = self.initial_backoff;
         while !stop.is_cancelled() {
             let opened = tokio::time::Instant::now();
-            let outcome = dial::run_tunnel(&self.url, &self.tls, &self.token, &self.logs, &stop);
+            let outcome = dial::run_tunnel(&self.url, &self.tls, &self.token, &self.served, &stop);
             let outcome = outcome.await;
             if opened.elapsed() >= HEALTHY_AFTER {
                 delay = self.initial_backoff;

@@ -1,16 +1,19 @@
 //! What the agent answers on a tunnel: `GET /containerLogs/<namespace>/<pod>/<container>`
-//! (the kubelet's path and query, plus the pod's uid in `Skiff-Pod-Uid`) and `GET /healthz`;
-//! anything else is 404.
+//! (the kubelet's path and query, plus the pod's uid in `Skiff-Pod-Uid`), `GET
+//! /stats/summary` (the node's resource metrics, JSON) and `GET /healthz`; anything else is
+//! 404.
 
 use super::options::LogOptions;
 use super::render::{Renderer, tail_start};
 use super::source::{ContainerLogs, LogLookupError, POD_UID_HEADER, PodKey};
+use crate::metrics::NodeStatsSource;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
+use skiff_api::metrics::SUMMARY_PATH;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -34,10 +37,44 @@ fn text(status: StatusCode, message: impl Into<String>) -> Response<TunnelBody> 
     response
 }
 
+/// What a tunnel serves.
+pub struct Served {
+    pub logs: Arc<dyn ContainerLogs>,
+    /// `None`: `/stats/summary` is not served (404).
+    pub stats: Option<Arc<dyn NodeStatsSource>>,
+}
+
+/// `GET /stats/summary`: the latest window's summary, or 503 until there is one.
+fn stats_summary(stats: Option<&Arc<dyn NodeStatsSource>>) -> Response<TunnelBody> {
+    let Some(stats) = stats else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "resource metrics are not served here",
+        );
+    };
+    let Some(summary) = stats.summary() else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "resource metrics are not collected yet",
+        );
+    };
+    match serde_json::to_vec(&summary) {
+        Ok(json) => {
+            let mut response = Response::new(Full::new(Bytes::from(json)).boxed_unsync());
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 /// Answers one request that arrived over a tunnel; `shutdown` ends followed logs.
 pub fn answer<B>(
     request: &Request<B>,
-    logs: &Arc<dyn ContainerLogs>,
+    served: &Served,
     shutdown: &CancellationToken,
 ) -> Response<TunnelBody> {
     if request.method() != Method::GET {
@@ -47,6 +84,10 @@ pub fn answer<B>(
     if path == "/healthz" {
         return text(StatusCode::OK, "ok");
     }
+    if path == SUMMARY_PATH {
+        return stats_summary(served.stats.as_ref());
+    }
+    let logs = &served.logs;
     let target = path.strip_prefix("/containerLogs/").map(|rest| {
         let parts: Vec<&str> = rest.split('/').collect();
         parts
