@@ -129,12 +129,42 @@ pub(crate) type Shared<K> = futures::stream::BoxStream<'static, std::sync::Arc<K
 /// How often a shared subscription is polled even without a wake-up.
 const REPOLL: Duration = Duration::from_secs(1);
 
+/// The objects a shared cache's watch saw deleted, for its subscribers (see [`subscription`]).
+pub(crate) type Deletes<K> = tokio::sync::broadcast::Sender<std::sync::Arc<K>>;
+
+/// A controller's subscription to a shared cache: its changes through `handle` (see
+/// [`repolled`]) and its deletions through `deletes`. kube-runtime 5.0's `ReflectHandle`
+/// never yields a deleted object (it looks each event's object up in the cache, where a
+/// deleted one is gone), so without `deletes` a controller would not hear that a pod it
+/// counts is gone until its next resync (the ReplicaSet would replace an evicted pod late,
+/// an EndpointSlice would keep a deleted pod).
+pub(crate) fn subscription<K>(
+    handle: kube::runtime::reflector::ReflectHandle<K>,
+    deletes: &Deletes<K>,
+) -> Shared<K>
+where
+    K: kube::runtime::reflector::Lookup + Clone + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Default + Send + Sync,
+{
+    let deleted = futures::stream::unfold(deletes.subscribe(), |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(obj) => return Some((obj, rx)),
+                // A slow subscriber that missed deletions hears of them at its resync.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    futures::stream::select(repolled(handle), deleted).boxed()
+}
+
 /// `handle`, polled again every second. kube-runtime 5.0's `ReflectHandle` answers
 /// `Pending` without arranging a wake-up when the object an event names is already gone
 /// from the cache (a pod deleted right after a change): its controller would then hear
 /// nothing more from that cache, and the cache's watch would block once the subscription's
 /// buffer fills. Polling it again takes the next event.
-pub(crate) fn repolled<K>(handle: kube::runtime::reflector::ReflectHandle<K>) -> Shared<K>
+fn repolled<K>(handle: kube::runtime::reflector::ReflectHandle<K>) -> Shared<K>
 where
     K: kube::runtime::reflector::Lookup + Clone + Send + Sync + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone + Default + Send + Sync,

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use futures::TryStreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
@@ -15,18 +16,37 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::cache_ready::{ReadySignal, ready_channel, signal_when_listed};
-use crate::context::{Ctx, ManagerConfig, drain, repolled};
+use crate::context::{Ctx, Deletes, ManagerConfig, Shared, drain, subscription};
 use crate::error::Backoff;
 use crate::expectations::Expectations;
 
 /// Events a shared cache holds for slow subscribers before its watch waits for them.
 const SHARED_BUFFER: usize = 4096;
 
+/// Deletions a shared cache holds for slow subscribers before they miss some.
+const DELETES_BUFFER: usize = 1024;
+
 /// The subscriptions to the shared caches, one per controller that a cache triggers.
 struct Handles {
-    pods: ReflectHandle<Pod>,
-    replica_sets: ReflectHandle<ReplicaSet>,
-    jobs: ReflectHandle<Job>,
+    pods: (ReflectHandle<Pod>, Deletes<Pod>),
+    replica_sets: (ReflectHandle<ReplicaSet>, Deletes<ReplicaSet>),
+    jobs: (ReflectHandle<Job>, Deletes<Job>),
+}
+
+fn deletes<K: Clone>() -> Deletes<K> {
+    tokio::sync::broadcast::channel(DELETES_BUFFER).0
+}
+
+impl Handles {
+    fn pods(&self) -> Shared<Pod> {
+        subscription(self.pods.0.clone(), &self.pods.1)
+    }
+    fn replica_sets(&self) -> Shared<ReplicaSet> {
+        subscription(self.replica_sets.0.clone(), &self.replica_sets.1)
+    }
+    fn jobs(&self) -> Shared<Job> {
+        subscription(self.jobs.0.clone(), &self.jobs.1)
+    }
 }
 
 /// Starts the caches and every controller of one term into `tasks`; each stops when `term`
@@ -51,9 +71,9 @@ pub(crate) fn start_term(
         return;
     };
     let handles = Handles {
-        pods: p,
-        replica_sets: r,
-        jobs: j,
+        pods: (p, deletes()),
+        replica_sets: (r, deletes()),
+        jobs: (j, deletes()),
     };
     let ctx = Arc::new(Ctx {
         client: client.clone(),
@@ -71,15 +91,13 @@ pub(crate) fn start_term(
     start_controllers(tasks, term, &ctx, &handles);
     crate::gc::start(tasks, term, client, config);
     // The caches start after their subscribers exist, so no event is missed.
-    cache(tasks, term, "pod cache", client, (pod_writer, pods_listed));
-    cache(
-        tasks,
-        term,
-        "replicaset cache",
-        client,
-        (rs_writer, replica_sets_listed),
-    );
-    cache(tasks, term, "job cache", client, (job_writer, jobs_listed));
+    let h = &handles;
+    let pod_cache = (pod_writer, pods_listed, h.pods.1.clone());
+    cache(tasks, term, "pod cache", client, pod_cache);
+    let rs_cache = (rs_writer, replica_sets_listed, h.replica_sets.1.clone());
+    cache(tasks, term, "replicaset cache", client, rs_cache);
+    let job_cache = (job_writer, jobs_listed, h.jobs.1.clone());
+    cache(tasks, term, "job cache", client, job_cache);
 }
 
 fn start_controllers(
@@ -88,53 +106,46 @@ fn start_controllers(
     ctx: &Arc<Ctx>,
     h: &Handles,
 ) {
-    let rs = crate::replicaset::controller(
-        ctx.clone(),
-        repolled(h.replica_sets.clone()),
-        repolled(h.pods.clone()),
-    );
+    let rs = crate::replicaset::controller(ctx.clone(), h.replica_sets(), h.pods());
     spawn(tasks, term, "replicaset controller", rs);
-    let deploy = crate::deployment::controller(ctx.clone(), repolled(h.replica_sets.clone()));
+    let deploy = crate::deployment::controller(ctx.clone(), h.replica_sets());
     spawn(tasks, term, "deployment controller", deploy);
-    let eps = crate::endpoints::controller(ctx.clone(), repolled(h.pods.clone()));
+    let eps = crate::endpoints::controller(ctx.clone(), h.pods());
     spawn(tasks, term, "endpoints controller", eps);
-    let nodes = crate::node_lifecycle::controller(ctx.clone(), repolled(h.pods.clone()));
+    let nodes = crate::node_lifecycle::controller(ctx.clone(), h.pods());
     spawn(tasks, term, "node lifecycle controller", nodes);
-    let job = crate::job::controller(
-        ctx.clone(),
-        repolled(h.jobs.clone()),
-        repolled(h.pods.clone()),
-    );
+    let job = crate::job::controller(ctx.clone(), h.jobs(), h.pods());
     spawn(tasks, term, "job controller", job);
-    let orphans = crate::job_orphans::controller(ctx.clone(), repolled(h.pods.clone()));
+    let orphans = crate::job_orphans::controller(ctx.clone(), h.pods());
     spawn(tasks, term, "job orphan pods controller", orphans);
     let cidr = crate::pod_cidr::controller(ctx.clone());
     spawn(tasks, term, "pod CIDR controller", cidr);
     let accounts = crate::serviceaccounts::controllers(ctx.clone());
     spawn(tasks, term, "serviceaccount controllers", accounts);
     if crate::replication_controller::served() {
-        let rc = crate::replication_controller::controller(ctx.clone(), repolled(h.pods.clone()));
+        let rc = crate::replication_controller::controller(ctx.clone(), h.pods());
         spawn(tasks, term, "replicationcontroller controller", rc);
     }
     if crate::daemonset::served() {
-        let ds = crate::daemonset::controller(ctx.clone(), repolled(h.pods.clone()));
+        let ds = crate::daemonset::controller(ctx.clone(), h.pods());
         spawn(tasks, term, "daemonset controller", ds);
     }
-    let budgets = crate::disruption::controller(ctx.clone(), repolled(h.pods.clone()));
+    let budgets = crate::disruption::controller(ctx.clone(), h.pods());
     spawn(tasks, term, "disruption controller", budgets);
     let hpa = crate::hpa::controller(ctx.clone());
     spawn(tasks, term, "horizontalpodautoscaler controller", hpa);
-    let cron = crate::cronjob::controller(ctx.clone(), repolled(h.jobs.clone()));
+    let cron = crate::cronjob::controller(ctx.clone(), h.jobs());
     spawn(tasks, term, "cronjob controller", cron);
 }
 
-/// Starts the watch that fills a shared cache, and says when it has listed once.
+/// Starts the watch that fills a shared cache, says when it has listed once, and tells
+/// `deletes` of every object it sees deleted.
 fn cache<K>(
     tasks: &mut JoinSet<&'static str>,
     term: &CancellationToken,
     what: &'static str,
     client: &Client,
-    (writer, listed): (Writer<K>, ReadySignal),
+    (writer, listed, deletes): (Writer<K>, ReadySignal, Deletes<K>),
 ) where
     K: kube::Resource<DynamicType = ()>
         + Clone
@@ -150,7 +161,15 @@ fn cache<K>(
         term,
         what,
         drain(signal_when_listed(
-            watch.default_backoff().reflect_shared(writer),
+            watch
+                .default_backoff()
+                .reflect_shared(writer)
+                .inspect_ok(move |event| {
+                    if let watcher::Event::Delete(obj) = event {
+                        // No subscriber yet (or any more) is no one to tell.
+                        let _ = deletes.send(Arc::new(obj.clone()));
+                    }
+                }),
             listed,
         )),
     );
