@@ -49,6 +49,10 @@ pub struct AgentTuning {
     /// Test setting: how soon a missing ConfigMap or Secret is looked up again, in ms.
     #[arg(long, hide_short_help = true, default_value_t = 2000)]
     refs_retry_ms: u64,
+    /// Run guests with wasmtime's pooling allocator, this many instance slots reserved up
+    /// front (for thousands of pods on one node; default: on-demand allocation).
+    #[arg(long, value_name = "SLOTS")]
+    pooling_instances: Option<u32>,
 }
 
 impl AgentTuning {
@@ -65,6 +69,7 @@ impl AgentTuning {
         options.default_pod_cidr = self.pod_cidr.clone();
         options.node_ip = self.node_ip;
         options.refs_retry = Duration::from_millis(self.refs_retry_ms.max(100));
+        options.pooling_instances = self.pooling_instances;
         if let Some(ms) = self.crash_backoff_base_ms {
             options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
             options.error_hold = Duration::from_millis(ms.clamp(1, 1000));

@@ -15,6 +15,7 @@ use crate::tunnel::{RuntimeLogs, TunnelConfig, keep_tunnels};
 use crate::worker::WorkerConfig;
 use crate::{api::CallError, host};
 use skiff_runtime_wasm::network::LocalNetwork;
+use skiff_runtime_wasm::engine::PoolingConfig;
 use skiff_runtime_wasm::{Runtime, RuntimeConfig, RuntimeError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -57,6 +58,10 @@ pub struct AgentOptions {
     /// Referenced ConfigMaps and Secrets: read again this often, and this soon while one is missing.
     pub refs_resync: Duration,
     pub refs_retry: Duration,
+    /// wasmtime's pooling allocator with this many instance slots (dense nodes: an on-demand
+    /// instance takes about 7 memory mappings, so `vm.max_map_count` caps a node near 9,000
+    /// pods); `None`: on-demand allocation.
+    pub pooling_instances: Option<u32>,
 }
 
 impl AgentOptions {
@@ -78,6 +83,7 @@ impl AgentOptions {
             pull_backoff: BackoffPolicy::default(),
             error_hold: Duration::from_secs(1),
             refs_resync: Duration::from_secs(60),
+            pooling_instances: None,
             refs_retry: Duration::from_secs(2),
         }
     }
@@ -147,10 +153,12 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         return Ok(());
     };
     let net = Arc::new(LocalNetwork::new());
-    let rt = Runtime::new(
-        RuntimeConfig::new(options.data_dir.join("runtime")),
-        net.clone(),
-    )?;
+    let mut runtime_config = RuntimeConfig::new(options.data_dir.join("runtime"));
+    runtime_config.engine.pooling = options.pooling_instances.map(|n| PoolingConfig {
+        max_instances: n,
+        ..PoolingConfig::default()
+    });
+    let rt = Runtime::new(runtime_config, net.clone())?;
     let mut cfg = WorkerConfig::new(options.data_dir.join("pods"), &options.node_name, node_ip);
     cfg.node_cpu_millis = u64::from(facts.cpus) * 1000;
     cfg.node_memory_bytes = facts.memory_bytes;
