@@ -53,6 +53,9 @@ pub struct AgentTuning {
     /// front (for thousands of pods on one node; default: on-demand allocation).
     #[arg(long, value_name = "SLOTS")]
     pooling_instances: Option<u32>,
+    /// The pod capacity the Node reports to the scheduler (the kubelet's `--max-pods`).
+    #[arg(long, default_value_t = 110)]
+    max_pods: u32,
 }
 
 impl AgentTuning {
@@ -70,6 +73,7 @@ impl AgentTuning {
         options.node_ip = self.node_ip;
         options.refs_retry = Duration::from_millis(self.refs_retry_ms.max(100));
         options.pooling_instances = self.pooling_instances;
+        options.max_pods = self.max_pods;
         if let Some(ms) = self.crash_backoff_base_ms {
             options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
             options.error_hold = Duration::from_millis(ms.clamp(1, 1000));

@@ -62,6 +62,8 @@ pub struct AgentOptions {
     /// instance takes about 7 memory mappings, so `vm.max_map_count` caps a node near 9,000
     /// pods); `None`: on-demand allocation.
     pub pooling_instances: Option<u32>,
+    /// The pod capacity the Node reports (the kubelet's `--max-pods`).
+    pub max_pods: u32,
 }
 
 impl AgentOptions {
@@ -84,6 +86,7 @@ impl AgentOptions {
             error_hold: Duration::from_secs(1),
             refs_resync: Duration::from_secs(60),
             pooling_instances: None,
+            max_pods: crate::node_object::DEFAULT_MAX_PODS,
             refs_retry: Duration::from_secs(2),
         }
     }
@@ -136,7 +139,8 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     let node_ip = options
         .node_ip
         .unwrap_or_else(|| host::address_towards(&server_host));
-    let facts = host::facts(&options.node_name, node_ip);
+    let mut facts = host::facts(&options.node_name, node_ip);
+    facts.max_pods = options.max_pods;
     let (cidr_tx, cidr_rx) = watch::channel(None);
     let node_sync = NodeSync {
         client: client.clone(),
