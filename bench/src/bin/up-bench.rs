@@ -66,7 +66,8 @@ async fn main() -> Result<()> {
         let client = &cluster.client;
         match &cli.what {
             What::Deploy { replicas } => {
-                let o = up::deploy(client, "bench", *replicas, &image, Duration::from_secs(300)).await?;
+                let o = up::deploy(client, "bench", *replicas, &image, Duration::from_secs(300))
+                    .await?;
                 let s = o.available.as_secs_f64();
                 let met = if s < 2.0 { "yes" } else { "NO" };
                 println!("| {round} | {} | {s:.2} | < 2 s | {met} |", o.replicas);
@@ -84,10 +85,22 @@ async fn main() -> Result<()> {
                 );
             }
             What::Burst { pods, clients } => {
-                let o = up::burst(client, *pods, *clients, "burst", &image, Duration::from_secs(300)).await?;
+                let o = up::burst(
+                    client,
+                    *pods,
+                    *clients,
+                    "burst",
+                    &image,
+                    Duration::from_secs(300),
+                )
+                .await?;
                 let s = o.running.as_secs_f64();
                 let met = if s < 1.0 { "yes" } else { "NO" };
-                println!("| {round} | {} | {clients} | {:.2} | {s:.2} | < 1 s | {met} |", o.pods, o.created.as_secs_f64());
+                println!(
+                    "| {round} | {} | {clients} | {:.2} | {s:.2} | < 1 s | {met} |",
+                    o.pods,
+                    o.created.as_secs_f64()
+                );
             }
             What::Density { pods, clients } => {
                 let before = cluster.rss_bytes()?;
@@ -95,8 +108,12 @@ async fn main() -> Result<()> {
                 // Let the pods settle (first log writes, status writes) before reading RSS.
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 let after = cluster.rss_bytes()?;
-                let per_pod = (after.saturating_sub(before)) as f64 / *pods as f64 / 1024.0;
-                let met = if (after as f64) < 2048.0 * MIB { "yes" } else { "NO" };
+                let per_pod = after.saturating_sub(before) as f64 / *pods as f64 / 1024.0;
+                let met = if (after as f64) < 2048.0 * MIB {
+                    "yes"
+                } else {
+                    "NO"
+                };
                 println!(
                     "| {round} | {} | {clients} | {:.1} | {:.1} | {:.0} | {:.0} | {per_pod:.1} | < 2 GiB | {met} |",
                     o.pods,
@@ -114,7 +131,10 @@ async fn main() -> Result<()> {
 
 fn print_header(what: &What) {
     let (header, rule) = match what {
-        What::Deploy { .. } => ("| run | replicas | create to Available (s) | target | met |", "|--:|--:|--:|---|---|"),
+        What::Deploy { .. } => (
+            "| run | replicas | create to Available (s) | target | met |",
+            "|--:|--:|--:|---|---|",
+        ),
         What::Start { .. } => (
             "| run | pods | min ms | p50 ms | p99 ms | max ms | Kubernetes SLO ms | target | met |",
             "|--:|--:|--:|--:|--:|--:|--:|---|---|",

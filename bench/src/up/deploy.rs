@@ -60,7 +60,11 @@ pub async fn deploy(
 ) -> anyhow::Result<DeployOutcome> {
     let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut events = std::pin::pin!(watcher(api.clone(), config).default_backoff().applied_objects());
+    let mut events = std::pin::pin!(
+        watcher(api.clone(), config)
+            .default_backoff()
+            .applied_objects()
+    );
     let started = Instant::now();
     api.create(&PostParams::default(), &deployment(name, replicas, image)?)
         .await

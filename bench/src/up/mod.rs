@@ -95,12 +95,19 @@ async fn wait_node_ready(client: &Client) -> anyhow::Result<()> {
                 .as_ref()
                 .and_then(|s| s.conditions.as_ref())
                 .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-            let cidr = node.spec.as_ref().and_then(|s| s.pod_cidr.as_ref()).is_some();
+            let cidr = node
+                .spec
+                .as_ref()
+                .and_then(|s| s.pod_cidr.as_ref())
+                .is_some();
             if ready && cidr {
                 return Ok(());
             }
         }
-        anyhow::ensure!(Instant::now() < deadline, "the node was not Ready with a pod CIDR within 60 s");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the node was not Ready with a pod CIDR within 60 s"
+        );
         sleep(Duration::from_millis(100)).await;
     }
 }

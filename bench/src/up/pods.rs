@@ -121,6 +121,19 @@ pub async fn burst(
 }
 
 /// [`burst`] of `n` idle pods with a longer limit: the density run.
-pub async fn density(client: &Client, n: usize, clients: usize, image: &str) -> anyhow::Result<BurstOutcome> {
-    burst(client, n, clients, "density", image, Duration::from_secs(900)).await
+pub async fn density(
+    client: &Client,
+    n: usize,
+    clients: usize,
+    image: &str,
+) -> anyhow::Result<BurstOutcome> {
+    burst(
+        client,
+        n,
+        clients,
+        "density",
+        image,
+        Duration::from_secs(900),
+    )
+    .await
 }

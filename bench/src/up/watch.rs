@@ -50,10 +50,9 @@ pub async fn running(client: Client, label: &str) -> anyhow::Result<Running> {
             };
             let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
             let name = pod.metadata.name.unwrap_or_default();
-            if phase == Some("Running") && reported.insert(name.clone()) {
-                if tx.send((name, Instant::now())).is_err() {
-                    return;
-                }
+            let first = phase == Some("Running") && reported.insert(name.clone());
+            if first && tx.send((name, Instant::now())).is_err() {
+                return;
             }
         }
     });

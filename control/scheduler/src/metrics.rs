@@ -77,8 +77,18 @@ impl Histogram {
         for (bound, count) in self.bounds.iter().zip(&self.counts) {
             let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {count}");
         }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
-        let braces = |l: &str| if l.is_empty() { String::new() } else { format!("{{{l}}}") };
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braces = |l: &str| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{{{l}}}")
+            }
+        };
         let _ = writeln!(out, "{name}_sum{} {}", braces(labels), self.sum);
         let _ = writeln!(out, "{name}_count{} {}", braces(labels), self.count);
     }
@@ -153,22 +163,47 @@ impl Metrics {
         let mut out = String::new();
         let profile = DEFAULT_SCHEDULER;
         let name = "scheduler_schedule_attempts_total";
-        let _ = writeln!(out, "# HELP {name} Number of attempts to schedule pods, by the result. 'unschedulable' means a pod could not be scheduled, while 'error' means an internal scheduler problem.\n# TYPE {name} counter");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Number of attempts to schedule pods, by the result. 'unschedulable' means a pod could not be scheduled, while 'error' means an internal scheduler problem.\n# TYPE {name} counter"
+        );
         for outcome in [Outcome::Scheduled, Outcome::Unschedulable, Outcome::Error] {
             let count = n.attempts.get(&outcome).copied().unwrap_or(0);
-            let _ = writeln!(out, "{name}{{profile=\"{profile}\",result=\"{}\"}} {count}", outcome.label());
+            let _ = writeln!(
+                out,
+                "{name}{{profile=\"{profile}\",result=\"{}\"}} {count}",
+                outcome.label()
+            );
         }
         let name = "scheduler_scheduling_attempt_duration_seconds";
-        let _ = writeln!(out, "# HELP {name} Scheduling attempt latency in seconds (scheduling algorithm + binding)\n# TYPE {name} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Scheduling attempt latency in seconds (scheduling algorithm + binding)\n# TYPE {name} histogram"
+        );
         for (outcome, h) in &n.durations {
-            h.render(&mut out, name, &format!("profile=\"{profile}\",result=\"{}\"", outcome.label()));
+            h.render(
+                &mut out,
+                name,
+                &format!("profile=\"{profile}\",result=\"{}\"", outcome.label()),
+            );
         }
         let name = "scheduler_pod_scheduling_attempts";
-        let _ = writeln!(out, "# HELP {name} Number of attempts to successfully schedule a pod.\n# TYPE {name} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Number of attempts to successfully schedule a pod.\n# TYPE {name} histogram"
+        );
         n.attempts_per_pod.render(&mut out, name, "");
         let name = "scheduler_pending_pods";
-        let _ = writeln!(out, "# HELP {name} Number of pending pods, by the queue type.\n# TYPE {name} gauge");
-        for (queue, value) in [("active", n.active), ("backoff", 0), ("gated", 0), ("unschedulable", n.unschedulable)] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} Number of pending pods, by the queue type.\n# TYPE {name} gauge"
+        );
+        for (queue, value) in [
+            ("active", n.active),
+            ("backoff", 0),
+            ("gated", 0),
+            ("unschedulable", n.unschedulable),
+        ] {
             let _ = writeln!(out, "{name}{{queue=\"{queue}\"}} {value}");
         }
         out

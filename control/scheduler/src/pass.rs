@@ -45,8 +45,10 @@ impl PassState {
             .filter(|p| bind::is_unbound(p))
             .map(|p| uid(p))
             .collect();
-        self.assumed.retain(|pod_uid, _| unbound.contains(pod_uid.as_str()));
-        self.attempts.retain(|pod_uid, _| unbound.contains(pod_uid.as_str()));
+        self.assumed
+            .retain(|pod_uid, _| unbound.contains(pod_uid.as_str()));
+        self.attempts
+            .retain(|pod_uid, _| unbound.contains(pod_uid.as_str()));
     }
 }
 

@@ -15,10 +15,7 @@ pub const DEFAULT_SCHEDULER: &str = "default-scheduler";
 
 /// Pods that need a node from this scheduler: unbound, not being deleted, not finished, and
 /// naming no other scheduler; oldest first.
-pub fn pending<'a>(
-    pods: &'a [Arc<Pod>],
-    assumed: &HashMap<String, String>,
-) -> Vec<&'a Arc<Pod>> {
+pub fn pending<'a>(pods: &'a [Arc<Pod>], assumed: &HashMap<String, String>) -> Vec<&'a Arc<Pod>> {
     let mut waiting: Vec<&Arc<Pod>> = pods
         .iter()
         .filter(|p| {

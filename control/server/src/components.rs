@@ -109,7 +109,8 @@ pub(crate) async fn start(
         api.add_metrics_source(Box::new(move || rendered.render()));
         let stop = stop.clone();
         tasks.spawn(async move {
-            if let Err(e) = skiff_scheduler::run_with_metrics(client, leading, stop, metrics).await {
+            if let Err(e) = skiff_scheduler::run_with_metrics(client, leading, stop, metrics).await
+            {
                 tracing::error!("scheduler stopped: {e}");
             }
         });

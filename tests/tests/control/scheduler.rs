@@ -24,7 +24,11 @@ fn scheduler_binds_fitting_pods_and_explains_the_rest() {
 
 #[test]
 fn server_metrics_count_scheduling_attempts() {
-    run_bounded("scheduler_metrics", Duration::from_secs(120), metrics_scenario());
+    run_bounded(
+        "scheduler_metrics",
+        Duration::from_secs(120),
+        metrics_scenario(),
+    );
 }
 
 fn pod(name: &str, cpu: &str, memory: &str, selector: Option<(&str, &str)>) -> anyhow::Result<Pod> {
@@ -179,13 +183,18 @@ async fn metrics_scenario() -> anyhow::Result<()> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     pods.create(&PostParams::default(), &pod("fits", "100m", "64Mi", None)?)
         .await?;
-    pods.create(&PostParams::default(), &pod("too-big", "100m", "8Gi", None)?)
-        .await?;
+    pods.create(
+        &PostParams::default(),
+        &pod("too-big", "100m", "8Gi", None)?,
+    )
+    .await?;
     anyhow::ensure!(bound_to(&pods, "fits").await? == "m1");
     failed_scheduling(&client, "too-big").await?;
 
     let attempts = |result: &str| {
-        format!("scheduler_schedule_attempts_total{{profile=\"default-scheduler\",result=\"{result}\"}}")
+        format!(
+            "scheduler_schedule_attempts_total{{profile=\"default-scheduler\",result=\"{result}\"}}"
+        )
     };
     // The binding's answer is counted a moment after the pod shows bound.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -199,7 +208,10 @@ async fn metrics_scenario() -> anyhow::Result<()> {
     let bound_once = admin
         .metric("scheduler_pod_scheduling_attempts_bucket{le=\"1\"}")
         .await?;
-    anyhow::ensure!(bound_once == 1, "pods bound at the first attempt: {bound_once}");
+    anyhow::ensure!(
+        bound_once == 1,
+        "pods bound at the first attempt: {bound_once}"
+    );
     let timed = admin
         .metric("scheduler_scheduling_attempt_duration_seconds_count{profile=\"default-scheduler\",result=\"scheduled\"}")
         .await?;

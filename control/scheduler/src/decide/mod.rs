@@ -11,12 +11,12 @@ mod affinity;
 mod filter;
 mod node;
 mod resources;
+#[cfg(test)]
+mod sample_tests;
 mod score;
 mod taints;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod sample_tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -98,7 +98,11 @@ pub fn place(pod: &Pod, nodes: &[NodeState<'_>], start: usize) -> Result<Placeme
     let mut reasons = BTreeMap::new();
     let mut feasible: Vec<(usize, &NodeState<'_>)> = Vec::new();
     let mut examined = 0;
-    let offset = if nodes.is_empty() { 0 } else { start % nodes.len() };
+    let offset = if nodes.is_empty() {
+        0
+    } else {
+        start % nodes.len()
+    };
     for i in (offset..nodes.len()).chain(0..offset) {
         if feasible.len() >= enough {
             break;

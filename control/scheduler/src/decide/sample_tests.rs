@@ -39,7 +39,14 @@ fn a_large_cluster_is_sampled_from_the_start_index() {
     let cases = [(0, 0), (500, 500), (900, 0), (1_300, 300)];
     for (start, want) in cases {
         let got = place(&p, &states, start).expect("a node");
-        assert_eq!(got, Placement { node: want, examined: 420 }, "start {start}");
+        assert_eq!(
+            got,
+            Placement {
+                node: want,
+                examined: 420
+            },
+            "start {start}"
+        );
     }
 }
 
@@ -50,16 +57,23 @@ fn a_small_cluster_is_searched_whole_from_any_start() {
     let p = as_pod(pod("100m", "64Mi"));
     for start in 0..5 {
         let got = place(&p, &states, start).expect("a node");
-        assert_eq!(got, Placement { node: 0, examined: 3 }, "start {start}");
+        assert_eq!(
+            got,
+            Placement {
+                node: 0,
+                examined: 3
+            },
+            "start {start}"
+        );
     }
 }
 
 #[test]
 fn a_placed_pod_counts_against_the_next_choice() {
     let all = cluster(2);
+    let placed: Vec<_> = (0..4).map(|_| as_pod(pod("1", "1Gi"))).collect();
     let mut states: Vec<NodeState<'_>> =
         all.iter().map(|n| NodeState::new(n, Vec::new())).collect();
-    let placed: Vec<_> = (0..4).map(|_| as_pod(pod("1", "1Gi"))).collect();
     let mut chosen = Vec::new();
     for p in &placed {
         let at = place(p, &states, 0).expect("a node").node;
@@ -70,6 +84,8 @@ fn a_placed_pod_counts_against_the_next_choice() {
     let full = as_pod(pod("1", "1Gi"));
     assert_eq!(place(&full, &states, 0).map(|p| p.node), Ok(0));
     let too_big = as_pod(pod("3", "1Gi"));
-    let why = place(&too_big, &states, 0).expect_err("no room").to_string();
+    let why = place(&too_big, &states, 0)
+        .expect_err("no room")
+        .to_string();
     assert_eq!(why, "0/2 nodes are available: 2 Insufficient cpu.");
 }
