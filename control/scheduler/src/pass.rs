@@ -106,3 +106,7 @@ pub fn one_pass(
     metrics.pending(0, unschedulable.len());
     unschedulable
 }
+
+#[cfg(test)]
+#[path = "pass_tests.rs"]
+mod tests;
