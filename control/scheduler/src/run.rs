@@ -20,6 +20,11 @@ use crate::pass::{BindJob, PassState, one_pass};
 
 /// How often a pass runs without a change (pods left unschedulable are retried).
 const RESYNC: Duration = Duration::from_secs(5);
+/// Bounds of the pause between two passes: twice the last pass's time, so that with thousands
+/// of pods cached (a pass rebuilds the node states from them) passes take at most about a
+/// third of a core and the pods that arrive meanwhile are placed together in the next one.
+const MIN_GAP: Duration = Duration::from_millis(2);
+const MAX_GAP: Duration = Duration::from_millis(250);
 /// Bindings in flight at once (kube-scheduler binds each pod in a goroutine of its own; this
 /// bounds the connections to the API server).
 const BIND_CONCURRENCY: usize = 64;
@@ -122,12 +127,14 @@ async fn schedule_passes(
         return;
     }
     let mut state = PassState::default();
+    let mut took = Duration::ZERO;
     loop {
         // A binding that failed is no assumption: the pod is tried again in this pass.
         while let Ok(pod_uid) = failed.try_recv() {
             state.assumed.remove(&pod_uid);
         }
         if *leading.borrow() {
+            let started = tokio::time::Instant::now();
             let unschedulable = one_pass(
                 &nodes.state(),
                 &pods.state(),
@@ -136,6 +143,7 @@ async fn schedule_passes(
                 metrics,
                 || *leading.borrow(),
             );
+            took = started.elapsed();
             for (pod, message) in unschedulable {
                 binder.report_unschedulable(&pod, &message).await;
             }
@@ -143,6 +151,7 @@ async fn schedule_passes(
             state = PassState::default();
         }
         let _ = tokio::time::timeout(RESYNC, changed.notified()).await;
+        tokio::time::sleep((took * 2).clamp(MIN_GAP, MAX_GAP)).await;
     }
 }
 
