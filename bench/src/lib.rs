@@ -3,7 +3,7 @@
 //! with the same kind of request, and its fsync probe, statistics and tables; and the API
 //! server benchmark (`api-bench`, module [`api`]); and write availability across leader loss
 //! (`failover-bench`, module [`failover`]); and scheduler throughput (`sched-bench`, module
-//! [`sched`]).
+//! [`sched`]); and benchmarks on `skiff up` (`up-bench`, module [`up`]).
 
 pub mod api;
 pub mod conn;
@@ -17,3 +17,4 @@ pub mod snapwatch;
 pub mod stats;
 pub mod table;
 pub mod target;
+pub mod up;

@@ -53,6 +53,13 @@ pub struct AgentTuning {
     /// CPU is the average over the last period.
     #[arg(long, default_value_t = 10)]
     metrics_seconds: u64,
+    /// Run guests with wasmtime's pooling allocator, this many instance slots reserved up
+    /// front (for thousands of pods on one node; default: on-demand allocation).
+    #[arg(long, value_name = "SLOTS")]
+    pooling_instances: Option<u32>,
+    /// The pod capacity the Node reports to the scheduler (the kubelet's `--max-pods`).
+    #[arg(long, default_value_t = 110)]
+    max_pods: u32,
 }
 
 impl AgentTuning {
@@ -74,6 +81,8 @@ impl AgentTuning {
             "--metrics-seconds must be at least 1"
         );
         options.metrics_period = Duration::from_secs(self.metrics_seconds);
+        options.pooling_instances = self.pooling_instances;
+        options.max_pods = self.max_pods;
         if let Some(ms) = self.crash_backoff_base_ms {
             options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
             options.error_hold = Duration::from_millis(ms.clamp(1, 1000));

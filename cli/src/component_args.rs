@@ -24,6 +24,10 @@ pub struct ComponentArgs {
     /// Lease duration of the scheduler and controller-manager elections, in seconds.
     #[arg(long, default_value_t = 15, value_name = "SECONDS")]
     leader_elect_lease_duration: u32,
+    /// Prefix length of the pod CIDR each Node gets from the cluster range (10.244.0.0/16),
+    /// as kube-controller-manager's `--node-cidr-mask-size` (default 24: 254 pod IPs a node).
+    #[arg(long, default_value_t = 24, value_name = "BITS")]
+    node_cidr_mask_size: u8,
 }
 
 impl ComponentArgs {
@@ -37,6 +41,7 @@ impl ComponentArgs {
         let lifecycle = &mut options.controllers.node_lifecycle;
         lifecycle.grace_period_secs = self.node_monitor_grace_period.into();
         lifecycle.default_toleration_secs = self.default_unreachable_toleration_seconds.into();
+        options.controllers.node_cidr_mask = self.node_cidr_mask_size;
         options
     }
 }

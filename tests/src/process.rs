@@ -262,6 +262,11 @@ impl Replica {
         self.wait_ready(READY_LIMIT).await
     }
 
+    /// The process id of the running process.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn is_running(&self) -> bool {
         self.child.is_some()
     }

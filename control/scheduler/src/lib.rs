@@ -7,9 +7,12 @@
 //!   anti-affinity on the hostname), then scores (least allocated, preferred affinity, spread of
 //!   one owner's pods). No I/O, no clock; tested by table.
 //! - `queue`: the pods waiting in one pass and the nodes' current load, from the caches.
+//! - `pass`: one pass: node states built once, each waiting pod placed on a rotating sample
+//!   of the nodes (kube-scheduler's `percentageOfNodesToScore`) and handed to the binder.
 //! - `bind`: the writes (bindings, PodScheduled=False, FailedScheduling events).
-//! - `run`: the loop: watch caches, and passes while this replica holds the scheduler Lease
-//!   (`skiff-election`).
+//! - `run`: the loop: watch caches, passes while this replica holds the scheduler Lease
+//!   (`skiff-election`), and the bind pipeline (many bindings in flight, not awaited by passes).
+//! - `metrics`: kube-scheduler's metric families for `/metrics`.
 //!
 //! **Architecture Invariant:** this crate talks to the cluster only through the Kubernetes API
 //! (kube-rs); it does not depend on the store or replica crates, as kube-scheduler does not
@@ -17,8 +20,11 @@
 
 mod bind;
 pub mod decide;
+mod metrics;
+mod pass;
 mod queue;
 mod run;
 
+pub use metrics::{Metrics, Outcome};
 pub use queue::DEFAULT_SCHEDULER;
-pub use run::{RunError, run};
+pub use run::{RunError, run, run_with_metrics};

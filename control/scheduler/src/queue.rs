@@ -3,7 +3,8 @@
 //! this process made that its caches have not shown yet (kube-scheduler's "assumed" pods).
 //! Pure functions of the cached objects.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 
@@ -14,10 +15,9 @@ pub const DEFAULT_SCHEDULER: &str = "default-scheduler";
 
 /// Pods that need a node from this scheduler: unbound, not being deleted, not finished, and
 /// naming no other scheduler; oldest first.
-pub fn pending<'a>(pods: &'a [&'a Pod], assumed: &HashMap<String, String>) -> Vec<&'a Pod> {
-    let mut waiting: Vec<&Pod> = pods
+pub fn pending<'a>(pods: &'a [Arc<Pod>], assumed: &HashMap<String, String>) -> Vec<&'a Arc<Pod>> {
+    let mut waiting: Vec<&Arc<Pod>> = pods
         .iter()
-        .copied()
         .filter(|p| {
             let spec = p.spec.as_ref();
             let unbound = spec.is_none_or(|s| s.node_name.as_deref().unwrap_or("").is_empty());
@@ -32,9 +32,8 @@ pub fn pending<'a>(pods: &'a [&'a Pod], assumed: &HashMap<String, String>) -> Ve
         })
         .collect();
     waiting.sort_by(|a, b| {
-        let created = |p: &Pod| p.metadata.creation_timestamp.clone();
-        created(a)
-            .cmp(&created(b))
+        (a.metadata.creation_timestamp.as_ref())
+            .cmp(&b.metadata.creation_timestamp.as_ref())
             .then_with(|| a.metadata.name.cmp(&b.metadata.name))
     });
     waiting
@@ -47,7 +46,7 @@ pub fn node_states<'a>(
     pods: &'a [&'a Pod],
     assumed: &HashMap<String, String>,
 ) -> Vec<NodeState<'a>> {
-    let mut by_node: BTreeMap<&str, Vec<&'a Pod>> = BTreeMap::new();
+    let mut by_node: HashMap<&str, Vec<&'a Pod>> = HashMap::new();
     // A pod being deleted still holds its node's resources until it is gone.
     for pod in pods.iter().copied().filter(|p| !finished(p)) {
         let bound = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
@@ -60,12 +59,9 @@ pub fn node_states<'a>(
     }
     nodes
         .iter()
-        .map(|node| NodeState {
-            node,
-            pods: by_node
-                .get(node.metadata.name.as_deref().unwrap_or(""))
-                .cloned()
-                .unwrap_or_default(),
+        .map(|node| {
+            let name = node.metadata.name.as_deref().unwrap_or("");
+            NodeState::new(node, by_node.remove(name).unwrap_or_default())
         })
         .collect()
 }

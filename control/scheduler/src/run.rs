@@ -2,7 +2,6 @@
 //! replica holds the scheduler Lease, passes that bind every waiting pod it can place and
 //! report the others as kube-scheduler does (PodScheduled=False and a FailedScheduling event).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,17 +11,23 @@ use kube::Client;
 use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::bind::{self, Binder};
-use crate::decide::schedule;
-use crate::queue::{node_states, pending, uid};
+use crate::bind::Binder;
+use crate::metrics::{Metrics, Outcome};
+use crate::pass::{BindJob, PassState, one_pass};
 
 /// How often a pass runs without a change (pods left unschedulable are retried).
 const RESYNC: Duration = Duration::from_secs(5);
-/// Bindings sent at once in one pass.
-const BIND_CONCURRENCY: usize = 32;
+/// Bounds of the pause between two passes: twice the last pass's time, so that with thousands
+/// of pods cached (a pass rebuilds the node states from them) passes take at most about a
+/// third of a core and the pods that arrive meanwhile are placed together in the next one.
+const MIN_GAP: Duration = Duration::from_millis(2);
+const MAX_GAP: Duration = Duration::from_millis(250);
+/// Bindings in flight at once (kube-scheduler binds each pod in a goroutine of its own; this
+/// bounds the connections to the API server).
+const BIND_CONCURRENCY: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -37,6 +42,16 @@ pub async fn run(
     client: Client,
     leading: watch::Receiver<bool>,
     shutdown: CancellationToken,
+) -> Result<(), RunError> {
+    run_with_metrics(client, leading, shutdown, Metrics::default()).await
+}
+
+/// [`run`], counting into `metrics` (which the caller renders at `/metrics`).
+pub async fn run_with_metrics(
+    client: Client,
+    leading: watch::Receiver<bool>,
+    shutdown: CancellationToken,
+    metrics: Metrics,
 ) -> Result<(), RunError> {
     let changed = Arc::new(Notify::new());
     let (nodes, node_writer) = reflector::store::<Node>();
@@ -58,12 +73,24 @@ pub async fn run(
         "pods",
     );
     let binder = Binder::new(client);
-    let passes = schedule_passes(&nodes, &pods, &binder, leading, &changed);
+    let (to_bind, jobs) = mpsc::unbounded_channel();
+    let (failed_tx, failed) = mpsc::unbounded_channel();
+    let binds = bind_pipeline(&binder, jobs, failed_tx, &changed, &metrics);
+    let passes = schedule_passes(
+        (&nodes, &pods),
+        &binder,
+        leading,
+        &changed,
+        to_bind,
+        failed,
+        &metrics,
+    );
     tokio::select! {
         () = shutdown.cancelled() => Ok(()),
         result = watch_nodes => result,
         result = watch_pods => result,
         () = passes => Ok(()),
+        () = binds => Ok(()),
     }
 }
 
@@ -87,72 +114,72 @@ async fn follow<K>(
 /// leading.
 #[allow(clippy::disallowed_methods)] // reason: this task is the only one ever waiting for these two stores
 async fn schedule_passes(
-    nodes: &Store<Node>,
-    pods: &Store<Pod>,
+    caches: (&Store<Node>, &Store<Pod>),
     binder: &Binder,
     leading: watch::Receiver<bool>,
     changed: &Notify,
+    to_bind: mpsc::UnboundedSender<BindJob>,
+    mut failed: mpsc::UnboundedReceiver<String>,
+    metrics: &Metrics,
 ) {
+    let (nodes, pods) = caches;
     if nodes.wait_until_ready().await.is_err() || pods.wait_until_ready().await.is_err() {
         return;
     }
-    let mut assumed: HashMap<String, String> = HashMap::new();
+    let mut state = PassState::default();
+    let mut took = Duration::ZERO;
     loop {
+        // A binding that failed is no assumption: the pod is tried again in this pass.
+        while let Ok(pod_uid) = failed.try_recv() {
+            state.assumed.remove(&pod_uid);
+        }
         if *leading.borrow() {
-            one_pass(nodes, pods, binder, &mut assumed, &leading).await;
+            let started = tokio::time::Instant::now();
+            let unschedulable = one_pass(
+                &nodes.state(),
+                &pods.state(),
+                &mut state,
+                &to_bind,
+                metrics,
+                || *leading.borrow(),
+            );
+            took = started.elapsed();
+            for (pod, message) in unschedulable {
+                binder.report_unschedulable(&pod, &message).await;
+            }
         } else {
-            assumed.clear();
+            state = PassState::default();
         }
         let _ = tokio::time::timeout(RESYNC, changed.notified()).await;
+        tokio::time::sleep((took * 2).clamp(MIN_GAP, MAX_GAP)).await;
     }
 }
 
-/// Places every waiting pod it can, in creation order, against the caches plus this pass's
-/// own choices; then sends the bindings concurrently and reports the pods that fit nowhere.
-async fn one_pass(
-    nodes: &Store<Node>,
-    pods: &Store<Pod>,
+/// Sends the bindings of placed pods, [`BIND_CONCURRENCY`] at a time, for as long as passes
+/// send jobs; a binding the API refused goes back to the passes through `failed`.
+async fn bind_pipeline(
     binder: &Binder,
-    assumed: &mut HashMap<String, String>,
-    leading: &watch::Receiver<bool>,
+    mut jobs: mpsc::UnboundedReceiver<BindJob>,
+    failed: mpsc::UnboundedSender<String>,
+    changed: &Notify,
+    metrics: &Metrics,
 ) {
-    let node_list = nodes.state();
-    let pod_list = pods.state();
-    let node_refs: Vec<&Node> = node_list.iter().map(AsRef::as_ref).collect();
-    let pod_refs: Vec<&Pod> = pod_list.iter().map(AsRef::as_ref).collect();
-    // Bindings the caches now show are no longer assumptions.
-    assumed.retain(|pod_uid, _| {
-        pod_refs
-            .iter()
-            .any(|p| uid(p) == pod_uid && bind::is_unbound(p))
-    });
-    let waiting = pending(&pod_refs, assumed);
-    let mut bindings = Vec::new();
-    let mut unschedulable = Vec::new();
-    for pod in waiting {
-        let states = node_states(&node_refs, &pod_refs, assumed);
-        match schedule(pod, &states) {
-            Ok(node) => {
-                assumed.insert(uid(pod).to_owned(), node.clone());
-                bindings.push((pod.clone(), node));
+    let jobs = futures::stream::poll_fn(|cx| jobs.poll_recv(cx));
+    jobs.for_each_concurrent(BIND_CONCURRENCY, |job| {
+        let failed = failed.clone();
+        async move {
+            match binder.bind(&job.pod, job.node).await {
+                None => {
+                    metrics.attempt(Outcome::Scheduled, job.started.elapsed());
+                    metrics.bound_after(job.attempts);
+                }
+                Some(pod_uid) => {
+                    metrics.attempt(Outcome::Error, job.started.elapsed());
+                    let _ = failed.send(pod_uid);
+                    changed.notify_one();
+                }
             }
-            Err(why) => unschedulable.push((pod.clone(), why.to_string())),
         }
-    }
-    if !*leading.borrow() {
-        return;
-    }
-    let failed: Vec<String> = futures::stream::iter(bindings)
-        .map(|(pod, node)| async move { binder.bind(&pod, node).await })
-        .buffer_unordered(BIND_CONCURRENCY)
-        .filter_map(|not_bound| async move { not_bound })
-        .collect()
-        .await;
-    // A binding that failed is no assumption: the pod is tried again in the next pass.
-    for pod_uid in failed {
-        assumed.remove(&pod_uid);
-    }
-    for (pod, message) in unschedulable {
-        binder.report_unschedulable(&pod, &message).await;
-    }
+    })
+    .await;
 }

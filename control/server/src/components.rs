@@ -104,9 +104,13 @@ pub(crate) async fn start(
         let config = elector("kube-scheduler", id, options);
         let (elector, leading) = Elector::new(client.clone(), config);
         tasks.spawn(elector.run(stop.clone()));
+        let metrics = skiff_scheduler::Metrics::default();
+        let rendered = metrics.clone();
+        api.add_metrics_source(Box::new(move || rendered.render()));
         let stop = stop.clone();
         tasks.spawn(async move {
-            if let Err(e) = skiff_scheduler::run(client, leading, stop).await {
+            if let Err(e) = skiff_scheduler::run_with_metrics(client, leading, stop, metrics).await
+            {
                 tracing::error!("scheduler stopped: {e}");
             }
         });

@@ -18,6 +18,7 @@ use crate::pods::task::PodSettings;
 use crate::tunnel::{NodeLogs, StatsSource, TunnelConfig, keep_tunnels};
 use crate::worker::WorkerConfig;
 use crate::{api::CallError, host};
+use skiff_runtime_wasm::engine::PoolingConfig;
 use skiff_runtime_wasm::network::LocalNetwork;
 use skiff_runtime_wasm::{Runtime, RuntimeConfig, RuntimeError};
 use std::path::PathBuf;
@@ -63,6 +64,12 @@ pub struct AgentOptions {
     pub refs_retry: Duration,
     /// Resource metrics are sampled this often; CPU is the average over one period.
     pub metrics_period: Duration,
+    /// wasmtime's pooling allocator with this many instance slots (dense nodes: an on-demand
+    /// instance takes about 7 memory mappings, so `vm.max_map_count` caps a node near 9,000
+    /// pods); `None`: on-demand allocation.
+    pub pooling_instances: Option<u32>,
+    /// The pod capacity the Node reports (the kubelet's `--max-pods`).
+    pub max_pods: u32,
 }
 
 impl AgentOptions {
@@ -84,6 +91,8 @@ impl AgentOptions {
             pull_backoff: BackoffPolicy::default(),
             error_hold: Duration::from_secs(1),
             refs_resync: Duration::from_secs(60),
+            pooling_instances: None,
+            max_pods: crate::node_object::DEFAULT_MAX_PODS,
             refs_retry: Duration::from_secs(2),
             metrics_period: crate::metrics::sampler::DEFAULT_PERIOD,
         }
@@ -137,7 +146,8 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     let node_ip = options
         .node_ip
         .unwrap_or_else(|| host::address_towards(&server_host));
-    let facts = host::facts(&options.node_name, node_ip);
+    let mut facts = host::facts(&options.node_name, node_ip);
+    facts.max_pods = options.max_pods;
     let (cidr_tx, cidr_rx) = watch::channel(None);
     let node_sync = NodeSync {
         client: client.clone(),
@@ -154,10 +164,12 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         return Ok(());
     };
     let net = Arc::new(LocalNetwork::new());
-    let rt = Runtime::new(
-        RuntimeConfig::new(options.data_dir.join("runtime")),
-        net.clone(),
-    )?;
+    let mut runtime_config = RuntimeConfig::new(options.data_dir.join("runtime"));
+    runtime_config.engine.pooling = options.pooling_instances.map(|n| PoolingConfig {
+        max_instances: n,
+        ..PoolingConfig::default()
+    });
+    let rt = Runtime::new(runtime_config, net.clone())?;
     let mut cfg = WorkerConfig::new(options.data_dir.join("pods"), &options.node_name, node_ip);
     cfg.node_cpu_millis = u64::from(facts.cpus) * 1000;
     cfg.node_memory_bytes = facts.memory_bytes;

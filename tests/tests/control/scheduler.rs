@@ -13,11 +13,22 @@ use skiff_tests::run_bounded;
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{node, one_replica, register};
+use crate::support::{admin_client, node, one_replica, register};
+use skiff_tests::api_client::ApiClient;
+use skiff_tests::{Replica, ReplicaOptions};
 
 #[test]
 fn scheduler_binds_fitting_pods_and_explains_the_rest() {
     run_bounded("scheduler_binds", Duration::from_secs(120), scenario());
+}
+
+#[test]
+fn server_metrics_count_scheduling_attempts() {
+    run_bounded(
+        "scheduler_metrics",
+        Duration::from_secs(120),
+        metrics_scenario(),
+    );
 }
 
 fn pod(name: &str, cpu: &str, memory: &str, selector: Option<(&str, &str)>) -> anyhow::Result<Pod> {
@@ -159,4 +170,55 @@ async fn failed_scheduling(client: &kube::Client, pod: &str) -> anyhow::Result<S
         }
         sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The server's own scheduler counts a bound pod and an unschedulable one at `/metrics`, with
+/// kube-scheduler's metric names.
+async fn metrics_scenario() -> anyhow::Result<()> {
+    let options = ReplicaOptions::new("sched-metrics").args(["--disable-controller-manager"]);
+    let replica = Replica::start(options).await?;
+    let client = admin_client(&replica).await?;
+    let admin = ApiClient::admin(&replica)?;
+    register(&client, node("m1", "2", "2Gi", json!({}), Some("True"))).await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    pods.create(&PostParams::default(), &pod("fits", "100m", "64Mi", None)?)
+        .await?;
+    pods.create(
+        &PostParams::default(),
+        &pod("too-big", "100m", "8Gi", None)?,
+    )
+    .await?;
+    anyhow::ensure!(bound_to(&pods, "fits").await? == "m1");
+    failed_scheduling(&client, "too-big").await?;
+
+    let attempts = |result: &str| {
+        format!(
+            "scheduler_schedule_attempts_total{{profile=\"default-scheduler\",result=\"{result}\"}}"
+        )
+    };
+    // The binding's answer is counted a moment after the pod shows bound.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while admin.metric(&attempts("scheduled")).await? < 1 {
+        anyhow::ensure!(Instant::now() < deadline, "no scheduled attempt counted");
+        sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::ensure!(admin.metric(&attempts("scheduled")).await? == 1);
+    anyhow::ensure!(admin.metric(&attempts("unschedulable")).await? >= 1);
+    anyhow::ensure!(admin.metric(&attempts("error")).await? == 0);
+    let bound_once = admin
+        .metric("scheduler_pod_scheduling_attempts_bucket{le=\"1\"}")
+        .await?;
+    anyhow::ensure!(
+        bound_once == 1,
+        "pods bound at the first attempt: {bound_once}"
+    );
+    let timed = admin
+        .metric("scheduler_scheduling_attempt_duration_seconds_count{profile=\"default-scheduler\",result=\"scheduled\"}")
+        .await?;
+    anyhow::ensure!(timed == 1, "scheduled attempts timed: {timed}");
+    let waiting = admin
+        .metric("scheduler_pending_pods{queue=\"unschedulable\"}")
+        .await?;
+    anyhow::ensure!(waiting == 1, "unschedulable pods pending: {waiting}");
+    Ok(())
 }

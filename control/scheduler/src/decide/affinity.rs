@@ -11,8 +11,29 @@ use skiff_api::selector::LabelSelector;
 /// The only topology pod anti-affinity is checked on: one node is one domain.
 pub const HOSTNAME: &str = "kubernetes.io/hostname";
 
-fn labels(node: &Node) -> BTreeMap<String, String> {
-    node.metadata.labels.clone().unwrap_or_default()
+/// The labels of an object without any.
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+
+fn labels(node: &Node) -> &BTreeMap<String, String> {
+    node.metadata.labels.as_ref().unwrap_or(&NO_LABELS)
+}
+
+/// Whether `pod` has preferred node-affinity terms (else every node's preferred weight is 0).
+pub fn has_preferred_terms(pod: &Pod) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.affinity.as_ref())
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|na| {
+            na.preferred_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .is_some_and(|terms| !terms.is_empty())
+}
+
+/// Whether `pod` has required anti-affinity terms on the hostname.
+pub fn has_anti_affinity(pod: &Pod) -> bool {
+    anti_affinity_terms(pod).next().is_some()
 }
 
 /// `nodeSelector` and required node affinity both hold for `node`.
@@ -38,7 +59,7 @@ pub fn node_matches(pod: &Pod, node: &Node) -> bool {
     let affinity_ok = required.is_none_or(|r| {
         r.node_selector_terms
             .iter()
-            .any(|term| term_matches(term, node, &node_labels))
+            .any(|term| term_matches(term, node, node_labels))
     });
     selector_ok && affinity_ok
 }
@@ -56,7 +77,7 @@ pub fn preferred_weight(pod: &Pod, node: &Node) -> i64 {
         })
         .into_iter()
         .flatten()
-        .filter(|p| term_matches(&p.preference, node, &node_labels))
+        .filter(|p| term_matches(&p.preference, node, node_labels))
         .map(|p| i64::from(p.weight))
         .sum()
 }
@@ -137,7 +158,7 @@ fn term_selects(term: &PodAffinityTerm, owner: &Pod, other: &Pod) -> bool {
     let Ok(selector) = LabelSelector::from_k8s(selector) else {
         return false;
     };
-    in_namespace && selector.matches(&other.metadata.labels.clone().unwrap_or_default())
+    in_namespace && selector.matches(other.metadata.labels.as_ref().unwrap_or(&NO_LABELS))
 }
 
 /// Whether placing `pod` beside `existing` breaks a required anti-affinity term of either.

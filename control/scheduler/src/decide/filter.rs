@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Pod, Taint};
 
 use super::NodeState;
 use super::affinity;
-use super::resources::{Resources, node_allocatable, pod_requests};
+use super::resources::Resources;
 use super::taints::{self, UNSCHEDULABLE};
 
 /// Why a node cannot take a pod.
@@ -39,24 +39,25 @@ impl fmt::Display for Reason {
     }
 }
 
-/// Whether `node` can take `pod`; the reasons if not.
-pub fn check(pod: &Pod, node: &NodeState<'_>) -> Result<(), Vec<Reason>> {
+/// Whether `node` can take `pod`, which requests `wanted`; the reasons if not.
+pub fn check(pod: &Pod, wanted: Resources, node: &NodeState<'_>) -> Result<(), Vec<Reason>> {
     let tolerations = pod
         .spec
         .as_ref()
         .and_then(|s| s.tolerations.as_deref())
         .unwrap_or_default();
     let cordoned = node.node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true);
-    let cordon = Taint {
-        key: UNSCHEDULABLE.to_owned(),
-        effect: "NoSchedule".to_owned(),
-        ..Taint::default()
-    };
-    if cordoned && !tolerations.iter().any(|t| taints::tolerates(t, &cordon)) {
-        return Err(vec![Reason::Cordoned]);
+    if cordoned {
+        let cordon = Taint {
+            key: UNSCHEDULABLE.to_owned(),
+            effect: "NoSchedule".to_owned(),
+            ..Taint::default()
+        };
+        if !tolerations.iter().any(|t| taints::tolerates(t, &cordon)) {
+            return Err(vec![Reason::Cordoned]);
+        }
     }
-    let node_taints = taints::effective_taints(node.node);
-    if let Some(taint) = taints::first_untolerated(&node_taints, tolerations) {
+    if let Some(taint) = taints::first_untolerated(&node.taints, tolerations) {
         return Err(vec![Reason::UntoleratedTaint {
             key: taint.key.clone(),
             value: taint.value.clone().unwrap_or_default(),
@@ -65,11 +66,12 @@ pub fn check(pod: &Pod, node: &NodeState<'_>) -> Result<(), Vec<Reason>> {
     if !affinity::node_matches(pod, node.node) {
         return Err(vec![Reason::NodeAffinity]);
     }
-    let missing = insufficient(pod_requests(pod), node);
+    let missing = insufficient(wanted, node);
     if !missing.is_empty() {
         return Err(missing);
     }
-    if affinity::anti_affinity_conflict(pod, &node.pods) {
+    let may_conflict = node.anti_affinity || affinity::has_anti_affinity(pod);
+    if may_conflict && affinity::anti_affinity_conflict(pod, &node.pods) {
         return Err(vec![Reason::AntiAffinity]);
     }
     Ok(())
@@ -77,7 +79,7 @@ pub fn check(pod: &Pod, node: &NodeState<'_>) -> Result<(), Vec<Reason>> {
 
 /// What the node lacks for `wanted` on top of the pods already there.
 fn insufficient(wanted: Resources, node: &NodeState<'_>) -> Vec<Reason> {
-    let allocatable = node_allocatable(node.node);
+    let allocatable = node.allocatable;
     let used = node.requested();
     let mut missing = Vec::new();
     if used.pods + 1 > allocatable.pods {

@@ -8,24 +8,26 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::NodeState;
 use super::affinity;
-use super::resources::{node_allocatable, pod_requests};
+use super::resources::Resources;
 
 /// The total score of every candidate, in the candidates' order.
-pub fn scores(pod: &Pod, candidates: &[&NodeState<'_>]) -> Vec<u64> {
+pub fn scores(pod: &Pod, wanted: Resources, candidates: &[&NodeState<'_>]) -> Vec<u64> {
     let owner = controller_uid(pod);
+    let preferences = affinity::has_preferred_terms(pod);
     let weights: Vec<i64> = candidates
         .iter()
-        .map(|n| affinity::preferred_weight(pod, n.node))
+        .map(|n| {
+            if preferences {
+                affinity::preferred_weight(pod, n.node)
+            } else {
+                0
+            }
+        })
         .collect();
     let best_weight = weights.iter().copied().max().unwrap_or(0);
     let same_owner: Vec<u64> = candidates
         .iter()
-        .map(|n| {
-            n.pods
-                .iter()
-                .filter(|p| owner.is_some() && controller_uid(p) == owner)
-                .count() as u64
-        })
+        .map(|n| owner.and_then(|o| n.owners.get(o)).copied().unwrap_or(0))
         .collect();
     let most = same_owner.iter().copied().max().unwrap_or(0);
     candidates
@@ -40,15 +42,15 @@ pub fn scores(pod: &Pod, candidates: &[&NodeState<'_>]) -> Vec<u64> {
             let spread = ((most - same_owner[i]) * 100)
                 .checked_div(most)
                 .unwrap_or(100);
-            least_allocated(pod, node) + affinity + spread
+            least_allocated(wanted, node) + affinity + spread
         })
         .collect()
 }
 
 /// 0-100: the mean of the free shares of cpu and memory once the pod is placed.
-fn least_allocated(pod: &Pod, node: &NodeState<'_>) -> u64 {
-    let allocatable = node_allocatable(node.node);
-    let after = node.requested() + pod_requests(pod);
+fn least_allocated(wanted: Resources, node: &NodeState<'_>) -> u64 {
+    let allocatable = node.allocatable;
+    let after = node.requested() + wanted;
     let free = |total: u64, used: u64| {
         (total.saturating_sub(used) * 100)
             .checked_div(total)
@@ -58,7 +60,7 @@ fn least_allocated(pod: &Pod, node: &NodeState<'_>) -> u64 {
 }
 
 /// The uid of the pod's controlling owner (its ReplicaSet, Job, ...), if any.
-fn controller_uid(pod: &Pod) -> Option<&str> {
+pub(super) fn controller_uid(pod: &Pod) -> Option<&str> {
     pod.metadata
         .owner_references
         .as_ref()?

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{NodeState, Resources, pod_requests, schedule};
 
-fn node(name: &str, cpu: &str, memory: &str, pods: u32) -> Value {
+pub(super) fn node(name: &str, cpu: &str, memory: &str, pods: u32) -> Value {
     json!({
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
         "status": {
@@ -15,7 +15,7 @@ fn node(name: &str, cpu: &str, memory: &str, pods: u32) -> Value {
     })
 }
 
-fn pod(cpu: &str, memory: &str) -> Value {
+pub(super) fn pod(cpu: &str, memory: &str) -> Value {
     json!({
         "metadata": {"name": "p", "namespace": "default"},
         "spec": {"containers": [{"name": "c", "image": "x.wasm",
@@ -36,14 +36,14 @@ fn with(mut base: Value, path: &[&str], value: Value) -> Value {
     base
 }
 
-fn nodes(values: &[Value]) -> Vec<Node> {
+pub(super) fn nodes(values: &[Value]) -> Vec<Node> {
     values
         .iter()
         .map(|v| serde_json::from_value(v.clone()).expect("a node"))
         .collect()
 }
 
-fn as_pod(v: Value) -> Pod {
+pub(super) fn as_pod(v: Value) -> Pod {
     serde_json::from_value(v).expect("a pod")
 }
 
@@ -64,10 +64,7 @@ fn decide(pod: &Value, node_values: &[Value], existing: &[Vec<Value>]) -> Result
     let states: Vec<NodeState<'_>> = nodes
         .iter()
         .zip(&bound)
-        .map(|(node, pods)| NodeState {
-            node,
-            pods: pods.iter().collect(),
-        })
+        .map(|(node, pods)| NodeState::new(node, pods.iter().collect()))
         .collect();
     schedule(&as_pod(pod.clone()), &states).map_err(|e| e.to_string())
 }

@@ -1,0 +1,152 @@
+//! `up-bench`: benchmarks on `skiff up` (from `SKIFF_BIN`): a Deployment of many replicas
+//! until Available (issue 15), and pods with `spec.nodeName` set (issue 14): start latency one
+//! after another, a burst from many clients, density with the process's RSS. Every run starts
+//! a fresh cluster in a scratch directory and stops it. See bench/README.md ("skiff up").
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use skiff_bench::up::{self, Up, UpOptions, percentile};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks on skiff up: Deployment to Available, pod start, burst, density")]
+struct Cli {
+    #[command(subcommand)]
+    what: What,
+    /// Runs, each on a fresh cluster.
+    #[arg(long, default_value_t = 1, global = true)]
+    rounds: usize,
+    /// wasmtime pooling allocator slots (0: on-demand allocation).
+    #[arg(long, default_value_t = 12_000, global = true)]
+    pooling: u32,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// A Deployment of `replicas` pods: time from create to Available (target < 2 s at 1,000).
+    Deploy {
+        #[arg(long, default_value_t = 1000)]
+        replicas: i32,
+    },
+    /// `pods` pods one after another, each created once the one before is Running: p50/p99.
+    Start {
+        #[arg(long, default_value_t = 200)]
+        pods: usize,
+    },
+    /// `pods` pods from `clients` clients at once: time until all are Running.
+    Burst {
+        #[arg(long, default_value_t = 1000)]
+        pods: usize,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+    },
+    /// `pods` idle pods on the one agent: time until all Running and the process's RSS.
+    Density {
+        #[arg(long, default_value_t = 10_000)]
+        pods: usize,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+    },
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let image = up::image()?;
+    let options = UpOptions {
+        pooling: (cli.pooling > 0).then_some(cli.pooling),
+        max_pods: 20_000,
+    };
+    print_header(&cli.what);
+    for round in 1..=cli.rounds {
+        let cluster = Up::start(&options).await?;
+        let client = &cluster.client;
+        match &cli.what {
+            What::Deploy { replicas } => {
+                let o = up::deploy(client, "bench", *replicas, &image, Duration::from_secs(300))
+                    .await?;
+                let s = o.available.as_secs_f64();
+                let met = if s < 2.0 { "yes" } else { "NO" };
+                println!("| {round} | {} | {s:.2} | < 2 s | {met} |", o.replicas);
+            }
+            What::Start { pods } => {
+                let o = up::start_latency(client, *pods, &image).await?;
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                let p99 = ms(percentile(&o.samples, 99.0));
+                let met = if p99 <= 20.0 { "yes" } else { "NO" };
+                println!(
+                    "| {round} | {pods} | {:.1} | {:.1} | {p99:.1} | {:.1} | 5000 (SLO p99) | <= 20 ms | {met} |",
+                    ms(percentile(&o.samples, 0.0)),
+                    ms(percentile(&o.samples, 50.0)),
+                    ms(percentile(&o.samples, 100.0)),
+                );
+            }
+            What::Burst { pods, clients } => {
+                let o = up::burst(
+                    client,
+                    *pods,
+                    *clients,
+                    "burst",
+                    &image,
+                    Duration::from_secs(300),
+                )
+                .await?;
+                let s = o.running.as_secs_f64();
+                let met = if s < 1.0 { "yes" } else { "NO" };
+                println!(
+                    "| {round} | {} | {clients} | {:.2} | {s:.2} | < 1 s | {met} |",
+                    o.pods,
+                    o.created.as_secs_f64()
+                );
+            }
+            What::Density { pods, clients } => {
+                let before = cluster.rss_bytes()?;
+                let o = up::density(client, *pods, *clients, &image).await?;
+                // Let the pods settle (first log writes, status writes) before reading RSS.
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let after = cluster.rss_bytes()?;
+                let per_pod = after.saturating_sub(before) as f64 / *pods as f64 / 1024.0;
+                let met = if (after as f64) < 2048.0 * MIB {
+                    "yes"
+                } else {
+                    "NO"
+                };
+                println!(
+                    "| {round} | {} | {clients} | {:.1} | {:.1} | {:.0} | {:.0} | {per_pod:.1} | < 2 GiB | {met} |",
+                    o.pods,
+                    o.created.as_secs_f64(),
+                    o.running.as_secs_f64(),
+                    before as f64 / MIB,
+                    after as f64 / MIB,
+                );
+            }
+        }
+        drop(cluster);
+    }
+    Ok(())
+}
+
+fn print_header(what: &What) {
+    let (header, rule) = match what {
+        What::Deploy { .. } => (
+            "| run | replicas | create to Available (s) | target | met |",
+            "|--:|--:|--:|---|---|",
+        ),
+        What::Start { .. } => (
+            "| run | pods | min ms | p50 ms | p99 ms | max ms | Kubernetes SLO ms | target | met |",
+            "|--:|--:|--:|--:|--:|--:|--:|---|---|",
+        ),
+        What::Burst { .. } => (
+            "| run | pods | clients | all created (s) | all Running (s) | target | met |",
+            "|--:|--:|--:|--:|--:|---|---|",
+        ),
+        What::Density { .. } => (
+            "| run | pods | clients | all created (s) | all Running (s) | RSS before MiB | RSS after MiB | KiB/pod | target | met |",
+            "|--:|--:|--:|--:|--:|--:|--:|--:|---|---|",
+        ),
+    };
+    println!("{header}\n{rule}");
+}

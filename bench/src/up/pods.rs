@@ -1,0 +1,139 @@
+//! Pods with `spec.nodeName` set, straight to the agent: start latency one after another, a
+//! burst from many clients, and density.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
+use kube::api::{Api, PostParams};
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::NODE;
+use super::watch::{Running, running};
+
+/// A pod of the benchmark labelled `bench=<label>`, bound to the node, running `image`.
+fn pod(name: &str, label: &str, image: &str) -> anyhow::Result<Pod> {
+    Ok(serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {"bench": label}},
+        "spec": {
+            "nodeName": NODE,
+            "terminationGracePeriodSeconds": 1,
+            "containers": [{"name": "c", "image": image}]
+        }
+    }))?)
+}
+
+/// Start latencies, each from the create to Running seen on the watch.
+#[derive(Clone, Debug)]
+pub struct StartOutcome {
+    /// Sorted.
+    pub samples: Vec<Duration>,
+}
+
+/// Creates `n` pods one after another, each once the one before was seen Running.
+pub async fn start_latency(client: &Client, n: usize, image: &str) -> anyhow::Result<StartOutcome> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let mut watch = running(client.clone(), "start").await?;
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = format!("start-{i:04}");
+        let created = Instant::now();
+        api.create(&PostParams::default(), &pod(&name, "start", image)?)
+            .await
+            .with_context(|| format!("creating {name}"))?;
+        let seen = wait_for(&mut watch, &name, Duration::from_secs(30)).await?;
+        samples.push(seen - created);
+    }
+    samples.sort();
+    Ok(StartOutcome { samples })
+}
+
+async fn wait_for(watch: &mut Running, name: &str, limit: Duration) -> anyhow::Result<Instant> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let next = tokio::time::timeout_at(deadline, watch.seen.recv())
+            .await
+            .with_context(|| format!("{name} not Running within {limit:?}"))?
+            .context("the pod watch ended")?;
+        if next.0 == name {
+            return Ok(next.1);
+        }
+    }
+}
+
+/// Many pods at once: until the last create was answered, and until the last was Running.
+#[derive(Clone, Debug)]
+pub struct BurstOutcome {
+    pub pods: usize,
+    pub created: Duration,
+    pub running: Duration,
+}
+
+/// Creates `n` pods labelled `bench=<label>` from `clients` concurrent clients; waits (at
+/// most `limit`) until every one is seen Running.
+pub async fn burst(
+    client: &Client,
+    n: usize,
+    clients: usize,
+    label: &str,
+    image: &str,
+    limit: Duration,
+) -> anyhow::Result<BurstOutcome> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let mut watch = running(client.clone(), label).await?;
+    let started = Instant::now();
+    stream::iter(0..n)
+        .map(|i| {
+            let api = api.clone();
+            async move {
+                let name = format!("{label}-{i:05}");
+                api.create(&PostParams::default(), &pod(&name, label, image)?)
+                    .await
+                    .with_context(|| format!("creating {name}"))?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(clients)
+        .try_collect::<Vec<()>>()
+        .await?;
+    let created = started.elapsed();
+    let deadline = started + limit;
+    let mut seen = HashSet::new();
+    let mut last = started;
+    while seen.len() < n {
+        let (name, at) = tokio::time::timeout_at(deadline, watch.seen.recv())
+            .await
+            .with_context(|| format!("{} of {n} pods Running within {limit:?}", seen.len()))?
+            .context("the pod watch ended")?;
+        if seen.insert(name) {
+            last = at;
+        }
+    }
+    Ok(BurstOutcome {
+        pods: n,
+        created,
+        running: last - started,
+    })
+}
+
+/// [`burst`] of `n` idle pods with a longer limit: the density run.
+pub async fn density(
+    client: &Client,
+    n: usize,
+    clients: usize,
+    image: &str,
+) -> anyhow::Result<BurstOutcome> {
+    burst(
+        client,
+        n,
+        clients,
+        "density",
+        image,
+        Duration::from_secs(900),
+    )
+    .await
+}
