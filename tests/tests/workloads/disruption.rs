@@ -18,8 +18,10 @@ fn deployment(image: &str) -> Value {
             "template": {"metadata": {"labels": {"app": "guarded"}},
                 "spec": {"terminationGracePeriodSeconds": 2, "containers": [{
                     "name": "web", "image": image,
+                    // A replacement is not Ready for 4 s, so the spent budget can be read
+                    // before the replacement restores it.
                     "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
-                                       "periodSeconds": 1}}]}}}
+                                       "initialDelaySeconds": 4, "periodSeconds": 1}}]}}}
     })
 }
 
