@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::Value;
+pub use skiff_tests::fleet::{poll, tail};
 use skiff_tests::{Agent, Kubectl, Replica, ReplicaOptions, node_credential};
 use tokio::time::{Instant, sleep};
 
@@ -165,29 +166,6 @@ impl Setup {
     }
 }
 
-/// The last lines of a log, for failure messages.
-pub fn tail(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
-/// Polls `check` every 200 ms until it returns true or `limit` passes.
-pub async fn poll<F, Fut>(what: &str, limit: Duration, check: F) -> anyhow::Result<()>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if check().await.unwrap_or(false) {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            bail!("{what}: not within {limit:?}");
-        }
-        sleep(Duration::from_millis(200)).await;
-    }
-}
 
 /// The .wasm of example guest `name`.
 pub fn guest(name: &str) -> anyhow::Result<String> {
