@@ -166,7 +166,6 @@ impl Setup {
     }
 }
 
-
 /// The .wasm of example guest `name`.
 pub fn guest(name: &str) -> anyhow::Result<String> {
     let built = skiff_runtime_wasm::examples::build().context("building examples-wasm")?;
