@@ -4,15 +4,18 @@
 //! On a miss the bytes are checked (magic, size), precompiled on a blocking thread within a
 //! time bound, written atomically to `<dir>/<fingerprint>/<digest>.cwasm`, then loaded with
 //! `deserialize_file` exactly like a hit. [`ModuleCache::compile_count`] counts real compiles.
+//! Loads of one digest are single-flight: a burst of pods of one new image compiles it once,
+//! the others wait for that compile instead of each running cranelift on the same bytes.
 
 use crate::error::CompileError;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::OnceCell;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Module};
 
@@ -45,7 +48,9 @@ pub struct ModuleCache {
     dir: PathBuf,
     limits: CompileLimits,
     compiles: AtomicU64,
-    loaded: Mutex<HashMap<String, Compiled>>,
+    /// One cell per digest: the first loader fills it, concurrent loaders of the same digest
+    /// wait on it; a failed load leaves it empty, so the next caller tries again.
+    loaded: Mutex<HashMap<String, Arc<OnceCell<Compiled>>>>,
 }
 
 impl std::fmt::Debug for ModuleCache {
@@ -136,9 +141,17 @@ impl ModuleCache {
 
     /// Loads the artifact for the blob `digest` stored at `blob`.
     pub async fn load(&self, digest: &str, blob: &Path) -> Result<Compiled, CompileError> {
-        if let Some(hit) = skiff_sync::lock(&self.loaded).get(digest) {
-            return Ok(hit.clone());
-        }
+        let cell = skiff_sync::lock(&self.loaded)
+            .entry(digest.to_owned())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| self.load_uncached(digest, blob))
+            .await
+            .cloned()
+    }
+
+    /// Reads the blob, compiles it when no artifact is on disk, and deserializes the artifact.
+    async fn load_uncached(&self, digest: &str, blob: &Path) -> Result<Compiled, CompileError> {
         let cache_err = |path: &Path| {
             let path = path.to_owned();
             move |source| CompileError::Cache { path, source }
@@ -178,9 +191,7 @@ impl ModuleCache {
                 .await
                 .map_err(cache_err(&artifact))?;
         }
-        let loaded = self.deserialize(&artifact, is_component)?;
-        skiff_sync::lock(&self.loaded).insert(digest.to_owned(), loaded.clone());
-        Ok(loaded)
+        self.deserialize(&artifact, is_component)
     }
 
     #[allow(
