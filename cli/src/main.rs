@@ -10,7 +10,10 @@ mod up_cmd;
 use clap::{Parser, Subcommand};
 
 /// mimalloc instead of glibc's malloc: under write load glibc's chunk consolidation alone took
-/// about 8% of a replica's CPU (bench/README.md, "Store").
+/// about 8% of a replica's CPU (bench/README.md, "Store"). Built with `no_thp`: mimalloc
+/// otherwise madvises its arenas for transparent huge pages, and every purge then re-fault
+/// cleared a whole 2 MiB page; during a 3,000-pod burst on `skiff up` the kernel's page
+/// clearing alone took 22% of the process's CPU (bench/README.md, "skiff up").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

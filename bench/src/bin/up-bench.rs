@@ -78,7 +78,8 @@ async fn main() -> Result<()> {
                 let p99 = ms(percentile(&o.samples, 99.0));
                 let met = if p99 <= 20.0 { "yes" } else { "NO" };
                 println!(
-                    "| {round} | {pods} | {:.1} | {:.1} | {p99:.1} | {:.1} | 5000 (SLO p99) | <= 20 ms | {met} |",
+                    "| {round} | {pods} | {:.1} | {:.1} | {:.1} | {p99:.1} | {:.1} | 5000 (SLO p99) | <= 20 ms | {met} |",
+                    ms(o.cold),
                     ms(percentile(&o.samples, 0.0)),
                     ms(percentile(&o.samples, 50.0)),
                     ms(percentile(&o.samples, 100.0)),
@@ -136,8 +137,8 @@ fn print_header(what: &What) {
             "|--:|--:|--:|---|---|",
         ),
         What::Start { .. } => (
-            "| run | pods | min ms | p50 ms | p99 ms | max ms | Kubernetes SLO ms | target | met |",
-            "|--:|--:|--:|--:|--:|--:|--:|---|---|",
+            "| run | pods | first (cold) ms | min ms | p50 ms | p99 ms | max ms | Kubernetes SLO ms | target | met |",
+            "|--:|--:|--:|--:|--:|--:|--:|--:|---|---|",
         ),
         What::Burst { .. } => (
             "| run | pods | clients | all created (s) | all Running (s) | target | met |",

@@ -32,19 +32,42 @@ pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
     let leases: Api<Lease> = Api::namespaced(client.clone(), NODE_LEASES);
     let config = Config::default().concurrency(ctx.config.concurrency);
     let metrics = ctx.metrics.clone();
-    let stream = Controller::new(Api::<Node>::all(client), watcher::Config::default())
+    let controller = Controller::new(Api::<Node>::all(client), watcher::Config::default());
+    let nodes = controller.store();
+    let stream = controller
         .watches(leases, watcher::Config::default(), |lease| {
             Some(ObjectRef::new(&lease.name_any()))
         })
-        .watches_shared_stream(pods, |pod| {
-            pod.spec
-                .as_ref()
-                .and_then(|s| s.node_name.as_deref())
-                .map(ObjectRef::new)
+        .watches_shared_stream(pods, move |pod| {
+            let node = ObjectRef::new(pod.spec.as_ref()?.node_name.as_deref()?);
+            // A pod matters to its node's lifecycle only while that node is not healthy (its
+            // pods are marked NotReady or evicted); a burst of pods on a Ready node must not
+            // reconcile the node once per pod change.
+            nodes
+                .get(&node)
+                .is_none_or(|n| needs_pod_events(&n))
+                .then_some(node)
         })
         .with_config(config)
         .run(reconcile, error_policy, ctx);
     drive(stream, NAME, &metrics).await;
+}
+
+/// True when a Node's pods are the lifecycle controller's business: it is not Ready=True, or
+/// it carries a NoExecute taint (whose tolerations time evictions).
+fn needs_pod_events(node: &Node) -> bool {
+    let ready = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .is_some_and(|c| c.status == "True");
+    let no_execute = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.taints.as_ref())
+        .is_some_and(|t| t.iter().any(|t| t.effect == "NoExecute"));
+    !ready || no_execute
 }
 
 fn error_policy(node: Arc<Node>, error: &Error, ctx: Arc<Ctx>) -> Action {
@@ -60,12 +83,11 @@ async fn reconcile(node: Arc<Node>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         .get_opt(&name)
         .await
         .map_err(Error::api("reading the Lease of node", name.clone()))?;
-    let pods: Vec<Pod> = ctx
+    let pods: Vec<Arc<Pod>> = ctx
         .pods
         .state()
-        .iter()
+        .into_iter()
         .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str()))
-        .map(|p| Pod::clone(p))
         .collect();
     let params = ctx.config.node_lifecycle;
     let plan = node_lifecycle::reconcile(&node, lease.as_ref(), &pods, Timestamp::now(), params);
@@ -99,7 +121,7 @@ async fn write_node(ctx: &Ctx, name: &str, plan: &NodePlan) -> Result<(), Error>
 }
 
 /// Sets Ready=False on the named pods (`MarkPodsNotReady`).
-async fn mark_not_ready(ctx: &Ctx, pods: &[Pod], names: &[String]) -> Result<(), Error> {
+async fn mark_not_ready(ctx: &Ctx, pods: &[Arc<Pod>], names: &[String]) -> Result<(), Error> {
     for pod in pods.iter().filter(|p| names.contains(&p.name_any())) {
         let mut conditions: Vec<PodCondition> = pod
             .status
@@ -125,7 +147,7 @@ async fn mark_not_ready(ctx: &Ctx, pods: &[Pod], names: &[String]) -> Result<(),
 }
 
 /// Deletes the named pods (an eviction without `pods/eviction`).
-async fn evict(ctx: &Ctx, pods: &[Pod], names: &[String]) -> Result<(), Error> {
+async fn evict(ctx: &Ctx, pods: &[Arc<Pod>], names: &[String]) -> Result<(), Error> {
     for pod in pods.iter().filter(|p| names.contains(&p.name_any())) {
         let ns = pod.namespace().unwrap_or_default();
         let name = pod.name_any();

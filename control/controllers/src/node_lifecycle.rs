@@ -48,10 +48,10 @@ pub struct NodePlan {
 }
 
 /// Plans the Node's conditions, taints and evictions from its Lease and pods at `now`.
-pub fn reconcile(
+pub fn reconcile<P: std::borrow::Borrow<Pod>>(
     node: &Node,
     lease: Option<&Lease>,
-    pods: &[Pod],
+    pods: &[P],
     now: Timestamp,
     p: NodeLifecycleParams,
 ) -> NodePlan {
@@ -88,7 +88,8 @@ pub fn reconcile(
     let name = node.metadata.name.as_deref();
     let on_node: Vec<&Pod> = pods
         .iter()
-        .filter(|pod| {
+        .map(std::borrow::Borrow::borrow)
+        .filter(|pod: &&Pod| {
             pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == name && is_pod_active(pod)
         })
         .collect();

@@ -82,7 +82,7 @@ fn ready_turns_unknown_after_the_grace_period() {
         ),
     ];
     for (i, (ready, renewed, now, want, requeue)) in table.into_iter().enumerate() {
-        let plan = reconcile(
+        let plan = reconcile::<Pod>(
             &node(ready, json!([])),
             Some(&lease(renewed)),
             &[],
@@ -105,7 +105,7 @@ fn ready_turns_unknown_after_the_grace_period() {
             "case {i}"
         );
     }
-    let stale = reconcile(
+    let stale = reconcile::<Pod>(
         &node(Some("True"), json!([])),
         Some(&lease(T0)),
         &[],
@@ -162,7 +162,7 @@ fn taints_follow_the_ready_condition() {
     ];
     for (i, (ready, taints, fresh, want)) in table.into_iter().enumerate() {
         let renewed = if fresh { T0 + 90 } else { T0 };
-        let plan = reconcile(
+        let plan = reconcile::<Pod>(
             &node(Some(ready), taints),
             Some(&lease(renewed)),
             &[],
@@ -251,7 +251,7 @@ fn pods_are_evicted_after_their_toleration() {
 fn a_cordoned_node_gets_the_unschedulable_taint() {
     let mut n = node(Some("True"), json!([]));
     n.spec.as_mut().expect("spec").unschedulable = Some(true);
-    let plan = reconcile(
+    let plan = reconcile::<Pod>(
         &n,
         Some(&lease(T0 + 90)),
         &[],

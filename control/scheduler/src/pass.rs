@@ -70,6 +70,10 @@ pub fn one_pass(
     state.forget_settled(pod_list);
     let waiting = pending(pod_list, &state.assumed);
     metrics.pending(waiting.len(), 0);
+    if waiting.is_empty() {
+        // Nothing to place: pods bound by their creator (`spec.nodeName`) cost no node states.
+        return Vec::new();
+    }
     let mut nodes = node_states(&node_refs, &pod_refs, &state.assumed);
     let mut unschedulable = Vec::new();
     for pod in waiting {
