@@ -1,0 +1,118 @@
+//! `kubectl port-forward` through the API server and the agent's tunnel, with the real
+//! kubectl (which tries a WebSocket carrying SPDY first, then plain SPDY/3.1): to a pod,
+//! twice at once, to a Service (kubectl picks the pod and the target port itself), a
+//! megabyte through an echo server both ways; a port nothing listens on and a pod on a dead
+//! agent give errors that say so, and every kubectl is killed with nothing left listening.
+
+use serde_json::{Value, json};
+use skiff_tests::{free_port, run_bounded};
+
+use crate::port_forward_support::{PortForward, echo_round_trip, http_get};
+use crate::support::{LIMIT, Setup, WAIT, guest, pod, poll, start};
+
+const NODE: &str = "pf-node";
+
+/// The http-server pod `web` (label app=web) and the tcp-echo pod `echo`, Running.
+async fn start_pods(s: &mut Setup) -> anyhow::Result<()> {
+    let web = json!({"name": "web", "image": guest("http-server")?,
+        "ports": [{"name": "http", "containerPort": 8080}],
+        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1}});
+    let mut web = pod("web", NODE, web, json!({}));
+    web["metadata"]["labels"] = json!({"app": "web"});
+    s.apply(&web).await?;
+    let echo = json!({"name": "echo", "image": guest("tcp-echo")?,
+        "ports": [{"containerPort": 7000}],
+        "readinessProbe": {"tcpSocket": {"port": 7000}, "periodSeconds": 1}});
+    s.apply(&pod("echo", NODE, echo, json!({}))).await?;
+    for name in ["web", "echo"] {
+        s.wait_row(name, "1/1 Running", |r| r[1] == "1/1" && r[2] == "Running")
+            .await?;
+    }
+    Ok(())
+}
+
+fn ensure_hello(answer: &str, path: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        answer.starts_with("HTTP/1.1 200 OK")
+            && answer.contains(&format!("hello from http-server {path} ")),
+        "GET {path}: {answer:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn kubectl_port_forward_reaches_a_pod_and_a_service() {
+    run_bounded("port_forward_pod_and_service", LIMIT, async {
+        let mut s = start(NODE).await?;
+        start_pods(&mut s).await?;
+
+        let to_pod = PortForward::start(&s.kubectl, "pod/web", ":8080").await?;
+        let port = to_pod.local;
+        let (one, two) = tokio::join!(http_get(port, "/one"), http_get(port, "/two"));
+        ensure_hello(&one?, "/one")?;
+        ensure_hello(&two?, "/two")?;
+        ensure_hello(&http_get(port, "/three").await?, "/three")?;
+
+        let service: Value = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}});
+        s.apply(&service).await?;
+        let local = free_port()?;
+        let to_service = PortForward::start(&s.kubectl, "svc/web", &format!("{local}:80")).await?;
+        anyhow::ensure!(to_service.local == local, "listening on {}", to_service.local);
+        ensure_hello(&http_get(local, "/by-service").await?, "/by-service")?;
+
+        let to_echo = PortForward::start(&s.kubectl, "pod/echo", ":7000").await?;
+        echo_round_trip(to_echo.local, 1 << 20).await?;
+        echo_round_trip(to_echo.local, 1000).await?;
+
+        for forward in [to_pod, to_service, to_echo] {
+            let stderr = forward.stderr();
+            anyhow::ensure!(!stderr.contains("error"), "kubectl complained: {stderr}");
+            forward.kill().await?;
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn port_forward_failures_are_reported_by_kubectl() {
+    run_bounded("port_forward_failures", LIMIT, async {
+        let mut s = start(NODE).await?;
+        start_pods(&mut s).await?;
+        let uid = s.pod("web").await?.unwrap_or_default()["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+
+        let mut closed = PortForward::start(&s.kubectl, "pod/web", ":9999").await?;
+        let answer = http_get(closed.local, "/").await.unwrap_or_default();
+        anyhow::ensure!(answer.is_empty(), "a closed port answered {answer:?}");
+        let wanted = format!(
+            "error forwarding port 9999 to pod web, uid {uid}: failed to connect to localhost:9999 inside the pod: connection refused"
+        );
+        poll("kubectl prints the forwarding error", WAIT, || async {
+            Ok(closed.stderr().contains(&wanted))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}; kubectl stderr: {}", closed.stderr()))?;
+        if closed.is_running() {
+            closed.kill().await?;
+        }
+
+        s.agent.kill9();
+        let message = format!("node \"{NODE}\" has no tunnel to this API server");
+        let mut last = String::new();
+        for _ in 0..50 {
+            let out = s.kubectl.run(&["port-forward", "pod/web", ":8080"], "").await?;
+            anyhow::ensure!(!out.success, "port-forward to a dead node succeeded: {}", out.stdout);
+            if out.stderr.contains(&message) {
+                anyhow::ensure!(out.stderr.contains("error: error upgrading connection:"), "{}", out.stderr);
+                return Ok(());
+            }
+            last = out.stderr;
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        anyhow::bail!("no {message:?} from kubectl; last stderr: {last}")
+    });
+}
