@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::{SinkExt, StreamExt, future::ready};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_util::io::{CopyToBytes, SinkWriter, StreamReader};
 
@@ -48,7 +48,7 @@ where
             })
         });
     let outgoing = sink
-        .with(|data: Bytes| ready(Ok(Message::Binary(data))))
+        .with(|data: Bytes| ready(Ok::<_, tungstenite::Error>(Message::Binary(data))))
         .sink_map_err(io::Error::other);
     (
         StreamReader::new(Box::pin(incoming)),

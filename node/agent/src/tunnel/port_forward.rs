@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use futures::future::ready;
+use std::convert::Infallible;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -32,6 +34,8 @@ use super::source::{POD_UID_HEADER, PodKey};
 
 /// The header in which the API server names the pod's IP.
 pub const POD_IP_HEADER: &str = "skiff-pod-ip";
+/// Bytes read from the pod at once (one HTTP/2 DATA frame or a few).
+const READ_CHUNK: usize = 32 << 10;
 /// Where port-forward requests arrive.
 pub const PORT_FORWARD_PREFIX: &str = "/portForward/";
 
@@ -160,17 +164,17 @@ pub async fn answer(
     let upload = AbortOnDropHandle::new(tokio::spawn(upload(request.into_body(), to_pod)));
     // The upload lives as long as the answer body: when kubectl's side is gone (the body is
     // dropped) or the pod closed the connection (the body ends), it is aborted.
-    let frames = ReaderStream::new(from_pod)
+    let frames = ReaderStream::with_capacity(from_pod, READ_CHUNK)
         .take_until(shutdown.clone().cancelled_owned())
-        .map_while(move |read| {
-            let _owner = &upload;
-            match read {
-                Ok(chunk) => Some(Ok::<_, std::convert::Infallible>(Frame::data(chunk))),
-                Err(e) => {
-                    tracing::debug!("port-forward: reading from the pod: {e}");
-                    None
-                }
+        .take_while(|read| {
+            if let Err(e) = read {
+                tracing::debug!("port-forward: reading from the pod: {e}");
             }
+            ready(read.is_ok())
+        })
+        .map(move |read| {
+            let _owner = &upload;
+            Ok::<_, Infallible>(Frame::data(read.unwrap_or_default()))
         });
     Response::new(StreamBody::new(frames).boxed_unsync())
 }

@@ -10,4 +10,4 @@ pub(crate) mod headers;
 pub(crate) mod session;
 
 pub(crate) use headers::Headers;
-pub(crate) use session::{SessionClosed, Stream, serve};
+pub(crate) use session::{Stream, serve};

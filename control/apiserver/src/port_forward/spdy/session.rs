@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::frame::{self, Frame, FrameError};
+use super::frame::{self, Frame, FrameError, goaway};
 use super::headers::{HeaderEncoder, HeaderError, Headers};
 
 /// Frames of data a stream holds until its reader takes them.
@@ -111,10 +111,18 @@ impl StreamOut {
 }
 
 /// What the reader and the writer share: how the GOAWAY at the end reads.
-#[derive(Default)]
 struct Ending {
     last_good: AtomicU32,
     status: AtomicU32,
+}
+
+impl Ending {
+    fn new() -> Ending {
+        Ending {
+            last_good: AtomicU32::new(0),
+            status: AtomicU32::new(goaway::OK),
+        }
+    }
 }
 
 /// Serves one session on a connection read from `input` and written to `output` until the
@@ -132,7 +140,7 @@ where
 {
     let (frames, outgoing) = mpsc::channel(OUTGOING_QUEUE);
     let ended = shutdown.child_token();
-    let ending = Arc::new(Ending::default());
+    let ending = Arc::new(Ending::new());
     let reader = Reader {
         streams: HashMap::new(),
         last_id: 0,
