@@ -1,7 +1,7 @@
 //! `kubectl port-forward` through the API server and the agent's tunnel, with the real
 //! kubectl (which tries a WebSocket carrying SPDY first, then plain SPDY/3.1): to a pod,
 //! twice at once, to a Service (kubectl picks the pod and the target port itself), a
-//! megabyte through an echo server both ways; a port nothing listens on and a pod on a dead
+//! megabyte through an echo server both ways, over the WebSocket and over plain SPDY; a port nothing listens on and a pod on a dead
 //! agent give errors that say so, and every kubectl is killed with nothing left listening.
 
 use serde_json::{Value, json};
@@ -59,14 +59,35 @@ fn kubectl_port_forward_reaches_a_pod_and_a_service() {
         s.apply(&service).await?;
         let local = free_port()?;
         let to_service = PortForward::start(&s.kubectl, "svc/web", &format!("{local}:80")).await?;
-        anyhow::ensure!(to_service.local == local, "listening on {}", to_service.local);
+        anyhow::ensure!(
+            to_service.local == local,
+            "listening on {}",
+            to_service.local
+        );
         ensure_hello(&http_get(local, "/by-service").await?, "/by-service")?;
 
         let to_echo = PortForward::start(&s.kubectl, "pod/echo", ":7000").await?;
         echo_round_trip(to_echo.local, 1 << 20).await?;
         echo_round_trip(to_echo.local, 1000).await?;
+        let logged = s.replica.all_stderr();
+        let over = |transport: &str| {
+            format!("port-forward connection open over {transport} to pod default/")
+        };
+        anyhow::ensure!(
+            logged.contains(&over("WebSocket")),
+            "kubectl did not use the WebSocket"
+        );
 
-        for forward in [to_pod, to_service, to_echo] {
+        // kubectl's fallback, plain SPDY/3.1, forced.
+        let spdy = PortForward::start_spdy(&s.kubectl, "pod/echo", ":7000").await?;
+        echo_round_trip(spdy.local, 256 << 10).await?;
+        let logged = s.replica.all_stderr();
+        anyhow::ensure!(
+            logged.contains(&over("SPDY/3.1")),
+            "kubectl did not use plain SPDY"
+        );
+
+        for forward in [to_pod, to_service, to_echo, spdy] {
             let stderr = forward.stderr();
             anyhow::ensure!(!stderr.contains("error"), "kubectl complained: {stderr}");
             forward.kill().await?;
@@ -104,10 +125,21 @@ fn port_forward_failures_are_reported_by_kubectl() {
         let message = format!("node \"{NODE}\" has no tunnel to this API server");
         let mut last = String::new();
         for _ in 0..50 {
-            let out = s.kubectl.run(&["port-forward", "pod/web", ":8080"], "").await?;
-            anyhow::ensure!(!out.success, "port-forward to a dead node succeeded: {}", out.stdout);
+            let out = s
+                .kubectl
+                .run(&["port-forward", "pod/web", ":8080"], "")
+                .await?;
+            anyhow::ensure!(
+                !out.success,
+                "port-forward to a dead node succeeded: {}",
+                out.stdout
+            );
             if out.stderr.contains(&message) {
-                anyhow::ensure!(out.stderr.contains("error: error upgrading connection:"), "{}", out.stderr);
+                anyhow::ensure!(
+                    out.stderr.contains("error: error upgrading connection:"),
+                    "{}",
+                    out.stderr
+                );
                 return Ok(());
             }
             last = out.stderr;

@@ -28,8 +28,23 @@ pub struct PortForward {
 
 impl PortForward {
     /// Starts `kubectl port-forward <target> <ports> --address 127.0.0.1` and waits for its
-    /// "Forwarding from 127.0.0.1:<local> -> <remote>" line.
+    /// "Forwarding from 127.0.0.1:<local> -> <remote>" line. kubectl tries a WebSocket
+    /// first, then SPDY.
     pub async fn start(kubectl: &Kubectl, target: &str, ports: &str) -> anyhow::Result<Self> {
+        Self::spawn(kubectl, target, ports, "true").await
+    }
+
+    /// [`PortForward::start`] with kubectl's WebSocket attempt turned off: plain SPDY/3.1.
+    pub async fn start_spdy(kubectl: &Kubectl, target: &str, ports: &str) -> anyhow::Result<Self> {
+        Self::spawn(kubectl, target, ports, "false").await
+    }
+
+    async fn spawn(
+        kubectl: &Kubectl,
+        target: &str,
+        ports: &str,
+        websockets: &str,
+    ) -> anyhow::Result<Self> {
         let mut child = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&kubectl.kubeconfig)
@@ -37,6 +52,7 @@ impl PortForward {
             .arg(&kubectl.cache_dir)
             .args(["port-forward", target, ports, "--address", "127.0.0.1"])
             .env_remove("KUBECONFIG")
+            .env("KUBECTL_PORT_FORWARD_WEBSOCKETS", websockets)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -92,7 +108,11 @@ impl PortForward {
     pub async fn kill(mut self) -> anyhow::Result<()> {
         self.child.kill().await?;
         let refused = TcpStream::connect(("127.0.0.1", self.local)).await.is_err();
-        anyhow::ensure!(refused, "port {} still accepts after kubectl was killed", self.local);
+        anyhow::ensure!(
+            refused,
+            "port {} still accepts after kubectl was killed",
+            self.local
+        );
         Ok(())
     }
 }
@@ -107,7 +127,8 @@ pub fn forwarded_port(line: &str) -> Option<u16> {
 pub async fn http_get(port: u16, path: &str) -> anyhow::Result<String> {
     let exchange = async {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: forwarded\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: forwarded\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await?;
         let mut answer = String::new();
         stream.read_to_string(&mut answer).await?;
@@ -122,7 +143,9 @@ pub async fn http_get(port: u16, path: &str) -> anyhow::Result<String> {
 pub async fn echo_round_trip(port: u16, size: usize) -> anyhow::Result<()> {
     let stream = TcpStream::connect(("127.0.0.1", port)).await?;
     let (mut from, mut to) = stream.into_split();
-    let sent: Vec<u8> = (0..size).map(|i| u8::try_from(i % 251).unwrap_or(0)).collect();
+    let sent: Vec<u8> = (0..size)
+        .map(|i| u8::try_from(i % 251).unwrap_or(0))
+        .collect();
     let expected = sent.clone();
     let write = async move {
         to.write_all(&sent).await?;
@@ -143,6 +166,9 @@ pub async fn echo_round_trip(port: u16, size: usize) -> anyhow::Result<()> {
 
 #[test]
 fn the_forwarding_line_names_the_local_port() {
-    assert_eq!(forwarded_port("Forwarding from 127.0.0.1:43567 -> 8080"), Some(43567));
+    assert_eq!(
+        forwarded_port("Forwarding from 127.0.0.1:43567 -> 8080"),
+        Some(43567)
+    );
     assert_eq!(forwarded_port("Forwarding from [::1]:43567 -> 8080"), None);
 }

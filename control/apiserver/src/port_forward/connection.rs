@@ -25,8 +25,12 @@ const EXPIRY_CHECK: Duration = Duration::from_secs(5);
 const FORWARD_GRACE: Duration = Duration::from_secs(2);
 
 /// Serves the connection read from `input` and written to `output` until kubectl closes it or `shutdown` fires.
-pub(super) async fn serve<R, W>(input: R, output: W, pod: Arc<PodTarget>, shutdown: CancellationToken)
-where
+pub(super) async fn serve<R, W>(
+    input: R,
+    output: W,
+    pod: Arc<PodTarget>,
+    shutdown: CancellationToken,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {

@@ -112,7 +112,9 @@ async fn exchange(data: Half, port: u16, pod: &PodTarget) -> Result<(), ForwardE
         () = reset.cancelled() => return Ok(()),
     };
     if answer.status() != StatusCode::OK {
-        let text = Limited::new(answer.into_body(), MAX_REFUSAL).collect().await;
+        let text = Limited::new(answer.into_body(), MAX_REFUSAL)
+            .collect()
+            .await;
         let text = text.map_or_else(
             |e| format!("reading the node's answer: {e}"),
             |b| String::from_utf8_lossy(&b.to_bytes()).trim().to_owned(),

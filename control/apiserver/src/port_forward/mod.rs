@@ -68,7 +68,12 @@ impl ApiServer {
         let transport = upgrade::negotiate(request.version(), request.method(), request.headers())?;
         let on_upgrade = hyper::upgrade::on(&mut request);
         let answer = upgrade::switching(&transport);
-        let serve = upgraded(on_upgrade, transport, Arc::new(target), self.shutdown.clone());
+        let serve = upgraded(
+            on_upgrade,
+            transport,
+            Arc::new(target),
+            self.shutdown.clone(),
+        );
         self.tasks.spawn(serve);
         Ok(answer)
     }
@@ -121,6 +126,8 @@ async fn upgraded(
         },
         () = shutdown.cancelled() => return,
     };
+    let (namespace, name) = (&pod.namespace, &pod.name);
+    tracing::info!("port-forward connection open over {transport} to pod {namespace}/{name}");
     let io = TokioIo::new(upgraded);
     match transport {
         Transport::Spdy => {

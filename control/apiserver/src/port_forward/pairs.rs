@@ -105,7 +105,11 @@ impl<T> Pairs<T> {
             return Added::Waiting;
         };
         if first.kind == request.kind {
-            let which = if request.kind == Kind::Data { "data" } else { "error" };
+            let which = if request.kind == Kind::Data {
+                "data"
+            } else {
+                "error"
+            };
             let message = format!(
                 "error processing stream for request {}: {which} stream already assigned",
                 request.request_id
@@ -118,7 +122,11 @@ impl<T> Pairs<T> {
             Kind::Error => (first.stream, stream),
         };
         // The kubelet forwards the data stream's port.
-        let port = if request.kind == Kind::Data { request.port } else { first.port };
+        let port = if request.kind == Kind::Data {
+            request.port
+        } else {
+            first.port
+        };
         Added::Complete { data, error, port }
     }
 

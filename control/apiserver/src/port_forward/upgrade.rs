@@ -32,6 +32,15 @@ pub(super) enum Transport {
     WebSocket { accept: String },
 }
 
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Spdy => "SPDY/3.1",
+            Transport::WebSocket { .. } => "WebSocket",
+        })
+    }
+}
+
 /// Every comma-separated value of header `name`, trimmed.
 fn values<'a>(headers: &'a HeaderMap, name: &str) -> impl Iterator<Item = &'a str> {
     headers
@@ -59,8 +68,7 @@ pub(super) fn negotiate(
              HTTP/1.1 upgrade to WebSocket or SPDY/3.1",
         )
     };
-    if version != Version::HTTP_11 || !has_token(headers, header::CONNECTION.as_str(), "upgrade")
-    {
+    if version != Version::HTTP_11 || !has_token(headers, header::CONNECTION.as_str(), "upgrade") {
         return Err(missing());
     }
     if has_token(headers, header::UPGRADE.as_str(), "websocket") {

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use futures::{SinkExt, StreamExt, future::ready};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::io::{CopyToBytes, SinkWriter, StreamReader};
 
 /// A WebSocket message or frame larger than this ends the connection (kubectl's are at most

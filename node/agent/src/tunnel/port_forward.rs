@@ -16,12 +16,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::future::ready;
-use std::convert::Infallible;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use skiff_runtime_wasm::network::{PodNetwork, PodRef, is_real_allowed};
 use skiff_runtime_wasm::{ContainerState, Runtime};
+use std::convert::Infallible;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
@@ -66,8 +66,12 @@ impl PortForwardError {
 /// How the tunnel finds the real address of a port of a pod on this node.
 pub trait PodPorts: Send + Sync {
     /// Where `port` of `pod` (whose virtual IP is `ip`) really listens: a loopback address.
-    fn locate(&self, pod: PodKey<'_>, ip: IpAddr, port: u16)
-    -> Result<SocketAddr, PortForwardError>;
+    fn locate(
+        &self,
+        pod: PodKey<'_>,
+        ip: IpAddr,
+        port: u16,
+    ) -> Result<SocketAddr, PortForwardError>;
 }
 
 /// [`PodPorts`] over the agent's runtime (which pods run here) and its pod network.
@@ -111,7 +115,9 @@ impl PodPorts for RuntimePorts {
             .connect(&source, SocketAddr::new(ip, port))
             .map_err(|e| refused(e.to_string()))?;
         if !is_real_allowed(&real) {
-            return Err(refused(format!("the pod network named {real}, not a loopback address")));
+            return Err(refused(format!(
+                "the pod network named {real}, not a loopback address"
+            )));
         }
         Ok(real)
     }
@@ -132,7 +138,8 @@ fn parse<B>(request: &Request<B>) -> Result<(PodKey<'_>, IpAddr, u16), PortForwa
         .ok_or_else(|| bad(&format!("port \"{port}\" is not a port number above 0")))?;
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
     let uid = header(POD_UID_HEADER).filter(|u| !u.is_empty());
-    let uid = uid.ok_or_else(|| bad(&format!("the request names no pod uid ({POD_UID_HEADER})")))?;
+    let uid =
+        uid.ok_or_else(|| bad(&format!("the request names no pod uid ({POD_UID_HEADER})")))?;
     let ip = header(POD_IP_HEADER).and_then(|v| v.parse::<IpAddr>().ok());
     let ip = ip.ok_or_else(|| bad(&format!("the request names no pod IP ({POD_IP_HEADER})")))?;
     let pod = PodKey {

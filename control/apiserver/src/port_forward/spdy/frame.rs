@@ -156,7 +156,11 @@ fn decode_control(
     let length = body.len();
     let fin = flags & FLAG_FIN != 0;
     let need = |name: &'static str, minimum: usize, exact: bool| {
-        let fits = if exact { length == minimum } else { length >= minimum };
+        let fits = if exact {
+            length == minimum
+        } else {
+            length >= minimum
+        };
         fits.then_some(())
             .ok_or(FrameError::Malformed { kind: name, length })
     };
@@ -170,14 +174,26 @@ fn decode_control(
             decode_syn_stream(flags, body, headers)?
         }
         SYN_REPLY | HEADERS => {
-            let name = if kind == SYN_REPLY { "SYN_REPLY" } else { "HEADERS" };
+            let name = if kind == SYN_REPLY {
+                "SYN_REPLY"
+            } else {
+                "HEADERS"
+            };
             need(name, 4, false)?;
             let stream = stream_of(name, body.get_u32())?;
             let headers = headers.decode(body)?;
             if kind == SYN_REPLY {
-                Frame::SynReply { stream, fin, headers }
+                Frame::SynReply {
+                    stream,
+                    fin,
+                    headers,
+                }
             } else {
-                Frame::Headers { stream, fin, headers }
+                Frame::Headers {
+                    stream,
+                    fin,
+                    headers,
+                }
             }
         }
         RST_STREAM => {
@@ -303,22 +319,43 @@ fn control_body(
             body.put_u8(priority << 5);
             body.put_u8(0);
             body.extend_from_slice(&headers.encode(block)?);
-            let one_way = if *unidirectional { FLAG_UNIDIRECTIONAL } else { 0 };
+            let one_way = if *unidirectional {
+                FLAG_UNIDIRECTIONAL
+            } else {
+                0
+            };
             (SYN_STREAM, u8::from(*fin) | one_way)
         }
-        Frame::SynReply { stream, fin, headers: block } => {
+        Frame::SynReply {
+            stream,
+            fin,
+            headers: block,
+        } => {
             body.put_u32(*stream);
             body.extend_from_slice(&headers.encode(block)?);
             (SYN_REPLY, u8::from(*fin))
         }
-        Frame::Headers { stream, fin, headers: block } => {
+        Frame::Headers {
+            stream,
+            fin,
+            headers: block,
+        } => {
             body.put_u32(*stream);
             body.extend_from_slice(&headers.encode(block)?);
             (HEADERS, u8::from(*fin))
         }
-        Frame::RstStream { stream: a, status: b }
-        | Frame::GoAway { last_good: a, status: b }
-        | Frame::WindowUpdate { stream: a, delta: b } => {
+        Frame::RstStream {
+            stream: a,
+            status: b,
+        }
+        | Frame::GoAway {
+            last_good: a,
+            status: b,
+        }
+        | Frame::WindowUpdate {
+            stream: a,
+            delta: b,
+        } => {
             body.put_u32(*a);
             body.put_u32(*b);
             let kind = match frame {

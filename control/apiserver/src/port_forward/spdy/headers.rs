@@ -84,7 +84,10 @@ impl<'a> Cursor<'a> {
     }
 
     fn word(&mut self) -> Result<usize, HeaderError> {
-        let bytes: [u8; 4] = self.take(4)?.try_into().map_err(|_| HeaderError::Truncated)?;
+        let bytes: [u8; 4] = self
+            .take(4)?
+            .try_into()
+            .map_err(|_| HeaderError::Truncated)?;
         usize::try_from(u32::from_be_bytes(bytes)).map_err(|_| HeaderError::TooLarge)
     }
 

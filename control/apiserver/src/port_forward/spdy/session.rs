@@ -82,8 +82,12 @@ impl StreamOut {
     /// Accepts the stream (SYN_REPLY, no headers).
     pub(crate) async fn accept(&self) -> Result<(), SessionClosed> {
         let (stream, fin, headers) = (self.id, false, Headers::default());
-        self.send_frame(Frame::SynReply { stream, fin, headers })
-            .await
+        self.send_frame(Frame::SynReply {
+            stream,
+            fin,
+            headers,
+        })
+        .await
     }
 
     /// Refuses or abandons the stream (RST_STREAM with `status`).
@@ -97,8 +101,12 @@ impl StreamOut {
         while !data.is_empty() {
             let chunk = data.split_to(data.len().min(frame::MAX_FRAME));
             let (stream, fin) = (self.id, false);
-            self.send_frame(Frame::Data { stream, fin, data: chunk })
-                .await?;
+            self.send_frame(Frame::Data {
+                stream,
+                fin,
+                data: chunk,
+            })
+            .await?;
         }
         Ok(())
     }

@@ -28,24 +28,47 @@ const WEBSOCKET: [(&str, &str); 5] = [
 
 #[test]
 fn kubectls_handshakes_are_accepted() {
-    assert_eq!(negotiate(Version::HTTP_11, &Method::POST, &headers(&SPDY)), Ok(Transport::Spdy));
+    assert_eq!(
+        negotiate(Version::HTTP_11, &Method::POST, &headers(&SPDY)),
+        Ok(Transport::Spdy)
+    );
     let websocket = negotiate(Version::HTTP_11, &Method::GET, &headers(&WEBSOCKET));
     // RFC 6455's own example key and answer.
     let accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned();
-    assert_eq!(websocket, Ok(Transport::WebSocket { accept: accept.clone() }));
+    assert_eq!(
+        websocket,
+        Ok(Transport::WebSocket {
+            accept: accept.clone()
+        })
+    );
     let answer = switching(&Transport::WebSocket { accept });
     assert_eq!(answer.status(), StatusCode::SWITCHING_PROTOCOLS);
-    assert_eq!(answer.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-    assert_eq!(answer.headers()["sec-websocket-protocol"], "SPDY/3.1+portforward.k8s.io");
+    assert_eq!(
+        answer.headers()["sec-websocket-accept"],
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
+    assert_eq!(
+        answer.headers()["sec-websocket-protocol"],
+        "SPDY/3.1+portforward.k8s.io"
+    );
     let answer = switching(&Transport::Spdy);
     assert_eq!(answer.headers()["upgrade"], "SPDY/3.1");
-    assert_eq!(answer.headers()["x-stream-protocol-version"], "portforward.k8s.io");
+    assert_eq!(
+        answer.headers()["x-stream-protocol-version"],
+        "portforward.k8s.io"
+    );
 }
 
 #[test]
 fn wrong_handshakes_are_refused_in_kubes_words() {
     let without = |skip: &str, from: &[(&'static str, &'static str)]| {
-        headers(&from.iter().copied().filter(|(n, _)| *n != skip).collect::<Vec<_>>())
+        headers(
+            &from
+                .iter()
+                .copied()
+                .filter(|(n, _)| *n != skip)
+                .collect::<Vec<_>>(),
+        )
     };
     let other_protocol = headers(&[
         ("connection", "Upgrade"),
@@ -53,9 +76,27 @@ fn wrong_handshakes_are_refused_in_kubes_words() {
         ("x-stream-protocol-version", "v4.channel.k8s.io"),
     ]);
     let cases: Vec<(Version, Method, HeaderMap, u16, &str)> = vec![
-        (Version::HTTP_2, Method::POST, headers(&SPDY), 400, "missing upgrade headers"),
-        (Version::HTTP_11, Method::POST, without("connection", &SPDY), 400, "missing upgrade headers"),
-        (Version::HTTP_11, Method::POST, without("upgrade", &SPDY), 400, "missing upgrade headers"),
+        (
+            Version::HTTP_2,
+            Method::POST,
+            headers(&SPDY),
+            400,
+            "missing upgrade headers",
+        ),
+        (
+            Version::HTTP_11,
+            Method::POST,
+            without("connection", &SPDY),
+            400,
+            "missing upgrade headers",
+        ),
+        (
+            Version::HTTP_11,
+            Method::POST,
+            without("upgrade", &SPDY),
+            400,
+            "missing upgrade headers",
+        ),
         (
             Version::HTTP_11,
             Method::POST,
@@ -70,7 +111,13 @@ fn wrong_handshakes_are_refused_in_kubes_words() {
             403,
             "client supports [v4.channel.k8s.io], server accepts [portforward.k8s.io]",
         ),
-        (Version::HTTP_11, Method::POST, headers(&WEBSOCKET), 400, "must be a GET"),
+        (
+            Version::HTTP_11,
+            Method::POST,
+            headers(&WEBSOCKET),
+            400,
+            "must be a GET",
+        ),
         (
             Version::HTTP_11,
             Method::GET,
@@ -89,6 +136,10 @@ fn wrong_handshakes_are_refused_in_kubes_words() {
     for (version, method, given, code, words) in cases {
         let refused = negotiate(version, &method, &given).unwrap_err();
         assert_eq!(refused.code, code, "{given:?}");
-        assert!(refused.message.contains(words), "{}: wanted {words:?}", refused.message);
+        assert!(
+            refused.message.contains(words),
+            "{}: wanted {words:?}",
+            refused.message
+        );
     }
 }

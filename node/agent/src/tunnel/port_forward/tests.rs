@@ -20,23 +20,56 @@ fn request(path: &str, uid: Option<&str>, ip: Option<&str>) -> Request<()> {
 
 #[test]
 fn requests_name_a_pod_its_ip_and_a_port() {
-    let ok = request("/portForward/default/web/8080", Some("u-1"), Some("10.244.0.7"));
+    let ok = request(
+        "/portForward/default/web/8080",
+        Some("u-1"),
+        Some("10.244.0.7"),
+    );
     let (pod, ip, port) = parse(&ok).unwrap();
-    assert_eq!((pod.namespace, pod.name, pod.uid), ("default", "web", "u-1"));
+    assert_eq!(
+        (pod.namespace, pod.name, pod.uid),
+        ("default", "web", "u-1")
+    );
     assert_eq!(ip, "10.244.0.7".parse::<IpAddr>().unwrap());
     assert_eq!(port, 8080);
 
     let cases = [
-        (request("/portForward/default/web", Some("u"), Some("10.244.0.7")), "the path is"),
-        (request("/portForward/default/web/0", Some("u"), Some("10.244.0.7")), "port \"0\""),
-        (request("/portForward/default/web/http", Some("u"), Some("10.244.0.7")), "port \"http\""),
-        (request("/portForward/default/web/80", None, Some("10.244.0.7")), "no pod uid"),
-        (request("/portForward/default/web/80", Some("u"), Some("nope")), "no pod IP"),
-        (request("/portForward/default/web/80", Some("u"), None), "no pod IP"),
+        (
+            request("/portForward/default/web", Some("u"), Some("10.244.0.7")),
+            "the path is",
+        ),
+        (
+            request("/portForward/default/web/0", Some("u"), Some("10.244.0.7")),
+            "port \"0\"",
+        ),
+        (
+            request(
+                "/portForward/default/web/http",
+                Some("u"),
+                Some("10.244.0.7"),
+            ),
+            "port \"http\"",
+        ),
+        (
+            request("/portForward/default/web/80", None, Some("10.244.0.7")),
+            "no pod uid",
+        ),
+        (
+            request("/portForward/default/web/80", Some("u"), Some("nope")),
+            "no pod IP",
+        ),
+        (
+            request("/portForward/default/web/80", Some("u"), None),
+            "no pod IP",
+        ),
     ];
     for (given, words) in cases {
         let refused = parse(&given).unwrap_err();
-        assert!(refused.to_string().contains(words), "{}: {refused}", given.uri());
+        assert!(
+            refused.to_string().contains(words),
+            "{}: {refused}",
+            given.uri()
+        );
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     }
 }
@@ -45,12 +78,17 @@ fn requests_name_a_pod_its_ip_and_a_port() {
 fn refusals_read_as_the_kubelets() {
     let cases = [
         (
-            PortForwardError::PodNotFound { pod: "web_default".into() },
+            PortForwardError::PodNotFound {
+                pod: "web_default".into(),
+            },
             StatusCode::NOT_FOUND,
             "pod not found (\"web_default\")",
         ),
         (
-            PortForwardError::Connect { port: 9999, reason: "connection refused".into() },
+            PortForwardError::Connect {
+                port: 9999,
+                reason: "connection refused".into(),
+            },
             StatusCode::BAD_GATEWAY,
             "failed to connect to localhost:9999 inside the pod: connection refused",
         ),

@@ -20,25 +20,45 @@ fn decoded(bytes: &[u8]) -> Result<Option<Frame>, FrameError> {
 fn frames_without_header_blocks_have_the_drafts_bytes() {
     let cases: [(Frame, &[u8]); 6] = [
         (
-            Frame::Data { stream: 1, fin: true, data: Bytes::from_static(b"hi") },
+            Frame::Data {
+                stream: 1,
+                fin: true,
+                data: Bytes::from_static(b"hi"),
+            },
             &[0, 0, 0, 1, 0x01, 0, 0, 2, b'h', b'i'],
         ),
-        (Frame::Ping { id: 1 }, &[0x80, 3, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1]),
         (
-            Frame::RstStream { stream: 3, status: 5 },
+            Frame::Ping { id: 1 },
+            &[0x80, 3, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1],
+        ),
+        (
+            Frame::RstStream {
+                stream: 3,
+                status: 5,
+            },
             &[0x80, 3, 0, 3, 0, 0, 0, 8, 0, 0, 0, 3, 0, 0, 0, 5],
         ),
         (
-            Frame::GoAway { last_good: 7, status: 1 },
+            Frame::GoAway {
+                last_good: 7,
+                status: 1,
+            },
             &[0x80, 3, 0, 7, 0, 0, 0, 8, 0, 0, 0, 7, 0, 0, 0, 1],
         ),
         (
-            Frame::WindowUpdate { stream: 1, delta: 0x8000 },
+            Frame::WindowUpdate {
+                stream: 1,
+                delta: 0x8000,
+            },
             &[0x80, 3, 0, 9, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0x80, 0],
         ),
         (
-            Frame::Settings { entries: vec![(1, 7, 65536)] },
-            &[0x80, 3, 0, 4, 0, 0, 0, 12, 0, 0, 0, 1, 1, 0, 0, 7, 0, 1, 0, 0],
+            Frame::Settings {
+                entries: vec![(1, 7, 65536)],
+            },
+            &[
+                0x80, 3, 0, 4, 0, 0, 0, 12, 0, 0, 0, 1, 1, 0, 0, 7, 0, 1, 0, 0,
+            ],
         ),
     ];
     for (frame, wire) in cases {
@@ -64,8 +84,16 @@ fn frames_with_header_blocks_round_trip_in_order() {
             unidirectional: false,
             headers: headers("80"),
         },
-        Frame::SynReply { stream: 1, fin: false, headers: Headers::default() },
-        Frame::Headers { stream: 1, fin: true, headers: headers("81") },
+        Frame::SynReply {
+            stream: 1,
+            fin: false,
+            headers: Headers::default(),
+        },
+        Frame::Headers {
+            stream: 1,
+            fin: true,
+            headers: headers("81"),
+        },
         Frame::SynStream {
             stream: 3,
             associated: 1,
@@ -88,7 +116,11 @@ fn frames_with_header_blocks_round_trip_in_order() {
 
 #[test]
 fn a_partial_frame_waits_for_the_rest() {
-    let wire = encoded(&Frame::Data { stream: 5, fin: false, data: Bytes::from_static(b"abcdef") });
+    let wire = encoded(&Frame::Data {
+        stream: 5,
+        fin: false,
+        data: Bytes::from_static(b"abcdef"),
+    });
     let mut decoder = HeaderDecoder::new();
     let mut buffer = BytesMut::from(&wire[..7]);
     assert_eq!(decode(&mut buffer, &mut decoder), Ok(None));
@@ -96,27 +128,85 @@ fn a_partial_frame_waits_for_the_rest() {
     assert_eq!(decode(&mut buffer, &mut decoder), Ok(None));
     buffer.extend_from_slice(&wire[12..]);
     let whole = decode(&mut buffer, &mut decoder).unwrap().unwrap();
-    assert_eq!(whole, Frame::Data { stream: 5, fin: false, data: Bytes::from_static(b"abcdef") });
+    assert_eq!(
+        whole,
+        Frame::Data {
+            stream: 5,
+            fin: false,
+            data: Bytes::from_static(b"abcdef")
+        }
+    );
 }
 
 #[test]
 fn malformed_frames_are_errors_not_panics() {
     let too_long = u8::try_from((MAX_FRAME >> 16) + 1).unwrap();
     let cases: [(&str, &[u8], FrameError); 8] = [
-        ("version 2", &[0x80, 2, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1], FrameError::Version(2)),
-        ("too long", &[0, 0, 0, 1, 0, too_long, 0, 0], FrameError::TooLong { length: usize::from(too_long) << 16 }),
-        ("short PING", &[0x80, 3, 0, 6, 0, 0, 0, 3, 0, 0, 1], FrameError::Malformed { kind: "PING", length: 3 }),
-        ("RST on stream 0", &[0x80, 3, 0, 3, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1], FrameError::StreamZero { kind: "RST_STREAM" }),
-        ("DATA on stream 0", &[0, 0, 0, 0, 0, 0, 0, 0], FrameError::StreamZero { kind: "DATA" }),
-        ("SETTINGS count lies", &[0x80, 3, 0, 4, 0, 0, 0, 4, 0, 0, 0, 9], FrameError::Malformed { kind: "SETTINGS", length: 4 }),
-        ("short SYN_STREAM", &[0x80, 3, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1], FrameError::Malformed { kind: "SYN_STREAM", length: 4 }),
-        ("GOAWAY of 4 bytes", &[0x80, 3, 0, 7, 0, 0, 0, 4, 0, 0, 0, 1], FrameError::Malformed { kind: "GOAWAY", length: 4 }),
+        (
+            "version 2",
+            &[0x80, 2, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1],
+            FrameError::Version(2),
+        ),
+        (
+            "too long",
+            &[0, 0, 0, 1, 0, too_long, 0, 0],
+            FrameError::TooLong {
+                length: usize::from(too_long) << 16,
+            },
+        ),
+        (
+            "short PING",
+            &[0x80, 3, 0, 6, 0, 0, 0, 3, 0, 0, 1],
+            FrameError::Malformed {
+                kind: "PING",
+                length: 3,
+            },
+        ),
+        (
+            "RST on stream 0",
+            &[0x80, 3, 0, 3, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1],
+            FrameError::StreamZero { kind: "RST_STREAM" },
+        ),
+        (
+            "DATA on stream 0",
+            &[0, 0, 0, 0, 0, 0, 0, 0],
+            FrameError::StreamZero { kind: "DATA" },
+        ),
+        (
+            "SETTINGS count lies",
+            &[0x80, 3, 0, 4, 0, 0, 0, 4, 0, 0, 0, 9],
+            FrameError::Malformed {
+                kind: "SETTINGS",
+                length: 4,
+            },
+        ),
+        (
+            "short SYN_STREAM",
+            &[0x80, 3, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1],
+            FrameError::Malformed {
+                kind: "SYN_STREAM",
+                length: 4,
+            },
+        ),
+        (
+            "GOAWAY of 4 bytes",
+            &[0x80, 3, 0, 7, 0, 0, 0, 4, 0, 0, 0, 1],
+            FrameError::Malformed {
+                kind: "GOAWAY",
+                length: 4,
+            },
+        ),
     ];
     for (what, wire, want) in cases {
         assert_eq!(decoded(wire), Err(want), "{what}");
     }
-    let garbage_headers = [0x80, 3, 0, 1, 0, 0, 0, 14, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4];
-    assert!(matches!(decoded(&garbage_headers), Err(FrameError::Headers(_))));
+    let garbage_headers = [
+        0x80, 3, 0, 1, 0, 0, 0, 14, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4,
+    ];
+    assert!(matches!(
+        decoded(&garbage_headers),
+        Err(FrameError::Headers(_))
+    ));
 }
 
 #[test]

@@ -31,7 +31,11 @@ fn blocks_round_trip_through_one_session() {
     let mut encoder = HeaderEncoder::new().unwrap();
     let mut decoder = HeaderDecoder::new();
     let blocks = [
-        headers(&[("streamtype", "error"), ("port", "8080"), ("requestid", "0")]),
+        headers(&[
+            ("streamtype", "error"),
+            ("port", "8080"),
+            ("requestid", "0"),
+        ]),
         headers(&[]),
         headers(&[("streamtype", "data"), ("port", "8080"), ("requestid", "0")]),
         headers(&[("x", &"v".repeat(5000))]),
@@ -47,12 +51,18 @@ fn the_first_block_names_spdys_dictionary() {
     let wire = HeaderEncoder::new().unwrap().encode(&headers(&[])).unwrap();
     assert_eq!(wire[0], 0x78, "zlib, 32 KiB window");
     assert_ne!(wire[1] & 0x20, 0, "FDICT set");
-    assert_eq!(&wire[2..6], &[0xe3, 0xc6, 0xa7, 0xc2], "Adler-32 of the dictionary");
+    assert_eq!(
+        &wire[2..6],
+        &[0xe3, 0xc6, 0xa7, 0xc2],
+        "Adler-32 of the dictionary"
+    );
 }
 
 #[test]
 fn either_dictionary_variant_is_accepted() {
-    let raw = [0, 0, 0, 1, 0, 0, 0, 4, b'p', b'o', b'r', b't', 0, 0, 0, 2, b'8', b'0'];
+    let raw = [
+        0, 0, 0, 1, 0, 0, 0, 4, b'p', b'o', b'r', b't', 0, 0, 0, 2, b'8', b'0',
+    ];
     for dictionary in variants() {
         let wire = compress_with(dictionary, &raw);
         let decoded = HeaderDecoder::new().decode(&wire).unwrap();

@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 
 use super::super::frame::{self, Frame, goaway, rst};
 use super::super::headers::{HeaderDecoder, Headers};
-use super::{Inbound, MAX_STREAMS, Reader, STREAM_QUEUE, SessionError, Stream, StreamOut};
 use super::WINDOW_GRANT;
+use super::{Inbound, MAX_STREAMS, Reader, STREAM_QUEUE, SessionError, Stream, StreamOut};
 
 /// Bytes asked of the connection per read.
 const READ_CHUNK: usize = 32 << 10;
@@ -57,7 +57,10 @@ impl Reader {
     async fn on_frame(&mut self, frame: Frame) -> bool {
         match frame {
             Frame::SynStream {
-                stream, fin, headers, ..
+                stream,
+                fin,
+                headers,
+                ..
             } => self.open(stream, fin, headers).await,
             Frame::Data { stream, fin, data } => self.data(stream, fin, data).await,
             Frame::RstStream { stream, .. } => {

@@ -33,7 +33,8 @@ impl Client {
             if let Some(frame) = frame::decode(&mut self.buffer, &mut self.decoder).unwrap() {
                 return Some(frame);
             }
-            let read = tokio::time::timeout(Duration::from_secs(5), self.io.read_buf(&mut self.buffer));
+            let read =
+                tokio::time::timeout(Duration::from_secs(5), self.io.read_buf(&mut self.buffer));
             if read.await.unwrap().unwrap() == 0 {
                 return None;
             }
@@ -43,8 +44,15 @@ impl Client {
     async fn open(&mut self, stream: u32, port: &str) {
         let headers = Headers(vec![("port".into(), port.into())]);
         let (associated, priority, fin, unidirectional) = (0, 0, false, false);
-        self.send(Frame::SynStream { stream, associated, priority, fin, unidirectional, headers })
-            .await;
+        self.send(Frame::SynStream {
+            stream,
+            associated,
+            priority,
+            fin,
+            unidirectional,
+            headers,
+        })
+        .await;
     }
 }
 
@@ -75,21 +83,57 @@ async fn a_stream_carries_data_both_ways() {
     let mut stream = streams.recv().await.unwrap();
     assert_eq!((stream.id, stream.headers.get("port")), (1, Some("8080")));
     stream.out.accept().await.unwrap();
-    assert!(matches!(client.next().await, Some(Frame::SynReply { stream: 1, fin: false, .. })));
+    assert!(matches!(
+        client.next().await,
+        Some(Frame::SynReply {
+            stream: 1,
+            fin: false,
+            ..
+        })
+    ));
     let data = Bytes::from_static(b"hello");
-    client.send(Frame::Data { stream: 1, fin: true, data }).await;
-    assert_eq!(stream.data.recv().await.unwrap(), Bytes::from_static(b"hello"));
+    client
+        .send(Frame::Data {
+            stream: 1,
+            fin: true,
+            data,
+        })
+        .await;
+    assert_eq!(
+        stream.data.recv().await.unwrap(),
+        Bytes::from_static(b"hello")
+    );
     assert_eq!(stream.data.recv().await, None, "FIN ends the data");
     stream.out.send(Bytes::from_static(b"world")).await.unwrap();
     stream.out.finish().await.unwrap();
     let back = client.next().await.unwrap();
-    assert_eq!(back, Frame::Data { stream: 1, fin: false, data: Bytes::from_static(b"world") });
-    assert_eq!(client.next().await.unwrap(), Frame::Data { stream: 1, fin: true, data: Bytes::new() });
+    assert_eq!(
+        back,
+        Frame::Data {
+            stream: 1,
+            fin: false,
+            data: Bytes::from_static(b"world")
+        }
+    );
+    assert_eq!(
+        client.next().await.unwrap(),
+        Frame::Data {
+            stream: 1,
+            fin: true,
+            data: Bytes::new()
+        }
+    );
     client.send(Frame::Ping { id: 7 }).await;
     assert_eq!(client.next().await.unwrap(), Frame::Ping { id: 7 });
     shutdown.cancel();
     let goodbye = client.next().await.unwrap();
-    assert_eq!(goodbye, Frame::GoAway { last_good: 1, status: goaway::OK });
+    assert_eq!(
+        goodbye,
+        Frame::GoAway {
+            last_good: 1,
+            status: goaway::OK
+        }
+    );
     served.await.unwrap().unwrap();
 }
 
@@ -98,19 +142,35 @@ async fn streams_with_ids_a_client_may_not_use_are_reset() {
     let (mut client, _streams, _shutdown, _served) = start(64 << 10);
     client.open(2, "80").await;
     let status = rst::PROTOCOL_ERROR;
-    assert_eq!(client.next().await.unwrap(), Frame::RstStream { stream: 2, status });
+    assert_eq!(
+        client.next().await.unwrap(),
+        Frame::RstStream { stream: 2, status }
+    );
     client.open(5, "80").await;
     client.open(3, "80").await;
-    assert_eq!(client.next().await.unwrap(), Frame::RstStream { stream: 3, status });
+    assert_eq!(
+        client.next().await.unwrap(),
+        Frame::RstStream { stream: 3, status }
+    );
 }
 
 #[tokio::test]
 async fn garbage_ends_the_session_with_a_protocol_error() {
     let (mut client, _streams, _shutdown, served) = start(64 << 10);
     // A control frame of version 2.
-    client.io.write_all(&[0x80, 0x02, 0x00, 0x06, 0, 0, 0, 4, 0, 0, 0, 1]).await.unwrap();
+    client
+        .io
+        .write_all(&[0x80, 0x02, 0x00, 0x06, 0, 0, 0, 4, 0, 0, 0, 1])
+        .await
+        .unwrap();
     let status = goaway::PROTOCOL_ERROR;
-    assert_eq!(client.next().await.unwrap(), Frame::GoAway { last_good: 0, status });
+    assert_eq!(
+        client.next().await.unwrap(),
+        Frame::GoAway {
+            last_good: 0,
+            status
+        }
+    );
     let ended = served.await.unwrap();
     assert!(matches!(ended, Err(SessionError::Protocol(_))), "{ended:?}");
 }
@@ -124,17 +184,29 @@ async fn a_lagging_stream_stops_the_session_reading() {
     let flood = async {
         for _ in 0..64 {
             let data = chunk.clone();
-            client.send(Frame::Data { stream: 1, fin: false, data }).await;
+            client
+                .send(Frame::Data {
+                    stream: 1,
+                    fin: false,
+                    data,
+                })
+                .await;
         }
     };
     // The stream's queue (4 frames) and the pipe (4 KiB) fill, then the client blocks.
     let blocked = tokio::time::timeout(Duration::from_millis(300), flood).await;
-    assert!(blocked.is_err(), "64 KiB went in while nobody read the stream");
+    assert!(
+        blocked.is_err(),
+        "64 KiB went in while nobody read the stream"
+    );
     let mut taken = 0;
     while let Ok(Some(data)) =
         tokio::time::timeout(Duration::from_millis(100), stream.data.recv()).await
     {
         taken += data.len();
     }
-    assert!(taken < 24 << 10, "at most the queue, a read and the pipe were held: {taken}");
+    assert!(
+        taken < 24 << 10,
+        "at most the queue, a read and the pipe were held: {taken}"
+    );
 }
