@@ -24,9 +24,16 @@ fn request(id: &str, kind: Kind, port: u16) -> StreamRequest {
     }
 }
 
+/// Headers, stream id, and what they make.
+type Case = (
+    &'static [(&'static str, &'static str)],
+    u32,
+    Result<StreamRequest, &'static str>,
+);
+
 #[test]
 fn stream_headers_are_checked_in_the_kubelets_words() {
-    let cases: [(&[(&str, &str)], u32, Result<StreamRequest, &str>); 9] = [
+    let cases: [Case; 9] = [
         (
             &[("port", "8080"), ("streamType", "data"), ("requestID", "4")],
             3,

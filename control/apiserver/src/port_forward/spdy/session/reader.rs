@@ -70,7 +70,9 @@ impl Reader {
                 true
             }
             // Client PINGs have odd ids and are echoed; this side sends none of its own.
-            Frame::Ping { id } if id % 2 == 1 => self.frames.send(Frame::Ping { id }).await.is_ok(),
+            Frame::Ping { id } if !id.is_multiple_of(2) => {
+                self.frames.send(Frame::Ping { id }).await.is_ok()
+            }
             Frame::GoAway { .. } => {
                 self.going_away = true;
                 true
@@ -93,7 +95,7 @@ impl Reader {
             frames: self.frames.clone(),
         };
         // Client streams have odd, increasing ids (spdystream's rule too).
-        let refusal = if id % 2 == 0 || id <= self.last_id {
+        let refusal = if id.is_multiple_of(2) || id <= self.last_id {
             Some(rst::PROTOCOL_ERROR)
         } else if self.going_away || self.streams.len() >= MAX_STREAMS {
             Some(rst::REFUSED_STREAM)
