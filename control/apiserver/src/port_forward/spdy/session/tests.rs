@@ -210,3 +210,38 @@ async fn a_lagging_stream_stops_the_session_reading() {
         "at most the queue, a read and the pipe were held: {taken}"
     );
 }
+
+#[tokio::test]
+async fn window_is_granted_back_as_data_is_taken_in() {
+    let (mut client, mut streams, _shutdown, _served) = start(64 << 10);
+    client.open(1, "80").await;
+    let mut stream = streams.recv().await.unwrap();
+    stream.out.accept().await.unwrap();
+    assert!(matches!(
+        client.next().await,
+        Some(Frame::SynReply { stream: 1, .. })
+    ));
+    let reading = tokio::spawn(async move {
+        let mut taken = 0;
+        while taken < 40 << 10 {
+            taken += stream.data.recv().await.map_or(0, |d| d.len());
+        }
+        taken
+    });
+    for _ in 0..5 {
+        let data = Bytes::from(vec![1u8; 8 << 10]);
+        client
+            .send(Frame::Data {
+                stream: 1,
+                fin: false,
+                data,
+            })
+            .await;
+    }
+    let delta = 32 << 10;
+    assert_eq!(
+        client.next().await.unwrap(),
+        Frame::WindowUpdate { stream: 1, delta }
+    );
+    assert_eq!(reading.await.unwrap(), 40 << 10);
+}
