@@ -1,8 +1,9 @@
 //! `kubectl port-forward` through the API server and the agent's tunnel, with the real
 //! kubectl (which tries a WebSocket carrying SPDY first, then plain SPDY/3.1): to a pod,
 //! twice at once, to a Service (kubectl picks the pod and the target port itself), a
-//! megabyte through an echo server both ways, over the WebSocket and over plain SPDY; a port nothing listens on and a pod on a dead
-//! agent give errors that say so, and every kubectl is killed with nothing left listening.
+//! megabyte through an echo server both ways, over the WebSocket and over plain SPDY; a port
+//! nothing listens on, a crash-looping pod and a pod on a dead agent give errors that say so,
+//! and every kubectl is killed with nothing left listening.
 
 use serde_json::{Value, json};
 use skiff_tests::{free_port, run_bounded};
@@ -119,6 +120,33 @@ fn port_forward_failures_are_reported_by_kubectl() {
         .map_err(|e| anyhow::anyhow!("{e}; kubectl stderr: {}", closed.stderr()))?;
         if closed.is_running() {
             closed.kill().await?;
+        }
+
+        // A crash-looping pod is Running to kubectl, but between runs nothing of it runs.
+        let crasher = json!({"name": "crash", "image": guest("crasher")?,
+            "env": [{"name": "DELAY_MS", "value": "10"}]});
+        s.apply(&pod("crasher", NODE, crasher, json!({}))).await?;
+        s.wait_row("crasher", "a second restart", |r| {
+            r[2] == "CrashLoopBackOff" && !matches!(r[3].as_str(), "0" | "1")
+        })
+        .await?;
+        let mut down = PortForward::start(&s.kubectl, "pod/crasher", ":8080").await?;
+        let answer = http_get(down.local, "/").await.unwrap_or_default();
+        anyhow::ensure!(answer.is_empty(), "a crashed pod answered {answer:?}");
+        let wanted = "error forwarding port 8080 to pod crasher, uid ";
+        poll("kubectl prints that the pod does not run", WAIT, || async {
+            Ok(down.stderr().contains(wanted))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}; kubectl stderr: {}", down.stderr()))?;
+        let stderr = down.stderr();
+        // klog quotes the message: the pod's name reads `\"crasher\"` there.
+        anyhow::ensure!(
+            stderr.contains(r#"pod \"crasher\" has no running container"#),
+            "{stderr}"
+        );
+        if down.is_running() {
+            down.kill().await?;
         }
 
         s.agent.kill9();

@@ -214,3 +214,29 @@ fn unknown_control_frames_are_skipped() {
     let credential = [0x80, 3, 0, 10, 0, 0, 0, 2, 9, 9];
     assert_eq!(decoded(&credential), Ok(Some(Frame::Unknown { kind: 10 })));
 }
+
+#[test]
+fn random_bytes_never_panic_the_decoder() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+    let mut errors = 0;
+    for round in 0..20_000 {
+        let length = rng.random_range(0..64);
+        let mut bytes: Vec<u8> = (0..length).map(|_| rng.random()).collect();
+        // Half the rounds look like SPDY/3 control frames, to reach the frame bodies.
+        if round % 2 == 0 && bytes.len() >= 8 {
+            bytes[0] = 0x80;
+            bytes[1] = 3;
+            bytes[2] = 0;
+            bytes[3] = rng.random_range(1..11);
+            bytes[5] = 0;
+            bytes[6] = 0;
+            bytes[7] = u8::try_from(bytes.len() - 8).unwrap();
+        }
+        let mut buffer = BytesMut::from(&bytes[..]);
+        let mut decoder = HeaderDecoder::new();
+        while let Ok(Some(_)) = decode(&mut buffer, &mut decoder) {}
+        errors += usize::from(decode(&mut buffer, &mut decoder).is_err());
+    }
+    assert!(errors > 1000, "most random frames are refused: {errors}");
+}
