@@ -106,21 +106,10 @@ fn port_forward_failures_are_reported_by_kubectl() {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-
-        let mut closed = PortForward::start(&s.kubectl, "pod/web", ":9999").await?;
-        let answer = http_get(closed.local, "/").await.unwrap_or_default();
-        anyhow::ensure!(answer.is_empty(), "a closed port answered {answer:?}");
-        let wanted = format!(
+        let refused = format!(
             "error forwarding port 9999 to pod web, uid {uid}: failed to connect to localhost:9999 inside the pod: connection refused"
         );
-        poll("kubectl prints the forwarding error", WAIT, || async {
-            Ok(closed.stderr().contains(&wanted))
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}; kubectl stderr: {}", closed.stderr()))?;
-        if closed.is_running() {
-            closed.kill().await?;
-        }
+        forward_fails(&s, "pod/web", ":9999", &refused).await?;
 
         // A crash-looping pod is Running to kubectl, but between runs nothing of it runs.
         let crasher = json!({"name": "crash", "image": guest("crasher")?,
@@ -130,49 +119,57 @@ fn port_forward_failures_are_reported_by_kubectl() {
             r[2] == "CrashLoopBackOff" && !matches!(r[3].as_str(), "0" | "1")
         })
         .await?;
-        let mut down = PortForward::start(&s.kubectl, "pod/crasher", ":8080").await?;
-        let answer = http_get(down.local, "/").await.unwrap_or_default();
-        anyhow::ensure!(answer.is_empty(), "a crashed pod answered {answer:?}");
-        let wanted = "error forwarding port 8080 to pod crasher, uid ";
-        poll("kubectl prints that the pod does not run", WAIT, || async {
-            Ok(down.stderr().contains(wanted))
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}; kubectl stderr: {}", down.stderr()))?;
-        let stderr = down.stderr();
         // klog quotes the message: the pod's name reads `\"crasher\"` there.
-        anyhow::ensure!(
-            stderr.contains(r#"pod \"crasher\" has no running container"#),
-            "{stderr}"
-        );
-        if down.is_running() {
-            down.kill().await?;
-        }
+        let not_running = r#"error forwarding port 8080 to pod crasher, uid "#;
+        let stderr = forward_fails(&s, "pod/crasher", ":8080", not_running).await?;
+        let why = r#"pod \"crasher\" has no running container"#;
+        anyhow::ensure!(stderr.contains(why), "{stderr}");
 
         s.agent.kill9();
-        let message = format!("node \"{NODE}\" has no tunnel to this API server");
-        let mut last = String::new();
-        for _ in 0..50 {
-            let out = s
-                .kubectl
-                .run(&["port-forward", "pod/web", ":8080"], "")
-                .await?;
-            anyhow::ensure!(
-                !out.success,
-                "port-forward to a dead node succeeded: {}",
-                out.stdout
-            );
-            if out.stderr.contains(&message) {
-                anyhow::ensure!(
-                    out.stderr.contains("error: error upgrading connection:"),
-                    "{}",
-                    out.stderr
-                );
-                return Ok(());
-            }
-            last = out.stderr;
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
-        anyhow::bail!("no {message:?} from kubectl; last stderr: {last}")
+        dead_node_is_reported(&s).await
     });
+}
+
+/// Forwards `ports` of `target`, makes one connection, and waits for kubectl to print
+/// `wanted` (the error stream's message); returns kubectl's standard error.
+async fn forward_fails(
+    s: &Setup,
+    target: &str,
+    ports: &str,
+    wanted: &str,
+) -> anyhow::Result<String> {
+    let mut forward = PortForward::start(&s.kubectl, target, ports).await?;
+    let answer = http_get(forward.local, "/").await.unwrap_or_default();
+    anyhow::ensure!(answer.is_empty(), "{target} {ports} answered {answer:?}");
+    poll("kubectl prints the forwarding error", WAIT, || async {
+        Ok(forward.stderr().contains(wanted))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}; kubectl stderr: {}", forward.stderr()))?;
+    let stderr = forward.stderr();
+    if forward.is_running() {
+        forward.kill().await?;
+    }
+    Ok(stderr)
+}
+
+/// Once the agent's tunnel is gone, port-forward to its pod fails before any upgrade.
+async fn dead_node_is_reported(s: &Setup) -> anyhow::Result<()> {
+    let message = format!("node \"{NODE}\" has no tunnel to this API server");
+    let mut last = String::new();
+    for _ in 0..50 {
+        let out = s
+            .kubectl
+            .run(&["port-forward", "pod/web", ":8080"], "")
+            .await?;
+        anyhow::ensure!(!out.success, "port-forward to a dead node: {}", out.stdout);
+        if out.stderr.contains(&message) {
+            let upgrade = "error: error upgrading connection:";
+            anyhow::ensure!(out.stderr.contains(upgrade), "{}", out.stderr);
+            return Ok(());
+        }
+        last = out.stderr;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    anyhow::bail!("no {message:?} from kubectl; last stderr: {last}")
 }

@@ -137,27 +137,12 @@ fn control_body(
     body: &mut BytesMut,
     headers: &mut HeaderEncoder,
 ) -> Result<(u16, u8), FrameError> {
+    let two_words = |body: &mut BytesMut, first: u32, second: u32| {
+        body.put_u32(first);
+        body.put_u32(second);
+    };
     let kind_and_flags = match frame {
-        Frame::SynStream {
-            stream,
-            associated,
-            priority,
-            fin,
-            unidirectional,
-            headers: block,
-        } => {
-            body.put_u32(*stream);
-            body.put_u32(*associated);
-            body.put_u8(priority << 5);
-            body.put_u8(0);
-            body.extend_from_slice(&headers.encode(block)?);
-            let one_way = if *unidirectional {
-                FLAG_UNIDIRECTIONAL
-            } else {
-                0
-            };
-            (SYN_STREAM, u8::from(*fin) | one_way)
-        }
+        Frame::SynStream { .. } => syn_stream_body(frame, body, headers)?,
         Frame::SynReply {
             stream,
             fin,
@@ -176,32 +161,22 @@ fn control_body(
             body.extend_from_slice(&headers.encode(block)?);
             (HEADERS, u8::from(*fin))
         }
-        Frame::RstStream {
-            stream: a,
-            status: b,
+        Frame::RstStream { stream, status } => {
+            two_words(body, *stream, *status);
+            (RST_STREAM, 0)
         }
-        | Frame::GoAway {
-            last_good: a,
-            status: b,
+        Frame::GoAway { last_good, status } => {
+            two_words(body, *last_good, *status);
+            (GOAWAY, 0)
         }
-        | Frame::WindowUpdate {
-            stream: a,
-            delta: b,
-        } => {
-            body.put_u32(*a);
-            body.put_u32(*b);
-            let kind = match frame {
-                Frame::RstStream { .. } => RST_STREAM,
-                Frame::GoAway { .. } => GOAWAY,
-                _ => WINDOW_UPDATE,
-            };
-            (kind, 0)
+        Frame::WindowUpdate { stream, delta } => {
+            two_words(body, *stream, *delta);
+            (WINDOW_UPDATE, 0)
         }
         Frame::Settings { entries } => {
             body.put_u32(u32::try_from(entries.len()).unwrap_or(u32::MAX));
             for (flags, id, value) in entries {
-                body.put_u32(u32::from(*flags) << 24 | (id & 0x00ff_ffff));
-                body.put_u32(*value);
+                two_words(body, u32::from(*flags) << 24 | (id & 0x00ff_ffff), *value);
             }
             (SETTINGS, 0)
         }
@@ -213,6 +188,36 @@ fn control_body(
         Frame::Data { .. } => (0, 0),
     };
     Ok(kind_and_flags)
+}
+
+/// A SYN_STREAM's body (this side opens no streams; tests play the client with it).
+fn syn_stream_body(
+    frame: &Frame,
+    body: &mut BytesMut,
+    headers: &mut HeaderEncoder,
+) -> Result<(u16, u8), FrameError> {
+    let Frame::SynStream {
+        stream,
+        associated,
+        priority,
+        fin,
+        unidirectional,
+        headers: block,
+    } = frame
+    else {
+        return Ok((SYN_STREAM, 0));
+    };
+    body.put_u32(*stream);
+    body.put_u32(*associated);
+    body.put_u8(priority << 5);
+    body.put_u8(0);
+    body.extend_from_slice(&headers.encode(block)?);
+    let one_way = if *unidirectional {
+        FLAG_UNIDIRECTIONAL
+    } else {
+        0
+    };
+    Ok((SYN_STREAM, u8::from(*fin) | one_way))
 }
 
 fn put_flags_and_length(out: &mut BytesMut, flags: u8, length: usize) {

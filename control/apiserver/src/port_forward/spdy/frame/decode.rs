@@ -50,6 +50,29 @@ pub(crate) fn decode(
     decode_control(kind, flags, &mut body, headers).map(Some)
 }
 
+/// A control frame type's name and the body length it needs: at least, or exactly.
+fn shape(kind: u16) -> Option<(&'static str, usize, bool)> {
+    match kind {
+        SYN_STREAM => Some(("SYN_STREAM", 10, false)),
+        SYN_REPLY => Some(("SYN_REPLY", 4, false)),
+        HEADERS => Some(("HEADERS", 4, false)),
+        RST_STREAM => Some(("RST_STREAM", 8, true)),
+        SETTINGS => Some(("SETTINGS", 4, false)),
+        PING => Some(("PING", 4, true)),
+        GOAWAY => Some(("GOAWAY", 8, true)),
+        WINDOW_UPDATE => Some(("WINDOW_UPDATE", 8, true)),
+        _ => None,
+    }
+}
+
+/// A stream id field of a `name` frame, which may not be 0.
+fn stream_id(name: &'static str, word: u32) -> Result<u32, FrameError> {
+    match word & 0x7fff_ffff {
+        0 => Err(FrameError::StreamZero { kind: name }),
+        id => Ok(id),
+    }
+}
+
 /// The body of a control frame of type `kind`.
 fn decode_control(
     kind: u16,
@@ -57,34 +80,18 @@ fn decode_control(
     body: &mut Bytes,
     headers: &mut HeaderDecoder,
 ) -> Result<Frame, FrameError> {
+    let Some((name, minimum, exact)) = shape(kind) else {
+        return Ok(Frame::Unknown { kind });
+    };
     let length = body.len();
+    if length < minimum || (exact && length != minimum) {
+        return Err(FrameError::Malformed { kind: name, length });
+    }
     let fin = flags & FLAG_FIN != 0;
-    let need = |name: &'static str, minimum: usize, exact: bool| {
-        let fits = if exact {
-            length == minimum
-        } else {
-            length >= minimum
-        };
-        fits.then_some(())
-            .ok_or(FrameError::Malformed { kind: name, length })
-    };
-    let stream_of = |name: &'static str, word: u32| match word & 0x7fff_ffff {
-        0 => Err(FrameError::StreamZero { kind: name }),
-        id => Ok(id),
-    };
     let frame = match kind {
-        SYN_STREAM => {
-            need("SYN_STREAM", 10, false)?;
-            decode_syn_stream(flags, body, headers)?
-        }
+        SYN_STREAM => decode_syn_stream(flags, body, headers)?,
         SYN_REPLY | HEADERS => {
-            let name = if kind == SYN_REPLY {
-                "SYN_REPLY"
-            } else {
-                "HEADERS"
-            };
-            need(name, 4, false)?;
-            let stream = stream_of(name, body.get_u32())?;
+            let stream = stream_id(name, body.get_u32())?;
             let headers = headers.decode(body)?;
             if kind == SYN_REPLY {
                 Frame::SynReply {
@@ -100,34 +107,20 @@ fn decode_control(
                 }
             }
         }
-        RST_STREAM => {
-            need("RST_STREAM", 8, true)?;
-            let stream = stream_of("RST_STREAM", body.get_u32())?;
-            Frame::RstStream {
-                stream,
-                status: body.get_u32(),
-            }
-        }
+        RST_STREAM => Frame::RstStream {
+            stream: stream_id(name, body.get_u32())?,
+            status: body.get_u32(),
+        },
         SETTINGS => decode_settings(body)?,
-        PING => {
-            need("PING", 4, true)?;
-            Frame::Ping { id: body.get_u32() }
-        }
-        GOAWAY => {
-            need("GOAWAY", 8, true)?;
-            Frame::GoAway {
-                last_good: body.get_u32() & 0x7fff_ffff,
-                status: body.get_u32(),
-            }
-        }
-        WINDOW_UPDATE => {
-            need("WINDOW_UPDATE", 8, true)?;
-            Frame::WindowUpdate {
-                stream: body.get_u32() & 0x7fff_ffff,
-                delta: body.get_u32() & 0x7fff_ffff,
-            }
-        }
-        other => Frame::Unknown { kind: other },
+        PING => Frame::Ping { id: body.get_u32() },
+        GOAWAY => Frame::GoAway {
+            last_good: body.get_u32() & 0x7fff_ffff,
+            status: body.get_u32(),
+        },
+        _ => Frame::WindowUpdate {
+            stream: body.get_u32() & 0x7fff_ffff,
+            delta: body.get_u32() & 0x7fff_ffff,
+        },
     };
     Ok(frame)
 }
@@ -138,10 +131,7 @@ fn decode_syn_stream(
     body: &mut Bytes,
     headers: &mut HeaderDecoder,
 ) -> Result<Frame, FrameError> {
-    let stream = body.get_u32() & 0x7fff_ffff;
-    if stream == 0 {
-        return Err(FrameError::StreamZero { kind: "SYN_STREAM" });
-    }
+    let stream = stream_id("SYN_STREAM", body.get_u32())?;
     let associated = body.get_u32() & 0x7fff_ffff;
     let priority = body.get_u8() >> 5;
     body.advance(1); // the credential slot, unused
