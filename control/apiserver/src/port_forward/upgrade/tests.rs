@@ -59,58 +59,71 @@ fn kubectls_handshakes_are_accepted() {
     );
 }
 
+/// The headers of `from` but `skip`.
+fn without(skip: &str, from: &[(&'static str, &'static str)]) -> HeaderMap {
+    let kept: Vec<_> = from.iter().copied().filter(|(n, _)| *n != skip).collect();
+    headers(&kept)
+}
+
+/// HTTP version, method, headers; the status and words of the refusal.
+type Case = (Version, Method, HeaderMap, u16, &'static str);
+
+fn check_refusals(cases: Vec<Case>) {
+    for (version, method, given, code, words) in cases {
+        let refused = negotiate(version, &method, &given).unwrap_err();
+        assert_eq!(refused.code, code, "{given:?}");
+        let message = &refused.message;
+        assert!(message.contains(words), "{message}: wanted {words:?}");
+    }
+}
+
 #[test]
-fn wrong_handshakes_are_refused_in_kubes_words() {
-    let without = |skip: &str, from: &[(&'static str, &'static str)]| {
-        headers(
-            &from
-                .iter()
-                .copied()
-                .filter(|(n, _)| *n != skip)
-                .collect::<Vec<_>>(),
-        )
-    };
+fn wrong_spdy_handshakes_are_refused_in_kubes_words() {
     let other_protocol = headers(&[
         ("connection", "Upgrade"),
         ("upgrade", "SPDY/3.1"),
         ("x-stream-protocol-version", "v4.channel.k8s.io"),
     ]);
-    let cases: Vec<(Version, Method, HeaderMap, u16, &str)> = vec![
-        (
-            Version::HTTP_2,
-            Method::POST,
-            headers(&SPDY),
-            400,
-            "missing upgrade headers",
-        ),
+    let missing = "missing upgrade headers";
+    let post = Method::POST;
+    check_refusals(vec![
+        (Version::HTTP_2, post.clone(), headers(&SPDY), 400, missing),
         (
             Version::HTTP_11,
-            Method::POST,
+            post.clone(),
             without("connection", &SPDY),
             400,
-            "missing upgrade headers",
+            missing,
         ),
         (
             Version::HTTP_11,
-            Method::POST,
+            post.clone(),
             without("upgrade", &SPDY),
             400,
-            "missing upgrade headers",
+            missing,
         ),
         (
             Version::HTTP_11,
-            Method::POST,
+            post.clone(),
             without("x-stream-protocol-version", &SPDY),
             400,
             "X-Stream-Protocol-Version is required",
         ),
         (
             Version::HTTP_11,
-            Method::POST,
+            post,
             other_protocol,
             403,
             "client supports [v4.channel.k8s.io], server accepts [portforward.k8s.io]",
         ),
+    ]);
+}
+
+#[test]
+fn wrong_websocket_handshakes_are_refused_in_kubes_words() {
+    let no_protocol = without("sec-websocket-protocol", &WEBSOCKET);
+    let no_key = without("sec-websocket-key", &WEBSOCKET);
+    check_refusals(vec![
         (
             Version::HTTP_11,
             Method::POST,
@@ -121,25 +134,16 @@ fn wrong_handshakes_are_refused_in_kubes_words() {
         (
             Version::HTTP_11,
             Method::GET,
-            without("sec-websocket-protocol", &WEBSOCKET),
+            no_protocol,
             400,
             "no tunneling spdy protocols provided",
         ),
         (
             Version::HTTP_11,
             Method::GET,
-            without("sec-websocket-key", &WEBSOCKET),
+            no_key,
             400,
             "Sec-WebSocket-Key is required",
         ),
-    ];
-    for (version, method, given, code, words) in cases {
-        let refused = negotiate(version, &method, &given).unwrap_err();
-        assert_eq!(refused.code, code, "{given:?}");
-        assert!(
-            refused.message.contains(words),
-            "{}: wanted {words:?}",
-            refused.message
-        );
-    }
+    ]);
 }
