@@ -3,10 +3,12 @@
 //! twice at once, to a Service (kubectl picks the pod and the target port itself), a
 //! megabyte through an echo server both ways, over the WebSocket and over plain SPDY; a port
 //! nothing listens on, a crash-looping pod and a pod on a dead agent give errors that say so,
-//! and every kubectl is killed with nothing left listening.
+//! a node's credential may not forward, and every kubectl is killed with nothing left
+//! listening.
 
 use serde_json::{Value, json};
-use skiff_tests::{free_port, run_bounded};
+use skiff_tests::fleet::node_kubeconfig;
+use skiff_tests::{Kubectl, free_port, run_bounded};
 
 use crate::port_forward_support::{PortForward, echo_round_trip, http_get};
 use crate::support::{LIMIT, Setup, WAIT, guest, pod, poll, start};
@@ -125,6 +127,7 @@ fn port_forward_failures_are_reported_by_kubectl() {
         let why = r#"pod \"crasher\" has no running container"#;
         anyhow::ensure!(stderr.contains(why), "{stderr}");
 
+        only_creators_may_forward(&s).await?;
         s.agent.kill9();
         dead_node_is_reported(&s).await
     });
@@ -151,6 +154,25 @@ async fn forward_fails(
         forward.kill().await?;
     }
     Ok(stderr)
+}
+
+/// A node may read its own pod, but port-forward is `create` on `pods/portforward`, which
+/// it may not, even over the WebSocket (a GET).
+async fn only_creators_may_forward(s: &Setup) -> anyhow::Result<()> {
+    let config = node_kubeconfig(&s.agent, &s.replica.url())?;
+    let as_node = Kubectl::new(&config)?;
+    let out = as_node
+        .run(&["port-forward", "pod/web", ":8080"], "")
+        .await?;
+    let wanted = format!(
+        "User \"system:node:{NODE}\" cannot create resource \"pods/portforward\" in API group \"\""
+    );
+    anyhow::ensure!(
+        !out.success && out.stderr.contains(&wanted),
+        "{}",
+        out.stderr
+    );
+    Ok(())
 }
 
 /// Once the agent's tunnel is gone, port-forward to its pod fails before any upgrade.
