@@ -10,8 +10,9 @@ use super::headers::{HeaderEncoder, HeaderError, Headers};
 
 /// The protocol version in every control frame.
 pub(crate) const VERSION: u16 = 3;
-/// Frames longer than this are refused: kubectl writes at most 32 KiB a frame.
-pub(crate) const MAX_FRAME: usize = 1 << 20;
+/// Frames longer than this are refused: kubectl writes at most 32 KiB a frame (its copy
+/// buffer). With [`super::session`]'s stream and queue limits this bounds a session's memory.
+pub(crate) const MAX_FRAME: usize = 256 << 10;
 
 /// FLAG_FIN: the sender's last frame on the stream.
 const FLAG_FIN: u8 = 0x01;

@@ -27,8 +27,10 @@ use super::headers::{HeaderEncoder, HeaderError, Headers};
 pub(crate) const STREAM_QUEUE: usize = 4;
 /// Frames waiting to be written.
 pub(crate) const OUTGOING_QUEUE: usize = 64;
-/// Streams open at once; more are refused (kubectl opens two per forwarded connection).
-pub(crate) const MAX_STREAMS: usize = 512;
+/// Streams open at once; more are refused (kubectl opens two per forwarded connection). With
+/// [`STREAM_QUEUE`] and [`frame::MAX_FRAME`], a session holds at most 256 MiB of a client's
+/// data, and in practice (32 KiB frames) a few hundred KiB per busy stream.
+pub(crate) const MAX_STREAMS: usize = 256;
 /// Window given back once this much of a stream's data was taken in (half of SPDY/3.1's
 /// initial 64 KiB window).
 const WINDOW_GRANT: u32 = 32 << 10;
