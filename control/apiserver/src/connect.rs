@@ -1,9 +1,11 @@
-//! `pods/exec`, `pods/attach` and `pods/portforward`: the streaming subresources kubectl
-//! reaches with a WebSocket (then SPDY) upgrade. skiff refuses them before any upgrade, as
-//! kube-apiserver refuses an exec into a missing container: a plain `Status` (404 for a pod
-//! that does not exist, 400 otherwise). client-go turns a Status in the answer to a failed
-//! handshake into the error kubectl prints ("Error from server (BadRequest): ..."), and does
-//! not fall back to SPDY for it.
+//! `pods/exec` and `pods/attach`: streaming subresources kubectl reaches with a WebSocket
+//! (then SPDY) upgrade, which a Wasm container has nothing to answer with. skiff refuses them
+//! before any upgrade, as kube-apiserver refuses an exec into a missing container: a plain
+//! `Status` (404 for a pod that does not exist, 400 otherwise). client-go turns a Status in
+//! the answer to a failed handshake into the error kubectl prints ("Error from server
+//! (BadRequest): ..."), and does not fall back to SPDY for it.
+//!
+//! `pods/portforward` is served, not refused: see `port_forward`.
 
 use serde_json::Value;
 use skiff_api::status::ApiError;
@@ -18,18 +20,15 @@ fn refusal(sub: &str, pod: &str) -> String {
             "cannot exec into pod \"{pod}\": Wasm containers have no shell and no other \
              programs to run; skiff does not support exec"
         ),
-        "attach" => format!(
+        _ => format!(
             "cannot attach to pod \"{pod}\": Wasm containers have no shell or terminal to \
              attach to; skiff does not support attach"
-        ),
-        _ => format!(
-            "cannot forward ports of pod \"{pod}\": port-forward is not supported yet by skiff"
         ),
     }
 }
 
 impl ApiServer {
-    /// Answers `exec`, `attach` or `portforward` on a pod: 404 when the pod does not exist,
+    /// Answers `exec` or `attach` on a pod: 404 when the pod does not exist,
     /// otherwise 400 with a message saying why skiff cannot do it.
     pub(crate) async fn refuse_stream(
         &self,
@@ -52,6 +51,5 @@ mod tests {
     fn refusals_say_why() {
         assert!(refusal("exec", "web").contains("Wasm containers have no shell"));
         assert!(refusal("attach", "web").contains("Wasm containers have no shell"));
-        assert!(refusal("portforward", "web").contains("port-forward is not supported yet"));
     }
 }

@@ -14,7 +14,8 @@
 //! - `reads`, `writes`, `deletes`, `watch`: the verbs.
 //! - `subresources`: status, scale, binding; `pod_log`: pods/log through the node's tunnel
 //!   (`tunnels`: the tunnels node agents open to this replica); `eviction`: pods/eviction and its
-//!   PodDisruptionBudget check; `connect`: exec, attach and portforward, refused.
+//!   PodDisruptionBudget check; `connect`: exec and attach, refused; `port_forward`:
+//!   pods/portforward (WebSocket or SPDY/3.1) through the node's tunnel.
 //! - `services`, `service_fields`: ClusterIP and NodePort allocation on create and update.
 //! - `endpoints`: discovery, version, OpenAPI, health and metrics.
 //! - `resource_metrics`: `metrics.k8s.io` PodMetrics and NodeMetrics from the agents'
@@ -42,6 +43,7 @@ mod node_refs;
 mod objects;
 mod openapi;
 mod pod_log;
+mod port_forward;
 mod reads;
 mod request;
 mod resource_metrics;
@@ -198,6 +200,9 @@ impl ApiServer {
                 "the server could not find the requested resource",
             ));
         };
+        if resource.subresource.as_deref() == Some("portforward") {
+            return self.port_forward(&identity, &resource, request).await;
+        }
         let format = respond::negotiate(&request, &resource);
         let http2 = request.version() == http::Version::HTTP_2;
         let content_type = request

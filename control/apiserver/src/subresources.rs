@@ -1,7 +1,7 @@
 //! Subresources besides `status`: `scale` (an autoscaling/v1 Scale view of `spec.replicas`),
 //! `binding` (the scheduler's way to set `spec.nodeName`), `log` (`pod_log`, served by the
-//! node agents through their tunnels), a namespace's `finalize`, and the pods' `eviction` (`eviction`) and streaming
-//! subresources (`connect`).
+//! node agents through their tunnels), a namespace's `finalize`, and the pods' `eviction` (`eviction`) and refused streaming
+//! subresources (`connect`; `portforward` is served before this, by `port_forward`).
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -63,7 +63,7 @@ impl ApiServer {
         let ok = |v: Value| respond::object(StatusCode::OK, request, Format::Json, v);
         match (sub, &request.verb) {
             ("eviction", Verb::Create) => self.evict(request, parsed.as_ref()).await,
-            ("exec" | "attach" | "portforward", Verb::Get | Verb::Create) => {
+            ("exec" | "attach", Verb::Get | Verb::Create) => {
                 self.refuse_stream(request, sub).await.map(ok)
             }
             ("log", Verb::Get) => self.pod_log(request).await,

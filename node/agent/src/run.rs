@@ -208,6 +208,9 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         servers_rx,
     );
     tunnels.stats = Some(StatsSource(sampler.clone()));
+    tunnels.ports = Some(crate::tunnel::PortsSource(Arc::new(
+        crate::tunnel::RuntimePorts::new(rt.clone(), pods.net.clone()),
+    )));
     let logs = NodeLogs::new(rt.clone(), options.data_dir.join("pods"));
     let tunnels = keep_tunnels(tunnels, Arc::new(logs), shutdown.clone());
     tracing::info!(node = %options.node_name, server = %replicas.current(), "agent running");

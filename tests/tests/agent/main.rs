@@ -10,6 +10,8 @@ mod lifecycle;
 mod logs;
 mod node;
 mod pods;
+mod port_forward;
+mod port_forward_support;
 mod probes;
 mod resources;
 mod restart_logs;

@@ -1,8 +1,10 @@
 //! `kubectl exec`, `attach` and `port-forward` against a Wasm pod: kubectl 1.33 tries a
-//! WebSocket upgrade, then SPDY; skiff refuses both before upgrading with a 400 Status (as
-//! kube-apiserver refuses an exec into a missing container), and kubectl prints its message
-//! verbatim and exits non-zero. A pod that does not exist is 404 NotFound, from kubectl's own
-//! read of the pod and from the subresource itself.
+//! WebSocket upgrade, then SPDY; skiff refuses exec and attach before upgrading with a 400
+//! Status (as kube-apiserver refuses an exec into a missing container), and kubectl prints
+//! its message verbatim and exits non-zero. port-forward works (tests/tests/agent), but not to
+//! a pod bound to no node, which is refused before the upgrade in kube-apiserver's words. A
+//! pod that does not exist is 404 NotFound, from kubectl's own read of the pod and from the
+//! subresource itself.
 
 use std::time::Duration;
 
@@ -24,8 +26,7 @@ fn kubectl_exec_attach_and_port_forward_are_refused_clearly() {
 
 const EXEC: &str = "cannot exec into pod \"app\": Wasm containers have no shell and no other programs to run; skiff does not support exec";
 const ATTACH: &str = "cannot attach to pod \"app\": Wasm containers have no shell or terminal to attach to; skiff does not support attach";
-const PORT_FORWARD: &str =
-    "cannot forward ports of pod \"app\": port-forward is not supported yet by skiff";
+const PORT_FORWARD: &str = "pod app does not have a host assigned";
 
 async fn scenario() -> anyhow::Result<()> {
     let replica = one_replica("kubectl-exec").await?;

@@ -1,6 +1,6 @@
 //! Node tunnels: connections node agents open to this replica (`GET /skiff/v1/tunnel`,
 //! upgraded), on which this replica is the HTTP/2 client and the agent the server, so the
-//! API server reaches an agent behind NAT (`pods/log`). `Tunnels` maps a node name to the
+//! API server reaches an agent behind NAT (`pods/log`, metrics, `pods/portforward`). `Tunnels` maps a node name to the
 //! newest tunnel from it; `accept` takes the upgrade.
 //!
 //! A tunnel is owned by one task (in the API server's `TaskTracker`) that drives its
@@ -9,16 +9,66 @@
 mod accept;
 
 use bytes::Bytes;
-use http_body_util::Empty;
+use hyper::body::{Body, Frame, SizeHint};
 use hyper::client::conn::http2::SendRequest;
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
 
 pub use accept::{TUNNEL_PATH, TUNNEL_PROTOCOL};
 
-/// The request body of every call through a tunnel (they are all GETs).
-pub(crate) type TunnelRequestBody = Empty<Bytes>;
+/// The request body of every call through a tunnel: empty (the GETs), or the bytes a
+/// port-forward client sends, as they come.
+#[derive(Default)]
+pub(crate) struct TunnelRequestBody {
+    upload: Option<mpsc::Receiver<Bytes>>,
+}
+
+impl TunnelRequestBody {
+    /// An empty body.
+    pub(crate) fn new() -> TunnelRequestBody {
+        TunnelRequestBody::default()
+    }
+
+    /// A body of what `upload` yields, ending when its senders are gone.
+    pub(crate) fn streaming(upload: mpsc::Receiver<Bytes>) -> TunnelRequestBody {
+        TunnelRequestBody {
+            upload: Some(upload),
+        }
+    }
+}
+
+impl Body for TunnelRequestBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match &mut self.get_mut().upload {
+            None => Poll::Ready(None),
+            Some(upload) => upload
+                .poll_recv(cx)
+                .map(|data| data.map(|d| Ok(Frame::data(d)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.upload.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.upload {
+            None => SizeHint::with_exact(0),
+            Some(_) => SizeHint::default(),
+        }
+    }
+}
 
 struct Registered {
     /// Tells this tunnel from a newer one of the same node.

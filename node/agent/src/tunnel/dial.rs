@@ -4,7 +4,7 @@
 //! client from then on) until it closes or the agent shuts down.
 
 use super::TunnelError;
-use super::serve::{Served, answer};
+use super::serve::{Served, route};
 use bytes::Bytes;
 use http::{Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Empty, Limited};
@@ -131,8 +131,8 @@ pub async fn run_tunnel(
     tracing::info!(server = url, "tunnel to the control plane open");
     let (served, streams_end) = (served.clone(), shutdown.clone());
     let service = service_fn(move |request| {
-        let response = answer(&request, &served, &streams_end);
-        async move { Ok::<_, std::convert::Infallible>(response) }
+        let (served, streams_end) = (served.clone(), streams_end.clone());
+        async move { Ok::<_, std::convert::Infallible>(route(request, &served, &streams_end).await) }
     });
     let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())

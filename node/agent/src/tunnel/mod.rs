@@ -1,6 +1,7 @@
-//! The agent's tunnels to the control plane, which serve container logs (`kubectl logs`)
-//! and the node's resource metrics (`kubectl top`) without the agent ever listening on a
-//! port: the agent dials every replica it knows
+//! The agent's tunnels to the control plane, which serve container logs (`kubectl logs`),
+//! the node's resource metrics (`kubectl top`) and connections to pods' ports (`kubectl
+//! port-forward`) without the agent ever listening on a port: the agent dials every
+//! replica it knows
 //! (`GET /skiff/v1/tunnel`, upgraded), and on each connection it is the HTTP/2 *server*
 //! while the replica is the client, as k3s agents tunnel to their servers. Requests can
 //! only arrive over a connection this agent opened to a server verified against the
@@ -10,18 +11,21 @@
 //! - [`keep_tunnels`]: one tunnel per known replica, reopened with back-off (1 s doubling
 //!   to 30 s), following changes to the list of replicas.
 //! - `dial`: opening one tunnel and serving HTTP/2 on it.
-//! - `serve`: the answers: `/containerLogs/<ns>/<pod>/<container>`, `/stats/summary` and
-//!   `/healthz`.
+//! - `serve`: the answers: `/containerLogs/<ns>/<pod>/<container>`, `/stats/summary`,
+//!   `/healthz`, and `/portForward/<ns>/<pod>/<port>` ([`port_forward`]: [`PodPorts`] finds
+//!   where a pod's port really listens, through the pod network).
 //! - [`options`], [`render`]: the kubelet's log query and output, pure and tested by table.
 //! - [`source`]: [`ContainerLogs`], how the tunnel finds a container's log.
 
 mod dial;
 pub mod options;
+pub mod port_forward;
 pub mod render;
 mod serve;
 pub mod source;
 
 pub use dial::{TUNNEL_PATH, TUNNEL_PROTOCOL};
+pub use port_forward::{PodPorts, PortForwardError, RuntimePorts};
 pub use source::{ContainerLogs, LogLookupError, NodeLogs, POD_UID_HEADER, PodKey, RuntimeLogs};
 
 use crate::metrics::NodeStatsSource;
@@ -71,6 +75,18 @@ pub struct TunnelConfig {
     pub max_backoff: Duration,
     /// The node's resource metrics, served at `/stats/summary` (404 when `None`).
     pub stats: Option<StatsSource>,
+    /// Where pods' ports are, for port-forward (404 when `None`).
+    pub ports: Option<PortsSource>,
+}
+
+/// Where the tunnels find pods' ports.
+#[derive(Clone)]
+pub struct PortsSource(pub Arc<dyn PodPorts>);
+
+impl std::fmt::Debug for PortsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PortsSource")
+    }
 }
 
 /// Where the tunnels read the node's resource metrics.
@@ -103,6 +119,7 @@ impl TunnelConfig {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
             stats: None,
+            ports: None,
         }
     }
 }
@@ -141,6 +158,7 @@ pub async fn keep_tunnels(
     let served = Arc::new(Served {
         logs,
         stats: config.stats.clone().map(|s| s.0),
+        ports: config.ports.clone().map(|p| p.0),
     });
     let mut servers = config.servers.clone();
     let mut following = true;

@@ -1,9 +1,10 @@
 //! What the agent answers on a tunnel: `GET /containerLogs/<namespace>/<pod>/<container>`
 //! (the kubelet's path and query, plus the pod's uid in `Skiff-Pod-Uid`), `GET
-//! /stats/summary` (the node's resource metrics, JSON) and `GET /healthz`; anything else is
-//! 404.
+//! /stats/summary` (the node's resource metrics, JSON), `GET /healthz`, and `POST
+//! /portForward/<namespace>/<pod>/<port>` (`port_forward`); anything else is 404.
 
 use super::options::LogOptions;
+use super::port_forward::{self, PORT_FORWARD_PREFIX, PodPorts};
 use super::render::{Renderer, tail_start};
 use super::source::{ContainerLogs, LogLookupError, POD_UID_HEADER, PodKey};
 use crate::metrics::NodeStatsSource;
@@ -12,7 +13,7 @@ use futures::{Stream, StreamExt};
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
-use hyper::body::Frame;
+use hyper::body::{Frame, Incoming};
 use skiff_api::metrics::SUMMARY_PATH;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ pub type TunnelBody = UnsyncBoxBody<Bytes, Infallible>;
 /// Entries written at once are sent as one frame, up to this many.
 const ENTRIES_PER_FRAME: usize = 256;
 
-fn text(status: StatusCode, message: impl Into<String>) -> Response<TunnelBody> {
+pub(super) fn text(status: StatusCode, message: impl Into<String>) -> Response<TunnelBody> {
     let mut message = message.into();
     message.push('\n');
     let mut response = Response::new(Full::new(Bytes::from(message)).boxed_unsync());
@@ -42,6 +43,21 @@ pub struct Served {
     pub logs: Arc<dyn ContainerLogs>,
     /// `None`: `/stats/summary` is not served (404).
     pub stats: Option<Arc<dyn NodeStatsSource>>,
+    /// `None`: port-forward is not served (404).
+    pub ports: Option<Arc<dyn PodPorts>>,
+}
+
+/// Answers one request that arrived over a tunnel: port-forward connections, which take the
+/// request body, and the GETs ([`answer`]).
+pub async fn route(
+    request: Request<Incoming>,
+    served: &Served,
+    shutdown: &CancellationToken,
+) -> Response<TunnelBody> {
+    if request.method() == Method::POST && request.uri().path().starts_with(PORT_FORWARD_PREFIX) {
+        return port_forward::answer(request, served.ports.as_ref(), shutdown).await;
+    }
+    answer(&request, served, shutdown)
 }
 
 /// `GET /stats/summary`: the latest window's summary, or 503 until there is one.

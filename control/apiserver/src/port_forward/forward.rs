@@ -1,0 +1,141 @@
+//! One forwarded connection: a data and an error stream from kubectl become one HTTP/2
+//! request through the pod's node tunnel, `POST /portForward/<ns>/<pod>/<port>` with the
+//! pod's uid and IP in headers, whose request body is what kubectl sends and whose answer
+//! body is what the pod sends back. A failure goes to the error stream in the kubelet's
+//! words ("error forwarding port P to pod N, uid U: ..."), which kubectl prints.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::spdy::session::StreamOut;
+use crate::tunnels::{TunnelRequestBody, Tunnels};
+
+/// The agent must answer (connected, or why not) within this.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// An agent's refusal is read up to this size.
+const MAX_REFUSAL: usize = 16 * 1024;
+/// Names the pod's uid (the agent's sandbox id) to the agent.
+pub(crate) const POD_UID_HEADER: &str = "skiff-pod-uid";
+/// Names the pod's IP to the agent.
+pub(crate) const POD_IP_HEADER: &str = "skiff-pod-ip";
+
+/// The pod whose ports are forwarded, and how its node is reached.
+pub(super) struct PodTarget {
+    pub(super) namespace: String,
+    pub(super) name: String,
+    pub(super) uid: String,
+    pub(super) ip: String,
+    pub(super) node: String,
+    pub(super) tunnels: Arc<Tunnels>,
+}
+
+/// One stream of a pair, as the forwarding uses it.
+pub(super) struct Half {
+    /// What kubectl sends (`None` for the error stream, whose data is discarded).
+    pub(super) data: Option<mpsc::Receiver<Bytes>>,
+    pub(super) reset: CancellationToken,
+    pub(super) out: StreamOut,
+}
+
+/// Why a connection could not be forwarded; kubectl prints it after the kubelet's prefix.
+#[derive(Debug, thiserror::Error)]
+enum ForwardError {
+    #[error(
+        "node \"{0}\" has no tunnel to this API server (the node agent is down, starting, or cannot reach this replica)"
+    )]
+    NoTunnel(String),
+    #[error("the tunnel of node \"{node}\" failed: {source}")]
+    Tunnel { node: String, source: hyper::Error },
+    #[error("node \"{0}\" did not answer within {ANSWER_TIMEOUT:?}")]
+    Timeout(String),
+    /// The agent's own words.
+    #[error("{0}")]
+    Agent(String),
+    #[error("building the node request: {0}")]
+    Request(#[from] http::Error),
+}
+
+/// Forwards one connection to `port` of `pod`, then ends both streams.
+pub(super) async fn run(data: Half, error: Half, port: u16, pod: Arc<PodTarget>) {
+    let data_out = data.out.clone();
+    let outcome = exchange(data, port, &pod).await;
+    if let Err(e) = outcome {
+        let _ = data_out.finish().await;
+        let message = format!(
+            "error forwarding port {port} to pod {}, uid {}: {e}",
+            pod.name, pod.uid
+        );
+        tracing::info!(namespace = %pod.namespace, "{message}");
+        // kubectl may be gone already: nothing to do about a failed write.
+        let _ = error.out.send(Bytes::from(message)).await;
+    }
+    let _ = error.out.finish().await;
+}
+
+/// The request to the agent, and the copy of its answer to the data stream.
+async fn exchange(data: Half, port: u16, pod: &PodTarget) -> Result<(), ForwardError> {
+    let Half {
+        data: upload,
+        reset,
+        out,
+    } = data;
+    let node = pod.node.clone();
+    let mut tunnel = pod
+        .tunnels
+        .sender(&node)
+        .ok_or_else(|| ForwardError::NoTunnel(node.clone()))?;
+    let body = upload.map_or_else(TunnelRequestBody::new, TunnelRequestBody::streaming);
+    let request = Request::post(format!(
+        "/portForward/{}/{}/{port}",
+        pod.namespace, pod.name
+    ))
+    .header(header::HOST, &node)
+    .header(POD_UID_HEADER, &pod.uid)
+    .header(POD_IP_HEADER, &pod.ip)
+    .body(body)?;
+    let lost = |source| ForwardError::Tunnel {
+        node: node.clone(),
+        source,
+    };
+    let answer = tokio::time::timeout(ANSWER_TIMEOUT, async {
+        tunnel.ready().await.map_err(lost)?;
+        tunnel.send_request(request).await.map_err(lost)
+    });
+    let answer = tokio::select! {
+        answer = answer => answer.map_err(|_| ForwardError::Timeout(node.clone()))??,
+        () = reset.cancelled() => return Ok(()),
+    };
+    if answer.status() != StatusCode::OK {
+        let text = Limited::new(answer.into_body(), MAX_REFUSAL)
+            .collect()
+            .await;
+        let text = text.map_or_else(
+            |e| format!("reading the node's answer: {e}"),
+            |b| String::from_utf8_lossy(&b.to_bytes()).trim().to_owned(),
+        );
+        return Err(ForwardError::Agent(text));
+    }
+    let mut body = answer.into_body();
+    loop {
+        let frame = tokio::select! {
+            frame = body.frame() => frame,
+            // kubectl reset the stream: dropping the answer resets the agent's stream too.
+            () = reset.cancelled() => return Ok(()),
+        };
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(lost)?;
+        if let Ok(chunk) = frame.into_data()
+            && out.send(chunk).await.is_err()
+        {
+            return Ok(());
+        }
+    }
+    let _ = out.finish().await;
+    Ok(())
+}
