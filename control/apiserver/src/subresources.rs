@@ -63,6 +63,10 @@ impl ApiServer {
         let ok = |v: Value| respond::object(StatusCode::OK, request, Format::Json, v);
         match (sub, &request.verb) {
             ("eviction", Verb::Create) => self.evict(request, parsed.as_ref()).await,
+            ("token", Verb::Create) => {
+                let issued = self.token_request(request, parsed).await?;
+                Ok(respond::object(StatusCode::CREATED, request, Format::Json, issued))
+            }
             ("exec" | "attach" | "portforward", Verb::Get | Verb::Create) => {
                 self.refuse_stream(request, sub).await.map(ok)
             }
