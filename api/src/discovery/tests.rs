@@ -53,6 +53,7 @@ fn core_and_group_lists() {
             "policy",
             "coordination.k8s.io",
             "discovery.k8s.io",
+            "rbac.authorization.k8s.io",
             "metrics.k8s.io"
         ]
     );

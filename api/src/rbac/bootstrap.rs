@@ -75,6 +75,7 @@ const TO_ADMIN: &str = "rbac.authorization.k8s.io/aggregate-to-admin";
 const TO_EDIT: &str = "rbac.authorization.k8s.io/aggregate-to-edit";
 const TO_VIEW: &str = "rbac.authorization.k8s.io/aggregate-to-view";
 
+#[rustfmt::skip] // A data table: one rule a line reads best.
 fn view_rules() -> Vec<Value> {
     vec![
         rule(READ, "", &[
@@ -96,6 +97,7 @@ fn view_rules() -> Vec<Value> {
     ]
 }
 
+#[rustfmt::skip] // A data table: one rule a line reads best.
 fn edit_rules() -> Vec<Value> {
     vec![
         rule(&["impersonate"], "", &["serviceaccounts"]),
@@ -129,6 +131,7 @@ fn admin_rules() -> Vec<Value> {
 
 /// What `system:kube-scheduler` reads and writes (Kubernetes' role, for the resources skiff
 /// serves).
+#[rustfmt::skip] // A data table: one rule a line reads best.
 fn scheduler_rules() -> Vec<Value> {
     vec![
         rule(&["create", "patch", "update"], "", &["events"]),
@@ -154,6 +157,7 @@ fn controller_manager_rules() -> Vec<Value> {
 
 /// What a node agent needs (Kubernetes' unbound `system:node` role; nodes are authorised by
 /// the node rules first).
+#[rustfmt::skip] // A data table: one rule a line reads best.
 fn node_rules() -> Vec<Value> {
     vec![
         rule(&["create", "get", "list", "watch", "patch", "update"], "", &["nodes"]),
@@ -166,15 +170,19 @@ fn node_rules() -> Vec<Value> {
     ]
 }
 
-/// Every default object as `(resource plural, object)`, roles before the bindings that name
-/// them.
-pub fn objects() -> Vec<(&'static str, Value)> {
+/// The default ClusterRoles, the ones others aggregate before the aggregating ones.
+#[rustfmt::skip] // A data table: one role a line reads best.
+fn cluster_roles() -> Vec<Value> {
     let discovery_urls = [
         "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
         "/readyz", "/version", "/version/",
     ];
     let public_urls = ["/healthz", "/livez", "/readyz", "/version", "/version/"];
-    let roles = [
+    let self_reviews = vec![
+        rule(&["create"], "authorization.k8s.io", &["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
+        rule(&["create"], "authentication.k8s.io", &["selfsubjectreviews"]),
+    ];
+    vec![
         cluster_role("cluster-admin", &[], vec![rule(&["*"], "*", &["*"]), urls(&["*"], &["*"])]),
         aggregated("admin", &[], TO_ADMIN),
         aggregated("edit", &[(TO_ADMIN, "true")], TO_EDIT),
@@ -189,34 +197,33 @@ pub fn objects() -> Vec<(&'static str, Value)> {
         ),
         cluster_role("system:discovery", &[], vec![urls(&["get"], &discovery_urls)]),
         cluster_role("system:public-info-viewer", &[], vec![urls(&["get"], &public_urls)]),
-        cluster_role("system:basic-user", &[], vec![
-            rule(&["create"], "authorization.k8s.io", &[
-                "selfsubjectaccessreviews", "selfsubjectrulesreviews",
-            ]),
-            rule(&["create"], "authentication.k8s.io", &["selfsubjectreviews"]),
-        ]),
+        cluster_role("system:basic-user", &[], self_reviews),
         cluster_role("system:kube-scheduler", &[], scheduler_rules()),
         cluster_role("system:kube-controller-manager", &[], controller_manager_rules()),
         cluster_role("system:node", &[], node_rules()),
-    ];
+    ]
+}
+
+/// The default ClusterRoleBindings.
+#[rustfmt::skip] // A data table: one binding a line reads best.
+fn cluster_role_bindings() -> Vec<Value> {
     let authenticated = [("Group", super::AUTHENTICATED)];
-    let bindings = [
+    vec![
         binding("cluster-admin", "cluster-admin", &[("Group", super::SYSTEM_MASTERS)]),
         binding("system:discovery", "system:discovery", &authenticated),
         binding("system:basic-user", "system:basic-user", &authenticated),
-        binding("system:public-info-viewer", "system:public-info-viewer", &[
-            ("Group", super::AUTHENTICATED),
-            ("Group", "system:unauthenticated"),
-        ]),
-        binding("system:kube-scheduler", "system:kube-scheduler", &[
-            ("User", "system:kube-scheduler"),
-        ]),
-        binding("system:kube-controller-manager", "system:kube-controller-manager", &[
-            ("User", "system:kube-controller-manager"),
-        ]),
-    ];
-    let mut out: Vec<(&'static str, Value)> =
-        roles.into_iter().map(|r| ("clusterroles", r)).collect();
-    out.extend(bindings.into_iter().map(|b| ("clusterrolebindings", b)));
-    out
+        binding("system:public-info-viewer", "system:public-info-viewer",
+            &[("Group", super::AUTHENTICATED), ("Group", "system:unauthenticated")]),
+        binding("system:kube-scheduler", "system:kube-scheduler", &[("User", "system:kube-scheduler")]),
+        binding("system:kube-controller-manager", "system:kube-controller-manager",
+            &[("User", "system:kube-controller-manager")]),
+    ]
+}
+
+/// Every default object as `(resource plural, object)`, roles before the bindings that name
+/// them.
+pub fn objects() -> Vec<(&'static str, Value)> {
+    let roles = cluster_roles().into_iter().map(|r| ("clusterroles", r));
+    let bindings = cluster_role_bindings().into_iter().map(|b| ("clusterrolebindings", b));
+    roles.chain(bindings).collect()
 }
