@@ -35,6 +35,7 @@ fn breakdown(rule: &PolicyRule) -> Vec<PolicyRule> {
                 let names = strings(&rule.resource_names);
                 if names.is_empty() {
                     out.push(simple);
+                    continue;
                 }
                 for name in names {
                     out.push(PolicyRule {
@@ -89,7 +90,9 @@ fn rule_covers(owner: &PolicyRule, wanted: &PolicyRule) -> bool {
     );
     let owner_names = strings(&owner.resource_names);
     let wanted_names = strings(&wanted.resource_names);
-    let names = owner_names.is_empty() || has_all(owner_names, wanted_names);
+    // An owner limited to some names covers only requests for those names.
+    let names = owner_names.is_empty()
+        || (!wanted_names.is_empty() && has_all(owner_names, wanted_names));
     verbs && groups && resources && urls && names
 }
 
