@@ -14,7 +14,7 @@ use skiff_tests::{ApiClient, run_bounded};
 
 use crate::manifests::one_replica;
 use crate::rbac_support::{
-    RBAC, accounts, aggregated, create_in, role, rule, sa_binding, sa_client,
+    RBAC, accounts, aggregated, create_in, role, rule, sa_binding, sa_client, until_allowed,
 };
 
 #[test]
@@ -42,6 +42,7 @@ async fn scenario() -> anyhow::Result<()> {
 
     let (_, ci) = sa_client(&replica, &admin, "dev", "ci").await?;
     let (_, prod_ci) = sa_client(&replica, &admin, "prod", "ci").await?;
+    until_allowed(&ci, "/api/v1/namespaces/dev/pods").await?;
     requests_table(&ci, &prod_ci).await?;
     review_table(&admin).await?;
     escalation(&replica, &admin).await?;
@@ -171,6 +172,7 @@ async fn escalation(replica: &skiff_tests::Replica, admin: &ApiClient) -> anyhow
     let binding = sa_binding("lead-delegates", "Role", "delegator", "dev", "lead");
     create_in(admin, "dev", "rolebindings", &binding).await?.ok()?;
     let (_, lead) = sa_client(replica, admin, "dev", "lead").await?;
+    until_allowed(&lead, "/api/v1/namespaces/dev/pods").await?;
 
     let too_much = role("too-much", vec![rule(&["get", "delete"], "", &["pods"])]);
     let refused = create_in(&lead, "dev", "roles", &too_much).await?;
@@ -212,7 +214,7 @@ async fn escalation(replica: &skiff_tests::Replica, admin: &ApiClient) -> anyhow
 async fn aggregation(admin: &ApiClient, prod_ci: &ApiClient) -> anyhow::Result<()> {
     let binding = sa_binding("ci-view", "ClusterRole", "view", "prod", "ci");
     create_in(admin, "prod", "rolebindings", &binding).await?.ok()?;
-    prod_ci.get("/api/v1/namespaces/prod/pods").await?.ok()?;
+    until_allowed(prod_ci, "/api/v1/namespaces/prod/pods").await?;
     let leases = "/apis/coordination.k8s.io/v1/namespaces/prod/leases";
     prod_ci.get(leases).await?.expect_status(403, "Forbidden")?;
     let lease_reader = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",

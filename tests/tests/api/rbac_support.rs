@@ -87,3 +87,19 @@ pub async fn aggregated(admin: &ApiClient, name: &str, resource: &str) -> anyhow
         sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Waits until `client` may GET `path`: a new binding reaches every replica's policy cache a
+/// moment after its write commits (as Kubernetes' informers do).
+pub async fn until_allowed(client: &ApiClient, path: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = client.get(path).await?;
+        if answer.status.is_success() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{path} still refused 5 s after the binding: {}", answer.body);
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+}

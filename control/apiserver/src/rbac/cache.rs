@@ -49,6 +49,27 @@ fn decode(kv: &KeyValue) -> Option<Value> {
     serde_json::from_slice(&kv.value).ok()
 }
 
+/// The policy as the store holds it: `Linearizable` for escalation checks, which must see a
+/// role written a moment ago (kube-apiserver reads roles from storage for them, not from its
+/// informers).
+pub(crate) async fn read_policy(
+    replica: &Replica,
+    consistency: Consistency,
+) -> Result<Arc<Policy>, ApiError> {
+    let page = replica
+        .list(&prefix(), &ListOptions::default(), consistency)
+        .await
+        .map_err(read_error)?;
+    let objects: Vec<(String, Value)> = page
+        .kvs
+        .iter()
+        .filter_map(|kv| Some((kv.key.clone(), decode(kv)?)))
+        .collect();
+    Ok(Arc::new(policy_of(
+        objects.iter().map(|(k, v)| (k.as_str(), v)),
+    )))
+}
+
 #[derive(Default)]
 pub(crate) struct PolicyCache {
     /// Storage key -> object, as this replica has applied them.
@@ -66,18 +87,7 @@ impl PolicyCache {
         if self.synced.load(Ordering::Acquire) {
             return Ok(skiff_sync::read(&self.policy).clone());
         }
-        let page = replica
-            .list(&prefix(), &ListOptions::default(), Consistency::Serializable)
-            .await
-            .map_err(read_error)?;
-        let objects: Vec<(String, Value)> = page
-            .kvs
-            .iter()
-            .filter_map(|kv| Some((kv.key.clone(), decode(kv)?)))
-            .collect();
-        Ok(Arc::new(policy_of(
-            objects.iter().map(|(k, v)| (k.as_str(), v)),
-        )))
+        read_policy(replica, Consistency::Serializable).await
     }
 
     fn rebuild(&self, objects: &BTreeMap<String, Value>) {

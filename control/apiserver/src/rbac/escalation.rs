@@ -12,7 +12,10 @@ use skiff_api::rbac::{
 use skiff_api::resources::ResourceInfo;
 use skiff_api::status::ApiError;
 
+use skiff_replica::ops::Consistency;
+
 use super::REQUESTER;
+use super::cache::read_policy;
 use crate::ApiServer;
 use crate::auth::Identity;
 
@@ -105,7 +108,7 @@ impl ApiServer {
         let Some(user) = requester() else {
             return Ok(());
         };
-        let policy = self.rbac.policy(&self.objects.replica).await?;
+        let policy = read_policy(&self.objects.replica, Consistency::Linearizable).await?;
         match info.kind {
             "Role" | "ClusterRole" => admit_role(&policy, &user, info, obj),
             _ => admit_binding(&policy, &user, info, obj),
