@@ -14,7 +14,11 @@ pub fn aggregated_rules(
     role: &ClusterRole,
     all: &BTreeMap<String, ClusterRole>,
 ) -> Option<Vec<PolicyRule>> {
-    let selectors = role.aggregation_rule.as_ref()?.cluster_role_selectors.as_ref();
+    let selectors = role
+        .aggregation_rule
+        .as_ref()?
+        .cluster_role_selectors
+        .as_ref();
     let mut rules: Vec<PolicyRule> = Vec::new();
     for selector in selectors.into_iter().flatten() {
         let Ok(selector) = LabelSelector::from_k8s(selector) else {

@@ -125,7 +125,11 @@ fn edit_rules() -> Vec<Value> {
 fn admin_rules() -> Vec<Value> {
     vec![
         rule(READ_WRITE, super::GROUP, &["roles", "rolebindings"]),
-        rule(&["create"], "authorization.k8s.io", &["localsubjectaccessreviews"]),
+        rule(
+            &["create"],
+            "authorization.k8s.io",
+            &["localsubjectaccessreviews"],
+        ),
     ]
 }
 
@@ -224,6 +228,8 @@ fn cluster_role_bindings() -> Vec<Value> {
 /// them.
 pub fn objects() -> Vec<(&'static str, Value)> {
     let roles = cluster_roles().into_iter().map(|r| ("clusterroles", r));
-    let bindings = cluster_role_bindings().into_iter().map(|b| ("clusterrolebindings", b));
+    let bindings = cluster_role_bindings()
+        .into_iter()
+        .map(|b| ("clusterrolebindings", b));
     roles.chain(bindings).collect()
 }

@@ -76,7 +76,9 @@ fn url_covers(owner: &str, wanted: &str) -> bool {
 }
 
 fn urls_cover_all(owner: &[String], wanted: &[String]) -> bool {
-    wanted.iter().all(|w| owner.iter().any(|o| url_covers(o, w)))
+    wanted
+        .iter()
+        .all(|w| owner.iter().any(|o| url_covers(o, w)))
 }
 
 fn rule_covers(owner: &PolicyRule, wanted: &PolicyRule) -> bool {
@@ -91,8 +93,8 @@ fn rule_covers(owner: &PolicyRule, wanted: &PolicyRule) -> bool {
     let owner_names = strings(&owner.resource_names);
     let wanted_names = strings(&wanted.resource_names);
     // An owner limited to some names covers only requests for those names.
-    let names = owner_names.is_empty()
-        || (!wanted_names.is_empty() && has_all(owner_names, wanted_names));
+    let names =
+        owner_names.is_empty() || (!wanted_names.is_empty() && has_all(owner_names, wanted_names));
     verbs && groups && resources && urls && names
 }
 
@@ -104,10 +106,12 @@ pub fn covers(owner: &[PolicyRule], wanted: &[PolicyRule]) -> Result<(), Vec<Pol
         if owner.iter().any(|o| rule_covers(o, &simple)) {
             continue;
         }
-        let same_target = missing.iter_mut().find(|m| PolicyRule {
-            verbs: simple.verbs.clone(),
-            ..(*m).clone()
-        } == simple);
+        let same_target = missing.iter_mut().find(|m| {
+            PolicyRule {
+                verbs: simple.verbs.clone(),
+                ..(*m).clone()
+            } == simple
+        });
         match same_target {
             Some(m) if !has(&m.verbs, &simple.verbs[0]) => m.verbs.extend(simple.verbs),
             Some(_) => {}

@@ -240,7 +240,10 @@ fn describe_subject(subject: &Subject, binding_namespace: &str) -> String {
                 .as_deref()
                 .filter(|n| !n.is_empty())
                 .unwrap_or(binding_namespace);
-            format!("ServiceAccount {:?}", format!("{}/{namespace}", subject.name))
+            format!(
+                "ServiceAccount {:?}",
+                format!("{}/{namespace}", subject.name)
+            )
         }
         kind => format!("{kind} {:?}", subject.name),
     }

@@ -18,34 +18,64 @@ fn policy() -> Policy {
         p.insert(plural, &obj);
     }
     let objects = [
-        ("roles", json!({"metadata": {"name": "pod-reader", "namespace": "dev"},
-            "rules": [rule(&["get", "list", "watch"], &[""], &["pods"])]})),
-        ("roles", json!({"metadata": {"name": "one-cm", "namespace": "dev"},
+        (
+            "roles",
+            json!({"metadata": {"name": "pod-reader", "namespace": "dev"},
+            "rules": [rule(&["get", "list", "watch"], &[""], &["pods"])]}),
+        ),
+        (
+            "roles",
+            json!({"metadata": {"name": "one-cm", "namespace": "dev"},
             "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["app"],
-                       "verbs": ["get", "update"]}]})),
-        ("roles", json!({"metadata": {"name": "logs", "namespace": "dev"},
-            "rules": [rule(&["get"], &[""], &["*/log"]), rule(&["*"], &["apps"], &["deployments/scale"])]})),
-        ("clusterroles", json!({"metadata": {"name": "node-viewer"},
+                       "verbs": ["get", "update"]}]}),
+        ),
+        (
+            "roles",
+            json!({"metadata": {"name": "logs", "namespace": "dev"},
+            "rules": [rule(&["get"], &[""], &["*/log"]), rule(&["*"], &["apps"], &["deployments/scale"])]}),
+        ),
+        (
+            "clusterroles",
+            json!({"metadata": {"name": "node-viewer"},
             "rules": [rule(&["get", "list"], &[""], &["nodes"]),
-                      {"nonResourceURLs": ["/logs/*", "/metrics"], "verbs": ["get"]}]})),
-        ("rolebindings", json!({"metadata": {"name": "ci-reads", "namespace": "dev"},
+                      {"nonResourceURLs": ["/logs/*", "/metrics"], "verbs": ["get"]}]}),
+        ),
+        (
+            "rolebindings",
+            json!({"metadata": {"name": "ci-reads", "namespace": "dev"},
             "roleRef": {"apiGroup": GROUP, "kind": "Role", "name": "pod-reader"},
-            "subjects": [{"kind": "ServiceAccount", "name": "ci"}]})),
-        ("rolebindings", json!({"metadata": {"name": "alice-cm", "namespace": "dev"},
+            "subjects": [{"kind": "ServiceAccount", "name": "ci"}]}),
+        ),
+        (
+            "rolebindings",
+            json!({"metadata": {"name": "alice-cm", "namespace": "dev"},
             "roleRef": {"apiGroup": GROUP, "kind": "Role", "name": "one-cm"},
-            "subjects": [{"apiGroup": GROUP, "kind": "User", "name": "alice"}]})),
-        ("rolebindings", json!({"metadata": {"name": "ops-logs", "namespace": "dev"},
+            "subjects": [{"apiGroup": GROUP, "kind": "User", "name": "alice"}]}),
+        ),
+        (
+            "rolebindings",
+            json!({"metadata": {"name": "ops-logs", "namespace": "dev"},
             "roleRef": {"apiGroup": GROUP, "kind": "Role", "name": "logs"},
-            "subjects": [{"apiGroup": GROUP, "kind": "Group", "name": "ops"}]})),
-        ("rolebindings", json!({"metadata": {"name": "missing-role", "namespace": "dev"},
+            "subjects": [{"apiGroup": GROUP, "kind": "Group", "name": "ops"}]}),
+        ),
+        (
+            "rolebindings",
+            json!({"metadata": {"name": "missing-role", "namespace": "dev"},
             "roleRef": {"apiGroup": GROUP, "kind": "Role", "name": "nope"},
-            "subjects": [{"apiGroup": GROUP, "kind": "User", "name": "bob"}]})),
-        ("rolebindings", json!({"metadata": {"name": "view", "namespace": "prod"},
+            "subjects": [{"apiGroup": GROUP, "kind": "User", "name": "bob"}]}),
+        ),
+        (
+            "rolebindings",
+            json!({"metadata": {"name": "view", "namespace": "prod"},
             "roleRef": {"apiGroup": GROUP, "kind": "ClusterRole", "name": "node-viewer"},
-            "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "dev"}]})),
-        ("clusterrolebindings", json!({"metadata": {"name": "nodes"},
+            "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "dev"}]}),
+        ),
+        (
+            "clusterrolebindings",
+            json!({"metadata": {"name": "nodes"},
             "roleRef": {"apiGroup": GROUP, "kind": "ClusterRole", "name": "node-viewer"},
-            "subjects": [{"apiGroup": GROUP, "kind": "Group", "name": "ops"}]})),
+            "subjects": [{"apiGroup": GROUP, "kind": "Group", "name": "ops"}]}),
+        ),
     ];
     for (plural, obj) in objects {
         p.insert(plural, &obj);
@@ -95,7 +125,14 @@ fn decisions_by_subject_verb_resource_and_namespace() {
         (&alice, "get", "/configmaps", "dev", "other", false),
         (&alice, "list", "/configmaps", "dev", "", false),
         (&alice, "get", "/configmaps", "prod", "app", false),
-        (&alice, "create", "authorization.k8s.io/selfsubjectaccessreviews", "", "", true),
+        (
+            &alice,
+            "create",
+            "authorization.k8s.io/selfsubjectaccessreviews",
+            "",
+            "",
+            true,
+        ),
         (&carol, "get", "/pods/log", "dev", "web", true),
         (&carol, "get", "/services/log", "dev", "x", true),
         (&carol, "get", "/pods", "dev", "web", false),
@@ -106,7 +143,14 @@ fn decisions_by_subject_verb_resource_and_namespace() {
         (&carol, "delete", "/nodes", "", "n1", false),
         (&bob, "get", "/pods", "dev", "x", false),
         (&admin, "delete", "/nodes", "", "n1", true),
-        (&admin, "escalate", "rbac.authorization.k8s.io/roles", "dev", "x", true),
+        (
+            &admin,
+            "escalate",
+            "rbac.authorization.k8s.io/roles",
+            "dev",
+            "x",
+            true,
+        ),
     ];
     for (who, verb, path, ns, name, allowed) in table {
         let attributes = resource(who, verb, path, ns, name);
@@ -177,14 +221,22 @@ fn coverage_for_escalation() {
         assert_eq!(covers(&owner, &rules(wanted.clone())), Ok(()), "{wanted}");
     }
     let uncovered = [
-        (json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "delete", "update"]}]),
-         r#"{APIGroups:[""], Resources:["pods"], Verbs:["delete" "update"]}"#),
-        (json!([{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]}]),
-         r#"{APIGroups:["apps"], Resources:["deployments"], Verbs:["get"]}"#),
-        (json!([{"apiGroups": ["*"], "resources": ["pods"], "verbs": ["get"]}]),
-         r#"{APIGroups:["*"], Resources:["pods"], Verbs:["get"]}"#),
-        (json!([{"nonResourceURLs": ["/logs*"], "verbs": ["get"]}]),
-         r#"{NonResourceURLs:["/logs*"], Verbs:["get"]}"#),
+        (
+            json!([{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "delete", "update"]}]),
+            r#"{APIGroups:[""], Resources:["pods"], Verbs:["delete" "update"]}"#,
+        ),
+        (
+            json!([{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]}]),
+            r#"{APIGroups:["apps"], Resources:["deployments"], Verbs:["get"]}"#,
+        ),
+        (
+            json!([{"apiGroups": ["*"], "resources": ["pods"], "verbs": ["get"]}]),
+            r#"{APIGroups:["*"], Resources:["pods"], Verbs:["get"]}"#,
+        ),
+        (
+            json!([{"nonResourceURLs": ["/logs*"], "verbs": ["get"]}]),
+            r#"{NonResourceURLs:["/logs*"], Verbs:["get"]}"#,
+        ),
     ];
     for (wanted, missing) in uncovered {
         let got = covers(&owner, &rules(wanted.clone())).unwrap_err();
@@ -200,7 +252,11 @@ fn aggregation_follows_labels() {
     let p = policy();
     let all: &BTreeMap<String, ClusterRole> = p.cluster_roles();
     let view = aggregated_rules(&all["view"], all).unwrap();
-    assert_eq!(view.len(), 7, "system:aggregate-to-view and the metrics reader");
+    assert_eq!(
+        view.len(),
+        7,
+        "system:aggregate-to-view and the metrics reader"
+    );
     let edit = aggregated_rules(&all["edit"], all).unwrap();
     assert!(edit.len() >= 10, "edit: {edit:?}");
     assert!(aggregated_rules(&all["cluster-admin"], all).is_none());

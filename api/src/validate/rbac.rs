@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::field::{child, index, invalid, list_of, required, required_because, str_of};
-use super::field::{unsupported, immutable};
+use super::field::{immutable, unsupported};
 use crate::rbac::GROUP;
 use crate::status::FieldError;
 
@@ -152,7 +152,9 @@ pub(crate) fn validate_cluster_role_binding(obj: &Value, errs: &mut Vec<FieldErr
 pub(crate) fn validate_binding_update(old: &Value, new: &Value, errs: &mut Vec<FieldError>) {
     if old.get("roleRef") != new.get("roleRef") {
         let mut e = immutable("roleRef", new.get("roleRef").unwrap_or(&Value::Null));
-        e.message = e.message.replace("field is immutable", "cannot change roleRef");
+        e.message = e
+            .message
+            .replace("field is immutable", "cannot change roleRef");
         errs.push(e);
     }
 }

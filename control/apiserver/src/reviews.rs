@@ -39,9 +39,14 @@ impl Review {
         match segments.as_slice() {
             ["apis", AUTHORIZATION, "v1", "selfsubjectaccessreviews"] => Some(Review::SelfAccess),
             ["apis", AUTHORIZATION, "v1", "subjectaccessreviews"] => Some(Review::Access),
-            ["apis", AUTHORIZATION, "v1", "namespaces", ns, "localsubjectaccessreviews"] => {
-                Some(Review::LocalAccess((*ns).to_owned()))
-            }
+            [
+                "apis",
+                AUTHORIZATION,
+                "v1",
+                "namespaces",
+                ns,
+                "localsubjectaccessreviews",
+            ] => Some(Review::LocalAccess((*ns).to_owned())),
             ["apis", AUTHORIZATION, "v1", "selfsubjectrulesreviews"] => Some(Review::SelfRules),
             ["apis", AUTHENTICATION, "v1", "selfsubjectreviews"] => Some(Review::SelfSubject),
             _ => None,
@@ -77,7 +82,11 @@ fn invalid(kind: &str, group: &str, field: &str, message: &str) -> ApiError {
 }
 
 /// The attributes a SubjectAccessReview's `spec` asks about, for `user`.
-pub(crate) fn spec_attributes(spec: &Value, user: UserInfo, kind: &str) -> Result<Attributes, ApiError> {
+pub(crate) fn spec_attributes(
+    spec: &Value,
+    user: UserInfo,
+    kind: &str,
+) -> Result<Attributes, ApiError> {
     let text = |v: &Value, f: &str| v[f].as_str().unwrap_or_default().to_owned();
     let resource = spec.get("resourceAttributes").filter(|v| v.is_object());
     let non_resource = spec.get("nonResourceAttributes").filter(|v| v.is_object());
@@ -92,7 +101,12 @@ pub(crate) fn spec_attributes(spec: &Value, user: UserInfo, kind: &str) -> Resul
                 name: text(r, "name"),
             }),
         ),
-        (None, Some(n)) => (text(n, "verb"), Target::NonResource { path: text(n, "path") }),
+        (None, Some(n)) => (
+            text(n, "verb"),
+            Target::NonResource {
+                path: text(n, "path"),
+            },
+        ),
         _ => {
             return Err(invalid(
                 kind,
@@ -130,7 +144,11 @@ fn rules_status(rules: &[skiff_api::rbac::PolicyRule]) -> Value {
     let mut resource_rules = Vec::new();
     let mut non_resource_rules = Vec::new();
     for rule in rules {
-        if rule.non_resource_urls.as_ref().is_some_and(|u| !u.is_empty()) {
+        if rule
+            .non_resource_urls
+            .as_ref()
+            .is_some_and(|u| !u.is_empty())
+        {
             non_resource_rules.push(json!({"verbs": rule.verbs,
                 "nonResourceURLs": rule.non_resource_urls}));
         } else {
@@ -159,7 +177,8 @@ impl ApiServer {
             Review::LocalAccess(ns) => ns.clone(),
             _ => String::new(),
         };
-        self.authorize_review(identity, group, resource, &namespace).await?;
+        self.authorize_review(identity, group, resource, &namespace)
+            .await?;
         let content_type = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -174,11 +193,15 @@ impl ApiServer {
             })?;
         let mut object = writes::decode_body(&body, &content_type)?;
         if !object.is_object() {
-            return Err(ApiError::bad_request(format!("a {kind} must be a JSON object")));
+            return Err(ApiError::bad_request(format!(
+                "a {kind} must be a JSON object"
+            )));
         }
         object["apiVersion"] = json!(format!("{group}/v1"));
         object["kind"] = json!(kind);
-        object["status"] = self.review_status(identity, &review, &object["spec"]).await?;
+        object["status"] = self
+            .review_status(identity, &review, &object["spec"])
+            .await?;
         if object.get("metadata").is_none_or(Value::is_null) {
             object["metadata"] = json!({});
         }
@@ -245,16 +268,15 @@ impl ApiServer {
                 attributes
             }
         };
-        let decision = if matches!(review, Review::SelfAccess)
-            && matches!(identity, Identity::Component(_))
-        {
-            skiff_api::rbac::Decision {
-                allowed: true,
-                reason: String::new(),
-            }
-        } else {
-            self.rbac_decision(&attributes).await?
-        };
+        let decision =
+            if matches!(review, Review::SelfAccess) && matches!(identity, Identity::Component(_)) {
+                skiff_api::rbac::Decision {
+                    allowed: true,
+                    reason: String::new(),
+                }
+            } else {
+                self.rbac_decision(&attributes).await?
+            };
         let mut status = json!({"allowed": decision.allowed});
         if !decision.reason.is_empty() {
             status["reason"] = json!(decision.reason);

@@ -65,7 +65,12 @@ impl ApiServer {
             ("eviction", Verb::Create) => self.evict(request, parsed.as_ref()).await,
             ("token", Verb::Create) => {
                 let issued = self.token_request(request, parsed).await?;
-                Ok(respond::object(StatusCode::CREATED, request, Format::Json, issued))
+                Ok(respond::object(
+                    StatusCode::CREATED,
+                    request,
+                    Format::Json,
+                    issued,
+                ))
             }
             ("exec" | "attach" | "portforward", Verb::Get | Verb::Create) => {
                 self.refuse_stream(request, sub).await.map(ok)

@@ -21,6 +21,7 @@ mod manifests;
 mod node_join;
 mod python_client;
 mod rbac;
+mod rbac_escalation;
 mod rbac_kubectl;
 mod rbac_support;
 mod rbac_tokens;

@@ -43,36 +43,90 @@ fn kubectl_gets_and_describes_rbac_objects() {
             accounts(&admin, &["dev"], &[("dev", "ci")]).await?;
             let kubectl = Kubectl::for_replica(&replica)?;
             let applied = kubectl.ok_stdin(&["apply", "-f", "-"], POLICY).await?;
-            ensure!(applied.contains("role.rbac.authorization.k8s.io/pod-reader created"), "{applied}");
-            ensure!(applied.contains("rolebinding.rbac.authorization.k8s.io/ci-reads created"), "{applied}");
+            ensure!(
+                applied.contains("role.rbac.authorization.k8s.io/pod-reader created"),
+                "{applied}"
+            );
+            ensure!(
+                applied.contains("rolebinding.rbac.authorization.k8s.io/ci-reads created"),
+                "{applied}"
+            );
 
             let roles = kubectl.ok(&["get", "roles", "-n", "dev"]).await?;
             expect_header(&roles, &["NAME", "CREATED", "AT"])?;
-            ensure!(roles.lines().nth(1).is_some_and(|l| l.starts_with("pod-reader ")), "{roles}");
-            let bindings = kubectl.ok(&["get", "rolebindings", "-n", "dev", "-o", "wide"]).await?;
-            expect_header(&bindings, &["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"])?;
+            ensure!(
+                roles
+                    .lines()
+                    .nth(1)
+                    .is_some_and(|l| l.starts_with("pod-reader ")),
+                "{roles}"
+            );
+            let bindings = kubectl
+                .ok(&["get", "rolebindings", "-n", "dev", "-o", "wide"])
+                .await?;
+            expect_header(
+                &bindings,
+                &["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"],
+            )?;
             let row = bindings.lines().nth(1).unwrap_or_default();
             for cell in ["ci-reads", "Role/pod-reader", "alice", "ops", "dev/ci"] {
-                ensure!(row.split_whitespace().any(|c| c == cell), "{cell} not in {row:?}");
+                ensure!(
+                    row.split_whitespace().any(|c| c == cell),
+                    "{cell} not in {row:?}"
+                );
             }
             let cluster_roles = kubectl.ok(&["get", "clusterroles"]).await?;
-            for name in ["cluster-admin", "admin", "edit", "view", "system:basic-user"] {
-                ensure!(cluster_roles.lines().any(|l| l.starts_with(&format!("{name} "))), "{name}: {cluster_roles}");
+            for name in [
+                "cluster-admin",
+                "admin",
+                "edit",
+                "view",
+                "system:basic-user",
+            ] {
+                ensure!(
+                    cluster_roles
+                        .lines()
+                        .any(|l| l.starts_with(&format!("{name} "))),
+                    "{name}: {cluster_roles}"
+                );
             }
-            let crb = kubectl.ok(&["get", "clusterrolebinding", "cluster-admin", "-o", "wide"]).await?;
-            ensure!(crb.contains("ClusterRole/cluster-admin") && crb.contains("system:masters"), "{crb}");
+            let crb = kubectl
+                .ok(&["get", "clusterrolebinding", "cluster-admin", "-o", "wide"])
+                .await?;
+            ensure!(
+                crb.contains("ClusterRole/cluster-admin") && crb.contains("system:masters"),
+                "{crb}"
+            );
 
-            let described = kubectl.ok(&["describe", "role", "pod-reader", "-n", "dev"]).await?;
-            ensure!(described.contains("pods/log") && described.contains("[get list watch]"), "{described}");
-            let described = kubectl.ok(&["describe", "rolebinding", "ci-reads", "-n", "dev"]).await?;
-            ensure!(described.contains("ServiceAccount  ci") && described.contains("Role"), "{described}");
+            let described = kubectl
+                .ok(&["describe", "role", "pod-reader", "-n", "dev"])
+                .await?;
+            ensure!(
+                described.contains("pods/log") && described.contains("[get list watch]"),
+                "{described}"
+            );
+            let described = kubectl
+                .ok(&["describe", "rolebinding", "ci-reads", "-n", "dev"])
+                .await?;
+            ensure!(
+                described.contains("ServiceAccount  ci") && described.contains("Role"),
+                "{described}"
+            );
             let view = kubectl.ok(&["describe", "clusterrole", "view"]).await?;
-            ensure!(view.contains("deployments.apps") && !view.contains("secrets "), "{view}");
+            ensure!(
+                view.contains("deployments.apps") && !view.contains("secrets "),
+                "{view}"
+            );
 
             // Validation as Kubernetes': a rule without verbs, a binding to a foreign kind.
             let bad = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: bad, namespace: dev}\nrules:\n- {apiGroups: [\"\"], resources: [pods], verbs: []}\n";
             let err = kubectl.fails(&["apply", "-f", "-"], bad).await?;
-            ensure!(err.contains("rules[0].verbs: Required value: verbs must contain at least one value"), "{err}");
+            ensure!(
+                err.contains(
+                    "rules[0].verbs: Required value: verbs must contain at least one value"
+                ),
+                "{err}"
+            );
             Ok(())
         },
     );
@@ -84,7 +138,10 @@ fn kubeconfig_with_token(replica: &Replica, token: &str) -> anyhow::Result<PathB
     let rewritten: Vec<String> = text
         .lines()
         .map(|line| match line.trim_start().strip_prefix("token: ") {
-            Some(_) => format!("{}token: {token}", &line[..line.len() - line.trim_start().len()]),
+            Some(_) => format!(
+                "{}token: {token}",
+                &line[..line.len() - line.trim_start().len()]
+            ),
             None => line.to_owned(),
         })
         .collect();
@@ -104,26 +161,60 @@ fn kubectl_create_token_auth_can_i_and_whoami() {
             aggregated(&admin, "view", "pods").await?;
             accounts(&admin, &["dev"], &[("dev", "ci")]).await?;
             let kubectl = Kubectl::for_replica(&replica)?;
-            kubectl.ok(&["create", "rolebinding", "ci-view", "-n", "dev", "--clusterrole=view",
-                "--serviceaccount=dev:ci"]).await?;
-            let token = kubectl.ok(&["create", "token", "ci", "-n", "dev", "--duration=10m"]).await?;
+            kubectl
+                .ok(&[
+                    "create",
+                    "rolebinding",
+                    "ci-view",
+                    "-n",
+                    "dev",
+                    "--clusterrole=view",
+                    "--serviceaccount=dev:ci",
+                ])
+                .await?;
+            let token = kubectl
+                .ok(&["create", "token", "ci", "-n", "dev", "--duration=10m"])
+                .await?;
             let token = token.trim();
-            ensure!(token.starts_with("eyJ") && token.split('.').count() == 3, "{token}");
+            ensure!(
+                token.starts_with("eyJ") && token.split('.').count() == 3,
+                "{token}"
+            );
             let ci = Kubectl::new(&kubeconfig_with_token(&replica, token)?)?;
 
-            let yes = ci.run(&["auth", "can-i", "list", "pods", "-n", "dev"], "").await?;
+            let yes = ci
+                .run(&["auth", "can-i", "list", "pods", "-n", "dev"], "")
+                .await?;
             ensure!(yes.success && yes.stdout.trim() == "yes", "{yes:?}");
-            for args in [["auth", "can-i", "delete", "pods", "-n", "dev"],
-                         ["auth", "can-i", "list", "pods", "-n", "default"],
-                         ["auth", "can-i", "get", "secrets", "-n", "dev"]] {
+            for args in [
+                ["auth", "can-i", "delete", "pods", "-n", "dev"],
+                ["auth", "can-i", "list", "pods", "-n", "default"],
+                ["auth", "can-i", "get", "secrets", "-n", "dev"],
+            ] {
                 let no = ci.run(&args, "").await?;
                 ensure!(!no.success && no.stdout.trim() == "no", "{args:?}: {no:?}");
             }
             let listed = ci.ok(&["auth", "can-i", "--list", "-n", "dev"]).await?;
-            expect_header(&listed, &["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"])?;
-            let pods = listed.lines().find(|l| l.starts_with("pods ")).context("no pods row")?;
+            expect_header(
+                &listed,
+                &[
+                    "Resources",
+                    "Non-Resource",
+                    "URLs",
+                    "Resource",
+                    "Names",
+                    "Verbs",
+                ],
+            )?;
+            let pods = listed
+                .lines()
+                .find(|l| l.starts_with("pods "))
+                .context("no pods row")?;
             ensure!(pods.contains("[get list watch]"), "{listed}");
-            ensure!(!listed.lines().any(|l| l.starts_with("secrets ")), "{listed}");
+            ensure!(
+                !listed.lines().any(|l| l.starts_with("secrets ")),
+                "{listed}"
+            );
 
             let whoami = ci.ok(&["auth", "whoami"]).await?;
             ensure!(whoami.contains("system:serviceaccount:dev:ci"), "{whoami}");

@@ -29,13 +29,21 @@ pub fn sa_binding(name: &str, role_kind: &str, role: &str, ns: &str, sa: &str) -
 }
 
 /// Creates namespaces and service accounts (`ns/name` each) as the admin.
-pub async fn accounts(admin: &ApiClient, namespaces: &[&str], accounts: &[(&str, &str)]) -> anyhow::Result<()> {
+pub async fn accounts(
+    admin: &ApiClient,
+    namespaces: &[&str],
+    accounts: &[(&str, &str)],
+) -> anyhow::Result<()> {
     for ns in namespaces {
         let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
-        admin.json(Method::POST, "/api/v1/namespaces", &body).await?.ok()?;
+        admin
+            .json(Method::POST, "/api/v1/namespaces", &body)
+            .await?
+            .ok()?;
     }
     for (ns, name) in accounts {
-        let body = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}});
+        let body =
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}});
         let path = format!("/api/v1/namespaces/{ns}/serviceaccounts");
         admin.json(Method::POST, &path, &body).await?.ok()?;
     }
@@ -43,21 +51,41 @@ pub async fn accounts(admin: &ApiClient, namespaces: &[&str], accounts: &[(&str,
 }
 
 /// POSTs `body` to the namespaced RBAC `plural` of `ns` as `client`.
-pub async fn create_in(client: &ApiClient, ns: &str, plural: &str, body: &Value) -> anyhow::Result<skiff_tests::Answer> {
+pub async fn create_in(
+    client: &ApiClient,
+    ns: &str,
+    plural: &str,
+    body: &Value,
+) -> anyhow::Result<skiff_tests::Answer> {
     client
-        .json(Method::POST, &format!("{RBAC}/namespaces/{ns}/{plural}"), body)
+        .json(
+            Method::POST,
+            &format!("{RBAC}/namespaces/{ns}/{plural}"),
+            body,
+        )
         .await
 }
 
 /// A TokenRequest token for `ns/sa`, asked for by `admin` with `spec`.
-pub async fn token_with(admin: &ApiClient, ns: &str, sa: &str, spec: Value) -> anyhow::Result<skiff_tests::Answer> {
-    let body = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec});
+pub async fn token_with(
+    admin: &ApiClient,
+    ns: &str,
+    sa: &str,
+    spec: Value,
+) -> anyhow::Result<skiff_tests::Answer> {
+    let body =
+        json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec});
     let path = format!("/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token");
     admin.json(Method::POST, &path, &body).await
 }
 
 /// A one-hour token for `ns/sa` and a client that uses it.
-pub async fn sa_client(replica: &Replica, admin: &ApiClient, ns: &str, sa: &str) -> anyhow::Result<(String, ApiClient)> {
+pub async fn sa_client(
+    replica: &Replica,
+    admin: &ApiClient,
+    ns: &str,
+    sa: &str,
+) -> anyhow::Result<(String, ApiClient)> {
     let issued = token_with(admin, ns, sa, json!({})).await?.ok()?;
     let token = issued["status"]["token"]
         .as_str()
@@ -77,12 +105,21 @@ pub async fn aggregated(admin: &ApiClient, name: &str, resource: &str) -> anyhow
             .as_array()
             .into_iter()
             .flatten()
-            .any(|r| r["resources"].as_array().into_iter().flatten().any(|x| x == resource));
+            .any(|r| {
+                r["resources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|x| x == resource)
+            });
         if role.status.is_success() && has {
             return Ok(role.body);
         }
         if Instant::now() > deadline {
-            bail!("ClusterRole {name} has no rule for {resource} after 10 s: {}", role.body);
+            bail!(
+                "ClusterRole {name} has no rule for {resource} after 10 s: {}",
+                role.body
+            );
         }
         sleep(Duration::from_millis(50)).await;
     }
@@ -98,7 +135,10 @@ pub async fn until_allowed(client: &ApiClient, path: &str) -> anyhow::Result<()>
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("{path} still refused 5 s after the binding: {}", answer.body);
+            bail!(
+                "{path} still refused 5 s after the binding: {}",
+                answer.body
+            );
         }
         sleep(Duration::from_millis(20)).await;
     }

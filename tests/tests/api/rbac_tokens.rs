@@ -44,54 +44,102 @@ async fn tokens_scenario() -> anyhow::Result<()> {
     let reads = role("pod-reader", vec![rule(&["get", "list"], "", &["pods"])]);
     create_in(&admin, "apps", "roles", &reads).await?.ok()?;
     let binding = sa_binding("builder-reads", "Role", "pod-reader", "apps", "builder");
-    create_in(&admin, "apps", "rolebindings", &binding).await?.ok()?;
+    create_in(&admin, "apps", "rolebindings", &binding)
+        .await?
+        .ok()?;
 
     let issued = token_with(&admin, "apps", "builder", json!({"expirationSeconds": 600})).await?;
     ensure!(issued.status.as_u16() == 201, "{}", issued.body);
     ensure!(issued.body["kind"] == "TokenRequest", "{}", issued.body);
-    ensure!(issued.body["status"]["expirationTimestamp"].is_string(), "{}", issued.body);
+    ensure!(
+        issued.body["status"]["expirationTimestamp"].is_string(),
+        "{}",
+        issued.body
+    );
     let token = issued.body["status"]["token"].as_str().context("token")?;
     let builder = ApiClient::with_token(&replica, Some(token))?;
     builder.get("/api/v1/namespaces/apps/pods").await?.ok()?;
-    builder.get("/api/v1/namespaces/apps/secrets").await?.expect_status(403, "Forbidden")?;
+    builder
+        .get("/api/v1/namespaces/apps/secrets")
+        .await?
+        .expect_status(403, "Forbidden")?;
 
     let me = builder
-        .json(Method::POST, "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-            &json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}))
+        .json(
+            Method::POST,
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            &json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}),
+        )
         .await?
         .ok()?;
-    ensure!(me["status"]["userInfo"]["username"] == "system:serviceaccount:apps:builder", "{me}");
+    ensure!(
+        me["status"]["userInfo"]["username"] == "system:serviceaccount:apps:builder",
+        "{me}"
+    );
     let groups = me["status"]["userInfo"]["groups"].to_string();
     ensure!(groups.contains("system:serviceaccounts:apps"), "{me}");
     self_reviews(&builder).await?;
 
     // Another audience's token is not the API server's; too short a lifetime is refused.
-    let vault = token_with(&admin, "apps", "builder", json!({"audiences": ["vault"]})).await?.ok()?;
+    let vault = token_with(&admin, "apps", "builder", json!({"audiences": ["vault"]}))
+        .await?
+        .ok()?;
     let vault = ApiClient::with_token(&replica, vault["status"]["token"].as_str())?;
-    vault.get("/api/v1/namespaces/apps/pods").await?.expect_status(401, "Unauthorized")?;
+    vault
+        .get("/api/v1/namespaces/apps/pods")
+        .await?
+        .expect_status(401, "Unauthorized")?;
     let short = token_with(&admin, "apps", "builder", json!({"expirationSeconds": 60})).await?;
     let message = short.expect_status(422, "Invalid")?;
-    ensure!(message.contains("may not specify a duration less than 10 minutes"), "{message}");
-    token_with(&admin, "apps", "nobody", json!({})).await?.expect_status(404, "NotFound")?;
+    ensure!(
+        message.contains("may not specify a duration less than 10 minutes"),
+        "{message}"
+    );
+    token_with(&admin, "apps", "nobody", json!({}))
+        .await?
+        .expect_status(404, "NotFound")?;
 
     // Bound to a pod: ends with the pod.
     let mut pod = pod_json("worker", "x", None);
     pod["spec"]["serviceAccountName"] = json!("builder");
-    admin.json(Method::POST, "/api/v1/namespaces/apps/pods", &pod).await?.ok()?;
-    let bound = token_with(&admin, "apps", "builder",
-        json!({"boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": "worker"}})).await?.ok()?;
+    admin
+        .json(Method::POST, "/api/v1/namespaces/apps/pods", &pod)
+        .await?
+        .ok()?;
+    let bound = token_with(
+        &admin,
+        "apps",
+        "builder",
+        json!({"boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": "worker"}}),
+    )
+    .await?
+    .ok()?;
     let bound = ApiClient::with_token(&replica, bound["status"]["token"].as_str())?;
     bound.get("/api/v1/namespaces/apps/pods").await?.ok()?;
-    admin.send(Method::DELETE, "/api/v1/namespaces/apps/pods/worker?gracePeriodSeconds=0",
-        "application/json", "").await?.ok()?;
+    admin
+        .send(
+            Method::DELETE,
+            "/api/v1/namespaces/apps/pods/worker?gracePeriodSeconds=0",
+            "application/json",
+            "",
+        )
+        .await?
+        .ok()?;
     until_unauthorized(&bound, "/api/v1/namespaces/apps/pods").await?;
     builder.get("/api/v1/namespaces/apps/pods").await?.ok()?;
 
     // Ends with its account.
     let (_, gone) = sa_client(&replica, &admin, "apps", "gone").await?;
     gone.get("/api").await?.ok()?;
-    admin.send(Method::DELETE, "/api/v1/namespaces/apps/serviceaccounts/gone",
-        "application/json", "").await?.ok()?;
+    admin
+        .send(
+            Method::DELETE,
+            "/api/v1/namespaces/apps/serviceaccounts/gone",
+            "application/json",
+            "",
+        )
+        .await?
+        .ok()?;
     until_unauthorized(&gone, "/api").await?;
     Ok(())
 }
@@ -108,23 +156,43 @@ async fn self_reviews(builder: &ApiClient) -> anyhow::Result<()> {
         ("delete", "pods", "apps", false),
         ("list", "pods", "default", false),
     ] {
-        let review = builder.json(Method::POST, path, &ask(verb, resource, ns)).await?.ok()?;
-        ensure!(review["status"]["allowed"] == allowed, "{verb} {resource} in {ns}: {review}");
+        let review = builder
+            .json(Method::POST, path, &ask(verb, resource, ns))
+            .await?
+            .ok()?;
+        ensure!(
+            review["status"]["allowed"] == allowed,
+            "{verb} {resource} in {ns}: {review}"
+        );
     }
     let rules = builder
-        .json(Method::POST, "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+        .json(
+            Method::POST,
+            "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
             &json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
-                "spec": {"namespace": "apps"}}))
+                "spec": {"namespace": "apps"}}),
+        )
         .await?
         .ok()?;
     let listed = rules["status"]["resourceRules"].to_string();
-    ensure!(listed.contains("\"pods\"") && listed.contains("selfsubjectaccessreviews"), "{rules}");
-    ensure!(rules["status"]["nonResourceRules"].to_string().contains("/healthz"), "{rules}");
+    ensure!(
+        listed.contains("\"pods\"") && listed.contains("selfsubjectaccessreviews"),
+        "{rules}"
+    );
+    ensure!(
+        rules["status"]["nonResourceRules"]
+            .to_string()
+            .contains("/healthz"),
+        "{rules}"
+    );
     // SubjectAccessReview (about others) is not for service accounts.
     builder
-        .json(Method::POST, "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        .json(
+            Method::POST,
+            "/apis/authorization.k8s.io/v1/subjectaccessreviews",
             &json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-                "spec": {"user": "x", "resourceAttributes": {"verb": "get", "resource": "pods"}}}))
+                "spec": {"user": "x", "resourceAttributes": {"verb": "get", "resource": "pods"}}}),
+        )
         .await?
         .expect_status(403, "Forbidden")?;
     Ok(())
@@ -145,7 +213,9 @@ fn python_client_with_a_role_bound_token() {
                 .stdin(Stdio::null())
                 .kill_on_drop(true)
                 .output();
-            let output = timeout(Duration::from_secs(90), run).await.context("rbac_check.py timed out")??;
+            let output = timeout(Duration::from_secs(90), run)
+                .await
+                .context("rbac_check.py timed out")??;
             let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
             eprintln!("python rbac:\n{stdout}");
             ensure!(

@@ -84,7 +84,9 @@ fn every_row_has_a_cell_per_column() {
         assert_eq!(columns.len(), row.len(), "{}", info.plural);
         for c in columns {
             // `date`: the `Created At` of roles, as kube-apiserver types it.
-            assert!(["string", "integer", "boolean", "date"].contains(&c["type"].as_str().unwrap()));
+            assert!(
+                ["string", "integer", "boolean", "date"].contains(&c["type"].as_str().unwrap())
+            );
         }
     }
 }

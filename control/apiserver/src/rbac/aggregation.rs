@@ -44,14 +44,22 @@ async fn write_rules(objects: &ObjectStore, name: &str, rules: Vec<Value>) -> Re
     let info = skiff_api::resources::find(skiff_api::rbac::GROUP, "v1", "clusterroles")
         .ok_or_else(|| ApiError::internal("clusterroles are not served"))?;
     let Some(mut role) = objects
-        .get(info, None, name, skiff_replica::ops::Consistency::Linearizable)
+        .get(
+            info,
+            None,
+            name,
+            skiff_replica::ops::Consistency::Linearizable,
+        )
         .await?
     else {
         return Ok(());
     };
     let revision = resource_version(&role).unwrap_or(0);
     role["rules"] = json!(rules);
-    objects.update(info, role, revision, Vec::new()).await.map(drop)
+    objects
+        .update(info, role, revision, Vec::new())
+        .await
+        .map(drop)
 }
 
 /// Keeps aggregated ClusterRoles filled until `shutdown`.

@@ -31,7 +31,13 @@ fn refused(info: &ResourceInfo, name: &str, why: String) -> ApiError {
 }
 
 /// `verb` on RBAC resource `plural` named `name` in `namespace`.
-fn special_verb(user: &UserInfo, verb: &str, plural: &str, namespace: &str, name: &str) -> Attributes {
+fn special_verb(
+    user: &UserInfo,
+    verb: &str,
+    plural: &str,
+    namespace: &str,
+    name: &str,
+) -> Attributes {
     Attributes {
         user: user.clone(),
         verb: verb.to_owned(),
@@ -55,7 +61,12 @@ fn requester() -> Option<UserInfo> {
 }
 
 /// A Role or ClusterRole: its rules must be held (or `escalate` granted).
-fn admit_role(policy: &Policy, user: &UserInfo, info: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
+fn admit_role(
+    policy: &Policy,
+    user: &UserInfo,
+    info: &ResourceInfo,
+    obj: &Value,
+) -> Result<(), ApiError> {
     let namespace = obj["metadata"]["namespace"].as_str().unwrap_or_default();
     let name = obj["metadata"]["name"].as_str().unwrap_or_default();
     let held = policy.rules_for(user, namespace);
@@ -74,7 +85,12 @@ fn admit_role(policy: &Policy, user: &UserInfo, info: &ResourceInfo, obj: &Value
 }
 
 /// A RoleBinding or ClusterRoleBinding: the role's rules must be held (or `bind` granted).
-fn admit_binding(policy: &Policy, user: &UserInfo, info: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
+fn admit_binding(
+    policy: &Policy,
+    user: &UserInfo,
+    info: &ResourceInfo,
+    obj: &Value,
+) -> Result<(), ApiError> {
     let namespace = obj["metadata"]["namespace"].as_str().unwrap_or_default();
     let name = obj["metadata"]["name"].as_str().unwrap_or_default();
     // Validation has already refused a binding without a well-formed roleRef.
@@ -101,7 +117,11 @@ fn admit_binding(policy: &Policy, user: &UserInfo, info: &ResourceInfo, obj: &Va
 impl ApiServer {
     /// Checks a Role, ClusterRole, RoleBinding or ClusterRoleBinding about to be stored
     /// (created, replaced or patched) against the rights of whoever asked for it.
-    pub(crate) async fn admit_rbac_write(&self, info: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
+    pub(crate) async fn admit_rbac_write(
+        &self,
+        info: &ResourceInfo,
+        obj: &Value,
+    ) -> Result<(), ApiError> {
         if info.group != rbac::GROUP {
             return Ok(());
         }

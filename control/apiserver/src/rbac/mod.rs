@@ -57,7 +57,10 @@ pub(crate) fn attributes_of(identity: &Identity, request: &ResourceRequest) -> A
 
 impl ApiServer {
     /// The RBAC decision on `attributes` (members of `system:masters` are always allowed).
-    pub(crate) async fn rbac_decision(&self, attributes: &Attributes) -> Result<Decision, ApiError> {
+    pub(crate) async fn rbac_decision(
+        &self,
+        attributes: &Attributes,
+    ) -> Result<Decision, ApiError> {
         let policy = self.rbac.policy(&self.objects.replica).await?;
         Ok(policy.authorize(attributes))
     }

@@ -137,7 +137,10 @@ mod tests {
         let now = crate::meta::now_unix();
         let good = signer.issue(&claims(now, ISSUER, 600)).unwrap();
         assert!(looks_like_jwt(good.as_bytes()));
-        assert_eq!(signer.verify(&good, ISSUER).unwrap(), claims(now, ISSUER, 600));
+        assert_eq!(
+            signer.verify(&good, ISSUER).unwrap(),
+            claims(now, ISSUER, 600)
+        );
         assert!(other.verify(&good, ISSUER).is_err(), "another key");
         assert!(signer.verify(&good, "vault").is_err(), "another audience");
         let vault = signer.issue(&claims(now, "vault", 600)).unwrap();

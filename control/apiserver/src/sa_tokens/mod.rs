@@ -23,9 +23,9 @@ use skiff_replica::ops::Consistency;
 use super::ApiServer;
 use super::auth::Identity;
 
-pub(crate) use jwt::looks_like_jwt;
 use jwt::Claims;
 pub(crate) use jwt::Signer;
+pub(crate) use jwt::looks_like_jwt;
 
 /// Where the signing key lives.
 const KEY_NAMESPACE: &str = "kube-system";
@@ -62,13 +62,19 @@ impl ApiServer {
         let info = secrets()?;
         let stored = self
             .objects
-            .get(info, Some(KEY_NAMESPACE), KEY_SECRET, Consistency::Linearizable)
+            .get(
+                info,
+                Some(KEY_NAMESPACE),
+                KEY_SECRET,
+                Consistency::Linearizable,
+            )
             .await?;
         let secret = match stored {
             Some(secret) => secret,
             None if !create => return Ok(None),
             None => {
-                let der = Signer::generate_pkcs8().map_err(|e| ApiError::internal(e.to_string()))?;
+                let der =
+                    Signer::generate_pkcs8().map_err(|e| ApiError::internal(e.to_string()))?;
                 let secret = json!({
                     "apiVersion": "v1", "kind": "Secret", "type": KEY_TYPE,
                     "metadata": {"name": KEY_SECRET, "namespace": KEY_NAMESPACE},
@@ -92,7 +98,10 @@ impl ApiServer {
 
     /// The identity of a TokenRequest token, or `None` (401) if it is not one this cluster
     /// signed for the API server, has expired, or names an account or pod that is gone.
-    pub(crate) async fn authenticate_jwt(&self, token: &[u8]) -> Result<Option<Identity>, ApiError> {
+    pub(crate) async fn authenticate_jwt(
+        &self,
+        token: &[u8],
+    ) -> Result<Option<Identity>, ApiError> {
         let Ok(token) = std::str::from_utf8(token) else {
             return Ok(None);
         };
@@ -122,7 +131,12 @@ impl ApiServer {
                 .ok_or_else(|| ApiError::internal(format!("{plural} are not served")))?;
             let live = self
                 .objects
-                .get(info, Some(&k.namespace), &object.name, Consistency::Serializable)
+                .get(
+                    info,
+                    Some(&k.namespace),
+                    &object.name,
+                    Consistency::Serializable,
+                )
                 .await?;
             let uid = live.as_ref().and_then(|o| o["metadata"]["uid"].as_str());
             if uid != Some(object.uid.as_str()) {

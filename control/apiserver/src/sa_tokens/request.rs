@@ -26,15 +26,22 @@ fn lifetime(spec: &Value, name: &str) -> Result<i64, ApiError> {
         return Ok(DEFAULT_SECONDS);
     };
     let field = "spec.expirationSeconds";
-    let seconds = seconds
-        .as_i64()
-        .ok_or_else(|| invalid(name, field, format!("Invalid value: {seconds}: must be an integer")))?;
+    let seconds = seconds.as_i64().ok_or_else(|| {
+        invalid(
+            name,
+            field,
+            format!("Invalid value: {seconds}: must be an integer"),
+        )
+    })?;
     if seconds < MIN_SECONDS {
-        let m = format!("Invalid value: {seconds}: may not specify a duration less than 10 minutes");
+        let m =
+            format!("Invalid value: {seconds}: may not specify a duration less than 10 minutes");
         return Err(invalid(name, field, m));
     }
     if seconds > MAX_SECONDS {
-        let m = format!("Invalid value: {seconds}: may not specify a duration larger than 2^32 seconds");
+        let m = format!(
+            "Invalid value: {seconds}: may not specify a duration larger than 2^32 seconds"
+        );
         return Err(invalid(name, field, m));
     }
     Ok(seconds)
@@ -62,13 +69,18 @@ impl ApiServer {
         let pods = skiff_api::resources::find("", "v1", "pods")
             .ok_or_else(|| ApiError::internal("pods are not served"))?;
         let pod = self.objects.must_get(pods, Some(namespace), name).await?;
-        let runs_as = pod["spec"]["serviceAccountName"].as_str().unwrap_or("default");
+        let runs_as = pod["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap_or("default");
         if runs_as != account {
             return Err(ApiError::bad_request(format!(
                 "cannot bind token for serviceaccount {account:?} to pod running with different serviceaccount name."
             )));
         }
-        let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+        let uid = pod["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         if let Some(wanted) = reference["uid"].as_str().filter(|u| !u.is_empty())
             && wanted != uid
         {
@@ -120,7 +132,10 @@ impl ApiServer {
                 namespace: namespace.clone(),
                 serviceaccount: ObjectRef {
                     name: name.clone(),
-                    uid: account["metadata"]["uid"].as_str().unwrap_or_default().to_owned(),
+                    uid: account["metadata"]["uid"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                 },
                 pod,
             },
