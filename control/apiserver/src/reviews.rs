@@ -290,3 +290,82 @@ fn user_info_json(identity: &Identity) -> Value {
     let user = identity.user_info();
     json!({"username": user.name, "groups": user.groups})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn review_paths() {
+        let post = Method::POST;
+        let table = [
+            (
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                Some(Review::SelfAccess),
+            ),
+            (
+                "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                Some(Review::Access),
+            ),
+            (
+                "/apis/authorization.k8s.io/v1/namespaces/dev/localsubjectaccessreviews",
+                Some(Review::LocalAccess("dev".into())),
+            ),
+            (
+                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+                Some(Review::SelfRules),
+            ),
+            (
+                "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                Some(Review::SelfSubject),
+            ),
+            (
+                "/apis/authentication.k8s.io/v1beta1/selfsubjectreviews",
+                None,
+            ),
+            ("/api/v1/namespaces/dev/pods", None),
+        ];
+        for (path, want) in table {
+            assert_eq!(Review::of(&post, path), want, "{path}");
+        }
+        let get = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+        assert_eq!(Review::of(&Method::GET, get), None);
+    }
+
+    #[test]
+    fn spec_attributes_need_exactly_one_kind() {
+        let user = UserInfo::new("u", &[]);
+        let resource = json!({"resourceAttributes": {"verb": "list", "resource": "pods",
+            "namespace": "dev", "group": "", "subresource": "log", "name": "web"}});
+        let got = spec_attributes(&resource, user.clone(), "SelfSubjectAccessReview").unwrap();
+        assert_eq!(
+            got.target,
+            Target::Resource(ResourceAttributes {
+                namespace: "dev".into(),
+                api_group: String::new(),
+                resource: "pods".into(),
+                subresource: "log".into(),
+                name: "web".into(),
+            })
+        );
+        let path = json!({"nonResourceAttributes": {"verb": "get", "path": "/healthz"}});
+        let got = spec_attributes(&path, user.clone(), "SubjectAccessReview").unwrap();
+        assert_eq!(
+            (got.verb.as_str(), got.target),
+            (
+                "get",
+                Target::NonResource {
+                    path: "/healthz".into()
+                }
+            )
+        );
+        for bad in [
+            json!({}),
+            json!({"resourceAttributes": {}, "nonResourceAttributes": {}}),
+        ] {
+            let e = spec_attributes(&bad, user.clone(), "SubjectAccessReview").unwrap_err();
+            assert_eq!(e.code, 422, "{bad}");
+        }
+        assert_eq!(spec_user(&json!({})).unwrap_err().code, 422);
+    }
+}

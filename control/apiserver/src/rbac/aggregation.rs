@@ -123,3 +123,52 @@ impl ApiServer {
         all_done
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn names(policy: &Policy) -> Vec<String> {
+        pending_aggregations(policy)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    #[test]
+    fn passes_converge_and_then_write_nothing() {
+        let mut policy = Policy::default();
+        for (plural, obj) in bootstrap::objects() {
+            policy.insert(plural, &obj);
+        }
+        assert_eq!(names(&policy), ["admin", "edit", "view"]);
+        // Each pass writes what the roles gather now (edit gathers view's rules once view has
+        // them, admin edit's): a few passes, then none.
+        let mut passes = 0;
+        while !names(&policy).is_empty() {
+            for (name, rules) in pending_aggregations(&policy) {
+                let mut role = policy.cluster_roles()[&name].clone();
+                role.rules = serde_json::from_value(json!(rules)).unwrap();
+                policy.insert("clusterroles", &serde_json::to_value(role).unwrap());
+            }
+            passes += 1;
+            assert!(
+                passes <= 3,
+                "aggregation does not converge: {:?}",
+                names(&policy)
+            );
+        }
+        let rules = |name: &str| {
+            policy.cluster_roles()[name]
+                .rules
+                .clone()
+                .unwrap_or_default()
+        };
+        let (view, edit, admin) = (rules("view"), rules("edit"), rules("admin"));
+        assert!(view.iter().all(|r| edit.contains(r)), "edit holds view");
+        assert!(edit.iter().all(|r| admin.contains(r)), "admin holds edit");
+        assert!(admin.len() > edit.len() && edit.len() > view.len());
+    }
+}
