@@ -9,10 +9,12 @@
 //! - `covers`: whether one set of rules covers another (escalation prevention).
 //! - `aggregate`: the rules of an aggregated ClusterRole.
 //! - `bootstrap`: the default roles and bindings made at first start.
+//! - `discovery`: the discovery documents of the (never stored) review APIs.
 
 mod aggregate;
 pub mod bootstrap;
 mod covers;
+pub mod discovery;
 mod policy;
 mod rules;
 

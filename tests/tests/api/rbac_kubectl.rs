@@ -118,7 +118,41 @@ fn kubectl_gets_and_describes_rbac_objects() {
                 "{view}"
             );
 
-            // Validation as Kubernetes': a rule without verbs, a binding to a foreign kind.
+            let reviews = kubectl
+                .ok(&["api-resources", "--api-group=authorization.k8s.io"])
+                .await?;
+            for name in [
+                "selfsubjectaccessreviews",
+                "selfsubjectrulesreviews",
+                "subjectaccessreviews",
+            ] {
+                ensure!(
+                    reviews.lines().any(|l| l.starts_with(name)),
+                    "{name}: {reviews}"
+                );
+            }
+            let rbac = kubectl
+                .ok(&[
+                    "api-resources",
+                    "--api-group=rbac.authorization.k8s.io",
+                    "-o",
+                    "name",
+                ])
+                .await?;
+            let mut names: Vec<&str> = rbac.lines().collect();
+            names.sort_unstable();
+            ensure!(
+                names
+                    == [
+                        "clusterrolebindings.rbac.authorization.k8s.io",
+                        "clusterroles.rbac.authorization.k8s.io",
+                        "rolebindings.rbac.authorization.k8s.io",
+                        "roles.rbac.authorization.k8s.io"
+                    ],
+                "{rbac}"
+            );
+
+            // Validation as Kubernetes': a rule without verbs.
             let bad = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: bad, namespace: dev}\nrules:\n- {apiGroups: [\"\"], resources: [pods], verbs: []}\n";
             let err = kubectl.fails(&["apply", "-f", "-"], bad).await?;
             ensure!(
