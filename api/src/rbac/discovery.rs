@@ -5,8 +5,11 @@
 
 use serde_json::{Value, json};
 
-/// `(group, [(plural, kind, namespaced)])` of the served review groups, all at `v1`.
-const GROUPS: [(&str, &[(&str, &str, bool)]); 2] = [
+/// `(plural, kind, namespaced)` of one review resource.
+type Review = (&'static str, &'static str, bool);
+
+/// `(group, resources)` of the served review groups, all at `v1`.
+const GROUPS: [(&str, &[Review]); 2] = [
     (
         "authentication.k8s.io",
         &[("selfsubjectreviews", "SelfSubjectReview", false)],
@@ -28,7 +31,7 @@ const GROUPS: [(&str, &[(&str, &str, bool)]); 2] = [
 const VERSION: &str = "v1";
 const VERBS: [&str; 1] = ["create"];
 
-fn resources_of(group: &str) -> Option<&'static [(&'static str, &'static str, bool)]> {
+fn resources_of(group: &str) -> Option<&'static [Review]> {
     GROUPS.iter().find(|(g, _)| *g == group).map(|(_, r)| *r)
 }
 

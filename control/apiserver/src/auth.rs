@@ -35,6 +35,11 @@ pub(crate) enum Identity {
         namespace: String,
         name: String,
     },
+    /// A user known only through impersonation (`kubectl --as`): a name and groups.
+    User {
+        name: String,
+        groups: Vec<String>,
+    },
 }
 
 impl Identity {
@@ -49,6 +54,12 @@ impl Identity {
             Identity::ServiceAccount { namespace, name } => {
                 return UserInfo::service_account(namespace, name);
             }
+            Identity::User { name, groups } => {
+                return UserInfo {
+                    name: name.clone(),
+                    groups: groups.clone(),
+                };
+            }
         };
         UserInfo::new(self.user_name(), groups)
     }
@@ -61,6 +72,7 @@ impl Identity {
             Identity::ServiceAccount { namespace, name } => {
                 format!("system:serviceaccount:{namespace}:{name}")
             }
+            Identity::User { name, .. } => name.clone(),
         }
     }
 }
@@ -196,7 +208,9 @@ pub(crate) fn authorize(
     let node = match who {
         Identity::Admin | Identity::Component(_) => return Ok(()),
         // The node rules have no opinion on service accounts: RBAC decides.
-        Identity::ServiceAccount { .. } => return Err(forbidden(who, request)),
+        Identity::ServiceAccount { .. } | Identity::User { .. } => {
+            return Err(forbidden(who, request));
+        }
         Identity::Node(node) => node,
     };
     let plural = request.info.plural;

@@ -205,6 +205,7 @@ impl ApiServer {
         let Some(identity) = identity else {
             return Err(ApiError::unauthorized());
         };
+        let identity = self.impersonate(identity, request.headers()).await?;
         if let Some(response) = self.discovery_endpoint(&path, &query, request.headers()) {
             return Ok(response);
         }

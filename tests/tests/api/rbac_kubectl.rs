@@ -10,7 +10,7 @@ use anyhow::{Context, ensure};
 use skiff_tests::{ApiClient, Kubectl, Replica, run_bounded};
 
 use crate::manifests::{expect_header, one_replica};
-use crate::rbac_support::{accounts, aggregated};
+use crate::rbac_support::{accounts, aggregated, sa_client};
 
 const POLICY: &str = "\
 apiVersion: rbac.authorization.k8s.io/v1
@@ -118,6 +118,7 @@ fn kubectl_gets_and_describes_rbac_objects() {
                 "{view}"
             );
 
+            impersonation(&kubectl, &replica, &admin).await?;
             let reviews = kubectl
                 .ok(&["api-resources", "--api-group=authorization.k8s.io"])
                 .await?;
@@ -164,6 +165,51 @@ fn kubectl_gets_and_describes_rbac_objects() {
             Ok(())
         },
     );
+}
+
+/// `kubectl --as`: the admin may impersonate anyone; the subjects of `ci-reads` read pods in
+/// `dev` and nothing else; a service account may not impersonate.
+async fn impersonation(
+    kubectl: &Kubectl,
+    replica: &Replica,
+    admin: &ApiClient,
+) -> anyhow::Result<()> {
+    for who in [
+        &["--as=alice"][..],
+        &["--as=bob", "--as-group=ops"],
+        &["--as=system:serviceaccount:dev:ci"],
+    ] {
+        let args: Vec<&str> = ["get", "pods", "-n", "dev"]
+            .iter()
+            .chain(who)
+            .copied()
+            .collect();
+        kubectl.ok(&args).await?;
+        let args: Vec<&str> = ["get", "pods", "-n", "default"]
+            .iter()
+            .chain(who)
+            .copied()
+            .collect();
+        let refused = kubectl.fails(&args, "").await?;
+        ensure!(
+            refused.contains("Error from server (Forbidden): pods is forbidden: User"),
+            "{who:?}: {refused}"
+        );
+    }
+    let refused = kubectl
+        .fails(&["get", "secrets", "-n", "dev", "--as=alice"], "")
+        .await?;
+    let expected = r#"secrets is forbidden: User "alice" cannot list resource "secrets" in API group "" in the namespace "dev""#;
+    ensure!(refused.contains(expected), "{refused}");
+    let (token, _) = sa_client(replica, admin, "dev", "ci").await?;
+    let ci = Kubectl::new(&kubeconfig_with_token(replica, &token)?)?;
+    ci.ok(&["get", "pods", "-n", "dev"]).await?;
+    let refused = ci
+        .fails(&["get", "pods", "-n", "dev", "--as=alice"], "")
+        .await?;
+    let expected = r#"users "alice" is forbidden: User "system:serviceaccount:dev:ci" cannot impersonate resource "users" in API group "" at the cluster scope"#;
+    ensure!(refused.contains(expected), "{refused}");
+    Ok(())
 }
 
 /// A copy of the admin kubeconfig that presents `token` instead.

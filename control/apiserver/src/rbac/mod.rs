@@ -6,10 +6,12 @@
 //! - `cache`: the policy in memory, fed by a watch on this replica's store.
 //! - `escalation`: no one grants rights they do not hold (or may `escalate` / `bind`).
 //! - `aggregation`: fills aggregated ClusterRoles' rules; the default policy at start.
+//! - `impersonation`: `kubectl --as`, allowed by the `impersonate` verb.
 
 mod aggregation;
 pub(crate) mod cache;
 mod escalation;
+mod impersonation;
 
 use skiff_api::rbac::{Attributes, Decision, ResourceAttributes, Target};
 use skiff_api::status::ApiError;
