@@ -52,72 +52,7 @@ fn kubectl_gets_and_describes_rbac_objects() {
                 "{applied}"
             );
 
-            let roles = kubectl.ok(&["get", "roles", "-n", "dev"]).await?;
-            expect_header(&roles, &["NAME", "CREATED", "AT"])?;
-            ensure!(
-                roles
-                    .lines()
-                    .nth(1)
-                    .is_some_and(|l| l.starts_with("pod-reader ")),
-                "{roles}"
-            );
-            let bindings = kubectl
-                .ok(&["get", "rolebindings", "-n", "dev", "-o", "wide"])
-                .await?;
-            expect_header(
-                &bindings,
-                &["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"],
-            )?;
-            let row = bindings.lines().nth(1).unwrap_or_default();
-            for cell in ["ci-reads", "Role/pod-reader", "alice", "ops", "dev/ci"] {
-                ensure!(
-                    row.split_whitespace().any(|c| c == cell),
-                    "{cell} not in {row:?}"
-                );
-            }
-            let cluster_roles = kubectl.ok(&["get", "clusterroles"]).await?;
-            for name in [
-                "cluster-admin",
-                "admin",
-                "edit",
-                "view",
-                "system:basic-user",
-            ] {
-                ensure!(
-                    cluster_roles
-                        .lines()
-                        .any(|l| l.starts_with(&format!("{name} "))),
-                    "{name}: {cluster_roles}"
-                );
-            }
-            let crb = kubectl
-                .ok(&["get", "clusterrolebinding", "cluster-admin", "-o", "wide"])
-                .await?;
-            ensure!(
-                crb.contains("ClusterRole/cluster-admin") && crb.contains("system:masters"),
-                "{crb}"
-            );
-
-            let described = kubectl
-                .ok(&["describe", "role", "pod-reader", "-n", "dev"])
-                .await?;
-            ensure!(
-                described.contains("pods/log") && described.contains("[get list watch]"),
-                "{described}"
-            );
-            let described = kubectl
-                .ok(&["describe", "rolebinding", "ci-reads", "-n", "dev"])
-                .await?;
-            ensure!(
-                described.contains("ServiceAccount  ci") && described.contains("Role"),
-                "{described}"
-            );
-            let view = kubectl.ok(&["describe", "clusterrole", "view"]).await?;
-            ensure!(
-                view.contains("deployments.apps") && !view.contains("secrets "),
-                "{view}"
-            );
-
+            tables_and_descriptions(&kubectl).await?;
             impersonation(&kubectl, &replica, &admin).await?;
             let reviews = kubectl
                 .ok(&["api-resources", "--api-group=authorization.k8s.io"])
@@ -165,6 +100,76 @@ fn kubectl_gets_and_describes_rbac_objects() {
             Ok(())
         },
     );
+}
+
+/// `get` tables and `describe` of roles, bindings and cluster roles.
+async fn tables_and_descriptions(kubectl: &Kubectl) -> anyhow::Result<()> {
+    let roles = kubectl.ok(&["get", "roles", "-n", "dev"]).await?;
+    expect_header(&roles, &["NAME", "CREATED", "AT"])?;
+    ensure!(
+        roles
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("pod-reader ")),
+        "{roles}"
+    );
+    let bindings = kubectl
+        .ok(&["get", "rolebindings", "-n", "dev", "-o", "wide"])
+        .await?;
+    expect_header(
+        &bindings,
+        &["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"],
+    )?;
+    let row = bindings.lines().nth(1).unwrap_or_default();
+    for cell in ["ci-reads", "Role/pod-reader", "alice", "ops", "dev/ci"] {
+        ensure!(
+            row.split_whitespace().any(|c| c == cell),
+            "{cell} not in {row:?}"
+        );
+    }
+    let cluster_roles = kubectl.ok(&["get", "clusterroles"]).await?;
+    for name in [
+        "cluster-admin",
+        "admin",
+        "edit",
+        "view",
+        "system:basic-user",
+    ] {
+        ensure!(
+            cluster_roles
+                .lines()
+                .any(|l| l.starts_with(&format!("{name} "))),
+            "{name}: {cluster_roles}"
+        );
+    }
+    let crb = kubectl
+        .ok(&["get", "clusterrolebinding", "cluster-admin", "-o", "wide"])
+        .await?;
+    ensure!(
+        crb.contains("ClusterRole/cluster-admin") && crb.contains("system:masters"),
+        "{crb}"
+    );
+
+    let described = kubectl
+        .ok(&["describe", "role", "pod-reader", "-n", "dev"])
+        .await?;
+    ensure!(
+        described.contains("pods/log") && described.contains("[get list watch]"),
+        "{described}"
+    );
+    let described = kubectl
+        .ok(&["describe", "rolebinding", "ci-reads", "-n", "dev"])
+        .await?;
+    ensure!(
+        described.contains("ServiceAccount  ci") && described.contains("Role"),
+        "{described}"
+    );
+    let view = kubectl.ok(&["describe", "clusterrole", "view"]).await?;
+    ensure!(
+        view.contains("deployments.apps") && !view.contains("secrets "),
+        "{view}"
+    );
+    Ok(())
 }
 
 /// `kubectl --as`: the admin may impersonate anyone; the subjects of `ci-reads` read pods in

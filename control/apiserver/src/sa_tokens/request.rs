@@ -47,6 +47,20 @@ fn lifetime(spec: &Value, name: &str) -> Result<i64, ApiError> {
     Ok(seconds)
 }
 
+/// The requested audiences, or the API server's own.
+fn audiences(spec: &Value) -> Vec<String> {
+    let mut audiences: Vec<String> = spec["audiences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect();
+    if audiences.is_empty() {
+        audiences.push(jwt::ISSUER.to_owned());
+    }
+    audiences
+}
+
 impl ApiServer {
     /// The pod `boundObjectRef` names, as a claim; it must run as `account`.
     async fn bound_pod(
@@ -107,15 +121,7 @@ impl ApiServer {
         let mut review = body.filter(Value::is_object).unwrap_or_else(|| json!({}));
         let spec = review.get("spec").cloned().unwrap_or_else(|| json!({}));
         let seconds = lifetime(&spec, &name)?;
-        let mut audiences: Vec<String> = spec["audiences"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str().map(str::to_owned))
-            .collect();
-        if audiences.is_empty() {
-            audiences.push(jwt::ISSUER.to_owned());
-        }
+        let audiences = audiences(&spec);
         let pod = self
             .bound_pod(&namespace, &name, &spec["boundObjectRef"])
             .await?;
