@@ -223,7 +223,7 @@ fn aggregated_discovery() {
 
     let apis = aggregated(false);
     let groups = apis["items"].as_array().unwrap();
-    // Every stored group, then the two review groups (five resources) and metrics.k8s.io (two),
+    // Every stored group, then the two review groups (six resources) and metrics.k8s.io (two),
     // none of them in the table.
     assert_eq!(groups.len(), resources::groups().len() + 3);
     assert_eq!(groups.last().unwrap()["metadata"]["name"], "metrics.k8s.io");
@@ -239,5 +239,5 @@ fn aggregated_discovery() {
         .chain(items)
         .map(|g| g["versions"][0]["resources"].as_array().unwrap().len())
         .sum();
-    assert_eq!(total, RESOURCES.len() + 5 + 2);
+    assert_eq!(total, RESOURCES.len() + 6 + 2);
 }

@@ -202,6 +202,10 @@ fn cluster_roles() -> Vec<Value> {
         cluster_role("system:discovery", &[], vec![urls(&["get"], &discovery_urls)]),
         cluster_role("system:public-info-viewer", &[], vec![urls(&["get"], &public_urls)]),
         cluster_role("system:basic-user", &[], self_reviews),
+        cluster_role("system:auth-delegator", &[], vec![
+            rule(&["create"], "authentication.k8s.io", &["tokenreviews"]),
+            rule(&["create"], "authorization.k8s.io", &["subjectaccessreviews"]),
+        ]),
         cluster_role("system:kube-scheduler", &[], scheduler_rules()),
         cluster_role("system:kube-controller-manager", &[], controller_manager_rules()),
         cluster_role("system:node", &[], node_rules()),

@@ -1,6 +1,6 @@
 //! Discovery of the review APIs, which are answered and never stored (so they are not in the
 //! resource table): `authentication.k8s.io/v1` (`selfsubjectreviews`) and
-//! `authorization.k8s.io/v1` (the access and rules reviews), create-only, as kube-apiserver
+//! and `tokenreviews`, `authorization.k8s.io/v1` (the access and rules reviews), create-only, as kube-apiserver
 //! advertises them (`kubectl api-resources` lists them).
 
 use serde_json::{Value, json};
@@ -12,7 +12,10 @@ type Review = (&'static str, &'static str, bool);
 const GROUPS: [(&str, &[Review]); 2] = [
     (
         "authentication.k8s.io",
-        &[("selfsubjectreviews", "SelfSubjectReview", false)],
+        &[
+            ("selfsubjectreviews", "SelfSubjectReview", false),
+            ("tokenreviews", "TokenReview", false),
+        ],
     ),
     (
         "authorization.k8s.io",

@@ -1,7 +1,8 @@
 //! The review APIs, answered and never stored: SelfSubjectAccessReview, SubjectAccessReview
 //! and LocalSubjectAccessReview (`kubectl auth can-i`), SelfSubjectRulesReview (`kubectl auth
 //! can-i --list`) of `authorization.k8s.io/v1`, and SelfSubjectReview of
-//! `authentication.k8s.io/v1` (`kubectl auth whoami`). Each is itself authorised by RBAC
+//! `authentication.k8s.io/v1` (`kubectl auth whoami`), and TokenReview (who a bearer token is,
+//! for services that accept the cluster's service-account tokens). Each is itself authorised by RBAC
 //! (`create` on the review resource; every authenticated user may make the self reviews).
 
 use http::{Method, Request, Response, StatusCode, header};
@@ -12,7 +13,8 @@ use skiff_api::status::{ApiError, FieldError};
 use skiff_respond::{Body, read_body};
 
 use super::ApiServer;
-use super::auth::Identity;
+use super::auth::{self, Identity};
+use super::sa_tokens::{ISSUER, looks_like_jwt};
 use super::writes;
 
 const AUTHORIZATION: &str = "authorization.k8s.io";
@@ -27,6 +29,8 @@ pub(crate) enum Review {
     LocalAccess(String),
     SelfRules,
     SelfSubject,
+    /// TokenReview: who a bearer token is, for one of the given audiences.
+    Token,
 }
 
 impl Review {
@@ -49,6 +53,7 @@ impl Review {
             ] => Some(Review::LocalAccess((*ns).to_owned())),
             ["apis", AUTHORIZATION, "v1", "selfsubjectrulesreviews"] => Some(Review::SelfRules),
             ["apis", AUTHENTICATION, "v1", "selfsubjectreviews"] => Some(Review::SelfSubject),
+            ["apis", AUTHENTICATION, "v1", "tokenreviews"] => Some(Review::Token),
             _ => None,
         }
     }
@@ -73,6 +78,7 @@ impl Review {
                 "SelfSubjectRulesReview",
             ),
             Review::SelfSubject => (AUTHENTICATION, "selfsubjectreviews", "SelfSubjectReview"),
+            Review::Token => (AUTHENTICATION, "tokenreviews", "TokenReview"),
         }
     }
 }
@@ -249,6 +255,7 @@ impl ApiServer {
         let (_, _, kind) = review.resource();
         let attributes = match review {
             Review::SelfSubject => return Ok(json!({"userInfo": user_info_json(identity)})),
+            Review::Token => return self.token_review(spec).await,
             Review::SelfRules => {
                 let namespace = spec["namespace"].as_str().unwrap_or_default();
                 let policy = self.rbac.policy(&self.objects.replica).await?;
@@ -282,6 +289,37 @@ impl ApiServer {
             status["reason"] = json!(decision.reason);
         }
         Ok(status)
+    }
+}
+
+impl ApiServer {
+    /// A TokenReview's `status`: a TokenRequest token for one of `spec.audiences` (default: the
+    /// API server's), or a token of the API server's own kinds when no other audience is asked.
+    async fn token_review(&self, spec: &Value) -> Result<Value, ApiError> {
+        let token = spec["token"].as_str().unwrap_or_default().as_bytes();
+        let asked: Vec<&str> = spec["audiences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let audiences = if asked.is_empty() {
+            vec![ISSUER]
+        } else {
+            asked
+        };
+        let identity = if looks_like_jwt(token) {
+            self.authenticate_jwt_for(token, &audiences).await?
+        } else if audiences.contains(&ISSUER) && !token.is_empty() {
+            auth::authenticate(token, &self.fixed_tokens, &self.tokens, &self.objects).await?
+        } else {
+            None
+        };
+        Ok(match identity {
+            Some(identity) => json!({"authenticated": true, "user": user_info_json(&identity),
+                "audiences": audiences}),
+            None => json!({"authenticated": false, "user": {}}),
+        })
     }
 }
 

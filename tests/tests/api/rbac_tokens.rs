@@ -1,7 +1,8 @@
 //! TokenRequest tokens and the self reviews over HTTPS, and the official Python client with a
 //! Role-bound ServiceAccount token: tokens work as their account until it (or the pod they are
 //! bound to) is deleted; a token for another audience, or a too short lifetime, is refused;
-//! SelfSubjectReview, SelfSubjectAccessReview and SelfSubjectRulesReview answer for the caller.
+//! SelfSubjectReview, SelfSubjectAccessReview and SelfSubjectRulesReview answer for the caller;
+//! TokenReview answers for the audiences a token was issued for.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use http::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use skiff_tests::{ApiClient, run_bounded};
 use tokio::process::Command;
 use tokio::time::{Instant, sleep, timeout};
@@ -84,11 +85,15 @@ async fn tokens_scenario() -> anyhow::Result<()> {
     let vault = token_with(&admin, "apps", "builder", json!({"audiences": ["vault"]}))
         .await?
         .ok()?;
-    let vault = ApiClient::with_token(&replica, vault["status"]["token"].as_str())?;
-    vault
+    let vault = vault["status"]["token"]
+        .as_str()
+        .context("vault token")?
+        .to_owned();
+    ApiClient::with_token(&replica, Some(&vault))?
         .get("/api/v1/namespaces/apps/pods")
         .await?
         .expect_status(401, "Unauthorized")?;
+    token_reviews(&admin, &builder, &vault, token).await?;
     let short = token_with(&admin, "apps", "builder", json!({"expirationSeconds": 60})).await?;
     let message = short.expect_status(422, "Invalid")?;
     ensure!(
@@ -141,6 +146,47 @@ async fn tokens_scenario() -> anyhow::Result<()> {
         .await?
         .ok()?;
     until_unauthorized(&gone, "/api").await?;
+    Ok(())
+}
+
+/// TokenReview: a token is reviewed for the audiences it was issued for, and only by those
+/// allowed to (the admin here; a service account is refused).
+async fn token_reviews(
+    admin: &ApiClient,
+    builder: &ApiClient,
+    vault: &str,
+    builder_token: &str,
+) -> anyhow::Result<()> {
+    let path = "/apis/authentication.k8s.io/v1/tokenreviews";
+    let review = |token: &str, audiences: Value| {
+        json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+            "spec": {"token": token, "audiences": audiences}})
+    };
+    let table = [
+        (vault, json!(["vault"]), true),
+        (vault, json!([]), false),
+        (builder_token, json!([]), true),
+        (builder_token, json!(["vault"]), false),
+        ("not-a-token", json!([]), false),
+    ];
+    for (token, audiences, authenticated) in table {
+        let answer = admin
+            .json(Method::POST, path, &review(token, audiences.clone()))
+            .await?
+            .ok()?;
+        ensure!(
+            answer["status"]["authenticated"] == authenticated,
+            "{audiences}: {answer}"
+        );
+        if authenticated {
+            let user = &answer["status"]["user"]["username"];
+            ensure!(user == "system:serviceaccount:apps:builder", "{answer}");
+        }
+    }
+    builder
+        .json(Method::POST, path, &review(vault, json!(["vault"])))
+        .await?
+        .expect_status(403, "Forbidden")?;
     Ok(())
 }
 

@@ -95,10 +95,11 @@ impl Signer {
         Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
     }
 
-    /// The claims of a token this key signed for `audience`, from `ISSUER`, not expired.
-    pub(crate) fn verify(&self, token: &str, audience: &str) -> Result<Claims, TokenError> {
+    /// The claims of a token this key signed for one of `audiences`, from `ISSUER`, not
+    /// expired.
+    pub(crate) fn verify(&self, token: &str, audiences: &[&str]) -> Result<Claims, TokenError> {
         let mut validation = Validation::new(Algorithm::ES256);
-        validation.set_audience(&[audience]);
+        validation.set_audience(audiences);
         validation.set_issuer(&[ISSUER]);
         validation.validate_nbf = true;
         validation.leeway = 0;
@@ -138,18 +139,25 @@ mod tests {
         let good = signer.issue(&claims(now, ISSUER, 600)).unwrap();
         assert!(looks_like_jwt(good.as_bytes()));
         assert_eq!(
-            signer.verify(&good, ISSUER).unwrap(),
+            signer.verify(&good, &[ISSUER]).unwrap(),
             claims(now, ISSUER, 600)
         );
-        assert!(other.verify(&good, ISSUER).is_err(), "another key");
-        assert!(signer.verify(&good, "vault").is_err(), "another audience");
+        assert!(other.verify(&good, &[ISSUER]).is_err(), "another key");
+        assert!(
+            signer.verify(&good, &["vault"]).is_err(),
+            "another audience"
+        );
         let vault = signer.issue(&claims(now, "vault", 600)).unwrap();
-        assert!(signer.verify(&vault, ISSUER).is_err(), "a token for vault");
+        assert!(
+            signer.verify(&vault, &[ISSUER]).is_err(),
+            "a token for vault"
+        );
+        assert!(signer.verify(&vault, &["x", "vault"]).is_ok(), "vault asks");
         let expired = signer.issue(&claims(now - 7200, ISSUER, 600)).unwrap();
-        assert!(signer.verify(&expired, ISSUER).is_err(), "expired");
+        assert!(signer.verify(&expired, &[ISSUER]).is_err(), "expired");
         let mut tampered = good.clone();
         tampered.insert(good.len() / 2, 'A');
-        assert!(signer.verify(&tampered, ISSUER).is_err());
+        assert!(signer.verify(&tampered, &[ISSUER]).is_err());
         assert!(!looks_like_jwt(b"0123456789abcdef"));
         assert!(Signer::from_pkcs8(b"not a key").is_err());
     }

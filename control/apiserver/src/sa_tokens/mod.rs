@@ -25,7 +25,7 @@ use super::auth::Identity;
 
 use jwt::Claims;
 pub(crate) use jwt::Signer;
-pub(crate) use jwt::looks_like_jwt;
+pub(crate) use jwt::{ISSUER, looks_like_jwt};
 
 /// Where the signing key lives.
 const KEY_NAMESPACE: &str = "kube-system";
@@ -102,13 +102,23 @@ impl ApiServer {
         &self,
         token: &[u8],
     ) -> Result<Option<Identity>, ApiError> {
+        self.authenticate_jwt_for(token, &[jwt::ISSUER]).await
+    }
+
+    /// The identity of a TokenRequest token issued for one of `audiences` (TokenReview asks
+    /// for other audiences than the API server's own).
+    pub(crate) async fn authenticate_jwt_for(
+        &self,
+        token: &[u8],
+        audiences: &[&str],
+    ) -> Result<Option<Identity>, ApiError> {
         let Ok(token) = std::str::from_utf8(token) else {
             return Ok(None);
         };
         let Some(signer) = self.signer(false).await? else {
             return Ok(None);
         };
-        let Ok(claims) = signer.verify(token, jwt::ISSUER) else {
+        let Ok(claims) = signer.verify(token, audiences) else {
             return Ok(None);
         };
         if !self.bound_objects_live(&claims).await? {
