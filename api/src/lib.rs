@@ -10,6 +10,7 @@
 //! - `eviction`: the PodDisruptionBudget checks of `pods/eviction`.
 //! - `validate`: validation and defaulting per kind.
 //! - `discovery`, `openapi`, `table`: what kubectl reads besides objects.
+//! - `rbac`: RBAC evaluation, escalation checks, aggregation and the default roles.
 //! - `metrics`: the agents' usage summaries and `metrics.k8s.io` PodMetrics/NodeMetrics.
 
 pub use k8s_openapi;
@@ -19,6 +20,7 @@ pub mod eviction;
 pub mod metrics;
 pub mod openapi;
 pub mod patch;
+pub mod rbac;
 pub mod resources;
 pub mod selector;
 pub mod status;

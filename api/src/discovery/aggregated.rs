@@ -33,6 +33,7 @@ pub fn aggregated(core: bool) -> Value {
     };
     let mut items: Vec<Value> = groups.into_iter().map(group_entry).collect();
     if !core {
+        items.extend(crate::rbac::discovery::aggregated_groups());
         items.push(crate::metrics::aggregated_group());
     }
     json!({

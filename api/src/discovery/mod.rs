@@ -12,6 +12,7 @@ mod tests;
 use serde_json::{Value, json};
 
 use crate::metrics;
+use crate::rbac::discovery::{self as reviews, review_groups};
 use crate::resources::{self, RESOURCES, ResourceInfo};
 
 pub use aggregated::{CONTENT_TYPE as AGGREGATED_CONTENT_TYPE, accepts_aggregated, aggregated};
@@ -67,7 +68,9 @@ pub fn api_group_list() -> Value {
         .into_iter()
         .map(|(group, _)| group_body(group))
         .collect();
-    // Served by the API server itself from the agents' summaries, not stored.
+    // Answered by the API server itself, not stored: the reviews, and metrics from the agents'
+    // summaries.
+    groups.extend(review_groups().filter_map(|g| reviews::api_group(g, false)));
     groups.push(metrics::api_group(false));
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
@@ -76,6 +79,9 @@ pub fn api_group_list() -> Value {
 pub fn api_group(group: &str) -> Option<Value> {
     if metrics::is_metrics_group(group) {
         return Some(metrics::api_group(true));
+    }
+    if let Some(review) = reviews::api_group(group, true) {
+        return Some(review);
     }
     if group.is_empty() || !RESOURCES.iter().any(|r| r.group == group) {
         return None;
@@ -109,6 +115,9 @@ fn group_body(group: &str) -> Value {
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     if metrics::is_metrics_group(group) {
         return (version == metrics::VERSION).then(metrics::resource_list);
+    }
+    if review_groups().any(|g| g == group) {
+        return reviews::resource_list(group, version);
     }
     let served: Vec<&ResourceInfo> = RESOURCES
         .iter()

@@ -53,6 +53,9 @@ fn core_and_group_lists() {
             "policy",
             "coordination.k8s.io",
             "discovery.k8s.io",
+            "rbac.authorization.k8s.io",
+            "authentication.k8s.io",
+            "authorization.k8s.io",
             "metrics.k8s.io"
         ]
     );
@@ -220,8 +223,9 @@ fn aggregated_discovery() {
 
     let apis = aggregated(false);
     let groups = apis["items"].as_array().unwrap();
-    // Every stored group, then metrics.k8s.io (two resources, not in the table).
-    assert_eq!(groups.len(), resources::groups().len() + 1);
+    // Every stored group, then the two review groups (six resources) and metrics.k8s.io (two),
+    // none of them in the table.
+    assert_eq!(groups.len(), resources::groups().len() + 3);
     assert_eq!(groups.last().unwrap()["metadata"]["name"], "metrics.k8s.io");
     assert_eq!(groups[0]["metadata"]["name"], "apps");
     let deploy = &groups[0]["versions"][0]["resources"][0];
@@ -235,5 +239,5 @@ fn aggregated_discovery() {
         .chain(items)
         .map(|g| g["versions"][0]["resources"].as_array().unwrap().len())
         .sum();
-    assert_eq!(total, RESOURCES.len() + 2);
+    assert_eq!(total, RESOURCES.len() + 6 + 2);
 }

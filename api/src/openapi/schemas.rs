@@ -8,7 +8,7 @@
 //! description beside it into `allOf`, as kube-apiserver does. Each kind's own schema is then
 //! tagged with `x-kubernetes-group-version-kind`, which is how kubectl finds it.
 
-use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery, policy};
+use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery, policy, rbac};
 use k8s_openapi::schemars::JsonSchema;
 use k8s_openapi::schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
@@ -89,6 +89,12 @@ fn add_kind(g: &mut SchemaGenerator, gvk: Gvk) -> Option<String> {
         }
         ("coordination.k8s.io", "v1", "Lease") => add::<coordination::v1::Lease>(g, gvk),
         ("discovery.k8s.io", "v1", "EndpointSlice") => add::<discovery::v1::EndpointSlice>(g, gvk),
+        ("rbac.authorization.k8s.io", "v1", "Role") => add::<rbac::v1::Role>(g, gvk),
+        ("rbac.authorization.k8s.io", "v1", "ClusterRole") => add::<rbac::v1::ClusterRole>(g, gvk),
+        ("rbac.authorization.k8s.io", "v1", "RoleBinding") => add::<rbac::v1::RoleBinding>(g, gvk),
+        ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding") => {
+            add::<rbac::v1::ClusterRoleBinding>(g, gvk)
+        }
         _ => None,
     }
 }

@@ -6,7 +6,7 @@
 //! # Layout
 //! - `age`: timestamps and kubectl's `HumanDuration` ("5s", "3m12s", "2d3h").
 //! - `fields`: reading fields of JSON objects; label, selector and container formatting.
-//! - `pods`, `workloads`, `controllers`, `hpa`, `network`, `cluster`: the column sets and cells
+//! - `pods`, `workloads`, `controllers`, `hpa`, `network`, `cluster`, `rbac`: the column sets and cells
 //!   per resource.
 
 mod age;
@@ -16,6 +16,7 @@ mod fields;
 mod hpa;
 mod network;
 mod pods;
+mod rbac;
 mod workloads;
 
 #[cfg(test)]
@@ -155,6 +156,10 @@ fn printer(info: &ResourceInfo) -> Printer {
         ("batch", "jobs") => (workloads::JOB, workloads::job),
         ("batch", "cronjobs") => (workloads::CRON_JOB, workloads::cron_job),
         ("autoscaling", "horizontalpodautoscalers") => (hpa::COLUMNS, hpa::row),
+        (crate::rbac::GROUP, "roles" | "clusterroles") => (rbac::ROLE, rbac::role),
+        (crate::rbac::GROUP, "rolebindings" | "clusterrolebindings") => {
+            (rbac::BINDING, rbac::binding)
+        }
         _ => (GENERIC, generic),
     }
 }

@@ -15,6 +15,7 @@ mod meta;
 pub mod names;
 mod pod;
 pub mod quantity;
+mod rbac;
 mod schema;
 mod service;
 mod update;
@@ -44,6 +45,10 @@ pub fn validate_name(info: &ResourceInfo, name: &str) -> Vec<FieldError> {
     let msgs = match info.kind {
         "Namespace" => names::dns1123_label(name),
         "Service" => names::dns1035_label(name),
+        // Kubernetes validates RBAC names as path segments (`system:kube-scheduler`).
+        "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => {
+            rbac::path_segment_name(name)
+        }
         _ => names::dns1123_subdomain(name),
     };
     msgs.into_iter()
@@ -91,6 +96,12 @@ pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Result<(), Vec<Field
         ("autoscaling", "HorizontalPodAutoscaler") => config::validate_hpa(obj, &mut errs),
         ("coordination.k8s.io", "Lease") => config::validate_lease(obj, &mut errs),
         ("discovery.k8s.io", "EndpointSlice") => config::validate_endpointslice(obj, &mut errs),
+        (crate::rbac::GROUP, "Role") => rbac::validate_role(obj, &mut errs),
+        (crate::rbac::GROUP, "ClusterRole") => rbac::validate_cluster_role(obj, &mut errs),
+        (crate::rbac::GROUP, "RoleBinding") => rbac::validate_role_binding(obj, &mut errs),
+        (crate::rbac::GROUP, "ClusterRoleBinding") => {
+            rbac::validate_cluster_role_binding(obj, &mut errs)
+        }
         _ => {}
     }
     if errs.is_empty() { Ok(()) } else { Err(errs) }
@@ -110,6 +121,9 @@ pub fn validate_update(
 ) -> Result<(), Vec<FieldError>> {
     let mut errs = validate_create(info, new).err().unwrap_or_default();
     update::validate_transition(info, old, new, &mut errs);
+    if matches!(info.kind, "RoleBinding" | "ClusterRoleBinding") {
+        rbac::validate_binding_update(old, new, &mut errs);
+    }
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 

@@ -5,7 +5,7 @@
 //! Unknown fields are the keys the typed deserializer skips (`serde_ignored`), so `null`s,
 //! empty lists and free-form maps (labels, data, resource lists) are never reported.
 
-use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery, policy};
+use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery, policy, rbac};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -46,6 +46,12 @@ pub(crate) fn check(info: &ResourceInfo, obj: &Value) -> Result<Vec<String>, Vec
         }
         ("coordination.k8s.io", "Lease") => decode::<coordination::v1::Lease>(obj),
         ("discovery.k8s.io", "EndpointSlice") => decode::<discovery::v1::EndpointSlice>(obj),
+        ("rbac.authorization.k8s.io", "Role") => decode::<rbac::v1::Role>(obj),
+        ("rbac.authorization.k8s.io", "ClusterRole") => decode::<rbac::v1::ClusterRole>(obj),
+        ("rbac.authorization.k8s.io", "RoleBinding") => decode::<rbac::v1::RoleBinding>(obj),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
+            decode::<rbac::v1::ClusterRoleBinding>(obj)
+        }
         _ => Ok(Vec::new()),
     }
 }

@@ -1,9 +1,12 @@
-//! Who is calling and what they may do. Bearer tokens only: the admin token; node tokens and
+//! Who is calling, and the node rules. Bearer tokens only: the admin token; node tokens and
 //! service-account tokens, both kept as Secrets in the store (as Kubernetes' bootstrap and
-//! legacy service-account tokens are) and looked up in the `tokens` index. Nodes may touch only
-//! their own Node, their own Lease in `kube-node-lease`, and pods bound to them.
+//! legacy service-account tokens are) and looked up in the `tokens` index; and the signed,
+//! expiring service-account tokens of the TokenRequest API. The node rules (Kubernetes' node
+//! authorizer) let nodes touch their own Node, their own Lease in `kube-node-lease`, and pods
+//! bound to them; everything else, for everyone, is RBAC's to decide (`rbac`).
 
 use serde_json::Value;
+use skiff_api::rbac::{self, UserInfo};
 use skiff_api::status::ApiError;
 
 use super::objects::ObjectStore;
@@ -32,9 +35,35 @@ pub(crate) enum Identity {
         namespace: String,
         name: String,
     },
+    /// A user known only through impersonation (`kubectl --as`): a name and groups.
+    User {
+        name: String,
+        groups: Vec<String>,
+    },
 }
 
 impl Identity {
+    /// The user name and groups RBAC sees: the admin is in `system:masters`, nodes in
+    /// `system:nodes`, service accounts in `system:serviceaccounts[:<namespace>]`, everyone in
+    /// `system:authenticated`.
+    pub(crate) fn user_info(&self) -> UserInfo {
+        let groups: &[&str] = match self {
+            Identity::Admin => &[rbac::SYSTEM_MASTERS, rbac::AUTHENTICATED],
+            Identity::Component(_) => &[rbac::AUTHENTICATED],
+            Identity::Node(_) => &[rbac::NODES, rbac::AUTHENTICATED],
+            Identity::ServiceAccount { namespace, name } => {
+                return UserInfo::service_account(namespace, name);
+            }
+            Identity::User { name, groups } => {
+                return UserInfo {
+                    name: name.clone(),
+                    groups: groups.clone(),
+                };
+            }
+        };
+        UserInfo::new(self.user_name(), groups)
+    }
+
     pub(crate) fn user_name(&self) -> String {
         match self {
             Identity::Admin => "skiff-admin".into(),
@@ -43,6 +72,7 @@ impl Identity {
             Identity::ServiceAccount { namespace, name } => {
                 format!("system:serviceaccount:{namespace}:{name}")
             }
+            Identity::User { name, .. } => name.clone(),
         }
     }
 }
@@ -177,15 +207,8 @@ pub(crate) fn authorize(
 ) -> Result<(), ApiError> {
     let node = match who {
         Identity::Admin | Identity::Component(_) => return Ok(()),
-        // Service accounts get read access to their own namespace (a minimal default policy).
-        Identity::ServiceAccount { namespace, .. } => {
-            let reading = matches!(request.verb, Verb::Get | Verb::List | Verb::Watch);
-            if reading
-                && request.namespace.as_deref() == Some(namespace.as_str())
-                && request.info.plural != "secrets"
-            {
-                return Ok(());
-            }
+        // The node rules have no opinion on service accounts: RBAC decides.
+        Identity::ServiceAccount { .. } | Identity::User { .. } => {
             return Err(forbidden(who, request));
         }
         Identity::Node(node) => node,
@@ -237,27 +260,15 @@ fn body_name(body: Option<&Value>) -> Option<&str> {
     body?["metadata"]["name"].as_str()
 }
 
+/// Kubernetes' 403 for a request: `pods is forbidden: User "u" cannot list resource "pods"
+/// in API group "" in the namespace "ns"` (`pods "web" is forbidden: ...` for a named object).
 pub(crate) fn forbidden(who: &Identity, request: &ResourceRequest) -> ApiError {
-    let verb = format!("{:?}", request.verb).to_lowercase();
-    let resource = match &request.subresource {
-        Some(sub) => format!("{}/{sub}", request.info.plural),
-        None => request.info.plural.to_owned(),
-    };
-    let group = if request.info.group.is_empty() {
-        "\"\"".to_owned()
-    } else {
-        format!("\"{}\"", request.info.group)
-    };
-    let scope = match &request.namespace {
-        Some(ns) => format!(" in the namespace \"{ns}\""),
-        None => " at the cluster scope".into(),
-    };
-    let mut e = ApiError::forbidden(format!(
-        "{} \"{}\" is forbidden: User \"{}\" cannot {verb} resource \"{resource}\" in API group {group}{scope}",
-        request.info.group_resource(),
-        request.name.as_deref().unwrap_or_default(),
-        who.user_name(),
-    ));
+    let why = crate::rbac::attributes_of(who, request).forbidden_message();
+    let resource = request.info.group_resource();
+    let mut e = ApiError::forbidden(match request.name.as_deref() {
+        Some(name) if !name.is_empty() => format!("{resource} {name:?} is forbidden: {why}"),
+        _ => format!("{resource} is forbidden: {why}"),
+    });
     e.kind = Some(request.info.plural.to_owned());
     e.name = request.name.clone();
     e

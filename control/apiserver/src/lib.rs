@@ -3,10 +3,13 @@
 //!
 //! # Layout
 //! - `request`: URL -> verb, resource, namespace, name, subresource, query.
-//! - `auth`: bearer tokens -> identity; what nodes and service accounts may do.
+//! - `auth`: bearer tokens -> identity; what nodes may do (the node rules).
+//! - `rbac`: the RBAC policy cache, authorisation after the node rules, escalation checks,
+//!   ClusterRole aggregation and the default roles; `reviews`: the access and subject reviews.
 //! - `control_plane_endpoints`: the `default/kubernetes` Service, Endpoints and EndpointSlice
 //!   naming every replica.
 //! - `tokens`: the in-memory index of token Secrets, fed by a watch on the local store.
+//! - `sa_tokens`: the TokenRequest API and its signed, expiring, audience-bound tokens.
 //! - `node_join`: a joining node's own credential (a node-token Secret).
 //! - `node_refs`: which ConfigMaps and Secrets a node's pods reference (node authorization).
 //! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
@@ -44,10 +47,13 @@ mod objects;
 mod openapi;
 mod pod_log;
 mod port_forward;
+mod rbac;
 mod reads;
 mod request;
 mod resource_metrics;
 mod respond;
+mod reviews;
+mod sa_tokens;
 mod service_fields;
 mod services;
 mod subresources;
@@ -101,6 +107,10 @@ pub struct ApiServer {
     flush_batcher: Arc<watch::FlushBatcher>,
     /// Node and service-account tokens, kept in sync with the local store.
     tokens: Arc<tokens::TokenIndex>,
+    /// Roles and bindings, kept in sync with the local store.
+    rbac: Arc<rbac::cache::PolicyCache>,
+    /// The service-account token signing key, loaded from the store at first use.
+    signer: std::sync::OnceLock<Arc<sa_tokens::Signer>>,
     /// The tunnels node agents opened to this replica (`pods/log` goes through them).
     tunnels: Arc<tunnels::Tunnels>,
     /// More Prometheus text for `/metrics` from components of this process (the controller
@@ -123,8 +133,20 @@ impl ApiServer {
         let flush_batcher = Arc::new(watch::FlushBatcher::start(&shutdown, &tasks));
         let tokens = Arc::new(tokens::TokenIndex::default());
         tasks.spawn(tokens.clone().run(replica.clone(), shutdown.clone()));
+        let rbac = Arc::new(rbac::cache::PolicyCache::default());
+        tasks.spawn(rbac.clone().run(replica.clone(), shutdown.clone()));
+        let aggregation_store = ObjectStore {
+            replica: replica.clone(),
+        };
+        tasks.spawn(rbac::run_aggregation(
+            rbac.clone(),
+            aggregation_store,
+            shutdown.clone(),
+        ));
         Arc::new_cyclic(|this| ApiServer {
             tokens,
+            rbac,
+            signer: std::sync::OnceLock::new(),
             tunnels: Arc::default(),
             tasks,
             objects: ObjectStore { replica },
@@ -176,6 +198,7 @@ impl ApiServer {
                 .map(|v| v.as_bytes()),
         );
         let identity = match token {
+            Some(token) if sa_tokens::looks_like_jwt(token) => self.authenticate_jwt(token).await?,
             Some(token) => {
                 auth::authenticate(token, &self.fixed_tokens, &self.tokens, &self.objects).await?
             }
@@ -184,8 +207,12 @@ impl ApiServer {
         let Some(identity) = identity else {
             return Err(ApiError::unauthorized());
         };
+        let identity = self.impersonate(identity, request.headers()).await?;
         if let Some(response) = self.discovery_endpoint(&path, &query, request.headers()) {
             return Ok(response);
+        }
+        if let Some(review) = reviews::Review::of(request.method(), &path) {
+            return self.serve_review(&identity, review, request).await;
         }
         if let Some(rest) = path.strip_prefix(resource_metrics::PREFIX) {
             return self
@@ -224,8 +251,8 @@ impl ApiServer {
         } else {
             bytes::Bytes::new()
         };
-        self.serve_resource(&identity, resource, format, &body, &content_type, http2)
-            .await
+        let serving = self.serve_resource(&identity, resource, format, &body, &content_type, http2);
+        rbac::REQUESTER.scope(identity.clone(), serving).await
     }
 
     async fn serve_resource(
@@ -313,11 +340,29 @@ impl ApiServer {
 }
 
 impl ApiServer {
-    /// Authorises a non-admin caller. Only a node's request for a named pod needs the stored
+    /// Authorises a caller other than the admin and this process's components: the node rules
+    /// first for nodes, then RBAC. Only a node's request for a named pod needs the stored
     /// object (which node it is bound to); that is read from this replica, as Kubernetes' node
     /// authorizer reads its informer graph, and confirmed with a linearizable read only when the
     /// local copy says no (a binding made a moment ago through another replica).
     async fn authorize(
+        &self,
+        identity: &Identity,
+        resource: &ResourceRequest,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(), ApiError> {
+        if matches!(identity, Identity::Node(_)) {
+            match self.authorize_node(identity, resource, body).await {
+                Err(e) if e.code == 403 => {}
+                decided => return decided,
+            }
+        }
+        self.authorize_by_rbac(identity, resource).await
+    }
+
+    /// The node rules (Kubernetes' node authorizer): a 403 means they do not allow the request,
+    /// and RBAC decides.
+    async fn authorize_node(
         &self,
         identity: &Identity,
         resource: &ResourceRequest,
@@ -380,7 +425,8 @@ impl ApiServer {
 const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 impl ApiServer {
-    /// Creates the system namespaces if missing; retries until a leader accepts the writes.
+    /// Creates the system namespaces and the default RBAC policy where missing; retries until
+    /// a leader accepts the writes.
     pub async fn ensure_system_namespaces(&self) {
         let info =
             skiff_api::resources::find("", "v1", "namespaces").expect("namespaces are served");
@@ -406,6 +452,15 @@ impl ApiServer {
                         }
                     }
                 }
+            }
+        }
+        for _attempt in 0..100 {
+            if self.ensure_default_policy().await {
+                return;
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(std::time::Duration::from_millis(300)) => {}
             }
         }
     }

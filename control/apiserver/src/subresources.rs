@@ -63,6 +63,15 @@ impl ApiServer {
         let ok = |v: Value| respond::object(StatusCode::OK, request, Format::Json, v);
         match (sub, &request.verb) {
             ("eviction", Verb::Create) => self.evict(request, parsed.as_ref()).await,
+            ("token", Verb::Create) => {
+                let issued = self.token_request(request, parsed).await?;
+                Ok(respond::object(
+                    StatusCode::CREATED,
+                    request,
+                    Format::Json,
+                    issued,
+                ))
+            }
             ("exec" | "attach", Verb::Get | Verb::Create) => {
                 self.refuse_stream(request, sub).await.map(ok)
             }
@@ -74,46 +83,23 @@ impl ApiServer {
                     .await?,
             ))),
             ("scale", Verb::Update | Verb::Patch) => {
-                let current = self
-                    .objects
-                    .must_get(info, request.namespace.as_deref(), &name)
-                    .await?;
-                let scale = match request.verb {
-                    Verb::Patch => {
-                        let patch_type = PatchType::from_content_type(content_type)
-                            .ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
-                        patch::apply_patch(
-                            "Scale",
-                            Some(&scale_of(&current)),
-                            body,
-                            patch_type,
-                            &ApplyOptions::default(),
-                        )
-                        .map_err(|e| e.to_api_error(&info.group_resource(), &name))?
+                let mut attempt = 0;
+                loop {
+                    match self
+                        .write_scale(request, parsed.clone(), body, content_type)
+                        .await
+                    {
+                        // Unpinned (no resourceVersion): a write that lost a race with another
+                        // (a controller's status) is made again on the new object, as
+                        // kube-apiserver's GuaranteedUpdate does.
+                        Err(ScaleError::Raced) if attempt < SCALE_RETRIES => attempt += 1,
+                        Err(ScaleError::Raced) => {
+                            return Err(ApiError::conflict(&info.group_resource(), &name));
+                        }
+                        Err(ScaleError::Api(e)) => return Err(e),
+                        Ok(scale) => return Ok(ok(scale)),
                     }
-                    _ => parsed.unwrap_or_default(),
-                };
-                if let Some(rv) = scale["metadata"]["resourceVersion"]
-                    .as_str()
-                    .filter(|s| !s.is_empty())
-                    && Some(rv) != current["metadata"]["resourceVersion"].as_str()
-                {
-                    return Err(ApiError::conflict(&info.group_resource(), &name));
                 }
-                let replicas = scale["spec"]["replicas"].as_i64().ok_or_else(|| {
-                    ApiError::invalid(
-                        "Scale",
-                        "autoscaling",
-                        &name,
-                        vec![skiff_api::status::FieldError::required("spec.replicas")],
-                    )
-                })?;
-                let mut updated = current.clone();
-                updated["spec"]["replicas"] = json!(replicas);
-                let mut main = request.clone();
-                main.subresource = None;
-                let written = self.update(&main, updated).await?;
-                Ok(ok(scale_of(&written.object)))
             }
             ("binding", Verb::Create) => {
                 let binding = parsed.unwrap_or_default();
@@ -168,6 +154,82 @@ impl ApiServer {
                 "{:?} is not supported on {}/{sub}",
                 request.verb, info.plural
             ))),
+        }
+    }
+}
+
+/// How often an unpinned scale write is made again after losing a race.
+const SCALE_RETRIES: usize = 5;
+
+/// Why a scale write failed.
+enum ScaleError {
+    /// The object changed under an unpinned write: try again.
+    Raced,
+    Api(ApiError),
+}
+
+impl From<ApiError> for ScaleError {
+    fn from(e: ApiError) -> Self {
+        ScaleError::Api(e)
+    }
+}
+
+impl ApiServer {
+    /// One read-modify-write of `<name>/scale` (PUT or PATCH); returns the new Scale.
+    async fn write_scale(
+        &self,
+        request: &ResourceRequest,
+        parsed: Option<Value>,
+        body: &[u8],
+        content_type: &str,
+    ) -> Result<Value, ScaleError> {
+        let info = request.info;
+        let name = request.name.clone().unwrap_or_default();
+        let current = self
+            .objects
+            .must_get(info, request.namespace.as_deref(), &name)
+            .await?;
+        let scale = match request.verb {
+            Verb::Patch => {
+                let patch_type = PatchType::from_content_type(content_type)
+                    .ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
+                patch::apply_patch(
+                    "Scale",
+                    Some(&scale_of(&current)),
+                    body,
+                    patch_type,
+                    &ApplyOptions::default(),
+                )
+                .map_err(|e| e.to_api_error(&info.group_resource(), &name))?
+            }
+            _ => parsed.unwrap_or_default(),
+        };
+        if let Some(rv) = scale["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            && Some(rv) != current["metadata"]["resourceVersion"].as_str()
+        {
+            return Err(ApiError::conflict(&info.group_resource(), &name).into());
+        }
+        let replicas = scale["spec"]["replicas"].as_i64().ok_or_else(|| {
+            ApiError::invalid(
+                "Scale",
+                "autoscaling",
+                &name,
+                vec![skiff_api::status::FieldError::required("spec.replicas")],
+            )
+        })?;
+        let mut updated = current.clone();
+        updated["spec"]["replicas"] = json!(replicas);
+        let mut main = request.clone();
+        main.subresource = None;
+        let pinned = scale["metadata"]["resourceVersion"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty());
+        match self.update(&main, updated).await {
+            Ok(written) => Ok(scale_of(&written.object)),
+            Err(e) if e.reason == "Conflict" && !pinned => Err(ScaleError::Raced),
+            Err(e) => Err(e.into()),
         }
     }
 }

@@ -122,6 +122,7 @@ impl ApiServer {
             validate::stamp_template_generation(None, &mut obj);
         }
         Self::validate_or_invalid(info, &obj, validate::validate_create(info, &obj))?;
+        self.admit_rbac_write(info, &obj).await?;
         if request.query.dry_run {
             return Ok(Written {
                 object: obj,
@@ -207,6 +208,7 @@ impl ApiServer {
         }
         patch::stamp_managed_fields_time(&mut new, &meta::now_rfc3339());
         Self::validate_or_invalid(info, &new, validate::validate_update(info, current, &new))?;
+        self.admit_rbac_write(info, &new).await?;
         objects::set_resource_version(&mut new, stored_rv);
         if new == *current || request.query.dry_run {
             return Ok(new);

@@ -71,6 +71,12 @@ async fn every_kind(kubectl: &Kubectl) -> anyhow::Result<()> {
         ("hpa", "autoscaling", "HorizontalPodAutoscaler"),
         ("leases", "coordination.k8s.io", "Lease"),
         ("endpointslices", "discovery.k8s.io", "EndpointSlice"),
+        ("roles", "rbac.authorization.k8s.io", "Role"),
+        (
+            "clusterrolebindings",
+            "rbac.authorization.k8s.io",
+            "ClusterRoleBinding",
+        ),
     ];
     for (name, group, kind) in kinds {
         let out = kubectl.ok(&["explain", name]).await?;

@@ -59,7 +59,7 @@ fn python_client_raises_410_on_a_compacted_watch() {
 }
 
 /// `python3 -c 'import kubernetes'`, else `pip install kubernetes` (idempotent).
-async fn ensure_python_client() -> anyhow::Result<()> {
+pub(crate) async fn ensure_python_client() -> anyhow::Result<()> {
     if importable().await? {
         return Ok(());
     }

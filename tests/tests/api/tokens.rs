@@ -95,9 +95,7 @@ async fn scenario() -> anyhow::Result<()> {
     let node = ApiClient::with_token(follower, Some(node_token))?;
     let sa = ApiClient::with_token(follower, Some(sa_token))?;
     node.get("/api/v1/nodes/n1").await?.ok()?;
-    sa.get("/api/v1/namespaces/default/configmaps")
-        .await?
-        .ok()?;
+    sa.get("/api").await?.ok()?;
 
     // Once indexed, authenticating reads nothing from the store.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -105,9 +103,7 @@ async fn scenario() -> anyhow::Result<()> {
         let before = store_lookups(&follower_admin).await?;
         for _ in 0..20 {
             node.get("/api/v1/nodes/n1").await?.ok()?;
-            sa.get("/api/v1/namespaces/default/configmaps")
-                .await?
-                .ok()?;
+            sa.get("/api").await?.ok()?;
         }
         let after = store_lookups(&follower_admin).await?;
         if after == before {
@@ -148,7 +144,7 @@ async fn scenario() -> anyhow::Result<()> {
         (
             &sa,
             "/api/v1/namespaces/default/secrets/builder-token",
-            "/api/v1/namespaces/default/configmaps",
+            "/api",
         ),
     ];
     for (client, secret_path, probe) in revoked {

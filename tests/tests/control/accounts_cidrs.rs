@@ -1,14 +1,15 @@
 //! What the controller manager sets up for others: pod CIDRs for Nodes (one /24 each of
 //! 10.244.0.0/16, distinct, kept; a deleted node's range reused; a node registered again
 //! under its name gets one), and ServiceAccounts with tokens the API server accepts (the
-//! `default` account of a new namespace reads its own namespace with its token, is refused
-//! another by name, and comes back when deleted), a token filled into a token Secret made by
+//! `default` account of a new namespace, bound to `view` there, reads its own namespace with its
+//! token, is refused another by name, and comes back when deleted), a token filled into a token Secret made by
 //! hand, and an account's token Secret collected with the account.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Api, DeleteParams, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, ResourceExt};
@@ -164,6 +165,15 @@ async fn accounts() -> anyhow::Result<()> {
         "ca.crt is not the cluster CA"
     );
     anyhow::ensure!(data(&secret, "namespace") == Some(b"team".to_vec()));
+    // RBAC grants a service account nothing by default: bind `view` in its own namespace.
+    create::<RoleBinding>(
+        &client,
+        "team",
+        json!({"metadata": {"name": "default-view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "team"}]}),
+    )
+    .await?;
     let sa_client = client_with_token(&replica, &token).await?;
     Api::<Pod>::namespaced(sa_client.clone(), "team")
         .list(&ListParams::default())

@@ -8,6 +8,7 @@ mod rules_controllers;
 mod rules_pod;
 mod rules_pod_more;
 mod rules_policy;
+mod rules_rbac;
 mod rules_service;
 mod rules_workloads;
 mod schema;
