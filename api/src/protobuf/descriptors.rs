@@ -37,10 +37,6 @@ pub(super) fn pool() -> &'static DescriptorPool {
     POOL.get_or_init(|| {
         // The bytes are this crate's own build output: a failure is a build defect that every
         // test of this module shows at once.
-        #[allow(
-            clippy::expect_used,
-            reason = "the descriptor set is compiled into the binary by build.rs"
-        )]
         DescriptorPool::decode(DESCRIPTORS).expect("build.rs wrote a valid descriptor set")
     })
 }

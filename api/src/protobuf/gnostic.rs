@@ -78,70 +78,86 @@ fn schema(json: &Value) -> Result<DynamicMessage, ProtoError> {
     };
     let mut extensions = Vec::new();
     for (key, value) in object {
-        let problem = |e: ProtoError| e.within(key);
-        match (key.as_str(), value) {
-            ("$ref", Value::String(s)) => set(&mut out, "_ref", string(s))?,
-            ("description" | "format" | "title" | "pattern" | "discriminator", Value::String(s)) => {
-                set(&mut out, key, string(s))?;
-            }
-            ("type", Value::String(s)) => set(&mut out, "type", type_item(s)?)?,
-            ("items", items) => {
-                let mut item = message("ItemsItem")?;
-                let list = match items {
-                    Value::Array(many) => many.iter().map(schema).collect::<Result<Vec<_>, _>>(),
-                    one => schema(one).map(|s| vec![s]),
-                }
-                .map_err(problem)?;
-                set(&mut item, "schema", PValue::List(list.into_iter().map(PValue::Message).collect()))?;
-                set(&mut out, "items", PValue::Message(item))?;
-            }
-            ("properties", Value::Object(properties)) => {
-                let mut props = message("Properties")?;
-                set(&mut props, "additional_properties", named_schemas(properties).map_err(problem)?)?;
-                set(&mut out, "properties", PValue::Message(props))?;
-            }
-            ("additionalProperties", additional) => {
-                let mut item = message("AdditionalPropertiesItem")?;
-                match additional {
-                    Value::Bool(b) => set(&mut item, "boolean", PValue::Bool(*b))?,
-                    other => set(&mut item, "schema", PValue::Message(schema(other).map_err(problem)?))?,
-                }
-                set(&mut out, "additional_properties", PValue::Message(item))?;
-            }
-            ("allOf", Value::Array(all)) => {
-                let all = all.iter().map(|s| schema(s).map(PValue::Message)).collect::<Result<_, _>>();
-                set(&mut out, "all_of", PValue::List(all.map_err(problem)?))?;
-            }
-            ("required", Value::Array(names)) => {
-                let names = names.iter().filter_map(Value::as_str).map(string).collect();
-                set(&mut out, "required", PValue::List(names))?;
-            }
-            ("enum", Value::Array(values)) => {
-                let values = values.iter().map(|v| any(v).map(PValue::Message)).collect::<Result<_, _>>()?;
-                set(&mut out, "enum", PValue::List(values))?;
-            }
-            ("default" | "example", v) => set(&mut out, key, PValue::Message(any(v)?))?,
-            ("minimum" | "maximum", Value::Number(n)) => set(&mut out, key, PValue::F64(n.as_f64().unwrap_or(0.0)))?,
-            ("multipleOf", Value::Number(n)) => set(&mut out, "multiple_of", PValue::F64(n.as_f64().unwrap_or(0.0)))?,
-            ("minLength" | "maxLength" | "minItems" | "maxItems" | "minProperties" | "maxProperties", Value::Number(n)) => {
-                set(&mut out, &snake(key), PValue::I64(n.as_i64().unwrap_or(0)))?;
-            }
-            ("uniqueItems" | "readOnly" | "exclusiveMinimum" | "exclusiveMaximum", Value::Bool(b)) => {
-                set(&mut out, &snake(key), PValue::Bool(*b))?;
-            }
-            (x, v) if x.starts_with("x-") => {
-                let mut named = message("NamedAny")?;
-                set(&mut named, "name", string(x))?;
-                set(&mut named, "value", PValue::Message(any(v)?))?;
-                extensions.push(PValue::Message(named));
-            }
-            _ => {}
+        if key.starts_with("x-") {
+            let mut named = message("NamedAny")?;
+            set(&mut named, "name", string(key))?;
+            set(&mut named, "value", PValue::Message(any(value)?))?;
+            extensions.push(PValue::Message(named));
+        } else if !nested(&mut out, key, value).map_err(|e| e.within(key))? {
+            keyword(&mut out, key, value)?;
         }
     }
     if !extensions.is_empty() {
         set(&mut out, "vendor_extension", PValue::List(extensions))?;
     }
     Ok(out)
+}
+
+fn schemas(many: &[Value]) -> Result<PValue, ProtoError> {
+    let list = many.iter().map(|s| schema(s).map(PValue::Message));
+    Ok(PValue::List(list.collect::<Result<_, _>>()?))
+}
+
+/// The keywords holding schemas; false for any other.
+fn nested(out: &mut DynamicMessage, key: &str, value: &Value) -> Result<bool, ProtoError> {
+    match (key, value) {
+        ("items", items) => {
+            let mut item = message("ItemsItem")?;
+            let list = match items {
+                Value::Array(many) => schemas(many)?,
+                one => PValue::List(vec![PValue::Message(schema(one)?)]),
+            };
+            set(&mut item, "schema", list)?;
+            set(out, "items", PValue::Message(item))?;
+        }
+        ("properties", Value::Object(properties)) => {
+            let mut props = message("Properties")?;
+            set(&mut props, "additional_properties", named_schemas(properties)?)?;
+            set(out, "properties", PValue::Message(props))?;
+        }
+        ("additionalProperties", additional) => {
+            let mut item = message("AdditionalPropertiesItem")?;
+            match additional {
+                Value::Bool(b) => set(&mut item, "boolean", PValue::Bool(*b))?,
+                other => set(&mut item, "schema", PValue::Message(schema(other)?))?,
+            }
+            set(out, "additional_properties", PValue::Message(item))?;
+        }
+        ("allOf", Value::Array(all)) => set(out, "all_of", schemas(all)?)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The keywords holding strings, numbers, booleans and free-form values.
+fn keyword(out: &mut DynamicMessage, key: &str, value: &Value) -> Result<(), ProtoError> {
+    match (key, value) {
+        ("$ref", Value::String(s)) => set(out, "_ref", string(s)),
+        ("description" | "format" | "title" | "pattern" | "discriminator", Value::String(s)) => {
+            set(out, key, string(s))
+        }
+        ("type", Value::String(s)) => set(out, "type", type_item(s)?),
+        ("required", Value::Array(names)) => {
+            let names = names.iter().filter_map(Value::as_str).map(string).collect();
+            set(out, "required", PValue::List(names))
+        }
+        ("enum", Value::Array(values)) => {
+            let values = values.iter().map(|v| any(v).map(PValue::Message));
+            set(out, "enum", PValue::List(values.collect::<Result<_, _>>()?))
+        }
+        ("default" | "example", v) => set(out, key, PValue::Message(any(v)?)),
+        ("minimum" | "maximum" | "multipleOf", Value::Number(n)) => {
+            set(out, &snake(key), PValue::F64(n.as_f64().unwrap_or(0.0)))
+        }
+        (
+            "minLength" | "maxLength" | "minItems" | "maxItems" | "minProperties" | "maxProperties",
+            Value::Number(n),
+        ) => set(out, &snake(key), PValue::I64(n.as_i64().unwrap_or(0))),
+        ("uniqueItems" | "readOnly" | "exclusiveMinimum" | "exclusiveMaximum", Value::Bool(b)) => {
+            set(out, &snake(key), PValue::Bool(*b))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn type_item(name: &str) -> Result<PValue, ProtoError> {

@@ -18,11 +18,37 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, Value as PValue};
+use prost_reflect::{
+    DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value as PValue,
+};
 use serde_json::{Map, Number, Value};
 
 use super::ProtoError;
 use super::special::{self, Special};
+
+/// Go structs embedded with `json:",inline"` (message, field): in JSON their fields are the
+/// parent's, in protobuf one nested message. Taken from the vendored packages' `types.go`
+/// (only core/v1 has any).
+const INLINE: &[(&str, &str)] = &[
+    ("k8s.io.api.core.v1.Volume", "volumeSource"),
+    ("k8s.io.api.core.v1.PersistentVolumeSpec", "persistentVolumeSource"),
+    ("k8s.io.api.core.v1.Probe", "handler"),
+    ("k8s.io.api.core.v1.EphemeralContainer", "ephemeralContainerCommon"),
+    ("k8s.io.api.core.v1.SecretProjection", "localObjectReference"),
+    ("k8s.io.api.core.v1.ConfigMapVolumeSource", "localObjectReference"),
+    ("k8s.io.api.core.v1.ConfigMapProjection", "localObjectReference"),
+    ("k8s.io.api.core.v1.ConfigMapKeySelector", "localObjectReference"),
+    ("k8s.io.api.core.v1.SecretKeySelector", "localObjectReference"),
+    ("k8s.io.api.core.v1.ConfigMapEnvSource", "localObjectReference"),
+    ("k8s.io.api.core.v1.SecretEnvSource", "localObjectReference"),
+];
+
+fn is_inline(field: &FieldDescriptor) -> bool {
+    let parent = field.parent_message();
+    INLINE
+        .iter()
+        .any(|(message, name)| *name == field.name() && *message == parent.full_name())
+}
 
 /// The JSON object (or, for the special types, the JSON value) of a message.
 pub(super) fn to_json(msg: &DynamicMessage) -> Result<Value, ProtoError> {
@@ -33,6 +59,12 @@ pub(super) fn to_json(msg: &DynamicMessage) -> Result<Value, ProtoError> {
     let mut out = Map::new();
     for (field, value) in msg.fields() {
         let json = value_to_json(value).map_err(|e| e.within(field.name()))?;
+        if is_inline(&field) {
+            if let Value::Object(fields) = json {
+                out.extend(fields);
+            }
+            continue;
+        }
         let empty_string = matches!(&json, Value::String(s) if s.is_empty());
         if json.is_null() || (empty_string && !field.is_list() && !field.is_map()) {
             continue;
@@ -104,6 +136,13 @@ pub(super) fn from_json(desc: &MessageDescriptor, json: &Value) -> Result<Dynami
         let value = field_value(&field, value).map_err(|e| e.within(name))?;
         msg.try_set_field(&field, value)
             .map_err(|e| ProtoError::field(name.as_str(), e.to_string()))?;
+    }
+    for field in desc.fields().filter(is_inline) {
+        if let Kind::Message(inline) = field.kind() {
+            let value = PValue::Message(from_json(&inline, json)?);
+            msg.try_set_field(&field, value)
+                .map_err(|e| ProtoError::field(field.name(), e.to_string()))?;
+        }
     }
     Ok(msg)
 }

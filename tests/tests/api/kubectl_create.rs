@@ -45,6 +45,8 @@ async fn creates(kubectl: &Kubectl) -> anyhow::Result<()> {
         ),
         (&["create", "job", "manual", "--from=cronjob/tick"], "job.batch/manual created"),
         (&["create", "service", "clusterip", "web", "--tcp=80:8080"], "service/web created"),
+        // A second: the unset node port a protobuf client sends as 0 is not an allocation.
+        (&["create", "service", "clusterip", "api", "--tcp=81"], "service/api created"),
         (&["create", "serviceaccount", "bot", "-n", "dev"], "serviceaccount/bot created"),
     ];
     for (args, want) in commands {
@@ -97,6 +99,8 @@ async fn stored(kubectl: &Kubectl) -> anyhow::Result<()> {
         web["spec"]["ports"][0]["port"] == 80 && web["spec"]["ports"][0]["targetPort"] == 8080,
         "{web:#}"
     );
+    let api = get(kubectl, &["service", "api"]).await?;
+    ensure!(api["spec"]["ports"][0]["targetPort"] == 81, "{api:#}");
     let bot = get(kubectl, &["serviceaccount", "bot", "-n", "dev"]).await?;
     ensure!(bot["metadata"]["namespace"] == "dev", "{bot:#}");
     Ok(())

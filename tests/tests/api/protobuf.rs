@@ -73,7 +73,14 @@ async fn same_through_both(admin: &ApiClient, path: &str, object: Value) -> anyh
     let list = protobuf::decode_object(&listed.body)?;
     let list_json = admin.get(path).await?.ok()?;
     ensure!(list == list_json, "LIST {path}");
-    ensure!(list["items"].as_array().map(Vec::len) == Some(2), "{list:#}");
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item["metadata"]["name"].as_str())
+        .collect();
+    let both = [format!("{name}-json"), format!("{name}-pb")];
+    ensure!(both.iter().all(|n| names.contains(&n.as_str())), "{names:?}");
     Ok(())
 }
 

@@ -160,3 +160,49 @@ proptest! {
         let _ = decode_object(&body);
     }
 }
+
+/// `/openapi/v2` decodes as gnostic's Document: every served kind's definition is tagged with
+/// its group/version/kind, `$ref`s point at `#/definitions/`, and the lists the server merges
+/// carry their patch strategy.
+#[test]
+fn openapi_v2_is_a_gnostic_document() {
+    let desc = super::descriptors::named("openapi.v2.Document").expect("gnostic compiled in");
+    let doc = crate::openapi::v2();
+    let msg = prost_reflect::DynamicMessage::decode(desc, doc.protobuf.as_slice()).expect("decodes");
+    let doc = super::json::to_json(&msg).expect("reads");
+    assert_eq!(doc["swagger"], "2.0");
+    let definitions = doc["definitions"]["additional_properties"].as_array().expect("definitions");
+    let find = |name: &str| {
+        definitions
+            .iter()
+            .find(|d| d["name"] == name)
+            .map(|d| d["value"].clone())
+            .unwrap_or_else(|| panic!("no definition {name}"))
+    };
+    for info in RESOURCES {
+        let group = if info.group.is_empty() { "core" } else { info.group.split('.').next().unwrap_or_default() };
+        let name = format!("io.k8s.api.{group}.{}.{}", info.version, info.kind);
+        let schema = find(&name);
+        let gvk = schema["vendor_extension"][0]["value"]["yaml"].as_str().unwrap_or_default();
+        assert!(gvk.contains(&format!("kind: {}", info.kind)), "{name}: {gvk}");
+    }
+    let property = |definition: &str, field: &str| {
+        find(definition)["properties"]["additional_properties"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["name"] == field))
+            .map(|p| p["value"].clone())
+            .unwrap_or_else(|| panic!("no {definition}.{field}"))
+    };
+    let containers = property("io.k8s.api.core.v1.PodSpec", "containers");
+    assert_eq!(containers["items"]["schema"][0]["_ref"], "#/definitions/io.k8s.api.core.v1.Container");
+    let extensions: Vec<(String, String)> = containers["vendor_extension"]
+        .as_array()
+        .expect("extensions")
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap_or_default().to_owned(), e["value"]["yaml"].as_str().unwrap_or_default().trim().to_owned()))
+        .collect();
+    assert!(extensions.contains(&("x-kubernetes-patch-merge-key".into(), "name".into())), "{extensions:?}");
+    assert!(extensions.contains(&("x-kubernetes-patch-strategy".into(), "merge".into())), "{extensions:?}");
+    let spec = property("io.k8s.api.apps.v1.Deployment", "spec");
+    assert_eq!(spec["_ref"], "#/definitions/io.k8s.api.apps.v1.DeploymentSpec", "{spec}");
+}
