@@ -120,7 +120,9 @@ async fn refused(kubectl: &Kubectl) -> anyhow::Result<()> {
         .run(&["create", "deployment", "hello", "--image=x.wasm"], "")
         .await?;
     ensure!(
-        out.stderr.trim() == r#"Error from server (AlreadyExists): deployments.apps "hello" already exists"#,
+        !out.success
+            && out.stderr.trim()
+                == r#"error: failed to create deployment: deployments.apps "hello" already exists"#,
         "{:?}",
         out.stderr
     );

@@ -88,12 +88,23 @@ pub fn served_objects() -> Vec<(String, Value)> {
 }
 
 /// The object without what differs between two creates of it (name, uid, revision, times,
-/// allocated addresses).
+/// allocated addresses, a Namespace's name label); its name and uid, wherever they appear,
+/// become `<name>` and `<uid>`.
 pub fn normalized(object: &Value) -> Value {
-    let mut object = object.clone();
+    // Values the server derives from them (a Job's controller-uid and job-name labels).
+    let mut text = object.to_string();
+    for field in ["uid", "name"] {
+        if let Some(value) = object["metadata"][field].as_str().filter(|v| !v.is_empty()) {
+            text = text.replace(value, &format!("<{field}>"));
+        }
+    }
+    let mut object: Value = serde_json::from_str(&text).unwrap_or_default();
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        for field in ["name", "uid", "resourceVersion", "creationTimestamp", "managedFields"] {
+        for field in ["resourceVersion", "creationTimestamp", "managedFields"] {
             meta.remove(field);
+        }
+        if let Some(labels) = meta.get_mut("labels").and_then(Value::as_object_mut) {
+            labels.remove("kubernetes.io/metadata.name");
         }
     }
     if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
