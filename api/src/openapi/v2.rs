@@ -25,7 +25,8 @@ const MAX_DEPTH: usize = 16;
 /// The media type of the protobuf answer, as kube-openapi's handler sends it. kubectl asks for
 /// `...spec.v2@v1.0+protobuf`, but an `@` is not valid in a Content-Type and client-go refuses
 /// an answer that has one.
-pub const PROTOBUF_CONTENT_TYPE: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+pub const PROTOBUF_CONTENT_TYPE: &str =
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 /// The v2 document, as JSON and as protobuf, with the hash of the JSON (the ETag).
 #[derive(Debug)]

@@ -91,7 +91,11 @@ fn scaled(number: &str, scale: i64) -> Option<i64> {
     if whole.is_empty() && decimals.is_empty() {
         return None;
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut value = whole.checked_mul(scale)?;
     let mut place = scale;
     for digit in decimals.chars() {

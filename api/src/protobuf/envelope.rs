@@ -85,13 +85,21 @@ pub fn encode_object(object: &Value) -> Result<Vec<u8>, ProtoError> {
     })?;
     let raw = json::from_json(&desc, object)?.encode_to_vec();
     let mut type_meta = DynamicMessage::new(descriptor(&format!("{RUNTIME}.TypeMeta")));
-    set(&mut type_meta, "apiVersion", PValue::String(api_version.to_owned()))?;
+    set(
+        &mut type_meta,
+        "apiVersion",
+        PValue::String(api_version.to_owned()),
+    )?;
     set(&mut type_meta, "kind", PValue::String(kind.to_owned()))?;
     let mut unknown = DynamicMessage::new(descriptor(&format!("{RUNTIME}.Unknown")));
     set(&mut unknown, "typeMeta", PValue::Message(type_meta))?;
     set(&mut unknown, "raw", PValue::Bytes(raw.into()))?;
     // kube-apiserver writes both, empty (gogo-protobuf writes every non-pointer field).
-    set(&mut unknown, "contentEncoding", PValue::String(String::new()))?;
+    set(
+        &mut unknown,
+        "contentEncoding",
+        PValue::String(String::new()),
+    )?;
     set(&mut unknown, "contentType", PValue::String(String::new()))?;
     let mut body = Vec::with_capacity(PREFIX.len() + unknown.encoded_len());
     body.extend_from_slice(PREFIX);

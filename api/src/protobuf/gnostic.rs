@@ -33,7 +33,11 @@ fn string(s: &str) -> PValue {
 /// `document` (Swagger 2.0 JSON: `swagger`, `info`, `definitions`) as gnostic protobuf.
 pub fn openapi_v2_document(document: &Value) -> Result<Vec<u8>, ProtoError> {
     let mut doc = message("Document")?;
-    set(&mut doc, "swagger", string(document["swagger"].as_str().unwrap_or("2.0")))?;
+    set(
+        &mut doc,
+        "swagger",
+        string(document["swagger"].as_str().unwrap_or("2.0")),
+    )?;
     let mut info = message("Info")?;
     for field in ["title", "version"] {
         if let Some(text) = document["info"][field].as_str() {
@@ -44,7 +48,11 @@ pub fn openapi_v2_document(document: &Value) -> Result<Vec<u8>, ProtoError> {
     set(&mut doc, "paths", PValue::Message(message("Paths")?))?;
     let mut definitions = message("Definitions")?;
     if let Some(Value::Object(schemas)) = document.get("definitions") {
-        set(&mut definitions, "additional_properties", named_schemas(schemas)?)?;
+        set(
+            &mut definitions,
+            "additional_properties",
+            named_schemas(schemas)?,
+        )?;
     }
     set(&mut doc, "definitions", PValue::Message(definitions))?;
     Ok(doc.encode_to_vec())
@@ -112,7 +120,11 @@ fn nested(out: &mut DynamicMessage, key: &str, value: &Value) -> Result<bool, Pr
         }
         ("properties", Value::Object(properties)) => {
             let mut props = message("Properties")?;
-            set(&mut props, "additional_properties", named_schemas(properties)?)?;
+            set(
+                &mut props,
+                "additional_properties",
+                named_schemas(properties)?,
+            )?;
             set(out, "properties", PValue::Message(props))?;
         }
         ("additionalProperties", additional) => {

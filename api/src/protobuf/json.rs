@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use prost_reflect::{
-    DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value as PValue,
+    DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage,
+    Value as PValue,
 };
 use serde_json::{Map, Number, Value};
 
@@ -31,15 +32,39 @@ use super::special::{self, Special};
 /// (only core/v1 has any).
 const INLINE: &[(&str, &str)] = &[
     ("k8s.io.api.core.v1.Volume", "volumeSource"),
-    ("k8s.io.api.core.v1.PersistentVolumeSpec", "persistentVolumeSource"),
+    (
+        "k8s.io.api.core.v1.PersistentVolumeSpec",
+        "persistentVolumeSource",
+    ),
     ("k8s.io.api.core.v1.Probe", "handler"),
-    ("k8s.io.api.core.v1.EphemeralContainer", "ephemeralContainerCommon"),
-    ("k8s.io.api.core.v1.SecretProjection", "localObjectReference"),
-    ("k8s.io.api.core.v1.ConfigMapVolumeSource", "localObjectReference"),
-    ("k8s.io.api.core.v1.ConfigMapProjection", "localObjectReference"),
-    ("k8s.io.api.core.v1.ConfigMapKeySelector", "localObjectReference"),
-    ("k8s.io.api.core.v1.SecretKeySelector", "localObjectReference"),
-    ("k8s.io.api.core.v1.ConfigMapEnvSource", "localObjectReference"),
+    (
+        "k8s.io.api.core.v1.EphemeralContainer",
+        "ephemeralContainerCommon",
+    ),
+    (
+        "k8s.io.api.core.v1.SecretProjection",
+        "localObjectReference",
+    ),
+    (
+        "k8s.io.api.core.v1.ConfigMapVolumeSource",
+        "localObjectReference",
+    ),
+    (
+        "k8s.io.api.core.v1.ConfigMapProjection",
+        "localObjectReference",
+    ),
+    (
+        "k8s.io.api.core.v1.ConfigMapKeySelector",
+        "localObjectReference",
+    ),
+    (
+        "k8s.io.api.core.v1.SecretKeySelector",
+        "localObjectReference",
+    ),
+    (
+        "k8s.io.api.core.v1.ConfigMapEnvSource",
+        "localObjectReference",
+    ),
     ("k8s.io.api.core.v1.SecretEnvSource", "localObjectReference"),
 ];
 
@@ -118,12 +143,18 @@ fn map_key_string(key: &MapKey) -> String {
 }
 
 /// The message `desc` holding what `json` says.
-pub(super) fn from_json(desc: &MessageDescriptor, json: &Value) -> Result<DynamicMessage, ProtoError> {
+pub(super) fn from_json(
+    desc: &MessageDescriptor,
+    json: &Value,
+) -> Result<DynamicMessage, ProtoError> {
     if let Some(kind) = Special::of(desc) {
         return special::from_json(kind, desc, json);
     }
     let Value::Object(object) = json else {
-        return Err(ProtoError::field("", format!("expected an object for {}", desc.name())));
+        return Err(ProtoError::field(
+            "",
+            format!("expected an object for {}", desc.name()),
+        ));
     };
     let mut msg = DynamicMessage::new(desc.clone());
     for (name, value) in object {
@@ -150,7 +181,10 @@ pub(super) fn from_json(desc: &MessageDescriptor, json: &Value) -> Result<Dynami
 fn field_value(field: &FieldDescriptor, json: &Value) -> Result<PValue, ProtoError> {
     if field.is_map() {
         let Kind::Message(entry) = field.kind() else {
-            return Err(ProtoError::field("", "a map field without an entry message"));
+            return Err(ProtoError::field(
+                "",
+                "a map field without an entry message",
+            ));
         };
         let Value::Object(object) = json else {
             return Err(ProtoError::field("", "expected an object"));

@@ -151,7 +151,10 @@ pub(super) fn from_json(
             Value::Number(n) => {
                 let n = n.as_i64().and_then(|n| i32::try_from(n).ok());
                 set("type", PValue::I64(0))?;
-                set("intVal", PValue::I32(n.ok_or_else(|| wrong("a 32-bit integer"))?))?;
+                set(
+                    "intVal",
+                    PValue::I32(n.ok_or_else(|| wrong("a 32-bit integer"))?),
+                )?;
             }
             _ => return Err(wrong("an integer or a string")),
         },
@@ -160,7 +163,9 @@ pub(super) fn from_json(
             set(field, PValue::Bytes(raw.into()))?;
         }
         Special::StringList => {
-            let items = json.as_array().ok_or_else(|| wrong("an array of strings"))?;
+            let items = json
+                .as_array()
+                .ok_or_else(|| wrong("an array of strings"))?;
             let items = items
                 .iter()
                 .map(|v| v.as_str().map(|s| PValue::String(s.to_owned())))

@@ -13,6 +13,9 @@ use super::request::{ResourceRequest, Verb};
 use super::{ApiServer, Format, respond};
 use skiff_respond::Body;
 
+/// Times a scale patch is redone after losing a race to another write.
+const SCALE_RETRIES: usize = 5;
+
 /// `status.selector` of a Scale: the selector as a label query string. A
 /// ReplicationController's `spec.selector` is a plain label map; the others are
 /// `LabelSelector`s (`matchLabels` and `matchExpressions`).
@@ -74,46 +77,24 @@ impl ApiServer {
                     .await?,
             ))),
             ("scale", Verb::Update | Verb::Patch) => {
-                let current = self
-                    .objects
-                    .must_get(info, request.namespace.as_deref(), &name)
-                    .await?;
-                let scale = match request.verb {
-                    Verb::Patch => {
-                        let patch_type = PatchType::from_content_type(content_type)
-                            .ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
-                        patch::apply_patch(
-                            "Scale",
-                            Some(&scale_of(&current)),
-                            body,
-                            patch_type,
-                            &ApplyOptions::default(),
-                        )
-                        .map_err(|e| e.to_api_error(&info.group_resource(), &name))?
+                // A patch names no revision: a write that lost to another (a controller's
+                // status update) is redone on the new object, as the main resource's are.
+                let mut attempt = 0;
+                loop {
+                    let result = self
+                        .write_scale(request, parsed.as_ref(), body, content_type)
+                        .await;
+                    match result {
+                        Err(e)
+                            if e.reason == "Conflict"
+                                && request.verb == Verb::Patch
+                                && attempt < SCALE_RETRIES =>
+                        {
+                            attempt += 1;
+                        }
+                        other => break other.map(ok),
                     }
-                    _ => parsed.unwrap_or_default(),
-                };
-                if let Some(rv) = scale["metadata"]["resourceVersion"]
-                    .as_str()
-                    .filter(|s| !s.is_empty())
-                    && Some(rv) != current["metadata"]["resourceVersion"].as_str()
-                {
-                    return Err(ApiError::conflict(&info.group_resource(), &name));
                 }
-                let replicas = scale["spec"]["replicas"].as_i64().ok_or_else(|| {
-                    ApiError::invalid(
-                        "Scale",
-                        "autoscaling",
-                        &name,
-                        vec![skiff_api::status::FieldError::required("spec.replicas")],
-                    )
-                })?;
-                let mut updated = current.clone();
-                updated["spec"]["replicas"] = json!(replicas);
-                let mut main = request.clone();
-                main.subresource = None;
-                let written = self.update(&main, updated).await?;
-                Ok(ok(scale_of(&written.object)))
             }
             ("binding", Verb::Create) => {
                 let binding = parsed.unwrap_or_default();
@@ -169,5 +150,60 @@ impl ApiServer {
                 request.verb, info.plural
             ))),
         }
+    }
+}
+
+impl ApiServer {
+    /// `deployments/scale` and the like, written: the Scale (a patch of the current one, or the
+    /// body) sets the object's `spec.replicas`.
+    async fn write_scale(
+        &self,
+        request: &ResourceRequest,
+        parsed: Option<&Value>,
+        body: &[u8],
+        content_type: &str,
+    ) -> Result<Value, ApiError> {
+        let info = request.info;
+        let name = request.name.clone().unwrap_or_default();
+        let current = self
+            .objects
+            .must_get(info, request.namespace.as_deref(), &name)
+            .await?;
+        let scale = match request.verb {
+            Verb::Patch => {
+                let patch_type = PatchType::from_content_type(content_type)
+                    .ok_or_else(|| ApiError::unsupported_media_type(content_type))?;
+                patch::apply_patch(
+                    "Scale",
+                    Some(&scale_of(&current)),
+                    body,
+                    patch_type,
+                    &ApplyOptions::default(),
+                )
+                .map_err(|e| e.to_api_error(&info.group_resource(), &name))?
+            }
+            _ => parsed.cloned().unwrap_or_default(),
+        };
+        if let Some(rv) = scale["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            && Some(rv) != current["metadata"]["resourceVersion"].as_str()
+        {
+            return Err(ApiError::conflict(&info.group_resource(), &name));
+        }
+        let replicas = scale["spec"]["replicas"].as_i64().ok_or_else(|| {
+            ApiError::invalid(
+                "Scale",
+                "autoscaling",
+                &name,
+                vec![skiff_api::status::FieldError::required("spec.replicas")],
+            )
+        })?;
+        let mut updated = current.clone();
+        updated["spec"]["replicas"] = json!(replicas);
+        let mut main = request.clone();
+        main.subresource = None;
+        let written = self.update(&main, updated).await?;
+        Ok(scale_of(&written.object))
     }
 }

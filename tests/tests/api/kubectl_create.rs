@@ -27,27 +27,67 @@ async fn creates(kubectl: &Kubectl) -> anyhow::Result<()> {
     let commands: &[(&[&str], &str)] = &[
         (&["create", "namespace", "dev"], "namespace/dev created"),
         (
-            &["create", "deployment", "hello", "--image=registry.local/hello.wasm:1", "--replicas=0", "--port=8080"],
+            &[
+                "create",
+                "deployment",
+                "hello",
+                "--image=registry.local/hello.wasm:1",
+                "--replicas=0",
+                "--port=8080",
+            ],
             "deployment.apps/hello created",
         ),
         (
-            &["create", "configmap", "settings", "--from-literal=mode=prod", "--from-literal=empty="],
+            &[
+                "create",
+                "configmap",
+                "settings",
+                "--from-literal=mode=prod",
+                "--from-literal=empty=",
+            ],
             "configmap/settings created",
         ),
         (
-            &["create", "secret", "generic", "password", "--from-literal=password=hunter2"],
+            &[
+                "create",
+                "secret",
+                "generic",
+                "password",
+                "--from-literal=password=hunter2",
+            ],
             "secret/password created",
         ),
-        (&["create", "job", "once", "--image=registry.local/job.wasm"], "job.batch/once created"),
         (
-            &["create", "cronjob", "tick", "--image=registry.local/job.wasm", "--schedule=*/5 * * * *"],
+            &["create", "job", "once", "--image=registry.local/job.wasm"],
+            "job.batch/once created",
+        ),
+        (
+            &[
+                "create",
+                "cronjob",
+                "tick",
+                "--image=registry.local/job.wasm",
+                "--schedule=*/5 * * * *",
+            ],
             "cronjob.batch/tick created",
         ),
-        (&["create", "job", "manual", "--from=cronjob/tick"], "job.batch/manual created"),
-        (&["create", "service", "clusterip", "web", "--tcp=80:8080"], "service/web created"),
+        (
+            &["create", "job", "manual", "--from=cronjob/tick"],
+            "job.batch/manual created",
+        ),
+        (
+            &["create", "service", "clusterip", "web", "--tcp=80:8080"],
+            "service/web created",
+        ),
         // A second: the unset node port a protobuf client sends as 0 is not an allocation.
-        (&["create", "service", "clusterip", "api", "--tcp=81"], "service/api created"),
-        (&["create", "serviceaccount", "bot", "-n", "dev"], "serviceaccount/bot created"),
+        (
+            &["create", "service", "clusterip", "api", "--tcp=81"],
+            "service/api created",
+        ),
+        (
+            &["create", "serviceaccount", "bot", "-n", "dev"],
+            "serviceaccount/bot created",
+        ),
     ];
     for (args, want) in commands {
         let out = kubectl.run(args, "").await?;
@@ -83,9 +123,15 @@ async fn stored(kubectl: &Kubectl) -> anyhow::Result<()> {
         "{hello:#}"
     );
     let settings = get(kubectl, &["configmap", "settings"]).await?;
-    ensure!(settings["data"] == serde_json::json!({"mode": "prod", "empty": ""}), "{settings:#}");
+    ensure!(
+        settings["data"] == serde_json::json!({"mode": "prod", "empty": ""}),
+        "{settings:#}"
+    );
     let password = get(kubectl, &["secret", "password"]).await?;
-    ensure!(password["data"]["password"] == "aHVudGVyMg==", "{password:#}");
+    ensure!(
+        password["data"]["password"] == "aHVudGVyMg==",
+        "{password:#}"
+    );
     let tick = get(kubectl, &["cronjob", "tick"]).await?;
     ensure!(tick["spec"]["schedule"] == "*/5 * * * *", "{tick:#}");
     let manual = get(kubectl, &["job", "manual"]).await?;
@@ -112,7 +158,8 @@ async fn refused(kubectl: &Kubectl) -> anyhow::Result<()> {
     let out = kubectl.run(&["create", "namespace", "dev"], "").await?;
     ensure!(!out.success, "second create succeeded: {}", out.stdout);
     ensure!(
-        out.stderr.trim() == r#"Error from server (AlreadyExists): namespaces "dev" already exists"#,
+        out.stderr.trim()
+            == r#"Error from server (AlreadyExists): namespaces "dev" already exists"#,
         "{:?}",
         out.stderr
     );

@@ -16,27 +16,41 @@ const KUBECTL_1_20: &str = "/opt/kubectl-1.20/kubectl";
 
 #[test]
 fn kubectl_1_20_validates_and_applies() {
-    run_bounded("kubectl_1_20_validates_and_applies", Duration::from_secs(120), async {
-        ensure!(
-            Path::new(KUBECTL_1_20).exists(),
-            "{KUBECTL_1_20} is missing: run scripts/setup.sh"
-        );
-        let replica = one_replica("kubectl-1-20").await?;
-        let kubectl = Kubectl::for_replica(&replica)?.with_program(KUBECTL_1_20);
-        apply(&kubectl).await?;
-        validation(&kubectl).await?;
-        let out = kubectl
-            .ok(&["create", "deployment", "typed", "--image=registry.local/typed.wasm"])
-            .await?;
-        ensure!(out.trim() == "deployment.apps/typed created", "{out:?}");
-        let out = kubectl.ok(&["get", "deployments"]).await?;
-        ensure!(out.lines().count() == 3 && out.contains("typed") && out.contains("web"), "{out}");
-        Ok(())
-    });
+    run_bounded(
+        "kubectl_1_20_validates_and_applies",
+        Duration::from_secs(120),
+        async {
+            ensure!(
+                Path::new(KUBECTL_1_20).exists(),
+                "{KUBECTL_1_20} is missing: run scripts/setup.sh"
+            );
+            let replica = one_replica("kubectl-1-20").await?;
+            let kubectl = Kubectl::for_replica(&replica)?.with_program(KUBECTL_1_20);
+            apply(&kubectl).await?;
+            validation(&kubectl).await?;
+            let out = kubectl
+                .ok(&[
+                    "create",
+                    "deployment",
+                    "typed",
+                    "--image=registry.local/typed.wasm",
+                ])
+                .await?;
+            ensure!(out.trim() == "deployment.apps/typed created", "{out:?}");
+            let out = kubectl.ok(&["get", "deployments"]).await?;
+            ensure!(
+                out.lines().count() == 3 && out.contains("typed") && out.contains("web"),
+                "{out}"
+            );
+            Ok(())
+        },
+    );
 }
 
 async fn containers(kubectl: &Kubectl) -> anyhow::Result<Vec<(String, String)>> {
-    let out = kubectl.ok(&["get", "deployment", "web", "-o", "json"]).await?;
+    let out = kubectl
+        .ok(&["get", "deployment", "web", "-o", "json"])
+        .await?;
     let web: Value = serde_json::from_str(&out).context(out)?;
     let list = web["spec"]["template"]["spec"]["containers"]
         .as_array()
@@ -57,12 +71,17 @@ async fn apply(kubectl: &Kubectl) -> anyhow::Result<()> {
     let out = kubectl.ok_stdin(&["apply", "-f", "-"], &first).await?;
     ensure!(out.trim() == "deployment.apps/web created", "{out:?}");
     let second = first.replace("app-v1.wasm", "app-v2.wasm");
-    let side = second.find("      - name: side").context("side container")?;
+    let side = second
+        .find("      - name: side")
+        .context("side container")?;
     let second = &second[..side];
     let out = kubectl.ok_stdin(&["apply", "-f", "-"], second).await?;
     ensure!(out.trim() == "deployment.apps/web configured", "{out:?}");
     let now = containers(kubectl).await?;
-    ensure!(now == [("app".to_owned(), "app-v2.wasm".to_owned())], "{now:?}");
+    ensure!(
+        now == [("app".to_owned(), "app-v2.wasm".to_owned())],
+        "{now:?}"
+    );
     Ok(())
 }
 

@@ -39,7 +39,10 @@ fn protobuf_round_trips_every_served_kind() {
 /// requires the two stored objects to be the same; then reads and lists the protobuf one as
 /// protobuf and requires what the JSON reads say.
 async fn same_through_both(admin: &ApiClient, path: &str, object: Value) -> anyhow::Result<()> {
-    let name = object["metadata"]["name"].as_str().context("name")?.to_owned();
+    let name = object["metadata"]["name"]
+        .as_str()
+        .context("name")?
+        .to_owned();
     let mut as_json = object.clone();
     as_json["metadata"]["name"] = json!(format!("{name}-json"));
     let from_json = admin.json(Method::POST, path, &as_json).await?.ok()?;
@@ -66,7 +69,10 @@ async fn same_through_both(admin: &ApiClient, path: &str, object: Value) -> anyh
         .send_raw(Method::GET, &one, "", ACCEPT_PROTOBUF, "")
         .await?;
     let read_json = admin.get(&one).await?.ok()?;
-    ensure!(protobuf::decode_object(&read.body)? == read_json, "GET {one}");
+    ensure!(
+        protobuf::decode_object(&read.body)? == read_json,
+        "GET {one}"
+    );
     let listed = admin
         .send_raw(Method::GET, path, "", ACCEPT_PROTOBUF, "")
         .await?;
@@ -90,18 +96,25 @@ async fn same_through_both(admin: &ApiClient, path: &str, object: Value) -> anyh
         .filter_map(|item| item["metadata"]["name"].as_str())
         .collect();
     let both = [format!("{name}-json"), format!("{name}-pb")];
-    ensure!(both.iter().all(|n| names.contains(&n.as_str())), "{names:?}");
+    ensure!(
+        both.iter().all(|n| names.contains(&n.as_str())),
+        "{names:?}"
+    );
     Ok(())
 }
 
 #[test]
 fn protobuf_watch_and_bad_bodies() {
-    run_bounded("protobuf_watch_and_bad_bodies", Duration::from_secs(90), async {
-        let replica = one_replica("protobuf-watch").await?;
-        let admin = ApiClient::admin(&replica)?;
-        watch(&admin).await?;
-        bad_bodies(&admin).await
-    });
+    run_bounded(
+        "protobuf_watch_and_bad_bodies",
+        Duration::from_secs(90),
+        async {
+            let replica = one_replica("protobuf-watch").await?;
+            let admin = ApiClient::admin(&replica)?;
+            watch(&admin).await?;
+            bad_bodies(&admin).await
+        },
+    );
 }
 
 /// A protobuf watch from the current state: an ADDED for the existing ConfigMap, then the
@@ -125,7 +138,12 @@ async fn watch(admin: &ApiClient) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(800)).await;
     admin.json(Method::POST, path, &cm("during")).await?.ok()?;
     admin
-        .send(Method::DELETE, &format!("{path}/during"), "application/json", "")
+        .send(
+            Method::DELETE,
+            &format!("{path}/during"),
+            "application/json",
+            "",
+        )
         .await?
         .ok()?;
     let answer = stream.await??;
@@ -138,10 +156,18 @@ async fn watch(admin: &ApiClient) -> anyhow::Result<()> {
     let mut seen = Vec::new();
     while !rest.is_empty() {
         let (kind, object, tail) = protobuf::decode_watch_frame(rest)?;
-        seen.push(format!("{kind} {}={}", object["metadata"]["name"].as_str().unwrap_or("?"), object["data"]["k"]));
+        seen.push(format!(
+            "{kind} {}={}",
+            object["metadata"]["name"].as_str().unwrap_or("?"),
+            object["data"]["k"]
+        ));
         rest = tail;
     }
-    let want = [r#"ADDED before="before""#, r#"ADDED during="during""#, r#"DELETED during="during""#];
+    let want = [
+        r#"ADDED before="before""#,
+        r#"ADDED during="during""#,
+        r#"DELETED during="during""#,
+    ];
     ensure!(seen == want, "{seen:?}");
     Ok(())
 }
@@ -150,7 +176,9 @@ async fn watch(admin: &ApiClient) -> anyhow::Result<()> {
 /// when asked for; a body in protobuf of a kind that has no message is 415.
 async fn bad_bodies(admin: &ApiClient) -> anyhow::Result<()> {
     let path = "/api/v1/namespaces/default/configmaps";
-    let good = protobuf::encode_object(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok"}}))?;
+    let good = protobuf::encode_object(
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok"}}),
+    )?;
     let garbage = [b"k8s\0".as_slice(), &[0xff; 40]].concat();
     let bodies: [(&str, Vec<u8>); 4] = [
         ("truncated", good[..good.len() - 3].to_vec()),
@@ -159,19 +187,35 @@ async fn bad_bodies(admin: &ApiClient) -> anyhow::Result<()> {
         ("empty", Vec::new()),
     ];
     for (what, body) in bodies {
-        let answer = admin.send(Method::POST, path, CONTENT_TYPE, body.clone()).await?;
+        let answer = admin
+            .send(Method::POST, path, CONTENT_TYPE, body.clone())
+            .await?;
         let message = answer.expect_status(400, "BadRequest").context(what)?;
         ensure!(message.contains("protobuf"), "{what}: {message}");
         let raw = admin
             .send_raw(Method::POST, path, CONTENT_TYPE, ACCEPT_PROTOBUF, body)
             .await?;
         let status = protobuf::decode_object(&raw.body).context(what)?;
-        ensure!(raw.status == StatusCode::BAD_REQUEST && status["kind"] == "Status" && status["code"] == 400, "{what}: {status}");
+        ensure!(
+            raw.status == StatusCode::BAD_REQUEST
+                && status["kind"] == "Status"
+                && status["code"] == 400,
+            "{what}: {status}"
+        );
     }
     let missing = admin
-        .send_raw(Method::GET, &format!("{path}/absent"), "", ACCEPT_PROTOBUF, "")
+        .send_raw(
+            Method::GET,
+            &format!("{path}/absent"),
+            "",
+            ACCEPT_PROTOBUF,
+            "",
+        )
         .await?;
     let status = protobuf::decode_object(&missing.body)?;
-    ensure!(status["reason"] == "NotFound" && status["code"] == 404, "{status}");
+    ensure!(
+        status["reason"] == "NotFound" && status["code"] == 404,
+        "{status}"
+    );
     Ok(())
 }

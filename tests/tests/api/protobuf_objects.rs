@@ -40,50 +40,200 @@ fn object(api_version: &str, kind: &str, name: &str, body: Value) -> Value {
 pub fn served_objects() -> Vec<(String, Value)> {
     let pod_spec = template()["spec"].clone();
     vec![
-        ("/api/v1/namespaces".into(), object("v1", "Namespace", "space", json!({}))),
-        ("/api/v1/nodes".into(), object("v1", "Node", "node", json!({"spec": {"podCIDR": "10.244.9.0/24",
-            "taints": [{"key": "k", "value": "v", "effect": "NoSchedule"}]}}))),
-        (ns("pods"), object("v1", "Pod", "pod", json!({"spec": pod_spec}))),
-        (ns("services"), object("v1", "Service", "svc", json!({"spec": {"selector": {"app": "web"},
-            "ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "named", "port": 81, "targetPort": "http"}]}}))),
-        (ns("endpoints"), object("v1", "Endpoints", "ep", json!({"subsets": [{
-            "addresses": [{"ip": "10.244.1.5"}], "ports": [{"port": 8080, "protocol": "TCP"}]}]}))),
-        (ns("configmaps"), object("v1", "ConfigMap", "cm", json!({"data": {"a": "1", "b": ""}, "binaryData": {"bin": "AAEC"}}))),
-        (ns("secrets"), object("v1", "Secret", "secret", json!({"type": "Opaque", "data": {"password": "aHVudGVyMg=="}}))),
-        (ns("events"), object("v1", "Event", "event", json!({
+        (
+            "/api/v1/namespaces".into(),
+            object("v1", "Namespace", "space", json!({})),
+        ),
+        (
+            "/api/v1/nodes".into(),
+            object(
+                "v1",
+                "Node",
+                "node",
+                json!({"spec": {"podCIDR": "10.244.9.0/24",
+            "taints": [{"key": "k", "value": "v", "effect": "NoSchedule"}]}}),
+            ),
+        ),
+        (
+            ns("pods"),
+            object("v1", "Pod", "pod", json!({"spec": pod_spec})),
+        ),
+        (
+            ns("services"),
+            object(
+                "v1",
+                "Service",
+                "svc",
+                json!({"spec": {"selector": {"app": "web"},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "named", "port": 81, "targetPort": "http"}]}}),
+            ),
+        ),
+        (
+            ns("endpoints"),
+            object(
+                "v1",
+                "Endpoints",
+                "ep",
+                json!({"subsets": [{
+            "addresses": [{"ip": "10.244.1.5"}], "ports": [{"port": 8080, "protocol": "TCP"}]}]}),
+            ),
+        ),
+        (
+            ns("configmaps"),
+            object(
+                "v1",
+                "ConfigMap",
+                "cm",
+                json!({"data": {"a": "1", "b": ""}, "binaryData": {"bin": "AAEC"}}),
+            ),
+        ),
+        (
+            ns("secrets"),
+            object(
+                "v1",
+                "Secret",
+                "secret",
+                json!({"type": "Opaque", "data": {"password": "aHVudGVyMg=="}}),
+            ),
+        ),
+        (
+            ns("events"),
+            object(
+                "v1",
+                "Event",
+                "event",
+                json!({
             "involvedObject": {"kind": "Pod", "name": "pod", "namespace": "default"},
             "reason": "Started", "message": "started", "type": "Normal", "count": 2,
             "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:01Z",
-            "source": {"component": "skiff-test"}}))),
-        (ns("serviceaccounts"), object("v1", "ServiceAccount", "sa", json!({"automountServiceAccountToken": false}))),
-        (ns("replicationcontrollers"), object("v1", "ReplicationController", "rc", json!({"spec": {
-            "replicas": 0, "selector": {"app": "web"}, "template": template()}}))),
-        (group("apps/v1", "deployments"), object("apps/v1", "Deployment", "deploy", json!({"spec": {
+            "source": {"component": "skiff-test"}}),
+            ),
+        ),
+        (
+            ns("serviceaccounts"),
+            object(
+                "v1",
+                "ServiceAccount",
+                "sa",
+                json!({"automountServiceAccountToken": false}),
+            ),
+        ),
+        (
+            ns("replicationcontrollers"),
+            object(
+                "v1",
+                "ReplicationController",
+                "rc",
+                json!({"spec": {
+            "replicas": 0, "selector": {"app": "web"}, "template": template()}}),
+            ),
+        ),
+        (
+            group("apps/v1", "deployments"),
+            object(
+                "apps/v1",
+                "Deployment",
+                "deploy",
+                json!({"spec": {
             "replicas": 0, "selector": selector(), "template": template(),
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}}}))),
-        (group("apps/v1", "replicasets"), object("apps/v1", "ReplicaSet", "rs", json!({"spec": {
-            "replicas": 2, "selector": selector(), "template": template()}}))),
-        (group("apps/v1", "daemonsets"), object("apps/v1", "DaemonSet", "ds", json!({"spec": {
-            "selector": selector(), "template": template()}}))),
-        (group("apps/v1", "controllerrevisions"), object("apps/v1", "ControllerRevision", "cr", json!({
-            "revision": 2, "data": {"spec": {"template": {"spec": {}}}}}))),
-        (group("batch/v1", "jobs"), object("batch/v1", "Job", "job", json!({"spec": {
-            "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "app", "image": "job.wasm"}]}}}}))),
-        (group("batch/v1", "cronjobs"), object("batch/v1", "CronJob", "cron", json!({"spec": {
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}}}),
+            ),
+        ),
+        (
+            group("apps/v1", "replicasets"),
+            object(
+                "apps/v1",
+                "ReplicaSet",
+                "rs",
+                json!({"spec": {
+            "replicas": 2, "selector": selector(), "template": template()}}),
+            ),
+        ),
+        (
+            group("apps/v1", "daemonsets"),
+            object(
+                "apps/v1",
+                "DaemonSet",
+                "ds",
+                json!({"spec": {
+            "selector": selector(), "template": template()}}),
+            ),
+        ),
+        (
+            group("apps/v1", "controllerrevisions"),
+            object(
+                "apps/v1",
+                "ControllerRevision",
+                "cr",
+                json!({
+            "revision": 2, "data": {"spec": {"template": {"spec": {}}}}}),
+            ),
+        ),
+        (
+            group("batch/v1", "jobs"),
+            object(
+                "batch/v1",
+                "Job",
+                "job",
+                json!({"spec": {
+            "backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "app", "image": "job.wasm"}]}}}}),
+            ),
+        ),
+        (
+            group("batch/v1", "cronjobs"),
+            object(
+                "batch/v1",
+                "CronJob",
+                "cron",
+                json!({"spec": {
             "schedule": "*/5 * * * *", "suspend": false,
-            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "app", "image": "job.wasm"}]}}}}}}))),
-        (group("autoscaling/v2", "horizontalpodautoscalers"), object("autoscaling/v2", "HorizontalPodAutoscaler", "hpa", json!({"spec": {
+            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "app", "image": "job.wasm"}]}}}}}}),
+            ),
+        ),
+        (
+            group("autoscaling/v2", "horizontalpodautoscalers"),
+            object(
+                "autoscaling/v2",
+                "HorizontalPodAutoscaler",
+                "hpa",
+                json!({"spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "deploy"},
             "minReplicas": 1, "maxReplicas": 5,
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "AverageValue", "averageValue": "100m"}}}]}}))),
-        (group("policy/v1", "poddisruptionbudgets"), object("policy/v1", "PodDisruptionBudget", "pdb", json!({"spec": {
-            "minAvailable": "50%", "selector": selector()}}))),
-        (group("coordination.k8s.io/v1", "leases"), object("coordination.k8s.io/v1", "Lease", "lease", json!({"spec": {
-            "holderIdentity": "n1", "leaseDurationSeconds": 40, "renewTime": "2026-01-01T00:00:02.500000Z", "leaseTransitions": 0}}))),
-        (group("discovery.k8s.io/v1", "endpointslices"), object("discovery.k8s.io/v1", "EndpointSlice", "slice", json!({
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "AverageValue", "averageValue": "100m"}}}]}}),
+            ),
+        ),
+        (
+            group("policy/v1", "poddisruptionbudgets"),
+            object(
+                "policy/v1",
+                "PodDisruptionBudget",
+                "pdb",
+                json!({"spec": {
+            "minAvailable": "50%", "selector": selector()}}),
+            ),
+        ),
+        (
+            group("coordination.k8s.io/v1", "leases"),
+            object(
+                "coordination.k8s.io/v1",
+                "Lease",
+                "lease",
+                json!({"spec": {
+            "holderIdentity": "n1", "leaseDurationSeconds": 40, "renewTime": "2026-01-01T00:00:02.500000Z", "leaseTransitions": 0}}),
+            ),
+        ),
+        (
+            group("discovery.k8s.io/v1", "endpointslices"),
+            object(
+                "discovery.k8s.io/v1",
+                "EndpointSlice",
+                "slice",
+                json!({
             "addressType": "IPv4",
             "endpoints": [{"addresses": ["10.244.1.5"], "conditions": {"ready": true}, "nodeName": "n1"}],
-            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}))),
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
+            ),
+        ),
     ]
 }
 

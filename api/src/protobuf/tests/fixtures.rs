@@ -44,7 +44,9 @@ fn condition(kind: &str) -> Value {
 
 pub(super) fn body(kind: &str) -> Value {
     match kind {
-        "Namespace" => json!({"spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
+        "Namespace" => {
+            json!({"spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+        }
         "Node" => json!({
             "spec": {"podCIDR": "10.244.1.0/24", "taints": [{"key": "k", "effect": "NoExecute"}]},
             "status": {"capacity": {"cpu": "4", "pods": "110"}, "conditions": [condition("Ready")],
@@ -60,31 +62,49 @@ pub(super) fn body(kind: &str) -> Value {
             "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0, "image": "i",
                 "imageID": "sha256:1", "started": true, "state": {"running": {"startedAt": "2026-12-05T17:00:04Z"}}}],
         }}),
-        "Service" => json!({"spec": {"type": "NodePort", "selector": {"app": "web"}, "clusterIP": "10.96.0.10",
+        "Service" => {
+            json!({"spec": {"type": "NodePort", "selector": {"app": "web"}, "clusterIP": "10.96.0.10",
             "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": 30080, "protocol": "TCP"},
-                      {"name": "named", "port": 81, "targetPort": "http"}]}}),
-        "Endpoints" => json!({"subsets": [{"addresses": [{"ip": "10.244.1.5", "targetRef": {"kind": "Pod", "name": "p"}}],
-            "ports": [{"port": 8080, "protocol": "TCP"}]}]}),
-        "ConfigMap" => json!({"data": {"a": "1", "b": ""}, "binaryData": {"bin": "AAEC"}, "immutable": true}),
+                      {"name": "named", "port": 81, "targetPort": "http"}]}})
+        }
+        "Endpoints" => {
+            json!({"subsets": [{"addresses": [{"ip": "10.244.1.5", "targetRef": {"kind": "Pod", "name": "p"}}],
+            "ports": [{"port": 8080, "protocol": "TCP"}]}]})
+        }
+        "ConfigMap" => {
+            json!({"data": {"a": "1", "b": ""}, "binaryData": {"bin": "AAEC"}, "immutable": true})
+        }
         "Secret" => json!({"type": "Opaque", "data": {"password": "aHVudGVyMg=="}}),
         "Event" => json!({"involvedObject": {"kind": "Pod", "name": "p", "namespace": "ns"},
             "reason": "Started", "message": "started", "type": "Normal", "count": 2,
             "firstTimestamp": "2026-12-05T17:00:05Z", "lastTimestamp": "2026-12-05T17:00:06Z",
             "eventTime": "2026-12-05T17:00:06.250000Z", "source": {"component": "skiff-agent"}}),
-        "ServiceAccount" => json!({"secrets": [{"name": "t"}], "automountServiceAccountToken": true}),
-        "ReplicationController" => json!({"spec": {"replicas": 2, "selector": {"app": "web"}, "template": template()}}),
-        "Deployment" => json!({"spec": {"replicas": 0, "selector": selector(), "template": template(),
+        "ServiceAccount" => {
+            json!({"secrets": [{"name": "t"}], "automountServiceAccountToken": true})
+        }
+        "ReplicationController" => {
+            json!({"spec": {"replicas": 2, "selector": {"app": "web"}, "template": template()}})
+        }
+        "Deployment" => {
+            json!({"spec": {"replicas": 0, "selector": selector(), "template": template(),
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
             "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600},
-            "status": {"observedGeneration": 3, "replicas": 0, "conditions": [condition("Available")]}}),
-        "ReplicaSet" => json!({"spec": {"replicas": 3, "selector": selector(), "template": template()},
-            "status": {"replicas": 3, "readyReplicas": 2}}),
+            "status": {"observedGeneration": 3, "replicas": 0, "conditions": [condition("Available")]}})
+        }
+        "ReplicaSet" => {
+            json!({"spec": {"replicas": 3, "selector": selector(), "template": template()},
+            "status": {"replicas": 3, "readyReplicas": 2}})
+        }
         "DaemonSet" => json!({"spec": {"selector": selector(), "template": template(),
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}}}),
-        "ControllerRevision" => json!({"revision": 2, "data": {"spec": {"template": {"spec": {}}}}}),
-        "Job" => json!({"spec": {"completions": 1, "parallelism": 1, "backoffLimit": 6, "template": template(),
+        "ControllerRevision" => {
+            json!({"revision": 2, "data": {"spec": {"template": {"spec": {}}}}})
+        }
+        "Job" => {
+            json!({"spec": {"completions": 1, "parallelism": 1, "backoffLimit": 6, "template": template(),
             "suspend": false}, "status": {"succeeded": 1, "startTime": "2026-12-05T17:00:07Z",
-            "completionTime": "2026-12-05T17:00:08Z"}}),
+            "completionTime": "2026-12-05T17:00:08Z"}})
+        }
         "CronJob" => json!({"spec": {"schedule": "*/5 * * * *", "concurrencyPolicy": "Forbid",
             "jobTemplate": {"spec": {"template": template()}}},
             "status": {"lastScheduleTime": "2026-12-05T17:00:00Z"}}),

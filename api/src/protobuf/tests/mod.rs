@@ -69,7 +69,12 @@ fn every_served_kind_and_its_list_round_trip() {
         let list = json!({"apiVersion": api_version, "kind": info.list_kind(),
             "metadata": {"resourceVersion": "43", "continue": "abc"}, "items": [item]});
         let bytes = encode_object(&list).unwrap_or_else(|e| panic!("{}List: {e}", info.kind));
-        assert_eq!(decode_object(&bytes).expect("list decodes"), list, "{}List", info.kind);
+        assert_eq!(
+            decode_object(&bytes).expect("list decodes"),
+            list,
+            "{}List",
+            info.kind
+        );
     }
 }
 
@@ -78,15 +83,25 @@ fn status_delete_options_and_kinds_without_messages() {
     let status = json!({"apiVersion": "v1", "kind": "Status", "status": "Failure", "code": 404,
         "reason": "NotFound", "message": "pods \"x\" not found",
         "details": {"name": "x", "kind": "pods"}, "metadata": {}});
-    assert_eq!(decode_object(&encode_object(&status).expect("encodes")).expect("decodes"), status);
+    assert_eq!(
+        decode_object(&encode_object(&status).expect("encodes")).expect("decodes"),
+        status
+    );
     assert!(has_message("apps/v1", "DeleteOptions"));
     assert!(has_message("policy/v1", "Eviction"));
     assert!(has_message("autoscaling/v1", "Scale"));
     assert!(!has_message("meta.k8s.io/v1", "Table"));
     assert!(!has_message("metrics.k8s.io/v1beta1", "PodMetrics"));
-    assert!(!has_message("apps.example.com/v1", "Deployment"), "a custom group is its own");
-    let custom = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}});
-    assert!(matches!(encode_object(&custom), Err(ProtoError::NoMessage { .. })));
+    assert!(
+        !has_message("apps.example.com/v1", "Deployment"),
+        "a custom group is its own"
+    );
+    let custom =
+        json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}});
+    assert!(matches!(
+        encode_object(&custom),
+        Err(ProtoError::NoMessage { .. })
+    ));
 }
 
 /// Go writes every non-pointer field: the empty strings of a decoded message are dropped,
@@ -100,7 +115,10 @@ fn empty_strings_are_dropped_and_zeros_kept() {
     assert_eq!(back["metadata"], json!({"name": "d"}));
     assert_eq!(back["spec"]["replicas"], 0);
     assert_eq!(back["spec"]["paused"], false);
-    assert_eq!(back["spec"]["template"]["spec"]["containers"], json!([{"name": "c"}]));
+    assert_eq!(
+        back["spec"]["template"]["spec"]["containers"],
+        json!([{"name": "c"}])
+    );
 }
 
 #[test]
@@ -108,15 +126,26 @@ fn special_types_keep_their_json_shapes() {
     let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "l"},
         "spec": {"holderIdentity": "n1", "leaseDurationSeconds": 40,
             "renewTime": "2026-12-05T17:00:01.123456Z", "acquireTime": "2026-12-05T17:00:00.000000Z"}});
-    assert_eq!(decode_object(&encode_object(&lease).expect("encodes")).expect("decodes"), lease);
+    assert_eq!(
+        decode_object(&encode_object(&lease).expect("encodes")).expect("decodes"),
+        lease
+    );
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
         "type": "Opaque", "data": {"password": "aHVudGVyMg==", "empty": ""}});
-    assert_eq!(decode_object(&encode_object(&secret).expect("encodes")).expect("decodes"), secret);
+    assert_eq!(
+        decode_object(&encode_object(&secret).expect("encodes")).expect("decodes"),
+        secret
+    );
     let bad = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "%%%"}});
     let err = encode_object(&bad).expect_err("invalid base64");
     assert!(err.to_string().contains("data.k"), "{err}");
     let bad_time = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n", "creationTimestamp": "yesterday"}});
-    assert!(encode_object(&bad_time).expect_err("bad time").to_string().contains("metadata.creationTimestamp"));
+    assert!(
+        encode_object(&bad_time)
+            .expect_err("bad time")
+            .to_string()
+            .contains("metadata.creationTimestamp")
+    );
 }
 
 #[test]
@@ -128,7 +157,10 @@ fn watch_frames_carry_enveloped_objects() {
     assert_eq!((kind.as_str(), &object), ("ADDED", &cm));
     let (kind, _, rest) = decode_watch_frame(rest).expect("second frame");
     assert_eq!((kind.as_str(), rest.len()), ("DELETED", 0));
-    assert!(matches!(decode_watch_frame(&stream[..10]), Err(ProtoError::Truncated(_))));
+    assert!(matches!(
+        decode_watch_frame(&stream[..10]),
+        Err(ProtoError::Truncated(_))
+    ));
 }
 
 #[test]
@@ -136,12 +168,18 @@ fn bad_bodies_are_errors() {
     let good = encode_object(&fixture("v1", "Pod")).expect("encodes");
     assert!(matches!(decode_object(b""), Err(ProtoError::Empty)));
     assert!(matches!(decode_object(b"k8s\0"), Err(ProtoError::Empty)));
-    assert!(matches!(decode_object(b"{\"kind\":\"Pod\"}"), Err(ProtoError::NoPrefix)));
+    assert!(matches!(
+        decode_object(b"{\"kind\":\"Pod\"}"),
+        Err(ProtoError::NoPrefix)
+    ));
     for cut in [5, 12, good.len() / 2, good.len() - 1] {
         assert!(decode_object(&good[..cut]).is_err(), "cut at {cut}");
     }
     let no_kind = [b"k8s\0".as_slice(), &[0x0a, 0x04, 0x0a, 0x02, b'v', b'1']].concat();
-    assert!(matches!(decode_object(&no_kind), Err(ProtoError::MissingTypeMeta("kind"))));
+    assert!(matches!(
+        decode_object(&no_kind),
+        Err(ProtoError::MissingTypeMeta("kind"))
+    ));
 }
 
 proptest! {
@@ -168,10 +206,13 @@ proptest! {
 fn openapi_v2_is_a_gnostic_document() {
     let desc = super::descriptors::named("openapi.v2.Document").expect("gnostic compiled in");
     let doc = crate::openapi::v2();
-    let msg = prost_reflect::DynamicMessage::decode(desc, doc.protobuf.as_slice()).expect("decodes");
+    let msg =
+        prost_reflect::DynamicMessage::decode(desc, doc.protobuf.as_slice()).expect("decodes");
     let doc = super::json::to_json(&msg).expect("reads");
     assert_eq!(doc["swagger"], "2.0");
-    let definitions = doc["definitions"]["additional_properties"].as_array().expect("definitions");
+    let definitions = doc["definitions"]["additional_properties"]
+        .as_array()
+        .expect("definitions");
     let find = |name: &str| {
         definitions
             .iter()
@@ -180,11 +221,20 @@ fn openapi_v2_is_a_gnostic_document() {
             .unwrap_or_else(|| panic!("no definition {name}"))
     };
     for info in RESOURCES {
-        let group = if info.group.is_empty() { "core" } else { info.group.split('.').next().unwrap_or_default() };
+        let group = if info.group.is_empty() {
+            "core"
+        } else {
+            info.group.split('.').next().unwrap_or_default()
+        };
         let name = format!("io.k8s.api.{group}.{}.{}", info.version, info.kind);
         let schema = find(&name);
-        let gvk = schema["vendor_extension"][0]["value"]["yaml"].as_str().unwrap_or_default();
-        assert!(gvk.contains(&format!("kind: {}", info.kind)), "{name}: {gvk}");
+        let gvk = schema["vendor_extension"][0]["value"]["yaml"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            gvk.contains(&format!("kind: {}", info.kind)),
+            "{name}: {gvk}"
+        );
     }
     let property = |definition: &str, field: &str| {
         find(definition)["properties"]["additional_properties"]
@@ -194,15 +244,36 @@ fn openapi_v2_is_a_gnostic_document() {
             .unwrap_or_else(|| panic!("no {definition}.{field}"))
     };
     let containers = property("io.k8s.api.core.v1.PodSpec", "containers");
-    assert_eq!(containers["items"]["schema"][0]["_ref"], "#/definitions/io.k8s.api.core.v1.Container");
+    assert_eq!(
+        containers["items"]["schema"][0]["_ref"],
+        "#/definitions/io.k8s.api.core.v1.Container"
+    );
     let extensions: Vec<(String, String)> = containers["vendor_extension"]
         .as_array()
         .expect("extensions")
         .iter()
-        .map(|e| (e["name"].as_str().unwrap_or_default().to_owned(), e["value"]["yaml"].as_str().unwrap_or_default().trim().to_owned()))
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or_default().to_owned(),
+                e["value"]["yaml"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+            )
+        })
         .collect();
-    assert!(extensions.contains(&("x-kubernetes-patch-merge-key".into(), "name".into())), "{extensions:?}");
-    assert!(extensions.contains(&("x-kubernetes-patch-strategy".into(), "merge".into())), "{extensions:?}");
+    assert!(
+        extensions.contains(&("x-kubernetes-patch-merge-key".into(), "name".into())),
+        "{extensions:?}"
+    );
+    assert!(
+        extensions.contains(&("x-kubernetes-patch-strategy".into(), "merge".into())),
+        "{extensions:?}"
+    );
     let spec = property("io.k8s.api.apps.v1.Deployment", "spec");
-    assert_eq!(spec["_ref"], "#/definitions/io.k8s.api.apps.v1.DeploymentSpec", "{spec}");
+    assert_eq!(
+        spec["_ref"], "#/definitions/io.k8s.api.apps.v1.DeploymentSpec",
+        "{spec}"
+    );
 }
