@@ -31,16 +31,18 @@ fi
 # --- kubectl 1.20 (Debian's kubernetes-client) for the older-client tests (issue 18 item 4) ---
 # Extracted into /opt/kubectl-1.20, never installed: the package's /usr/bin/kubectl would
 # replace the current kubectl the other tests use. tests/tests/api/old_kubectl.rs runs it.
-if [ ! -x /opt/kubectl-1.20/kubectl ] && command -v apt-get >/dev/null 2>&1; then
+old_kubectl_dir=/opt/kubectl-1.20
+if [ ! -x "$old_kubectl_dir/kubectl" ] && command -v apt-get >/dev/null 2>&1; then
   sudo_=""
   [ "$(id -u)" = 0 ] || sudo_="sudo"
   deb_dir=$(mktemp -d)
-  if ! (cd "$deb_dir" && apt-get download kubernetes-client >/dev/null 2>&1); then
-    $sudo_ apt-get update -qq
-    (cd "$deb_dir" && apt-get download kubernetes-client >/dev/null 2>&1)
+  fetch_old_kubectl() { (cd "$deb_dir" && apt-get download kubernetes-client >/dev/null 2>&1); }
+  if fetch_old_kubectl || { $sudo_ apt-get update -qq && fetch_old_kubectl; }; then
+    dpkg -x "$deb_dir"/kubernetes-client_*.deb "$deb_dir/x"
+    $sudo_ install -D -m 0755 "$deb_dir/x/usr/bin/kubectl" "$old_kubectl_dir/kubectl"
+  else
+    echo "setup: could not download kubernetes-client; the kubectl 1.20 test will fail" >&2
   fi
-  dpkg -x "$deb_dir"/kubernetes-client_*.deb "$deb_dir/x"
-  $sudo_ install -D -m 0755 "$deb_dir/x/usr/bin/kubectl" /opt/kubectl-1.20/kubectl
   rm -rf "$deb_dir"
 fi
 # --- end kubectl 1.20 ---
