@@ -27,3 +27,22 @@ fi
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import kubernetes" >/dev/null 2>&1; then
   python3 -m pip install -q kubernetes
 fi
+
+# --- kubectl 1.20 (Debian's kubernetes-client) for the older-client tests (issue 18 item 4) ---
+# Extracted into /opt/kubectl-1.20, never installed: the package's /usr/bin/kubectl would
+# replace the current kubectl the other tests use. tests/tests/api/old_kubectl.rs runs it.
+old_kubectl_dir=/opt/kubectl-1.20
+if [ ! -x "$old_kubectl_dir/kubectl" ] && command -v apt-get >/dev/null 2>&1; then
+  sudo_=""
+  [ "$(id -u)" = 0 ] || sudo_="sudo"
+  deb_dir=$(mktemp -d)
+  fetch_old_kubectl() { (cd "$deb_dir" && apt-get download kubernetes-client >/dev/null 2>&1); }
+  if fetch_old_kubectl || { $sudo_ apt-get update -qq && fetch_old_kubectl; }; then
+    dpkg -x "$deb_dir"/kubernetes-client_*.deb "$deb_dir/x"
+    $sudo_ install -D -m 0755 "$deb_dir/x/usr/bin/kubectl" "$old_kubectl_dir/kubectl"
+  else
+    echo "setup: could not download kubernetes-client; the kubectl 1.20 test will fail" >&2
+  fi
+  rm -rf "$deb_dir"
+fi
+# --- end kubectl 1.20 ---

@@ -5,6 +5,7 @@
 //! # Layout
 //! - `resources`: the table of served resources (discovery, routing and storage keys).
 //! - `status`: Kubernetes `Status` errors.
+//! - `protobuf`: Kubernetes' protobuf encoding, to and from the stored JSON objects.
 //! - `patch`: merge, JSON, strategic merge patch and server-side apply.
 //! - `selector`: label and field selectors.
 //! - `eviction`: the PodDisruptionBudget checks of `pods/eviction`.
@@ -20,6 +21,7 @@ pub mod eviction;
 pub mod metrics;
 pub mod openapi;
 pub mod patch;
+pub mod protobuf;
 pub mod rbac;
 pub mod resources;
 pub mod selector;

@@ -59,6 +59,14 @@ impl Answer {
     }
 }
 
+/// One answer as bytes, with its `Content-Type`.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Bytes,
+}
+
 #[derive(Clone)]
 pub struct ApiClient {
     http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -95,11 +103,32 @@ impl ApiClient {
         content_type: &str,
         body: impl Into<Bytes>,
     ) -> anyhow::Result<Answer> {
+        let raw = self
+            .send_raw(method, path, content_type, "application/json", body)
+            .await?;
+        let body = serde_json::from_slice(&raw.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw.body).into()));
+        Ok(Answer {
+            status: raw.status,
+            body,
+        })
+    }
+
+    /// Sends `body` with `content_type`, asking for `accept`; the answer's bytes as they came
+    /// (for protobuf).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        accept: &str,
+        body: impl Into<Bytes>,
+    ) -> anyhow::Result<RawAnswer> {
         let mut request = Request::builder()
             .method(method.clone())
             .uri(format!("{}{path}", self.base))
             .header(http::header::CONTENT_TYPE, content_type)
-            .header(http::header::ACCEPT, "application/json");
+            .header(http::header::ACCEPT, accept);
         if let Some(token) = &self.token {
             request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -107,16 +136,23 @@ impl ApiClient {
         let exchange = async {
             let response = self.http.request(request).await?;
             let status = response.status();
-            let bytes = response.into_body().collect().await?.to_bytes();
-            anyhow::Ok((status, bytes))
+            let content_type = response
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let body = response.into_body().collect().await?.to_bytes();
+            anyhow::Ok(RawAnswer {
+                status,
+                content_type,
+                body,
+            })
         };
-        let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
             .with_context(|| format!("{method} {path}: no answer within {REQUEST_TIMEOUT:?}"))?
-            .with_context(|| format!("{method} {path}"))?;
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        Ok(Answer { status, body })
+            .with_context(|| format!("{method} {path}"))
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Answer> {

@@ -25,6 +25,8 @@ pub struct KubectlOutput {
 }
 
 pub struct Kubectl {
+    /// The kubectl binary: `kubectl` on the PATH, or another version ([`Kubectl::with_program`]).
+    pub program: PathBuf,
     pub kubeconfig: PathBuf,
     /// A cache directory of its own: kubectl caches discovery and OpenAPI for hours.
     pub cache_dir: PathBuf,
@@ -34,6 +36,7 @@ impl Kubectl {
     /// kubectl driving the cluster described by `kubeconfig`, with a fresh cache directory.
     pub fn new(kubeconfig: &Path) -> anyhow::Result<Kubectl> {
         Ok(Kubectl {
+            program: PathBuf::from("kubectl"),
             kubeconfig: kubeconfig.to_owned(),
             cache_dir: crate::scratch_dir("kubectl-cache")?,
         })
@@ -44,8 +47,14 @@ impl Kubectl {
         Kubectl::new(&replica.data_dir.join("admin.kubeconfig"))
     }
 
+    /// The same, run with the kubectl binary at `program` (an older version).
+    pub fn with_program(mut self, program: impl Into<PathBuf>) -> Kubectl {
+        self.program = program.into();
+        self
+    }
+
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new("kubectl");
+        let mut command = Command::new(&self.program);
         command
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)

@@ -34,7 +34,7 @@ pub mod netns;
 pub mod process;
 
 pub use agent::{Agent, node_credential};
-pub use api_client::{Answer, ApiClient};
+pub use api_client::{Answer, ApiClient, RawAnswer};
 pub use client::{KvClient, https_client, https_client_h2};
 pub use cluster::Cluster;
 pub use fleet::Fleet;

@@ -15,6 +15,9 @@ mod paths;
 mod schemas;
 #[cfg(test)]
 mod tests;
+mod v2;
+
+pub use v2::{PROTOBUF_CONTENT_TYPE as V2_PROTOBUF_CONTENT_TYPE, V2Document, v2};
 
 use std::sync::OnceLock;
 

@@ -131,11 +131,7 @@ impl ApiServer {
             ["openapi", "v3", rest @ ..] => {
                 Some(super::openapi::serve(&rest.join("/"), query, headers))
             }
-            // kubectl asks for v2 only as protobuf; 404 makes it use v3.
-            ["openapi", "v2"] => Some(respond::text(
-                StatusCode::NOT_FOUND,
-                "OpenAPI v2 is not served; use /openapi/v3",
-            )),
+            ["openapi", "v2"] => Some(super::openapi::serve_v2(headers)),
             ["metrics"] => {
                 let replica = &self.objects.replica;
                 let store = StoreGauges {

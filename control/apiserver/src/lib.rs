@@ -85,11 +85,22 @@ use skiff_respond::{Body, read_body};
 /// Renders Prometheus text lines for `/metrics`.
 pub type MetricsSource = Box<dyn Fn() -> String + Send + Sync>;
 
-/// How a read answers: plain JSON, or a kubectl Table.
+/// How an answer is encoded: JSON, a kubectl Table (JSON), or Kubernetes protobuf.
 #[derive(Clone, Copy, Debug)]
 pub enum Format {
     Json,
     Table(IncludeObject),
+    Protobuf,
+}
+
+impl Format {
+    /// This format for an answer that is never a Table (a delete's object or Status).
+    fn untabled(self) -> Format {
+        match self {
+            Format::Table(_) => Format::Json,
+            other => other,
+        }
+    }
 }
 
 pub struct ApiServer {
@@ -176,9 +187,10 @@ impl ApiServer {
     pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let started = std::time::Instant::now();
         let method = request.method().clone();
+        let protobuf = skiff_api::protobuf::accept_prefers_protobuf(respond::accept(&request));
         let response = match self.handle_inner(request).await {
             Ok(response) => response,
-            Err(e) => respond::status(&e),
+            Err(e) => respond::status(&e, protobuf),
         };
         self.metrics
             .record(&method, response.status(), started.elapsed());
@@ -273,7 +285,7 @@ impl ApiServer {
             Verb::Create if streaming => None,
             Verb::Create | Verb::Update => Some(writes::decode_body(body, content_type)?),
             Verb::Delete | Verb::DeleteCollection if !body.is_empty() => {
-                serde_json::from_slice(body).ok()
+                writes::decode_delete_options(body, content_type)?
             }
             _ => None,
         };
@@ -299,7 +311,10 @@ impl ApiServer {
                 let (items, list_meta) = self.list(&resource).await?;
                 Ok(respond::list(&resource, format, items, list_meta))
             }
-            Verb::Watch => Ok(respond::stream(self.watch(&resource, format, http2).await?)),
+            Verb::Watch => Ok(respond::stream(
+                format,
+                self.watch(&resource, format, http2).await?,
+            )),
             Verb::Create => {
                 let written = self
                     .create(&resource, parsed_body.unwrap_or_default())
@@ -322,7 +337,7 @@ impl ApiServer {
                 Ok(respond::object(
                     StatusCode::OK,
                     &resource,
-                    Format::Json,
+                    format.untabled(),
                     deleted,
                 ))
             }
@@ -331,7 +346,7 @@ impl ApiServer {
                 Ok(respond::object(
                     StatusCode::OK,
                     &resource,
-                    Format::Json,
+                    format.untabled(),
                     self.delete_collection(&resource, &options).await?,
                 ))
             }

@@ -15,6 +15,38 @@ use skiff_respond::{self as respond, Body};
 /// What `Cache-Control` says of a document asked for by its current hash.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
+/// `GET /openapi/v2`: gnostic protobuf for a client that asks for it (kubectl asks for
+/// nothing else), JSON otherwise; the ETag is the hash of the JSON, as for v3.
+pub(crate) fn serve_v2(headers: &HeaderMap) -> Response<Body> {
+    let doc = openapi::v2();
+    let etag = format!("\"{}\"", doc.hash);
+    if matches(headers, &etag) {
+        let mut r = Response::new(respond::full(bytes::Bytes::new()));
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        return r;
+    }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (content_type, body) = if accept.contains("protobuf") {
+        (openapi::V2_PROTOBUF_CONTENT_TYPE, &doc.protobuf)
+    } else {
+        ("application/json", &doc.json)
+    };
+    let mut response = respond::bytes(
+        StatusCode::OK,
+        content_type,
+        bytes::Bytes::from_static(body),
+    );
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
 /// The index (`rest` empty) or the document of one group/version (`rest` = `apis/apps/v1`).
 pub(crate) fn serve(rest: &str, query: &str, headers: &HeaderMap) -> Response<Body> {
     if rest.is_empty() {

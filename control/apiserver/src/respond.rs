@@ -1,5 +1,9 @@
-//! Content negotiation and answers: JSON objects and lists, kubectl Tables, watch streams,
-//! `Status` errors, and `Warning` headers for unknown fields.
+//! Content negotiation and answers: JSON or protobuf objects and lists, kubectl Tables, watch
+//! streams, `Status` errors, and `Warning` headers for unknown fields.
+//!
+//! Protobuf is answered when the client's `Accept` asks for it first (client-go's typed
+//! clients) and the object's kind has a message; otherwise JSON, as kube-apiserver answers a
+//! Table or a custom resource. client-go decodes whichever the `Content-Type` says.
 
 use std::convert::Infallible;
 
@@ -9,6 +13,7 @@ use http::{Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::{Frame, Incoming};
 use serde_json::Value;
+use skiff_api::protobuf;
 use skiff_api::status::ApiError;
 use skiff_api::table::{self, IncludeObject};
 
@@ -17,13 +22,19 @@ use super::request::{ResourceRequest, Verb};
 use super::writes::Written;
 use skiff_respond::{self as http_respond, Body};
 
-/// Table when the client asks for `as=Table` (kubectl get); JSON otherwise.
-pub(crate) fn negotiate(request: &Request<Incoming>, resource: &ResourceRequest) -> Format {
-    let accept = request
+/// The request's `Accept` header ("" without one).
+pub(crate) fn accept(request: &Request<Incoming>) -> &str {
+    request
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Table when the client asks for `as=Table` (kubectl get); protobuf when it asks for that
+/// first; JSON otherwise.
+pub(crate) fn negotiate(request: &Request<Incoming>, resource: &ResourceRequest) -> Format {
+    let accept = accept(request);
     let wants_table = accept
         .split(',')
         .next()
@@ -36,14 +47,34 @@ pub(crate) fn negotiate(request: &Request<Incoming>, resource: &ResourceRequest)
             _ => IncludeObject::Metadata,
         };
         Format::Table(include)
+    } else if protobuf::accept_prefers_protobuf(accept) {
+        Format::Protobuf
     } else {
         Format::Json
     }
 }
 
-pub(crate) fn status(e: &ApiError) -> Response<Body> {
+/// A `Status` error, in protobuf if the client asked for it first.
+pub(crate) fn status(e: &ApiError, protobuf: bool) -> Response<Body> {
     let code = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    http_respond::json(code, &e.to_json())
+    let format = if protobuf {
+        Format::Protobuf
+    } else {
+        Format::Json
+    };
+    encoded(code, format, &e.to_json())
+}
+
+/// `value` as JSON, or as protobuf when asked for and its kind has a message.
+fn encoded(code: StatusCode, format: Format, value: &Value) -> Response<Body> {
+    if let Format::Protobuf = format {
+        match protobuf::encode_object(value) {
+            Ok(bytes) => return http_respond::bytes(code, protobuf::CONTENT_TYPE, bytes),
+            Err(protobuf::ProtoError::NoMessage { .. }) => {}
+            Err(e) => tracing::warn!("answering JSON: cannot encode as protobuf: {e}"),
+        }
+    }
+    http_respond::json(code, value)
 }
 
 pub(crate) fn object(
@@ -64,7 +95,7 @@ pub(crate) fn object(
             );
             http_respond::json(code, &table)
         }
-        Format::Json => http_respond::json(code, &obj),
+        Format::Json | Format::Protobuf => encoded(code, format, &obj),
     }
 }
 
@@ -85,8 +116,9 @@ pub(crate) fn list(
             );
             http_respond::json(StatusCode::OK, &table)
         }
-        Format::Json => http_respond::json(
+        Format::Json | Format::Protobuf => encoded(
             StatusCode::OK,
+            format,
             &super::reads::list_object(resource.info, items, list_meta),
         ),
     }
@@ -113,14 +145,20 @@ pub(crate) fn written(
     response
 }
 
+/// A watch stream: newline-delimited JSON, or length-prefixed protobuf `WatchEvent`s.
 pub(crate) fn stream(
+    format: Format,
     events: impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static,
 ) -> Response<Body> {
     let mut response = Response::new(StreamBody::new(events).boxed_unsync());
     let headers = response.headers_mut();
+    let content_type = match format {
+        Format::Protobuf => protobuf::WATCH_CONTENT_TYPE,
+        Format::Json | Format::Table(_) => "application/json",
+    };
     headers.insert(
         header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
+        header::HeaderValue::from_static(content_type),
     );
     headers.insert(
         header::CACHE_CONTROL,

@@ -37,7 +37,8 @@ pub(crate) fn allocation_keys(svc: &Value) -> Vec<String> {
         keys.push(format!("{IP_KEYS}{ip}"));
     }
     for port in svc["spec"]["ports"].as_array().into_iter().flatten() {
-        if let Some(p) = port["nodePort"].as_u64() {
+        // 0 is no node port (what a protobuf client sends for a ClusterIP Service).
+        if let Some(p) = port["nodePort"].as_u64().filter(|p| *p != 0) {
             keys.push(format!("{PORT_KEYS}{p}"));
         }
     }
@@ -62,6 +63,7 @@ pub(crate) fn node_ports(svc: &Value) -> HashSet<u64> {
         .into_iter()
         .flatten()
         .filter_map(|p| p["nodePort"].as_u64())
+        .filter(|p| *p != 0)
         .collect()
 }
 

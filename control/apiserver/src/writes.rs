@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use skiff_api::patch::{self, ApplyOptions, PatchType};
+use skiff_api::protobuf;
 use skiff_api::resources::ResourceInfo;
 use skiff_api::status::ApiError;
 use skiff_api::validate;
@@ -24,12 +25,11 @@ pub struct Written {
     pub warnings: Vec<String>,
 }
 
-/// Decodes a JSON or YAML body into an object.
+/// Decodes a JSON, YAML or protobuf body into an object.
 pub(crate) fn decode_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
-    if content_type.contains("protobuf") {
-        return Err(ApiError::unsupported_media_type(content_type));
-    }
-    let value: Value = if content_type.contains("yaml") {
+    let value: Value = if protobuf::is_protobuf(content_type) {
+        decode_protobuf(body, content_type)?
+    } else if content_type.contains("yaml") {
         serde_yaml::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
     } else {
@@ -42,6 +42,27 @@ pub(crate) fn decode_body(body: &[u8], content_type: &str) -> Result<Value, ApiE
         ));
     }
     Ok(value)
+}
+
+/// A protobuf body as the JSON object the JSON path would have decoded: a malformed body is
+/// 400, a kind without a message (a custom resource) 415, as kube-apiserver answers.
+fn decode_protobuf(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
+    protobuf::decode_object(body).map_err(|e| match e {
+        protobuf::ProtoError::NoMessage { .. } => ApiError::unsupported_media_type(content_type),
+        other => ApiError::bad_request(format!("error decoding protobuf body: {other}")),
+    })
+}
+
+/// The `DeleteOptions` of a delete's body: JSON, or protobuf (client-go's typed clients send
+/// it so); a body that is neither is ignored, as before, unless it claims to be protobuf.
+pub(crate) fn decode_delete_options(
+    body: &[u8],
+    content_type: &str,
+) -> Result<Option<Value>, ApiError> {
+    if protobuf::is_protobuf(content_type) {
+        return decode_protobuf(body, content_type).map(Some);
+    }
+    Ok(serde_json::from_slice(body).ok())
 }
 
 impl ApiServer {

@@ -54,7 +54,7 @@ impl ApiServer {
         };
         let node = match node {
             Ok(node) => node,
-            Err(e) => return respond::status(&e),
+            Err(e) => return respond::status(&e, false),
         };
         let upgrade = request
             .headers()
@@ -62,9 +62,10 @@ impl ApiServer {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         if request.method() != Method::GET || !upgrade.eq_ignore_ascii_case(TUNNEL_PROTOCOL) {
-            return respond::status(&ApiError::bad_request(format!(
+            let wrong = ApiError::bad_request(format!(
                 "a tunnel is opened with GET {TUNNEL_PATH} and Upgrade: {TUNNEL_PROTOCOL}"
-            )));
+            ));
+            return respond::status(&wrong, false);
         }
         let on_upgrade = hyper::upgrade::on(&mut request);
         let tunnels = self.tunnels.clone();

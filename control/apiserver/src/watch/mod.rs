@@ -1,5 +1,5 @@
-//! Kubernetes watch: newline-delimited `{"type","object"}` events from the replica's own
-//! store watch, with selector transitions (an object that stops matching is DELETED for this
+//! Kubernetes watch: newline-delimited `{"type","object"}` events (or, for a client that asks
+//! for protobuf, length-prefixed `WatchEvent` messages) from the replica's own store watch, with selector transitions (an object that stops matching is DELETED for this
 //! watcher), bookmarks, `timeoutSeconds`, and 410 `Expired` as an ERROR event.
 //!
 //! Fan-out cost per watcher and event is kept to a prefix and selector check and a reference
@@ -120,6 +120,10 @@ impl WatchState {
                     let object = event["object"].clone();
                     return self.table_line(&kind, object);
                 }
+                if let Format::Protobuf = self.format {
+                    let kind = event["type"].as_str().unwrap_or("MODIFIED");
+                    return protobuf_frame(kind, &event["object"]);
+                }
                 let mut line = serde_json::to_vec(&event).unwrap_or_default();
                 line.push(b'\n');
                 return Bytes::from(line);
@@ -129,6 +133,7 @@ impl WatchState {
         match self.format {
             Format::Table(_) => self.table_line(kind.name(), (*rendered.object).clone()),
             Format::Json => rendered.line(kind),
+            Format::Protobuf => rendered.frame(kind),
         }
     }
 
@@ -198,6 +203,21 @@ impl WatchState {
                     return Some(self.render(Queued::Built(bookmark)));
                 }
             }
+        }
+    }
+}
+
+/// One protobuf watch frame; an object that cannot be encoded (stored data the messages
+/// cannot hold) becomes an ERROR event, which ends the client's watch and makes it relist.
+fn protobuf_frame(kind: &str, object: &Value) -> Bytes {
+    match skiff_api::protobuf::encode_watch_event(kind, object) {
+        Ok(frame) => Bytes::from(frame),
+        Err(e) => {
+            tracing::warn!("watch event not encodable as protobuf: {e}");
+            let status = ApiError::internal(format!("cannot encode the object as protobuf: {e}"));
+            skiff_api::protobuf::encode_watch_event("ERROR", &status.to_json())
+                .map(Bytes::from)
+                .unwrap_or_default()
         }
     }
 }

@@ -22,6 +22,8 @@ pub(crate) struct Rendered {
     json: Bytes,
     /// `{"type":"ADDED|MODIFIED|DELETED","object":...}\n`, built on first use.
     lines: [OnceLock<Bytes>; 3],
+    /// The same events as length-prefixed protobuf `WatchEvent`s, built on first use.
+    frames: [OnceLock<Bytes>; 3],
 }
 
 /// The three event types a stored object can be sent as.
@@ -50,7 +52,15 @@ impl Rendered {
             object: Arc::new(object),
             json,
             lines: Default::default(),
+            frames: Default::default(),
         }
+    }
+
+    /// The protobuf watch frame, shared by every protobuf watcher that sends it.
+    pub(crate) fn frame(&self, kind: EventType) -> Bytes {
+        self.frames[kind as usize]
+            .get_or_init(|| super::protobuf_frame(kind.name(), &self.object))
+            .clone()
     }
 
     /// The newline-terminated JSON watch event, shared by every watcher that sends it.
