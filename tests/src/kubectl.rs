@@ -28,6 +28,8 @@ pub struct Kubectl {
     pub kubeconfig: PathBuf,
     /// A cache directory of its own: kubectl caches discovery and OpenAPI for hours.
     pub cache_dir: PathBuf,
+    /// Run inside this network namespace (`ip netns exec`), to reach a server in it.
+    pub netns: Option<String>,
 }
 
 impl Kubectl {
@@ -36,6 +38,7 @@ impl Kubectl {
         Ok(Kubectl {
             kubeconfig: kubeconfig.to_owned(),
             cache_dir: crate::scratch_dir("kubectl-cache")?,
+            netns: None,
         })
     }
 
@@ -45,7 +48,14 @@ impl Kubectl {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new("kubectl");
+        let mut command = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "kubectl"]);
+                c
+            }
+            None => Command::new("kubectl"),
+        };
         command
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
