@@ -292,3 +292,37 @@ pub(crate) fn check_key_matches(
         Err(e) => Err(CertError::BadKey(e.to_string())),
     }
 }
+
+#[cfg(test)]
+mod node_cert_tests {
+    use super::*;
+    use rustls::client::danger::ServerCertVerifier;
+    use std::sync::Arc;
+
+    #[test]
+    fn node_certificates_are_signed_by_the_ca_and_name_the_node() {
+        let ca = ClusterCa::generate().unwrap();
+        let cert = ca.issue_node_cert("worker-1").unwrap();
+        let der = cert_der(&cert.cert_pem).unwrap();
+        check_key_matches(&der, &cert.key_pem).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert_der(ca.cert_pem()).unwrap()).unwrap();
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            crate::tls::crypto_provider(),
+        )
+        .build()
+        .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("worker-1").unwrap();
+        let now = rustls::pki_types::UnixTime::now();
+        verifier
+            .verify_server_cert(&der, &[], &name, &[], now)
+            .expect("valid for its node name under the cluster CA");
+        let other = rustls::pki_types::ServerName::try_from("worker-2").unwrap();
+        assert!(verifier.verify_server_cert(&der, &[], &other, &[], now).is_err());
+        assert!(matches!(
+            ca.issue_node_cert("nœud"),
+            Err(CertError::BadSan { .. })
+        ));
+    }
+}

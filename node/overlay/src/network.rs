@@ -101,6 +101,15 @@ impl Overlay {
 
     /// Runs the watchers and the tunnel listener until shutdown, then waits for every relay.
     pub async fn run(self, client: kube::Client) {
+        let (tables, shutdown) = (self.shared.tables.clone(), self.shared.shutdown.clone());
+        self.run_with(watch::keep_tables(client, tables, shutdown))
+            .await;
+    }
+
+    /// Runs the tunnel listener beside `keep_tables` (whatever keeps the tables given in
+    /// [`OverlayConfig`] current) until shutdown, then waits for every relay. [`Overlay::run`]
+    /// passes the API watchers; a test may fill the tables itself.
+    pub async fn run_with(self, keep_tables: impl std::future::Future<Output = ()>) {
         let shared = self.shared.clone();
         let listener = skiff_sync::lock(&self.listener).take();
         let serving = async {
@@ -109,11 +118,7 @@ impl Overlay {
                 None => tracing::error!("the overlay is already running"),
             }
         };
-        let shutdown = shared.shutdown.clone();
-        tokio::join!(
-            serving,
-            watch::keep_tables(client, shared.tables.clone(), shutdown),
-        );
+        tokio::join!(serving, keep_tables);
         shared.tasks.close();
         shared.tasks.wait().await;
     }

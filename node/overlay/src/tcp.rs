@@ -14,7 +14,7 @@ use crate::body::{Body, body_to_socket, channel_body, socket_to_body};
 use crate::network::Shared;
 use crate::{DESTINATION_HEADER, SOURCE_HEADER, TCP_PATH};
 use hyper::body::Incoming;
-use skiff_runtime_wasm::network::{NetError, PodRef, Proto, REAL_HOST};
+use skiff_runtime_wasm::network::{NetError, PodNetwork, PodRef, Proto, REAL_HOST};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -120,7 +120,7 @@ async fn pipe(shared: &Shared, stream: TcpStream, tx: crate::body::BodySender, b
 
 /// Closes `stream` with a reset, so the guest reads an error rather than an orderly end.
 fn reset(stream: TcpStream) {
-    let _ = stream.set_linger(Some(Duration::ZERO));
+    let _ = stream.set_zero_linger();
     drop(stream);
 }
 

@@ -14,7 +14,7 @@ use crate::{DESTINATION_HEADER, SOURCE_HEADER, UDP_PATH};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
-use skiff_runtime_wasm::network::{NetError, PodRef, Proto, REAL_HOST};
+use skiff_runtime_wasm::network::{NetError, PodNetwork, PodRef, Proto, REAL_HOST};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};

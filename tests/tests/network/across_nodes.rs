@@ -66,13 +66,16 @@ async fn scenario() -> anyhow::Result<()> {
     let b_cidr = kubectl
         .ok(&["get", "node", "net-b", "-o", "jsonpath={.spec.podCIDR}"])
         .await?;
-    // The headless Service answers the echo pod once its EndpointSlice lists it ready.
-    poll("the echo pod in its EndpointSlice", WAIT, || async {
-        let args = ["-n", "echoes", "get", "endpointslices", "-l",
-                    "kubernetes.io/service-name=echo", "-o", "jsonpath={.items[*].endpoints[*].addresses}"];
-        Ok(kubectl.ok(&args).await?.contains(&echo_ip))
-    })
-    .await?;
+    // Each Service answers the echo pod once its EndpointSlice lists it ready.
+    for service in ["echo", "echo-vip"] {
+        let selector = format!("kubernetes.io/service-name={service}");
+        let jsonpath = "jsonpath={.items[*].endpoints[*].addresses}";
+        let args = ["-n", "echoes", "get", "endpointslices", "-l", &selector, "-o", jsonpath];
+        poll(&format!("the echo pod in {service}'s EndpointSlice"), WAIT, || async {
+            Ok(kubectl.ok(&args).await?.contains(&echo_ip))
+        })
+        .await?;
+    }
     // The agents' watches follow within moments.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 
