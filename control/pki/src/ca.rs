@@ -319,7 +319,11 @@ mod node_cert_tests {
             .verify_server_cert(&der, &[], &name, &[], now)
             .expect("valid for its node name under the cluster CA");
         let other = rustls::pki_types::ServerName::try_from("worker-2").unwrap();
-        assert!(verifier.verify_server_cert(&der, &[], &other, &[], now).is_err());
+        assert!(
+            verifier
+                .verify_server_cert(&der, &[], &other, &[], now)
+                .is_err()
+        );
         assert!(matches!(
             ca.issue_node_cert("nœud"),
             Err(CertError::BadSan { .. })

@@ -40,7 +40,8 @@ mod join_tests;
 mod store_tests;
 
 pub use ca::{
-    ALWAYS_SANS, CA_COMMON_NAME, CertError, ClusterCa, NODE_USER_PREFIX, ServingCert, normalize_sans,
+    ALWAYS_SANS, CA_COMMON_NAME, CertError, ClusterCa, NODE_USER_PREFIX, ServingCert,
+    normalize_sans,
 };
 pub use fsio::PkiPaths;
 pub use join::{DEFAULT_PORT, FETCH_TIMEOUT, JoinError, PinPolicy, fetch_ca, fetch_ca_with};

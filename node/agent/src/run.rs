@@ -260,7 +260,9 @@ async fn overlay_identity(
         match NodeIdentity::fetch(client, ca_pem).await {
             Ok(identity) => return Ok(Some(identity)),
             Err(e @ OverlayError::Refused(_)) => return Err(e.into()),
-            Err(e) => tracing::warn!("getting the node's overlay certificate: {e}; retrying in {delay:?}"),
+            Err(e) => {
+                tracing::warn!("getting the node's overlay certificate: {e}; retrying in {delay:?}")
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => return Ok(None),

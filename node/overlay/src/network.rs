@@ -124,7 +124,12 @@ impl Overlay {
     }
 
     /// Where a flow from `pod` to virtual `remote` really goes.
-    fn route(&self, pod: &PodRef, proto: Proto, remote: SocketAddr) -> Result<SocketAddr, NetError> {
+    fn route(
+        &self,
+        pod: &PodRef,
+        proto: Proto,
+        remote: SocketAddr,
+    ) -> Result<SocketAddr, NetError> {
         let s = &self.shared;
         let mut target = remote;
         if target.ip().is_loopback() || target.ip().is_unspecified() {
@@ -151,7 +156,12 @@ impl Overlay {
 }
 
 impl PodNetwork for Overlay {
-    fn bind(&self, pod: &PodRef, proto: Proto, requested: SocketAddr) -> Result<SocketAddr, NetError> {
+    fn bind(
+        &self,
+        pod: &PodRef,
+        proto: Proto,
+        requested: SocketAddr,
+    ) -> Result<SocketAddr, NetError> {
         self.shared.local.bind(pod, proto, requested)
     }
 

@@ -53,7 +53,11 @@ mod tests {
         let mut t = Tables::default();
         let tunnel: SocketAddr = "127.0.0.3:4000".parse().unwrap();
         for (name, cidr, tunnel) in [
-            ("a", "10.244.0.0/24", Some("127.0.0.2:4000".parse().unwrap())),
+            (
+                "a",
+                "10.244.0.0/24",
+                Some("127.0.0.2:4000".parse().unwrap()),
+            ),
             ("b", "10.244.1.0/24", Some(tunnel)),
             ("c", "10.244.2.0/24", None),
         ] {

@@ -52,7 +52,12 @@ pub fn backends(tables: &Tables, proto: Proto, vip: SocketAddr) -> Vec<SocketAdd
                 .ports
                 .iter()
                 .find(|p| p.name == port_name && p.proto == proto)?;
-            Some(slice.ready.iter().map(move |ip| SocketAddr::new(*ip, port.port)))
+            Some(
+                slice
+                    .ready
+                    .iter()
+                    .map(move |ip| SocketAddr::new(*ip, port.port)),
+            )
         })
         .flatten()
         .collect();
@@ -112,7 +117,10 @@ mod tests {
         let picks: Vec<String> = (0..3)
             .map(|_| rr.pick(&pod, Proto::Tcp, vip).unwrap().to_string())
             .collect();
-        assert_eq!(picks, ["10.244.0.2:8080", "10.244.1.3:8080", "10.244.0.2:8080"]);
+        assert_eq!(
+            picks,
+            ["10.244.0.2:8080", "10.244.1.3:8080", "10.244.0.2:8080"]
+        );
         let dns: SocketAddr = "10.96.0.20:53".parse().unwrap();
         assert_eq!(
             rr.pick(&pod, Proto::Udp, dns).unwrap().to_string(),

@@ -138,7 +138,9 @@ pub(crate) async fn accept(
     let real = shared.local.route(&remote, Proto::Tcp, destination)?;
     let refused = |_| NetError::Refused(destination);
     let socket = TcpSocket::new_v4().map_err(refused)?;
-    socket.bind(SocketAddr::new(REAL_HOST, 0)).map_err(refused)?;
+    socket
+        .bind(SocketAddr::new(REAL_HOST, 0))
+        .map_err(refused)?;
     let local = socket.local_addr().map_err(refused)?;
     shared.local.add_reverse(Proto::Tcp, local, source);
     let connected = tokio::time::timeout(CONNECT_WAIT, socket.connect(real)).await;

@@ -69,7 +69,10 @@ fn relay(
     remote: SocketAddr,
 ) -> Result<(SocketAddr, mpsc::Sender<(Bytes, SocketAddr)>), NetError> {
     let mut relays = skiff_sync::lock(&shared.udp.relays);
-    if let Some(r) = relays.get(&(pod_ip, remote)).filter(|r| !r.deliver.is_closed()) {
+    if let Some(r) = relays
+        .get(&(pod_ip, remote))
+        .filter(|r| !r.deliver.is_closed())
+    {
         return Ok((r.real, r.deliver.clone()));
     }
     let refused = |_| NetError::Refused(remote);
@@ -176,7 +179,9 @@ async fn open_stream(
     else {
         return None;
     };
-    let sender = shared.peers.sender(&node, tunnel, &shared.tasks, &shared.shutdown);
+    let sender = shared
+        .peers
+        .sender(&node, tunnel, &shared.tasks, &shared.shutdown);
     let mut sender = match sender.await {
         Ok(sender) => sender,
         Err(e) => {
@@ -247,7 +252,9 @@ async fn deliver_frames(
 ) {
     let mut pending = BytesMut::new();
     while let Some(Ok(frame)) = body.frame().await {
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         pending.extend_from_slice(&data);
         while pending.len() >= 2 {
             let len = usize::from(u16::from_be_bytes([pending[0], pending[1]]));

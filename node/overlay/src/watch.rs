@@ -15,7 +15,15 @@ use std::sync::{Arc, RwLock};
 use tokio_util::sync::CancellationToken;
 
 /// An API kind the tables keep, and how.
-trait Kept: kube::Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static {
+trait Kept:
+    kube::Resource<DynamicType = ()>
+    + Clone
+    + std::fmt::Debug
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
     type Id: Hash + Eq + Send;
     type Entry: Send;
     fn id(&self) -> Self::Id;

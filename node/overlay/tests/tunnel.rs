@@ -28,7 +28,9 @@ struct Ca {
 fn ca() -> Ca {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::default();
-    params.distinguished_name.push(DnType::CommonName, "test-ca");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "test-ca");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let pem = params.clone().self_signed(&key).unwrap().pem();
     Ca { params, key, pem }
@@ -148,11 +150,21 @@ async fn scenario() {
     // UDP: pod b's socket at 10.244.1.2:7001 answers whoever sent.
     let echo = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let echo_local = net_b
-        .bound(&server, Proto::Udp, "0.0.0.0:7001".parse().unwrap(), echo.local_addr().unwrap())
+        .bound(
+            &server,
+            Proto::Udp,
+            "0.0.0.0:7001".parse().unwrap(),
+            echo.local_addr().unwrap(),
+        )
         .unwrap();
     let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let sender_local = net_a
-        .bound(&client, Proto::Udp, "0.0.0.0:0".parse().unwrap(), sender.local_addr().unwrap())
+        .bound(
+            &client,
+            Proto::Udp,
+            "0.0.0.0:0".parse().unwrap(),
+            sender.local_addr().unwrap(),
+        )
         .unwrap();
     let to = net_a.send(&client, echo_local).unwrap();
     sender.send_to(b"datagram", to).await.unwrap();
@@ -162,7 +174,10 @@ async fn scenario() {
     let from_virtual = net_b.virtual_of(Proto::Udp, from).unwrap();
     assert_eq!(from_virtual, sender_local);
     let back = net_b.send(&server, from_virtual).unwrap();
-    assert_eq!(back, from, "the reply leaves through the relay that stands for the sender");
+    assert_eq!(
+        back, from,
+        "the reply leaves through the relay that stands for the sender"
+    );
     echo.send_to(b"reply", back).await.unwrap();
     let (n, from) = sender.recv_from(&mut buf).await.unwrap();
     assert_eq!(&buf[..n], b"reply");
@@ -192,7 +207,12 @@ async fn scenario() {
     // A node with another CA's certificate: its flows never reach pod b.
     let stranger_ca = ca();
     let tables_x: Arc<RwLock<Tables>> = Arc::default();
-    let (net_x, addr_x) = node(identity(&stranger_ca, "a"), Arc::clone(&tables_x), &shutdown).await;
+    let (net_x, addr_x) = node(
+        identity(&stranger_ca, "a"),
+        Arc::clone(&tables_x),
+        &shutdown,
+    )
+    .await;
     fill(&tables_x, addr_x, addr_b);
     let run_x = tokio::spawn(net_x.clone().run_with(std::future::ready(())));
     let relay = net_x.connect(&client, local).unwrap();

@@ -35,8 +35,14 @@ async fn start_echo(kubectl: &Kubectl) -> anyhow::Result<()> {
         json!({"apiVersion": "v1", "kind": "Service",
                "metadata": {"name": name, "namespace": "echoes"}, "spec": spec})
     };
-    for object in [pod, service("echo", Some("None")), service("echo-vip", None)] {
-        kubectl.ok_stdin(&["apply", "-f", "-"], &object.to_string()).await?;
+    for object in [
+        pod,
+        service("echo", Some("None")),
+        service("echo-vip", None),
+    ] {
+        kubectl
+            .ok_stdin(&["apply", "-f", "-"], &object.to_string())
+            .await?;
     }
     Ok(())
 }
@@ -56,9 +62,18 @@ async fn scenario() -> anyhow::Result<()> {
         fleet.wait_ready_status(name, "True").await?;
         let port = fleet
             .kubectl
-            .ok(&["get", "node", name, "-o", r"jsonpath={.metadata.annotations.skiff\.io/overlay-port}"])
+            .ok(&[
+                "get",
+                "node",
+                name,
+                "-o",
+                r"jsonpath={.metadata.annotations.skiff\.io/overlay-port}",
+            ])
             .await?;
-        ensure!(port.trim().parse::<u16>().is_ok(), "node {name} publishes no overlay port: {port:?}");
+        ensure!(
+            port.trim().parse::<u16>().is_ok(),
+            "node {name} publishes no overlay port: {port:?}"
+        );
     }
     let kubectl = &fleet.kubectl;
     start_echo(kubectl).await?;
@@ -70,10 +85,21 @@ async fn scenario() -> anyhow::Result<()> {
     for service in ["echo", "echo-vip"] {
         let selector = format!("kubernetes.io/service-name={service}");
         let jsonpath = "jsonpath={.items[*].endpoints[*].addresses}";
-        let args = ["-n", "echoes", "get", "endpointslices", "-l", &selector, "-o", jsonpath];
-        poll(&format!("the echo pod in {service}'s EndpointSlice"), WAIT, || async {
-            Ok(kubectl.ok(&args).await?.contains(&echo_ip))
-        })
+        let args = [
+            "-n",
+            "echoes",
+            "get",
+            "endpointslices",
+            "-l",
+            &selector,
+            "-o",
+            jsonpath,
+        ];
+        poll(
+            &format!("the echo pod in {service}'s EndpointSlice"),
+            WAIT,
+            || async { Ok(kubectl.ok(&args).await?.contains(&echo_ip)) },
+        )
         .await?;
     }
     // The agents' watches follow within moments.
@@ -83,12 +109,18 @@ async fn scenario() -> anyhow::Result<()> {
         ("by-ip-tcp", format!("{echo_ip}:7000"), "tcp"),
         ("by-ip-udp", format!("{echo_ip}:7001"), "udp"),
         ("by-name", "echo.echoes:7000".to_owned(), "tcp"),
-        ("by-name-udp", "echo.echoes.svc.cluster.local:7001".to_owned(), "udp"),
+        (
+            "by-name-udp",
+            "echo.echoes.svc.cluster.local:7001".to_owned(),
+            "udp",
+        ),
         ("by-vip", "echo-vip.echoes:7000".to_owned(), "tcp"),
     ];
     for (name, target, proto) in &clients {
         let pod = client_pod(name, "net-a", target, proto)?;
-        kubectl.ok_stdin(&["apply", "-f", "-"], &pod.to_string()).await?;
+        kubectl
+            .ok_stdin(&["apply", "-f", "-"], &pod.to_string())
+            .await?;
     }
     for (name, target, _) in &clients {
         let phase = finished(kubectl, name).await?;

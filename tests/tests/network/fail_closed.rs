@@ -43,7 +43,10 @@ impl LoopbackOnly {
             .split_whitespace()
             .position(|n| n == "OutNoRoutes")
             .context("no OutNoRoutes")?;
-        let value = values.split_whitespace().nth(column).context("short Ip line")?;
+        let value = values
+            .split_whitespace()
+            .nth(column)
+            .context("short Ip line")?;
         Ok(value.parse()?)
     }
 
@@ -66,7 +69,10 @@ impl Drop for LoopbackOnly {
 }
 
 fn ip(args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new("ip").args(args).output().context("running ip")?;
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .context("running ip")?;
     ensure!(
         out.status.success(),
         "ip {}: {}",
@@ -83,23 +89,35 @@ fn unmapped_addresses_are_refused_and_nothing_leaves_the_namespace() {
 
 async fn scenario() -> anyhow::Result<()> {
     let ns = LoopbackOnly::create()?;
-    let mut options = ReplicaOptions::up("fail-closed").args(["--name", "sealed", "--lease-seconds", "2"]);
+    let mut options =
+        ReplicaOptions::up("fail-closed").args(["--name", "sealed", "--lease-seconds", "2"]);
     options.netns = Some(ns.0.clone());
     let up = Replica::start(options).await?;
     let mut kubectl = Kubectl::for_replica(&up)?;
     kubectl.netns = Some(ns.0.clone());
     poll("node sealed Ready", WAIT, || async {
         let jsonpath = r#"jsonpath={.status.conditions[?(@.type=="Ready")].status}"#;
-        Ok(kubectl.ok(&["get", "node", "sealed", "-o", jsonpath]).await?.trim() == "True")
+        Ok(kubectl
+            .ok(&["get", "node", "sealed", "-o", jsonpath])
+            .await?
+            .trim()
+            == "True")
     })
     .await?;
-    ensure!(ns.devices()? == ["lo"], "the namespace has other devices: {:?}", ns.devices()?);
+    ensure!(
+        ns.devices()? == ["lo"],
+        "the namespace has other devices: {:?}",
+        ns.devices()?
+    );
 
     // Control: a real connect to an unrouted 10.x address moves the counter.
     let before_control = ns.out_no_routes()?;
     ns.exec(&["timeout", "2", "bash", "-c", "echo > /dev/tcp/10.1.2.3/80"])?;
     let before = ns.out_no_routes()?;
-    ensure!(before > before_control, "OutNoRoutes did not count a real attempt");
+    ensure!(
+        before > before_control,
+        "OutNoRoutes did not count a real attempt"
+    );
 
     let calls = [
         ("outside-tcp", "10.1.2.3:80", "tcp"),
@@ -109,19 +127,30 @@ async fn scenario() -> anyhow::Result<()> {
     ];
     for (name, target, proto) in calls {
         let pod = client_pod(name, "sealed", target, proto)?;
-        kubectl.ok_stdin(&["apply", "-f", "-"], &pod.to_string()).await?;
+        kubectl
+            .ok_stdin(&["apply", "-f", "-"], &pod.to_string())
+            .await?;
     }
     for (name, target, _) in calls {
         let phase = finished(&kubectl, name).await?;
         let log = logs(&kubectl, "default", name, "client").await?;
         ensure!(
-            phase == "Failed" && log.contains(&format!("error 0 calling {target}")) && !log.contains("reply"),
+            phase == "Failed"
+                && log.contains(&format!("error 0 calling {target}"))
+                && !log.contains("reply"),
             "{name} ({target}) was not refused: {phase}\n{log}"
         );
     }
     let after = ns.out_no_routes()?;
-    ensure!(after == before, "OutNoRoutes moved from {before} to {after}: a packet was attempted");
-    ensure!(ns.devices()? == ["lo"], "the namespace gained devices: {:?}", ns.devices()?);
+    ensure!(
+        after == before,
+        "OutNoRoutes moved from {before} to {after}: a packet was attempted"
+    );
+    ensure!(
+        ns.devices()? == ["lo"],
+        "the namespace gained devices: {:?}",
+        ns.devices()?
+    );
     let links = ns.exec(&["ip", "-s", "link"])?;
     eprintln!("fail_closed: devices of the namespace after the calls:\n{links}");
     drop(up);

@@ -29,7 +29,9 @@ pub fn client_pod(name: &str, node: &str, target: &str, proto: &str) -> anyhow::
 pub async fn finished(kubectl: &Kubectl, pod: &str) -> anyhow::Result<String> {
     let jsonpath = "jsonpath={.status.phase}";
     poll(&format!("pod {pod} finished"), WAIT, || async {
-        let out = kubectl.run(&["get", "pod", pod, "-o", jsonpath], "").await?;
+        let out = kubectl
+            .run(&["get", "pod", pod, "-o", jsonpath], "")
+            .await?;
         Ok(matches!(out.stdout.trim(), "Succeeded" | "Failed"))
     })
     .await?;
@@ -39,7 +41,15 @@ pub async fn finished(kubectl: &Kubectl, pod: &str) -> anyhow::Result<String> {
 
 /// `status.podIP` of a pod, once it has one.
 pub async fn pod_ip(kubectl: &Kubectl, namespace: &str, pod: &str) -> anyhow::Result<String> {
-    let args = ["-n", namespace, "get", "pod", pod, "-o", "jsonpath={.status.podIP}"];
+    let args = [
+        "-n",
+        namespace,
+        "get",
+        "pod",
+        pod,
+        "-o",
+        "jsonpath={.status.podIP}",
+    ];
     poll(&format!("pod {pod} has an IP"), WAIT, || async {
         Ok(!kubectl.ok(&args).await?.trim().is_empty())
     })
@@ -48,7 +58,12 @@ pub async fn pod_ip(kubectl: &Kubectl, namespace: &str, pod: &str) -> anyhow::Re
 }
 
 /// The log of a pod's container.
-pub async fn logs(kubectl: &Kubectl, namespace: &str, pod: &str, container: &str) -> anyhow::Result<String> {
+pub async fn logs(
+    kubectl: &Kubectl,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+) -> anyhow::Result<String> {
     kubectl
         .ok(&["-n", namespace, "logs", pod, "-c", container])
         .await

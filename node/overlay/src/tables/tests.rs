@@ -25,8 +25,16 @@ fn nodes_give_their_pod_range_and_tunnel_once_published() {
             Some("10.244.1.0/24"),
             Some("127.0.0.2:4000"),
         ),
-        (node(Some("10.244.1.0/24"), "127.0.0.2", None), Some("10.244.1.0/24"), None),
-        (node(None, "127.0.0.2", Some("4000")), None, Some("127.0.0.2:4000")),
+        (
+            node(Some("10.244.1.0/24"), "127.0.0.2", None),
+            Some("10.244.1.0/24"),
+            None,
+        ),
+        (
+            node(None, "127.0.0.2", Some("4000")),
+            None,
+            Some("127.0.0.2:4000"),
+        ),
         (node(None, "127.0.0.2", Some("0")), None, None),
         (node(None, "127.0.0.2", Some("many")), None, None),
         (node(Some("bad"), "not-an-ip", Some("4000")), None, None),
@@ -44,7 +52,8 @@ fn tables() -> Tables {
         pod_cidr: Cidr::parse(cidr),
         tunnel: tunnel.map(|t| t.parse().unwrap()),
     };
-    t.nodes.insert("a".into(), entry("10.244.0.0/24", Some("127.0.0.2:4000")));
+    t.nodes
+        .insert("a".into(), entry("10.244.0.0/24", Some("127.0.0.2:4000")));
     t.nodes.insert("b".into(), entry("10.244.1.0/24", None));
     let service: Service = serde_json::from_value(json!({
         "spec": {"clusterIP": "10.96.0.20", "ports": [{"name": "echo", "port": 7000}]}
@@ -58,13 +67,20 @@ fn tables() -> Tables {
     }))
     .unwrap();
     let headless = ServiceEntry::of(&headless).unwrap();
-    t.services.insert(("web".into(), "peers".into()), headless.clone());
+    t.services
+        .insert(("web".into(), "peers".into()), headless.clone());
     t.services.insert(("web".into(), "empty".into()), headless);
     for (slice, addresses) in [
-        ("peers-1", json!([{"addresses": ["10.244.1.3"]},
-                           {"addresses": ["10.244.0.9"], "conditions": {"ready": false}}])),
-        ("peers-2", json!([{"addresses": ["10.244.0.2"], "conditions": {"ready": true}},
-                           {"addresses": ["10.244.1.3"]}])),
+        (
+            "peers-1",
+            json!([{"addresses": ["10.244.1.3"]},
+                           {"addresses": ["10.244.0.9"], "conditions": {"ready": false}}]),
+        ),
+        (
+            "peers-2",
+            json!([{"addresses": ["10.244.0.2"], "conditions": {"ready": true}},
+                           {"addresses": ["10.244.1.3"]}]),
+        ),
     ] {
         let slice: EndpointSlice = serde_json::from_value(json!({
             "metadata": {"name": slice, "labels": {SERVICE_NAME_LABEL: "peers"}},
@@ -73,7 +89,8 @@ fn tables() -> Tables {
         }))
         .unwrap();
         let entry = SliceEntry::of(&slice).unwrap();
-        t.slices.insert(("web".into(), slice.metadata.name.unwrap()), entry);
+        t.slices
+            .insert(("web".into(), slice.metadata.name.unwrap()), entry);
     }
     t
 }
@@ -98,7 +115,10 @@ fn pod_ips_belong_to_the_node_whose_range_holds_them() {
 fn names_resolve_to_cluster_ips_or_ready_pods_and_nothing_else() {
     let t = tables();
     let vip = Ok(vec!["10.96.0.20".parse().unwrap()]);
-    let pods = Ok(vec!["10.244.0.2".parse().unwrap(), "10.244.1.3".parse().unwrap()]);
+    let pods = Ok(vec![
+        "10.244.0.2".parse().unwrap(),
+        "10.244.1.3".parse().unwrap(),
+    ]);
     let none = |n: &str| Err(NetError::NameUnresolvable(n.into()));
     let table = [
         ("echo", "web", vip.clone()),
