@@ -16,7 +16,11 @@ fn pods_reach_pods_of_another_node_by_ip_and_by_name() {
 /// The echo pod (TCP on 7000, UDP on 7001, one IP) on `net-b`, a headless Service and a
 /// ClusterIP Service in front of it, in namespace `echoes`.
 async fn start_echo(kubectl: &Kubectl) -> anyhow::Result<()> {
-    kubectl.ok(&["create", "namespace", "echoes"]).await?;
+    let namespace =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "echoes"}});
+    kubectl
+        .ok_stdin(&["apply", "-f", "-"], &namespace.to_string())
+        .await?;
     let pod = json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "echo", "namespace": "echoes", "labels": {"app": "echo"}},
