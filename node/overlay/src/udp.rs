@@ -16,6 +16,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
 use skiff_runtime_wasm::network::{NetError, PodNetwork, PodRef, Proto, REAL_HOST};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -154,14 +155,14 @@ async fn forward(
     let mut frame = BytesMut::with_capacity(2 + payload.len());
     frame.put_u16(len);
     frame.put_slice(payload);
-    if !streams.contains_key(&source) {
-        match open_stream(shared, source, remote).await {
-            Some(tx) => streams.insert(source, tx),
+    let tx = match streams.entry(source) {
+        Entry::Occupied(open) => open.into_mut(),
+        Entry::Vacant(missing) => match open_stream(shared, source, remote).await {
+            Some(tx) => missing.insert(tx),
             None => return,
-        };
-    }
-    if let Some(tx) = streams.get_mut(&source)
-        && let Err(e) = tx.try_send(Ok(Frame::data(frame.freeze())))
+        },
+    };
+    if let Err(e) = tx.try_send(Ok(Frame::data(frame.freeze())))
         && e.is_disconnected()
     {
         streams.remove(&source);

@@ -4,6 +4,11 @@
 //! cannot open a tunnel. The pods are real loopback sockets registered through `PodNetwork`,
 //! as runtime-wasm's socket wrapper registers a guest's.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "the helpers below run only inside this test; a panic is its failure report"
+)]
+
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     SanType,
