@@ -68,42 +68,41 @@ async fn relay_out(
         return;
     };
     let _ = stream.set_nodelay(true);
+    match start_flow(&shared, &node, tunnel, source, destination).await {
+        Ok((tx, body)) => pipe(&shared, stream, tx, body).await,
+        Err(why) => {
+            tracing::debug!(%source, %destination, "flow not opened: {why}");
+            reset(stream);
+        }
+    }
+}
+
+/// Opens the flow's stream on the tunnel to `node`: the body to feed and the peer's answer.
+async fn start_flow(
+    shared: &Shared,
+    node: &str,
+    tunnel: SocketAddr,
+    source: SocketAddr,
+    destination: SocketAddr,
+) -> Result<(crate::body::BodySender, Incoming), String> {
     let sender = shared
         .peers
-        .sender(&node, tunnel, &shared.tasks, &shared.shutdown)
-        .await;
-    let mut sender = match sender {
-        Ok(sender) => sender,
-        Err(e) => {
-            tracing::warn!(%source, %destination, "no tunnel: {e}");
-            return reset(stream);
-        }
-    };
+        .sender(node, tunnel, &shared.tasks, &shared.shutdown);
+    let mut sender = sender.await.map_err(|e| e.to_string())?;
     let (tx, body) = channel_body();
     let request = http::Request::post(TCP_PATH)
         .header(SOURCE_HEADER, source.to_string())
         .header(DESTINATION_HEADER, destination.to_string())
-        .body(body);
-    let Ok(request) = request else {
-        return reset(stream);
-    };
+        .body(body)
+        .map_err(|e| e.to_string())?;
     let response = tokio::select! {
-        () = shared.shutdown.cancelled() => return,
-        response = sender.send_request(request) => response,
+        () = shared.shutdown.cancelled() => return Err("shutting down".into()),
+        response = sender.send_request(request) => response.map_err(|e| e.to_string())?,
     };
-    match response {
-        Ok(response) if response.status().is_success() => {
-            pipe(&shared, stream, tx, response.into_body()).await;
-        }
-        Ok(response) => {
-            tracing::debug!(%source, %destination, status = %response.status(), "flow refused by the peer");
-            reset(stream);
-        }
-        Err(e) => {
-            tracing::debug!(%source, %destination, "flow failed: {e}");
-            reset(stream);
-        }
+    if !response.status().is_success() {
+        return Err(format!("refused by node {node}: {}", response.status()));
     }
+    Ok((tx, response.into_body()))
 }
 
 /// Copies both ways until both directions ended or shutdown.

@@ -130,84 +130,9 @@ async fn scenario() {
     ];
     let (client, server) = (pod("10.244.0.2"), pod("10.244.1.2"));
 
-    // TCP: a listener of pod b at 10.244.1.2:7000.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let wanted: SocketAddr = "0.0.0.0:7000".parse().unwrap();
-    let local = net_b
-        .bound(&server, Proto::Tcp, wanted, listener.local_addr().unwrap())
-        .unwrap();
-    net_b.listen(&server, local).unwrap();
-    let relay = net_a.connect(&client, local).unwrap();
-    assert!(relay.ip().is_loopback(), "{relay}");
-    let socket = guest_tcp(&net_a, &client);
-    let mut stream = socket.connect(relay).await.unwrap();
-    let client_virtual = net_a.virtual_of(Proto::Tcp, stream.local_addr().unwrap());
-    stream.write_all(b"ping").await.unwrap();
-    let (mut accepted, peer) = listener.accept().await.unwrap();
-    assert_eq!(net_b.virtual_of(Proto::Tcp, peer), client_virtual);
-    assert_eq!(client_virtual.map(|v| v.ip()), Some(client.ip));
-    let mut buf = [0u8; 4];
-    accepted.read_exact(&mut buf).await.unwrap();
-    accepted.write_all(b"pong").await.unwrap();
-    stream.read_exact(&mut buf).await.unwrap();
-    assert_eq!(&buf, b"pong");
-
-    // UDP: pod b's socket at 10.244.1.2:7001 answers whoever sent.
-    let echo = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let echo_local = net_b
-        .bound(
-            &server,
-            Proto::Udp,
-            "0.0.0.0:7001".parse().unwrap(),
-            echo.local_addr().unwrap(),
-        )
-        .unwrap();
-    let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let sender_local = net_a
-        .bound(
-            &client,
-            Proto::Udp,
-            "0.0.0.0:0".parse().unwrap(),
-            sender.local_addr().unwrap(),
-        )
-        .unwrap();
-    let to = net_a.send(&client, echo_local).unwrap();
-    sender.send_to(b"datagram", to).await.unwrap();
-    let mut buf = [0u8; 64];
-    let (n, from) = echo.recv_from(&mut buf).await.unwrap();
-    assert_eq!(&buf[..n], b"datagram");
-    let from_virtual = net_b.virtual_of(Proto::Udp, from).unwrap();
-    assert_eq!(from_virtual, sender_local);
-    let back = net_b.send(&server, from_virtual).unwrap();
-    assert_eq!(
-        back, from,
-        "the reply leaves through the relay that stands for the sender"
-    );
-    echo.send_to(b"reply", back).await.unwrap();
-    let (n, from) = sender.recv_from(&mut buf).await.unwrap();
-    assert_eq!(&buf[..n], b"reply");
-    assert_eq!(net_a.virtual_of(Proto::Udp, from), Some(echo_local));
-
-    // Unmapped: refused inside the overlay, unreachable outside it, no Service router.
-    for (target, refused) in [
-        ("10.244.1.2:7999", false),
-        ("10.244.9.9:80", true),
-        ("10.96.0.10:80", true),
-        ("10.1.2.3:80", false),
-        ("192.0.2.1:80", false),
-    ] {
-        let target: SocketAddr = target.parse().unwrap();
-        let got = net_a.connect(&client, target);
-        if target.ip().to_string().starts_with("10.244.1.") {
-            // A peer's address: the relay is handed out, and the peer refuses the flow.
-            let relay = got.unwrap();
-            assert!(closed_at_once(guest_tcp(&net_a, &client), relay).await);
-        } else if refused {
-            assert_eq!(got, Err(NetError::Refused(target)));
-        } else {
-            assert_eq!(got, Err(NetError::Unreachable(target)));
-        }
-    }
+    let (listener, local) = tcp_across(&net_a, &net_b, &client, &server).await;
+    udp_across(&net_a, &net_b, &client, &server).await;
+    refusals(&net_a, &client).await;
 
     // A node with another CA's certificate: its flows never reach pod b.
     let stranger_ca = ca();
@@ -228,5 +153,101 @@ async fn scenario() {
     shutdown.cancel();
     for run in runs.into_iter().chain([run_x]) {
         run.await.unwrap();
+    }
+}
+
+/// TCP from `client` on a to a listener of `server` on b; returns the listener and its
+/// virtual address.
+async fn tcp_across(
+    net_a: &Overlay,
+    net_b: &Overlay,
+    client: &PodRef,
+    server: &PodRef,
+) -> (TcpListener, SocketAddr) {
+    // TCP: a listener of pod b at 10.244.1.2:7000.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let wanted: SocketAddr = "0.0.0.0:7000".parse().unwrap();
+    let local = net_b
+        .bound(server, Proto::Tcp, wanted, listener.local_addr().unwrap())
+        .unwrap();
+    net_b.listen(server, local).unwrap();
+    let relay = net_a.connect(client, local).unwrap();
+    assert!(relay.ip().is_loopback(), "{relay}");
+    let socket = guest_tcp(net_a, client);
+    let mut stream = socket.connect(relay).await.unwrap();
+    let client_virtual = net_a.virtual_of(Proto::Tcp, stream.local_addr().unwrap());
+    stream.write_all(b"ping").await.unwrap();
+    let (mut accepted, peer) = listener.accept().await.unwrap();
+    assert_eq!(net_b.virtual_of(Proto::Tcp, peer), client_virtual);
+    assert_eq!(client_virtual.map(|v| v.ip()), Some(client.ip));
+    let mut buf = [0u8; 4];
+    accepted.read_exact(&mut buf).await.unwrap();
+    accepted.write_all(b"pong").await.unwrap();
+    stream.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"pong");
+
+    (listener, local)
+}
+
+/// UDP from `client` on a to a socket of `server` on b, and the reply.
+async fn udp_across(net_a: &Overlay, net_b: &Overlay, client: &PodRef, server: &PodRef) {
+    // UDP: pod b's socket at 10.244.1.2:7001 answers whoever sent.
+    let echo = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let echo_local = net_b
+        .bound(
+            server,
+            Proto::Udp,
+            "0.0.0.0:7001".parse().unwrap(),
+            echo.local_addr().unwrap(),
+        )
+        .unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sender_local = net_a
+        .bound(
+            client,
+            Proto::Udp,
+            "0.0.0.0:0".parse().unwrap(),
+            sender.local_addr().unwrap(),
+        )
+        .unwrap();
+    let to = net_a.send(client, echo_local).unwrap();
+    sender.send_to(b"datagram", to).await.unwrap();
+    let mut buf = [0u8; 64];
+    let (n, from) = echo.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"datagram");
+    let from_virtual = net_b.virtual_of(Proto::Udp, from).unwrap();
+    assert_eq!(from_virtual, sender_local);
+    let back = net_b.send(server, from_virtual).unwrap();
+    assert_eq!(
+        back, from,
+        "the reply leaves through the relay that stands for the sender"
+    );
+    echo.send_to(b"reply", back).await.unwrap();
+    let (n, from) = sender.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"reply");
+    assert_eq!(net_a.virtual_of(Proto::Udp, from), Some(echo_local));
+}
+
+/// Unmapped addresses: refused inside the overlay, unreachable outside it, no Service router.
+async fn refusals(net_a: &Overlay, client: &PodRef) {
+    // Unmapped: refused inside the overlay, unreachable outside it, no Service router.
+    for (target, refused) in [
+        ("10.244.1.2:7999", false),
+        ("10.244.9.9:80", true),
+        ("10.96.0.10:80", true),
+        ("10.1.2.3:80", false),
+        ("192.0.2.1:80", false),
+    ] {
+        let target: SocketAddr = target.parse().unwrap();
+        let got = net_a.connect(client, target);
+        if target.ip().to_string().starts_with("10.244.1.") {
+            // A peer's address: the relay is handed out, and the peer refuses the flow.
+            let relay = got.unwrap();
+            assert!(closed_at_once(guest_tcp(net_a, client), relay).await);
+        } else if refused {
+            assert_eq!(got, Err(NetError::Refused(target)));
+        } else {
+            assert_eq!(got, Err(NetError::Unreachable(target)));
+        }
     }
 }
