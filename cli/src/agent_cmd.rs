@@ -36,9 +36,14 @@ pub struct AgentTuning {
     /// Pod IPs come from this CIDR while the Node has no spec.podCIDR.
     #[arg(long, default_value = "10.244.0.0/24")]
     pod_cidr: String,
-    /// The address the Node reports (default: the local address towards the server).
+    /// The address the Node reports (default: the local address towards the server); the pod
+    /// network's tunnels from other nodes arrive on it.
     #[arg(long)]
     node_ip: Option<std::net::IpAddr>,
+    /// The port of the pod network's tunnel listener on --node-ip (0: any free port; either
+    /// way it is published on the Node as the annotation skiff.io/overlay-port).
+    #[arg(long, default_value_t = 0)]
+    overlay_port: u16,
     /// Test setting: the first crash-loop back-off in milliseconds (Kubernetes: 10000);
     /// it doubles up to 30x and resets after a clean run of 60x.
     #[arg(long, hide_short_help = true)]
@@ -75,6 +80,7 @@ impl AgentTuning {
         options.lease_period = Duration::from_secs(self.lease_seconds);
         options.default_pod_cidr = self.pod_cidr.clone();
         options.node_ip = self.node_ip;
+        options.overlay_port = self.overlay_port;
         options.refs_retry = Duration::from_millis(self.refs_retry_ms.max(100));
         anyhow::ensure!(
             self.metrics_seconds > 0,

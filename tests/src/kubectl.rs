@@ -30,6 +30,8 @@ pub struct Kubectl {
     pub kubeconfig: PathBuf,
     /// A cache directory of its own: kubectl caches discovery and OpenAPI for hours.
     pub cache_dir: PathBuf,
+    /// Run inside this network namespace (`ip netns exec`), to reach a server in it.
+    pub netns: Option<String>,
 }
 
 impl Kubectl {
@@ -39,6 +41,7 @@ impl Kubectl {
             program: PathBuf::from("kubectl"),
             kubeconfig: kubeconfig.to_owned(),
             cache_dir: crate::scratch_dir("kubectl-cache")?,
+            netns: None,
         })
     }
 
@@ -54,7 +57,14 @@ impl Kubectl {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(&self.program);
+        let mut command = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&self.program);
+                c
+            }
+            None => Command::new(&self.program),
+        };
         command
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)

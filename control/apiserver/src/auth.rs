@@ -216,11 +216,11 @@ pub(crate) fn authorize(
     let plural = request.info.plural;
     let name = request.name.as_deref();
     let allowed = match plural {
-        // Only its own Node, also for reads: listed or watched by `metadata.name=<node>`.
+        // Writes and gets only of its own Node. Every Node may be listed and watched: the
+        // overlay (`node/overlay`) routes pod IPs by each Node's podCIDR, address and overlay
+        // port (Kubernetes' `system:node` role lists and watches all Nodes too).
         "nodes" => match request.verb {
-            Verb::List | Verb::Watch => {
-                request.query.field_selector.as_deref() == Some(&format!("metadata.name={node}"))
-            }
+            Verb::List | Verb::Watch => true,
             Verb::Create => body_name(body) == Some(node),
             _ => name == Some(node),
         },

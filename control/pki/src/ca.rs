@@ -156,6 +156,53 @@ impl ClusterCa {
     }
 }
 
+impl ClusterCa {
+    /// Issues node `node` its overlay certificate (1 year, serverAuth + clientAuth):
+    /// `CN=system:node:<node>`, `O=system:nodes` (the user and group its bearer token
+    /// authenticates as) and the DNS SAN `<node>`, the server name other nodes verify when
+    /// they open a tunnel to it. Node-to-node TLS is mutual: each side checks the other's
+    /// chain to the cluster CA and its `system:node:` name.
+    pub fn issue_node_cert(&self, node: &str) -> Result<ServingCert, CertError> {
+        let san = node
+            .to_owned()
+            .try_into()
+            .map(SanType::DnsName)
+            .map_err(|_| CertError::BadSan {
+                san: node.to_owned(),
+            })?;
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let now = SystemTime::now();
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("{NODE_USER_PREFIX}{node}"));
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "system:nodes");
+        params.not_before = (now - DAY).into();
+        params.not_after = (now + SERVING_VALIDITY).into();
+        params.serial_number = Some(random_serial());
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        params.use_authority_key_identifier_extension = true;
+        params.subject_alt_names = vec![san];
+        let issuer = Issuer::new(ca_params(&self.key), &self.key);
+        let cert = params.signed_by(&key, &issuer)?;
+        Ok(ServingCert {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+}
+
+/// The common-name prefix of a node certificate (`system:node:<name>`, Kubernetes' node user).
+pub const NODE_USER_PREFIX: &str = "system:node:";
+
 /// `sans` plus [`ALWAYS_SANS`], trimmed, without empties, sorted and deduplicated.
 pub fn normalize_sans(sans: &[String]) -> Vec<String> {
     let mut all: Vec<String> = sans
@@ -243,5 +290,43 @@ pub(crate) fn check_key_matches(
             Err(CertError::KeyMismatch)
         }
         Err(e) => Err(CertError::BadKey(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod node_cert_tests {
+    use super::*;
+    use rustls::client::danger::ServerCertVerifier;
+    use std::sync::Arc;
+
+    #[test]
+    fn node_certificates_are_signed_by_the_ca_and_name_the_node() {
+        let ca = ClusterCa::generate().unwrap();
+        let cert = ca.issue_node_cert("worker-1").unwrap();
+        let der = cert_der(&cert.cert_pem).unwrap();
+        check_key_matches(&der, &cert.key_pem).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert_der(ca.cert_pem()).unwrap()).unwrap();
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            crate::tls::crypto_provider(),
+        )
+        .build()
+        .unwrap();
+        let name = rustls::pki_types::ServerName::try_from("worker-1").unwrap();
+        let now = rustls::pki_types::UnixTime::now();
+        verifier
+            .verify_server_cert(&der, &[], &name, &[], now)
+            .expect("valid for its node name under the cluster CA");
+        let other = rustls::pki_types::ServerName::try_from("worker-2").unwrap();
+        assert!(
+            verifier
+                .verify_server_cert(&der, &[], &other, &[], now)
+                .is_err()
+        );
+        assert!(matches!(
+            ca.issue_node_cert("nœud"),
+            Err(CertError::BadSan { .. })
+        ));
     }
 }

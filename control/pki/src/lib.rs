@@ -39,7 +39,10 @@ mod join_tests;
 #[cfg(test)]
 mod store_tests;
 
-pub use ca::{ALWAYS_SANS, CA_COMMON_NAME, CertError, ClusterCa, ServingCert, normalize_sans};
+pub use ca::{
+    ALWAYS_SANS, CA_COMMON_NAME, CertError, ClusterCa, NODE_USER_PREFIX, ServingCert,
+    normalize_sans,
+};
 pub use fsio::PkiPaths;
 pub use join::{DEFAULT_PORT, FETCH_TIMEOUT, JoinError, PinPolicy, fetch_ca, fetch_ca_with};
 pub use store::{Pki, PkiError, PkiStore};

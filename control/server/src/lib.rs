@@ -11,7 +11,8 @@
 //! - `routes`: dispatch by path, authentication of callers.
 //! - `kv_api`: the `/kv/v1` JSON endpoints (benchmarks and tests drive the store through them).
 //! - `node_join`: `/skiff/v1/node-join`, where a node agent trades the agent token for a
-//!   credential of its own.
+//!   credential of its own; `node_cert`: `/skiff/v1/node-certificate`, where a node gets its
+//!   overlay certificate.
 
 #![deny(unreachable_pub)]
 
@@ -22,5 +23,6 @@ pub mod debug;
 mod join;
 mod kv_api;
 pub mod launch;
+mod node_cert;
 mod node_join;
 mod routes;

@@ -1,6 +1,7 @@
 //! Request dispatch for a replica's HTTPS endpoint, and who may call what: peers present the
 //! cluster secret, joining nodes the agent token's, clients the admin bearer token, node
-//! tunnels (`/skiff/v1/tunnel`) their node's token; `/cacerts` and health checks are open.
+//! tunnels (`/skiff/v1/tunnel`) and node certificate requests (`/skiff/v1/node-certificate`)
+//! their node's token; `/cacerts` and health checks are open.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use hyper::body::Incoming;
 use tokio_util::sync::CancellationToken;
 
 use crate::kv_api;
+use crate::node_cert;
 use crate::node_join::{NodeJoin, PATH_NODE_JOIN};
 use skiff_apiserver::ApiServer;
 use skiff_pki::ct_eq;
@@ -94,6 +96,11 @@ impl Router {
                 ca_pem: &self.ca_pem,
             };
             return join.handle(request).await;
+        }
+        if path == node_cert::PATH_NODE_CERTIFICATE {
+            let bundle = &self.join_bundle;
+            return node_cert::handle(&self.api, &bundle.ca_cert_pem, &bundle.ca_key_pem, request)
+                .await;
         }
         if path == skiff_apiserver::TUNNEL_PATH {
             return self.api.accept_tunnel(request).await;

@@ -54,6 +54,7 @@ pub fn facts(name: &str, internal_ip: IpAddr) -> NodeFacts {
         skiff_version: env!("CARGO_PKG_VERSION").to_owned(),
         wasmtime_version: WASMTIME_VERSION.to_owned(),
         pod_cidr: None,
+        overlay_port: None,
     }
 }
 

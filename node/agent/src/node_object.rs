@@ -46,6 +46,21 @@ pub struct NodeFacts {
     pub wasmtime_version: String,
     /// `spec.podCIDR` this node allocates pod IPs from, when the agent chose one.
     pub pod_cidr: Option<String>,
+    /// The port of the overlay's tunnel listener on `internal_ip`, published as the
+    /// annotation `skiff.io/overlay-port` for the other nodes' overlays.
+    pub overlay_port: Option<u16>,
+}
+
+/// The Node annotation naming the overlay's tunnel port (`skiff_overlay::OVERLAY_PORT_ANNOTATION`).
+pub const OVERLAY_PORT_ANNOTATION: &str = "skiff.io/overlay-port";
+
+/// The annotations the agent owns on its Node.
+pub fn annotations(facts: &NodeFacts) -> BTreeMap<String, String> {
+    facts
+        .overlay_port
+        .map(|port| (OVERLAY_PORT_ANNOTATION.to_owned(), port.to_string()))
+        .into_iter()
+        .collect()
 }
 
 /// Rust's architecture names in Go's spelling, which `kubernetes.io/arch` uses.
@@ -82,6 +97,7 @@ pub fn node(facts: &NodeFacts, now: SystemTime) -> Node {
         metadata: ObjectMeta {
             name: Some(facts.name.clone()),
             labels: Some(labels),
+            annotations: Some(annotations(facts)).filter(|a| !a.is_empty()),
             ..ObjectMeta::default()
         },
         spec: Some(NodeSpec {

@@ -1,5 +1,5 @@
 //! The agent's Node: registration (create, or adopt the existing Node and reconcile its
-//! labels), the status kept current, the Lease in `kube-node-lease` renewed every
+//! labels and the overlay-port annotation), the status kept current, the Lease in `kube-node-lease` renewed every
 //! `lease_period` (the heartbeat the node lifecycle controller reads), a watch of the Node
 //! that registers it again when it is deleted, and its `spec.podCIDR` published to the pod
 //! manager.
@@ -47,9 +47,12 @@ impl NodeSync {
         let node = match bounded(self.nodes().create(&PostParams::default(), &desired)).await {
             Ok(node) => node,
             Err(e) if e.code() == Some(409) => {
-                let labels = json!({"metadata": {"labels": desired.metadata.labels}});
+                let metadata = json!({"metadata": {
+                    "labels": desired.metadata.labels,
+                    "annotations": node_object::annotations(&self.facts),
+                }});
                 let params = PatchParams::default();
-                bounded(self.nodes().patch(name, &params, &Patch::Merge(&labels))).await?
+                bounded(self.nodes().patch(name, &params, &Patch::Merge(&metadata))).await?
             }
             Err(e) => return Err(e),
         };

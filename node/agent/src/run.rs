@@ -1,9 +1,10 @@
 //! [`run`]: the whole agent. It obtains the node's credential (given by the caller, saved
-//! in the data directory by an earlier run, or by joining), registers the Node, then runs
-//! the Node heartbeat, the pod manager, the follower of the control plane's replica list, the
-//! resource-metrics sampler and the tunnels to the control plane (which serve `kubectl logs`
-//! and the metrics) until shutdown, owning and
-//! awaiting every task.
+//! in the data directory by an earlier run, or by joining) and its overlay certificate,
+//! binds the pod network's tunnel listener on the node's address, registers the Node (with
+//! the listener's port), then runs the Node heartbeat, the pod manager, the follower of the
+//! control plane's replica list, the resource-metrics sampler, the tunnels to the control
+//! plane (which serve `kubectl logs` and the metrics) and the pod network (`skiff-overlay`)
+//! until shutdown, owning and awaiting every task.
 
 use crate::backoff::BackoffPolicy;
 use crate::client::endpoints::ReplicaFollower;
@@ -18,8 +19,8 @@ use crate::pods::task::PodSettings;
 use crate::tunnel::{NodeLogs, StatsSource, TunnelConfig, keep_tunnels};
 use crate::worker::WorkerConfig;
 use crate::{api::CallError, host};
+use skiff_overlay::{NodeIdentity, Overlay, OverlayConfig, OverlayError, RoundRobin};
 use skiff_runtime_wasm::engine::PoolingConfig;
-use skiff_runtime_wasm::network::LocalNetwork;
 use skiff_runtime_wasm::{Runtime, RuntimeConfig, RuntimeError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,6 +71,9 @@ pub struct AgentOptions {
     pub pooling_instances: Option<u32>,
     /// The pod capacity the Node reports (the kubelet's `--max-pods`).
     pub max_pods: u32,
+    /// The port of the overlay's tunnel listener on the node's address (0: any free port);
+    /// published on the Node as `skiff.io/overlay-port`.
+    pub overlay_port: u16,
 }
 
 impl AgentOptions {
@@ -93,6 +97,7 @@ impl AgentOptions {
             refs_resync: Duration::from_secs(60),
             pooling_instances: None,
             max_pods: crate::node_object::DEFAULT_MAX_PODS,
+            overlay_port: 0,
             refs_retry: Duration::from_secs(2),
             metrics_period: crate::metrics::sampler::DEFAULT_PERIOD,
         }
@@ -126,6 +131,8 @@ pub enum AgentError {
     Runtime(#[from] RuntimeError),
     #[error("the API server refused this node's credential: {0}")]
     Refused(#[source] CallError),
+    #[error("the pod network: {0}")]
+    Overlay(#[from] OverlayError),
 }
 
 /// Runs the agent until `shutdown` fires. Startup errors (join, credential, runtime) are
@@ -146,8 +153,20 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     let node_ip = options
         .node_ip
         .unwrap_or_else(|| host::address_towards(&server_host));
+    let Some(identity) = overlay_identity(&client, &credential.ca_cert, &shutdown).await? else {
+        return Ok(());
+    };
+    let tables = Arc::default();
+    let overlay_config = OverlayConfig {
+        identity,
+        listen: std::net::SocketAddr::new(node_ip, options.overlay_port),
+        tables: Arc::clone(&tables),
+        router: Some(Arc::new(RoundRobin::new(tables))),
+    };
+    let (overlay, overlay_addr) = Overlay::bind(overlay_config, shutdown.clone()).await?;
     let mut facts = host::facts(&options.node_name, node_ip);
     facts.max_pods = options.max_pods;
+    facts.overlay_port = Some(overlay_addr.port());
     let (cidr_tx, cidr_rx) = watch::channel(None);
     let node_sync = NodeSync {
         client: client.clone(),
@@ -163,7 +182,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     else {
         return Ok(());
     };
-    let net = Arc::new(LocalNetwork::new());
+    let net = Arc::new(overlay.clone());
     let mut runtime_config = RuntimeConfig::new(options.data_dir.join("runtime"));
     runtime_config.engine.pooling = options.pooling_instances.map(|n| PoolingConfig {
         max_instances: n,
@@ -214,19 +233,46 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     let logs = NodeLogs::new(rt.clone(), options.data_dir.join("pods"));
     let tunnels = keep_tunnels(tunnels, Arc::new(logs), shutdown.clone());
     tracing::info!(node = %options.node_name, server = %replicas.current(), "agent running");
-    // The one owner of the agent's five loops: all end when `shutdown` fires.
-    let (_, _, _, tunnels, ()) = tokio::join!(
+    tracing::info!(node = %options.node_name, %overlay_addr, "pod network listening for tunnels");
+    // The one owner of the agent's six loops: all end when `shutdown` fires.
+    let overlay = overlay.run(pods.client.clone());
+    let (_, _, _, tunnels, (), ()) = tokio::join!(
         node_sync.run(node, shutdown.clone()),
         pods.run(shutdown.clone()),
         follower.run(shutdown.clone()),
         tunnels,
         sampler.run(shutdown.clone()),
+        overlay,
     );
     if let Err(e) = tunnels {
         tracing::error!("no tunnel to the control plane (kubectl logs will not work): {e}");
     }
     rt.shutdown(Duration::ZERO).await;
     Ok(())
+}
+
+/// The node's overlay certificate from the API server, asked again (with a warning each
+/// time) until it comes or `shutdown` fires (`None`); a refused credential ends it at once.
+async fn overlay_identity(
+    client: &kube::Client,
+    ca_pem: &str,
+    shutdown: &CancellationToken,
+) -> Result<Option<NodeIdentity>, AgentError> {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match NodeIdentity::fetch(client, ca_pem).await {
+            Ok(identity) => return Ok(Some(identity)),
+            Err(e @ OverlayError::Refused(_)) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!("getting the node's overlay certificate: {e}; retrying in {delay:?}")
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(None),
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
 }
 
 /// Whether the credential lives in the data directory (so a new replica list is saved

@@ -2,7 +2,7 @@
 //! through loopback sockets; names and Service VIPs come from tables the test fills in.
 
 use super::{NetError, PodNetwork, PodRef, Proto, REAL_HOST, is_real_allowed};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
@@ -28,8 +28,12 @@ struct Tables {
     reverse: HashMap<(Proto, SocketAddr), SocketAddr>,
     names: HashMap<String, Vec<IpAddr>>,
     services: HashMap<(Proto, SocketAddr), (Vec<SocketAddr>, usize)>,
-    real_uses: Vec<RealUse>,
+    /// The newest [`MAX_REAL_USES`] real targets (a long-running node must not grow it forever).
+    real_uses: VecDeque<RealUse>,
 }
+
+/// How many real targets the audit trail keeps.
+const MAX_REAL_USES: usize = 4096;
 
 /// In-process overlay for tests and single-node demos.
 #[derive(Debug, Default)]
@@ -56,13 +60,32 @@ impl LocalNetwork {
         self.tables().services.insert((proto, vip), (backends, 0));
     }
 
-    /// Every real connect/send target handed out so far.
-    pub fn real_uses(&self) -> Vec<RealUse> {
-        self.tables().real_uses.clone()
+    /// Reports `virtual_addr` for the real socket `real` ([`PodNetwork::virtual_of`]): what a
+    /// relay socket of the node overlay stands for (the remote pod it carries traffic of).
+    pub fn add_reverse(&self, proto: Proto, real: SocketAddr, virtual_addr: SocketAddr) {
+        debug_assert!(is_real_allowed(&real));
+        self.tables().reverse.insert((proto, real), virtual_addr);
     }
 
-    /// Virtual address -> real target, following a Service VIP to a backend.
-    fn route(
+    /// Forgets a relay socket registered by [`LocalNetwork::add_reverse`], unless the real
+    /// port was reused and registered for another address meanwhile.
+    pub fn remove_reverse(&self, proto: Proto, real: SocketAddr, virtual_addr: SocketAddr) {
+        let mut t = self.tables();
+        if t.reverse.get(&(proto, real)) == Some(&virtual_addr) {
+            t.reverse.remove(&(proto, real));
+        }
+    }
+
+    /// The real connect/send targets handed out so far (the newest 4096).
+    pub fn real_uses(&self) -> Vec<RealUse> {
+        self.tables().real_uses.iter().cloned().collect()
+    }
+
+    /// Virtual address -> real target for a socket of `pod`, following a Service VIP to a
+    /// backend: the same-node path, which the node overlay (`node/overlay`) reuses. A pod
+    /// from another node is passed as a `PodRef` with its IP, so its flows never reach a
+    /// pod's localhost-only listener.
+    pub fn route(
         &self,
         pod: &PodRef,
         proto: Proto,
@@ -92,7 +115,10 @@ impl LocalNetwork {
             _ => return Err(NetError::Unreachable(remote)),
         };
         debug_assert!(is_real_allowed(&real));
-        t.real_uses.push(RealUse {
+        if t.real_uses.len() >= MAX_REAL_USES {
+            t.real_uses.pop_front();
+        }
+        t.real_uses.push_back(RealUse {
             proto,
             virtual_target: remote,
             real_target: real,

@@ -19,6 +19,7 @@ fn facts() -> NodeFacts {
         skiff_version: "0.1.0".into(),
         wasmtime_version: "48.0.0".into(),
         pod_cidr: Some("10.244.1.0/24".into()),
+        overlay_port: None,
     }
 }
 

@@ -1,0 +1,73 @@
+//! Flow bytes on HTTP/2 streams: a streaming body fed by a channel, and the two pumps that
+//! move a local socket's bytes into a stream and a stream's bytes into a socket.
+
+use bytes::Bytes;
+use futures::SinkExt;
+use futures::channel::mpsc;
+use http_body_util::{BodyExt, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Every tunnel body: bytes, or the I/O error that ended the flow.
+pub type Body = BoxBody<Bytes, std::io::Error>;
+/// The sending half of a [`channel_body`].
+pub type BodySender = mpsc::Sender<Result<Frame<Bytes>, std::io::Error>>;
+
+/// Chunks in flight per direction of a flow before the reader waits (back-pressure).
+const CHANNEL_DEPTH: usize = 8;
+/// The largest chunk read from a socket at once.
+const CHUNK: usize = 64 * 1024;
+
+/// A body that ends when its sender is dropped.
+pub fn channel_body() -> (BodySender, Body) {
+    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+    (tx, BodyExt::boxed(StreamBody::new(rx)))
+}
+
+/// A body with nothing in it.
+pub fn empty_body() -> Body {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// Copies `read` into `tx` until end of file; dropping `tx` then ends the body.
+pub async fn socket_to_body(mut read: impl AsyncRead + Unpin, mut tx: BodySender) {
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match read.read(&mut buf).await {
+            Ok(0) => return,
+            Ok(n) => {
+                let chunk = Bytes::copy_from_slice(&buf[..n]);
+                if tx.send(Ok(Frame::data(chunk))).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Copies the data of `body` into `write` until the body ends, then shuts `write` down
+/// (the peer reads end of file). Returns whether the body ended cleanly.
+pub async fn body_to_socket(mut body: Incoming, mut write: impl AsyncWrite + Unpin) -> bool {
+    loop {
+        match body.frame().await {
+            None => {
+                let _ = write.shutdown().await;
+                return true;
+            }
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data()
+                    && write.write_all(&data).await.is_err()
+                {
+                    return false;
+                }
+            }
+            Some(Err(_)) => return false,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! One server and two agents, each on its own loopback address: a client pod on node
+//! `net-a` reaches an echo pod on node `net-b` over the overlay tunnel between them.
+
+use anyhow::ensure;
+use serde_json::json;
+use skiff_tests::fleet::{AGENT_FAST, example, poll};
+use skiff_tests::{Agent, Fleet, Kubectl, run_bounded};
+
+use crate::support::{LIMIT, WAIT, client_pod, finished, logs, pod_ip};
+
+#[test]
+fn pods_reach_pods_of_another_node_by_ip_and_by_name() {
+    run_bounded("across_nodes", LIMIT, scenario());
+}
+
+/// The echo pod (TCP on 7000, UDP on 7001, one IP) on `net-b`, a headless Service and a
+/// ClusterIP Service in front of it, in namespace `echoes`.
+async fn start_echo(kubectl: &Kubectl) -> anyhow::Result<()> {
+    let namespace =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "echoes"}});
+    kubectl
+        .ok_stdin(&["apply", "-f", "-"], &namespace.to_string())
+        .await?;
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "echo", "namespace": "echoes", "labels": {"app": "echo"}},
+        "spec": {"nodeName": "net-b", "terminationGracePeriodSeconds": 1, "containers": [
+            {"name": "tcp", "image": example("tcp-echo")?},
+            {"name": "udp", "image": example("udp-echo")?},
+        ]},
+    });
+    let ports = json!([{"name": "tcp", "port": 7000, "protocol": "TCP"},
+                       {"name": "udp", "port": 7001, "protocol": "UDP"}]);
+    let service = |name: &str, cluster_ip: Option<&str>| {
+        let mut spec = json!({"selector": {"app": "echo"}, "ports": ports});
+        if let Some(ip) = cluster_ip {
+            spec["clusterIP"] = json!(ip);
+        }
+        json!({"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": name, "namespace": "echoes"}, "spec": spec})
+    };
+    for object in [
+        pod,
+        service("echo", Some("None")),
+        service("echo-vip", None),
+    ] {
+        kubectl
+            .ok_stdin(&["apply", "-f", "-"], &object.to_string())
+            .await?;
+    }
+    Ok(())
+}
+
+async fn scenario() -> anyhow::Result<()> {
+    let mut fleet = Fleet::start(1, &[], &[]).await?;
+    let replica = &fleet.cluster.replicas[0];
+    let (url, token) = (replica.url(), replica.agent_token()?);
+    for (name, ip) in [("net-a", "127.0.0.2"), ("net-b", "127.0.0.3")] {
+        let mut args = AGENT_FAST.to_vec();
+        args.extend(["--server", &url, "--token", &token, "--node-ip", ip]);
+        let mut agent = Agent::prepare(name, &args)?;
+        agent.spawn()?;
+        fleet.agents.push(agent);
+    }
+    for name in ["net-a", "net-b"] {
+        fleet.wait_ready_status(name, "True").await?;
+        let port = fleet
+            .kubectl
+            .ok(&[
+                "get",
+                "node",
+                name,
+                "-o",
+                r"jsonpath={.metadata.annotations.skiff\.io/overlay-port}",
+            ])
+            .await?;
+        ensure!(
+            port.trim().parse::<u16>().is_ok(),
+            "node {name} publishes no overlay port: {port:?}"
+        );
+    }
+    let kubectl = &fleet.kubectl;
+    start_echo(kubectl).await?;
+    let echo_ip = pod_ip(kubectl, "echoes", "echo").await?;
+    let b_cidr = kubectl
+        .ok(&["get", "node", "net-b", "-o", "jsonpath={.spec.podCIDR}"])
+        .await?;
+    // Each Service answers the echo pod once its EndpointSlice lists it ready.
+    for service in ["echo", "echo-vip"] {
+        let selector = format!("kubernetes.io/service-name={service}");
+        let jsonpath = "jsonpath={.items[*].endpoints[*].addresses}";
+        let args = [
+            "-n",
+            "echoes",
+            "get",
+            "endpointslices",
+            "-l",
+            &selector,
+            "-o",
+            jsonpath,
+        ];
+        poll(
+            &format!("the echo pod in {service}'s EndpointSlice"),
+            WAIT,
+            || async { Ok(kubectl.ok(&args).await?.contains(&echo_ip)) },
+        )
+        .await?;
+    }
+    // The agents' watches follow within moments.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+
+    let clients = [
+        ("by-ip-tcp", format!("{echo_ip}:7000"), "tcp"),
+        ("by-ip-udp", format!("{echo_ip}:7001"), "udp"),
+        ("by-name", "echo.echoes:7000".to_owned(), "tcp"),
+        (
+            "by-name-udp",
+            "echo.echoes.svc.cluster.local:7001".to_owned(),
+            "udp",
+        ),
+        ("by-vip", "echo-vip.echoes:7000".to_owned(), "tcp"),
+    ];
+    for (name, target, proto) in &clients {
+        let pod = client_pod(name, "net-a", target, proto)?;
+        kubectl
+            .ok_stdin(&["apply", "-f", "-"], &pod.to_string())
+            .await?;
+    }
+    for (name, target, _) in &clients {
+        let phase = finished(kubectl, name).await?;
+        let log = logs(kubectl, "default", name, "client").await?;
+        ensure!(
+            phase == "Succeeded" && log.contains(&format!("reply 2 from {target}: ping 2")),
+            "client {name} ({target}) ended {phase}:\n{log}\n(echo pod {echo_ip}, node net-b {b_cidr})"
+        );
+    }
+    // The echo pod saw each client's own pod IP, not a relay's.
+    let tcp_client = pod_ip(kubectl, "default", "by-ip-tcp").await?;
+    let udp_client = pod_ip(kubectl, "default", "by-ip-udp").await?;
+    let tcp_log = logs(kubectl, "echoes", "echo", "tcp").await?;
+    let udp_log = logs(kubectl, "echoes", "echo", "udp").await?;
+    ensure!(
+        tcp_log.contains(&format!("connection from {tcp_client}:")),
+        "tcp-echo did not see {tcp_client}:\n{tcp_log}"
+    );
+    ensure!(
+        udp_log.contains(&format!("datagram of 6 bytes from {udp_client}:")),
+        "udp-echo did not see {udp_client}:\n{udp_log}"
+    );
+    ensure!(
+        !tcp_log.contains("127.0.0.") && !udp_log.contains("127.0.0."),
+        "a guest saw a real address:\n{tcp_log}\n{udp_log}"
+    );
+    Ok(())
+}

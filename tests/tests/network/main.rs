@@ -1,0 +1,13 @@
+//! The pod network (issue 16 items 1 and 2), with real `skiff` processes and the real
+//! kubectl.
+//! - `across_nodes`: one server and two agents on their own loopback addresses (127.0.0.2,
+//!   127.0.0.3); a client pod on one node reaches an echo pod on the other by pod IP over
+//!   TCP and UDP (the echo pod sees the client's pod IP), by a headless Service's name in
+//!   another namespace (`svc.ns`), and through a ClusterIP.
+//! - `fail_closed`: `skiff up` in a network namespace whose only device is loopback; pods
+//!   connecting to unmapped 10.x addresses are refused and the kernel never routed a packet
+//!   for them.
+
+mod across_nodes;
+mod fail_closed;
+mod support;
