@@ -127,6 +127,21 @@ pub(super) fn body(kind: &str) -> Value {
             "endpoints": [{"addresses": ["10.244.1.5"], "conditions": {"ready": true, "serving": true},
                 "nodeName": "n1", "targetRef": {"kind": "Pod", "name": "p"}}],
             "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
+        "Role" => json!({"rules": [{"apiGroups": [""], "resources": ["pods", "pods/log"],
+            "verbs": ["get", "list", "watch"], "resourceNames": ["p"]}]}),
+        "ClusterRole" => {
+            json!({"rules": [{"nonResourceURLs": ["/healthz", "/api/*"], "verbs": ["get"]}],
+            "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"rbac.example/aggregate": "true"}}]}})
+        }
+        "RoleBinding" => {
+            json!({"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+            "subjects": [{"kind": "ServiceAccount", "name": "sa", "namespace": "default"},
+                {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice"}]})
+        }
+        "ClusterRoleBinding" => {
+            json!({"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "devs"}]})
+        }
         other => panic!("no fixture for served kind {other}: add one"),
     }
 }
