@@ -60,6 +60,22 @@ def crud_configmap(v1):
     print("configmap: delete, then 404")
 
 
+def replace_image(apps, image):
+    """Read-modify-replace of the Deployment's image, again on a 409: the deployment
+    controller writes the object's status between the read and the replace, as it does on
+    Kubernetes, so a client that replaces must retry on a conflict."""
+    for _ in range(10):
+        got = apps.read_namespaced_deployment("py-web", NS)
+        assert got.spec.replicas == 2, got.spec
+        got.spec.template.spec.containers[0].image = image
+        try:
+            return apps.replace_namespaced_deployment("py-web", NS, got)
+        except ApiException as e:
+            if e.status != 409:
+                raise
+    raise AssertionError("replace kept conflicting")
+
+
 def crud_deployment(apps):
     container = client.V1Container(name="app", image="app.wasm")
     body = client.V1Deployment(
@@ -80,10 +96,7 @@ def crud_deployment(apps):
     scale = apps.read_namespaced_deployment_scale("py-web", NS)
     assert scale.spec.replicas == 3, scale
     apps.patch_namespaced_deployment_scale("py-web", NS, {"spec": {"replicas": 2}})
-    got = apps.read_namespaced_deployment("py-web", NS)
-    assert got.spec.replicas == 2, got.spec
-    got.spec.template.spec.containers[0].image = "app2.wasm"
-    replaced = apps.replace_namespaced_deployment("py-web", NS, got)
+    replaced = replace_image(apps, "app2.wasm")
     assert replaced.spec.template.spec.containers[0].image == "app2.wasm"
     names = [d.metadata.name for d in apps.list_namespaced_deployment(NS).items]
     assert "py-web" in names, names
