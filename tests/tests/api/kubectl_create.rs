@@ -88,6 +88,30 @@ async fn creates(kubectl: &Kubectl) -> anyhow::Result<()> {
             &["create", "serviceaccount", "bot", "-n", "dev"],
             "serviceaccount/bot created",
         ),
+        (
+            &[
+                "create",
+                "role",
+                "reader",
+                "-n",
+                "dev",
+                "--verb=get,list",
+                "--resource=pods,configmaps",
+            ],
+            "role.rbac.authorization.k8s.io/reader created",
+        ),
+        (
+            &[
+                "create",
+                "rolebinding",
+                "bot-reads",
+                "-n",
+                "dev",
+                "--role=reader",
+                "--serviceaccount=dev:bot",
+            ],
+            "rolebinding.rbac.authorization.k8s.io/bot-reads created",
+        ),
     ];
     for (args, want) in commands {
         let out = kubectl.run(args, "").await?;
@@ -149,6 +173,19 @@ async fn stored(kubectl: &Kubectl) -> anyhow::Result<()> {
     ensure!(api["spec"]["ports"][0]["targetPort"] == 81, "{api:#}");
     let bot = get(kubectl, &["serviceaccount", "bot", "-n", "dev"]).await?;
     ensure!(bot["metadata"]["namespace"] == "dev", "{bot:#}");
+    let reader = get(kubectl, &["role", "reader", "-n", "dev"]).await?;
+    ensure!(
+        reader["rules"][0]["verbs"] == serde_json::json!(["get", "list"])
+            && reader["rules"][0]["resources"] == serde_json::json!(["pods", "configmaps"]),
+        "{reader:#}"
+    );
+    let binding = get(kubectl, &["rolebinding", "bot-reads", "-n", "dev"]).await?;
+    ensure!(
+        binding["roleRef"]["name"] == "reader"
+            && binding["subjects"][0]["kind"] == "ServiceAccount"
+            && binding["subjects"][0]["name"] == "bot",
+        "{binding:#}"
+    );
     Ok(())
 }
 
