@@ -119,24 +119,7 @@ impl ClusterCa {
     /// Issues a serving certificate (1 year, serverAuth + clientAuth) for `sans` plus
     /// [`ALWAYS_SANS`]. IP addresses become IP SANs, everything else DNS SANs.
     pub fn issue_serving_cert(&self, sans: &[String]) -> Result<ServingCert, CertError> {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        let now = SystemTime::now();
-        let mut params = CertificateParams::default();
-        params.distinguished_name = DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "skiff-server");
-        params.not_before = (now - DAY).into();
-        params.not_after = (now + SERVING_VALIDITY).into();
-        params.serial_number = Some(random_serial());
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        params.use_authority_key_identifier_extension = true;
-        params.subject_alt_names = normalize_sans(sans)
+        let sans = normalize_sans(sans)
             .into_iter()
             .map(|san| match san.parse::<IpAddr>() {
                 Ok(ip) => Ok(SanType::IpAddress(ip)),
@@ -147,12 +130,9 @@ impl ClusterCa {
                     .map_err(|_| CertError::BadSan { san }),
             })
             .collect::<Result<_, _>>()?;
-        let issuer = Issuer::new(ca_params(&self.key), &self.key);
-        let cert = params.signed_by(&key, &issuer)?;
-        Ok(ServingCert {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-        })
+        let mut name = DistinguishedName::new();
+        name.push(DnType::CommonName, "skiff-server");
+        self.issue_leaf(name, sans)
     }
 }
 
@@ -170,16 +150,23 @@ impl ClusterCa {
             .map_err(|_| CertError::BadSan {
                 san: node.to_owned(),
             })?;
+        let mut name = DistinguishedName::new();
+        name.push(DnType::CommonName, format!("{NODE_USER_PREFIX}{node}"));
+        name.push(DnType::OrganizationName, "system:nodes");
+        self.issue_leaf(name, vec![san])
+    }
+
+    /// A leaf certificate for `name` and `sans` signed by this CA: a fresh P-256 key, valid
+    /// from a day ago for a year, usable for TLS on both sides (serverAuth + clientAuth).
+    fn issue_leaf(
+        &self,
+        name: DistinguishedName,
+        sans: Vec<SanType>,
+    ) -> Result<ServingCert, CertError> {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let now = SystemTime::now();
         let mut params = CertificateParams::default();
-        params.distinguished_name = DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("{NODE_USER_PREFIX}{node}"));
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "system:nodes");
+        params.distinguished_name = name;
         params.not_before = (now - DAY).into();
         params.not_after = (now + SERVING_VALIDITY).into();
         params.serial_number = Some(random_serial());
@@ -190,7 +177,7 @@ impl ClusterCa {
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
         params.use_authority_key_identifier_extension = true;
-        params.subject_alt_names = vec![san];
+        params.subject_alt_names = sans;
         let issuer = Issuer::new(ca_params(&self.key), &self.key);
         let cert = params.signed_by(&key, &issuer)?;
         Ok(ServingCert {
