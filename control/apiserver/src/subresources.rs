@@ -223,9 +223,13 @@ impl ApiServer {
         updated["spec"]["replicas"] = json!(replicas);
         let mut main = request.clone();
         main.subresource = None;
-        let pinned = scale["metadata"]["resourceVersion"]
-            .as_str()
-            .is_some_and(|s| !s.is_empty());
+        // A PATCH carries the current object's resourceVersion through `scale_of`, so only a
+        // PUT's own resourceVersion pins it; a PATCH that named one was checked just above
+        // and is checked again on the re-read object when it is made again.
+        let pinned = request.verb != Verb::Patch
+            && scale["metadata"]["resourceVersion"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty());
         match self.update(&main, updated).await {
             Ok(written) => Ok(scale_of(&written.object)),
             Err(e) if e.reason == "Conflict" && !pinned => Err(ScaleError::Raced),

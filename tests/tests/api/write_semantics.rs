@@ -1,7 +1,8 @@
 //! Write rules kube-apiserver applies beyond validation, over plain HTTPS: a Secret's
 //! `stringData` is folded into `data` and never stored (and a node token written that way
 //! authenticates); a pod whose last finalizer goes is removed once its graceful deletion is
-//! over (the agent's grace-0 delete), and not before.
+//! over (the agent's grace-0 delete), and not before; a PATCH without a resourceVersion
+//! (of an object or of its `scale`) never loses a race with a status writer.
 
 use std::time::Duration;
 
@@ -41,6 +42,51 @@ async fn scenario() -> anyhow::Result<()> {
         .ok()?;
     finalizer_removal_ends_an_ungraceful_delete(&admin).await?;
     finalizer_removal_waits_for_the_grace_0_delete(&admin).await?;
+    unpinned_patches_survive_status_writes(&admin).await?;
+    Ok(())
+}
+
+/// Merge patches of a Deployment and of its `scale`, racing a writer of its status, all
+/// succeed: kube-apiserver retries an unpinned patch on the re-read object.
+async fn unpinned_patches_survive_status_writes(admin: &ApiClient) -> anyhow::Result<()> {
+    const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/default/deployments";
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "raced"},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "raced"}},
+            "template": {"metadata": {"labels": {"app": "raced"}},
+                "spec": {"containers": [{"name": "app", "image": "app.wasm"}]}}}
+    });
+    admin
+        .json(Method::POST, DEPLOYMENTS, &deployment)
+        .await?
+        .ok()?;
+    let status_writer = async {
+        for n in 0..60 {
+            let status = json!({"status": {"observedGeneration": n}});
+            admin
+                .merge_patch(&format!("{DEPLOYMENTS}/raced/status"), &status)
+                .await?
+                .ok()?;
+        }
+        anyhow::Ok(())
+    };
+    let patcher = async {
+        for n in 0..30 {
+            let scale = json!({"spec": {"replicas": n % 3}});
+            admin
+                .merge_patch(&format!("{DEPLOYMENTS}/raced/scale"), &scale)
+                .await?
+                .ok()?;
+            let labels = json!({"metadata": {"labels": {"round": n.to_string()}}});
+            admin
+                .merge_patch(&format!("{DEPLOYMENTS}/raced"), &labels)
+                .await?
+                .ok()?;
+        }
+        anyhow::Ok(())
+    };
+    tokio::try_join!(status_writer, patcher)?;
     Ok(())
 }
 
