@@ -19,6 +19,7 @@ pub use k8s_openapi;
 pub mod discovery;
 pub mod eviction;
 pub mod metrics;
+pub mod node_match;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;

@@ -8,10 +8,10 @@ use futures::TryStreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use kube::Client;
 use kube::api::Api;
 use kube::runtime::reflector::{self, ReflectHandle, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -163,6 +163,9 @@ fn cache<K>(
         drain(signal_when_listed(
             watch
                 .default_backoff()
+                // No controller reads managedFields: not keeping them is most of a cached
+                // pod's size (kube-controller-manager's informers strip them the same way).
+                .modify(|object| object.managed_fields_mut().clear())
                 .reflect_shared(writer)
                 .inspect_ok(move |event| {
                     if let watcher::Event::Delete(obj) = event {

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, Taint, Toleration};
 use k8s_openapi::jiff::Timestamp;
 
 use crate::common::{is_pod_active, is_pod_ready, secs, time_at};
+use skiff_api::node_match::tolerates;
 
 pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
 pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
@@ -220,25 +221,6 @@ fn taints(old: &[Taint], ready: &str, unschedulable: bool, now: i64) -> Vec<Tain
         }
     }
     out
-}
-
-/// Whether toleration `t` tolerates `taint` (`Toleration.ToleratesTaint`).
-pub(crate) fn tolerates(t: &Toleration, taint: &Taint) -> bool {
-    let effect_ok = t
-        .effect
-        .as_deref()
-        .is_none_or(|e| e.is_empty() || e == taint.effect);
-    let key_ok = match t.operator.as_deref() {
-        Some("Exists") => t
-            .key
-            .as_deref()
-            .is_none_or(|k| k.is_empty() || k == taint.key),
-        _ => {
-            t.key.as_deref() == Some(taint.key.as_str())
-                && t.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
-        }
-    };
-    effect_ok && key_ok
 }
 
 /// When the pod is to be evicted for the node's NoExecute taints: at once for a taint it

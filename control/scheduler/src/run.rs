@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::Client;
 use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -54,12 +54,14 @@ pub async fn run_with_metrics(
     metrics: Metrics,
 ) -> Result<(), RunError> {
     let changed = Arc::new(Notify::new());
+    // The caches drop managedFields, which nothing here reads, as kube-scheduler's informers do.
     let (nodes, node_writer) = reflector::store::<Node>();
     let (pods, pod_writer) = reflector::store::<Pod>();
     let watch_nodes = follow(
         reflector::reflector(
             node_writer,
-            watcher(Api::all(client.clone()), watcher::Config::default()),
+            watcher(Api::all(client.clone()), watcher::Config::default())
+                .modify(strip_managed_fields),
         ),
         changed.clone(),
         "nodes",
@@ -67,7 +69,8 @@ pub async fn run_with_metrics(
     let watch_pods = follow(
         reflector::reflector(
             pod_writer,
-            watcher(Api::all(client.clone()), watcher::Config::default()),
+            watcher(Api::all(client.clone()), watcher::Config::default())
+                .modify(strip_managed_fields),
         ),
         changed.clone(),
         "pods",
@@ -92,6 +95,10 @@ pub async fn run_with_metrics(
         () = passes => Ok(()),
         () = binds => Ok(()),
     }
+}
+
+fn strip_managed_fields<K: kube::Resource>(object: &mut K) {
+    object.managed_fields_mut().clear();
 }
 
 /// Drives a reflector's stream, waking the passes on every change.

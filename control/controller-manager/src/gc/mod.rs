@@ -176,6 +176,15 @@ pub(crate) fn start(
     }
 }
 
+/// What the collector reads of an object: its metadata (owners, finalizers, deletion), without
+/// managedFields. The rest is dropped before the cache keeps it, as kube-controller-manager's
+/// collector watches metadata only: with every kind cached, a copy of each whole object would
+/// be most of the manager's memory.
+fn keep_only_metadata(object: &mut DynamicObject) {
+    object.data = serde_json::Value::Null;
+    object.metadata.managed_fields = None;
+}
+
 /// Watches one kind into its cache and the graph, waking what each event concerns: the
 /// object itself when it has owners or is being deleted, and what the graph says.
 async fn feed(
@@ -186,6 +195,7 @@ async fn feed(
 ) {
     let events = watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(keep_only_metadata)
         .reflect(writer);
     let events = signal_when_listed(events, listed);
     let mut events = std::pin::pin!(events);

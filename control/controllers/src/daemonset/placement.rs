@@ -4,17 +4,14 @@
 //! tolerations plus those kube adds to every daemon pod, and a pod pinned to its node by a
 //! required node affinity on `metadata.name` (the scheduler binds it).
 //!
-//! Node matching repeats the scheduler's (`skiff-scheduler`'s `decide::affinity`): this crate
-//! may not depend on the scheduler, and the rules are kube's, not skiff's.
-
-use std::collections::BTreeMap;
+//! Node matching and tolerations are `skiff_api::node_match`, which the scheduler shares.
 
 use k8s_openapi::api::core::v1::{
     Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod,
     PodSpec, Taint, Toleration,
 };
 
-use crate::node_lifecycle::tolerates;
+use skiff_api::node_match::{self, tolerates};
 
 /// Where a DaemonSet's pod stands with a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +60,7 @@ pub fn with_daemon_tolerations(spec: &PodSpec) -> Vec<Toleration> {
 
 /// Whether a pod of `spec` should run on, or stay on, `node`.
 pub fn fit(spec: &PodSpec, node: &Node) -> Fit {
-    if !selects(spec, node) {
+    if !node_match::spec_selects_node(spec, node) {
         return Fit {
             should_run: false,
             should_continue: false,
@@ -84,68 +81,6 @@ pub fn fit(spec: &PodSpec, node: &Node) -> Fit {
     Fit {
         should_run: !untolerated(&["NoSchedule", "NoExecute"]),
         should_continue: !untolerated(&["NoExecute"]),
-    }
-}
-
-/// `nodeSelector` and the required node affinity of `spec` hold for `node`.
-fn selects(spec: &PodSpec, node: &Node) -> bool {
-    let labels = node.metadata.labels.clone().unwrap_or_default();
-    let selector_ok = spec
-        .node_selector
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    let required = spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| {
-            na.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        });
-    let name = node.metadata.name.clone().unwrap_or_default();
-    selector_ok
-        && required.is_none_or(|r| {
-            r.node_selector_terms
-                .iter()
-                .any(|t| term_matches(t, &name, &labels))
-        })
-}
-
-/// Every expression (labels) and field (`metadata.name`) of a term holds; an empty term
-/// matches nothing.
-fn term_matches(term: &NodeSelectorTerm, name: &str, labels: &BTreeMap<String, String>) -> bool {
-    let expressions = term.match_expressions.as_deref().unwrap_or_default();
-    let fields = term.match_fields.as_deref().unwrap_or_default();
-    if expressions.is_empty() && fields.is_empty() {
-        return false;
-    }
-    expressions
-        .iter()
-        .all(|r| holds(r, labels.get(&r.key).map(String::as_str)))
-        && fields
-            .iter()
-            .all(|r| holds(r, (r.key == "metadata.name").then_some(name)))
-}
-
-fn holds(r: &NodeSelectorRequirement, value: Option<&str>) -> bool {
-    let values = r.values.as_deref().unwrap_or_default();
-    let number = |s: &str| s.parse::<i64>().ok();
-    let bound = values.first().and_then(|b| number(b));
-    match r.operator.as_str() {
-        "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
-        "NotIn" => value.is_none_or(|v| !values.iter().any(|x| x == v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        "Gt" => value
-            .and_then(number)
-            .zip(bound)
-            .is_some_and(|(v, b)| v > b),
-        "Lt" => value
-            .and_then(number)
-            .zip(bound)
-            .is_some_and(|(v, b)| v < b),
-        _ => false,
     }
 }
 

@@ -1,11 +1,10 @@
 //! Node selection by labels and fields (`nodeSelector`, node affinity's `nodeSelectorTerms`,
-//! preferred terms' weights) and required pod anti-affinity on the hostname topology.
+//! preferred terms' weights; the matching itself is `skiff_api::node_match`) and required pod anti-affinity on the hostname topology.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodAffinityTerm,
-};
+use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm};
+use skiff_api::node_match;
 use skiff_api::selector::LabelSelector;
 
 /// The only topology pod anti-affinity is checked on: one node is one domain.
@@ -13,10 +12,6 @@ pub const HOSTNAME: &str = "kubernetes.io/hostname";
 
 /// The labels of an object without any.
 static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
-
-fn labels(node: &Node) -> &BTreeMap<String, String> {
-    node.metadata.labels.as_ref().unwrap_or(&NO_LABELS)
-}
 
 /// Whether `pod` has preferred node-affinity terms (else every node's preferred weight is 0).
 pub fn has_preferred_terms(pod: &Pod) -> bool {
@@ -38,35 +33,13 @@ pub fn has_anti_affinity(pod: &Pod) -> bool {
 
 /// `nodeSelector` and required node affinity both hold for `node`.
 pub fn node_matches(pod: &Pod, node: &Node) -> bool {
-    let Some(spec) = &pod.spec else {
-        return true;
-    };
-    let node_labels = labels(node);
-    let selector_ok = spec
-        .node_selector
-        .iter()
-        .flatten()
-        .all(|(k, v)| node_labels.get(k) == Some(v));
-    let required = spec
-        .affinity
+    pod.spec
         .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|na| {
-            na.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        });
-    // Terms are ORed; an empty list matches nothing, as in Kubernetes.
-    let affinity_ok = required.is_none_or(|r| {
-        r.node_selector_terms
-            .iter()
-            .any(|term| term_matches(term, node, node_labels))
-    });
-    selector_ok && affinity_ok
+        .is_none_or(|spec| node_match::spec_selects_node(spec, node))
 }
 
 /// The sum of the weights of the preferred node-affinity terms that `node` matches.
 pub fn preferred_weight(pod: &Pod, node: &Node) -> i64 {
-    let node_labels = labels(node);
     pod.spec
         .as_ref()
         .and_then(|s| s.affinity.as_ref())
@@ -77,56 +50,9 @@ pub fn preferred_weight(pod: &Pod, node: &Node) -> i64 {
         })
         .into_iter()
         .flatten()
-        .filter(|p| term_matches(&p.preference, node, node_labels))
+        .filter(|p| node_match::term_matches(&p.preference, node))
         .map(|p| i64::from(p.weight))
         .sum()
-}
-
-/// A term's expressions (on labels) and fields (`metadata.name`) all hold; an empty term
-/// matches nothing.
-fn term_matches(
-    term: &NodeSelectorTerm,
-    node: &Node,
-    node_labels: &BTreeMap<String, String>,
-) -> bool {
-    let expressions = term.match_expressions.as_deref().unwrap_or_default();
-    let fields = term.match_fields.as_deref().unwrap_or_default();
-    if expressions.is_empty() && fields.is_empty() {
-        return false;
-    }
-    let name = node.metadata.name.clone().unwrap_or_default();
-    expressions
-        .iter()
-        .all(|r| requirement_holds(r, node_labels.get(&r.key).map(String::as_str)))
-        && fields.iter().all(|r| {
-            let value = (r.key == "metadata.name").then_some(name.as_str());
-            requirement_holds(r, value)
-        })
-}
-
-fn requirement_holds(r: &NodeSelectorRequirement, value: Option<&str>) -> bool {
-    let values = r.values.as_deref().unwrap_or_default();
-    let number = |s: &str| s.parse::<i64>().ok();
-    match r.operator.as_str() {
-        "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
-        "NotIn" => value.is_none_or(|v| !values.iter().any(|x| x == v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        "Gt" | "Lt" => {
-            let (Some(v), Some(bound)) = (
-                value.and_then(number),
-                values.first().and_then(|b| number(b)),
-            ) else {
-                return false;
-            };
-            if r.operator == "Gt" {
-                v > bound
-            } else {
-                v < bound
-            }
-        }
-        _ => false,
-    }
 }
 
 /// Required anti-affinity terms on the hostname topology, of `pod`.

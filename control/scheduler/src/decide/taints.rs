@@ -5,6 +5,7 @@
 //! before the controller has tainted it.
 
 use k8s_openapi::api::core::v1::{Node, Taint, Toleration};
+pub use skiff_api::node_match::tolerates;
 
 pub const NOT_READY: &str = "node.kubernetes.io/not-ready";
 pub const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
@@ -17,33 +18,6 @@ pub fn first_untolerated<'t>(taints: &'t [Taint], tolerations: &[Toleration]) ->
         .iter()
         .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
         .find(|t| !tolerations.iter().any(|tol| tolerates(tol, t)))
-}
-
-/// Kubernetes' `Toleration.ToleratesTaint`: an empty key with `Exists` matches every taint, an
-/// empty effect matches every effect, `Exists` ignores the value and `Equal` (the default)
-/// compares it.
-pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
-    if let Some(effect) = toleration.effect.as_deref()
-        && !effect.is_empty()
-        && effect != taint.effect
-    {
-        return false;
-    }
-    let key = toleration.key.as_deref().unwrap_or("");
-    let operator = toleration.operator.as_deref().unwrap_or("Equal");
-    if key.is_empty() {
-        return operator == "Exists";
-    }
-    if key != taint.key {
-        return false;
-    }
-    match operator {
-        "Exists" => true,
-        "Equal" => {
-            toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
-        }
-        _ => false,
-    }
 }
 
 /// The node's taints, plus the ones its readiness implies and it does not carry yet: Ready

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use ips::{Cidr, IpPool};
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 use skiff_runtime_wasm::Runtime;
 use skiff_runtime_wasm::network::PodNetwork;
 use std::collections::{HashMap, HashSet};
@@ -58,7 +58,10 @@ impl PodManager {
     pub async fn run(self, cancel: CancellationToken) {
         let selector = format!("spec.nodeName={}", self.settings.node_name);
         let config = watcher::Config::default().fields(&selector);
-        let stream = watcher(Api::<Pod>::all(self.client.clone()), config).default_backoff();
+        // managedFields are dropped at once: no pod task reads them, and each keeps its pod.
+        let stream = watcher(Api::<Pod>::all(self.client.clone()), config)
+            .default_backoff()
+            .modify(|pod| pod.managed_fields_mut().clear());
         let mut stream = std::pin::pin!(stream);
         let mut state = State {
             running: HashMap::new(),
