@@ -80,7 +80,7 @@ async fn missing_config_map_holds_the_container_until_it_exists() -> Result<()> 
             config_maps: [("files".to_owned(), files.clone())].into(),
             ..References::default()
         };
-        let (tx, rx) = tokio::sync::watch::channel(Arc::new(PodInput { pod: p.clone(), refs }));
+        let (tx, rx) = tokio::sync::watch::channel(Arc::new(PodInput { pod: Arc::new(p.clone()), refs }));
         let w = skiff_agent::worker::PodWorker::spawn(
             node.rt.clone(), node.net.clone(), node.cfg.clone(), "10.244.1.4".parse()?, rx, node.cancel.child_token());
         let s = wait_column(&w, &p, "CreateContainerConfigError", T).await?;
@@ -92,7 +92,7 @@ async fn missing_config_map_holds_the_container_until_it_exists() -> Result<()> 
             config_maps: [("files".to_owned(), files), ("settings".to_owned(), settings)].into(),
             ..References::default()
         };
-        tx.send_replace(Arc::new(PodInput { pod: p.clone(), refs }));
+        tx.send_replace(Arc::new(PodInput { pod: Arc::new(p.clone()), refs }));
         wait_column(&w, &p, "Completed", T).await?;
         let log = String::from_utf8(node.rt.logs("uid-cfg", "c")?.read_all()?)?;
         assert!(log.contains("env COLOR=teal"), "{log}");

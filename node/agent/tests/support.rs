@@ -63,7 +63,7 @@ impl Node {
     /// Starts a worker for `pod` at `ip`; returns it and the sender of its desired state.
     pub fn run(&self, pod: Pod, ip: &str) -> Result<(PodWorker, watch::Sender<Arc<PodInput>>)> {
         let (tx, rx) = watch::channel(Arc::new(PodInput {
-            pod,
+            pod: Arc::new(pod),
             refs: References::default(),
         }));
         let worker = PodWorker::spawn(

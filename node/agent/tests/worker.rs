@@ -244,8 +244,9 @@ async fn deletion_stops_a_server_within_its_grace_period_and_cleans_up() -> Resu
         let asked = Instant::now();
         tx.send_modify(|input| {
             let mut next = (**input).clone();
-            next.pod.metadata.deletion_timestamp = Some(Time(Timestamp::UNIX_EPOCH));
-            next.pod.metadata.deletion_grace_period_seconds = Some(1);
+            let pod = Arc::make_mut(&mut next.pod);
+            pod.metadata.deletion_timestamp = Some(Time(Timestamp::UNIX_EPOCH));
+            pod.metadata.deletion_grace_period_seconds = Some(1);
             *input = Arc::new(next);
         });
         w.join().await?;

@@ -43,7 +43,7 @@ pub struct PodManager {
 /// The manager's state, apart from its settings.
 struct State {
     /// The Pod each running task was last given, by UID.
-    running: HashMap<String, watch::Sender<Pod>>,
+    running: HashMap<String, watch::Sender<Arc<Pod>>>,
     /// Pods whose worker stopped them for deletion: never started again.
     finished: HashSet<String>,
     tasks: JoinSet<(String, Outcome)>,
@@ -152,7 +152,7 @@ impl PodManager {
             return;
         };
         if let Some(tx) = state.running.get(&uid) {
-            tx.send_replace(pod);
+            tx.send_replace(Arc::new(pod));
             return;
         }
         if state.finished.contains(&uid) {
@@ -185,7 +185,7 @@ impl PodManager {
             tracing::error!(pod = ?pod.metadata.name, "no free pod IP in the node's pod CIDR; the pod waits");
             return;
         };
-        let (tx, rx) = watch::channel(pod);
+        let (tx, rx) = watch::channel(Arc::new(pod));
         state.running.insert(uid.clone(), tx);
         let task = PodTask {
             client: self.client.clone(),

@@ -52,7 +52,7 @@ pub struct PodTask {
     pub settings: Arc<PodSettings>,
     pub ip: IpAddr,
     /// The Pod as the watch last saw it; closed when it left the API.
-    pub pod: watch::Receiver<Pod>,
+    pub pod: watch::Receiver<Arc<Pod>>,
 }
 
 /// The references' state: what was fetched and when to fetch again.
@@ -61,7 +61,7 @@ struct Inputs {
     refs: References,
     refresh_at: Instant,
     /// The Pod as last seen.
-    pod: Pod,
+    pod: Arc<Pod>,
 }
 
 /// Where the pod's status and events go.

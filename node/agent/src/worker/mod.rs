@@ -77,7 +77,8 @@ impl WorkerConfig {
 /// The desired state of one pod.
 #[derive(Debug, Clone)]
 pub struct PodInput {
-    pub pod: Pod,
+    /// Shared with the pod task that feeds it (a pod is kept once, not once per holder).
+    pub pod: Arc<Pod>,
     /// The ConfigMaps and Secrets it references that exist.
     pub refs: References,
 }
