@@ -3,8 +3,10 @@
 //! IPs from the node's pod CIDR, and after a (re)list the tasks of pods no longer listed
 //! stopped. At the first list it also removes the directories of pods that are gone (an
 //! agent restart's leftovers), reserves the IPs that listed pods already have, and starts
-//! the others. Finished pods (Succeeded or Failed) are not run again after a restart.
+//! the others. Finished pods (Succeeded or Failed) are not run again after a restart. The
+//! manager also owns the agent's one event poster ([`event_sink`]).
 
+mod event_sink;
 mod events;
 pub mod ips;
 pub mod refs;
@@ -42,6 +44,8 @@ pub struct PodManager {
 
 /// The manager's state, apart from its settings.
 struct State {
+    /// Where pod tasks send their events.
+    events: event_sink::EventSink,
     /// The Pod each running task was last given, by UID.
     running: HashMap<String, watch::Sender<Arc<Pod>>>,
     /// Pods whose worker stopped them for deletion: never started again.
@@ -63,7 +67,11 @@ impl PodManager {
             .default_backoff()
             .modify(|pod| pod.managed_fields_mut().clear());
         let mut stream = std::pin::pin!(stream);
+        let (events, sink_loop) = event_sink::event_sink();
+        let sink_cancel = CancellationToken::new();
+        let sink = tokio::spawn(sink_loop.run(sink_cancel.clone()));
         let mut state = State {
+            events,
             running: HashMap::new(),
             finished: HashSet::new(),
             tasks: JoinSet::new(),
@@ -95,6 +103,13 @@ impl PodManager {
             {
                 std::panic::resume_unwind(e.into_panic());
             }
+        }
+        // Every task has handed over its last events; the poster stops with the agent.
+        sink_cancel.cancel();
+        if let Err(e) = sink.await
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
         }
     }
 
@@ -195,6 +210,7 @@ impl PodManager {
             settings: self.settings.clone(),
             ip: IpAddr::V4(ip),
             pod: rx,
+            events: state.events.clone(),
         };
         let cancel = cancel.child_token();
         state

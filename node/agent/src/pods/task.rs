@@ -1,9 +1,11 @@
 //! One pod's task in the pod manager: it owns the pod's [`PodWorker`], feeds it the Pod
 //! and the ConfigMaps and Secrets it references (fetched again when the pod changes, soon
-//! while one is missing, and at every resync), writes its status and posts its events, and
+//! while one is missing, and at every resync), writes its status, hands its events to the
+//! agent's event poster, and
 //! once the worker has stopped a deleted pod, deletes the Pod object with grace period 0
 //! and a UID precondition, as the kubelet's status manager does.
 
+use super::event_sink::EventSink;
 use super::events::EventRecorder;
 use super::refs;
 use super::report::StatusWriter;
@@ -53,6 +55,8 @@ pub struct PodTask {
     pub ip: IpAddr,
     /// The Pod as the watch last saw it; closed when it left the API.
     pub pod: watch::Receiver<Arc<Pod>>,
+    /// Where its events go (posted by the agent's one poster, never awaited here).
+    pub events: EventSink,
 }
 
 /// The references' state: what was fetched and when to fetch again.
@@ -68,7 +72,8 @@ struct Inputs {
 struct Reports {
     pods: Api<Pod>,
     writer: StatusWriter,
-    recorder: EventRecorder,
+    /// The pod's UID, under which its recorder sits in the sink.
+    uid: String,
     status: watch::Receiver<k8s_openapi::api::core::v1::PodStatus>,
     events: mpsc::Receiver<WorkerEvent>,
 }
@@ -98,8 +103,9 @@ impl PodTask {
             return Outcome::Cancelled;
         }
         while let Ok(event) = reports.events.try_recv() {
-            reports.recorder.post(event).await;
+            self.events.post(&reports.uid, event);
         }
+        self.events.close(&reports.uid);
         let name = inputs.pod.metadata.name.clone().unwrap_or_default();
         if let Err(e) = result {
             tracing::error!(pod = %name, error = %e, "the pod worker failed");
@@ -120,9 +126,12 @@ impl PodTask {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let events: Api<Event> = Api::namespaced(self.client.clone(), namespace);
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let recorder = EventRecorder::new(events, &self.settings.node_name, pod);
+        self.events.open(&uid, recorder);
         Reports {
             writer: StatusWriter::new(pods.clone(), name),
-            recorder: EventRecorder::new(events, &self.settings.node_name, pod),
+            uid,
             pods,
             status: worker.status(),
             events: worker.take_events().unwrap_or_else(|| mpsc::channel(1).1),
@@ -151,7 +160,7 @@ impl PodTask {
                     let current = reports.status.borrow_and_update().clone();
                     reports.writer.write(&current).await;
                 }
-                Some(event) = reports.events.recv() => reports.recorder.post(event).await,
+                Some(event) = reports.events.recv() => self.events.post(&reports.uid, event),
                 () = tokio::time::sleep_until(inputs.refresh_at), if inputs.tx.is_some() => {
                     self.refresh(inputs, false).await;
                 }
