@@ -60,7 +60,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // The client verbs print for people; only warnings of their libraries belong on stderr.
     let default_filter = match cli.command {
-        Command::Client(_) | Command::Completion(_) => "warn",
+        Command::Client(_) | Command::Completion(_) => "warn,kube_client=off",
         _ => "info,openraft=warn",
     };
     tracing_subscriber::fmt()

@@ -17,10 +17,10 @@ pub fn target(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = explicit {
         return Some(path.to_owned());
     }
-    if let Some(list) = std::env::var_os("KUBECONFIG") {
-        if let Some(first) = std::env::split_paths(&list).find(|p| !p.as_os_str().is_empty()) {
-            return Some(first);
-        }
+    let from_env = std::env::var_os("KUBECONFIG")
+        .and_then(|list| std::env::split_paths(&list).find(|p| !p.as_os_str().is_empty()));
+    if from_env.is_some() {
+        return from_env;
     }
     crate::client::session::default_kubeconfig_path()
 }

@@ -1,5 +1,6 @@
 //! `skiff delete TYPE NAME...` and `skiff delete -f FILE`: deletes with background
-//! propagation (kubectl's default) and prints `deployment.apps "web" deleted`.
+//! propagation (kubectl's default) and prints `deployment.apps "web" deleted`, as kubectl
+//! does.
 
 use std::path::PathBuf;
 
@@ -29,7 +30,7 @@ pub async fn run(session: &Session, args: &DeleteArgs) -> Result<(), Failure> {
     let mut failed = false;
     for (resource, namespace, name) in targets {
         match delete_one(session, &resource, &namespace, &name).await {
-            Ok(()) => println!("{} \"{name}\" deleted", resource.qualified()),
+            Ok(()) => println!("{} \"{name}\" deleted", resource.kind_group()),
             Err(e) if e.is_not_found() && args.ignore_not_found => {}
             Err(e) => {
                 eprintln!("{e}");

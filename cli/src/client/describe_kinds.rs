@@ -79,7 +79,7 @@ pub fn pod(out: &mut Lines, pod: &Value) {
             "Restart Count",
             state["restartCount"].as_i64().unwrap_or(0),
         );
-        env(out, container);
+        env(out, 2, container);
     }
     conditions(out, status);
 }
@@ -99,17 +99,18 @@ fn state_of(state: &Value) -> (String, String) {
     ("<unknown>".into(), String::new())
 }
 
-fn env(out: &mut Lines, container: &Value) {
+/// The container's environment, at indent `depth`.
+fn env(out: &mut Lines, depth: usize, container: &Value) {
     let Some(vars) = container["env"].as_array() else {
         return;
     };
-    out.line(2, "Environment:");
+    out.line(depth, "Environment:");
     for var in vars {
         let value = var["value"]
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| "<set from a reference>".into());
-        out.line(3, &format!("{}:  {value}", text(&var["name"])));
+        out.line(depth + 1, &format!("{}:  {value}", text(&var["name"])));
     }
 }
 
@@ -158,7 +159,7 @@ pub fn deployment(out: &mut Lines, deployment: &Value) {
     {
         out.line(2, &format!("{}:", text(&container["name"])));
         out.field(3, "Image", text(&container["image"]));
-        env(out, container);
+        env(out, 3, container);
     }
     conditions(out, status);
 }

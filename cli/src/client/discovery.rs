@@ -33,11 +33,16 @@ impl Resource {
 
     /// `deployment.apps/x`, `pod/x`: kubectl's `-o name`.
     pub fn object_name(&self, name: &str) -> String {
+        format!("{}/{name}", self.kind_group())
+    }
+
+    /// `deployment.apps`, `pod`: how kubectl names one object's type in messages.
+    pub fn kind_group(&self) -> String {
         let kind = self.kind.to_lowercase();
         if self.group.is_empty() {
-            format!("{kind}/{name}")
+            kind
         } else {
-            format!("{kind}.{}/{name}", self.group)
+            format!("{kind}.{}", self.group)
         }
     }
 

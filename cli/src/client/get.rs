@@ -16,7 +16,8 @@ pub const TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,app
 
 #[derive(Args, Debug)]
 pub struct GetArgs {
-    /// The resource type: plural, singular, short name or kind (pods, deploy, Service...).
+    /// The resource type: plural, singular, short name or kind (pods, deploy, Service...);
+    /// several types separated by commas.
     pub resource: String,
     /// Names of objects to get (default: all).
     pub names: Vec<String>,
@@ -32,7 +33,24 @@ pub struct GetArgs {
 }
 
 pub async fn run(session: &Session, args: &GetArgs) -> Result<(), Failure> {
-    let resource = discovery::resolve(session, &args.resource).await?;
+    let words: Vec<&str> = args.resource.split(',').filter(|w| !w.is_empty()).collect();
+    if words.len() > 1 && !args.names.is_empty() {
+        return Err(Failure::Usage(
+            "there is no need to specify a resource type as a separate argument when passing several types with names".into(),
+        ));
+    }
+    let served = discovery::served(session).await?;
+    for (index, word) in words.iter().enumerate() {
+        if index > 0 && args.output.is_none_or(|o| o == Output::Wide) {
+            println!();
+        }
+        get_one(session, args, discovery::pick(&served, word)?).await?;
+    }
+    Ok(())
+}
+
+/// `get` of one resource type.
+async fn get_one(session: &Session, args: &GetArgs, resource: Resource) -> Result<(), Failure> {
     let namespace = (!args.all_namespaces).then_some(session.namespace.as_str());
     let query = args
         .selector

@@ -3,6 +3,11 @@
 //! port-forward protocol, which skiff's API server serves and relays over the node's tunnel).
 //! A Service or Deployment is resolved to one running pod of its selector, and a Service
 //! port to its target port, as kubectl does. Runs until SIGINT or SIGTERM.
+//!
+//! kube-rs speaks the `v4.channel.k8s.io` WebSocket protocol; skiff's API server serves
+//! port-forward as kubectl speaks it (SPDY/3.1, plain or tunnelled in a WebSocket), and
+//! answers the channel protocol 400. One probe connection before listening finds out, and
+//! the verb then says so and names `kubectl port-forward`, which works.
 
 use clap::Args;
 use k8s_openapi::api::core::v1::Pod;
@@ -40,8 +45,11 @@ pub async fn run(session: &Session, args: &PortForwardArgs) -> Result<(), Failur
     let shutdown = crate::signals::shutdown_token()
         .map_err(|e| Failure::Usage(format!("installing signal handlers: {e}")))?;
     let tasks = TaskTracker::new();
-    for (local, remote) in pairs {
+    let pods: Api<Pod> = Api::namespaced(session.client.clone(), &session.namespace);
+    for ((local, remote), asked) in pairs.into_iter().zip(&args.ports) {
         let remote = remote_port(&pod, service.as_ref(), &remote)?;
+        let hint = format!("kubectl port-forward {} {asked}", args.target);
+        probe(session, &pods, &pod_name, remote, &hint).await?;
         let listener = TcpListener::bind(("127.0.0.1", local))
             .await
             .map_err(|e| Failure::Usage(format!("unable to listen on port {local}: {e}")))?;
@@ -49,10 +57,9 @@ pub async fn run(session: &Session, args: &PortForwardArgs) -> Result<(), Failur
             .local_addr()
             .map_err(|e| Failure::Usage(e.to_string()))?;
         println!("Forwarding from {bound} -> {remote}");
-        let pods: Api<Pod> = Api::namespaced(session.client.clone(), &session.namespace);
         tasks.spawn(accept(
             listener,
-            pods,
+            pods.clone(),
             pod_name.clone(),
             remote,
             shutdown.clone(),
@@ -63,6 +70,33 @@ pub async fn run(session: &Session, args: &PortForwardArgs) -> Result<(), Failur
     tasks.close();
     tasks.wait().await;
     Ok(())
+}
+
+/// Opens (and closes) one forwarded stream, so a server that refuses kube-rs' protocol is
+/// found before anything listens.
+async fn probe(
+    session: &Session,
+    pods: &Api<Pod>,
+    pod: &str,
+    port: u16,
+    hint: &str,
+) -> Result<(), Failure> {
+    match pods.portforward(pod, &[port]).await {
+        Ok(mut forwarder) => {
+            drop(forwarder.take_stream(port));
+            let _ = forwarder.join().await;
+            Ok(())
+        }
+        Err(kube::Error::UpgradeConnection(e)) => Err(Failure::Usage(format!(
+            "the API server at {} refused kube-rs' port-forward protocol (v4.channel.k8s.io over WebSocket): {e}; skiff's API server serves kubectl's SPDY protocol, so use: {hint}",
+            session.url
+        ))),
+        Err(kube::Error::Api(status)) if status.code == 400 => Err(Failure::Usage(format!(
+            "the API server at {} does not serve kube-rs' port-forward protocol (v4.channel.k8s.io over WebSocket): {}; it serves kubectl's SPDY protocol, so use: {hint}",
+            session.url, status.message
+        ))),
+        Err(e) => Err(session.explain(e)),
+    }
 }
 
 /// Accepts connections until `shutdown`, each forwarded on a task of `tasks`.

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::failure::Failure;
 use super::session::Session;
 
+/// The revision annotation the Deployment controller puts on each ReplicaSet.
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
 pub async fn run(session: &Session, target: &str, to_revision: u64) -> Result<(), Failure> {
@@ -28,8 +29,7 @@ pub async fn run(session: &Session, target: &str, to_revision: u64) -> Result<()
                 .any(|o| o["uid"] == uid)
         })
         .collect();
-    let current = revision_of(&deployment);
-    let template = choose(&owned, current, to_revision)?;
+    let template = choose(&owned, to_revision)?;
     if template == deployment["spec"]["template"] {
         println!(
             "deployment.apps/{name} skipped rollback (current template already matches the revision)"
@@ -56,9 +56,11 @@ fn revision_of(object: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-/// The template to roll back to: revision `to` (0: the highest below `current`), with the
-/// controller's `pod-template-hash` label removed.
-pub fn choose(owned: &[&Value], current: u64, to: u64) -> Result<Value, Failure> {
+/// The template to roll back to: revision `to` (0: the previous one, the second highest
+/// revision among the ReplicaSets, as kubectl's rollbacker takes it), with the controller's
+/// `pod-template-hash` label removed.
+pub fn choose(owned: &[&Value], to: u64) -> Result<Value, Failure> {
+    let current = owned.iter().map(|rs| revision_of(rs)).max().unwrap_or(0);
     let wanted = owned
         .iter()
         .filter(|rs| {
@@ -98,7 +100,7 @@ mod tests {
     fn undo_picks_the_previous_revision() {
         let (one, two, three) = (rs("1", "a"), rs("2", "b"), rs("3", "c"));
         let owned = [&one, &three, &two];
-        let back = choose(&owned, 3, 0).unwrap();
+        let back = choose(&owned, 0).unwrap();
         assert_eq!(back["spec"]["containers"][0]["image"], "b");
         assert_eq!(back["metadata"]["labels"], json!({"app": "web"}));
         assert_eq!(

@@ -83,7 +83,7 @@ pub async fn print_reach(session: &Session, args: &RunArgs) -> Result<(), Failur
             println!("reach it at: http://{address}:{node_port}/");
         }
     }
-    println!("or forward a local port: skiff port-forward deployment/{name} {port}:{port}");
+    println!("or forward a local port: kubectl port-forward deployment/{name} {port}:{port}");
     Ok(())
 }
 
