@@ -155,7 +155,7 @@ pub async fn apply_folders_and_conflicts(skiff: &Skiff, kubectl: &Kubectl) -> an
     let out = skiff.ok(&["apply", "-f", &dir_arg]).await?;
     let want = "configmap/one serverside-applied\nconfigmap/two serverside-applied\nconfigmap/three serverside-applied\n";
     ensure!(out == want, "{out:?}");
-    let three = json(kubectl, &["cm", "three"]).await?;
+    let three = json(kubectl, &["cm", "three", "--show-managed-fields"]).await?;
     ensure!(
         three["metadata"]["managedFields"][0]["manager"] == "skiff",
         "{three}"
