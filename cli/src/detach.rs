@@ -7,7 +7,7 @@
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -47,10 +47,19 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let log_path = log_file(data_dir);
+    let (child, start_offset) = spawn_background(&log_path)?;
+    std::fs::write(pid_file(data_dir), format!("{}\n", child.id()))
+        .context("writing the pid file")?;
+    wait_serving(child, data_dir, &log_path, start_offset).await
+}
+
+/// Re-executes this binary without `--detach`, output appended to `log_path`; the child and
+/// where its output starts in the log.
+fn spawn_background(log_path: &Path) -> anyhow::Result<(Child, u64)> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&log_path)
+        .open(log_path)
         .with_context(|| format!("opening {}", log_path.display()))?;
     let start_offset = log.metadata()?.len();
     let args: Vec<OsString> = std::env::args_os()
@@ -58,7 +67,7 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<()> {
         .filter(|a| a != "--detach")
         .collect();
     let exe = std::env::current_exe().context("finding the skiff binary")?;
-    let mut child = Command::new(exe)
+    let child = Command::new(exe)
         .args(&args)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -66,25 +75,32 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<()> {
         .process_group(0)
         .spawn()
         .context("starting skiff up in the background")?;
-    std::fs::write(pid_file(data_dir), format!("{}\n", child.id()))
-        .context("writing the pid file")?;
+    Ok((child, start_offset))
+}
+
+/// Waits for the `serving` line, then prints the start-up lines and how to stop it.
+async fn wait_serving(
+    mut child: Child,
+    data_dir: &Path,
+    log_path: &Path,
+    start_offset: u64,
+) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + READY_LIMIT;
     loop {
-        let text = read_from(&log_path, start_offset);
+        let text = read_from(log_path, start_offset);
         if text
             .lines()
             .any(|l| l.starts_with("skiff up: cluster serving"))
         {
             // The lines after `serving` follow at once; give them a moment to land.
             tokio::time::sleep(Duration::from_millis(200)).await;
-            let text = read_from(&log_path, start_offset);
-            print!(
-                "{}",
-                text.lines()
-                    .filter(|l| l.starts_with("skiff up") || l.starts_with("  "))
-                    .map(|l| format!("{l}\n"))
-                    .collect::<String>()
-            );
+            let text = read_from(log_path, start_offset);
+            for line in text
+                .lines()
+                .filter(|l| l.starts_with("skiff up") || l.starts_with("  "))
+            {
+                println!("{line}");
+            }
             println!(
                 "  running in the background: pid {}, log {}",
                 child.id(),

@@ -60,12 +60,23 @@ pub async fn up_detach_down() -> anyhow::Result<()> {
         "pid {pid} is not running"
     );
 
-    let merged = std::fs::read_to_string(&kubeconfig)?;
+    kubectl_uses_the_context(&kubeconfig).await?;
+    let again = skiff.fails(&up, "").await?;
+    ensure!(
+        again.contains("already runs") && again.contains(&pid),
+        "{again}"
+    );
+    down_stops_it(&skiff, &data, &pid, &listen).await
+}
+
+/// The other context survived the merge; kubectl reaches the cluster through the new one.
+async fn kubectl_uses_the_context(kubeconfig: &Path) -> anyhow::Result<()> {
+    let merged = std::fs::read_to_string(kubeconfig)?;
     ensure!(
         merged.contains("name: elsewhere") && merged.contains("current-context: skiff"),
         "{merged}"
     );
-    let kubectl = Kubectl::new(&kubeconfig)?;
+    let kubectl = Kubectl::new(kubeconfig)?;
     poll(
         "kubectl lists the node through the written context",
         || async {
@@ -83,13 +94,13 @@ pub async fn up_detach_down() -> anyhow::Result<()> {
         contexts.lines().collect::<Vec<_>>() == ["elsewhere", "skiff"],
         "{contexts}"
     );
+    Ok(())
+}
 
-    let again = skiff.fails(&up, "").await?;
-    ensure!(
-        again.contains("already runs") && again.contains(&pid),
-        "{again}"
-    );
-
+/// `skiff down` stops it and clears the pid file; the CLI then names what it could not
+/// reach; a second `down` finds nothing running.
+async fn down_stops_it(skiff: &Skiff, data: &Path, pid: &str, listen: &str) -> anyhow::Result<()> {
+    let data_arg = data.display().to_string();
     let down = ["down", "--data-dir", &data_arg];
     let out = skiff.ok(&down).await?;
     ensure!(
@@ -97,7 +108,7 @@ pub async fn up_detach_down() -> anyhow::Result<()> {
         "{out}"
     );
     ensure!(!data.join("skiff.pid").exists(), "the pid file stayed");
-    ensure!(!alive(&pid), "pid {pid} still runs");
+    ensure!(!alive(pid), "pid {pid} still runs");
     let log = std::fs::read_to_string(data.join("skiff.log"))?;
     ensure!(log.contains("skiff up: stopped"), "{log}");
 
@@ -105,7 +116,7 @@ pub async fn up_detach_down() -> anyhow::Result<()> {
     ensure!(
         unreachable.starts_with(&format!(
             "Unable to connect to the server at https://{listen}"
-        )) && unreachable.contains(&kubeconfig.display().to_string()),
+        )) && unreachable.contains(&skiff.kubeconfig.display().to_string()),
         "{unreachable}"
     );
     let out = skiff.ok(&down).await?;

@@ -30,6 +30,11 @@ pub async fn read_as_kubectl(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result
         "{scale:?}"
     );
 
+    bad_manifests(skiff, kubectl).await
+}
+
+/// A 422, a broken or kindless manifest (nothing of it applied), a text file as image.
+async fn bad_manifests(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
     let invalid = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: -1\n  selector: {matchLabels: {a: b}}\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: x, image: y}]}}\n";
     let refused = skiff.fails(&["apply", "-f", "-"], invalid).await?;
     ensure!(

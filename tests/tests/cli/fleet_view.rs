@@ -3,16 +3,12 @@
 //! --credential FILE` registers that node, which `skiff nodes` then lists Ready.
 
 use anyhow::ensure;
-use skiff_tests::{Agent, Kubectl, Replica};
+use skiff_tests::{Agent, Kubectl};
 
 use crate::NODE;
 use crate::support::{Skiff, guest, poll};
 
-pub async fn top_nodes_and_token(
-    skiff: &Skiff,
-    kubectl: &Kubectl,
-    up: &Replica,
-) -> anyhow::Result<()> {
+pub async fn top_nodes_and_token(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
     let busy = guest("busy-loop")?;
     skiff
         .ok(&["run", "busy", "--image", &busy, "--wait"])
@@ -46,7 +42,12 @@ pub async fn top_nodes_and_token(
     })
     .await?;
     skiff.ok(&["delete", "deploy", "busy"]).await?;
+    token_joins_a_node(skiff, kubectl).await
+}
 
+/// `skiff token create --node edge-1` makes the Secret and a credential file; an agent
+/// started with it registers edge-1, Ready; a second token for the name is AlreadyExists.
+async fn token_joins_a_node(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
     let dir = skiff_tests::scratch_dir("cli-token")?;
     let file = dir.join("edge-1.json");
     let file_arg = file.display().to_string();
@@ -103,6 +104,5 @@ pub async fn top_nodes_and_token(
     })
     .await?;
     agent.stop(std::time::Duration::from_secs(30)).await?;
-    let _ = up;
     Ok(())
 }

@@ -46,7 +46,7 @@ fn cli_drives_skiff_up() {
         output::formats_round_trip(&skiff, &kubectl).await?;
         output::apply_folders_and_conflicts(&skiff, &kubectl).await?;
         errors::read_as_kubectl(&skiff, &kubectl).await?;
-        fleet_view::top_nodes_and_token(&skiff, &kubectl, &up).await?;
+        fleet_view::top_nodes_and_token(&skiff, &kubectl).await?;
         up.stop().await;
         Ok(())
     });

@@ -24,7 +24,15 @@ pub async fn formats_round_trip(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Res
             "--wait",
         ])
         .await?;
+    yaml_json_and_names(skiff, kubectl).await?;
+    tables(skiff, kubectl).await?;
+    describes(skiff).await?;
+    skiff.ok(&["delete", "deploy", "web"]).await?;
+    Ok(())
+}
 
+/// `-o yaml` that kubectl applies back, lists as `v1 List`, `-o json` and `-o name`.
+async fn yaml_json_and_names(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
     let yaml = skiff
         .ok(&["get", "deployment", "web", "-o", "yaml"])
         .await?;
@@ -54,7 +62,11 @@ pub async fn formats_round_trip(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Res
         pods.lines().count() == 2 && pods.lines().all(|l| l.starts_with("pod/web-")),
         "{pods}"
     );
+    Ok(())
+}
 
+/// Tables: `-o wide`, `-A`, the same header as kubectl, several types.
+async fn tables(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
     let wide = skiff.ok(&["get", "pods", "-o", "wide"]).await?;
     let header: Vec<&str> = wide
         .lines()
@@ -96,7 +108,14 @@ pub async fn formats_round_trip(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Res
         both.contains("\n\nNAME ") && both.contains("web ") && both.contains("kubernetes "),
         "{both}"
     );
+    Ok(())
+}
 
+/// describe: a Deployment, a Pod with its events, a Node, and the fallback layout.
+async fn describes(skiff: &Skiff) -> anyhow::Result<()> {
+    let pods = skiff
+        .ok(&["get", "po", "-l", "app=web", "-o", "name"])
+        .await?;
     let described = skiff.ok(&["describe", "deployment", "web"]).await?;
     ensure!(
         described.contains("2 desired | 2 updated | 2 total | 2 available"),
@@ -125,8 +144,6 @@ pub async fn formats_round_trip(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Res
         fallback.starts_with("Name:") && fallback.contains("phase: Active"),
         "{fallback}"
     );
-
-    skiff.ok(&["delete", "deploy", "web"]).await?;
     Ok(())
 }
 

@@ -13,6 +13,42 @@ use tokio::net::TcpStream;
 use crate::support::{Skiff, guest, poll};
 
 pub async fn run_scale_logs_rollout_delete(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
+    run_exposed(skiff, kubectl).await?;
+    let out = skiff
+        .ok(&["scale", "deployment/hello", "--replicas", "3"])
+        .await?;
+    ensure!(out.trim() == "deployment.apps/hello scaled", "{out}");
+    poll("3 replicas available", || async {
+        Ok(json(kubectl, &["deploy", "hello"]).await?["status"]["availableReplicas"] == 3)
+    })
+    .await?;
+
+    logs_follow(skiff, kubectl).await?;
+    rollout(skiff, kubectl).await?;
+
+    let out = skiff.ok(&["delete", "deployment", "hello"]).await?;
+    ensure!(out.trim() == "deployment.apps \"hello\" deleted", "{out}");
+    let out = skiff
+        .ok(&["delete", "svc/hello", "deploy/logger", "service/logger"])
+        .await?;
+    ensure!(
+        out.contains("service \"hello\" deleted")
+            && out.contains("deployment.apps \"logger\" deleted"),
+        "{out}"
+    );
+    poll("every pod is gone", || async {
+        Ok(kubectl
+            .ok(&["get", "pods", "-o", "name"])
+            .await?
+            .trim()
+            .is_empty())
+    })
+    .await
+}
+
+/// `skiff run` of http-hello: a NodePort Service, the URL printed, the image and env as
+/// given, and the app answering.
+async fn run_exposed(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
     let hello = guest("http-hello")?;
     let out = skiff
         .ok(&[
@@ -53,37 +89,7 @@ pub async fn run_scale_logs_rollout_delete(skiff: &Skiff, kubectl: &Kubectl) -> 
     ensure!(container["env"][0]["value"] == "hi", "{container}");
     let body = through_port_forward(kubectl, "deployment/hello", "/from-the-cli").await?;
     ensure!(body.contains("hi /from-the-cli"), "{body}");
-
-    let out = skiff
-        .ok(&["scale", "deployment/hello", "--replicas", "3"])
-        .await?;
-    ensure!(out.trim() == "deployment.apps/hello scaled", "{out}");
-    poll("3 replicas available", || async {
-        Ok(json(kubectl, &["deploy", "hello"]).await?["status"]["availableReplicas"] == 3)
-    })
-    .await?;
-
-    logs_follow(skiff, kubectl).await?;
-    rollout(skiff, kubectl).await?;
-
-    let out = skiff.ok(&["delete", "deployment", "hello"]).await?;
-    ensure!(out.trim() == "deployment.apps \"hello\" deleted", "{out}");
-    let out = skiff
-        .ok(&["delete", "svc/hello", "deploy/logger", "service/logger"])
-        .await?;
-    ensure!(
-        out.contains("service \"hello\" deleted")
-            && out.contains("deployment.apps \"logger\" deleted"),
-        "{out}"
-    );
-    poll("every pod is gone", || async {
-        Ok(kubectl
-            .ok(&["get", "pods", "-o", "name"])
-            .await?
-            .trim()
-            .is_empty())
-    })
-    .await
+    Ok(())
 }
 
 /// `skiff logs -f` of an http-server pod prints the request line that arrives after it
