@@ -51,7 +51,10 @@ pub async fn run(session: &Session, args: &GetArgs) -> Result<(), Failure> {
 
 /// `get` of one resource type.
 async fn get_one(session: &Session, args: &GetArgs, resource: Resource) -> Result<(), Failure> {
-    let namespace = (!args.all_namespaces).then_some(session.namespace.as_str());
+    // Cluster-scoped resources have no namespace to name, in paths, columns or messages.
+    let namespace =
+        (!args.all_namespaces && resource.namespaced).then_some(session.namespace.as_str());
+    let with_namespace_column = args.all_namespaces && resource.namespaced;
     let query = args
         .selector
         .as_deref()
@@ -69,25 +72,21 @@ async fn get_one(session: &Session, args: &GetArgs, resource: Resource) -> Resul
     match args.output {
         None | Some(Output::Wide) => {
             let wide = args.output == Some(Output::Wide);
-            print_tables(session, &paths, wide, args.all_namespaces, namespace).await
+            print_tables(session, &paths, wide, with_namespace_column, namespace).await
         }
         Some(format) => {
             let objects = fetch_objects(session, &resource, &paths).await?;
-            print_objects(
-                &resource,
-                objects,
-                format,
-                !args.names.is_empty() && args.names.len() == 1,
-            )
+            print_objects(&resource, objects, format, args.names.len() == 1)
         }
     }
 }
 
+/// Asks for the server's Table at each path and prints the rows as one table.
 async fn print_tables(
     session: &Session,
     paths: &[String],
     wide: bool,
-    all_namespaces: bool,
+    with_namespace_column: bool,
     namespace: Option<&str>,
 ) -> Result<(), Failure> {
     let mut merged: Option<Value> = None;
@@ -115,7 +114,7 @@ async fn print_tables(
         }
         return Ok(());
     }
-    print!("{}", printer::table(&table, wide, all_namespaces));
+    print!("{}", printer::table(&table, wide, with_namespace_column));
     Ok(())
 }
 

@@ -90,6 +90,11 @@ async fn tables(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
         "{narrow}"
     );
 
+    let nodes = skiff.ok(&["get", "nodes", "-A"]).await?;
+    ensure!(
+        nodes.starts_with("NAME ") && nodes.contains(NODE),
+        "cluster-scoped: {nodes}"
+    );
     let all = skiff.ok(&["get", "services", "-A"]).await?;
     ensure!(all.starts_with("NAMESPACE "), "{all}");
     ensure!(
