@@ -17,6 +17,10 @@ pub struct AgentArgs {
     /// (K10<ca-sha256>::node:<secret>). Not needed once the data directory holds a credential.
     #[arg(long, env = "SKIFF_AGENT_TOKEN", requires = "server")]
     token: Option<String>,
+    /// A node credential made by `skiff token create --node NAME -o FILE` (instead of
+    /// --server and --token); the node's name comes from it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["server", "token"])]
+    credential: Option<PathBuf>,
     /// The Node's name (default: the host name).
     #[arg(long)]
     name: Option<String>,
@@ -102,9 +106,19 @@ impl AgentTuning {
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     let shutdown = crate::signals::shutdown_token().context("installing signal handlers")?;
-    let name = args.name.unwrap_or_else(skiff_agent::host::hostname);
-    let access = match (args.server, args.token) {
-        (Some(server), Some(token)) => Some(Access::Join { server, token }),
+    let handed = args
+        .credential
+        .as_deref()
+        .map(read_credential)
+        .transpose()?;
+    let name = match (&handed, args.name) {
+        (Some(credential), _) => credential.node_name.clone(),
+        (None, Some(name)) => name,
+        (None, None) => skiff_agent::host::hostname(),
+    };
+    let access = match (handed, args.server, args.token) {
+        (Some(credential), _, _) => Some(Access::Credential(credential)),
+        (None, Some(server), Some(token)) => Some(Access::Join { server, token }),
         _ => None,
     };
     let options = args.tuning.options(&args.data_dir, &name, access)?;
@@ -115,4 +129,12 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     skiff_agent::run(options, shutdown).await?;
     println!("skiff agent: stopped");
     Ok(())
+}
+
+/// A credential file written by `skiff token create --node`.
+fn read_credential(path: &std::path::Path) -> anyhow::Result<skiff_agent::credential::Credential> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a node credential", path.display()))
 }

@@ -1,13 +1,18 @@
 //! The `skiff` binary: parses the command line and runs the chosen role.
 
 mod agent_cmd;
+mod client;
+mod completion_cmd;
 mod component_args;
 mod debug_cmd;
+mod detach;
+mod down_cmd;
 mod server_cmd;
 mod signals;
 mod up_cmd;
+mod user_kubeconfig;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// mimalloc instead of glibc's malloc: under write load glibc's chunk consolidation alone took
 /// about 8% of a replica's CPU (bench/README.md, "Store"). Built with `no_thp`: mimalloc
@@ -24,6 +29,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Kubernetes for WebAssembly: control plane, node agent and CLI in one binary"
 )]
 struct Cli {
+    /// `--kubeconfig`, `--context`, `-n`: which cluster the client verbs talk to (and, for
+    /// `skiff up`, which kubeconfig it writes its context into).
+    #[command(flatten)]
+    connect: client::session::ConnectArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,16 +46,27 @@ enum Command {
     Agent(agent_cmd::AgentArgs),
     /// Run a whole single-node cluster in this process: a replica and a node agent.
     Up(up_cmd::UpArgs),
+    /// Stop the `skiff up --detach` of a data directory.
+    Down(down_cmd::DownArgs),
     /// Inspect a replica's data directory (read-only diagnosis).
     Debug(debug_cmd::DebugArgs),
+    /// Print a shell completion script (bash, zsh or fish).
+    Completion(completion_cmd::CompletionArgs),
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // The client verbs print for people; only warnings of their libraries belong on stderr.
+    let default_filter = match cli.command {
+        Command::Client(_) | Command::Completion(_) => "warn,kube_client=off",
+        _ => "info,openraft=warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SKIFF_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -64,12 +84,26 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Server(args) => server_cmd::run(args).await,
             Command::Agent(args) => agent_cmd::run(args).await,
-            Command::Up(args) => up_cmd::run(args).await,
+            Command::Up(args) => up_cmd::run(args, cli.connect.kubeconfig).await,
+            Command::Down(args) => down_cmd::run(args).await,
             Command::Debug(args) => debug_cmd::run(args).await,
+            Command::Completion(args) => {
+                completion_cmd::run(&args, &mut Cli::command());
+                Ok(())
+            }
+            Command::Client(verb) => client::run(verb, &cli.connect).await.map_err(Into::into),
         }
     });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.is::<client::Failure>() => {
+            // kubectl's words, with nothing in front; a `Reported` failure printed its own.
+            let text = e.to_string();
+            if !text.is_empty() {
+                eprintln!("{text}");
+            }
+            std::process::ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("skiff: {}", render_error(&e));
             std::process::ExitCode::FAILURE

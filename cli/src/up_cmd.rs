@@ -32,13 +32,29 @@ pub struct UpArgs {
     /// The Node's name (default: the host name).
     #[arg(long)]
     name: Option<String>,
+    /// Run in the background: pid file and log in the data directory; `skiff down` stops it.
+    #[arg(long)]
+    detach: bool,
+    /// Do not write the `skiff` context into the user's kubeconfig (written by default to
+    /// --kubeconfig, else $KUBECONFIG's first file, else ~/.kube/config).
+    #[arg(long)]
+    no_kubeconfig: bool,
     #[command(flatten)]
     components: ComponentArgs,
     #[command(flatten)]
     agent: AgentTuning,
 }
 
-pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+/// `user_kubeconfig`: the file to merge the cluster into (the global `--kubeconfig`).
+pub async fn run(args: UpArgs, user_kubeconfig: Option<PathBuf>) -> anyhow::Result<()> {
+    if args.detach {
+        return crate::detach::start(&args.data_dir).await;
+    }
+    let kubeconfig_target = if args.no_kubeconfig {
+        None
+    } else {
+        crate::user_kubeconfig::target(user_kubeconfig.as_deref())
+    };
     let shutdown = crate::signals::shutdown_token().context("installing signal handlers")?;
     let server_stop = CancellationToken::new();
     let (ready_tx, ready_rx) = oneshot::channel::<Started>();
@@ -65,6 +81,16 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         server.await??;
         anyhow::bail!("the control plane stopped before it served");
     };
+    if let Some(target) = &kubeconfig_target {
+        match crate::user_kubeconfig::merge_into(target, &started.kubeconfig) {
+            Ok(()) => println!(
+                "  kubeconfig context \"{}\" set in {} (kubectl and skiff use it now)",
+                crate::user_kubeconfig::CONTEXT,
+                target.display()
+            ),
+            Err(e) => eprintln!("skiff up: could not write {}: {e:#}", target.display()),
+        }
+    }
     let agent = run_agent(&args, &started, shutdown.clone()).await;
     server_stop.cancel();
     let served = server.await.context("the control plane task")?;

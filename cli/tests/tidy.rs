@@ -48,3 +48,40 @@ fn every_rust_file_says_what_it_is_for() {
         missing.join("\n")
     );
 }
+
+/// The client verbs talk only the Kubernetes API: no skiff library beyond the CLI, no data
+/// directory, no private endpoint of the server (the store's `/kv/v1`, `/skiff/v1` joins).
+#[test]
+fn client_verbs_talk_only_the_kubernetes_api() {
+    let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/client");
+    let mut files = Vec::new();
+    rust_files(&client, &mut files);
+    assert!(
+        files.len() > 10,
+        "found only {} files in {}",
+        files.len(),
+        client.display()
+    );
+    let forbidden = [
+        "skiff_server",
+        "skiff_agent",
+        "/kv/v1",
+        "/skiff/v1",
+        "data_dir",
+        "admin-token",
+    ];
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for word in forbidden {
+            if text.contains(word) {
+                found.push(format!("{}: {word}", file.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the client reaches past the Kubernetes API:\n{}",
+        found.join("\n")
+    );
+}

@@ -132,6 +132,9 @@ impl Replica {
             .arg("--listen")
             .arg(self.addr.to_string())
             .args(&self.options.args)
+            // `skiff up` writes its context into the user's kubeconfig: keep it in the scratch
+            // directory, never in the home directory of whoever runs the tests.
+            .env("KUBECONFIG", self.user_kubeconfig())
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
@@ -302,6 +305,11 @@ impl Replica {
         (1..=self.runs)
             .map(|run| std::fs::read_to_string(self.log_path("stderr", run)).unwrap_or_default())
             .collect()
+    }
+
+    /// The kubeconfig `skiff up` merges its context into (`$KUBECONFIG` of the process).
+    pub fn user_kubeconfig(&self) -> PathBuf {
+        self.root.join("user.kubeconfig")
     }
 
     fn log_path(&self, stream: &str, run: u32) -> PathBuf {

@@ -1,0 +1,71 @@
+//! The skiff CLI end to end, as a person uses it: `skiff up` (whose context the CLI finds in
+//! the kubeconfig it wrote), then `skiff run` of a local .wasm, scale, logs -f, rollout
+//! restart/status/undo, delete, get/describe/top/nodes, apply of folders and stdin, the
+//! errors kubectl would print, a node joined with `skiff token create`, `skiff up --detach`
+//! and `skiff down`, and shell completions. The real kubectl checks what skiff did.
+
+mod detach;
+mod errors;
+mod fleet_view;
+mod output;
+mod support;
+mod workflow;
+
+use std::time::Duration;
+
+use skiff_tests::{Kubectl, Replica, ReplicaOptions, run_bounded};
+use support::{Skiff, poll};
+
+/// The node of the shared `skiff up`.
+pub const NODE: &str = "cli-node";
+
+/// One `skiff up` for every step of the main test; each step cleans up what it made.
+#[test]
+fn cli_drives_skiff_up() {
+    run_bounded("cli", Duration::from_secs(900), async {
+        let options = ReplicaOptions::up("cli").args([
+            "--name",
+            NODE,
+            "--lease-seconds",
+            "2",
+            "--metrics-seconds",
+            "1",
+        ]);
+        let mut up = Replica::start(options).await?;
+        // The CLI reads the context `skiff up` merged into its $KUBECONFIG.
+        let skiff = Skiff::new(&up.user_kubeconfig());
+        let kubectl = Kubectl::for_replica(&up)?;
+        poll("the node is listed Ready by skiff nodes", || async {
+            let out = skiff.ok(&["nodes"]).await?;
+            Ok(out
+                .lines()
+                .any(|l| l.starts_with(NODE) && l.contains(" Ready ")))
+        })
+        .await?;
+        workflow::run_scale_logs_rollout_delete(&skiff, &kubectl).await?;
+        output::formats_round_trip(&skiff, &kubectl).await?;
+        output::apply_folders_and_conflicts(&skiff, &kubectl).await?;
+        errors::read_as_kubectl(&skiff, &kubectl).await?;
+        fleet_view::top_nodes_and_token(&skiff, &kubectl).await?;
+        up.stop().await;
+        Ok(())
+    });
+}
+
+#[test]
+fn detach_writes_the_context_and_down_stops_it() {
+    run_bounded(
+        "cli-detach",
+        Duration::from_secs(300),
+        detach::up_detach_down(),
+    );
+}
+
+#[test]
+fn completions_are_shell_scripts() {
+    run_bounded(
+        "cli-completion",
+        Duration::from_secs(60),
+        detach::completions(),
+    );
+}
