@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use skiff_controllers::common::controller_owner;
-use skiff_controllers::deployment::{self, DeploymentPlan};
+use skiff_controllers::deployment::{self, DeploymentPlan, REVISION};
 
 use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
@@ -84,6 +84,19 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             .replace_status(&d.name_any(), &PostParams::default(), &with_status)
             .await
             .map_err(Error::api("writing the status of", d.name_any()))?;
+    }
+    // After the status, which is written against the cached resourceVersion; a merge patch
+    // of one annotation needs none.
+    if let Some(revision) = &plan.revision {
+        let patch = serde_json::json!({"metadata": {"annotations": {REVISION: revision}}});
+        Api::<Deployment>::namespaced(ctx.client.clone(), &ns)
+            .patch(
+                &d.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+            .map_err(Error::api("annotating the revision of", d.name_any()))?;
     }
     ctx.backoff.reset(NAME, &key(&d));
     let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);

@@ -47,6 +47,10 @@ pub struct DeploymentPlan {
     pub adopt: Vec<String>,
     /// Owned ReplicaSets that no longer match the selector: remove the controller reference.
     pub release: Vec<String>,
+    /// The Deployment's own `deployment.kubernetes.io/revision` annotation, when it must change
+    /// to its new ReplicaSet's revision (`SetDeploymentRevision`; `kubectl rollout history`
+    /// reads it).
+    pub revision: Option<String>,
 }
 
 /// A change to one existing ReplicaSet: its new `spec.replicas` and full annotations.
@@ -188,6 +192,7 @@ pub fn reconcile(
         .iter()
         .filter_map(|rs| rs.metadata.name.clone())
         .collect();
+    let new_rs = new_name.clone();
     let mut run = rolling::Run::new(d, name, uid, ctx, rss, new_name, now.as_second(), taken);
     if !is_terminating(&d.metadata) {
         run.step(pods)?;
@@ -195,5 +200,42 @@ pub fn reconcile(
     let mut plan = run.finish(&owned);
     plan.adopt = claimed.adopt;
     plan.release = claimed.release;
+    plan.revision = new_revision(&plan, new_rs.as_deref(), &owned).filter(|r| {
+        d.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(REVISION))
+            != Some(r)
+    });
     Ok(plan)
+}
+
+/// The revision the new ReplicaSet has once `plan` is carried out: the one it creates, or the
+/// one it gives (or leaves) the existing ReplicaSet matching the template.
+fn new_revision(
+    plan: &DeploymentPlan,
+    new_rs: Option<&str>,
+    owned: &[&ReplicaSet],
+) -> Option<String> {
+    if let Some(created) = &plan.create {
+        return created
+            .metadata
+            .annotations
+            .as_ref()?
+            .get(REVISION)
+            .cloned();
+    }
+    let new_rs = new_rs?;
+    if let Some(update) = plan.update.iter().find(|u| u.name == new_rs) {
+        return update.annotations.get(REVISION).cloned();
+    }
+    let existing = owned
+        .iter()
+        .find(|rs| rs.metadata.name.as_deref() == Some(new_rs))?;
+    existing
+        .metadata
+        .annotations
+        .as_ref()?
+        .get(REVISION)
+        .cloned()
 }

@@ -260,6 +260,7 @@ impl Run<'_> {
             status,
             adopt: Vec::new(),
             release: Vec::new(),
+            revision: None,
         }
     }
 }

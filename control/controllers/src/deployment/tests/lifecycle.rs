@@ -16,6 +16,7 @@ use crate::testutil::{T0, at};
 fn new_replicaset_name_labels_annotations_and_condition() {
     let d = dep(3, rolling(json!(1), json!(0)), "v1");
     let plan = reconcile(&d, &[], &[], at(T0)).expect("plan");
+    assert_eq!(plan.revision.as_deref(), Some("1"), "the Deployment is annotated too");
     let rs = plan.create.expect("new rs");
     let template = d.spec.as_ref().expect("spec").template.clone();
     let hash = template_hash(&template, None);
@@ -186,6 +187,7 @@ fn rollout_restart_is_a_template_change() {
     assert!(!before.contains(&created.metadata.name));
     let ann = created.metadata.annotations.as_ref().expect("annotations");
     assert_eq!(ann.get(REVISION).map(String::as_str), Some("3"));
+    assert_eq!(plan.revision.as_deref(), Some("3"));
 }
 
 /// A ReplicaSet orphaned by `kubectl delete deployment --cascade=orphan` is adopted by a new
