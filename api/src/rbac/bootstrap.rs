@@ -94,6 +94,7 @@ fn view_rules() -> Vec<Value> {
         rule(READ, "batch", &["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
         rule(READ, "policy", &["poddisruptionbudgets", "poddisruptionbudgets/status"]),
         rule(READ, "discovery.k8s.io", &["endpointslices"]),
+        rule(READ, "networking.k8s.io", &["networkpolicies"]),
     ]
 }
 

@@ -28,6 +28,7 @@ pub mod body;
 pub mod cidr;
 mod dial;
 mod network;
+pub mod policy;
 pub mod route;
 mod serve;
 pub mod service;

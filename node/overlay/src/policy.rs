@@ -1,0 +1,345 @@
+//! NetworkPolicy (networking.k8s.io/v1) as the overlay enforces it: each policy compiled once
+//! from its API object ([`PolicyEntry::of`]), and [`allows`], a pure decision over one flow
+//! from the policies, the namespaces' labels and what is known of both ends.
+//!
+//! Kubernetes' semantics: a pod is isolated for a direction only when some policy in its
+//! namespace selects it and lists that direction in `policyTypes`; an isolated pod's flow is
+//! allowed when any rule of any such policy allows it (rules add up, never subtract). A flow
+//! between two pods needs both the source's egress and the destination's ingress. A rule with
+//! no ports allows every port, one with no peers every peer. A peer is an `ipBlock` (by
+//! address, minus `except`) or selectors: `podSelector` alone is pods of the policy's own
+//! namespace, `namespaceSelector` alone every pod of the selected namespaces, both together
+//! the selected pods of the selected namespaces. Namespaces always carry the
+//! `kubernetes.io/metadata.name` label, as kube-apiserver sets it.
+
+use crate::cidr::Cidr;
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as K8sSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::{Deserialize, Serialize};
+use skiff_api::selector::LabelSelector;
+use skiff_runtime_wasm::network::Proto;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+/// The label kube-apiserver puts on every Namespace, naming it.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+pub type Labels = BTreeMap<String, String>;
+
+/// A pod as policies see it: namespace, labels and named container ports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodIdentity {
+    pub namespace: String,
+    pub labels: Labels,
+    /// `(name, protocol, port)` of the pod's containers' named ports.
+    #[serde(default)]
+    pub ports: Vec<(String, String, u16)>,
+}
+
+/// One end of a flow: its virtual address, and its pod when the address is a known pod's.
+#[derive(Debug, Clone, Copy)]
+pub struct End<'a> {
+    pub addr: SocketAddr,
+    pub pod: Option<&'a PodIdentity>,
+}
+
+/// One flow to decide.
+#[derive(Debug, Clone, Copy)]
+pub struct Flow<'a> {
+    pub proto: Proto,
+    pub source: End<'a>,
+    pub destination: End<'a>,
+}
+
+/// A compiled NetworkPolicy.
+#[derive(Debug, Clone)]
+pub struct PolicyEntry {
+    pub namespace: String,
+    /// `None`: the selector did not compile; the policy then selects every pod of its
+    /// namespace (fail closed: isolated, and no rule matches an uncompilable peer).
+    selector: Option<LabelSelector>,
+    /// `Some` when `policyTypes` holds Ingress (resp. Egress): the direction's rules.
+    ingress: Option<Vec<Rule>>,
+    egress: Option<Vec<Rule>>,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    /// Empty: every port.
+    ports: Vec<PortMatch>,
+    /// `None`: every peer.
+    peers: Option<Vec<Peer>>,
+}
+
+#[derive(Debug, Clone)]
+enum PortMatch {
+    /// A number (and `endPort`), or every port of the protocol.
+    Range {
+        proto: Option<Proto>,
+        from: u16,
+        to: u16,
+    },
+    Named {
+        proto: Option<Proto>,
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum Peer {
+    /// `None` in a selector: it did not compile (matches nothing).
+    Pods {
+        namespaces: Option<Option<LabelSelector>>,
+        pods: Option<Option<LabelSelector>>,
+    },
+    Block {
+        cidr: Option<Cidr>,
+        except: Vec<Option<Cidr>>,
+    },
+}
+
+fn selector(s: &K8sSelector) -> Option<LabelSelector> {
+    LabelSelector::from_k8s(s).ok()
+}
+
+/// `None` for SCTP (the overlay carries TCP and UDP only): such a port matches no flow.
+fn proto_of(name: Option<&str>) -> Option<Proto> {
+    match name.unwrap_or("TCP") {
+        "TCP" => Some(Proto::Tcp),
+        "UDP" => Some(Proto::Udp),
+        _ => None,
+    }
+}
+
+fn port_match(p: &NetworkPolicyPort) -> PortMatch {
+    let proto = proto_of(p.protocol.as_deref());
+    match &p.port {
+        None => PortMatch::Range {
+            proto,
+            from: 0,
+            to: u16::MAX,
+        },
+        Some(IntOrString::String(name)) => PortMatch::Named {
+            proto,
+            name: name.clone(),
+        },
+        Some(IntOrString::Int(n)) => {
+            let from = u16::try_from(*n).unwrap_or(u16::MAX);
+            let to = p
+                .end_port
+                .and_then(|e| u16::try_from(e).ok())
+                .unwrap_or(from);
+            PortMatch::Range { proto, from, to }
+        }
+    }
+}
+
+fn peer(p: &NetworkPolicyPeer) -> Peer {
+    match &p.ip_block {
+        Some(IPBlock { cidr, except }) => Peer::Block {
+            cidr: Cidr::parse(cidr),
+            except: except.iter().flatten().map(|e| Cidr::parse(e)).collect(),
+        },
+        None => Peer::Pods {
+            namespaces: p.namespace_selector.as_ref().map(selector),
+            pods: p.pod_selector.as_ref().map(selector),
+        },
+    }
+}
+
+fn rule(ports: Option<&Vec<NetworkPolicyPort>>, peers: Option<&Vec<NetworkPolicyPeer>>) -> Rule {
+    Rule {
+        ports: ports.iter().copied().flatten().map(port_match).collect(),
+        peers: peers
+            .filter(|p| !p.is_empty())
+            .map(|p| p.iter().map(peer).collect()),
+    }
+}
+
+impl PolicyEntry {
+    /// Compiles `policy`. `policyTypes` unset means Ingress, plus Egress when egress rules
+    /// are given (kube-apiserver's defaulting).
+    pub fn of(policy: &NetworkPolicy) -> PolicyEntry {
+        let spec = policy.spec.clone().unwrap_or_default();
+        let types = spec.policy_types.clone().unwrap_or_else(|| {
+            let mut t = vec!["Ingress".to_owned()];
+            if spec.egress.as_ref().is_some_and(|e| !e.is_empty()) {
+                t.push("Egress".to_owned());
+            }
+            t
+        });
+        let has = |t: &str| types.iter().any(|x| x == t);
+        let ingress = spec.ingress.iter().flatten();
+        let egress = spec.egress.iter().flatten();
+        PolicyEntry {
+            namespace: policy.metadata.namespace.clone().unwrap_or_default(),
+            selector: selector(&spec.pod_selector.clone().unwrap_or_default()),
+            ingress: has("Ingress").then(|| {
+                ingress
+                    .map(|r| rule(r.ports.as_ref(), r.from.as_ref()))
+                    .collect()
+            }),
+            egress: has("Egress").then(|| {
+                egress
+                    .map(|r| rule(r.ports.as_ref(), r.to.as_ref()))
+                    .collect()
+            }),
+        }
+    }
+
+    fn selects(&self, pod: &PodIdentity) -> bool {
+        pod.namespace == self.namespace
+            && self
+                .selector
+                .as_ref()
+                .is_none_or(|s| s.matches(&pod.labels))
+    }
+}
+
+/// Everything a decision reads: policies by `(namespace, name)`, namespaces' labels.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyTables {
+    pub policies: HashMap<(String, String), PolicyEntry>,
+    pub namespaces: HashMap<String, Labels>,
+}
+
+/// Which side of a flow a decision is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// Whether `flow` is allowed: the source's egress (when the source is a known pod) and the
+/// destination's ingress (when the destination is a known pod).
+pub fn allows(tables: &PolicyTables, flow: &Flow<'_>) -> bool {
+    let egress = flow
+        .source
+        .pod
+        .is_none_or(|pod| side_allows(tables, pod, Direction::Egress, flow));
+    let ingress = flow
+        .destination
+        .pod
+        .is_none_or(|pod| side_allows(tables, pod, Direction::Ingress, flow));
+    egress && ingress
+}
+
+/// Whether `pod`'s policies for `direction` allow `flow`; true when none selects it.
+fn side_allows(
+    tables: &PolicyTables,
+    pod: &PodIdentity,
+    direction: Direction,
+    flow: &Flow,
+) -> bool {
+    let (peer, local) = match direction {
+        Direction::Ingress => (flow.source, flow.destination),
+        Direction::Egress => (flow.destination, flow.source),
+    };
+    let mut isolated = false;
+    for policy in tables.policies.values().filter(|p| p.selects(pod)) {
+        let rules = match direction {
+            Direction::Ingress => policy.ingress.as_ref(),
+            Direction::Egress => policy.egress.as_ref(),
+        };
+        let Some(rules) = rules else { continue };
+        isolated = true;
+        let port_pod = if direction == Direction::Ingress {
+            local.pod
+        } else {
+            peer.pod
+        };
+        let allowed = rules.iter().any(|r| {
+            r.ports_allow(flow.proto, flow.destination.addr.port(), port_pod)
+                && r.peers_allow(tables, &policy.namespace, peer)
+        });
+        if allowed {
+            return true;
+        }
+    }
+    !isolated
+}
+
+impl Rule {
+    fn ports_allow(&self, proto: Proto, port: u16, destination: Option<&PodIdentity>) -> bool {
+        self.ports.is_empty()
+            || self
+                .ports
+                .iter()
+                .any(|m| m.allows(proto, port, destination))
+    }
+
+    fn peers_allow(&self, tables: &PolicyTables, namespace: &str, peer: End) -> bool {
+        let Some(peers) = &self.peers else {
+            return true;
+        };
+        peers.iter().any(|p| p.matches(tables, namespace, peer))
+    }
+}
+
+impl PortMatch {
+    fn allows(&self, proto: Proto, port: u16, destination: Option<&PodIdentity>) -> bool {
+        match self {
+            PortMatch::Range { proto: p, from, to } => {
+                *p == Some(proto) && (*from..=*to).contains(&port)
+            }
+            PortMatch::Named { proto: p, name } => {
+                let wanted = match p {
+                    Some(Proto::Tcp) => "TCP",
+                    Some(Proto::Udp) => "UDP",
+                    None => return false,
+                };
+                *p == Some(proto)
+                    && destination.is_some_and(|d| {
+                        d.ports
+                            .iter()
+                            .any(|(n, pr, number)| n == name && pr == wanted && *number == port)
+                    })
+            }
+        }
+    }
+}
+
+impl Peer {
+    fn matches(&self, tables: &PolicyTables, namespace: &str, peer: End) -> bool {
+        match self {
+            Peer::Block { cidr, except } => {
+                let ip = peer.addr.ip();
+                cidr.is_some_and(|c| c.contains(ip))
+                    && !except.iter().any(|e| e.is_none_or(|e| e.contains(ip)))
+            }
+            Peer::Pods { namespaces, pods } => {
+                let Some(pod) = peer.pod else {
+                    return false;
+                };
+                let namespace_ok = match namespaces {
+                    None => pod.namespace == namespace,
+                    Some(selector) => selector
+                        .as_ref()
+                        .is_some_and(|s| s.matches(&namespace_labels(tables, &pod.namespace))),
+                };
+                let pod_ok = match pods {
+                    None => true,
+                    Some(selector) => selector.as_ref().is_some_and(|s| s.matches(&pod.labels)),
+                };
+                namespace_ok && pod_ok
+            }
+        }
+    }
+}
+
+/// A namespace's labels, with [`NAMESPACE_NAME_LABEL`].
+fn namespace_labels(tables: &PolicyTables, namespace: &str) -> Labels {
+    let mut labels = tables
+        .namespaces
+        .get(namespace)
+        .cloned()
+        .unwrap_or_default();
+    labels.insert(NAMESPACE_NAME_LABEL.to_owned(), namespace.to_owned());
+    labels
+}
+
+#[cfg(test)]
+mod tests;
