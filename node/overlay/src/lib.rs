@@ -27,6 +27,7 @@
 pub mod body;
 pub mod cidr;
 mod dial;
+mod enforce;
 mod network;
 pub mod policy;
 pub mod route;

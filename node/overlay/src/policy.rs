@@ -33,7 +33,10 @@ pub type Labels = BTreeMap<String, String>;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodIdentity {
     pub namespace: String,
-    pub labels: Labels,
+    /// `None`: not known yet (a pod of this node the Pod watch has not brought yet). Every
+    /// policy of the namespace then selects the pod and no pod selector matches it, so the
+    /// gap fails closed.
+    pub labels: Option<Labels>,
     /// `(name, protocol, port)` of the pod's containers' named ports.
     #[serde(default)]
     pub ports: Vec<(String, String, u16)>,
@@ -191,11 +194,8 @@ impl PolicyEntry {
     }
 
     fn selects(&self, pod: &PodIdentity) -> bool {
-        pod.namespace == self.namespace
-            && self
-                .selector
-                .as_ref()
-                .is_none_or(|s| s.matches(&pod.labels))
+        let matches = |s: &LabelSelector| pod.labels.as_ref().is_none_or(|l| s.matches(l));
+        pod.namespace == self.namespace && self.selector.as_ref().is_none_or(matches)
     }
 }
 
@@ -213,27 +213,55 @@ enum Direction {
     Egress,
 }
 
+/// What a pod's policies say of a flow, for one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// No policy selects the pod for the direction.
+    NotIsolated,
+    /// A rule allows the flow.
+    Allowed,
+    Denied,
+}
+
 /// Whether `flow` is allowed: the source's egress (when the source is a known pod) and the
 /// destination's ingress (when the destination is a known pod).
 pub fn allows(tables: &PolicyTables, flow: &Flow<'_>) -> bool {
     let egress = flow
         .source
         .pod
-        .is_none_or(|pod| side_allows(tables, pod, Direction::Egress, flow));
+        .is_none_or(|pod| verdict(tables, pod, Direction::Egress, flow) != Verdict::Denied);
     let ingress = flow
         .destination
         .pod
-        .is_none_or(|pod| side_allows(tables, pod, Direction::Ingress, flow));
+        .is_none_or(|pod| verdict(tables, pod, Direction::Ingress, flow) != Verdict::Denied);
     egress && ingress
 }
 
-/// Whether `pod`'s policies for `direction` allow `flow`; true when none selects it.
-fn side_allows(
+/// Whether pod `source` may reach `destination` outside the overlay: only when an egress
+/// rule allows it explicitly (an `ipBlock`); a pod no egress policy selects reaches nothing
+/// outside.
+pub fn allows_outside(
     tables: &PolicyTables,
-    pod: &PodIdentity,
-    direction: Direction,
-    flow: &Flow,
+    proto: Proto,
+    source: End,
+    destination: SocketAddr,
 ) -> bool {
+    let Some(pod) = source.pod else {
+        return false;
+    };
+    let flow = Flow {
+        proto,
+        source,
+        destination: End {
+            addr: destination,
+            pod: None,
+        },
+    };
+    verdict(tables, pod, Direction::Egress, &flow) == Verdict::Allowed
+}
+
+/// What `pod`'s policies for `direction` say of `flow`.
+fn verdict(tables: &PolicyTables, pod: &PodIdentity, direction: Direction, flow: &Flow) -> Verdict {
     let (peer, local) = match direction {
         Direction::Ingress => (flow.source, flow.destination),
         Direction::Egress => (flow.destination, flow.source),
@@ -256,10 +284,14 @@ fn side_allows(
                 && r.peers_allow(tables, &policy.namespace, peer)
         });
         if allowed {
-            return true;
+            return Verdict::Allowed;
         }
     }
-    !isolated
+    if isolated {
+        Verdict::Denied
+    } else {
+        Verdict::NotIsolated
+    }
 }
 
 impl Rule {
@@ -322,7 +354,10 @@ impl Peer {
                 };
                 let pod_ok = match pods {
                     None => true,
-                    Some(selector) => selector.as_ref().is_some_and(|s| s.matches(&pod.labels)),
+                    Some(selector) => selector
+                        .as_ref()
+                        .zip(pod.labels.as_ref())
+                        .is_some_and(|(s, labels)| s.matches(labels)),
                 };
                 namespace_ok && pod_ok
             }

@@ -12,10 +12,12 @@ fn policy(namespace: &str, spec: Value) -> PolicyEntry {
 fn pod(namespace: &str, labels: &[(&str, &str)]) -> PodIdentity {
     PodIdentity {
         namespace: namespace.into(),
-        labels: labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        labels: Some(
+            labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
         ports: vec![("web".into(), "TCP".into(), 8080)],
     }
 }
@@ -64,6 +66,10 @@ fn ingress_rules_isolate_only_selected_pods_and_add_up() {
     let client = pod("default", &[("role", "client")]);
     let team_client = pod("team", &[("role", "client")]);
     let team_server = pod("team", &[("role", "server")]);
+    let team_unknown = PodIdentity {
+        labels: None,
+        ..pod("team", &[])
+    };
     let deny_echo = policy(
         "echoes",
         json!({"podSelector": {"matchLabels": {"app": "echo"}}}),
@@ -152,8 +158,20 @@ fn ingress_rules_isolate_only_selected_pods_and_add_up() {
         ),
         (
             "unknown source matches no selector",
-            vec![allow_team],
+            vec![allow_team.clone()],
             ("10.244.0.9:1", None),
+            false,
+        ),
+        (
+            "unknown labels, known namespace",
+            vec![allow_team],
+            ("10.244.0.9:1", Some(&team_unknown)),
+            true,
+        ),
+        (
+            "unknown labels match no pod selector",
+            vec![allow_team_clients],
+            ("10.244.0.9:1", Some(&team_unknown)),
             false,
         ),
     ];
@@ -164,6 +182,18 @@ fn ingress_rules_isolate_only_selected_pods_and_add_up() {
             "{name}"
         );
     }
+    // A pod whose labels are not known yet is isolated by every policy of its namespace.
+    let unknown = PodIdentity {
+        labels: None,
+        ..pod("echoes", &[])
+    };
+    let gap = decide(
+        &tables(vec![deny_echo.clone()]),
+        Proto::Tcp,
+        c,
+        ("10.244.1.9:7000", Some(&unknown)),
+    );
+    assert!(!gap, "unknown labels fail closed");
     // A pod no policy selects stays open.
     let open = decide(
         &tables(vec![deny_echo]),
@@ -313,4 +343,60 @@ fn policy_types_default_from_the_rules_given() {
         json!({"podSelector": {}, "policyTypes": ["Egress"]}),
     );
     assert!(egress.ingress.is_none() && egress.egress.is_some());
+}
+
+#[test]
+fn outside_addresses_need_an_explicit_egress_rule() {
+    let client = pod("default", &[("app", "client")]);
+    let other = pod("default", &[("app", "other")]);
+    let block = policy(
+        "default",
+        json!({"podSelector": {"matchLabels": {"app": "client"}},
+        "egress": [{"to": [{"ipBlock": {"cidr": "127.0.0.8/29", "except": ["127.0.0.15/32"]}}]}]}),
+    );
+    let all_egress = policy("default", json!({"podSelector": {}, "egress": [{}]}));
+    let table: Vec<(&str, Vec<PolicyEntry>, Option<&PodIdentity>, &str, bool)> = vec![
+        ("no policy", vec![], Some(&client), "127.0.0.9:9000", false),
+        (
+            "ipBlock",
+            vec![block.clone()],
+            Some(&client),
+            "127.0.0.9:9000",
+            true,
+        ),
+        (
+            "ipBlock except",
+            vec![block.clone()],
+            Some(&client),
+            "127.0.0.15:9000",
+            false,
+        ),
+        (
+            "outside the block",
+            vec![block.clone()],
+            Some(&client),
+            "127.0.0.1:9000",
+            false,
+        ),
+        (
+            "pod not selected",
+            vec![block],
+            Some(&other),
+            "127.0.0.9:9000",
+            false,
+        ),
+        (
+            "a rule with no peers allows everything",
+            vec![all_egress],
+            Some(&other),
+            "192.0.2.1:80",
+            true,
+        ),
+        ("unknown pod", vec![], None, "127.0.0.9:9000", false),
+    ];
+    for (name, policies, pod, to, want) in table {
+        let source = end(("10.244.0.5:40000", pod));
+        let got = allows_outside(&tables(policies), Proto::Tcp, source, to.parse().unwrap());
+        assert_eq!(got, want, "{name}");
+    }
 }
