@@ -178,6 +178,17 @@ fn is_pod_localhost(ip: IpAddr) -> bool {
 }
 
 impl PodNetwork for Overlay {
+    fn pod_labels(&self, pod: &PodRef, labels: &std::collections::BTreeMap<String, String>) {
+        let identity = crate::policy::PodIdentity {
+            namespace: pod.namespace.to_string(),
+            labels: Some(labels.clone()),
+            ports: Vec::new(),
+        };
+        skiff_sync::write(&self.shared.tables)
+            .started
+            .insert(pod.ip, identity);
+    }
+
     fn bind(
         &self,
         pod: &PodRef,
@@ -228,6 +239,9 @@ impl PodNetwork for Overlay {
     }
 
     fn remove_pod(&self, pod: &PodRef) {
+        skiff_sync::write(&self.shared.tables)
+            .started
+            .remove(&pod.ip);
         self.shared.local.remove_pod(pod);
         self.shared.udp.remove_pod(pod.ip);
     }

@@ -33,9 +33,8 @@ pub type Labels = BTreeMap<String, String>;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodIdentity {
     pub namespace: String,
-    /// `None`: not known yet (a pod of this node the Pod watch has not brought yet). Every
-    /// policy of the namespace then selects the pod and no pod selector matches it, so the
-    /// gap fails closed.
+    /// `None`: not known (yet). Such a pod is denied everything a policy of its namespace
+    /// would decide for it, and matched by no pod selector: the gap fails closed.
     pub labels: Option<Labels>,
     /// `(name, protocol, port)` of the pod's containers' named ports.
     #[serde(default)]
@@ -197,6 +196,13 @@ impl PolicyEntry {
         let matches = |s: &LabelSelector| pod.labels.as_ref().is_none_or(|l| s.matches(l));
         pod.namespace == self.namespace && self.selector.as_ref().is_none_or(matches)
     }
+
+    fn rules(&self, direction: Direction) -> Option<&Vec<Rule>> {
+        match direction {
+            Direction::Ingress => self.ingress.as_ref(),
+            Direction::Egress => self.egress.as_ref(),
+        }
+    }
 }
 
 /// Everything a decision reads: policies by `(namespace, name)`, namespaces' labels.
@@ -266,12 +272,20 @@ fn verdict(tables: &PolicyTables, pod: &PodIdentity, direction: Direction, flow:
         Direction::Ingress => (flow.source, flow.destination),
         Direction::Egress => (flow.destination, flow.source),
     };
+    if pod.labels.is_none() {
+        let in_force = tables
+            .policies
+            .values()
+            .any(|p| p.selects(pod) && p.rules(direction).is_some());
+        return if in_force {
+            Verdict::Denied
+        } else {
+            Verdict::NotIsolated
+        };
+    }
     let mut isolated = false;
     for policy in tables.policies.values().filter(|p| p.selects(pod)) {
-        let rules = match direction {
-            Direction::Ingress => policy.ingress.as_ref(),
-            Direction::Egress => policy.egress.as_ref(),
-        };
+        let rules = policy.rules(direction);
         let Some(rules) = rules else { continue };
         isolated = true;
         let port_pod = if direction == Direction::Ingress {

@@ -175,6 +175,9 @@ pub struct Tables {
     pub slices: HashMap<Key, SliceEntry>,
     /// This node's pods with an IP.
     pub pods: HashMap<Key, PodEntry>,
+    /// This node's pods by IP as the agent told them at sandbox creation (`pod_labels`),
+    /// until the Pod watch brings them.
+    pub started: HashMap<IpAddr, PodIdentity>,
     /// NetworkPolicies and Namespaces' labels.
     pub policy: PolicyTables,
 }
@@ -190,7 +193,10 @@ impl Tables {
 
     /// The identity of this node's pod at `ip`.
     pub fn pod_at(&self, ip: IpAddr) -> Option<&PodIdentity> {
-        self.pods.values().find(|p| p.ip == ip).map(|p| &p.identity)
+        let watched = self.pods.values().find(|p| p.ip == ip);
+        watched
+            .map(|p| &p.identity)
+            .or_else(|| self.started.get(&ip))
     }
 
     /// The addresses of `name` for a pod in `namespace`: `svc`, `svc.ns`, `svc.ns.svc` and

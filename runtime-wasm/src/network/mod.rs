@@ -79,6 +79,9 @@ pub trait PodNetwork: Send + Sync + 'static {
     fn release(&self, pod: &PodRef, proto: Proto, local: SocketAddr, real: SocketAddr);
     /// Every address of `pod` is gone (sandbox removed).
     fn remove_pod(&self, pod: &PodRef);
+    /// The labels of `pod`, told when its sandbox is created so that NetworkPolicy knows the
+    /// pod before its first connection (the node overlay; others ignore them).
+    fn pod_labels(&self, _pod: &PodRef, _labels: &std::collections::BTreeMap<String, String>) {}
 }
 
 /// True for addresses a real socket may use: loopback only.
