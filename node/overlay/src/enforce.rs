@@ -52,6 +52,30 @@ impl Replies {
     }
 }
 
+/// Addresses outside the overlay an egress `ipBlock` let a pod reach, for the runtime's
+/// second fence (`PodNetwork::real_allowed`), each for [`REPLY_WINDOW`] after its last use.
+#[derive(Default)]
+pub(crate) struct Grants {
+    granted: Mutex<HashMap<SocketAddr, Instant>>,
+}
+
+impl Grants {
+    fn grant(&self, addr: SocketAddr) {
+        let now = Instant::now();
+        let mut granted = skiff_sync::lock(&self.granted);
+        if granted.len() >= MAX_PAIRS {
+            granted.retain(|_, at| now.duration_since(*at) < REPLY_WINDOW);
+        }
+        granted.insert(addr, now);
+    }
+
+    pub(crate) fn allows(&self, addr: &SocketAddr) -> bool {
+        skiff_sync::lock(&self.granted)
+            .get(addr)
+            .is_some_and(|at| at.elapsed() < REPLY_WINDOW)
+    }
+}
+
 /// The identity of a pod of this node: from the Pod watch, or (not there yet) its
 /// namespace with unknown labels.
 fn local_identity(tables: &Tables, pod: &PodRef) -> PodIdentity {
@@ -112,8 +136,12 @@ pub(crate) fn outside_flow(
         addr: SocketAddr::new(pod.ip, 0),
         pod: Some(&source),
     };
-    allows_outside(&tables.policy, proto, end, destination)
-        && remember(shared, proto, pod.ip, destination.ip())
+    let allowed = allows_outside(&tables.policy, proto, end, destination);
+    if allowed {
+        shared.grants.grant(destination);
+        remember(shared, proto, pod.ip, destination.ip());
+    }
+    allowed
 }
 
 /// A flow from another node's pod at `source` (with the identity its node stated) to this

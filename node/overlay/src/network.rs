@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub udp: UdpRelays,
     /// Recent UDP flows, whose replies policies let through.
     pub replies: crate::enforce::Replies,
+    /// Addresses outside the overlay that egress policies let pods reach.
+    pub grants: crate::enforce::Grants,
     pub router: Option<Arc<dyn ServiceRouter>>,
     /// Every relay and tunnel task; awaited by [`Overlay::run`].
     pub tasks: TaskTracker,
@@ -89,6 +91,7 @@ impl Overlay {
             peers: Peers::new(client),
             udp: UdpRelays::default(),
             replies: crate::enforce::Replies::default(),
+            grants: crate::enforce::Grants::default(),
             router: config.router,
             tasks: TaskTracker::new(),
             handle: tokio::runtime::Handle::current(),
@@ -178,6 +181,10 @@ fn is_pod_localhost(ip: IpAddr) -> bool {
 }
 
 impl PodNetwork for Overlay {
+    fn real_allowed(&self, real: &SocketAddr) -> bool {
+        skiff_runtime_wasm::network::is_real_allowed(real) || self.shared.grants.allows(real)
+    }
+
     fn pod_labels(&self, pod: &PodRef, labels: &std::collections::BTreeMap<String, String>) {
         let identity = crate::policy::PodIdentity {
             namespace: pod.namespace.to_string(),
