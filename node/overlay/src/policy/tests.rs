@@ -4,6 +4,13 @@
 use super::*;
 use serde_json::{Value, json};
 
+/// An end in a table: address, and the pod when it is one.
+type EndAt<'a> = (&'a str, Option<&'a PodIdentity>);
+/// (name, policies, the other end, allowed)
+type Case<'a> = (&'a str, Vec<PolicyEntry>, EndAt<'a>, bool);
+/// (name, policies, the source pod, the outside address, allowed)
+type OutsideCase<'a> = (&'a str, Vec<PolicyEntry>, Option<&'a PodIdentity>, &'a str, bool);
+
 fn policy(namespace: &str, spec: Value) -> PolicyEntry {
     let object = json!({"metadata": {"name": "p", "namespace": namespace}, "spec": spec});
     PolicyEntry::of(&serde_json::from_value(object).unwrap())
@@ -104,7 +111,7 @@ fn ingress_rules_isolate_only_selected_pods_and_add_up() {
     let ts = ("10.244.0.7:40000", Some(&team_server));
     let o = ("10.244.1.9:40000", Some(&other));
     let e = ("10.244.1.8:7000", Some(&echo));
-    let table: Vec<(&str, Vec<PolicyEntry>, (&str, Option<&PodIdentity>), bool)> = vec![
+    let table: Vec<Case> = vec![
         ("no policy", vec![], c, true),
         ("deny selects echo", vec![deny_echo.clone()], c, false),
         (
@@ -286,7 +293,7 @@ fn egress_is_open_until_selected_then_only_what_rules_allow() {
     );
     let c = ("10.244.0.5:40000", Some(&client));
     let e = ("10.244.1.8:7000", Some(&echo));
-    let table: Vec<(&str, Vec<PolicyEntry>, (&str, Option<&PodIdentity>), bool)> = vec![
+    let table: Vec<Case> = vec![
         ("no policy, outside", vec![], ("127.0.0.9:9000", None), true),
         (
             "ipBlock covers it",
@@ -355,7 +362,7 @@ fn outside_addresses_need_an_explicit_egress_rule() {
         "egress": [{"to": [{"ipBlock": {"cidr": "127.0.0.8/29", "except": ["127.0.0.15/32"]}}]}]}),
     );
     let all_egress = policy("default", json!({"podSelector": {}, "egress": [{}]}));
-    let table: Vec<(&str, Vec<PolicyEntry>, Option<&PodIdentity>, &str, bool)> = vec![
+    let table: Vec<OutsideCase> = vec![
         ("no policy", vec![], Some(&client), "127.0.0.9:9000", false),
         (
             "ipBlock",
