@@ -9,7 +9,13 @@ type EndAt<'a> = (&'a str, Option<&'a PodIdentity>);
 /// (name, policies, the other end, allowed)
 type Case<'a> = (&'a str, Vec<PolicyEntry>, EndAt<'a>, bool);
 /// (name, policies, the source pod, the outside address, allowed)
-type OutsideCase<'a> = (&'a str, Vec<PolicyEntry>, Option<&'a PodIdentity>, &'a str, bool);
+type OutsideCase<'a> = (
+    &'a str,
+    Vec<PolicyEntry>,
+    Option<&'a PodIdentity>,
+    &'a str,
+    bool,
+);
 
 fn policy(namespace: &str, spec: Value) -> PolicyEntry {
     let object = json!({"metadata": {"name": "p", "namespace": namespace}, "spec": spec});
