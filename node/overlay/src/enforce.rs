@@ -160,6 +160,11 @@ pub(crate) fn incoming_flow(
     let Some(target) = tables.pod_at(destination.ip()) else {
         return false;
     };
+    // A source whose node stated no identity could be egress-isolated: closed while any
+    // egress policy exists.
+    if identity.is_none() && tables.policy.policies.values().any(|p| p.has_egress()) {
+        return false;
+    }
     let flow = Flow {
         proto,
         source: End {

@@ -104,6 +104,11 @@ impl PolicyEntry {
         pod.namespace == self.namespace && self.selector.as_ref().is_none_or(matches)
     }
 
+    /// Whether the policy isolates pods for egress.
+    pub fn has_egress(&self) -> bool {
+        self.egress.is_some()
+    }
+
     fn rules(&self, direction: Direction) -> Option<&Vec<Rule>> {
         match direction {
             Direction::Ingress => self.ingress.as_ref(),

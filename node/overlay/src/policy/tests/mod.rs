@@ -1,15 +1,15 @@
 //! The NetworkPolicy decision, by table: isolation, peers by pod and namespace selectors and
-//! both, ports with protocol, named ports and endPort, ipBlock with except.
+//! both, ports with protocol, named ports and endPort; egress and ipBlock in `egress`.
 
 use super::*;
 use serde_json::{Value, json};
 
 /// An end in a table: address, and the pod when it is one.
-type EndAt<'a> = (&'a str, Option<&'a PodIdentity>);
+pub(super) type EndAt<'a> = (&'a str, Option<&'a PodIdentity>);
 /// (name, policies, the other end, allowed)
-type Case<'a> = (&'a str, Vec<PolicyEntry>, EndAt<'a>, bool);
+pub(super) type Case<'a> = (&'a str, Vec<PolicyEntry>, EndAt<'a>, bool);
 /// (name, policies, the source pod, the outside address, allowed)
-type OutsideCase<'a> = (
+pub(super) type OutsideCase<'a> = (
     &'a str,
     Vec<PolicyEntry>,
     Option<&'a PodIdentity>,
@@ -17,12 +17,12 @@ type OutsideCase<'a> = (
     bool,
 );
 
-fn policy(namespace: &str, spec: Value) -> PolicyEntry {
+pub(super) fn policy(namespace: &str, spec: Value) -> PolicyEntry {
     let object = json!({"metadata": {"name": "p", "namespace": namespace}, "spec": spec});
     PolicyEntry::of(&serde_json::from_value(object).unwrap())
 }
 
-fn pod(namespace: &str, labels: &[(&str, &str)]) -> PodIdentity {
+pub(super) fn pod(namespace: &str, labels: &[(&str, &str)]) -> PodIdentity {
     PodIdentity {
         namespace: namespace.into(),
         labels: Some(
@@ -35,7 +35,7 @@ fn pod(namespace: &str, labels: &[(&str, &str)]) -> PodIdentity {
     }
 }
 
-fn tables(policies: Vec<PolicyEntry>) -> PolicyTables {
+pub(super) fn tables(policies: Vec<PolicyEntry>) -> PolicyTables {
     let mut t = PolicyTables::default();
     for (i, p) in policies.into_iter().enumerate() {
         t.policies.insert((p.namespace.clone(), i.to_string()), p);
@@ -49,7 +49,7 @@ fn tables(policies: Vec<PolicyEntry>) -> PolicyTables {
 }
 
 /// A flow from a pod (or an outside address, `None`) to a pod (or outside address).
-fn decide(
+pub(super) fn decide(
     t: &PolicyTables,
     proto: Proto,
     from: (&str, Option<&PodIdentity>),
@@ -65,7 +65,7 @@ fn decide(
     )
 }
 
-fn end<'a>((addr, pod): (&str, Option<&'a PodIdentity>)) -> End<'a> {
+pub(super) fn end<'a>((addr, pod): (&str, Option<&'a PodIdentity>)) -> End<'a> {
     End {
         addr: addr.parse().unwrap(),
         pod,
@@ -279,73 +279,6 @@ fn ports_match_by_protocol_number_range_and_name() {
 }
 
 #[test]
-fn egress_is_open_until_selected_then_only_what_rules_allow() {
-    let client = pod("default", &[("app", "client")]);
-    let echo = pod("echoes", &[("app", "echo")]);
-    let block = policy(
-        "default",
-        json!({"podSelector": {"matchLabels": {"app": "client"}},
-        "egress": [{"to": [{"ipBlock": {"cidr": "127.0.0.0/8", "except": ["127.0.0.99/32"]}}],
-                    "ports": [{"port": 9000}]}]}),
-    );
-    let to_echo = policy(
-        "default",
-        json!({"podSelector": {}, "policyTypes": ["Egress"],
-        "egress": [{"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "echo"}}}]}]}),
-    );
-    let deny_all = policy(
-        "default",
-        json!({"podSelector": {}, "policyTypes": ["Egress"]}),
-    );
-    let c = ("10.244.0.5:40000", Some(&client));
-    let e = ("10.244.1.8:7000", Some(&echo));
-    let table: Vec<Case> = vec![
-        ("no policy, outside", vec![], ("127.0.0.9:9000", None), true),
-        (
-            "ipBlock covers it",
-            vec![block.clone()],
-            ("127.0.0.9:9000", None),
-            true,
-        ),
-        (
-            "ipBlock, wrong port",
-            vec![block.clone()],
-            ("127.0.0.9:9001", None),
-            false,
-        ),
-        (
-            "ipBlock except",
-            vec![block.clone()],
-            ("127.0.0.99:9000", None),
-            false,
-        ),
-        (
-            "ipBlock, other address",
-            vec![block.clone()],
-            ("192.0.2.1:9000", None),
-            false,
-        ),
-        (
-            "isolated by ipBlock policy, pod",
-            vec![block.clone()],
-            e,
-            false,
-        ),
-        ("rules add up", vec![block, to_echo.clone()], e, true),
-        (
-            "selectors never match an outside address",
-            vec![to_echo],
-            ("127.0.0.9:9000", None),
-            false,
-        ),
-        ("deny all", vec![deny_all], e, false),
-    ];
-    for (name, policies, to, want) in table {
-        assert_eq!(decide(&tables(policies), Proto::Tcp, c, to), want, "{name}");
-    }
-}
-
-#[test]
 fn policy_types_default_from_the_rules_given() {
     let ingress_only = policy("default", json!({"podSelector": {}}));
     assert!(ingress_only.ingress.is_some() && ingress_only.egress.is_none());
@@ -358,58 +291,4 @@ fn policy_types_default_from_the_rules_given() {
     assert!(egress.ingress.is_none() && egress.egress.is_some());
 }
 
-#[test]
-fn outside_addresses_need_an_explicit_egress_rule() {
-    let client = pod("default", &[("app", "client")]);
-    let other = pod("default", &[("app", "other")]);
-    let block = policy(
-        "default",
-        json!({"podSelector": {"matchLabels": {"app": "client"}},
-        "egress": [{"to": [{"ipBlock": {"cidr": "127.0.0.8/29", "except": ["127.0.0.15/32"]}}]}]}),
-    );
-    let all_egress = policy("default", json!({"podSelector": {}, "egress": [{}]}));
-    let table: Vec<OutsideCase> = vec![
-        ("no policy", vec![], Some(&client), "127.0.0.9:9000", false),
-        (
-            "ipBlock",
-            vec![block.clone()],
-            Some(&client),
-            "127.0.0.9:9000",
-            true,
-        ),
-        (
-            "ipBlock except",
-            vec![block.clone()],
-            Some(&client),
-            "127.0.0.15:9000",
-            false,
-        ),
-        (
-            "outside the block",
-            vec![block.clone()],
-            Some(&client),
-            "127.0.0.1:9000",
-            false,
-        ),
-        (
-            "pod not selected",
-            vec![block],
-            Some(&other),
-            "127.0.0.9:9000",
-            false,
-        ),
-        (
-            "a rule with no peers allows everything",
-            vec![all_egress],
-            Some(&other),
-            "192.0.2.1:80",
-            true,
-        ),
-        ("unknown pod", vec![], None, "127.0.0.9:9000", false),
-    ];
-    for (name, policies, pod, to, want) in table {
-        let source = end(("10.244.0.5:40000", pod));
-        let got = allows_outside(&tables(policies), Proto::Tcp, source, to.parse().unwrap());
-        assert_eq!(got, want, "{name}");
-    }
-}
+mod egress;
