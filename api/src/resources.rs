@@ -372,6 +372,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         status = false
     ),
     resource!(
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
+        "networkpolicy",
+        "NetworkPolicy",
+        ns = true,
+        short = ["netpol"],
+        cat = [],
+        sub = [],
+        spec = true,
+        status = false
+    ),
+    resource!(
         "discovery.k8s.io",
         "v1",
         "endpointslices",

@@ -1,7 +1,8 @@
 //! Shared pieces of skiff's benchmark programs: the store load generator
 //! (`store-bench`) that drives skiff's KV endpoint and etcd's JSON gateway
 //! with the same kind of request, and its fsync probe, statistics and tables; and the API
-//! server benchmark (`api-bench`, module [`api`]); and write availability across leader loss
+//! server benchmark (`api-bench`, module [`api`]); and the network (`net-bench`, module
+//! [`net`]); and write availability across leader loss
 //! (`failover-bench`, module [`failover`]); and scheduler throughput (`sched-bench`, module
 //! [`sched`]); and benchmarks on `skiff up` (`up-bench`, module [`up`]).
 
@@ -10,6 +11,7 @@ pub mod conn;
 pub mod failover;
 pub mod fsync;
 pub mod load;
+pub mod net;
 pub mod record;
 pub mod sched;
 pub mod setup;

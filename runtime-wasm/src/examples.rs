@@ -20,6 +20,7 @@ pub const GUESTS: &[&str] = &[
     "http-server",
     "job",
     "memory-hog",
+    "net-bench",
     "tcp-echo",
     "udp-echo",
 ];

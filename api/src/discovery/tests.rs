@@ -52,6 +52,7 @@ fn core_and_group_lists() {
             "autoscaling",
             "policy",
             "coordination.k8s.io",
+            "networking.k8s.io",
             "discovery.k8s.io",
             "rbac.authorization.k8s.io",
             "authentication.k8s.io",

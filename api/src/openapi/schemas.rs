@@ -8,7 +8,9 @@
 //! description beside it into `allOf`, as kube-apiserver does. Each kind's own schema is then
 //! tagged with `x-kubernetes-group-version-kind`, which is how kubectl finds it.
 
-use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery, policy, rbac};
+use k8s_openapi::api::{
+    apps, autoscaling, batch, coordination, core, discovery, networking, policy, rbac,
+};
 use k8s_openapi::schemars::JsonSchema;
 use k8s_openapi::schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
@@ -81,6 +83,9 @@ fn add_kind(g: &mut SchemaGenerator, gvk: Gvk) -> Option<String> {
         ("apps", "v1", "DaemonSet") => add::<apps::v1::DaemonSet>(g, gvk),
         ("apps", "v1", "ControllerRevision") => add::<apps::v1::ControllerRevision>(g, gvk),
         ("policy", "v1", "PodDisruptionBudget") => add::<policy::v1::PodDisruptionBudget>(g, gvk),
+        ("networking.k8s.io", "v1", "NetworkPolicy") => {
+            add::<networking::v1::NetworkPolicy>(g, gvk)
+        }
         ("batch", "v1", "Job") => add::<batch::v1::Job>(g, gvk),
         ("batch", "v1", "CronJob") => add::<batch::v1::CronJob>(g, gvk),
         ("autoscaling", "v1", "Scale") => add::<autoscaling::v1::Scale>(g, gvk),

@@ -94,6 +94,7 @@ fn view_rules() -> Vec<Value> {
         rule(READ, "batch", &["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
         rule(READ, "policy", &["poddisruptionbudgets", "poddisruptionbudgets/status"]),
         rule(READ, "discovery.k8s.io", &["endpointslices"]),
+        rule(READ, "networking.k8s.io", &["networkpolicies"]),
     ]
 }
 
@@ -119,6 +120,7 @@ fn edit_rules() -> Vec<Value> {
         rule(WRITE, "batch", &["cronjobs", "jobs"]),
         rule(WRITE, "policy", &["poddisruptionbudgets"]),
         rule(WRITE, "discovery.k8s.io", &["endpointslices"]),
+        rule(WRITE, "networking.k8s.io", &["networkpolicies"]),
     ]
 }
 
@@ -171,6 +173,8 @@ fn node_rules() -> Vec<Value> {
         rule(&["create", "patch", "update"], "", &["events"]),
         rule(&["create", "delete", "get", "patch", "update"], "coordination.k8s.io", &["leases"]),
         rule(READ, "discovery.k8s.io", &["endpointslices"]),
+        // The overlay enforces NetworkPolicy (`node/overlay`).
+        rule(READ, "networking.k8s.io", &["networkpolicies"]),
     ]
 }
 

@@ -254,7 +254,7 @@ fn aggregation_follows_labels() {
     let view = aggregated_rules(&all["view"], all).unwrap();
     assert_eq!(
         view.len(),
-        7,
+        8,
         "system:aggregate-to-view and the metrics reader"
     );
     let edit = aggregated_rules(&all["edit"], all).unwrap();

@@ -128,6 +128,9 @@ fn printer(info: &ResourceInfo) -> Printer {
         ("", "pods") => (pods::COLUMNS, pods::row),
         ("", "services") => (network::SERVICE, network::service),
         ("", "endpoints") => (network::ENDPOINTS, network::endpoints),
+        ("networking.k8s.io", "networkpolicies") => {
+            (network::NETWORK_POLICY, network::network_policy)
+        }
         ("discovery.k8s.io", "endpointslices") => {
             (network::ENDPOINT_SLICE, network::endpoint_slice)
         }

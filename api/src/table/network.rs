@@ -1,10 +1,13 @@
 //! Tables of the service objects: services (kubectl's `printService`: type, cluster IP,
-//! external IP, `80:30080/TCP` ports), endpoints and endpoint slices.
+//! external IP, `80:30080/TCP` ports), endpoints, endpoint slices and network policies
+//! (`printNetworkPolicy`: the pod selector).
 
 use serde_json::{Value, json};
 
 use super::age::since;
-use super::fields::{format_labels, list_at, list_with_more, name, or_none, str_at};
+use super::fields::{
+    format_labels, format_selector, list_at, list_with_more, name, or_none, str_at,
+};
 use super::{AGE, Column, NAME, Row, col, wide};
 
 fn age(obj: &Value, now: i64) -> Value {
@@ -193,6 +196,25 @@ pub(super) fn endpoint_slice(obj: &Value, now: i64) -> Row {
         json!(str_at(obj, &["addressType"])),
         json!(list_with_more(&ports, 3)),
         json!(list_with_more(&addresses, 3)),
+        age(obj, now),
+    ]
+    .into()
+}
+
+pub(super) const NETWORK_POLICY: &[Column] = &[
+    NAME,
+    col(
+        "Pod-Selector",
+        "string",
+        "Selects the pods to which this NetworkPolicy object applies.",
+    ),
+    AGE,
+];
+
+pub(super) fn network_policy(obj: &Value, now: i64) -> Row {
+    vec![
+        json!(name(obj)),
+        json!(format_selector(&obj["spec"]["podSelector"])),
         age(obj, now),
     ]
     .into()

@@ -13,6 +13,7 @@ mod defaults;
 mod field;
 mod meta;
 pub mod names;
+mod network_policy;
 mod pod;
 pub mod quantity;
 mod rbac;
@@ -90,6 +91,9 @@ pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Result<(), Vec<Field
         }
         ("policy", "PodDisruptionBudget") => {
             controllers::validate_pod_disruption_budget(obj, &mut errs)
+        }
+        ("networking.k8s.io", "NetworkPolicy") => {
+            network_policy::validate_network_policy(obj, &mut errs)
         }
         ("batch", "Job") => batch::validate_job(obj, &mut errs),
         ("batch", "CronJob") => batch::validate_cronjob(obj, &mut errs),

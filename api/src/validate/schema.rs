@@ -5,7 +5,9 @@
 //! Unknown fields are the keys the typed deserializer skips (`serde_ignored`), so `null`s,
 //! empty lists and free-form maps (labels, data, resource lists) are never reported.
 
-use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery, policy, rbac};
+use k8s_openapi::api::{
+    apps, autoscaling, batch, coordination, core, discovery, networking, policy, rbac,
+};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -39,6 +41,7 @@ pub(crate) fn check(info: &ResourceInfo, obj: &Value) -> Result<Vec<String>, Vec
         ("apps", "ControllerRevision") => decode::<apps::v1::ControllerRevision>(obj),
         ("", "ReplicationController") => decode::<core::v1::ReplicationController>(obj),
         ("policy", "PodDisruptionBudget") => decode::<policy::v1::PodDisruptionBudget>(obj),
+        ("networking.k8s.io", "NetworkPolicy") => decode::<networking::v1::NetworkPolicy>(obj),
         ("batch", "Job") => decode::<batch::v1::Job>(obj),
         ("batch", "CronJob") => decode::<batch::v1::CronJob>(obj),
         ("autoscaling", "HorizontalPodAutoscaler") => {

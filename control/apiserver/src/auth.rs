@@ -242,7 +242,9 @@ pub(crate) fn authorize(
         },
         // ConfigMaps and Secrets only when a pod of this node references them: decided by the
         // caller (`node_refs`), which reads the pods; refused here.
-        "services" | "endpoints" | "endpointslices" | "namespaces" => {
+        // NetworkPolicies and Namespaces (their labels): the overlay enforces the policies
+        // (`node/overlay/src/policy.rs`); read-only, as Calico's and Cilium's node agents.
+        "services" | "endpoints" | "endpointslices" | "namespaces" | "networkpolicies" => {
             matches!(request.verb, Verb::Get | Verb::List | Verb::Watch)
         }
         // Patch: a repeated event bumps the count of the one posted before (system:node may).

@@ -27,7 +27,9 @@
 pub mod body;
 pub mod cidr;
 mod dial;
+mod enforce;
 mod network;
+pub mod policy;
 pub mod route;
 mod serve;
 pub mod service;

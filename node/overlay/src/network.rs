@@ -9,7 +9,7 @@ use crate::service::ServiceRouter;
 use crate::tables::Tables;
 use crate::tls::NodeIdentity;
 use crate::udp::UdpRelays;
-use crate::{OverlayError, serve, watch};
+use crate::{OverlayError, enforce, serve, watch};
 use skiff_runtime_wasm::network::{LocalNetwork, NetError, PodNetwork, PodRef, Proto};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
@@ -35,6 +35,10 @@ pub(crate) struct Shared {
     pub tables: Arc<RwLock<Tables>>,
     pub peers: Peers,
     pub udp: UdpRelays,
+    /// Recent UDP flows, whose replies policies let through.
+    pub replies: crate::enforce::Replies,
+    /// Addresses outside the overlay that egress policies let pods reach.
+    pub grants: crate::enforce::Grants,
     pub router: Option<Arc<dyn ServiceRouter>>,
     /// Every relay and tunnel task; awaited by [`Overlay::run`].
     pub tasks: TaskTracker,
@@ -86,6 +90,8 @@ impl Overlay {
             tables: config.tables,
             peers: Peers::new(client),
             udp: UdpRelays::default(),
+            replies: crate::enforce::Replies::default(),
+            grants: crate::enforce::Grants::default(),
             router: config.router,
             tasks: TaskTracker::new(),
             handle: tokio::runtime::Handle::current(),
@@ -102,7 +108,8 @@ impl Overlay {
     /// Runs the watchers and the tunnel listener until shutdown, then waits for every relay.
     pub async fn run(self, client: kube::Client) {
         let (tables, shutdown) = (self.shared.tables.clone(), self.shared.shutdown.clone());
-        self.run_with(watch::keep_tables(client, tables, shutdown))
+        let node = self.shared.node.clone();
+        self.run_with(watch::keep_tables(client, &node, tables, shutdown))
             .await;
     }
 
@@ -132,7 +139,7 @@ impl Overlay {
     ) -> Result<SocketAddr, NetError> {
         let s = &self.shared;
         let mut target = remote;
-        if target.ip().is_loopback() || target.ip().is_unspecified() {
+        if is_pod_localhost(target.ip()) {
             target = SocketAddr::new(pod.ip, target.port());
         }
         let decision = decide(&skiff_sync::read(&s.tables), &s.node, target.ip());
@@ -144,18 +151,51 @@ impl Overlay {
             decision
         };
         match decision {
-            Decision::ThisNode => s.local.route(pod, proto, target),
-            Decision::Peer { node, tunnel } => match proto {
+            Decision::ThisNode => {
+                let real = s.local.route(pod, proto, target)?;
+                match enforce::local_flow(s, pod, proto, target) {
+                    true => Ok(real),
+                    false => Err(NetError::Refused(remote)),
+                }
+            }
+            // The destination's node judges the flow (`enforce`).
+            Decision::Peer { node, tunnel } => match enforce::outgoing(s, proto, pod.ip, target) {
                 Proto::Tcp => crate::tcp::open(&self.shared, node, tunnel, target),
                 Proto::Udp => crate::udp::relay_for(&self.shared, pod.ip, target),
             },
             Decision::Refused | Decision::Service => Err(NetError::Refused(remote)),
+            // Handed to the kernel only when an egress ipBlock allows it.
+            Decision::Outside if enforce::outside_flow(s, pod, proto, target) => Ok(target),
             Decision::Outside => Err(NetError::Unreachable(remote)),
         }
     }
 }
 
+/// The addresses that are a pod's own localhost: `127.0.0.1`, `::1` and the unspecified
+/// address. The rest of 127.0.0.0/8 is the host's, outside the overlay like any other
+/// address (reachable only through an egress `ipBlock`).
+fn is_pod_localhost(ip: IpAddr) -> bool {
+    ip.is_unspecified()
+        || ip == IpAddr::from([127, 0, 0, 1])
+        || ip == IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+}
+
 impl PodNetwork for Overlay {
+    fn real_allowed(&self, real: &SocketAddr) -> bool {
+        skiff_runtime_wasm::network::is_real_allowed(real) || self.shared.grants.allows(real)
+    }
+
+    fn pod_labels(&self, pod: &PodRef, labels: &std::collections::BTreeMap<String, String>) {
+        let identity = crate::policy::PodIdentity {
+            namespace: pod.namespace.to_string(),
+            labels: Some(labels.clone()),
+            ports: Vec::new(),
+        };
+        skiff_sync::write(&self.shared.tables)
+            .started
+            .insert(pod.ip, identity);
+    }
+
     fn bind(
         &self,
         pod: &PodRef,
@@ -206,6 +246,9 @@ impl PodNetwork for Overlay {
     }
 
     fn remove_pod(&self, pod: &PodRef) {
+        skiff_sync::write(&self.shared.tables)
+            .started
+            .remove(&pod.ip);
         self.shared.local.remove_pod(pod);
         self.shared.udp.remove_pod(pod.ip);
     }

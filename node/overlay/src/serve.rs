@@ -1,10 +1,12 @@
 //! The accepting end of the tunnels: TLS with a required client certificate from the
 //! cluster CA, the peer's node name from it, then HTTP/2 where every request is one flow
 //! (`POST /v1/tcp` or `/v1/udp` with the virtual source and destination in headers). A flow
-//! is refused (403) unless its source lies in the peer's own pod range, and (503) unless its
+//! is refused (403) unless its source lies in the peer's own pod range and the NetworkPolicies
+//! allow it (`enforce`), and (503) unless its
 //! destination is a pod of this node listening there.
 
 use crate::body::{Body, empty_body};
+use crate::enforce::{IDENTITY_HEADER, incoming_flow, stated_identity};
 use crate::network::Shared;
 use crate::tls::peer_node;
 use crate::{DESTINATION_HEADER, SOURCE_HEADER, TCP_PATH, UDP_PATH};
@@ -12,6 +14,7 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use skiff_runtime_wasm::network::Proto;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +110,16 @@ async fn flow(shared: &Arc<Shared>, peer: &str, request: Request<Incoming>) -> R
         return answer(StatusCode::FORBIDDEN, empty_body());
     }
     let path = request.uri().path().to_owned();
+    let proto = if path == UDP_PATH {
+        Proto::Udp
+    } else {
+        Proto::Tcp
+    };
+    let identity = stated_identity(request.headers().get(IDENTITY_HEADER));
+    if !incoming_flow(shared, proto, source, identity.as_ref(), destination) {
+        tracing::debug!(node = peer, %source, %destination, "a NetworkPolicy refused a flow");
+        return answer(StatusCode::FORBIDDEN, empty_body());
+    }
     let body = request.into_body();
     let opened = match path.as_str() {
         TCP_PATH => crate::tcp::accept(shared, source, destination, body).await,

@@ -1,12 +1,14 @@
 //! The cluster as the overlay sees it, kept by the watchers (`watch.rs`): every Node's pod
 //! range and overlay endpoint, every Service's ClusterIP and ports, and every EndpointSlice's
 //! ready addresses. Pure: built from API objects, answering where a pod IP lives and what a
-//! name resolves to. Routing is by pod range, as flannel routes by each node's subnet: a
+//! name resolves to; and for NetworkPolicy (`policy`), this node's pods (IP, namespace,
+//! labels, named ports), every Namespace's labels and every NetworkPolicy. Routing is by pod range, as flannel routes by each node's subnet: a
 //! node may not list other nodes' pods, and a Node's `spec.podCIDR` never moves while it
 //! lives, so no pod table can be stale.
 
 use crate::cidr::Cidr;
-use k8s_openapi::api::core::v1::{Node, Service};
+use crate::policy::{PodIdentity, PolicyTables};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use skiff_runtime_wasm::network::{NetError, Proto};
 use std::collections::HashMap;
@@ -134,6 +136,34 @@ fn proto(name: Option<&str>) -> Option<Proto> {
     }
 }
 
+/// A pod of this node as policies see it, at its IP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodEntry {
+    pub ip: IpAddr,
+    pub identity: PodIdentity,
+}
+
+impl PodEntry {
+    /// `None` until the pod has an IP.
+    pub fn of(pod: &Pod) -> Option<PodEntry> {
+        let ip = pod.status.as_ref()?.pod_ip.as_deref()?.parse().ok()?;
+        let containers = pod.spec.iter().flat_map(|s| s.containers.iter());
+        let ports = containers
+            .flat_map(|c| c.ports.iter().flatten())
+            .filter_map(|p| {
+                let number = u16::try_from(p.container_port).ok()?;
+                let protocol = p.protocol.clone().unwrap_or_else(|| "TCP".into());
+                Some((p.name.clone()?, protocol, number))
+            });
+        let identity = PodIdentity {
+            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+            labels: Some(pod.metadata.labels.clone().unwrap_or_default()),
+            ports: ports.collect(),
+        };
+        Some(PodEntry { ip, identity })
+    }
+}
+
 /// `(namespace, name)` of a namespaced object.
 pub type Key = (String, String);
 
@@ -143,6 +173,13 @@ pub struct Tables {
     pub nodes: HashMap<String, NodeEntry>,
     pub services: HashMap<Key, ServiceEntry>,
     pub slices: HashMap<Key, SliceEntry>,
+    /// This node's pods with an IP.
+    pub pods: HashMap<Key, PodEntry>,
+    /// This node's pods by IP as the agent told them at sandbox creation (`pod_labels`),
+    /// until the Pod watch brings them.
+    pub started: HashMap<IpAddr, PodIdentity>,
+    /// NetworkPolicies and Namespaces' labels.
+    pub policy: PolicyTables,
 }
 
 impl Tables {
@@ -152,6 +189,14 @@ impl Tables {
             .iter()
             .find(|(_, n)| n.pod_cidr.is_some_and(|c| c.contains(ip)))
             .map(|(name, n)| (name.as_str(), n))
+    }
+
+    /// The identity of this node's pod at `ip`.
+    pub fn pod_at(&self, ip: IpAddr) -> Option<&PodIdentity> {
+        let watched = self.pods.values().find(|p| p.ip == ip);
+        watched
+            .map(|p| &p.identity)
+            .or_else(|| self.started.get(&ip))
     }
 
     /// The addresses of `name` for a pod in `namespace`: `svc`, `svc.ns`, `svc.ns.svc` and

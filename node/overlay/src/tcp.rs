@@ -11,6 +11,7 @@
 //! the client's pod IP), and connected to the pod's real listener.
 
 use crate::body::{Body, body_to_socket, channel_body, socket_to_body};
+use crate::enforce::{IDENTITY_HEADER, identity_header};
 use crate::network::Shared;
 use crate::{DESTINATION_HEADER, SOURCE_HEADER, TCP_PATH};
 use hyper::body::Incoming;
@@ -90,11 +91,14 @@ async fn start_flow(
         .sender(node, tunnel, &shared.tasks, &shared.shutdown);
     let mut sender = sender.await.map_err(|e| e.to_string())?;
     let (tx, body) = channel_body();
-    let request = http::Request::post(TCP_PATH)
+    let mut request = http::Request::post(TCP_PATH)
         .header(SOURCE_HEADER, source.to_string())
         .header(DESTINATION_HEADER, destination.to_string())
         .body(body)
         .map_err(|e| e.to_string())?;
+    if let Some(identity) = identity_header(shared, source.ip()) {
+        request.headers_mut().insert(IDENTITY_HEADER, identity);
+    }
     let response = tokio::select! {
         () = shared.shutdown.cancelled() => return Err("shutting down".into()),
         response = sender.send_request(request) => response.map_err(|e| e.to_string())?,

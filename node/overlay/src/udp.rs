@@ -8,6 +8,7 @@
 //! socket. An idle relay closes after [`IDLE`]. Overflow drops datagrams, as UDP may.
 
 use crate::body::{Body, BodySender, channel_body};
+use crate::enforce::{IDENTITY_HEADER, identity_header};
 use crate::network::Shared;
 use crate::route::{Decision, decide};
 use crate::{DESTINATION_HEADER, SOURCE_HEADER, UDP_PATH};
@@ -191,11 +192,14 @@ async fn open_stream(
         }
     };
     let (tx, body) = channel_body();
-    let request = http::Request::post(UDP_PATH)
+    let mut request = http::Request::post(UDP_PATH)
         .header(SOURCE_HEADER, source.to_string())
         .header(DESTINATION_HEADER, remote.to_string())
         .body(body)
         .ok()?;
+    if let Some(identity) = identity_header(shared, source.ip()) {
+        request.headers_mut().insert(IDENTITY_HEADER, identity);
+    }
     let stop = shared.shutdown.clone();
     shared.tasks.spawn(async move {
         let response = tokio::select! {

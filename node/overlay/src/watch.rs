@@ -1,12 +1,14 @@
 //! The watchers that keep the [`Tables`]: Nodes (pod ranges and tunnels), Services and
-//! EndpointSlices (names), each a kube-runtime watcher whose events are applied as they
+//! EndpointSlices (names), this node's Pods, Namespaces and NetworkPolicies (policy), each a kube-runtime watcher whose events are applied as they
 //! come. A relist (`Init` .. `InitDone`) is buffered and swapped in whole, so objects
 //! deleted while the watch was down leave the tables.
 
-use crate::tables::{Key, NodeEntry, ServiceEntry, SliceEntry, Tables};
+use crate::policy::{Labels, PolicyEntry};
+use crate::tables::{Key, NodeEntry, PodEntry, ServiceEntry, SliceEntry, Tables};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use std::collections::HashMap;
@@ -73,21 +75,76 @@ impl Kept for EndpointSlice {
     }
 }
 
-/// Keeps `tables` current until `shutdown`.
+impl Kept for Pod {
+    type Id = Key;
+    type Entry = PodEntry;
+    fn id(&self) -> Key {
+        (self.namespace().unwrap_or_default(), self.name_any())
+    }
+    fn entry(&self) -> Option<PodEntry> {
+        PodEntry::of(self)
+    }
+    fn table(tables: &mut Tables) -> &mut HashMap<Key, PodEntry> {
+        &mut tables.pods
+    }
+}
+
+impl Kept for Namespace {
+    type Id = String;
+    type Entry = Labels;
+    fn id(&self) -> String {
+        self.name_any()
+    }
+    fn entry(&self) -> Option<Labels> {
+        Some(self.labels().clone())
+    }
+    fn table(tables: &mut Tables) -> &mut HashMap<String, Labels> {
+        &mut tables.policy.namespaces
+    }
+}
+
+impl Kept for NetworkPolicy {
+    type Id = Key;
+    type Entry = PolicyEntry;
+    fn id(&self) -> Key {
+        (self.namespace().unwrap_or_default(), self.name_any())
+    }
+    fn entry(&self) -> Option<PolicyEntry> {
+        Some(PolicyEntry::of(self))
+    }
+    fn table(tables: &mut Tables) -> &mut HashMap<Key, PolicyEntry> {
+        &mut tables.policy.policies
+    }
+}
+
+/// Keeps `tables` current until `shutdown`; `node` is this node (its pods are watched).
 pub(crate) async fn keep_tables(
     client: Client,
+    node: &str,
     tables: Arc<RwLock<Tables>>,
     shutdown: CancellationToken,
 ) {
+    let all = watcher::Config::default;
+    // The node rules let a node list only its own pods (`spec.nodeName=<node>`).
+    let own_pods = all().fields(&format!("spec.nodeName={node}"));
+    let (c, t, s) = (&client, &tables, &shutdown);
     tokio::join!(
-        follow::<Node>(Api::all(client.clone()), tables.clone(), shutdown.clone()),
-        follow::<Service>(Api::all(client.clone()), tables.clone(), shutdown.clone()),
-        follow::<EndpointSlice>(Api::all(client), tables, shutdown),
+        follow::<Node>(Api::all(c.clone()), all(), t.clone(), s.clone()),
+        follow::<Service>(Api::all(c.clone()), all(), t.clone(), s.clone()),
+        follow::<EndpointSlice>(Api::all(c.clone()), all(), t.clone(), s.clone()),
+        follow::<Pod>(Api::all(c.clone()), own_pods, t.clone(), s.clone()),
+        follow::<Namespace>(Api::all(c.clone()), all(), t.clone(), s.clone()),
+        follow::<NetworkPolicy>(Api::all(c.clone()), all(), t.clone(), s.clone()),
     );
 }
 
-async fn follow<K: Kept>(api: Api<K>, tables: Arc<RwLock<Tables>>, shutdown: CancellationToken) {
-    let events = watcher(api, watcher::Config::default()).default_backoff();
+async fn follow<K: Kept>(
+    api: Api<K>,
+    config: watcher::Config,
+    tables: Arc<RwLock<Tables>>,
+    shutdown: CancellationToken,
+) {
+    let events = watcher(api, config).default_backoff();
     let mut events = std::pin::pin!(events);
     let mut relist: Option<HashMap<K::Id, K::Entry>> = None;
     loop {

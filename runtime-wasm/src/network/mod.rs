@@ -79,6 +79,15 @@ pub trait PodNetwork: Send + Sync + 'static {
     fn release(&self, pod: &PodRef, proto: Proto, local: SocketAddr, real: SocketAddr);
     /// Every address of `pod` is gone (sandbox removed).
     fn remove_pod(&self, pod: &PodRef);
+    /// Whether a real socket may use `real` (wasmtime's `socket_addr_check`, the second
+    /// fence): loopback, or (the node overlay) an address outside the overlay that an egress
+    /// `ipBlock` let a pod reach.
+    fn real_allowed(&self, real: &SocketAddr) -> bool {
+        is_real_allowed(real)
+    }
+    /// The labels of `pod`, told when its sandbox is created so that NetworkPolicy knows the
+    /// pod before its first connection (the node overlay; others ignore them).
+    fn pod_labels(&self, _pod: &PodRef, _labels: &std::collections::BTreeMap<String, String>) {}
 }
 
 /// True for addresses a real socket may use: loopback only.

@@ -59,7 +59,7 @@ fn builder(
     b.allow_tcp(true);
     b.allow_udp(true);
     b.allow_ip_name_lookup(true);
-    b.socket_addr_check(loopback_only_check(inner.audit.clone()));
+    b.socket_addr_check(loopback_only_check(inner.audit.clone(), inner.net.clone()));
     Ok(b)
 }
 

@@ -13,7 +13,7 @@ mod lookup;
 mod tcp;
 mod udp;
 
-use crate::network::{NetError, PodNetwork, PodRef, is_real_allowed};
+use crate::network::{NetError, PodNetwork, PodRef};
 use addressing::SocketMeta;
 use std::collections::HashMap;
 use std::future::Future;
@@ -107,12 +107,14 @@ impl SocketAudit {
 
 type AddrCheckFuture = Pin<Box<dyn Future<Output = bool> + Send + Sync>>;
 
-/// wasmtime-wasi's `socket_addr_check`: allow loopback only, record everything.
+/// wasmtime-wasi's `socket_addr_check`: allow loopback only (and what `net` granted outside
+/// the overlay, [`PodNetwork::real_allowed`]), record everything.
 pub fn loopback_only_check(
     audit: Arc<SocketAudit>,
+    net: Arc<dyn PodNetwork>,
 ) -> impl Fn(SocketAddr, SocketAddrUse) -> AddrCheckFuture + Send + Sync + 'static {
     move |addr, usage| {
-        let allowed = is_real_allowed(&addr);
+        let allowed = net.real_allowed(&addr);
         skiff_sync::lock(&audit.seen).push((addr, format!("{usage:?}")));
         if !allowed {
             tracing::warn!(%addr, ?usage, "refused a non-loopback real socket address");

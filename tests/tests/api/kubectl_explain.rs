@@ -71,6 +71,7 @@ async fn every_kind(kubectl: &Kubectl) -> anyhow::Result<()> {
         ("hpa", "autoscaling", "HorizontalPodAutoscaler"),
         ("leases", "coordination.k8s.io", "Lease"),
         ("endpointslices", "discovery.k8s.io", "EndpointSlice"),
+        ("netpol", "networking.k8s.io", "NetworkPolicy"),
         ("roles", "rbac.authorization.k8s.io", "Role"),
         (
             "clusterrolebindings",

@@ -3,10 +3,10 @@
 
 use anyhow::ensure;
 use serde_json::json;
-use skiff_tests::fleet::{AGENT_FAST, example, poll};
-use skiff_tests::{Agent, Fleet, Kubectl, run_bounded};
+use skiff_tests::fleet::{example, poll};
+use skiff_tests::{Kubectl, run_bounded};
 
-use crate::support::{LIMIT, WAIT, client_pod, finished, logs, pod_ip};
+use crate::support::{LIMIT, WAIT, client_pod, finished, logs, pod_ip, two_nodes};
 
 #[test]
 fn pods_reach_pods_of_another_node_by_ip_and_by_name() {
@@ -52,33 +52,7 @@ async fn start_echo(kubectl: &Kubectl) -> anyhow::Result<()> {
 }
 
 async fn scenario() -> anyhow::Result<()> {
-    let mut fleet = Fleet::start(1, &[], &[]).await?;
-    let replica = &fleet.cluster.replicas[0];
-    let (url, token) = (replica.url(), replica.agent_token()?);
-    for (name, ip) in [("net-a", "127.0.0.2"), ("net-b", "127.0.0.3")] {
-        let mut args = AGENT_FAST.to_vec();
-        args.extend(["--server", &url, "--token", &token, "--node-ip", ip]);
-        let mut agent = Agent::prepare(name, &args)?;
-        agent.spawn()?;
-        fleet.agents.push(agent);
-    }
-    for name in ["net-a", "net-b"] {
-        fleet.wait_ready_status(name, "True").await?;
-        let port = fleet
-            .kubectl
-            .ok(&[
-                "get",
-                "node",
-                name,
-                "-o",
-                r"jsonpath={.metadata.annotations.skiff\.io/overlay-port}",
-            ])
-            .await?;
-        ensure!(
-            port.trim().parse::<u16>().is_ok(),
-            "node {name} publishes no overlay port: {port:?}"
-        );
-    }
+    let fleet = two_nodes().await?;
     let kubectl = &fleet.kubectl;
     start_echo(kubectl).await?;
     let echo_ip = pod_ip(kubectl, "echoes", "echo").await?;

@@ -7,7 +7,11 @@
 //! - `fail_closed`: `skiff up` in a network namespace whose only device is loopback; pods
 //!   connecting to unmapped 10.x addresses are refused and the kernel never routed a packet
 //!   for them.
+//! - `policy`: NetworkPolicy enforced across nodes and on one node (ingress by pod and
+//!   namespace selectors, TCP and UDP), and egress outside the overlay only through an
+//!   `ipBlock`.
 
 mod across_nodes;
 mod fail_closed;
+mod policy;
 mod support;

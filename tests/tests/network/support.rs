@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, ensure};
 use serde_json::{Value, json};
-use skiff_tests::Kubectl;
-use skiff_tests::fleet::{example, poll};
+use skiff_tests::fleet::{AGENT_FAST, example, poll};
+use skiff_tests::{Agent, Fleet, Kubectl};
 
 /// Every test's bound.
 pub const LIMIT: Duration = Duration::from_secs(300);
@@ -14,9 +14,20 @@ pub const WAIT: Duration = Duration::from_secs(90);
 
 /// A `client` pod (restartPolicy Never) calling `target` `count` times over `proto`.
 pub fn client_pod(name: &str, node: &str, target: &str, proto: &str) -> anyhow::Result<Value> {
+    client_pod_in("default", name, node, target, proto)
+}
+
+/// [`client_pod`] in `namespace`.
+pub fn client_pod_in(
+    namespace: &str,
+    name: &str,
+    node: &str,
+    target: &str,
+    proto: &str,
+) -> anyhow::Result<Value> {
     Ok(json!({
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
+        "metadata": {"name": name, "namespace": namespace, "labels": {"role": "client"}},
         "spec": {"nodeName": node, "restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
                  "containers": [{"name": "client", "image": example("client")?, "env": [
                      {"name": "TARGET", "value": target}, {"name": "PROTO", "value": proto},
@@ -27,15 +38,26 @@ pub fn client_pod(name: &str, node: &str, target: &str, proto: &str) -> anyhow::
 
 /// The pod's phase once it finished (Succeeded or Failed), within [`WAIT`].
 pub async fn finished(kubectl: &Kubectl, pod: &str) -> anyhow::Result<String> {
-    let jsonpath = "jsonpath={.status.phase}";
+    finished_in(kubectl, "default", pod).await
+}
+
+/// [`finished`] for a pod of `namespace`.
+pub async fn finished_in(kubectl: &Kubectl, namespace: &str, pod: &str) -> anyhow::Result<String> {
+    let args = [
+        "-n",
+        namespace,
+        "get",
+        "pod",
+        pod,
+        "-o",
+        "jsonpath={.status.phase}",
+    ];
     poll(&format!("pod {pod} finished"), WAIT, || async {
-        let out = kubectl
-            .run(&["get", "pod", pod, "-o", jsonpath], "")
-            .await?;
+        let out = kubectl.run(&args, "").await?;
         Ok(matches!(out.stdout.trim(), "Succeeded" | "Failed"))
     })
     .await?;
-    let phase = kubectl.ok(&["get", "pod", pod, "-o", jsonpath]).await?;
+    let phase = kubectl.ok(&args).await?;
     Ok(phase.trim().to_owned())
 }
 
@@ -68,4 +90,42 @@ pub async fn logs(
         .ok(&["-n", namespace, "logs", pod, "-c", container])
         .await
         .with_context(|| format!("logs of {namespace}/{pod}/{container}"))
+}
+
+/// One server and two agents, `net-a` on 127.0.0.2 and `net-b` on 127.0.0.3, both Ready and
+/// publishing their overlay port.
+pub async fn two_nodes() -> anyhow::Result<Fleet> {
+    let mut fleet = Fleet::start(1, &[], &[]).await?;
+    let replica = &fleet.cluster.replicas[0];
+    let (url, token) = (replica.url(), replica.agent_token()?);
+    for (name, ip) in [("net-a", "127.0.0.2"), ("net-b", "127.0.0.3")] {
+        let mut args = AGENT_FAST.to_vec();
+        args.extend(["--server", &url, "--token", &token, "--node-ip", ip]);
+        let mut agent = Agent::prepare(name, &args)?;
+        agent.spawn()?;
+        fleet.agents.push(agent);
+    }
+    for name in ["net-a", "net-b"] {
+        fleet.wait_ready_status(name, "True").await?;
+        let jsonpath = r"jsonpath={.metadata.annotations.skiff\.io/overlay-port}";
+        let port = fleet
+            .kubectl
+            .ok(&["get", "node", name, "-o", jsonpath])
+            .await?;
+        ensure!(
+            port.trim().parse::<u16>().is_ok(),
+            "node {name} publishes no overlay port: {port:?}"
+        );
+    }
+    Ok(fleet)
+}
+
+/// Applies each object (JSON) with kubectl.
+pub async fn apply(kubectl: &Kubectl, objects: &[Value]) -> anyhow::Result<()> {
+    for object in objects {
+        kubectl
+            .ok_stdin(&["apply", "-f", "-"], &object.to_string())
+            .await?;
+    }
+    Ok(())
 }

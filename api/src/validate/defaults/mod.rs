@@ -30,6 +30,9 @@ pub(crate) fn apply(info: &ResourceInfo, obj: &mut Value) {
         ("apps", "ReplicaSet") => workloads::default_replicaset(obj),
         ("apps", "DaemonSet") => workloads::default_daemonset(obj),
         ("", "ReplicationController") => workloads::default_replication_controller(obj),
+        ("networking.k8s.io", "NetworkPolicy") => {
+            super::network_policy::default_network_policy(obj)
+        }
         ("batch", "Job") => workloads::default_job(obj),
         ("batch", "CronJob") => workloads::default_cronjob(obj),
         ("autoscaling", "HorizontalPodAutoscaler") => workloads::default_hpa(obj),

@@ -5,6 +5,7 @@ mod defaults;
 mod fuzz;
 mod rules;
 mod rules_controllers;
+mod rules_network;
 mod rules_pod;
 mod rules_pod_more;
 mod rules_policy;

@@ -1,10 +1,14 @@
 //! Calls a Service by name in a loop and prints each reply.
 //!
 //! Env: TARGET (host:port, default `echo:7000`), PROTO (`tcp` or `udp`),
-//! COUNT (rounds, default unbounded), INTERVAL_MS (default 200).
-use std::io::{Read, Write};
+//! COUNT (rounds, default unbounded), INTERVAL_MS (default 200). A UDP reply that does not
+//! come within 2 s is an error (`timed out`), as is a refused or reset TCP connection.
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a UDP round waits for its reply.
+const UDP_WAIT: Duration = Duration::from_secs(2);
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.into())
@@ -19,15 +23,31 @@ fn round(proto: &str, target: &str, i: u64) -> std::io::Result<String> {
             .next()
             .ok_or(std::io::ErrorKind::NotFound)?;
         let socket = UdpSocket::bind("0.0.0.0:0")?;
-        let _ = socket.set_read_timeout(Some(Duration::from_secs(2)));
         socket.send_to(msg.as_bytes(), addr)?;
-        socket.recv_from(&mut buf)?.0
+        receive_within(&socket, &mut buf, UDP_WAIT)?
     } else {
         let mut stream = TcpStream::connect(target)?;
         stream.write_all(msg.as_bytes())?;
         stream.read(&mut buf)?
     };
     Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// One datagram, or `TimedOut` after `limit` (wasip2 has no socket read timeout: the socket
+/// is polled without blocking).
+fn receive_within(socket: &UdpSocket, buf: &mut [u8], limit: Duration) -> std::io::Result<usize> {
+    socket.set_nonblocking(true)?;
+    let deadline = Instant::now() + limit;
+    loop {
+        match socket.recv_from(buf) {
+            Ok((n, _)) => return Ok(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Err(ErrorKind::TimedOut.into()),
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn main() {

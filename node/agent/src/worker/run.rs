@@ -139,6 +139,12 @@ impl Worker {
             .create_pod(self.plan.sandbox.clone())
             .map_err(WorkerError::Sandbox)?;
         self.snap.pod_ip = Some(self.facts.pod_ip);
+        let pod = skiff_runtime_wasm::network::PodRef {
+            ip: self.facts.pod_ip,
+            namespace: self.plan.sandbox.namespace.as_str().into(),
+        };
+        let labels = self.desired.pod.metadata.labels.clone().unwrap_or_default();
+        self.net.pod_labels(&pod, &labels);
         loop {
             if self.deleting() {
                 return Ok(());
