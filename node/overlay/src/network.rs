@@ -45,7 +45,7 @@ pub(crate) struct Shared {
 /// The node's pod network.
 #[derive(Clone)]
 pub struct Overlay {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     listener: Arc<std::sync::Mutex<Option<TcpListener>>>,
     server: Arc<rustls::ServerConfig>,
 }
