@@ -119,6 +119,7 @@ async fn scenario() -> anyhow::Result<()> {
             "udp",
         ),
         ("by-vip", "echo-vip.echoes:7000".to_owned(), "tcp"),
+        ("by-vip-udp", "echo-vip.echoes:7001".to_owned(), "udp"),
     ];
     for (name, target, proto) in &clients {
         let pod = client_pod(name, "net-a", target, proto)?;

@@ -7,7 +7,14 @@
 //! - `fail_closed`: `skiff up` in a network namespace whose only device is loopback; pods
 //!   connecting to unmapped 10.x addresses are refused and the kernel never routed a packet
 //!   for them.
+//! - `node_port`: the node proxy (item 3): NodePorts on two agents reach pods on both
+//!   nodes, ClientIP affinity, a Service without endpoints resets at once, an established
+//!   connection survives a scale-up, new connections follow a scale-down.
+//! - `scale_to_zero` (item 6): an annotated Deployment idle for 6 s is scaled to 0; the
+//!   next request through its NodePort wakes it and is answered 200.
 
 mod across_nodes;
 mod fail_closed;
+mod node_port;
+mod scale_to_zero;
 mod support;

@@ -1,0 +1,92 @@
+//! Scale-to-zero (issue 16 item 6): a Deployment of the http-server example annotated
+//! `skiff.io/scale-to-zero-idle: 6s` behind a NodePort Service. After a request and 6 s
+//! without one, the controller scales it to 0; the next request through the NodePort is
+//! held by the node proxy, which scales the Deployment back to 1, and is answered 200.
+
+use anyhow::ensure;
+use serde_json::json;
+use skiff_tests::fleet::{example, poll};
+use skiff_tests::{Fleet, Kubectl, run_bounded};
+use std::time::{Duration, Instant};
+
+use crate::support::{LIMIT, WAIT, http_get, node_port, wait_endpoints};
+
+/// The idle time the test sets.
+const IDLE: Duration = Duration::from_secs(6);
+
+#[test]
+fn an_idle_deployment_scales_to_zero_and_the_next_request_wakes_it() {
+    run_bounded("scale_to_zero", LIMIT, scenario());
+}
+
+async fn replicas(kubectl: &Kubectl) -> anyhow::Result<String> {
+    let jsonpath = "jsonpath={.spec.replicas}";
+    Ok(kubectl
+        .ok(&["get", "deployment", "sleepy", "-o", jsonpath])
+        .await?
+        .trim()
+        .to_owned())
+}
+
+async fn scenario() -> anyhow::Result<()> {
+    let fleet = Fleet::start(1, &[], &["stz-node"]).await?;
+    let kubectl = &fleet.kubectl;
+    let labels = json!({"app": "sleepy"});
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "sleepy", "namespace": "default",
+                     "annotations": {"skiff.io/scale-to-zero-idle": "6s"}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"terminationGracePeriodSeconds": 1,
+                                       "containers": [{"name": "c", "image": example("http-server")?}]}}},
+    });
+    let service = json!({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "sleepy", "namespace": "default"},
+        "spec": {"type": "NodePort", "selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
+    });
+    for object in [deployment, service] {
+        kubectl
+            .ok_stdin(&["apply", "-f", "-"], &object.to_string())
+            .await?;
+    }
+    wait_endpoints(kubectl, "default", "sleepy", 1).await?;
+    let port = node_port(kubectl, "sleepy").await?;
+    let addr = format!("127.0.0.1:{port}");
+    let mark = r"jsonpath={.metadata.annotations.skiff\.io/scale-to-zero-deployment}";
+    poll("the Service marked for scale-to-zero", WAIT, || async {
+        Ok(kubectl
+            .ok(&["get", "service", "sleepy", "-o", mark])
+            .await?
+            .trim()
+            == "sleepy")
+    })
+    .await?;
+    // The proxies' table follows the mark within moments.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let warm = http_get(&addr, "/warm").await?;
+    ensure!(warm.starts_with("HTTP/1.1 200"), "warm request: {warm:?}");
+    let last_request = Instant::now();
+
+    poll("the idle Deployment scaled to 0", WAIT, || async {
+        Ok(replicas(kubectl).await? == "0")
+    })
+    .await?;
+    let idle_for = last_request.elapsed();
+    ensure!(
+        idle_for >= IDLE,
+        "scaled to 0 only {idle_for:?} after a request"
+    );
+    wait_endpoints(kubectl, "default", "sleepy", 0).await?;
+
+    let started = Instant::now();
+    let cold = http_get(&addr, "/cold").await?;
+    ensure!(
+        cold.starts_with("HTTP/1.1 200") && cold.contains("/cold"),
+        "the request that woke the Deployment: {cold:?}"
+    );
+    let replicas_now = replicas(kubectl).await?;
+    ensure!(replicas_now == "1", "after waking: replicas {replicas_now}");
+    eprintln!("cold request answered in {:?}", started.elapsed());
+    Ok(())
+}
