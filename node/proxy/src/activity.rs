@@ -1,6 +1,7 @@
 //! Reporting traffic for scale-to-zero. The proxy notes the last connection to every
-//! Service marked for scale-to-zero ([`SCALE_TARGET_ANNOTATION`]); every
-//! [`REPORT_PERIOD`] (and at once before a wake-up) it writes them on its own Node, in the
+//! Service marked for scale-to-zero ([`SCALE_TARGET_ANNOTATION`]); at once for the first
+//! connection after a quiet spell, then at most once per [`REPORT_PERIOD`] (and at once
+//! before a wake-up) it writes them on its own Node, in the
 //! annotation [`ACTIVITY_ANNOTATION`]: a JSON object from `namespace/name` to the RFC 3339
 //! time of the last connection this node saw. The scale-to-zero controller reads every
 //! Node's. A Node is the one object a node may already patch, so reporting needs no new
@@ -43,15 +44,13 @@ impl Reporter {
         }
     }
 
-    /// Every [`REPORT_PERIOD`] until `shutdown`: the Services that saw connections since
-    /// the last report, written to the Node.
+    /// Until `shutdown`: the Services that saw connections, written to the Node as soon as
+    /// a connection comes after a quiet spell, then at most once per [`REPORT_PERIOD`].
     pub(crate) async fn run(&self, proxy: &Proxy, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(REPORT_PERIOD);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
+                () = proxy.activity_noted() => {}
             }
             let seen = proxy.take_activity();
             let live: HashSet<ServiceKey> = proxy
@@ -64,6 +63,10 @@ impl Reporter {
             let changed = self.merge(seen, &live);
             if changed && let Err(e) = self.write().await {
                 tracing::warn!(node = %self.node, "reporting Service activity: {e}");
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(REPORT_PERIOD) => {}
             }
         }
     }
@@ -116,13 +119,33 @@ impl Reporter {
     }
 }
 
-/// `at` as an RFC 3339 time (seconds).
+/// `at` as an RFC 3339 time in whole seconds, rounded up: the controller, counting whole
+/// seconds, never sees a connection as older than it is.
 fn wall_clock(at: Instant) -> String {
     let ago = SignedDuration::try_from(at.elapsed()).unwrap_or(SignedDuration::ZERO);
-    let when = Timestamp::now()
-        .checked_sub(ago)
-        .unwrap_or(Timestamp::now());
-    Timestamp::from_second(when.as_second())
-        .unwrap_or(when)
-        .to_string()
+    let now = Timestamp::now();
+    let when = now.checked_sub(ago).unwrap_or(now);
+    let second = when.as_second() + i64::from(when.subsec_nanosecond() > 0);
+    Timestamp::from_second(second).unwrap_or(when).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_is_reported_at_its_second_rounded_up() {
+        let before = Timestamp::now().as_second();
+        let reported: Timestamp = wall_clock(Instant::now()).parse().unwrap();
+        let after = Timestamp::now().as_second();
+        assert_eq!(reported.subsec_nanosecond(), 0);
+        assert!(reported.as_second() >= before && reported.as_second() <= after + 1);
+        let old: Timestamp = wall_clock(Instant::now() - Duration::from_secs(100))
+            .parse()
+            .unwrap();
+        assert!(
+            (before - 101..=after - 99).contains(&old.as_second()),
+            "{old}"
+        );
+    }
 }

@@ -30,6 +30,9 @@ struct Inner {
     activity: Mutex<HashMap<ServiceKey, Instant>>,
     /// Bumped on every new table, so waiters (NodePort listeners, held connections) wake.
     changed: watch::Sender<u64>,
+    /// Signalled on activity, so the reporter writes the first connection after a quiet
+    /// spell at once.
+    active: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -56,6 +59,7 @@ impl Proxy {
                 ports: Mutex::default(),
                 activity: Mutex::default(),
                 changed: watch::Sender::new(0),
+                active: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -93,6 +97,12 @@ impl Proxy {
     /// Records a connection to `service` at `now`.
     pub(crate) fn note_activity(&self, service: &ServiceKey, now: Instant) {
         skiff_sync::lock(&self.inner.activity).insert(service.clone(), now);
+        self.inner.active.notify_one();
+    }
+
+    /// Waits for activity noted since the last [`Proxy::take_activity`] (or this wait).
+    pub(crate) async fn activity_noted(&self) {
+        self.inner.active.notified().await;
     }
 
     /// The Services that saw a connection since the last call, with the time of the last.

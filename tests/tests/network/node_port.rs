@@ -175,7 +175,10 @@ async fn no_endpoint_resets_at_once(port: u16) -> anyhow::Result<()> {
                 "{ip}:{port} (no endpoint): {e}"
             ),
         }
-        ensure!(elapsed < Duration::from_secs(1), "{ip}:{port} took {elapsed:?}");
+        ensure!(
+            elapsed < Duration::from_secs(1),
+            "{ip}:{port} took {elapsed:?}"
+        );
     }
     Ok(())
 }
