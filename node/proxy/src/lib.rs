@@ -7,7 +7,7 @@
 //!   the pod like any other flow, so an established connection never depends on the table
 //!   again: endpoint changes affect only new connections. A Service port with no ready
 //!   endpoint is refused at once (ConnectionRefused to the guest).
-//! - NodePorts (`node_port`): a real listener on the node's address for each TCP NodePort,
+//! - NodePorts (`node_port`, `udp_port`): a real listener on the node's address for each NodePort,
 //!   forwarding through the overlay to an endpoint on this node or another.
 //! - The table (`table`) is rebuilt from kube-runtime reflectors of Services and
 //!   EndpointSlices (`watch`); the choice (`choose`) is pure, as kube-proxy's userspace
@@ -25,6 +25,7 @@ pub mod choose;
 mod node_port;
 mod proxy;
 pub mod table;
+mod udp_port;
 mod wake;
 mod watch;
 

@@ -1,5 +1,5 @@
-//! NodePort listeners: for every NodePort of a TCP Service port, a real listener on the
-//! node's address, opened and closed as Services come and go. A connection is forwarded
+//! NodePort listeners: for every NodePort of a Service port, a real listener on the
+//! node's address (UDP: `udp_port`), opened and closed as Services come and go. A connection is forwarded
 //! to a ready endpoint of this node or another through the overlay
 //! ([`Overlay::forward_tcp`]), seen by the pod as coming from this node's gateway address
 //! (`.1` of its pod range) and the client's port. With no ready endpoint it is reset at
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 /// The source address of host flows before this node's pod range is known.
-const FALLBACK_GATEWAY: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 244, 0, 1));
+pub(crate) const FALLBACK_GATEWAY: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 244, 0, 1));
 /// How many endpoints a connection tries before it is reset.
 const ATTEMPTS: usize = 3;
 
@@ -30,51 +30,42 @@ pub(crate) struct Forwarder {
     pub waker: Arc<Waker>,
 }
 
-/// Keeps a listener on `node_ip` for every TCP NodePort until `shutdown`, then closes them
-/// and waits for every connection task.
+/// Keeps a listener on `node_ip` for every NodePort (TCP and UDP) until `shutdown`, then
+/// closes them and waits for every connection and flow task.
 pub(crate) async fn keep_listeners(
     forwarder: Arc<Forwarder>,
     node_ip: IpAddr,
     shutdown: CancellationToken,
 ) {
     let tasks = TaskTracker::new();
-    let mut open: HashMap<u16, CancellationToken> = HashMap::new();
-    let mut warned: HashSet<u16> = HashSet::new();
+    let mut open: HashMap<(Proto, u16), CancellationToken> = HashMap::new();
+    let mut warned: HashSet<(Proto, u16)> = HashSet::new();
     let mut changes = forwarder.proxy.changes();
     loop {
-        let wanted: HashSet<u16> = forwarder
-            .proxy
-            .routes()
-            .node_ports()
-            .into_iter()
-            .filter(|(proto, _)| *proto == Proto::Tcp)
-            .map(|(_, port)| port)
-            .collect();
-        open.retain(|port, stop| {
-            let keep = wanted.contains(port);
+        let wanted: HashSet<(Proto, u16)> =
+            forwarder.proxy.routes().node_ports().into_iter().collect();
+        open.retain(|key, stop| {
+            let keep = wanted.contains(key);
             if !keep {
                 stop.cancel();
-                tracing::info!(port, "NodePort closed");
+                tracing::info!(port = key.1, proto = ?key.0, "NodePort closed");
             }
             keep
         });
-        warned.retain(|port| wanted.contains(port));
-        for port in wanted {
-            if open.contains_key(&port) {
+        warned.retain(|key| wanted.contains(key));
+        for key in wanted {
+            if open.contains_key(&key) {
                 continue;
             }
-            let addr = SocketAddr::new(node_ip, port);
-            match TcpListener::bind(addr).await {
-                Ok(listener) => {
-                    tracing::info!(%addr, "NodePort listening");
-                    warned.remove(&port);
-                    let stop = shutdown.child_token();
-                    open.insert(port, stop.clone());
-                    let serve = serve(forwarder.clone(), listener, port, stop, tasks.clone());
-                    tasks.spawn(serve);
+            let stop = shutdown.child_token();
+            match listen(&forwarder, node_ip, key, &stop, &tasks).await {
+                Ok(()) => {
+                    warned.remove(&key);
+                    open.insert(key, stop);
                 }
-                Err(e) if warned.insert(port) => {
-                    tracing::warn!(%addr, "cannot listen on NodePort {port}: {e}; it is not served on this node");
+                Err(e) if warned.insert(key) => {
+                    let (proto, port) = key;
+                    tracing::warn!(%node_ip, ?proto, "cannot listen on NodePort {port}: {e}; it is not served on this node");
                 }
                 Err(_) => {}
             }
@@ -86,6 +77,31 @@ pub(crate) async fn keep_listeners(
     }
     tasks.close();
     tasks.wait().await;
+}
+
+/// Binds NodePort `port` on `node_ip` and starts serving it until `stop`.
+async fn listen(
+    forwarder: &Arc<Forwarder>,
+    node_ip: IpAddr,
+    (proto, port): (Proto, u16),
+    stop: &CancellationToken,
+    tasks: &TaskTracker,
+) -> std::io::Result<()> {
+    let addr = SocketAddr::new(node_ip, port);
+    let (f, stop) = (forwarder.clone(), stop.clone());
+    match proto {
+        Proto::Tcp => {
+            let listener = TcpListener::bind(addr).await?;
+            tasks.spawn(serve(f, listener, port, stop, tasks.clone()));
+        }
+        Proto::Udp => {
+            let socket = tokio::net::UdpSocket::bind(addr).await?;
+            let serve = crate::udp_port::serve(f, socket, port, stop, tasks.clone());
+            tasks.spawn(serve);
+        }
+    }
+    tracing::info!(%addr, ?proto, "NodePort listening");
+    Ok(())
 }
 
 /// Accepts connections on one NodePort until `stop`.

@@ -1,6 +1,6 @@
 //! The node proxy (issue 16 item 3) with one server and two agents (127.0.0.2, 127.0.0.3):
 //! NodePorts from the host reach the http-server example on both nodes, from every node;
-//! ClientIP affinity keeps one client on one pod; a Service with no endpoint resets a
+//! a UDP NodePort echoes through both nodes; ClientIP affinity keeps one client on one pod; a Service with no endpoint resets a
 //! connection at once; an established connection survives endpoints being added; after a
 //! scale-down new connections reach only the pods that remain.
 
@@ -50,6 +50,32 @@ fn service(name: &str, app: &str, port: u16, target: u16, affinity: bool) -> Val
            "metadata": {"name": name, "namespace": "default"}, "spec": spec})
 }
 
+/// A UDP NodePort Service for the udp-echo pod.
+fn udp_service() -> Value {
+    json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "udp", "namespace": "default"},
+           "spec": {"type": "NodePort", "selector": {"app": "udp"},
+                    "ports": [{"port": 7001, "targetPort": 7001, "protocol": "UDP"}]}})
+}
+
+/// Datagrams to the UDP NodePort on every node come back from the echo pod on net-b.
+async fn udp_echoes(port: u16) -> anyhow::Result<()> {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+    for ip in NODES {
+        for i in 0..2 {
+            let text = format!("datagram {i} through {ip}");
+            socket.send_to(text.as_bytes(), (ip, port)).await?;
+            let mut buf = [0; 512];
+            let (n, from) =
+                tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buf))
+                    .await
+                    .with_context(|| format!("no echo of {text:?}"))??;
+            ensure!(&buf[..n] == text.as_bytes(), "echoed {:?}", &buf[..n]);
+            ensure!(from.port() == port, "the echo came from {from}");
+        }
+    }
+    Ok(())
+}
+
 async fn apply(kubectl: &Kubectl, objects: &[Value]) -> anyhow::Result<()> {
     for object in objects {
         kubectl
@@ -93,15 +119,18 @@ async fn scenario() -> anyhow::Result<()> {
             deployment("web-a", "web", "net-a", "http-server", 1)?,
             deployment("web-b", "web", "net-b", "http-server", 1)?,
             deployment("echo", "echo", "net-b", "tcp-echo", 1)?,
+            deployment("udp", "udp", "net-b", "udp-echo", 1)?,
             service("web", "web", 80, 8080, false),
             service("sticky", "web", 80, 8080, true),
             service("empty", "nobody", 80, 8080, false),
             service("echo", "echo", 7000, 7000, false),
+            udp_service(),
         ],
     )
     .await?;
     wait_endpoints(kubectl, "default", "web", 2).await?;
     wait_endpoints(kubectl, "default", "echo", 1).await?;
+    wait_endpoints(kubectl, "default", "udp", 1).await?;
     let web = node_port(kubectl, "web").await?;
     ensure!(
         (30000..=32767).contains(&web),
@@ -133,6 +162,9 @@ async fn scenario() -> anyhow::Result<()> {
         "sticky spread over pods: {counts:?}"
     );
 
+    udp_echoes(node_port(kubectl, "udp").await?)
+        .await
+        .context("a UDP NodePort")?;
     no_endpoint_resets_at_once(node_port(kubectl, "empty").await?)
         .await
         .context("a Service without endpoints")?;
