@@ -18,6 +18,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use skiff_controllers::scale_to_zero::{IDLE_ANNOTATION, TARGET_ANNOTATION, reconcile as decide};
 
+use crate::cache_ready::{CacheReady, ready_channel, signal_when_listed};
 use crate::context::{Ctx, drive};
 use crate::error::Error;
 use crate::events::{EventNote, record};
@@ -28,6 +29,7 @@ const NAME: &str = "scale_to_zero";
 struct StzCtx {
     ctx: Arc<Ctx>,
     services: Store<Service>,
+    services_ready: CacheReady,
 }
 
 /// Runs the controller over its own watches of Deployments and Services.
@@ -38,11 +40,17 @@ pub(crate) async fn controller(ctx: Arc<Ctx>) {
         watcher::Config::default(),
     )
     .default_backoff();
-    let keep_services = reflector::reflector(writer, service_watch).for_each(|_| async {});
+    let (listed, services_ready) = ready_channel();
+    let keep_services = signal_when_listed(reflector::reflector(writer, service_watch), listed)
+        .for_each(|_| async {});
     let api: Api<Deployment> = Api::all(ctx.client.clone());
     let metrics = ctx.metrics.clone();
     let config = Config::default().concurrency(ctx.config.concurrency);
-    let c = Arc::new(StzCtx { ctx, services });
+    let c = Arc::new(StzCtx {
+        ctx,
+        services,
+        services_ready,
+    });
     let stream = Controller::new(api, watcher::Config::default())
         .with_config(config)
         .run(reconcile, error_policy, c);
@@ -61,7 +69,7 @@ async fn reconcile(deployment: Arc<Deployment>, c: Arc<StzCtx>) -> Result<Action
     let ns = deployment.namespace().unwrap_or_default();
     let name = deployment.name_any();
     let marked = deployment.annotations().contains_key(IDLE_ANNOTATION);
-    if c.services.wait_until_ready().await.is_err() {
+    if c.services_ready.wait().await.is_err() {
         return Ok(Action::requeue(std::time::Duration::from_secs(1)));
     }
     let services: Vec<Service> = c

@@ -146,7 +146,7 @@ mod tests {
         }))
         .unwrap();
         let proxy = Proxy::new();
-        let mut changes = proxy.changes();
+        let changes = proxy.changes();
         proxy.set_routes(Routes::build([&service], [&slice]));
         assert!(changes.has_changed().unwrap());
         let pod = PodRef {

@@ -39,6 +39,16 @@ fn plan(mark: &[&str], unmark: &[&str], scale: bool, requeue: Option<i64>) -> Sc
     }
 }
 
+/// One decision: its name, the Deployment, the Services, the Nodes, `now`, the plan.
+type Case<'a> = (
+    &'a str,
+    Deployment,
+    Vec<Service>,
+    &'a [Node],
+    i64,
+    ScaleToZeroPlan,
+);
+
 #[test]
 fn an_idle_deployment_is_scaled_to_zero_and_a_busy_one_waits() {
     let web = json!({"app": "web"});
@@ -46,14 +56,7 @@ fn an_idle_deployment_is_scaled_to_zero_and_a_busy_one_waits() {
     let marked = || service("web", web.clone(), Some("web"));
     let quiet = [node(&[]), node(&[("ns/other", T0 + 100)])];
     let busy = [node(&[("ns/web", T0 + 25)]), node(&[("ns/web", T0 + 5)])];
-    let table: Vec<(
-        &str,
-        Deployment,
-        Vec<Service>,
-        &[Node],
-        i64,
-        ScaleToZeroPlan,
-    )> = vec![
+    let table: Vec<Case> = vec![
         (
             "marks the selecting Service",
             deployment(Some("30s"), 1),
