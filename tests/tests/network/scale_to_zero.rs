@@ -2,11 +2,12 @@
 //! `skiff.io/scale-to-zero-idle: 6s` behind a NodePort Service. After a request and 6 s
 //! without one, the controller scales it to 0; the next request through the NodePort is
 //! held by the node proxy, which scales the Deployment back to 1, and is answered 200.
+//! The node itself may scale only a marked Deployment at 0 replicas.
 
-use anyhow::ensure;
+use anyhow::{Context, ensure};
 use serde_json::json;
 use skiff_tests::fleet::{example, poll};
-use skiff_tests::{Fleet, Kubectl, run_bounded};
+use skiff_tests::{ApiClient, Fleet, Kubectl, run_bounded};
 use std::time::{Duration, Instant};
 
 use crate::support::{LIMIT, WAIT, http_get, node_port, wait_endpoints};
@@ -26,6 +27,41 @@ async fn replicas(kubectl: &Kubectl) -> anyhow::Result<String> {
         .await?
         .trim()
         .to_owned())
+}
+
+/// The node rule: a node may patch the scale of a Deployment marked for scale-to-zero only
+/// while it has 0 replicas; not of `sleepy` now (1 replica), nor of an unmarked one at 0.
+async fn node_may_wake_only_a_sleeping_marked_deployment(fleet: &Fleet) -> anyhow::Result<()> {
+    let replica = &fleet.cluster.replicas[0];
+    let agent = fleet.agents.first().context("no agent")?;
+    let credential: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        agent.data_dir.join("credential.json"),
+    )?)?;
+    let token = credential["token"].as_str().context("no node token")?;
+    let node = ApiClient::with_token(replica, Some(token))?;
+    let plain = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "plain", "namespace": "default"},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "plain"}},
+                 "template": {"metadata": {"labels": {"app": "plain"}},
+                              "spec": {"containers": [{"name": "c", "image": example("http-server")?}]}}},
+    });
+    fleet
+        .kubectl
+        .ok_stdin(&["apply", "-f", "-"], &plain.to_string())
+        .await?;
+    for name in ["sleepy", "plain"] {
+        let path = format!("/apis/apps/v1/namespaces/default/deployments/{name}/scale");
+        let answer = node
+            .merge_patch(&path, &json!({"spec": {"replicas": 3}}))
+            .await?;
+        let message = answer.expect_status(403, "Forbidden")?;
+        ensure!(
+            message.contains("cannot patch"),
+            "the node scaling {name}: {message}"
+        );
+    }
+    Ok(())
 }
 
 async fn scenario() -> anyhow::Result<()> {
@@ -62,6 +98,7 @@ async fn scenario() -> anyhow::Result<()> {
             == "sleepy")
     })
     .await?;
+    node_may_wake_only_a_sleeping_marked_deployment(&fleet).await?;
     // The proxies' table follows the mark within moments.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let warm = http_get(&addr, "/warm").await?;
