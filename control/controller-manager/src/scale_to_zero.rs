@@ -124,7 +124,17 @@ async fn reconcile(deployment: Arc<Deployment>, c: Arc<StzCtx>) -> Result<Action
             "no connection for its idle time: scaled to 0".into(),
         );
         record(&c.ctx.client, &object, note).await;
-        tracing::info!("controller-manager: deployment {ns}/{name} idle: scaled to 0");
+        let reported: Vec<&String> = nodes
+            .iter()
+            .filter_map(|n| {
+                n.annotations()
+                    .get(skiff_controllers::scale_to_zero::ACTIVITY_ANNOTATION)
+            })
+            .collect();
+        tracing::info!(
+            ?reported,
+            "controller-manager: deployment {ns}/{name} idle: scaled to 0"
+        );
     }
     c.ctx.backoff.reset(NAME, &key(&deployment));
     Ok(match plan.requeue_after {

@@ -139,6 +139,10 @@ impl Overlay {
         let decision = if decision == Decision::Service {
             let router = s.router.as_ref().ok_or(NetError::Refused(remote))?;
             target = router.pick(pod, proto, target)?;
+            // A loopback address is the router's own relay (a held connection): real already.
+            if target.ip().is_loopback() {
+                return Ok(target);
+            }
             decide(&skiff_sync::read(&s.tables), &s.node, target.ip())
         } else {
             decision

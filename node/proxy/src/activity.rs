@@ -114,8 +114,9 @@ impl Reporter {
         let patch = serde_json::json!({"metadata": {"annotations": {ACTIVITY_ANNOTATION: value}}});
         self.nodes
             .patch(&self.node, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map(drop)
+            .await?;
+        tracing::debug!(node = %self.node, %value, "reported Service activity");
+        Ok(())
     }
 }
 

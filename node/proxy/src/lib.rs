@@ -13,15 +13,16 @@
 //!   EndpointSlices (`watch`); the choice (`choose`) is pure, as kube-proxy's userspace
 //!   round-robin balancer.
 //! - Scale-to-zero: connections to marked Services are reported on the Node (`activity`);
-//!   with no endpoint, a NodePort connection is held while the Deployment is scaled back
-//!   to 1 (`wake`).
+//!   with no endpoint, a NodePort connection (or a guest's connection to the ClusterIP,
+//!   `hold`) is held while the Deployment is scaled back to 1 (`wake`).
 //!
 //! # Layout
 //! `table` and `choose` are pure and tested by table; `proxy` the shared state; `watch`
-//! the reflectors; `node_port` the listeners; `activity` and `wake` scale-to-zero.
+//! the reflectors; `node_port` and `udp_port` the listeners; `activity`, `wake` and `hold` scale-to-zero.
 
 mod activity;
 pub mod choose;
+mod hold;
 mod node_port;
 mod proxy;
 pub mod table;
@@ -66,10 +67,20 @@ pub async fn run(
         overlay,
         waker: Arc::new(wake::Waker::new(client.clone(), reporter.clone())),
     });
+    let held = tokio_util::task::TaskTracker::new();
+    proxy.set_holder(Some(Arc::new(hold::Holder {
+        forwarder: forwarder.clone(),
+        handle: tokio::runtime::Handle::current(),
+        tasks: held.clone(),
+        stop: shutdown.clone(),
+    })));
     tracing::info!(node = %config.node, node_ip = %config.node_ip, "node proxy running");
     tokio::join!(
         watch::keep_routes(client, proxy.clone(), shutdown.clone()),
         node_port::keep_listeners(forwarder, config.node_ip, shutdown.clone()),
         reporter.run(&proxy, shutdown.clone()),
     );
+    proxy.set_holder(None);
+    held.close();
+    held.wait().await;
 }

@@ -2,9 +2,10 @@
 //! [`ServiceRouter`], for guests' flows to ClusterIPs) and by the NodePort listeners. A
 //! choice is made once per connection (or per UDP flow); the flow then goes straight to
 //! the pod, so established connections never depend on the table again and survive any
-//! endpoint change.
+//! endpoint change. A Service scaled to zero holds a guest's connection instead (`hold`).
 
 use crate::choose::{PortState, choose};
+use crate::hold::Holder;
 use crate::table::{PortRoute, Routes, ServiceKey};
 use skiff_overlay::ServiceRouter;
 use skiff_runtime_wasm::network::{NetError, PodRef, Proto};
@@ -33,6 +34,8 @@ struct Inner {
     /// Signalled on activity, so the reporter writes the first connection after a quiet
     /// spell at once.
     active: tokio::sync::Notify,
+    /// Holds guests' connections to Services scaled to zero, while [`crate::run`] runs.
+    holder: RwLock<Option<Arc<Holder>>>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -60,6 +63,7 @@ impl Proxy {
                 activity: Mutex::default(),
                 changed: watch::Sender::new(0),
                 active: tokio::sync::Notify::new(),
+                holder: RwLock::default(),
             }),
         }
     }
@@ -75,6 +79,12 @@ impl Proxy {
         *skiff_sync::write(&self.inner.routes) = Arc::new(routes);
         skiff_sync::lock(&self.inner.ports).retain(|k, _| keys.contains(k));
         self.inner.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Installs (or with `None` removes) what holds guests' connections to sleeping
+    /// Services.
+    pub(crate) fn set_holder(&self, holder: Option<Arc<Holder>>) {
+        *skiff_sync::write(&self.inner.holder) = holder;
     }
 
     /// Notified on every new table.
@@ -116,12 +126,22 @@ fn port_key(route: &PortRoute) -> PortKey {
 }
 
 impl ServiceRouter for Proxy {
+    /// An endpoint of the Service port at `vip`; for a Service scaled to zero, a TCP
+    /// connection is held (`hold`) while the Deployment wakes; otherwise no endpoint is
+    /// refused at once.
     fn pick(&self, pod: &PodRef, proto: Proto, vip: SocketAddr) -> Result<SocketAddr, NetError> {
         let routes = self.routes();
         let route = routes
             .by_cluster_ip(proto, vip)
             .ok_or(NetError::Refused(vip))?;
-        Proxy::pick(self, route, pod.ip).ok_or(NetError::Refused(vip))
+        if let Some(backend) = Proxy::pick(self, route, pod.ip) {
+            return Ok(backend);
+        }
+        let holder = skiff_sync::read(&self.inner.holder).clone();
+        match (&route.wake, proto, holder) {
+            (Some(deployment), Proto::Tcp, Some(holder)) => holder.hold(route, deployment, vip),
+            _ => Err(NetError::Refused(vip)),
+        }
     }
 }
 

@@ -2,15 +2,18 @@
 //! `skiff.io/scale-to-zero-idle: 6s` behind a NodePort Service. After a request and 6 s
 //! without one, the controller scales it to 0; the next request through the NodePort is
 //! held by the node proxy, which scales the Deployment back to 1, and is answered 200.
-//! The node itself may scale only a marked Deployment at 0 replicas.
+//! A guest's connection to the ClusterIP of a sleeping tcp-echo Deployment is held and
+//! woken the same way. The node itself may scale only a marked Deployment at 0 replicas.
 
 use anyhow::{Context, ensure};
-use serde_json::json;
+use serde_json::{Value, json};
 use skiff_tests::fleet::{example, poll};
 use skiff_tests::{ApiClient, Fleet, Kubectl, run_bounded};
 use std::time::{Duration, Instant};
 
-use crate::support::{LIMIT, WAIT, http_get, node_port, wait_endpoints};
+use crate::support::{
+    LIMIT, WAIT, client_pod, finished, http_get, logs, node_port, wait_endpoints,
+};
 
 /// The idle time the test sets.
 const IDLE: Duration = Duration::from_secs(6);
@@ -20,13 +23,33 @@ fn an_idle_deployment_scales_to_zero_and_the_next_request_wakes_it() {
     run_bounded("scale_to_zero", LIMIT, scenario());
 }
 
-async fn replicas(kubectl: &Kubectl) -> anyhow::Result<String> {
+async fn replicas(kubectl: &Kubectl, name: &str) -> anyhow::Result<String> {
     let jsonpath = "jsonpath={.spec.replicas}";
     Ok(kubectl
-        .ok(&["get", "deployment", "sleepy", "-o", jsonpath])
+        .ok(&["get", "deployment", name, "-o", jsonpath])
         .await?
         .trim()
         .to_owned())
+}
+
+/// A Deployment of `image` that scales to zero after [`IDLE`], and its Service on `port`.
+fn sleeper(name: &str, image: &str, port: u16, node_port: bool) -> anyhow::Result<[Value; 2]> {
+    let labels = json!({"app": name});
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "default",
+                     "annotations": {"skiff.io/scale-to-zero-idle": format!("{}s", IDLE.as_secs())}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"terminationGracePeriodSeconds": 1,
+                                       "containers": [{"name": "c", "image": example(image)?}]}}},
+    });
+    let kind = if node_port { "NodePort" } else { "ClusterIP" };
+    let service = json!({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "default"},
+        "spec": {"type": kind, "selector": labels, "ports": [{"port": port, "targetPort": port}]},
+    });
+    Ok([deployment, service])
 }
 
 /// The node rule: a node may patch the scale of a Deployment marked for scale-to-zero only
@@ -67,21 +90,9 @@ async fn node_may_wake_only_a_sleeping_marked_deployment(fleet: &Fleet) -> anyho
 async fn scenario() -> anyhow::Result<()> {
     let fleet = Fleet::start(1, &[], &["stz-node"]).await?;
     let kubectl = &fleet.kubectl;
-    let labels = json!({"app": "sleepy"});
-    let deployment = json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "sleepy", "namespace": "default",
-                     "annotations": {"skiff.io/scale-to-zero-idle": "6s"}},
-        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels},
-                              "spec": {"terminationGracePeriodSeconds": 1,
-                                       "containers": [{"name": "c", "image": example("http-server")?}]}}},
-    });
-    let service = json!({
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "sleepy", "namespace": "default"},
-        "spec": {"type": "NodePort", "selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
-    });
-    for object in [deployment, service] {
+    let [deployment, service] = sleeper("sleepy", "http-server", 8080, true)?;
+    let [echo, echo_service] = sleeper("sleepy-echo", "tcp-echo", 7000, false)?;
+    for object in [deployment, service, echo, echo_service] {
         kubectl
             .ok_stdin(&["apply", "-f", "-"], &object.to_string())
             .await?;
@@ -106,7 +117,7 @@ async fn scenario() -> anyhow::Result<()> {
     let last_request = Instant::now();
 
     poll("the idle Deployment scaled to 0", WAIT, || async {
-        Ok(replicas(kubectl).await? == "0")
+        Ok(replicas(kubectl, "sleepy").await? == "0")
     })
     .await?;
     let idle_for = last_request.elapsed();
@@ -122,8 +133,31 @@ async fn scenario() -> anyhow::Result<()> {
         cold.starts_with("HTTP/1.1 200") && cold.contains("/cold"),
         "the request that woke the Deployment: {cold:?}"
     );
-    let replicas_now = replicas(kubectl).await?;
+    let replicas_now = replicas(kubectl, "sleepy").await?;
     ensure!(replicas_now == "1", "after waking: replicas {replicas_now}");
     eprintln!("cold request answered in {:?}", started.elapsed());
+    guest_wakes_a_cluster_ip(kubectl).await
+}
+
+/// A guest's connections to the ClusterIP of the sleeping tcp-echo Deployment: the first
+/// is held while it wakes, and every one is echoed.
+async fn guest_wakes_a_cluster_ip(kubectl: &Kubectl) -> anyhow::Result<()> {
+    poll("the idle echo Deployment scaled to 0", WAIT, || async {
+        Ok(replicas(kubectl, "sleepy-echo").await? == "0")
+    })
+    .await?;
+    wait_endpoints(kubectl, "default", "sleepy-echo", 0).await?;
+    let pod = client_pod("wakes-echo", "stz-node", "sleepy-echo:7000", "tcp")?;
+    kubectl
+        .ok_stdin(&["apply", "-f", "-"], &pod.to_string())
+        .await?;
+    let phase = finished(kubectl, "wakes-echo").await?;
+    let log = logs(kubectl, "default", "wakes-echo", "client").await?;
+    ensure!(
+        phase == "Succeeded" && log.contains("reply 2 from sleepy-echo:7000: ping 2"),
+        "the client of the sleeping ClusterIP ended {phase}:\n{log}"
+    );
+    let replicas_now = replicas(kubectl, "sleepy-echo").await?;
+    ensure!(replicas_now == "1", "after waking: replicas {replicas_now}");
     Ok(())
 }
