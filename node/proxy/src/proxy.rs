@@ -1,6 +1,7 @@
 //! [`Proxy`]: the routing table and the balancing state, shared by the overlay (as its
 //! [`ServiceRouter`], for guests' flows to ClusterIPs) and by the NodePort listeners. A
-//! choice is made once per connection (or per UDP flow); the flow then goes straight to
+//! choice is made once per connection (or per UDP flow: a client pod's datagrams keep
+//! their endpoint until quiet for 30 s); the flow then goes straight to
 //! the pod, so established connections never depend on the table again and survive any
 //! endpoint change. A Service scaled to zero holds a guest's connection instead (`hold`).
 
@@ -14,6 +15,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 use tokio::sync::watch;
+
+/// A guest's UDP datagrams to a Service keep their endpoint until quiet this long
+/// (conntrack's UDP timeout).
+const UDP_FLOW_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The balancing state of one Service port.
 type PortKey = (ServiceKey, String, Proto);
@@ -99,9 +104,13 @@ impl Proxy {
         if route.wake.is_some() {
             self.note_activity(&route.service, now);
         }
+        // The overlay asks for every UDP datagram: a client pod's datagrams stay with one
+        // endpoint while they keep coming (as conntrack keeps a UDP flow).
+        let udp_flow = (route.proto == Proto::Udp).then_some(UDP_FLOW_IDLE);
+        let affinity = route.affinity.or(udp_flow);
         let mut ports = skiff_sync::lock(&self.inner.ports);
         let state = ports.entry(port_key(route)).or_default();
-        choose(state, &route.backends, route.affinity, client, now)
+        choose(state, &route.backends, affinity, client, now)
     }
 
     /// Records a connection to `service` at `now`.
@@ -193,6 +202,50 @@ mod tests {
         assert!(
             proxy.take_activity().is_empty(),
             "web does not scale to zero"
+        );
+    }
+
+    #[test]
+    fn a_pods_udp_datagrams_keep_their_endpoint() {
+        let service = serde_json::from_value(json!({
+            "metadata": {"name": "dns", "namespace": "ns"},
+            "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 53, "protocol": "UDP"}]},
+        }))
+        .unwrap();
+        let slice = serde_json::from_value(json!({
+            "metadata": {"name": "dns-1", "namespace": "ns",
+                         "labels": {"kubernetes.io/service-name": "dns"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.244.0.2"]}, {"addresses": ["10.244.1.3"]}],
+            "ports": [{"port": 5353, "protocol": "UDP"}],
+        }))
+        .unwrap();
+        let proxy = Proxy::new();
+        proxy.set_routes(Routes::build([&service], [&slice]));
+        let vip: SocketAddr = "10.96.0.10:53".parse().unwrap();
+        let pick = |ip: &str| {
+            let pod = PodRef {
+                ip: ip.parse().unwrap(),
+                namespace: "ns".into(),
+            };
+            ServiceRouter::pick(&proxy, &pod, Proto::Udp, vip)
+                .unwrap()
+                .to_string()
+        };
+        let picks = [
+            pick("10.244.0.9"),
+            pick("10.244.0.9"),
+            pick("10.244.0.8"),
+            pick("10.244.0.9"),
+        ];
+        assert_eq!(
+            picks,
+            [
+                "10.244.0.2:5353",
+                "10.244.0.2:5353",
+                "10.244.1.3:5353",
+                "10.244.0.2:5353"
+            ]
         );
     }
 }
