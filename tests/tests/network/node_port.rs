@@ -2,7 +2,8 @@
 //! NodePorts from the host reach the http-server example on both nodes, from every node;
 //! a UDP NodePort echoes through both nodes; ClientIP affinity keeps one client on one pod; a Service with no endpoint resets a
 //! connection at once; an established connection survives endpoints being added; after a
-//! scale-down new connections reach only the pods that remain.
+//! scale-down new connections reach only the pods that remain. A NodePort another program
+//! holds on one node is logged there, and the agent keeps running.
 
 use anyhow::{Context, ensure};
 use serde_json::{Value, json};
@@ -111,7 +112,10 @@ async fn served(kubectl: &Kubectl, selector: &str, tag: &str) -> anyhow::Result<
 }
 
 async fn scenario() -> anyhow::Result<()> {
-    let fleet = two_nodes().await?;
+    let mut fleet = two_nodes().await?;
+    port_taken_on_one_node(&mut fleet)
+        .await
+        .context("a NodePort the host already uses")?;
     let kubectl = &fleet.kubectl;
     apply(
         kubectl,
@@ -183,6 +187,40 @@ async fn scenario() -> anyhow::Result<()> {
         counts == [6],
         "web-a served {counts:?} of the 6 requests after the scale-down"
     );
+    Ok(())
+}
+
+/// A NodePort already used on 127.0.0.2 by another program: net-a logs it and keeps
+/// running; net-b listens on it.
+async fn port_taken_on_one_node(fleet: &mut skiff_tests::Fleet) -> anyhow::Result<()> {
+    let (squatter, port) = (30000..=32767)
+        .find_map(|p| {
+            std::net::TcpListener::bind((NODES[0], p))
+                .ok()
+                .map(|l| (l, p))
+        })
+        .context("no free port in the NodePort range")?;
+    let taken = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "taken", "namespace": "default"},
+        "spec": {"type": "NodePort", "selector": {"app": "echo"},
+                 "ports": [{"port": 7000, "nodePort": port}]}});
+    apply(&fleet.kubectl, &[taken]).await?;
+    let line = format!("cannot listen on NodePort {port}");
+    let agent = fleet.agent("net-a")?;
+    skiff_tests::fleet::poll(
+        "net-a to report the taken port",
+        crate::support::WAIT,
+        || async { Ok(agent.last_stderr().contains(&line)) },
+    )
+    .await?;
+    agent.check_running()?;
+    // No endpoint yet: net-b accepts and resets (a refusal would mean no listener).
+    let b = tokio::net::TcpStream::connect((NODES[1], port)).await;
+    let refused = b
+        .as_ref()
+        .is_err_and(|e| e.kind() != std::io::ErrorKind::ConnectionReset);
+    ensure!(!refused, "net-b does not listen on {port}: {b:?}");
+    drop(squatter);
     Ok(())
 }
 
