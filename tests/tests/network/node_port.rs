@@ -1,8 +1,9 @@
 //! The node proxy (issue 16 item 3) with one server and two agents (127.0.0.2, 127.0.0.3):
 //! NodePorts from the host reach the http-server example on both nodes, from every node;
-//! a UDP NodePort echoes through both nodes; ClientIP affinity keeps one client on one pod; a Service with no endpoint resets a
-//! connection at once; an established connection survives endpoints being added; after a
-//! scale-down new connections reach only the pods that remain. A NodePort another program
+//! a UDP NodePort echoes through both nodes; ClientIP affinity keeps one client on one
+//! pod; a Service with no endpoint resets a connection at once; an established connection
+//! survives endpoints being added; after a scale-down new connections reach only the pods
+//! that remain. A NodePort another program
 //! holds on one node is logged there, and the agent keeps running.
 
 use anyhow::{Context, ensure};
