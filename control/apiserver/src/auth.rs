@@ -240,6 +240,11 @@ pub(crate) fn authorize(
             }
             _ => object.is_some_and(|o| o["spec"]["nodeName"].as_str() == Some(node)),
         },
+        // Scale-to-zero (`node/proxy`): a connection held by the node proxy wakes a
+        // Deployment marked for scale-to-zero, and only while it has 0 replicas.
+        "deployments" if request.subresource.as_deref() == Some("scale") => {
+            request.verb == Verb::Patch && object.is_some_and(asleep)
+        }
         // ConfigMaps and Secrets only when a pod of this node references them: decided by the
         // caller (`node_refs`), which reads the pods; refused here.
         // NetworkPolicies and Namespaces (their labels): the overlay enforces the policies
@@ -256,6 +261,16 @@ pub(crate) fn authorize(
     } else {
         Err(forbidden(who, request))
     }
+}
+
+/// The Deployment annotation that marks it for scale-to-zero (its idle time): set by users,
+/// read by the scale-to-zero controller (`control/controllers`) and the node proxy.
+const SCALE_TO_ZERO_ANNOTATION: &str = "skiff.io/scale-to-zero-idle";
+
+/// A Deployment marked for scale-to-zero and scaled to zero.
+fn asleep(deployment: &Value) -> bool {
+    deployment["metadata"]["annotations"][SCALE_TO_ZERO_ANNOTATION].is_string()
+        && deployment["spec"]["replicas"].as_i64() == Some(0)
 }
 
 fn body_name(body: Option<&Value>) -> Option<&str> {

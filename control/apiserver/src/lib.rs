@@ -376,7 +376,8 @@ impl ApiServer {
     }
 
     /// The node rules (Kubernetes' node authorizer): a 403 means they do not allow the request,
-    /// and RBAC decides.
+    /// and RBAC decides. A named pod, and a Deployment whose scale a node patches, are read
+    /// first: the rules look at them.
     async fn authorize_node(
         &self,
         identity: &Identity,
@@ -390,8 +391,10 @@ impl ApiServer {
                 .authorize_node_ref(identity, node, kind, resource)
                 .await;
         }
+        let wakes = resource.info.plural == "deployments"
+            && resource.subresource.as_deref() == Some("scale");
         let needs_target = matches!(identity, Identity::Node(_))
-            && resource.info.plural == "pods"
+            && (resource.info.plural == "pods" || wakes)
             && resource.verb != Verb::Create;
         let Some(name) = resource.name.as_deref().filter(|_| needs_target) else {
             return auth::authorize(identity, resource, None, body);

@@ -23,6 +23,9 @@
 //! - `daemonset_history`: a DaemonSet's ControllerRevisions (`kubectl rollout history|undo ds`).
 //! - `hpa`, `hpa_metrics`: the HorizontalPodAutoscaler controller and its `metrics.k8s.io`
 //!   PodMetrics client.
+//! - `scale_to_zero`: Deployments annotated `skiff.io/scale-to-zero-idle` scaled to 0 when
+//!   their Services saw no connection (reported by the node proxies on the Nodes) for that
+//!   long; marks the Services the node proxies wake them through.
 //! - `gc`: the garbage collector: a cache and a controller per served kind, the graph of
 //!   ownerReferences, Background/Foreground/Orphan propagation.
 //! - `events`: core/v1 Events, once per object, reason and message.
@@ -60,6 +63,7 @@ mod pods;
 mod replicaset;
 mod replication_controller;
 mod run;
+mod scale_to_zero;
 mod serviceaccounts;
 mod term;
 

@@ -136,6 +136,8 @@ fn start_controllers(
     spawn(tasks, term, "horizontalpodautoscaler controller", hpa);
     let cron = crate::cronjob::controller(ctx.clone(), h.jobs());
     spawn(tasks, term, "cronjob controller", cron);
+    let stz = crate::scale_to_zero::controller(ctx.clone());
+    spawn(tasks, term, "scale-to-zero controller", stz);
 }
 
 /// Starts the watch that fills a shared cache, says when it has listed once, and tells

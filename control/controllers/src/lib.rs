@@ -16,6 +16,8 @@
 //!   tolerations), RollingUpdate with maxUnavailable or maxSurge, OnDelete, status.
 //! - [`disruption`]: PodDisruptionBudget status (expected, healthy, allowed disruptions).
 //! - [`hpa`]: HorizontalPodAutoscaler replicas from metrics.k8s.io usage, stabilization, status.
+//! - [`scale_to_zero`]: an annotated Deployment scaled to 0 after its Services saw no
+//!   connection for its idle time (the node proxies report connections and wake it).
 //! - [`gc`]: ownerReference garbage collection, Background/Foreground/Orphan propagation.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
@@ -28,7 +30,7 @@
 //! Entry points, one per controller: `replicaset::reconcile`,
 //! `replication_controller::reconcile`, `deployment::reconcile`,
 //! `endpoints::{reconcile_endpoints, reconcile_slices}`, `job::reconcile`,
-//! `cronjob::reconcile`, `daemonset::reconcile`, `disruption::reconcile`, `hpa::reconcile`, `node_lifecycle::reconcile`, `pod_cidr::plan_pod_cidrs`,
+//! `cronjob::reconcile`, `daemonset::reconcile`, `disruption::reconcile`, `hpa::reconcile`, `scale_to_zero::reconcile`, `node_lifecycle::reconcile`, `pod_cidr::plan_pod_cidrs`,
 //! `gc::{decide_dependent, decide_owner}`.
 //!
 //! **Architecture Invariant:** no I/O and no clock — callers pass `now`; this crate depends
@@ -49,6 +51,7 @@ pub mod node_lifecycle;
 pub mod pod_cidr;
 pub mod replicaset;
 pub mod replication_controller;
+pub mod scale_to_zero;
 
 #[cfg(test)]
 mod testutil;

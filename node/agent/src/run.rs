@@ -3,8 +3,9 @@
 //! binds the pod network's tunnel listener on the node's address, registers the Node (with
 //! the listener's port), then runs the Node heartbeat, the pod manager, the follower of the
 //! control plane's replica list, the resource-metrics sampler, the tunnels to the control
-//! plane (which serve `kubectl logs` and the metrics) and the pod network (`skiff-overlay`)
-//! until shutdown, owning and awaiting every task.
+//! plane (which serve `kubectl logs` and the metrics), the pod network (`skiff-overlay`)
+//! and the node proxy (`skiff-proxy`: Service IPs, NodePorts on the node's address) until
+//! shutdown, owning and awaiting every task.
 
 use crate::backoff::BackoffPolicy;
 use crate::client::endpoints::ReplicaFollower;
@@ -19,7 +20,8 @@ use crate::pods::task::PodSettings;
 use crate::tunnel::{NodeLogs, StatsSource, TunnelConfig, keep_tunnels};
 use crate::worker::WorkerConfig;
 use crate::{api::CallError, host};
-use skiff_overlay::{NodeIdentity, Overlay, OverlayConfig, OverlayError, RoundRobin};
+use skiff_overlay::{NodeIdentity, Overlay, OverlayConfig, OverlayError};
+use skiff_proxy::{Proxy, ProxyConfig};
 use skiff_runtime_wasm::engine::PoolingConfig;
 use skiff_runtime_wasm::{Runtime, RuntimeConfig, RuntimeError};
 use std::path::PathBuf;
@@ -156,12 +158,13 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     let Some(identity) = overlay_identity(&client, &credential.ca_cert, &shutdown).await? else {
         return Ok(());
     };
-    let tables = Arc::default();
+    // The node proxy routes the overlay's flows to Service IPs and serves NodePorts.
+    let proxy = Proxy::new();
     let overlay_config = OverlayConfig {
         identity,
         listen: std::net::SocketAddr::new(node_ip, options.overlay_port),
-        tables: Arc::clone(&tables),
-        router: Some(Arc::new(RoundRobin::new(tables))),
+        tables: Arc::default(),
+        router: Some(Arc::new(proxy.clone())),
     };
     let (overlay, overlay_addr) = Overlay::bind(overlay_config, shutdown.clone()).await?;
     let mut facts = host::facts(&options.node_name, node_ip);
@@ -234,15 +237,27 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     let tunnels = keep_tunnels(tunnels, Arc::new(logs), shutdown.clone());
     tracing::info!(node = %options.node_name, server = %replicas.current(), "agent running");
     tracing::info!(node = %options.node_name, %overlay_addr, "pod network listening for tunnels");
-    // The one owner of the agent's six loops: all end when `shutdown` fires.
+    let proxy_config = ProxyConfig {
+        node: options.node_name.clone(),
+        node_ip,
+    };
+    let proxy = skiff_proxy::run(
+        proxy,
+        overlay.clone(),
+        pods.client.clone(),
+        proxy_config,
+        shutdown.clone(),
+    );
+    // The one owner of the agent's seven loops: all end when `shutdown` fires.
     let overlay = overlay.run(pods.client.clone());
-    let (_, _, _, tunnels, (), ()) = tokio::join!(
+    let (_, _, _, tunnels, (), (), ()) = tokio::join!(
         node_sync.run(node, shutdown.clone()),
         pods.run(shutdown.clone()),
         follower.run(shutdown.clone()),
         tunnels,
         sampler.run(shutdown.clone()),
         overlay,
+        proxy,
     );
     if let Err(e) = tunnels {
         tracing::error!("no tunnel to the control plane (kubectl logs will not work): {e}");

@@ -33,6 +33,11 @@ impl Cidr {
         (prefix <= 32).then(|| Cidr::new(addr, prefix))
     }
 
+    /// The network's first address as bits (`10.244.1.0` for `10.244.1.0/24`).
+    pub const fn base_bits(&self) -> u32 {
+        self.base
+    }
+
     /// Whether `ip` lies in this network.
     pub fn contains(&self, ip: IpAddr) -> bool {
         match ip {

@@ -16,7 +16,8 @@
 //! - Where pod IPs live comes from the Nodes (`spec.podCIDR`, InternalIP, the
 //!   `skiff.io/overlay-port` annotation), names from Services and EndpointSlices, all kept
 //!   by watchers (`watch`). Anything unmapped is refused and never reaches the kernel.
-//! - Service IPs are the node proxy's: the overlay asks a [`ServiceRouter`].
+//! - Service IPs are the node proxy's: the overlay asks a [`ServiceRouter`]. Connections the
+//!   node proxy accepts on the host (NodePorts) enter through [`Overlay::forward_tcp`].
 //!
 //! # Layout
 //! `cidr`, `tables`, `route` are pure and tested by table; `tls` the certificates; `body`
@@ -28,6 +29,7 @@ pub mod body;
 pub mod cidr;
 mod dial;
 mod enforce;
+mod host_flow;
 mod network;
 pub mod policy;
 pub mod route;
@@ -39,6 +41,7 @@ pub mod tls;
 mod udp;
 mod watch;
 
+pub use host_flow::{NotForwarded, gateway_of};
 pub use network::{Overlay, OverlayConfig};
 pub use service::{RoundRobin, ServiceRouter};
 pub use tables::{OVERLAY_PORT_ANNOTATION, Tables};

@@ -49,7 +49,7 @@ pub(crate) struct Shared {
 /// The node's pod network.
 #[derive(Clone)]
 pub struct Overlay {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     listener: Arc<std::sync::Mutex<Option<TcpListener>>>,
     server: Arc<rustls::ServerConfig>,
 }
@@ -146,6 +146,10 @@ impl Overlay {
         let decision = if decision == Decision::Service {
             let router = s.router.as_ref().ok_or(NetError::Refused(remote))?;
             target = router.pick(pod, proto, target)?;
+            // A loopback address is the router's own relay (a held connection): real already.
+            if target.ip().is_loopback() {
+                return Ok(target);
+            }
             decide(&skiff_sync::read(&s.tables), &s.node, target.ip())
         } else {
             decision

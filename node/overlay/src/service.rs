@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, RwLock};
 /// Picks the backend of a flow to a Service IP.
 pub trait ServiceRouter: Send + Sync + 'static {
     /// The virtual address (pod IP and port) a flow from `pod` to Service address `vip`
-    /// goes to; `Refused` when the Service has no ready endpoint or no such port.
+    /// goes to; `Refused` when the Service has no ready endpoint or no such port. A
+    /// loopback address is a real one: a relay of the router's own that the guest connects
+    /// to as it is (the node proxy holds a connection there while a Service wakes).
     fn pick(&self, pod: &PodRef, proto: Proto, vip: SocketAddr) -> Result<SocketAddr, NetError>;
 }
 

@@ -79,7 +79,7 @@ async fn relay_out(
 }
 
 /// Opens the flow's stream on the tunnel to `node`: the body to feed and the peer's answer.
-async fn start_flow(
+pub(crate) async fn start_flow(
     shared: &Shared,
     node: &str,
     tunnel: SocketAddr,
@@ -110,7 +110,12 @@ async fn start_flow(
 }
 
 /// Copies both ways until both directions ended or shutdown.
-async fn pipe(shared: &Shared, stream: TcpStream, tx: crate::body::BodySender, body: Incoming) {
+pub(crate) async fn pipe(
+    shared: &Shared,
+    stream: TcpStream,
+    tx: crate::body::BodySender,
+    body: Incoming,
+) {
     let (read, write) = stream.into_split();
     let both = async {
         tokio::join!(socket_to_body(read, tx), body_to_socket(body, write));

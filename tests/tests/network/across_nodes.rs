@@ -1,5 +1,7 @@
 //! One server and two agents, each on its own loopback address: a client pod on node
-//! `net-a` reaches an echo pod on node `net-b` over the overlay tunnel between them.
+//! `net-a` reaches an echo pod on node `net-b` over the overlay tunnel between them, also
+//! through ClusterIPs (TCP and UDP, by way of the node proxy); a ClusterIP without
+//! endpoints refuses every connect at once.
 
 use anyhow::ensure;
 use serde_json::json;
@@ -39,10 +41,14 @@ async fn start_echo(kubectl: &Kubectl) -> anyhow::Result<()> {
         json!({"apiVersion": "v1", "kind": "Service",
                "metadata": {"name": name, "namespace": "echoes"}, "spec": spec})
     };
+    // A ClusterIP Service that selects no pod: refused at once.
+    let mut nobody = service("nobody", None);
+    nobody["spec"]["selector"] = json!({"app": "nobody"});
     for object in [
         pod,
         service("echo", Some("None")),
         service("echo-vip", None),
+        nobody,
     ] {
         kubectl
             .ok_stdin(&["apply", "-f", "-"], &object.to_string())
@@ -93,6 +99,7 @@ async fn scenario() -> anyhow::Result<()> {
             "udp",
         ),
         ("by-vip", "echo-vip.echoes:7000".to_owned(), "tcp"),
+        ("by-vip-udp", "echo-vip.echoes:7001".to_owned(), "udp"),
     ];
     for (name, target, proto) in &clients {
         let pod = client_pod(name, "net-a", target, proto)?;
@@ -108,6 +115,18 @@ async fn scenario() -> anyhow::Result<()> {
             "client {name} ({target}) ended {phase}:\n{log}\n(echo pod {echo_ip}, node net-b {b_cidr})"
         );
     }
+    // A Service without endpoints refuses every connect at once (a hang would leave the
+    // client running past `finished`'s wait).
+    let pod = client_pod("by-vip-empty", "net-a", "nobody.echoes:7000", "tcp")?;
+    kubectl
+        .ok_stdin(&["apply", "-f", "-"], &pod.to_string())
+        .await?;
+    let phase = finished(kubectl, "by-vip-empty").await?;
+    let log = logs(kubectl, "default", "by-vip-empty", "client").await?;
+    ensure!(
+        phase == "Failed" && log.matches("refused").count() == 3,
+        "client of a Service without endpoints ended {phase}:\n{log}"
+    );
     // The echo pod saw each client's own pod IP, not a relay's.
     let tcp_client = pod_ip(kubectl, "default", "by-ip-tcp").await?;
     let udp_client = pod_ip(kubectl, "default", "by-ip-udp").await?;

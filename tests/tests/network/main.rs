@@ -10,8 +10,16 @@
 //! - `policy`: NetworkPolicy enforced across nodes and on one node (ingress by pod and
 //!   namespace selectors, TCP and UDP), and egress outside the overlay only through an
 //!   `ipBlock`.
+//! - `node_port`: the node proxy (item 3): NodePorts on two agents reach pods on both
+//!   nodes, ClientIP affinity, a Service without endpoints resets at once, an established
+//!   connection survives a scale-up, new connections follow a scale-down.
+//! - `scale_to_zero` (item 6): an annotated Deployment idle for 10 s is scaled to 0; the
+//!   next request through its NodePort, or a guest's connection to its ClusterIP, wakes it
+//!   and is answered; a node may scale only a marked Deployment at 0 replicas.
 
 mod across_nodes;
 mod fail_closed;
+mod node_port;
 mod policy;
+mod scale_to_zero;
 mod support;

@@ -129,3 +129,81 @@ pub async fn apply(kubectl: &Kubectl, objects: &[Value]) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Waits until Service `service`'s EndpointSlices list exactly `count` ready addresses.
+pub async fn wait_endpoints(
+    kubectl: &Kubectl,
+    namespace: &str,
+    service: &str,
+    count: usize,
+) -> anyhow::Result<()> {
+    let selector = format!("kubernetes.io/service-name={service}");
+    let jsonpath = r#"jsonpath={range .items[*].endpoints[?(@.conditions.ready==true)]}{.addresses[0]}{" "}{end}"#;
+    let args = [
+        "-n",
+        namespace,
+        "get",
+        "endpointslices",
+        "-l",
+        &selector,
+        "-o",
+        jsonpath,
+    ];
+    poll(
+        &format!("{count} ready endpoints of {service}"),
+        WAIT,
+        || async { Ok(kubectl.ok(&args).await?.split_whitespace().count() == count) },
+    )
+    .await?;
+    // The proxies' watches follow within moments.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    Ok(())
+}
+
+/// A Service's first NodePort.
+pub async fn node_port(kubectl: &Kubectl, service: &str) -> anyhow::Result<u16> {
+    let out = kubectl
+        .ok(&[
+            "get",
+            "service",
+            service,
+            "-o",
+            "jsonpath={.spec.ports[0].nodePort}",
+        ])
+        .await?;
+    out.trim()
+        .parse()
+        .with_context(|| format!("service {service} has no nodePort: {out:?}"))
+}
+
+/// `GET path` over plain HTTP/1.1 to `addr`: the whole response (the server closes).
+pub async fn http_get(addr: &str, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        anyhow::Ok(String::from_utf8_lossy(&response).into_owned())
+    };
+    tokio::time::timeout(Duration::from_secs(40), exchange)
+        .await
+        .with_context(|| format!("GET http://{addr}{path} timed out"))?
+        .with_context(|| format!("GET http://{addr}{path}"))
+}
+
+/// Pod names with label selector `selector` in the default namespace.
+pub async fn pods(kubectl: &Kubectl, selector: &str) -> anyhow::Result<Vec<String>> {
+    let out = kubectl
+        .ok(&[
+            "get",
+            "pods",
+            "-l",
+            selector,
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ])
+        .await?;
+    Ok(out.split_whitespace().map(str::to_owned).collect())
+}
