@@ -3,6 +3,7 @@
 mod agent_cmd;
 mod component_args;
 mod debug_cmd;
+mod push_cmd;
 mod server_cmd;
 mod signals;
 mod up_cmd;
@@ -39,6 +40,8 @@ enum Command {
     Up(up_cmd::UpArgs),
     /// Inspect a replica's data directory (read-only diagnosis).
     Debug(debug_cmd::DebugArgs),
+    /// Upload a .wasm module or component to the cluster's built-in registry.
+    Push(push_cmd::PushArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -66,6 +69,7 @@ fn main() -> std::process::ExitCode {
             Command::Agent(args) => agent_cmd::run(args).await,
             Command::Up(args) => up_cmd::run(args).await,
             Command::Debug(args) => debug_cmd::run(args).await,
+            Command::Push(args) => push_cmd::run(args).await,
         }
     });
     match result {
