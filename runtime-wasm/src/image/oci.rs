@@ -109,8 +109,12 @@ pub async fn pull(
     let parsed: Reference = reference
         .parse()
         .map_err(|_| ImageError::BadReference(reference.to_owned()))?;
+    let mut plain_http = config.insecure_registries.clone();
+    if is_loopback(parsed.registry()) {
+        plain_http.push(parsed.registry().to_owned());
+    }
     let client = Client::new(ClientConfig {
-        protocol: ClientProtocol::HttpsExcept(config.insecure_registries.clone()),
+        protocol: ClientProtocol::HttpsExcept(plain_http),
         ..Default::default()
     });
     let auth = match auth.unwrap_or(&config.auth) {
@@ -120,6 +124,19 @@ pub async fn pull(
         }
     };
     pull_with(&client, &parsed, &auth, reference, max_bytes).await
+}
+
+/// Whether a registry (`host[:port]`) is on this machine: spoken to over plain HTTP, as Docker
+/// treats 127.0.0.0/8 as an insecure registry by default (nothing leaves the host).
+fn is_loopback(registry: &str) -> bool {
+    let host = match registry.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => registry,
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Pulls `path` (`repo:tag`) from the first replica of the built-in registry that answers.
@@ -220,6 +237,15 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("tcp connect error: {0}")]
     struct Middle(#[source] std::io::Error);
+
+    #[test]
+    fn loopback_registries_are_plain_http() {
+        assert!(super::is_loopback("127.0.0.1:5000"));
+        assert!(super::is_loopback("127.8.0.1"));
+        assert!(super::is_loopback("localhost:5000"));
+        assert!(!super::is_loopback("ghcr.io"));
+        assert!(!super::is_loopback("10.0.0.1:5000"));
+    }
 
     #[test]
     fn registry_errors_name_their_causes_once() {
