@@ -29,9 +29,10 @@ fi
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import kubernetes" >/dev/null 2>&1; then
   python3 -m pip install -q kubernetes
 fi
-# The ORAS Python client, the registry tests' second OCI client (push and pull).
-if command -v python3 >/dev/null 2>&1 && ! python3 -c "import oras" >/dev/null 2>&1; then
-  python3 -m pip install -q oras
+# The ORAS Python client, the registry tests' second OCI client (push and pull), and bcrypt
+# for the htpasswd file of the docker-registry they pull from with basic auth.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import oras, bcrypt" >/dev/null 2>&1; then
+  python3 -m pip install -q oras bcrypt
 fi
 
 # --- kubectl 1.20 (Debian's kubernetes-client) for the older-client tests (issue 18 item 4) ---

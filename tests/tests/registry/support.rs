@@ -54,8 +54,10 @@ const ORAS_SCRIPT: &str = r#"
 import sys, oras.provider
 host, tls, user, password, op, target = sys.argv[1:7]
 insecure = tls == "http"
+# The built-in registry's 401 names a token realm; docker-registry's htpasswd asks for basic.
 reg = oras.provider.Registry(hostname=host, insecure=insecure,
-                             tls_verify=False if insecure else tls, auth_backend="token")
+                             tls_verify=False if insecure else tls,
+                             auth_backend="basic" if insecure else "token")
 if user:
     reg.auth.set_basic_auth(user, password)
 if op == "pull":
@@ -90,8 +92,8 @@ impl OrasTarget {
         })
     }
 
-    async fn oras(&self, args: &[&str]) -> anyhow::Result<Ran> {
-        let dir = skiff_tests::scratch_dir("oras")?;
+    /// Runs the ORAS script in `dir` with `args`.
+    async fn oras(&self, dir: &Path, args: &[&str]) -> anyhow::Result<Ran> {
         let script = dir.join("oras_client.py");
         std::fs::write(&script, ORAS_SCRIPT)?;
         let tls = match &self.ca {
@@ -100,6 +102,7 @@ impl OrasTarget {
         };
         let mut command = Command::new("python3");
         command
+            .current_dir(dir)
             .arg(&script)
             .args([self.host.as_str(), &tls, &self.user, &self.password])
             .args(args);
@@ -111,7 +114,10 @@ impl OrasTarget {
         let out = skiff_tests::scratch_dir("oras-pull")?;
         let target = format!("{}/{reference}", self.host);
         let ran = self
-            .oras(&["pull", &target, &out.display().to_string()])
+            .oras(
+                &out,
+                &["pull", &target, &out.join("layers").display().to_string()],
+            )
             .await?;
         if !ran.success {
             bail!("oras pull {target} failed: {}", ran.stderr);
@@ -126,13 +132,12 @@ impl OrasTarget {
         let layer = dir.join("module.wasm");
         std::fs::copy(file, &layer)?;
         let config = dir.join("config.json");
-        std::fs::write(&config, r#"{"architecture":"wasm","os":"wasip2"}"#)?;
         let target = format!("{}/{reference}", self.host);
-        let mut command_args = vec!["push", &target];
-        let (layer, config) = (layer.display().to_string(), config.display().to_string());
-        command_args.extend([layer.as_str(), config.as_str()]);
-        // ORAS names files relative to the working directory; it is given absolute paths.
-        let ran = self.oras(&command_args).await?;
+        std::fs::write(&config, r#"{"architecture":"wasm","os":"wasip2"}"#)?;
+        // ORAS pushes only files under its working directory, named relative to it.
+        let ran = self
+            .oras(&dir, &["push", &target, "module.wasm", "config.json"])
+            .await?;
         if !ran.success {
             bail!("oras push {target} failed: {}", ran.stderr);
         }
