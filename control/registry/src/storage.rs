@@ -183,10 +183,13 @@ pub async fn list_all<S: Storage>(storage: &S, prefix: &str) -> Result<Vec<Store
     }
 }
 
+/// The last revision, and each key's value and revision.
+type Entries = (u64, BTreeMap<String, (Vec<u8>, u64)>);
+
 /// An in-process store, for tests and for tools that need no replication.
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
-    entries: Mutex<(u64, BTreeMap<String, (Vec<u8>, u64)>)>,
+    entries: Mutex<Entries>,
 }
 
 impl Storage for MemoryStorage {
