@@ -71,10 +71,12 @@ impl<C: Connect + Clone + Send + Sync + 'static> Target<C> {
         } else {
             format!("{}{uri}", self.base)
         };
+        // distribution serves an OCI manifest only to a client that accepts its type.
         let mut request = Request::builder()
             .method(method)
             .uri(&uri)
-            .header(header::CONTENT_TYPE, ctype);
+            .header(header::CONTENT_TYPE, ctype)
+            .header(header::ACCEPT, "application/vnd.oci.image.manifest.v1+json");
         if let Some(token) = &self.token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }

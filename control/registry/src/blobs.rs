@@ -9,6 +9,9 @@ use crate::storage::{
     BlobMeta, CHUNK_BYTES, Freshness, Storage, blob_key, chunk_key, decode, encode,
 };
 
+/// How many chunk writes of one blob are in flight at once.
+const PARALLEL_CHUNKS: usize = 8;
+
 /// The metadata of `digest` if the blob is stored.
 pub async fn meta<S: Storage>(
     storage: &S,
@@ -33,12 +36,23 @@ pub async fn put<S: Storage>(
         return Ok(existing);
     }
     let upload = format!("{now}-{:016x}", rand::rng().random::<u64>());
-    let mut chunks = 0u32;
-    for chunk in bytes.chunks(CHUNK_BYTES) {
-        storage
-            .put(&chunk_key(digest.hex(), &upload, chunks), chunk.to_vec())
-            .await?;
-        chunks += 1;
+    let pieces: Vec<&[u8]> = bytes.chunks(CHUNK_BYTES).collect();
+    let chunks = u32::try_from(pieces.len()).map_err(|_| {
+        RegistryError::SizeInvalid(format!("{} bytes is too many chunks", bytes.len()))
+    })?;
+    // A few chunks in flight at once: the store commits concurrent writes together.
+    let keys: Vec<String> = (0..chunks)
+        .map(|index| chunk_key(digest.hex(), &upload, index))
+        .collect();
+    for (keys, pieces) in keys
+        .chunks(PARALLEL_CHUNKS)
+        .zip(pieces.chunks(PARALLEL_CHUNKS))
+    {
+        let writes = keys
+            .iter()
+            .zip(pieces)
+            .map(|(key, piece)| storage.put(key, piece.to_vec()));
+        futures::future::try_join_all(writes).await?;
     }
     let meta = BlobMeta {
         size: bytes.len() as u64,
