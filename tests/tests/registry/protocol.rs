@@ -8,7 +8,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use http::Method;
 use serde_json::{Value, json};
-use skiff_tests::{ApiClient, Replica, ReplicaOptions, run_bounded};
+use skiff_tests::{ApiClient, Kubectl, Replica, ReplicaOptions, run_bounded};
 
 use crate::support::{OrasTarget, example, pushed_digest, skiff_push};
 
@@ -84,6 +84,7 @@ fn skiff_push_then_oras_pull_and_the_spec_error_codes() {
 
         spec_error_codes(&admin).await?;
         node_may_pull_but_not_push(&replica).await?;
+        rbac_decides_for_service_accounts(&replica).await?;
         let anonymous = ApiClient::with_token(&replica, None)?.get("/v2/").await?;
         assert_eq!(
             (anonymous.status.as_u16(), code(&anonymous.body)),
@@ -169,6 +170,76 @@ async fn node_may_pull_but_not_push(replica: &Replica) -> anyhow::Result<()> {
     assert_eq!(
         (delete.status.as_u16(), code(&delete.body)),
         (403, "DENIED")
+    );
+    Ok(())
+}
+
+/// A service account may do what RBAC grants on `repositories.registry.skiff.io`, no more.
+async fn rbac_decides_for_service_accounts(replica: &Replica) -> anyhow::Result<()> {
+    let kubectl = Kubectl::for_replica(replica)?;
+    kubectl.ok(&["create", "serviceaccount", "puller"]).await?;
+    let token = kubectl
+        .ok(&["create", "token", "puller"])
+        .await?
+        .trim()
+        .to_owned();
+    let sa = ApiClient::with_token(replica, Some(&token))?;
+    let before = sa.get("/v2/hello/manifests/v1").await?;
+    assert_eq!(
+        (before.status.as_u16(), code(&before.body)),
+        (403, "DENIED")
+    );
+    // kubectl create clusterrole checks resources against discovery; the pseudo-resource is
+    // not served there, so the role is applied as an object.
+    let role = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "registry-puller"},
+        "rules": [{"apiGroups": ["registry.skiff.io"], "resources": ["repositories"],
+                   "resourceNames": ["hello"], "verbs": ["pull"]}],
+    });
+    kubectl
+        .ok_stdin(&["apply", "-f", "-"], &role.to_string())
+        .await?;
+    kubectl
+        .ok(&[
+            "create",
+            "clusterrolebinding",
+            "registry-puller",
+            "--clusterrole=registry-puller",
+            "--serviceaccount=default:puller",
+        ])
+        .await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let after = sa.get("/v2/hello/manifests/v1").await?;
+        if after.status == 200 {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the binding did not allow pull: {}",
+            after.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let other = sa.get("/v2/app/tags/list").await?;
+    assert_eq!(
+        (other.status.as_u16(), code(&other.body)),
+        (403, "DENIED"),
+        "only the named repository"
+    );
+    let push = sa
+        .send(
+            Method::POST,
+            "/v2/hello/blobs/uploads/",
+            "application/octet-stream",
+            Bytes::new(),
+        )
+        .await?;
+    assert_eq!(
+        (push.status.as_u16(), code(&push.body)),
+        (403, "DENIED"),
+        "pull does not grant push"
     );
     Ok(())
 }
