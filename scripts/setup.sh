@@ -15,6 +15,8 @@ rustup target add wasm32-wasip2 >/dev/null
 need_apt=()
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# The CNCF distribution server, which the registry tests pull from through imagePullSecrets.
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -26,6 +28,11 @@ fi
 # The official Kubernetes Python client, which the end-to-end tests drive skiff with.
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import kubernetes" >/dev/null 2>&1; then
   python3 -m pip install -q kubernetes
+fi
+# The ORAS Python client, the registry tests' second OCI client (push and pull), and bcrypt
+# for the htpasswd file of the docker-registry they pull from with basic auth.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import oras, bcrypt" >/dev/null 2>&1; then
+  python3 -m pip install -q oras bcrypt
 fi
 
 # --- kubectl 1.20 (Debian's kubernetes-client) for the older-client tests (issue 18 item 4) ---

@@ -72,6 +72,8 @@ pub struct ContainerSpec {
     pub volumes: Vec<VolumeMount>,
     pub limits: Limits,
     pub ports: Vec<PortSpec>,
+    /// Credentials for the image's registry (from the pod's `imagePullSecrets`).
+    pub pull_auth: Option<crate::image::OciAuth>,
 }
 
 impl ContainerSpec {
@@ -86,6 +88,7 @@ impl ContainerSpec {
             volumes: Vec::new(),
             limits: Limits::default(),
             ports: Vec::new(),
+            pull_auth: None,
         }
     }
 }

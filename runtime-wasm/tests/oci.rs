@@ -146,6 +146,7 @@ async fn pulls_verifies_and_runs_an_oci_wasm_artifact() -> Result<()> {
         cfg.oci = OciConfig {
             auth: OciAuth::Anonymous,
             insecure_registries: vec![addr.to_string()],
+            builtin: None,
         };
         let h = Harness::with_config(cfg)?;
         h.pod("p", "10.244.10.2")?;
@@ -207,6 +208,7 @@ async fn basic_auth_is_sent_and_required() -> Result<()> {
         cfg.oci = OciConfig {
             auth: OciAuth::Anonymous,
             insecure_registries: vec![addr.to_string()],
+            builtin: None,
         };
         let anon = Harness::with_config(cfg.clone())?;
         assert!(anon.rt.pull_image(&reference).await.is_err());

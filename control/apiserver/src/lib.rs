@@ -26,6 +26,8 @@
 //! - `openapi`: the OpenAPI v3 documents with their ETag and cache headers.
 //! - `respond`: content negotiation and the answer.
 //! - `kubeconfig`: the admin kubeconfig written at start.
+//! - `registry`: the built-in OCI registry (`skiff-registry`) under `/v2`, its authentication,
+//!   authorisation and storage in the replica's store.
 
 #![deny(unreachable_pub)]
 #![allow(
@@ -49,6 +51,7 @@ mod pod_log;
 mod port_forward;
 mod rbac;
 mod reads;
+mod registry;
 mod request;
 mod resource_metrics;
 mod respond;
@@ -124,6 +127,8 @@ pub struct ApiServer {
     signer: std::sync::OnceLock<Arc<sa_tokens::Signer>>,
     /// The tunnels node agents opened to this replica (`pods/log` goes through them).
     tunnels: Arc<tunnels::Tunnels>,
+    /// The built-in OCI registry under `/v2`.
+    registry: registry::BuiltinRegistry,
     /// More Prometheus text for `/metrics` from components of this process (the controller
     /// manager), which this crate may not depend on.
     metrics_sources: std::sync::Mutex<Vec<MetricsSource>>,
@@ -154,7 +159,12 @@ impl ApiServer {
             aggregation_store,
             shutdown.clone(),
         ));
+        registry::start_gc(replica.clone(), shutdown.clone(), &tasks);
+        let registry = skiff_registry::Registry::new(registry::ReplicaStorage {
+            replica: replica.clone(),
+        });
         Arc::new_cyclic(|this| ApiServer {
+            registry,
             tokens,
             rbac,
             signer: std::sync::OnceLock::new(),
@@ -202,6 +212,9 @@ impl ApiServer {
         let query = request.uri().query().unwrap_or_default().to_owned();
         if let Some(response) = self.open_endpoint(&path) {
             return Ok(response);
+        }
+        if path == "/v2" || path.starts_with("/v2/") {
+            return Ok(self.serve_registry(request).await);
         }
         let token = auth::bearer(
             request

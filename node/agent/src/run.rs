@@ -23,6 +23,7 @@ use crate::{api::CallError, host};
 use skiff_overlay::{NodeIdentity, Overlay, OverlayConfig, OverlayError};
 use skiff_proxy::{Proxy, ProxyConfig};
 use skiff_runtime_wasm::engine::PoolingConfig;
+use skiff_runtime_wasm::image::BuiltinRegistry;
 use skiff_runtime_wasm::{Runtime, RuntimeConfig, RuntimeError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -187,6 +188,11 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     };
     let net = Arc::new(overlay.clone());
     let mut runtime_config = RuntimeConfig::new(options.data_dir.join("runtime"));
+    runtime_config.oci.builtin = Some(BuiltinRegistry {
+        servers: credential.servers.clone(),
+        ca_pem: credential.ca_cert.clone(),
+        token: credential.token.clone(),
+    });
     runtime_config.engine.pooling = options.pooling_instances.map(|n| PoolingConfig {
         max_instances: n,
         ..PoolingConfig::default()

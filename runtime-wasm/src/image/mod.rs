@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-pub use oci::{OciAuth, OciConfig};
+pub use oci::{BUILTIN_HOST, BuiltinRegistry, OciAuth, OciConfig};
 pub use store::BlobStore;
 
 /// Largest image accepted; bigger files are refused before they are read whole.
@@ -82,10 +82,20 @@ impl ImageService {
 
     /// Resolves `reference` to cached bytes, pulling it if needed.
     pub async fn pull(&self, reference: &str) -> Result<PulledImage, ImageError> {
+        self.pull_with(reference, None).await
+    }
+
+    /// [`pull`](Self::pull) with credentials for the reference's registry (a pod's
+    /// `imagePullSecrets`), used instead of the configured ones.
+    pub async fn pull_with(
+        &self,
+        reference: &str,
+        auth: Option<&OciAuth>,
+    ) -> Result<PulledImage, ImageError> {
         if let Some(path) = local_path(reference) {
             return self.pull_file(reference, &path).await;
         }
-        let pulled = oci::pull(&self.oci, reference, self.max_bytes).await?;
+        let pulled = oci::pull(&self.oci, reference, auth, self.max_bytes).await?;
         let digest = self.store.put(&pulled).await?;
         Ok(PulledImage {
             reference: reference.to_owned(),

@@ -73,7 +73,9 @@ impl Runtime {
             }
             p.spec.log_dir.clone()
         };
-        let (image, prepared) = self.prepare(&spec.image, spec.kind).await?;
+        let (image, prepared) = self
+            .prepare_with(&spec.image, spec.pull_auth.as_ref(), spec.kind)
+            .await?;
         let log_path = log_dir.join(format!("{}.log", spec.name));
         let earlier = self.earlier_log(&log_path);
         let log = LogFile::create_in(log_path, self.0.cfg.logs, self.0.log_fds.clone())?;

@@ -166,8 +166,18 @@ impl Runtime {
         reference: &str,
         kind: WorkloadKind,
     ) -> Result<(PulledImage, Prepared), RuntimeError> {
+        self.prepare_with(reference, None, kind).await
+    }
+
+    /// [`prepare`](Self::prepare) pulling with `auth` for the image's registry.
+    pub async fn prepare_with(
+        &self,
+        reference: &str,
+        auth: Option<&crate::image::OciAuth>,
+        kind: WorkloadKind,
+    ) -> Result<(PulledImage, Prepared), RuntimeError> {
         let i = &self.0;
-        let image = i.images.pull(reference).await?;
+        let image = i.images.pull_with(reference, auth).await?;
         let key = (image.digest.clone(), kind);
         let hit = skiff_sync::lock(&i.prepared).get(&key).cloned();
         if let Some(prepared) = hit {

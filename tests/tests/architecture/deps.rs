@@ -13,6 +13,7 @@ const CONTROL_LAYERS: &[(&str, &[&str])] = &[
     ("skiff-respond", &[]),
     ("skiff-store", &["skiff-sync"]),
     ("skiff-pki", &[]),
+    ("skiff-registry", &["skiff-sync", "skiff-respond"]),
     (
         "skiff-replica",
         &["skiff-sync", "skiff-store", "skiff-respond"],
@@ -26,6 +27,7 @@ const CONTROL_LAYERS: &[(&str, &[&str])] = &[
             "skiff-replica",
             "skiff-respond",
             "skiff-pki",
+            "skiff-registry",
         ],
     ),
     // The assembled replica also runs the scheduler and the controller manager in-process

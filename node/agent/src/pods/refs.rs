@@ -65,6 +65,9 @@ pub fn names(pod: &Pod) -> Names {
             }
         }
     }
+    for r in spec.image_pull_secrets.iter().flatten() {
+        out.secrets.insert(r.name.clone());
+    }
     out.config_maps.retain(|n| !n.is_empty());
     out.secrets.retain(|n| !n.is_empty());
     out

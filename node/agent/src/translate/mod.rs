@@ -14,6 +14,7 @@ mod errors;
 mod expand;
 mod fields;
 mod probes;
+mod pull_secrets;
 mod quantity;
 mod volumes;
 
@@ -138,6 +139,7 @@ pub fn container_spec(
     spec.limits = limits(c)?;
     spec.ports = ports(c)?;
     spec.env = env;
+    spec.pull_auth = pull_secrets::pull_auth(pod, &spec.image, refs);
     Ok(spec)
 }
 

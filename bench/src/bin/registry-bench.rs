@@ -1,0 +1,300 @@
+//! `registry-bench`: push and pull throughput of a 10 MiB Wasm module through skiff's built-in
+//! registry (a `skiff server` replica, HTTPS, the admin's bearer token) and through Debian's
+//! `docker-registry` (the CNCF distribution server, plain HTTP, filesystem storage) on the same
+//! machine, with one client for both: a blob upload (`POST` then one `PUT ?digest=`), the
+//! config and the manifest, then a pull of the manifest and the blob, its digest checked.
+//! Rounds alternate which registry goes first; each push is new content (nothing deduplicated).
+//! Prints the median MiB/s of each and the ratio (built-in / docker-registry).
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use bytes::Bytes;
+use clap::Parser;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::rt::TokioExecutor;
+use sha2::{Digest, Sha256};
+use skiff_tests::{Replica, ReplicaOptions};
+
+#[derive(Parser)]
+#[command(about = "Built-in registry vs docker-registry: push and pull of a Wasm module")]
+struct Cli {
+    /// Rounds (each pushes and pulls once per registry).
+    #[arg(long, default_value_t = 7)]
+    rounds: usize,
+    /// Module size in MiB.
+    #[arg(long, default_value_t = 10)]
+    size_mib: usize,
+}
+
+/// One registry as the client reaches it.
+struct Target<C> {
+    name: &'static str,
+    base: String,
+    token: Option<String>,
+    client: Client<C, Full<Bytes>>,
+}
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// A module of `len` bytes that no earlier round pushed (a Wasm preamble, then noise).
+fn module(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+impl<C: Connect + Clone + Send + Sync + 'static> Target<C> {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        ctype: &str,
+        body: Bytes,
+    ) -> anyhow::Result<(StatusCode, http::HeaderMap, Bytes)> {
+        let uri = if uri.starts_with("http") {
+            uri.to_owned()
+        } else {
+            format!("{}{uri}", self.base)
+        };
+        // distribution serves an OCI manifest only to a client that accepts its type.
+        let mut request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header(header::CONTENT_TYPE, ctype)
+            .header(header::ACCEPT, "application/vnd.oci.image.manifest.v1+json");
+        if let Some(token) = &self.token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let response = self
+            .client
+            .request(request.body(Full::new(body))?)
+            .await
+            .with_context(|| uri.clone())?;
+        let (parts, body) = response.into_parts();
+        Ok((
+            parts.status,
+            parts.headers,
+            body.collect().await?.to_bytes(),
+        ))
+    }
+
+    async fn push_blob(&self, bytes: &[u8]) -> anyhow::Result<String> {
+        let d = digest(bytes);
+        let (status, headers, _) = self
+            .call(
+                Method::POST,
+                "/v2/bench/blobs/uploads/",
+                "application/octet-stream",
+                Bytes::new(),
+            )
+            .await?;
+        ensure!(
+            status == StatusCode::ACCEPTED,
+            "{}: upload start {status}",
+            self.name
+        );
+        let location = headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .context("no Location")?;
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let put = format!("{location}{sep}digest={d}");
+        let (status, ..) = self
+            .call(
+                Method::PUT,
+                &put,
+                "application/octet-stream",
+                Bytes::copy_from_slice(bytes),
+            )
+            .await?;
+        ensure!(
+            status == StatusCode::CREATED,
+            "{}: upload {status}",
+            self.name
+        );
+        Ok(d)
+    }
+
+    /// Pushes `module` as an OCI Wasm artifact tagged `tag`.
+    async fn push(&self, module: &[u8], tag: &str) -> anyhow::Result<()> {
+        let layer = self.push_blob(module).await?;
+        let config = br#"{"architecture":"wasm","os":"wasip2"}"#;
+        let config_digest = self.push_blob(config).await?;
+        let manifest = serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.wasm.config.v0+json", "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": "application/wasm", "digest": layer, "size": module.len()}],
+        });
+        let (status, ..) = self
+            .call(
+                Method::PUT,
+                &format!("/v2/bench/manifests/{tag}"),
+                "application/vnd.oci.image.manifest.v1+json",
+                manifest.to_string().into(),
+            )
+            .await?;
+        ensure!(
+            status == StatusCode::CREATED,
+            "{}: manifest {status}",
+            self.name
+        );
+        Ok(())
+    }
+
+    /// Pulls `tag`'s manifest and its layer; checks the layer's digest.
+    async fn pull(&self, tag: &str) -> anyhow::Result<usize> {
+        let (status, _, body) = self
+            .call(
+                Method::GET,
+                &format!("/v2/bench/manifests/{tag}"),
+                "",
+                Bytes::new(),
+            )
+            .await?;
+        ensure!(
+            status == StatusCode::OK,
+            "{}: manifest get {status}",
+            self.name
+        );
+        let manifest: serde_json::Value = serde_json::from_slice(&body)?;
+        let layer = manifest["layers"][0]["digest"]
+            .as_str()
+            .context("no layer")?;
+        let (status, _, blob) = self
+            .call(
+                Method::GET,
+                &format!("/v2/bench/blobs/{layer}"),
+                "",
+                Bytes::new(),
+            )
+            .await?;
+        ensure!(
+            status == StatusCode::OK && digest(&blob) == layer,
+            "{}: blob get {status}",
+            self.name
+        );
+        Ok(blob.len())
+    }
+
+    /// One push and one pull; their MiB/s.
+    async fn round(&self, module: &[u8], tag: &str) -> anyhow::Result<(f64, f64)> {
+        let mib = module.len() as f64 / (1024.0 * 1024.0);
+        let started = Instant::now();
+        self.push(module, tag).await?;
+        let push = mib / started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        self.pull(tag).await?;
+        Ok((push, mib / started.elapsed().as_secs_f64()))
+    }
+}
+
+/// `docker-registry serve` on a free loopback port with scratch storage; killed on drop.
+async fn docker_registry() -> anyhow::Result<(tokio::process::Child, SocketAddr)> {
+    let dir = skiff_tests::scratch_dir("bench-docker-registry")?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], skiff_tests::free_port()?));
+    let config = format!(
+        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
+        dir.join("data").display()
+    );
+    std::fs::write(dir.join("config.yml"), config)?;
+    let child = tokio::process::Command::new("docker-registry")
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting docker-registry (apt install docker-registry)")?;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok((child, addr));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("docker-registry did not listen on {addr}")
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let replica = Replica::start(ReplicaOptions::new("bench-registry")).await?;
+    let ca = std::fs::read(replica.data_dir.join("pki/ca.crt"))?;
+    let token = std::fs::read_to_string(replica.data_dir.join("admin-token"))?
+        .trim()
+        .to_owned();
+    let builtin = Target {
+        name: "built-in",
+        base: replica.url(),
+        token: Some(token),
+        client: skiff_tests::https_client(&ca)?,
+    };
+    let (_child, addr) = docker_registry().await?;
+    let docker = Target {
+        name: "docker-registry",
+        base: format!("http://{addr}"),
+        token: None,
+        client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+    };
+    let len = cli.size_mib * 1024 * 1024;
+    let (mut b, mut d) = (Vec::new(), Vec::new());
+    for round in 0..cli.rounds {
+        let tag = format!("r{round}");
+        let (first, second) = (
+            module(len, 2 * round as u64 + 1),
+            module(len, 2 * round as u64 + 2),
+        );
+        if round % 2 == 0 {
+            b.push(builtin.round(&first, &tag).await?);
+            d.push(docker.round(&second, &tag).await?);
+        } else {
+            d.push(docker.round(&first, &tag).await?);
+            b.push(builtin.round(&second, &tag).await?);
+        }
+        let (lb, ld) = (b[b.len() - 1], d[d.len() - 1]);
+        println!(
+            "round {round}: built-in push {:.1} pull {:.1} MiB/s; docker-registry push {:.1} pull {:.1} MiB/s",
+            lb.0, lb.1, ld.0, ld.1
+        );
+    }
+    let (bp, bl) = (
+        median(b.iter().map(|r| r.0).collect()),
+        median(b.iter().map(|r| r.1).collect()),
+    );
+    let (dp, dl) = (
+        median(d.iter().map(|r| r.0).collect()),
+        median(d.iter().map(|r| r.1).collect()),
+    );
+    println!(
+        "| {} MiB module, median of {} | push MiB/s | pull MiB/s |",
+        cli.size_mib, cli.rounds
+    );
+    println!("|---|---|---|");
+    println!("| built-in registry | {bp:.1} | {bl:.1} |");
+    println!("| docker-registry | {dp:.1} | {dl:.1} |");
+    println!(
+        "| ratio built-in / docker-registry | {:.2} | {:.2} |",
+        bp / dp,
+        bl / dl
+    );
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! The built-in OCI registry (`skiff-registry`) on the API's port: `/v2/...` is authenticated
+//! with the API's tokens (as a bearer token, or as the password of HTTP basic auth, and through
+//! `/v2/token`, the token handshake docker-style clients make), authorised, and served from the
+//! Raft store through [`ReplicaStorage`].
+//!
+//! Authorisation: nodes may pull any repository and nothing else (the node rule, never passed
+//! on to RBAC); everyone else is decided by RBAC on the pseudo-resource
+//! `repositories.registry.skiff.io` named by the repository, with the verbs `pull`, `push` and
+//! `delete` (the admin, in `system:masters`, may do everything).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use skiff_api::rbac::{Attributes, ResourceAttributes, Target};
+use skiff_registry::{Action, Freshness, RegistryError, RegistryRequest, StorageError, Stored};
+use skiff_replica::Replica;
+use skiff_replica::ops::Consistency;
+use skiff_respond::{Body, read_body};
+use skiff_store::ListOptions;
+use skiff_store::types::{Op, Request as StoreRequest, Response as StoreResponse, Txn};
+
+use super::ApiServer;
+use super::auth::{self, Identity};
+
+/// The RBAC group and resource registry requests are authorised as.
+pub(crate) const GROUP: &str = "registry.skiff.io";
+pub(crate) const RESOURCE: &str = "repositories";
+
+/// How often the leader collects unreferenced blobs, and how old one must be to go.
+const GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
+const GC_GRACE: Duration = Duration::from_secs(60 * 60);
+
+/// The registry's storage: the replica's store, writes through Raft.
+#[derive(Clone)]
+pub(crate) struct ReplicaStorage {
+    pub(crate) replica: Arc<Replica>,
+}
+
+pub(crate) type BuiltinRegistry = skiff_registry::Registry<ReplicaStorage>;
+
+impl skiff_registry::Storage for ReplicaStorage {
+    async fn get(&self, key: &str, freshness: Freshness) -> Result<Option<Stored>, StorageError> {
+        let consistency = match freshness {
+            Freshness::Latest => Consistency::Linearizable,
+            Freshness::Local => Consistency::Serializable,
+        };
+        let (kv, _) = self
+            .replica
+            .get(key, None, consistency)
+            .await
+            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        Ok(kv.map(|kv| Stored {
+            key: kv.key,
+            value: kv.value,
+            revision: kv.mod_revision,
+        }))
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Stored>, StorageError> {
+        let options = ListOptions {
+            revision: None,
+            start_after: start_after.map(str::to_owned),
+            limit: Some(limit),
+        };
+        let page = self
+            .replica
+            .list(prefix, &options, Consistency::Linearizable)
+            .await
+            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        Ok(page
+            .kvs
+            .into_iter()
+            .map(|kv| Stored {
+                key: kv.key,
+                value: kv.value,
+                revision: kv.mod_revision,
+            })
+            .collect())
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), StorageError> {
+        self.commit(Op::put(key, value)).await.map(|_| ())
+    }
+
+    async fn delete(&self, key: &str, if_revision: Option<u64>) -> Result<bool, StorageError> {
+        let op = match if_revision {
+            Some(revision) => Op::delete_at(key, revision),
+            None => Op::delete(key),
+        };
+        self.commit(op).await
+    }
+}
+
+impl ReplicaStorage {
+    /// Commits one op; `Ok(false)` when its precondition failed.
+    async fn commit(&self, op: Op) -> Result<bool, StorageError> {
+        let request = StoreRequest::Txn(Txn { ops: vec![op] });
+        match self.replica.write(request).await {
+            Ok(StoreResponse::Committed { .. }) => Ok(true),
+            Ok(StoreResponse::Failed(_)) => Ok(false),
+            Ok(other) => Err(StorageError::Unavailable(format!(
+                "unexpected store answer {other:?}"
+            ))),
+            Err(e) => Err(StorageError::Unavailable(e.to_string())),
+        }
+    }
+}
+
+/// Starts the leader's garbage collection, owned by `tasks`.
+pub(crate) fn start_gc(
+    replica: Arc<Replica>,
+    shutdown: tokio_util::sync::CancellationToken,
+    tasks: &tokio_util::task::TaskTracker,
+) {
+    tasks.spawn(async move {
+        let storage = ReplicaStorage {
+            replica: replica.clone(),
+        };
+        skiff_registry::gc::run(
+            &storage,
+            || replica.is_leader(),
+            GC_INTERVAL,
+            GC_GRACE,
+            shutdown,
+        )
+        .await;
+    });
+}
+
+/// The token a registry client sent: a bearer token, or basic auth's password.
+fn registry_token(headers: &HeaderMap) -> Option<Vec<u8>> {
+    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    if let Some(token) = auth::bearer(Some(value)) {
+        return Some(token.to_vec());
+    }
+    let encoded = value.strip_prefix(b"Basic ")?.trim_ascii();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let colon = decoded.iter().position(|b| *b == b':')?;
+    Some(decoded[colon + 1..].to_vec()).filter(|t| !t.is_empty())
+}
+
+impl ApiServer {
+    /// Serves a request under `/v2`, answering in the OCI error envelope.
+    pub(crate) async fn serve_registry(&self, request: Request<Incoming>) -> Response<Body> {
+        let head = request.method() == Method::HEAD;
+        match self.serve_registry_inner(request).await {
+            Ok(response) => response,
+            Err(RegistryError::Unauthorized) => self.registry_challenge(head),
+            Err(e) => e.response(head),
+        }
+    }
+
+    async fn serve_registry_inner(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, RegistryError> {
+        let path = request.uri().path().to_owned();
+        let identity = self.registry_identity(request.headers()).await?;
+        if path == "/v2/token" {
+            return Ok(token_answer(request.headers()));
+        }
+        let route = skiff_registry::route::parse(&path)?
+            .ok_or_else(|| RegistryError::NameUnknown(path.clone()))?;
+        if let Some((name, action)) = route.scope(request.method()) {
+            self.authorize_registry(&identity, name, action).await?;
+        }
+        let method = request.method().clone();
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        let (parts, body) = request.into_parts();
+        let body = if matches!(method, Method::POST | Method::PUT | Method::PATCH) {
+            read_body(body, skiff_registry::MAX_BLOB_BYTES)
+                .await
+                .map_err(|e| RegistryError::SizeInvalid(e.to_string()))?
+        } else {
+            bytes::Bytes::new()
+        };
+        let request = RegistryRequest {
+            method,
+            route,
+            query,
+            headers: parts.headers,
+            body,
+        };
+        Ok(self
+            .registry
+            .serve(request, skiff_registry::gc::unix_now())
+            .await)
+    }
+
+    async fn registry_identity(&self, headers: &HeaderMap) -> Result<Identity, RegistryError> {
+        let Some(token) = registry_token(headers) else {
+            return Err(RegistryError::Unauthorized);
+        };
+        let found = if super::sa_tokens::looks_like_jwt(&token) {
+            self.authenticate_jwt(&token).await
+        } else {
+            auth::authenticate(&token, &self.fixed_tokens, &self.tokens, &self.objects).await
+        };
+        match found {
+            Ok(Some(identity)) => Ok(identity),
+            Ok(None) => Err(RegistryError::Unauthorized),
+            Err(e) if e.code == 401 => Err(RegistryError::Unauthorized),
+            Err(e) => Err(RegistryError::Unavailable(e.message)),
+        }
+    }
+
+    async fn authorize_registry(
+        &self,
+        identity: &Identity,
+        name: &str,
+        action: Action,
+    ) -> Result<(), RegistryError> {
+        let denied = |who: &str| {
+            RegistryError::Denied(format!(
+                "{who} may not {} repository {name:?}",
+                action.verb()
+            ))
+        };
+        match identity {
+            Identity::Admin | Identity::Component(_) => return Ok(()),
+            Identity::Node(node) if action == Action::Pull => {
+                tracing::debug!(%node, %name, "node pulls from the registry");
+                return Ok(());
+            }
+            Identity::Node(node) => return Err(denied(&format!("node {node:?}"))),
+            _ => {}
+        }
+        let attributes = Attributes {
+            user: identity.user_info(),
+            verb: action.verb().to_owned(),
+            target: Target::Resource(ResourceAttributes {
+                namespace: String::new(),
+                api_group: GROUP.to_owned(),
+                resource: RESOURCE.to_owned(),
+                subresource: String::new(),
+                name: name.to_owned(),
+            }),
+        };
+        let decision = self
+            .rbac_decision(&attributes)
+            .await
+            .map_err(|e| RegistryError::Unavailable(e.message))?;
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(denied(&format!("user {:?}", attributes.user.name)))
+        }
+    }
+
+    /// 401 with the challenge standard clients follow: fetch a token from `/v2/token` with the
+    /// credentials they hold (an API token as bearer, or as basic auth's password).
+    fn registry_challenge(&self, head: bool) -> Response<Body> {
+        let mut response = RegistryError::Unauthorized.response(head);
+        let challenge = format!(
+            "Bearer realm=\"{}/v2/token\",service=\"skiff\"",
+            self.advertise
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response.headers_mut().insert(
+            skiff_registry::API_VERSION.0,
+            header::HeaderValue::from_static(skiff_registry::API_VERSION.1),
+        );
+        response
+    }
+}
+
+/// The token handshake's answer: the caller's own (already authenticated) API token.
+fn token_answer(headers: &HeaderMap) -> Response<Body> {
+    let token = registry_token(headers)
+        .map(|t| String::from_utf8_lossy(&t).into_owned())
+        .unwrap_or_default();
+    skiff_respond::json(
+        StatusCode::OK,
+        &serde_json::json!({"token": token, "access_token": token, "expires_in": 3600}),
+    )
+}

@@ -1,0 +1,165 @@
+//! skiff's built-in OCI registry: the OCI distribution API (blobs with monolithic and chunked
+//! uploads, manifests by tag and digest, tags, referrers, deletes), every blob and manifest
+//! verified by its sha256 digest, errors in the spec's envelope. Content lives in a
+//! [`Storage`] (the API server's is the Raft store); authentication and authorisation are the
+//! caller's ([`Route::scope`] says what a request does to which repository).
+//!
+//! # Layout
+//! - `route`: URL -> endpoint, names and references checked. `digest`: sha256 digests.
+//! - `error`: the spec's error codes and envelope.
+//! - `storage`: the key-value trait and key layout; `blobs`: chunked blobs on top of it.
+//! - `manifest`: what a pushed manifest must be and what it references.
+//! - `uploads`: upload sessions in progress (local to the replica that took them).
+//! - `serve_blobs`, `serve_manifests`: the endpoints. `gc`: mark-and-sweep collection.
+
+#![deny(unreachable_pub)]
+
+pub mod blobs;
+pub mod digest;
+pub mod error;
+pub mod gc;
+pub mod manifest;
+pub mod route;
+mod serve_blobs;
+mod serve_manifests;
+pub mod storage;
+pub mod uploads;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response, StatusCode, header};
+use skiff_respond::Body;
+
+pub use digest::Digest;
+pub use error::RegistryError;
+pub use route::{Action, Route};
+pub use storage::{Freshness, MemoryStorage, Storage, StorageError, Stored};
+
+/// The API version header every answer carries.
+pub const API_VERSION: (&str, &str) = ("docker-distribution-api-version", "registry/2.0");
+
+/// The largest blob accepted (the agents' image limit).
+pub const MAX_BLOB_BYTES: usize = 256 * 1024 * 1024;
+
+/// One request, its body already read.
+#[derive(Debug)]
+pub struct RegistryRequest {
+    pub method: Method,
+    pub route: Route,
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl RegistryRequest {
+    fn query_param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then(|| percent_decode(v))
+        })
+    }
+
+    fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The registry over one storage, with this replica's upload sessions.
+#[derive(Debug)]
+pub struct Registry<S> {
+    storage: S,
+    uploads: uploads::Uploads,
+}
+
+impl<S: Storage> Registry<S> {
+    pub fn new(storage: S) -> Self {
+        Registry {
+            storage,
+            uploads: uploads::Uploads::default(),
+        }
+    }
+
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// Serves an authorised request; `now` is Unix seconds (blob creation times).
+    pub async fn serve(&self, request: RegistryRequest, now: u64) -> Response<Body> {
+        let head = request.method == Method::HEAD;
+        let mut response = match self.dispatch(request, now).await {
+            Ok(response) => response,
+            Err(e) => e.response(head),
+        };
+        response.headers_mut().insert(
+            API_VERSION.0,
+            header::HeaderValue::from_static(API_VERSION.1),
+        );
+        response
+    }
+
+    async fn dispatch(
+        &self,
+        request: RegistryRequest,
+        now: u64,
+    ) -> Result<Response<Body>, RegistryError> {
+        use Method as M;
+        match (&request.route, &request.method) {
+            (Route::Version, &M::GET | &M::HEAD) => Ok(empty(StatusCode::OK)),
+            (Route::Blob { .. }, &M::GET | &M::HEAD) => self.get_blob(&request).await,
+            (Route::Blob { .. }, &M::DELETE) => self.delete_blob(&request).await,
+            (Route::StartUpload { .. }, &M::POST) => self.start_upload(&request, now).await,
+            (Route::Upload { .. }, &M::PATCH) => self.patch_upload(&request),
+            (Route::Upload { .. }, &M::PUT) => self.finish_upload(&request, now).await,
+            (Route::Upload { .. }, &M::GET) => self.upload_status(&request),
+            (Route::Upload { .. }, &M::DELETE) => self.cancel_upload(&request),
+            (Route::Manifest { .. }, &M::GET | &M::HEAD) => self.get_manifest(&request).await,
+            (Route::Manifest { .. }, &M::PUT) => self.put_manifest(&request).await,
+            (Route::Manifest { .. }, &M::DELETE) => self.delete_manifest(&request).await,
+            (Route::Tags { .. }, &M::GET) => self.tags(&request).await,
+            (Route::Referrers { .. }, &M::GET) => self.referrers(&request).await,
+            (_, method) => Err(RegistryError::Unsupported(format!(
+                "{method} is not served on this endpoint"
+            ))),
+        }
+    }
+}
+
+/// An answer with no body.
+pub fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(skiff_respond::full(Bytes::new()));
+    *response.status_mut() = status;
+    response
+}
+
+/// Sets a header from text, skipping a value HTTP cannot carry (never produced here: every
+/// value is built from checked names, digests and numbers).
+fn set_header(response: &mut Response<Body>, name: &'static str, value: &str) {
+    if let Ok(value) = header::HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match decoded {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests;

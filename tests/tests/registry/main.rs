@@ -1,0 +1,10 @@
+//! The built-in OCI registry end to end: real `skiff` processes, `skiff push`, the ORAS Python
+//! client (a registry client no one here wrote) pushing and pulling, pods whose images come
+//! from `registry.skiff.local`, a replica killed after a push, and Debian's `docker-registry`
+//! (the CNCF distribution server) reached through `imagePullSecrets`. Each test is bounded.
+
+mod protocol;
+mod pull_secrets;
+mod replicas;
+mod run_pushed;
+mod support;
