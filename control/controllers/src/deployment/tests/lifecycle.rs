@@ -16,7 +16,11 @@ use crate::testutil::{T0, at};
 fn new_replicaset_name_labels_annotations_and_condition() {
     let d = dep(3, rolling(json!(1), json!(0)), "v1");
     let plan = reconcile(&d, &[], &[], at(T0)).expect("plan");
-    assert_eq!(plan.revision.as_deref(), Some("1"), "the Deployment is annotated too");
+    assert_eq!(
+        plan.revision.as_deref(),
+        Some("1"),
+        "the Deployment is annotated too"
+    );
     let rs = plan.create.expect("new rs");
     let template = d.spec.as_ref().expect("spec").template.clone();
     let hash = template_hash(&template, None);
