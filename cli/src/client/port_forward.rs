@@ -131,7 +131,10 @@ async fn forward(
         Some(message) = failure => return Err(message),
     }
     drop(upstream);
-    forwarder.join().await.map_err(|e| e.to_string())
+    // Every byte has been copied both ways; kube-rs' closing handshake may still fail when
+    // the server closed first, which loses nothing.
+    let _ = forwarder.join().await;
+    Ok(())
 }
 
 /// `8080:80` -> (8080, "80"); `:80` -> (0, "80"); `80` -> (80, "80").
