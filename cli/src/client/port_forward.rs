@@ -180,7 +180,10 @@ pub async fn find_pod(session: &Session, target: &str) -> Result<(Value, Option<
         encode(&labels.join(","))
     );
     let pods = session.get_json(&path).await?;
-    let items = pods["items"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let items = pods["items"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let ready = |p: &&Value| {
         p["status"]["conditions"]
             .as_array()

@@ -45,13 +45,7 @@ pub async fn channel_protocol(
     let hello = guest("http-hello")?;
     skiff
         .ok(&[
-            "run",
-            "pf-hello",
-            "--image",
-            &hello,
-            "--port",
-            APP_PORT,
-            "--wait",
+            "run", "pf-hello", "--image", &hello, "--port", APP_PORT, "--wait",
         ])
         .await?;
     skiff.ok_stdin(&["apply", "-f", "-"], SERVICE).await?;
@@ -69,7 +63,10 @@ pub async fn channel_protocol(
 
     closed_port_is_reported(kubeconfig, &pod).await?;
     let out = python_portforward(kubeconfig, &pod).await?;
-    ensure!(out.contains("HTTP/1.1 200") && out.contains("/from-python"), "{out}");
+    ensure!(
+        out.contains("HTTP/1.1 200") && out.contains("/from-python"),
+        "{out}"
+    );
 
     skiff.ok(&["delete", "deployment", "pf-hello"]).await?;
     skiff.ok(&["delete", "service", "pf-front"]).await?;

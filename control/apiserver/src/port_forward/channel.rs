@@ -133,9 +133,7 @@ pub(super) fn requested_ports(query: Option<&str>, framing: Framing) -> Result<V
                 ApiError::bad_request(format!("unable to parse \"{one}\" as a port: {e}"))
             })?;
             if port < 1 {
-                return Err(ApiError::bad_request(format!(
-                    "port \"{one}\" must be > 0"
-                )));
+                return Err(ApiError::bad_request(format!("port \"{one}\" must be > 0")));
             }
             ports.push(port);
         }

@@ -112,17 +112,17 @@ pub(super) async fn serve<IO>(
 
 /// The channels of port `index`: the port written first on both, then a data half whose
 /// upload sender is returned, and an error half.
-#[allow(clippy::type_complexity, reason = "a private pair of pairs, named at its one use")]
+#[allow(
+    clippy::type_complexity,
+    reason = "a private pair of pairs, named at its one use"
+)]
 fn open_port(
     index: usize,
     port: u16,
     framing: Framing,
     messages: &mpsc::Sender<Message>,
     reset: &CancellationToken,
-) -> (
-    (mpsc::Sender<Bytes>, Half<ChannelOut>),
-    Half<ChannelOut>,
-) {
+) -> ((mpsc::Sender<Bytes>, Half<ChannelOut>), Half<ChannelOut>) {
     let data_channel = u8::try_from(index * 2).unwrap_or(u8::MAX);
     let out = |channel: u8| ChannelOut {
         channel,

@@ -84,7 +84,12 @@ enum ForwardError {
 }
 
 /// Forwards one connection to `port` of `pod`, then ends both streams.
-pub(super) async fn run<O: Downstream>(data: Half<O>, error: Half<O>, port: u16, pod: Arc<PodTarget>) {
+pub(super) async fn run<O: Downstream>(
+    data: Half<O>,
+    error: Half<O>,
+    port: u16,
+    pod: Arc<PodTarget>,
+) {
     let data_out = data.out.clone();
     let outcome = exchange(data, port, &pod).await;
     if let Err(e) = outcome {

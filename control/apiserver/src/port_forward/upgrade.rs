@@ -179,10 +179,7 @@ fn websocket_headers(headers: &mut HeaderMap, accept: &str, protocol: &'static s
     if let Ok(accept) = HeaderValue::from_str(accept) {
         headers.insert("sec-websocket-accept", accept);
     }
-    headers.insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static(protocol),
-    );
+    headers.insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
 }
 
 #[cfg(test)]

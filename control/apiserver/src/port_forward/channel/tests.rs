@@ -9,28 +9,56 @@ use super::{FrameError, Framing, channel_port, port_prefix, requested_ports};
 fn the_port_prefix_is_two_bytes_little_endian_on_its_channel() {
     let cases: [(Framing, u8, u16, Message); 4] = [
         (Framing::Binary, 0, 80, Message::binary(vec![0, 80, 0])),
-        (Framing::Binary, 3, 8080, Message::binary(vec![3, 0x90, 0x1f])),
+        (
+            Framing::Binary,
+            3,
+            8080,
+            Message::binary(vec![3, 0x90, 0x1f]),
+        ),
         (Framing::Base64, 0, 80, Message::text("0UAA=")),
         (Framing::Base64, 1, 443, Message::text("1uwE=")),
     ];
     for (framing, channel, port, expected) in cases {
         let encoded = framing.encode(channel, &port_prefix(port));
-        assert_eq!(encoded, expected, "{framing:?} channel {channel} port {port}");
+        assert_eq!(
+            encoded, expected,
+            "{framing:?} channel {channel} port {port}"
+        );
     }
 }
 
 #[test]
 fn client_messages_are_demultiplexed_by_channel() {
-    type Case = (Framing, Message, Result<Option<(u8, &'static [u8])>, FrameError>);
+    type Case = (
+        Framing,
+        Message,
+        Result<Option<(u8, &'static [u8])>, FrameError>,
+    );
     let cases: Vec<Case> = vec![
-        (Framing::Binary, Message::binary(b"\x00GET /".to_vec()), Ok(Some((0, b"GET /")))),
-        (Framing::Binary, Message::binary(b"\x02hi".to_vec()), Ok(Some((2, b"hi")))),
+        (
+            Framing::Binary,
+            Message::binary(b"\x00GET /".to_vec()),
+            Ok(Some((0, b"GET /"))),
+        ),
+        (
+            Framing::Binary,
+            Message::binary(b"\x02hi".to_vec()),
+            Ok(Some((2, b"hi"))),
+        ),
         // A channel byte alone, or nothing, carries no data.
         (Framing::Binary, Message::binary(vec![0]), Ok(None)),
         (Framing::Binary, Message::binary(Vec::new()), Ok(None)),
-        (Framing::Base64, Message::text("0aGk="), Ok(Some((0, b"hi")))),
+        (
+            Framing::Base64,
+            Message::text("0aGk="),
+            Ok(Some((0, b"hi"))),
+        ),
         (Framing::Base64, Message::text("2"), Ok(None)),
-        (Framing::Base64, Message::text("xaGk="), Err(FrameError::BadChannel('x'))),
+        (
+            Framing::Base64,
+            Message::text("xaGk="),
+            Err(FrameError::BadChannel('x')),
+        ),
         (
             Framing::Binary,
             Message::text("0aGk="),
@@ -57,7 +85,12 @@ fn client_messages_are_demultiplexed_by_channel() {
 
 #[test]
 fn channels_belong_to_ports_data_even_error_odd() {
-    let cases = [(0, (0, true)), (1, (0, false)), (2, (1, true)), (5, (2, false))];
+    let cases = [
+        (0, (0, true)),
+        (1, (0, false)),
+        (2, (1, true)),
+        (5, (2, false)),
+    ];
     for (channel, expected) in cases {
         assert_eq!(channel_port(channel), expected, "channel {channel}");
     }

@@ -152,14 +152,20 @@ fn wrong_websocket_handshakes_are_refused_in_kubes_words() {
 fn channel_protocols_are_chosen_from_the_clients_offer_unless_spdy_is_offered() {
     let offer = |protocols: &'static str| {
         let mut given = without("sec-websocket-protocol", &WEBSOCKET);
-        given.insert("sec-websocket-protocol", HeaderValue::from_static(protocols));
+        given.insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static(protocols),
+        );
         negotiate(Version::HTTP_11, &Method::GET, &given)
     };
     let accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned();
     let cases: [(&str, Option<&str>); 5] = [
         ("v4.channel.k8s.io", Some("v4.channel.k8s.io")),
         // The Python client's and older clients' offers: the first the server speaks.
-        ("v4.base64.channel.k8s.io, v4.channel.k8s.io", Some("v4.base64.channel.k8s.io")),
+        (
+            "v4.base64.channel.k8s.io, v4.channel.k8s.io",
+            Some("v4.base64.channel.k8s.io"),
+        ),
         ("x.k8s.io, channel.k8s.io", Some("channel.k8s.io")),
         ("portforward.k8s.io", Some("portforward.k8s.io")),
         ("v5.channel.k8s.io", None),
