@@ -106,7 +106,7 @@ pub(super) fn port_prefix(port: u16) -> [u8; 2] {
 
 /// Which port (by index) channel `channel` belongs to, and whether it is its data channel.
 pub(super) fn channel_port(channel: u8) -> (usize, bool) {
-    (usize::from(channel / 2), channel % 2 == 0)
+    (usize::from(channel / 2), channel.is_multiple_of(2))
 }
 
 /// The ports of the request's query (`ports`, or the kubelet's `port`; repeated or
