@@ -4,10 +4,9 @@
 //! A Service or Deployment is resolved to one running pod of its selector, and a Service
 //! port to its target port, as kubectl does. Runs until SIGINT or SIGTERM.
 //!
-//! kube-rs speaks the `v4.channel.k8s.io` WebSocket protocol; skiff's API server serves
-//! port-forward as kubectl speaks it (SPDY/3.1, plain or tunnelled in a WebSocket), and
-//! answers the channel protocol 400. One probe connection before listening finds out, and
-//! the verb then says so and names `kubectl port-forward`, which works.
+//! kube-rs speaks the `v4.channel.k8s.io` WebSocket protocol, one WebSocket per accepted
+//! connection; a failure the server reports on the port's error channel (say, nothing
+//! listens on the pod's port) is printed as kubectl prints it, and ends that connection.
 
 use clap::Args;
 use k8s_openapi::api::core::v1::Pod;
@@ -38,6 +37,12 @@ pub async fn run(session: &Session, args: &PortForwardArgs) -> Result<(), Failur
         .map(|p| parse_pair(p))
         .collect::<Result<_, _>>()?;
     let (pod, service) = find_pod(session, &args.target).await?;
+    let phase = pod["status"]["phase"].as_str().unwrap_or("Unknown");
+    if phase != "Running" {
+        return Err(Failure::Usage(format!(
+            "unable to forward port because pod is not running. Current status={phase}"
+        )));
+    }
     let pod_name = pod["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -46,10 +51,8 @@ pub async fn run(session: &Session, args: &PortForwardArgs) -> Result<(), Failur
         .map_err(|e| Failure::Usage(format!("installing signal handlers: {e}")))?;
     let tasks = TaskTracker::new();
     let pods: Api<Pod> = Api::namespaced(session.client.clone(), &session.namespace);
-    for ((local, remote), asked) in pairs.into_iter().zip(&args.ports) {
+    for (local, remote) in pairs {
         let remote = remote_port(&pod, service.as_ref(), &remote)?;
-        let hint = format!("kubectl port-forward {} {asked}", args.target);
-        probe(session, &pods, &pod_name, remote, &hint).await?;
         let listener = TcpListener::bind(("127.0.0.1", local))
             .await
             .map_err(|e| Failure::Usage(format!("unable to listen on port {local}: {e}")))?;
@@ -57,6 +60,8 @@ pub async fn run(session: &Session, args: &PortForwardArgs) -> Result<(), Failur
             .local_addr()
             .map_err(|e| Failure::Usage(e.to_string()))?;
         println!("Forwarding from {bound} -> {remote}");
+        // Tests and scripts read the line as soon as it is printed.
+        let _ = std::io::Write::flush(&mut std::io::stdout());
         tasks.spawn(accept(
             listener,
             pods.clone(),
@@ -70,33 +75,6 @@ pub async fn run(session: &Session, args: &PortForwardArgs) -> Result<(), Failur
     tasks.close();
     tasks.wait().await;
     Ok(())
-}
-
-/// Opens (and closes) one forwarded stream, so a server that refuses kube-rs' protocol is
-/// found before anything listens.
-async fn probe(
-    session: &Session,
-    pods: &Api<Pod>,
-    pod: &str,
-    port: u16,
-    hint: &str,
-) -> Result<(), Failure> {
-    match pods.portforward(pod, &[port]).await {
-        Ok(mut forwarder) => {
-            drop(forwarder.take_stream(port));
-            let _ = forwarder.join().await;
-            Ok(())
-        }
-        Err(kube::Error::UpgradeConnection(e)) => Err(Failure::Usage(format!(
-            "the API server at {} refused kube-rs' port-forward protocol (v4.channel.k8s.io over WebSocket): {e}; skiff's API server serves kubectl's SPDY protocol, so use: {hint}",
-            session.url
-        ))),
-        Err(kube::Error::Api(status)) if status.code == 400 => Err(Failure::Usage(format!(
-            "the API server at {} does not serve kube-rs' port-forward protocol (v4.channel.k8s.io over WebSocket): {}; it serves kubectl's SPDY protocol, so use: {hint}",
-            session.url, status.message
-        ))),
-        Err(e) => Err(session.explain(e)),
-    }
 }
 
 /// Accepts connections until `shutdown`, each forwarded on a task of `tasks`.
@@ -142,11 +120,21 @@ async fn forward(
     let mut upstream = forwarder
         .take_stream(port)
         .ok_or_else(|| "the API server opened no stream".to_owned())?;
-    tokio::io::copy_bidirectional(&mut socket, &mut upstream)
-        .await
-        .map_err(|e| e.to_string())?;
+    let failure = forwarder
+        .take_error(port)
+        .ok_or_else(|| "the API server opened no error channel".to_owned())?;
+    tokio::select! {
+        copied = tokio::io::copy_bidirectional(&mut socket, &mut upstream) => {
+            copied.map_err(|e| e.to_string())?;
+        }
+        // The server's words on the port's error channel end the connection, as in kubectl.
+        Some(message) = failure => return Err(message),
+    }
     drop(upstream);
-    forwarder.join().await.map_err(|e| e.to_string())
+    // Every byte has been copied both ways; kube-rs' closing handshake may still fail when
+    // the server closed first, which loses nothing.
+    let _ = forwarder.join().await;
+    Ok(())
 }
 
 /// `8080:80` -> (8080, "80"); `:80` -> (0, "80"); `80` -> (80, "80").
@@ -192,12 +180,24 @@ pub async fn find_pod(session: &Session, target: &str) -> Result<(Value, Option<
         encode(&labels.join(","))
     );
     let pods = session.get_json(&path).await?;
-    let running = pods["items"]
+    let items = pods["items"]
         .as_array()
-        .into_iter()
-        .flatten()
-        .find(|p| p["status"]["phase"] == "Running");
-    let pod = running
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let ready = |p: &&Value| {
+        p["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    };
+    let running = |p: &&Value| p["status"]["phase"] == "Running";
+    // As kubectl: a ready pod of the selector, else a running one.
+    let chosen = items
+        .iter()
+        .find(|p| running(p) && ready(p))
+        .or_else(|| items.iter().find(running));
+    let pod = chosen
         .cloned()
         .ok_or_else(|| Failure::Usage(format!("no running pod found for {target}")))?;
     Ok((pod, service))

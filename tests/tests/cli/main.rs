@@ -8,6 +8,7 @@ mod detach;
 mod errors;
 mod fleet_view;
 mod output;
+mod port_forward;
 mod support;
 mod workflow;
 
@@ -68,4 +69,26 @@ fn completions_are_shell_scripts() {
         Duration::from_secs(60),
         detach::completions(),
     );
+}
+
+/// `skiff port-forward`, kube-rs and the Python client over the WebSocket channel protocol.
+#[test]
+fn port_forward_speaks_the_channel_protocol() {
+    run_bounded("cli-port-forward", Duration::from_secs(420), async {
+        let options = ReplicaOptions::up("cli-pf").args(["--name", "pf-node"]);
+        let mut up = Replica::start(options).await?;
+        let kubeconfig = up.user_kubeconfig();
+        let skiff = Skiff::new(&kubeconfig);
+        let kubectl = Kubectl::for_replica(&up)?;
+        poll("the node is listed Ready by skiff nodes", || async {
+            let out = skiff.ok(&["nodes"]).await?;
+            Ok(out
+                .lines()
+                .any(|l| l.starts_with("pf-node") && l.contains(" Ready ")))
+        })
+        .await?;
+        port_forward::channel_protocol(&skiff, &kubectl, &kubeconfig).await?;
+        up.stop().await;
+        Ok(())
+    });
 }

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::forward::{self, Half, PodTarget};
 use super::pairs::{Added, Kind, PAIR_TIMEOUT, Pairs, classify};
+use super::spdy::session::StreamOut;
 use super::spdy::{self, Stream, frame::rst};
 
 /// Streams opened but not yet taken by the stream handling.
@@ -69,7 +70,7 @@ async fn handle_streams(mut streams: mpsc::Receiver<Stream>, pod: &Arc<PodTarget
 /// A new stream: refused if its headers are wrong, else accepted and paired.
 async fn on_stream(
     stream: Stream,
-    pairs: &mut Pairs<Half>,
+    pairs: &mut Pairs<Half<StreamOut>>,
     forwards: &mut JoinSet<()>,
     pod: &Arc<PodTarget>,
 ) {
@@ -107,7 +108,7 @@ async fn on_stream(
 }
 
 /// Gives up on halves whose partner did not come, as the kubelet does.
-async fn expire(pairs: &mut Pairs<Half>, now: Instant) {
+async fn expire(pairs: &mut Pairs<Half<StreamOut>>, now: Instant) {
     for (request_id, kind, half) in pairs.expire(now, PAIR_TIMEOUT) {
         if kind == Kind::Error {
             let message = format!("(request={request_id}) timed out waiting for streams");

@@ -35,12 +35,34 @@ pub(super) struct PodTarget {
     pub(super) tunnels: Arc<Tunnels>,
 }
 
-/// One stream of a pair, as the forwarding uses it.
-pub(super) struct Half {
-    /// What kubectl sends (`None` for the error stream, whose data is discarded).
+/// The client went away: what is written to it is lost.
+#[derive(Debug)]
+pub(super) struct ClientGone;
+
+/// Where a forward writes what goes to the client: a SPDY stream, or a WebSocket channel.
+pub(super) trait Downstream: Clone + Send + Sync + 'static {
+    /// Sends `data` to the client.
+    fn send(&self, data: Bytes) -> impl Future<Output = Result<(), ClientGone>> + Send;
+    /// Tells the client no more data comes (where the protocol can say so).
+    fn finish(&self) -> impl Future<Output = Result<(), ClientGone>> + Send;
+}
+
+impl Downstream for StreamOut {
+    async fn send(&self, data: Bytes) -> Result<(), ClientGone> {
+        StreamOut::send(self, data).await.map_err(|_| ClientGone)
+    }
+
+    async fn finish(&self) -> Result<(), ClientGone> {
+        StreamOut::finish(self).await.map_err(|_| ClientGone)
+    }
+}
+
+/// One stream of a pair (or one channel), as the forwarding uses it.
+pub(super) struct Half<O> {
+    /// What the client sends (`None` for the error stream, whose data is discarded).
     pub(super) data: Option<mpsc::Receiver<Bytes>>,
     pub(super) reset: CancellationToken,
-    pub(super) out: StreamOut,
+    pub(super) out: O,
 }
 
 /// Why a connection could not be forwarded; kubectl prints it after the kubelet's prefix.
@@ -62,7 +84,12 @@ enum ForwardError {
 }
 
 /// Forwards one connection to `port` of `pod`, then ends both streams.
-pub(super) async fn run(data: Half, error: Half, port: u16, pod: Arc<PodTarget>) {
+pub(super) async fn run<O: Downstream>(
+    data: Half<O>,
+    error: Half<O>,
+    port: u16,
+    pod: Arc<PodTarget>,
+) {
     let data_out = data.out.clone();
     let outcome = exchange(data, port, &pod).await;
     if let Err(e) = outcome {
@@ -79,7 +106,11 @@ pub(super) async fn run(data: Half, error: Half, port: u16, pod: Arc<PodTarget>)
 }
 
 /// The request to the agent, and the copy of its answer to the data stream.
-async fn exchange(data: Half, port: u16, pod: &PodTarget) -> Result<(), ForwardError> {
+async fn exchange<O: Downstream>(
+    data: Half<O>,
+    port: u16,
+    pod: &PodTarget,
+) -> Result<(), ForwardError> {
     let Half {
         data: upload,
         reset,

@@ -2,18 +2,23 @@
 //! agent. The request is authorised as `create` on `pods/portforward` (a WebSocket upgrade
 //! is a GET, but may not pass on `get` alone), the pod must exist, be bound to a node and
 //! have an IP, and that node must have a tunnel to this replica; then the connection is
-//! upgraded (WebSocket carrying SPDY, or plain SPDY/3.1) and each connection kubectl
-//! forwards becomes one HTTP/2 request through the node's tunnel, which the agent connects
-//! to the pod's port (`node/agent/src/tunnel/port_forward.rs`).
+//! upgraded (WebSocket carrying SPDY, or plain SPDY/3.1, as kubectl speaks; or the WebSocket
+//! channel protocol, as kube-rs and the Python client speak) and each forwarded connection
+//! becomes one HTTP/2 request through the node's tunnel, which the agent connects to the
+//! pod's port (`node/agent/src/tunnel/port_forward.rs`).
 //!
 //! # Layout
 //! - [`upgrade`]: which upgrade the headers ask for, and the 101 answer (pure).
 //! - [`websocket`]: SPDY's bytes in WebSocket messages.
+//! - [`channel`]: the channel protocol's ports, framing and channels (pure).
+//! - [`channel_session`]: one WebSocket of the channel protocol: a forward per port.
 //! - [`spdy`]: SPDY/3.1 frames, header compression and the session.
 //! - [`pairs`]: the kubelet's stream checks and data/error pairing (pure).
 //! - [`connection`]: one upgraded connection: the session and its streams.
 //! - [`forward`]: one forwarded connection through the node tunnel.
 
+mod channel;
+mod channel_session;
 mod connection;
 mod forward;
 mod pairs;
@@ -35,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 use super::ApiServer;
 use super::auth::Identity;
 use super::request::{ResourceRequest, Verb};
+use channel::Framing;
 use forward::PodTarget;
 use upgrade::Transport;
 
@@ -66,11 +72,18 @@ impl ApiServer {
         // As kube-apiserver: the pod's location first, then the upgrade.
         let target = self.pod_target(&pod, namespace, name)?;
         let transport = upgrade::negotiate(request.version(), request.method(), request.headers())?;
+        let ports = match &transport {
+            Transport::Channel { protocol, .. } => {
+                channel::requested_ports(request.uri().query(), Framing::of(protocol))?
+            }
+            Transport::Spdy | Transport::WebSocket { .. } => Vec::new(),
+        };
         let on_upgrade = hyper::upgrade::on(&mut request);
         let answer = upgrade::switching(&transport);
         let serve = upgraded(
             on_upgrade,
             transport,
+            ports,
             Arc::new(target),
             self.shutdown.clone(),
         );
@@ -113,6 +126,7 @@ impl ApiServer {
 async fn upgraded(
     on_upgrade: OnUpgrade,
     transport: Transport,
+    ports: Vec<u16>,
     pod: Arc<PodTarget>,
     shutdown: CancellationToken,
 ) {
@@ -137,6 +151,9 @@ async fn upgraded(
         Transport::WebSocket { .. } => {
             let (input, output) = websocket::byte_stream(io).await;
             connection::serve(input, output, pod, shutdown).await;
+        }
+        Transport::Channel { protocol, .. } => {
+            channel_session::serve(io, Framing::of(protocol), ports, pod, shutdown).await;
         }
     }
 }

@@ -11,6 +11,8 @@ use sha1::{Digest, Sha1};
 use skiff_api::status::ApiError;
 use skiff_respond::Body;
 
+use super::channel::Framing;
+
 /// The only port-forward stream protocol.
 pub(super) const PORT_FORWARD_PROTOCOL: &str = "portforward.k8s.io";
 /// The `Upgrade` of a plain SPDY connection.
@@ -30,6 +32,12 @@ pub(super) enum Transport {
     Spdy,
     /// SPDY/3.1 in binary WebSocket messages; `accept` answers the client's key.
     WebSocket { accept: String },
+    /// The WebSocket channel protocol (kube-rs, the Python client): `protocol` is the
+    /// subprotocol chosen from the client's offer.
+    Channel {
+        accept: String,
+        protocol: &'static str,
+    },
 }
 
 impl std::fmt::Display for Transport {
@@ -37,6 +45,7 @@ impl std::fmt::Display for Transport {
         f.write_str(match self {
             Transport::Spdy => "SPDY/3.1",
             Transport::WebSocket { .. } => "WebSocket",
+            Transport::Channel { protocol, .. } => protocol,
         })
     }
 }
@@ -112,14 +121,25 @@ fn websocket(method: &Method, headers: &HeaderMap) -> Result<Transport, ApiError
     let tunneled = values(headers, "sec-websocket-protocol")
         .filter_map(|p| p.strip_prefix(TUNNELING_PREFIX))
         .any(|p| p == PORT_FORWARD_PROTOCOL);
-    if !tunneled {
-        return Err(ApiError::bad_request(
-            "unable to upgrade: no tunneling spdy protocols provided",
-        ));
+    if tunneled {
+        return Ok(Transport::WebSocket {
+            accept: accept_key(key),
+        });
     }
-    Ok(Transport::WebSocket {
-        accept: accept_key(key),
-    })
+    // As wsstream's handshake: the first offered subprotocol the server speaks.
+    let channel = values(headers, "sec-websocket-protocol")
+        .find_map(|offered| Framing::PROTOCOLS.iter().find(|(p, _)| *p == offered));
+    match channel {
+        Some((protocol, _)) => Ok(Transport::Channel {
+            accept: accept_key(key),
+            protocol,
+        }),
+        None => Err(ApiError::bad_request(
+            "unable to upgrade: no tunneling spdy protocols provided, and none of the \
+             channel protocols (v4.channel.k8s.io, v4.base64.channel.k8s.io, channel.k8s.io, \
+             base64.channel.k8s.io, portforward.k8s.io)",
+        )),
+    }
 }
 
 /// `Sec-WebSocket-Accept` for `key`: base64 of the SHA-1 of the key and RFC 6455's GUID.
@@ -146,17 +166,20 @@ pub(super) fn switching(transport: &Transport) -> Response<Body> {
             );
         }
         Transport::WebSocket { accept } => {
-            headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-            if let Ok(accept) = HeaderValue::from_str(accept) {
-                headers.insert("sec-websocket-accept", accept);
-            }
-            headers.insert(
-                "sec-websocket-protocol",
-                HeaderValue::from_static("SPDY/3.1+portforward.k8s.io"),
-            );
+            websocket_headers(headers, accept, "SPDY/3.1+portforward.k8s.io");
         }
+        Transport::Channel { accept, protocol } => websocket_headers(headers, accept, protocol),
     }
     response
+}
+
+/// The headers of a WebSocket's `101`: the answer to the key and the chosen subprotocol.
+fn websocket_headers(headers: &mut HeaderMap, accept: &str, protocol: &'static str) {
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(accept) {
+        headers.insert("sec-websocket-accept", accept);
+    }
+    headers.insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
 }
 
 #[cfg(test)]

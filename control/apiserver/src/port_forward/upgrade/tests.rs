@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 
-use super::{Transport, negotiate, switching};
+use super::{Framing, Transport, negotiate, switching};
 
 fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
     let mut map = HeaderMap::new();
@@ -146,4 +146,41 @@ fn wrong_websocket_handshakes_are_refused_in_kubes_words() {
             "Sec-WebSocket-Key is required",
         ),
     ]);
+}
+
+#[test]
+fn channel_protocols_are_chosen_from_the_clients_offer_unless_spdy_is_offered() {
+    let offer = |protocols: &'static str| {
+        let mut given = without("sec-websocket-protocol", &WEBSOCKET);
+        given.insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static(protocols),
+        );
+        negotiate(Version::HTTP_11, &Method::GET, &given)
+    };
+    let accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned();
+    let cases: [(&str, Option<&str>); 5] = [
+        ("v4.channel.k8s.io", Some("v4.channel.k8s.io")),
+        // The Python client's and older clients' offers: the first the server speaks.
+        (
+            "v4.base64.channel.k8s.io, v4.channel.k8s.io",
+            Some("v4.base64.channel.k8s.io"),
+        ),
+        ("x.k8s.io, channel.k8s.io", Some("channel.k8s.io")),
+        ("portforward.k8s.io", Some("portforward.k8s.io")),
+        ("v5.channel.k8s.io", None),
+    ];
+    for (offered, chosen) in cases {
+        let expected = chosen.map(|protocol| Transport::Channel {
+            accept: accept.clone(),
+            protocol: Framing::PROTOCOLS
+                .iter()
+                .map(|(p, _)| *p)
+                .find(|p| *p == protocol)
+                .unwrap_or_default(),
+        });
+        assert_eq!(offer(offered).ok(), expected, "{offered}");
+    }
+    let both = offer("v4.channel.k8s.io, SPDY/3.1+portforward.k8s.io");
+    assert_eq!(both, Ok(Transport::WebSocket { accept }));
 }
