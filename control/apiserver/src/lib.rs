@@ -14,7 +14,8 @@
 //! - `node_refs`: which ConfigMaps and Secrets a node's pods reference (node authorization).
 //! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
 //! - `meta`: server-owned metadata (uid, timestamps, generation, generateName).
-//! - `reads`, `writes`, `deletes`, `watch`: the verbs.
+//! - `reads`, `writes`, `deletes`, `watch`: the verbs; `list_options`: the revision a list is
+//!   read at (`resourceVersion`, `resourceVersionMatch`, `continue`).
 //! - `subresources`: status, scale, binding; `pod_log`: pods/log through the node's tunnel
 //!   (`tunnels`: the tunnels node agents open to this replica); `eviction`: pods/eviction and its
 //!   PodDisruptionBudget check; `connect`: exec and attach, refused; `port_forward`:
@@ -40,6 +41,7 @@ mod deletes;
 mod endpoints;
 mod eviction;
 pub mod kubeconfig;
+mod list_options;
 mod meta;
 mod node_join;
 mod node_refs;
