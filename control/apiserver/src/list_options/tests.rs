@@ -85,7 +85,10 @@ fn refusals() {
             "Unsupported value: \"Newest\"",
         ),
         (
-            format!("continue={}&resourceVersion=3&resourceVersionMatch=Exact", token(3)),
+            format!(
+                "continue={}&resourceVersion=3&resourceVersionMatch=Exact",
+                token(3)
+            ),
             422,
             "resourceVersionMatch is forbidden when continue is provided",
         ),
@@ -96,10 +99,22 @@ fn refusals() {
         ),
         ("continue=!!!".into(), 400, "invalid continue token"),
         ("continue=eyJh".into(), 400, "invalid continue token"),
-        (format!("continue={other_list}"), 400, "not within this list"),
+        (
+            format!("continue={other_list}"),
+            400,
+            "not within this list",
+        ),
         (format!("continue={zero_rv}"), 400, "resourceVersion"),
-        ("resourceVersion=abc".into(), 400, "invalid resource version"),
-        ("resourceVersion=-1&limit=1".into(), 400, "invalid resource version"),
+        (
+            "resourceVersion=abc".into(),
+            400,
+            "invalid resource version",
+        ),
+        (
+            "resourceVersion=-1&limit=1".into(),
+            400,
+            "invalid resource version",
+        ),
     ];
     for (raw, code, text) in cases {
         match outcome(&raw) {
