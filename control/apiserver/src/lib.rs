@@ -9,7 +9,8 @@
 //! - `control_plane_endpoints`: the `default/kubernetes` Service, Endpoints and EndpointSlice
 //!   naming every replica.
 //! - `tokens`: the in-memory index of token Secrets, fed by a watch on the local store.
-//! - `sa_tokens`: the TokenRequest API and its signed, expiring, audience-bound tokens.
+//! - `sa_tokens`: the TokenRequest API and its signed, expiring, audience-bound tokens;
+//!   `sa_admission`: ServiceAccount admission (a pod's projected token volume).
 //! - `node_join`: a joining node's own credential (a node-token Secret).
 //! - `node_refs`: which ConfigMaps and Secrets a node's pods reference (node authorization).
 //! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
@@ -55,6 +56,7 @@ mod request;
 mod resource_metrics;
 mod respond;
 mod reviews;
+mod sa_admission;
 mod sa_tokens;
 mod service_fields;
 mod services;
@@ -385,6 +387,18 @@ impl ApiServer {
         resource: &ResourceRequest,
         body: Option<&serde_json::Value>,
     ) -> Result<(), ApiError> {
+        if let Identity::Node(node) = identity
+            && resource.info.plural == "serviceaccounts"
+            && resource.subresource.as_deref() == Some("token")
+        {
+            let allowed = resource.verb == Verb::Create
+                && self.node_may_request_token(node, resource, body).await?;
+            return if allowed {
+                Ok(())
+            } else {
+                Err(auth::forbidden(identity, resource))
+            };
+        }
         if let (Identity::Node(node), Some(kind)) =
             (identity, node_refs::RefKind::of(resource.info.plural))
         {
