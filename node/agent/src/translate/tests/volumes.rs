@@ -98,7 +98,7 @@ fn volume_and_unsupported_errors() {
         ),
         (
             json!({"name": "v", "hostPath": {"path": "/etc"}}),
-            "volume v: Wasm pods support configMap, secret, emptyDir and downwardAPI volumes",
+            "volume v: Wasm pods support configMap, secret, emptyDir, downwardAPI and projected volumes",
             CREATE_ERROR_REASON,
         ),
     ];
