@@ -93,7 +93,7 @@ fn a_pod_reads_its_bound_token_which_dies_with_it() {
         let prefix = format!("config {DIR}/token: ");
         let token = token_log
             .lines()
-            .find_map(|l| l.strip_prefix(&prefix))
+            .find_map(|l| l.split_once(&prefix).map(|(_, token)| token))
             .with_context(|| format!("no token in {token_log}"))?
             .to_owned();
 
