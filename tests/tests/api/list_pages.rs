@@ -128,10 +128,11 @@ async fn snapshot_pages(admin: &ApiClient) -> anyhow::Result<()> {
 /// 504; contradictory options are 422 Invalid on `ListOptions.meta.k8s.io`.
 async fn resource_version_match(admin: &ApiClient) -> anyhow::Result<()> {
     let before = admin.get(CMS).await?.ok()?;
-    let rv: u64 = before["metadata"]["resourceVersion"]
+    let rv_text = before["metadata"]["resourceVersion"]
         .as_str()
         .context("rv")?
-        .parse()?;
+        .to_owned();
+    let rv: u64 = rv_text.parse()?;
     admin
         .json(Method::POST, CMS, &configmap("cm10", "new"))
         .await?
@@ -143,7 +144,7 @@ async fn resource_version_match(admin: &ApiClient) -> anyhow::Result<()> {
         .await?
         .ok()?;
     ensure!(
-        exact["metadata"]["resourceVersion"] == rv.to_string(),
+        exact["metadata"]["resourceVersion"] == rv_text.as_str(),
         "{exact}"
     );
     ensure!(!names(&exact).contains(&"cm10".to_owned()), "{exact}");

@@ -158,13 +158,20 @@ fn a_projected_volume_merges_its_sources_and_waits_for_its_token() {
         token: "jwt".into(),
         refresh_at: tokio::time::Instant::now(),
     };
-    with_token.tokens.insert(crate::translate::token_key(None, Some(3607)), issued);
+    with_token
+        .tokens
+        .insert(crate::translate::token_key(None, Some(3607)), issued);
     let files = plan_pod(&p, &with_token, &facts()).volumes.unwrap();
     let root = PathBuf::from("/var/skiff/pods/u-1/volumes/kube-api-access-x");
     let written: Vec<(PathBuf, String)> = files
         .files
         .iter()
-        .map(|f| (f.path.clone(), String::from_utf8_lossy(&f.contents).into_owned()))
+        .map(|f| {
+            (
+                f.path.clone(),
+                String::from_utf8_lossy(&f.contents).into_owned(),
+            )
+        })
         .collect();
     let namespace = facts().namespace;
     let want = [
