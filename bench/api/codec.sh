@@ -8,7 +8,8 @@
 #
 # Knobs (environment): CLIENTS=1,16 ROUNDS=3 DURATION=5 WARMUP=1 LIST_SIZE=100
 #   NO_BUILD=1 (use the release binaries already built)  CARGO_TARGET_DIR (default target-bench)
-#   SKIFF_BIN (another skiff binary)  BENCH_TMPDIR=/tmp  KEEP=1 (keep the data dir and log)
+#   SKIFF_BIN (another skiff binary)  BENCH_BIN_DIR (where codec-bench and store-bench are)
+#   BENCH_TMPDIR=/tmp  KEEP=1 (keep the data dir and log)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -19,7 +20,7 @@ if [[ -z "${NO_BUILD:-}" ]]; then
     log "cargo build --release -p skiff -p skiff-bench"
     (cd "$ROOT" && cargo build --release -p skiff -p skiff-bench)
 fi
-BIN=$CARGO_TARGET_DIR/release
+BIN=${BENCH_BIN_DIR:-$CARGO_TARGET_DIR/release}
 SKIFF=${SKIFF_BIN:-$BIN/skiff}
 WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/skiff-codec-bench.XXXXXX")
 PID=

@@ -39,6 +39,15 @@ impl Codec {
         }
     }
 
+    /// Whether an answer is in this codec (protobuf answers open with `k8s\0`), so a server
+    /// that falls back to JSON is not counted as protobuf.
+    fn encoded(self, answer: &[u8]) -> bool {
+        match self {
+            Codec::Json => answer.first() == Some(&b'{'),
+            Codec::Protobuf => answer.starts_with(b"k8s\0"),
+        }
+    }
+
     fn media_type(self) -> &'static str {
         match self {
             Codec::Json => "application/json",
@@ -190,7 +199,9 @@ async fn client_loop(
         let measured = start >= measure;
         let expected = if spec.op == Op::Create { 201 } else { 200 };
         let failure = match &result {
-            Ok(Ok((status, answer))) if status.as_u16() == expected => {
+            Ok(Ok((status, answer)))
+                if status.as_u16() == expected && spec.codec.encoded(answer) =>
+            {
                 if measured {
                     out.latencies_us.push(took);
                     out.answer_bytes += answer.len() as u64;
