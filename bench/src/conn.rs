@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST};
 use http::{HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{SendRequest, handshake};
@@ -107,11 +107,25 @@ impl Conn {
         path: &str,
         body: Bytes,
     ) -> Result<(StatusCode, Bytes)> {
+        let json = "application/json";
+        self.request_as(method, path, body, json, json).await
+    }
+
+    /// [`Conn::request`] with the body's `Content-Type` and the `Accept` header given.
+    pub async fn request_as(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        content_type: &'static str,
+        accept: &'static str,
+    ) -> Result<(StatusCode, Bytes)> {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
             .header(HOST, self.host.clone())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
+            .header(ACCEPT, HeaderValue::from_static(accept));
         if let Some(bearer) = &self.bearer {
             req = req.header(AUTHORIZATION, bearer.clone());
         }

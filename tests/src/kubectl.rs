@@ -81,8 +81,19 @@ impl Kubectl {
 
     /// Runs kubectl with `args`, feeding `stdin` (e.g. a manifest for `-f -`).
     pub async fn run(&self, args: &[&str], stdin: &str) -> anyhow::Result<KubectlOutput> {
+        self.run_with_env(args, stdin, &[]).await
+    }
+
+    /// [`Kubectl::run`] with more environment variables (e.g. `EDITOR` for `kubectl edit`).
+    pub async fn run_with_env(
+        &self,
+        args: &[&str],
+        stdin: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<KubectlOutput> {
         let mut child = self
             .command(args)
+            .envs(env.iter().copied())
             .spawn()
             .context("spawning kubectl (is /usr/bin/kubectl installed?)")?;
         let mut input = child.stdin.take().context("kubectl stdin")?;

@@ -7,8 +7,10 @@
 //!   transaction (expect 200) whose value is as long as the pod skiff stores.
 //! - `watch`: many watches multiplexed over a few HTTP/2 connections ([`h2`]), held by a child
 //!   process (`watchers`), and one writer updating a ConfigMap at a modest rate.
+//! - `codec`: issue 18's protobuf against JSON Pod creates and lists (`codec-bench`).
 //! - `report`: the JSON-lines records and the tables with the issue's targets.
 
+pub mod codec;
 pub mod h2;
 pub mod report;
 pub mod watch;

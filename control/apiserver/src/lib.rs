@@ -3,18 +3,21 @@
 //!
 //! # Layout
 //! - `request`: URL -> verb, resource, namespace, name, subresource, query.
-//! - `auth`: bearer tokens -> identity; what nodes may do (the node rules).
+//! - `auth`: bearer tokens -> identity; what nodes may do (the node rules); `authorize`: the
+//!   node rules, then RBAC, for one request.
 //! - `rbac`: the RBAC policy cache, authorisation after the node rules, escalation checks,
 //!   ClusterRole aggregation and the default roles; `reviews`: the access and subject reviews.
 //! - `control_plane_endpoints`: the `default/kubernetes` Service, Endpoints and EndpointSlice
 //!   naming every replica.
 //! - `tokens`: the in-memory index of token Secrets, fed by a watch on the local store.
-//! - `sa_tokens`: the TokenRequest API and its signed, expiring, audience-bound tokens.
+//! - `sa_tokens`: the TokenRequest API and its signed, expiring, audience-bound tokens;
+//!   `sa_admission`: ServiceAccount admission (a pod's projected token volume).
 //! - `node_join`: a joining node's own credential (a node-token Secret).
 //! - `node_refs`: which ConfigMaps and Secrets a node's pods reference (node authorization).
 //! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
 //! - `meta`: server-owned metadata (uid, timestamps, generation, generateName).
-//! - `reads`, `writes`, `deletes`, `watch`: the verbs.
+//! - `reads`, `writes`, `deletes`, `watch`: the verbs; `list_options`: the revision a list is
+//!   read at (`resourceVersion`, `resourceVersionMatch`, `continue`).
 //! - `subresources`: status, scale, binding; `pod_log`: pods/log through the node's tunnel
 //!   (`tunnels`: the tunnels node agents open to this replica); `eviction`: pods/eviction and its
 //!   PodDisruptionBudget check; `connect`: exec and attach, refused; `port_forward`:
@@ -25,7 +28,8 @@
 //!   summaries, fetched through their tunnels (the API server plays metrics-server).
 //! - `openapi`: the OpenAPI v3 documents with their ETag and cache headers.
 //! - `respond`: content negotiation and the answer.
-//! - `kubeconfig`: the admin kubeconfig written at start.
+//! - `kubeconfig`: the admin kubeconfig written at start; `system_namespaces`: the namespaces
+//!   and default policy created at start.
 //! - `registry`: the built-in OCI registry (`skiff-registry`) under `/v2`, its authentication,
 //!   authorisation and storage in the replica's store.
 
@@ -36,12 +40,14 @@
 )]
 
 mod auth;
+mod authorize;
 mod connect;
 mod control_plane_endpoints;
 mod deletes;
 mod endpoints;
 mod eviction;
 pub mod kubeconfig;
+mod list_options;
 mod meta;
 mod node_join;
 mod node_refs;
@@ -56,10 +62,12 @@ mod request;
 mod resource_metrics;
 mod respond;
 mod reviews;
+mod sa_admission;
 mod sa_tokens;
 mod service_fields;
 mod services;
 mod subresources;
+mod system_namespaces;
 mod tokens;
 mod tunnels;
 mod watch;
@@ -82,7 +90,6 @@ use auth::Identity;
 use objects::ObjectStore;
 use request::{ResourceRequest, Verb};
 use skiff_replica::Replica;
-use skiff_replica::ops::Consistency;
 use skiff_respond::{Body, read_body};
 
 /// Renders Prometheus text lines for `/metrics`.
@@ -362,136 +369,6 @@ impl ApiServer {
                     format.untabled(),
                     self.delete_collection(&resource, &options).await?,
                 ))
-            }
-        }
-    }
-}
-
-impl ApiServer {
-    /// Authorises a caller other than the admin and this process's components: the node rules
-    /// first for nodes, then RBAC. Only a node's request for a named pod needs the stored
-    /// object (which node it is bound to); that is read from this replica, as Kubernetes' node
-    /// authorizer reads its informer graph, and confirmed with a linearizable read only when the
-    /// local copy says no (a binding made a moment ago through another replica).
-    async fn authorize(
-        &self,
-        identity: &Identity,
-        resource: &ResourceRequest,
-        body: Option<&serde_json::Value>,
-    ) -> Result<(), ApiError> {
-        if matches!(identity, Identity::Node(_)) {
-            match self.authorize_node(identity, resource, body).await {
-                Err(e) if e.code == 403 => {}
-                decided => return decided,
-            }
-        }
-        self.authorize_by_rbac(identity, resource).await
-    }
-
-    /// The node rules (Kubernetes' node authorizer): a 403 means they do not allow the request,
-    /// and RBAC decides. A named pod, and a Deployment whose scale a node patches, are read
-    /// first: the rules look at them.
-    async fn authorize_node(
-        &self,
-        identity: &Identity,
-        resource: &ResourceRequest,
-        body: Option<&serde_json::Value>,
-    ) -> Result<(), ApiError> {
-        if let (Identity::Node(node), Some(kind)) =
-            (identity, node_refs::RefKind::of(resource.info.plural))
-        {
-            return self
-                .authorize_node_ref(identity, node, kind, resource)
-                .await;
-        }
-        let wakes = resource.info.plural == "deployments"
-            && resource.subresource.as_deref() == Some("scale");
-        let needs_target = matches!(identity, Identity::Node(_))
-            && (resource.info.plural == "pods" || wakes)
-            && resource.verb != Verb::Create;
-        let Some(name) = resource.name.as_deref().filter(|_| needs_target) else {
-            return auth::authorize(identity, resource, None, body);
-        };
-        let namespace = resource.namespace.as_deref();
-        let local = self
-            .objects
-            .get(resource.info, namespace, name, Consistency::Serializable)
-            .await?;
-        let first = auth::authorize(identity, resource, local.as_ref(), body);
-        if first.is_ok() {
-            return first;
-        }
-        let current = self
-            .objects
-            .get(resource.info, namespace, name, Consistency::Linearizable)
-            .await?;
-        auth::authorize(identity, resource, current.as_ref(), body)
-    }
-}
-
-impl ApiServer {
-    /// A node reading a ConfigMap or Secret: allowed only for one that a pod bound to it
-    /// references.
-    async fn authorize_node_ref(
-        &self,
-        identity: &Identity,
-        node: &str,
-        kind: node_refs::RefKind,
-        resource: &ResourceRequest,
-    ) -> Result<(), ApiError> {
-        if let (Some(namespace), Some(name)) = (
-            resource.namespace.as_deref(),
-            node_refs::read_target(resource),
-        ) && self
-            .node_pod_references(node, namespace, kind, name)
-            .await?
-        {
-            return Ok(());
-        }
-        Err(auth::forbidden(identity, resource))
-    }
-}
-
-/// Namespaces every cluster has.
-const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
-
-impl ApiServer {
-    /// Creates the system namespaces and the default RBAC policy where missing; retries until
-    /// a leader accepts the writes.
-    pub async fn ensure_system_namespaces(&self) {
-        let info =
-            skiff_api::resources::find("", "v1", "namespaces").expect("namespaces are served");
-        let request = ResourceRequest {
-            verb: Verb::Create,
-            info,
-            namespace: None,
-            name: None,
-            subresource: None,
-            query: request::Query::default(),
-        };
-        for name in SYSTEM_NAMESPACES {
-            for _attempt in 0..100 {
-                let ns = serde_json::json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } });
-                match self.create(&request, ns).await {
-                    Ok(_) => break,
-                    Err(e) if e.reason == "AlreadyExists" => break,
-                    Err(e) => {
-                        tracing::debug!("creating namespace {name}: {e}; retrying");
-                        tokio::select! {
-                            _ = self.shutdown.cancelled() => return,
-                            _ = tokio::time::sleep(std::time::Duration::from_millis(300)) => {}
-                        }
-                    }
-                }
-            }
-        }
-        for _attempt in 0..100 {
-            if self.ensure_default_policy().await {
-                return;
-            }
-            tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(std::time::Duration::from_millis(300)) => {}
             }
         }
     }

@@ -55,7 +55,8 @@ fn new_uid() -> String {
     )
 }
 
-fn suffix() -> String {
+/// Five random characters of kube's `utilrand.String` alphabet (generateName, volume names).
+pub(crate) fn suffix() -> String {
     let mut rng = rand::rng();
     (0..5)
         .map(|_| SUFFIX_ALPHABET[rng.random_range(0..SUFFIX_ALPHABET.len())] as char)

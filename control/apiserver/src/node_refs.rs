@@ -2,7 +2,8 @@
 //! a pod bound to it references it (env `valueFrom`, `envFrom`, volumes, projected volumes,
 //! and for Secrets `imagePullSecrets`), as Kubernetes' node authorizer allows. Reads are `get`,
 //! or a list/watch narrowed to the one name by `fieldSelector=metadata.name=<name>` (the
-//! kubelet's per-object watch).
+//! kubelet's per-object watch). A node may also ask for a ServiceAccount token bound to a pod
+//! bound to it that runs as that account (the projected token of `kube-api-access-*`).
 
 use serde_json::Value;
 use skiff_api::status::ApiError;
@@ -102,6 +103,57 @@ impl ApiServer {
     }
 }
 
+/// Whether `node` may ask for a token of ServiceAccount `account` with this TokenRequest
+/// `body`: only bound to a pod (`boundObjectRef` kind Pod, and its uid if given) that is bound
+/// to the node and runs as that account (Kubernetes' node authorizer and NodeRestriction).
+pub(crate) fn token_request_allowed(node: &str, account: &str, body: &Value, pod: &Value) -> bool {
+    let bound = &body["spec"]["boundObjectRef"];
+    let uid_matches = bound["uid"]
+        .as_str()
+        .filter(|u| !u.is_empty())
+        .is_none_or(|u| pod["metadata"]["uid"].as_str() == Some(u));
+    bound["kind"] == "Pod"
+        && bound["name"].as_str().is_some()
+        && bound["name"] == pod["metadata"]["name"]
+        && uid_matches
+        && pod["spec"]["nodeName"].as_str() == Some(node)
+        && pod["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap_or("default")
+            == account
+}
+
+impl ApiServer {
+    /// A node's TokenRequest: allowed when [`token_request_allowed`] with the pod it names.
+    pub(crate) async fn node_may_request_token(
+        &self,
+        node: &str,
+        request: &ResourceRequest,
+        body: Option<&Value>,
+    ) -> Result<bool, ApiError> {
+        let (Some(namespace), Some(account), Some(body)) =
+            (request.namespace.as_deref(), request.name.as_deref(), body)
+        else {
+            return Ok(false);
+        };
+        let Some(pod_name) = body["spec"]["boundObjectRef"]["name"].as_str() else {
+            return Ok(false);
+        };
+        let pods = skiff_api::resources::find("", "v1", "pods")
+            .ok_or_else(|| ApiError::internal("pods are not served"))?;
+        for consistency in [Consistency::Serializable, Consistency::Linearizable] {
+            let pod = self
+                .objects
+                .get(pods, Some(namespace), pod_name, consistency)
+                .await?;
+            if pod.is_some_and(|pod| token_request_allowed(node, account, body, &pod)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -134,6 +186,30 @@ mod tests {
         ];
         for (kind, name, want) in cases {
             assert_eq!(pod_references(&pod, kind, name), want, "{kind:?} {name}");
+        }
+    }
+
+    #[test]
+    fn a_node_gets_tokens_only_for_its_own_pods_accounts() {
+        let pod = json!({"metadata": {"name": "p", "uid": "u1"},
+                         "spec": {"nodeName": "n1", "serviceAccountName": "robot"}});
+        let body = |kind: &str, name: &str, uid: &str| json!({"spec": {"boundObjectRef": {"kind": kind, "name": name, "uid": uid}}});
+        let cases = [
+            ("n1", "robot", body("Pod", "p", "u1"), true),
+            ("n1", "robot", body("Pod", "p", ""), true),
+            ("n2", "robot", body("Pod", "p", "u1"), false),
+            ("n1", "default", body("Pod", "p", "u1"), false),
+            ("n1", "robot", body("Pod", "p", "other-uid"), false),
+            ("n1", "robot", body("Secret", "p", "u1"), false),
+            ("n1", "robot", body("Pod", "q", "u1"), false),
+            ("n1", "robot", json!({"spec": {}}), false),
+        ];
+        for (node, account, body, allowed) in cases {
+            assert_eq!(
+                token_request_allowed(node, account, &body, &pod),
+                allowed,
+                "{node} {account} {body}"
+            );
         }
     }
 }

@@ -1,15 +1,16 @@
 //! `get` and `list`: one object or a page of objects, filtered by label and field selectors,
 //! paginated with `limit`/`continue`, as JSON or as a kubectl Table.
 
-use base64::Engine;
 use serde_json::{Value, json};
 use skiff_api::resources::ResourceInfo;
 use skiff_api::selector::{FieldSelector, LabelSelector};
 use skiff_api::status::ApiError;
 
 use super::ApiServer;
+use super::list_options::{self, ListStart};
 use super::objects;
 use super::request::ResourceRequest;
+use skiff_replica::ops::Consistency;
 use skiff_store::ListOptions;
 
 /// Parsed selectors of a list or watch.
@@ -43,25 +44,6 @@ impl Filter {
     }
 }
 
-/// Continue tokens carry the list's revision and the last key returned.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ContinueToken {
-    rv: u64,
-    after: String,
-}
-
-fn encode_continue(rv: u64, after: String) -> String {
-    let json = serde_json::to_vec(&ContinueToken { rv, after }).unwrap_or_default();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-}
-
-fn decode_continue(token: &str) -> Result<ContinueToken, ApiError> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| ApiError::bad_request("continue key is not valid"))?;
-    serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request("continue key is not valid"))
-}
-
 impl ApiServer {
     pub async fn get(&self, request: &ResourceRequest) -> Result<Value, ApiError> {
         let name = request.name.as_deref().unwrap_or_default();
@@ -80,46 +62,87 @@ impl ApiServer {
     /// Lists matching objects; returns the list object and the revision it was read at.
     pub async fn list(&self, request: &ResourceRequest) -> Result<(Vec<Value>, Value), ApiError> {
         let filter = Filter::from_request(request)?;
-        let (revision, after) = match &request.query.continue_token {
-            Some(token) => {
-                let t = decode_continue(token)?;
-                (Some(t.rv), Some(t.after))
-            }
-            None => (None, None),
-        };
+        let prefix = request.info.namespace_prefix(request.namespace.as_deref());
+        let plan = list_options::plan(&request.query, &prefix)?;
         // `metadata.name=X` narrows the read to one key.
         if let Some(name) = filter
             .fields
             .as_ref()
             .and_then(|f| f.single_value("metadata.name"))
+            && plan.after.is_none()
             && (request.info.namespaced == request.namespace.is_some() || !request.info.namespaced)
         {
-            let consistency = objects::consistency_for(request.query.resource_version.as_deref());
-            let found = self
-                .objects
-                .get(
-                    request.info,
-                    request.namespace.as_deref(),
-                    name,
-                    consistency,
-                )
-                .await?;
-            let revision = self.objects.replica.revision();
-            let items: Vec<Value> = found.into_iter().filter(|o| filter.matches(o)).collect();
-            return Ok((items, json!({ "resourceVersion": revision.to_string() })));
+            return self.list_one(request, &filter, name).await;
         }
-        let limit = request.query.limit;
-        let consistency = if revision.is_some() {
-            skiff_replica::ops::Consistency::Serializable
-        } else {
-            objects::consistency_for(request.query.resource_version.as_deref())
+        let local = self.objects.replica.revision();
+        let (at, consistency) = match plan.start {
+            ListStart::Newest => (None, Consistency::Linearizable),
+            // A revision this replica has not applied yet is asked of the leader's read index.
+            ListStart::NotOlderThan(min) if min > local => (None, Consistency::Linearizable),
+            ListStart::NotOlderThan(_) => (None, Consistency::Serializable),
+            ListStart::Exact(rv) if rv > local => (Some(rv), Consistency::Linearizable),
+            ListStart::Exact(rv) => (Some(rv), Consistency::Serializable),
         };
+        let continued = plan.after.is_some();
+        let (items, read_at, next) = match self
+            .read_pages(request, &filter, at, plan.after, consistency)
+            .await
+        {
+            Err(e) if continued && e.code == 410 => return Err(list_options::continue_expired()),
+            other => other?,
+        };
+        if let ListStart::NotOlderThan(min) = plan.start
+            && read_at < min
+        {
+            return Err(ApiError::timeout(format!(
+                "Too large resource version: {min}, current resource version: {read_at}"
+            )));
+        }
+        let mut list_meta = json!({ "resourceVersion": read_at.to_string() });
+        if let Some(after) = next
+            && self.anything_after(request, read_at, &after).await?
+        {
+            list_meta["continue"] = json!(list_options::encode_continue(read_at, after));
+        }
+        Ok((items, list_meta))
+    }
+
+    /// The list of the one object a `metadata.name=X` field selector names.
+    async fn list_one(
+        &self,
+        request: &ResourceRequest,
+        filter: &Filter,
+        name: &str,
+    ) -> Result<(Vec<Value>, Value), ApiError> {
+        let consistency = objects::consistency_for(request.query.resource_version.as_deref());
+        let found = self
+            .objects
+            .get(
+                request.info,
+                request.namespace.as_deref(),
+                name,
+                consistency,
+            )
+            .await?;
+        let revision = self.objects.replica.revision();
+        let items: Vec<Value> = found.into_iter().filter(|o| filter.matches(o)).collect();
+        Ok((items, json!({ "resourceVersion": revision.to_string() })))
+    }
+
+    /// Reads store pages from `start_after` at revision `at` until `limit` matching items are
+    /// found or the prefix ends. Returns the items, the revision read at and, when the limit
+    /// cut the list short, the key of the last item returned.
+    async fn read_pages(
+        &self,
+        request: &ResourceRequest,
+        filter: &Filter,
+        mut at: Option<u64>,
+        mut start_after: Option<String>,
+        consistency: Consistency,
+    ) -> Result<(Vec<Value>, u64, Option<String>), ApiError> {
+        let limit = request.query.limit;
         let mut items = Vec::new();
-        let mut at = revision;
-        let mut start_after = after;
-        // Read pages until `limit` matching items are found or the prefix ends; `next` is the
-        // key of the last item returned when the limit cut the list short.
-        let (read_at, next) = 'pages: loop {
+        loop {
             let options = ListOptions {
                 revision: at,
                 start_after: start_after.clone(),
@@ -142,36 +165,40 @@ impl ApiServer {
                 let (ns, name) = objects::namespace_and_name(&obj);
                 items.push(obj);
                 if limit.is_some_and(|l| items.len() >= l) {
-                    break 'pages (page.revision, Some(request.info.key(ns.as_deref(), &name)));
+                    let last = request.info.key(ns.as_deref(), &name);
+                    return Ok((items, page.revision, Some(last)));
                 }
             }
             match page.next_after {
                 Some(key) => start_after = Some(key),
-                None => break (page.revision, None),
-            }
-        };
-        let mut list_meta = json!({ "resourceVersion": read_at.to_string() });
-        if let Some(after) = next {
-            // A continue token is only worth giving if something really follows.
-            let probe = ListOptions {
-                revision: Some(read_at),
-                start_after: Some(after.clone()),
-                limit: Some(1),
-            };
-            let rest = self
-                .objects
-                .list(
-                    request.info,
-                    request.namespace.as_deref(),
-                    &probe,
-                    skiff_replica::ops::Consistency::Serializable,
-                )
-                .await?;
-            if !rest.items.is_empty() {
-                list_meta["continue"] = json!(encode_continue(read_at, after));
+                None => return Ok((items, page.revision, None)),
             }
         }
-        Ok((items, list_meta))
+    }
+
+    /// Whether any key follows `after` at revision `at`: a continue token is only worth giving
+    /// if something really follows.
+    async fn anything_after(
+        &self,
+        request: &ResourceRequest,
+        at: u64,
+        after: &str,
+    ) -> Result<bool, ApiError> {
+        let probe = ListOptions {
+            revision: Some(at),
+            start_after: Some(after.to_owned()),
+            limit: Some(1),
+        };
+        let rest = self
+            .objects
+            .list(
+                request.info,
+                request.namespace.as_deref(),
+                &probe,
+                Consistency::Serializable,
+            )
+            .await?;
+        Ok(!rest.items.is_empty())
     }
 }
 

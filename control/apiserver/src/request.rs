@@ -35,6 +35,7 @@ pub struct ResourceRequest {
 pub struct Query {
     pub watch: bool,
     pub resource_version: Option<String>,
+    pub resource_version_match: Option<String>,
     pub label_selector: Option<String>,
     pub field_selector: Option<String>,
     pub limit: Option<usize>,
@@ -65,6 +66,9 @@ impl Query {
             match &*k {
                 "watch" => q.watch = v == "true" || v == "1",
                 "resourceVersion" => q.resource_version = Some(v).filter(|v| !v.is_empty()),
+                "resourceVersionMatch" => {
+                    q.resource_version_match = Some(v).filter(|v| !v.is_empty())
+                }
                 "labelSelector" => q.label_selector = Some(v).filter(|v| !v.is_empty()),
                 "fieldSelector" => q.field_selector = Some(v).filter(|v| !v.is_empty()),
                 "limit" => q.limit = v.parse().ok().filter(|n| *n > 0),

@@ -127,6 +127,9 @@ impl ApiServer {
         if !name_errors.is_empty() {
             return Err(ApiError::invalid(info.kind, info.group, &name, name_errors));
         }
+        if info.kind == "Pod" {
+            self.admit_service_account(&mut obj).await?;
+        }
         validate::apply_defaults(info, &mut obj);
         // A server-side apply that creates (verb Patch) has recorded its Apply entry already:
         // recording it again as an Update would make the next apply conflict with itself.

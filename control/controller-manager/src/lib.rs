@@ -29,6 +29,7 @@
 //! - `gc`: the garbage collector: a cache and a controller per served kind, the graph of
 //!   ownerReferences, Background/Foreground/Orphan propagation.
 //! - `events`: core/v1 Events, once per object, reason and message.
+//! - `root_ca`: the `kube-root-ca.crt` ConfigMap per namespace (kube's root-ca-cert-publisher).
 //! - `serviceaccounts`: a `default` ServiceAccount per namespace, a token Secret per
 //!   ServiceAccount, tokens filled into token Secrets made by others.
 //! - `job_orphans`: the tracking finalizer removed from pods whose Job is gone.
@@ -62,6 +63,7 @@ mod pod_cidr;
 mod pods;
 mod replicaset;
 mod replication_controller;
+mod root_ca;
 mod run;
 mod scale_to_zero;
 mod serviceaccounts;

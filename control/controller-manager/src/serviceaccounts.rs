@@ -109,11 +109,13 @@ async fn default_account(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Er
     settled(&ctx, ns.as_ref(), result)
 }
 
-/// Creates the `default` ServiceAccount of a namespace that is not being deleted.
+/// Publishes `kube-root-ca.crt` in a namespace that is not being deleted, then creates its
+/// `default` ServiceAccount.
 async fn ensure_default_account(ns: &Namespace, ctx: &Ctx) -> Result<Action, Error> {
     if ns.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
+    crate::root_ca::publish(ns, ctx).await?;
     let api: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), &ns.name_any());
     let sa = ServiceAccount {
         metadata: ObjectMeta {

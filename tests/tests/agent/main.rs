@@ -15,6 +15,7 @@ mod port_forward_support;
 mod probes;
 mod resources;
 mod restart_logs;
+mod sa_token;
 mod support;
 mod top;
 mod up;

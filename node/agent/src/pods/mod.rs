@@ -12,6 +12,7 @@ pub mod ips;
 pub mod refs;
 mod report;
 pub mod task;
+pub mod tokens;
 
 use crate::worker::WorkerConfig;
 use futures::StreamExt;

@@ -85,7 +85,12 @@ pub fn versions(refs: &References) -> BTreeMap<String, Option<String>> {
         .secrets
         .iter()
         .map(|(n, o)| (format!("secret/{n}"), o.metadata.resource_version.clone()));
-    cms.chain(secrets).collect()
+    // A renewed token changes the pod's input, so its volume files are written again.
+    let tokens = refs
+        .tokens
+        .iter()
+        .map(|(k, t)| (format!("token/{k}"), Some(t.token.clone())));
+    cms.chain(secrets).chain(tokens).collect()
 }
 
 /// The outcome of one fetch: the objects found, and whether any named one is missing (or

@@ -1,6 +1,7 @@
 //! One pod's task in the pod manager: it owns the pod's [`PodWorker`], feeds it the Pod
 //! and the ConfigMaps and Secrets it references (fetched again when the pod changes, soon
-//! while one is missing, and at every resync), writes its status, hands its events to the
+//! while one is missing, and at every resync) and the ServiceAccount tokens its projected
+//! volumes ask for (renewed at 80% of their life), writes its status, hands its events to the
 //! agent's event poster, and
 //! once the worker has stopped a deleted pod, deletes the Pod object with grace period 0
 //! and a UID precondition, as the kubelet's status manager does.
@@ -9,6 +10,7 @@ use super::event_sink::EventSink;
 use super::events::EventRecorder;
 use super::refs;
 use super::report::StatusWriter;
+use super::tokens;
 use crate::api::bounded;
 use crate::translate::References;
 use crate::worker::{PodInput, PodWorker, WorkerConfig, WorkerEvent};
@@ -176,13 +178,17 @@ impl PodTask {
     async fn fetch(&self, pod: &Pod, previous: &References) -> (References, Instant) {
         let names = refs::names(pod);
         let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
-        let fetched = refs::fetch(&self.client, namespace, &names, previous).await;
-        let wait = if fetched.incomplete {
+        let mut fetched = refs::fetch(&self.client, namespace, &names, previous).await;
+        let (tokens, tokens_incomplete) = tokens::fetch(&self.client, pod, &previous.tokens).await;
+        fetched.refs.tokens = tokens;
+        let wait = if fetched.incomplete || tokens_incomplete {
             self.settings.refs_retry
         } else {
             self.settings.refs_resync
         };
-        (fetched.refs, Instant::now() + wait)
+        let next = Instant::now() + wait;
+        let renew = fetched.refs.tokens.values().map(|t| t.refresh_at).min();
+        (fetched.refs, renew.map_or(next, |r| r.min(next)))
     }
 
     /// Reads the references again and hands the worker a new input when the pod changed

@@ -29,6 +29,8 @@ pub enum ConfigError {
     ResourceContainer(String),
     #[error("invalid quantity {0:?}")]
     Quantity(String),
+    #[error("failed to fetch token: no token issued yet for service account \"{account}\"")]
+    TokenNotIssued { account: String },
 }
 
 /// Something the pod asks for that a Wasm container cannot do.
@@ -48,7 +50,7 @@ pub enum Unsupported {
         probe: &'static str,
     },
     #[error(
-        "volume {volume}: Wasm pods support configMap, secret, emptyDir and downwardAPI volumes"
+        "volume {volume}: Wasm pods support configMap, secret, emptyDir, downwardAPI and projected volumes"
     )]
     VolumeType { volume: String },
     #[error("container {container}: volumeMount {volume} names no volume of the pod")]

@@ -14,6 +14,7 @@ mod errors;
 mod expand;
 mod fields;
 mod probes;
+mod projected;
 mod pull_secrets;
 mod quantity;
 mod volumes;
@@ -21,6 +22,7 @@ mod volumes;
 pub use errors::{CONFIG_ERROR_REASON, CREATE_ERROR_REASON, ConfigError, PlanError, Unsupported};
 pub use expand::expand;
 pub use probes::{ProbeAction, ProbeKind, ProbeSpec};
+pub use projected::token_key;
 pub use quantity::parse_milli;
 
 use skiff_api::k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Probe, Secret};
@@ -29,11 +31,21 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-/// The ConfigMaps and Secrets of the pod's namespace that it references, by name.
+/// The ConfigMaps and Secrets of the pod's namespace that it references, by name, and the
+/// ServiceAccount tokens its projected volumes ask for, by [`token_key`].
 #[derive(Debug, Clone, Default)]
 pub struct References {
     pub config_maps: BTreeMap<String, ConfigMap>,
     pub secrets: BTreeMap<String, Secret>,
+    pub tokens: BTreeMap<String, IssuedToken>,
+}
+
+/// A bound ServiceAccount token the node obtained through TokenRequest for the pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub token: String,
+    /// When to ask for a new one: at 80% of its life, as the kubelet's token manager does.
+    pub refresh_at: tokio::time::Instant,
 }
 
 /// What the node knows about the pod that the Pod object does not say.

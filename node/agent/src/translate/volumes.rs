@@ -1,6 +1,6 @@
 //! Pod volumes as host directories under `<pod_dir>/volumes/<name>`: the directories to
-//! create and the files to write (ConfigMap and Secret keys, downward API items), and each
-//! container's mounts of them as preopened directories.
+//! create and the files to write (ConfigMap and Secret keys, downward API items, projected
+//! sources in `projected`), and each container's mounts of them as preopened directories.
 
 use super::errors::{ConfigError, PlanError, Unsupported};
 use super::fields::{field_value, resource_value};
@@ -108,6 +108,9 @@ fn volume_entries(
             key_missing,
         );
     }
+    if let Some(src) = &volume.projected {
+        return super::projected::entries(pod, src, refs, facts);
+    }
     if let Some(src) = &volume.downward_api {
         let items = src.items.iter().flatten();
         return items
@@ -121,7 +124,7 @@ fn volume_entries(
 }
 
 /// One downward API file: (path, contents); `None` for an item without a source.
-fn downward_item(
+pub(super) fn downward_item(
     pod: &Pod,
     item: &DownwardAPIVolumeFile,
     facts: &PodFacts,
@@ -138,7 +141,10 @@ fn downward_item(
 }
 
 /// An empty volume when the source is optional, else the error.
-fn missing(optional: Option<bool>, err: ConfigError) -> Result<Vec<(String, Vec<u8>)>, PlanError> {
+pub(super) fn missing(
+    optional: Option<bool>,
+    err: ConfigError,
+) -> Result<Vec<(String, Vec<u8>)>, PlanError> {
     if optional == Some(true) {
         Ok(Vec::new())
     } else {
@@ -147,7 +153,7 @@ fn missing(optional: Option<bool>, err: ConfigError) -> Result<Vec<(String, Vec<
 }
 
 /// All keys as files, or only `items` (key to path) when given.
-fn select_items(
+pub(super) fn select_items(
     entries: BTreeMap<String, Vec<u8>>,
     items: Option<&[KeyToPath]>,
     optional: Option<bool>,

@@ -8,7 +8,8 @@ use futures::{FutureExt, StreamExt};
 use std::time::Duration;
 
 impl Worker {
-    /// Writes the volume files once they resolve; until then containers wait.
+    /// Writes the volume files once they resolve (again after they changed); until then
+    /// containers wait.
     pub(super) async fn ensure_volumes(&mut self) -> Result<bool, WorkerError> {
         if self.volumes_ready {
             return Ok(true);
@@ -29,13 +30,18 @@ impl Worker {
             if let Some(parent) = file.path.parent() {
                 let _ = tokio::fs::create_dir_all(parent).await;
             }
-            tokio::fs::write(&file.path, &file.contents)
-                .await
-                .map_err(|source| WorkerError::Files {
-                    action: "writing volume file",
-                    path: file.path.clone(),
-                    source,
-                })?;
+            // Written beside and renamed over, so a running guest never reads half a file.
+            let mut partial = file.path.clone().into_os_string();
+            partial.push(".skiff-partial");
+            let written = match tokio::fs::write(&partial, &file.contents).await {
+                Ok(()) => tokio::fs::rename(&partial, &file.path).await,
+                Err(e) => Err(e),
+            };
+            written.map_err(|source| WorkerError::Files {
+                action: "writing volume file",
+                path: file.path.clone(),
+                source,
+            })?;
         }
         self.volumes_ready = true;
         Ok(true)

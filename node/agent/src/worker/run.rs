@@ -193,7 +193,12 @@ impl Worker {
     /// A new desired state: re-translate, so containers held by a missing reference retry.
     fn replan(&mut self) {
         self.desired = self.input.borrow_and_update().clone();
-        self.plan = translate::plan_pod(&self.desired.pod, &self.desired.refs, &self.facts);
+        let plan = translate::plan_pod(&self.desired.pod, &self.desired.refs, &self.facts);
+        // Changed volume contents (a renewed token, an edited ConfigMap) are written again.
+        if plan.volumes != self.plan.volumes {
+            self.volumes_ready = false;
+        }
+        self.plan = plan;
         for slot in self.init_slots.iter_mut().chain(self.app_slots.iter_mut()) {
             slot.retry_now_if_blocked();
         }

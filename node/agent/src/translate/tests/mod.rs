@@ -42,6 +42,7 @@ fn refs() -> References {
     References {
         config_maps: BTreeMap::from([("cfg".into(), cm)]),
         secrets: BTreeMap::from([("creds".into(), secret)]),
+        tokens: BTreeMap::new(),
     }
 }
 

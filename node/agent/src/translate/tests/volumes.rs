@@ -98,7 +98,7 @@ fn volume_and_unsupported_errors() {
         ),
         (
             json!({"name": "v", "hostPath": {"path": "/etc"}}),
-            "volume v: Wasm pods support configMap, secret, emptyDir and downwardAPI volumes",
+            "volume v: Wasm pods support configMap, secret, emptyDir, downwardAPI and projected volumes",
             CREATE_ERROR_REASON,
         ),
     ];
@@ -132,4 +132,61 @@ fn volume_and_unsupported_errors() {
             "container app: the liveness probe uses exec, and Wasm containers have no exec (use httpGet or tcpSocket)"
         ]
     );
+}
+
+#[test]
+fn a_projected_volume_merges_its_sources_and_waits_for_its_token() {
+    let p = pod(json!({
+    "serviceAccountName": "robot",
+    "containers": [{"name": "app", "image": "a.wasm",
+        "volumeMounts": [{"name": "kube-api-access-x", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}]}],
+    "volumes": [{"name": "kube-api-access-x", "projected": {"sources": [
+        {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+        {"configMap": {"name": "cfg", "items": [{"key": "app.conf", "path": "ca.crt"}]}},
+        {"secret": {"name": "creds"}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}}
+    ]}}]}));
+    let waiting = plan_pod(&p, &refs(), &facts()).volumes;
+    assert_eq!(
+        waiting.map(|_| ()),
+        Err(PlanError::Config(ConfigError::TokenNotIssued {
+            account: "robot".into()
+        }))
+    );
+    let mut with_token = refs();
+    let issued = crate::translate::IssuedToken {
+        token: "jwt".into(),
+        refresh_at: tokio::time::Instant::now(),
+    };
+    with_token
+        .tokens
+        .insert(crate::translate::token_key(None, Some(3607)), issued);
+    let files = plan_pod(&p, &with_token, &facts()).volumes.unwrap();
+    let root = PathBuf::from("/var/skiff/pods/u-1/volumes/kube-api-access-x");
+    let written: Vec<(PathBuf, String)> = files
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.path.clone(),
+                String::from_utf8_lossy(&f.contents).into_owned(),
+            )
+        })
+        .collect();
+    let namespace = facts().namespace;
+    let want = [
+        ("token", "jwt".to_owned()),
+        ("ca.crt", "color=blue\n".to_owned()),
+        ("PASSWORD", "hunter2".to_owned()),
+        ("namespace", namespace),
+    ]
+    .map(|(p, c)| (root.join(p), c));
+    assert_eq!(written, want);
+    let read_only = plan_pod(&p, &with_token, &facts()).containers[0]
+        .spec
+        .as_ref()
+        .unwrap()
+        .volumes[0]
+        .read_only;
+    assert!(read_only);
 }

@@ -4,18 +4,26 @@
 //! `authentication.k8s.io/v1` (`kubectl auth whoami`), and TokenReview (who a bearer token is,
 //! for services that accept the cluster's service-account tokens). Each is itself authorised by RBAC
 //! (`create` on the review resource; every authenticated user may make the self reviews).
+//! `spec`: what a review's `spec` asks about; `token`: TokenReview; `node`: a node's
+//! SelfSubjectAccessReview passes the node rules before RBAC, as its requests do.
 
 use http::{Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use skiff_api::rbac::{Attributes, ResourceAttributes, Target, UserInfo};
-use skiff_api::status::{ApiError, FieldError};
+use skiff_api::rbac::{Attributes, ResourceAttributes, Target};
+use skiff_api::status::ApiError;
 use skiff_respond::{Body, read_body};
 
 use super::ApiServer;
-use super::auth::{self, Identity};
-use super::sa_tokens::{ISSUER, looks_like_jwt};
+use super::auth::Identity;
 use super::writes;
+
+mod node;
+mod spec;
+mod token;
+
+use spec::{rules_status, spec_attributes, spec_user};
+use token::user_info_json;
 
 const AUTHORIZATION: &str = "authorization.k8s.io";
 const AUTHENTICATION: &str = "authentication.k8s.io";
@@ -81,93 +89,6 @@ impl Review {
             Review::Token => (AUTHENTICATION, "tokenreviews", "TokenReview"),
         }
     }
-}
-
-fn invalid(kind: &str, group: &str, field: &str, message: &str) -> ApiError {
-    ApiError::invalid(kind, group, "", vec![FieldError::invalid(field, message)])
-}
-
-/// The attributes a SubjectAccessReview's `spec` asks about, for `user`.
-pub(crate) fn spec_attributes(
-    spec: &Value,
-    user: UserInfo,
-    kind: &str,
-) -> Result<Attributes, ApiError> {
-    let text = |v: &Value, f: &str| v[f].as_str().unwrap_or_default().to_owned();
-    let resource = spec.get("resourceAttributes").filter(|v| v.is_object());
-    let non_resource = spec.get("nonResourceAttributes").filter(|v| v.is_object());
-    let (verb, target) = match (resource, non_resource) {
-        (Some(r), None) => (
-            text(r, "verb"),
-            Target::Resource(ResourceAttributes {
-                namespace: text(r, "namespace"),
-                api_group: text(r, "group"),
-                resource: text(r, "resource"),
-                subresource: text(r, "subresource"),
-                name: text(r, "name"),
-            }),
-        ),
-        (None, Some(n)) => (
-            text(n, "verb"),
-            Target::NonResource {
-                path: text(n, "path"),
-            },
-        ),
-        _ => {
-            return Err(invalid(
-                kind,
-                AUTHORIZATION,
-                "spec.resourceAttributes",
-                "exactly one of nonResourceAttributes or resourceAttributes must be specified",
-            ));
-        }
-    };
-    Ok(Attributes { user, verb, target })
-}
-
-/// The user a SubjectAccessReview names (`spec.user`, `spec.groups`).
-fn spec_user(spec: &Value) -> Result<UserInfo, ApiError> {
-    let name = spec["user"].as_str().unwrap_or_default().to_owned();
-    let groups: Vec<String> = spec["groups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|g| g.as_str().map(str::to_owned))
-        .collect();
-    if name.is_empty() && groups.is_empty() {
-        return Err(invalid(
-            "SubjectAccessReview",
-            AUTHORIZATION,
-            "spec.user",
-            "at least one of user or group must be specified",
-        ));
-    }
-    Ok(UserInfo { name, groups })
-}
-
-/// A SelfSubjectRulesReview's `status` for `rules`.
-fn rules_status(rules: &[skiff_api::rbac::PolicyRule]) -> Value {
-    let mut resource_rules = Vec::new();
-    let mut non_resource_rules = Vec::new();
-    for rule in rules {
-        if rule
-            .non_resource_urls
-            .as_ref()
-            .is_some_and(|u| !u.is_empty())
-        {
-            non_resource_rules.push(json!({"verbs": rule.verbs,
-                "nonResourceURLs": rule.non_resource_urls}));
-        } else {
-            let mut r = json!({"verbs": rule.verbs, "apiGroups": rule.api_groups.clone().unwrap_or_default(),
-                "resources": rule.resources.clone().unwrap_or_default()});
-            if let Some(names) = rule.resource_names.as_ref().filter(|n| !n.is_empty()) {
-                r["resourceNames"] = json!(names);
-            }
-            resource_rules.push(r);
-        }
-    }
-    json!({"resourceRules": resource_rules, "nonResourceRules": non_resource_rules,
-        "incomplete": false})
 }
 
 impl ApiServer {
@@ -265,7 +186,13 @@ impl ApiServer {
                 };
                 return Ok(rules_status(&rules));
             }
-            Review::SelfAccess => spec_attributes(spec, identity.user_info(), kind)?,
+            Review::SelfAccess => {
+                let attributes = spec_attributes(spec, identity.user_info(), kind)?;
+                if self.node_rules_allow(identity, &attributes).await? {
+                    return Ok(json!({"allowed": true}));
+                }
+                attributes
+            }
             Review::Access => spec_attributes(spec, spec_user(spec)?, kind)?,
             Review::LocalAccess(ns) => {
                 let mut attributes = spec_attributes(spec, spec_user(spec)?, kind)?;
@@ -292,118 +219,5 @@ impl ApiServer {
     }
 }
 
-impl ApiServer {
-    /// A TokenReview's `status`: a TokenRequest token for one of `spec.audiences` (default: the
-    /// API server's), or a token of the API server's own kinds when no other audience is asked.
-    async fn token_review(&self, spec: &Value) -> Result<Value, ApiError> {
-        let token = spec["token"].as_str().unwrap_or_default().as_bytes();
-        let asked: Vec<&str> = spec["audiences"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let audiences = if asked.is_empty() {
-            vec![ISSUER]
-        } else {
-            asked
-        };
-        let identity = if looks_like_jwt(token) {
-            self.authenticate_jwt_for(token, &audiences).await?
-        } else if audiences.contains(&ISSUER) && !token.is_empty() {
-            auth::authenticate(token, &self.fixed_tokens, &self.tokens, &self.objects).await?
-        } else {
-            None
-        };
-        Ok(match identity {
-            Some(identity) => json!({"authenticated": true, "user": user_info_json(&identity),
-                "audiences": audiences}),
-            None => json!({"authenticated": false, "user": {}}),
-        })
-    }
-}
-
-/// `status.userInfo` of a SelfSubjectReview.
-fn user_info_json(identity: &Identity) -> Value {
-    let user = identity.user_info();
-    json!({"username": user.name, "groups": user.groups})
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn review_paths() {
-        let post = Method::POST;
-        let table = [
-            (
-                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-                Some(Review::SelfAccess),
-            ),
-            (
-                "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-                Some(Review::Access),
-            ),
-            (
-                "/apis/authorization.k8s.io/v1/namespaces/dev/localsubjectaccessreviews",
-                Some(Review::LocalAccess("dev".into())),
-            ),
-            (
-                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-                Some(Review::SelfRules),
-            ),
-            (
-                "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-                Some(Review::SelfSubject),
-            ),
-            (
-                "/apis/authentication.k8s.io/v1beta1/selfsubjectreviews",
-                None,
-            ),
-            ("/api/v1/namespaces/dev/pods", None),
-        ];
-        for (path, want) in table {
-            assert_eq!(Review::of(&post, path), want, "{path}");
-        }
-        let get = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
-        assert_eq!(Review::of(&Method::GET, get), None);
-    }
-
-    #[test]
-    fn spec_attributes_need_exactly_one_kind() {
-        let user = UserInfo::new("u", &[]);
-        let resource = json!({"resourceAttributes": {"verb": "list", "resource": "pods",
-            "namespace": "dev", "group": "", "subresource": "log", "name": "web"}});
-        let got = spec_attributes(&resource, user.clone(), "SelfSubjectAccessReview").unwrap();
-        assert_eq!(
-            got.target,
-            Target::Resource(ResourceAttributes {
-                namespace: "dev".into(),
-                api_group: String::new(),
-                resource: "pods".into(),
-                subresource: "log".into(),
-                name: "web".into(),
-            })
-        );
-        let path = json!({"nonResourceAttributes": {"verb": "get", "path": "/healthz"}});
-        let got = spec_attributes(&path, user.clone(), "SubjectAccessReview").unwrap();
-        assert_eq!(
-            (got.verb.as_str(), got.target),
-            (
-                "get",
-                Target::NonResource {
-                    path: "/healthz".into()
-                }
-            )
-        );
-        for bad in [
-            json!({}),
-            json!({"resourceAttributes": {}, "nonResourceAttributes": {}}),
-        ] {
-            let e = spec_attributes(&bad, user.clone(), "SubjectAccessReview").unwrap_err();
-            assert_eq!(e.code, 422, "{bad}");
-        }
-        assert_eq!(spec_user(&json!({})).unwrap_err().code, 422);
-    }
-}
+mod tests;

@@ -1,0 +1,176 @@
+//! `codec-bench`: issue 18's benchmark. The API server's Pod create and list throughput with
+//! Kubernetes protobuf against JSON, through one load generator (`skiff_bench::api::codec`),
+//! the two codecs alternating within every round; prints every run and the protobuf/JSON
+//! ratios (median over rounds). `bench/api/codec.sh` starts the server and drives it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use bytes::Bytes;
+use clap::Parser;
+use http::Method;
+use serde_json::json;
+use skiff_bench::api::codec::{self, Codec, Op};
+use skiff_bench::conn::Endpoint;
+use skiff_bench::stats::Summary;
+
+#[derive(Parser)]
+#[command(about = "Pod create and list throughput, protobuf against JSON")]
+struct Cli {
+    /// The replica's URL (https://127.0.0.1:P).
+    #[arg(long)]
+    endpoint: String,
+    /// PEM CA that signed the replica's certificate.
+    #[arg(long)]
+    ca: PathBuf,
+    /// File holding the admin bearer token.
+    #[arg(long)]
+    token_file: PathBuf,
+    /// Client counts, each measured for both ops and both codecs.
+    #[arg(long, value_delimiter = ',', default_value = "1,16")]
+    clients: Vec<usize>,
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// Measured window of each run, seconds.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Pods in the listed namespace (each list returns all of them).
+    #[arg(long, default_value_t = 100)]
+    list_size: usize,
+}
+
+/// One run's throughput, kept for the ratio table.
+struct Row {
+    op: Op,
+    clients: usize,
+    codec: Codec,
+    ops_per_sec: f64,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let token = std::fs::read_to_string(&cli.token_file)
+        .with_context(|| format!("read {}", cli.token_file.display()))?;
+    let endpoint = Endpoint::parse(&cli.endpoint, Some(&cli.ca), Some(token.trim()))?;
+    setup(&endpoint, cli.list_size).await?;
+    println!("| op | clients | codec | round | ops/s | answer MB/s | p50 ms | p99 ms | errors |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut rows = Vec::new();
+    let mut run = 0;
+    for op in [Op::Create, Op::List] {
+        for &clients in &cli.clients {
+            for round in 1..=cli.rounds {
+                // Alternate which codec goes first, so drift in the machine's load is shared.
+                let order = if round % 2 == 1 {
+                    [Codec::Json, Codec::Protobuf]
+                } else {
+                    [Codec::Protobuf, Codec::Json]
+                };
+                for codec in order {
+                    run += 1;
+                    let spec = Arc::new(codec::Spec {
+                        endpoint: endpoint.clone(),
+                        codec,
+                        op,
+                        clients,
+                        warmup: Duration::from_secs_f64(cli.warmup),
+                        duration: Duration::from_secs_f64(cli.duration),
+                        namespace: namespace(op).to_owned(),
+                        run,
+                    });
+                    let out = codec::run(spec).await?;
+                    let ops = out.latencies_us.len() as f64 / cli.duration;
+                    let mbps = out.answer_bytes as f64 / cli.duration / 1e6;
+                    let s = Summary::from_micros(out.latencies_us);
+                    println!(
+                        "| {} | {clients} | {} | {round} | {ops:.0} | {mbps:.1} | {:.2} | {:.2} | {} |",
+                        op.name(),
+                        codec.name(),
+                        s.p50_ms,
+                        s.p99_ms,
+                        out.errors
+                    );
+                    if let Some(e) = out.first_error {
+                        eprintln!("first error: {e}");
+                    }
+                    rows.push(Row {
+                        op,
+                        clients,
+                        codec,
+                        ops_per_sec: ops,
+                    });
+                }
+            }
+        }
+    }
+    print_ratios(&rows, &cli.clients);
+    Ok(())
+}
+
+fn namespace(op: Op) -> &'static str {
+    match op {
+        Op::Create => "codec-create",
+        Op::List => "codec-list",
+    }
+}
+
+/// Both namespaces, and `list_size` Pods in the listed one (created as JSON).
+async fn setup(endpoint: &Endpoint, list_size: usize) -> Result<()> {
+    let mut conn = endpoint.connect().await?;
+    for ns in ["codec-create", "codec-list"] {
+        let body = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": ns } });
+        let (status, answer) = conn
+            .post(
+                "/api/v1/namespaces",
+                Bytes::from(serde_json::to_vec(&body)?),
+            )
+            .await?;
+        ensure!(
+            status.is_success() || status.as_u16() == 409,
+            "namespace {ns}: {status} {}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    for i in 0..list_size {
+        let pod = codec::pod(&format!("listed-{i:05}"), "codec-list");
+        let path = "/api/v1/namespaces/codec-list/pods";
+        let body = Bytes::from(serde_json::to_vec(&pod)?);
+        let (status, answer) = conn.request(Method::POST, path, body).await?;
+        ensure!(
+            status.is_success() || status.as_u16() == 409,
+            "seeding pod {i}: {status} {}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    Ok(())
+}
+
+/// Median ops/s of each (op, clients, codec) and protobuf's ratio to JSON.
+fn print_ratios(rows: &[Row], clients: &[usize]) {
+    println!("\n| op | clients | JSON ops/s | protobuf ops/s | protobuf/JSON |");
+    println!("|---|---|---|---|---|");
+    for op in [Op::Create, Op::List] {
+        for &c in clients {
+            let median = |codec: Codec| {
+                let mut v: Vec<f64> = rows
+                    .iter()
+                    .filter(|r| r.op == op && r.clients == c && r.codec == codec)
+                    .map(|r| r.ops_per_sec)
+                    .collect();
+                v.sort_by(f64::total_cmp);
+                v.get(v.len() / 2).copied().unwrap_or(0.0)
+            };
+            let (json, proto) = (median(Codec::Json), median(Codec::Protobuf));
+            let ratio = if json > 0.0 { proto / json } else { 0.0 };
+            println!(
+                "| {} | {c} | {json:.0} | {proto:.0} | {ratio:.2} |",
+                op.name()
+            );
+        }
+    }
+}
