@@ -95,35 +95,74 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
     };
     let (name, tag) = split_reference(&args.reference)?;
     let registry = Registry::connect(&args).await?;
-    let layer = sha256(&bytes);
-    registry.upload_blob(&name, &bytes, &layer).await?;
-    let os = match kind {
-        WasmKind::Module => "wasip1",
-        WasmKind::Component => "wasip2",
-    };
-    let config = serde_json::to_vec(&serde_json::json!({
-        "architecture": "wasm",
-        "os": os,
-        "layerDigests": [layer],
-    }))?;
-    let config_digest = sha256(&config);
-    registry.upload_blob(&name, &config, &config_digest).await?;
-    let manifest = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "artifactType": WASM_CONFIG,
-        "config": {"mediaType": WASM_CONFIG, "digest": config_digest, "size": config.len()},
-        "layers": [{"mediaType": WASM_LAYER, "digest": layer, "size": bytes.len(),
-            "annotations": {"org.opencontainers.image.title": file_name(&args.file)}}],
-    }))?;
-    let path = format!("/v2/{name}/manifests/{tag}");
-    let answer = registry
-        .call(Method::PUT, &path, Some(OCI_MANIFEST), manifest.clone())
+    let digest = registry
+        .push_artifact(&args.file, &bytes, kind, &name, &tag)
         .await?;
-    answer.expect(StatusCode::CREATED, "pushing the manifest")?;
     println!("pushed {REGISTRY_HOST}/{name}:{tag}");
-    println!("digest: {}", sha256(&manifest));
+    println!("digest: {digest}");
     Ok(())
+}
+
+/// Pushes the Wasm file `file` (its `bytes`) as `name:tag` to the built-in registry of the
+/// cluster `client` reaches; returns the reference a pod spec names it by. `skiff run` of a
+/// local file calls this.
+pub async fn push_for_pods(
+    (client, server): (kube::Client, String),
+    file: &std::path::Path,
+    bytes: &[u8],
+    name: &str,
+    tag: &str,
+) -> anyhow::Result<String> {
+    let Some(kind) = wasm_kind(bytes) else {
+        bail!(
+            "{} is not a WebAssembly module or component",
+            file.display()
+        );
+    };
+    let registry = Registry { client, server };
+    registry.push_artifact(file, bytes, kind, name, tag).await?;
+    Ok(format!("{REGISTRY_HOST}/{name}:{tag}"))
+}
+
+impl Registry {
+    /// Uploads the layer and config blobs and the manifest; returns the manifest's digest.
+    async fn push_artifact(
+        &self,
+        file: &std::path::Path,
+        bytes: &[u8],
+        kind: WasmKind,
+        name: &str,
+        tag: &str,
+    ) -> anyhow::Result<String> {
+        let registry = self;
+        let layer = sha256(bytes);
+        registry.upload_blob(name, bytes, &layer).await?;
+        let os = match kind {
+            WasmKind::Module => "wasip1",
+            WasmKind::Component => "wasip2",
+        };
+        let config = serde_json::to_vec(&serde_json::json!({
+            "architecture": "wasm",
+            "os": os,
+            "layerDigests": [layer],
+        }))?;
+        let config_digest = sha256(&config);
+        registry.upload_blob(name, &config, &config_digest).await?;
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": WASM_CONFIG,
+            "config": {"mediaType": WASM_CONFIG, "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": WASM_LAYER, "digest": layer, "size": bytes.len(),
+                "annotations": {"org.opencontainers.image.title": file_name(file)}}],
+        }))?;
+        let path = format!("/v2/{name}/manifests/{tag}");
+        let answer = registry
+            .call(Method::PUT, &path, Some(OCI_MANIFEST), manifest.clone())
+            .await?;
+        answer.expect(StatusCode::CREATED, "pushing the manifest")?;
+        Ok(sha256(&manifest))
+    }
 }
 
 /// The cluster's registry, reached through the kubeconfig's server and credentials.

@@ -46,10 +46,8 @@ pub struct RunArgs {
 /// The first bytes of every WebAssembly binary (module or component).
 const WASM_MAGIC: &[u8] = b"\0asm";
 
-/// The image reference a pod spec gets for `arg`. A local file must be WebAssembly; today its
-/// absolute path is passed through for the agent to read (agents on the same machine, as with
-/// `skiff up`). This is where `skiff push` slots in: push the file to the built-in registry
-/// and return its `registry.skiff.local/...@sha256:` reference instead.
+/// `arg` checked: a local file must be WebAssembly (its absolute path is returned, and [`run`]
+/// pushes it); anything else is an OCI reference, passed through for the agents to pull.
 pub fn resolve_image(arg: &str) -> Result<String, Failure> {
     let path = Path::new(arg);
     if !path.exists() {
@@ -67,8 +65,31 @@ pub fn resolve_image(arg: &str) -> Result<String, Failure> {
     Ok(absolute.display().to_string())
 }
 
+/// A local .wasm file goes to the cluster's built-in registry first (tagged by its content, so
+/// a new build rolls the Deployment); the pods then pull it on any node.
+async fn push_local(session: &Session, args: &RunArgs, path: &str) -> Result<String, Failure> {
+    let bytes = std::fs::read(path).map_err(|e| Failure::Usage(format!("reading {path}: {e}")))?;
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let tag = format!("sha-{}", &digest[..12]);
+    let file = Path::new(path);
+    let cluster = (session.client.clone(), session.url.clone());
+    let pushed = crate::push_cmd::push_for_pods(cluster, file, &bytes, &args.name, &tag)
+        .await
+        .map_err(|e| Failure::Usage(format!("pushing {path} to the cluster's registry: {e:#}")))?;
+    println!("pushed {pushed}");
+    Ok(pushed)
+}
+
 pub async fn run(session: &Session, args: &RunArgs) -> Result<(), Failure> {
-    let image = resolve_image(&args.image)?;
+    let resolved = resolve_image(&args.image)?;
+    let image = if Path::new(&args.image).exists() {
+        push_local(session, args, &resolved).await?
+    } else {
+        resolved
+    };
     let env = parse_env(&args.env)?;
     let ns = &session.namespace;
     let deployment = deployment(args, &image, env);

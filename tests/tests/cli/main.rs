@@ -2,13 +2,15 @@
 //! the kubeconfig it wrote), then `skiff run` of a local .wasm, scale, logs -f, rollout
 //! restart/status/undo, delete, get/describe/top/nodes, apply of folders and stdin, the
 //! errors kubectl would print, a node joined with `skiff token create`, `skiff up --detach`
-//! and `skiff down`, and shell completions. The real kubectl checks what skiff did.
+//! and `skiff down`, shell completions, and README command 1 (`scripts/run.sh`). The real
+//! kubectl checks what skiff did.
 
 mod detach;
 mod errors;
 mod fleet_view;
 mod output;
 mod port_forward;
+mod readme;
 mod support;
 mod workflow;
 
@@ -91,4 +93,14 @@ fn port_forward_speaks_the_channel_protocol() {
         up.stop().await;
         Ok(())
     });
+}
+
+/// README command 1 (`readme.rs`).
+#[test]
+fn readme_command_one_deploys_the_http_example_and_curl_answers() {
+    run_bounded(
+        "readme_command_one",
+        Duration::from_secs(600),
+        readme::readme_command_one(),
+    );
 }

@@ -85,7 +85,12 @@ async fn run_exposed(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
     );
     let deployment = json(kubectl, &["deploy", "hello"]).await?;
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
-    ensure!(container["image"] == hello.as_str(), "{container}");
+    // The local file went to the built-in registry, tagged by its content.
+    let image = container["image"].as_str().unwrap_or_default();
+    ensure!(
+        image.starts_with("registry.skiff.local/hello:sha-") && out.contains(image),
+        "{container}\n{out}"
+    );
     ensure!(container["env"][0]["value"] == "hi", "{container}");
     let body = through_port_forward(kubectl, "deployment/hello", "/from-the-cli").await?;
     ensure!(body.contains("hi /from-the-cli"), "{body}");
