@@ -10,6 +10,7 @@ use skiff_api::status::ApiError;
 
 use super::objects::resource_version;
 use super::request::{ResourceRequest, Verb};
+use super::writes::UNPINNED_RETRIES;
 use super::{ApiServer, Format, respond};
 use skiff_respond::Body;
 
@@ -85,6 +86,7 @@ impl ApiServer {
             ("scale", Verb::Update | Verb::Patch) => {
                 let mut attempt = 0;
                 loop {
+                    super::writes::pause_after_lost_race(attempt).await;
                     match self
                         .write_scale(request, parsed.clone(), body, content_type)
                         .await
@@ -92,7 +94,7 @@ impl ApiServer {
                         // Unpinned (no resourceVersion): a write that lost a race with another
                         // (a controller's status) is made again on the new object, as
                         // kube-apiserver's GuaranteedUpdate does.
-                        Err(ScaleError::Raced) if attempt < SCALE_RETRIES => attempt += 1,
+                        Err(ScaleError::Raced) if attempt < UNPINNED_RETRIES => attempt += 1,
                         Err(ScaleError::Raced) => {
                             return Err(ApiError::conflict(&info.group_resource(), &name));
                         }
@@ -157,9 +159,6 @@ impl ApiServer {
         }
     }
 }
-
-/// How often an unpinned scale write is made again after losing a race.
-const SCALE_RETRIES: usize = 5;
 
 /// Why a scale write failed.
 enum ScaleError {

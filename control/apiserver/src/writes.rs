@@ -15,8 +15,21 @@ use skiff_replica::ops::Consistency;
 
 /// Biggest request body accepted (kube-apiserver's limit is 3 MiB).
 pub(crate) const MAX_BODY: usize = 3 * 1024 * 1024;
-/// Patches retried on a conflict they did not ask for (no resourceVersion in the patch).
-const PATCH_RETRIES: usize = 5;
+/// Unpinned writes (a PATCH, or a scale write without a resourceVersion) retried on a
+/// conflict they did not ask for. kube-apiserver's GuaranteedUpdate retries without a bound;
+/// this bound only stops a livelock from holding a request forever.
+pub(crate) const UNPINNED_RETRIES: usize = 64;
+
+/// The pause before attempt `attempt + 1` of an unpinned write that lost a race: none at
+/// first, then a few jittered milliseconds so two busy writers stop colliding in step.
+pub(crate) async fn pause_after_lost_race(attempt: usize) {
+    if attempt == 0 {
+        return;
+    }
+    let ceiling_ms = attempt.min(20) as u64;
+    let pause = rand::random_range(0..=ceiling_ms);
+    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+}
 
 /// A successful write: the object and warnings for the `Warning` header.
 pub struct Written {
@@ -263,7 +276,8 @@ impl ApiServer {
             field_manager: request.query.field_manager.clone(),
             force: request.query.force,
         };
-        for attempt in 0..=PATCH_RETRIES {
+        for attempt in 0..=UNPINNED_RETRIES {
+            pause_after_lost_race(attempt).await;
             let current = self
                 .objects
                 .get(
@@ -292,7 +306,7 @@ impl ApiServer {
                 return Err(ApiError::conflict(&info.group_resource(), &name));
             }
             match self.replace(request, &current, patched).await {
-                Err(e) if e.reason == "Conflict" && attempt < PATCH_RETRIES => continue,
+                Err(e) if e.reason == "Conflict" && attempt < UNPINNED_RETRIES => continue,
                 Err(e) => return Err(e),
                 Ok(object) => {
                     return Ok(Written {
