@@ -5,9 +5,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+SECONDS=0
+phase() { echo "=== test.sh: $1 at $SECONDS s ==="; }
+phase "lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # End-to-end tests start real skiff processes from this binary.
+phase "building skiff"
 cargo build --locked -p skiff
 export SKIFF_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/skiff"
-cargo test --workspace --locked -- --test-threads=2
+phase "compiling every test"
+cargo test --workspace --locked --no-run
+phase "unit tests"
+cargo test --workspace --locked --exclude skiff-tests -- --test-threads=2
+cargo test -p skiff-tests --locked --lib -- --test-threads=2
+# The end-to-end binaries mostly wait on real processes, so two run side by side.
+phase "end-to-end tests"
+bash scripts/e2e-lanes.sh
+phase "done"
