@@ -55,7 +55,10 @@ for name in "${queue[@]}"; do
 done
 wait || true
 
-failed=$(cd "$logs" && ls -- *.failed 2>/dev/null | sed 's/\.failed$//' | tr '\n' ' ')
+failed=""
+for marker in "$logs"/*.failed; do
+  [ -e "$marker" ] && failed+="$(basename "$marker" .failed) "
+done
 if [ -n "$failed" ]; then
   echo "e2e: failed: $failed" >&2
   exit 1
