@@ -6,6 +6,7 @@ use skiff_api::status::ApiError;
 use skiff_replica::ops::Consistency;
 
 use crate::auth::{self, Identity};
+use crate::node_graph::GraphAnswer;
 use crate::request::{ResourceRequest, Verb};
 use crate::{ApiServer, node_refs};
 
@@ -85,7 +86,8 @@ impl ApiServer {
 
 impl ApiServer {
     /// A node reading a ConfigMap or Secret: allowed only for one that a pod bound to it
-    /// references.
+    /// references. The graph answers from memory; a "no" is confirmed from the store, since
+    /// the graph may not have seen a pod bound a moment ago.
     pub(crate) async fn authorize_node_ref(
         &self,
         identity: &Identity,
@@ -93,26 +95,19 @@ impl ApiServer {
         kind: node_refs::RefKind,
         resource: &ResourceRequest,
     ) -> Result<(), ApiError> {
-        // The cluster CA bundle every namespace carries (what each pod's `kube-api-access-*`
-        // volume projects) is no secret and every node holds it already: reading it needs no
-        // search of the namespace's pods, which would cost every pod start a list of them all.
-        if kind == node_refs::RefKind::ConfigMap
-            && node_refs::read_target(resource) == Some(ROOT_CA_CONFIGMAP)
-        {
-            return Ok(());
-        }
-        if let (Some(namespace), Some(name)) = (
+        let (Some(namespace), Some(name)) = (
             resource.namespace.as_deref(),
             node_refs::read_target(resource),
-        ) && self
-            .node_pod_references(node, namespace, kind, name)
-            .await?
+        ) else {
+            return Err(auth::forbidden(identity, resource));
+        };
+        if self.node_graph.lookup(node, kind, namespace, name) == GraphAnswer::Referenced
+            || self
+                .node_pod_references(node, namespace, kind, name)
+                .await?
         {
             return Ok(());
         }
         Err(auth::forbidden(identity, resource))
     }
 }
-
-/// The ConfigMap with the cluster CA in every namespace (`kube-root-ca.crt`).
-const ROOT_CA_CONFIGMAP: &str = "kube-root-ca.crt";

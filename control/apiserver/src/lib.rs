@@ -13,7 +13,9 @@
 //! - `sa_tokens`: the TokenRequest API and its signed, expiring, audience-bound tokens;
 //!   `sa_admission`: ServiceAccount admission (a pod's projected token volume).
 //! - `node_join`: a joining node's own credential (a node-token Secret).
-//! - `node_refs`: which ConfigMaps and Secrets a node's pods reference (node authorization).
+//! - `node_refs`: which ConfigMaps and Secrets a pod references, read from the store;
+//!   `node_graph`: the same for every node in memory (the node authorizer's graph);
+//!   `local_index`: the list-then-watch feeder of such in-memory indexes.
 //! - `objects`: API objects in the store (`resourceVersion` = the key's `mod_revision`).
 //! - `meta`: server-owned metadata (uid, timestamps, generation, generateName).
 //! - `reads`, `writes`, `deletes`, `watch`: the verbs; `list_options`: the revision a list is
@@ -48,7 +50,9 @@ mod endpoints;
 mod eviction;
 pub mod kubeconfig;
 mod list_options;
+mod local_index;
 mod meta;
+mod node_graph;
 mod node_join;
 mod node_refs;
 mod objects;
@@ -130,6 +134,9 @@ pub struct ApiServer {
     tokens: Arc<tokens::TokenIndex>,
     /// Roles and bindings, kept in sync with the local store.
     rbac: Arc<rbac::cache::PolicyCache>,
+    /// Which ConfigMaps and Secrets each node's pods reference, kept in sync with the local
+    /// store (the node authorizer's graph).
+    node_graph: Arc<node_graph::NodeGraph>,
     /// The service-account token signing key, loaded from the store at first use.
     signer: std::sync::OnceLock<Arc<sa_tokens::Signer>>,
     /// The tunnels node agents opened to this replica (`pods/log` goes through them).
@@ -158,6 +165,8 @@ impl ApiServer {
         tasks.spawn(tokens.clone().run(replica.clone(), shutdown.clone()));
         let rbac = Arc::new(rbac::cache::PolicyCache::default());
         tasks.spawn(rbac.clone().run(replica.clone(), shutdown.clone()));
+        let node_graph = Arc::new(node_graph::NodeGraph::default());
+        tasks.spawn(node_graph.clone().run(replica.clone(), shutdown.clone()));
         let aggregation_store = ObjectStore {
             replica: replica.clone(),
         };
@@ -174,6 +183,7 @@ impl ApiServer {
             registry,
             tokens,
             rbac,
+            node_graph,
             signer: std::sync::OnceLock::new(),
             tunnels: Arc::default(),
             tasks,

@@ -14,7 +14,7 @@ use super::ApiServer;
 use super::request::{ResourceRequest, Verb};
 
 /// Which kind of referenced object a request reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum RefKind {
     ConfigMap,
     Secret,

@@ -19,13 +19,10 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use super::auth::{Identity, NODE_TOKEN_TYPE, SA_TOKEN_TYPE, TOKEN_NAMESPACE};
+use super::local_index::{self, LocalIndex};
 use skiff_replica::Replica;
-use skiff_replica::ops::Consistency;
-use skiff_store::ListOptions;
-use skiff_store::types::{Event, EventKind};
+use skiff_store::types::{Event, EventKind, KeyValue};
 
-/// Wait before listing again after the watch or a list failed.
-const RELIST_DELAY: Duration = Duration::from_millis(200);
 /// How long a token that a store read found in no Secret is refused without reading again.
 const MISS_TTL: Duration = Duration::from_secs(1);
 /// Remembered misses at most; the memory is cleared when full.
@@ -154,11 +151,27 @@ impl TokenIndex {
         }
     }
 
+    /// Keeps the index fed from `replica`'s Secrets until `shutdown`.
+    pub(crate) async fn run(self: Arc<Self>, replica: Arc<Replica>, shutdown: CancellationToken) {
+        let prefix = skiff_api::resources::find("", "v1", "secrets")
+            .expect("secrets are served")
+            .namespace_prefix(None);
+        local_index::feed(self, replica, prefix, shutdown).await;
+    }
+}
+
+impl LocalIndex for TokenIndex {
+    fn describes(&self) -> &'static str {
+        "token Secrets"
+    }
+
     /// Replaces everything with the listed Secrets and marks the index in sync.
-    fn reset(&self, secrets: impl Iterator<Item = (String, Value)>) {
+    fn reset(&self, kvs: Vec<KeyValue>) {
         let mut fresh = Entries::default();
-        for (key, secret) in secrets {
-            Self::put(&mut fresh, &key, Some(&secret));
+        for kv in kvs {
+            if let Ok(secret) = serde_json::from_slice::<Value>(&kv.value) {
+                Self::put(&mut fresh, &kv.key, Some(&secret));
+            }
         }
         *skiff_sync::write(&self.entries) = fresh;
         self.synced.store(true, Ordering::Release);
@@ -173,56 +186,8 @@ impl TokenIndex {
         Self::put(&mut entries, &event.kv.key, secret.as_ref());
     }
 
-    /// Keeps the index fed from `replica`'s Secrets until `shutdown`.
-    pub(crate) async fn run(self: Arc<Self>, replica: Arc<Replica>, shutdown: CancellationToken) {
-        let prefix = skiff_api::resources::find("", "v1", "secrets")
-            .expect("secrets are served")
-            .namespace_prefix(None);
-        while !shutdown.is_cancelled() {
-            let why = self.follow(&replica, &prefix, &shutdown).await;
-            self.synced.store(false, Ordering::Release);
-            if shutdown.is_cancelled() {
-                return;
-            }
-            tracing::debug!("token index: {why}; listing again");
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(RELIST_DELAY) => {}
-            }
-        }
-    }
-
-    /// One list-then-watch round; returns why it stopped.
-    async fn follow(
-        &self,
-        replica: &Replica,
-        prefix: &str,
-        shutdown: &CancellationToken,
-    ) -> String {
-        let page = match replica
-            .list(prefix, &ListOptions::default(), Consistency::Serializable)
-            .await
-        {
-            Ok(page) => page,
-            Err(e) => return format!("listing secrets: {e}"),
-        };
-        let mut watcher = match replica.watch(prefix, page.revision) {
-            Ok(w) => w,
-            Err(e) => return format!("watching secrets: {e}"),
-        };
-        self.reset(page.kvs.into_iter().filter_map(|kv| {
-            let secret = serde_json::from_slice(&kv.value).ok()?;
-            Some((kv.key, secret))
-        }));
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return "shutting down".into(),
-                next = watcher.next() => match next {
-                    Ok(event) => self.apply(&event),
-                    Err(e) => return format!("secret watch ended: {e}"),
-                },
-            }
-        }
+    fn unsync(&self) {
+        self.synced.store(false, Ordering::Release);
     }
 }
 
@@ -261,10 +226,9 @@ mod tests {
     fn follows_puts_and_deletes() {
         let index = TokenIndex::default();
         assert_eq!(index.lookup(b"tok-a"), Lookup::NotSynced);
-        index.reset(std::iter::once((
-            "/s/a".to_owned(),
-            node_secret("tok-a", "n1"),
-        )));
+        index.reset(vec![
+            event(EventKind::Put, "/s/a", &node_secret("tok-a", "n1")).kv,
+        ]);
         assert_eq!(
             index.lookup(b"tok-a"),
             Lookup::Found(Identity::Node("n1".into()))

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::bind;
 use crate::decide::place;
 use crate::metrics::{Metrics, Outcome};
-use crate::queue::{node_states, pending, uid};
+use crate::queue::{RequestMemo, node_states, pending, uid};
 
 /// A placed pod on its way to `pods/binding`.
 pub struct BindJob {
@@ -34,6 +34,8 @@ pub struct PassState {
     attempts: HashMap<String, u32>,
     /// Where the next pod's search over the nodes starts.
     next_start: usize,
+    /// Each cached pod's requests, parsed once.
+    requests: RequestMemo,
 }
 
 impl PassState {
@@ -49,6 +51,7 @@ impl PassState {
             .retain(|pod_uid, _| unbound.contains(pod_uid.as_str()));
         self.attempts
             .retain(|pod_uid, _| unbound.contains(pod_uid.as_str()));
+        self.requests.forget_gone(pods);
     }
 }
 
@@ -74,7 +77,7 @@ pub fn one_pass(
         // Nothing to place: pods bound by their creator (`spec.nodeName`) cost no node states.
         return Vec::new();
     }
-    let mut nodes = node_states(&node_refs, &pod_refs, &state.assumed);
+    let mut nodes = node_states(&node_refs, &pod_refs, &state.assumed, &mut state.requests);
     let mut unschedulable = Vec::new();
     for pod in waiting {
         let started = Instant::now();

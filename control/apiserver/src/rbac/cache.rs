@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use serde_json::Value;
 use skiff_api::rbac::Policy;
@@ -19,10 +18,8 @@ use skiff_store::types::{Event, EventKind, KeyValue};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::local_index::{self, LocalIndex};
 use crate::objects::read_error;
-
-/// Wait before listing again after the watch or a list failed.
-const RELIST_DELAY: Duration = Duration::from_millis(200);
 
 /// The storage prefix of all four RBAC resources.
 pub(crate) fn prefix() -> String {
@@ -96,7 +93,18 @@ impl PolicyCache {
         self.changed.notify_one();
     }
 
-    fn reset(&self, kvs: &[KeyValue]) {
+    /// Keeps the cache fed from `replica` until `shutdown`.
+    pub(crate) async fn run(self: Arc<Self>, replica: Arc<Replica>, shutdown: CancellationToken) {
+        local_index::feed(self, replica, prefix(), shutdown).await;
+    }
+}
+
+impl LocalIndex for PolicyCache {
+    fn describes(&self) -> &'static str {
+        "RBAC objects"
+    }
+
+    fn reset(&self, kvs: Vec<KeyValue>) {
         let fresh: BTreeMap<String, Value> = kvs
             .iter()
             .filter_map(|kv| Some((kv.key.clone(), decode(kv)?)))
@@ -119,46 +127,8 @@ impl PolicyCache {
         self.rebuild(&objects);
     }
 
-    /// Keeps the cache fed from `replica` until `shutdown`.
-    pub(crate) async fn run(self: Arc<Self>, replica: Arc<Replica>, shutdown: CancellationToken) {
-        while !shutdown.is_cancelled() {
-            let why = self.follow(&replica, &shutdown).await;
-            self.synced.store(false, Ordering::Release);
-            if shutdown.is_cancelled() {
-                return;
-            }
-            tracing::debug!("RBAC cache: {why}; listing again");
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(RELIST_DELAY) => {}
-            }
-        }
-    }
-
-    /// One list-then-watch round; returns why it stopped.
-    async fn follow(&self, replica: &Replica, shutdown: &CancellationToken) -> String {
-        let prefix = prefix();
-        let page = match replica
-            .list(&prefix, &ListOptions::default(), Consistency::Serializable)
-            .await
-        {
-            Ok(page) => page,
-            Err(e) => return format!("listing RBAC objects: {e}"),
-        };
-        let mut watcher = match replica.watch(&prefix, page.revision) {
-            Ok(w) => w,
-            Err(e) => return format!("watching RBAC objects: {e}"),
-        };
-        self.reset(&page.kvs);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return "shutting down".into(),
-                next = watcher.next() => match next {
-                    Ok(event) => self.apply(&event),
-                    Err(e) => return format!("RBAC watch ended: {e}"),
-                },
-            }
-        }
+    fn unsync(&self) {
+        self.synced.store(false, Ordering::Release);
     }
 }
 
