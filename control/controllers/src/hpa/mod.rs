@@ -122,18 +122,6 @@ pub fn reconcile(hpa: &HorizontalPodAutoscaler, input: HpaInput) -> HpaDecision 
         recommendations: input.history.to_vec(),
         ..HpaDecision::default()
     };
-    let finish =
-        |mut out: HpaDecision, conds: Conditions, current: Option<i32>, desired: i32, metrics| {
-            out.status = HorizontalPodAutoscalerStatus {
-                conditions: Some(conds.into_vec()),
-                current_metrics: metrics,
-                current_replicas: current,
-                desired_replicas: desired,
-                last_scale_time: old.last_scale_time.clone(),
-                observed_generation: hpa.metadata.generation,
-            };
-            out
-        };
     let scale = match input.scale {
         Ok(scale) => scale,
         Err(why) => {
@@ -142,13 +130,9 @@ pub fn reconcile(hpa: &HorizontalPodAutoscaler, input: HpaInput) -> HpaDecision 
             conds.set("AbleToScale", ("False", "FailedGetScale"), &message);
             out.events
                 .push(HpaEvent::warning("FailedGetScale", why.to_owned()));
-            return finish(
-                out,
-                conds,
-                old.current_replicas,
-                old.desired_replicas,
-                old.current_metrics.clone(),
-            );
+            let replicas = (old.current_replicas, old.desired_replicas);
+            let metrics = old.current_metrics.clone();
+            return finish(hpa, &old, (out, conds), replicas, metrics);
         }
     };
     conds.set(
@@ -157,44 +141,60 @@ pub fn reconcile(hpa: &HorizontalPodAutoscaler, input: HpaInput) -> HpaDecision 
         "the HPA controller was able to get the target's current scale",
     );
     let spec = hpa.spec.clone().unwrap_or_default();
-    let (current, min, max) = (
-        scale.replicas,
-        spec.min_replicas.unwrap_or(1),
-        spec.max_replicas,
-    );
-    let (desired, reason, metrics) = if current == 0 && min != 0 {
+    let (current, min) = (scale.replicas, spec.min_replicas.unwrap_or(1));
+    if current == 0 && min != 0 {
         conds.set(
             "ScalingActive",
             ("False", "ScalingDisabled"),
             "scaling is disabled since the replica count of the target is zero",
         );
-        return finish(out, conds, Some(current), 0, None);
-    } else if current > max {
-        (
-            max,
-            "Current number of replicas above Spec.MaxReplicas".to_owned(),
-            None,
-        )
-    } else if current < min {
-        (
-            min,
-            "Current number of replicas below Spec.MinReplicas".to_owned(),
-            None,
-        )
-    } else {
-        match from_metrics(hpa, scale, &input, &mut conds, &mut out) {
+        return finish(hpa, &old, (out, conds), (Some(current), 0), None);
+    }
+    let (desired, reason, metrics) = match out_of_bounds(current, min, spec.max_replicas) {
+        Some((desired, reason)) => (desired, reason.to_owned(), None),
+        None => match from_metrics(hpa, scale, &input, &mut conds, &mut out) {
             Ok((desired, reason, statuses)) => (desired, reason, Some(statuses)),
             Err(statuses) => {
-                let desired = old.desired_replicas;
-                return finish(out, conds, Some(current), desired, Some(statuses));
+                let replicas = (Some(current), old.desired_replicas);
+                return finish(hpa, &old, (out, conds), replicas, Some(statuses));
             }
-        }
+        },
     };
-    let out = finish(out, conds, Some(current), desired, metrics);
+    let out = finish(hpa, &old, (out, conds), (Some(current), desired), metrics);
     if desired == current {
         return out;
     }
     rescaled(out, desired, &reason, input.now)
+}
+
+/// A target outside `[min, max]` goes to the nearer bound, whatever the metrics say.
+fn out_of_bounds(current: i32, min: i32, max: i32) -> Option<(i32, &'static str)> {
+    if current > max {
+        Some((max, "Current number of replicas above Spec.MaxReplicas"))
+    } else if current < min {
+        Some((min, "Current number of replicas below Spec.MinReplicas"))
+    } else {
+        None
+    }
+}
+
+/// The decision with its status written: `(current, desired)` replicas and the metrics.
+fn finish(
+    hpa: &HorizontalPodAutoscaler,
+    old: &HorizontalPodAutoscalerStatus,
+    (mut out, conds): (HpaDecision, Conditions),
+    (current, desired): (Option<i32>, i32),
+    metrics: Option<Vec<MetricStatus>>,
+) -> HpaDecision {
+    out.status = HorizontalPodAutoscalerStatus {
+        conditions: Some(conds.into_vec()),
+        current_metrics: metrics,
+        current_replicas: current,
+        desired_replicas: desired,
+        last_scale_time: old.last_scale_time.clone(),
+        observed_generation: hpa.metadata.generation,
+    };
+    out
 }
 
 /// The metrics' proposal, stabilized and limited: (replicas, rescale reason, current

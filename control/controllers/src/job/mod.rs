@@ -12,7 +12,7 @@ mod tracking;
 #[cfg(test)]
 mod tests;
 
-use k8s_openapi::api::batch::v1::{Job, JobStatus};
+use k8s_openapi::api::batch::v1::{Job, JobSpec, JobStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 
@@ -65,11 +65,7 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
     };
     let active: Vec<&Pod> = owned.iter().copied().filter(|p| is_pod_active(p)).collect();
     if let Some(at) = finished(&status) {
-        if let Some(ttl) = spec.ttl_seconds_after_finished {
-            let due = at + i64::from(ttl);
-            plan.delete_job = due <= now;
-            plan.requeue_after = (due > now).then_some(due - now);
-        }
+        plan_expiry(&mut plan, spec, at, now);
         return Ok(stop_all(plan, status, &active));
     }
     let suspended = spec.suspend.unwrap_or(false);
@@ -83,19 +79,8 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
         .zip(start)
         .map(|(d, s)| s + d)
         .filter(|_| !suspended);
-    let (succeeded, failed) = tracking::totals(&status);
     let counted = !tracking::pending(&status);
-    let failing = conditions::failure_target(&status)
-        .or_else(|| {
-            (failed > spec.backoff_limit.unwrap_or(DEFAULT_BACKOFF_LIMIT))
-                .then_some(Finish::BackoffLimitExceeded)
-        })
-        .or_else(|| {
-            deadline
-                .is_some_and(|d| d <= now)
-                .then_some(Finish::DeadlineExceeded)
-        });
-    if let Some(why) = failing {
+    if let Some(why) = failing(spec, &status, deadline, now) {
         // The reason is fixed now (FailureTarget); Failed follows once every pod is counted,
         // so the pods deleted here cannot turn a deadline into a backoff limit.
         conditions::set_failure_target(&mut status, why, now);
@@ -104,28 +89,14 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
         }
         return Ok(stop_all(plan, status, &active));
     }
+    let (succeeded, _) = tracking::totals(&status);
     // A Job being deleted (in the foreground) starts nothing; the collector takes its pods.
     let want = if suspended || is_terminating(&job.metadata) {
         0
     } else {
         want_active(spec.completions, spec.parallelism, succeeded, active.len())
     };
-    if active.len() > want {
-        plan.delete = crate::replicaset::deletion_order(&active)
-            .into_iter()
-            .take(active.len() - want)
-            .collect();
-    } else if active.len() < want {
-        match backoff::remaining(&owned, now) {
-            Some(wait) => plan.requeue_after = Some(wait),
-            None => {
-                let count = (want - active.len()).min(crate::replicaset::BURST_REPLICAS);
-                plan.create = (0..count)
-                    .map(|_| job_pod(job, uid))
-                    .collect::<Result<_, _>>()?;
-            }
-        }
-    }
+    scale_active(&mut plan, job, uid, (&owned, &active), want, now)?;
     let active_after = active.len() - plan.delete.len() + plan.create.len();
     let complete = spec.completions.map_or(succeeded > 0, |c| succeeded >= c);
     if complete && active_after == 0 && counted {
@@ -138,6 +109,61 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
     status.ready = Some(count(active.iter().filter(|p| is_pod_ready(p)).count()));
     plan.status = status;
     Ok(plan)
+}
+
+/// A Job finished at `at`: delete it once `ttlSecondsAfterFinished` has passed, else look
+/// again then.
+fn plan_expiry(plan: &mut JobPlan, spec: &JobSpec, at: i64, now: i64) {
+    if let Some(ttl) = spec.ttl_seconds_after_finished {
+        let due = at + i64::from(ttl);
+        plan.delete_job = due <= now;
+        plan.requeue_after = (due > now).then_some(due - now);
+    }
+}
+
+/// Why the Job fails now, if it does: a failure already targeted, the backoff limit, or the
+/// active deadline.
+fn failing(spec: &JobSpec, status: &JobStatus, deadline: Option<i64>, now: i64) -> Option<Finish> {
+    let (_, failed) = tracking::totals(status);
+    conditions::failure_target(status)
+        .or_else(|| {
+            (failed > spec.backoff_limit.unwrap_or(DEFAULT_BACKOFF_LIMIT))
+                .then_some(Finish::BackoffLimitExceeded)
+        })
+        .or_else(|| {
+            deadline
+                .is_some_and(|d| d <= now)
+                .then_some(Finish::DeadlineExceeded)
+        })
+}
+
+/// Deletes active pods beyond `want`, or creates the missing ones (a burst at most) unless a
+/// failed pod's back-off is still running.
+fn scale_active(
+    plan: &mut JobPlan,
+    job: &Job,
+    uid: &str,
+    (owned, active): (&[&Pod], &[&Pod]),
+    want: usize,
+    now: i64,
+) -> Result<(), Error> {
+    if active.len() > want {
+        plan.delete = crate::replicaset::deletion_order(active)
+            .into_iter()
+            .take(active.len() - want)
+            .collect();
+    } else if active.len() < want {
+        match backoff::remaining(owned, now) {
+            Some(wait) => plan.requeue_after = Some(wait),
+            None => {
+                let count = (want - active.len()).min(crate::replicaset::BURST_REPLICAS);
+                plan.create = (0..count)
+                    .map(|_| job_pod(job, uid))
+                    .collect::<Result<_, _>>()?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn count(n: usize) -> i32 {
