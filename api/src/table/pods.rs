@@ -76,44 +76,86 @@ fn exit_text(terminated: &Value) -> String {
     }
 }
 
+/// What the container statuses add up to so far, in kubectl's order of precedence.
+struct Summary {
+    reason: String,
+    ready: usize,
+    restarts: Restarts,
+    sidecar_restarts: Restarts,
+}
+
 pub(super) fn row(pod: &Value, now: i64) -> Row {
     let spec = &pod["spec"];
     let status = &pod["status"];
     let inits = list_at(spec, &["initContainers"]);
-    let sidecar = |name: &str| {
-        inits
-            .iter()
-            .any(|c| str_at(c, &["name"]) == name && str_at(c, &["restartPolicy"]) == "Always")
-    };
     let sidecars = inits
         .iter()
         .filter(|c| str_at(c, &["restartPolicy"]) == "Always")
         .count();
     let total = list_at(spec, &["containers"]).len() + sidecars;
-    let mut ready = 0;
-
     let phase = str_at(status, &["phase"]);
-    let mut reason = match str_at(status, &["reason"]) {
-        "" => phase.to_owned(),
-        r => r.to_owned(),
+    let mut summary = Summary {
+        reason: initial_reason(status),
+        ready: 0,
+        restarts: Restarts::default(),
+        sidecar_restarts: Restarts::default(),
     };
-    for c in list_at(status, &["conditions"]) {
-        if str_at(c, &["type"]) == "PodScheduled" && str_at(c, &["reason"]) == "SchedulingGated" {
-            reason = "SchedulingGated".into();
-        }
+    let initializing = init_containers(pod, &mut summary);
+    if !initializing || condition_true(pod, "Initialized") {
+        app_containers(pod, &mut summary);
     }
+    let deleting = has(pod, &["metadata", "deletionTimestamp"]);
+    if deleting && str_at(status, &["reason"]) == "NodeLost" {
+        summary.reason = "Unknown".into();
+    } else if deleting && phase != "Succeeded" && phase != "Failed" {
+        summary.reason = "Terminating".into();
+    }
+    let ip = list_at(status, &["podIPs"])
+        .first()
+        .map(|p| str_at(p, &["ip"]))
+        .unwrap_or_else(|| str_at(status, &["podIP"]));
+    Row {
+        cells: vec![
+            json!(name(pod)),
+            json!(format!("{}/{total}", summary.ready)),
+            json!(summary.reason),
+            json!(restarts_text(summary.restarts, now)),
+            json!(since(&pod["metadata"]["creationTimestamp"], now)),
+            json!(or_none(ip)),
+            json!(or_none(str_at(spec, &["nodeName"]))),
+            json!(or_none(str_at(status, &["nominatedNodeName"]))),
+            json!(readiness_gates_text(pod)),
+        ],
+        conditions: completed_conditions(phase),
+    }
+}
 
-    let mut restarts = Restarts::default();
-    let mut sidecar_restarts = Restarts::default();
-    let mut initializing = false;
-    for (i, cs) in list_at(status, &["initContainerStatuses"])
-        .iter()
-        .enumerate()
-    {
-        restarts.add(cs);
+/// The pod's reason, else its phase; a scheduling gate overrides both.
+fn initial_reason(status: &Value) -> String {
+    let gated = list_at(status, &["conditions"]).iter().any(|c| {
+        str_at(c, &["type"]) == "PodScheduled" && str_at(c, &["reason"]) == "SchedulingGated"
+    });
+    match str_at(status, &["reason"]) {
+        _ if gated => "SchedulingGated".into(),
+        "" => str_at(status, &["phase"]).to_owned(),
+        r => r.to_owned(),
+    }
+}
+
+/// Walks the init containers in order; true if one still holds the pod ("Init:...").
+fn init_containers(pod: &Value, summary: &mut Summary) -> bool {
+    let inits = list_at(&pod["spec"], &["initContainers"]);
+    let sidecar = |name: &str| {
+        inits
+            .iter()
+            .any(|c| str_at(c, &["name"]) == name && str_at(c, &["restartPolicy"]) == "Always")
+    };
+    let statuses = list_at(&pod["status"], &["initContainerStatuses"]);
+    for (i, cs) in statuses.iter().enumerate() {
+        summary.restarts.add(cs);
         let is_sidecar = sidecar(str_at(cs, &["name"]));
         if is_sidecar {
-            sidecar_restarts.add(cs);
+            summary.sidecar_restarts.add(cs);
         }
         let terminated = at(cs, &["state", "terminated"]);
         let waiting_reason = str_at(cs, &["state", "waiting", "reason"]);
@@ -122,11 +164,11 @@ pub(super) fn row(pod: &Value, now: i64) -> Row {
         }
         if is_sidecar && at(cs, &["started"]).as_bool() == Some(true) {
             if at(cs, &["ready"]).as_bool() == Some(true) {
-                ready += 1;
+                summary.ready += 1;
             }
             continue;
         }
-        reason = if !terminated.is_null() {
+        summary.reason = if !terminated.is_null() {
             match str_at(terminated, &["reason"]) {
                 "" => format!("Init:{}", exit_text(terminated)),
                 r => format!("Init:{r}"),
@@ -136,99 +178,72 @@ pub(super) fn row(pod: &Value, now: i64) -> Row {
         } else {
             format!("Init:{i}/{}", inits.len())
         };
-        initializing = true;
-        break;
+        return true;
     }
+    false
+}
 
-    if !initializing || condition_true(pod, "Initialized") {
-        restarts = sidecar_restarts;
-        let mut has_running = false;
-        for cs in list_at(status, &["containerStatuses"]).iter().rev() {
-            restarts.add(cs);
-            let waiting_reason = str_at(cs, &["state", "waiting", "reason"]);
-            let terminated = at(cs, &["state", "terminated"]);
-            if !waiting_reason.is_empty() {
-                reason = waiting_reason.to_owned();
-            } else if !terminated.is_null() {
-                reason = match str_at(terminated, &["reason"]) {
-                    "" => exit_text(terminated),
-                    r => r.to_owned(),
-                };
-            } else if at(cs, &["ready"]).as_bool() == Some(true) && has(cs, &["state", "running"]) {
-                has_running = true;
-                ready += 1;
-            }
-        }
-        if reason == "Completed" && has_running {
-            reason = if condition_true(pod, "Ready") {
-                "Running".into()
-            } else {
-                "NotReady".into()
+/// The app containers, last first as kubectl reads them: waiting and terminated reasons
+/// win, running and ready ones count as ready.
+fn app_containers(pod: &Value, summary: &mut Summary) {
+    summary.restarts = summary.sidecar_restarts;
+    let mut has_running = false;
+    for cs in list_at(&pod["status"], &["containerStatuses"]).iter().rev() {
+        summary.restarts.add(cs);
+        let waiting_reason = str_at(cs, &["state", "waiting", "reason"]);
+        let terminated = at(cs, &["state", "terminated"]);
+        if !waiting_reason.is_empty() {
+            summary.reason = waiting_reason.to_owned();
+        } else if !terminated.is_null() {
+            summary.reason = match str_at(terminated, &["reason"]) {
+                "" => exit_text(terminated),
+                r => r.to_owned(),
             };
+        } else if at(cs, &["ready"]).as_bool() == Some(true) && has(cs, &["state", "running"]) {
+            has_running = true;
+            summary.ready += 1;
         }
     }
-
-    let deleting = has(pod, &["metadata", "deletionTimestamp"]);
-    if deleting && str_at(status, &["reason"]) == "NodeLost" {
-        reason = "Unknown".into();
-    } else if deleting && phase != "Succeeded" && phase != "Failed" {
-        reason = "Terminating".into();
+    if summary.reason == "Completed" && has_running {
+        summary.reason = if condition_true(pod, "Ready") {
+            "Running".into()
+        } else {
+            "NotReady".into()
+        };
     }
+}
 
-    let restarts_text = match restarts.last {
-        Some(last) if restarts.count != 0 => {
-            format!(
-                "{} ({} ago)",
-                restarts.count,
-                super::age::human_duration(now - last)
-            )
-        }
+/// "3 (5m ago)", or the bare count when nothing restarted.
+fn restarts_text(restarts: Restarts, now: i64) -> String {
+    match restarts.last {
+        Some(last) if restarts.count != 0 => format!(
+            "{} ({} ago)",
+            restarts.count,
+            super::age::human_duration(now - last)
+        ),
         _ => restarts.count.to_string(),
-    };
-
-    let ip = list_at(status, &["podIPs"])
-        .first()
-        .map(|p| str_at(p, &["ip"]))
-        .unwrap_or_else(|| str_at(status, &["podIP"]));
-    let gates = list_at(spec, &["readinessGates"]);
-    let gates_text = if gates.is_empty() {
-        "<none>".to_owned()
-    } else {
-        let conditions = list_at(status, &["conditions"]);
-        let true_gates = gates
-            .iter()
-            .filter(|g| {
-                let ty = str_at(g, &["conditionType"]);
-                conditions
-                    .iter()
-                    .find(|c| str_at(c, &["type"]) == ty)
-                    .is_some_and(|c| str_at(c, &["status"]) == "True")
-            })
-            .count();
-        format!("{true_gates}/{}", gates.len())
-    };
-
-    let conditions = match phase {
-        "Succeeded" => Some(("Succeeded", "The pod has completed successfully.")),
-        "Failed" => Some(("Failed", "The pod failed.")),
-        _ => None,
     }
-    .map(|(reason, message)| {
-        json!([{"type": "Completed", "status": "True", "reason": reason, "message": message}])
-    });
+}
 
-    Row {
-        cells: vec![
-            json!(name(pod)),
-            json!(format!("{ready}/{total}")),
-            json!(reason),
-            json!(restarts_text),
-            json!(since(&pod["metadata"]["creationTimestamp"], now)),
-            json!(or_none(ip)),
-            json!(or_none(str_at(spec, &["nodeName"]))),
-            json!(or_none(str_at(status, &["nominatedNodeName"]))),
-            json!(gates_text),
-        ],
-        conditions,
+/// "true/all" readiness gates, or `<none>`.
+fn readiness_gates_text(pod: &Value) -> String {
+    let gates = list_at(&pod["spec"], &["readinessGates"]);
+    if gates.is_empty() {
+        return "<none>".to_owned();
     }
+    let true_gates = gates
+        .iter()
+        .filter(|g| condition_true(pod, str_at(g, &["conditionType"])))
+        .count();
+    format!("{true_gates}/{}", gates.len())
+}
+
+/// The row's `Completed` condition for a finished pod (kubectl's printer marks those rows).
+fn completed_conditions(phase: &str) -> Option<Value> {
+    let (reason, message) = match phase {
+        "Succeeded" => ("Succeeded", "The pod has completed successfully."),
+        "Failed" => ("Failed", "The pod failed."),
+        _ => return None,
+    };
+    Some(json!([{"type": "Completed", "status": "True", "reason": reason, "message": message}]))
 }
