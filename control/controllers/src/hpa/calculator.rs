@@ -106,7 +106,7 @@ pub fn replicas(
     samples: &[PodUsage],
     now: i64,
 ) -> Result<Proposal, MetricProblem> {
-    let mut usage: BTreeMap<String, (f64, &PodUsage)> = samples
+    let usage: BTreeMap<String, (f64, &PodUsage)> = samples
         .iter()
         .filter_map(|s| Some((s.pod.clone(), (s.usage(resource)?, s))))
         .collect();
@@ -114,24 +114,10 @@ pub fn replicas(
         return Err(MetricProblem::NoPods);
     }
     let groups = group(pods, &usage, resource, now);
-    let live: BTreeSet<String> = pods
-        .iter()
-        .filter_map(|p| p.metadata.name.clone())
-        .collect();
-    usage.retain(|name, _| live.contains(name) && !groups.unready.contains(name));
-    // Ignored pods (deleting, failed) keep no sample either.
-    usage.retain(|name, _| {
-        pods.iter().any(|p| {
-            p.metadata.name.as_deref() == Some(name)
-                && !is_terminating(&p.metadata)
-                && p.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Failed")
-        })
-    });
-    if usage.is_empty() {
+    let mut values = counted_values(usage, pods, &groups);
+    if values.is_empty() {
         return Err(MetricProblem::NoReadyMetrics);
     }
-    let mut values: BTreeMap<String, f64> =
-        usage.iter().map(|(k, (v, _))| (k.clone(), *v)).collect();
     let requests = match target {
         Target::Utilization(_) => Some(requests_of(pods, resource)?),
         Target::AverageValue(_) => None,
@@ -150,15 +136,14 @@ pub fn replicas(
         }
         return Ok(proposal(ceil(usage_ratio * groups.ready as f64)));
     }
+    // Pods without a sample count as using their request (scaling down) or nothing (up);
+    // unready pods count as using nothing when scaling up.
     for name in &groups.missing {
-        let assumed = if usage_ratio < 1.0 {
-            match (target, &requests) {
-                (Target::Utilization(_), Some(r)) => r.get(name).copied().unwrap_or(0.0),
-                (Target::AverageValue(v), _) => v,
-                (Target::Utilization(_), None) => 0.0,
-            }
-        } else {
-            0.0
+        let assumed = match (usage_ratio < 1.0, target, &requests) {
+            (false, _, _) => 0.0,
+            (true, Target::Utilization(_), Some(r)) => r.get(name).copied().unwrap_or(0.0),
+            (true, Target::AverageValue(v), _) => v,
+            (true, Target::Utilization(_), None) => 0.0,
         };
         values.insert(name.clone(), assumed);
     }
@@ -168,15 +153,48 @@ pub fn replicas(
         }
     }
     let (new_ratio, _, _) = ratio_of(&values);
+    Ok(proposal(rebalanced(
+        current,
+        usage_ratio,
+        new_ratio,
+        values.len(),
+    )))
+}
+
+/// The usage of the pods that count: alive, ready, not being deleted, not failed.
+fn counted_values(
+    mut usage: BTreeMap<String, (f64, &PodUsage)>,
+    pods: &[&Pod],
+    groups: &Groups,
+) -> BTreeMap<String, f64> {
+    let live: BTreeSet<String> = pods
+        .iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    usage.retain(|name, _| live.contains(name) && !groups.unready.contains(name));
+    // Ignored pods (deleting, failed) keep no sample either.
+    usage.retain(|name, _| {
+        pods.iter().any(|p| {
+            p.metadata.name.as_deref() == Some(name)
+                && !is_terminating(&p.metadata)
+                && p.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Failed")
+        })
+    });
+    usage.into_iter().map(|(k, (v, _))| (k, v)).collect()
+}
+
+/// The replica count after assuming usage for pods without one: unchanged when the new
+/// ratio is within tolerance, flips direction, or would move against the measured ratio.
+fn rebalanced(current: i32, usage_ratio: f64, new_ratio: f64, pods: usize) -> i32 {
     let flips = (usage_ratio < 1.0 && new_ratio > 1.0) || (usage_ratio > 1.0 && new_ratio < 1.0);
     if (1.0 - new_ratio).abs() <= TOLERANCE || flips {
-        return Ok(proposal(current));
+        return current;
     }
-    let new_replicas = ceil(new_ratio * values.len() as f64);
+    let new_replicas = ceil(new_ratio * pods as f64);
     if (new_ratio < 1.0 && new_replicas > current) || (new_ratio > 1.0 && new_replicas < current) {
-        return Ok(proposal(current));
+        return current;
     }
-    Ok(proposal(new_replicas))
+    new_replicas
 }
 
 fn ceil(x: f64) -> i32 {
