@@ -19,21 +19,7 @@ pub(crate) fn validate_transition(
     errs: &mut Vec<FieldError>,
 ) {
     let null = Value::Null;
-    let old_meta = old.get("metadata").unwrap_or(&null);
-    let new_meta = new.get("metadata").unwrap_or(&null);
-    for f in ["name", "namespace", "uid"] {
-        let (o, n) = (
-            str_of(old_meta, f).unwrap_or(""),
-            str_of(new_meta, f).unwrap_or(""),
-        );
-        // An empty uid on the new object is filled in from the old one by the server.
-        if o != n && !(f == "uid" && n.is_empty()) {
-            errs.push(immutable(
-                format!("metadata.{f}"),
-                &Value::String(n.to_owned()),
-            ));
-        }
-    }
+    check_identity(old, new, errs);
     let at = |v: &'static str, obj: &Value| obj.pointer(v).cloned().unwrap_or(Value::Null);
     let same = |p: &'static str| at(p, old) == at(p, new);
     let mut frozen = |p: &'static str, field: &'static str| {
@@ -59,39 +45,65 @@ pub(crate) fn validate_transition(
             frozen("/spec/template", "spec.template");
             frozen("/spec/completionMode", "spec.completionMode");
         }
-        ("", "Service") => {
-            let old_ip = str_of(old.get("spec").unwrap_or(&null), "clusterIP").unwrap_or("");
-            let spec = new.get("spec").unwrap_or(&null);
-            let new_ip = str_of(spec, "clusterIP").unwrap_or("");
-            let to_external = str_of(spec, "type") == Some("ExternalName");
-            if !old_ip.is_empty() && !new_ip.is_empty() && old_ip != new_ip && !to_external {
-                errs.push(immutable(
-                    "spec.clusterIP",
-                    &Value::String(new_ip.to_owned()),
-                ));
-            }
-        }
-        ("", "ConfigMap" | "Secret") => {
-            if old.get("immutable").and_then(Value::as_bool) == Some(true) {
-                let msg = "field is immutable when `immutable` is set";
-                if new.get("immutable").and_then(Value::as_bool) != Some(true) {
-                    errs.push(forbidden("immutable", msg));
-                }
-                for f in ["data", "binaryData", "stringData"] {
-                    let (o, n) = (present(old, f), present(new, f));
-                    if o != n && !(f == "stringData" && n.is_none()) {
-                        errs.push(forbidden(f, msg));
-                    }
-                }
-            }
-            if info.kind == "Secret" {
-                let ty = |o: &Value| str_of(o, "type").unwrap_or("Opaque").to_owned();
-                if ty(old) != ty(new) {
-                    errs.push(immutable("type", &Value::String(ty(new))));
-                }
-            }
-        }
+        ("", "Service") => check_cluster_ip_kept(old, new, errs),
+        ("", "ConfigMap" | "Secret") => check_immutable_data(info.kind, old, new, errs),
         _ => {}
+    }
+}
+
+/// Name, namespace and uid never change (an empty new uid is filled in from the old one).
+fn check_identity(old: &Value, new: &Value, errs: &mut Vec<FieldError>) {
+    let null = Value::Null;
+    let old_meta = old.get("metadata").unwrap_or(&null);
+    let new_meta = new.get("metadata").unwrap_or(&null);
+    for f in ["name", "namespace", "uid"] {
+        let (o, n) = (
+            str_of(old_meta, f).unwrap_or(""),
+            str_of(new_meta, f).unwrap_or(""),
+        );
+        if o != n && !(f == "uid" && n.is_empty()) {
+            errs.push(immutable(
+                format!("metadata.{f}"),
+                &Value::String(n.to_owned()),
+            ));
+        }
+    }
+}
+
+/// A Service keeps its cluster IP unless it turns into an ExternalName Service.
+fn check_cluster_ip_kept(old: &Value, new: &Value, errs: &mut Vec<FieldError>) {
+    let null = Value::Null;
+    let old_ip = str_of(old.get("spec").unwrap_or(&null), "clusterIP").unwrap_or("");
+    let spec = new.get("spec").unwrap_or(&null);
+    let new_ip = str_of(spec, "clusterIP").unwrap_or("");
+    let to_external = str_of(spec, "type") == Some("ExternalName");
+    if !old_ip.is_empty() && !new_ip.is_empty() && old_ip != new_ip && !to_external {
+        errs.push(immutable(
+            "spec.clusterIP",
+            &Value::String(new_ip.to_owned()),
+        ));
+    }
+}
+
+/// An immutable ConfigMap's or Secret's data stays; a Secret's type never changes.
+fn check_immutable_data(kind: &str, old: &Value, new: &Value, errs: &mut Vec<FieldError>) {
+    if old.get("immutable").and_then(Value::as_bool) == Some(true) {
+        let msg = "field is immutable when `immutable` is set";
+        if new.get("immutable").and_then(Value::as_bool) != Some(true) {
+            errs.push(forbidden("immutable", msg));
+        }
+        for f in ["data", "binaryData", "stringData"] {
+            let (o, n) = (present(old, f), present(new, f));
+            if o != n && !(f == "stringData" && n.is_none()) {
+                errs.push(forbidden(f, msg));
+            }
+        }
+    }
+    if kind == "Secret" {
+        let ty = |o: &Value| str_of(o, "type").unwrap_or("Opaque").to_owned();
+        if ty(old) != ty(new) {
+            errs.push(immutable("type", &Value::String(ty(new))));
+        }
     }
 }
 
