@@ -8,9 +8,8 @@
 //! running `skiff agent`.
 
 mod https;
-mod token;
 
-pub use token::{JoinToken, TokenError};
+pub use skiff_pki::{JoinToken, TokenError};
 
 use crate::credential::Credential;
 use http::StatusCode;
@@ -34,15 +33,9 @@ pub enum JoinError {
     Tls { url: String, reason: String },
     #[error("{url}/cacerts did not answer with a PEM certificate")]
     NotPem { url: String },
-    #[error(
-        "the server at {url} presents cluster CA sha256:{presented}, but the token pins \
-         sha256:{expected}: wrong token or wrong cluster"
-    )]
-    CaMismatch {
-        url: String,
-        expected: String,
-        presented: String,
-    },
+    /// Fetching the cluster CA and checking it against the token's pin.
+    #[error(transparent)]
+    Ca(#[from] skiff_pki::JoinError),
     #[error("the server at {url} refused the join token (401 Unauthorized): {message}")]
     Unauthorized { url: String, message: String },
     #[error("node name {name:?} is taken (409 Conflict): {message}")]
@@ -64,7 +57,7 @@ pub async fn join(server: &str, token: &str, name: &str) -> Result<Credential, J
     let token = JoinToken::parse(token)?;
     let url = server.trim_end_matches('/');
     let target = https::Target::parse(url)?;
-    let ca_pem = https::fetch_pinned_ca(&target, token.ca_fingerprint()).await?;
+    let ca_pem = skiff_pki::fetch_ca(url, &token).await?;
     let body = serde_json::json!({ "nodeName": name }).to_string();
     let (status, answer) =
         https::post_verified(&target, &ca_pem, JOIN_PATH, token.secret(), body).await?;
