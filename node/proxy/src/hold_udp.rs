@@ -116,7 +116,7 @@ impl Relay {
                 backend = &mut awake => break backend,
                 received = socket.recv_from(&mut buf) => {
                     if let Ok((n, from)) = received
-                        && self.from_pod(from)
+                        && self.sent_by_pod(from)
                         && queued.len() < QUEUE
                     {
                         queued.push((buf[..n].to_vec(), from));
@@ -161,7 +161,7 @@ impl Relay {
                 () = stop.cancelled() => break,
                 () = tokio::time::sleep(IDLE) => break,
                 received = socket.recv_from(&mut buf) => {
-                    if let Ok((n, from)) = received && self.from_pod(from) {
+                    if let Ok((n, from)) = received && self.sent_by_pod(from) {
                         guest = Some(from);
                         self.send(&upstream, &buf[..n], backend).await;
                     }
@@ -186,7 +186,7 @@ impl Relay {
     }
 
     /// Whether `from` is a socket of the pod (nothing else may use the relay).
-    fn from_pod(&self, from: SocketAddr) -> bool {
+    fn sent_by_pod(&self, from: SocketAddr) -> bool {
         self.f
             .overlay
             .virtual_of(Proto::Udp, from)
