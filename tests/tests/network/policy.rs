@@ -56,6 +56,10 @@ async fn start_echo(kubectl: &Kubectl) -> anyhow::Result<String> {
         "spec": {"nodeName": "net-b", "terminationGracePeriodSeconds": 1, "containers": [
             {"name": "tcp", "image": example("tcp-echo")?},
             {"name": "udp", "image": example("udp-echo")?},
+            // Echo servers serve one connection at a time: one each for the connections
+            // `policy_host` keeps open across policy changes.
+            {"name": "held-a", "image": example("tcp-echo")?, "env": [{"name": "PORT", "value": "7002"}]},
+            {"name": "held-b", "image": example("tcp-echo")?, "env": [{"name": "PORT", "value": "7003"}]},
         ]},
     });
     apply(kubectl, &[pod]).await?;

@@ -25,11 +25,13 @@ pub const NET_B: &str = "127.0.0.3";
 /// How long a refused round is given to be answered anyway.
 const ANSWER_WAIT: Duration = Duration::from_secs(2);
 
-/// The NodePorts of the echo pod: TCP 7000 and UDP 7001.
+/// The NodePorts of the echo pod: TCP 7000, UDP 7001, and the TCP echoes 7002 and 7003
+/// that serve the connections kept open (one connection at a time each).
 #[derive(Debug, Clone, Copy)]
 pub struct EchoPorts {
     pub tcp: u16,
     pub udp: u16,
+    pub held: [u16; 2],
 }
 
 /// Exposes the echo pod of `echoes` on NodePorts and waits until both nodes echo through
@@ -40,17 +42,26 @@ pub async fn expose_echo(kubectl: &Kubectl) -> anyhow::Result<EchoPorts> {
         "metadata": {"name": "echo-np", "namespace": "echoes"},
         "spec": {"type": "NodePort", "selector": {"app": "echo"}, "ports": [
             {"name": "tcp", "port": 7000, "protocol": "TCP"},
-            {"name": "udp", "port": 7001, "protocol": "UDP"}]},
+            {"name": "udp", "port": 7001, "protocol": "UDP"},
+            {"name": "held-a", "port": 7002, "protocol": "TCP"},
+            {"name": "held-b", "port": 7003, "protocol": "TCP"}]},
     });
     apply(kubectl, &[service]).await?;
-    let jsonpath = "jsonpath={.spec.ports[0].nodePort} {.spec.ports[1].nodePort}";
+    let jsonpath = "jsonpath={.spec.ports[*].nodePort}";
     let args = ["-n", "echoes", "get", "service", "echo-np", "-o", jsonpath];
     let out = kubectl.ok(&args).await?;
-    let mut ports = out.split_whitespace().map(str::parse::<u16>);
-    let (Some(Ok(tcp)), Some(Ok(udp))) = (ports.next(), ports.next()) else {
-        bail!("echo-np has no NodePorts: {out:?}");
+    let ports: Vec<u16> = out
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let [tcp, udp, held_a, held_b] = ports[..] else {
+        bail!("echo-np has not its 4 NodePorts: {out:?}");
     };
-    let ports = EchoPorts { tcp, udp };
+    let ports = EchoPorts {
+        tcp,
+        udp,
+        held: [held_a, held_b],
+    };
     poll("the echo NodePorts answer on both nodes", WAIT, || async {
         for node in [NET_A, NET_B] {
             if tcp_round(node, ports.tcp, "up").await.is_err()
@@ -97,8 +108,8 @@ pub async fn echo(stream: &mut TcpStream, msg: &str) -> anyhow::Result<String> {
 /// One connection through each node's NodePort, established now (before any policy).
 pub async fn establish(ports: EchoPorts) -> anyhow::Result<Vec<TcpStream>> {
     let mut held = Vec::new();
-    for node in [NET_A, NET_B] {
-        let mut stream = TcpStream::connect((node, ports.tcp)).await?;
+    for (node, port) in [NET_A, NET_B].into_iter().zip(ports.held) {
+        let mut stream = TcpStream::connect((node, port)).await?;
         let reply = echo(&mut stream, "before").await?;
         ensure!(reply == "before", "NodePort on {node} answered {reply:?}");
         held.push(stream);

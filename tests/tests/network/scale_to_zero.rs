@@ -36,7 +36,12 @@ pub(crate) async fn replicas(kubectl: &Kubectl, name: &str) -> anyhow::Result<St
 }
 
 /// A Deployment of `image` that scales to zero after [`IDLE`], and its Service on `port`.
-pub(crate) fn sleeper(name: &str, image: &str, port: u16, node_port: bool) -> anyhow::Result<[Value; 2]> {
+pub(crate) fn sleeper(
+    name: &str,
+    image: &str,
+    port: u16,
+    node_port: bool,
+) -> anyhow::Result<[Value; 2]> {
     let labels = json!({"app": name});
     let deployment = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
@@ -96,7 +101,10 @@ async fn scenario() -> anyhow::Result<()> {
     let [deployment, service] = sleeper("sleepy", "http-server", 8080, true)?;
     let [echo, echo_service] = sleeper("sleepy-echo", "tcp-echo", 7000, false)?;
     let udp = crate::scale_to_zero_udp::udp_sleepers()?;
-    for object in [deployment, service, echo, echo_service].into_iter().chain(udp) {
+    for object in [deployment, service, echo, echo_service]
+        .into_iter()
+        .chain(udp)
+    {
         kubectl
             .ok_stdin(&["apply", "-f", "-"], &object.to_string())
             .await?;
