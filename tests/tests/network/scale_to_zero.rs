@@ -100,11 +100,7 @@ async fn scenario() -> anyhow::Result<()> {
     let kubectl = &fleet.kubectl;
     let [deployment, service] = sleeper("sleepy", "http-server", 8080, true)?;
     let [echo, echo_service] = sleeper("sleepy-echo", "tcp-echo", 7000, false)?;
-    let udp = crate::scale_to_zero_udp::udp_sleepers()?;
-    for object in [deployment, service, echo, echo_service]
-        .into_iter()
-        .chain(udp)
-    {
+    for object in [deployment, service, echo, echo_service] {
         kubectl
             .ok_stdin(&["apply", "-f", "-"], &object.to_string())
             .await?;
@@ -127,6 +123,13 @@ async fn scenario() -> anyhow::Result<()> {
     let warm = http_get(&addr, "/warm").await?;
     ensure!(warm.starts_with("HTTP/1.1 200"), "warm request: {warm:?}");
     let last_request = Instant::now();
+    // Created now, they fall asleep while `sleepy` idles (created earlier, on a loaded
+    // machine they delayed the checks above past `sleepy`'s own idle time).
+    for object in crate::scale_to_zero_udp::udp_sleepers()? {
+        kubectl
+            .ok_stdin(&["apply", "-f", "-"], &object.to_string())
+            .await?;
+    }
 
     poll("the idle Deployment scaled to 0", WAIT, || async {
         Ok(replicas(kubectl, "sleepy").await? == "0")
