@@ -102,3 +102,37 @@ pub(crate) fn stamp(shared: &Shared, headers: &mut HeaderMap, source: SocketAddr
 pub(crate) fn stated_outside(headers: &HeaderMap) -> Option<IpAddr> {
     headers.get(OUTSIDE_HEADER)?.to_str().ok()?.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outside_source_is_kept_until_removed_for_its_own_address() {
+        let outsiders = Outsiders::default();
+        let source: SocketAddr = "10.244.0.1:40000".parse().unwrap();
+        let (node_a, node_b): (IpAddr, IpAddr) =
+            ("127.0.0.2".parse().unwrap(), "127.0.0.3".parse().unwrap());
+        outsiders.insert(source, node_a);
+        assert_eq!(outsiders.get(&source), Some(node_a));
+        // Registered again meanwhile: removing the older registration keeps the newer.
+        outsiders.insert(source, node_b);
+        outsiders.remove(source, node_a);
+        assert_eq!(outsiders.get(&source), Some(node_b));
+        outsiders.remove(source, node_b);
+        assert_eq!(outsiders.get(&source), None);
+        outsiders.insert(source, node_a);
+        outsiders.forget(&source);
+        assert_eq!(outsiders.get(&source), None);
+    }
+
+    #[test]
+    fn a_stated_outside_address_is_read_only_when_it_parses() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(stated_outside(&headers), None);
+        headers.insert(OUTSIDE_HEADER, HeaderValue::from_static("not an address"));
+        assert_eq!(stated_outside(&headers), None);
+        headers.insert(OUTSIDE_HEADER, HeaderValue::from_static("127.0.0.2"));
+        assert_eq!(stated_outside(&headers), Some("127.0.0.2".parse().unwrap()));
+    }
+}
