@@ -1,11 +1,13 @@
 //! `net-bench`: the network benchmark of issue 16. Direct loopback, pod to pod on one node,
-//! pod to pod across nodes and through a Service VIP, alternating, `--rounds` times; prints
-//! a table per round with ratios to direct loopback and kube-proxy's published figures. The
-//! `skiff` binary is `SKIFF_BIN`. See bench/README.md ("Network").
+//! pod to pod across nodes, through a Service VIP and through NodePorts, alternating,
+//! `--rounds` times; prints a table per round with ratios to direct loopback and
+//! kube-proxy's published figures; then the cold first request of a scaled-to-zero HTTP
+//! Service against warm ones (unless `--no-cold-start`). The `skiff` binary is `SKIFF_BIN`.
+//! See bench/README.md ("Network").
 
 use anyhow::Result;
 use clap::Parser;
-use skiff_bench::net::{Cluster, Native, Path, print_round};
+use skiff_bench::net::{Cluster, Native, Path, measure_cold_start, print_round};
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -19,6 +21,9 @@ struct Cli {
     /// Rounds; each runs every path once, in turn.
     #[arg(long, default_value_t = 2)]
     rounds: usize,
+    /// Skip the scale-to-zero measurement (it waits ~15 s for the Deployment to sleep).
+    #[arg(long)]
+    no_cold_start: bool,
 }
 
 #[tokio::main]
@@ -35,13 +40,20 @@ async fn main() -> Result<()> {
                     let native = &native;
                     Some(tokio::task::block_in_place(|| native.measure(window))?)
                 }
-                // The node proxy's NodePort is not there yet: the column stays, unmeasured.
-                Path::NodePort => None,
+                Path::NodePort | Path::NodePortOtherNode => {
+                    let targets = cluster.node_port_targets(path).await?;
+                    Some(tokio::task::block_in_place(|| {
+                        skiff_bench::net::measure_targets(&targets, window)
+                    })?)
+                }
                 pod_path => Some(cluster.measure(pod_path, window).await?),
             };
             rows.push((path, measured));
         }
         print_round(round, &rows);
+    }
+    if !cli.no_cold_start {
+        measure_cold_start(cluster.fleet()).await?.print();
     }
     Ok(())
 }

@@ -3,18 +3,21 @@
 //!
 //! Paths: direct loopback (native threads on 127.0.0.1, no skiff), pod to pod on one node,
 //! pod to pod across nodes (two agents on 127.0.0.2 and 127.0.0.3, TLS tunnel between them),
-//! through a Service VIP (ClusterIP), and through a NodePort (a column kept for the node
-//! proxy: not measured until it lands). Measurements, each for `seconds`: TCP throughput of
+//! through a Service VIP (ClusterIP), and from the host through a NodePort of the server
+//! pod's node and of the other node (native clients, as direct loopback's). Measurements, each for `seconds`: TCP throughput of
 //! one stream and of 8 concurrent streams into sinks, the 64-byte TCP round trip (p50, p99),
 //! and UDP round trips per second (64-byte datagrams in lockstep, so 2 packets each).
 //! The pods run the `net-bench` guest (examples-wasm): one server pod of 10 containers
 //! (echo, UDP echo, 8 sinks, each blocking on its own port) and one client pod per stream.
+//! Then, once (`wake`): the first request of a scaled-to-zero HTTP Service against warm ones.
 
 mod native;
 mod pods;
+mod wake;
 
-pub use native::Native;
+pub use native::{Native, Targets, measure as measure_targets};
 pub use pods::Cluster;
+pub use wake::{ColdStart, measure_cold_start};
 
 /// kube-proxy's published throughput as a share of direct pod-to-pod, as issue 16 quotes it.
 pub const KUBE_PROXY_USERSPACE: f64 = 0.36;
@@ -32,16 +35,20 @@ pub enum Path {
     SameNode,
     AcrossNodes,
     ServiceVip,
+    /// From the host to a NodePort of the server pod's node (`net-a`).
     NodePort,
+    /// From the host to a NodePort of the other node (`net-b`, then the tunnel).
+    NodePortOtherNode,
 }
 
 impl Path {
-    pub const ALL: [Path; 5] = [
+    pub const ALL: [Path; 6] = [
         Path::Direct,
         Path::SameNode,
         Path::AcrossNodes,
         Path::ServiceVip,
         Path::NodePort,
+        Path::NodePortOtherNode,
     ];
 
     pub fn label(self) -> &'static str {
@@ -50,7 +57,8 @@ impl Path {
             Path::SameNode => "pod to pod, one node",
             Path::AcrossNodes => "pod to pod, across nodes",
             Path::ServiceVip => "Service VIP (ClusterIP)",
-            Path::NodePort => "NodePort",
+            Path::NodePort => "NodePort, pod's node",
+            Path::NodePortOtherNode => "NodePort, other node",
         }
     }
 }
@@ -129,10 +137,7 @@ pub fn print_round(round: usize, rows: &[(Path, Option<Measured>)]) {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for (path, measured) in rows {
         let Some(m) = measured else {
-            println!(
-                "| {} | not measured (node proxy pending) | | | | | | | | |",
-                path.label()
-            );
+            println!("| {} | not measured | | | | | | | | |", path.label());
             continue;
         };
         let d = direct.clone().unwrap_or_default();

@@ -1,16 +1,24 @@
 //! Direct loopback: the same servers and clients as the `net-bench` guest, as native threads
-//! on 127.0.0.1 (no overlay, no wasm), the baseline every path is compared with.
+//! on 127.0.0.1 (no overlay, no wasm), the baseline every path is compared with. The same
+//! native clients measure the NodePort paths ([`measure`] on a node's NodePorts).
 
 use super::{ECHO_PORT, Measured, SINK_PORTS, Sample, UDP_PORT, rtt_percentiles, throughput_mbps};
+use anyhow::Context;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 /// The native servers' addresses (ports chosen by the kernel).
 pub struct Native {
-    echo: SocketAddr,
-    udp: SocketAddr,
-    sinks: Vec<SocketAddr>,
+    targets: Targets,
+}
+
+/// Where the clients go: a TCP echo, a UDP echo and the sinks.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub echo: SocketAddr,
+    pub udp: SocketAddr,
+    pub sinks: Vec<SocketAddr>,
 }
 
 impl Native {
@@ -35,38 +43,45 @@ impl Native {
             }
         });
         let _ = (ECHO_PORT, UDP_PORT);
-        Ok(Native {
+        let targets = Targets {
             echo: echo_addr,
             udp: udp_addr,
             sinks,
-        })
+        };
+        Ok(Native { targets })
     }
 
-    /// Every measurement, each for `window`.
+    /// Every measurement against the native servers, each for `window`.
     pub fn measure(&self, window: Duration) -> anyhow::Result<Measured> {
-        let one = stream(self.sinks[0], window)?;
-        let handles: Vec<_> = self
-            .sinks
-            .iter()
-            .map(|&sink| std::thread::spawn(move || stream(sink, window)))
-            .collect();
-        let mut eight = Vec::new();
-        for h in handles {
-            eight.push(
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a stream thread panicked"))??,
-            );
-        }
-        let (p50, p99) = rtt_percentiles(&rtt(self.echo, window)?);
-        let udp = udp(self.udp, window)?;
-        Ok(Measured {
-            one_stream_mbps: throughput_mbps(&[one]),
-            eight_streams_mbps: throughput_mbps(&eight),
-            rtt_p50_us: p50,
-            rtt_p99_us: p99,
-            udp_round_trips_per_s: udp.rounds as f64 / udp.secs.max(1e-9),
-        })
+        measure(&self.targets, window)
     }
+}
+
+/// Every measurement from native clients to `targets`, each for `window`.
+pub fn measure(targets: &Targets, window: Duration) -> anyhow::Result<Measured> {
+    let sink = *targets.sinks.first().context("no sink")?;
+    let one = stream(sink, window)?;
+    let handles: Vec<_> = targets
+        .sinks
+        .iter()
+        .map(|&sink| std::thread::spawn(move || stream(sink, window)))
+        .collect();
+    let mut eight = Vec::new();
+    for h in handles {
+        eight.push(
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a stream thread panicked"))??,
+        );
+    }
+    let (p50, p99) = rtt_percentiles(&rtt(targets.echo, window)?);
+    let udp = udp(targets.udp, window)?;
+    Ok(Measured {
+        one_stream_mbps: throughput_mbps(&[one]),
+        eight_streams_mbps: throughput_mbps(&eight),
+        rtt_p50_us: p50,
+        rtt_p99_us: p99,
+        udp_round_trips_per_s: udp.rounds as f64 / udp.secs.max(1e-9),
+    })
 }
 
 fn serve_tcp(listener: TcpListener, sink: bool) {

@@ -1,17 +1,23 @@
 //! The pod paths: one server and two agents (`net-a` on 127.0.0.2, `net-b` on 127.0.0.3), the
-//! `net-bench` server pod on `net-a` behind the ClusterIP Service `netbench`, and client pods
+//! `net-bench` server pod on `net-a` behind the NodePort Service `netbench` (its ClusterIP for
+//! the Service path, its NodePorts for the host's clients), and client pods
 //! made for each measurement, started together at one instant (`START_MS`), their JSON lines
 //! read from their logs.
 
 use super::{
-    ECHO_PORT, Measured, Path, SINK_PORTS, Sample, UDP_PORT, rtt_percentiles, throughput_mbps,
+    ECHO_PORT, Measured, Path, SINK_PORTS, Sample, Targets, UDP_PORT, rtt_percentiles,
+    throughput_mbps,
 };
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 use skiff_tests::fleet::{AGENT_FAST, example, poll};
 use skiff_tests::{Agent, Fleet};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The agents' addresses: `net-a` (the server pod's node), `net-b`.
+const NODE_IPS: [&str; 2] = ["127.0.0.2", "127.0.0.3"];
 /// How long before their common start the client pods are created.
 const LEAD: Duration = Duration::from_secs(3);
 /// How long a pod may take to start and finish beyond its window.
@@ -30,7 +36,7 @@ impl Cluster {
         let mut fleet = Fleet::start(1, &[], &[]).await?;
         let replica = &fleet.cluster.replicas[0];
         let (url, token) = (replica.url(), replica.agent_token()?);
-        for (name, ip) in [("net-a", "127.0.0.2"), ("net-b", "127.0.0.3")] {
+        for (name, ip) in ["net-a", "net-b"].into_iter().zip(NODE_IPS) {
             let mut args = AGENT_FAST.to_vec();
             args.extend(["--server", &url, "--token", &token, "--node-ip", ip]);
             let mut agent = Agent::prepare(name, &args)?;
@@ -82,7 +88,9 @@ impl Cluster {
             Path::SameNode => ("net-a", self.server_ip.clone()),
             Path::AcrossNodes => ("net-b", self.server_ip.clone()),
             Path::ServiceVip => ("net-b", "netbench.default".to_owned()),
-            Path::Direct | Path::NodePort => bail!("{} is not a pod path", path.label()),
+            Path::Direct | Path::NodePort | Path::NodePortOtherNode => {
+                bail!("{} is not a pod path", path.label())
+            }
         };
         let to = |port: u16| format!("{host}:{port}");
         let one = self
@@ -102,6 +110,51 @@ impl Cluster {
             rtt_p99_us: p99,
             udp_round_trips_per_s: udp[0].rounds as f64 / udp[0].secs.max(1e-9),
         })
+    }
+
+    /// The NodePorts of the server pod's Service on the node of `path` (a NodePort path).
+    pub async fn node_port_targets(&self, path: Path) -> anyhow::Result<Targets> {
+        let node_ip: IpAddr = match path {
+            Path::NodePort => NODE_IPS[0],
+            Path::NodePortOtherNode => NODE_IPS[1],
+            _ => bail!("{} is not a NodePort path", path.label()),
+        }
+        .parse()?;
+        let jsonpath = r#"jsonpath={range .spec.ports[*]}{.name}={.nodePort}{" "}{end}"#;
+        let out = self
+            .fleet
+            .kubectl
+            .ok(&["get", "service", "netbench", "-o", jsonpath])
+            .await?;
+        let ports: HashMap<&str, u16> = out
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+            .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
+            .collect();
+        let at = |name: &str| -> anyhow::Result<SocketAddr> {
+            let port = ports
+                .get(name)
+                .with_context(|| format!("no NodePort {name}: {out}"))?;
+            Ok(SocketAddr::new(node_ip, *port))
+        };
+        let sinks = (0..SINK_PORTS.len())
+            .map(|i| at(&format!("sink{i}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let echo = at("echo")?;
+        poll("the NodePorts listening", SLACK, || async {
+            Ok(tokio::net::TcpStream::connect(echo).await.is_ok())
+        })
+        .await?;
+        Ok(Targets {
+            echo,
+            udp: at("udp")?,
+            sinks,
+        })
+    }
+
+    /// The fleet, for the scale-to-zero measurement.
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
     }
 
     /// Runs one client pod per `(mode, target)` on `node`, together; their samples.
@@ -192,7 +245,7 @@ fn server_pod() -> anyhow::Result<Value> {
         "spec": {"nodeName": "net-a", "terminationGracePeriodSeconds": 1, "containers": containers}}))
 }
 
-/// The ClusterIP Service in front of the server pod, every port.
+/// The NodePort Service in front of the server pod, every port.
 fn service() -> Value {
     let mut ports = vec![
         json!({"name": "echo", "port": ECHO_PORT, "protocol": "TCP"}),
@@ -202,5 +255,5 @@ fn service() -> Value {
         ports.push(json!({"name": format!("sink{i}"), "port": port, "protocol": "TCP"}));
     }
     json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "netbench"},
-           "spec": {"selector": {"app": "netbench"}, "ports": ports}})
+           "spec": {"type": "NodePort", "selector": {"app": "netbench"}, "ports": ports}})
 }

@@ -1,7 +1,7 @@
 //! Flow bytes on HTTP/2 streams: a streaming body fed by a channel, and the two pumps that
 //! move a local socket's bytes into a stream and a stream's bytes into a socket.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::SinkExt;
 use futures::channel::mpsc;
 use http_body_util::{BodyExt, StreamBody, combinators::BoxBody};
@@ -31,14 +31,16 @@ pub fn empty_body() -> Body {
         .boxed()
 }
 
-/// Copies `read` into `tx` until end of file; dropping `tx` then ends the body.
+/// Copies `read` into `tx` until end of file; dropping `tx` then ends the body. Each chunk
+/// is read into a buffer of its own that becomes the frame (no copy, no zeroing).
 pub async fn socket_to_body(mut read: impl AsyncRead + Unpin, mut tx: BodySender) {
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = BytesMut::new();
     loop {
-        match read.read(&mut buf).await {
+        buf.reserve(CHUNK);
+        match read.read_buf(&mut buf).await {
             Ok(0) => return,
-            Ok(n) => {
-                let chunk = Bytes::copy_from_slice(&buf[..n]);
+            Ok(_) => {
+                let chunk = buf.split().freeze();
                 if tx.send(Ok(Frame::data(chunk))).await.is_err() {
                     return;
                 }

@@ -9,14 +9,18 @@
 use crate::cidr::Cidr;
 use crate::network::Overlay;
 use crate::route::{Decision, decide};
+use crate::{enforce, from_outside};
 use skiff_runtime_wasm::network::{NetError, PodRef, Proto, REAL_HOST};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::copy_bidirectional_with_sizes;
 use tokio::net::{TcpSocket, TcpStream};
 
 /// How long connecting to a pod's real listener may take.
 const CONNECT_WAIT: Duration = Duration::from_secs(5);
+/// Each direction's copy buffer (tokio's default of 8 KiB costs a system call per 8 KiB).
+const COPY_BUFFER: usize = 64 * 1024;
 
 /// A connection the overlay could not carry, handed back so the caller may try another
 /// pod or reset it.
@@ -36,12 +40,15 @@ impl Overlay {
     }
 
     /// Carries `stream` to pod address `destination`, seen by the pod as coming from
-    /// `source`. Returns once the flow is open (the copy then runs as one of the overlay's
+    /// `source`. NetworkPolicy judges it as a flow from the pod at `source` (a guest's held
+    /// connection), or, for a NodePort, as a flow from the address `outside`
+    /// (`from_outside`). Returns once the flow is open (the copy then runs as one of the overlay's
     /// tasks, ending at shutdown); a destination that refuses hands the stream back.
     pub async fn forward_tcp(
         &self,
         stream: TcpStream,
         source: SocketAddr,
+        outside: Option<IpAddr>,
         destination: SocketAddr,
     ) -> Result<(), NotForwarded> {
         let shared = &self.shared;
@@ -51,9 +58,30 @@ impl Overlay {
             destination.ip(),
         );
         match decision {
-            Decision::ThisNode => self.forward_here(stream, source, destination).await,
+            Decision::ThisNode => {
+                let allowed = match outside {
+                    Some(outside) => {
+                        from_outside::allowed_here(shared, Proto::Tcp, outside, destination)
+                    }
+                    None => enforce::local_flow(shared, &pod_at(source), Proto::Tcp, destination),
+                };
+                if !allowed {
+                    tracing::debug!(%source, ?outside, %destination, "a NetworkPolicy refused a host flow");
+                    let error = NetError::Refused(destination);
+                    return Err(NotForwarded { error, stream });
+                }
+                self.forward_here(stream, source, destination).await
+            }
             Decision::Peer { node, tunnel } => {
-                match crate::tcp::start_flow(shared, &node, tunnel, source, destination).await {
+                if let Some(outside) = outside {
+                    shared.outsiders.insert(source, outside);
+                }
+                let started =
+                    crate::tcp::start_flow(shared, &node, tunnel, source, destination).await;
+                if let Some(outside) = outside {
+                    shared.outsiders.remove(source, outside);
+                }
+                match started {
                     Ok((tx, body)) => {
                         let relay = Arc::clone(shared);
                         let _ = stream.set_nodelay(true);
@@ -81,6 +109,52 @@ impl Overlay {
         }
     }
 
+    /// Where a NodePort's UDP relay, bound through the overlay at virtual `source` (a port
+    /// of the gateway), sends a datagram for pod address `destination`; NetworkPolicy
+    /// judges it as coming from `outside` (`from_outside`). Replies find the relay as any
+    /// pod's replies find its socket.
+    pub fn send_from_outside(
+        &self,
+        source: SocketAddr,
+        outside: IpAddr,
+        destination: SocketAddr,
+    ) -> Result<SocketAddr, NetError> {
+        let shared = &self.shared;
+        let decision = decide(
+            &skiff_sync::read(&shared.tables),
+            &shared.node,
+            destination.ip(),
+        );
+        match decision {
+            Decision::ThisNode => {
+                if !from_outside::allowed_here(shared, Proto::Udp, outside, destination) {
+                    return Err(NetError::Refused(destination));
+                }
+                enforce::outgoing(shared, Proto::Udp, source.ip(), destination);
+                shared.local.route(&pod_at(source), Proto::Udp, destination)
+            }
+            Decision::Peer { .. } => {
+                // Kept until the relay socket is released (`Overlay::release`).
+                shared.outsiders.insert(source, outside);
+                enforce::outgoing(shared, Proto::Udp, source.ip(), destination);
+                crate::udp::relay_for(shared, source.ip(), destination)
+            }
+            Decision::Service | Decision::Refused => Err(NetError::Refused(destination)),
+            Decision::Outside => Err(NetError::Unreachable(destination)),
+        }
+    }
+
+    /// Makes guests see the real socket `real` as `virtual_addr` (a relay of the node proxy
+    /// answering for a Service address), until [`Overlay::unalias`].
+    pub fn alias(&self, proto: Proto, real: SocketAddr, virtual_addr: SocketAddr) {
+        self.shared.local.add_reverse(proto, real, virtual_addr);
+    }
+
+    /// Undoes [`Overlay::alias`].
+    pub fn unalias(&self, proto: Proto, real: SocketAddr, virtual_addr: SocketAddr) {
+        self.shared.local.remove_reverse(proto, real, virtual_addr);
+    }
+
     /// A pod of this node: a loopback socket registered as `source`, connected to the pod's
     /// real listener.
     async fn forward_here(
@@ -90,10 +164,7 @@ impl Overlay {
         destination: SocketAddr,
     ) -> Result<(), NotForwarded> {
         let shared = &self.shared;
-        let from = PodRef {
-            ip: source.ip(),
-            namespace: Arc::from(""),
-        };
+        let from = pod_at(source);
         let refused = |stream| NotForwarded {
             error: NetError::Refused(destination),
             stream,
@@ -116,7 +187,7 @@ impl Overlay {
         shared.tasks.spawn_on(
             async move {
                 tokio::select! {
-                    _ = tokio::io::copy_bidirectional(&mut stream, &mut pod) => {}
+                    _ = copy_bidirectional_with_sizes(&mut stream, &mut pod, COPY_BUFFER, COPY_BUFFER) => {}
                     () = relay.shutdown.cancelled() => {}
                 }
                 relay.local.remove_reverse(Proto::Tcp, local, source);
@@ -124,6 +195,15 @@ impl Overlay {
             &shared.handle,
         );
         Ok(())
+    }
+}
+
+/// The pod reference of a host flow's virtual source (its namespace is not known here:
+/// policy reads the pod's identity from the tables).
+fn pod_at(source: SocketAddr) -> PodRef {
+    PodRef {
+        ip: source.ip(),
+        namespace: Arc::from(""),
     }
 }
 

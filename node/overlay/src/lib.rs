@@ -29,6 +29,7 @@ pub mod body;
 pub mod cidr;
 mod dial;
 mod enforce;
+mod from_outside;
 mod host_flow;
 mod network;
 pub mod policy;

@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     pub replies: crate::enforce::Replies,
     /// Addresses outside the overlay that egress policies let pods reach.
     pub grants: crate::enforce::Grants,
+    /// Virtual sources of NodePort flows, with the outside address policies judge them by.
+    pub outsiders: crate::from_outside::Outsiders,
     pub router: Option<Arc<dyn ServiceRouter>>,
     /// Every relay and tunnel task; awaited by [`Overlay::run`].
     pub tasks: TaskTracker,
@@ -92,6 +94,7 @@ impl Overlay {
             udp: UdpRelays::default(),
             replies: crate::enforce::Replies::default(),
             grants: crate::enforce::Grants::default(),
+            outsiders: crate::from_outside::Outsiders::default(),
             router: config.router,
             tasks: TaskTracker::new(),
             handle: tokio::runtime::Handle::current(),
@@ -247,6 +250,7 @@ impl PodNetwork for Overlay {
 
     fn release(&self, pod: &PodRef, proto: Proto, local: SocketAddr, real: SocketAddr) {
         self.shared.local.release(pod, proto, local, real);
+        self.shared.outsiders.forget(&local);
     }
 
     fn remove_pod(&self, pod: &PodRef) {

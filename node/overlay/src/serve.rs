@@ -7,6 +7,7 @@
 
 use crate::body::{Body, empty_body};
 use crate::enforce::{IDENTITY_HEADER, incoming_flow, stated_identity};
+use crate::from_outside::{allowed_here, stated_outside};
 use crate::network::Shared;
 use crate::tls::peer_node;
 use crate::{DESTINATION_HEADER, SOURCE_HEADER, TCP_PATH, UDP_PATH};
@@ -115,8 +116,14 @@ async fn flow(shared: &Arc<Shared>, peer: &str, request: Request<Incoming>) -> R
     } else {
         Proto::Tcp
     };
-    let identity = stated_identity(request.headers().get(IDENTITY_HEADER));
-    if !incoming_flow(shared, proto, source, identity.as_ref(), destination) {
+    let allowed = match stated_outside(request.headers()) {
+        Some(outside) => allowed_here(shared, proto, outside, destination),
+        None => {
+            let identity = stated_identity(request.headers().get(IDENTITY_HEADER));
+            incoming_flow(shared, proto, source, identity.as_ref(), destination)
+        }
+    };
+    if !allowed {
         tracing::debug!(node = peer, %source, %destination, "a NetworkPolicy refused a flow");
         return answer(StatusCode::FORBIDDEN, empty_body());
     }

@@ -11,7 +11,6 @@
 //! the client's pod IP), and connected to the pod's real listener.
 
 use crate::body::{Body, body_to_socket, channel_body, socket_to_body};
-use crate::enforce::{IDENTITY_HEADER, identity_header};
 use crate::network::Shared;
 use crate::{DESTINATION_HEADER, SOURCE_HEADER, TCP_PATH};
 use hyper::body::Incoming;
@@ -96,9 +95,7 @@ pub(crate) async fn start_flow(
         .header(DESTINATION_HEADER, destination.to_string())
         .body(body)
         .map_err(|e| e.to_string())?;
-    if let Some(identity) = identity_header(shared, source.ip()) {
-        request.headers_mut().insert(IDENTITY_HEADER, identity);
-    }
+    crate::from_outside::stamp(shared, request.headers_mut(), source);
     let response = tokio::select! {
         () = shared.shutdown.cancelled() => return Err("shutting down".into()),
         response = sender.send_request(request) => response.map_err(|e| e.to_string())?,

@@ -8,7 +8,6 @@
 //! socket. An idle relay closes after [`IDLE`]. Overflow drops datagrams, as UDP may.
 
 use crate::body::{Body, BodySender, channel_body};
-use crate::enforce::{IDENTITY_HEADER, identity_header};
 use crate::network::Shared;
 use crate::route::{Decision, decide};
 use crate::{DESTINATION_HEADER, SOURCE_HEADER, UDP_PATH};
@@ -197,9 +196,7 @@ async fn open_stream(
         .header(DESTINATION_HEADER, remote.to_string())
         .body(body)
         .ok()?;
-    if let Some(identity) = identity_header(shared, source.ip()) {
-        request.headers_mut().insert(IDENTITY_HEADER, identity);
-    }
+    crate::from_outside::stamp(shared, request.headers_mut(), source);
     let stop = shared.shutdown.clone();
     shared.tasks.spawn(async move {
         let response = tokio::select! {

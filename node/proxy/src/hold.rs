@@ -26,6 +26,8 @@ pub(crate) struct Holder {
     pub handle: tokio::runtime::Handle,
     pub tasks: TaskTracker,
     pub stop: CancellationToken,
+    /// UDP relays handed out while their Deployment wakes (`hold_udp`).
+    pub udp: crate::hold_udp::Waiting,
 }
 
 impl Holder {
@@ -80,7 +82,7 @@ async fn forward_when_awake(
         let _ = stream.set_zero_linger();
         return;
     };
-    if let Err(not) = f.overlay.forward_tcp(stream, source, backend).await {
+    if let Err(not) = f.overlay.forward_tcp(stream, source, None, backend).await {
         tracing::debug!(%source, %backend, "held connection not forwarded: {}", not.error);
         let _ = not.stream.set_zero_linger();
     }

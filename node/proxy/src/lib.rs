@@ -1,6 +1,6 @@
 //! The node proxy (kube-proxy for skiff): Services' ClusterIPs and NodePorts, TCP and UDP,
 //! load-balanced over ready endpoints (round robin, or `sessionAffinity: ClientIP`), and
-//! the scale-to-zero wake-up for HTTP Services.
+//! the scale-to-zero wake-up for Services (a TCP connection or a UDP datagram wakes one).
 //!
 //! - Guests' flows to a ClusterIP: the overlay (`skiff-overlay`) asks the [`Proxy`], its
 //!   `ServiceRouter`, for an endpoint once per connection (or UDP flow) and then routes to
@@ -14,15 +14,19 @@
 //!   round-robin balancer.
 //! - Scale-to-zero: connections to marked Services are reported on the Node (`activity`);
 //!   with no endpoint, a NodePort connection (or a guest's connection to the ClusterIP,
-//!   `hold`) is held while the Deployment is scaled back to 1 (`wake`).
+//!   `hold`) is held while the Deployment is scaled back to 1 (`wake`); so are the first
+//!   datagrams of a UDP flow, through a NodePort (`udp_port`) or to the ClusterIP
+//!   (`hold_udp`), which are then delivered.
 //!
 //! # Layout
 //! `table` and `choose` are pure and tested by table; `proxy` the shared state; `watch`
-//! the reflectors; `node_port` and `udp_port` the listeners; `activity`, `wake` and `hold` scale-to-zero.
+//! the reflectors; `node_port` and `udp_port` the listeners; `activity`, `wake`, `hold` and
+//! `hold_udp` scale-to-zero.
 
 mod activity;
 pub mod choose;
 mod hold;
+mod hold_udp;
 mod node_port;
 mod proxy;
 pub mod table;
@@ -66,6 +70,7 @@ pub async fn run(
         proxy: proxy.clone(),
         overlay,
         waker: Arc::new(wake::Waker::new(client.clone(), reporter.clone())),
+        node_ip: config.node_ip,
     });
     let held = tokio_util::task::TaskTracker::new();
     proxy.set_holder(Some(Arc::new(hold::Holder {
@@ -73,6 +78,7 @@ pub async fn run(
         handle: tokio::runtime::Handle::current(),
         tasks: held.clone(),
         stop: shutdown.clone(),
+        udp: Default::default(),
     })));
     tracing::info!(node = %config.node, node_ip = %config.node_ip, "node proxy running");
     tokio::join!(

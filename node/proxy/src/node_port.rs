@@ -2,7 +2,8 @@
 //! node's address (UDP: `udp_port`), opened and closed as Services come and go. A connection is forwarded
 //! to a ready endpoint of this node or another through the overlay
 //! ([`Overlay::forward_tcp`]), seen by the pod as coming from this node's gateway address
-//! (`.1` of its pod range) and the client's port. With no ready endpoint it is reset at
+//! (`.1` of its pod range) and the client's port, and by NetworkPolicy as coming from this
+//! node's address (only an `ipBlock` can allow it). With no ready endpoint it is reset at
 //! once, unless the Service scales to zero: then it is held while the Deployment wakes
 //! (`wake`). A port the host already uses is logged (once per port) and retried on the
 //! next change of the table.
@@ -28,6 +29,9 @@ pub(crate) struct Forwarder {
     pub proxy: Proxy,
     pub overlay: Overlay,
     pub waker: Arc<Waker>,
+    /// The node's address: NetworkPolicy judges NodePort flows as coming from it (as
+    /// kube-proxy's masquerade with `externalTrafficPolicy: Cluster`; overlay `from_outside`).
+    pub node_ip: IpAddr,
 }
 
 /// Keeps a listener on `node_ip` for every NodePort (TCP and UDP) until `shutdown`, then
@@ -162,7 +166,11 @@ async fn connection(
         let Some(backend) = backend else {
             break;
         };
-        match f.overlay.forward_tcp(stream, source, backend).await {
+        match f
+            .overlay
+            .forward_tcp(stream, source, Some(f.node_ip), backend)
+            .await
+        {
             Ok(()) => return,
             Err(not) => {
                 tracing::debug!(%client, %backend, "NodePort {port}: {}", not.error);

@@ -3,7 +3,8 @@
 //! choice is made once per connection (or per UDP flow: a client pod's datagrams keep
 //! their endpoint until quiet for 30 s); the flow then goes straight to
 //! the pod, so established connections never depend on the table again and survive any
-//! endpoint change. A Service scaled to zero holds a guest's connection instead (`hold`).
+//! endpoint change. A Service scaled to zero holds a guest's connection instead (`hold`), or its
+//! datagrams (`hold_udp`).
 
 use crate::choose::{PortState, choose};
 use crate::hold::Holder;
@@ -149,6 +150,9 @@ impl ServiceRouter for Proxy {
         let holder = skiff_sync::read(&self.inner.holder).clone();
         match (&route.wake, proto, holder) {
             (Some(deployment), Proto::Tcp, Some(holder)) => holder.hold(route, deployment, vip),
+            (Some(deployment), Proto::Udp, Some(holder)) => {
+                holder.hold_udp(route, deployment, pod, vip)
+            }
             _ => Err(NetError::Refused(vip)),
         }
     }

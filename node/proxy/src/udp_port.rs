@@ -4,13 +4,17 @@
 //! socket of this node's gateway address (so the pod sees the datagrams come from the
 //! gateway and the relay's port, and its replies find their way back); datagrams go where
 //! the overlay sends a guest's (the pod's socket here, or the tunnel to its node), and
-//! replies go back to the client from the NodePort. With no ready endpoint a datagram is
-//! dropped (UDP has no refusal to give).
+//! replies go back to the client from the NodePort. NetworkPolicy judges the datagrams as
+//! coming from this node's address, as TCP NodePort connections. With no ready endpoint a
+//! datagram is dropped (UDP has no refusal to give), unless the Service scales to zero: then
+//! the flow's first datagram wakes the Deployment and the flow's datagrams wait in its queue
+//! until an endpoint is ready ([`crate::wake::HOLD`] at most), and are then delivered.
 
 use crate::node_port::{FALLBACK_GATEWAY, Forwarder};
+use crate::table::PortRoute;
 use skiff_runtime_wasm::network::{PodNetwork, PodRef, Proto, REAL_HOST};
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
@@ -71,7 +75,10 @@ fn start_flow(
 ) -> Option<mpsc::Sender<Vec<u8>>> {
     let routes = f.proxy.routes();
     let route = routes.by_node_port(Proto::Udp, port)?;
-    let backend = f.proxy.pick(route, client.ip())?;
+    let backend = match f.proxy.pick(route, client.ip()) {
+        Some(backend) => Backend::Ready(backend),
+        None => Backend::Asleep(route.clone(), route.wake.clone()?),
+    };
     let (tx, rx) = mpsc::channel(FLOW_QUEUE);
     let flow = Flow {
         f: f.clone(),
@@ -87,12 +94,42 @@ struct Flow {
     f: Arc<Forwarder>,
     socket: Arc<UdpSocket>,
     client: SocketAddr,
-    backend: SocketAddr,
+    backend: Backend,
+}
+
+/// The endpoint of a flow: chosen, or to wait for once the Deployment is woken.
+enum Backend {
+    Ready(SocketAddr),
+    Asleep(PortRoute, String),
+}
+
+impl Backend {
+    /// The endpoint, waking the Deployment first if needed; `None` if none became ready.
+    async fn resolve(
+        self,
+        f: &Forwarder,
+        client: IpAddr,
+        stop: &CancellationToken,
+    ) -> Option<SocketAddr> {
+        match self {
+            Backend::Ready(backend) => Some(backend),
+            Backend::Asleep(route, deployment) => {
+                f.waker
+                    .wake_and_wait(&f.proxy, &route, &deployment, client, stop)
+                    .await
+            }
+        }
+    }
 }
 
 impl Flow {
     /// Relays both ways until the flow is idle for [`FLOW_IDLE`] or `stop`.
     async fn run(self, mut rx: mpsc::Receiver<Vec<u8>>, stop: CancellationToken) {
+        // Datagrams wait in `rx` meanwhile.
+        let Some(backend) = self.backend.resolve(&self.f, self.client.ip(), &stop).await else {
+            tracing::debug!(client = %self.client, "UDP NodePort: no endpoint woke; flow dropped");
+            return;
+        };
         let gateway = self.f.overlay.gateway().unwrap_or(FALLBACK_GATEWAY);
         let as_gateway = PodRef {
             ip: gateway,
@@ -120,9 +157,9 @@ impl Flow {
                 () = tokio::time::sleep(FLOW_IDLE) => break,
                 datagram = rx.recv() => {
                     let Some(datagram) = datagram else { break };
-                    match self.f.overlay.send(&as_gateway, self.backend) {
+                    match self.f.overlay.send_from_outside(local, self.f.node_ip, backend) {
                         Ok(target) => { let _ = relay.send_to(&datagram, target).await; }
-                        Err(e) => tracing::debug!(backend = %self.backend, "UDP NodePort: {e}"),
+                        Err(e) => tracing::debug!(%backend, "UDP NodePort: {e}"),
                     }
                 }
                 reply = relay.recv_from(&mut buf) => {

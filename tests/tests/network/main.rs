@@ -9,17 +9,21 @@
 //!   for them.
 //! - `policy`: NetworkPolicy enforced across nodes and on one node (ingress by pod and
 //!   namespace selectors, TCP and UDP), and egress outside the overlay only through an
-//!   `ipBlock`.
+//!   `ipBlock`; NodePort traffic from the host judged as coming from the receiving node's
+//!   address, and connections established before a policy change kept (`policy_host`).
 //! - `node_port`: the node proxy (item 3): NodePorts on two agents reach pods on both
 //!   nodes, ClientIP affinity, a Service without endpoints resets at once, an established
 //!   connection survives a scale-up, new connections follow a scale-down.
 //! - `scale_to_zero` (item 6): an annotated Deployment idle for 10 s is scaled to 0; the
 //!   next request through its NodePort, or a guest's connection to its ClusterIP, wakes it
-//!   and is answered; a node may scale only a marked Deployment at 0 replicas.
+//!   and is answered; a node may scale only a marked Deployment at 0 replicas; UDP through
+//!   a NodePort or to a ClusterIP wakes one too, its first datagram answered.
 
 mod across_nodes;
 mod fail_closed;
 mod node_port;
 mod policy;
+mod policy_host;
 mod scale_to_zero;
+mod scale_to_zero_udp;
 mod support;

@@ -4,6 +4,10 @@
 //!   UDP) and on the echo pod's own node; replaced by one allowing a namespace by its labels,
 //!   clients of that namespace pass (TCP, and UDP with its replies) and another namespace's
 //!   are still refused;
+//! - NodePort traffic from the host (`policy_host`): refused by the isolating policy through
+//!   both nodes while connections established before it keep echoing; the namespace policy
+//!   also allows an `ipBlock` of net-a's address, which NodePort flows through net-a are
+//!   judged by (across nodes: net-b judges what net-a states), not those through net-b;
 //! - an address outside the overlay (a TCP listener this test binds on 127.0.0.9) is refused
 //!   without a policy, reached once an egress `ipBlock` covers it, and still refused to a
 //!   pod that policy does not select.
@@ -18,6 +22,7 @@ use skiff_tests::fleet::example;
 use skiff_tests::{Kubectl, run_bounded};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::policy_host::{self, NET_A, NET_B};
 use crate::support::{LIMIT, apply, client_pod_in, finished_in, logs, two_nodes};
 
 /// How long the agents' watches are given to bring a policy change.
@@ -51,6 +56,10 @@ async fn start_echo(kubectl: &Kubectl) -> anyhow::Result<String> {
         "spec": {"nodeName": "net-b", "terminationGracePeriodSeconds": 1, "containers": [
             {"name": "tcp", "image": example("tcp-echo")?},
             {"name": "udp", "image": example("udp-echo")?},
+            // Echo servers serve one connection at a time: one each for the connections
+            // `policy_host` keeps open across policy changes.
+            {"name": "held-a", "image": example("tcp-echo")?, "env": [{"name": "PORT", "value": "7002"}]},
+            {"name": "held-b", "image": example("tcp-echo")?, "env": [{"name": "PORT", "value": "7003"}]},
         ]},
     });
     apply(kubectl, &[pod]).await?;
@@ -117,6 +126,8 @@ async fn ingress_scenario() -> anyhow::Result<()> {
     apply(kubectl, &namespaces).await?;
     let echo = start_echo(kubectl).await?;
     let (tcp, udp) = (format!("{echo}:7000"), format!("{echo}:7001"));
+    let ports = policy_host::expose_echo(kubectl).await?;
+    let mut established = policy_host::establish(ports).await?;
 
     let isolate =
         json!({"podSelector": {"matchLabels": {"app": "echo"}}, "policyTypes": ["Ingress"]});
@@ -143,9 +154,14 @@ async fn ingress_scenario() -> anyhow::Result<()> {
         ],
     )
     .await?;
+    for node in [NET_A, NET_B] {
+        policy_host::outside_through(node, ports, false).await?;
+    }
+    policy_host::established_still_echo(&mut established).await?;
 
     let from_prod = json!({"podSelector": {"matchLabels": {"app": "echo"}}, "ingress": [
-        {"from": [{"namespaceSelector": {"matchLabels": {"env": "prod"}}}]}]});
+        {"from": [{"namespaceSelector": {"matchLabels": {"env": "prod"}}},
+                  {"ipBlock": {"cidr": format!("{NET_A}/32")}}]}]});
     apply(kubectl, &[policy("echoes", "echo-ingress", from_prod)]).await?;
     tokio::time::sleep(SETTLE).await;
     run_clients(
@@ -158,7 +174,9 @@ async fn ingress_scenario() -> anyhow::Result<()> {
             ("other", "test-udp", "net-a", &udp, "udp", false),
         ],
     )
-    .await
+    .await?;
+    policy_host::outside_through(NET_A, ports, true).await?;
+    policy_host::outside_through(NET_B, ports, false).await
 }
 
 /// A TCP echo listener on `addr`: the number of connections it accepted.

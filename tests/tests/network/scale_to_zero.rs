@@ -3,7 +3,8 @@
 //! without one, the controller scales it to 0; the next request through the NodePort is
 //! held by the node proxy, which scales the Deployment back to 1, and is answered 200.
 //! A guest's connection to the ClusterIP of a sleeping tcp-echo Deployment is held and
-//! woken the same way. The node itself may scale only a marked Deployment at 0 replicas.
+//! woken the same way, and so are UDP datagrams (`scale_to_zero_udp`). The node itself
+//! may scale only a marked Deployment at 0 replicas.
 
 use anyhow::{Context, ensure};
 use serde_json::{Value, json};
@@ -25,7 +26,7 @@ fn an_idle_deployment_scales_to_zero_and_the_next_request_wakes_it() {
     run_bounded("scale_to_zero", LIMIT, scenario());
 }
 
-async fn replicas(kubectl: &Kubectl, name: &str) -> anyhow::Result<String> {
+pub(crate) async fn replicas(kubectl: &Kubectl, name: &str) -> anyhow::Result<String> {
     let jsonpath = "jsonpath={.spec.replicas}";
     Ok(kubectl
         .ok(&["get", "deployment", name, "-o", jsonpath])
@@ -35,7 +36,12 @@ async fn replicas(kubectl: &Kubectl, name: &str) -> anyhow::Result<String> {
 }
 
 /// A Deployment of `image` that scales to zero after [`IDLE`], and its Service on `port`.
-fn sleeper(name: &str, image: &str, port: u16, node_port: bool) -> anyhow::Result<[Value; 2]> {
+pub(crate) fn sleeper(
+    name: &str,
+    image: &str,
+    port: u16,
+    node_port: bool,
+) -> anyhow::Result<[Value; 2]> {
     let labels = json!({"app": name});
     let deployment = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
@@ -117,6 +123,13 @@ async fn scenario() -> anyhow::Result<()> {
     let warm = http_get(&addr, "/warm").await?;
     ensure!(warm.starts_with("HTTP/1.1 200"), "warm request: {warm:?}");
     let last_request = Instant::now();
+    // Created now, they fall asleep while `sleepy` idles (created earlier, on a loaded
+    // machine they delayed the checks above past `sleepy`'s own idle time).
+    for object in crate::scale_to_zero_udp::udp_sleepers()? {
+        kubectl
+            .ok_stdin(&["apply", "-f", "-"], &object.to_string())
+            .await?;
+    }
 
     poll("the idle Deployment scaled to 0", WAIT, || async {
         Ok(replicas(kubectl, "sleepy").await? == "0")
@@ -138,7 +151,8 @@ async fn scenario() -> anyhow::Result<()> {
     let replicas_now = replicas(kubectl, "sleepy").await?;
     ensure!(replicas_now == "1", "after waking: replicas {replicas_now}");
     eprintln!("cold request answered in {:?}", started.elapsed());
-    guest_wakes_a_cluster_ip(kubectl).await
+    guest_wakes_a_cluster_ip(kubectl).await?;
+    crate::scale_to_zero_udp::udp_wakes(kubectl).await
 }
 
 /// A guest's connections to the ClusterIP of the sleeping tcp-echo Deployment: the first

@@ -1,14 +1,17 @@
 //! Calls a Service by name in a loop and prints each reply.
 //!
 //! Env: TARGET (host:port, default `echo:7000`), PROTO (`tcp` or `udp`),
-//! COUNT (rounds, default unbounded), INTERVAL_MS (default 200). A UDP reply that does not
-//! come within 2 s is an error (`timed out`), as is a refused or reset TCP connection.
+//! COUNT (rounds, default unbounded), INTERVAL_MS (default 200), UDP_WAIT_MS (default 2000).
+//! A UDP reply that does not come within UDP_WAIT_MS is an error (`timed out`), as is a
+//! refused or reset TCP connection.
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
-/// How long a UDP round waits for its reply.
-const UDP_WAIT: Duration = Duration::from_secs(2);
+/// How long a UDP round waits for its reply (UDP_WAIT_MS).
+fn udp_wait() -> Duration {
+    Duration::from_millis(env("UDP_WAIT_MS", "2000").parse().unwrap_or(2000))
+}
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.into())
@@ -24,7 +27,7 @@ fn round(proto: &str, target: &str, i: u64) -> std::io::Result<String> {
             .ok_or(std::io::ErrorKind::NotFound)?;
         let socket = UdpSocket::bind("0.0.0.0:0")?;
         socket.send_to(msg.as_bytes(), addr)?;
-        receive_within(&socket, &mut buf, UDP_WAIT)?
+        receive_within(&socket, &mut buf, udp_wait())?
     } else {
         let mut stream = TcpStream::connect(target)?;
         stream.write_all(msg.as_bytes())?;

@@ -56,7 +56,10 @@ fn udp_server(port: &str) -> std::io::Result<()> {
 }
 
 fn now_ms() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 fn stream(target: &str, window: Duration) -> std::io::Result<String> {
@@ -73,7 +76,9 @@ fn stream(target: &str, window: Duration) -> std::io::Result<String> {
     s.read_exact(&mut count)?;
     let secs = started.elapsed().as_secs_f64();
     let received = u64::from_be_bytes(count);
-    Ok(format!(r#"{{"mode":"stream","sent":{sent},"received":{received},"secs":{secs}}}"#))
+    Ok(format!(
+        r#"{{"mode":"stream","sent":{sent},"received":{received},"secs":{secs}}}"#
+    ))
 }
 
 fn rtt(target: &str, window: Duration) -> std::io::Result<String> {
@@ -92,35 +97,69 @@ fn rtt(target: &str, window: Duration) -> std::io::Result<String> {
     Ok(format!(r#"{{"mode":"rtt","samples_ns":{samples:?}}}"#))
 }
 
+/// How long a UDP round trip may take before the datagram counts as lost.
+const UDP_LOST_NS: u64 = 200_000_000;
+
+/// 64-byte datagrams in lockstep. The client waits for each answer in `wasi:io/poll` (the
+/// socket's pollable beside a 200 ms timer), as a blocking program would: std's `UdpSocket`
+/// has no read timeout on wasip2, and polling it without blocking keeps the guest spinning
+/// on its tokio worker, which then runs late the very task that receives the answer.
 fn udp(target: &str, window: Duration) -> std::io::Result<String> {
-    let to: SocketAddr = target.to_socket_addrs()?.next().ok_or(ErrorKind::NotFound)?;
-    let socket = UdpSocket::bind("0.0.0.0:0")?;
-    socket.set_nonblocking(true)?;
-    let msg = [2u8; 64];
-    let mut back = [0u8; 64];
+    use wasip2::sockets::network::{IpAddressFamily, IpSocketAddress, Ipv4SocketAddress};
+    use wasip2::sockets::udp::OutgoingDatagram;
+    let to: SocketAddr = target
+        .to_socket_addrs()?
+        .next()
+        .ok_or(ErrorKind::NotFound)?;
+    let SocketAddr::V4(to) = to else {
+        return Err(ErrorKind::Unsupported.into());
+    };
+    let fail = |e: wasip2::sockets::network::ErrorCode| std::io::Error::other(format!("{e:?}"));
+    let network = wasip2::sockets::instance_network::instance_network();
+    let socket = wasip2::sockets::udp_create_socket::create_udp_socket(IpAddressFamily::Ipv4)
+        .map_err(fail)?;
+    let any = IpSocketAddress::Ipv4(Ipv4SocketAddress {
+        port: 0,
+        address: (0, 0, 0, 0),
+    });
+    socket.start_bind(&network, any).map_err(fail)?;
+    socket.subscribe().block();
+    socket.finish_bind().map_err(fail)?;
+    let [a, b, c, d] = to.ip().octets();
+    let remote = IpSocketAddress::Ipv4(Ipv4SocketAddress {
+        port: to.port(),
+        address: (a, b, c, d),
+    });
+    let (incoming, outgoing) = socket.stream(Some(remote)).map_err(fail)?;
+    let (readable, writable) = (incoming.subscribe(), outgoing.subscribe());
+    let msg = vec![2u8; 64];
     let (mut rounds, mut lost) = (0u64, 0u64);
     let started = Instant::now();
     while started.elapsed() < window {
-        socket.send_to(&msg, to)?;
-        let sent = Instant::now();
+        while outgoing.check_send().map_err(fail)? == 0 {
+            writable.block();
+        }
+        let datagram = OutgoingDatagram {
+            data: msg.clone(),
+            remote_address: None,
+        };
+        outgoing.send(&[datagram]).map_err(fail)?;
+        let timer = wasip2::clocks::monotonic_clock::subscribe_duration(UDP_LOST_NS);
         loop {
-            match socket.recv_from(&mut back) {
-                Ok(_) => {
-                    rounds += 1;
-                    break;
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    if sent.elapsed() > Duration::from_millis(200) {
-                        lost += 1;
-                        break;
-                    }
-                }
-                Err(e) => return Err(e),
+            if !incoming.receive(1).map_err(fail)?.is_empty() {
+                rounds += 1;
+                break;
+            }
+            if wasip2::io::poll::poll(&[&readable, &timer]).contains(&1) {
+                lost += 1;
+                break;
             }
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    Ok(format!(r#"{{"mode":"udp","rounds":{rounds},"lost":{lost},"secs":{secs}}}"#))
+    Ok(format!(
+        r#"{{"mode":"udp","rounds":{rounds},"lost":{lost},"secs":{secs}}}"#
+    ))
 }
 
 fn client() -> std::io::Result<()> {
