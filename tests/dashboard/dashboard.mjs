@@ -74,9 +74,11 @@ async function run(page) {
     await page.locator('#pods-by-status .forbidden').waitFor();
     await page.goto(`${url}#/workloads`);
     await page.locator('#deployments .forbidden').waitFor();
-    await signOut(page);
+    await page.goto(`${url}#/overview`);
+    await page.locator('#events .forbidden').waitFor();
   });
   await step(page, 'node-ready', async () => {
+    await signOut(page);
     await signIn(page, env('ADMIN_TOKEN'));
     await page.locator(`#nodes tr[data-node="${node}"][data-ready="Ready"]`).waitFor();
   });

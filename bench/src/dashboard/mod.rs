@@ -12,5 +12,5 @@ mod page;
 mod pods;
 
 pub use cpu::cpu_seconds;
-pub use page::{FirstLoad, LivePage, first_load};
+pub use page::{FirstLoad, LivePage, Shown, first_load};
 pub use pods::{FAKE_NODE, Updater, create_pods};

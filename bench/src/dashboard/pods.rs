@@ -65,8 +65,20 @@ impl Updater {
         let stop = CancellationToken::new();
         let writes = Arc::new(AtomicU64::new(0));
         let rounds = Arc::new(AtomicU64::new(0));
-        let task = tokio::spawn(run(client, count, rate, stop.clone(), writes.clone(), rounds.clone()));
-        Updater { stop, task, writes, rounds }
+        let task = tokio::spawn(run(
+            client,
+            count,
+            rate,
+            stop.clone(),
+            writes.clone(),
+            rounds.clone(),
+        ));
+        Updater {
+            stop,
+            task,
+            writes,
+            rounds,
+        }
     }
 
     /// Status writes so far.
@@ -103,8 +115,12 @@ async fn run(
                 "name": "c", "image": "registry.skiff.local/none:v1", "imageID": "",
                 "ready": true, "restartCount": round, "started": true,
                 "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}});
-            pods.patch_status(&pod_name(i), &PatchParams::default(), &Patch::Merge(&status))
-                .await?;
+            pods.patch_status(
+                &pod_name(i),
+                &PatchParams::default(),
+                &Patch::Merge(&status),
+            )
+            .await?;
             writes.fetch_add(1, Ordering::Relaxed);
         }
         rounds.store(round, Ordering::Relaxed);

@@ -93,7 +93,10 @@ fn answer(prepared: &Prepared, head: bool, headers: &HeaderMap) -> Response<Byte
 
 /// Whether `If-None-Match` names this ETag (or `*`).
 fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let Some(wanted) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) else {
+    let Some(wanted) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let ours = etag.to_str().unwrap_or_default();

@@ -28,7 +28,8 @@ fn script_dir() -> PathBuf {
 /// The admin's bearer token, from the kubeconfig `skiff up` wrote.
 fn admin_token(replica: &Replica) -> anyhow::Result<String> {
     let path = replica.data_dir.join("admin.kubeconfig");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let config: serde_yaml::Value = serde_yaml::from_str(&text)?;
     config["users"][0]["user"]["token"]
         .as_str()
@@ -84,15 +85,36 @@ async fn run_script(replica: &Replica, tokens: (&str, &str), out: &Path) -> anyh
 /// What the page did, as kubectl sees it.
 async fn check_with_kubectl(kubectl: &Kubectl) -> anyhow::Result<()> {
     let replicas = kubectl
-        .ok(&["get", "deployment", "hello", "-o", "jsonpath={.spec.replicas}"])
+        .ok(&[
+            "get",
+            "deployment",
+            "hello",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ])
         .await?;
     ensure!(replicas.trim() == "3", "hello has {replicas} replicas");
     let image = kubectl
-        .ok(&["get", "deployment", "crasher", "-o", "jsonpath={.spec.template.spec.containers[0].image}"])
+        .ok(&[
+            "get",
+            "deployment",
+            "crasher",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])
         .await?;
-    ensure!(image == "registry.skiff.local/crasher:v1", "crasher runs {image}");
+    ensure!(
+        image == "registry.skiff.local/crasher:v1",
+        "crasher runs {image}"
+    );
     let note = kubectl
-        .ok(&["get", "configmap", "from-dashboard", "-o", "jsonpath={.data.note}"])
+        .ok(&[
+            "get",
+            "configmap",
+            "from-dashboard",
+            "-o",
+            "jsonpath={.data.note}",
+        ])
         .await?;
     ensure!(note == "pasted", "the pasted ConfigMap holds {note:?}");
     Ok(())
@@ -101,25 +123,52 @@ async fn check_with_kubectl(kubectl: &Kubectl) -> anyhow::Result<()> {
 /// The files over real HTTPS: gzip when asked, and a 304 for the ETag the browser holds.
 async fn check_file_headers(replica: &Replica) -> anyhow::Result<()> {
     let url = format!("{}/dashboard/", replica.url());
-    let head = curl(&["-sk", "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: gzip", &url]).await?;
+    let head = curl(&[
+        "-sk",
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        "-H",
+        "Accept-Encoding: gzip",
+        &url,
+    ])
+    .await?;
     let lower = head.to_ascii_lowercase();
     ensure!(lower.contains("content-encoding: gzip"), "no gzip: {head}");
-    ensure!(lower.contains("content-type: text/html"), "not HTML: {head}");
-    let Some(etag) = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().starts_with("etag:").then(|| l[5..].trim().to_owned()))
-    else {
+    ensure!(
+        lower.contains("content-type: text/html"),
+        "not HTML: {head}"
+    );
+    let Some(etag) = head.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("etag:")
+            .then(|| l[5..].trim().to_owned())
+    }) else {
         bail!("no ETag: {head}");
     };
-    let again = curl(&["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H", &format!("If-None-Match: {etag}"), &url]).await?;
+    let again = curl(&[
+        "-sk",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &format!("If-None-Match: {etag}"),
+        &url,
+    ])
+    .await?;
     ensure!(again == "304", "a known ETag got {again}");
     Ok(())
 }
 
 async fn curl(args: &[&str]) -> anyhow::Result<String> {
-    let output = timeout(Duration::from_secs(30), Command::new("curl").args(args).output())
-        .await
-        .context("curl ran out of time")??;
+    let output = timeout(
+        Duration::from_secs(30),
+        Command::new("curl").args(args).output(),
+    )
+    .await
+    .context("curl ran out of time")??;
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 

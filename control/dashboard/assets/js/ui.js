@@ -83,6 +83,7 @@ export function sparkline(values, max, label) {
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', label);
   const top = max > 0 ? max : Math.max(...values, 1);
+  if (values.length === 1) values = [values[0], values[0]];
   const step = values.length > 1 ? 120 / (values.length - 1) : 0;
   const points = values.map((v, i) => `${(i * step).toFixed(1)},${(30 - (v / top) * 28).toFixed(1)}`);
   const line = document.createElementNS(ns, 'polyline');

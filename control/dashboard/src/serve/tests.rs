@@ -18,14 +18,30 @@ fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
 #[test]
 fn paths_and_methods() {
     let cases: &[(Method, &str, Option<StatusCode>)] = &[
-        (Method::GET, "/dashboard", Some(StatusCode::MOVED_PERMANENTLY)),
+        (
+            Method::GET,
+            "/dashboard",
+            Some(StatusCode::MOVED_PERMANENTLY),
+        ),
         (Method::GET, "/dashboard/", Some(StatusCode::OK)),
         (Method::HEAD, "/dashboard/", Some(StatusCode::OK)),
         (Method::GET, "/dashboard/index.html", Some(StatusCode::OK)),
         (Method::GET, "/dashboard/js/app.js", Some(StatusCode::OK)),
-        (Method::GET, "/dashboard/js/nope.js", Some(StatusCode::NOT_FOUND)),
-        (Method::GET, "/dashboard/../Cargo.toml", Some(StatusCode::NOT_FOUND)),
-        (Method::POST, "/dashboard/", Some(StatusCode::METHOD_NOT_ALLOWED)),
+        (
+            Method::GET,
+            "/dashboard/js/nope.js",
+            Some(StatusCode::NOT_FOUND),
+        ),
+        (
+            Method::GET,
+            "/dashboard/../Cargo.toml",
+            Some(StatusCode::NOT_FOUND),
+        ),
+        (
+            Method::POST,
+            "/dashboard/",
+            Some(StatusCode::METHOD_NOT_ALLOWED),
+        ),
         (Method::GET, "/dashboardx", None),
         (Method::GET, "/api/v1/pods", None),
     ];
@@ -45,9 +61,20 @@ fn content_types_and_security_headers() {
     ];
     for (path, content_type) in cases {
         let response = serve(&Method::GET, path, &HeaderMap::new()).unwrap();
-        assert_eq!(response.headers()[header::CONTENT_TYPE], content_type, "{path}");
-        assert_eq!(response.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert!(response.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            content_type,
+            "{path}"
+        );
+        assert_eq!(
+            response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff"
+        );
+        assert!(
+            response
+                .headers()
+                .contains_key(header::CONTENT_SECURITY_POLICY)
+        );
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
     }
 }
@@ -88,7 +115,11 @@ fn gzip_only_when_accepted_and_it_unpacks_to_the_file() {
         let response = serve(&Method::GET, "/dashboard/js/app.js", &request).unwrap();
         let encoding = response.headers().get(header::CONTENT_ENCODING);
         assert_eq!(encoding.is_some(), gzipped, "Accept-Encoding: {accept}");
-        let length: usize = response.headers()[header::CONTENT_LENGTH].to_str().unwrap().parse().unwrap();
+        let length: usize = response.headers()[header::CONTENT_LENGTH]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert_eq!(length, response.body().len());
         if gzipped {
             let mut unpacked = Vec::new();
@@ -110,7 +141,11 @@ fn every_module_the_page_imports_is_embedded() {
         for piece in text.split("from './").skip(1) {
             let name = piece.split('\'').next().unwrap();
             let path = format!("js/{name}");
-            assert!(known.contains(&path.as_str()), "{} imports {path}", asset.path);
+            assert!(
+                known.contains(&path.as_str()),
+                "{} imports {path}",
+                asset.path
+            );
         }
         for attribute in ["src=\"", "href=\""] {
             for piece in text.split(attribute).skip(1) {
