@@ -17,7 +17,7 @@ const [mode, url, token, ...rest] = process.argv.slice(2);
 const dashboard = `${url}/dashboard/`;
 const emit = (value) => console.log(JSON.stringify(value));
 
-/** CPU seconds of process `root` and all its descendants (Chromium's renderer, GPU, ...). */
+/** CPU seconds of the descendants of process `root` (Chromium's browser, renderer, GPU...). */
 function treeCpuSeconds(root) {
   const parent = new Map();
   const cpu = new Map();
@@ -32,6 +32,7 @@ function treeCpuSeconds(root) {
   }
   let total = 0;
   for (const [pid, seconds] of cpu) {
+    if (pid === root) continue;
     for (let p = pid; p; p = parent.get(p)) {
       if (p === root) { total += seconds; break; }
       if (!parent.has(p)) break;
@@ -82,8 +83,9 @@ async function live(browser, view, expectPods, seconds) {
   } else {
     await page.locator('#pods-by-status .total', { hasText: `${expectPods} pods` }).waitFor({ timeout: 120000 });
   }
-  const pid = browser.process()?.pid;
-  const cpuBefore = pid ? treeCpuSeconds(pid) : 0;
+  // Playwright starts Chromium as a child of this process.
+  const pid = process.pid;
+  const cpuBefore = treeCpuSeconds(pid);
   emit({ ready: view });
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   const shown = await page.evaluate(() => {
@@ -91,7 +93,7 @@ async function live(browser, view, expectPods, seconds) {
     const restarts = rows.map((r) => Number(r.children[4]?.textContent || 0));
     return { rows: rows.length, maxRestarts: restarts.length ? Math.max(...restarts) : null };
   });
-  emit({ done: view, ...shown, browserCpuSeconds: (pid ? treeCpuSeconds(pid) : 0) - cpuBefore });
+  emit({ done: view, ...shown, browserCpuSeconds: treeCpuSeconds(pid) - cpuBefore });
   await context.close();
 }
 

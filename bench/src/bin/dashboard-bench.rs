@@ -30,6 +30,9 @@ struct Cli {
     /// First loads, each in a fresh browser context.
     #[arg(long, default_value_t = 5)]
     loads: usize,
+    /// Rounds of the three CPU windows (no page, pods view, overview), alternated.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
 }
 
 fn admin_token(replica: &Replica) -> Result<String> {
@@ -108,6 +111,40 @@ async fn first_loads(url: &str, token: &str, loads: usize, pods: usize) -> Resul
     Ok(())
 }
 
+/// One window with no page, then one per view with the page open; a row each.
+async fn cpu_windows(
+    cli: &Cli,
+    pid: u32,
+    updater: &Updater,
+    (url, token): (&str, &str),
+) -> Result<()> {
+    let (idle, _) = measure(pid, updater, cli.seconds, None).await?;
+    println!(
+        "| no page open | {:.3} | {:.2} | {:.0} | | |",
+        idle.cpu_per_second,
+        1000.0 * idle.cpu_per_second / idle.writes_per_second.max(1.0),
+        idle.writes_per_second
+    );
+    for view in ["pods", "overview"] {
+        let page = LivePage::open(url, token, view, cli.pods, cli.seconds).await?;
+        let (open, shown) = measure(pid, updater, cli.seconds, Some(page)).await?;
+        let shown = shown.context("no report from the page")?;
+        let restarts = shown
+            .max_restarts
+            .map(|r| format!(", restarts up to {r}"))
+            .unwrap_or_default();
+        println!(
+            "| page open on {view} | {:.3} | {:.2} | {:.0} | {} pod rows{restarts} | {:.3} |",
+            open.cpu_per_second,
+            1000.0 * open.cpu_per_second / open.writes_per_second.max(1.0),
+            open.writes_per_second,
+            shown.rows,
+            shown.browser_cpu_seconds / cli.seconds as f64,
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -130,31 +167,12 @@ async fn main() -> Result<()> {
     let updater = Updater::start(up.client.clone(), cli.pods, cli.rate);
     sleep(Duration::from_secs(3)).await;
     println!(
-        "\n| {} pods, {} status writes/s | API server CPU (cores) | writes/s | page shows | browser CPU (cores) |",
+        "\n| {} pods, {} status writes/s | API server CPU (cores) | ms of CPU per write | writes/s | page shows | browser CPU (cores) |",
         cli.pods, cli.rate
     );
-    println!("|---|---|---|---|---|");
-    let (idle, _) = measure(pid, &updater, cli.seconds, None).await?;
-    println!(
-        "| no page open | {:.3} | {:.0} | | |",
-        idle.cpu_per_second, idle.writes_per_second
-    );
-    for view in ["pods", "overview"] {
-        let page = LivePage::open(&url, &token, view, cli.pods, cli.seconds).await?;
-        let (open, shown) = measure(pid, &updater, cli.seconds, Some(page)).await?;
-        let shown = shown.context("no report from the page")?;
-        println!(
-            "| page open on {view} | {:.3} (+{:.3}) | {:.0} | {} rows, restarts up to {} | {:.3} |",
-            open.cpu_per_second,
-            open.cpu_per_second - idle.cpu_per_second,
-            open.writes_per_second,
-            shown.rows,
-            shown
-                .max_restarts
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "-".to_owned()),
-            shown.browser_cpu_seconds / cli.seconds as f64,
-        );
+    println!("|---|---|---|---|---|---|");
+    for _ in 0..cli.rounds {
+        cpu_windows(&cli, pid, &updater, (&url, &token)).await?;
     }
     let rounds = updater.stop().await?;
     println!("\n{rounds} full rounds of status writes (a round changes every pod once)");
