@@ -1,7 +1,7 @@
 // Drives skiff's dashboard in Debian's headless Chromium, as issue 19's test asks: a wrong
 // token gets the sign-in error; a token without rights sees "forbidden"; the admin sees the
 // node Ready, uploads the HTTP example and watches it become Available, scales it to 3 and
-// sees three pods, follows a pod's logs and sees a new line arrive, uploads the crasher and
+// sees three pods (and the Service's three endpoints, and the node's pods), follows a pod's logs and sees a new line arrive, uploads the crasher and
 // sees it flagged CrashLoopBackOff on the overview, applies pasted YAML, and reads an object's
 // YAML. Each step saves a screenshot into OUT_DIR. Run by tests/tests/cli/dashboard.rs.
 //
@@ -99,6 +99,17 @@ async function run(page) {
     await running.nth(2).waitFor();
     const count = await running.count();
     if (count !== 3) throw new Error(`${count} hello pods Running, not 3`);
+  });
+  await step(page, 'services-and-nodes', async () => {
+    await page.goto(`${url}#/services`);
+    const service = page.locator('#services tr[data-name="default/hello"]');
+    await page.waitForFunction(() => {
+      const row = document.querySelector('#services tr[data-name="default/hello"]');
+      return row && (row.textContent.match(/:8080/g) || []).length === 3;
+    });
+    await service.waitFor();
+    await page.goto(`${url}#/nodes`);
+    await page.locator(`article[data-node="${node}"] tr[data-pod^="default/hello-"]`).nth(2).waitFor();
   });
   await step(page, 'logs-follow', async () => {
     const pod = await page.locator('tr[data-pod^="default/hello-"]').first().getAttribute('data-pod');

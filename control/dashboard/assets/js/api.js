@@ -14,7 +14,7 @@ export class ApiError extends Error {
   get unauthorized() { return this.status === 401; }
 }
 
-let token = sessionStorage.getItem(TOKEN_KEY) || '';
+let token = globalThis.sessionStorage?.getItem(TOKEN_KEY) || '';
 /** Called when the server answers 401 to a signed-in page (the token expired or was deleted). */
 let onUnauthorized = () => {};
 
