@@ -1,9 +1,10 @@
 // Drives skiff's dashboard in Debian's headless Chromium, as issue 19's test asks: a wrong
 // token gets the sign-in error; a token without rights sees "forbidden"; the admin sees the
 // node Ready, uploads the HTTP example and watches it become Available, scales it to 3 and
-// sees three pods (and the Service's three endpoints, and the node's pods), follows a pod's logs and sees a new line arrive, uploads the crasher and
-// sees it flagged CrashLoopBackOff on the overview, applies pasted YAML, and reads an object's
-// YAML. Each step saves a screenshot into OUT_DIR. Run by tests/tests/cli/dashboard.rs.
+// sees three pods (and the Service's three endpoints, and the node's pods), follows a pod's
+// logs and sees a new line arrive, uploads the crasher and sees it flagged CrashLoopBackOff on
+// the overview, applies pasted YAML, and reads an object's YAML. Each step saves a screenshot
+// into OUT_DIR. Run by tests/tests/cli/dashboard.rs.
 //
 // Environment: SKIFF_URL, ADMIN_TOKEN, NO_RIGHTS_TOKEN, NODE, HTTP_WASM, CRASHER_WASM, OUT_DIR,
 // CHROMIUM (default /usr/bin/chromium), STEP_MS (each wait's limit, default 90000).

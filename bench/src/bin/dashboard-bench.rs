@@ -81,10 +81,13 @@ fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or_default()
 }
 
+/// One measure of a first load.
+type Measure = fn(&dashboard::FirstLoad) -> f64;
+
 async fn first_loads(url: &str, token: &str, loads: usize, pods: usize) -> Result<()> {
     let runs = dashboard::first_load(url, token, loads, pods).await?;
     println!("\n| first load (fresh context) | median | min | max |\n|---|---|---|---|");
-    let rows: [(&str, fn(&dashboard::FirstLoad) -> f64); 5] = [
+    let rows: [(&str, Measure); 5] = [
         ("time to interactive (sign-in form usable), ms", |r| {
             r.interactive_ms
         }),

@@ -48,7 +48,7 @@ export async function renderLogs(main, context) {
   picker.addEventListener('change', () => { location.hash = `#/logs/${namespace}/${name}/${picker.value}`; });
   const state = h('span', { class: 'small muted', id: 'log-state' }, 'connecting…');
   const output = h('pre', { class: 'logs', id: 'logs' });
-  main.append(h('header', { class: 'row' }, h('h2', {}, `Logs of ${namespace}/${name}`), picker, state,
+  main.append(h('header', { class: 'row start' }, h('h2', {}, `Logs of ${namespace}/${name}`), picker, state,
     yamlLink(podPath)), output);
   const query = `container=${encodeURIComponent(container)}&follow=true&tailLines=${TAIL_LINES}`;
   try {
