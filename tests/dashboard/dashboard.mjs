@@ -3,8 +3,8 @@
 // node Ready, uploads the HTTP example and watches it become Available, scales it to 3 and
 // sees three pods (and the Service's three endpoints, and the node's pods), follows a pod's
 // logs and sees a new line arrive, uploads the crasher and sees it flagged CrashLoopBackOff on
-// the overview, applies pasted YAML, and reads an object's YAML. Each step saves a screenshot
-// into OUT_DIR. Run by tests/tests/cli/dashboard.rs.
+// the overview, applies pasted YAML, reads an object's YAML, and restarts the Deployment.
+// Each step saves a screenshot into OUT_DIR. Run by tests/tests/cli/dashboard.rs.
 //
 // Environment: SKIFF_URL, ADMIN_TOKEN, NO_RIGHTS_TOKEN, NODE, HTTP_WASM, CRASHER_WASM, OUT_DIR,
 // CHROMIUM (default /usr/bin/chromium), STEP_MS (each wait's limit, default 90000).
@@ -95,6 +95,8 @@ async function run(page) {
     await page.locator('button[aria-label="scale default/hello"]').click();
     await page.locator('#workload-notice.ok').waitFor();
     await page.locator('#deployments tr[data-name="default/hello"] .ready-count', { hasText: '3/3' }).waitFor();
+  });
+  await step(page, 'three-pods', async () => {
     await page.goto(`${url}#/pods`);
     const running = page.locator('tr[data-pod^="default/hello-"][data-status="Running"]');
     await running.nth(2).waitFor();
@@ -135,6 +137,11 @@ async function run(page) {
     await page.locator('#deploy-notice.ok', { hasText: 'configmaps/from-dashboard' }).waitFor();
     await page.goto(`${url}#/yaml/api/v1/namespaces/default/configmaps/from-dashboard`);
     await page.locator('#yaml', { hasText: 'note: pasted' }).waitFor();
+  });
+  await step(page, 'restart', async () => {
+    await page.goto(`${url}#/workloads`);
+    await page.locator('button[aria-label="restart default/hello"]').click();
+    await page.locator('#workload-notice.ok', { hasText: 'default/hello restarted' }).waitFor();
   });
 }
 

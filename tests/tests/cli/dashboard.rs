@@ -2,9 +2,9 @@
 //! (`tests/dashboard/dashboard.mjs`) against `skiff up`: sign-in errors, "forbidden" for a
 //! token without rights, then the admin's tour (node Ready, upload and rollout of the HTTP
 //! example, scale to 3, logs that follow, a CrashLoopBackOff flagged, pasted YAML, the YAML
-//! view). Screenshots of every step land in `$CARGO_TARGET_TMPDIR/dashboard/`. Afterwards the
-//! real kubectl checks what the page did, and the files' HTTP answers (gzip, ETag, 304) are
-//! checked with curl.
+//! view, restart). Screenshots of every step land in `$CARGO_TARGET_TMPDIR/dashboard/`.
+//! Afterwards the real kubectl checks what the page did, and the files' HTTP answers (gzip,
+//! ETag, 304) are checked with curl.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -117,6 +117,19 @@ async fn check_with_kubectl(kubectl: &Kubectl) -> anyhow::Result<()> {
         ])
         .await?;
     ensure!(note == "pasted", "the pasted ConfigMap holds {note:?}");
+    let restarted = kubectl
+        .ok(&[
+            "get",
+            "deployment",
+            "hello",
+            "-o",
+            r"jsonpath={.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}",
+        ])
+        .await?;
+    ensure!(
+        restarted.starts_with("20"),
+        "no restartedAt annotation: {restarted:?}"
+    );
     Ok(())
 }
 

@@ -177,8 +177,15 @@ fn the_first_load_stays_small() {
 fn the_page_preloads_every_module() {
     // So the browser fetches them all at once, not one import level after another.
     let page = std::str::from_utf8(ASSETS[0].bytes).unwrap();
-    for asset in ASSETS.iter().filter(|a| a.path.starts_with("js/") && a.path != "js/app.js") {
+    for asset in ASSETS
+        .iter()
+        .filter(|a| a.path.starts_with("js/") && a.path != "js/app.js")
+    {
         let link = format!("<link rel=\"modulepreload\" href=\"{}\">", asset.path);
-        assert!(page.contains(&link), "index.html does not preload {}", asset.path);
+        assert!(
+            page.contains(&link),
+            "index.html does not preload {}",
+            asset.path
+        );
     }
 }
