@@ -128,6 +128,11 @@ async function run(page) {
     await deployWasm(page, env('CRASHER_WASM'), 'crasher', 0);
     await page.goto(`${url}#/overview`);
     await page.locator('.flag.crashloop', { hasText: 'default/crasher-' }).waitFor();
+    await page.locator('#warnings-only').check();
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#events tbody tr')];
+      return rows.length > 0 && rows.every((r) => r.classList.contains('warning'));
+    });
   });
   await step(page, 'yaml-apply-and-view', async () => {
     await page.goto(`${url}#/deploy`);

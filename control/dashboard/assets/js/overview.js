@@ -78,7 +78,10 @@ function eventTable(events, warningsOnly) {
   ]), (i) => ({ class: isWarning(shown[i]) ? 'warning' : undefined }));
 }
 
-/** Polls NodeMetrics and draws each node's CPU and memory over the last few minutes. */
+/**
+ * Polls NodeMetrics and draws each node's CPU and memory over the last few minutes (each
+ * chart scaled to its own peak; the text gives the node's allocatable).
+ */
 function pollMetrics(body, nodes, signal) {
   const history = new Map();
   const tick = async () => {
@@ -110,9 +113,9 @@ function usageTable(history, nodes) {
     const memoryMax = memoryBytes(cap.memory);
     return [
       name,
-      h('div', { class: 'metric' }, sparkline(points.map((p) => p.cpu), cpuMax, `CPU of ${name}`),
+      h('div', { class: 'metric' }, sparkline(points.map((p) => p.cpu), 0, `CPU of ${name}`),
         `${formatCpu(last.cpu)}${cpuMax ? ` of ${formatCpu(cpuMax)}` : ''}`),
-      h('div', { class: 'metric' }, sparkline(points.map((p) => p.memory), memoryMax, `memory of ${name}`),
+      h('div', { class: 'metric' }, sparkline(points.map((p) => p.memory), 0, `memory of ${name}`),
         `${formatMemory(last.memory)}${memoryMax ? ` of ${formatMemory(memoryMax)}` : ''}`),
     ];
   });

@@ -74,7 +74,7 @@ export function say(element, kind, text) {
   element.textContent = text;
 }
 
-/** A small line chart (SVG) of `values` between 0 and `max`. */
+/** A small line chart (SVG) of `values` between 0 and `max` (0: a little above the peak). */
 export function sparkline(values, max, label) {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
@@ -82,7 +82,7 @@ export function sparkline(values, max, label) {
   svg.setAttribute('class', 'chart');
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', label);
-  const top = max > 0 ? max : Math.max(...values, 1);
+  const top = max > 0 ? max : Math.max(...values) * 1.2 || 1;
   if (values.length === 1) values = [values[0], values[0]];
   const step = values.length > 1 ? 120 / (values.length - 1) : 0;
   const points = values.map((v, i) => `${(i * step).toFixed(1)},${(30 - (v / top) * 28).toFixed(1)}`);
