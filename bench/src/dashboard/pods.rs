@@ -52,30 +52,41 @@ pub async fn create_pods(client: &Client, count: usize) -> anyhow::Result<()> {
     results.into_iter().collect()
 }
 
-/// The status updater: `rate` pod status writes a second, round after round, until stopped.
+/// Writers the updater spreads its writes over (one write in flight each).
+const WRITERS: usize = 16;
+
+/// The status updater: `rate` pod status writes a second, round after round, until stopped;
+/// `WRITERS` writers each own every `WRITERS`-th pod and write at `rate / WRITERS`.
 pub struct Updater {
     stop: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
+    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
     writes: Arc<AtomicU64>,
-    rounds: Arc<AtomicU64>,
+    /// The last round each writer finished.
+    rounds: Vec<Arc<AtomicU64>>,
 }
 
 impl Updater {
     pub fn start(client: Client, count: usize, rate: u32) -> Updater {
         let stop = CancellationToken::new();
         let writes = Arc::new(AtomicU64::new(0));
-        let rounds = Arc::new(AtomicU64::new(0));
-        let task = tokio::spawn(run(
-            client,
-            count,
-            rate,
-            stop.clone(),
-            writes.clone(),
-            rounds.clone(),
-        ));
+        let rounds: Vec<Arc<AtomicU64>> = (0..WRITERS).map(|_| Arc::default()).collect();
+        let period = Duration::from_secs_f64(WRITERS as f64 / f64::from(rate.max(1)));
+        let tasks = (0..WRITERS)
+            .map(|w| {
+                let pods: Vec<usize> = (w..count).step_by(WRITERS).collect();
+                let writer = Writer {
+                    pods: Api::namespaced(client.clone(), "default"),
+                    period,
+                    stop: stop.clone(),
+                    writes: writes.clone(),
+                    round: rounds[w].clone(),
+                };
+                tokio::spawn(writer.run(pods))
+            })
+            .collect();
         Updater {
             stop,
-            task,
+            tasks,
             writes,
             rounds,
         }
@@ -86,44 +97,48 @@ impl Updater {
         self.writes.load(Ordering::Relaxed)
     }
 
-    /// Stops after the write in flight; returns the last round fully written.
+    /// Stops after the writes in flight; returns the last round every pod went through.
     pub async fn stop(self) -> anyhow::Result<u64> {
         self.stop.cancel();
-        self.task.await??;
-        Ok(self.rounds.load(Ordering::Relaxed))
+        for task in self.tasks {
+            task.await??;
+        }
+        let done = self.rounds.iter().map(|r| r.load(Ordering::Relaxed)).min();
+        Ok(done.unwrap_or_default())
     }
 }
 
-async fn run(
-    client: Client,
-    count: usize,
-    rate: u32,
+/// One writer of the updater.
+struct Writer {
+    pods: Api<Pod>,
+    period: Duration,
     stop: CancellationToken,
     writes: Arc<AtomicU64>,
-    rounds: Arc<AtomicU64>,
-) -> anyhow::Result<()> {
-    let pods: Api<Pod> = Api::namespaced(client, "default");
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    for round in 1u64.. {
-        for i in 0..count {
-            tokio::select! {
-                () = stop.cancelled() => return Ok(()),
-                _ = tick.tick() => {}
+    round: Arc<AtomicU64>,
+}
+
+impl Writer {
+    async fn run(self, mine: Vec<usize>) -> anyhow::Result<()> {
+        let mut tick = tokio::time::interval(self.period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        for round in 1u64.. {
+            for &i in &mine {
+                tokio::select! {
+                    () = self.stop.cancelled() => return Ok(()),
+                    _ = tick.tick() => {}
+                }
+                let status = json!({"status": {"phase": "Running", "containerStatuses": [{
+                    "name": "c", "image": "registry.skiff.local/none:v1", "imageID": "",
+                    "ready": true, "restartCount": round, "started": true,
+                    "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}});
+                let patch = Patch::Merge(&status);
+                self.pods
+                    .patch_status(&pod_name(i), &PatchParams::default(), &patch)
+                    .await?;
+                self.writes.fetch_add(1, Ordering::Relaxed);
             }
-            let status = json!({"status": {"phase": "Running", "containerStatuses": [{
-                "name": "c", "image": "registry.skiff.local/none:v1", "imageID": "",
-                "ready": true, "restartCount": round, "started": true,
-                "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}});
-            pods.patch_status(
-                &pod_name(i),
-                &PatchParams::default(),
-                &Patch::Merge(&status),
-            )
-            .await?;
-            writes.fetch_add(1, Ordering::Relaxed);
+            self.round.store(round, Ordering::Relaxed);
         }
-        rounds.store(round, Ordering::Relaxed);
+        Ok(())
     }
-    Ok(())
 }
