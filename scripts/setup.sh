@@ -17,6 +17,9 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 # The CNCF distribution server, which the registry tests pull from through imagePullSecrets.
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+# The dashboard test (issue 19): Debian's Chromium, driven by playwright-core on node.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -33,6 +36,11 @@ fi
 # for the htpasswd file of the docker-registry they pull from with basic auth.
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import oras, bcrypt" >/dev/null 2>&1; then
   python3 -m pip install -q oras bcrypt
+fi
+
+# playwright-core (pinned by tests/dashboard/package-lock.json) for the dashboard test and bench.
+if [ ! -d tests/dashboard/node_modules/playwright-core ]; then
+  (cd tests/dashboard && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # --- kubectl 1.20 (Debian's kubernetes-client) for the older-client tests (issue 18 item 4) ---

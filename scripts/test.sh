@@ -19,6 +19,8 @@ cargo test --workspace --locked --no-run
 phase "unit tests"
 cargo test --workspace --locked --exclude skiff-tests -- --test-threads=2
 cargo test -p skiff-tests --locked --lib -- --test-threads=2
+# The dashboard's page logic (kubectl's pod status, rollout status, YAML) by table, in node.
+node --test control/dashboard/tests/
 # The end-to-end binaries mostly wait on real processes, so two run side by side.
 phase "end-to-end tests"
 bash scripts/e2e-lanes.sh

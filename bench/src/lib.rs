@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod conn;
+pub mod dashboard;
 pub mod failover;
 pub mod fsync;
 pub mod load;

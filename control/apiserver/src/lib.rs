@@ -34,6 +34,8 @@
 //!   and default policy created at start.
 //! - `registry`: the built-in OCI registry (`skiff-registry`) under `/v2`, its authentication,
 //!   authorisation and storage in the replica's store.
+//! - `/dashboard/`: the web dashboard's static files (`skiff-dashboard`), served before
+//!   authentication; every call the page makes is an ordinary API call with the user's token.
 
 #![deny(unreachable_pub)]
 #![allow(
@@ -229,6 +231,10 @@ impl ApiServer {
         let query = request.uri().query().unwrap_or_default().to_owned();
         if let Some(response) = self.open_endpoint(&path) {
             return Ok(response);
+        }
+        // The dashboard's files are public; the page calls this API with the user's token.
+        if let Some(response) = skiff_dashboard::serve(request.method(), &path, request.headers()) {
+            return Ok(response.map(skiff_respond::full));
         }
         if path == "/v2" || path.starts_with("/v2/") {
             return Ok(self.serve_registry(request).await);

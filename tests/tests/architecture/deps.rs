@@ -14,6 +14,8 @@ const CONTROL_LAYERS: &[(&str, &[&str])] = &[
     ("skiff-store", &["skiff-sync"]),
     ("skiff-pki", &[]),
     ("skiff-registry", &["skiff-sync", "skiff-respond"]),
+    // The dashboard's static files: a leaf the API server serves.
+    ("skiff-dashboard", &[]),
     (
         "skiff-replica",
         &["skiff-sync", "skiff-store", "skiff-respond"],
@@ -28,6 +30,7 @@ const CONTROL_LAYERS: &[(&str, &[&str])] = &[
             "skiff-respond",
             "skiff-pki",
             "skiff-registry",
+            "skiff-dashboard",
         ],
     ),
     // The assembled replica also runs the scheduler and the controller manager in-process

@@ -2,9 +2,10 @@
 //! the kubeconfig it wrote), then `skiff run` of a local .wasm, scale, logs -f, rollout
 //! restart/status/undo, delete, get/describe/top/nodes, apply of folders and stdin, the
 //! errors kubectl would print, a node joined with `skiff token create`, `skiff up --detach`
-//! and `skiff down`, shell completions, and README command 1 (`scripts/run.sh`). The real
-//! kubectl checks what skiff did.
+//! and `skiff down`, shell completions, README command 1 (`scripts/run.sh`), and the web
+//! dashboard in headless Chromium. The real kubectl checks what skiff did.
 
+mod dashboard;
 mod detach;
 mod errors;
 mod fleet_view;
@@ -50,6 +51,29 @@ fn cli_drives_skiff_up() {
         output::apply_folders_and_conflicts(&skiff, &kubectl).await?;
         errors::read_as_kubectl(&skiff, &kubectl).await?;
         fleet_view::top_nodes_and_token(&skiff, &kubectl).await?;
+        up.stop().await;
+        Ok(())
+    });
+}
+
+/// The node of the dashboard's `skiff up`.
+pub const DASHBOARD_NODE: &str = "dash-node";
+
+/// The web dashboard in headless Chromium (`dashboard.rs`).
+#[test]
+fn dashboard_in_chromium() {
+    run_bounded("cli-dashboard", Duration::from_secs(600), async {
+        let options = ReplicaOptions::up("cli-dash").args([
+            "--name",
+            DASHBOARD_NODE,
+            "--metrics-seconds",
+            "1",
+            "--crash-backoff-base-ms",
+            "300",
+        ]);
+        let mut up = Replica::start(options).await?;
+        let kubectl = Kubectl::for_replica(&up)?;
+        dashboard::drive(&up, &kubectl).await?;
         up.stop().await;
         Ok(())
     });
