@@ -51,22 +51,10 @@ fn fixture(api_version: &str, kind: &str) -> Value {
     object
 }
 
-/// Served kinds whose group's `generated.proto` is not vendored (`api/proto`): JSON only.
-/// networking.k8s.io/v1 was added without network access to copy its proto file.
-const JSON_ONLY: &[&str] = &["NetworkPolicy"];
-
 #[test]
 fn every_served_kind_and_its_list_round_trip() {
     for info in RESOURCES {
         let api_version = info.api_version();
-        if JSON_ONLY.contains(&info.kind) {
-            assert!(
-                !has_message(&api_version, info.kind),
-                "{} now has a message: test it",
-                info.kind
-            );
-            continue;
-        }
         assert!(has_message(&api_version, info.kind), "{}", info.kind);
         let object = fixture(&api_version, info.kind);
         let bytes = encode_object(&object).unwrap_or_else(|e| panic!("{}: {e}", info.kind));
