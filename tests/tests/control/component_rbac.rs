@@ -29,7 +29,8 @@ fn components_are_authorised_by_their_bootstrap_roles() {
     );
 }
 
-/// `kubectl auth can-i VERB RESOURCE --as=USER`: its answer, `yes` or `no`.
+/// `kubectl auth can-i VERB RESOURCE --as=USER` (`pods/binding` asks with `--subresource`):
+/// its answer, `yes` or `no`.
 async fn can_i(
     kubectl: &Kubectl,
     user: &str,
@@ -37,13 +38,35 @@ async fn can_i(
     resource: &str,
 ) -> anyhow::Result<String> {
     let as_user = format!("--as={user}");
-    let out = kubectl
-        .run(&["auth", "can-i", verb, resource, &as_user], "")
-        .await?;
+    let subresource;
+    let mut args = vec!["auth", "can-i", verb, &as_user];
+    match resource.split_once('/') {
+        Some((plural, sub)) => {
+            subresource = format!("--subresource={sub}");
+            args.extend([plural, subresource.as_str()]);
+        }
+        None => args.push(resource),
+    }
+    let out = kubectl.run(&args, "").await?;
+    anyhow::ensure!(
+        !out.stdout.trim().is_empty(),
+        "kubectl {args:?}: {}",
+        out.stderr
+    );
     Ok(out.stdout.trim().to_owned())
 }
 
 async fn what_they_may_do(kubectl: &Kubectl) -> anyhow::Result<()> {
+    // The default policy is written just after the API first answers.
+    eventually(
+        "the default policy is in place",
+        Duration::from_secs(20),
+        || async {
+            let got = can_i(kubectl, SCHEDULER, "create", "pods/binding").await?;
+            Ok(got == "yes")
+        },
+    )
+    .await?;
     let table = [
         (SCHEDULER, "create", "pods/binding", "yes"),
         (SCHEDULER, "watch", "pods", "yes"),
