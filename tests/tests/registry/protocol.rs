@@ -43,7 +43,7 @@ async fn node_token(replica: &Replica, name: &str) -> anyhow::Result<String> {
 
 #[test]
 fn skiff_push_then_oras_pull_and_the_spec_error_codes() {
-    run_bounded("registry-protocol", Duration::from_secs(240), async {
+    run_bounded("registry-protocol", Duration::from_secs(300), async {
         let replica = Replica::start(ReplicaOptions::new("registry-protocol")).await?;
         let kubeconfig = replica.data_dir.join("admin.kubeconfig");
         let module = example("http-hello")?;
