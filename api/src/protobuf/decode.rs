@@ -80,10 +80,11 @@ fn read_field(
             }
         }
         Shape::List { .. } => {
-            let items = out
-                .entry(field.name.clone())
-                .or_insert_with(|| Value::Array(Vec::new()));
-            let Value::Array(items) = items else {
+            // Looked up before inserting: a list's records are many, its name cloned once.
+            if !out.contains_key(&field.name) {
+                out.insert(field.name.clone(), Value::Array(Vec::new()));
+            }
+            let Some(Value::Array(items)) = out.get_mut(&field.name) else {
                 return Ok(());
             };
             match (field.ty, value) {
@@ -103,10 +104,10 @@ fn read_field(
                 return Err(WireError::WrongWireType(field.number).into());
             };
             let (k, v) = map_entry(plans, key, field.ty, entry, depth)?;
-            if let Value::Object(map) = out
-                .entry(field.name.clone())
-                .or_insert_with(|| Value::Object(Map::new()))
-            {
+            if !out.contains_key(&field.name) {
+                out.insert(field.name.clone(), Value::Object(Map::new()));
+            }
+            if let Some(Value::Object(map)) = out.get_mut(&field.name) {
                 map.insert(k, v);
             }
         }
