@@ -19,6 +19,7 @@ const FILES: &[&str] = &[
     "k8s.io/api/rbac/v1/generated.proto",
     "k8s.io/api/authentication/v1/generated.proto",
     "k8s.io/api/authorization/v1/generated.proto",
+    "skiff/networking/v1/networkpolicy.proto",
     "gnostic/openapiv2/OpenAPIv2.proto",
 ];
 

@@ -27,6 +27,7 @@ const GROUP_PACKAGES: &[(&str, &str)] = &[
     ("rbac.authorization.k8s.io", "rbac"),
     ("authentication.k8s.io", "authentication"),
     ("authorization.k8s.io", "authorization"),
+    ("networking.k8s.io", "networking"),
 ];
 
 /// Kinds of `meta.k8s.io/v1` that any group version sends and accepts.

@@ -3,35 +3,54 @@
 //! `raw` is the object's own message. A watch stream (the same package's
 //! `LengthDelimitedFramer` around the raw serializer) is a sequence of `meta.v1.WatchEvent`
 //! messages, each after its length as 4 big-endian bytes, whose `object.raw` is an enveloped
-//! object.
+//! object. These wrappers are written and read field by field (`Unknown`: `typeMeta` 1 with
+//! `apiVersion` 1 and `kind` 2, `raw` 2, `contentEncoding` 3, `contentType` 4; `WatchEvent`:
+//! `type` 1, `object` 2 with `raw` 1); the object inside goes through its plan.
 
-use prost::Message;
-use prost_reflect::{DynamicMessage, MessageDescriptor, Value as PValue};
 use serde_json::Value;
 
-use super::ProtoError;
-use super::descriptors::{META_V1, RUNTIME, message_for, named};
-use super::json;
+use super::descriptors::message_for;
+use super::plan::plans;
+use super::wire::{self, Reader, Wire, WireError};
+use super::{ProtoError, decode, encode};
 
 /// The 4 bytes every protobuf-encoded object starts with.
 pub(super) const PREFIX: &[u8] = b"k8s\0";
 
-/// An apimachinery message: `runtime` and `meta.v1` are in every descriptor set build.rs
-/// compiles, so a miss is a build defect every test shows.
-fn descriptor(full_name: &str) -> MessageDescriptor {
-    named(full_name).expect("apimachinery message compiled in")
-}
-
-fn decode_message(desc: MessageDescriptor, bytes: &[u8]) -> Result<DynamicMessage, ProtoError> {
-    let message = desc.full_name().to_owned();
-    DynamicMessage::decode(desc, bytes).map_err(|source| ProtoError::Malformed { message, source })
-}
-
-fn text(msg: &DynamicMessage, field: &str) -> String {
-    match msg.get_field_by_name(field).as_deref() {
-        Some(PValue::String(s)) => s.clone(),
-        _ => String::new(),
+/// The fields of `bytes` (a message named `message`) as (number, length-delimited bytes);
+/// other wire types are skipped.
+fn records<'a>(message: &str, bytes: &'a [u8]) -> Result<Vec<(u32, &'a [u8])>, ProtoError> {
+    let mut out = Vec::with_capacity(4);
+    for record in Reader::new(bytes) {
+        match record {
+            Ok((number, Wire::Len(b))) => out.push((number, b)),
+            Ok(_) => {}
+            Err(source) => {
+                return Err(ProtoError::Malformed {
+                    message: message.to_owned(),
+                    source,
+                });
+            }
+        }
     }
+    Ok(out)
+}
+
+/// The last length-delimited field `number` of `records`.
+fn field<'a>(records: &[(u32, &'a [u8])], number: u32) -> Option<&'a [u8]> {
+    records
+        .iter()
+        .rev()
+        .find(|(n, _)| *n == number)
+        .map(|(_, b)| *b)
+}
+
+fn text(bytes: Option<&[u8]>) -> Result<String, ProtoError> {
+    let text = wire::text(bytes.unwrap_or_default()).map_err(|source| ProtoError::Malformed {
+        message: "k8s.io.apimachinery.pkg.runtime.TypeMeta".into(),
+        source,
+    })?;
+    Ok(text.to_owned())
 }
 
 /// The object in an enveloped protobuf body, as the JSON object the API server stores
@@ -43,27 +62,25 @@ pub fn decode_object(body: &[u8]) -> Result<Value, ProtoError> {
         Some([]) => return Err(ProtoError::Empty),
         Some(data) => data,
     };
-    let unknown = decode_message(descriptor(&format!("{RUNTIME}.Unknown")), data)?;
-    let type_meta = match unknown.get_field_by_name("typeMeta").as_deref() {
-        Some(PValue::Message(m)) => m.clone(),
-        _ => return Err(ProtoError::MissingTypeMeta("apiVersion")),
-    };
-    let (api_version, kind) = (text(&type_meta, "apiVersion"), text(&type_meta, "kind"));
+    let unknown = records("k8s.io.apimachinery.pkg.runtime.Unknown", data)?;
+    let type_meta = field(&unknown, 1).ok_or(ProtoError::MissingTypeMeta("apiVersion"))?;
+    let type_meta = records("k8s.io.apimachinery.pkg.runtime.TypeMeta", type_meta)?;
+    let (api_version, kind) = (text(field(&type_meta, 1))?, text(field(&type_meta, 2))?);
     if kind.is_empty() {
         return Err(ProtoError::MissingTypeMeta("kind"));
     }
     if api_version.is_empty() {
         return Err(ProtoError::MissingTypeMeta("apiVersion"));
     }
-    let desc = message_for(&api_version, &kind).ok_or_else(|| ProtoError::NoMessage {
-        api_version: api_version.clone(),
-        kind: kind.clone(),
+    let plan = plan_of(&api_version, &kind)?;
+    let raw = field(&unknown, 2).unwrap_or_default();
+    let mut object = decode::message(plans(), plan, raw).map_err(|e| match e {
+        ProtoError::Malformed { source, .. } => ProtoError::Malformed {
+            message: kind.clone(),
+            source,
+        },
+        other => other,
     })?;
-    let raw = match unknown.get_field_by_name("raw").as_deref() {
-        Some(PValue::Bytes(raw)) => raw.clone(),
-        _ => bytes::Bytes::new(),
-    };
-    let mut object = json::to_json(&decode_message(desc, &raw)?)?;
     if let Value::Object(map) = &mut object {
         map.insert("apiVersion".into(), Value::String(api_version));
         map.insert("kind".into(), Value::String(kind));
@@ -71,67 +88,59 @@ pub fn decode_object(body: &[u8]) -> Result<Value, ProtoError> {
     Ok(object)
 }
 
+fn plan_of(api_version: &str, kind: &str) -> Result<usize, ProtoError> {
+    message_for(api_version, kind)
+        .and_then(|desc| plans().find(desc.full_name()))
+        .ok_or_else(|| ProtoError::NoMessage {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+        })
+}
+
 /// `object` (which names its `apiVersion` and `kind`) as an enveloped protobuf body.
 pub fn encode_object(object: &Value) -> Result<Vec<u8>, ProtoError> {
+    let mut body = Vec::with_capacity(1024);
+    append_object(object, &mut body)?;
+    Ok(body)
+}
+
+fn append_object(object: &Value, buf: &mut Vec<u8>) -> Result<(), ProtoError> {
     let api_version = object["apiVersion"]
         .as_str()
         .ok_or(ProtoError::MissingTypeMeta("apiVersion"))?;
     let kind = object["kind"]
         .as_str()
         .ok_or(ProtoError::MissingTypeMeta("kind"))?;
-    let desc = message_for(api_version, kind).ok_or_else(|| ProtoError::NoMessage {
-        api_version: api_version.to_owned(),
-        kind: kind.to_owned(),
-    })?;
-    let raw = json::from_json(&desc, object)?.encode_to_vec();
-    let mut type_meta = DynamicMessage::new(descriptor(&format!("{RUNTIME}.TypeMeta")));
-    set(
-        &mut type_meta,
-        "apiVersion",
-        PValue::String(api_version.to_owned()),
-    )?;
-    set(&mut type_meta, "kind", PValue::String(kind.to_owned()))?;
-    let mut unknown = DynamicMessage::new(descriptor(&format!("{RUNTIME}.Unknown")));
-    set(&mut unknown, "typeMeta", PValue::Message(type_meta))?;
-    set(&mut unknown, "raw", PValue::Bytes(raw.into()))?;
+    let plan = plan_of(api_version, kind)?;
+    buf.extend_from_slice(PREFIX);
+    let type_meta = wire::begin(buf, 1);
+    wire::put_bytes(buf, 1, api_version.as_bytes());
+    wire::put_bytes(buf, 2, kind.as_bytes());
+    wire::end(buf, type_meta);
+    let raw = wire::begin(buf, 2);
+    encode::message(plans(), plan, object, buf)?;
+    wire::end(buf, raw);
     // kube-apiserver writes both, empty (gogo-protobuf writes every non-pointer field).
-    set(
-        &mut unknown,
-        "contentEncoding",
-        PValue::String(String::new()),
-    )?;
-    set(&mut unknown, "contentType", PValue::String(String::new()))?;
-    let mut body = Vec::with_capacity(PREFIX.len() + unknown.encoded_len());
-    body.extend_from_slice(PREFIX);
-    unknown
-        .encode(&mut body)
-        .map_err(|e| ProtoError::field("", e.to_string()))?;
-    Ok(body)
-}
-
-/// Sets a field of an apimachinery message.
-fn set(msg: &mut DynamicMessage, field: &str, value: PValue) -> Result<(), ProtoError> {
-    msg.try_set_field_by_name(field, value)
-        .map_err(|e| ProtoError::field(field, e.to_string()))
+    wire::put_bytes(buf, 3, b"");
+    wire::put_bytes(buf, 4, b"");
+    Ok(())
 }
 
 /// One frame of a protobuf watch stream: the `WatchEvent` of `event_type` (`ADDED`, ...)
 /// carrying `object`, after its 4-byte big-endian length.
 pub fn encode_watch_event(event_type: &str, object: &Value) -> Result<Vec<u8>, ProtoError> {
-    let raw = encode_object(object)?;
-    let mut extension = DynamicMessage::new(descriptor(&format!("{RUNTIME}.RawExtension")));
-    set(&mut extension, "raw", PValue::Bytes(raw.into()))?;
-    let mut event = DynamicMessage::new(descriptor(&format!("{META_V1}.WatchEvent")));
-    set(&mut event, "type", PValue::String(event_type.to_owned()))?;
-    set(&mut event, "object", PValue::Message(extension))?;
-    let len = event.encoded_len();
+    let mut frame = Vec::with_capacity(1024);
+    frame.extend_from_slice(&[0; 4]);
+    wire::put_bytes(&mut frame, 1, event_type.as_bytes());
+    let extension = wire::begin(&mut frame, 2);
+    let raw = wire::begin(&mut frame, 1);
+    append_object(object, &mut frame)?;
+    wire::end(&mut frame, raw);
+    wire::end(&mut frame, extension);
+    let len = frame.len() - 4;
     let prefix = u32::try_from(len)
         .map_err(|_| ProtoError::field("", format!("watch event of {len} bytes")))?;
-    let mut frame = Vec::with_capacity(4 + len);
-    frame.extend_from_slice(&prefix.to_be_bytes());
-    event
-        .encode(&mut frame)
-        .map_err(|e| ProtoError::field("", e.to_string()))?;
+    frame[..4].copy_from_slice(&prefix.to_be_bytes());
     Ok(frame)
 }
 
@@ -149,13 +158,24 @@ pub fn decode_watch_frame(stream: &[u8]) -> Result<(String, Value, &[u8]), Proto
         )));
     }
     let (frame, rest) = rest.split_at(len);
-    let event = decode_message(descriptor(&format!("{META_V1}.WatchEvent")), frame)?;
-    let raw = match event.get_field_by_name("object").as_deref() {
-        Some(PValue::Message(ext)) => match ext.get_field_by_name("raw").as_deref() {
-            Some(PValue::Bytes(raw)) => raw.clone(),
-            _ => bytes::Bytes::new(),
-        },
-        _ => bytes::Bytes::new(),
-    };
-    Ok((text(&event, "type"), decode_object(&raw)?, rest))
+    let event = records("k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent", frame)?;
+    let extension = field(&event, 2).unwrap_or_default();
+    let extension = records("k8s.io.apimachinery.pkg.runtime.RawExtension", extension)?;
+    let raw = field(&extension, 1).unwrap_or_default();
+    let event_type = wire::text(field(&event, 1).unwrap_or_default()).map_err(|source| {
+        ProtoError::Malformed {
+            message: "k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent".into(),
+            source,
+        }
+    })?;
+    Ok((event_type.to_owned(), decode_object(raw)?, rest))
+}
+
+impl From<WireError> for ProtoError {
+    fn from(source: WireError) -> Self {
+        ProtoError::Malformed {
+            message: String::new(),
+            source,
+        }
+    }
 }

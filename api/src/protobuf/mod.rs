@@ -3,32 +3,43 @@
 //! stay one code path whichever encoding a client speaks.
 //!
 //! The messages are Kubernetes' own `.proto` definitions (`proto/`, compiled by `build.rs`),
-//! read through prost-reflect descriptors: one reflective conversion serves every kind
-//! (`json`), with Kubernetes' JSON rules for the types whose JSON is not their message shape
-//! (Time, MicroTime, Duration, Quantity, IntOrString, RawExtension, FieldsV1, string lists).
+//! read through prost-reflect descriptors once into per-message plans (`plan`): one
+//! conversion serves every kind, writing a JSON object's message bytes directly (`encode`)
+//! and reading message bytes directly into JSON (`decode`), with Kubernetes' JSON rules for
+//! the types whose JSON is not their message shape (Time, MicroTime, Duration, Quantity,
+//! IntOrString, RawExtension, FieldsV1, string lists). No intermediate message is built: the
+//! reflective `DynamicMessage` path this replaced spent most of a protobuf list's time
+//! allocating and re-measuring nested messages.
 //! kube-apiserver's envelope (`envelope`) wraps every object: the 4 bytes `k8s\0`, then a
 //! `runtime.Unknown` naming the apiVersion and kind, whose `raw` is the object's message.
 //! Watch streams are `WatchEvent` messages, each after its 4-byte big-endian length.
 //!
 //! # Layout
 //! - `descriptors`: the descriptor pool, and which message an apiVersion/kind is.
-//! - `json`: message <-> JSON value, for any message; `special`: the types whose JSON is not
-//!   their message shape; `duration`: Go's duration text.
+//! - `plan`: each message's fields by number and name, worked out once; `wire`: varints,
+//!   keys and length-delimited records, written and read in place.
+//! - `encode`: JSON value -> message bytes; `decode`: message bytes -> JSON value;
+//!   `special`: the types whose JSON is not their message shape; `duration`: Go's duration
+//!   text.
 //! - `envelope`: the `k8s\0` + `Unknown` wrapping and the watch-event frames.
 //! - `gnostic`: a Swagger 2.0 document as gnostic's `openapi.v2.Document` (`/openapi/v2`).
 
+mod decode;
 mod descriptors;
 mod duration;
+mod encode;
 mod envelope;
 mod gnostic;
-mod json;
+mod plan;
 mod special;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 pub use descriptors::{has_message, message_for};
 pub use envelope::{decode_object, decode_watch_frame, encode_object, encode_watch_event};
 pub use gnostic::openapi_v2_document;
+pub use wire::WireError;
 
 /// The media type of Kubernetes protobuf.
 pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
@@ -46,7 +57,7 @@ pub enum ProtoError {
     Malformed {
         message: String,
         #[source]
-        source: prost::DecodeError,
+        source: WireError,
     },
     #[error("the protobuf envelope names no {0}")]
     MissingTypeMeta(&'static str),

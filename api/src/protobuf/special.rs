@@ -3,12 +3,13 @@
 //! `1h2m3s`), `Quantity` (its string), `IntOrString` (a number or a string), `RawExtension`
 //! and `FieldsV1` (embedded JSON), and the string-list types (`ExtraValue`, `Verbs`: arrays).
 
-use prost_reflect::{DynamicMessage, MessageDescriptor, ReflectMessage, Value as PValue};
+use prost_reflect::MessageDescriptor;
 use serde_json::Value;
 
 use super::ProtoError;
 use super::descriptors::{META_V1, RUNTIME};
 use super::duration;
+use super::wire::{self, Reader, Wire};
 
 const QUANTITY: &str = "k8s.io.apimachinery.pkg.api.resource.Quantity";
 const INT_OR_STRING: &str = "k8s.io.apimachinery.pkg.util.intstr.IntOrString";
@@ -20,8 +21,8 @@ pub(super) enum Special {
     Duration,
     Quantity,
     IntOrString,
-    /// Embedded JSON bytes in the named field.
-    RawJson(&'static str),
+    /// Embedded JSON bytes (`raw`, or FieldsV1's `Raw`).
+    RawJson,
     /// An array of strings in `items`.
     StringList,
 }
@@ -34,7 +35,7 @@ impl Special {
                 "Time" => Some(Special::Time),
                 "MicroTime" => Some(Special::MicroTime),
                 "Duration" => Some(Special::Duration),
-                "FieldsV1" => Some(Special::RawJson("Raw")),
+                "FieldsV1" => Some(Special::RawJson),
                 "Verbs" => Some(Special::StringList),
                 _ => None,
             };
@@ -42,59 +43,63 @@ impl Special {
         match name {
             QUANTITY => Some(Special::Quantity),
             INT_OR_STRING => Some(Special::IntOrString),
-            _ if name == format!("{RUNTIME}.RawExtension") => Some(Special::RawJson("raw")),
+            _ if name == format!("{RUNTIME}.RawExtension") => Some(Special::RawJson),
             _ if name.ends_with(".ExtraValue") => Some(Special::StringList),
             _ => None,
         }
     }
 }
 
-fn get<'m>(msg: &'m DynamicMessage, field: &str) -> Option<std::borrow::Cow<'m, PValue>> {
-    msg.descriptor()
-        .get_field_by_name(field)
-        .filter(|f| msg.has_field(f))
-        .map(|f| msg.get_field(&f))
-}
+// Field numbers of the special messages (checked against the descriptors by
+// `tests::special_field_numbers_are_the_protos`): Time and MicroTime `seconds` 1, `nanos` 2;
+// Duration `duration` 1; Quantity `string` 1; IntOrString `type` 1, `intVal` 2, `strVal` 3;
+// RawExtension `raw` and FieldsV1 `Raw` 1; Verbs and ExtraValue `items` 1.
 
-fn int(msg: &DynamicMessage, field: &str) -> i64 {
-    match get(msg, field).as_deref() {
-        Some(PValue::I64(n)) => *n,
-        Some(PValue::I32(n)) => i64::from(*n),
-        _ => 0,
+/// The JSON of a special message's bytes; `Null` for a zero time (which Go writes as `null`)
+/// and for empty embedded JSON.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "protobuf's own conversions: an int32 is the low 32 bits of its varint"
+)]
+pub(super) fn decode(kind: Special, bytes: &[u8]) -> Result<Value, ProtoError> {
+    let (mut ints, mut seen_first) = ([0i64; 3], false);
+    let mut texts: [&[u8]; 3] = [&[], &[], &[]];
+    let mut items = Vec::new();
+    for record in Reader::new(bytes) {
+        let (number, value) = record?;
+        let slot = (number as usize).wrapping_sub(1);
+        match value {
+            Wire::Varint(n) if slot < 3 => {
+                ints[slot] = if kind == Special::IntOrString && number == 2 {
+                    i64::from(n as i32)
+                } else {
+                    n as i64
+                };
+                seen_first |= number == 1;
+            }
+            Wire::Len(b) if kind == Special::StringList && number == 1 => {
+                items.push(Value::String(wire::text(b)?.to_owned()));
+            }
+            Wire::Len(b) if slot < 3 => texts[slot] = b,
+            _ => {}
+        }
     }
-}
-
-/// The JSON of a special message; `Null` for a zero time (which Go writes as `null`).
-pub(super) fn to_json(kind: Special, msg: &DynamicMessage) -> Result<Value, ProtoError> {
-    let text = |field: &str| match get(msg, field).as_deref() {
-        Some(PValue::String(s)) => s.clone(),
-        _ => String::new(),
-    };
     Ok(match kind {
         Special::Time | Special::MicroTime => {
-            let (seconds, nanos) = (int(msg, "seconds"), int(msg, "nanos"));
-            if seconds == 0 && nanos == 0 && get(msg, "seconds").is_none() {
+            let (seconds, nanos) = (ints[0], ints[1]);
+            if seconds == 0 && nanos == 0 && !seen_first {
                 return Ok(Value::Null);
             }
             Value::String(format_time(seconds, nanos, kind == Special::MicroTime)?)
         }
-        Special::Duration => Value::String(duration::format(int(msg, "duration"))),
-        Special::Quantity => Value::String(text("string")),
-        Special::IntOrString if int(msg, "type") == 1 => Value::String(text("strVal")),
-        Special::IntOrString => Value::from(int(msg, "intVal")),
-        Special::RawJson(field) => match get(msg, field).as_deref() {
-            Some(PValue::Bytes(raw)) if !raw.is_empty() => raw_to_json(raw)?,
-            _ => Value::Null,
-        },
-        Special::StringList => match get(msg, "items").as_deref() {
-            Some(PValue::List(items)) => Value::Array(
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(|s| Value::String(s.to_owned())))
-                    .collect(),
-            ),
-            _ => Value::Array(Vec::new()),
-        },
+        Special::Duration => Value::String(duration::format(ints[0])),
+        Special::Quantity => Value::String(wire::text(texts[0])?.to_owned()),
+        Special::IntOrString if ints[0] == 1 => Value::String(wire::text(texts[2])?.to_owned()),
+        Special::IntOrString => Value::from(ints[1]),
+        Special::RawJson if texts[0].is_empty() => Value::Null,
+        Special::RawJson => raw_to_json(texts[0])?,
+        Special::StringList => Value::Array(items),
     })
 }
 
@@ -108,17 +113,12 @@ fn raw_to_json(raw: &[u8]) -> Result<Value, ProtoError> {
         .map_err(|e| ProtoError::field("", format!("embedded object is not JSON: {e}")))
 }
 
-/// The special message `desc` for `json`.
-pub(super) fn from_json(
-    kind: Special,
-    desc: &MessageDescriptor,
-    json: &Value,
-) -> Result<DynamicMessage, ProtoError> {
-    let mut msg = DynamicMessage::new(desc.clone());
+/// Appends the special message for `json` to `buf`.
+pub(super) fn encode(kind: Special, json: &Value, buf: &mut Vec<u8>) -> Result<(), ProtoError> {
     let wrong = |what: &str| ProtoError::field("", format!("expected {what}, got {json}"));
-    let mut set = |field: &str, value: PValue| {
-        msg.try_set_field_by_name(field, value)
-            .map_err(|e| ProtoError::field(field, e.to_string()))
+    let varint = |buf: &mut Vec<u8>, number: u32, n: i64| {
+        wire::put_key(buf, number, wire::VARINT);
+        wire::put_varint(buf, n as u64);
     };
     match kind {
         Special::Time | Special::MicroTime => {
@@ -126,55 +126,51 @@ pub(super) fn from_json(
             let ts: jiff::Timestamp = text
                 .parse()
                 .map_err(|e| ProtoError::field("", format!("invalid time {text:?}: {e}")))?;
-            set("seconds", PValue::I64(ts.as_second()))?;
-            set("nanos", PValue::I32(ts.subsec_nanosecond()))?;
+            varint(buf, 1, ts.as_second());
+            varint(buf, 2, i64::from(ts.subsec_nanosecond()));
         }
         Special::Duration => {
             let text = json.as_str().ok_or_else(|| wrong("a duration"))?;
             let nanos = duration::parse(text)
                 .ok_or_else(|| ProtoError::field("", format!("invalid duration {text:?}")))?;
-            set("duration", PValue::I64(nanos))?;
+            varint(buf, 1, nanos);
         }
-        Special::Quantity => {
-            let text = match json {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => return Err(wrong("a quantity")),
-            };
-            set("string", PValue::String(text))?;
-        }
+        Special::Quantity => match json {
+            Value::String(s) => wire::put_bytes(buf, 1, s.as_bytes()),
+            Value::Number(n) => wire::put_bytes(buf, 1, n.to_string().as_bytes()),
+            _ => return Err(wrong("a quantity")),
+        },
         Special::IntOrString => match json {
             Value::String(s) => {
-                set("type", PValue::I64(1))?;
-                set("strVal", PValue::String(s.clone()))?;
+                varint(buf, 1, 1);
+                wire::put_bytes(buf, 3, s.as_bytes());
             }
             Value::Number(n) => {
                 let n = n.as_i64().and_then(|n| i32::try_from(n).ok());
-                set("type", PValue::I64(0))?;
-                set(
-                    "intVal",
-                    PValue::I32(n.ok_or_else(|| wrong("a 32-bit integer"))?),
-                )?;
+                varint(buf, 1, 0);
+                varint(
+                    buf,
+                    2,
+                    i64::from(n.ok_or_else(|| wrong("a 32-bit integer"))?),
+                );
             }
             _ => return Err(wrong("an integer or a string")),
         },
-        Special::RawJson(field) => {
+        Special::RawJson => {
             let raw = serde_json::to_vec(json).unwrap_or_default();
-            set(field, PValue::Bytes(raw.into()))?;
+            wire::put_bytes(buf, 1, &raw);
         }
         Special::StringList => {
             let items = json
                 .as_array()
                 .ok_or_else(|| wrong("an array of strings"))?;
-            let items = items
-                .iter()
-                .map(|v| v.as_str().map(|s| PValue::String(s.to_owned())))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| wrong("an array of strings"))?;
-            set("items", PValue::List(items))?;
+            for item in items {
+                let text = item.as_str().ok_or_else(|| wrong("an array of strings"))?;
+                wire::put_bytes(buf, 1, text.as_bytes());
+            }
         }
     }
-    Ok(msg)
+    Ok(())
 }
 
 /// `2006-01-02T15:04:05Z`, or with `.000000` microseconds for a MicroTime.

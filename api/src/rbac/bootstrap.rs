@@ -7,6 +7,8 @@
 
 use serde_json::{Value, json};
 
+use super::controller_roles;
+
 const READ: &[&str] = &["get", "list", "watch"];
 const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];
 const READ_WRITE: &[&str] = &[
@@ -20,7 +22,7 @@ const READ_WRITE: &[&str] = &[
     "watch",
 ];
 
-fn rule(verbs: &[&str], group: &str, resources: &[&str]) -> Value {
+pub(super) fn rule(verbs: &[&str], group: &str, resources: &[&str]) -> Value {
     json!({"apiGroups": [group], "resources": resources, "verbs": verbs})
 }
 
@@ -71,6 +73,11 @@ fn binding(name: &str, role: &str, subjects: &[(&str, &str)]) -> Value {
     })
 }
 
+/// The built-in registry's RBAC pseudo-resource, `repositories.registry.skiff.io`: verbs
+/// `pull`, `push`, `delete`; a repository `<ns>/<name>` is in namespace `<ns>`.
+const REGISTRY_GROUP: &str = "registry.skiff.io";
+const REPOSITORIES: &str = "repositories";
+
 const TO_ADMIN: &str = "rbac.authorization.k8s.io/aggregate-to-admin";
 const TO_EDIT: &str = "rbac.authorization.k8s.io/aggregate-to-edit";
 const TO_VIEW: &str = "rbac.authorization.k8s.io/aggregate-to-view";
@@ -95,6 +102,8 @@ fn view_rules() -> Vec<Value> {
         rule(READ, "policy", &["poddisruptionbudgets", "poddisruptionbudgets/status"]),
         rule(READ, "discovery.k8s.io", &["endpointslices"]),
         rule(READ, "networking.k8s.io", &["networkpolicies"]),
+        // The built-in registry (issue 17): `view` pulls.
+        rule(&["pull"], REGISTRY_GROUP, &[REPOSITORIES]),
     ]
 }
 
@@ -121,6 +130,8 @@ fn edit_rules() -> Vec<Value> {
         rule(WRITE, "policy", &["poddisruptionbudgets"]),
         rule(WRITE, "discovery.k8s.io", &["endpointslices"]),
         rule(WRITE, "networking.k8s.io", &["networkpolicies"]),
+        // `edit` (and `admin`, which aggregates it) pushes to the built-in registry.
+        rule(&["pull", "push"], REGISTRY_GROUP, &[REPOSITORIES]),
     ]
 }
 
@@ -132,6 +143,8 @@ fn admin_rules() -> Vec<Value> {
             "authorization.k8s.io",
             &["localsubjectaccessreviews"],
         ),
+        // Deleting a tag or manifest can break other namespaces' pods: `admin` only.
+        rule(&["delete"], REGISTRY_GROUP, &[REPOSITORIES]),
     ]
 }
 
@@ -153,12 +166,6 @@ fn scheduler_rules() -> Vec<Value> {
         rule(&["create"], "authentication.k8s.io", &["tokenreviews"]),
         rule(&["create"], "authorization.k8s.io", &["subjectaccessreviews"]),
     ]
-}
-
-/// skiff runs every controller under the one controller-manager identity (Kubernetes gives
-/// each controller a service account of its own), so that identity may do everything.
-fn controller_manager_rules() -> Vec<Value> {
-    vec![rule(&["*"], "*", &["*"]), urls(&["*"], &["*"])]
 }
 
 /// What a node agent needs (Kubernetes' unbound `system:node` role; nodes are authorised by
@@ -211,9 +218,12 @@ fn cluster_roles() -> Vec<Value> {
             rule(&["create"], "authorization.k8s.io", &["subjectaccessreviews"]),
         ]),
         cluster_role("system:kube-scheduler", &[], scheduler_rules()),
-        cluster_role("system:kube-controller-manager", &[], controller_manager_rules()),
+        cluster_role("system:kube-controller-manager", &[], controller_roles::controller_manager_rules()),
         cluster_role("system:node", &[], node_rules()),
     ]
+    .into_iter()
+    .chain(controller_roles::roles().into_iter().map(|(name, rules)| cluster_role(&name, &[], rules)))
+    .collect()
 }
 
 /// The default ClusterRoleBindings.
@@ -228,8 +238,13 @@ fn cluster_role_bindings() -> Vec<Value> {
             &[("Group", super::AUTHENTICATED), ("Group", "system:unauthenticated")]),
         binding("system:kube-scheduler", "system:kube-scheduler", &[("User", "system:kube-scheduler")]),
         binding("system:kube-controller-manager", "system:kube-controller-manager",
-            &[("User", "system:kube-controller-manager")]),
+            &[("User", controller_roles::CONTROLLER_MANAGER)]),
     ]
+    .into_iter()
+    .chain(controller_roles::roles().into_iter().map(|(name, _)| {
+        binding(&name, &name, &[("User", controller_roles::CONTROLLER_MANAGER)])
+    }))
+    .collect()
 }
 
 /// Every default object as `(resource plural, object)`, roles before the bindings that name

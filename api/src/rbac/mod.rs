@@ -8,11 +8,13 @@
 //! - `policy`: the bindings that apply to a user, the rules they grant, the decision.
 //! - `covers`: whether one set of rules covers another (escalation prevention).
 //! - `aggregate`: the rules of an aggregated ClusterRole.
-//! - `bootstrap`: the default roles and bindings made at first start.
+//! - `bootstrap`: the default roles and bindings made at first start; `controller_roles`: the
+//!   controller manager's and its controllers' among them.
 //! - `discovery`: the discovery documents of the (never stored) review APIs.
 
 mod aggregate;
 pub mod bootstrap;
+mod controller_roles;
 mod covers;
 pub mod discovery;
 mod policy;
@@ -20,6 +22,8 @@ mod rules;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_system;
 
 pub use aggregate::aggregated_rules;
 pub use covers::{covers, describe_rule, not_held_message};

@@ -254,13 +254,13 @@ fn aggregation_follows_labels() {
     let view = aggregated_rules(&all["view"], all).unwrap();
     assert_eq!(
         view.len(),
-        8,
-        "system:aggregate-to-view and the metrics reader"
+        9,
+        "system:aggregate-to-view (with the registry's pull) and the metrics reader"
     );
     let edit = aggregated_rules(&all["edit"], all).unwrap();
     assert!(edit.len() >= 10, "edit: {edit:?}");
     assert!(aggregated_rules(&all["cluster-admin"], all).is_none());
     // admin aggregates edit only once edit holds rules: before that, its own role's.
     let admin = aggregated_rules(&all["admin"], all).unwrap();
-    assert_eq!(admin.len(), 3, "{admin:?}");
+    assert_eq!(admin.len(), 4, "{admin:?}");
 }

@@ -27,8 +27,9 @@ pub(crate) const TOKEN_NAMESPACE: &str = "kube-system";
 pub(crate) enum Identity {
     Admin,
     /// The scheduler or the controller manager of this replica's process, with a per-process
-    /// token (as k3s gives its embedded components credentials of their own). They may do
-    /// what the admin may; the name says who wrote what.
+    /// token (as k3s gives its embedded components credentials of their own). RBAC authorises
+    /// them as the users `system:kube-scheduler` and `system:kube-controller-manager`, through
+    /// the bootstrap roles of those names (and the controller roles, `rbac::controller_roles`).
     Component(Component),
     Node(String),
     ServiceAccount {
@@ -206,9 +207,9 @@ pub(crate) fn authorize(
     body: Option<&Value>,
 ) -> Result<(), ApiError> {
     let node = match who {
-        Identity::Admin | Identity::Component(_) => return Ok(()),
-        // The node rules have no opinion on service accounts: RBAC decides.
-        Identity::ServiceAccount { .. } | Identity::User { .. } => {
+        Identity::Admin => return Ok(()),
+        // The node rules have no opinion on components and service accounts: RBAC decides.
+        Identity::Component(_) | Identity::ServiceAccount { .. } | Identity::User { .. } => {
             return Err(forbidden(who, request));
         }
         Identity::Node(node) => node,

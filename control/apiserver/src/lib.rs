@@ -325,7 +325,7 @@ impl ApiServer {
             }
             _ => None,
         };
-        if !matches!(identity, Identity::Admin | Identity::Component(_)) {
+        if !matches!(identity, Identity::Admin) {
             self.authorize(identity, &resource, parsed_body.as_ref())
                 .await?;
         }

@@ -227,7 +227,7 @@ impl ApiServer {
             ))
         };
         match identity {
-            Identity::Admin | Identity::Component(_) => return Ok(()),
+            Identity::Admin => return Ok(()),
             Identity::Node(node) if action == Action::Pull => {
                 tracing::debug!(%node, %name, "node pulls from the registry");
                 return Ok(());
@@ -239,7 +239,7 @@ impl ApiServer {
             user: identity.user_info(),
             verb: action.verb().to_owned(),
             target: Target::Resource(ResourceAttributes {
-                namespace: String::new(),
+                namespace: repository_namespace(name).to_owned(),
                 api_group: GROUP.to_owned(),
                 resource: RESOURCE.to_owned(),
                 subresource: String::new(),
@@ -278,6 +278,17 @@ impl ApiServer {
     }
 }
 
+/// The namespace a repository belongs to for RBAC: its first path component when it has more
+/// than one (`dev/app` is in `dev`, as OpenShift's registry puts `<project>/<stream>` in the
+/// project), so a RoleBinding in `dev` grants `dev/*`; a one-component repository (`app`) is
+/// cluster-wide, granted only by ClusterRoleBindings.
+fn repository_namespace(name: &str) -> &str {
+    match name.split_once('/') {
+        Some((first, _)) => first,
+        None => "",
+    }
+}
+
 /// The token handshake's answer: the caller's own (already authenticated) API token.
 fn token_answer(headers: &HeaderMap) -> Response<Body> {
     let token = registry_token(headers)
@@ -287,4 +298,14 @@ fn token_answer(headers: &HeaderMap) -> Response<Body> {
         StatusCode::OK,
         &serde_json::json!({"token": token, "access_token": token, "expires_in": 3600}),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_repository_is_in_the_namespace_of_its_first_component() {
+        for (name, namespace) in [("dev/app", "dev"), ("dev/team/app", "dev"), ("app", "")] {
+            assert_eq!(super::repository_namespace(name), namespace, "{name}");
+        }
+    }
 }

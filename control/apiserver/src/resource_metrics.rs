@@ -149,7 +149,7 @@ impl ApiServer {
         // Nodes by the node rules on the core objects; everyone else by RBAC on metrics.k8s.io.
         let node_allowed = matches!(identity, Identity::Node(_))
             && auth::authorize(identity, &core, None, None).is_ok();
-        if !node_allowed && !matches!(identity, Identity::Admin | Identity::Component(_)) {
+        if !node_allowed && !matches!(identity, Identity::Admin) {
             let as_metrics = ResourceRequest {
                 info: metrics_info(core.info.plural),
                 ..core.clone()

@@ -234,6 +234,19 @@ pub fn served_objects() -> Vec<(String, Value)> {
             "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}),
             ),
         ),
+        (
+            group("networking.k8s.io/v1", "networkpolicies"),
+            object(
+                "networking.k8s.io/v1",
+                "NetworkPolicy",
+                "policy",
+                json!({"spec": {
+            "podSelector": selector(), "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "a"}}, "podSelector": selector()}],
+                "ports": [{"protocol": "TCP", "port": "http"}, {"protocol": "UDP", "port": 8000, "endPort": 8080}]}],
+            "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}]}]}}),
+            ),
+        ),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 mod accounts_cidrs;
 mod agent_sim;
+mod component_rbac;
 mod cronjob;
 mod daemonset;
 mod deployment;

@@ -3,6 +3,7 @@
 //! from `registry.skiff.local`, a replica killed after a push, and Debian's `docker-registry`
 //! (the CNCF distribution server) reached through `imagePullSecrets`. Each test is bounded.
 
+mod default_roles;
 mod protocol;
 mod pull_secrets;
 mod replicas;

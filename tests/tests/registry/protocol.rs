@@ -1,6 +1,7 @@
 //! One replica: `skiff push` and an ORAS pull of the same bytes; a file that is not Wasm is
 //! refused before anything is uploaded; wrong digest, bad manifest, missing blob, a node token
-//! pushing and no token at all each get the spec's error code.
+//! pushing and no token at all each get the spec's error code; the default roles in the
+//! registry (`default_roles`).
 
 use std::time::Duration;
 
@@ -42,7 +43,7 @@ async fn node_token(replica: &Replica, name: &str) -> anyhow::Result<String> {
 
 #[test]
 fn skiff_push_then_oras_pull_and_the_spec_error_codes() {
-    run_bounded("registry-protocol", Duration::from_secs(240), async {
+    run_bounded("registry-protocol", Duration::from_secs(300), async {
         let replica = Replica::start(ReplicaOptions::new("registry-protocol")).await?;
         let kubeconfig = replica.data_dir.join("admin.kubeconfig");
         let module = example("http-hello")?;
@@ -85,6 +86,7 @@ fn skiff_push_then_oras_pull_and_the_spec_error_codes() {
         spec_error_codes(&admin).await?;
         node_may_pull_but_not_push(&replica).await?;
         rbac_decides_for_service_accounts(&replica).await?;
+        crate::default_roles::view_pulls_and_edit_pushes(&replica).await?;
         let anonymous = ApiClient::with_token(&replica, None)?.get("/v2/").await?;
         assert_eq!(
             (anonymous.status.as_u16(), code(&anonymous.body)),

@@ -142,6 +142,15 @@ pub(super) fn body(kind: &str) -> Value {
             json!({"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
             "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "devs"}]})
         }
+        "NetworkPolicy" => json!({"spec": {
+            "podSelector": {"matchLabels": {"app": "web"}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"namespaceSelector": {}, "podSelector": {"matchExpressions":
+                    [{"key": "tier", "operator": "In", "values": ["front"]}]}}],
+                "ports": [{"protocol": "TCP", "port": "http"}, {"port": 8000, "endPort": 8080}]}],
+            "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+                "ports": [{"protocol": "UDP", "port": 53}]}, {}],
+        }}),
         other => panic!("no fixture for served kind {other}: add one"),
     }
 }

@@ -55,7 +55,7 @@ fn special_verb(
 fn requester() -> Option<UserInfo> {
     let identity = REQUESTER.try_with(Identity::clone).ok()?;
     match identity {
-        Identity::Admin | Identity::Component(_) => None,
+        Identity::Admin => None,
         other => Some(other.user_info()),
     }
 }

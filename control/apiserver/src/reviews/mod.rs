@@ -143,7 +143,7 @@ impl ApiServer {
         resource: &str,
         namespace: &str,
     ) -> Result<(), ApiError> {
-        if matches!(identity, Identity::Admin | Identity::Component(_)) {
+        if matches!(identity, Identity::Admin) {
             return Ok(());
         }
         let attributes = Attributes {
@@ -180,10 +180,7 @@ impl ApiServer {
             Review::SelfRules => {
                 let namespace = spec["namespace"].as_str().unwrap_or_default();
                 let policy = self.rbac.policy(&self.objects.replica).await?;
-                let rules = match identity {
-                    Identity::Component(_) => skiff_api::rbac::everything(),
-                    _ => policy.rules_for(&identity.user_info(), namespace),
-                };
+                let rules = policy.rules_for(&identity.user_info(), namespace);
                 return Ok(rules_status(&rules));
             }
             Review::SelfAccess => {
@@ -202,15 +199,7 @@ impl ApiServer {
                 attributes
             }
         };
-        let decision =
-            if matches!(review, Review::SelfAccess) && matches!(identity, Identity::Component(_)) {
-                skiff_api::rbac::Decision {
-                    allowed: true,
-                    reason: String::new(),
-                }
-            } else {
-                self.rbac_decision(&attributes).await?
-            };
+        let decision = self.rbac_decision(&attributes).await?;
         let mut status = json!({"allowed": decision.allowed});
         if !decision.reason.is_empty() {
             status["reason"] = json!(decision.reason);

@@ -1,4 +1,6 @@
-//! Any Kubernetes message <-> its JSON object, by reflection over the descriptors.
+//! The reflective conversion the codec had before its plans (`DynamicMessage` <-> JSON), kept
+//! as the oracle the plan-driven codec is checked against. Any Kubernetes message <-> its
+//! JSON object, by reflection over the descriptors.
 //!
 //! Field names: Kubernetes' proto fields carry their JSON names (`generateName`,
 //! `clusterIP`), so a field is found by its JSON key. Integers are JSON numbers (int64 too,
@@ -24,49 +26,9 @@ use prost_reflect::{
 };
 use serde_json::{Map, Number, Value};
 
-use super::ProtoError;
-use super::special::{self, Special};
-
-/// Go structs embedded with `json:",inline"` (message, field): in JSON their fields are the
-/// parent's, in protobuf one nested message. Taken from the vendored packages' `types.go`
-/// (only core/v1 has any).
-const INLINE: &[(&str, &str)] = &[
-    ("k8s.io.api.core.v1.Volume", "volumeSource"),
-    (
-        "k8s.io.api.core.v1.PersistentVolumeSpec",
-        "persistentVolumeSource",
-    ),
-    ("k8s.io.api.core.v1.Probe", "handler"),
-    (
-        "k8s.io.api.core.v1.EphemeralContainer",
-        "ephemeralContainerCommon",
-    ),
-    (
-        "k8s.io.api.core.v1.SecretProjection",
-        "localObjectReference",
-    ),
-    (
-        "k8s.io.api.core.v1.ConfigMapVolumeSource",
-        "localObjectReference",
-    ),
-    (
-        "k8s.io.api.core.v1.ConfigMapProjection",
-        "localObjectReference",
-    ),
-    (
-        "k8s.io.api.core.v1.ConfigMapKeySelector",
-        "localObjectReference",
-    ),
-    (
-        "k8s.io.api.core.v1.SecretKeySelector",
-        "localObjectReference",
-    ),
-    (
-        "k8s.io.api.core.v1.ConfigMapEnvSource",
-        "localObjectReference",
-    ),
-    ("k8s.io.api.core.v1.SecretEnvSource", "localObjectReference"),
-];
+use super::super::ProtoError;
+use super::super::plan::INLINE;
+use super::super::special::{self, Special};
 
 fn is_inline(field: &FieldDescriptor) -> bool {
     let parent = field.parent_message();
@@ -79,7 +41,7 @@ fn is_inline(field: &FieldDescriptor) -> bool {
 pub(super) fn to_json(msg: &DynamicMessage) -> Result<Value, ProtoError> {
     let desc = msg.descriptor();
     if let Some(kind) = Special::of(&desc) {
-        return special::to_json(kind, msg);
+        return special::decode(kind, &prost::Message::encode_to_vec(msg));
     }
     let mut out = Map::new();
     for (field, value) in msg.fields() {
@@ -148,7 +110,10 @@ pub(super) fn from_json(
     json: &Value,
 ) -> Result<DynamicMessage, ProtoError> {
     if let Some(kind) = Special::of(desc) {
-        return special::from_json(kind, desc, json);
+        let mut bytes = Vec::new();
+        special::encode(kind, json, &mut bytes)?;
+        return DynamicMessage::decode(desc.clone(), bytes.as_slice())
+            .map_err(|e| ProtoError::field("", e.to_string()));
     }
     let Value::Object(object) = json else {
         return Err(ProtoError::field(
