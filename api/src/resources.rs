@@ -138,7 +138,7 @@ pub static RESOURCES: &[ResourceInfo] = &[
         ns = false,
         short = ["no"],
         cat = [],
-        sub = ["status"],
+        sub = ["status", "proxy"],
         spec = true,
         status = true
     ),

@@ -142,6 +142,9 @@ impl Runtime {
         entry.state.send_replace(ContainerState::Running {
             started_at: SystemTime::now(),
         });
+        entry
+            .starts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let task_entry = entry.clone();
         let log = entry.log();
         let kill = tokens.kill.clone();

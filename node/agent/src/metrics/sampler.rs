@@ -2,6 +2,7 @@
 //! process's CPU time and resident set, and keeps the summary of the last two readings for
 //! the tunnels to serve.
 
+use super::page::{ContainerRow, ProcessUse, render};
 use super::window::{Sample, summarize};
 use skiff_api::metrics::NodeSummary;
 use skiff_runtime_wasm::Runtime;
@@ -19,6 +20,9 @@ pub const DEFAULT_PERIOD: Duration = Duration::from_secs(10);
 pub trait NodeStatsSource: Send + Sync {
     /// The latest summary, or `None` until two samples were taken.
     fn summary(&self) -> Option<NodeSummary>;
+
+    /// The node's Prometheus page (see [`super::page`]), read now.
+    fn metrics_page(&self) -> String;
 }
 
 /// Samples the runtime every `period` and keeps the latest summary.
@@ -77,5 +81,22 @@ impl Sampler {
 impl NodeStatsSource for Sampler {
     fn summary(&self) -> Option<NodeSummary> {
         self.latest.borrow().clone()
+    }
+
+    fn metrics_page(&self) -> String {
+        let rows: Vec<ContainerRow> = self
+            .rt
+            .inventory()
+            .into_iter()
+            .map(|container| ContainerRow {
+                log_bytes: container.log.disk_bytes(),
+                container,
+            })
+            .collect();
+        let process = ProcessUse {
+            cpu_ns: process_cpu_ns(),
+            rss_bytes: process_rss_bytes().unwrap_or(0),
+        };
+        render(&rows, process)
     }
 }
