@@ -17,6 +17,8 @@ command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 # The CNCF distribution server, which the registry tests pull from through imagePullSecrets.
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+# Prometheus, which the monitoring test runs to scrape a cluster with deploy/prometheus.yml.
+command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

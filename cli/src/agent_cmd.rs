@@ -69,6 +69,14 @@ pub struct AgentTuning {
     /// The pod capacity the Node reports to the scheduler (the kubelet's `--max-pods`).
     #[arg(long, default_value_t = 110)]
     max_pods: u32,
+    /// A container's log file is rotated when it reaches this size (a quantity: 10Mi, 500Ki,
+    /// 1G; the kubelet's containerLogMaxSize).
+    #[arg(long, default_value = "10Mi", value_name = "QUANTITY")]
+    container_log_max_size: String,
+    /// Log files kept per container, the current one included (at least 2; the kubelet's
+    /// containerLogMaxFiles, whose default is 5: skiff keeps 2 on an edge device's disk).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    container_log_max_files: usize,
 }
 
 impl AgentTuning {
@@ -93,6 +101,7 @@ impl AgentTuning {
         options.metrics_period = Duration::from_secs(self.metrics_seconds);
         options.pooling_instances = self.pooling_instances;
         options.max_pods = self.max_pods;
+        options.container_logs = self.container_logs()?;
         if let Some(ms) = self.crash_backoff_base_ms {
             options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
             options.error_hold = Duration::from_millis(ms.clamp(1, 1000));
@@ -101,6 +110,30 @@ impl AgentTuning {
             options.pull_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
         }
         Ok(options)
+    }
+}
+
+impl AgentTuning {
+    /// The rotation settings, checked as the kubelet checks them.
+    fn container_logs(&self) -> anyhow::Result<skiff_agent::ContainerLogConfig> {
+        let size = skiff_agent::translate::parse_milli(&self.container_log_max_size)
+            .map(|milli| milli / 1000)
+            .filter(|bytes| *bytes >= 1024)
+            .with_context(|| {
+                format!(
+                    "--container-log-max-size {:?}: want a size of at least 1Ki, like 10Mi",
+                    self.container_log_max_size
+                )
+            })?;
+        anyhow::ensure!(
+            self.container_log_max_files >= 2,
+            "--container-log-max-files must be at least 2 (the current file and one rotated)"
+        );
+        Ok(skiff_agent::ContainerLogConfig {
+            max_file_bytes: u64::try_from(size).unwrap_or(u64::MAX),
+            max_rotated: self.container_log_max_files - 1,
+            ..skiff_agent::ContainerLogConfig::default()
+        })
     }
 }
 
