@@ -46,6 +46,7 @@ mod connect;
 mod control_plane_endpoints;
 mod deletes;
 mod endpoints;
+mod events_v1;
 mod eviction;
 pub mod kubeconfig;
 mod list_options;
@@ -107,6 +108,14 @@ pub enum Format {
 }
 
 impl Format {
+    /// This format, JSON for protobuf (for objects whose kind has no served message).
+    fn without_protobuf(self) -> Format {
+        match self {
+            Format::Protobuf => Format::Json,
+            other => other,
+        }
+    }
+
     /// This format for an answer that is never a Table (a delete's object or Status).
     fn untabled(self) -> Format {
         match self {
@@ -325,6 +334,11 @@ impl ApiServer {
         if !matches!(identity, Identity::Admin | Identity::Component(_)) {
             self.authorize(identity, &resource, parsed_body.as_ref())
                 .await?;
+        }
+        if resource.info.group == skiff_api::events::GROUP {
+            return self
+                .serve_events_v1(&resource, format, parsed_body, body, content_type)
+                .await;
         }
         if let Some(sub) = resource.subresource.clone()
             && sub != "status"

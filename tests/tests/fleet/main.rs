@@ -8,10 +8,11 @@
 //! - `node_loss`: one server, three agents; a Deployment spreads over the nodes, a pod that
 //!   fits nowhere is told why, and a killed agent's pods are replaced on the others.
 //! - `monitoring`: a real Prometheus scrapes one server and two agents with
-//!   deploy/prometheus.yml (issue 19), JSON logs, and `logs -l` (`logs_selector`) over
-//!   three pods; `prometheus` runs Prometheus.
+//!   deploy/prometheus.yml (issue 19), JSON logs, `logs -l` (`logs_selector`) over three
+//!   pods, Events on both APIs and their TTL (`events`); `prometheus` runs Prometheus.
 
 mod client;
+mod events;
 mod logs_selector;
 mod monitoring;
 mod node_loss;

@@ -4,7 +4,8 @@
 //! are found through the API (`kubernetes_sd_configs`) and scraped through the API server's
 //! node proxy; PromQL over Prometheus' HTTP API then sees every target up, the running pod
 //! count, request rates by verb and resource, per-pod CPU and memory, and log file sizes.
-//! Then `logs -l` over the three pods (`logs_selector`). The server and the agents run with `--log-format json`: every line they write to stderr
+//! Then `logs -l` over the three pods (`logs_selector`), and Events on core/v1 and
+//! events.k8s.io/v1 and their TTL (`events`). The server and the agents run with `--log-format json`: every line they write to stderr
 //! is one JSON object with a timestamp, a level and a target.
 
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use anyhow::{Context, ensure};
 use skiff_tests::fleet::poll;
 use skiff_tests::{Fleet, run_bounded, scratch_dir};
 
+use crate::events;
 use crate::logs_selector::{self, PODS};
 use crate::prometheus::Prometheus;
 use crate::support::{LIMIT, running_and_ready, web_pod};
@@ -32,7 +34,9 @@ fn deploy(file: &str) -> PathBuf {
 fn prometheus_scrapes_the_server_and_both_agents() {
     run_bounded("monitoring", LIMIT, async {
         let json = ["--log-format", "json"];
-        let fleet = Fleet::start_with(1, &json, &json, &["mon-a", "mon-b"]).await?;
+        let mut server = json.to_vec();
+        server.extend(events::SERVER_FLAGS);
+        let fleet = Fleet::start_with(1, &server, &json, &["mon-a", "mon-b"]).await?;
         let nodes = ["mon-a", "mon-b", "mon-a"];
         for (pod, node) in PODS.iter().zip(nodes) {
             fleet.apply(&web_pod(pod, node)?).await?;
@@ -124,6 +128,7 @@ fn prometheus_scrapes_the_server_and_both_agents() {
         })
         .await?;
         logs_selector::check(&fleet).await?;
+        events::check(&fleet, PODS[0]).await?;
         let mut stderrs = vec![("server".to_owned(), replica.all_stderr())];
         for agent in &fleet.agents {
             stderrs.push((agent.name.clone(), agent.last_stderr()));
