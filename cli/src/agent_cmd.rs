@@ -171,3 +171,37 @@ fn read_credential(path: &std::path::Path) -> anyhow::Result<skiff_agent::creden
     serde_json::from_str(&text)
         .with_context(|| format!("{} is not a node credential", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        tuning: AgentTuning,
+    }
+
+    #[test]
+    fn container_log_rotation_flags() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["agent"];
+            argv.extend(args);
+            Flags::try_parse_from(argv)
+                .map_err(|e| e.to_string())
+                .and_then(|f| f.tuning.container_logs().map_err(|e| e.to_string()))
+                .map(|c| (c.max_file_bytes, c.max_rotated))
+        };
+        assert_eq!(parse(&[]), Ok((10 << 20, 1)));
+        let small = ["--container-log-max-size", "2Ki", "--container-log-max-files", "5"];
+        assert_eq!(parse(&small), Ok((2048, 4)));
+        for bad in [
+            ["--container-log-max-size", "10", "--container-log-max-files", "2"],
+            ["--container-log-max-size", "lots", "--container-log-max-files", "2"],
+            ["--container-log-max-size", "1Mi", "--container-log-max-files", "1"],
+        ] {
+            assert!(parse(&bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}
