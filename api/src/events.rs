@@ -146,7 +146,10 @@ mod tests {
     fn field_selectors_name_core_fields() {
         for (v1, core) in [
             ("regarding.name=web", "involvedObject.name=web"),
-            ("regarding.kind=Pod,type=Warning", "involvedObject.kind=Pod,type=Warning"),
+            (
+                "regarding.kind=Pod,type=Warning",
+                "involvedObject.kind=Pod,type=Warning",
+            ),
             ("note!=x", "message!=x"),
             ("reason=Started", "reason=Started"),
             ("metadata.name=e", "metadata.name=e"),

@@ -194,12 +194,32 @@ mod tests {
                 .map(|c| (c.max_file_bytes, c.max_rotated))
         };
         assert_eq!(parse(&[]), Ok((10 << 20, 1)));
-        let small = ["--container-log-max-size", "2Ki", "--container-log-max-files", "5"];
+        let small = [
+            "--container-log-max-size",
+            "2Ki",
+            "--container-log-max-files",
+            "5",
+        ];
         assert_eq!(parse(&small), Ok((2048, 4)));
         for bad in [
-            ["--container-log-max-size", "10", "--container-log-max-files", "2"],
-            ["--container-log-max-size", "lots", "--container-log-max-files", "2"],
-            ["--container-log-max-size", "1Mi", "--container-log-max-files", "1"],
+            [
+                "--container-log-max-size",
+                "10",
+                "--container-log-max-files",
+                "2",
+            ],
+            [
+                "--container-log-max-size",
+                "lots",
+                "--container-log-max-files",
+                "2",
+            ],
+            [
+                "--container-log-max-size",
+                "1Mi",
+                "--container-log-max-files",
+                "1",
+            ],
         ] {
             assert!(parse(&bad).is_err(), "{bad:?} accepted");
         }

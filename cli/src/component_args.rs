@@ -33,7 +33,12 @@ pub struct ComponentArgs {
     #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = parse_duration)]
     event_ttl: Duration,
     /// Test setting: how often expired Events are looked for, in seconds.
-    #[arg(long, hide_short_help = true, default_value_t = 60, value_name = "SECONDS")]
+    #[arg(
+        long,
+        hide_short_help = true,
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
     event_ttl_sweep_seconds: u64,
 }
 
@@ -57,7 +62,10 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
             _ => return Err(invalid()),
         };
         let n: u64 = number.parse().map_err(|_| invalid())?;
-        total = n.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(invalid)?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(invalid)?;
         number.clear();
     }
     if !number.is_empty() || total == 0 {
@@ -79,7 +87,8 @@ impl ComponentArgs {
         lifecycle.default_toleration_secs = self.default_unreachable_toleration_seconds.into();
         options.controllers.node_cidr_mask = self.node_cidr_mask_size;
         options.controllers.event_ttl = self.event_ttl;
-        options.controllers.event_ttl_sweep = Duration::from_secs(self.event_ttl_sweep_seconds.max(1));
+        options.controllers.event_ttl_sweep =
+            Duration::from_secs(self.event_ttl_sweep_seconds.max(1));
         options
     }
 }
@@ -101,7 +110,11 @@ mod tests {
             ("h", None),
             ("10m5", None),
         ] {
-            assert_eq!(parse_duration(text).ok().map(|d| d.as_secs()), want, "{text}");
+            assert_eq!(
+                parse_duration(text).ok().map(|d| d.as_secs()),
+                want,
+                "{text}"
+            );
         }
     }
 }

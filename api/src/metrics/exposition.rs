@@ -19,9 +19,8 @@ pub const REQUEST_DURATION_BOUNDS: [f64; 25] = [
 
 /// client-go workqueue's `workqueue_*_duration_seconds` buckets: `ExponentialBuckets(10e-9, 10,
 /// 10)`.
-pub const WORKQUEUE_DURATION_BOUNDS: [f64; 10] = [
-    1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0,
-];
+pub const WORKQUEUE_DURATION_BOUNDS: [f64; 10] =
+    [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0];
 
 /// The kubelet's `kubelet_pod_start_duration_seconds` buckets.
 pub const POD_START_BOUNDS: [f64; 19] = [
@@ -137,7 +136,10 @@ mod tests {
         assert_eq!(out, expected);
         let mut bare = String::new();
         Histogram::new(&[1.0]).render(&mut bare, "y", "");
-        assert_eq!(bare, "y_bucket{le=\"1\"} 0\ny_bucket{le=\"+Inf\"} 0\ny_sum 0\ny_count 0\n");
+        assert_eq!(
+            bare,
+            "y_bucket{le=\"1\"} 0\ny_bucket{le=\"+Inf\"} 0\ny_sum 0\ny_count 0\n"
+        );
     }
 
     #[test]

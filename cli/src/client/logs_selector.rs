@@ -81,7 +81,11 @@ pub async fn run(session: &Session, args: &LogsArgs, selector: &str) -> Result<(
     };
     let mut streams = Vec::new();
     for source in &sources {
-        let prefix = if args.prefix { source.prefix.clone() } else { String::new() };
+        let prefix = if args.prefix {
+            source.prefix.clone()
+        } else {
+            String::new()
+        };
         let lines = lines_of(&api, session, &source.pod, params(source), prefix).await?;
         if args.follow {
             streams.push(lines);
@@ -125,19 +129,33 @@ mod tests {
     use serde_json::json;
 
     fn pod(name: &str, containers: &[&str]) -> Pod {
-        let containers: Vec<_> = containers.iter().map(|c| json!({"name": c, "image": "x"})).collect();
-        serde_json::from_value(json!({"metadata": {"name": name}, "spec": {"containers": containers}}))
-            .expect("a pod")
+        let containers: Vec<_> = containers
+            .iter()
+            .map(|c| json!({"name": c, "image": "x"}))
+            .collect();
+        serde_json::from_value(
+            json!({"metadata": {"name": name}, "spec": {"containers": containers}}),
+        )
+        .expect("a pod")
     }
 
     #[test]
     fn sources_pick_containers_as_kubectl_does() {
         let pods = [pod("a", &["app", "side"]), pod("b", &["app"])];
         let prefixes = |c: Option<&str>, all: bool| -> Vec<String> {
-            sources(&pods, c, all).into_iter().map(|s| s.prefix).collect()
+            sources(&pods, c, all)
+                .into_iter()
+                .map(|s| s.prefix)
+                .collect()
         };
         assert_eq!(prefixes(None, false), ["[pod/a/app] ", "[pod/b/app] "]);
-        assert_eq!(prefixes(None, true), ["[pod/a/app] ", "[pod/a/side] ", "[pod/b/app] "]);
-        assert_eq!(prefixes(Some("side"), false), ["[pod/a/side] ", "[pod/b/side] "]);
+        assert_eq!(
+            prefixes(None, true),
+            ["[pod/a/app] ", "[pod/a/side] ", "[pod/b/app] "]
+        );
+        assert_eq!(
+            prefixes(Some("side"), false),
+            ["[pod/a/side] ", "[pod/b/side] "]
+        );
     }
 }

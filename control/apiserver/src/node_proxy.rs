@@ -76,9 +76,8 @@ impl ApiServer {
     }
 
     async fn agent_metrics(&self, node: &str) -> Result<bytes::Bytes, ApiError> {
-        let unavailable = |why: String| {
-            ApiError::new(503, "ServiceUnavailable", format!("node {node:?}: {why}"))
-        };
+        let unavailable =
+            |why: String| ApiError::new(503, "ServiceUnavailable", format!("node {node:?}: {why}"));
         let mut tunnel = self
             .tunnels
             .sender(node)
@@ -119,7 +118,10 @@ mod tests {
         for (path, expected) in [
             ("/api/v1/nodes/n1/proxy/metrics", Some(("n1", "/metrics"))),
             ("/api/v1/nodes/n1/proxy", Some(("n1", ""))),
-            ("/api/v1/nodes/n1/proxy/metrics/cadvisor", Some(("n1", "/metrics/cadvisor"))),
+            (
+                "/api/v1/nodes/n1/proxy/metrics/cadvisor",
+                Some(("n1", "/metrics/cadvisor")),
+            ),
             ("/api/v1/nodes/n1/proxyx", None),
             ("/api/v1/nodes/n1/status", None),
             ("/api/v1/nodes/n1", None),

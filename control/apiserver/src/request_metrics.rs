@@ -165,7 +165,11 @@ impl RequestMetrics {
             "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
         );
         for (labels, _, histogram) in &sorted {
-            histogram.render(&mut out, "apiserver_request_duration_seconds", &labels.render());
+            histogram.render(
+                &mut out,
+                "apiserver_request_duration_seconds",
+                &labels.render(),
+            );
         }
         out
     }
@@ -178,16 +182,66 @@ mod tests {
     #[test]
     fn labels_follow_kube_apiserver() {
         let cases: [(Method, &str, &str, (&str, &str, &str, &str, &str)); 10] = [
-            (Method::GET, "/api/v1/pods", "", ("LIST", "", "pods", "", "cluster")),
-            (Method::GET, "/api/v1/namespaces/a/pods", "watch=1", ("WATCH", "", "pods", "", "namespace")),
-            (Method::GET, "/api/v1/namespaces/a/pods/p", "", ("GET", "", "pods", "", "resource")),
-            (Method::GET, "/api/v1/namespaces/a/pods/p/log", "", ("GET", "", "pods", "log", "resource")),
-            (Method::POST, "/apis/apps/v1/namespaces/a/deployments", "", ("POST", "apps", "deployments", "", "namespace")),
-            (Method::PATCH, "/api/v1/nodes/n/status", "", ("PATCH", "", "nodes", "status", "resource")),
-            (Method::DELETE, "/api/v1/namespaces/a/configmaps", "", ("DELETECOLLECTION", "", "configmaps", "", "namespace")),
-            (Method::POST, "/api/v1/namespaces/a/pods/p/portforward", "", ("CONNECT", "", "pods", "portforward", "resource")),
-            (Method::GET, "/api/v1/no-such-things", "", ("GET", "", "", "", "")),
-            (Method::GET, "/api/v1/nodes/n/proxy/metrics", "", ("CONNECT", "", "nodes", "proxy", "resource")),
+            (
+                Method::GET,
+                "/api/v1/pods",
+                "",
+                ("LIST", "", "pods", "", "cluster"),
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/a/pods",
+                "watch=1",
+                ("WATCH", "", "pods", "", "namespace"),
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/a/pods/p",
+                "",
+                ("GET", "", "pods", "", "resource"),
+            ),
+            (
+                Method::GET,
+                "/api/v1/namespaces/a/pods/p/log",
+                "",
+                ("GET", "", "pods", "log", "resource"),
+            ),
+            (
+                Method::POST,
+                "/apis/apps/v1/namespaces/a/deployments",
+                "",
+                ("POST", "apps", "deployments", "", "namespace"),
+            ),
+            (
+                Method::PATCH,
+                "/api/v1/nodes/n/status",
+                "",
+                ("PATCH", "", "nodes", "status", "resource"),
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/namespaces/a/configmaps",
+                "",
+                ("DELETECOLLECTION", "", "configmaps", "", "namespace"),
+            ),
+            (
+                Method::POST,
+                "/api/v1/namespaces/a/pods/p/portforward",
+                "",
+                ("CONNECT", "", "pods", "portforward", "resource"),
+            ),
+            (
+                Method::GET,
+                "/api/v1/no-such-things",
+                "",
+                ("GET", "", "", "", ""),
+            ),
+            (
+                Method::GET,
+                "/api/v1/nodes/n/proxy/metrics",
+                "",
+                ("CONNECT", "", "nodes", "proxy", "resource"),
+            ),
         ];
         for (method, path, query, (verb, group, resource, sub, scope)) in cases {
             let l = RequestLabels::of(&method, path, query);

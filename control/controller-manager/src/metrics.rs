@@ -138,11 +138,30 @@ impl Metrics {
     }
 
     /// The families under client-go's workqueue names.
-    fn render_workqueue(&self, counts: &BTreeMap<&'static str, ControllerCounts>, out: &mut String) {
+    fn render_workqueue(
+        &self,
+        counts: &BTreeMap<&'static str, ControllerCounts>,
+        out: &mut String,
+    ) {
         let families: [Family; 3] = [
-            ("workqueue_adds_total", "counter", "Total number of adds handled by workqueue", |c| c.adds),
-            ("workqueue_depth", "gauge", "Current depth of workqueue (objects waiting to retry)", |c| c.retrying),
-            ("workqueue_retries_total", "counter", "Total number of retries handled by workqueue", |c| c.errors),
+            (
+                "workqueue_adds_total",
+                "counter",
+                "Total number of adds handled by workqueue",
+                |c| c.adds,
+            ),
+            (
+                "workqueue_depth",
+                "gauge",
+                "Current depth of workqueue (objects waiting to retry)",
+                |c| c.retrying,
+            ),
+            (
+                "workqueue_retries_total",
+                "counter",
+                "Total number of retries handled by workqueue",
+                |c| c.errors,
+            ),
         ];
         for (name, kind, help, value) in families {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -151,7 +170,10 @@ impl Metrics {
             }
         }
         let name = "workqueue_work_duration_seconds";
-        let _ = writeln!(out, "# HELP {name} How long in seconds processing an item from workqueue takes.\n# TYPE {name} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {name} How long in seconds processing an item from workqueue takes.\n# TYPE {name} histogram"
+        );
         for (controller, histogram) in skiff_sync::lock(&self.durations).iter() {
             histogram.render(out, name, &format!("name=\"{controller}\""));
         }
@@ -212,7 +234,10 @@ mod tests {
         drop(busy);
         let text = m.render();
         let count = "workqueue_work_duration_seconds_count{name=\"gc\"} 1";
-        assert!(text.lines().any(|l| l == count), "{count} missing in\n{text}");
+        assert!(
+            text.lines().any(|l| l == count),
+            "{count} missing in\n{text}"
+        );
         m.term_ended();
         let after = m.snapshot();
         assert_eq!((after["gc"].in_flight, after["job"].retrying), (0, 0));

@@ -21,7 +21,10 @@ pub fn last_written(event: &Event) -> Option<Timestamp> {
         .iter()
         .flatten()
         .filter_map(|m| m.time.as_ref().map(|t| t.0));
-    let series = event.series.as_ref().and_then(|s| s.last_observed_time.as_ref());
+    let series = event
+        .series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref());
     meta.creation_timestamp
         .as_ref()
         .map(|t| t.0)
@@ -70,23 +73,55 @@ mod tests {
     fn an_event_expires_an_hour_after_its_last_write() {
         let now: Timestamp = "2026-01-01T12:00:00Z".parse().expect("a time");
         let cases = [
-            ("created 2 h ago", json!({"metadata": {"creationTimestamp": "2026-01-01T10:00:00Z"}}), true),
-            ("created 59 min ago", json!({"metadata": {"creationTimestamp": "2026-01-01T11:01:00Z"}}), false),
-            ("created exactly 1 h ago", json!({"metadata": {"creationTimestamp": "2026-01-01T11:00:00Z"}}), true),
-            ("old, repeated 10 min ago", json!({"metadata": {"creationTimestamp": "2026-01-01T09:00:00Z"},
-                "lastTimestamp": "2026-01-01T11:50:00Z"}), false),
-            ("old, series observed 5 min ago", json!({"metadata": {"creationTimestamp": "2026-01-01T09:00:00Z"},
+            (
+                "created 2 h ago",
+                json!({"metadata": {"creationTimestamp": "2026-01-01T10:00:00Z"}}),
+                true,
+            ),
+            (
+                "created 59 min ago",
+                json!({"metadata": {"creationTimestamp": "2026-01-01T11:01:00Z"}}),
+                false,
+            ),
+            (
+                "created exactly 1 h ago",
+                json!({"metadata": {"creationTimestamp": "2026-01-01T11:00:00Z"}}),
+                true,
+            ),
+            (
+                "old, repeated 10 min ago",
+                json!({"metadata": {"creationTimestamp": "2026-01-01T09:00:00Z"},
+                "lastTimestamp": "2026-01-01T11:50:00Z"}),
+                false,
+            ),
+            (
+                "old, series observed 5 min ago",
+                json!({"metadata": {"creationTimestamp": "2026-01-01T09:00:00Z"},
                 "eventTime": "2026-01-01T09:00:00.000000Z",
-                "series": {"count": 4, "lastObservedTime": "2026-01-01T11:55:00.000000Z"}}), false),
-            ("old, patched 2 min ago", json!({"metadata": {"creationTimestamp": "2026-01-01T09:00:00Z",
+                "series": {"count": 4, "lastObservedTime": "2026-01-01T11:55:00.000000Z"}}),
+                false,
+            ),
+            (
+                "old, patched 2 min ago",
+                json!({"metadata": {"creationTimestamp": "2026-01-01T09:00:00Z",
                 "managedFields": [{"manager": "kubelet", "operation": "Update",
-                    "time": "2026-01-01T11:58:00Z"}]}}), false),
-            ("an old lastTimestamp on a new write", json!({"metadata": {"creationTimestamp": "2026-01-01T11:30:00Z"},
-                "lastTimestamp": "2026-01-01T08:00:00Z"}), false),
+                    "time": "2026-01-01T11:58:00Z"}]}}),
+                false,
+            ),
+            (
+                "an old lastTimestamp on a new write",
+                json!({"metadata": {"creationTimestamp": "2026-01-01T11:30:00Z"},
+                "lastTimestamp": "2026-01-01T08:00:00Z"}),
+                false,
+            ),
             ("no time at all", json!({}), false),
         ];
         for (what, fields, want) in cases {
-            assert_eq!(expired(&event(fields), now, DEFAULT_EVENT_TTL), want, "{what}");
+            assert_eq!(
+                expired(&event(fields), now, DEFAULT_EVENT_TTL),
+                want,
+                "{what}"
+            );
         }
     }
 }

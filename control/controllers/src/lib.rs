@@ -39,13 +39,13 @@
 //! `k8s-openapi`, `serde_json`, `thiserror`, and `chrono`/`chrono-tz` for cron time zones).
 
 pub mod common;
-pub mod event_ttl;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
 mod error;
+pub mod event_ttl;
 pub mod gc;
 pub mod hpa;
 pub mod job;

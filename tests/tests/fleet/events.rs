@@ -21,21 +21,23 @@ pub async fn check(fleet: &Fleet, pod: &str) -> anyhow::Result<()> {
     let core = json!({
         "apiVersion": "v1", "kind": "Event",
         "metadata": {"name": "ttl-core", "namespace": "default"},
-        "involvedObject": {"kind": "Pod", "name": pod, "namespace": "default"},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod, "namespace": "default"},
         "reason": "Checked", "message": "written on core/v1", "type": "Normal", "count": 2,
         "source": {"component": "monitoring-test"},
     });
     let v1 = json!({
         "apiVersion": "events.k8s.io/v1", "kind": "Event",
         "metadata": {"name": "ttl-v1", "namespace": "default"},
-        "regarding": {"kind": "Pod", "name": pod, "namespace": "default"},
+        "regarding": {"apiVersion": "v1", "kind": "Pod", "name": pod, "namespace": "default"},
         "reason": "Checked", "note": "written on events.k8s.io/v1", "type": "Normal",
         "action": "Check", "reportingController": "skiff.io/monitoring-test",
         "reportingInstance": "test-1", "eventTime": "2026-01-01T00:00:00.000000Z",
     });
     let kubectl = &fleet.kubectl;
     for object in [&core, &v1] {
-        kubectl.ok_stdin(&["create", "-f", "-"], &object.to_string()).await?;
+        kubectl
+            .ok_stdin(&["create", "-f", "-"], &object.to_string())
+            .await?;
     }
     let as_v1 = get(fleet, "events.v1.events.k8s.io", "ttl-core").await?;
     ensure!(
@@ -64,9 +66,14 @@ pub async fn check(fleet: &Fleet, pod: &str) -> anyhow::Result<()> {
         .filter_map(|e| e["metadata"]["name"].as_str())
         .collect();
     names.sort_unstable();
-    ensure!(names == ["ttl-core", "ttl-v1"], "selected by regarding.name: {listed}");
+    ensure!(
+        names == ["ttl-core", "ttl-v1"],
+        "selected by regarding.name: {listed}"
+    );
     let table = kubectl.ok(&["get", "events"]).await?;
-    let recent = kubectl.ok(&["events", "--for", &format!("pod/{pod}")]).await?;
+    let recent = kubectl
+        .ok(&["events", "--for", &format!("pod/{pod}")])
+        .await?;
     for (what, text) in [("get events", &table), ("events --for", &recent)] {
         ensure!(
             text.contains("written on core/v1") && text.contains("written on events.k8s.io/v1"),

@@ -40,9 +40,15 @@ pub async fn check(fleet: &Fleet) -> anyhow::Result<()> {
         .kubectl
         .ok(&["logs", "-l", "tier=mon", "--prefix", "--tail", "2"])
         .await?;
-    ensure!(prefixed_pods(&kubectl) == all_pods(), "kubectl logs -l:\n{kubectl}");
+    ensure!(
+        prefixed_pods(&kubectl) == all_pods(),
+        "kubectl logs -l:\n{kubectl}"
+    );
     let skiff = skiff_logs(fleet, &["-l", "tier=mon", "--prefix"]).await?;
-    ensure!(prefixed_pods(&skiff) == all_pods(), "skiff logs -l:\n{skiff}");
+    ensure!(
+        prefixed_pods(&skiff) == all_pods(),
+        "skiff logs -l:\n{skiff}"
+    );
     ensure!(
         skiff.lines().count() <= 30,
         "without --tail a selector shows 10 lines a pod:\n{skiff}"
@@ -50,7 +56,9 @@ pub async fn check(fleet: &Fleet) -> anyhow::Result<()> {
     let refused = skiff_logs(fleet, &["-l", "tier=mon", "-f", "--max-log-requests", "2"]).await;
     let refusal = format!("{refused:?}");
     ensure!(
-        refusal.contains("you are attempting to follow 3 log streams, but maximum allowed concurrency is 2"),
+        refusal.contains(
+            "you are attempting to follow 3 log streams, but maximum allowed concurrency is 2"
+        ),
         "{refusal}"
     );
     follow_all(fleet).await

@@ -1,7 +1,7 @@
 //! Monitoring (issue 19): a real Prometheus scrapes one server and two agents with the
 //! repository's sample configuration (deploy/prometheus.yml, its addresses and files
 //! filled in) and a ServiceAccount token made from deploy/prometheus-rbac.yaml. The nodes
-//! are found through the API (`kubernetes_sd_configs`) and scraped through the API server's
+//! are listed from the API into its file of targets and scraped through the API server's
 //! node proxy; PromQL over Prometheus' HTTP API then sees every target up, the running pod
 //! count, request rates by verb and resource, per-pod CPU and memory, and log file sizes.
 //! Then `logs -l` over the three pods (`logs_selector`), and Events on core/v1 and
@@ -65,9 +65,15 @@ fn prometheus_scrapes_the_server_and_both_agents() {
         let sample = std::fs::read_to_string(deploy("prometheus.yml"))?;
         let config = sample
             .replace("127.0.0.1:6443", &replica.addr.to_string())
-            .replace("/etc/prometheus/skiff-token", &token_file.display().to_string())
+            .replace(
+                "/etc/prometheus/skiff-token",
+                &token_file.display().to_string(),
+            )
             .replace("/etc/prometheus/skiff-ca.crt", &ca.display().to_string())
             .replace("interval: 15s", "interval: 1s");
+        let nodes_file = dir.join("nodes.yml");
+        std::fs::write(&nodes_file, node_targets(&fleet, &replica.addr.to_string()).await?)?;
+        let config = config.replace("/etc/prometheus/skiff-nodes.yml", &nodes_file.display().to_string());
         let config_file = dir.join("prometheus.yml");
         std::fs::write(&config_file, config)?;
         let prometheus = Prometheus::start(&config_file, &dir)?;
@@ -81,19 +87,26 @@ fn prometheus_scrapes_the_server_and_both_agents() {
             format!("prometheus log:\n{}", skiff_tests::fleet::tail(&log))
         })?;
         let targets = prometheus.targets().await;
-        ensure!(targets.contains("/api/v1/nodes/mon-a/proxy/metrics"), "{targets}");
+        ensure!(
+            targets.contains("/api/v1/nodes/mon-a/proxy/metrics"),
+            "{targets}"
+        );
 
-        poll("three running pods: two on one node, one on the other", SCRAPES, || async {
-            let mut by_node: Vec<f64> = prometheus
-                .query("sum by (instance) (kubelet_running_pods{job=\"skiff-nodes\"})")
-                .await?
-                .into_iter()
-                .map(|(_, v)| v)
-                .collect();
-            by_node.sort_by(f64::total_cmp);
-            let total = prometheus.value("sum(kubelet_running_pods)").await?;
-            Ok(by_node == [1.0, 2.0] && total == Some(3.0))
-        })
+        poll(
+            "three running pods: two on one node, one on the other",
+            SCRAPES,
+            || async {
+                let mut by_node: Vec<f64> = prometheus
+                    .query("sum by (instance) (kubelet_running_pods{job=\"skiff-nodes\"})")
+                    .await?
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect();
+                by_node.sort_by(f64::total_cmp);
+                let total = prometheus.value("sum(kubelet_running_pods)").await?;
+                Ok(by_node == [1.0, 2.0] && total == Some(3.0))
+            },
+        )
         .await?;
         poll("request rates", SCRAPES, || async {
             let total = prometheus
@@ -138,6 +151,20 @@ fn prometheus_scrapes_the_server_and_both_agents() {
         }
         Ok(())
     });
+}
+
+/// The node list for the `skiff-nodes` job, made with the command the sample's comment
+/// gives.
+async fn node_targets(fleet: &Fleet, address: &str) -> anyhow::Result<String> {
+    let template = format!(
+        "{{{{range .items}}}}- targets: [\"{address}\"]\n  labels: {{node: {{{{.metadata.name}}}}}}\n{{{{end}}}}"
+    );
+    let file = fleet
+        .kubectl
+        .ok(&["get", "nodes", "-o", &format!("go-template={template}")])
+        .await?;
+    ensure!(file.contains("node: mon-a") && file.contains("node: mon-b"), "{file}");
+    Ok(file)
 }
 
 /// Every line of `stderr` parses as a JSON object with tracing's fields, and there are some.

@@ -25,7 +25,10 @@ impl Prometheus {
         let log = std::fs::File::create(dir.join("prometheus.log"))?;
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(log)
@@ -41,8 +44,10 @@ impl Prometheus {
     /// `GET path` on Prometheus' HTTP API, its JSON answer.
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await?;
-        let request =
-            format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\n\r\n", self.port);
+        let request = format!(
+            "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            self.port
+        );
         stream.write_all(request.as_bytes()).await?;
         let mut answer = Vec::new();
         stream.read_to_end(&mut answer).await?;
@@ -89,7 +94,12 @@ impl Prometheus {
                 .map(|targets| {
                     targets
                         .iter()
-                        .map(|t| format!("{} {} {} {}\n", t["labels"]["job"], t["scrapeUrl"], t["health"], t["lastError"]))
+                        .map(|t| {
+                            format!(
+                                "{} {} {} {}\n",
+                                t["labels"]["job"], t["scrapeUrl"], t["health"], t["lastError"]
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default(),

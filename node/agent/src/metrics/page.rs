@@ -45,25 +45,88 @@ pub fn render(rows: &[ContainerRow], process: ProcessUse) -> String {
         .map(|r| r.container.pod_id.as_str())
         .collect();
     running_pods.dedup();
-    exposition::header(&mut out, "kubelet_running_pods", "gauge", "Number of pods that have a running pod sandbox");
+    exposition::header(
+        &mut out,
+        "kubelet_running_pods",
+        "gauge",
+        "Number of pods that have a running pod sandbox",
+    );
     let _ = writeln!(out, "kubelet_running_pods {}", running_pods.len());
-    exposition::header(&mut out, "kubelet_running_containers", "gauge", "Number of containers currently running");
+    exposition::header(
+        &mut out,
+        "kubelet_running_containers",
+        "gauge",
+        "Number of containers currently running",
+    );
     for state in [RunState::Created, RunState::Exited, RunState::Running] {
         let n = rows.iter().filter(|r| r.container.state == state).count();
-        let _ = writeln!(out, "kubelet_running_containers{{container_state=\"{}\"}} {n}", state.label());
+        let _ = writeln!(
+            out,
+            "kubelet_running_containers{{container_state=\"{}\"}} {n}",
+            state.label()
+        );
     }
-    exposition::header(&mut out, "kubelet_container_log_filesystem_used_bytes", "gauge", "Bytes used by the container's logs on the filesystem.");
+    exposition::header(
+        &mut out,
+        "kubelet_container_log_filesystem_used_bytes",
+        "gauge",
+        "Bytes used by the container's logs on the filesystem.",
+    );
     for row in rows {
         let c = &row.container;
-        let l = labels(&[("container", &c.container), ("namespace", &c.namespace), ("pod", &c.pod_name), ("uid", &c.pod_id)]);
-        let _ = writeln!(out, "kubelet_container_log_filesystem_used_bytes{{{l}}} {}", row.log_bytes);
+        let l = labels(&[
+            ("container", &c.container),
+            ("namespace", &c.namespace),
+            ("pod", &c.pod_name),
+            ("uid", &c.pod_id),
+        ]);
+        let _ = writeln!(
+            out,
+            "kubelet_container_log_filesystem_used_bytes{{{l}}} {}",
+            row.log_bytes
+        );
     }
-    per_container(&mut out, rows, "container_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed in seconds.", |c| (c.usage.cpu_ns as f64 / 1e9).to_string());
-    per_container(&mut out, rows, "container_memory_working_set_bytes", "gauge", "Current working set in bytes.", |c| c.usage.memory_bytes.to_string());
-    per_container(&mut out, rows, "skiff_container_restarts_total", "counter", "Restarts of the container since this agent created it.", |c| c.restarts.to_string());
-    exposition::header(&mut out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-    let _ = writeln!(out, "process_cpu_seconds_total {}", process.cpu_ns as f64 / 1e9);
-    exposition::header(&mut out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    per_container(
+        &mut out,
+        rows,
+        "container_cpu_usage_seconds_total",
+        "counter",
+        "Cumulative cpu time consumed in seconds.",
+        |c| (c.usage.cpu_ns as f64 / 1e9).to_string(),
+    );
+    per_container(
+        &mut out,
+        rows,
+        "container_memory_working_set_bytes",
+        "gauge",
+        "Current working set in bytes.",
+        |c| c.usage.memory_bytes.to_string(),
+    );
+    per_container(
+        &mut out,
+        rows,
+        "skiff_container_restarts_total",
+        "counter",
+        "Restarts of the container since this agent created it.",
+        |c| c.restarts.to_string(),
+    );
+    exposition::header(
+        &mut out,
+        "process_cpu_seconds_total",
+        "counter",
+        "Total user and system CPU time spent in seconds.",
+    );
+    let _ = writeln!(
+        out,
+        "process_cpu_seconds_total {}",
+        process.cpu_ns as f64 / 1e9
+    );
+    exposition::header(
+        &mut out,
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+    );
     let _ = writeln!(out, "process_resident_memory_bytes {}", process.rss_bytes);
     out
 }
@@ -80,7 +143,11 @@ fn per_container(
     exposition::header(out, name, kind, help);
     for row in rows {
         let c = &row.container;
-        let l = labels(&[("container", &c.container), ("namespace", &c.namespace), ("pod", &c.pod_name)]);
+        let l = labels(&[
+            ("container", &c.container),
+            ("namespace", &c.namespace),
+            ("pod", &c.pod_name),
+        ]);
         let _ = writeln!(out, "{name}{{{l}}} {}", value(c));
     }
 }
@@ -91,8 +158,17 @@ mod tests {
     use skiff_runtime_wasm::logs::{LogConfig, LogFile};
     use skiff_runtime_wasm::usage::UsageSnapshot;
 
-    fn row(pod: &str, container: &str, state: RunState, restarts: u32, cpu_ns: u64) -> ContainerRow {
-        let log = LogFile::create(format!("/nonexistent/{pod}/{container}.log"), LogConfig::default());
+    fn row(
+        pod: &str,
+        container: &str,
+        state: RunState,
+        restarts: u32,
+        cpu_ns: u64,
+    ) -> ContainerRow {
+        let log = LogFile::create(
+            format!("/nonexistent/{pod}/{container}.log"),
+            LogConfig::default(),
+        );
         ContainerRow {
             container: ContainerInventory {
                 pod_id: format!("uid-{pod}"),
@@ -101,7 +177,10 @@ mod tests {
                 container: container.into(),
                 state,
                 restarts,
-                usage: UsageSnapshot { cpu_ns, memory_bytes: 65536 },
+                usage: UsageSnapshot {
+                    cpu_ns,
+                    memory_bytes: 65536,
+                },
                 log: log.expect("a log handle touches no disk"),
             },
             log_bytes: 1234,
@@ -116,7 +195,13 @@ mod tests {
             row("b", "app", RunState::Exited, 0, 0),
             row("c", "app", RunState::Created, 0, 0),
         ];
-        let text = render(&rows, ProcessUse { cpu_ns: 2_000_000_000, rss_bytes: 4096 });
+        let text = render(
+            &rows,
+            ProcessUse {
+                cpu_ns: 2_000_000_000,
+                rss_bytes: 4096,
+            },
+        );
         for line in [
             "# TYPE kubelet_running_pods gauge",
             "kubelet_running_pods 1",
@@ -133,6 +218,9 @@ mod tests {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
         let empty = render(&[], ProcessUse::default());
-        assert!(empty.lines().any(|l| l == "kubelet_running_pods 0"), "{empty}");
+        assert!(
+            empty.lines().any(|l| l == "kubelet_running_pods 0"),
+            "{empty}"
+        );
     }
 }
