@@ -228,21 +228,6 @@ pub static RESOURCES: &[ResourceInfo] = &[
         spec = false,
         status = false
     ),
-    // The same objects as core/v1 Events in another shape (`crate::events`); the API server
-    // serves this group from the core Events' storage.
-    resource!(
-        "events.k8s.io",
-        "v1",
-        "events",
-        "event",
-        "Event",
-        ns = true,
-        short = [],
-        cat = [],
-        sub = [],
-        spec = false,
-        status = false
-    ),
     resource!(
         "",
         "v1",
@@ -457,6 +442,21 @@ pub static RESOURCES: &[ResourceInfo] = &[
         "roles",
         "role",
         "Role",
+        ns = true,
+        short = [],
+        cat = [],
+        sub = [],
+        spec = false,
+        status = false
+    ),
+    // The same objects as core/v1 Events in another shape (`crate::events`); the API server
+    // serves this group from the core Events' storage.
+    resource!(
+        "events.k8s.io",
+        "v1",
+        "events",
+        "event",
+        "Event",
         ns = true,
         short = [],
         cat = [],
