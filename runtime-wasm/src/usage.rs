@@ -74,7 +74,7 @@ pub struct PodUsage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunState {
     Created,
-    Running,
+    Running { started_at: std::time::SystemTime },
     Exited,
 }
 
@@ -83,7 +83,7 @@ impl RunState {
     pub fn label(self) -> &'static str {
         match self {
             RunState::Created => "created",
-            RunState::Running => "running",
+            RunState::Running { .. } => "running",
             RunState::Exited => "exited",
         }
     }
@@ -95,6 +95,8 @@ pub struct ContainerInventory {
     /// The sandbox id (the node agent uses the pod's uid).
     pub pod_id: String,
     pub pod_name: String,
+    /// When the sandbox was created.
+    pub pod_created: std::time::SystemTime,
     pub namespace: String,
     pub container: String,
     pub state: RunState,

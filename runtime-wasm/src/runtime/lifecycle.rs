@@ -27,6 +27,7 @@ impl Runtime {
             spec.id.clone(),
             PodEntry {
                 spec,
+                created: SystemTime::now(),
                 pod,
                 containers: HashMap::new(),
             },

@@ -51,11 +51,14 @@ impl Runtime {
                     pod.containers.values().map(|c| ContainerInventory {
                         pod_id: id.clone(),
                         pod_name: pod.spec.name.clone(),
+                        pod_created: pod.created,
                         namespace: pod.spec.namespace.clone(),
                         container: c.spec.name.clone(),
                         state: match *c.state.borrow() {
                             ContainerState::Created => RunState::Created,
-                            ContainerState::Running { .. } => RunState::Running,
+                            ContainerState::Running { started_at } => {
+                                RunState::Running { started_at }
+                            }
                             ContainerState::Terminated { .. } => RunState::Exited,
                         },
                         restarts: c

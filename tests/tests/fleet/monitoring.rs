@@ -72,8 +72,14 @@ fn prometheus_scrapes_the_server_and_both_agents() {
             .replace("/etc/prometheus/skiff-ca.crt", &ca.display().to_string())
             .replace("interval: 15s", "interval: 1s");
         let nodes_file = dir.join("nodes.yml");
-        std::fs::write(&nodes_file, node_targets(&fleet, &replica.addr.to_string()).await?)?;
-        let config = config.replace("/etc/prometheus/skiff-nodes.yml", &nodes_file.display().to_string());
+        std::fs::write(
+            &nodes_file,
+            node_targets(&fleet, &replica.addr.to_string()).await?,
+        )?;
+        let config = config.replace(
+            "/etc/prometheus/skiff-nodes.yml",
+            &nodes_file.display().to_string(),
+        );
         let config_file = dir.join("prometheus.yml");
         std::fs::write(&config_file, config)?;
         let prometheus = Prometheus::start(&config_file, &dir)?;
@@ -134,10 +140,14 @@ fn prometheus_scrapes_the_server_and_both_agents() {
             let restarts = prometheus
                 .value("sum(skiff_container_restarts_total)")
                 .await?;
+            let started = prometheus
+                .value("sum(kubelet_pod_start_duration_seconds_count)")
+                .await?;
             Ok(memory.is_some_and(|m| m > 0.0)
                 && cpu.is_some()
                 && log.is_some_and(|b| b > 0.0)
-                && restarts == Some(0.0))
+                && restarts == Some(0.0)
+                && started == Some(3.0))
         })
         .await?;
         logs_selector::check(&fleet).await?;
@@ -163,7 +173,10 @@ async fn node_targets(fleet: &Fleet, address: &str) -> anyhow::Result<String> {
         .kubectl
         .ok(&["get", "nodes", "-o", &format!("go-template={template}")])
         .await?;
-    ensure!(file.contains("node: mon-a") && file.contains("node: mon-b"), "{file}");
+    ensure!(
+        file.contains("node: mon-a") && file.contains("node: mon-b"),
+        "{file}"
+    );
     Ok(file)
 }
 

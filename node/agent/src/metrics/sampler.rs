@@ -2,7 +2,7 @@
 //! process's CPU time and resident set, and keeps the summary of the last two readings for
 //! the tunnels to serve.
 
-use super::page::{ContainerRow, ProcessUse, render};
+use super::page::{ContainerRow, PodStarts, ProcessUse, render};
 use super::window::{Sample, summarize};
 use skiff_api::metrics::NodeSummary;
 use skiff_runtime_wasm::Runtime;
@@ -34,6 +34,8 @@ pub struct Sampler {
     origin: Instant,
     /// The summary of the last window.
     latest: watch::Sender<Option<NodeSummary>>,
+    /// Pod start durations, observed at each sample and scrape.
+    pod_starts: std::sync::Mutex<PodStarts>,
 }
 
 impl Sampler {
@@ -44,6 +46,7 @@ impl Sampler {
             period,
             origin: Instant::now(),
             latest: watch::Sender::new(None),
+            pod_starts: std::sync::Mutex::default(),
         }
     }
 
@@ -69,6 +72,8 @@ impl Sampler {
             process_rss_bytes: process_rss_bytes().unwrap_or(0),
             pods: self.rt.usage(),
         };
+        let containers: Vec<_> = self.rt.inventory();
+        skiff_sync::lock(&self.pod_starts).observe(&containers);
         let time = crate::kube_time::to_kube(SystemTime::now()).0.to_string();
         if let Some(before) = before {
             let summary = summarize(&self.node_name, before, &now, time);
@@ -84,9 +89,13 @@ impl NodeStatsSource for Sampler {
     }
 
     fn metrics_page(&self) -> String {
-        let rows: Vec<ContainerRow> = self
-            .rt
-            .inventory()
+        let containers = self.rt.inventory();
+        let starts = {
+            let mut starts = skiff_sync::lock(&self.pod_starts);
+            starts.observe(&containers);
+            starts.clone()
+        };
+        let rows: Vec<ContainerRow> = containers
             .into_iter()
             .map(|container| ContainerRow {
                 log_bytes: container.log.disk_bytes(),
@@ -97,6 +106,6 @@ impl NodeStatsSource for Sampler {
             cpu_ns: process_cpu_ns(),
             rss_bytes: process_rss_bytes().unwrap_or(0),
         };
-        render(&rows, process)
+        render(&rows, &starts, process)
     }
 }
