@@ -141,7 +141,7 @@ impl RequestMetrics {
                 .map(|(k, s)| (*k, s.by_code.clone(), s.duration.clone()))
                 .collect()
         };
-        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        sorted.sort_by_key(|a| a.0);
         let mut out = String::new();
         exposition::header(
             &mut out,
@@ -179,9 +179,19 @@ impl RequestMetrics {
 mod tests {
     use super::*;
 
+    /// (verb, group, resource, subresource, scope).
+    type Expected = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    );
+
     #[test]
     fn labels_follow_kube_apiserver() {
-        let cases: [(Method, &str, &str, (&str, &str, &str, &str, &str)); 10] = [
+        // (method, path, query, (verb, group, resource, subresource, scope))
+        let cases: [(Method, &str, &str, Expected); 10] = [
             (
                 Method::GET,
                 "/api/v1/pods",
