@@ -20,6 +20,8 @@ command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 # The dashboard test (issue 19): Debian's Chromium, driven by playwright-core on node.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# Prometheus, which the monitoring test runs to scrape a cluster with deploy/prometheus.yml.
+command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

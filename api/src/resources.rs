@@ -138,7 +138,7 @@ pub static RESOURCES: &[ResourceInfo] = &[
         ns = false,
         short = ["no"],
         cat = [],
-        sub = ["status"],
+        sub = ["status", "proxy"],
         spec = true,
         status = true
     ),
@@ -442,6 +442,21 @@ pub static RESOURCES: &[ResourceInfo] = &[
         "roles",
         "role",
         "Role",
+        ns = true,
+        short = [],
+        cat = [],
+        sub = [],
+        spec = false,
+        status = false
+    ),
+    // The same objects as core/v1 Events in another shape (`crate::events`); the API server
+    // serves this group from the core Events' storage.
+    resource!(
+        "events.k8s.io",
+        "v1",
+        "events",
+        "event",
+        "Event",
         ns = true,
         short = [],
         cat = [],

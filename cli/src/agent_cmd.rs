@@ -69,6 +69,14 @@ pub struct AgentTuning {
     /// The pod capacity the Node reports to the scheduler (the kubelet's `--max-pods`).
     #[arg(long, default_value_t = 110)]
     max_pods: u32,
+    /// A container's log file is rotated when it reaches this size (a quantity: 10Mi, 500Ki,
+    /// 1G; the kubelet's containerLogMaxSize).
+    #[arg(long, default_value = "10Mi", value_name = "QUANTITY")]
+    container_log_max_size: String,
+    /// Log files kept per container, the current one included (at least 2; the kubelet's
+    /// containerLogMaxFiles, whose default is 5: skiff keeps 2 on an edge device's disk).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    container_log_max_files: usize,
 }
 
 impl AgentTuning {
@@ -93,6 +101,7 @@ impl AgentTuning {
         options.metrics_period = Duration::from_secs(self.metrics_seconds);
         options.pooling_instances = self.pooling_instances;
         options.max_pods = self.max_pods;
+        options.container_logs = self.container_logs()?;
         if let Some(ms) = self.crash_backoff_base_ms {
             options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
             options.error_hold = Duration::from_millis(ms.clamp(1, 1000));
@@ -101,6 +110,30 @@ impl AgentTuning {
             options.pull_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));
         }
         Ok(options)
+    }
+}
+
+impl AgentTuning {
+    /// The rotation settings, checked as the kubelet checks them.
+    fn container_logs(&self) -> anyhow::Result<skiff_agent::ContainerLogConfig> {
+        let size = skiff_agent::translate::parse_milli(&self.container_log_max_size)
+            .map(|milli| milli / 1000)
+            .filter(|bytes| *bytes >= 1024)
+            .with_context(|| {
+                format!(
+                    "--container-log-max-size {:?}: want a size of at least 1Ki, like 10Mi",
+                    self.container_log_max_size
+                )
+            })?;
+        anyhow::ensure!(
+            self.container_log_max_files >= 2,
+            "--container-log-max-files must be at least 2 (the current file and one rotated)"
+        );
+        Ok(skiff_agent::ContainerLogConfig {
+            max_file_bytes: u64::try_from(size).unwrap_or(u64::MAX),
+            max_rotated: self.container_log_max_files - 1,
+            ..skiff_agent::ContainerLogConfig::default()
+        })
     }
 }
 
@@ -137,4 +170,58 @@ fn read_credential(path: &std::path::Path) -> anyhow::Result<skiff_agent::creden
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text)
         .with_context(|| format!("{} is not a node credential", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        tuning: AgentTuning,
+    }
+
+    #[test]
+    fn container_log_rotation_flags() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["agent"];
+            argv.extend(args);
+            Flags::try_parse_from(argv)
+                .map_err(|e| e.to_string())
+                .and_then(|f| f.tuning.container_logs().map_err(|e| e.to_string()))
+                .map(|c| (c.max_file_bytes, c.max_rotated))
+        };
+        assert_eq!(parse(&[]), Ok((10 << 20, 1)));
+        let small = [
+            "--container-log-max-size",
+            "2Ki",
+            "--container-log-max-files",
+            "5",
+        ];
+        assert_eq!(parse(&small), Ok((2048, 4)));
+        for bad in [
+            [
+                "--container-log-max-size",
+                "10",
+                "--container-log-max-files",
+                "2",
+            ],
+            [
+                "--container-log-max-size",
+                "lots",
+                "--container-log-max-files",
+                "2",
+            ],
+            [
+                "--container-log-max-size",
+                "1Mi",
+                "--container-log-max-files",
+                "1",
+            ],
+        ] {
+            assert!(parse(&bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

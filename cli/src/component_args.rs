@@ -28,6 +28,50 @@ pub struct ComponentArgs {
     /// as kube-controller-manager's `--node-cidr-mask-size` (default 24: 254 pod IPs a node).
     #[arg(long, default_value_t = 24, value_name = "BITS")]
     node_cidr_mask_size: u8,
+    /// How long Events are kept after their last write, as kube-apiserver's --event-ttl
+    /// (`1h`, `30m`, `90s`, or plain seconds).
+    #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = parse_duration)]
+    event_ttl: Duration,
+    /// Test setting: how often expired Events are looked for, in seconds.
+    #[arg(
+        long,
+        hide_short_help = true,
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    event_ttl_sweep_seconds: u64,
+}
+
+/// `1h`, `30m`, `90s`, `1h30m` or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("{text:?} is not a duration like 1h, 30m, 90s or 1h30m");
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(invalid()),
+        };
+        let n: u64 = number.parse().map_err(|_| invalid())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(invalid)?;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(invalid());
+    }
+    Ok(Duration::from_secs(total))
 }
 
 impl ComponentArgs {
@@ -42,6 +86,35 @@ impl ComponentArgs {
         lifecycle.grace_period_secs = self.node_monitor_grace_period.into();
         lifecycle.default_toleration_secs = self.default_unreachable_toleration_seconds.into();
         options.controllers.node_cidr_mask = self.node_cidr_mask_size;
+        options.controllers.event_ttl = self.event_ttl;
+        options.controllers.event_ttl_sweep =
+            Duration::from_secs(self.event_ttl_sweep_seconds.max(1));
         options
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ttl_durations() {
+        for (text, want) in [
+            ("1h", Some(3600)),
+            ("30m", Some(1800)),
+            ("90s", Some(90)),
+            ("1h30m", Some(5400)),
+            ("20", Some(20)),
+            ("0s", None),
+            ("1d", None),
+            ("h", None),
+            ("10m5", None),
+        ] {
+            assert_eq!(
+                parse_duration(text).ok().map(|d| d.as_secs()),
+                want,
+                "{text}"
+            );
+        }
     }
 }

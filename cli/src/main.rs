@@ -34,8 +34,19 @@ struct Cli {
     /// `skiff up`, which kubeconfig it writes its context into).
     #[command(flatten)]
     connect: client::session::ConnectArgs,
+    /// How log lines are written to stderr: `text` for people, `json` (one object a line:
+    /// timestamp, level, target, fields) for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The `--log-format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -66,13 +77,7 @@ fn main() -> std::process::ExitCode {
         Command::Client(_) | Command::Completion(_) => "warn,kube_client=off",
         _ => "info,openraft=warn",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SKIFF_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(cli.log_format, default_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -112,6 +117,19 @@ fn main() -> std::process::ExitCode {
             eprintln!("skiff: {}", render_error(&e));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Log lines go to stderr, filtered by `SKIFF_LOG` (else `default_filter`), as text or JSON.
+fn init_logging(format: LogFormat, default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SKIFF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
     }
 }
 

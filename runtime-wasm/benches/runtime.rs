@@ -41,6 +41,7 @@ fn pod_spec(id: &str, i: usize, log_dir: std::path::PathBuf) -> PodSpec {
     PodSpec {
         id: id.into(),
         ip: pod_ip(i),
+        name: id.into(),
         namespace: "b".into(),
         log_dir,
     }

@@ -14,6 +14,8 @@ pub struct PodSpec {
     pub id: String,
     /// The pod's virtual IP (10.244.x.y); every container binds and connects as this address.
     pub ip: IpAddr,
+    /// The pod's name (metric labels; the sandbox is found by `id`).
+    pub name: String,
     /// Namespace, used for short-name resolution (`svc` -> `svc.<ns>`).
     pub namespace: String,
     /// Where this pod's container logs go (created if missing).

@@ -70,6 +70,43 @@ pub struct PodUsage {
     pub containers: Vec<ContainerUsage>,
 }
 
+/// Whether a container runs, as the kubelet's `container_state` label says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Created,
+    Running { started_at: std::time::SystemTime },
+    Exited,
+}
+
+impl RunState {
+    /// The kubelet's label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunState::Created => "created",
+            RunState::Running { .. } => "running",
+            RunState::Exited => "exited",
+        }
+    }
+}
+
+/// One container of a sandbox, as [`crate::Runtime::inventory`] lists it.
+#[derive(Debug, Clone)]
+pub struct ContainerInventory {
+    /// The sandbox id (the node agent uses the pod's uid).
+    pub pod_id: String,
+    pub pod_name: String,
+    /// When the sandbox was created.
+    pub pod_created: std::time::SystemTime,
+    pub namespace: String,
+    pub container: String,
+    pub state: RunState,
+    /// Restarts since this runtime created the container.
+    pub restarts: u32,
+    pub usage: UsageSnapshot,
+    /// The current run's log (its size on disk is reported).
+    pub log: crate::logs::LogFile,
+}
+
 /// The CPU time the calling thread has used, in nanoseconds.
 pub fn thread_cpu_ns() -> u64 {
     timespec_ns(rustix::time::clock_gettime(

@@ -53,6 +53,7 @@ impl Harness {
         self.rt.create_pod(PodSpec {
             id: id.into(),
             ip,
+            name: id.into(),
             namespace: "default".into(),
             log_dir: self.dir.path().join("logs").join(id),
         })?;

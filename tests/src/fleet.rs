@@ -38,6 +38,16 @@ impl Fleet {
         server_args: &[&str],
         nodes: &[&str],
     ) -> anyhow::Result<Fleet> {
+        Fleet::start_with(replicas, server_args, &[], nodes).await
+    }
+
+    /// [`Fleet::start`] with `agent_args` added to every agent's flags.
+    pub async fn start_with(
+        replicas: usize,
+        server_args: &[&str],
+        agent_args: &[&str],
+        nodes: &[&str],
+    ) -> anyhow::Result<Fleet> {
         let cluster = Cluster::start(replicas, |i| {
             ReplicaOptions::new(&format!("fleet-r{i}")).args(server_args.iter().copied())
         })
@@ -54,6 +64,7 @@ impl Fleet {
         let mut agents = Vec::new();
         for name in nodes {
             let mut args = AGENT_FAST.to_vec();
+            args.extend(agent_args);
             args.extend(["--server", &url, "--token", &token]);
             let mut agent = Agent::prepare(name, &args)?;
             agent.spawn()?;

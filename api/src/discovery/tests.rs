@@ -55,6 +55,7 @@ fn core_and_group_lists() {
             "networking.k8s.io",
             "discovery.k8s.io",
             "rbac.authorization.k8s.io",
+            "events.k8s.io",
             "authentication.k8s.io",
             "authorization.k8s.io",
             "metrics.k8s.io"

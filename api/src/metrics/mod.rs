@@ -8,8 +8,10 @@
 //! - `quantity`: CPU and memory `Quantity` strings and the window as a Go duration.
 //! - `objects`: `PodMetrics`, `NodeMetrics` and their lists, from summaries and objects.
 //! - `discovery`: the group's `APIGroup`, `APIResourceList` and aggregated entry.
+//! - `exposition`: Prometheus' text format for the components' `/metrics` pages.
 
 mod discovery;
+pub mod exposition;
 mod objects;
 mod quantity;
 mod summary;
@@ -27,3 +29,7 @@ pub use summary::{
 
 /// The path an agent serves its [`NodeSummary`] at, over its tunnel.
 pub const SUMMARY_PATH: &str = "/stats/summary";
+
+/// The path an agent serves its Prometheus metrics at, over its tunnel (the kubelet's
+/// `/metrics` and `/metrics/cadvisor` families on one page).
+pub const AGENT_METRICS_PATH: &str = "/metrics";

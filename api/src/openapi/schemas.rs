@@ -9,7 +9,7 @@
 //! tagged with `x-kubernetes-group-version-kind`, which is how kubectl finds it.
 
 use k8s_openapi::api::{
-    apps, autoscaling, batch, coordination, core, discovery, networking, policy, rbac,
+    apps, autoscaling, batch, coordination, core, discovery, events, networking, policy, rbac,
 };
 use k8s_openapi::schemars::JsonSchema;
 use k8s_openapi::schemars::generate::{SchemaGenerator, SchemaSettings};
@@ -76,6 +76,7 @@ fn add_kind(g: &mut SchemaGenerator, gvk: Gvk) -> Option<String> {
         ("", "v1", "ConfigMap") => add::<core::v1::ConfigMap>(g, gvk),
         ("", "v1", "Secret") => add::<core::v1::Secret>(g, gvk),
         ("", "v1", "Event") => add::<core::v1::Event>(g, gvk),
+        ("events.k8s.io", "v1", "Event") => add::<events::v1::Event>(g, gvk),
         ("", "v1", "ServiceAccount") => add::<core::v1::ServiceAccount>(g, gvk),
         ("apps", "v1", "Deployment") => add::<apps::v1::Deployment>(g, gvk),
         ("", "v1", "ReplicationController") => add::<core::v1::ReplicationController>(g, gvk),

@@ -1,5 +1,6 @@
 //! `skiff logs POD [-c C] [-f] [--tail N]`: a container's log through the API server (which
-//! reaches the agent over its tunnel), streamed line by line while `-f` follows it.
+//! reaches the agent over its tunnel), streamed line by line while `-f` follows it; with
+//! `-l SELECTOR` instead of a pod, every matching pod's (`logs_selector`).
 
 use clap::Args;
 use futures::{AsyncBufReadExt, TryStreamExt};
@@ -12,7 +13,20 @@ use super::session::Session;
 #[derive(Args, Debug)]
 pub struct LogsArgs {
     /// The pod (pod/NAME, NAME), or deployment/NAME or service/NAME for one of their pods.
-    pub pod: String,
+    #[arg(required_unless_present = "selector", conflicts_with = "selector")]
+    pub pod: Option<String>,
+    /// The pods whose logs to show, by label (`app=web`, `tier in (a,b)`).
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Start each line with `[pod/NAME/CONTAINER] `.
+    #[arg(long)]
+    pub prefix: bool,
+    /// Every container of each pod (default: the one named by -c, else the first).
+    #[arg(long)]
+    pub all_containers: bool,
+    /// With -l and -f: at most this many logs followed at once.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_log_requests: usize,
     /// The container (default: the pod's only container).
     #[arg(short = 'c', long)]
     pub container: Option<String>,
@@ -28,16 +42,20 @@ pub struct LogsArgs {
 }
 
 pub async fn run(session: &Session, args: &LogsArgs) -> Result<(), Failure> {
-    let name = match args.pod.split_once('/') {
+    let (Some(target), None) = (&args.pod, &args.selector) else {
+        let selector = args.selector.as_deref().unwrap_or_default();
+        return super::logs_selector::run(session, args, selector).await;
+    };
+    let name = match target.split_once('/') {
         Some((kind, _)) if kind != "pod" && kind != "pods" && kind != "po" => {
-            let (pod, _) = super::port_forward::find_pod(session, &args.pod).await?;
+            let (pod, _) = super::port_forward::find_pod(session, target).await?;
             pod["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned()
         }
         Some((_, name)) => name.to_owned(),
-        None => args.pod.clone(),
+        None => target.clone(),
     };
     let name = name.as_str();
     let pods: Api<Pod> = Api::namespaced(session.client.clone(), &session.namespace);

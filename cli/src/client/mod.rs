@@ -19,6 +19,7 @@ pub mod discovery;
 pub mod failure;
 pub mod get;
 pub mod logs;
+pub mod logs_selector;
 pub mod manifests;
 pub mod nodes;
 pub mod port_forward;

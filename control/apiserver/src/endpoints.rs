@@ -1,21 +1,17 @@
 //! Endpoints that are not resources: `/version` and health checks (open to all), discovery,
 //! OpenAPI and Prometheus metrics (any authenticated caller).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
-use http::{HeaderMap, Method, Response, StatusCode};
+use http::{HeaderMap, Response, StatusCode};
 use skiff_api::discovery;
 
 use super::ApiServer;
+use crate::request_metrics::RequestMetrics;
 use skiff_respond::{self as respond, Body};
 
-/// Request counters exposed at `/metrics`.
+/// What `/metrics` reports of this API server itself.
 #[derive(Default)]
 pub(crate) struct Metrics {
-    requests: [AtomicU64; 6],
-    errors: AtomicU64,
-    micros: AtomicU64,
+    pub(crate) requests: RequestMetrics,
 }
 
 /// What `/metrics` reports of the store on this replica.
@@ -25,47 +21,14 @@ struct StoreGauges {
     read_rounds: skiff_replica::RoundCounts,
 }
 
-const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OTHER"];
-
 impl Metrics {
-    pub(crate) fn record(&self, method: &Method, status: StatusCode, elapsed: Duration) {
-        let i = METHODS
-            .iter()
-            .position(|m| *m == method.as_str())
-            .unwrap_or(5);
-        self.requests[i].fetch_add(1, Ordering::Relaxed);
-        if status.is_server_error() {
-            self.errors.fetch_add(1, Ordering::Relaxed);
-        }
-        self.micros
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
-    }
-
     fn render(&self, store: StoreGauges, token_store_lookups: u64) -> String {
         let StoreGauges {
             revision,
             is_leader,
             read_rounds,
         } = store;
-        let mut out = String::from(
-            "# HELP apiserver_request_total Requests served, by method.\n# TYPE apiserver_request_total counter\n",
-        );
-        for (i, m) in METHODS.iter().enumerate() {
-            out.push_str(&format!(
-                "apiserver_request_total{{verb=\"{m}\"}} {}\n",
-                self.requests[i].load(Ordering::Relaxed)
-            ));
-        }
-        out.push_str("# HELP apiserver_request_errors_total Requests answered with a 5xx status.\n# TYPE apiserver_request_errors_total counter\n");
-        out.push_str(&format!(
-            "apiserver_request_errors_total {}\n",
-            self.errors.load(Ordering::Relaxed)
-        ));
-        out.push_str("# HELP apiserver_request_duration_seconds_sum Total time spent serving requests.\n# TYPE apiserver_request_duration_seconds_sum counter\n");
-        out.push_str(&format!(
-            "apiserver_request_duration_seconds_sum {}\n",
-            self.micros.load(Ordering::Relaxed) as f64 / 1e6
-        ));
+        let mut out = self.requests.render();
         out.push_str("# HELP skiff_store_revision The store's current revision on this replica.\n# TYPE skiff_store_revision gauge\n");
         out.push_str(&format!("skiff_store_revision {revision}\n"));
         out.push_str("# HELP skiff_store_is_leader 1 if this replica is the Raft leader.\n# TYPE skiff_store_is_leader gauge\n");
@@ -145,7 +108,7 @@ impl ApiServer {
                 }
                 Some(respond::bytes(
                     StatusCode::OK,
-                    "text/plain; version=0.0.4",
+                    skiff_api::metrics::exposition::CONTENT_TYPE,
                     text,
                 ))
             }

@@ -26,6 +26,7 @@
 //!   pods/portforward (WebSocket or SPDY/3.1) through the node's tunnel.
 //! - `services`, `service_fields`: ClusterIP and NodePort allocation on create and update.
 //! - `endpoints`: discovery, version, OpenAPI, health and metrics.
+//! - `request_metrics`: `apiserver_request_total` and `apiserver_request_duration_seconds`.
 //! - `resource_metrics`: `metrics.k8s.io` PodMetrics and NodeMetrics from the agents'
 //!   summaries, fetched through their tunnels (the API server plays metrics-server).
 //! - `openapi`: the OpenAPI v3 documents with their ETag and cache headers.
@@ -49,6 +50,7 @@ mod connect;
 mod control_plane_endpoints;
 mod deletes;
 mod endpoints;
+mod events_v1;
 mod eviction;
 pub mod kubeconfig;
 mod list_options;
@@ -56,6 +58,7 @@ mod local_index;
 mod meta;
 mod node_graph;
 mod node_join;
+mod node_proxy;
 mod node_refs;
 mod objects;
 mod openapi;
@@ -65,6 +68,7 @@ mod rbac;
 mod reads;
 mod registry;
 mod request;
+mod request_metrics;
 mod resource_metrics;
 mod respond;
 mod reviews;
@@ -110,6 +114,14 @@ pub enum Format {
 }
 
 impl Format {
+    /// This format, JSON for protobuf (for objects whose kind has no served message).
+    fn without_protobuf(self) -> Format {
+        match self {
+            Format::Protobuf => Format::Json,
+            other => other,
+        }
+    }
+
     /// This format for an answer that is never a Table (a delete's object or Status).
     fn untabled(self) -> Format {
         match self {
@@ -215,14 +227,19 @@ impl ApiServer {
     /// Serves one request whose path is not a peer or store path.
     pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let started = std::time::Instant::now();
-        let method = request.method().clone();
+        let labels = request_metrics::RequestLabels::of(
+            request.method(),
+            request.uri().path(),
+            request.uri().query().unwrap_or_default(),
+        );
         let protobuf = skiff_api::protobuf::accept_prefers_protobuf(respond::accept(&request));
         let response = match self.handle_inner(request).await {
             Ok(response) => response,
             Err(e) => respond::status(&e, protobuf),
         };
         self.metrics
-            .record(&method, response.status(), started.elapsed());
+            .requests
+            .record(labels, response.status(), started.elapsed());
         response
     }
 
@@ -265,6 +282,11 @@ impl ApiServer {
         if let Some(rest) = path.strip_prefix(resource_metrics::PREFIX) {
             return self
                 .resource_metrics(&identity, request.method(), rest, &query)
+                .await;
+        }
+        if let Some((node, tail)) = node_proxy::split(&path) {
+            return self
+                .node_proxy(&identity, request.method(), node, tail)
                 .await;
         }
         let method = request.method().clone();
@@ -328,6 +350,11 @@ impl ApiServer {
         if !matches!(identity, Identity::Admin) {
             self.authorize(identity, &resource, parsed_body.as_ref())
                 .await?;
+        }
+        if resource.info.group == skiff_api::events::GROUP {
+            return self
+                .serve_events_v1(&resource, format, parsed_body, body, content_type)
+                .await;
         }
         if let Some(sub) = resource.subresource.clone()
             && sub != "status"

@@ -36,6 +36,10 @@ pub struct ManagerConfig {
     /// Where the controllers count their reconciles: a handle, so keep a clone to serve
     /// `/metrics` with [`Metrics::render`].
     pub metrics: Metrics,
+    /// kube-apiserver's `--event-ttl`: Events are deleted this long after their last write.
+    pub event_ttl: Duration,
+    /// How often the event-ttl sweep runs (an Event lives at most this much past its TTL).
+    pub event_ttl_sweep: Duration,
 }
 
 impl Default for ManagerConfig {
@@ -48,6 +52,8 @@ impl Default for ManagerConfig {
             node_cidr_mask: skiff_controllers::pod_cidr::DEFAULT_NODE_MASK,
             root_ca: None,
             metrics: Metrics::default(),
+            event_ttl: skiff_controllers::event_ttl::DEFAULT_EVENT_TTL,
+            event_ttl_sweep: Duration::from_secs(60),
         }
     }
 }

@@ -29,6 +29,7 @@
 //! - `gc`: the garbage collector: a cache and a controller per served kind, the graph of
 //!   ownerReferences, Background/Foreground/Orphan propagation.
 //! - `events`: core/v1 Events, once per object, reason and message.
+//! - `event_ttl`: the sweep deleting Events an hour (`--event-ttl`) after their last write.
 //! - `root_ca`: the `kube-root-ca.crt` ConfigMap per namespace (kube's root-ca-cert-publisher).
 //! - `serviceaccounts`: a `default` ServiceAccount per namespace, a token Secret per
 //!   ServiceAccount, tokens filled into token Secrets made by others.
@@ -49,6 +50,7 @@ mod deployment;
 mod disruption;
 mod endpoints;
 mod error;
+mod event_ttl;
 mod events;
 mod expectations;
 mod gc;

@@ -6,14 +6,24 @@
 //! kube-runtime keeps its work queue private, so the queue depth reported is the one the
 //! manager can see: objects whose last reconcile failed and that wait out their back-off
 //! (`skiff_controller_retry_queue_depth`), beside the reconciles running now.
+//!
+//! The same numbers under client-go's workqueue names (`name` is the controller), so
+//! dashboards made for kube-controller-manager find them: `workqueue_adds_total` (reconciles
+//! started), `workqueue_depth` (objects waiting to retry), `workqueue_retries_total`
+//! (failed reconciles, each retried after its back-off) and the
+//! `workqueue_work_duration_seconds` histogram (how long reconciles took).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
+use skiff_api::metrics::exposition::{Histogram, WORKQUEUE_DURATION_BOUNDS};
+
 /// One controller's numbers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ControllerCounts {
+    /// Reconciles started.
+    pub adds: u64,
     /// Reconciles finished, successful or not.
     pub reconciles: u64,
     /// Reconciles that failed.
@@ -29,6 +39,8 @@ pub struct ControllerCounts {
 #[derive(Clone, Debug, Default)]
 pub struct Metrics {
     counts: Arc<Mutex<BTreeMap<&'static str, ControllerCounts>>>,
+    /// How long reconciles took, by controller.
+    durations: Arc<Mutex<BTreeMap<&'static str, Histogram>>>,
 }
 
 impl Metrics {
@@ -55,10 +67,14 @@ impl Metrics {
 
     /// Marks a reconcile running until the guard drops.
     pub(crate) fn busy(&self, controller: &'static str) -> Busy {
-        self.with(controller, |c| c.in_flight += 1);
+        self.with(controller, |c| {
+            c.in_flight += 1;
+            c.adds += 1;
+        });
         Busy {
             metrics: self.clone(),
             controller,
+            started: tokio::time::Instant::now(),
         }
     }
 
@@ -117,7 +133,50 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{controller=\"{controller}\"}} {}", value(c));
             }
         }
+        self.render_workqueue(&counts, &mut out);
         out
+    }
+
+    /// The families under client-go's workqueue names.
+    fn render_workqueue(
+        &self,
+        counts: &BTreeMap<&'static str, ControllerCounts>,
+        out: &mut String,
+    ) {
+        let families: [Family; 3] = [
+            (
+                "workqueue_adds_total",
+                "counter",
+                "Total number of adds handled by workqueue",
+                |c| c.adds,
+            ),
+            (
+                "workqueue_depth",
+                "gauge",
+                "Current depth of workqueue (objects waiting to retry)",
+                |c| c.retrying,
+            ),
+            (
+                "workqueue_retries_total",
+                "counter",
+                "Total number of retries handled by workqueue",
+                |c| c.errors,
+            ),
+        ];
+        for (name, kind, help, value) in families {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (controller, c) in counts {
+                let _ = writeln!(out, "{name}{{name=\"{controller}\"}} {}", value(c));
+            }
+        }
+        let name = "workqueue_work_duration_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} How long in seconds processing an item from workqueue takes.\n# TYPE {name} histogram"
+        );
+        for (controller, histogram) in skiff_sync::lock(&self.durations).iter() {
+            histogram.render(out, name, &format!("name=\"{controller}\""));
+        }
     }
 }
 
@@ -133,10 +192,15 @@ type Family = (
 pub(crate) struct Busy {
     metrics: Metrics,
     controller: &'static str,
+    started: tokio::time::Instant,
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
+        skiff_sync::lock(&self.metrics.durations)
+            .entry(self.controller)
+            .or_insert_with(|| Histogram::new(&WORKQUEUE_DURATION_BOUNDS))
+            .observe(self.started.elapsed().as_secs_f64());
         self.metrics.with(self.controller, |c| {
             c.in_flight = c.in_flight.saturating_sub(1)
         });
@@ -161,10 +225,19 @@ mod tests {
             "skiff_controller_reconcile_errors_total{controller=\"job\"} 1",
             "skiff_controller_reconciles_in_flight{controller=\"gc\"} 1",
             "skiff_controller_retry_queue_depth{controller=\"job\"} 1",
+            "workqueue_adds_total{name=\"gc\"} 1",
+            "workqueue_depth{name=\"job\"} 1",
+            "workqueue_retries_total{name=\"job\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
         drop(busy);
+        let text = m.render();
+        let count = "workqueue_work_duration_seconds_count{name=\"gc\"} 1";
+        assert!(
+            text.lines().any(|l| l == count),
+            "{count} missing in\n{text}"
+        );
         m.term_ended();
         let after = m.snapshot();
         assert_eq!((after["gc"].in_flight, after["job"].retrying), (0, 0));

@@ -138,6 +138,8 @@ fn start_controllers(
     spawn(tasks, term, "cronjob controller", cron);
     let stz = crate::scale_to_zero::controller(ctx.clone());
     spawn(tasks, term, "scale-to-zero controller", stz);
+    let ttl = crate::event_ttl::controller(ctx.clone());
+    spawn(tasks, term, "event-ttl sweep", ttl);
 }
 
 /// Starts the watch that fills a shared cache, says when it has listed once, and tells

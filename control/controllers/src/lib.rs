@@ -18,6 +18,7 @@
 //! - [`hpa`]: HorizontalPodAutoscaler replicas from metrics.k8s.io usage, stabilization, status.
 //! - [`scale_to_zero`]: an annotated Deployment scaled to 0 after its Services saw no
 //!   connection for its idle time (the node proxies report connections and wake it).
+//! - [`event_ttl`]: whether an Event has outlived `--event-ttl` (1 h) since its last write.
 //! - [`gc`]: ownerReference garbage collection, Background/Foreground/Orphan propagation.
 //! - `common`: pod state (active, ready, available), owner references, int-or-percent.
 //! - `error`: [`Error`], what makes an object impossible to reconcile.
@@ -31,7 +32,7 @@
 //! `replication_controller::reconcile`, `deployment::reconcile`,
 //! `endpoints::{reconcile_endpoints, reconcile_slices}`, `job::reconcile`,
 //! `cronjob::reconcile`, `daemonset::reconcile`, `disruption::reconcile`, `hpa::reconcile`, `scale_to_zero::reconcile`, `node_lifecycle::reconcile`, `pod_cidr::plan_pod_cidrs`,
-//! `gc::{decide_dependent, decide_owner}`.
+//! `gc::{decide_dependent, decide_owner}`, `event_ttl::expired`.
 //!
 //! **Architecture Invariant:** no I/O and no clock — callers pass `now`; this crate depends
 //! on no store, replica, apiserver, kube-rs or networking crate (only `skiff-api`,
@@ -44,6 +45,7 @@ pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
 mod error;
+pub mod event_ttl;
 pub mod gc;
 pub mod hpa;
 pub mod job;

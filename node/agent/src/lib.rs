@@ -52,3 +52,5 @@ pub mod tunnel;
 pub mod worker;
 
 pub use run::{Access, AgentError, AgentOptions, run};
+/// Container log rotation settings ([`AgentOptions::container_logs`]).
+pub use skiff_runtime_wasm::logs::LogConfig as ContainerLogConfig;

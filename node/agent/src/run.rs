@@ -74,6 +74,10 @@ pub struct AgentOptions {
     pub pooling_instances: Option<u32>,
     /// The pod capacity the Node reports (the kubelet's `--max-pods`).
     pub max_pods: u32,
+    /// Container log rotation (the kubelet's `containerLogMaxSize` and
+    /// `containerLogMaxFiles`: a log is rotated at `max_file_bytes`, and `max_rotated` older
+    /// files are kept beside the current one).
+    pub container_logs: skiff_runtime_wasm::logs::LogConfig,
     /// The port of the overlay's tunnel listener on the node's address (0: any free port);
     /// published on the Node as `skiff.io/overlay-port`.
     pub overlay_port: u16,
@@ -100,6 +104,7 @@ impl AgentOptions {
             refs_resync: Duration::from_secs(60),
             pooling_instances: None,
             max_pods: crate::node_object::DEFAULT_MAX_PODS,
+            container_logs: skiff_runtime_wasm::logs::LogConfig::default(),
             overlay_port: 0,
             refs_retry: Duration::from_secs(2),
             metrics_period: crate::metrics::sampler::DEFAULT_PERIOD,
@@ -197,6 +202,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         max_instances: n,
         ..PoolingConfig::default()
     });
+    runtime_config.logs = options.container_logs;
     let rt = Runtime::new(runtime_config, net.clone())?;
     let mut cfg = WorkerConfig::new(options.data_dir.join("pods"), &options.node_name, node_ip);
     cfg.node_cpu_millis = u64::from(facts.cpus) * 1000;

@@ -112,6 +112,15 @@ impl LogFile {
         &self.0.path
     }
 
+    /// Bytes this log's files (the current one and the rotated ones kept) take on disk now.
+    pub fn disk_bytes(&self) -> u64 {
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let rotated_bytes: u64 = (1..=self.0.cfg.max_rotated.max(1))
+            .map(|n| size(&rotated(&self.0.path, n)))
+            .sum();
+        size(&self.0.path) + rotated_bytes
+    }
+
     /// Appends what the guest wrote to `stream`, one entry per line (a partial one for what
     /// follows the last newline), rotating first if the file would pass its cap. Entries of
     /// one write are written at once, so readers only ever see whole entries.

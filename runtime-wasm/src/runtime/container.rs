@@ -28,6 +28,8 @@ pub struct ContainerEntry {
     pub run: Mutex<Option<(RunTokens, JoinHandle<()>)>>,
     /// CPU time and linear memory of every run of this container.
     pub usage: Arc<UsageCounters>,
+    /// Runs started, the first one included (restarts are one fewer).
+    pub starts: std::sync::atomic::AtomicU32,
 }
 
 impl ContainerEntry {
@@ -42,6 +44,7 @@ impl ContainerEntry {
             state,
             run: Mutex::new(None),
             usage: Arc::default(),
+            starts: std::sync::atomic::AtomicU32::new(0),
         }
     }
 

@@ -27,6 +27,7 @@ impl Runtime {
             spec.id.clone(),
             PodEntry {
                 spec,
+                created: SystemTime::now(),
                 pod,
                 containers: HashMap::new(),
             },
@@ -142,6 +143,9 @@ impl Runtime {
         entry.state.send_replace(ContainerState::Running {
             started_at: SystemTime::now(),
         });
+        entry
+            .starts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let task_entry = entry.clone();
         let log = entry.log();
         let kill = tokens.kill.clone();

@@ -3,7 +3,8 @@
 
 use super::Runtime;
 use crate::error::RuntimeError;
-use crate::usage::{ContainerUsage, PodUsage, UsageSnapshot};
+use crate::spec::ContainerState;
+use crate::usage::{ContainerInventory, ContainerUsage, PodUsage, RunState, UsageSnapshot};
 
 impl Runtime {
     /// The cumulative CPU time and current linear memory of one container.
@@ -37,6 +38,40 @@ impl Runtime {
             })
             .collect();
         out.sort_by(|a, b| a.pod.cmp(&b.pod));
+        out
+    }
+
+    /// Every container of every pod sandbox, running or not, with its usage, restarts and
+    /// log size, sorted by pod id and container name: what the agent's `/metrics` reports.
+    pub fn inventory(&self) -> Vec<ContainerInventory> {
+        let mut out: Vec<ContainerInventory> = {
+            let pods = self.pods();
+            pods.iter()
+                .flat_map(|(id, pod)| {
+                    pod.containers.values().map(|c| ContainerInventory {
+                        pod_id: id.clone(),
+                        pod_name: pod.spec.name.clone(),
+                        pod_created: pod.created,
+                        namespace: pod.spec.namespace.clone(),
+                        container: c.spec.name.clone(),
+                        state: match *c.state.borrow() {
+                            ContainerState::Created => RunState::Created,
+                            ContainerState::Running { started_at } => {
+                                RunState::Running { started_at }
+                            }
+                            ContainerState::Terminated { .. } => RunState::Exited,
+                        },
+                        restarts: c
+                            .starts
+                            .load(std::sync::atomic::Ordering::Relaxed)
+                            .saturating_sub(1),
+                        usage: c.usage.snapshot(),
+                        log: c.log(),
+                    })
+                })
+                .collect()
+        };
+        out.sort_by(|a, b| (&a.pod_id, &a.container).cmp(&(&b.pod_id, &b.container)));
         out
     }
 }

@@ -60,6 +60,8 @@ impl RuntimeConfig {
 
 struct PodEntry {
     spec: PodSpec,
+    /// When the sandbox was created (the agent's pod start duration counts from it).
+    created: std::time::SystemTime,
     pod: PodRef,
     containers: HashMap<String, Arc<ContainerEntry>>,
 }

@@ -7,9 +7,16 @@
 //!   the agent moves to another, its Lease is renewed and its pods keep running.
 //! - `node_loss`: one server, three agents; a Deployment spreads over the nodes, a pod that
 //!   fits nowhere is told why, and a killed agent's pods are replaced on the others.
+//! - `monitoring`: a real Prometheus scrapes one server and two agents with
+//!   deploy/prometheus.yml (issue 19), JSON logs, `logs -l` (`logs_selector`) over three
+//!   pods, Events on both APIs and their TTL (`events`); `prometheus` runs Prometheus.
 
 mod client;
+mod events;
+mod logs_selector;
+mod monitoring;
 mod node_loss;
+mod prometheus;
 mod replica_failover;
 mod support;
 mod two_agents;

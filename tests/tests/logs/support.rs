@@ -143,6 +143,7 @@ impl Lab {
         self.rt.create_pod(PodSpec {
             id: uid.clone(),
             ip: IpAddr::from([10, 244, 0, ip]),
+            name: uid.clone(),
             namespace: "default".into(),
             log_dir: self.logs_dir.join(&uid),
         })?;

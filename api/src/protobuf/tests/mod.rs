@@ -46,7 +46,15 @@ pub(super) fn fixture(api_version: &str, kind: &str) -> Value {
                 "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}}],
         },
     });
-    let body = fixtures::body(kind);
+    let mut body = fixtures::body(kind);
+    if api_version == crate::events::API_VERSION {
+        // The same Event in the events.k8s.io/v1 shape.
+        body = crate::events::to_events_v1(&body);
+        if let Value::Object(b) = &mut body {
+            b.remove("apiVersion");
+            b.remove("kind");
+        }
+    }
     if let (Value::Object(o), Value::Object(b)) = (&mut object, body) {
         o.extend(b);
     }

@@ -12,7 +12,9 @@
 //! # Layout
 //! - [`window`]: two samples to a [`skiff_api::metrics::NodeSummary`]; pure, tested by table.
 //! - [`sampler`]: the sampling loop and the latest summary.
+//! - [`page`]: the Prometheus page (kubelet and cAdvisor families); pure, tested by table.
 
+pub mod page;
 pub mod sampler;
 pub mod window;
 

@@ -2,6 +2,7 @@
 //! process's CPU time and resident set, and keeps the summary of the last two readings for
 //! the tunnels to serve.
 
+use super::page::{ContainerRow, PodStarts, ProcessUse, render};
 use super::window::{Sample, summarize};
 use skiff_api::metrics::NodeSummary;
 use skiff_runtime_wasm::Runtime;
@@ -19,6 +20,9 @@ pub const DEFAULT_PERIOD: Duration = Duration::from_secs(10);
 pub trait NodeStatsSource: Send + Sync {
     /// The latest summary, or `None` until two samples were taken.
     fn summary(&self) -> Option<NodeSummary>;
+
+    /// The node's Prometheus page (see [`super::page`]), read now.
+    fn metrics_page(&self) -> String;
 }
 
 /// Samples the runtime every `period` and keeps the latest summary.
@@ -30,6 +34,8 @@ pub struct Sampler {
     origin: Instant,
     /// The summary of the last window.
     latest: watch::Sender<Option<NodeSummary>>,
+    /// Pod start durations, observed at each sample and scrape.
+    pod_starts: std::sync::Mutex<PodStarts>,
 }
 
 impl Sampler {
@@ -40,6 +46,7 @@ impl Sampler {
             period,
             origin: Instant::now(),
             latest: watch::Sender::new(None),
+            pod_starts: std::sync::Mutex::default(),
         }
     }
 
@@ -65,6 +72,8 @@ impl Sampler {
             process_rss_bytes: process_rss_bytes().unwrap_or(0),
             pods: self.rt.usage(),
         };
+        let containers: Vec<_> = self.rt.inventory();
+        skiff_sync::lock(&self.pod_starts).observe(&containers);
         let time = crate::kube_time::to_kube(SystemTime::now()).0.to_string();
         if let Some(before) = before {
             let summary = summarize(&self.node_name, before, &now, time);
@@ -77,5 +86,26 @@ impl Sampler {
 impl NodeStatsSource for Sampler {
     fn summary(&self) -> Option<NodeSummary> {
         self.latest.borrow().clone()
+    }
+
+    fn metrics_page(&self) -> String {
+        let containers = self.rt.inventory();
+        let starts = {
+            let mut starts = skiff_sync::lock(&self.pod_starts);
+            starts.observe(&containers);
+            starts.clone()
+        };
+        let rows: Vec<ContainerRow> = containers
+            .into_iter()
+            .map(|container| ContainerRow {
+                log_bytes: container.log.disk_bytes(),
+                container,
+            })
+            .collect();
+        let process = ProcessUse {
+            cpu_ns: process_cpu_ns(),
+            rss_bytes: process_rss_bytes().unwrap_or(0),
+        };
+        render(&rows, &starts, process)
     }
 }

@@ -110,6 +110,7 @@ pub fn plan_pod(pod: &Pod, refs: &References, facts: &PodFacts) -> PodPlan {
         sandbox: PodSpec {
             id: facts.sandbox_id.clone(),
             ip: facts.pod_ip,
+            name: pod.metadata.name.clone().unwrap_or_default(),
             namespace: facts.namespace.clone(),
             log_dir: facts.pod_dir.join("logs"),
         },

@@ -1,6 +1,7 @@
 //! What the agent answers on a tunnel: `GET /containerLogs/<namespace>/<pod>/<container>`
 //! (the kubelet's path and query, plus the pod's uid in `Skiff-Pod-Uid`), `GET
-//! /stats/summary` (the node's resource metrics, JSON), `GET /healthz`, and `POST
+//! /stats/summary` (the node's resource metrics, JSON), `GET /metrics` (Prometheus), `GET
+//! /healthz`, and `POST
 //! /portForward/<namespace>/<pod>/<port>` (`port_forward`); anything else is 404.
 
 use super::options::LogOptions;
@@ -14,7 +15,8 @@ use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use skiff_api::metrics::SUMMARY_PATH;
+use skiff_api::metrics::exposition::CONTENT_TYPE;
+use skiff_api::metrics::{AGENT_METRICS_PATH, SUMMARY_PATH};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -87,6 +89,19 @@ fn stats_summary(stats: Option<&Arc<dyn NodeStatsSource>>) -> Response<TunnelBod
     }
 }
 
+/// `GET /metrics`: the node's Prometheus page.
+fn metrics_page(stats: Option<&Arc<dyn NodeStatsSource>>) -> Response<TunnelBody> {
+    let Some(stats) = stats else {
+        return text(StatusCode::NOT_FOUND, "metrics are not served here");
+    };
+    let mut response = Response::new(Full::new(Bytes::from(stats.metrics_page())).boxed_unsync());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(CONTENT_TYPE),
+    );
+    response
+}
+
 /// Answers one request that arrived over a tunnel; `shutdown` ends followed logs.
 pub fn answer<B>(
     request: &Request<B>,
@@ -102,6 +117,9 @@ pub fn answer<B>(
     }
     if path == SUMMARY_PATH {
         return stats_summary(served.stats.as_ref());
+    }
+    if path == AGENT_METRICS_PATH {
+        return metrics_page(served.stats.as_ref());
     }
     let logs = &served.logs;
     let target = path.strip_prefix("/containerLogs/").map(|rest| {
