@@ -5,6 +5,7 @@
 
 mod protocol;
 mod pull_secrets;
+mod ranges;
 mod replicas;
 mod run_pushed;
 mod support;
