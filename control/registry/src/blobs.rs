@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::stream::FuturesUnordered;
+use futures::{Stream, StreamExt};
 use rand::Rng;
 use sha2::Digest as _;
 
@@ -63,14 +64,21 @@ pub async fn put<S: Storage>(
         RegistryError::SizeInvalid(format!("{} bytes is too many chunks", bytes.len()))
     })?;
     // A new write starts as soon as one finishes, so `in_flight` stay queued at the store.
-    let writes = bytes.chunks(chunk_bytes).zip(0..).map(|(piece, index)| {
-        let key = chunk_key(digest.hex(), &upload, index);
-        async move { storage.put(&key, piece.to_vec()).await }
-    });
-    futures::stream::iter(writes)
-        .buffer_unordered(layout.in_flight.max(1))
-        .try_collect::<()>()
-        .await?;
+    let mut pieces = bytes.chunks(chunk_bytes).zip(0..);
+    let mut writing = FuturesUnordered::new();
+    loop {
+        while writing.len() < layout.in_flight.max(1) {
+            let Some((piece, index)) = pieces.next() else {
+                break;
+            };
+            let key = chunk_key(digest.hex(), &upload, index);
+            writing.push(write_chunk(storage, key, piece.to_vec()));
+        }
+        match writing.next().await {
+            Some(written) => written?,
+            None => break,
+        }
+    }
     let meta = BlobMeta {
         size: bytes.len() as u64,
         chunks,
@@ -80,6 +88,16 @@ pub async fn put<S: Storage>(
     };
     storage.put(&blob_key(digest), encode(&meta)).await?;
     Ok(meta)
+}
+
+/// One chunk's write (a named future: a closure's async block here made the API server's
+/// connection future fail the `Send` check for every lifetime).
+async fn write_chunk<S: Storage>(
+    storage: &S,
+    key: String,
+    value: Vec<u8>,
+) -> Result<(), crate::storage::StorageError> {
+    storage.put(&key, value).await
 }
 
 /// Bytes `first..=last` of a blob.

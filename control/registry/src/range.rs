@@ -73,10 +73,13 @@ mod tests {
     use super::parse;
     use crate::blobs::ByteRange;
 
+    /// A `Range` header, the blob's size, and the range served (`Err`: 416).
+    type Case<'a> = (Option<&'a str>, u64, Result<Option<ByteRange>, ()>);
+
     #[test]
     fn ranges_parse_as_go_serve_content_reads_them() {
         let r = |first, last| Ok(Some(ByteRange { first, last }));
-        let table: &[(Option<&str>, u64, Result<Option<ByteRange>, ()>)] = &[
+        let table: &[Case] = &[
             (None, 100, Ok(None)),
             (Some("bytes=0-9"), 100, r(0, 9)),
             (Some("bytes=10-"), 100, r(10, 99)),

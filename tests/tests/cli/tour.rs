@@ -47,7 +47,10 @@ pub async fn readme_tour(skiff: &Skiff) -> anyhow::Result<()> {
         let Some(args) = command.strip_prefix("skiff ") else {
             continue;
         };
-        let args: Vec<String> = args.split_whitespace().map(swap_guest).collect::<Result<_, _>>()?;
+        let args = args
+            .split_whitespace()
+            .map(swap_guest)
+            .collect::<anyhow::Result<Vec<String>>>()?;
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = skiff.ok(&args).await.with_context(|| line.clone())?;
         ran += 1;

@@ -78,7 +78,7 @@ pub async fn push_follows_context(replica: &Replica, module: &std::path::Path) -
         .ok(&["config", "set-cluster", "dead", "--server=https://127.0.0.1:1"])
         .await?;
     kubectl
-        .ok(&["config", "set-context", "dead", "--cluster=dead", &format!("--user={user}")])
+        .ok(&["config", "set-context", "dead", "--cluster=dead", &format!("--user={}", user.trim())])
         .await?;
     kubectl.ok(&["config", "use-context", "dead"]).await?;
 
