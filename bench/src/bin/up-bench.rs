@@ -46,7 +46,10 @@ enum What {
     Run {
         #[arg(long, default_value_t = 3)]
         warm: usize,
-        #[arg(long, default_value = "examples-wasm/target/wasm32-wasip2/release/http-hello.wasm")]
+        #[arg(
+            long,
+            default_value = "examples-wasm/target/wasm32-wasip2/release/http-hello.wasm"
+        )]
         guest: std::path::PathBuf,
     },
     /// `pods` idle pods on the one agent: time until all Running and the process's RSS.
@@ -161,10 +164,16 @@ async fn run_cold_and_warm(
             o.command.as_secs_f64()
         );
     };
-    row("cold", up::run_to_first_200(kubeconfig, "cold", &file).await?);
+    row(
+        "cold",
+        up::run_to_first_200(kubeconfig, "cold", &file).await?,
+    );
     for i in 0..warm {
         let name = format!("warm-{i}");
-        row("warm", up::run_to_first_200(kubeconfig, &name, &file).await?);
+        row(
+            "warm",
+            up::run_to_first_200(kubeconfig, &name, &file).await?,
+        );
     }
     Ok(())
 }

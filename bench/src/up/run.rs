@@ -35,7 +35,11 @@ pub struct RunOutcome {
 pub fn fresh_module(guest: &Path, seed: u64, dir: &Path) -> anyhow::Result<PathBuf> {
     let mut bytes =
         std::fs::read(guest).with_context(|| format!("reading the guest {}", guest.display()))?;
-    ensure!(bytes.starts_with(b"\0asm"), "{} is not Wasm", guest.display());
+    ensure!(
+        bytes.starts_with(b"\0asm"),
+        "{} is not Wasm",
+        guest.display()
+    );
     let name = b"skiff-bench";
     let payload = seed.to_le_bytes();
     let mut section = leb128(name.len() as u64);
@@ -131,7 +135,10 @@ async fn status_of(addr: SocketAddr) -> Option<u16> {
         stream.read_exact(&mut head).await.ok()?;
         std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
     };
-    timeout(Duration::from_secs(2), exchange).await.ok().flatten()
+    timeout(Duration::from_secs(2), exchange)
+        .await
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]

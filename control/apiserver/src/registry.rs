@@ -36,7 +36,11 @@ const GC_GRACE: Duration = Duration::from_secs(60 * 60);
 /// How blobs are cut into store values: skiff-registry's default, or for benchmarks
 /// `SKIFF_REGISTRY_CHUNK_KIB` and `SKIFF_REGISTRY_IN_FLIGHT`.
 pub(crate) fn layout() -> skiff_registry::blobs::Layout {
-    let setting = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<usize>().ok());
+    let setting = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
     let mut layout = skiff_registry::blobs::Layout::default();
     if let Some(kib) = setting("SKIFF_REGISTRY_CHUNK_KIB") {
         layout.chunk_bytes = kib.clamp(4, 8 * 1024) * 1024;

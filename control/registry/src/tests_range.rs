@@ -41,7 +41,10 @@ async fn one_range_is_206_with_its_bytes_across_chunk_boundaries() {
             headers["content-range"],
             format!("bytes {first}-{last}/4500").as_str()
         );
-        assert_eq!(headers["content-length"], (last - first + 1).to_string().as_str());
+        assert_eq!(
+            headers["content-length"],
+            (last - first + 1).to_string().as_str()
+        );
         assert!(body[..] == blob[*first..=*last], "{range}: wrong bytes");
         assert_eq!(headers["docker-content-digest"], digest.as_str());
     }
@@ -67,8 +70,14 @@ async fn a_bad_range_is_416_naming_the_size() {
         assert_eq!(code(&body), "RANGE_INVALID");
     }
     // HEAD ignores Range and reports the whole size.
-    let (status, headers, body) =
-        call(&reg, Method::HEAD, &uri, &[("range", "bytes=4500-")], vec![]).await;
+    let (status, headers, body) = call(
+        &reg,
+        Method::HEAD,
+        &uri,
+        &[("range", "bytes=4500-")],
+        vec![],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-length"], "4500");
     assert!(body.is_empty());
@@ -86,8 +95,14 @@ async fn blobs_stored_before_chunk_sizes_were_recorded_read_as_1_mib_chunks() {
     old.as_object_mut().unwrap().remove("chunk_bytes");
     reg.storage().put(&key, encode(&old)).await.unwrap();
     let uri = format!("/v2/app/blobs/{digest}");
-    let (status, _, body) =
-        call(&reg, Method::GET, &uri, &[("range", "bytes=1048000-1048999")], vec![]).await;
+    let (status, _, body) = call(
+        &reg,
+        Method::GET,
+        &uri,
+        &[("range", "bytes=1048000-1048999")],
+        vec![],
+    )
+    .await;
     assert_eq!(status, StatusCode::PARTIAL_CONTENT);
     assert!(body[..] == blob[1_048_000..1_049_000]);
 }

@@ -35,11 +35,15 @@ pub async fn readme_tour(skiff: &Skiff) -> anyhow::Result<()> {
     for line in tour_lines()? {
         let command = line.split(" #").next().unwrap_or_default().trim();
         if let Some(path) = command.strip_prefix("curl ") {
-            let url: &String = url.as_ref().context("curl before skiff run printed a URL")?;
+            let url: &String = url
+                .as_ref()
+                .context("curl before skiff run printed a URL")?;
             let path = format!("/{}", path.rsplit_once('/').map_or("", |(_, p)| p));
             // The node's proxy learns the Service's endpoints a moment after Available.
             poll("the tour's curl answers 200", || async {
-                Ok(get(url, &path).await.is_ok_and(|a| a.starts_with("HTTP/1.1 200")))
+                Ok(get(url, &path)
+                    .await
+                    .is_ok_and(|a| a.starts_with("HTTP/1.1 200")))
             })
             .await?;
             continue;
@@ -61,7 +65,9 @@ pub async fn readme_tour(skiff: &Skiff) -> anyhow::Result<()> {
     }
     ensure!(ran >= 6, "the tour ran only {ran} skiff commands");
     poll("the tour's pods are gone", || async {
-        let out = skiff.ok(&["get", "pods", "-l", "app=web", "-o", "name"]).await?;
+        let out = skiff
+            .ok(&["get", "pods", "-l", "app=web", "-o", "name"])
+            .await?;
         Ok(out.trim().is_empty())
     })
     .await
@@ -69,7 +75,10 @@ pub async fn readme_tour(skiff: &Skiff) -> anyhow::Result<()> {
 
 /// The README's guest path as the suite built it.
 fn swap_guest(arg: &str) -> anyhow::Result<String> {
-    match arg.strip_prefix(GUESTS).and_then(|f| f.strip_suffix(".wasm")) {
+    match arg
+        .strip_prefix(GUESTS)
+        .and_then(|f| f.strip_suffix(".wasm"))
+    {
         Some(name) => guest(name),
         None => Ok(arg.to_owned()),
     }
@@ -85,7 +94,10 @@ fn check_output(args: &[&str], out: &str) -> anyhow::Result<()> {
         Some("get") => "web",
         _ => "",
     };
-    ensure!(out.contains(wanted), "skiff {args:?} printed {out:?}, not {wanted:?}");
+    ensure!(
+        out.contains(wanted),
+        "skiff {args:?} printed {out:?}, not {wanted:?}"
+    );
     Ok(())
 }
 

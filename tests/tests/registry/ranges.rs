@@ -26,7 +26,11 @@ async fn get_range(
         .body(Full::new(Bytes::new()))?;
     let response = client.request(request).await?;
     let (parts, body) = response.into_parts();
-    Ok((parts.status, parts.headers, body.collect().await?.to_bytes()))
+    Ok((
+        parts.status,
+        parts.headers,
+        body.collect().await?.to_bytes(),
+    ))
 }
 
 /// Ranges of the pushed module `bytes`, the layer of `hello:v1`.
@@ -49,7 +53,10 @@ pub async fn range_reads(replica: &Replica, bytes: &[u8]) -> anyhow::Result<()> 
         let (status, headers, body) = get_range(replica, &path, &range).await?;
         ensure!(status == StatusCode::PARTIAL_CONTENT, "{range}: {status}");
         let wanted = format!("bytes {first}-{last}/{size}");
-        ensure!(headers[header::CONTENT_RANGE] == wanted.as_str(), "{headers:?}");
+        ensure!(
+            headers[header::CONTENT_RANGE] == wanted.as_str(),
+            "{headers:?}"
+        );
         ensure!(body[..] == bytes[first..=last], "{range}: other bytes");
     }
     let past = format!("bytes={size}-");
@@ -59,26 +66,48 @@ pub async fn range_reads(replica: &Replica, bytes: &[u8]) -> anyhow::Result<()> 
             && headers[header::CONTENT_RANGE] == format!("bytes */{size}").as_str(),
         "{past}: {status} {headers:?}"
     );
-    ensure!(String::from_utf8_lossy(&body).contains("RANGE_INVALID"), "{body:?}");
+    ensure!(
+        String::from_utf8_lossy(&body).contains("RANGE_INVALID"),
+        "{body:?}"
+    );
     Ok(())
 }
 
 /// `skiff --context real push -n other` reaches the cluster the context names; without
 /// `--context` the current (dead) one is tried and named in the error.
-pub async fn push_follows_context(replica: &Replica, module: &std::path::Path) -> anyhow::Result<()> {
+pub async fn push_follows_context(
+    replica: &Replica,
+    module: &std::path::Path,
+) -> anyhow::Result<()> {
     let dir = skiff_tests::scratch_dir("registry-context")?;
     let kubeconfig = dir.join("config");
     std::fs::copy(replica.data_dir.join("admin.kubeconfig"), &kubeconfig)?;
     let kubectl = Kubectl::new(&kubeconfig)?;
     let real = kubectl.ok(&["config", "current-context"]).await?;
     let user = kubectl
-        .ok(&["config", "view", "-o", "jsonpath={.contexts[0].context.user}"])
+        .ok(&[
+            "config",
+            "view",
+            "-o",
+            "jsonpath={.contexts[0].context.user}",
+        ])
         .await?;
     kubectl
-        .ok(&["config", "set-cluster", "dead", "--server=https://127.0.0.1:1"])
+        .ok(&[
+            "config",
+            "set-cluster",
+            "dead",
+            "--server=https://127.0.0.1:1",
+        ])
         .await?;
     kubectl
-        .ok(&["config", "set-context", "dead", "--cluster=dead", &format!("--user={}", user.trim())])
+        .ok(&[
+            "config",
+            "set-context",
+            "dead",
+            "--cluster=dead",
+            &format!("--user={}", user.trim()),
+        ])
         .await?;
     kubectl.ok(&["config", "use-context", "dead"]).await?;
 
