@@ -7,7 +7,6 @@ mod component_args;
 mod debug_cmd;
 mod detach;
 mod down_cmd;
-mod push_cmd;
 mod server_cmd;
 mod signals;
 mod up_cmd;
@@ -66,8 +65,6 @@ enum Command {
     Completion(completion_cmd::CompletionArgs),
     #[command(flatten)]
     Client(client::ClientCommand),
-    /// Upload a .wasm module or component to the cluster's built-in registry.
-    Push(push_cmd::PushArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -100,7 +97,6 @@ fn main() -> std::process::ExitCode {
                 Ok(())
             }
             Command::Client(verb) => client::run(verb, &cli.connect).await.map_err(Into::into),
-            Command::Push(args) => push_cmd::run(args).await,
         }
     });
     match result {

@@ -5,6 +5,8 @@
 //! config and the manifest, then a pull of the manifest and the blob, its digest checked.
 //! Rounds alternate which registry goes first; each push is new content (nothing deduplicated).
 //! Prints the median MiB/s of each and the ratio (built-in / docker-registry).
+//! `--replicas 3` runs the built-in registry on three replicas (client on the leader), the
+//! cost of replicating every byte through Raft that docker-registry does not pay.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -19,7 +21,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256};
-use skiff_tests::{Replica, ReplicaOptions};
+use skiff_tests::{Cluster, Replica, ReplicaOptions};
 
 #[derive(Parser)]
 #[command(about = "Built-in registry vs docker-registry: push and pull of a Wasm module")]
@@ -30,6 +32,10 @@ struct Cli {
     /// Module size in MiB.
     #[arg(long, default_value_t = 10)]
     size_mib: usize,
+    /// Control-plane replicas (1 or 3): with 3, every chunk is replicated to a majority before
+    /// the push is answered. The client talks to the leader.
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
 }
 
 /// One registry as the client reaches it.
@@ -237,7 +243,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let replica = Replica::start(ReplicaOptions::new("bench-registry")).await?;
+    let cluster = Cluster::start(cli.replicas.max(1), |i| {
+        ReplicaOptions::new(&format!("bench-registry-{i}"))
+    })
+    .await?;
+    let leader = cluster.leader(Duration::from_secs(10)).await?;
+    let replica: &Replica = &cluster.replicas[leader];
     let ca = std::fs::read(replica.data_dir.join("pki/ca.crt"))?;
     let token = std::fs::read_to_string(replica.data_dir.join("admin-token"))?
         .trim()
@@ -285,8 +296,8 @@ async fn main() -> anyhow::Result<()> {
         median(d.iter().map(|r| r.1).collect()),
     );
     println!(
-        "| {} MiB module, median of {} | push MiB/s | pull MiB/s |",
-        cli.size_mib, cli.rounds
+        "| {} MiB module, {} replica(s), median of {} | push MiB/s | pull MiB/s |",
+        cli.size_mib, cli.replicas, cli.rounds
     );
     println!("|---|---|---|");
     println!("| built-in registry | {bp:.1} | {bl:.1} |");

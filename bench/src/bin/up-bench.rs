@@ -41,6 +41,17 @@ enum What {
         #[arg(long, default_value_t = 16)]
         clients: usize,
     },
+    /// `skiff run` of a local .wasm (`--guest`, default examples-wasm's http-hello) to its
+    /// first HTTP 200: once cold (new content), then `warm` times the same file (target < 1 s).
+    Run {
+        #[arg(long, default_value_t = 3)]
+        warm: usize,
+        #[arg(
+            long,
+            default_value = "examples-wasm/target/wasm32-wasip2/release/http-hello.wasm"
+        )]
+        guest: std::path::PathBuf,
+    },
     /// `pods` idle pods on the one agent: time until all Running and the process's RSS.
     Density {
         #[arg(long, default_value_t = 10_000)]
@@ -65,6 +76,7 @@ async fn main() -> Result<()> {
         let cluster = Up::start(&options).await?;
         let client = &cluster.client;
         match &cli.what {
+            What::Run { warm, guest } => run_cold_and_warm(&cluster, round, *warm, guest).await?,
             What::Deploy { replicas } => {
                 let o = up::deploy(client, "bench", *replicas, &image, Duration::from_secs(300))
                     .await?;
@@ -130,8 +142,48 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// One cold `skiff run` of new content, then `warm` runs of the same file under new names.
+async fn run_cold_and_warm(
+    cluster: &Up,
+    round: usize,
+    warm: usize,
+    guest: &std::path::Path,
+) -> Result<()> {
+    let dir = skiff_tests::scratch_dir("up-bench-run")?;
+    let file = up::fresh_module(guest, round as u64, &dir)?;
+    let kubeconfig = &cluster.kubeconfig;
+    let row = |kind: &str, o: up::RunOutcome| {
+        let s = o.first_200.as_secs_f64();
+        let met = match kind {
+            "warm" if s < 1.0 => "yes",
+            "warm" => "NO",
+            _ => "-",
+        };
+        println!(
+            "| {round} | {kind} | {:.2} | {s:.2} | < 1 s warm | {met} |",
+            o.command.as_secs_f64()
+        );
+    };
+    row(
+        "cold",
+        up::run_to_first_200(kubeconfig, "cold", &file).await?,
+    );
+    for i in 0..warm {
+        let name = format!("warm-{i}");
+        row(
+            "warm",
+            up::run_to_first_200(kubeconfig, &name, &file).await?,
+        );
+    }
+    Ok(())
+}
+
 fn print_header(what: &What) {
     let (header, rule) = match what {
+        What::Run { .. } => (
+            "| round | run | command exits (s) | first HTTP 200 (s) | target | met |",
+            "|--:|---|--:|--:|---|---|",
+        ),
         What::Deploy { .. } => (
             "| run | replicas | create to Available (s) | target | met |",
             "|--:|--:|--:|---|---|",

@@ -5,10 +5,13 @@
 //!   (issue 14): one after another until Running, many clients at once, and thousands idle on
 //!   the one agent with the process's RSS.
 //!
+//! - `run`: `skiff run` of a local .wasm to the app's first HTTP 200, cold and warm (issue 17).
+//!
 //! Running is what a watch of the pods reports (`status.phase`), as a client would see it.
 
 mod deploy;
 mod pods;
+mod run;
 mod watch;
 
 use std::time::Duration;
@@ -23,6 +26,7 @@ use tokio::time::{Instant, sleep};
 
 pub use deploy::{DeployOutcome, deploy};
 pub use pods::{BurstOutcome, StartOutcome, burst, density, start_latency};
+pub use run::{RunOutcome, fresh_module, run_to_first_200};
 
 /// The node `skiff up` registers.
 pub const NODE: &str = "bench-node";
@@ -40,6 +44,8 @@ pub struct UpOptions {
 pub struct Up {
     pub replica: Replica,
     pub client: Client,
+    /// An admin kubeconfig of the cluster (for the `skiff` CLI).
+    pub kubeconfig: std::path::PathBuf,
 }
 
 impl Up {
@@ -68,7 +74,11 @@ impl Up {
         .context("kube config")?;
         let client = Client::try_from(config)?;
         wait_node_ready(&client).await?;
-        Ok(Up { replica, client })
+        Ok(Up {
+            replica,
+            client,
+            kubeconfig: path,
+        })
     }
 
     /// The resident set of the `skiff up` process, in bytes.

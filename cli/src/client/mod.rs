@@ -9,7 +9,7 @@
 //! - `printer`: server-side Tables, YAML, JSON and names.
 //! - `manifests`: files, folders, stdin, several documents.
 //! - the verbs: `get`, `describe`, `apply`, `delete`, `logs`, `scale`, `rollout`,
-//!   `top`, `port_forward`, `run`, `token`, `nodes`.
+//!   `top`, `port_forward`, `run`, `push`, `token`, `nodes`.
 
 pub mod apply;
 pub mod delete;
@@ -24,6 +24,7 @@ pub mod manifests;
 pub mod nodes;
 pub mod port_forward;
 pub mod printer;
+pub mod push;
 pub mod quantity;
 pub mod rollout;
 pub mod rollout_undo;
@@ -63,6 +64,8 @@ pub enum ClientCommand {
     PortForward(port_forward::PortForwardArgs),
     /// Run a Wasm module as a Deployment (and a Service with --expose).
     Run(run::RunArgs),
+    /// Upload a .wasm module or component to the cluster's built-in registry.
+    Push(push::PushArgs),
     /// Create credentials: `skiff token create --node NAME` for a joining agent.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -84,6 +87,7 @@ pub async fn run(command: ClientCommand, connect: &ConnectArgs) -> Result<(), Fa
         ClientCommand::Top(args) => top::run(&session, args).await,
         ClientCommand::PortForward(args) => port_forward::run(&session, args).await,
         ClientCommand::Run(args) => run::run(&session, args).await,
+        ClientCommand::Push(args) => push::run(&session, args).await,
         ClientCommand::Token(command) => token::run(&session, command).await,
         ClientCommand::Nodes(args) => nodes::run(&session, args).await,
     }

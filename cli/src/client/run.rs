@@ -75,10 +75,7 @@ async fn push_local(session: &Session, args: &RunArgs, path: &str) -> Result<Str
     };
     let tag = format!("sha-{}", &digest[..12]);
     let file = Path::new(path);
-    let cluster = (session.client.clone(), session.url.clone());
-    let pushed = crate::push_cmd::push_for_pods(cluster, file, &bytes, &args.name, &tag)
-        .await
-        .map_err(|e| Failure::Usage(format!("pushing {path} to the cluster's registry: {e:#}")))?;
+    let pushed = super::push::push_for_pods(session, file, &bytes, &args.name, &tag).await?;
     println!("pushed {pushed}");
     Ok(pushed)
 }

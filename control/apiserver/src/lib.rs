@@ -192,7 +192,8 @@ impl ApiServer {
         registry::start_gc(replica.clone(), shutdown.clone(), &tasks);
         let registry = skiff_registry::Registry::new(registry::ReplicaStorage {
             replica: replica.clone(),
-        });
+        })
+        .with_layout(registry::layout());
         Arc::new_cyclic(|this| ApiServer {
             registry,
             tokens,

@@ -33,6 +33,24 @@ pub(crate) const RESOURCE: &str = "repositories";
 const GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
 const GC_GRACE: Duration = Duration::from_secs(60 * 60);
 
+/// How blobs are cut into store values: skiff-registry's default, or for benchmarks
+/// `SKIFF_REGISTRY_CHUNK_KIB` and `SKIFF_REGISTRY_IN_FLIGHT`.
+pub(crate) fn layout() -> skiff_registry::blobs::Layout {
+    let setting = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let mut layout = skiff_registry::blobs::Layout::default();
+    if let Some(kib) = setting("SKIFF_REGISTRY_CHUNK_KIB") {
+        layout.chunk_bytes = kib.clamp(4, 8 * 1024) * 1024;
+    }
+    if let Some(n) = setting("SKIFF_REGISTRY_IN_FLIGHT") {
+        layout.in_flight = n.clamp(1, 64);
+    }
+    layout
+}
+
 /// The registry's storage: the replica's store, writes through Raft.
 #[derive(Clone)]
 pub(crate) struct ReplicaStorage {

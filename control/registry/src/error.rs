@@ -16,6 +16,9 @@ pub enum RegistryError {
     BlobUploadUnknown(String),
     #[error("requested range not satisfiable: {0}")]
     RangeInvalid(String),
+    /// A blob read's `Range` that is malformed or starts past the blob's end.
+    #[error("requested range not satisfiable: {range:?} of a blob of {size} bytes")]
+    RangeNotSatisfiable { range: String, size: u64 },
     #[error("provided digest did not match uploaded content: {0}")]
     DigestInvalid(String),
     #[error("manifest references a manifest or blob unknown to registry: {0}")]
@@ -49,6 +52,8 @@ impl RegistryError {
                 "BLOB_UPLOAD_INVALID"
             }
             RegistryError::BlobUploadUnknown(_) => "BLOB_UPLOAD_UNKNOWN",
+            // Not a spec code: the CNCF distribution server's for a range it cannot serve.
+            RegistryError::RangeNotSatisfiable { .. } => "RANGE_INVALID",
             RegistryError::DigestInvalid(_) => "DIGEST_INVALID",
             RegistryError::ManifestBlobUnknown(_) => "MANIFEST_BLOB_UNKNOWN",
             RegistryError::ManifestInvalid(_) => "MANIFEST_INVALID",
@@ -70,7 +75,9 @@ impl RegistryError {
             | RegistryError::BlobUploadUnknown(_)
             | RegistryError::ManifestUnknown(_)
             | RegistryError::NameUnknown(_) => StatusCode::NOT_FOUND,
-            RegistryError::RangeInvalid(_) => StatusCode::RANGE_NOT_SATISFIABLE,
+            RegistryError::RangeInvalid(_) | RegistryError::RangeNotSatisfiable { .. } => {
+                StatusCode::RANGE_NOT_SATISFIABLE
+            }
             RegistryError::Unauthorized => StatusCode::UNAUTHORIZED,
             RegistryError::Denied(_) => StatusCode::FORBIDDEN,
             RegistryError::Unsupported(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -90,6 +97,11 @@ impl RegistryError {
             "errors": [{ "code": self.code(), "message": self.to_string(), "detail": null }]
         });
         let mut response = skiff_respond::json(self.status(), &envelope);
+        if let RegistryError::RangeNotSatisfiable { size, .. } = self
+            && let Ok(value) = header::HeaderValue::from_str(&format!("bytes */{size}"))
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
         if head {
             *response.body_mut() = skiff_respond::full(bytes::Bytes::new());
             response.headers_mut().remove(header::CONTENT_TYPE);

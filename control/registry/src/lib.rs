@@ -7,7 +7,8 @@
 //! # Layout
 //! - `route`: URL -> endpoint, names and references checked. `digest`: sha256 digests.
 //! - `error`: the spec's error codes and envelope.
-//! - `storage`: the key-value trait and key layout; `blobs`: chunked blobs on top of it.
+//! - `storage`: the key-value trait and key layout; `blobs`: chunked blobs on top of it,
+//!   read back as a stream; `range`: the `Range` header of blob reads.
 //! - `manifest`: what a pushed manifest must be and what it references.
 //! - `uploads`: upload sessions in progress (local to the replica that took them).
 //! - `serve_blobs`, `serve_manifests`: the endpoints. `gc`: mark-and-sweep collection.
@@ -19,11 +20,14 @@ pub mod digest;
 pub mod error;
 pub mod gc;
 pub mod manifest;
+pub mod range;
 pub mod route;
 mod serve_blobs;
 mod serve_manifests;
 pub mod storage;
 pub mod uploads;
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response, StatusCode, header};
@@ -66,16 +70,25 @@ impl RegistryRequest {
 /// The registry over one storage, with this replica's upload sessions.
 #[derive(Debug)]
 pub struct Registry<S> {
-    storage: S,
+    /// Shared with the streams of blob reads in progress.
+    storage: Arc<S>,
     uploads: uploads::Uploads,
+    layout: blobs::Layout,
 }
 
 impl<S: Storage> Registry<S> {
     pub fn new(storage: S) -> Self {
         Registry {
-            storage,
+            storage: Arc::new(storage),
             uploads: uploads::Uploads::default(),
+            layout: blobs::Layout::default(),
         }
+    }
+
+    /// How new blobs are cut into store values.
+    pub fn with_layout(mut self, layout: blobs::Layout) -> Self {
+        self.layout = layout;
+        self
     }
 
     pub fn storage(&self) -> &S {
@@ -102,20 +115,27 @@ impl<S: Storage> Registry<S> {
         now: u64,
     ) -> Result<Response<Body>, RegistryError> {
         use Method as M;
-        match (&request.route, &request.method) {
+        let r = &request;
+        match (&r.route, &r.method) {
             (Route::Version, &M::GET | &M::HEAD) => Ok(empty(StatusCode::OK)),
-            (Route::Blob { .. }, &M::GET | &M::HEAD) => self.get_blob(&request).await,
-            (Route::Blob { .. }, &M::DELETE) => self.delete_blob(&request).await,
-            (Route::StartUpload { .. }, &M::POST) => self.start_upload(&request, now).await,
-            (Route::Upload { .. }, &M::PATCH) => self.patch_upload(&request),
-            (Route::Upload { .. }, &M::PUT) => self.finish_upload(&request, now).await,
-            (Route::Upload { .. }, &M::GET) => self.upload_status(&request),
-            (Route::Upload { .. }, &M::DELETE) => self.cancel_upload(&request),
-            (Route::Manifest { .. }, &M::GET | &M::HEAD) => self.get_manifest(&request).await,
-            (Route::Manifest { .. }, &M::PUT) => self.put_manifest(&request).await,
-            (Route::Manifest { .. }, &M::DELETE) => self.delete_manifest(&request).await,
-            (Route::Tags { .. }, &M::GET) => self.tags(&request).await,
-            (Route::Referrers { .. }, &M::GET) => self.referrers(&request).await,
+            (Route::Blob { digest, .. }, &M::GET | &M::HEAD) => self.get_blob(r, digest).await,
+            (Route::Blob { digest, .. }, &M::DELETE) => self.delete_blob(digest).await,
+            (Route::StartUpload { name }, &M::POST) => self.start_upload(r, name, now).await,
+            (Route::Upload { name, id }, &M::PATCH) => self.patch_upload(r, name, id),
+            (Route::Upload { name, id }, &M::PUT) => self.finish_upload(r, name, id, now).await,
+            (Route::Upload { name, id }, &M::GET) => self.upload_status(name, id),
+            (Route::Upload { name, id }, &M::DELETE) => self.cancel_upload(name, id),
+            (Route::Manifest { name, reference }, &M::GET | &M::HEAD) => {
+                self.get_manifest(r, name, reference).await
+            }
+            (Route::Manifest { name, reference }, &M::PUT) => {
+                self.put_manifest(r, name, reference).await
+            }
+            (Route::Manifest { name, reference }, &M::DELETE) => {
+                self.delete_manifest(name, reference).await
+            }
+            (Route::Tags { name }, &M::GET) => self.tags(r, name).await,
+            (Route::Referrers { name, digest }, &M::GET) => self.referrers(r, name, digest).await,
             (_, method) => Err(RegistryError::Unsupported(format!(
                 "{method} is not served on this endpoint"
             ))),
@@ -136,6 +156,14 @@ fn set_header(response: &mut Response<Body>, name: &'static str, value: &str) {
     if let Ok(value) = header::HeaderValue::from_str(value) {
         response.headers_mut().insert(name, value);
     }
+}
+
+/// An answer naming where content now is (`Location`) and its digest.
+fn located(status: StatusCode, location: &str, digest: &Digest) -> Response<Body> {
+    let mut response = empty(status);
+    set_header(&mut response, "location", location);
+    set_header(&mut response, "docker-content-digest", &digest.to_string());
+    response
 }
 
 fn percent_decode(text: &str) -> String {
@@ -163,3 +191,5 @@ fn percent_decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_range;

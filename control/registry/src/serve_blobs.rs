@@ -2,93 +2,97 @@
 //! session start (end-4a), chunks (end-5), completion (end-6), status (end-13), cross-repository
 //! mount (end-11) and cancel.
 
+use std::convert::Infallible;
+
+use futures::StreamExt;
 use http::{Method, Response, StatusCode, header};
+use http_body_util::BodyExt;
 use skiff_respond::Body;
 
 use crate::digest::Digest;
 use crate::error::RegistryError;
-use crate::route::Route;
 use crate::storage::Storage;
-use crate::{MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, set_header};
+use crate::{MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, located, range, set_header};
 
 impl<S: Storage> Registry<S> {
+    /// A blob, whole or one `Range` of it, streamed chunk by chunk from the store.
     pub(crate) async fn get_blob(
         &self,
         request: &RegistryRequest,
+        digest: &Digest,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Blob { digest, .. } = &request.route else {
-            return Err(unrouted());
-        };
-        let Some(meta) = blobs::meta(&self.storage, digest).await? else {
+        let Some(meta) = blobs::meta(self.storage.as_ref(), digest).await? else {
             return Err(RegistryError::BlobUnknown(digest.to_string()));
         };
-        let mut response = if request.method == Method::HEAD {
+        let size = meta.size;
+        let head = request.method == Method::HEAD;
+        let range = match head {
+            true => None,
+            false => range::parse(request.header(header::RANGE), size)?,
+        };
+        let mut response = if head {
             empty(StatusCode::OK)
         } else {
-            let bytes = blobs::read(&self.storage, digest, &meta).await?;
-            skiff_respond::bytes(StatusCode::OK, "application/octet-stream", bytes)
+            let pieces = blobs::read(self.storage.clone(), digest.clone(), meta, range);
+            stream_response(pieces)
         };
-        set_header(&mut response, "content-length", &meta.size.to_string());
+        let length = match range {
+            Some(r) => {
+                *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+                let content_range = format!("bytes {}-{}/{size}", r.first, r.last);
+                set_header(&mut response, "content-range", &content_range);
+                r.last - r.first + 1
+            }
+            None => size,
+        };
+        set_header(&mut response, "content-length", &length.to_string());
+        set_header(&mut response, "content-type", "application/octet-stream");
+        set_header(&mut response, "accept-ranges", "bytes");
         set_header(&mut response, "docker-content-digest", &digest.to_string());
-        if request.method == Method::HEAD {
-            set_header(&mut response, "content-type", "application/octet-stream");
-        }
         Ok(response)
     }
 
     pub(crate) async fn delete_blob(
         &self,
-        request: &RegistryRequest,
+        digest: &Digest,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Blob { digest, .. } = &request.route else {
-            return Err(unrouted());
-        };
-        let Some(meta) = blobs::meta(&self.storage, digest).await? else {
+        let storage = self.storage.as_ref();
+        let Some(meta) = blobs::meta(storage, digest).await? else {
             return Err(RegistryError::BlobUnknown(digest.to_string()));
         };
-        blobs::delete(&self.storage, digest.hex(), &meta, None).await?;
+        blobs::delete(storage, digest.hex(), &meta, None).await?;
         Ok(empty(StatusCode::ACCEPTED))
     }
 
     pub(crate) async fn start_upload(
         &self,
         request: &RegistryRequest,
+        name: &str,
         now: u64,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::StartUpload { name } = &request.route else {
-            return Err(unrouted());
-        };
+        let storage = self.storage.as_ref();
         if let Some(mount) = request.query_param("mount") {
             // Blobs are shared by every repository: a mount succeeds iff the blob is stored.
             let digest = Digest::parse(&mount)?;
-            if blobs::meta(&self.storage, &digest).await?.is_some() {
+            if blobs::meta(storage, &digest).await?.is_some() {
                 return Ok(created(name, &digest));
             }
         } else if let Some(digest) = request.query_param("digest") {
             let digest = Digest::parse(&digest)?;
             check_size(request.body.len())?;
-            blobs::put(&self.storage, &digest, &request.body, now).await?;
+            blobs::put(storage, &digest, &request.body, now, self.layout).await?;
             return Ok(created(name, &digest));
         }
         let id = self.uploads.start(name);
-        let mut response = empty(StatusCode::ACCEPTED);
-        set_header(
-            &mut response,
-            "location",
-            &format!("/v2/{name}/blobs/uploads/{id}"),
-        );
-        set_header(&mut response, "docker-upload-uuid", &id);
-        set_header(&mut response, "range", "0-0");
-        Ok(response)
+        Ok(progress(StatusCode::ACCEPTED, name, &id, 0))
     }
 
     pub(crate) fn patch_upload(
         &self,
         request: &RegistryRequest,
+        name: &str,
+        id: &str,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Upload { name, id } = &request.route else {
-            return Err(unrouted());
-        };
         let start = content_range_start(request)?;
         let size = self
             .uploads
@@ -99,11 +103,10 @@ impl<S: Storage> Registry<S> {
     pub(crate) async fn finish_upload(
         &self,
         request: &RegistryRequest,
+        name: &str,
+        id: &str,
         now: u64,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Upload { name, id } = &request.route else {
-            return Err(unrouted());
-        };
         let Some(digest) = request.query_param("digest") else {
             return Err(RegistryError::DigestInvalid(
                 "the final PUT needs ?digest=".into(),
@@ -116,36 +119,51 @@ impl<S: Storage> Registry<S> {
                 .append(name, id, start, &request.body, MAX_BLOB_BYTES)?;
         }
         let bytes = self.uploads.take(name, id)?;
-        blobs::put(&self.storage, &digest, &bytes, now).await?;
+        blobs::put(self.storage.as_ref(), &digest, &bytes, now, self.layout).await?;
         Ok(created(name, &digest))
     }
 
     pub(crate) fn upload_status(
         &self,
-        request: &RegistryRequest,
+        name: &str,
+        id: &str,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Upload { name, id } = &request.route else {
-            return Err(unrouted());
-        };
         let size = self.uploads.size(name, id)?;
         Ok(progress(StatusCode::NO_CONTENT, name, id, size))
     }
 
     pub(crate) fn cancel_upload(
         &self,
-        request: &RegistryRequest,
+        name: &str,
+        id: &str,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Upload { name, id } = &request.route else {
-            return Err(unrouted());
-        };
         self.uploads.take(name, id)?;
         Ok(empty(StatusCode::NO_CONTENT))
     }
 }
 
-/// A route that does not match its handler: `dispatch` never does this.
-fn unrouted() -> RegistryError {
-    RegistryError::Unsupported("request routed to the wrong handler".into())
+fn data_frame(bytes: bytes::Bytes) -> Result<hyper::body::Frame<bytes::Bytes>, Infallible> {
+    Ok(hyper::body::Frame::data(bytes))
+}
+
+/// A 200 whose body is `pieces` as they come. A failed piece (a damaged or unavailable store)
+/// ends the body short of its `Content-Length`, which the HTTP server reports to the client by
+/// closing the connection: the client never takes a partial blob for the whole.
+fn stream_response(
+    pieces: impl futures::Stream<Item = Result<bytes::Bytes, RegistryError>> + Send + 'static,
+) -> Response<Body> {
+    let frames = pieces
+        .take_while(|piece| {
+            if let Err(e) = piece {
+                tracing::warn!(error = %e, "a blob read stopped part way");
+            }
+            std::future::ready(piece.is_ok())
+        })
+        .filter_map(|piece| std::future::ready(piece.ok().map(data_frame)));
+    let body = http_body_util::StreamBody::new(frames).boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    response
 }
 
 fn check_size(len: usize) -> Result<(), RegistryError> {
@@ -159,14 +177,8 @@ fn check_size(len: usize) -> Result<(), RegistryError> {
 
 /// 201 for a stored blob.
 fn created(name: &str, digest: &Digest) -> Response<Body> {
-    let mut response = empty(StatusCode::CREATED);
-    set_header(
-        &mut response,
-        "location",
-        &format!("/v2/{name}/blobs/{digest}"),
-    );
-    set_header(&mut response, "docker-content-digest", &digest.to_string());
-    response
+    let location = format!("/v2/{name}/blobs/{digest}");
+    located(StatusCode::CREATED, &location, digest)
 }
 
 /// A session's progress: where to send the next chunk and what has arrived

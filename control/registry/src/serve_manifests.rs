@@ -8,11 +8,11 @@ use skiff_respond::Body;
 use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::manifest::{self, OCI_INDEX};
-use crate::route::{Reference, Route};
+use crate::route::Reference;
 use crate::storage::{
     self, Freshness, ManifestRecord, Storage, decode, encode, list_all, manifest_key, tag_key,
 };
-use crate::{Registry, RegistryRequest, blobs, empty, set_header};
+use crate::{Registry, RegistryRequest, blobs, empty, located, set_header};
 
 impl<S: Storage> Registry<S> {
     /// The digest `reference` names in `name`, if any.
@@ -54,10 +54,9 @@ impl<S: Storage> Registry<S> {
     pub(crate) async fn get_manifest(
         &self,
         request: &RegistryRequest,
+        name: &str,
+        reference: &Reference,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Manifest { name, reference } = &request.route else {
-            return Err(RegistryError::Unsupported("not a manifest".into()));
-        };
         let unknown = || RegistryError::ManifestUnknown(format!("{name}: {reference:?}"));
         let digest = self.resolve(name, reference).await?.ok_or_else(unknown)?;
         let record = self.record(name, &digest).await?.ok_or_else(unknown)?;
@@ -76,10 +75,9 @@ impl<S: Storage> Registry<S> {
     pub(crate) async fn put_manifest(
         &self,
         request: &RegistryRequest,
+        name: &str,
+        reference: &Reference,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Manifest { name, reference } = &request.route else {
-            return Err(RegistryError::Unsupported("not a manifest".into()));
-        };
         let digest = Digest::of(&request.body);
         if let Reference::Digest(named) = reference {
             named.verify(&request.body)?;
@@ -87,7 +85,7 @@ impl<S: Storage> Registry<S> {
         let record = manifest::parse(&request.body, request.header(http::header::CONTENT_TYPE))?;
         for blob in &record.blobs {
             let blob = Digest::parse(blob)?;
-            if blobs::meta(&self.storage, &blob).await?.is_none() {
+            if blobs::meta(self.storage.as_ref(), &blob).await?.is_none() {
                 return Err(RegistryError::ManifestBlobUnknown(blob.to_string()));
             }
         }
@@ -105,13 +103,8 @@ impl<S: Storage> Registry<S> {
                 .put(&tag_key(name, tag), digest.to_string().into_bytes())
                 .await?;
         }
-        let mut response = empty(StatusCode::CREATED);
-        set_header(
-            &mut response,
-            "location",
-            &format!("/v2/{name}/manifests/{digest}"),
-        );
-        set_header(&mut response, "docker-content-digest", &digest.to_string());
+        let location = format!("/v2/{name}/manifests/{digest}");
+        let mut response = located(StatusCode::CREATED, &location, &digest);
         if let Some(subject) = subject {
             set_header(&mut response, "oci-subject", &subject);
         }
@@ -121,11 +114,9 @@ impl<S: Storage> Registry<S> {
     /// A tag deletes the tag; a digest deletes the manifest and every tag pointing at it.
     pub(crate) async fn delete_manifest(
         &self,
-        request: &RegistryRequest,
+        name: &str,
+        reference: &Reference,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Manifest { name, reference } = &request.route else {
-            return Err(RegistryError::Unsupported("not a manifest".into()));
-        };
         let unknown = || RegistryError::ManifestUnknown(format!("{name}: {reference:?}"));
         match reference {
             Reference::Tag(tag) => {
@@ -142,7 +133,7 @@ impl<S: Storage> Registry<S> {
                     return Err(unknown());
                 }
                 let text = digest.to_string();
-                for tag in list_all(&self.storage, &storage::tags_prefix(name)).await? {
+                for tag in list_all(self.storage.as_ref(), &storage::tags_prefix(name)).await? {
                     if tag.value == text.as_bytes() {
                         self.storage.delete(&tag.key, Some(tag.revision)).await?;
                     }
@@ -155,12 +146,10 @@ impl<S: Storage> Registry<S> {
     pub(crate) async fn tags(
         &self,
         request: &RegistryRequest,
+        name: &str,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Tags { name } = &request.route else {
-            return Err(RegistryError::Unsupported("not a tags list".into()));
-        };
         let prefix = storage::tags_prefix(name);
-        let mut tags: Vec<String> = list_all(&self.storage, &prefix)
+        let mut tags: Vec<String> = list_all(self.storage.as_ref(), &prefix)
             .await?
             .into_iter()
             .filter_map(|s| s.key.strip_prefix(&prefix).map(str::to_owned))
@@ -171,7 +160,7 @@ impl<S: Storage> Registry<S> {
                 .list(&storage::manifests_prefix(name), None, 1)
                 .await?;
             if manifests.is_empty() {
-                return Err(RegistryError::NameUnknown(name.clone()));
+                return Err(RegistryError::NameUnknown(name.to_owned()));
             }
         }
         if let Some(last) = request.query_param("last") {
@@ -196,14 +185,13 @@ impl<S: Storage> Registry<S> {
     pub(crate) async fn referrers(
         &self,
         request: &RegistryRequest,
+        name: &str,
+        digest: &Digest,
     ) -> Result<Response<Body>, RegistryError> {
-        let Route::Referrers { name, digest } = &request.route else {
-            return Err(RegistryError::Unsupported("not referrers".into()));
-        };
         let wanted = request.query_param("artifactType");
         let subject = digest.to_string();
         let mut descriptors: Vec<Value> = Vec::new();
-        for stored in list_all(&self.storage, &storage::manifests_prefix(name)).await? {
+        for stored in list_all(self.storage.as_ref(), &storage::manifests_prefix(name)).await? {
             let record: ManifestRecord = decode(&stored)?;
             if record.subject.as_deref() != Some(subject.as_str()) {
                 continue;

@@ -4,8 +4,8 @@
 //! Keys (all under `/oci/`, outside the API objects' `/registry/`):
 //! - `/oci/blobs/<hex>`: a blob's [`BlobMeta`] (JSON). A blob exists iff this key does; it is
 //!   written only after every chunk it names is committed.
-//! - `/oci/chunks/<hex>/<upload>/<index:06>`: the blob's bytes, [`CHUNK_BYTES`] at most per
-//!   value, so no store value or Raft entry grows with the blob. `<upload>` is
+//! - `/oci/chunks/<hex>/<upload>/<index:06>`: the blob's bytes, [`BlobMeta::chunk_bytes`] per
+//!   value (the last one shorter), so no store value or Raft entry grows with the blob. `<upload>` is
 //!   `<unix secs>-<random>`, new for each completed upload, so a collection that deletes one
 //!   upload's chunks never touches another's, and orphaned chunks show their age.
 //! - `/oci/repos/<name>/_manifests/<hex>`: a [`ManifestRecord`] (JSON, the manifest's bytes in
@@ -24,8 +24,11 @@ pub const BLOBS: &str = "/oci/blobs/";
 pub const CHUNKS: &str = "/oci/chunks/";
 pub const REPOS: &str = "/oci/repos/";
 
-/// The largest value one chunk of a blob occupies in the store.
+/// The largest value one chunk of a new blob occupies in the store.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// The chunk size of blobs stored before [`BlobMeta::chunk_bytes`] was recorded.
+const FIRST_CHUNK_BYTES: u64 = 1024 * 1024;
 
 /// How fresh a read must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +97,13 @@ pub struct BlobMeta {
     pub upload: String,
     /// Unix seconds when the blob was stored (garbage collection's grace period runs from it).
     pub created: u64,
+    /// Bytes in every chunk but the last (which holds the rest): where a byte range starts.
+    #[serde(default = "first_chunk_bytes")]
+    pub chunk_bytes: u64,
+}
+
+fn first_chunk_bytes() -> u64 {
+    FIRST_CHUNK_BYTES
 }
 
 /// A stored manifest.

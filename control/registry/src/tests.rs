@@ -11,9 +11,9 @@ use crate::manifest::{OCI_MANIFEST, WASM_CONFIG, WASM_LAYER};
 use crate::storage::{CHUNK_BYTES, CHUNKS, list_all};
 use crate::{Digest, MemoryStorage, Registry, RegistryRequest, Storage, gc, route};
 
-type Reg = Registry<MemoryStorage>;
+pub(crate) type Reg = Registry<MemoryStorage>;
 
-async fn call(
+pub(crate) async fn call(
     reg: &Reg,
     method: Method,
     uri: &str,
@@ -51,12 +51,12 @@ async fn into_parts(response: Response<Body>) -> (StatusCode, HeaderMap, Bytes) 
     )
 }
 
-fn code(body: &Bytes) -> String {
+pub(crate) fn code(body: &Bytes) -> String {
     let v: Value = serde_json::from_slice(body).unwrap();
     v["errors"][0]["code"].as_str().unwrap().to_owned()
 }
 
-async fn push_blob(reg: &Reg, name: &str, bytes: &[u8]) -> String {
+pub(crate) async fn push_blob(reg: &Reg, name: &str, bytes: &[u8]) -> String {
     let digest = Digest::of(bytes).to_string();
     let (status, ..) = call(
         reg,

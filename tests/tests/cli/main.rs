@@ -2,8 +2,9 @@
 //! the kubeconfig it wrote), then `skiff run` of a local .wasm, scale, logs -f, rollout
 //! restart/status/undo, delete, get/describe/top/nodes, apply of folders and stdin, the
 //! errors kubectl would print, a node joined with `skiff token create`, `skiff up --detach`
-//! and `skiff down`, shell completions, README command 1 (`scripts/run.sh`), and the web
-//! dashboard in headless Chromium. The real kubectl checks what skiff did.
+//! and `skiff down`, shell completions, README command 1 (`scripts/run.sh`), README's tour
+//! (`skiff push`, run from the registry, get, logs, scale, delete) and the web dashboard in
+//! headless Chromium. The real kubectl checks what skiff did.
 
 mod dashboard;
 mod detach;
@@ -13,6 +14,7 @@ mod output;
 mod port_forward;
 mod readme;
 mod support;
+mod tour;
 mod workflow;
 
 use std::time::Duration;
@@ -47,6 +49,7 @@ fn cli_drives_skiff_up() {
         })
         .await?;
         workflow::run_scale_logs_rollout_delete(&skiff, &kubectl).await?;
+        tour::readme_tour(&skiff).await?;
         output::formats_round_trip(&skiff, &kubectl).await?;
         output::apply_folders_and_conflicts(&skiff, &kubectl).await?;
         errors::read_as_kubectl(&skiff, &kubectl).await?;

@@ -6,6 +6,7 @@
 mod default_roles;
 mod protocol;
 mod pull_secrets;
+mod ranges;
 mod replicas;
 mod run_pushed;
 mod support;

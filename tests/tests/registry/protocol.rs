@@ -1,7 +1,7 @@
 //! One replica: `skiff push` and an ORAS pull of the same bytes; a file that is not Wasm is
 //! refused before anything is uploaded; wrong digest, bad manifest, missing blob, a node token
 //! pushing and no token at all each get the spec's error code; the default roles in the
-//! registry (`default_roles`).
+//! registry (`default_roles`); `Range` reads and `skiff push` through `--context` (`ranges`).
 
 use std::time::Duration;
 
@@ -56,6 +56,8 @@ fn skiff_push_then_oras_pull_and_the_spec_error_codes() {
             std::fs::read(&pulled)? == std::fs::read(&module)?,
             "ORAS pulled other bytes"
         );
+        crate::ranges::range_reads(&replica, &std::fs::read(&module)?).await?;
+        crate::ranges::push_follows_context(&replica, &module).await?;
         let admin = ApiClient::admin(&replica)?;
         let by_digest = admin.get(&format!("/v2/hello/manifests/{digest}")).await?;
         assert_eq!(

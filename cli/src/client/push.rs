@@ -1,17 +1,20 @@
 //! `skiff push FILE NAME[:TAG]`: uploads a Wasm module or component to the cluster's built-in
 //! registry as an OCI Wasm artifact (CNCF TAG Runtime's wasm-oci-artifact: an
 //! `application/vnd.wasm.config.v0+json` config and one `application/wasm` layer), then prints
-//! the manifest's digest. The cluster is found as kubectl finds it (`--kubeconfig`,
-//! `$KUBECONFIG`, `~/.kube/config`, `--context`), through kube-rs's `Config`.
+//! the manifest's digest. The cluster is the [`Session`]'s, found as every client verb finds
+//! it (`--kubeconfig`, `$KUBECONFIG`, `~/.kube/config`, `--context`); `skiff run` of a local
+//! file pushes through [`push_for_pods`]. A registry error reads as kubectl reads a Status
+//! (`Error from server (DENIED): ...`), an unreachable cluster names its URL and kubeconfig.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use sha2::{Digest, Sha256};
+
+use super::failure::{Failure, chain};
+use super::session::Session;
 
 /// The host name pod specs use for the built-in registry (`registry.skiff.local/app:v1`).
 pub const REGISTRY_HOST: &str = "registry.skiff.local";
@@ -28,12 +31,6 @@ pub struct PushArgs {
     /// Repository and tag, e.g. `app:v1` (tag `latest` when omitted); a leading
     /// `registry.skiff.local/` is allowed.
     pub reference: String,
-    /// The kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: its current context).
-    #[arg(long)]
-    pub context: Option<String>,
 }
 
 /// Which kind of Wasm binary a file is.
@@ -57,7 +54,7 @@ pub fn wasm_kind(bytes: &[u8]) -> Option<WasmKind> {
 }
 
 /// `NAME[:TAG]` -> (repository, tag).
-fn split_reference(reference: &str) -> anyhow::Result<(String, String)> {
+fn split_reference(reference: &str) -> Result<(String, String), Failure> {
     let reference = reference
         .strip_prefix(REGISTRY_HOST)
         .and_then(|r| r.strip_prefix('/'))
@@ -67,7 +64,7 @@ fn split_reference(reference: &str) -> anyhow::Result<(String, String)> {
         _ => (reference, "latest"),
     };
     if name.is_empty() || tag.is_empty() {
-        bail!("{reference:?} is not NAME:TAG");
+        return Err(Failure::Usage(format!("{reference:?} is not NAME:TAG")));
     }
     Ok((name.to_owned(), tag.to_owned()))
 }
@@ -83,20 +80,20 @@ fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
-pub async fn run(args: PushArgs) -> anyhow::Result<()> {
-    let bytes =
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+pub async fn run(session: &Session, args: &PushArgs) -> Result<(), Failure> {
+    let file = &args.file;
+    let bytes = std::fs::read(file)
+        .map_err(|e| Failure::Usage(format!("reading {}: {e}", file.display())))?;
     let Some(kind) = wasm_kind(&bytes) else {
-        bail!(
+        return Err(Failure::Usage(format!(
             "{} is not a WebAssembly module or component (it does not start with the Wasm magic \
              and version); nothing was uploaded",
-            args.file.display()
-        );
+            file.display()
+        )));
     };
     let (name, tag) = split_reference(&args.reference)?;
-    let registry = Registry::connect(&args).await?;
-    let digest = registry
-        .push_artifact(&args.file, &bytes, kind, &name, &tag)
+    let digest = Registry::of(session)
+        .push_artifact(file, &bytes, kind, &name, &tag)
         .await?;
     println!("pushed {REGISTRY_HOST}/{name}:{tag}");
     println!("digest: {digest}");
@@ -104,23 +101,24 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
 }
 
 /// Pushes the Wasm file `file` (its `bytes`) as `name:tag` to the built-in registry of the
-/// cluster `client` reaches; returns the reference a pod spec names it by. `skiff run` of a
-/// local file calls this.
+/// session's cluster; returns the reference a pod spec names it by. `skiff run` of a local
+/// file calls this.
 pub async fn push_for_pods(
-    (client, server): (kube::Client, String),
+    session: &Session,
     file: &std::path::Path,
     bytes: &[u8],
     name: &str,
     tag: &str,
-) -> anyhow::Result<String> {
+) -> Result<String, Failure> {
     let Some(kind) = wasm_kind(bytes) else {
-        bail!(
+        return Err(Failure::Usage(format!(
             "{} is not a WebAssembly module or component",
             file.display()
-        );
+        )));
     };
-    let registry = Registry { client, server };
-    registry.push_artifact(file, bytes, kind, name, tag).await?;
+    Registry::of(session)
+        .push_artifact(file, bytes, kind, name, tag)
+        .await?;
     Ok(format!("{REGISTRY_HOST}/{name}:{tag}"))
 }
 
@@ -133,7 +131,7 @@ impl Registry {
         kind: WasmKind,
         name: &str,
         tag: &str,
-    ) -> anyhow::Result<String> {
+    ) -> Result<String, Failure> {
         let registry = self;
         let layer = sha256(bytes);
         registry.upload_blob(name, bytes, &layer).await?;
@@ -141,21 +139,25 @@ impl Registry {
             WasmKind::Module => "wasip1",
             WasmKind::Component => "wasip2",
         };
-        let config = serde_json::to_vec(&serde_json::json!({
+        let config = serde_json::json!({
             "architecture": "wasm",
             "os": os,
             "layerDigests": [layer],
-        }))?;
+        })
+        .to_string()
+        .into_bytes();
         let config_digest = sha256(&config);
         registry.upload_blob(name, &config, &config_digest).await?;
-        let manifest = serde_json::to_vec(&serde_json::json!({
+        let manifest = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "artifactType": WASM_CONFIG,
             "config": {"mediaType": WASM_CONFIG, "digest": config_digest, "size": config.len()},
             "layers": [{"mediaType": WASM_LAYER, "digest": layer, "size": bytes.len(),
                 "annotations": {"org.opencontainers.image.title": file_name(file)}}],
-        }))?;
+        })
+        .to_string()
+        .into_bytes();
         let path = format!("/v2/{name}/manifests/{tag}");
         let answer = registry
             .call(Method::PUT, &path, Some(OCI_MANIFEST), manifest.clone())
@@ -165,30 +167,21 @@ impl Registry {
     }
 }
 
-/// The cluster's registry, reached through the kubeconfig's server and credentials.
+/// The cluster's registry, reached through the session's server and credentials.
 struct Registry {
     client: kube::Client,
     server: String,
+    /// Which kubeconfig named the server, for an unreachable cluster's message.
+    source: String,
 }
 
 impl Registry {
-    async fn connect(args: &PushArgs) -> anyhow::Result<Registry> {
-        let options = KubeConfigOptions {
-            context: args.context.clone(),
-            ..KubeConfigOptions::default()
-        };
-        let config = match &args.kubeconfig {
-            Some(path) => {
-                let kubeconfig = Kubeconfig::read_from(path)
-                    .with_context(|| format!("reading kubeconfig {}", path.display()))?;
-                kube::Config::from_custom_kubeconfig(kubeconfig, &options).await
-            }
-            None => kube::Config::from_kubeconfig(&options).await,
+    fn of(session: &Session) -> Registry {
+        Registry {
+            client: session.client.clone(),
+            server: session.url.clone(),
+            source: session.source.clone(),
         }
-        .context("loading the kubeconfig")?;
-        let server = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).context("building a client for the cluster")?;
-        Ok(Registry { client, server })
     }
 
     async fn call(
@@ -197,18 +190,17 @@ impl Registry {
         path: &str,
         content_type: Option<&str>,
         body: Vec<u8>,
-    ) -> anyhow::Result<Answer> {
+    ) -> Result<Answer, Failure> {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(content_type) = content_type {
             request = request.header(http::header::CONTENT_TYPE, content_type);
         }
-        let request = request.body(kube::client::Body::from(body))?;
-        self.send(request).await
+        self.send(request, body).await
     }
 
     /// Uploads a blob unless the registry has it: one session, the bytes in `CHUNK`-sized
     /// `PATCH`es (with a progress bar when there is more than one), then the closing `PUT`.
-    async fn upload_blob(&self, name: &str, bytes: &[u8], digest: &str) -> anyhow::Result<()> {
+    async fn upload_blob(&self, name: &str, bytes: &[u8], digest: &str) -> Result<(), Failure> {
         let head = self
             .call(
                 Method::HEAD,
@@ -238,9 +230,8 @@ impl Registry {
                 .method(Method::PATCH)
                 .uri(&location)
                 .header(http::header::CONTENT_TYPE, "application/octet-stream")
-                .header(http::header::CONTENT_RANGE, range)
-                .body(kube::client::Body::from(piece.to_vec()))?;
-            let answer = self.send(request).await?;
+                .header(http::header::CONTENT_RANGE, range);
+            let answer = self.send(request, piece.to_vec()).await?;
             answer.expect(StatusCode::ACCEPTED, "uploading")?;
             location = answer.location()?;
             sent += piece.len();
@@ -263,17 +254,26 @@ impl Registry {
         done.expect(StatusCode::CREATED, "completing the upload")
     }
 
-    async fn send(&self, request: Request<kube::client::Body>) -> anyhow::Result<Answer> {
+    async fn send(
+        &self,
+        request: http::request::Builder,
+        body: Vec<u8>,
+    ) -> Result<Answer, Failure> {
+        let request = request
+            .body(kube::client::Body::from(body))
+            .map_err(|e| Failure::Usage(format!("cannot build the request: {e}")))?;
+        let unreachable = |cause: String| Failure::Unreachable {
+            url: self.server.clone(),
+            source_desc: self.source.clone(),
+            cause,
+        };
         let response = self
             .client
             .send(request)
             .await
-            .with_context(|| format!("cannot reach the cluster at {}", self.server))?;
+            .map_err(|e| unreachable(chain(&e)))?;
         let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .context("reading the registry's answer")?;
+        let body = body.collect().await.map_err(|e| unreachable(chain(&e)))?;
         Ok(Answer {
             status: parts.status,
             body: body.to_bytes().to_vec(),
@@ -302,31 +302,36 @@ struct Answer {
 }
 
 impl Answer {
-    /// Fails unless the status is `wanted`, with the registry's error code and message.
-    fn expect(&self, wanted: StatusCode, doing: &str) -> anyhow::Result<()> {
+    /// Fails unless the status is `wanted`, with the registry's error code and message as
+    /// kubectl prints a Status (`Error from server (DENIED): ...`).
+    fn expect(&self, wanted: StatusCode, doing: &str) -> Result<(), Failure> {
         if self.status == wanted {
             return Ok(());
         }
-        let detail = serde_json::from_slice::<serde_json::Value>(&self.body)
+        let first_error = serde_json::from_slice::<serde_json::Value>(&self.body)
             .ok()
             .and_then(|v| {
                 let e = v.get("errors")?.get(0)?.clone();
-                Some(format!(
-                    "{}: {}",
-                    e.get("code")?.as_str()?,
-                    e.get("message")?.as_str()?
-                ))
-            })
-            .unwrap_or_else(|| String::from_utf8_lossy(&self.body).trim().to_owned());
-        bail!("{doing}: the registry answered {}: {detail}", self.status)
+                let code = e.get("code")?.as_str()?.to_owned();
+                Some((code, e.get("message")?.as_str()?.to_owned()))
+            });
+        let (reason, message) = first_error.unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(&self.body).trim().to_owned();
+            (String::new(), text)
+        });
+        Err(Failure::Server {
+            code: self.status.as_u16(),
+            reason,
+            message: format!("{doing}: {message}"),
+        })
     }
 
-    fn location(&self) -> anyhow::Result<String> {
+    fn location(&self) -> Result<String, Failure> {
         self.headers
             .get(http::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
-            .context("the registry's answer has no Location")
+            .ok_or_else(|| Failure::Usage("the registry's answer has no Location".into()))
     }
 }
 
