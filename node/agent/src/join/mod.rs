@@ -8,8 +8,9 @@
 //! running `skiff agent`.
 
 mod https;
+mod token;
 
-pub use skiff_pki::{JoinToken, TokenError};
+pub use token::{JoinToken, TokenError};
 
 use crate::credential::Credential;
 use http::StatusCode;
@@ -33,9 +34,15 @@ pub enum JoinError {
     Tls { url: String, reason: String },
     #[error("{url}/cacerts did not answer with a PEM certificate")]
     NotPem { url: String },
-    /// Fetching the cluster CA and checking it against the token's pin.
-    #[error(transparent)]
-    Ca(#[from] skiff_pki::JoinError),
+    #[error(
+        "the server at {url} presents cluster CA sha256:{presented}, but the token pins \
+         sha256:{expected}: wrong token or wrong cluster"
+    )]
+    CaMismatch {
+        url: String,
+        expected: String,
+        presented: String,
+    },
     #[error("the server at {url} refused the join token (401 Unauthorized): {message}")]
     Unauthorized { url: String, message: String },
     #[error("node name {name:?} is taken (409 Conflict): {message}")]
@@ -57,7 +64,7 @@ pub async fn join(server: &str, token: &str, name: &str) -> Result<Credential, J
     let token = JoinToken::parse(token)?;
     let url = server.trim_end_matches('/');
     let target = https::Target::parse(url)?;
-    let ca_pem = skiff_pki::fetch_ca(url, &token).await?;
+    let ca_pem = https::fetch_pinned_ca(&target, token.ca_fingerprint()).await?;
     let body = serde_json::json!({ "nodeName": name }).to_string();
     let (status, answer) =
         https::post_verified(&target, &ca_pem, JOIN_PATH, token.secret(), body).await?;
