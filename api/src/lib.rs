@@ -17,6 +17,7 @@
 pub use k8s_openapi;
 
 pub mod discovery;
+pub mod duration;
 pub mod events;
 pub mod eviction;
 pub mod metrics;

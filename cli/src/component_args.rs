@@ -44,34 +44,9 @@ pub struct ComponentArgs {
 
 /// `1h`, `30m`, `90s`, `1h30m` or plain seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("{text:?} is not a duration like 1h, 30m, 90s or 1h30m");
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(invalid()),
-        };
-        let n: u64 = number.parse().map_err(|_| invalid())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|s| total.checked_add(s))
-            .ok_or_else(invalid)?;
-        number.clear();
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(invalid());
-    }
-    Ok(Duration::from_secs(total))
+    skiff_api::duration::parse_seconds(text)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is not a duration like 1h, 30m, 90s or 1h30m"))
 }
 
 impl ComponentArgs {

@@ -142,38 +142,14 @@ fn last_connection(nodes: &[Node], namespace: &str, service: &Service) -> Option
 
 /// `"30s"`, `"5m"`, `"2h"`, `"1h30m"` or `"90"` as seconds (more than zero).
 pub fn parse_idle(text: &str) -> Result<i64, String> {
-    let invalid = || {
-        format!(
-            "{IDLE_ANNOTATION}: {text:?} is not a duration such as \"30s\", \"5m\" or \"1h30m\""
-        )
-    };
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<i64>() {
-        return (seconds > 0).then_some(seconds).ok_or_else(invalid);
-    }
-    let (mut total, mut number) = (0i64, String::new());
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(invalid()),
-        };
-        let value: i64 = number.parse().map_err(|_| invalid())?;
-        total = value
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(invalid)?;
-        number.clear();
-    }
-    if !number.is_empty() || total <= 0 {
-        return Err(invalid());
-    }
-    Ok(total)
+    skiff_api::duration::parse_seconds(text)
+        .and_then(|seconds| i64::try_from(seconds).ok())
+        .filter(|seconds| *seconds > 0)
+        .ok_or_else(|| {
+            format!(
+                "{IDLE_ANNOTATION}: {text:?} is not a duration such as \"30s\", \"5m\" or \"1h30m\""
+            )
+        })
 }
 
 #[cfg(test)]
