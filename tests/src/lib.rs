@@ -92,7 +92,7 @@ pub fn run_bounded(name: &str, limit: Duration, test: impl Future<Output = anyho
         None => {
             eprintln!("{name}: passed in {:.1?}", started.elapsed());
             for dir in dirs {
-                let _ = std::fs::remove_dir_all(dir);
+                remove_scratch_dir(&dir);
             }
         }
         Some(message) => {
@@ -105,6 +105,24 @@ pub fn run_bounded(name: &str, limit: Duration, test: impl Future<Output = anyho
                 _ => panic!("{message}"),
             }
         }
+    }
+}
+
+/// Removes a passed test's scratch directory. A process killed as the test ended (kubectl,
+/// prometheus, a replica) may still be writing into it for a moment, which makes a single
+/// `remove_dir_all` fail with "directory not empty": try again briefly, then say so.
+fn remove_scratch_dir(dir: &std::path::Path) {
+    let mut last_error = None;
+    for _ in 0..20 {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => last_error = Some(e),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Some(e) = last_error {
+        eprintln!("could not remove scratch directory {}: {e}", dir.display());
     }
 }
 

@@ -21,7 +21,7 @@ use super::mvcc::{
 };
 use super::state_machine::{LogId, META_APPLIED, META_MEMBERSHIP, StoredMembership};
 use super::types::{
-    Action, Event, EventKind, FailureReason, KeyValue, Precondition, Request, Response, Txn,
+    Action, Event, EventKind, FailureReason, KeyValue, Op, Precondition, Request, Response, Txn,
     TxnFailure, TypeConfig,
 };
 
@@ -200,14 +200,38 @@ impl Batch {
         events: &mut Vec<Event>,
     ) -> Result<Response, MvccError> {
         let revision = self.revision;
-        let fail = |op_index: usize, key: &str, reason| {
-            Response::Failed(TxnFailure {
-                op_index,
-                key: key.to_owned(),
-                reason,
-                revision,
-            })
+        let before = match self.check_preconditions(mvcc, txn) {
+            Ok(before) => before,
+            Err((op_index, reason)) => {
+                return Ok(Response::Failed(TxnFailure {
+                    op_index,
+                    key: txn.ops[op_index].key.clone(),
+                    reason,
+                    revision,
+                }));
+            }
         };
+        let new_rev = revision + 1;
+        for (i, (op, before)) in txn.ops.iter().zip(&before).enumerate() {
+            let id = VersionId {
+                revision: new_rev,
+                op: u32::try_from(i).unwrap_or(u32::MAX),
+            };
+            self.write_op(table, op, before.as_ref(), id, events)?;
+        }
+        self.revision = new_rev;
+        Ok(Response::Committed {
+            revision: new_rev,
+            prev: before.into_iter().map(|b| b.as_deref().cloned()).collect(),
+        })
+    }
+
+    /// Each op's current value, or the index of the first op whose precondition fails and why.
+    fn check_preconditions(
+        &self,
+        mvcc: &Mvcc,
+        txn: &Txn,
+    ) -> Result<Vec<Option<Arc<KeyValue>>>, (usize, FailureReason)> {
         let mut before = Vec::with_capacity(txn.ops.len());
         for (op_index, op) in txn.ops.iter().enumerate() {
             let current = self.current(mvcc, &op.key);
@@ -225,63 +249,63 @@ impl Batch {
                 _ => None,
             };
             if let Some(reason) = reason {
-                return Ok(fail(op_index, &op.key, reason));
+                return Err((op_index, reason));
             }
             before.push(current);
         }
         // Two ops on one key in one transaction would make `prev` and the history ambiguous.
         for (op_index, op) in txn.ops.iter().enumerate() {
             if txn.ops[..op_index].iter().any(|o| o.key == op.key) {
-                return Ok(fail(op_index, &op.key, FailureReason::AlreadyExists));
+                return Err((op_index, FailureReason::AlreadyExists));
             }
         }
+        Ok(before)
+    }
 
-        let new_rev = revision + 1;
-        for (i, (op, before)) in txn.ops.iter().zip(&before).enumerate() {
-            let (kind, kv) = match &op.action {
-                Action::Put(value) => {
-                    let kv = KeyValue {
-                        key: op.key.clone(),
-                        value: value.clone(),
-                        create_revision: before.as_ref().map_or(new_rev, |b| b.create_revision),
-                        mod_revision: new_rev,
-                        version: before.as_ref().map_or(1, |b| b.version + 1),
-                    };
-                    (EventKind::Put, kv)
-                }
-                Action::Delete => {
-                    let Some(last) = before else {
-                        unreachable!("the precondition checked the key exists")
-                    };
-                    let mut kv = KeyValue::clone(last);
-                    kv.mod_revision = new_rev;
-                    (EventKind::Delete, kv)
-                }
-            };
-            let deleted = kind == EventKind::Delete;
-            let id = VersionId {
-                revision: new_rev,
-                op: u32::try_from(i).unwrap_or(u32::MAX),
-            };
-            let stored = codec::encode(&VersionOut { kv: &kv, deleted });
-            table.insert((id.revision, id.op), stored.as_slice())?;
-            let value = (!deleted).then(|| Arc::new(kv.clone()));
-            self.overlay.insert(op.key.clone(), value.clone());
-            self.changes.push(Change {
-                key: op.key.clone(),
-                version: VersionRef { id, deleted },
-                value,
-            });
-            events.push(Event {
-                kind,
-                kv,
-                prev: before.as_deref().cloned(),
-            });
-        }
-        self.revision = new_rev;
-        Ok(Response::Committed {
-            revision: new_rev,
-            prev: before.into_iter().map(|b| b.as_deref().cloned()).collect(),
-        })
+    /// Writes one op's new version as `id` (its precondition held: a delete has `before`).
+    fn write_op(
+        &mut self,
+        table: &mut redb::Table<(u64, u32), &[u8]>,
+        op: &Op,
+        before: Option<&Arc<KeyValue>>,
+        id: VersionId,
+        events: &mut Vec<Event>,
+    ) -> Result<(), MvccError> {
+        let (kind, kv) = match &op.action {
+            Action::Put(value) => {
+                let kv = KeyValue {
+                    key: op.key.clone(),
+                    value: value.clone(),
+                    create_revision: before.map_or(id.revision, |b| b.create_revision),
+                    mod_revision: id.revision,
+                    version: before.map_or(1, |b| b.version + 1),
+                };
+                (EventKind::Put, kv)
+            }
+            Action::Delete => {
+                let Some(last) = before else {
+                    unreachable!("the precondition checked the key exists")
+                };
+                let mut kv = KeyValue::clone(last);
+                kv.mod_revision = id.revision;
+                (EventKind::Delete, kv)
+            }
+        };
+        let deleted = kind == EventKind::Delete;
+        let stored = codec::encode(&VersionOut { kv: &kv, deleted });
+        table.insert((id.revision, id.op), stored.as_slice())?;
+        let value = (!deleted).then(|| Arc::new(kv.clone()));
+        self.overlay.insert(op.key.clone(), value.clone());
+        self.changes.push(Change {
+            key: op.key.clone(),
+            version: VersionRef { id, deleted },
+            value,
+        });
+        events.push(Event {
+            kind,
+            kv,
+            prev: before.map(|b| KeyValue::clone(b)),
+        });
+        Ok(())
     }
 }
