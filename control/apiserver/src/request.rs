@@ -115,19 +115,7 @@ pub(crate) fn parse(
         }
         _ => rest,
     };
-    let (namespace, rest) = match rest {
-        ["namespaces", ns, plural, tail @ ..] => {
-            (Some((*ns).to_owned()), [&[*plural][..], tail].concat())
-        }
-        _ => (None, rest.to_vec()),
-    };
-    // `/api/v1/namespaces/<name>[/status]` addresses the Namespace object itself.
-    let (namespace, rest) = match (&namespace, rest.as_slice()) {
-        (Some(ns), [sub]) if group.is_empty() && (*sub == "status" || *sub == "finalize") => {
-            (None, vec!["namespaces", ns.as_str(), sub])
-        }
-        _ => (namespace, rest),
-    };
+    let (namespace, rest) = split_namespace(group, rest);
     let (plural, name, subresource) = match rest.as_slice() {
         [plural] => (*plural, None, None),
         [plural, name] => (*plural, Some((*name).to_owned()), None),
@@ -140,22 +128,7 @@ pub(crate) fn parse(
             ));
         }
     };
-    let info = resources::find(group, version, plural).ok_or_else(|| {
-        ApiError::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        )
-    })?;
-    if let Some(sub) = &subresource
-        && !info.subresources.contains(&sub.as_str())
-    {
-        return Err(ApiError::new(
-            404,
-            "NotFound",
-            format!("{}/{sub} is not a served subresource", info.plural),
-        ));
-    }
+    let info = find_served(group, version, plural, subresource.as_deref())?;
     if info.namespaced && name.is_some() && namespace.is_none() {
         return Err(ApiError::new(
             404,
@@ -167,21 +140,9 @@ pub(crate) fn parse(
         ));
     }
     let namespace = if info.namespaced { namespace } else { None };
-    let verb = match (method, name.is_some()) {
-        (&Method::GET, _) if query.watch => Verb::Watch,
-        (&Method::GET, true) => Verb::Get,
-        (&Method::GET, false) => Verb::List,
-        (&Method::POST, _) => Verb::Create,
-        (&Method::PUT, true) => Verb::Update,
-        (&Method::PATCH, true) => Verb::Patch,
-        (&Method::DELETE, true) => Verb::Delete,
-        (&Method::DELETE, false) => Verb::DeleteCollection,
-        _ => {
-            return Err(ApiError::method_not_allowed(format!(
-                "{method} is not supported on {path}"
-            )));
-        }
-    };
+    let verb = verb_of(method, name.is_some(), query.watch).ok_or_else(|| {
+        ApiError::method_not_allowed(format!("{method} is not supported on {path}"))
+    })?;
     Ok(Some(ResourceRequest {
         verb,
         info,
@@ -190,6 +151,59 @@ pub(crate) fn parse(
         subresource,
         query,
     }))
+}
+
+/// Takes `namespaces/<ns>/` off the front of a resource path. `/api/v1/namespaces/<name>`
+/// with `status` or `finalize` addresses the Namespace object itself, not a namespace.
+fn split_namespace<'a>(group: &str, rest: &[&'a str]) -> (Option<String>, Vec<&'a str>) {
+    match rest {
+        ["namespaces", ns, sub] if group.is_empty() && (*sub == "status" || *sub == "finalize") => {
+            (None, vec!["namespaces", ns, sub])
+        }
+        ["namespaces", ns, plural, tail @ ..] => {
+            (Some((*ns).to_owned()), [&[*plural][..], tail].concat())
+        }
+        _ => (None, rest.to_vec()),
+    }
+}
+
+/// The served resource `group/version/plural`, which must serve `subresource` if one is named.
+fn find_served(
+    group: &str,
+    version: &str,
+    plural: &str,
+    subresource: Option<&str>,
+) -> Result<&'static ResourceInfo, ApiError> {
+    let info = resources::find(group, version, plural).ok_or_else(|| {
+        ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+    })?;
+    match subresource {
+        Some(sub) if !info.subresources.contains(&sub) => Err(ApiError::new(
+            404,
+            "NotFound",
+            format!("{}/{sub} is not a served subresource", info.plural),
+        )),
+        _ => Ok(info),
+    }
+}
+
+/// The Kubernetes verb of an HTTP method on a collection (`named` false) or an object.
+fn verb_of(method: &Method, named: bool, watch: bool) -> Option<Verb> {
+    Some(match (method, named) {
+        (&Method::GET, _) if watch => Verb::Watch,
+        (&Method::GET, true) => Verb::Get,
+        (&Method::GET, false) => Verb::List,
+        (&Method::POST, _) => Verb::Create,
+        (&Method::PUT, true) => Verb::Update,
+        (&Method::PATCH, true) => Verb::Patch,
+        (&Method::DELETE, true) => Verb::Delete,
+        (&Method::DELETE, false) => Verb::DeleteCollection,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
