@@ -257,23 +257,7 @@ impl ApiServer {
         if path == "/v2" || path.starts_with("/v2/") {
             return Ok(self.serve_registry(request).await);
         }
-        let token = auth::bearer(
-            request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .map(|v| v.as_bytes()),
-        );
-        let identity = match token {
-            Some(token) if sa_tokens::looks_like_jwt(token) => self.authenticate_jwt(token).await?,
-            Some(token) => {
-                auth::authenticate(token, &self.fixed_tokens, &self.tokens, &self.objects).await?
-            }
-            None => None,
-        };
-        let Some(identity) = identity else {
-            return Err(ApiError::unauthorized());
-        };
-        let identity = self.impersonate(identity, request.headers()).await?;
+        let identity = self.identify(request.headers()).await?;
         if let Some(response) = self.discovery_endpoint(&path, &query, request.headers()) {
             return Ok(response);
         }
@@ -303,25 +287,7 @@ impl ApiServer {
         }
         let format = respond::negotiate(&request, &resource);
         let http2 = request.version() == http::Version::HTTP_2;
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/json")
-            .to_owned();
-        let body = if matches!(
-            method,
-            Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-        ) {
-            read_body(request.into_body(), writes::MAX_BODY)
-                .await
-                .map_err(|e| match e {
-                    skiff_respond::BodyError::TooLarge { limit } => ApiError::too_large(limit),
-                    other => ApiError::bad_request(other.to_string()),
-                })?
-        } else {
-            bytes::Bytes::new()
-        };
+        let (content_type, body) = read_write_body(request).await?;
         let serving = self.serve_resource(&identity, resource, format, &body, &content_type, http2);
         rbac::REQUESTER.scope(identity.clone(), serving).await
     }
@@ -364,56 +330,111 @@ impl ApiServer {
                 .serve_subresource(&resource, &sub, parsed_body, body, content_type)
                 .await;
         }
+        self.serve_verb(&resource, format, parsed_body, body, content_type, http2)
+            .await
+    }
+
+    /// Who is calling: the bearer token's identity (a ServiceAccount JWT or a fixed/bootstrap
+    /// token), then impersonation headers if that identity may use them. No token: 401.
+    async fn identify(&self, headers: &http::HeaderMap) -> Result<Identity, ApiError> {
+        let token = auth::bearer(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()));
+        let identity = match token {
+            Some(token) if sa_tokens::looks_like_jwt(token) => self.authenticate_jwt(token).await?,
+            Some(token) => {
+                auth::authenticate(token, &self.fixed_tokens, &self.tokens, &self.objects).await?
+            }
+            None => None,
+        };
+        let Some(identity) = identity else {
+            return Err(ApiError::unauthorized());
+        };
+        self.impersonate(identity, headers).await
+    }
+
+    /// One resource request's verb, once it is authorized (`parsed_body`: the decoded object of
+    /// a create or update, or delete options).
+    async fn serve_verb(
+        &self,
+        resource: &ResourceRequest,
+        format: Format,
+        parsed_body: Option<serde_json::Value>,
+        body: &[u8],
+        content_type: &str,
+        http2: bool,
+    ) -> Result<Response<Body>, ApiError> {
         match resource.verb {
             Verb::Get => Ok(respond::object(
                 StatusCode::OK,
-                &resource,
+                resource,
                 format,
-                self.get(&resource).await?,
+                self.get(resource).await?,
             )),
             Verb::List => {
-                let (items, list_meta) = self.list(&resource).await?;
-                Ok(respond::list(&resource, format, items, list_meta))
+                let (items, list_meta) = self.list(resource).await?;
+                Ok(respond::list(resource, format, items, list_meta))
             }
             Verb::Watch => Ok(respond::stream(
                 format,
-                self.watch(&resource, format, http2).await?,
+                self.watch(resource, format, http2).await?,
             )),
             Verb::Create => {
                 let written = self
-                    .create(&resource, parsed_body.unwrap_or_default())
+                    .create(resource, parsed_body.unwrap_or_default())
                     .await?;
-                Ok(respond::written(&resource, format, written))
+                Ok(respond::written(resource, format, written))
             }
             Verb::Update => {
                 let written = self
-                    .update(&resource, parsed_body.unwrap_or_default())
+                    .update(resource, parsed_body.unwrap_or_default())
                     .await?;
-                Ok(respond::written(&resource, format, written))
+                Ok(respond::written(resource, format, written))
             }
             Verb::Patch => {
-                let written = self.patch(&resource, body, content_type).await?;
-                Ok(respond::written(&resource, format, written))
+                let written = self.patch(resource, body, content_type).await?;
+                Ok(respond::written(resource, format, written))
             }
             Verb::Delete => {
-                let options = deletes::DeleteOptions::from(&resource, parsed_body.as_ref());
-                let deleted = self.delete(&resource, &options).await?;
+                let options = deletes::DeleteOptions::from(resource, parsed_body.as_ref());
+                let deleted = self.delete(resource, &options).await?;
                 Ok(respond::object(
                     StatusCode::OK,
-                    &resource,
+                    resource,
                     format.untabled(),
                     deleted,
                 ))
             }
             Verb::DeleteCollection => {
-                let options = deletes::DeleteOptions::from(&resource, parsed_body.as_ref());
+                let options = deletes::DeleteOptions::from(resource, parsed_body.as_ref());
                 Ok(respond::object(
                     StatusCode::OK,
-                    &resource,
+                    resource,
                     format.untabled(),
-                    self.delete_collection(&resource, &options).await?,
+                    self.delete_collection(resource, &options).await?,
                 ))
             }
         }
     }
+}
+
+/// The content type and body of a write (POST, PUT, PATCH, DELETE); other methods read none.
+async fn read_write_body(request: Request<Incoming>) -> Result<(String, bytes::Bytes), ApiError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_owned();
+    if !matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
+        return Ok((content_type, bytes::Bytes::new()));
+    }
+    let body = read_body(request.into_body(), writes::MAX_BODY)
+        .await
+        .map_err(|e| match e {
+            skiff_respond::BodyError::TooLarge { limit } => ApiError::too_large(limit),
+            other => ApiError::bad_request(other.to_string()),
+        })?;
+    Ok((content_type, body))
 }
