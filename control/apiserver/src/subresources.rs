@@ -83,80 +83,110 @@ impl ApiServer {
                     .must_get(info, request.namespace.as_deref(), &name)
                     .await?,
             ))),
-            ("scale", Verb::Update | Verb::Patch) => {
-                let mut attempt = 0;
-                loop {
-                    super::writes::pause_after_lost_race(attempt).await;
-                    match self
-                        .write_scale(request, parsed.clone(), body, content_type)
-                        .await
-                    {
-                        // Unpinned (no resourceVersion): a write that lost a race with another
-                        // (a controller's status) is made again on the new object, as
-                        // kube-apiserver's GuaranteedUpdate does.
-                        Err(ScaleError::Raced) if attempt < UNPINNED_RETRIES => attempt += 1,
-                        Err(ScaleError::Raced) => {
-                            return Err(ApiError::conflict(&info.group_resource(), &name));
-                        }
-                        Err(ScaleError::Api(e)) => return Err(e),
-                        Ok(scale) => return Ok(ok(scale)),
-                    }
-                }
-            }
-            ("binding", Verb::Create) => {
-                let binding = parsed.unwrap_or_default();
-                let node = binding["target"]["name"]
-                    .as_str()
-                    .filter(|n| !n.is_empty())
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            "Binding",
-                            "",
-                            &name,
-                            vec![skiff_api::status::FieldError::required("target.name")],
-                        )
-                    })?;
-                let pod = self
-                    .objects
-                    .must_get(info, request.namespace.as_deref(), &name)
-                    .await?;
-                if let Some(bound) = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
-                    return Err(ApiError::new(
-                        409,
-                        "Conflict",
-                        format!("pod {name} is already assigned to node \"{bound}\""),
-                    ));
-                }
-                if pod["metadata"]["deletionTimestamp"].is_string() {
-                    return Err(ApiError::new(
-                        409,
-                        "Conflict",
-                        format!("pod {name} is being deleted, cannot be assigned to a host"),
-                    ));
-                }
-                let mut bound = pod.clone();
-                bound["spec"]["nodeName"] = json!(node);
-                let rv = resource_version(&pod).unwrap_or(0);
-                self.objects.update(info, bound, rv, Vec::new()).await?;
-                let status = json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 });
-                Ok(skiff_respond::json(StatusCode::CREATED, &status))
-            }
-            ("finalize", Verb::Update) => {
-                let wanted = parsed.unwrap_or_default();
-                let current = self.objects.must_get(info, None, &name).await?;
-                let mut updated = current.clone();
-                updated["spec"]["finalizers"] = wanted["spec"]["finalizers"].clone();
-                let rv = resource_version(&current).unwrap_or(0);
-                Ok(ok(self
-                    .objects
-                    .update(info, updated, rv, Vec::new())
-                    .await?))
-            }
+            ("scale", Verb::Update | Verb::Patch) => self
+                .update_scale(request, parsed, body, content_type)
+                .await
+                .map(ok),
+            ("binding", Verb::Create) => self.bind(request, parsed.unwrap_or_default()).await,
+            ("finalize", Verb::Update) => self
+                .finalize_namespace(request, parsed.unwrap_or_default())
+                .await
+                .map(ok),
             _ => Err(ApiError::method_not_allowed(format!(
                 "{:?} is not supported on {}/{sub}",
                 request.verb, info.plural
             ))),
         }
+    }
+
+    /// `scale` written by update or patch. Unpinned (no resourceVersion): a write that lost a
+    /// race with another (a controller's status) is made again on the new object, as
+    /// kube-apiserver's GuaranteedUpdate does.
+    async fn update_scale(
+        &self,
+        request: &ResourceRequest,
+        parsed: Option<Value>,
+        body: &[u8],
+        content_type: &str,
+    ) -> Result<Value, ApiError> {
+        let mut attempt = 0;
+        loop {
+            super::writes::pause_after_lost_race(attempt).await;
+            match self
+                .write_scale(request, parsed.clone(), body, content_type)
+                .await
+            {
+                Err(ScaleError::Raced) if attempt < UNPINNED_RETRIES => attempt += 1,
+                Err(ScaleError::Raced) => {
+                    let name = request.name.as_deref().unwrap_or_default();
+                    return Err(ApiError::conflict(&request.info.group_resource(), name));
+                }
+                Err(ScaleError::Api(e)) => return Err(e),
+                Ok(scale) => return Ok(scale),
+            }
+        }
+    }
+
+    /// `pods/binding`: sets the pod's node once; a bound or terminating pod is a conflict.
+    async fn bind(
+        &self,
+        request: &ResourceRequest,
+        binding: Value,
+    ) -> Result<Response<Body>, ApiError> {
+        let name = request.name.clone().unwrap_or_default();
+        let node = binding["target"]["name"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "Binding",
+                    "",
+                    &name,
+                    vec![skiff_api::status::FieldError::required("target.name")],
+                )
+            })?;
+        let pod = self
+            .objects
+            .must_get(request.info, request.namespace.as_deref(), &name)
+            .await?;
+        if let Some(bound) = pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+            return Err(ApiError::new(
+                409,
+                "Conflict",
+                format!("pod {name} is already assigned to node \"{bound}\""),
+            ));
+        }
+        if pod["metadata"]["deletionTimestamp"].is_string() {
+            return Err(ApiError::new(
+                409,
+                "Conflict",
+                format!("pod {name} is being deleted, cannot be assigned to a host"),
+            ));
+        }
+        let mut bound = pod.clone();
+        bound["spec"]["nodeName"] = json!(node);
+        let rv = resource_version(&pod).unwrap_or(0);
+        self.objects
+            .update(request.info, bound, rv, Vec::new())
+            .await?;
+        let status = json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 });
+        Ok(skiff_respond::json(StatusCode::CREATED, &status))
+    }
+
+    /// `namespaces/<name>/finalize`: replaces the Namespace's `spec.finalizers`.
+    async fn finalize_namespace(
+        &self,
+        request: &ResourceRequest,
+        wanted: Value,
+    ) -> Result<Value, ApiError> {
+        let name = request.name.as_deref().unwrap_or_default();
+        let current = self.objects.must_get(request.info, None, name).await?;
+        let mut updated = current.clone();
+        updated["spec"]["finalizers"] = wanted["spec"]["finalizers"].clone();
+        let rv = resource_version(&current).unwrap_or(0);
+        self.objects
+            .update(request.info, updated, rv, Vec::new())
+            .await
     }
 }
 
