@@ -28,6 +28,43 @@ pub(crate) fn server_side_apply(
             ));
         }
     };
+    let api_version = check_applied(kind, &mut applied)?;
+
+    let mut live = original
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    let mut entries = managed::read(&live);
+    let wanted = fields_of(kind, &applied);
+    let conflicts =
+        take_or_report_conflicts(&mut entries, manager, &wanted, &live, &applied, opts.force);
+    if !conflicts.is_empty() {
+        return Err(PatchError::Conflict(conflicts));
+    }
+
+    merge_applied(&mut live, &applied, Shape::root(kind));
+
+    let mine = entries.iter().position(|e| e.is(manager, "Apply"));
+    let before = mine.map(|i| entries[i].fields.clone()).unwrap_or_default();
+    remove_dropped_fields(&mut live, &entries, manager, &before, &wanted);
+
+    let entry = match mine {
+        Some(i) => &mut entries[i],
+        None => {
+            entries.push(Entry::new(manager, "Apply", &api_version));
+            let last = entries.len() - 1;
+            &mut entries[last]
+        }
+    };
+    entry.api_version = api_version;
+    entry.fields = wanted;
+    entry.raw = None;
+    managed::write(&mut live, &entries);
+    Ok(live)
+}
+
+/// Checks that an apply body names `apiVersion` and the object's `kind`, and drops any
+/// `managedFields` it carries; returns its `apiVersion`.
+fn check_applied(kind: &str, applied: &mut Value) -> Result<String, PatchError> {
     let Some(body) = applied.as_object_mut() else {
         return Err(PatchError::bad("an apply patch must be an object"));
     };
@@ -51,50 +88,32 @@ pub(crate) fn server_side_apply(
     if let Some(Value::Object(meta)) = body.get_mut("metadata") {
         meta.remove("managedFields");
     }
+    Ok(api_version)
+}
 
-    let mut live = original
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    let mut entries = managed::read(&live);
-    let wanted = fields_of(kind, &applied);
-    let conflicts =
-        take_or_report_conflicts(&mut entries, manager, &wanted, &live, &applied, opts.force);
-    if !conflicts.is_empty() {
-        return Err(PatchError::Conflict(conflicts));
-    }
-
-    merge_applied(&mut live, &applied, Shape::root(kind));
-
-    let mine = entries.iter().position(|e| e.is(manager, "Apply"));
-    let before = mine.map(|i| entries[i].fields.clone()).unwrap_or_default();
+/// Removes from `live` the fields `manager` applied `before` and no longer applies (`wanted`),
+/// unless another manager owns them (or something under them), deepest first.
+fn remove_dropped_fields(
+    live: &mut Value,
+    entries: &[Entry],
+    manager: &str,
+    before: &BTreeSet<FieldPath>,
+    wanted: &BTreeSet<FieldPath>,
+) {
     let others: BTreeSet<&FieldPath> = entries
         .iter()
         .filter(|e| !e.is(manager, "Apply"))
         .flat_map(|e| e.fields.iter())
         .collect();
-    let mut dropped: Vec<&FieldPath> = before.difference(&wanted).collect();
+    let mut dropped: Vec<&FieldPath> = before.difference(wanted).collect();
     dropped.sort_by_key(|p| std::cmp::Reverse(p.len()));
     for path in dropped {
         let kept = others.iter().any(|o| o.starts_with(path))
             || wanted.iter().any(|w| w.starts_with(path));
         if !kept && !is_key_field(path) {
-            remove(&mut live, path);
+            remove(live, path);
         }
     }
-
-    let entry = match mine {
-        Some(i) => &mut entries[i],
-        None => {
-            entries.push(Entry::new(manager, "Apply", &api_version));
-            let last = entries.len() - 1;
-            &mut entries[last]
-        }
-    };
-    entry.api_version = api_version;
-    entry.fields = wanted;
-    entry.raw = None;
-    managed::write(&mut live, &entries);
-    Ok(live)
 }
 
 /// A keyed-list element's own merge key (`name` under `k:{"name":..}`): it goes with the
