@@ -23,24 +23,7 @@ pub(crate) fn validate_container(
     volumes: &HashSet<&str>,
     errs: &mut Vec<FieldError>,
 ) {
-    match str_of(c, "name").unwrap_or("") {
-        "" => errs.push(required(child(path, "name"))),
-        name => {
-            for m in names::dns1123_label(name) {
-                errs.push(invalid_str(child(path, "name"), name, &m));
-            }
-        }
-    }
-    let image = str_of(c, "image").unwrap_or("");
-    if image.is_empty() {
-        errs.push(required(child(path, "image")));
-    } else if image.trim() != image {
-        errs.push(invalid_str(
-            child(path, "image"),
-            image,
-            "must not have leading or trailing whitespace",
-        ));
-    }
+    validate_name_and_image(c, path, errs);
     check_enum(
         errs,
         c,
@@ -62,6 +45,43 @@ pub(crate) fn validate_container(
         &child(path, "resources"),
         errs,
     );
+    validate_volume_mounts(c, path, volumes, errs);
+    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        if let Some(pr) = present(c, probe) {
+            validate_probe(pr, &child(path, probe), probe != "readinessProbe", errs);
+        }
+    }
+}
+
+/// A container's `name` (a DNS-1123 label) and `image` (set, no surrounding whitespace).
+fn validate_name_and_image(c: &Value, path: &str, errs: &mut Vec<FieldError>) {
+    match str_of(c, "name").unwrap_or("") {
+        "" => errs.push(required(child(path, "name"))),
+        name => {
+            for m in names::dns1123_label(name) {
+                errs.push(invalid_str(child(path, "name"), name, &m));
+            }
+        }
+    }
+    let image = str_of(c, "image").unwrap_or("");
+    if image.is_empty() {
+        errs.push(required(child(path, "image")));
+    } else if image.trim() != image {
+        errs.push(invalid_str(
+            child(path, "image"),
+            image,
+            "must not have leading or trailing whitespace",
+        ));
+    }
+}
+
+/// `volumeMounts`: each names one of the pod's `volumes`, at a mount path of its own.
+fn validate_volume_mounts(
+    c: &Value,
+    path: &str,
+    volumes: &HashSet<&str>,
+    errs: &mut Vec<FieldError>,
+) {
     let mut mount_paths = HashSet::new();
     for (i, m) in list_of(c, "volumeMounts").iter().enumerate() {
         let p = index(&child(path, "volumeMounts"), i);
@@ -80,11 +100,6 @@ pub(crate) fn validate_container(
                 }
             }
             _ => errs.push(required(child(&p, "mountPath"))),
-        }
-    }
-    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-        if let Some(pr) = present(c, probe) {
-            validate_probe(pr, &child(path, probe), probe != "readinessProbe", errs);
         }
     }
 }

@@ -39,28 +39,7 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &str, errs: &mut Vec<FieldEr
     if containers.is_empty() {
         errs.push(required(child(path, "containers")));
     }
-    let mut names_seen = HashSet::new();
-    for list in ["initContainers", "containers"] {
-        for (i, c) in list_of(spec, list).iter().enumerate() {
-            let p = index(&child(path, list), i);
-            validate_container(c, &p, &volumes, errs);
-            if let Some(n) = str_of(c, "name").filter(|n| !n.is_empty())
-                && !names_seen.insert(n)
-            {
-                errs.push(duplicate(child(&p, "name"), &Value::String(n.to_owned())));
-            }
-            if let Some(rp) = present(c, "restartPolicy") {
-                if list == "containers" {
-                    errs.push(forbidden(
-                        child(&p, "restartPolicy"),
-                        "may not be set for non-init containers",
-                    ));
-                } else if rp.as_str() != Some("Always") {
-                    errs.push(unsupported(child(&p, "restartPolicy"), rp, &["Always"]));
-                }
-            }
-        }
-    }
+    validate_containers(spec, path, &volumes, errs);
     match present(spec, "restartPolicy") {
         None => errs.push(required(child(path, "restartPolicy"))),
         Some(_) => check_enum(errs, spec, path, "restartPolicy", RESTART_POLICIES),
@@ -98,6 +77,38 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &str, errs: &mut Vec<FieldEr
         }
     }
     validate_tolerations(spec, path, errs);
+}
+
+/// Init and app containers: each valid, names unique across both lists, and `restartPolicy`
+/// only on init containers (sidecars), where it can only be `Always`.
+fn validate_containers(
+    spec: &Value,
+    path: &str,
+    volumes: &HashSet<&str>,
+    errs: &mut Vec<FieldError>,
+) {
+    let mut names_seen = HashSet::new();
+    for list in ["initContainers", "containers"] {
+        for (i, c) in list_of(spec, list).iter().enumerate() {
+            let p = index(&child(path, list), i);
+            validate_container(c, &p, volumes, errs);
+            if let Some(n) = str_of(c, "name").filter(|n| !n.is_empty())
+                && !names_seen.insert(n)
+            {
+                errs.push(duplicate(child(&p, "name"), &Value::String(n.to_owned())));
+            }
+            if let Some(rp) = present(c, "restartPolicy") {
+                if list == "containers" {
+                    errs.push(forbidden(
+                        child(&p, "restartPolicy"),
+                        "may not be set for non-init containers",
+                    ));
+                } else if rp.as_str() != Some("Always") {
+                    errs.push(unsupported(child(&p, "restartPolicy"), rp, &["Always"]));
+                }
+            }
+        }
+    }
 }
 
 /// Volume names (unique DNS-1123 labels, one source each); returns the names for mounts.
