@@ -36,20 +36,8 @@ pub(crate) fn merge_map(
     mut patch: Map<String, Value>,
     node: Shape,
 ) -> Result<(), PatchError> {
-    if let Some(directive) = patch.remove(DIRECTIVE) {
-        match directive.as_str() {
-            Some("replace") => original.clear(),
-            Some("delete") => {
-                original.clear();
-                return Ok(());
-            }
-            Some("merge") => {}
-            _ => {
-                return Err(PatchError::bad(format!(
-                    "unknown patch type {directive} in map"
-                )));
-            }
-        }
+    if !apply_map_directive(original, &mut patch)? {
+        return Ok(());
     }
     if let Some(retain) = patch.remove(RETAIN_KEYS) {
         retain_keys(original, &patch, &retain)?;
@@ -73,6 +61,42 @@ pub(crate) fn merge_map(
             .map(|i| orders.swap_remove(i).1);
         merge_field(original, key, value, node, order)?;
     }
+    apply_orders(original, orders, node)?;
+    apply_primitive_deletions(original, deletions)?;
+    Ok(())
+}
+
+/// A map's `$patch` directive: `replace` empties `original` first, `delete` empties it and
+/// ends the merge (returns false), `merge` (or none) merges.
+fn apply_map_directive(
+    original: &mut Map<String, Value>,
+    patch: &mut Map<String, Value>,
+) -> Result<bool, PatchError> {
+    let Some(directive) = patch.remove(DIRECTIVE) else {
+        return Ok(true);
+    };
+    match directive.as_str() {
+        Some("replace") => original.clear(),
+        Some("delete") => {
+            original.clear();
+            return Ok(false);
+        }
+        Some("merge") => {}
+        _ => {
+            return Err(PatchError::bad(format!(
+                "unknown patch type {directive} in map"
+            )));
+        }
+    }
+    Ok(true)
+}
+
+/// `$setElementOrder/<list>` for lists the patch did not otherwise touch.
+fn apply_orders(
+    original: &mut Map<String, Value>,
+    orders: Vec<(String, Value)>,
+    node: Shape,
+) -> Result<(), PatchError> {
     for (key, order) in orders {
         let (_, strategy) = node.field(&key);
         if let Some(Value::Array(list)) = original.get_mut(&key) {
@@ -84,6 +108,14 @@ pub(crate) fn merge_map(
             )));
         }
     }
+    Ok(())
+}
+
+/// `$deleteFromPrimitiveList/<list>`: removes those values from a list of scalars.
+fn apply_primitive_deletions(
+    original: &mut Map<String, Value>,
+    deletions: Vec<(String, Value)>,
+) -> Result<(), PatchError> {
     for (key, remove) in deletions {
         let Value::Array(remove) = remove else {
             return Err(PatchError::bad(format!(
