@@ -57,6 +57,43 @@ fn merge_keyed(
     child: Shape,
 ) -> Result<(), PatchError> {
     let strategy = ListStrategy::MergeByKey(key);
+    let plain = apply_element_directives(list, patch, key)?;
+    let before = list.clone();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for (i, e) in list.iter().enumerate() {
+        if let Some(id) = e.get(key) {
+            at.entry(id.to_string()).or_insert(i);
+        }
+    }
+    let mut patch_order = Vec::with_capacity(plain.len());
+    for element in plain {
+        let value = element.get(key).cloned().ok_or_else(|| {
+            PatchError::bad(format!(
+                "a list element does not contain its merge key {key:?}"
+            ))
+        })?;
+        match at.get(&value.to_string()).and_then(|i| list.get_mut(*i)) {
+            Some(Value::Object(live)) => merge_map(live, element, child)?,
+            _ => {
+                let mut fresh = Map::new();
+                merge_map(&mut fresh, element, child)?;
+                at.insert(value.to_string(), list.len());
+                list.push(Value::Object(fresh));
+            }
+        }
+        patch_order.push(Value::Object(Map::from_iter([(key.to_owned(), value)])));
+    }
+    order_by_patch(list, &before, &patch_order, strategy);
+    Ok(())
+}
+
+/// The `$patch` directives of a keyed list's patch elements: `delete` removes the element
+/// with that key, `replace` empties the list first. Returns the elements left to merge.
+fn apply_element_directives(
+    list: &mut Vec<Value>,
+    patch: Vec<Value>,
+    key: &'static str,
+) -> Result<Vec<Map<String, Value>>, PatchError> {
     let mut plain = Vec::with_capacity(patch.len());
     let mut replace = false;
     for element in patch {
@@ -87,33 +124,7 @@ fn merge_keyed(
     if replace {
         list.clear();
     }
-    let before = list.clone();
-    let mut at: HashMap<String, usize> = HashMap::new();
-    for (i, e) in list.iter().enumerate() {
-        if let Some(id) = e.get(key) {
-            at.entry(id.to_string()).or_insert(i);
-        }
-    }
-    let mut patch_order = Vec::with_capacity(plain.len());
-    for element in plain {
-        let value = element.get(key).cloned().ok_or_else(|| {
-            PatchError::bad(format!(
-                "a list element does not contain its merge key {key:?}"
-            ))
-        })?;
-        match at.get(&value.to_string()).and_then(|i| list.get_mut(*i)) {
-            Some(Value::Object(live)) => merge_map(live, element, child)?,
-            _ => {
-                let mut fresh = Map::new();
-                merge_map(&mut fresh, element, child)?;
-                at.insert(value.to_string(), list.len());
-                list.push(Value::Object(fresh));
-            }
-        }
-        patch_order.push(Value::Object(Map::from_iter([(key.to_owned(), value)])));
-    }
-    order_by_patch(list, &before, &patch_order, strategy);
-    Ok(())
+    Ok(plain)
 }
 
 /// Elements named in `patch` come in patch order; the others keep their places from `before`.
