@@ -153,9 +153,27 @@ async fn get_cacerts(url: &str) -> Result<String, JoinError> {
         .trim_end_matches(']')
         .to_owned();
     let port = uri.port_u16().unwrap_or(DEFAULT_PORT);
-    let server_name = ServerName::try_from(host.clone()).map_err(|e| invalid(&e.to_string()))?;
+    let tls = connect_unverified(url, &host, port).await?;
+    let authority = uri.authority().map_or(host.clone(), ToString::to_string);
+    let request = Request::get("/cacerts")
+        .header(http::header::HOST, authority)
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| invalid(&e.to_string()))?;
+    fetch_text(url, tls, request).await
+}
 
-    let tcp = TcpStream::connect((host.as_str(), port))
+/// A TLS connection to `host:port` that does not check the server's certificate (see
+/// [`unverified_client_config`]).
+async fn connect_unverified(
+    url: &str,
+    host: &str,
+    port: u16,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, JoinError> {
+    let server_name = ServerName::try_from(host.to_owned()).map_err(|e| JoinError::InvalidUrl {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let tcp = TcpStream::connect((host, port))
         .await
         .map_err(|source| JoinError::Unreachable {
             url: url.to_owned(),
@@ -165,13 +183,21 @@ async fn get_cacerts(url: &str) -> Result<String, JoinError> {
         url: url.to_owned(),
         source: io::Error::other(e),
     })?;
-    let tls = TlsConnector::from(config)
+    TlsConnector::from(config)
         .connect(server_name, tcp)
         .await
         .map_err(|source| JoinError::Tls {
             url: url.to_owned(),
             source,
-        })?;
+        })
+}
+
+/// Sends `request` over `tls` (HTTP/1.1) and returns the body of a 200 as text.
+async fn fetch_text(
+    url: &str,
+    tls: tokio_rustls::client::TlsStream<TcpStream>,
+    request: Request<Empty<Bytes>>,
+) -> Result<String, JoinError> {
     let http_err = |source| JoinError::Http {
         url: url.to_owned(),
         source,
@@ -180,11 +206,6 @@ async fn get_cacerts(url: &str) -> Result<String, JoinError> {
         .await
         .map_err(http_err)?;
     let conn = tokio::spawn(conn);
-    let authority = uri.authority().map_or(host.clone(), ToString::to_string);
-    let request = Request::get("/cacerts")
-        .header(http::header::HOST, authority)
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| invalid(&e.to_string()))?;
     let response = sender.send_request(request).await.map_err(http_err)?;
     let status = response.status();
     if status != StatusCode::OK {
