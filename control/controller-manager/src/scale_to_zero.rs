@@ -16,7 +16,9 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use skiff_controllers::scale_to_zero::{IDLE_ANNOTATION, TARGET_ANNOTATION, reconcile as decide};
+use skiff_controllers::scale_to_zero::{
+    IDLE_ANNOTATION, ScaleToZeroPlan, TARGET_ANNOTATION, reconcile as decide,
+};
 
 use crate::cache_ready::{CacheReady, ready_channel, signal_when_listed};
 use crate::context::{Ctx, drive};
@@ -94,16 +96,7 @@ async fn reconcile(deployment: Arc<Deployment>, c: Arc<StzCtx>) -> Result<Action
         Vec::new()
     };
     let plan = decide(&deployment, &services, &nodes, Timestamp::now().as_second());
-    let service_api: Api<Service> = Api::namespaced(c.ctx.client.clone(), &ns);
-    let marks = plan.mark.iter().map(|s| (s, json!(name)));
-    let unmarks = plan.unmark.iter().map(|s| (s, serde_json::Value::Null));
-    for (service, value) in marks.chain(unmarks) {
-        let patch = json!({"metadata": {"annotations": {TARGET_ANNOTATION: value}}});
-        service_api
-            .patch(service, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(Error::api("marking the Service", service.clone()))?;
-    }
+    mark_services(&c, &ns, &name, &plan).await?;
     let object = deployment.object_ref(&());
     if let Some(problem) = &plan.problem {
         record(
@@ -114,31 +107,60 @@ async fn reconcile(deployment: Arc<Deployment>, c: Arc<StzCtx>) -> Result<Action
         .await;
     }
     if plan.scale_to_zero {
-        let patch = json!({"spec": {"replicas": 0}});
-        Api::<Deployment>::namespaced(c.ctx.client.clone(), &ns)
-            .patch_scale(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(Error::api("scaling to zero", name.clone()))?;
-        let note = EventNote::normal(
-            "ScaledToZero",
-            "no connection for its idle time: scaled to 0".into(),
-        );
-        record(&c.ctx.client, &object, note).await;
-        let reported: Vec<&String> = nodes
-            .iter()
-            .filter_map(|n| {
-                n.annotations()
-                    .get(skiff_controllers::scale_to_zero::ACTIVITY_ANNOTATION)
-            })
-            .collect();
-        tracing::info!(
-            ?reported,
-            "controller-manager: deployment {ns}/{name} idle: scaled to 0"
-        );
+        scale_to_zero(&c, &deployment, &nodes).await?;
     }
     c.ctx.backoff.reset(NAME, &key(&deployment));
     Ok(match plan.requeue_after {
         Some(s) => Action::requeue(std::time::Duration::from_secs(s.max(1).unsigned_abs())),
         None => Action::await_change(),
     })
+}
+
+/// Points the Services the plan names at the Deployment (the annotation the node proxy reads to
+/// wake it), and unpoints the others.
+async fn mark_services(
+    c: &StzCtx,
+    ns: &str,
+    name: &str,
+    plan: &ScaleToZeroPlan,
+) -> Result<(), Error> {
+    let service_api: Api<Service> = Api::namespaced(c.ctx.client.clone(), ns);
+    let marks = plan.mark.iter().map(|s| (s, json!(name)));
+    let unmarks = plan.unmark.iter().map(|s| (s, serde_json::Value::Null));
+    for (service, value) in marks.chain(unmarks) {
+        let patch = json!({"metadata": {"annotations": {TARGET_ANNOTATION: value}}});
+        service_api
+            .patch(service, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(Error::api("marking the Service", service.clone()))?;
+    }
+    Ok(())
+}
+
+/// Scales an idle Deployment to 0 through its scale subresource and says so in an event.
+async fn scale_to_zero(c: &StzCtx, deployment: &Deployment, nodes: &[Node]) -> Result<(), Error> {
+    let ns = deployment.namespace().unwrap_or_default();
+    let name = deployment.name_any();
+    let patch = json!({"spec": {"replicas": 0}});
+    Api::<Deployment>::namespaced(c.ctx.client.clone(), &ns)
+        .patch_scale(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(Error::api("scaling to zero", name.clone()))?;
+    let note = EventNote::normal(
+        "ScaledToZero",
+        "no connection for its idle time: scaled to 0".into(),
+    );
+    record(&c.ctx.client, &deployment.object_ref(&()), note).await;
+    let reported: Vec<&String> = nodes
+        .iter()
+        .filter_map(|n| {
+            n.annotations()
+                .get(skiff_controllers::scale_to_zero::ACTIVITY_ANNOTATION)
+        })
+        .collect();
+    tracing::info!(
+        ?reported,
+        "controller-manager: deployment {ns}/{name} idle: scaled to 0"
+    );
+    Ok(())
 }
