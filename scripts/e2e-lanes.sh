@@ -2,7 +2,7 @@
 # Runs the end-to-end test binaries of `skiff-tests` side by side, in LANES parallel lanes
 # (2 by default), longest first. Each binary's output goes to a log that is printed whole when
 # the binary ends, so lanes never interleave. Exits non-zero if any binary failed.
-# Usage: scripts/e2e-lanes.sh   (after `cargo test --workspace --no-run`; SKIFF_BIN set)
+# Usage: scripts/e2e-lanes.sh   (after `cargo test --workspace --lib --bins --tests --no-run`; SKIFF_BIN set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lanes="${LANES:-2}"

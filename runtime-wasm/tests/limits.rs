@@ -1,5 +1,5 @@
-//! CPU and pooling limits measured on real guests: a 250m busy loop gets roughly a quarter
-//! of the work of an unlimited one, and the pooling allocator runs pods, keeps enforcing
+//! CPU and pooling limits measured on real guests: a 250m busy loop gets at most a quarter
+//! of a core (an unlimited one gets more), and the pooling allocator runs pods, keeps enforcing
 //! memory limits and names pool exhaustion clearly.
 
 use crate::support::{Harness, bounded, guest, shared_data_dir};
@@ -29,27 +29,31 @@ async fn cpu_limit_throttles_a_busy_guest_to_its_share() -> Result<()> {
         for name in ["quarter", "full"] {
             h.wait_log("busy", name, "busy-loop started", T).await?;
         }
-        // Count the work each does in the same window. Both share the box with whatever
-        // else runs, and the throttle counts wall time, so contention slows both alike.
+        // The throttle is a share of wall time, so it bounds the guest's CPU time whatever else
+        // runs: at most a quarter of the window (plus slack for the scheduling quantum). The
+        // unlimited one gets what the machine gives it; only when that is clearly more than
+        // a quarter can the two be compared (a loaded box gives both the same sliver).
         let window = Duration::from_secs(3);
-        let (q0, f0) = (
-            heartbeats(&h, "busy", "quarter")?,
-            heartbeats(&h, "busy", "full")?,
-        );
+        let cpu = |name| -> Result<u64> { Ok(h.rt.container_usage("busy", name)?.cpu_ns) };
+        let (q0, f0) = (cpu("quarter")?, cpu("full")?);
+        let beats0 = heartbeats(&h, "busy", "quarter")?;
         tokio::time::sleep(window).await;
-        let (q1, f1) = (
-            heartbeats(&h, "busy", "quarter")?,
-            heartbeats(&h, "busy", "full")?,
-        );
-        let (q, f) = ((q1 - q0) as f64, (f1 - f0) as f64);
-        assert!(q > 0.0, "the throttled guest still runs (full did {f})");
-        let ratio = f / q;
-        eprintln!("cpu: unlimited {f} vs 250m {q} heartbeats in {window:?}: ratio {ratio:.2}");
-        // Expected 4x (measured 3.8-4.8); generous bounds for a noisy, shared 2-core box.
+        let (q, f) = (cpu("quarter")? - q0, cpu("full")? - f0);
+        let beats = heartbeats(&h, "busy", "quarter")? - beats0;
+        let window_ns = window.as_nanos() as f64;
+        let (q_share, f_share) = (q as f64 / window_ns, f as f64 / window_ns);
+        eprintln!("cpu over {window:?}: 250m used {q_share:.2} of a core, unlimited {f_share:.2}");
+        assert!(beats > 0, "the throttled guest still runs");
         assert!(
-            (2.0..=8.0).contains(&ratio),
-            "unlimited/250m work ratio {ratio:.2} (full {f}, quarter {q} heartbeats in {window:?})"
+            q_share <= 0.35,
+            "the 250m guest used {q_share:.2} of a core over {window:?}"
         );
+        if f_share >= 0.6 {
+            assert!(
+                f_share / q_share >= 2.0,
+                "unlimited {f_share:.2} vs 250m {q_share:.2} of a core"
+            );
+        }
         h.shutdown().await;
         Ok(())
     })
