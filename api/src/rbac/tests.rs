@@ -83,7 +83,14 @@ fn policy() -> Policy {
     p
 }
 
-fn resource(user: &UserInfo, verb: &str, path: &str, ns: &str, name: &str) -> Attributes {
+/// A resource request by `user`: `path` is `group/resource[/subresource]` (`/pods` for core).
+pub(super) fn resource(
+    user: &UserInfo,
+    verb: &str,
+    path: &str,
+    ns: &str,
+    name: &str,
+) -> Attributes {
     let (group, rest) = path.split_once('/').unwrap_or(("", path));
     let (resource, subresource) = rest.split_once('/').unwrap_or((rest, ""));
     Attributes {
@@ -109,7 +116,7 @@ fn decisions_by_subject_verb_resource_and_namespace() {
     let bob = UserInfo::new("bob", &[AUTHENTICATED]);
     let admin = UserInfo::new("root", &[SYSTEM_MASTERS]);
     // (who, verb, group/resource[/sub], namespace, name, allowed)
-    let table: &[(&UserInfo, &str, &str, &str, &str, bool)] = &[
+    let table: &[DecisionRow] = &[
         (&ci, "list", "/pods", "dev", "", true),
         (&ci, "watch", "/pods", "dev", "", true),
         (&ci, "get", "/pods", "dev", "web", true),
@@ -152,9 +159,16 @@ fn decisions_by_subject_verb_resource_and_namespace() {
             true,
         ),
     ];
+    assert_decisions(&p, table);
+}
+
+/// (who, verb, group/resource[/sub], namespace, name, allowed)
+pub(super) type DecisionRow<'a> = (&'a UserInfo, &'a str, &'a str, &'a str, &'a str, bool);
+
+/// Asks `p` every row's question and checks its answer.
+pub(super) fn assert_decisions(p: &Policy, table: &[DecisionRow]) {
     for (who, verb, path, ns, name, allowed) in table {
-        let attributes = resource(who, verb, path, ns, name);
-        let decision = p.authorize(&attributes);
+        let decision = p.authorize(&resource(who, verb, path, ns, name));
         assert_eq!(
             decision.allowed, *allowed,
             "{} {verb} {path} in {ns:?} name {name:?}: {decision:?}",

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use serde_json::json;
 
+use super::tests::{DecisionRow, assert_decisions};
 use super::*;
 
 /// The bootstrap objects with every aggregated role holding what it gathers.
@@ -28,29 +29,13 @@ fn aggregated_policy() -> Policy {
     p
 }
 
-fn ask(user: &UserInfo, verb: &str, path: &str, ns: &str, name: &str) -> Attributes {
-    let (group, rest) = path.split_once('/').unwrap_or(("", path));
-    let (resource, subresource) = rest.split_once('/').unwrap_or((rest, ""));
-    Attributes {
-        user: user.clone(),
-        verb: verb.into(),
-        target: Target::Resource(ResourceAttributes {
-            namespace: ns.into(),
-            api_group: group.into(),
-            resource: resource.into(),
-            subresource: subresource.into(),
-            name: name.into(),
-        }),
-    }
-}
-
 #[test]
 fn components_may_do_their_work_and_nothing_else() {
     let p = aggregated_policy();
     let scheduler = UserInfo::new("system:kube-scheduler", &[AUTHENTICATED]);
     let cm = UserInfo::new("system:kube-controller-manager", &[AUTHENTICATED]);
     // (who, verb, group/resource[/sub], namespace, name, allowed)
-    let table: &[(&UserInfo, &str, &str, &str, &str, bool)] = &[
+    let table: &[DecisionRow] = &[
         (&scheduler, "watch", "/pods", "", "", true),
         (&scheduler, "list", "/nodes", "", "", true),
         (&scheduler, "create", "/pods/binding", "dev", "web", true),
@@ -140,7 +125,7 @@ fn components_may_do_their_work_and_nothing_else() {
             false,
         ),
     ];
-    check(&p, table);
+    assert_decisions(&p, table);
 }
 
 /// A RoleBinding of `view` in `dev` pulls `dev/*` and pushes nothing; `edit` pushes too; only
@@ -162,7 +147,7 @@ fn default_roles_pull_and_push_the_built_in_registry() {
     let editor = UserInfo::service_account("dev", "editors");
     let admin = UserInfo::service_account("dev", "admins");
     let repo = "registry.skiff.io/repositories";
-    let table: &[(&UserInfo, &str, &str, &str, &str, bool)] = &[
+    let table: &[DecisionRow] = &[
         (&viewer, "pull", repo, "dev", "dev/app", true),
         (&viewer, "push", repo, "dev", "dev/app", false),
         (&viewer, "pull", repo, "prod", "prod/app", false),
@@ -174,16 +159,5 @@ fn default_roles_pull_and_push_the_built_in_registry() {
         (&admin, "push", repo, "dev", "dev/app", true),
         (&admin, "delete", repo, "dev", "dev/app", true),
     ];
-    check(&p, table);
-}
-
-fn check(p: &Policy, table: &[(&UserInfo, &str, &str, &str, &str, bool)]) {
-    for (who, verb, path, ns, name, allowed) in table {
-        let decision = p.authorize(&ask(who, verb, path, ns, name));
-        assert_eq!(
-            decision.allowed, *allowed,
-            "{} {verb} {path} in {ns:?} name {name:?}: {decision:?}",
-            who.name
-        );
-    }
+    assert_decisions(&p, table);
 }
