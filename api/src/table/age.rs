@@ -2,7 +2,7 @@
 //! `duration.HumanDuration` (two units while the larger is small, then one: "90s", "3m12s",
 //! "25m", "5h3m", "30h", "2d3h", "45d", "2y10d", "9y").
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Unix seconds of an RFC 3339 timestamp (`2024-05-01T10:00:00Z`, `...T10:00:00.123456+02:00`);
 /// fractions of a second are dropped. `None` if it is not one.
@@ -123,6 +123,11 @@ pub fn since(ts: &Value, now: i64) -> String {
         Some(t) => human_duration(now - t),
         None => "<unknown>".into(),
     }
+}
+
+/// The Age cell of an object: how long ago `metadata.creationTimestamp` was.
+pub fn age_cell(obj: &Value, now: i64) -> Value {
+    json!(since(&obj["metadata"]["creationTimestamp"], now))
 }
 
 #[cfg(test)]

@@ -3,13 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::age::since;
+use super::age::{age_cell, since};
 use super::fields::{len_at, list_at, name, or_none, str_at};
 use super::{AGE, Column, NAME, Row, col, wide};
-
-fn age(obj: &Value, now: i64) -> Value {
-    json!(since(&obj["metadata"]["creationTimestamp"], now))
-}
 
 pub(super) const NODE: &[Column] = &[
     NAME,
@@ -91,7 +87,7 @@ pub(super) fn node(node: &Value, now: i64) -> Row {
         json!(name(node)),
         json!(status.join(",")),
         json!(or_none(roles.join(","))),
-        age(node, now),
+        age_cell(node, now),
         json!(str_at(info, &["kubeletVersion"])),
         json!(node_address(node, "InternalIP")),
         json!(node_address(node, "ExternalIP")),
@@ -110,7 +106,7 @@ pub(super) const NAMESPACE: &[Column] = &[
 
 pub(super) fn namespace(ns: &Value, now: i64) -> Row {
     let phase = str_at(ns, &["status", "phase"]);
-    vec![json!(name(ns)), json!(phase), age(ns, now)].into()
+    vec![json!(name(ns)), json!(phase), age_cell(ns, now)].into()
 }
 
 pub(super) const EVENT: &[Column] = &[
@@ -221,7 +217,7 @@ pub(super) const CONFIG_MAP: &[Column] = &[
 
 pub(super) fn config_map(cm: &Value, now: i64) -> Row {
     let data = len_at(cm, &["data"]) + len_at(cm, &["binaryData"]);
-    vec![json!(name(cm)), json!(data), age(cm, now)].into()
+    vec![json!(name(cm)), json!(data), age_cell(cm, now)].into()
 }
 
 pub(super) const SECRET: &[Column] = &[
@@ -245,7 +241,7 @@ pub(super) fn secret(s: &Value, now: i64) -> Row {
         json!(name(s)),
         json!(ty),
         json!(len_at(s, &["data"])),
-        age(s, now),
+        age_cell(s, now),
     ]
     .into()
 }
@@ -264,7 +260,7 @@ pub(super) fn service_account(sa: &Value, now: i64) -> Row {
     vec![
         json!(name(sa)),
         json!(len_at(sa, &["secrets"])),
-        age(sa, now),
+        age_cell(sa, now),
     ]
     .into()
 }
@@ -281,5 +277,5 @@ pub(super) const LEASE: &[Column] = &[
 
 pub(super) fn lease(lease: &Value, now: i64) -> Row {
     let holder = str_at(lease, &["spec", "holderIdentity"]);
-    vec![json!(name(lease)), json!(holder), age(lease, now)].into()
+    vec![json!(name(lease)), json!(holder), age_cell(lease, now)].into()
 }

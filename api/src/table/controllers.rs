@@ -4,29 +4,15 @@
 
 use serde_json::{Value, json};
 
-use super::age::since;
+use super::age::age_cell;
 use super::fields::{container_cells, format_labels, format_selector, int_at, name, str_at};
-use super::{AGE, Column, NAME, Row, col, wide};
+use super::{AGE, CONTAINERS, Column, IMAGES, NAME, Row, col, wide};
 
-const CONTAINERS: Column = wide(
-    "Containers",
-    "string",
-    "Names of each container in the template.",
-);
-const IMAGES: Column = wide(
-    "Images",
-    "string",
-    "Images referenced by each container in the template.",
-);
 const SELECTOR: Column = wide(
     "Selector",
     "string",
     "Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
 );
-
-fn age(obj: &Value, now: i64) -> Value {
-    json!(since(&obj["metadata"]["creationTimestamp"], now))
-}
 
 pub(super) const DAEMON_SET: &[Column] = &[
     NAME,
@@ -78,7 +64,7 @@ pub(super) fn daemon_set(obj: &Value, now: i64) -> Row {
         json!(int_at(status, &["updatedNumberScheduled"])),
         json!(int_at(status, &["numberAvailable"])),
         json!(format_labels(&pod_spec["nodeSelector"])),
-        age(obj, now),
+        age_cell(obj, now),
         json!(names),
         json!(images),
         json!(format_selector(&obj["spec"]["selector"])),
@@ -117,7 +103,7 @@ pub(super) fn replication_controller(obj: &Value, now: i64) -> Row {
         json!(obj["spec"]["replicas"].as_i64().unwrap_or(1)),
         json!(int_at(status, &["replicas"])),
         json!(int_at(status, &["readyReplicas"])),
-        age(obj, now),
+        age_cell(obj, now),
         json!(names),
         json!(images),
         json!(format_labels(&obj["spec"]["selector"])),
@@ -141,7 +127,7 @@ pub(super) fn controller_revision(obj: &Value, now: i64) -> Row {
         json!(name(obj)),
         json!(controller_name(obj)),
         json!(int_at(obj, &["revision"])),
-        age(obj, now),
+        age_cell(obj, now),
     ]
     .into()
 }
@@ -191,7 +177,7 @@ pub(super) fn pod_disruption_budget(obj: &Value, now: i64) -> Row {
         json!(int_or_string(&spec["minAvailable"])),
         json!(int_or_string(&spec["maxUnavailable"])),
         json!(int_at(&obj["status"], &["disruptionsAllowed"])),
-        age(obj, now),
+        age_cell(obj, now),
     ]
     .into()
 }

@@ -102,6 +102,17 @@ const AGE: Column = col(
     "string",
     "CreationTimestamp is a timestamp representing the server time when this object was created.",
 );
+/// The template's containers and images of a workload (wide output).
+const CONTAINERS: Column = wide(
+    "Containers",
+    "string",
+    "Names of each container in the template.",
+);
+const IMAGES: Column = wide(
+    "Images",
+    "string",
+    "Images referenced by each container in the template.",
+);
 
 /// The cells of one row and, for finished pods, the row's conditions.
 pub(crate) struct Row {

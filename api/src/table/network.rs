@@ -4,15 +4,11 @@
 
 use serde_json::{Value, json};
 
-use super::age::since;
+use super::age::age_cell;
 use super::fields::{
     format_labels, format_selector, list_at, list_with_more, name, or_none, str_at,
 };
 use super::{AGE, Column, NAME, Row, col, wide};
-
-fn age(obj: &Value, now: i64) -> Value {
-    json!(since(&obj["metadata"]["creationTimestamp"], now))
-}
 
 pub(super) const SERVICE: &[Column] = &[
     NAME,
@@ -103,7 +99,7 @@ pub(super) fn service(svc: &Value, now: i64) -> Row {
         json!(or_none(cluster_ip)),
         json!(external_ip(svc, ty)),
         json!(or_none(ports.join(","))),
-        age(svc, now),
+        age_cell(svc, now),
         json!(format_labels(&spec["selector"])),
     ]
     .into()
@@ -154,7 +150,7 @@ pub(super) fn endpoints(obj: &Value, now: i64) -> Row {
             list_with_more(&all, 3)
         }
     };
-    vec![json!(name(obj)), json!(text), age(obj, now)].into()
+    vec![json!(name(obj)), json!(text), age_cell(obj, now)].into()
 }
 
 pub(super) const ENDPOINT_SLICE: &[Column] = &[
@@ -196,7 +192,7 @@ pub(super) fn endpoint_slice(obj: &Value, now: i64) -> Row {
         json!(str_at(obj, &["addressType"])),
         json!(list_with_more(&ports, 3)),
         json!(list_with_more(&addresses, 3)),
-        age(obj, now),
+        age_cell(obj, now),
     ]
     .into()
 }
@@ -215,7 +211,7 @@ pub(super) fn network_policy(obj: &Value, now: i64) -> Row {
     vec![
         json!(name(obj)),
         json!(format_selector(&obj["spec"]["podSelector"])),
-        age(obj, now),
+        age_cell(obj, now),
     ]
     .into()
 }

@@ -3,31 +3,17 @@
 
 use serde_json::{Value, json};
 
-use super::age::{human_duration, parse_rfc3339, since};
+use super::age::{age_cell, human_duration, parse_rfc3339, since};
 use super::fields::{
     container_cells, format_selector, has, int_at, len_at, list_at, name, selector_string, str_at,
 };
-use super::{AGE, Column, NAME, Row, col, wide};
+use super::{AGE, CONTAINERS, Column, IMAGES, NAME, Row, col, wide};
 
-const CONTAINERS: Column = wide(
-    "Containers",
-    "string",
-    "Names of each container in the template.",
-);
-const IMAGES: Column = wide(
-    "Images",
-    "string",
-    "Images referenced by each container in the template.",
-);
 const SELECTOR: Column = wide(
     "Selector",
     "string",
     "A label query over pods that should match the replicas count.",
 );
-
-fn age(obj: &Value, now: i64) -> Value {
-    json!(since(&obj["metadata"]["creationTimestamp"], now))
-}
 
 /// `spec.replicas`, which defaulting sets to 1 when omitted.
 fn desired(obj: &Value) -> i64 {
@@ -65,7 +51,7 @@ pub(super) fn deployment(obj: &Value, now: i64) -> Row {
         )),
         json!(int_at(status, &["updatedReplicas"])),
         json!(int_at(status, &["availableReplicas"])),
-        age(obj, now),
+        age_cell(obj, now),
         json!(names),
         json!(images),
         // printDeployment prints the selector without the "<none>" of FormatLabelSelector.
@@ -105,7 +91,7 @@ pub(super) fn replica_set(obj: &Value, now: i64) -> Row {
         json!(desired(obj)),
         json!(int_at(status, &["replicas"])),
         json!(int_at(status, &["readyReplicas"])),
-        age(obj, now),
+        age_cell(obj, now),
         json!(names),
         json!(images),
         json!(format_selector(&obj["spec"]["selector"])),
@@ -173,7 +159,7 @@ pub(super) fn job(obj: &Value, now: i64) -> Row {
         json!(state),
         json!(completions),
         json!(duration),
-        age(obj, now),
+        age_cell(obj, now),
         json!(names),
         json!(images),
         json!(format_selector(&spec["selector"])),
@@ -232,7 +218,7 @@ pub(super) fn cron_job(obj: &Value, now: i64) -> Row {
         json!(suspend),
         json!(len_at(obj, &["status", "active"])),
         json!(last_text),
-        age(obj, now),
+        age_cell(obj, now),
         json!(names),
         json!(images),
         json!(format_selector(&job_spec["selector"])),
