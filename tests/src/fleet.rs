@@ -136,19 +136,25 @@ impl Fleet {
 }
 
 /// Polls `check` every 200 ms until it returns true or `limit` passes (an error counts as
-/// false).
+/// false; the last one is named in the failure).
 pub async fn poll<F, Fut>(what: &str, limit: Duration, check: F) -> anyhow::Result<()>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<bool>>,
 {
     let deadline = Instant::now() + limit;
+    let mut last = None;
     loop {
-        if check().await.unwrap_or(false) {
-            return Ok(());
+        match check().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => last = Some(e),
         }
         if Instant::now() >= deadline {
-            bail!("{what}: not within {limit:?}");
+            let last = last
+                .map(|e| format!(" (last error: {e:#})"))
+                .unwrap_or_default();
+            bail!("{what}: not within {limit:?}{last}");
         }
         sleep(Duration::from_millis(200)).await;
     }

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use skiff_tests::skiff_bin;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::{Instant, timeout};
 
 /// Longest one CLI run may take (a `run --wait` included).
 const RUN_LIMIT: Duration = Duration::from_secs(120);
@@ -139,28 +139,13 @@ impl Following {
     }
 }
 
-/// Polls `check` every 300 ms until it holds or [`WAIT`] passes.
+/// Polls `check` until it holds or [`WAIT`] passes.
 pub async fn poll<F, Fut>(what: &str, check: F) -> anyhow::Result<()>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = anyhow::Result<bool>>,
 {
-    let deadline = Instant::now() + WAIT;
-    let mut last = None;
-    loop {
-        match check().await {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-            Err(e) => last = Some(e),
-        }
-        if Instant::now() >= deadline {
-            let last = last
-                .map(|e| format!(" (last error: {e:#})"))
-                .unwrap_or_default();
-            bail!("{what}: not within {WAIT:?}{last}");
-        }
-        sleep(Duration::from_millis(300)).await;
-    }
+    skiff_tests::fleet::poll(what, WAIT, check).await
 }
 
 /// The .wasm of example guest `name`.

@@ -3,10 +3,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::Value;
 use skiff_tests::{Kubectl, Replica, ReplicaOptions};
-use tokio::time::{Instant, sleep};
 
 /// How long one condition may take to hold.
 pub const WAIT: Duration = Duration::from_secs(90);
@@ -78,29 +77,13 @@ impl Cluster {
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    /// Polls `check` every 300 ms until it holds or [`WAIT`] passes; the failure names
-    /// `what` and ends with the server's recent log.
+    /// Polls `check` until it holds or [`WAIT`] passes; the failure names `what`.
     pub async fn poll<F, Fut>(&self, what: &str, check: F) -> anyhow::Result<()>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = anyhow::Result<bool>>,
     {
-        let deadline = Instant::now() + WAIT;
-        let mut last = None;
-        loop {
-            match check().await {
-                Ok(true) => return Ok(()),
-                Ok(false) => {}
-                Err(e) => last = Some(e),
-            }
-            if Instant::now() >= deadline {
-                let last = last
-                    .map(|e| format!(" (last error: {e:#})"))
-                    .unwrap_or_default();
-                bail!("{what}: not within {WAIT:?}{last}");
-            }
-            sleep(Duration::from_millis(300)).await;
-        }
+        skiff_tests::fleet::poll(what, WAIT, check).await
     }
 
     /// Names of the pods `selector` selects that are not being deleted.
