@@ -169,6 +169,15 @@ fn deleting(mut cr: ControllerRevision) -> ControllerRevision {
     cr
 }
 
+/// (DaemonSet, revisions, adopted, released, number of the revision created).
+type ClaimCase<'a> = (
+    &'a DaemonSet,
+    Vec<ControllerRevision>,
+    Vec<&'a str>,
+    Vec<&'a str>,
+    Option<i64>,
+);
+
 #[test]
 fn orphan_revisions_are_adopted_as_controller_ref_manager_does() {
     let (v1, v2) = (with_image("v1.wasm", None), with_image("v2.wasm", None));
@@ -178,14 +187,7 @@ fn orphan_revisions_are_adopted_as_controller_ref_manager_does() {
     );
     let mut terminating = v2.clone();
     terminating.metadata.deletion_timestamp = deleting(stored(&v2, 1)).metadata.deletion_timestamp;
-    // (DaemonSet, revisions, adopted, released, number of the revision created, if one is)
-    let table: Vec<(
-        &DaemonSet,
-        Vec<ControllerRevision>,
-        Vec<&str>,
-        Vec<&str>,
-        Option<i64>,
-    )> = vec![
+    let table: Vec<ClaimCase> = vec![
         // The current template's orphan revision: adopted, and it is the current one.
         (&v2, vec![orphan(stored(&v2, 1))], vec![&r2], vec![], None),
         // An older template's orphan: adopted as history, the new one numbered after it.
