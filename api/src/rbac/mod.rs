@@ -10,6 +10,7 @@
 //! - `aggregate`: the rules of an aggregated ClusterRole.
 //! - `bootstrap`: the default roles and bindings made at first start; `controller_roles`: the
 //!   controller manager's and its controllers' among them.
+//! - `reconcile`: a stored default role or binding against this version's (autoupdate).
 //! - `discovery`: the discovery documents of the (never stored) review APIs.
 
 mod aggregate;
@@ -18,10 +19,13 @@ mod controller_roles;
 mod covers;
 pub mod discovery;
 mod policy;
+pub mod reconcile;
 mod rules;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_reconcile;
 #[cfg(test)]
 mod tests_system;
 

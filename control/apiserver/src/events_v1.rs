@@ -1,8 +1,8 @@
 //! `events.k8s.io/v1` Events, served from the core/v1 Events' storage as kube-apiserver
 //! does: a request on the group (authorised as itself, by RBAC and the node rules) becomes
 //! the same request on core Events, and objects are converted on the way in and out
-//! (`skiff_api::events`). Watches convert each event line. Answers are JSON (a protobuf
-//! request gets JSON, which client-go decodes by its Content-Type), or a Table for kubectl.
+//! (`skiff_api::events`). Watches convert each event line. Answers are JSON, protobuf (the
+//! `k8s.io.api.events.v1` messages, watches as `WatchEvent` frames) or a Table for kubectl.
 
 use std::convert::Infallible;
 
@@ -45,6 +45,20 @@ fn shaped(object: Value) -> Value {
     }
 }
 
+/// A list of core Events (a delete-collection's answer) as an events.k8s.io/v1 EventList.
+fn shaped_list(mut list: Value) -> Value {
+    if list["kind"] != "EventList" {
+        return list;
+    }
+    if let Some(items) = list["items"].as_array_mut() {
+        for item in items {
+            *item = shaped(item.take());
+        }
+    }
+    list["apiVersion"] = Value::String(skiff_api::events::API_VERSION.into());
+    list
+}
+
 fn shaped_written(written: Written) -> Written {
     Written {
         object: shaped(written.object),
@@ -62,7 +76,6 @@ impl ApiServer {
         body: &[u8],
         content_type: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let format = format.without_protobuf();
         let core = core_request(request)?;
         let ok = |v: Value| respond::object(StatusCode::OK, request, format, v);
         match request.verb {
@@ -74,7 +87,16 @@ impl ApiServer {
             }
             Verb::Watch => {
                 let events = self.watch(&core, Format::Json, false).await?;
-                Ok(respond::stream(Format::Json, reshaped_watch(events)))
+                let protobuf = matches!(format, Format::Protobuf);
+                let stream_format = if protobuf {
+                    Format::Protobuf
+                } else {
+                    Format::Json
+                };
+                Ok(respond::stream(
+                    stream_format,
+                    reshaped_watch(events, protobuf),
+                ))
             }
             Verb::Create => {
                 let object = to_core(&parsed.unwrap_or_default());
@@ -96,7 +118,9 @@ impl ApiServer {
             }
             Verb::DeleteCollection => {
                 let options = DeleteOptions::from(&core, parsed.as_ref());
-                Ok(ok(self.delete_collection(&core, &options).await?))
+                Ok(ok(shaped_list(
+                    self.delete_collection(&core, &options).await?,
+                )))
             }
         }
     }
@@ -127,9 +151,11 @@ impl ApiServer {
 }
 
 /// The lines of a core Events watch with each Event in the events.k8s.io/v1 shape (lines
-/// may arrive split across frames; each is converted once whole).
+/// may arrive split across frames; each is converted once whole), as JSON lines or as
+/// protobuf `WatchEvent` frames.
 fn reshaped_watch(
     events: impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static,
+    protobuf: bool,
 ) -> impl Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static {
     let mut pending: Vec<u8> = Vec::new();
     events.filter_map(move |frame| {
@@ -139,7 +165,7 @@ fn reshaped_watch(
             pending.extend_from_slice(&data);
             while let Some(end) = pending.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = pending.drain(..=end).collect();
-                out.extend(reshaped_line(&line));
+                out.extend(reshaped_line(&line, protobuf));
             }
         }
         let frame = (!out.is_empty()).then(|| Ok(Frame::data(Bytes::from(out))));
@@ -147,8 +173,9 @@ fn reshaped_watch(
     })
 }
 
-/// One watch line (`{"type": .., "object": ..}\n`) in the events.k8s.io/v1 shape.
-fn reshaped_line(line: &[u8]) -> Vec<u8> {
+/// One watch line (`{"type": .., "object": ..}\n`) in the events.k8s.io/v1 shape, or that
+/// event as a protobuf frame.
+fn reshaped_line(line: &[u8], protobuf: bool) -> Vec<u8> {
     let Ok(mut event) = serde_json::from_slice::<Value>(line) else {
         return line.to_vec();
     };
@@ -160,6 +187,10 @@ fn reshaped_line(line: &[u8]) -> Vec<u8> {
     } else {
         shaped(object)
     };
+    if protobuf {
+        let kind = event["type"].as_str().unwrap_or("ERROR");
+        return crate::watch::protobuf_frame(kind, &event["object"]).to_vec();
+    }
     let mut out = serde_json::to_vec(&event).unwrap_or_else(|_| line.to_vec());
     out.push(b'\n');
     out
@@ -183,7 +214,7 @@ mod tests {
             Ok(Frame::data(Bytes::copy_from_slice(b))),
         ]);
         let out: Vec<u8> = futures::executor::block_on(
-            reshaped_watch(frames)
+            reshaped_watch(frames, false)
                 .map(|f| f.map(|f| f.into_data().unwrap_or_default()))
                 .collect::<Vec<_>>(),
         )
@@ -204,5 +235,28 @@ mod tests {
         assert_eq!(lines[0]["object"]["regarding"]["name"], "p");
         assert_eq!(lines[1]["object"]["apiVersion"], "events.k8s.io/v1");
         assert_eq!(lines[1]["object"]["metadata"]["resourceVersion"], "9");
+    }
+
+    #[test]
+    fn watch_events_become_protobuf_frames_of_the_events_v1_message() {
+        let added = json!({"type": "ADDED", "object": {"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": "e", "namespace": "default", "resourceVersion": "5"},
+            "message": "hi", "reason": "Started", "type": "Normal", "count": 2,
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"}}});
+        let line = format!("{added}\n");
+        let frame = reshaped_line(line.as_bytes(), true);
+        let (kind, object, rest) =
+            skiff_api::protobuf::decode_watch_frame(&frame).expect("one frame");
+        assert_eq!((kind.as_str(), rest.len()), ("ADDED", 0));
+        assert_eq!(object["apiVersion"], "events.k8s.io/v1");
+        assert_eq!(object["kind"], "Event");
+        assert_eq!(object["note"], "hi");
+        assert_eq!(object["deprecatedCount"], 2);
+        assert_eq!(object["regarding"]["name"], "p");
+        assert_eq!(
+            object,
+            shaped(added["object"].clone()),
+            "nothing lost on the wire"
+        );
     }
 }

@@ -114,14 +114,6 @@ pub enum Format {
 }
 
 impl Format {
-    /// This format, JSON for protobuf (for objects whose kind has no served message).
-    fn without_protobuf(self) -> Format {
-        match self {
-            Format::Protobuf => Format::Json,
-            other => other,
-        }
-    }
-
     /// This format for an answer that is never a Table (a delete's object or Status).
     fn untabled(self) -> Format {
         match self {

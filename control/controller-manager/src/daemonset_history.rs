@@ -1,6 +1,7 @@
 //! A DaemonSet's ControllerRevisions, carried out: the plan of
-//! `skiff_controllers::daemonset::history` (create the current revision, renumber one made
-//! current again by an undo, delete duplicates and expired history) against the API. A new
+//! `skiff_controllers::daemonset::history` (adopt orphans the selector matches and release
+//! owned ones it no longer does, create the current revision, renumber one made current again
+//! by an undo, delete duplicates and expired history) against the API. A new
 //! revision whose name is taken by another template bumps `status.collisionCount`, as kube
 //! does, so the next reconcile hashes to a fresh name.
 
@@ -9,10 +10,12 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
+use skiff_controllers::common::controller_owner;
 use skiff_controllers::daemonset::history;
 
 use crate::context::Ctx;
 use crate::error::Error;
+use crate::owners::adopt_and_release;
 
 /// What syncing the history found.
 pub(crate) enum Synced {
@@ -39,6 +42,13 @@ pub(crate) async fn sync(ctx: &Ctx, ds: &DaemonSet, pods: &[Pod]) -> Result<Sync
         kind: "DaemonSet",
         source,
     })?;
+    let owner = controller_owner(
+        "apps/v1",
+        "DaemonSet",
+        &ds.name_any(),
+        &ds.uid().unwrap_or_default(),
+    );
+    adopt_and_release(&api, &revisions, &owner, &plan.adopt, &plan.release).await?;
     if let Some(revision) = &plan.create {
         match api.create(&PostParams::default(), revision).await {
             Ok(_) => {}

@@ -2,8 +2,9 @@
 //! `--horizontal-pod-autoscaler-sync-period`), reads the target's `/scale`, the pods' usage
 //! from `metrics.k8s.io/v1beta1` PodMetrics (`hpa_metrics`), decides with
 //! `skiff_controllers::hpa`, scales through `/scale`, writes the status and records events.
-//! The recent recommendations (for the stabilization windows) live in memory, as in kube:
-//! a new term of leadership starts without them.
+//! The recent recommendations (for the stabilization windows) and scale changes (for
+//! `behavior`'s policies) live in memory, as in kube: a new term of leadership starts
+//! without them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,7 @@ use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use skiff_controllers::hpa::{self, HpaInput, Recommendation, TargetScale};
+use skiff_controllers::hpa::{self, HpaInput, Recommendation, ScaleEvent, TargetScale};
 
 use crate::context::{Ctx, drive};
 use crate::error::Error;
@@ -31,8 +32,15 @@ const SYNC_PERIOD: Duration = Duration::from_secs(15);
 
 struct HpaCtx {
     ctx: Arc<Ctx>,
-    /// Recommendations per HPA key, newest last.
-    recommendations: Mutex<HashMap<String, Vec<Recommendation>>>,
+    /// Recommendations and scale changes per HPA key, newest last.
+    memory: Mutex<HashMap<String, Memory>>,
+}
+
+/// What one HPA's earlier reconciles left for the next.
+#[derive(Clone, Default)]
+struct Memory {
+    recommendations: Vec<Recommendation>,
+    scale_events: Vec<ScaleEvent>,
 }
 
 /// Runs the controller on its own watch of HPAs.
@@ -42,7 +50,7 @@ pub(crate) async fn controller(ctx: Arc<Ctx>) {
     let metrics = ctx.metrics.clone();
     let c = Arc::new(HpaCtx {
         ctx,
-        recommendations: Mutex::default(),
+        memory: Mutex::default(),
     });
     let stream = Controller::new(api, watcher::Config::default())
         .with_config(config)
@@ -120,7 +128,7 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, c: Arc<HpaCtx>) -> Result<
         Err(_) => Ok(Vec::new()),
     };
     let pods = ctx.pods_in(&ns);
-    let history = skiff_sync::lock(&c.recommendations)
+    let memory = skiff_sync::lock(&c.memory)
         .get(&key)
         .cloned()
         .unwrap_or_default();
@@ -130,17 +138,26 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, c: Arc<HpaCtx>) -> Result<
             scale: scale.as_ref().map_err(String::as_str),
             pods: &pods,
             metrics: usage.as_deref().map_err(String::as_str),
-            history: &history,
+            history: &memory.recommendations,
+            scale_events: &memory.scale_events,
             now: Timestamp::now().as_second(),
         },
     );
-    skiff_sync::lock(&c.recommendations).insert(key.clone(), decision.recommendations.clone());
+    // The scale change counts for the policies only once it is made (kube's storeScaleEvent).
+    let remembered = Memory {
+        recommendations: decision.recommendations.clone(),
+        scale_events: memory.scale_events,
+    };
+    skiff_sync::lock(&c.memory).insert(key.clone(), remembered);
     let mut status = decision.status;
     if let (Some(replicas), Ok(api)) = (decision.scale_to, &api) {
         let patch = Patch::Merge(json!({"spec": {"replicas": replicas}}));
         api.patch_scale(&target, &PatchParams::default(), &patch)
             .await
             .map_err(Error::api("scaling", target.clone()))?;
+        if let Some(m) = skiff_sync::lock(&c.memory).get_mut(&key) {
+            m.scale_events = decision.scale_events.clone();
+        }
     }
     if hpa.status.as_ref() != Some(&status) {
         let mut with_status = HorizontalPodAutoscaler::clone(&hpa);

@@ -210,6 +210,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     cfg.crash_backoff = options.crash_backoff;
     cfg.pull_backoff = options.pull_backoff;
     cfg.error_hold = options.error_hold;
+    let restarts = Arc::new(crate::metrics::RestartCounts::default());
     let pods = PodManager {
         client,
         rt: rt.clone(),
@@ -219,6 +220,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
             node_name: options.node_name.clone(),
             refs_resync: options.refs_resync,
             refs_retry: options.refs_retry,
+            restarts: restarts.clone(),
         }),
         pod_cidr: cidr_rx,
         default_cidr,
@@ -235,6 +237,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         rt.clone(),
         &options.node_name,
         options.metrics_period,
+        restarts,
     ));
     let mut tunnels = TunnelConfig::following(
         credential.token.clone(),

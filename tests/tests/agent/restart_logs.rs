@@ -1,7 +1,8 @@
 //! Logs outlive the agent: after the agent is killed (SIGKILL) or stopped (SIGTERM) and
 //! started again, `kubectl logs --previous` shows what a container wrote before, `kubectl
 //! logs` its new run, and a finished pod (not run again) still shows its output, read from
-//! the files the earlier agent left, as the kubelet reads /var/log/pods.
+//! the files the earlier agent left, as the kubelet reads /var/log/pods. The agent's
+//! `kube_pod_container_status_restarts_total` carries on from the count the API shows.
 
 use std::time::Duration;
 
@@ -32,6 +33,23 @@ async fn logs_matching(
     let last = last.into_inner();
     waited.map_err(|e| anyhow::anyhow!("{e}; last output: {last}"))?;
     Ok(last)
+}
+
+/// Waits until the agent's metrics page shows `count` restarts of the web container.
+async fn restarts_metric(s: &Setup, count: u32) -> anyhow::Result<()> {
+    let path = format!("/api/v1/nodes/{NODE}/proxy/metrics");
+    let want = format!(
+        "kube_pod_container_status_restarts_total{{container=\"web\",namespace=\"default\",pod=\"web\"}} {count}"
+    );
+    let last = std::cell::RefCell::new(String::new());
+    let found = poll(&format!("{count} restarts in {path}"), WAIT, || async {
+        let page = s.kubectl.run(&["get", "--raw", &path], "").await?;
+        let hit = page.stdout.lines().any(|l| l == want);
+        *last.borrow_mut() = page.stdout;
+        Ok(hit)
+    })
+    .await;
+    found.map_err(|e| anyhow::anyhow!("{e}; last page:\n{}", last.into_inner()))
 }
 
 /// The first line's timestamp of `kubectl logs --timestamps` output.
@@ -68,6 +86,7 @@ fn logs_from_before_an_agent_restart_are_kept() {
         s.agent.spawn()?;
         s.wait_row("web", "1/1 Running again", |r| r[1] == "1/1" && r[3] == "1")
             .await?;
+        restarts_metric(&s, 1).await?;
         // The finished job is not run again, and its output is still there.
         ensure!(
             s.kubectl.ok(&["logs", "job"]).await? == JOB_OUTPUT,
@@ -105,6 +124,7 @@ fn logs_from_before_an_agent_restart_are_kept() {
             r[1] == "1/1" && r[3] == "2"
         })
         .await?;
+        restarts_metric(&s, 2).await?;
         let previous = logs_matching(&s, &["web", "--previous", "--timestamps"], |l| {
             !l.is_empty()
         })

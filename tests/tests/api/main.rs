@@ -28,6 +28,7 @@ mod protobuf;
 mod protobuf_objects;
 mod python_client;
 mod rbac;
+mod rbac_defaults;
 mod rbac_escalation;
 mod rbac_kubectl;
 mod rbac_support;

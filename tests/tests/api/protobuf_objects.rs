@@ -110,6 +110,19 @@ pub fn served_objects() -> Vec<(String, Value)> {
             ),
         ),
         (
+            group("events.k8s.io/v1", "events"),
+            object(
+                "events.k8s.io/v1",
+                "Event",
+                "new-event",
+                json!({
+            "regarding": {"kind": "Pod", "name": "pod", "namespace": "default"},
+            "reason": "Started", "note": "started", "type": "Normal", "action": "Start",
+            "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "skiff.dev/test",
+            "reportingInstance": "test-1"}),
+            ),
+        ),
+        (
             ns("serviceaccounts"),
             object(
                 "v1",

@@ -3,7 +3,8 @@
 //! service-account tokens and as SubjectAccessReviews for users and groups; a ServiceAccount
 //! bound in one namespace refused in another with Kubernetes' 403 wording; escalation refused
 //! (a role granting more than its writer holds, a binding to a role not held) unless `bind`
-//! is granted; a new ClusterRole labelled `aggregate-to-view` reaching `view`'s holders.
+//! is granted; a new ClusterRole labelled `aggregate-to-view` reaching `view`'s holders; the
+//! default policy reconciled when the server starts again (`rbac_defaults`).
 
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ fn rbac_decides_prevents_escalation_and_aggregates() {
 }
 
 async fn scenario() -> anyhow::Result<()> {
-    let replica = one_replica("rbac").await?;
+    let mut replica = one_replica("rbac").await?;
     let admin = ApiClient::admin(&replica)?;
     for name in [
         "cluster-admin",
@@ -78,7 +79,7 @@ async fn scenario() -> anyhow::Result<()> {
     let refused = admin.json(Method::PUT, &path, &changed).await?;
     let message = refused.expect_status(422, "Invalid")?;
     ensure!(message.contains("cannot change roleRef"), "{message}");
-    Ok(())
+    crate::rbac_defaults::defaults_reconciled_on_restart(&mut replica, &admin).await
 }
 
 /// Real requests with service-account tokens: (client, method, path, expected status).

@@ -138,7 +138,7 @@ fn prometheus_scrapes_the_server_and_both_agents() {
                 .value("kubelet_container_log_filesystem_used_bytes{pod=\"mon-pod-a\"}")
                 .await?;
             let restarts = prometheus
-                .value("sum(skiff_container_restarts_total)")
+                .value("sum(kube_pod_container_status_restarts_total)")
                 .await?;
             let started = prometheus
                 .value("sum(kubelet_pod_start_duration_seconds_count)")

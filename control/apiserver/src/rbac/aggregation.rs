@@ -3,20 +3,18 @@
 //! ClusterRole): on each policy change, every ClusterRole with an `aggregationRule` gets the
 //! rules of the ClusterRoles its selectors match. Idempotent: a role already holding its rules
 //! is not written; a conflicting write (another replica did the same) is retried on the next
-//! change. Also: the default policy, created at start where missing.
+//! change.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use skiff_api::rbac::{Policy, aggregated_rules, bootstrap};
+use skiff_api::rbac::{Policy, aggregated_rules};
 use skiff_api::status::ApiError;
 use tokio_util::sync::CancellationToken;
 
 use super::cache::PolicyCache;
-use crate::ApiServer;
 use crate::objects::{ObjectStore, resource_version};
-use crate::request::{Query, ResourceRequest, Verb};
 
 /// Changes arriving together are handled in one pass.
 const SETTLE: Duration = Duration::from_millis(50);
@@ -93,40 +91,10 @@ pub(crate) async fn run_aggregation(
     }
 }
 
-impl ApiServer {
-    /// Creates each object of the default policy that does not exist (an existing one is left
-    /// as it is). Returns false if some write failed (no leader yet): the caller retries.
-    pub(crate) async fn ensure_default_policy(&self) -> bool {
-        let mut all_done = true;
-        for (plural, obj) in bootstrap::objects() {
-            let Some(info) = skiff_api::resources::find(skiff_api::rbac::GROUP, "v1", plural)
-            else {
-                continue;
-            };
-            let request = ResourceRequest {
-                verb: Verb::Create,
-                info,
-                namespace: None,
-                name: None,
-                subresource: None,
-                query: Query::default(),
-            };
-            match self.create(&request, obj).await {
-                Ok(_) => {}
-                Err(e) if e.reason == "AlreadyExists" => {}
-                Err(e) => {
-                    tracing::debug!("creating the default {plural}: {e}; retrying");
-                    all_done = false;
-                }
-            }
-        }
-        all_done
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use skiff_api::rbac::bootstrap;
 
     use super::*;
 

@@ -5,11 +5,13 @@
 //! # Layout
 //! - `cache`: the policy in memory, fed by a watch on this replica's store.
 //! - `escalation`: no one grants rights they do not hold (or may `escalate` / `bind`).
-//! - `aggregation`: fills aggregated ClusterRoles' rules; the default policy at start.
+//! - `aggregation`: fills aggregated ClusterRoles' rules.
+//! - `defaults`: the default policy at start, created or reconciled (autoupdate).
 //! - `impersonation`: `kubectl --as`, allowed by the `impersonate` verb.
 
 mod aggregation;
 pub(crate) mod cache;
+mod defaults;
 mod escalation;
 mod impersonation;
 

@@ -209,7 +209,7 @@ impl WatchState {
 
 /// One protobuf watch frame; an object that cannot be encoded (stored data the messages
 /// cannot hold) becomes an ERROR event, which ends the client's watch and makes it relist.
-fn protobuf_frame(kind: &str, object: &Value) -> Bytes {
+pub(crate) fn protobuf_frame(kind: &str, object: &Value) -> Bytes {
     match skiff_api::protobuf::encode_watch_event(kind, object) {
         Ok(frame) => Bytes::from(frame),
         Err(e) => {

@@ -8,6 +8,10 @@
 //! none (named `<ds>-<hash>`, numbered one past the newest), renumbered to the newest when an
 //! older one matches again (an undo). Old revisions beyond `revisionHistoryLimit` (default
 //! 10) that no pod uses are deleted, oldest first.
+//!
+//! Revisions are claimed as kube's `controlledHistories` does (`ControllerRefManager`): an
+//! orphan whose labels the DaemonSet's selector matches is adopted (unless either is being
+//! deleted), one it owns that no longer matches is released, another owner's is left alone.
 
 use std::collections::BTreeSet;
 
@@ -19,8 +23,11 @@ use serde_json::{Value, json};
 
 use super::REVISION_HASH;
 use crate::Error;
-use crate::common::{controller_owner, controller_ref, labels_of, name_of, uid_of};
+use crate::common::{
+    controller_owner, controller_ref, is_terminating, labels_of, name_of, selector_of, uid_of,
+};
 use crate::deployment::template_hash;
+use crate::replicaset::claim;
 
 /// kube's default `revisionHistoryLimit` for DaemonSets.
 pub const DEFAULT_HISTORY_LIMIT: i32 = 10;
@@ -37,6 +44,10 @@ pub struct HistoryPlan {
     pub renumber: Option<(String, i64)>,
     /// Revisions to delete: duplicates of the current one, and history over the limit.
     pub delete: Vec<String>,
+    /// Orphan revisions the selector matches: add the controller reference.
+    pub adopt: Vec<String>,
+    /// Owned revisions the selector no longer matches: remove the controller reference.
+    pub release: Vec<String>,
 }
 
 /// The revision data of `ds`'s template: a strategic merge patch that replaces
@@ -67,15 +78,18 @@ pub fn plan(
     let uid = uid_of(&ds.metadata, "DaemonSet")?;
     let name = name_of(&ds.metadata, "DaemonSet")?;
     let data = revision_data(ds);
-    let owned: Vec<&ControllerRevision> = revisions
-        .iter()
-        .filter(|cr| controller_ref(&cr.metadata).is_some_and(|r| r.uid == uid))
-        .collect();
+    let selector = selector_of(ds.spec.as_ref().map(|s| &s.selector), "DaemonSet")?;
+    let claimed = claim(uid, is_terminating(&ds.metadata), &selector, revisions);
+    let owned = claimed.owned;
     let (mut current, mut old): (Vec<&ControllerRevision>, Vec<&ControllerRevision>) =
         owned.iter().partition(|cr| data_of(cr) == Some(&data));
     current.sort_by_key(|cr| cr.revision);
     let newest_old = old.iter().map(|cr| cr.revision).max().unwrap_or(0);
-    let mut plan = HistoryPlan::default();
+    let mut plan = HistoryPlan {
+        adopt: claimed.adopt,
+        release: claimed.release,
+        ..HistoryPlan::default()
+    };
     match current.pop() {
         Some(cur) => {
             plan.delete

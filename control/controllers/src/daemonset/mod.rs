@@ -6,7 +6,7 @@
 //!
 //! The template history is kept as apps/v1 ControllerRevisions (`history`), which
 //! `kubectl rollout history|undo ds` read and apply. Deviations from Kubernetes: failed pods
-//! are deleted without kube's per-node back-off; orphan ControllerRevisions are not adopted.
+//! are deleted without kube's per-node back-off.
 
 pub mod history;
 mod placement;

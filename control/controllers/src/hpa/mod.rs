@@ -6,11 +6,14 @@
 //!
 //! - `calculator`: one metric's proposal (tolerance, missing and unready pods).
 //! - `normalize`: stabilization windows and the min/max/rate limits.
+//! - `behavior`: `spec.behavior`'s scaling policies, `selectPolicy` and the scale events
+//!   they count.
 //! - `status`: the conditions, current metrics and messages in kube's words.
 //!
 //! Deviations: Pods, Object, External and ContainerResource metrics are refused as
-//! unsupported; `behavior.*.policies` are not applied (the no-behavior rate limit is).
+//! unsupported.
 
+mod behavior;
 mod calculator;
 mod normalize;
 mod status;
@@ -24,6 +27,7 @@ use k8s_openapi::api::autoscaling::v2::{
 use k8s_openapi::api::core::v1::Pod;
 use skiff_api::selector::LabelSelector;
 
+pub use behavior::ScaleEvent;
 pub use calculator::{CPU_INITIALIZATION_PERIOD, Proposal, TOLERANCE, Target};
 pub use normalize::{DOWNSCALE_WINDOW, Recommendation};
 pub use status::HpaEvent;
@@ -101,6 +105,8 @@ pub struct HpaInput<'a> {
     pub metrics: Result<&'a [PodUsage], &'a str>,
     /// The recommendations remembered from earlier reconciles.
     pub history: &'a [Recommendation],
+    /// The scale changes remembered from earlier reconciles (only with `behavior`).
+    pub scale_events: &'a [ScaleEvent],
     /// Seconds since the epoch.
     pub now: i64,
 }
@@ -111,6 +117,7 @@ pub struct HpaDecision {
     pub scale_to: Option<i32>,
     pub status: HorizontalPodAutoscalerStatus,
     pub recommendations: Vec<Recommendation>,
+    pub scale_events: Vec<ScaleEvent>,
     pub events: Vec<HpaEvent>,
 }
 
@@ -120,6 +127,7 @@ pub fn reconcile(hpa: &HorizontalPodAutoscaler, input: HpaInput) -> HpaDecision 
     let mut conds = Conditions::new(old.conditions.clone().unwrap_or_default(), input.now);
     let mut out = HpaDecision {
         recommendations: input.history.to_vec(),
+        scale_events: input.scale_events.to_vec(),
         ..HpaDecision::default()
     };
     let scale = match input.scale {
@@ -164,7 +172,12 @@ pub fn reconcile(hpa: &HorizontalPodAutoscaler, input: HpaInput) -> HpaDecision 
     if desired == current {
         return out;
     }
-    rescaled(out, desired, &reason, input.now)
+    let mut out = rescaled(out, desired, &reason, input.now);
+    if let Some((up, down)) = behavior::rules(hpa) {
+        let (events, change) = (input.scale_events, (current, desired));
+        out.scale_events = behavior::remember(events, (&up, &down), change, input.now);
+    }
+    out
 }
 
 /// A target outside `[min, max]` goes to the nearer bound, whatever the metrics say.
@@ -219,7 +232,16 @@ fn from_metrics(
             }
         };
     out.events.extend(notes);
-    let n = normalize::normalize(hpa, current, proposed, input.history, input.now);
+    let n = normalize::normalize(
+        hpa,
+        normalize::Normalizing {
+            current,
+            proposed,
+            history: input.history,
+            events: input.scale_events,
+            now: input.now,
+        },
+    );
     let (able, limited) = (n.able_to_scale, n.scaling_limited);
     conds.set("AbleToScale", (able.0, able.1), able.2);
     conds.set("ScalingLimited", (limited.0, limited.1), limited.2);

@@ -2,10 +2,12 @@
 //! `stabilizeRecommendationWithBehaviors` in horizontal.go): the recommendation is kept
 //! between the lowest recent one (scale-up window, default 0 s) and the highest recent one
 //! (scale-down window, default 300 s, `behavior.scaleDown.stabilizationWindowSeconds`), then
-//! bounded by minReplicas, maxReplicas and the scale-up rate (twice the current count, at
-//! least 4). Scaling policies (`behavior.*.policies`) are not applied.
+//! bounded by minReplicas, maxReplicas and the scale-up rate: without `behavior`, twice the
+//! current count (at least 4); with it, its policies (`behavior`).
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+
+use super::behavior::{self, Limited, ScaleEvent};
 
 /// kube's `--horizontal-pod-autoscaler-downscale-stabilization`, seconds.
 pub const DOWNSCALE_WINDOW: i64 = 300;
@@ -30,71 +32,58 @@ pub struct Normalized {
     pub recommendations: Vec<Recommendation>,
 }
 
-fn windows(hpa: &HorizontalPodAutoscaler) -> (i64, i64) {
-    let behavior = hpa.spec.as_ref().and_then(|s| s.behavior.as_ref());
-    let window = |rules: Option<&k8s_openapi::api::autoscaling::v2::HPAScalingRules>, default| {
-        rules
-            .and_then(|r| r.stabilization_window_seconds)
-            .map_or(default, i64::from)
-    };
-    (
-        window(behavior.and_then(|b| b.scale_up.as_ref()), 0),
-        window(
-            behavior.and_then(|b| b.scale_down.as_ref()),
-            DOWNSCALE_WINDOW,
-        ),
-    )
+/// What normalizing reads: the current and proposed replicas, the remembered
+/// recommendations and scale events, and the time.
+#[derive(Clone, Copy, Debug)]
+pub struct Normalizing<'a> {
+    pub current: i32,
+    pub proposed: i32,
+    pub history: &'a [Recommendation],
+    pub events: &'a [ScaleEvent],
+    pub now: i64,
 }
 
-/// Stabilizes `proposed` against `history` at `now`, then applies the limits.
-pub fn normalize(
-    hpa: &HorizontalPodAutoscaler,
-    current: i32,
-    proposed: i32,
-    history: &[Recommendation],
-    now: i64,
-) -> Normalized {
-    let (up_window, down_window) = windows(hpa);
-    let (mut up, mut down) = (proposed, proposed);
-    for rec in history {
-        if rec.at > now - up_window {
+/// Stabilizes the proposal against the history, then applies the limits: with `behavior`,
+/// kube's `normalizeDesiredReplicasWithBehaviors` (both windows, the policies' rates);
+/// without, `normalizeDesiredReplicas` (the downscale window, max(2x, 4) up).
+pub fn normalize(hpa: &HorizontalPodAutoscaler, n: Normalizing) -> Normalized {
+    let spec = hpa.spec.clone().unwrap_or_default();
+    let bounds = (spec.min_replicas.unwrap_or(1), spec.max_replicas);
+    let rules = behavior::rules(hpa);
+    let (up_window, down_window) = rules
+        .as_ref()
+        .map_or((0, DOWNSCALE_WINDOW), |(up, down)| (up.window, down.window));
+    let (mut up, mut down) = (n.proposed, n.proposed);
+    for rec in n.history {
+        if rec.at > n.now - up_window {
             up = up.min(rec.replicas);
         }
-        if rec.at > now - down_window {
+        if rec.at > n.now - down_window {
             down = down.max(rec.replicas);
         }
     }
-    let stabilized = current.max(up).min(down);
+    let stabilized = match rules {
+        Some(_) => n.current.max(up).min(down),
+        None => down,
+    };
     let keep_for = up_window.max(down_window);
-    let mut recommendations: Vec<Recommendation> = history
+    let mut recommendations: Vec<Recommendation> = n
+        .history
         .iter()
         .copied()
-        .filter(|r| r.at > now - keep_for)
+        .filter(|r| r.at > n.now - keep_for)
         .collect();
     recommendations.push(Recommendation {
-        at: now,
-        replicas: proposed,
+        at: n.now,
+        replicas: n.proposed,
     });
-    let able_to_scale = if stabilized == proposed {
-        (
-            "True",
-            "ReadyForNewScale",
-            "recommended size matches current size",
-        )
-    } else if proposed >= current {
-        (
-            "True",
-            "ScaleUpStabilized",
-            "recent recommendations were lower than current one, applying the lowest recent recommendation",
-        )
-    } else {
-        (
-            "True",
-            "ScaleDownStabilized",
-            "recent recommendations were higher than current one, applying the highest recent recommendation",
-        )
+    let able_to_scale = stabilized_condition(rules.is_some(), (n.current, n.proposed), stabilized);
+    let (replicas, reason, message) = match &rules {
+        Some((up, down)) => {
+            behavior::rate_limited((n.current, stabilized), bounds, (up, down), n.events, n.now)
+        }
+        None => limits(bounds, n.current, stabilized),
     };
-    let (replicas, reason, message) = limits(hpa, current, stabilized);
     let limited = if replicas == stabilized {
         "False"
     } else {
@@ -108,16 +97,34 @@ pub fn normalize(
     }
 }
 
+/// The AbleToScale condition after stabilizing (without `behavior`, only the downscale
+/// window applies, and kube words every change as that).
+fn stabilized_condition(behavior: bool, (current, proposed): (i32, i32), stabilized: i32) -> Cond {
+    if stabilized == proposed {
+        (
+            "True",
+            "ReadyForNewScale",
+            "recommended size matches current size",
+        )
+    } else if behavior && proposed >= current {
+        (
+            "True",
+            "ScaleUpStabilized",
+            "recent recommendations were lower than current one, applying the lowest recent recommendation",
+        )
+    } else {
+        (
+            "True",
+            "ScaleDownStabilized",
+            "recent recommendations were higher than current one, applying the highest recent recommendation",
+        )
+    }
+}
+
 /// `convertDesiredReplicasWithRules`: minReplicas, maxReplicas and the scale-up limit.
-fn limits(
-    hpa: &HorizontalPodAutoscaler,
-    current: i32,
-    desired: i32,
-) -> (i32, &'static str, &'static str) {
-    let spec = hpa.spec.clone().unwrap_or_default();
-    let min = spec.min_replicas.unwrap_or(1);
+fn limits((min, max): (i32, i32), current: i32, desired: i32) -> Limited {
     let scale_up_limit = current.saturating_mul(2).max(4);
-    let (max, max_reason, max_message) = if spec.max_replicas > scale_up_limit {
+    let (max, max_reason, max_message) = if max > scale_up_limit {
         (
             scale_up_limit,
             "ScaleUpLimit",
@@ -125,7 +132,7 @@ fn limits(
         )
     } else {
         (
-            spec.max_replicas,
+            max,
             "TooManyReplicas",
             "the desired replica count is more than the maximum replica count",
         )

@@ -63,6 +63,7 @@ fn decide(
             pods,
             metrics: Ok(samples),
             history: &[],
+            scale_events: &[],
             now: T0,
         },
     )
@@ -219,6 +220,7 @@ fn limits_and_the_scale_down_window() {
                 pods: &pods,
                 metrics: Ok(&idle),
                 history: &history,
+                scale_events: &[],
                 now,
             },
         )
@@ -252,4 +254,5 @@ fn limits_and_the_scale_down_window() {
     );
 }
 
+mod behavior;
 mod missing;

@@ -1,12 +1,14 @@
 // Live lists: list, then watch from the list's resourceVersion with `?watch=1` streamed through
 // fetch (newline-delimited WatchEvents), relisting when the watch ends or expires (410). The
 // view is told of changes at most every `THROTTLE_MS`, so 1,000 pods updating do not re-render
-// the page 1,000 times a second.
+// the page 1,000 times a second. Lists come in pages of `PAGE_SIZE` (`limit`/`continue`, as
+// client-go's reflector pages its lists), so no one answer carries thousands of objects.
 
 import { request, getJSON } from './api.js';
 
 const THROTTLE_MS = 300;
 const RETRY_MS = 2000;
+export const PAGE_SIZE = 500;
 
 function keyOf(object) {
   return `${object.metadata.namespace || ''}/${object.metadata.name}`;
@@ -36,6 +38,24 @@ export async function readLines(response, onLine) {
     }
   }
   if (buffer.trim()) onLine(buffer);
+}
+
+/**
+ * Lists `path` page by page with `get(url)`; returns every item and the resourceVersion of
+ * the list's snapshot (every page is of the first one's revision, so a watch starts there).
+ * An expired continue token (410) throws, and the caller lists again.
+ */
+export async function listAll(path, get) {
+  const separator = path.includes('?') ? '&' : '?';
+  const items = [];
+  let token = '';
+  for (;;) {
+    const more = token ? `&continue=${encodeURIComponent(token)}` : '';
+    const page = await get(`${path}${separator}limit=${PAGE_SIZE}${more}`);
+    items.push(...(page.items || []));
+    token = page.metadata?.continue || '';
+    if (!token) return { items, resourceVersion: page.metadata?.resourceVersion };
+  }
 }
 
 /** Follows one watch stream into `items`; returns when the server ends it. */
@@ -72,11 +92,11 @@ export function watchList(path, onUpdate, signal) {
   (async () => {
     while (!signal.aborted) {
       try {
-        const list = await getJSON(path, { signal });
+        const list = await listAll(path, (url) => getJSON(url, { signal }));
         items.clear();
-        for (const object of list.items || []) items.set(keyOf(object), object);
+        for (const object of list.items) items.set(keyOf(object), object);
         flush();
-        await follow(path, list.metadata.resourceVersion, items, changed, signal);
+        await follow(path, list.resourceVersion, items, changed, signal);
       } catch (error) {
         if (signal.aborted) return;
         if (error.status === 401 || error.status === 403 || error.status === 404) {

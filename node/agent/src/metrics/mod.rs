@@ -13,9 +13,12 @@
 //! - [`window`]: two samples to a [`skiff_api::metrics::NodeSummary`]; pure, tested by table.
 //! - [`sampler`]: the sampling loop and the latest summary.
 //! - [`page`]: the Prometheus page (kubelet and cAdvisor families); pure, tested by table.
+//! - [`restarts`]: the restart counts written in Pod status, for the page.
 
 pub mod page;
+pub mod restarts;
 pub mod sampler;
 pub mod window;
 
+pub use restarts::RestartCounts;
 pub use sampler::{NodeStatsSource, Sampler};

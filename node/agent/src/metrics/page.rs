@@ -12,9 +12,9 @@
 //!   guest, over all its runs;
 //! - `container_memory_working_set_bytes{namespace,pod,container}`: linear memory of the
 //!   guest's live instances;
-//! - `skiff_container_restarts_total{namespace,pod,container}`: restarts since this agent
-//!   created the container (the Pod's `restartCount` also counts runs before an agent
-//!   restart);
+//! - `kube_pod_container_status_restarts_total{namespace,pod,container}`: the container's
+//!   `restartCount` as the agent last wrote it in the Pod's status (kube-state-metrics' family,
+//!   which reads the Pod), so it carries on across agent restarts;
 //! - `process_cpu_seconds_total`, `process_resident_memory_bytes`: the agent process, guests
 //!   included (the node's use, as `/stats/summary` reports it).
 //!
@@ -76,6 +76,8 @@ impl PodStarts {
 pub struct ContainerRow {
     pub container: ContainerInventory,
     pub log_bytes: u64,
+    /// The restart count the Pod's status shows (see `restarts`).
+    pub restarts: u32,
 }
 
 /// The agent process's own use.
@@ -152,7 +154,7 @@ pub fn render(rows: &[ContainerRow], starts: &PodStarts, process: ProcessUse) ->
         "container_cpu_usage_seconds_total",
         "counter",
         "Cumulative cpu time consumed in seconds.",
-        |c| (c.usage.cpu_ns as f64 / 1e9).to_string(),
+        |r| (r.container.usage.cpu_ns as f64 / 1e9).to_string(),
     );
     per_container(
         &mut out,
@@ -160,15 +162,15 @@ pub fn render(rows: &[ContainerRow], starts: &PodStarts, process: ProcessUse) ->
         "container_memory_working_set_bytes",
         "gauge",
         "Current working set in bytes.",
-        |c| c.usage.memory_bytes.to_string(),
+        |r| r.container.usage.memory_bytes.to_string(),
     );
     per_container(
         &mut out,
         rows,
-        "skiff_container_restarts_total",
+        "kube_pod_container_status_restarts_total",
         "counter",
-        "Restarts of the container since this agent created it.",
-        |c| c.restarts.to_string(),
+        "The number of container restarts per container.",
+        |r| r.restarts.to_string(),
     );
     exposition::header(
         &mut out,
@@ -198,7 +200,7 @@ fn per_container(
     name: &str,
     kind: &str,
     help: &str,
-    value: fn(&ContainerInventory) -> String,
+    value: fn(&ContainerRow) -> String,
 ) {
     exposition::header(out, name, kind, help);
     for row in rows {
@@ -208,7 +210,7 @@ fn per_container(
             ("namespace", &c.namespace),
             ("pod", &c.pod_name),
         ]);
-        let _ = writeln!(out, "{name}{{{l}}} {}", value(c));
+        let _ = writeln!(out, "{name}{{{l}}} {}", value(row));
     }
 }
 
@@ -245,6 +247,7 @@ mod tests {
                 log: log.expect("a log handle touches no disk"),
             },
             log_bytes: 1234,
+            restarts,
         }
     }
 
@@ -293,7 +296,7 @@ mod tests {
             "kubelet_container_log_filesystem_used_bytes{container=\"app\",namespace=\"default\",pod=\"a\",uid=\"uid-a\"} 1234",
             "container_cpu_usage_seconds_total{container=\"app\",namespace=\"default\",pod=\"a\"} 1.5",
             "container_memory_working_set_bytes{container=\"side\",namespace=\"default\",pod=\"a\"} 65536",
-            "skiff_container_restarts_total{container=\"app\",namespace=\"default\",pod=\"a\"} 2",
+            "kube_pod_container_status_restarts_total{container=\"app\",namespace=\"default\",pod=\"a\"} 2",
             "process_cpu_seconds_total 2",
             "process_resident_memory_bytes 4096",
         ] {

@@ -3,10 +3,12 @@
 //! the tunnels to serve.
 
 use super::page::{ContainerRow, PodStarts, ProcessUse, render};
+use super::restarts::RestartCounts;
 use super::window::{Sample, summarize};
 use skiff_api::metrics::NodeSummary;
 use skiff_runtime_wasm::Runtime;
 use skiff_runtime_wasm::usage::{process_cpu_ns, process_rss_bytes};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -36,11 +38,19 @@ pub struct Sampler {
     latest: watch::Sender<Option<NodeSummary>>,
     /// Pod start durations, observed at each sample and scrape.
     pod_starts: std::sync::Mutex<PodStarts>,
+    /// The restart counts the pod tasks wrote in Pod status.
+    restarts: Arc<RestartCounts>,
 }
 
 impl Sampler {
-    pub fn new(rt: Runtime, node_name: impl Into<String>, period: Duration) -> Sampler {
+    pub fn new(
+        rt: Runtime,
+        node_name: impl Into<String>,
+        period: Duration,
+        restarts: Arc<RestartCounts>,
+    ) -> Sampler {
         Sampler {
+            restarts,
             rt,
             node_name: node_name.into(),
             period,
@@ -99,6 +109,10 @@ impl NodeStatsSource for Sampler {
             .into_iter()
             .map(|container| ContainerRow {
                 log_bytes: container.log.disk_bytes(),
+                restarts: self
+                    .restarts
+                    .get(&container.pod_id, &container.container)
+                    .unwrap_or(container.restarts),
                 container,
             })
             .collect();

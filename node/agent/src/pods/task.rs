@@ -12,6 +12,7 @@ use super::refs;
 use super::report::StatusWriter;
 use super::tokens;
 use crate::api::bounded;
+use crate::metrics::RestartCounts;
 use crate::translate::References;
 use crate::worker::{PodInput, PodWorker, WorkerConfig, WorkerEvent};
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -34,6 +35,8 @@ pub struct PodSettings {
     pub refs_resync: Duration,
     /// How soon they are read again while one is missing.
     pub refs_retry: Duration,
+    /// Where each status's restart counts go, for the agent's metrics page.
+    pub restarts: Arc<RestartCounts>,
 }
 
 /// How a pod task ended.
@@ -99,6 +102,7 @@ impl PodTask {
             pod,
         };
         let result = self.drive(&mut worker, &mut inputs, &mut reports).await;
+        self.settings.restarts.forget(&reports.uid);
         if cancel.is_cancelled() {
             // The agent is stopping: the pod keeps its last written status, so the next
             // agent counts the interrupted run as a restart.
@@ -160,6 +164,7 @@ impl PodTask {
                 },
                 Ok(()) = reports.status.changed() => {
                     let current = reports.status.borrow_and_update().clone();
+                    self.settings.restarts.record(&reports.uid, &current);
                     reports.writer.write(&current).await;
                 }
                 Some(event) = reports.events.recv() => self.events.post(&reports.uid, event),

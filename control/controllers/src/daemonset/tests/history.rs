@@ -1,6 +1,7 @@
 //! The ControllerRevision history of a DaemonSet by table: a first revision, an unchanged
 //! template planning nothing, a new template numbered one past the newest, an undo renumbering
-//! the old revision, and old revisions over the limit deleted unless a pod still uses them.
+//! the old revision, old revisions over the limit deleted unless a pod still uses them, and
+//! orphans claimed as kube's ControllerRefManager claims them.
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
 use serde_json::{Value, json};
@@ -148,4 +149,93 @@ fn the_revision_data_round_trips_as_the_template() {
     template.remove("$patch");
     let back: k8s_openapi::api::core::v1::PodTemplateSpec = from(Value::Object(template.clone()));
     assert_eq!(Some(back), d.spec.map(|s| s.template));
+}
+
+/// `cr` with no owner, or with its labels replaced, or being deleted.
+fn orphan(mut cr: ControllerRevision) -> ControllerRevision {
+    cr.metadata.owner_references = None;
+    cr
+}
+
+fn relabelled(mut cr: ControllerRevision) -> ControllerRevision {
+    cr.metadata.labels = Some([("app".to_owned(), "other".to_owned())].into());
+    cr
+}
+
+fn deleting(mut cr: ControllerRevision) -> ControllerRevision {
+    let v =
+        json!({"metadata": {"deletionTimestamp": crate::testutil::rfc3339(crate::testutil::T0)}});
+    cr.metadata.deletion_timestamp = from::<ControllerRevision>(v).metadata.deletion_timestamp;
+    cr
+}
+
+/// (DaemonSet, revisions, adopted, released, number of the revision created).
+type ClaimCase<'a> = (
+    &'a DaemonSet,
+    Vec<ControllerRevision>,
+    Vec<&'a str>,
+    Vec<&'a str>,
+    Option<i64>,
+);
+
+#[test]
+fn orphan_revisions_are_adopted_as_controller_ref_manager_does() {
+    let (v1, v2) = (with_image("v1.wasm", None), with_image("v2.wasm", None));
+    let (r1, r2) = (
+        format!("agent-{}", hash_of(&v1)),
+        format!("agent-{}", hash_of(&v2)),
+    );
+    let mut terminating = v2.clone();
+    terminating.metadata.deletion_timestamp = deleting(stored(&v2, 1)).metadata.deletion_timestamp;
+    let table: Vec<ClaimCase> = vec![
+        // The current template's orphan revision: adopted, and it is the current one.
+        (&v2, vec![orphan(stored(&v2, 1))], vec![&r2], vec![], None),
+        // An older template's orphan: adopted as history, the new one numbered after it.
+        (
+            &v2,
+            vec![orphan(stored(&v1, 3))],
+            vec![&r1],
+            vec![],
+            Some(4),
+        ),
+        // An orphan the selector does not match: left alone, not history.
+        (
+            &v2,
+            vec![orphan(relabelled(stored(&v1, 3)))],
+            vec![],
+            vec![],
+            Some(1),
+        ),
+        // An orphan being deleted, or a DaemonSet being deleted: no adoption.
+        (
+            &v2,
+            vec![orphan(deleting(stored(&v1, 3)))],
+            vec![],
+            vec![],
+            Some(1),
+        ),
+        (
+            &terminating,
+            vec![orphan(stored(&v1, 3))],
+            vec![],
+            vec![],
+            Some(1),
+        ),
+        // An owned revision that no longer matches: released, not history.
+        (
+            &v2,
+            vec![relabelled(stored(&v1, 3))],
+            vec![],
+            vec![&r1],
+            Some(1),
+        ),
+        // Owned and matching: nothing to claim.
+        (&v2, vec![stored(&v1, 3)], vec![], vec![], Some(4)),
+    ];
+    for (i, (d, revisions, adopted, released, created)) in table.into_iter().enumerate() {
+        let p = plan(d, &revisions, &[]).expect("plan");
+        assert_eq!(names(&p.adopt), adopted, "case {i}: adopted");
+        assert_eq!(names(&p.release), released, "case {i}: released");
+        assert_eq!(p.create.map(|c| c.revision), created, "case {i}: created");
+    }
 }

@@ -19,6 +19,7 @@ fn missing_metrics_api_and_scale() {
             pods: &pods,
             metrics: Err(why),
             history: &[],
+            scale_events: &[],
             now: T0,
         },
     );
@@ -52,6 +53,7 @@ fn missing_metrics_api_and_scale() {
             pods: &pods,
             metrics: Err(why),
             history: &[],
+            scale_events: &[],
             now: T0,
         },
     );
@@ -71,6 +73,7 @@ fn missing_metrics_api_and_scale() {
             pods: &pods,
             metrics: Err(why),
             history: &[],
+            scale_events: &[],
             now: T0,
         },
     );
@@ -87,6 +90,7 @@ fn missing_metrics_api_and_scale() {
             pods: &pods,
             metrics: Err(why),
             history: &[],
+            scale_events: &[],
             now: T0,
         },
     );
