@@ -320,3 +320,6 @@ impl Drop for TcpOut {
         let _ = rustix::net::shutdown(&self.0.stream, rustix::net::Shutdown::Write);
     }
 }
+
+#[cfg(test)]
+mod tests;
