@@ -14,6 +14,7 @@
 mod addressing;
 mod lookup;
 mod tcp;
+mod tcp_handles;
 mod tcp_options;
 mod tcp_socket;
 mod tcp_stream;
@@ -40,7 +41,7 @@ pub struct PodSockets {
     /// Addresses after the first of a multi-address name, keyed by the resolve stream's rep.
     more_addresses: HashMap<u32, std::vec::IntoIter<std::net::IpAddr>>,
     /// skiff's real side of each guest TCP socket, keyed by the handle's rep.
-    tcp: HashMap<u32, tcp::SharedTcp>,
+    tcp: HashMap<u32, tcp_handles::SharedTcp>,
     /// The container's counters (bytes received and sent are booked here).
     usage: Arc<UsageCounters>,
     /// The loopback fence's record, shared with wasmtime-wasi's check.

@@ -6,8 +6,8 @@
 //! [`OwnTcp`] kept beside it under the same `rep`.
 
 use super::addressing::same;
+use super::tcp_handles::{SocketReady, finish};
 use super::tcp_socket::{OwnTcp, Pending, TcpState};
-use super::tcp_stream::{Conn, TcpIn, TcpOut};
 use super::{VirtualSocketsView, net_error};
 use crate::network::{Proto, REAL_HOST};
 use std::net::SocketAddr;
@@ -24,76 +24,7 @@ use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsCtxView};
 
 pub(super) type Inner<'a> = WasiSocketsCtxView<'a>;
 
-/// A guest TCP socket's real side, shared with its pollables.
-pub(super) type SharedTcp = Arc<Mutex<OwnTcp>>;
-
 impl tcp::Host for VirtualSocketsView<'_> {}
-
-/// The `pollable` of a socket: ready once a connect finished or a connection arrived.
-struct SocketReady(SharedTcp);
-
-#[wasmtime_wasi_io::async_trait]
-impl wasmtime_wasi_io::poll::Pollable for SocketReady {
-    async fn ready(&mut self) {
-        std::future::poll_fn(|cx| {
-            let mut own = skiff_sync::lock(&self.0);
-            match own.state {
-                TcpState::Connecting(_) => own.poll_connect(cx).map(|_| ()),
-                TcpState::Listening { .. } => own.poll_arrival(cx),
-                _ => Poll::Ready(()),
-            }
-        })
-        .await
-    }
-}
-
-impl VirtualSocketsView<'_> {
-    /// skiff's side of the guest socket `this`, made on first use.
-    pub(super) fn own_tcp(&mut self, this: &Resource<TcpSocket>) -> SocketResult<SharedTcp> {
-        if let Some(own) = self.pod.tcp.get(&this.rep()) {
-            return Ok(own.clone());
-        }
-        let family = <Inner as HostTcpSocket>::address_family(&mut self.inner, same(this))
-            .map_err(wasmtime_wasi::p2::SocketError::trap)?;
-        let ipv6 = matches!(family, IpAddressFamily::Ipv6);
-        let own = Arc::new(Mutex::new(OwnTcp::new(ipv6, self.pod.usage.clone())));
-        self.pod.tcp.insert(this.rep(), own.clone());
-        Ok(own)
-    }
-
-    /// The loopback fence for a real address skiff's own socket is about to use.
-    fn fenced(&self, addr: SocketAddr, usage: SocketAddrUse) -> SocketResult<()> {
-        if super::fence_allows(&self.pod.audit, &self.pod.net, addr, usage) {
-            Ok(())
-        } else {
-            Err(ErrorCode::AccessDenied.into())
-        }
-    }
-
-    /// Binds `own`'s real socket to `real` for `requested` (virtual) and starts the bind.
-    fn bind_real(&mut self, own: &SharedTcp, rep: u32, requested: SocketAddr) -> SocketResult<()> {
-        let real = self.real_bind_address(Proto::Tcp, requested)?;
-        self.fenced(real, SocketAddrUse::TcpBind)?;
-        let bound = skiff_sync::lock(own).bind(real)?;
-        let m = self.meta(rep);
-        m.requested = Some(requested);
-        m.real_local = Some(bound);
-        Ok(())
-    }
-
-    /// The streams of `conn`, children of the socket `parent`.
-    fn streams(
-        &mut self,
-        conn: Arc<Conn>,
-        parent: &Resource<TcpSocket>,
-    ) -> SocketResult<(Resource<DynInputStream>, Resource<DynOutputStream>)> {
-        let input: DynInputStream = Box::new(TcpIn(conn.clone()));
-        let output: DynOutputStream = Box::new(TcpOut(conn));
-        let input = self.inner.table.push_child(input, parent)?;
-        let output = self.inner.table.push_child(output, parent)?;
-        Ok((input, output))
-    }
-}
 
 impl HostTcpSocket for VirtualSocketsView<'_> {
     async fn start_bind(
@@ -121,7 +52,10 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
         let own = self.own_tcp(&this)?;
         finish(&own, Pending::Bind)?;
         let requested = self.requested_bind(this.rep())?;
-        let real = self.meta(this.rep()).real_local.ok_or(ErrorCode::InvalidState)?;
+        let real = self
+            .meta(this.rep())
+            .real_local
+            .ok_or(ErrorCode::InvalidState)?;
         self.record_bound(this.rep(), Proto::Tcp, requested, real)
     }
 
@@ -198,7 +132,10 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
                 return Err(ErrorCode::InvalidState.into());
             }
         }
-        self.fenced(real.ok_or(ErrorCode::InvalidState)?, SocketAddrUse::TcpListen)?;
+        self.fenced(
+            real.ok_or(ErrorCode::InvalidState)?,
+            SocketAddrUse::TcpListen,
+        )?;
         let local = self.meta(this.rep()).local.ok_or(ErrorCode::InvalidState)?;
         {
             let mut own = skiff_sync::lock(&own);
@@ -239,7 +176,9 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
         let sock = self.inner.create_tcp_socket(family)?;
         let usage = self.pod.usage.clone();
         let accepted = OwnTcp::accepted(ipv6, conn.clone(), usage);
-        self.pod.tcp.insert(sock.rep(), Arc::new(Mutex::new(accepted)));
+        self.pod
+            .tcp
+            .insert(sock.rep(), Arc::new(Mutex::new(accepted)));
         let local = self.meta(this.rep()).local;
         let remote = real_peer.map(|p| self.pod.net.virtual_of(Proto::Tcp, p).unwrap_or(p));
         let m = self.meta(sock.rep());
@@ -316,14 +255,4 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
     }
 
     super::tcp_options::delegate_options!();
-}
-
-/// The second half of a start/finish pair.
-fn finish(own: &SharedTcp, pair: Pending) -> SocketResult<()> {
-    let mut own = skiff_sync::lock(own);
-    if own.pending != Some(pair) {
-        return Err(ErrorCode::NotInProgress.into());
-    }
-    own.pending = None;
-    Ok(())
 }

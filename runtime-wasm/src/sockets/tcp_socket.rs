@@ -97,7 +97,8 @@ impl OwnTcp {
         }
         // One entry per kind of setting: the latest wins.
         let same_kind = std::mem::discriminant(&opt);
-        self.options.retain(|o| std::mem::discriminant(o) != same_kind);
+        self.options
+            .retain(|o| std::mem::discriminant(o) != same_kind);
         self.options.push(opt);
     }
 

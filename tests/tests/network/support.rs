@@ -217,7 +217,11 @@ pub async fn pod_network_bytes(
     pod: &str,
 ) -> anyhow::Result<(u64, u64)> {
     let page = kubectl
-        .ok(&["get", "--raw", &format!("/api/v1/nodes/{node}/proxy/metrics")])
+        .ok(&[
+            "get",
+            "--raw",
+            &format!("/api/v1/nodes/{node}/proxy/metrics"),
+        ])
         .await?;
     let labels = format!("{{interface=\"eth0\",namespace=\"{namespace}\",pod=\"{pod}\"}} ");
     let sample = |family: &str| -> anyhow::Result<u64> {

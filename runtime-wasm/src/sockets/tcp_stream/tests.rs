@@ -48,7 +48,9 @@ async fn write_all(output: &mut TcpOut, data: &[u8]) {
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 #[tokio::test]
@@ -99,7 +101,10 @@ async fn write_after_shutdown_is_closed_and_the_peer_sees_the_end() {
         write_all(&mut output, b"bye").await;
         output.0.shutdown_write();
         assert!(matches!(output.check_write(), Err(StreamError::Closed)));
-        assert!(matches!(output.write(Bytes::from_static(b"x")), Err(StreamError::Closed)));
+        assert!(matches!(
+            output.write(Bytes::from_static(b"x")),
+            Err(StreamError::Closed)
+        ));
         assert!(matches!(output.flush(), Err(StreamError::Closed)));
         let mut seen = Vec::new();
         peer.read_to_end(&mut seen).await.unwrap();
@@ -150,14 +155,20 @@ async fn eight_mebibytes_each_way_arrive_intact_and_counted() {
             let mut seen = vec![0u8; LEN];
             peer_read.read_exact(&mut seen).await.map(|_| seen)
         });
-        let (got, ()) = tokio::join!(read_all(&mut input, LEN, 1 << 20), write_all(&mut output, &outgoing));
+        let (got, ()) = tokio::join!(
+            read_all(&mut input, LEN, 1 << 20),
+            write_all(&mut output, &outgoing)
+        );
         assert_eq!(got.len(), LEN);
         assert_eq!(Sha256::digest(&got), expect_in);
         sender.await.unwrap().unwrap();
         let seen = receiver.await.unwrap().unwrap();
         assert_eq!(Sha256::digest(&seen), expect_out);
         let counted = usage.snapshot();
-        assert_eq!((counted.rx_bytes, counted.tx_bytes), (LEN as u64, LEN as u64));
+        assert_eq!(
+            (counted.rx_bytes, counted.tx_bytes),
+            (LEN as u64, LEN as u64)
+        );
     })
     .await
     .unwrap();
