@@ -2,6 +2,7 @@
 //! shutdown, backpressure, and 8 MiB each way with a checksum and the byte counters.
 
 use super::*;
+use wasmtime_wasi_io::streams::OutputStream;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
