@@ -2,10 +2,10 @@
 //! shutdown, backpressure, and 8 MiB each way with a checksum and the byte counters.
 
 use super::*;
-use wasmtime_wasi_io::streams::OutputStream;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wasmtime_wasi_io::streams::OutputStream;
 
 const BOUND: Duration = Duration::from_secs(30);
 
