@@ -1,6 +1,7 @@
 //! What each container uses, measured cheaply while it runs: guest CPU time (the thread CPU
 //! time spent inside polls of the container's futures, where wasm runs) and linear memory
-//! (the bytes the memory limiter has let its live stores grow to). The node agent samples
+//! (the bytes the memory limiter has let its live stores grow to), and the bytes its guest
+//! sockets received and sent (TCP payload and UDP datagrams). The node agent samples
 //! [`UsageSnapshot`]s and turns two of them into rates, as the kubelet does with cgroups.
 
 use std::future::Future;
@@ -16,6 +17,12 @@ pub struct UsageCounters {
     cpu_ns: AtomicU64,
     /// Linear memory bytes of the container's live stores (0 when nothing runs).
     memory_bytes: AtomicU64,
+    /// Bytes the guest's sockets received (TCP stream bytes handed to the guest, UDP
+    /// datagram payloads), over all its runs.
+    rx_bytes: AtomicU64,
+    /// Bytes the guest's sockets sent (TCP bytes written to the real socket, UDP datagram
+    /// payloads accepted for sending), over all its runs.
+    tx_bytes: AtomicU64,
 }
 
 /// A container's usage at one moment.
@@ -25,6 +32,10 @@ pub struct UsageSnapshot {
     pub cpu_ns: u64,
     /// Current linear memory in bytes.
     pub memory_bytes: u64,
+    /// Cumulative bytes received by the guest's sockets.
+    pub rx_bytes: u64,
+    /// Cumulative bytes sent by the guest's sockets.
+    pub tx_bytes: u64,
 }
 
 impl UsageCounters {
@@ -32,7 +43,19 @@ impl UsageCounters {
         UsageSnapshot {
             cpu_ns: self.cpu_ns.load(Ordering::Relaxed),
             memory_bytes: self.memory_bytes.load(Ordering::Relaxed),
+            rx_bytes: self.rx_bytes.load(Ordering::Relaxed),
+            tx_bytes: self.tx_bytes.load(Ordering::Relaxed),
         }
+    }
+
+    /// The guest's sockets received `bytes`.
+    pub fn received(&self, bytes: u64) {
+        self.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// The guest's sockets sent `bytes`.
+    pub fn sent(&self, bytes: u64) {
+        self.tx_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     fn add_cpu(&self, ns: u64) {

@@ -81,7 +81,12 @@ pub(super) fn host_state(
         table: ResourceTable::new(),
         http: WasiHttpCtx::new(),
         hooks: DenyOutgoingHttp,
-        sockets: PodSockets::new(pod.clone(), inner.net.clone()),
+        sockets: PodSockets::new(
+            pod.clone(),
+            inner.net.clone(),
+            usage.clone(),
+            inner.audit.clone(),
+        ),
         limiter: MemLimiter::new(memory_limit(inner, spec), usage.clone()),
         cpu: CpuThrottle::new(spec.limits.cpu_millicores, inner.cfg.engine.epoch_tick),
         epoch: inner.ticker.store_token(),

@@ -1,19 +1,27 @@
-//! wasi:sockets with virtual addresses: a delegating wrapper around wasmtime-wasi's own
-//! implementation.
+//! wasi:sockets with virtual addresses.
 //!
 //! [`VirtualSocketsView`] implements the generated `tcp`, `udp` and `ip-name-lookup` host
-//! traits. Each method rewrites addresses through the pod's [`PodNetwork`] and then calls
-//! wasmtime-wasi's implementation on the inner [`WasiSocketsCtxView`]; resource types stay
-//! wasmtime-wasi's, so `wasi:io` streams and polling work unchanged. Guests see only virtual
-//! addresses; the real sockets live on loopback, and wasmtime-wasi's `socket_addr_check` is
-//! set to loopback-only as a second fence ([`loopback_only_check`]).
+//! traits. Each method rewrites addresses through the pod's [`PodNetwork`]. UDP and name
+//! lookup then call wasmtime-wasi's implementation on the inner [`WasiSocketsCtxView`]. TCP
+//! runs on skiff's own real sockets and `wasi:io` streams (`tcp_socket`, `tcp_stream`:
+//! wasmtime-wasi's stream zeroed a fresh 64 KiB buffer per read and woke a tokio task for
+//! data already there), with wasmtime-wasi's `TcpSocket` kept as the guest's resource
+//! handle. Guests see only virtual addresses; the real sockets live on loopback, and every
+//! real address passes a loopback-only fence ([`loopback_only_check`] for wasmtime-wasi's
+//! sockets, [`fence_allows`] for skiff's own). Every byte a guest socket moves is counted on
+//! the container's [`UsageCounters`].
 
 mod addressing;
 mod lookup;
 mod tcp;
+mod tcp_handles;
+mod tcp_options;
+mod tcp_socket;
+mod tcp_stream;
 mod udp;
 
 use crate::network::{NetError, PodNetwork, PodRef};
+use crate::usage::UsageCounters;
 use addressing::SocketMeta;
 use std::collections::HashMap;
 use std::future::Future;
@@ -32,6 +40,12 @@ pub struct PodSockets {
     meta: HashMap<u32, SocketMeta>,
     /// Addresses after the first of a multi-address name, keyed by the resolve stream's rep.
     more_addresses: HashMap<u32, std::vec::IntoIter<std::net::IpAddr>>,
+    /// skiff's real side of each guest TCP socket, keyed by the handle's rep.
+    tcp: HashMap<u32, tcp_handles::SharedTcp>,
+    /// The container's counters (bytes received and sent are booked here).
+    usage: Arc<UsageCounters>,
+    /// The loopback fence's record, shared with wasmtime-wasi's check.
+    audit: Arc<SocketAudit>,
 }
 
 impl std::fmt::Debug for PodSockets {
@@ -43,12 +57,20 @@ impl std::fmt::Debug for PodSockets {
 }
 
 impl PodSockets {
-    pub fn new(pod: PodRef, net: Arc<dyn PodNetwork>) -> Self {
+    pub fn new(
+        pod: PodRef,
+        net: Arc<dyn PodNetwork>,
+        usage: Arc<UsageCounters>,
+        audit: Arc<SocketAudit>,
+    ) -> Self {
         PodSockets {
             pod,
             net,
             meta: HashMap::new(),
             more_addresses: HashMap::new(),
+            tcp: HashMap::new(),
+            usage,
+            audit,
         }
     }
 }
@@ -114,13 +136,25 @@ pub fn loopback_only_check(
     net: Arc<dyn PodNetwork>,
 ) -> impl Fn(SocketAddr, SocketAddrUse) -> AddrCheckFuture + Send + Sync + 'static {
     move |addr, usage| {
-        let allowed = net.real_allowed(&addr);
-        skiff_sync::lock(&audit.seen).push((addr, format!("{usage:?}")));
-        if !allowed {
-            tracing::warn!(%addr, ?usage, "refused a non-loopback real socket address");
-        }
+        let allowed = fence_allows(&audit, &net, addr, usage);
         Box::pin(async move { allowed })
     }
+}
+
+/// The fence itself: whether a real socket may use `addr` (loopback, or what `net` granted
+/// outside the overlay); every address asked about is recorded in `audit`.
+pub(crate) fn fence_allows(
+    audit: &SocketAudit,
+    net: &Arc<dyn PodNetwork>,
+    addr: SocketAddr,
+    usage: SocketAddrUse,
+) -> bool {
+    let allowed = net.real_allowed(&addr);
+    skiff_sync::lock(&audit.seen).push((addr, format!("{usage:?}")));
+    if !allowed {
+        tracing::warn!(%addr, ?usage, "refused a non-loopback real socket address");
+    }
+    allowed
 }
 
 fn net_error(e: NetError) -> SocketError {

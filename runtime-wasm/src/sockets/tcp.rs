@@ -1,31 +1,30 @@
-//! wasi:sockets/tcp over the overlay: bind/listen publish virtual addresses, connect is routed
-//! through [`crate::network::PodNetwork::connect`], addresses reported are virtual.
+//! wasi:sockets/tcp over the overlay, on skiff's own sockets: bind/listen publish virtual
+//! addresses, connect is routed through [`crate::network::PodNetwork::connect`], addresses
+//! reported are virtual, and a connection's bytes flow through skiff's streams
+//! ([`super::tcp_stream`]). wasmtime-wasi's `TcpSocket` resource is only the guest's handle
+//! (its address family and socket options, [`super::tcp_options`]); the real socket is the
+//! [`OwnTcp`] kept beside it under the same `rep`.
 
 use super::addressing::same;
+use super::tcp_handles::{SocketReady, finish};
+use super::tcp_socket::{OwnTcp, Pending, TcpState};
 use super::{VirtualSocketsView, net_error};
 use crate::network::{Proto, REAL_HOST};
-use futures::FutureExt;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::bindings::sockets::network::{
     ErrorCode, IpAddressFamily, IpSocketAddress, Network,
 };
 use wasmtime_wasi::p2::bindings::sockets::tcp::{self, HostTcpSocket, ShutdownType};
+use wasmtime_wasi::p2::bindings::sockets::tcp_create_socket::Host as _;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, SocketResult, TcpSocket};
-use wasmtime_wasi::sockets::WasiSocketsCtxView;
+use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsCtxView};
 
-type Inner<'a> = WasiSocketsCtxView<'a>;
+pub(super) type Inner<'a> = WasiSocketsCtxView<'a>;
 
 impl tcp::Host for VirtualSocketsView<'_> {}
-
-impl VirtualSocketsView<'_> {
-    /// Records the binding after the real bind completed.
-    fn tcp_bound(&mut self, this: &Resource<TcpSocket>, requested: SocketAddr) -> SocketResult<()> {
-        let real: SocketAddr =
-            <Inner as HostTcpSocket>::local_address(&mut self.inner, same(this))?.into();
-        self.record_bound(this.rep(), Proto::Tcp, requested, real)
-    }
-}
 
 impl HostTcpSocket for VirtualSocketsView<'_> {
     async fn start_bind(
@@ -34,18 +33,30 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
         network: Resource<Network>,
         local_address: IpSocketAddress,
     ) -> SocketResult<()> {
+        self.inner.table.get(&network)?;
+        let own = self.own_tcp(&this)?;
         let requested: SocketAddr = local_address.into();
-        let real = self.real_bind_address(Proto::Tcp, requested)?;
-        <Inner as HostTcpSocket>::start_bind(&mut self.inner, same(&this), network, real.into())
-            .await?;
-        self.meta(this.rep()).requested = Some(requested);
+        {
+            let own = skiff_sync::lock(&own);
+            if own.pending.is_some() {
+                return Err(ErrorCode::ConcurrencyConflict.into());
+            }
+            own.check_address(requested, false)?;
+        }
+        self.bind_real(&own, this.rep(), requested)?;
+        skiff_sync::lock(&own).pending = Some(Pending::Bind);
         Ok(())
     }
 
     fn finish_bind(&mut self, this: Resource<TcpSocket>) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::finish_bind(&mut self.inner, same(&this))?;
+        let own = self.own_tcp(&this)?;
+        finish(&own, Pending::Bind)?;
         let requested = self.requested_bind(this.rep())?;
-        self.tcp_bound(&this, requested)
+        let real = self
+            .meta(this.rep())
+            .real_local
+            .ok_or(ErrorCode::InvalidState)?;
+        self.record_bound(this.rep(), Proto::Tcp, requested, real)
     }
 
     fn start_connect(
@@ -54,31 +65,35 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
         network: Resource<Network>,
         remote_address: IpSocketAddress,
     ) -> SocketResult<()> {
+        self.inner.table.get(&network)?;
+        let own = self.own_tcp(&this)?;
         let remote: SocketAddr = remote_address.into();
+        let fresh = {
+            let own = skiff_sync::lock(&own);
+            if own.pending.is_some() {
+                return Err(ErrorCode::ConcurrencyConflict.into());
+            }
+            own.check_address(remote, true)?;
+            matches!(own.state, TcpState::Fresh)
+        };
         let target = self
             .pod
             .net
             .connect(&self.pod.pod, remote)
             .map_err(net_error)?;
-        if self.meta(this.rep()).real_local.is_none() {
+        if fresh {
             // Bind the client on loopback first, so the server side can map the client's
-            // real port back to this pod's IP. wasmtime-wasi's bind completes without
-            // waiting (the address check is immediate), so polling once is enough.
-            let any = SocketAddr::new(REAL_HOST, 0);
-            let net = same(&network);
-            <Inner as HostTcpSocket>::start_bind(&mut self.inner, same(&this), net, any.into())
-                .now_or_never()
-                .ok_or(ErrorCode::WouldBlock)??;
-            <Inner as HostTcpSocket>::finish_bind(&mut self.inner, same(&this))?;
+            // real port back to this pod's IP.
+            self.fenced(SocketAddr::new(REAL_HOST, 0), SocketAddrUse::TcpBind)?;
+            let real = skiff_sync::lock(&own).bind(SocketAddr::new(REAL_HOST, 0))?;
             let unspecified = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
-            self.tcp_bound(&this, unspecified)?;
+            self.record_bound(this.rep(), Proto::Tcp, unspecified, real)?;
         }
-        <Inner as HostTcpSocket>::start_connect(
-            &mut self.inner,
-            same(&this),
-            network,
-            target.into(),
-        )?;
+        self.fenced(target, SocketAddrUse::TcpConnect)?;
+        let mut own = skiff_sync::lock(&own);
+        own.start_connect(target)?;
+        own.pending = Some(Pending::Connect);
+        drop(own);
         self.meta(this.rep()).remote = Some(remote);
         Ok(())
     }
@@ -87,17 +102,52 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
         &mut self,
         this: Resource<TcpSocket>,
     ) -> SocketResult<(Resource<DynInputStream>, Resource<DynOutputStream>)> {
-        <Inner as HostTcpSocket>::finish_connect(&mut self.inner, this)
+        let own = self.own_tcp(&this)?;
+        let conn = {
+            let mut own = skiff_sync::lock(&own);
+            if own.pending != Some(Pending::Connect) {
+                return Err(ErrorCode::NotInProgress.into());
+            }
+            let Poll::Ready(done) = own.poll_connect(&mut Context::from_waker(Waker::noop()))
+            else {
+                return Err(ErrorCode::WouldBlock.into());
+            };
+            own.pending = None;
+            done?;
+            own.take_connected()?
+        };
+        self.streams(conn, &this)
     }
 
     async fn start_listen(&mut self, this: Resource<TcpSocket>) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::start_listen(&mut self.inner, same(&this)).await?;
+        let own = self.own_tcp(&this)?;
+        let real = self.meta(this.rep()).real_local;
+        {
+            let own = skiff_sync::lock(&own);
+            if own.pending.is_some() {
+                return Err(ErrorCode::ConcurrencyConflict.into());
+            }
+            // In WASI 0.2 a socket is bound before it listens.
+            if !matches!(own.state, TcpState::Bound(_)) {
+                return Err(ErrorCode::InvalidState.into());
+            }
+        }
+        self.fenced(
+            real.ok_or(ErrorCode::InvalidState)?,
+            SocketAddrUse::TcpListen,
+        )?;
         let local = self.meta(this.rep()).local.ok_or(ErrorCode::InvalidState)?;
+        {
+            let mut own = skiff_sync::lock(&own);
+            own.listen()?;
+            own.pending = Some(Pending::Listen);
+        }
         self.pod.net.listen(&self.pod.pod, local).map_err(net_error)
     }
 
     fn finish_listen(&mut self, this: Resource<TcpSocket>) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::finish_listen(&mut self.inner, this)
+        let own = self.own_tcp(&this)?;
+        finish(&own, Pending::Listen)
     }
 
     fn accept(
@@ -108,16 +158,34 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
         Resource<DynInputStream>,
         Resource<DynOutputStream>,
     )> {
+        let own = self.own_tcp(&this)?;
+        let (conn, ipv6) = {
+            let mut own = skiff_sync::lock(&own);
+            (own.accept()?, own.ipv6)
+        };
+        let real_peer = conn.stream.peer_addr().ok();
+        if let Some(peer) = real_peer {
+            self.fenced(peer, SocketAddrUse::TcpAccept)?;
+        }
+        let family = if ipv6 {
+            IpAddressFamily::Ipv6
+        } else {
+            IpAddressFamily::Ipv4
+        };
+        // The guest's handle for the new connection (its own OS socket stays unused).
+        let sock = self.inner.create_tcp_socket(family)?;
+        let usage = self.pod.usage.clone();
+        let accepted = OwnTcp::accepted(ipv6, conn.clone(), usage);
+        self.pod
+            .tcp
+            .insert(sock.rep(), Arc::new(Mutex::new(accepted)));
         let local = self.meta(this.rep()).local;
-        let (sock, input, output) = <Inner as HostTcpSocket>::accept(&mut self.inner, this)?;
-        let real_peer = <Inner as HostTcpSocket>::remote_address(&mut self.inner, same(&sock))
-            .map(SocketAddr::from)
-            .ok();
         let remote = real_peer.map(|p| self.pod.net.virtual_of(Proto::Tcp, p).unwrap_or(p));
         let m = self.meta(sock.rep());
         m.proto = Some(Proto::Tcp);
         m.local = local;
         m.remote = remote;
+        let (input, output) = self.streams(conn, &sock)?;
         Ok((sock, input, output))
     }
 
@@ -126,9 +194,8 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
     }
 
     fn remote_address(&mut self, this: Resource<TcpSocket>) -> SocketResult<IpSocketAddress> {
-        // Ask the real socket first: it fails correctly while unconnected.
-        let real: SocketAddr =
-            <Inner as HostTcpSocket>::remote_address(&mut self.inner, same(&this))?.into();
+        let own = self.own_tcp(&this)?;
+        let real = skiff_sync::lock(&own).real_peer()?;
         let remote = self.meta(this.rep()).remote;
         Ok(remote
             .or_else(|| self.pod.net.virtual_of(Proto::Tcp, real))
@@ -137,7 +204,9 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
     }
 
     fn is_listening(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<bool> {
-        <Inner as HostTcpSocket>::is_listening(&mut self.inner, this)
+        let own = self.own_tcp(&this)?;
+        let own = skiff_sync::lock(&own);
+        Ok(matches!(own.state, TcpState::Listening { .. }))
     }
 
     fn address_family(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<IpAddressFamily> {
@@ -149,91 +218,41 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
         this: Resource<TcpSocket>,
         value: u64,
     ) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::set_listen_backlog_size(&mut self.inner, this, value)
-    }
-
-    fn keep_alive_enabled(&mut self, this: Resource<TcpSocket>) -> SocketResult<bool> {
-        <Inner as HostTcpSocket>::keep_alive_enabled(&mut self.inner, this)
-    }
-
-    fn set_keep_alive_enabled(
-        &mut self,
-        this: Resource<TcpSocket>,
-        value: bool,
-    ) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::set_keep_alive_enabled(&mut self.inner, this, value)
-    }
-
-    fn keep_alive_idle_time(&mut self, this: Resource<TcpSocket>) -> SocketResult<u64> {
-        <Inner as HostTcpSocket>::keep_alive_idle_time(&mut self.inner, this)
-    }
-
-    fn set_keep_alive_idle_time(
-        &mut self,
-        this: Resource<TcpSocket>,
-        value: u64,
-    ) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::set_keep_alive_idle_time(&mut self.inner, this, value)
-    }
-
-    fn keep_alive_interval(&mut self, this: Resource<TcpSocket>) -> SocketResult<u64> {
-        <Inner as HostTcpSocket>::keep_alive_interval(&mut self.inner, this)
-    }
-
-    fn set_keep_alive_interval(
-        &mut self,
-        this: Resource<TcpSocket>,
-        value: u64,
-    ) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::set_keep_alive_interval(&mut self.inner, this, value)
-    }
-
-    fn keep_alive_count(&mut self, this: Resource<TcpSocket>) -> SocketResult<u32> {
-        <Inner as HostTcpSocket>::keep_alive_count(&mut self.inner, this)
-    }
-
-    fn set_keep_alive_count(&mut self, this: Resource<TcpSocket>, value: u32) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::set_keep_alive_count(&mut self.inner, this, value)
-    }
-
-    fn hop_limit(&mut self, this: Resource<TcpSocket>) -> SocketResult<u8> {
-        <Inner as HostTcpSocket>::hop_limit(&mut self.inner, this)
-    }
-
-    fn set_hop_limit(&mut self, this: Resource<TcpSocket>, value: u8) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::set_hop_limit(&mut self.inner, this, value)
-    }
-
-    fn receive_buffer_size(&mut self, this: Resource<TcpSocket>) -> SocketResult<u64> {
-        <Inner as HostTcpSocket>::receive_buffer_size(&mut self.inner, this)
-    }
-
-    fn set_receive_buffer_size(
-        &mut self,
-        this: Resource<TcpSocket>,
-        value: u64,
-    ) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::set_receive_buffer_size(&mut self.inner, this, value)
-    }
-
-    fn send_buffer_size(&mut self, this: Resource<TcpSocket>) -> SocketResult<u64> {
-        <Inner as HostTcpSocket>::send_buffer_size(&mut self.inner, this)
-    }
-
-    fn set_send_buffer_size(&mut self, this: Resource<TcpSocket>, value: u64) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::set_send_buffer_size(&mut self.inner, this, value)
+        <Inner as HostTcpSocket>::set_listen_backlog_size(&mut self.inner, same(&this), value)?;
+        let own = self.own_tcp(&this)?;
+        let mut own = skiff_sync::lock(&own);
+        own.backlog = u32::try_from(value.min(i32::MAX as u64)).unwrap_or(u32::MAX);
+        if let TcpState::Listening { listener, .. } = &own.state {
+            let backlog = i32::try_from(own.backlog).unwrap_or(i32::MAX);
+            rustix::net::listen(listener, backlog).map_err(std::io::Error::from)?;
+        }
+        Ok(())
     }
 
     fn subscribe(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<Resource<DynPollable>> {
-        <Inner as HostTcpSocket>::subscribe(&mut self.inner, this)
+        let own = self.own_tcp(&this)?;
+        let ready = self.inner.table.push(SocketReady(own))?;
+        wasmtime_wasi_io::poll::subscribe(self.inner.table, ready)
     }
 
     fn shutdown(&mut self, this: Resource<TcpSocket>, how: ShutdownType) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::shutdown(&mut self.inner, this, how)
+        let own = self.own_tcp(&this)?;
+        let conn = skiff_sync::lock(&own).conn().cloned();
+        let conn = conn.ok_or(ErrorCode::InvalidState)?;
+        if matches!(how, ShutdownType::Receive | ShutdownType::Both) {
+            conn.shutdown_read();
+        }
+        if matches!(how, ShutdownType::Send | ShutdownType::Both) {
+            conn.shutdown_write();
+        }
+        Ok(())
     }
 
     fn drop(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<()> {
         self.forget_socket(this.rep());
+        self.pod.tcp.remove(&this.rep());
         <Inner as HostTcpSocket>::drop(&mut self.inner, this)
     }
+
+    super::tcp_options::delegate_options!();
 }

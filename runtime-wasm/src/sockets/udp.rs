@@ -130,6 +130,7 @@ impl HostIncomingDatagramStream for VirtualSocketsView<'_> {
             if let Some(virt) = self.pod.net.virtual_of(Proto::Udp, real) {
                 d.remote_address = virt.into();
             }
+            self.pod.usage.received(d.data.len() as u64);
         }
         Ok(datagrams)
     }
@@ -168,7 +169,12 @@ impl HostOutgoingDatagramStream for VirtualSocketsView<'_> {
             }
             routed.push(d);
         }
-        <Inner as HostOutgoingDatagramStream>::send(&mut self.inner, this, routed)
+        let sizes: Vec<u64> = routed.iter().map(|d| d.data.len() as u64).collect();
+        let accepted = <Inner as HostOutgoingDatagramStream>::send(&mut self.inner, this, routed)?;
+        // The first `accepted` datagrams went out (WIT: the rest were not sent).
+        let count = usize::try_from(accepted).unwrap_or(usize::MAX);
+        self.pod.usage.sent(sizes.iter().take(count).sum());
+        Ok(accepted)
     }
 
     fn subscribe(

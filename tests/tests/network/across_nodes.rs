@@ -1,14 +1,17 @@
 //! One server and two agents, each on its own loopback address: a client pod on node
 //! `net-a` reaches an echo pod on node `net-b` over the overlay tunnel between them, also
 //! through ClusterIPs (TCP and UDP, by way of the node proxy); a ClusterIP without
-//! endpoints refuses every connect at once.
+//! endpoints refuses every connect at once; the agents' /metrics count each pod's network
+//! bytes.
 
 use anyhow::ensure;
 use serde_json::json;
 use skiff_tests::fleet::{example, poll};
 use skiff_tests::{Kubectl, run_bounded};
 
-use crate::support::{LIMIT, WAIT, client_pod, finished, logs, pod_ip, two_nodes};
+use crate::support::{
+    LIMIT, WAIT, client_pod, finished, logs, pod_ip, pod_network_bytes, two_nodes,
+};
 
 #[test]
 fn pods_reach_pods_of_another_node_by_ip_and_by_name() {
@@ -144,5 +147,20 @@ async fn scenario() -> anyhow::Result<()> {
         !tcp_log.contains("127.0.0.") && !udp_log.contains("127.0.0."),
         "a guest saw a real address:\n{tcp_log}\n{udp_log}"
     );
+    // Per-pod network bytes on each agent's /metrics: the echo pod received and sent back
+    // at least the six clients' 3 pings of 6 bytes each; one TCP client sent and received
+    // its 3 pings.
+    let wanted = [
+        ("net-b", "echoes", "echo", 6 * 3 * 6),
+        ("net-a", "default", "by-ip-tcp", 3 * 6),
+        ("net-a", "default", "by-ip-udp", 3 * 6),
+    ];
+    for (node, namespace, pod, at_least) in wanted {
+        let (rx, tx) = pod_network_bytes(kubectl, node, namespace, pod).await?;
+        ensure!(
+            rx >= at_least && tx >= at_least,
+            "pod {namespace}/{pod} on {node} shows {rx} bytes received, {tx} sent; wanted >= {at_least}"
+        );
+    }
     Ok(())
 }

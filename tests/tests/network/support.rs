@@ -207,3 +207,33 @@ pub async fn pods(kubectl: &Kubectl, selector: &str) -> anyhow::Result<Vec<Strin
         .await?;
     Ok(out.split_whitespace().map(str::to_owned).collect())
 }
+
+/// A pod's `container_network_receive_bytes_total` and `..._transmit_bytes_total` on its
+/// node's /metrics (through the API server's node proxy).
+pub async fn pod_network_bytes(
+    kubectl: &Kubectl,
+    node: &str,
+    namespace: &str,
+    pod: &str,
+) -> anyhow::Result<(u64, u64)> {
+    let page = kubectl
+        .ok(&[
+            "get",
+            "--raw",
+            &format!("/api/v1/nodes/{node}/proxy/metrics"),
+        ])
+        .await?;
+    let labels = format!("{{interface=\"eth0\",namespace=\"{namespace}\",pod=\"{pod}\"}} ");
+    let sample = |family: &str| -> anyhow::Result<u64> {
+        let prefix = format!("{family}{labels}");
+        let line = page
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .with_context(|| format!("no {prefix} on {node}'s /metrics:\n{page}"))?;
+        Ok(line[prefix.len()..].trim().parse()?)
+    };
+    Ok((
+        sample("container_network_receive_bytes_total")?,
+        sample("container_network_transmit_bytes_total")?,
+    ))
+}

@@ -12,6 +12,10 @@
 //!   guest, over all its runs;
 //! - `container_memory_working_set_bytes{namespace,pod,container}`: linear memory of the
 //!   guest's live instances;
+//! - `container_network_receive_bytes_total{interface,namespace,pod}`,
+//!   `container_network_transmit_bytes_total{interface,namespace,pod}`: bytes the pod's
+//!   guest sockets received and sent (TCP payload, UDP datagrams), summed over its
+//!   containers; one pod-level sample as cAdvisor reports the sandbox's `eth0`;
 //! - `kube_pod_container_status_restarts_total{namespace,pod,container}`: the container's
 //!   `restartCount` as the agent last wrote it in the Pod's status (kube-state-metrics' family,
 //!   which reads the Pod), so it carries on across agent restarts;
@@ -164,6 +168,20 @@ pub fn render(rows: &[ContainerRow], starts: &PodStarts, process: ProcessUse) ->
         "Current working set in bytes.",
         |r| r.container.usage.memory_bytes.to_string(),
     );
+    per_pod(
+        &mut out,
+        rows,
+        "container_network_receive_bytes_total",
+        "Cumulative count of bytes received",
+        |c| c.usage.rx_bytes,
+    );
+    per_pod(
+        &mut out,
+        rows,
+        "container_network_transmit_bytes_total",
+        "Cumulative count of bytes transmitted",
+        |c| c.usage.tx_bytes,
+    );
     per_container(
         &mut out,
         rows,
@@ -214,6 +232,28 @@ fn per_container(
     }
 }
 
+/// One counter family with a sample per pod (rows sorted by pod): the sum over its
+/// containers, labelled as cAdvisor labels a pod's network (`interface="eth0"`).
+fn per_pod(
+    out: &mut String,
+    rows: &[ContainerRow],
+    name: &str,
+    help: &str,
+    value: fn(&ContainerInventory) -> u64,
+) {
+    exposition::header(out, name, "counter", help);
+    for pod in rows.chunk_by(|a, b| a.container.pod_id == b.container.pod_id) {
+        let c = &pod[0].container;
+        let total: u64 = pod.iter().map(|r| value(&r.container)).sum();
+        let l = labels(&[
+            ("interface", "eth0"),
+            ("namespace", &c.namespace),
+            ("pod", &c.pod_name),
+        ]);
+        let _ = writeln!(out, "{name}{{{l}}} {total}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +283,8 @@ mod tests {
                 usage: UsageSnapshot {
                     cpu_ns,
                     memory_bytes: 65536,
+                    rx_bytes: 1000,
+                    tx_bytes: 24,
                 },
                 log: log.expect("a log handle touches no disk"),
             },
@@ -297,6 +339,10 @@ mod tests {
             "container_cpu_usage_seconds_total{container=\"app\",namespace=\"default\",pod=\"a\"} 1.5",
             "container_memory_working_set_bytes{container=\"side\",namespace=\"default\",pod=\"a\"} 65536",
             "kube_pod_container_status_restarts_total{container=\"app\",namespace=\"default\",pod=\"a\"} 2",
+            // Pod a's two containers, summed; one sample per pod.
+            "container_network_receive_bytes_total{interface=\"eth0\",namespace=\"default\",pod=\"a\"} 2000",
+            "container_network_transmit_bytes_total{interface=\"eth0\",namespace=\"default\",pod=\"a\"} 48",
+            "container_network_transmit_bytes_total{interface=\"eth0\",namespace=\"default\",pod=\"b\"} 24",
             "process_cpu_seconds_total 2",
             "process_resident_memory_bytes 4096",
         ] {

@@ -14,6 +14,7 @@ fn pod(uid: &str, containers: &[(&str, u64, u64)]) -> PodUsage {
                 usage: UsageSnapshot {
                     cpu_ns: *cpu_ns,
                     memory_bytes: *memory_bytes,
+                    ..UsageSnapshot::default()
                 },
             })
             .collect(),
