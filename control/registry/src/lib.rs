@@ -7,8 +7,10 @@
 //! # Layout
 //! - `route`: URL -> endpoint, names and references checked. `digest`: sha256 digests.
 //! - `error`: the spec's error codes and envelope.
-//! - `storage`: the key-value trait and key layout; `blobs`: chunked blobs on top of it,
-//!   read back as a stream; `range`: the `Range` header of blob reads.
+//! - `storage`: the key-value trait and key layout; `files`: blob bytes as files in the
+//!   replica's data directory; `file_blobs`: blobs in files, their metadata in the store,
+//!   replicated to a quorum before they exist; `blobs`: the metadata, and blobs stored as
+//!   chunks before files (still read and collected); `range`: the `Range` header.
 //! - `manifest`: what a pushed manifest must be and what it references.
 //! - `uploads`: upload sessions in progress (local to the replica that took them).
 //! - `serve_blobs`, `serve_manifests`: the endpoints. `gc`: mark-and-sweep collection.
@@ -18,6 +20,8 @@
 pub mod blobs;
 pub mod digest;
 pub mod error;
+pub mod file_blobs;
+pub mod files;
 pub mod gc;
 pub mod manifest;
 pub mod range;
@@ -74,6 +78,8 @@ pub struct Registry<S> {
     storage: Arc<S>,
     uploads: uploads::Uploads,
     layout: blobs::Layout,
+    /// Where new blobs' bytes go; without it (tests, tools) they go into the store as chunks.
+    files: Option<Arc<files::BlobFiles>>,
 }
 
 impl<S: Storage> Registry<S> {
@@ -82,7 +88,20 @@ impl<S: Storage> Registry<S> {
             storage: Arc::new(storage),
             uploads: uploads::Uploads::default(),
             layout: blobs::Layout::default(),
+            files: None,
         }
+    }
+
+    /// Keeps new blobs' bytes in `files` (replicated by [`Storage::replicate`]) instead of the
+    /// store; blobs stored as chunks stay readable.
+    pub fn with_files(mut self, files: Arc<files::BlobFiles>) -> Self {
+        self.files = Some(files);
+        self
+    }
+
+    /// This replica's blob files, if blobs are kept in files.
+    pub fn files(&self) -> Option<&Arc<files::BlobFiles>> {
+        self.files.as_ref()
     }
 
     /// How new blobs are cut into store values.
