@@ -212,3 +212,5 @@ fn percent_decode(text: &str) -> String {
 mod tests;
 #[cfg(test)]
 mod tests_range;
+#[cfg(test)]
+mod tests_files;
