@@ -127,7 +127,9 @@ impl ReplicaStorage {
                 .await
             {
                 Ok(bytes) => return Ok(Some(bytes)),
-                Err(e) => tracing::debug!(%digest, peer = id, error = %e, "no blob from this replica"),
+                Err(e) => {
+                    tracing::debug!(%digest, peer = id, error = %e, "no blob from this replica")
+                }
             }
         }
         Ok(None)

@@ -74,7 +74,9 @@ pub async fn read_local(
     digest: &Digest,
 ) -> Result<Option<Bytes>, RegistryError> {
     let (files, digest) = (files.clone(), digest.clone());
-    Ok(blocking(move || files.read(&digest)).await?.map(Bytes::from))
+    Ok(blocking(move || files.read(&digest))
+        .await?
+        .map(Bytes::from))
 }
 
 /// A blob's bytes from another replica, checked and kept here; `None` if none had them.
@@ -185,8 +187,14 @@ pub async fn run_converge<S: Storage>(
     loop {
         match converge(storage, &files, SystemTime::now(), grace).await {
             Ok(c) if c == Converged::default() => {}
-            Ok(c) => tracing::info!(filled = c.filled, swept = c.swept, "registry blob files converged"),
-            Err(e) => tracing::debug!(error = %e, "registry blob files: pass failed; retrying later"),
+            Ok(c) => tracing::info!(
+                filled = c.filled,
+                swept = c.swept,
+                "registry blob files converged"
+            ),
+            Err(e) => {
+                tracing::debug!(error = %e, "registry blob files: pass failed; retrying later")
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => return,

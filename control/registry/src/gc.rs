@@ -83,7 +83,15 @@ pub async fn collect<S: Storage>(
     let mut collected = Collected::default();
     for entry in unreferenced(&entries, &referenced, now, grace) {
         // The revision check leaves a blob pushed again since it was listed.
-        if blobs::delete(storage, files, &entry.hex, &entry.meta, Some(entry.revision)).await? {
+        if blobs::delete(
+            storage,
+            files,
+            &entry.hex,
+            &entry.meta,
+            Some(entry.revision),
+        )
+        .await?
+        {
             collected.blobs.push(entry.hex.clone());
         }
     }

@@ -211,6 +211,6 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_range;
-#[cfg(test)]
 mod tests_files;
+#[cfg(test)]
+mod tests_range;

@@ -13,8 +13,7 @@ use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::storage::Storage;
 use crate::{
-    MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, file_blobs, located, range,
-    set_header,
+    MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, file_blobs, located, range, set_header,
 };
 
 impl<S: Storage> Registry<S> {

@@ -46,7 +46,10 @@ async fn a_pushed_blob_is_a_file_with_only_metadata_in_the_store() {
     let range = [("range", "bytes=1048570-1048579")];
     let (status, headers, body) = call(&reg, Method::GET, &uri, &range, vec![]).await;
     assert_eq!(status, StatusCode::PARTIAL_CONTENT);
-    assert_eq!(headers["content-range"], format!("bytes 1048570-1048579/{}", blob.len()));
+    assert_eq!(
+        headers["content-range"],
+        format!("bytes 1048570-1048579/{}", blob.len())
+    );
     assert!(body[..] == blob[1_048_570..1_048_580]);
 }
 
@@ -71,7 +74,10 @@ async fn a_damaged_file_with_no_peer_to_refetch_from_is_never_served() {
     let (_dir, reg) = with_files(Registry::new(MemoryStorage::default()));
     let blob = module(10_000);
     let digest = push_blob(&reg, "app", &blob).await;
-    let path = reg.files().unwrap().path(Digest::parse(&digest).unwrap().hex());
+    let path = reg
+        .files()
+        .unwrap()
+        .path(Digest::parse(&digest).unwrap().hex());
     std::fs::write(&path, &blob[..9_000]).unwrap();
     let uri = format!("/v2/app/blobs/{digest}");
     let (status, _, body) = call(&reg, Method::GET, &uri, &[], vec![]).await;
@@ -113,7 +119,10 @@ async fn converge_sweeps_only_old_files_that_no_metadata_names() {
     let grace = Duration::from_secs(3_600);
     let fresh = file_blobs::converge(&storage, &files, SystemTime::now(), grace).await;
     assert_eq!(fresh.unwrap(), file_blobs::Converged::default());
-    assert!(files.contains(orphan.hex()), "a push writes its file before its metadata");
+    assert!(
+        files.contains(orphan.hex()),
+        "a push writes its file before its metadata"
+    );
     let later = SystemTime::now() + grace;
     let swept = file_blobs::converge(&storage, &files, later, grace).await;
     assert_eq!(swept.unwrap().swept, 1);

@@ -80,7 +80,11 @@ fn a_push_survives_the_loss_of_the_replica_that_took_it() {
         pull_is(&cluster.replicas[0], &bytes).await?;
         for replica in &cluster.replicas {
             let file = blob_file(replica, len).await?;
-            anyhow::ensure!(std::fs::read(&file)? == bytes, "{} lost its copy", replica.url());
+            anyhow::ensure!(
+                std::fs::read(&file)? == bytes,
+                "{} lost its copy",
+                replica.url()
+            );
         }
         Ok(())
     });

@@ -27,7 +27,9 @@ fn a_written_blob_reads_back_and_leaves_no_temporary_file() {
 fn bytes_that_do_not_match_the_digest_are_refused_and_nothing_is_stored() {
     let (_dir, files) = store();
     let digest = Digest::of(b"what was promised");
-    let err = files.write(&digest, b"something else").expect_err("refused");
+    let err = files
+        .write(&digest, b"something else")
+        .expect_err("refused");
     assert!(matches!(err, FileError::Mismatch { .. }), "{err}");
     assert!(!files.contains(digest.hex()));
     assert_eq!(files.read(&digest).expect("read"), None);
@@ -41,7 +43,11 @@ fn a_corrupt_or_truncated_file_is_removed_and_reads_as_missing() {
     for damage in [&b"flipped"[..], &bytes[..50_000], &[]] {
         files.write(&digest, &bytes).expect("write");
         fs::write(files.path(digest.hex()), damage).expect("damage the file");
-        assert_eq!(files.read(&digest).expect("read"), None, "damaged: never served");
+        assert_eq!(
+            files.read(&digest).expect("read"),
+            None,
+            "damaged: never served"
+        );
         assert!(!files.contains(digest.hex()), "the damaged file is gone");
     }
 }
@@ -65,5 +71,8 @@ fn reopening_clears_temporaries_a_crash_left_and_keeps_blobs() {
     fs::write(files.tmp_dir().join("half-written"), b"par").expect("leftover");
     let reopened = BlobFiles::open(dir.path()).expect("reopen");
     assert_eq!(fs::read_dir(reopened.tmp_dir()).expect("tmp").count(), 0);
-    assert_eq!(reopened.read(&digest).expect("read"), Some(b"kept".to_vec()));
+    assert_eq!(
+        reopened.read(&digest).expect("read"),
+        Some(b"kept".to_vec())
+    );
 }
