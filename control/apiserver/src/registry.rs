@@ -1,7 +1,8 @@
 //! The built-in OCI registry (`skiff-registry`) on the API's port: `/v2/...` is authenticated
 //! with the API's tokens (as a bearer token, or as the password of HTTP basic auth, and through
-//! `/v2/token`, the token handshake docker-style clients make), authorised, and served from the
-//! Raft store through [`ReplicaStorage`].
+//! `/v2/token`, the token handshake docker-style clients make), authorised, and served through
+//! [`ReplicaStorage`]: metadata in the Raft store, blob files in `<data-dir>/registry-blobs`
+//! copied between replicas by `registry_peers`.
 //!
 //! Authorisation: nodes may pull any repository and nothing else (the node rule, never passed
 //! on to RBAC); everyone else is decided by RBAC on the pseudo-resource

@@ -1,8 +1,10 @@
 //! skiff's built-in OCI registry: the OCI distribution API (blobs with monolithic and chunked
 //! uploads, manifests by tag and digest, tags, referrers, deletes), every blob and manifest
-//! verified by its sha256 digest, errors in the spec's envelope. Content lives in a
-//! [`Storage`] (the API server's is the Raft store); authentication and authorisation are the
-//! caller's ([`Route::scope`] says what a request does to which repository).
+//! verified by its sha256 digest, errors in the spec's envelope. Metadata, manifests and tags
+//! live in a [`Storage`] (the API server's is the Raft store); blob bytes in files on each
+//! replica ([`files`]), copied to a quorum through [`Storage::replicate`] before a blob exists.
+//! Authentication and authorisation are the caller's ([`Route::scope`] says what a request
+//! does to which repository).
 //!
 //! # Layout
 //! - `route`: URL -> endpoint, names and references checked. `digest`: sha256 digests.
