@@ -50,11 +50,22 @@ pub async fn put<S: Storage>(
         return Ok(existing);
     }
     let size = bytes.len() as u64;
-    write_local(files, digest, bytes.clone()).await?;
-    let holders = storage.replicate(digest, bytes).await?;
+    // The peers write their copies while this replica writes its own.
+    let (_, holders) = tokio::try_join!(
+        write_local(files, digest, bytes.clone()),
+        replicate(storage, digest, bytes)
+    )?;
     let meta = BlobMeta::in_files(size, now, holders);
     storage.put(&blob_key(digest), encode(&meta)).await?;
     Ok(meta)
+}
+
+async fn replicate<S: Storage>(
+    storage: &S,
+    digest: &Digest,
+    bytes: Bytes,
+) -> Result<Vec<String>, RegistryError> {
+    Ok(storage.replicate(digest, bytes).await?)
 }
 
 /// Writes bytes already checked against `digest` to this replica's file.
