@@ -6,7 +6,8 @@
 //! Rounds alternate which registry goes first; each push is new content (nothing deduplicated).
 //! Prints the median MiB/s of each and the ratio (built-in / docker-registry).
 //! `--replicas 3` runs the built-in registry on three replicas (client on the leader), the
-//! cost of replicating every byte through Raft that docker-registry does not pay.
+//! cost of making every blob durable on a second replica before the push is answered, which
+//! docker-registry does not pay.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -32,8 +33,8 @@ struct Cli {
     /// Module size in MiB.
     #[arg(long, default_value_t = 10)]
     size_mib: usize,
-    /// Control-plane replicas (1 or 3): with 3, every chunk is replicated to a majority before
-    /// the push is answered. The client talks to the leader.
+    /// Control-plane replicas (1 or 3): with 3, every blob is on a majority before the push is
+    /// answered. The client talks to the leader.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
 }

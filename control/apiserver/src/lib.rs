@@ -67,6 +67,7 @@ mod port_forward;
 mod rbac;
 mod reads;
 mod registry;
+mod registry_peers;
 mod request;
 mod request_metrics;
 mod resource_metrics;
@@ -94,6 +95,7 @@ use tokio_util::task::TaskTracker;
 
 pub use auth::Component;
 pub use node_join::{NodeJoinError, node_token_secret};
+pub use registry_peers::PEER_PREFIX as REGISTRY_PEER_PREFIX;
 pub use tunnels::{TUNNEL_PATH, TUNNEL_PROTOCOL};
 
 use auth::Identity;
@@ -181,11 +183,13 @@ impl ApiServer {
             aggregation_store,
             shutdown.clone(),
         ));
-        registry::start_gc(replica.clone(), shutdown.clone(), &tasks);
-        let registry = skiff_registry::Registry::new(registry::ReplicaStorage {
+        let registry_storage = registry::ReplicaStorage {
             replica: replica.clone(),
-        })
-        .with_layout(registry::layout());
+            tasks: tasks.clone(),
+            shutdown: shutdown.clone(),
+        };
+        let registry = registry::build(registry_storage.clone());
+        registry::start_background(registry_storage, registry.files().cloned());
         Arc::new_cyclic(|this| ApiServer {
             registry,
             tokens,

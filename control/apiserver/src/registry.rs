@@ -1,7 +1,8 @@
 //! The built-in OCI registry (`skiff-registry`) on the API's port: `/v2/...` is authenticated
 //! with the API's tokens (as a bearer token, or as the password of HTTP basic auth, and through
-//! `/v2/token`, the token handshake docker-style clients make), authorised, and served from the
-//! Raft store through [`ReplicaStorage`].
+//! `/v2/token`, the token handshake docker-style clients make), authorised, and served through
+//! [`ReplicaStorage`]: metadata in the Raft store, blob files in `<data-dir>/registry-blobs`
+//! copied between replicas by `registry_peers`.
 //!
 //! Authorisation: nodes may pull any repository and nothing else (the node rule, never passed
 //! on to RBAC); everyone else is decided by RBAC on the pseudo-resource
@@ -15,6 +16,7 @@ use base64::Engine as _;
 use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use skiff_api::rbac::{Attributes, ResourceAttributes, Target};
+use skiff_registry::files::BlobFiles;
 use skiff_registry::{Action, Freshness, RegistryError, RegistryRequest, StorageError, Stored};
 use skiff_replica::Replica;
 use skiff_replica::ops::Consistency;
@@ -51,10 +53,17 @@ pub(crate) fn layout() -> skiff_registry::blobs::Layout {
     layout
 }
 
-/// The registry's storage: the replica's store, writes through Raft.
+/// How often each replica fetches the blob files it lacks and drops those nothing names.
+const CONVERGE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The registry's storage: metadata in the replica's store (writes through Raft), blob files
+/// sent to and fetched from the other replicas (`registry_peers`).
 #[derive(Clone)]
 pub(crate) struct ReplicaStorage {
     pub(crate) replica: Arc<Replica>,
+    /// Own the blob sends still running after a push's quorum answered.
+    pub(crate) tasks: tokio_util::task::TaskTracker,
+    pub(crate) shutdown: tokio_util::sync::CancellationToken,
 }
 
 pub(crate) type BuiltinRegistry = skiff_registry::Registry<ReplicaStorage>;
@@ -115,6 +124,22 @@ impl skiff_registry::Storage for ReplicaStorage {
         };
         self.commit(op).await
     }
+
+    async fn replicate(
+        &self,
+        digest: &skiff_registry::Digest,
+        bytes: bytes::Bytes,
+    ) -> Result<Vec<String>, StorageError> {
+        self.replicate_to_quorum(digest, bytes).await
+    }
+
+    async fn fetch(
+        &self,
+        digest: &skiff_registry::Digest,
+        holders: &[String],
+    ) -> Result<Option<bytes::Bytes>, StorageError> {
+        self.fetch_from_peers(digest, holders).await
+    }
 }
 
 impl ReplicaStorage {
@@ -132,18 +157,44 @@ impl ReplicaStorage {
     }
 }
 
-/// Starts the leader's garbage collection, owned by `tasks`.
-pub(crate) fn start_gc(
-    replica: Arc<Replica>,
-    shutdown: tokio_util::sync::CancellationToken,
-    tasks: &tokio_util::task::TaskTracker,
-) {
+/// Opens this replica's blob files (`<data-dir>/registry-blobs`) and builds the registry.
+/// If the directory cannot be opened, new blobs go into the store as chunks (as before blob
+/// files), which is slower but loses nothing; the error is logged.
+pub(crate) fn build(storage: ReplicaStorage) -> BuiltinRegistry {
+    let dir = storage.replica.data_dir().join("registry-blobs");
+    let registry = skiff_registry::Registry::new(storage).with_layout(layout());
+    match BlobFiles::open(&dir) {
+        Ok(files) => registry.with_files(Arc::new(files)),
+        Err(e) => {
+            tracing::error!(error = %e, "registry blob files unavailable; storing blobs in the store");
+            registry
+        }
+    }
+}
+
+/// Starts the leader's garbage collection and every replica's convergence of blob files,
+/// owned by the storage's tasks.
+pub(crate) fn start_background(storage: ReplicaStorage, files: Option<Arc<BlobFiles>>) {
+    let (tasks, shutdown) = (storage.tasks.clone(), storage.shutdown.clone());
+    if let Some(files) = files.clone() {
+        let storage = storage.clone();
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            skiff_registry::file_blobs::run_converge(
+                &storage,
+                files,
+                CONVERGE_INTERVAL,
+                GC_GRACE,
+                shutdown,
+            )
+            .await;
+        });
+    }
     tasks.spawn(async move {
-        let storage = ReplicaStorage {
-            replica: replica.clone(),
-        };
+        let replica = storage.replica.clone();
         skiff_registry::gc::run(
             &storage,
+            files.as_deref(),
             || replica.is_leader(),
             GC_INTERVAL,
             GC_GRACE,

@@ -85,6 +85,8 @@ pub async fn put<S: Storage>(
         upload,
         created: now,
         chunk_bytes: chunk_bytes as u64,
+        files: false,
+        holders: Vec::new(),
     };
     storage.put(&blob_key(digest), encode(&meta)).await?;
     Ok(meta)
@@ -192,10 +194,12 @@ impl<S: Storage> Cursor<S> {
     }
 }
 
-/// Deletes a blob: its metadata first (so it stops existing at once), then its chunks.
+/// Deletes a blob: its metadata first (so it stops existing at once), then its chunks, or
+/// this replica's file (the other replicas' files go at their next `file_blobs::converge`).
 /// `Ok(false)`: it was not stored, or was rewritten since `meta_revision`.
 pub async fn delete<S: Storage>(
     storage: &S,
+    files: Option<&crate::files::BlobFiles>,
     hex: &str,
     meta: &BlobMeta,
     meta_revision: Option<u64>,
@@ -203,6 +207,14 @@ pub async fn delete<S: Storage>(
     let key = format!("{}{hex}", crate::storage::BLOBS);
     if !storage.delete(&key, meta_revision).await? {
         return Ok(false);
+    }
+    if meta.files {
+        if let Some(files) = files
+            && let Err(e) = files.remove(hex)
+        {
+            tracing::warn!(%hex, error = %e, "a deleted blob's file stays until the next sweep");
+        }
+        return Ok(true);
     }
     for index in 0..meta.chunks {
         storage

@@ -1,6 +1,8 @@
 //! Garbage collection, mark and sweep as the CNCF distribution server does it: mark every blob
 //! a stored manifest references, then sweep the blobs nobody marked, once they are older than a
-//! grace period (a push uploads blobs before the manifest naming them). Chunks no blob names
+//! grace period (a push uploads blobs before the manifest naming them): the metadata through
+//! the store, then the leader's file (each other replica removes its own copy when it finds no
+//! metadata naming it, `file_blobs::converge`). Chunks no blob names
 //! (an upload cut short between its chunks and its metadata) are swept after the same grace.
 //! Runs on the Raft leader only, so one replica collects at a time.
 
@@ -68,6 +70,7 @@ pub async fn mark<S: Storage>(storage: &S) -> Result<HashSet<String>, RegistryEr
 /// One collection: mark, then sweep blobs and orphaned chunks.
 pub async fn collect<S: Storage>(
     storage: &S,
+    files: Option<&crate::files::BlobFiles>,
     now: u64,
     grace: u64,
 ) -> Result<Collected, RegistryError> {
@@ -80,7 +83,15 @@ pub async fn collect<S: Storage>(
     let mut collected = Collected::default();
     for entry in unreferenced(&entries, &referenced, now, grace) {
         // The revision check leaves a blob pushed again since it was listed.
-        if blobs::delete(storage, &entry.hex, &entry.meta, Some(entry.revision)).await? {
+        if blobs::delete(
+            storage,
+            files,
+            &entry.hex,
+            &entry.meta,
+            Some(entry.revision),
+        )
+        .await?
+        {
             collected.blobs.push(entry.hex.clone());
         }
     }
@@ -142,6 +153,7 @@ async fn sweep_chunks<S: Storage>(
 /// Collects every `interval` while `is_leader` says this replica leads, until `shutdown`.
 pub async fn run<S: Storage>(
     storage: &S,
+    files: Option<&crate::files::BlobFiles>,
     is_leader: impl Fn() -> bool,
     interval: Duration,
     grace: Duration,
@@ -156,7 +168,7 @@ pub async fn run<S: Storage>(
             continue;
         }
         let now = unix_now();
-        match collect(storage, now, grace.as_secs()).await {
+        match collect(storage, files, now, grace.as_secs()).await {
             Ok(c) if c.blobs.is_empty() && c.orphan_chunks == 0 => {}
             Ok(c) => {
                 tracing::info!(blobs = ?c.blobs, orphan_chunks = c.orphan_chunks, "registry garbage collected")

@@ -1,14 +1,18 @@
 //! skiff's built-in OCI registry: the OCI distribution API (blobs with monolithic and chunked
 //! uploads, manifests by tag and digest, tags, referrers, deletes), every blob and manifest
-//! verified by its sha256 digest, errors in the spec's envelope. Content lives in a
-//! [`Storage`] (the API server's is the Raft store); authentication and authorisation are the
-//! caller's ([`Route::scope`] says what a request does to which repository).
+//! verified by its sha256 digest, errors in the spec's envelope. Metadata, manifests and tags
+//! live in a [`Storage`] (the API server's is the Raft store); blob bytes in files on each
+//! replica ([`files`]), copied to a quorum through [`Storage::replicate`] before a blob exists.
+//! Authentication and authorisation are the caller's ([`Route::scope`] says what a request
+//! does to which repository).
 //!
 //! # Layout
 //! - `route`: URL -> endpoint, names and references checked. `digest`: sha256 digests.
 //! - `error`: the spec's error codes and envelope.
-//! - `storage`: the key-value trait and key layout; `blobs`: chunked blobs on top of it,
-//!   read back as a stream; `range`: the `Range` header of blob reads.
+//! - `storage`: the key-value trait and key layout; `files`: blob bytes as files in the
+//!   replica's data directory; `file_blobs`: blobs in files, their metadata in the store,
+//!   replicated to a quorum before they exist; `blobs`: the metadata, and blobs stored as
+//!   chunks before files (still read and collected); `range`: the `Range` header.
 //! - `manifest`: what a pushed manifest must be and what it references.
 //! - `uploads`: upload sessions in progress (local to the replica that took them).
 //! - `serve_blobs`, `serve_manifests`: the endpoints. `gc`: mark-and-sweep collection.
@@ -18,6 +22,8 @@
 pub mod blobs;
 pub mod digest;
 pub mod error;
+pub mod file_blobs;
+pub mod files;
 pub mod gc;
 pub mod manifest;
 pub mod range;
@@ -74,6 +80,8 @@ pub struct Registry<S> {
     storage: Arc<S>,
     uploads: uploads::Uploads,
     layout: blobs::Layout,
+    /// Where new blobs' bytes go; without it (tests, tools) they go into the store as chunks.
+    files: Option<Arc<files::BlobFiles>>,
 }
 
 impl<S: Storage> Registry<S> {
@@ -82,7 +90,20 @@ impl<S: Storage> Registry<S> {
             storage: Arc::new(storage),
             uploads: uploads::Uploads::default(),
             layout: blobs::Layout::default(),
+            files: None,
         }
+    }
+
+    /// Keeps new blobs' bytes in `files` (replicated by [`Storage::replicate`]) instead of the
+    /// store; blobs stored as chunks stay readable.
+    pub fn with_files(mut self, files: Arc<files::BlobFiles>) -> Self {
+        self.files = Some(files);
+        self
+    }
+
+    /// This replica's blob files, if blobs are kept in files.
+    pub fn files(&self) -> Option<&Arc<files::BlobFiles>> {
+        self.files.as_ref()
     }
 
     /// How new blobs are cut into store values.
@@ -191,5 +212,7 @@ fn percent_decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_files;
 #[cfg(test)]
 mod tests_range;

@@ -12,10 +12,13 @@ use skiff_respond::Body;
 use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::storage::Storage;
-use crate::{MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, located, range, set_header};
+use crate::{
+    MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, file_blobs, located, range, set_header,
+};
 
 impl<S: Storage> Registry<S> {
-    /// A blob, whole or one `Range` of it, streamed chunk by chunk from the store.
+    /// A blob, whole or one `Range` of it: from its file (checked, or fetched from a peer), or
+    /// for a blob stored as chunks, streamed chunk by chunk from the store.
     pub(crate) async fn get_blob(
         &self,
         request: &RegistryRequest,
@@ -32,6 +35,16 @@ impl<S: Storage> Registry<S> {
         };
         let mut response = if head {
             empty(StatusCode::OK)
+        } else if let (true, Some(files)) = (meta.files, &self.files) {
+            // Checked against the digest before the first byte goes out.
+            let bytes = file_blobs::load(self.storage.as_ref(), files, digest, &meta).await?;
+            let part = match range {
+                Some(r) => bytes.slice(r.first as usize..=r.last as usize),
+                None => bytes,
+            };
+            let mut response = Response::new(skiff_respond::full(part));
+            *response.status_mut() = StatusCode::OK;
+            response
         } else {
             let pieces = blobs::read(self.storage.clone(), digest.clone(), meta, range);
             stream_response(pieces)
@@ -60,7 +73,8 @@ impl<S: Storage> Registry<S> {
         let Some(meta) = blobs::meta(storage, digest).await? else {
             return Err(RegistryError::BlobUnknown(digest.to_string()));
         };
-        blobs::delete(storage, digest.hex(), &meta, None).await?;
+        let files = self.files.as_deref();
+        blobs::delete(storage, files, digest.hex(), &meta, None).await?;
         Ok(empty(StatusCode::ACCEPTED))
     }
 
@@ -80,7 +94,7 @@ impl<S: Storage> Registry<S> {
         } else if let Some(digest) = request.query_param("digest") {
             let digest = Digest::parse(&digest)?;
             check_size(request.body.len())?;
-            blobs::put(storage, &digest, &request.body, now, self.layout).await?;
+            self.put_blob(&digest, request.body.clone(), now).await?;
             return Ok(created(name, &digest));
         }
         let id = self.uploads.start(name);
@@ -119,8 +133,23 @@ impl<S: Storage> Registry<S> {
                 .append(name, id, start, &request.body, MAX_BLOB_BYTES)?;
         }
         let bytes = self.uploads.take(name, id)?;
-        blobs::put(self.storage.as_ref(), &digest, &bytes, now, self.layout).await?;
+        self.put_blob(&digest, bytes.into(), now).await?;
         Ok(created(name, &digest))
+    }
+
+    /// Stores a completed blob: as files replicated to a quorum, or (without files) as chunks.
+    async fn put_blob(
+        &self,
+        digest: &Digest,
+        bytes: bytes::Bytes,
+        now: u64,
+    ) -> Result<(), RegistryError> {
+        let storage = self.storage.as_ref();
+        match &self.files {
+            Some(files) => file_blobs::put(storage, files, digest, bytes, now).await?,
+            None => blobs::put(storage, digest, &bytes, now, self.layout).await?,
+        };
+        Ok(())
     }
 
     pub(crate) fn upload_status(

@@ -3,8 +3,11 @@
 //!
 //! Keys (all under `/oci/`, outside the API objects' `/registry/`):
 //! - `/oci/blobs/<hex>`: a blob's [`BlobMeta`] (JSON). A blob exists iff this key does; it is
-//!   written only after every chunk it names is committed.
-//! - `/oci/chunks/<hex>/<upload>/<index:06>`: the blob's bytes, [`BlobMeta::chunk_bytes`] per
+//!   written only once its bytes are durable on a quorum: as files on a majority of the
+//!   replicas (`files`, [`BlobMeta::files`]), or, for blobs stored before files, as committed
+//!   chunks.
+//! - `/oci/chunks/<hex>/<upload>/<index:06>` (blobs stored before files; still read and
+//!   collected, never written by a replica): the blob's bytes, [`BlobMeta::chunk_bytes`] per
 //!   value (the last one shorter), so no store value or Raft entry grows with the blob. `<upload>` is
 //!   `<unix secs>-<random>`, new for each completed upload, so a collection that deletes one
 //!   upload's chunks never touches another's, and orphaned chunks show their age.
@@ -86,20 +89,69 @@ pub trait Storage: Send + Sync + 'static {
         key: &str,
         if_revision: Option<u64>,
     ) -> impl Future<Output = Result<bool, StorageError>> + Send;
+
+    /// Sends a blob this replica holds as a file (`bytes`, checked against `digest`) to the
+    /// other replicas, and returns once it is durable on a majority of the voters, this
+    /// replica counted: the names of the replicas that hold it then. A store with no peers
+    /// (one replica, or [`MemoryStorage`]) is its own majority.
+    fn replicate(
+        &self,
+        digest: &Digest,
+        bytes: bytes::Bytes,
+    ) -> impl Future<Output = Result<Vec<String>, StorageError>> + Send {
+        let _ = (digest, bytes);
+        async { Ok(Vec::new()) }
+    }
+
+    /// A blob's bytes from another replica (`holders` first), not yet checked against
+    /// `digest`; `Ok(None)` when no replica could give them.
+    fn fetch(
+        &self,
+        digest: &Digest,
+        holders: &[String],
+    ) -> impl Future<Output = Result<Option<bytes::Bytes>, StorageError>> + Send {
+        let _ = (digest, holders);
+        async { Ok(None) }
+    }
 }
 
 /// What is known of a stored blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobMeta {
     pub size: u64,
+    /// Chunk keys of a blob stored in the store (0 for a blob in files).
+    #[serde(default)]
     pub chunks: u32,
-    /// Names this blob's chunk keys.
+    /// Names this blob's chunk keys (empty for a blob in files).
+    #[serde(default)]
     pub upload: String,
     /// Unix seconds when the blob was stored (garbage collection's grace period runs from it).
     pub created: u64,
     /// Bytes in every chunk but the last (which holds the rest): where a byte range starts.
     #[serde(default = "first_chunk_bytes")]
     pub chunk_bytes: u64,
+    /// The bytes are files in the replicas' data directories (`files`), not chunk keys.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub files: bool,
+    /// The replicas that held the file when the blob was committed (a majority); the others
+    /// fetch it from them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holders: Vec<String>,
+}
+
+impl BlobMeta {
+    /// The metadata of a blob whose bytes are files on `holders`.
+    pub fn in_files(size: u64, created: u64, holders: Vec<String>) -> Self {
+        BlobMeta {
+            size,
+            chunks: 0,
+            upload: String::new(),
+            created,
+            chunk_bytes: FIRST_CHUNK_BYTES,
+            files: true,
+            holders,
+        }
+    }
 }
 
 fn first_chunk_bytes() -> u64 {

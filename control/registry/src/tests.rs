@@ -378,7 +378,7 @@ async fn garbage_collection_sweeps_only_old_unreferenced_blobs_and_orphan_chunks
         .await
         .unwrap();
     // Within the grace period (blobs made at 1000, grace 100, now 1050): nothing goes.
-    let kept = gc::collect(reg.storage(), 1_050, 100).await.unwrap();
+    let kept = gc::collect(reg.storage(), None, 1_050, 100).await.unwrap();
     assert_eq!(
         kept,
         gc::Collected {
@@ -386,7 +386,7 @@ async fn garbage_collection_sweeps_only_old_unreferenced_blobs_and_orphan_chunks
             orphan_chunks: 1
         }
     );
-    let swept = gc::collect(reg.storage(), 1_100, 100).await.unwrap();
+    let swept = gc::collect(reg.storage(), None, 1_100, 100).await.unwrap();
     assert_eq!(
         swept.blobs,
         vec![Digest::parse(&orphan).unwrap().hex().to_owned()]
@@ -420,7 +420,7 @@ async fn garbage_collection_sweeps_only_old_unreferenced_blobs_and_orphan_chunks
         vec![],
     )
     .await;
-    let swept = gc::collect(reg.storage(), 1_100, 100).await.unwrap();
+    let swept = gc::collect(reg.storage(), None, 1_100, 100).await.unwrap();
     assert_eq!(swept.blobs.len(), 2);
     assert!(list_all(reg.storage(), CHUNKS).await.unwrap().is_empty());
 }

@@ -33,7 +33,7 @@ pub use peer_api::handle as handle_peer_request;
 pub use peer_client::{PEER_AUTH_HEADER, PeerClient};
 pub use stream::{PATH_STREAM, accept as accept_stream};
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -109,6 +109,8 @@ pub enum StartError {
 pub struct Replica {
     id: NodeId,
     advertise: String,
+    /// The replica's data directory (the registry keeps blob files beside the store).
+    data_dir: PathBuf,
     /// The openraft node; private, so openraft stays inside this crate and `skiff-store`.
     raft: Raft,
     sm: StateMachine,
@@ -174,6 +176,7 @@ impl Replica {
         Ok(Arc::new(Replica {
             id: config.node_id,
             advertise: config.advertise.clone(),
+            data_dir: config.data_dir.clone(),
             raft,
             sm,
             confirmer: confirm::Confirmer::new(peers.streams().clone(), log),
@@ -228,6 +231,28 @@ impl Replica {
         let leader = m.current_leader?;
         let node = m.membership_config.membership().get_node(&leader)?;
         Some((leader, node.addr.clone()))
+    }
+
+    /// This replica's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The data directory this replica was started on.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The HTTPS client this replica reaches its peers with (cluster CA, cluster secret).
+    pub fn peer_client(&self) -> &PeerClient {
+        &self.peers
+    }
+
+    /// The voters of the current membership (a majority of them is a quorum).
+    pub fn voters(&self) -> Vec<NodeId> {
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow_watched();
+        m.membership_config.membership().voter_ids().collect()
     }
 
     /// Every voter and learner of the current membership: id and address.

@@ -128,11 +128,24 @@ impl PeerClient {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<Bytes, PeerError> {
+        self.post_bytes(addr, path, Bytes::from(body), timeout)
+            .await
+    }
+
+    /// POSTs raw `body` to `addr` + `path` (a `/raft/` path: the router checks the cluster
+    /// secret) and returns the answer's bytes, at most [`MAX_PEER_BODY`].
+    pub async fn post_bytes(
+        &self,
+        addr: &str,
+        path: &str,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Bytes, PeerError> {
         let uri = format!("{}{}", addr.trim_end_matches('/'), path);
         let request = http::Request::post(&uri)
             .header(PEER_AUTH_HEADER, &*self.secret)
             .header(http::header::CONTENT_TYPE, "application/octet-stream")
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(body))
             .map_err(|e| PeerError::Unreachable {
                 addr: addr.to_owned(),
                 reason: e.to_string(),

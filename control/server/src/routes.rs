@@ -78,6 +78,9 @@ impl Router {
             if path == PATH_STREAM {
                 return accept_stream(self.replica.clone(), request, self.shutdown.clone());
             }
+            if path.starts_with(skiff_apiserver::REGISTRY_PEER_PREFIX) {
+                return self.api.serve_registry_peer(request).await;
+            }
             if path == PATH_JOIN_BUNDLE {
                 tracing::info!("handing the join bundle to {peer}");
                 return respond::bytes(

@@ -1,11 +1,50 @@
-//! Three replicas: a 10 MiB module pushed through one, that replica killed, the module pulled
-//! whole from another (its blob chunks were replicated before the push was answered).
+//! Three replicas: a 10 MiB module pushed through one (its blob is a file on a majority of the
+//! replicas before the push is answered), that replica killed with SIGKILL, the module pulled
+//! whole from both others, one of them after its blob file was damaged (it refetches the blob
+//! from the other survivor instead of serving the damage), then the killed replica restarted
+//! and serving it too; every replica ends with an intact copy.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use skiff_tests::{Cluster, ReplicaOptions, run_bounded};
+use skiff_tests::{Cluster, Replica, ReplicaOptions, run_bounded};
 
 use crate::support::{OrasTarget, pushed_digest, skiff_push};
+
+/// The blob file of `len` bytes in `replica`'s data directory, once it is there (a replica that
+/// was not in a push's quorum fetches it within seconds).
+async fn blob_file(replica: &Replica, len: u64) -> anyhow::Result<PathBuf> {
+    let root = replica.data_dir.join("registry-blobs/sha256");
+    for _ in 0..150 {
+        if let Some(found) = find_file(&root, len)? {
+            return Ok(found);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("no {len}-byte blob file under {}", root.display())
+}
+
+fn find_file(root: &Path, len: u64) -> anyhow::Result<Option<PathBuf>> {
+    for fan in std::fs::read_dir(root)? {
+        for file in std::fs::read_dir(fan?.path())? {
+            let path = file?.path();
+            if std::fs::metadata(&path)?.len() == len {
+                return Ok(Some(path));
+            }
+        }
+    }
+    Ok(None)
+}
+
+async fn pull_is(replica: &Replica, bytes: &[u8]) -> anyhow::Result<()> {
+    let pulled = OrasTarget::builtin(replica)?.pull("big:v1").await?;
+    anyhow::ensure!(
+        std::fs::read(&pulled)? == bytes,
+        "{} served other bytes",
+        replica.url()
+    );
+    Ok(())
+}
 
 #[test]
 fn a_push_survives_the_loss_of_the_replica_that_took_it() {
@@ -22,13 +61,29 @@ fn a_push_survives_the_loss_of_the_replica_that_took_it() {
             skiff_push(&first.data_dir.join("admin.kubeconfig"), &module, "big:v1").await?;
         anyhow::ensure!(pushed.success, "skiff push failed: {}", pushed.stderr);
         pushed_digest(&pushed)?;
+        let len = bytes.len() as u64;
         cluster.replicas[0].kill9();
+
+        // Damage the second replica's copy (same length, other bytes): it must not be served.
+        let damaged = blob_file(&cluster.replicas[1], len).await?;
+        blob_file(&cluster.replicas[2], len).await?;
+        std::fs::write(&damaged, vec![0x5a; bytes.len()])?;
         for survivor in &cluster.replicas[1..] {
-            let pulled = OrasTarget::builtin(survivor)?.pull("big:v1").await?;
+            pull_is(survivor, &bytes).await?;
+        }
+        anyhow::ensure!(
+            std::fs::read(&damaged)? == bytes,
+            "the damaged copy was not replaced by a fetched one"
+        );
+
+        cluster.replicas[0].restart().await?;
+        pull_is(&cluster.replicas[0], &bytes).await?;
+        for replica in &cluster.replicas {
+            let file = blob_file(replica, len).await?;
             anyhow::ensure!(
-                std::fs::read(&pulled)? == bytes,
-                "{} served other bytes",
-                survivor.url()
+                std::fs::read(&file)? == bytes,
+                "{} lost its copy",
+                replica.url()
             );
         }
         Ok(())

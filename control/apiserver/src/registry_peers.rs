@@ -1,0 +1,185 @@
+//! Registry blob files between replicas, over the replicas' own channel (HTTPS trusting only
+//! the cluster CA, the cluster secret checked by the router on every `/raft/` path):
+//! `POST /raft/registry/blobs/store/<hex>` (the body is the blob; stored once it matches the
+//! digest, fsynced, then `200`) and `POST /raft/registry/blobs/fetch/<hex>` (this replica's
+//! checked copy, or `404`). A push sends its blob to every other replica and answers once a
+//! majority of the voters hold it; the sends still running then finish in the background.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use skiff_registry::files::BlobFiles;
+use skiff_registry::{Digest, RegistryError, StorageError, file_blobs};
+use skiff_replica::PeerClient;
+use skiff_respond::{self as respond, Body, read_body};
+
+use super::ApiServer;
+use super::registry::ReplicaStorage;
+
+/// Every registry path between replicas starts so (the router sends it here).
+pub const PEER_PREFIX: &str = "/raft/registry/";
+const STORE: &str = "blobs/store/";
+const FETCH: &str = "blobs/fetch/";
+
+/// How long one replica gets to take or give a blob (256 MiB at most).
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One send of a blob to a peer: who, and whether it answered that the blob is durable.
+async fn send(
+    client: PeerClient,
+    id: u64,
+    addr: String,
+    path: String,
+    bytes: Bytes,
+) -> (u64, Result<(), String>) {
+    let result = client
+        .post_bytes(&addr, &path, bytes, TRANSFER_TIMEOUT)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    (id, result)
+}
+
+impl ReplicaStorage {
+    /// [`skiff_registry::Storage::replicate`]: sends the blob to every other member at once
+    /// and returns when a majority of the voters (this replica counted) hold it.
+    pub(crate) async fn replicate_to_quorum(
+        &self,
+        digest: &Digest,
+        bytes: Bytes,
+    ) -> Result<Vec<String>, StorageError> {
+        let me = self.replica.id();
+        let voters = self.replica.voters();
+        let needed = voters.len() / 2 + 1;
+        let mut durable = usize::from(voters.contains(&me));
+        let mut holders = vec![me.to_string()];
+        let path = format!("{PEER_PREFIX}{STORE}{}", digest.hex());
+        let client = self.replica.peer_client().clone();
+        let mut sends: FuturesUnordered<_> = self
+            .replica
+            .members()
+            .into_iter()
+            .filter(|(id, _)| *id != me)
+            .map(|(id, addr)| send(client.clone(), id, addr, path.clone(), bytes.clone()))
+            .collect();
+        while durable < needed {
+            match sends.next().await {
+                Some((id, Ok(()))) => {
+                    holders.push(id.to_string());
+                    durable += usize::from(voters.contains(&id));
+                }
+                Some((id, Err(e))) => {
+                    tracing::warn!(%digest, peer = id, error = %e, "a replica did not take a blob")
+                }
+                None => {
+                    return Err(StorageError::Unavailable(format!(
+                        "blob {digest} is durable on {durable} of {} replicas; a majority is needed",
+                        voters.len()
+                    )));
+                }
+            }
+        }
+        self.finish_in_background(sends);
+        Ok(holders)
+    }
+
+    /// The sends still running after a quorum answered, owned by the API server's tasks.
+    fn finish_in_background(
+        &self,
+        mut sends: FuturesUnordered<
+            impl Future<Output = (u64, Result<(), String>)> + Send + 'static,
+        >,
+    ) {
+        if sends.is_empty() {
+            return;
+        }
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            let drain = async { while sends.next().await.is_some() {} };
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = drain => {}
+            }
+        });
+    }
+
+    /// [`skiff_registry::Storage::fetch`]: asks the holders, then the other members, one at a
+    /// time, for their copy; `None` when none has it.
+    pub(crate) async fn fetch_from_peers(
+        &self,
+        digest: &Digest,
+        holders: &[String],
+    ) -> Result<Option<Bytes>, StorageError> {
+        let me = self.replica.id();
+        let mut members = self.replica.members();
+        members.retain(|(id, _)| *id != me);
+        // Holders first (stable: the rest keep their order).
+        members.sort_by_key(|(id, _)| !holders.contains(&id.to_string()));
+        let path = format!("{PEER_PREFIX}{FETCH}{}", digest.hex());
+        let client = self.replica.peer_client();
+        for (id, addr) in members {
+            match client
+                .post_bytes(&addr, &path, Bytes::new(), TRANSFER_TIMEOUT)
+                .await
+            {
+                Ok(bytes) => return Ok(Some(bytes)),
+                Err(e) => {
+                    tracing::debug!(%digest, peer = id, error = %e, "no blob from this replica")
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl ApiServer {
+    /// A peer's registry request (the router checked the cluster secret).
+    pub async fn serve_registry_peer(&self, request: Request<Incoming>) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        let rest = path.strip_prefix(PEER_PREFIX).unwrap_or_default();
+        let Some(files) = self.registry.files() else {
+            return respond::text(StatusCode::NOT_FOUND, "this replica keeps no blob files");
+        };
+        let result = if let Some(hex) = rest.strip_prefix(STORE) {
+            store(files, hex, request).await
+        } else if let Some(hex) = rest.strip_prefix(FETCH) {
+            fetch(files, hex).await
+        } else {
+            return respond::text(StatusCode::NOT_FOUND, format!("no peer endpoint {path}"));
+        };
+        result.unwrap_or_else(|e| {
+            let status = match e {
+                RegistryError::DigestInvalid(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            respond::text(status, e.to_string())
+        })
+    }
+}
+
+async fn store(
+    files: &std::sync::Arc<BlobFiles>,
+    hex: &str,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, RegistryError> {
+    let bytes = read_body(request.into_body(), skiff_registry::MAX_BLOB_BYTES)
+        .await
+        .map_err(|e| RegistryError::SizeInvalid(e.to_string()))?;
+    file_blobs::receive(files, hex, bytes).await?;
+    Ok(respond::bytes(StatusCode::OK, "text/plain", "stored"))
+}
+
+async fn fetch(
+    files: &std::sync::Arc<BlobFiles>,
+    hex: &str,
+) -> Result<Response<Body>, RegistryError> {
+    let digest = Digest::parse(&format!("sha256:{hex}"))?;
+    Ok(match file_blobs::read_local(files, &digest).await? {
+        Some(bytes) => respond::bytes(StatusCode::OK, "application/octet-stream", bytes),
+        None => respond::text(StatusCode::NOT_FOUND, format!("no copy of {digest} here")),
+    })
+}
