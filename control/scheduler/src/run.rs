@@ -172,6 +172,7 @@ async fn schedule_passes(
     cluster.apply(Change::Relisted, lists);
     let mut state = PassState::default();
     let mut took = Duration::ZERO;
+    let mut was_leading = false;
     loop {
         while let Ok(change) = changes.try_recv() {
             cluster.apply(change, lists);
@@ -186,12 +187,15 @@ async fn schedule_passes(
                 *leading.borrow()
             });
             took = started.elapsed();
+            was_leading = true;
             for (pod, message) in unschedulable {
                 binder.report_unschedulable(&pod, &message).await;
             }
-        } else {
+        } else if was_leading {
+            // Another scheduler decides now: forget this one's assumptions, once.
             state = PassState::default();
             cluster.unassume_all();
+            was_leading = false;
         }
         let _ = tokio::time::timeout(RESYNC, changed.notified()).await;
         tokio::time::sleep((took * 2).clamp(MIN_GAP, MAX_GAP)).await;
