@@ -99,11 +99,12 @@ fn usable<K>(entry: &Entry<K>, now: Instant, fresh: Duration) -> bool {
     }
 }
 
-/// The node's shared reads of ConfigMaps and Secrets. Cheap to share (`Arc`).
+/// The node's shared reads of ConfigMaps and Secrets: every pod that got one read holds the
+/// same object. Cheap to share (`Arc`).
 #[derive(Default)]
 pub struct RefCache {
-    pub config_maps: Shared<ConfigMap>,
-    pub secrets: Shared<Secret>,
+    pub config_maps: Shared<Arc<ConfigMap>>,
+    pub secrets: Shared<Arc<Secret>>,
 }
 
 impl RefCache {
@@ -112,14 +113,14 @@ impl RefCache {
         client: &Client,
         namespace: &str,
         name: &str,
-    ) -> Read<ConfigMap> {
+    ) -> Read<Arc<ConfigMap>> {
         let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
         (self.config_maps)
             .get(namespace, name, || get_one(api, name.to_owned()))
             .await
     }
 
-    pub async fn secret(&self, client: &Client, namespace: &str, name: &str) -> Read<Secret> {
+    pub async fn secret(&self, client: &Client, namespace: &str, name: &str) -> Read<Arc<Secret>> {
         let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
         (self.secrets)
             .get(namespace, name, || get_one(api, name.to_owned()))
@@ -128,12 +129,16 @@ impl RefCache {
 }
 
 /// `Ok(None)` when the object does not exist; `Err` (logged) when it could not be read.
-async fn get_one<K>(api: Api<K>, name: String) -> Read<K>
+async fn get_one<K>(api: Api<K>, name: String) -> Read<Arc<K>>
 where
     K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     match crate::api::bounded(api.get_opt(&name)).await {
-        Ok(found) => Ok(found),
+        // managedFields are dropped: nothing on the node reads them, and many pods share this.
+        Ok(found) => Ok(found.map(|mut object| {
+            object.meta_mut().managed_fields = None;
+            Arc::new(object)
+        })),
         Err(e) => {
             tracing::warn!(
                 kind = %K::kind(&()),
