@@ -21,13 +21,6 @@ pub struct Binder {
     reported: Mutex<HashMap<String, String>>,
 }
 
-/// Whether the pod names no node yet.
-pub fn is_unbound(pod: &Pod) -> bool {
-    pod.spec
-        .as_ref()
-        .is_none_or(|s| s.node_name.as_deref().unwrap_or("").is_empty())
-}
-
 impl Binder {
     pub fn new(client: Client) -> Self {
         Binder {

@@ -6,9 +6,11 @@
 //!   them: filters (readiness, cordons, resources, node selector and affinity, taints, pod
 //!   anti-affinity on the hostname), then scores (least allocated, preferred affinity, spread of
 //!   one owner's pods). No I/O, no clock; tested by table.
-//! - `queue`: the pods waiting in one pass and the nodes' current load, from the caches.
-//! - `pass`: one pass: node states built once, each waiting pod placed on a rotating sample
-//!   of the nodes (kube-scheduler's `percentageOfNodesToScore`) and handed to the binder.
+//! - `queue`: which pods wait for this scheduler and which hold a node's resources.
+//! - `cluster`: the cache: node states, waiting and assumed pods, changed one watch event at
+//!   a time (kube-scheduler's `Cache` and queue).
+//! - `pass`: one pass: each waiting pod placed on a rotating sample of the nodes
+//!   (kube-scheduler's `percentageOfNodesToScore`), assumed there and handed to the binder.
 //! - `bind`: the writes (bindings, PodScheduled=False, FailedScheduling events).
 //! - `run`: the loop: watch caches, passes while this replica holds the scheduler Lease
 //!   (`skiff-election`), and the bind pipeline (many bindings in flight, not awaited by passes).
@@ -19,6 +21,7 @@
 //! talk to etcd.
 
 mod bind;
+mod cluster;
 pub mod decide;
 mod metrics;
 mod pass;

@@ -10,6 +10,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{BindJob, PassState, one_pass};
+use crate::cluster::Cluster;
 use crate::metrics::{Metrics, Outcome};
 
 fn node(i: usize) -> Arc<Node> {
@@ -54,7 +55,8 @@ fn ten_thousand_pods_on_a_thousand_nodes_in_one_pass() {
     let (to_bind, mut jobs) = mpsc::unbounded_channel();
     let metrics = Metrics::default();
     let mut state = PassState::default();
-    let unschedulable = one_pass(&nodes, &pods, &mut state, &to_bind, &metrics, || true);
+    let mut cluster = Cluster::from_lists(&nodes, &pods);
+    let unschedulable = one_pass(&mut cluster, &mut state, &to_bind, &metrics, || true);
     assert!(unschedulable.is_empty());
     let sent = drain(&mut jobs);
     assert_eq!(sent.len(), 10_000);
@@ -71,7 +73,7 @@ fn ten_thousand_pods_on_a_thousand_nodes_in_one_pass() {
         "{least:?}..{most:?}"
     );
     // The bindings are assumed: a second pass over the same caches places nothing again.
-    let again = one_pass(&nodes, &pods, &mut state, &to_bind, &metrics, || true);
+    let again = one_pass(&mut cluster, &mut state, &to_bind, &metrics, || true);
     assert!(again.is_empty());
     assert!(drain(&mut jobs).is_empty());
     assert_eq!(metrics.attempts(Outcome::Unschedulable), 0);
@@ -84,7 +86,8 @@ fn pods_that_fit_nowhere_are_returned_and_counted() {
     let (to_bind, mut jobs) = mpsc::unbounded_channel();
     let metrics = Metrics::default();
     let mut state = PassState::default();
-    let unschedulable = one_pass(&nodes, &pods, &mut state, &to_bind, &metrics, || true);
+    let mut cluster = Cluster::from_lists(&nodes, &pods);
+    let unschedulable = one_pass(&mut cluster, &mut state, &to_bind, &metrics, || true);
     let messages: Vec<&str> = unschedulable.iter().map(|(_, m)| m.as_str()).collect();
     assert_eq!(
         messages,
@@ -93,7 +96,7 @@ fn pods_that_fit_nowhere_are_returned_and_counted() {
     assert_eq!(drain(&mut jobs).len(), 1);
     assert_eq!(metrics.attempts(Outcome::Unschedulable), 1);
     // Tried again in the next pass, as its second attempt.
-    one_pass(&nodes, &pods, &mut state, &to_bind, &metrics, || true);
+    one_pass(&mut cluster, &mut state, &to_bind, &metrics, || true);
     assert_eq!(metrics.attempts(Outcome::Unschedulable), 2);
 }
 
@@ -103,14 +106,14 @@ fn nothing_is_sent_once_leadership_is_lost() {
     let pods: Vec<Arc<Pod>> = (0..5).map(|i| pod(i, "10m")).collect();
     let (to_bind, mut jobs) = mpsc::unbounded_channel();
     let mut state = PassState::default();
+    let mut cluster = Cluster::from_lists(&nodes, &pods);
     one_pass(
-        &nodes,
-        &pods,
+        &mut cluster,
         &mut state,
         &to_bind,
         &Metrics::default(),
         || false,
     );
     assert!(drain(&mut jobs).is_empty());
-    assert!(state.assumed.is_empty());
+    assert_eq!(cluster.pending().len(), 5, "nothing assumed");
 }

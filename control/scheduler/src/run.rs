@@ -15,14 +15,15 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::bind::Binder;
+use crate::cluster::{Change, Cluster};
 use crate::metrics::{Metrics, Outcome};
 use crate::pass::{BindJob, PassState, one_pass};
 
 /// How often a pass runs without a change (pods left unschedulable are retried).
 const RESYNC: Duration = Duration::from_secs(5);
 /// Bounds of the pause between two passes: twice the last pass's time, so that with thousands
-/// of pods cached (a pass rebuilds the node states from them) passes take at most about a
-/// third of a core and the pods that arrive meanwhile are placed together in the next one.
+/// of pods waiting passes take at most about a third of a core and the pods that arrive
+/// meanwhile are placed together in the next one.
 const MIN_GAP: Duration = Duration::from_millis(2);
 const MAX_GAP: Duration = Duration::from_millis(250);
 /// Bindings in flight at once (kube-scheduler binds each pod in a goroutine of its own; this
@@ -54,6 +55,7 @@ pub async fn run_with_metrics(
     metrics: Metrics,
 ) -> Result<(), RunError> {
     let changed = Arc::new(Notify::new());
+    let (changes_tx, changes) = mpsc::unbounded_channel();
     // The caches drop managedFields, which nothing here reads, as kube-scheduler's informers do.
     let (nodes, node_writer) = reflector::store::<Node>();
     let (pods, pod_writer) = reflector::store::<Pod>();
@@ -63,8 +65,17 @@ pub async fn run_with_metrics(
             watcher(Api::all(client.clone()), watcher::Config::default())
                 .modify(strip_managed_fields),
         ),
-        changed.clone(),
-        "nodes",
+        Feed {
+            changed: changed.clone(),
+            changes: changes_tx.clone(),
+            what: "nodes",
+        },
+        |event| match event {
+            watcher::Event::Apply(node) => Some(Change::Node(Arc::new(node))),
+            watcher::Event::Delete(node) => Some(Change::NodeGone(node.name_any())),
+            watcher::Event::InitDone => Some(Change::Relisted),
+            watcher::Event::Init | watcher::Event::InitApply(_) => None,
+        },
     );
     let watch_pods = follow(
         reflector::reflector(
@@ -72,8 +83,17 @@ pub async fn run_with_metrics(
             watcher(Api::all(client.clone()), watcher::Config::default())
                 .modify(strip_managed_fields),
         ),
-        changed.clone(),
-        "pods",
+        Feed {
+            changed: changed.clone(),
+            changes: changes_tx,
+            what: "pods",
+        },
+        |event| match event {
+            watcher::Event::Apply(pod) => Some(Change::Pod(Arc::new(pod))),
+            watcher::Event::Delete(pod) => Some(Change::PodGone(pod.uid().unwrap_or_default())),
+            watcher::Event::InitDone => Some(Change::Relisted),
+            watcher::Event::Init | watcher::Event::InitApply(_) => None,
+        },
     );
     let binder = Binder::new(client);
     let (to_bind, jobs) = mpsc::unbounded_channel();
@@ -83,7 +103,7 @@ pub async fn run_with_metrics(
         (&nodes, &pods),
         &binder,
         leading,
-        &changed,
+        (&changed, changes),
         to_bind,
         failed,
         &metrics,
@@ -101,20 +121,34 @@ fn strip_managed_fields<K: kube::Resource>(object: &mut K) {
     object.managed_fields_mut().clear();
 }
 
-/// Drives a reflector's stream, waking the passes on every change.
+/// Where a watch's events go: the passes' cache, and their wake-up.
+struct Feed {
+    changed: Arc<Notify>,
+    changes: mpsc::UnboundedSender<Change>,
+    what: &'static str,
+}
+
+/// Drives a reflector's stream, handing each event (as `to_change` makes it) to the passes'
+/// cache and waking them.
 async fn follow<K>(
     stream: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
-    changed: Arc<Notify>,
-    what: &'static str,
+    feed: Feed,
+    to_change: impl Fn(watcher::Event<K>) -> Option<Change>,
 ) -> Result<(), RunError> {
     let mut stream = std::pin::pin!(stream.default_backoff());
     while let Some(event) = stream.next().await {
         match event {
-            Ok(_) => changed.notify_one(),
-            Err(e) => tracing::debug!("scheduler: watching {what}: {e}"),
+            Ok(event) => {
+                if let Some(change) = to_change(event) {
+                    // The passes outlive the feeds (one select), so a send fails only at exit.
+                    let _ = feed.changes.send(change);
+                }
+                feed.changed.notify_one();
+            }
+            Err(e) => tracing::debug!("scheduler: watching {}: {e}", feed.what),
         }
     }
-    Err(RunError::WatchEnded { what })
+    Err(RunError::WatchEnded { what: feed.what })
 }
 
 /// Waits for both caches, then runs a pass after every change (or every [`RESYNC`]) while
@@ -124,7 +158,7 @@ async fn schedule_passes(
     caches: (&Store<Node>, &Store<Pod>),
     binder: &Binder,
     leading: watch::Receiver<bool>,
-    changed: &Notify,
+    (changed, mut changes): (&Notify, mpsc::UnboundedReceiver<Change>),
     to_bind: mpsc::UnboundedSender<BindJob>,
     mut failed: mpsc::UnboundedReceiver<String>,
     metrics: &Metrics,
@@ -133,29 +167,35 @@ async fn schedule_passes(
     if nodes.wait_until_ready().await.is_err() || pods.wait_until_ready().await.is_err() {
         return;
     }
+    let lists = || (nodes.state(), pods.state());
+    let mut cluster = Cluster::default();
+    cluster.apply(Change::Relisted, lists);
     let mut state = PassState::default();
     let mut took = Duration::ZERO;
+    let mut was_leading = false;
     loop {
+        while let Ok(change) = changes.try_recv() {
+            cluster.apply(change, lists);
+        }
         // A binding that failed is no assumption: the pod is tried again in this pass.
         while let Ok(pod_uid) = failed.try_recv() {
-            state.assumed.remove(&pod_uid);
+            cluster.unassume(&pod_uid);
         }
         if *leading.borrow() {
             let started = tokio::time::Instant::now();
-            let unschedulable = one_pass(
-                &nodes.state(),
-                &pods.state(),
-                &mut state,
-                &to_bind,
-                metrics,
-                || *leading.borrow(),
-            );
+            let unschedulable = one_pass(&mut cluster, &mut state, &to_bind, metrics, || {
+                *leading.borrow()
+            });
             took = started.elapsed();
+            was_leading = true;
             for (pod, message) in unschedulable {
                 binder.report_unschedulable(&pod, &message).await;
             }
-        } else {
+        } else if was_leading {
+            // Another scheduler decides now: forget this one's assumptions, once.
             state = PassState::default();
+            cluster.unassume_all();
+            was_leading = false;
         }
         let _ = tokio::time::timeout(RESYNC, changed.notified()).await;
         tokio::time::sleep((took * 2).clamp(MIN_GAP, MAX_GAP)).await;

@@ -77,7 +77,7 @@ async fn missing_config_map_holds_the_container_until_it_exists() -> Result<()> 
         let files: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "files"},
             "data": {"app.conf": "size=large\n"}}))?;
         let refs = References {
-            config_maps: [("files".to_owned(), files.clone())].into(),
+            config_maps: [("files".to_owned(), Arc::new(files.clone()))].into(),
             ..References::default()
         };
         let (tx, rx) = tokio::sync::watch::channel(Arc::new(PodInput { pod: Arc::new(p.clone()), refs }));
@@ -89,7 +89,7 @@ async fn missing_config_map_holds_the_container_until_it_exists() -> Result<()> 
         let settings: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "settings"},
             "data": {"color": "teal"}}))?;
         let refs = References {
-            config_maps: [("files".to_owned(), files), ("settings".to_owned(), settings)].into(),
+            config_maps: [("files".to_owned(), Arc::new(files)), ("settings".to_owned(), Arc::new(settings))].into(),
             ..References::default()
         };
         tx.send_replace(Arc::new(PodInput { pod: Arc::new(p.clone()), refs }));

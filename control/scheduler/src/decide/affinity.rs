@@ -88,8 +88,8 @@ fn term_selects(term: &PodAffinityTerm, owner: &Pod, other: &Pod) -> bool {
 }
 
 /// Whether placing `pod` beside `existing` breaks a required anti-affinity term of either.
-pub fn anti_affinity_conflict(pod: &Pod, existing: &[&Pod]) -> bool {
-    existing.iter().any(|other| {
+pub fn anti_affinity_conflict<'a>(pod: &Pod, existing: impl IntoIterator<Item = &'a Pod>) -> bool {
+    existing.into_iter().any(|other| {
         anti_affinity_terms(pod).any(|t| term_selects(t, pod, other))
             || anti_affinity_terms(other).any(|t| term_selects(t, other, pod))
     })

@@ -40,7 +40,7 @@ impl fmt::Display for Reason {
 }
 
 /// Whether `node` can take `pod`, which requests `wanted`; the reasons if not.
-pub fn check(pod: &Pod, wanted: Resources, node: &NodeState<'_>) -> Result<(), Vec<Reason>> {
+pub fn check(pod: &Pod, wanted: Resources, node: &NodeState) -> Result<(), Vec<Reason>> {
     let tolerations = pod
         .spec
         .as_ref()
@@ -63,22 +63,22 @@ pub fn check(pod: &Pod, wanted: Resources, node: &NodeState<'_>) -> Result<(), V
             value: taint.value.clone().unwrap_or_default(),
         }]);
     }
-    if !affinity::node_matches(pod, node.node) {
+    if !affinity::node_matches(pod, &node.node) {
         return Err(vec![Reason::NodeAffinity]);
     }
     let missing = insufficient(wanted, node);
     if !missing.is_empty() {
         return Err(missing);
     }
-    let may_conflict = node.anti_affinity || affinity::has_anti_affinity(pod);
-    if may_conflict && affinity::anti_affinity_conflict(pod, &node.pods) {
+    let may_conflict = node.has_anti_affinity() || affinity::has_anti_affinity(pod);
+    if may_conflict && affinity::anti_affinity_conflict(pod, node.pods().map(AsRef::as_ref)) {
         return Err(vec![Reason::AntiAffinity]);
     }
     Ok(())
 }
 
 /// What the node lacks for `wanted` on top of the pods already there.
-fn insufficient(wanted: Resources, node: &NodeState<'_>) -> Vec<Reason> {
+fn insufficient(wanted: Resources, node: &NodeState) -> Vec<Reason> {
     let allocatable = node.allocatable;
     let used = node.requested();
     let mut missing = Vec::new();

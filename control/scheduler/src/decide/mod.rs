@@ -85,18 +85,18 @@ impl fmt::Display for Unschedulable {
 
 /// The node `pod` should go to, or why none can take it. Ties go to the node with fewer pods,
 /// then to the first name, so the choice is deterministic.
-pub fn schedule(pod: &Pod, nodes: &[NodeState<'_>]) -> Result<String, Unschedulable> {
+pub fn schedule(pod: &Pod, nodes: &[NodeState]) -> Result<String, Unschedulable> {
     place(pod, nodes, 0).map(|p| nodes[p.node].name().to_owned())
 }
 
 /// Like [`schedule`], but looks at the nodes from index `start` on (wrapping) and stops once
 /// [`feasible_nodes_to_find`] of them can take the pod; the best of those wins. A pod that
 /// fits nowhere has looked at every node, so its reasons count them all.
-pub fn place(pod: &Pod, nodes: &[NodeState<'_>], start: usize) -> Result<Placement, Unschedulable> {
+pub fn place(pod: &Pod, nodes: &[NodeState], start: usize) -> Result<Placement, Unschedulable> {
     let wanted = pod_requests(pod);
     let enough = feasible_nodes_to_find(nodes.len());
     let mut reasons = BTreeMap::new();
-    let mut feasible: Vec<(usize, &NodeState<'_>)> = Vec::new();
+    let mut feasible: Vec<(usize, &NodeState)> = Vec::new();
     let mut examined = 0;
     let offset = if nodes.is_empty() {
         0
@@ -117,14 +117,14 @@ pub fn place(pod: &Pod, nodes: &[NodeState<'_>], start: usize) -> Result<Placeme
             }
         }
     }
-    let candidates: Vec<&NodeState<'_>> = feasible.iter().map(|(_, n)| *n).collect();
+    let candidates: Vec<&NodeState> = feasible.iter().map(|(_, n)| *n).collect();
     let scores = score::scores(pod, wanted, &candidates);
     let best = feasible
         .iter()
         .zip(scores)
         .max_by(|((_, a), sa), ((_, b), sb)| {
             sa.cmp(sb)
-                .then_with(|| b.pods.len().cmp(&a.pods.len()))
+                .then_with(|| b.pod_count().cmp(&a.pod_count()))
                 .then_with(|| b.name().cmp(a.name()))
         })
         .map(|((i, _), _)| Placement { node: *i, examined });

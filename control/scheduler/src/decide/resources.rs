@@ -28,6 +28,19 @@ impl std::ops::Add for Resources {
     }
 }
 
+impl std::ops::Sub for Resources {
+    type Output = Resources;
+
+    /// Saturating: taking away a pod never wraps.
+    fn sub(self, other: Resources) -> Resources {
+        Resources {
+            milli_cpu: self.milli_cpu.saturating_sub(other.milli_cpu),
+            memory: self.memory.saturating_sub(other.memory),
+            pods: self.pods.saturating_sub(other.pods),
+        }
+    }
+}
+
 /// A pod's requests: the larger of the sum over its containers and the largest init container
 /// (init containers run one at a time, before the others), plus its overhead; `pods` is 1.
 pub fn pod_requests(pod: &Pod) -> Resources {

@@ -3,6 +3,7 @@
 
 use super::tests::{as_pod, node, nodes, pod};
 use super::{NodeState, Placement, feasible_nodes_to_find, place};
+use std::sync::Arc;
 
 #[test]
 fn feasible_nodes_follow_kube_schedulers_percentages() {
@@ -33,7 +34,7 @@ fn cluster(n: usize) -> Vec<k8s_openapi::api::core::v1::Node> {
 #[test]
 fn a_large_cluster_is_sampled_from_the_start_index() {
     let all = cluster(1_000);
-    let states: Vec<NodeState<'_>> = all.iter().map(|n| NodeState::new(n, Vec::new())).collect();
+    let states: Vec<NodeState> = all.iter().map(|n| NodeState::with_pods(n, &[])).collect();
     let p = as_pod(pod("100m", "64Mi"));
     // Every node is equally good, so the tie goes to the first name among the 420 looked at.
     let cases = [(0, 0), (500, 500), (900, 0), (1_300, 300)];
@@ -53,7 +54,7 @@ fn a_large_cluster_is_sampled_from_the_start_index() {
 #[test]
 fn a_small_cluster_is_searched_whole_from_any_start() {
     let all = cluster(3);
-    let states: Vec<NodeState<'_>> = all.iter().map(|n| NodeState::new(n, Vec::new())).collect();
+    let states: Vec<NodeState> = all.iter().map(|n| NodeState::with_pods(n, &[])).collect();
     let p = as_pod(pod("100m", "64Mi"));
     for start in 0..5 {
         let got = place(&p, &states, start).expect("a node");
@@ -72,12 +73,11 @@ fn a_small_cluster_is_searched_whole_from_any_start() {
 fn a_placed_pod_counts_against_the_next_choice() {
     let all = cluster(2);
     let placed: Vec<_> = (0..4).map(|_| as_pod(pod("1", "1Gi"))).collect();
-    let mut states: Vec<NodeState<'_>> =
-        all.iter().map(|n| NodeState::new(n, Vec::new())).collect();
+    let mut states: Vec<NodeState> = all.iter().map(|n| NodeState::with_pods(n, &[])).collect();
     let mut chosen = Vec::new();
     for p in &placed {
         let at = place(p, &states, 0).expect("a node").node;
-        states[at].add(p);
+        states[at].add(Arc::new(p.clone()));
         chosen.push(at);
     }
     assert_eq!(chosen, vec![0, 1, 0, 1]);

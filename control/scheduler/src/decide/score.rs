@@ -11,14 +11,14 @@ use super::affinity;
 use super::resources::Resources;
 
 /// The total score of every candidate, in the candidates' order.
-pub fn scores(pod: &Pod, wanted: Resources, candidates: &[&NodeState<'_>]) -> Vec<u64> {
+pub fn scores(pod: &Pod, wanted: Resources, candidates: &[&NodeState]) -> Vec<u64> {
     let owner = controller_uid(pod);
     let preferences = affinity::has_preferred_terms(pod);
     let weights: Vec<i64> = candidates
         .iter()
         .map(|n| {
             if preferences {
-                affinity::preferred_weight(pod, n.node)
+                affinity::preferred_weight(pod, &n.node)
             } else {
                 0
             }
@@ -48,7 +48,7 @@ pub fn scores(pod: &Pod, wanted: Resources, candidates: &[&NodeState<'_>]) -> Ve
 }
 
 /// 0-100: the mean of the free shares of cpu and memory once the pod is placed.
-fn least_allocated(wanted: Resources, node: &NodeState<'_>) -> u64 {
+fn least_allocated(wanted: Resources, node: &NodeState) -> u64 {
     let allocatable = node.allocatable;
     let after = node.requested() + wanted;
     let free = |total: u64, used: u64| {

@@ -61,10 +61,10 @@ fn decide(pod: &Value, node_values: &[Value], existing: &[Vec<Value>]) -> Result
                 .collect()
         })
         .collect();
-    let states: Vec<NodeState<'_>> = nodes
+    let states: Vec<NodeState> = nodes
         .iter()
         .zip(&bound)
-        .map(|(node, pods)| NodeState::new(node, pods.iter().collect()))
+        .map(|(node, pods)| NodeState::with_pods(node, &pods.iter().collect::<Vec<_>>()))
         .collect();
     schedule(&as_pod(pod.clone()), &states).map_err(|e| e.to_string())
 }

@@ -11,6 +11,12 @@
 //! (a watcher's back-off, the next Lease renewal) goes to the new current replica. Watches
 //! resume on the new replica from the resourceVersion they had: every replica serves the
 //! same revisions.
+//!
+//! At most [`MAX_IN_FLIGHT`] requests wait for their answer at once (a watch counts until its
+//! response starts). kube-rs speaks HTTP/1.1, one request per connection at a time, so a
+//! burst of pod starts without a bound opened a TLS connection per concurrent request
+//! (about 260 for 1,000 pods, each a handshake on both ends in the one `skiff up` process);
+//! the kubelet bounds its API calls too (`kubeAPIQPS`/`kubeAPIBurst`).
 
 use super::{ClientError, server_client};
 use crate::credential::Credential;
@@ -19,6 +25,10 @@ use http::{Request, Response, StatusCode};
 use kube::client::Body;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use tokio::sync::Semaphore;
+
+/// Requests of the agent waiting for their answers at once.
+pub const MAX_IN_FLIGHT: usize = 32;
 
 /// The replicas and the current one (cheap to clone; clones share the state).
 #[derive(Clone)]
@@ -28,6 +38,8 @@ struct Shared {
     ca_pem: String,
     token: String,
     state: Mutex<State>,
+    /// [`MAX_IN_FLIGHT`] permits.
+    in_flight: Semaphore,
 }
 
 struct State {
@@ -62,6 +74,7 @@ impl Replicas {
                 servers: Vec::new(),
                 current: 0,
             }),
+            in_flight: Semaphore::new(MAX_IN_FLIGHT),
         };
         let replicas = Replicas(Arc::new(shared));
         if !replicas.set(&credential.servers)? {
@@ -135,6 +148,8 @@ impl Replicas {
 
     /// Sends `request` to the current replica, moving on as the module comment says.
     async fn send(&self, mut request: Request<Body>) -> Result<Response<Body>, kube::Error> {
+        // Never closed, so a permit always comes; held until the answer (or its headers).
+        let _permit = self.0.in_flight.acquire().await.ok();
         let mut left = self.len();
         loop {
             left -= 1;

@@ -9,6 +9,7 @@
 mod event_sink;
 mod events;
 pub mod ips;
+pub mod ref_cache;
 pub mod refs;
 mod report;
 pub mod task;
@@ -53,6 +54,8 @@ struct State {
     finished: HashSet<String>,
     tasks: JoinSet<(String, Outcome)>,
     pool: IpPool,
+    /// The node's shared reads of referenced ConfigMaps and Secrets.
+    shared: Arc<ref_cache::RefCache>,
     /// Pods listed since the last `Init`, applied together at `InitDone`.
     listing: Option<Vec<Pod>>,
     first_list_done: bool,
@@ -77,6 +80,7 @@ impl PodManager {
             finished: HashSet::new(),
             tasks: JoinSet::new(),
             pool: IpPool::new(self.default_cidr),
+            shared: Arc::default(),
             listing: None,
             first_list_done: false,
         };
@@ -212,6 +216,7 @@ impl PodManager {
             ip: IpAddr::V4(ip),
             pod: rx,
             events: state.events.clone(),
+            shared: state.shared.clone(),
         };
         let cancel = cancel.child_token();
         state

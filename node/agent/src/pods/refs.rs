@@ -1,12 +1,14 @@
 //! The ConfigMaps and Secrets a pod references (env, envFrom, configMap, secret and projected
 //! volumes), and fetching them by name from the pod's namespace, as the kubelet's
-//! configmap and secret managers get each object the pod names. A missing object is simply
+//! configmap and secret managers get each object the pod names (through the node's shared
+//! reads, `ref_cache.rs`). A missing object is simply
 //! absent from [`References`]: the translation then holds the container in
 //! CreateContainerConfigError (or the pod in ContainerCreating for a volume) until it exists.
 
+use super::ref_cache::{Read, RefCache};
 use crate::translate::References;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
-use kube::{Api, Client};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Names of the referenced objects.
@@ -100,10 +102,12 @@ pub struct Fetched {
     pub incomplete: bool,
 }
 
-/// Gets every named object of `namespace`. Objects that could not be read for a reason
-/// other than absence keep their `previous` version.
+/// Gets every named object of `namespace`, through the node's shared reads (`shared`).
+/// Objects that could not be read for a reason other than absence keep their `previous`
+/// version.
 pub async fn fetch(
     client: &Client,
+    shared: &RefCache,
     namespace: &str,
     names: &Names,
     previous: &References,
@@ -112,54 +116,47 @@ pub async fn fetch(
         refs: References::default(),
         incomplete: false,
     };
-    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
     for name in &names.config_maps {
-        match get_one(&cms, name).await {
-            Ok(Some(cm)) => {
-                out.refs.config_maps.insert(name.clone(), cm);
-            }
-            Ok(None) => out.incomplete = true,
-            Err(()) => {
-                out.incomplete = true;
-                if let Some(old) = previous.config_maps.get(name) {
-                    out.refs.config_maps.insert(name.clone(), old.clone());
-                }
-            }
-        }
+        let read = shared.config_map(client, namespace, name).await;
+        keep(
+            read,
+            name,
+            &previous.config_maps,
+            &mut out.refs.config_maps,
+            &mut out.incomplete,
+        );
     }
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     for name in &names.secrets {
-        match get_one(&secrets, name).await {
-            Ok(Some(s)) => {
-                out.refs.secrets.insert(name.clone(), s);
-            }
-            Ok(None) => out.incomplete = true,
-            Err(()) => {
-                out.incomplete = true;
-                if let Some(old) = previous.secrets.get(name) {
-                    out.refs.secrets.insert(name.clone(), old.clone());
-                }
-            }
-        }
+        let read = shared.secret(client, namespace, name).await;
+        keep(
+            read,
+            name,
+            &previous.secrets,
+            &mut out.refs.secrets,
+            &mut out.incomplete,
+        );
     }
     out
 }
 
-/// `Ok(None)` when the object does not exist; `Err` (logged) when it could not be read.
-async fn get_one<K>(api: &Api<K>, name: &str) -> Result<Option<K>, ()>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    match api.get_opt(name).await {
-        Ok(found) => Ok(found),
-        Err(e) => {
-            tracing::warn!(
-                kind = %K::kind(&()),
-                name,
-                error = %e,
-                "cannot read an object a pod references; retrying"
-            );
-            Err(())
+/// Puts one read's object into `into`: the one read, else (unreadable) the previous one.
+fn keep<K: Clone>(
+    read: Read<K>,
+    name: &str,
+    previous: &BTreeMap<String, K>,
+    into: &mut BTreeMap<String, K>,
+    incomplete: &mut bool,
+) {
+    match read {
+        Ok(Some(object)) => {
+            into.insert(name.to_owned(), object);
+        }
+        Ok(None) => *incomplete = true,
+        Err(()) => {
+            *incomplete = true;
+            if let Some(old) = previous.get(name) {
+                into.insert(name.to_owned(), old.clone());
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use super::event_sink::EventSink;
 use super::events::EventRecorder;
+use super::ref_cache::RefCache;
 use super::refs;
 use super::report::StatusWriter;
 use super::tokens;
@@ -62,6 +63,8 @@ pub struct PodTask {
     pub pod: watch::Receiver<Arc<Pod>>,
     /// Where its events go (posted by the agent's one poster, never awaited here).
     pub events: EventSink,
+    /// The node's shared reads of referenced ConfigMaps and Secrets.
+    pub shared: Arc<RefCache>,
 }
 
 /// The references' state: what was fetched and when to fetch again.
@@ -158,8 +161,16 @@ impl PodTask {
                     // Gone from the API: the worker stops the pod when its input closes.
                     Err(_) => inputs.tx = None,
                     Ok(()) => {
-                        inputs.pod = self.pod.borrow_and_update().clone();
-                        self.refresh(inputs, true).await;
+                        let pod = self.pod.borrow_and_update().clone();
+                        // A status or metadata change (the echo of this task's own status
+                        // write, most often) references nothing new: no read again.
+                        let same_spec = pod.spec == inputs.pod.spec;
+                        inputs.pod = pod;
+                        if same_spec {
+                            inputs.resend();
+                        } else {
+                            self.refresh(inputs, true).await;
+                        }
                     }
                 },
                 Ok(()) = reports.status.changed() => {
@@ -183,7 +194,8 @@ impl PodTask {
     async fn fetch(&self, pod: &Pod, previous: &References) -> (References, Instant) {
         let names = refs::names(pod);
         let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
-        let mut fetched = refs::fetch(&self.client, namespace, &names, previous).await;
+        let mut fetched =
+            refs::fetch(&self.client, &self.shared, namespace, &names, previous).await;
         let (tokens, tokens_incomplete) = tokens::fetch(&self.client, pod, &previous.tokens).await;
         fetched.refs.tokens = tokens;
         let wait = if fetched.incomplete || tokens_incomplete {
@@ -210,6 +222,18 @@ impl PodTask {
             tx.send_replace(Arc::new(PodInput {
                 pod,
                 refs: inputs.refs.clone(),
+            }));
+        }
+    }
+}
+
+impl Inputs {
+    /// Hands the worker the pod as last seen with the references it has.
+    fn resend(&self) {
+        if let Some(tx) = &self.tx {
+            tx.send_replace(Arc::new(PodInput {
+                pod: self.pod.clone(),
+                refs: self.refs.clone(),
             }));
         }
     }

@@ -30,13 +30,15 @@ use skiff_runtime_wasm::spec::{ContainerSpec, Limits, PodSpec, PortSpec};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The ConfigMaps and Secrets of the pod's namespace that it references, by name, and the
 /// ServiceAccount tokens its projected volumes ask for, by [`token_key`].
 #[derive(Debug, Clone, Default)]
 pub struct References {
-    pub config_maps: BTreeMap<String, ConfigMap>,
-    pub secrets: BTreeMap<String, Secret>,
+    /// Shared with the node's other pods that reference the same object (`ref_cache.rs`).
+    pub config_maps: BTreeMap<String, Arc<ConfigMap>>,
+    pub secrets: BTreeMap<String, Arc<Secret>>,
     pub tokens: BTreeMap<String, IssuedToken>,
 }
 

@@ -86,14 +86,14 @@ mod tests {
     use skiff_api::k8s_openapi::ByteString;
     use std::collections::BTreeMap;
 
-    fn secret(key: &str, json: Value) -> Secret {
-        Secret {
+    fn secret(key: &str, json: Value) -> std::sync::Arc<Secret> {
+        std::sync::Arc::new(Secret {
             data: Some(BTreeMap::from([(
                 key.to_owned(),
                 ByteString(serde_json::to_vec(&json).unwrap()),
             )])),
             ..Secret::default()
-        }
+        })
     }
 
     fn pod(secrets: &[&str]) -> Pod {

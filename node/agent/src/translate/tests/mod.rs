@@ -40,8 +40,8 @@ fn refs() -> References {
     }))
     .unwrap();
     References {
-        config_maps: BTreeMap::from([("cfg".into(), cm)]),
-        secrets: BTreeMap::from([("creds".into(), secret)]),
+        config_maps: BTreeMap::from([("cfg".into(), std::sync::Arc::new(cm))]),
+        secrets: BTreeMap::from([("creds".into(), std::sync::Arc::new(secret))]),
         tokens: BTreeMap::new(),
     }
 }
