@@ -7,6 +7,7 @@ mod component_args;
 mod debug_cmd;
 mod detach;
 mod down_cmd;
+mod limits;
 mod server_cmd;
 mod signals;
 mod up_cmd;
@@ -85,6 +86,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if matches!(
+        cli.command,
+        Command::Server(_) | Command::Agent(_) | Command::Up(_)
+    ) {
+        limits::raise_open_file_limit();
+    }
     let result = runtime.block_on(async {
         match cli.command {
             Command::Server(args) => server_cmd::run(args).await,

@@ -63,9 +63,29 @@ enum What {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
+/// Open files `skiff up` may hold (inherited): a dense node holds a socket per idle pod plus
+/// its API connections, beyond a usual hard limit of 20,000. As root the hard limit rises too
+/// (as `LimitNOFILE=` in a kubelet's unit does); otherwise the bench says what it kept.
+fn raise_open_files() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    const WANTED: u64 = 1 << 20;
+    let now = getrlimit(Resource::Nofile);
+    let want = Rlimit {
+        current: Some(WANTED),
+        maximum: Some(WANTED),
+    };
+    if now.current.is_some_and(|c| c < WANTED) && setrlimit(Resource::Nofile, want).is_err() {
+        eprintln!(
+            "up-bench: open-file limit stays {:?} (raising it needs root)",
+            now.current
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    raise_open_files();
     let image = up::image()?;
     let options = UpOptions {
         pooling: (cli.pooling > 0).then_some(cli.pooling),

@@ -129,23 +129,7 @@ pub(crate) async fn handle(
             Err(e) => json_error(StatusCode::BAD_REQUEST, "BadRequest", e),
         },
         "compact" => match serde_json::from_slice::<CompactBody>(&body) {
-            Ok(b) => match replica
-                .write(StoreRequest::Compact {
-                    revision: b.revision,
-                })
-                .await
-            {
-                Ok(StoreResponse::Compacted { revision }) => json(
-                    StatusCode::OK,
-                    &serde_json::json!({ "compacted": revision }),
-                ),
-                Ok(other) => json_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal",
-                    format!("{other:?}"),
-                ),
-                Err(e) => write_failed(e),
-            },
+            Ok(b) => compact(replica, b.revision).await,
             Err(e) => json_error(StatusCode::BAD_REQUEST, "BadRequest", e),
         },
         _ => json_error(
@@ -153,6 +137,22 @@ pub(crate) async fn handle(
             "NotFound",
             format!("no such KV endpoint: {rest}"),
         ),
+    }
+}
+
+/// Compacts the store's history up to `revision`.
+async fn compact(replica: &Replica, revision: u64) -> Response<Body> {
+    match replica.write(StoreRequest::Compact { revision }).await {
+        Ok(StoreResponse::Compacted { revision }) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "compacted": revision }),
+        ),
+        Ok(other) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal",
+            format!("{other:?}"),
+        ),
+        Err(e) => write_failed(e),
     }
 }
 

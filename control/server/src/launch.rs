@@ -182,32 +182,8 @@ impl Starting<'_> {
             self.stop.clone(),
             self.tasks.clone(),
         );
-        let kubeconfig = kubeconfig::write(
-            &options.data_dir,
-            advertise,
-            pki.ca.cert_pem(),
-            &pki.admin_token,
-        )
-        .map_err(|e| LaunchError::DataDir {
-            path: options.data_dir.join("admin.kubeconfig"),
-            message: e.to_string(),
-        })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| LaunchError::Listen {
-                addr: options.listen,
-                source,
-            })?;
-        let router = self.router(api.clone());
-        let server_tls = pki::server_config(&pki.serving)?;
-        self.tasks
-            .spawn(serve(listener, server_tls, router, self.stop.clone()));
-        self.tasks.spawn(run_compactor(
-            replica.clone(),
-            options.history_revisions,
-            options.history_age,
-            self.stop.clone(),
-        ));
+        let kubeconfig = self.write_kubeconfig()?;
+        let local = self.start_serving(listener, api.clone())?;
         if let Some(url) = self.joining {
             let request = AddReplica {
                 id: self.config.node_id,
@@ -238,6 +214,47 @@ impl Starting<'_> {
         });
         self.stop.cancelled().await;
         Ok(())
+    }
+
+    /// The admin kubeconfig in the data dir, pointing at the advertised URL.
+    fn write_kubeconfig(&self) -> Result<PathBuf, LaunchError> {
+        let options = self.options;
+        kubeconfig::write(
+            &options.data_dir,
+            &self.config.advertise,
+            self.pki.ca.cert_pem(),
+            &self.pki.admin_token,
+        )
+        .map_err(|e| LaunchError::DataDir {
+            path: options.data_dir.join("admin.kubeconfig"),
+            message: e.to_string(),
+        })
+    }
+
+    /// Starts serving HTTPS on `listener` and the compactor; returns the address served.
+    fn start_serving(
+        &self,
+        listener: TcpListener,
+        api: Arc<ApiServer>,
+    ) -> Result<SocketAddr, LaunchError> {
+        let options = self.options;
+        let local = listener
+            .local_addr()
+            .map_err(|source| LaunchError::Listen {
+                addr: options.listen,
+                source,
+            })?;
+        let router = self.router(api);
+        let server_tls = pki::server_config(&self.pki.serving)?;
+        self.tasks
+            .spawn(serve(listener, server_tls, router, self.stop.clone()));
+        self.tasks.spawn(run_compactor(
+            self.replica.clone(),
+            options.history_revisions,
+            options.history_age,
+            self.stop.clone(),
+        ));
+        Ok(local)
     }
 
     /// Cancels every task started here, waits for them (bounded), then stops the replica.

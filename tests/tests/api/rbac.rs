@@ -188,6 +188,18 @@ async fn review_table(admin: &ApiClient) -> anyhow::Result<()> {
         .ok()?;
     let auth = "system:authenticated";
     let res = |verb: &str, group: &str, resource: &str, ns: &str| json!({"verb": verb, "group": group, "resource": resource, "namespace": ns});
+    // The two bindings reach the policy cache through its watch a moment after they commit.
+    for (user, groups, attributes) in [
+        ("alice", [auth], res("create", "apps", "deployments", "dev")),
+        ("bob", ["ops"], res("list", "", "pods", "prod")),
+    ] {
+        skiff_tests::fleet::poll(
+            "the new binding in the policy cache",
+            Duration::from_secs(5),
+            || may(admin, user, &groups, attributes.clone()),
+        )
+        .await?;
+    }
     let table: Vec<(&str, Vec<&str>, Value, bool)> = vec![
         (
             "alice",
