@@ -2,7 +2,7 @@
 # Runs the end-to-end test binaries of `skiff-tests` side by side, in LANES parallel lanes
 # (2 by default), longest first. Each binary's output goes to a log that is printed whole when
 # the binary ends, so lanes never interleave. Exits non-zero if any binary failed.
-# Usage: scripts/e2e-lanes.sh   (after `cargo test --workspace --lib --bins --tests --no-run`; SKIFF_BIN set)
+# Usage: scripts/e2e-lanes.sh LIST   (LIST from scripts/test-binaries.sh; SKIFF_BIN set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lanes="${LANES:-2}"
@@ -12,16 +12,10 @@ trap 'rm -rf "$logs"' EXIT
 # Longest first (seconds measured on 2 cores), so the lanes finish together.
 order=(jepsen agent control api workloads store_faults registry cli network fleet logs architecture)
 
-# name<TAB>path of every integration test binary of skiff-tests, from cargo's own report.
-cargo test -p skiff-tests --locked --no-run --message-format=json 2>/dev/null |
-  python3 -c '
-import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["kind"] == ["test"] \
-            and m["target"]["name"] != "skiff_tests" and m.get("executable"):
-        print(m["target"]["name"] + "\t" + m["executable"])
-' >"$logs/binaries"
+# name<TAB>path of every integration test binary of skiff-tests, from the list
+# scripts/test-binaries.sh made (same package selection as the build: nothing recompiles).
+list=${1:?list of test binaries from scripts/test-binaries.sh}
+awk -F '\t' '$1 == "skiff-tests" && $2 == "test" { print $3 "\t" $4 }' "$list" >"$logs/binaries"
 
 declare -A path_of
 while IFS=$'\t' read -r name path; do path_of[$name]=$path; done <"$logs/binaries"
