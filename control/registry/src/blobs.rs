@@ -34,12 +34,21 @@ impl Default for Layout {
     }
 }
 
-/// The metadata of `digest` if the blob is stored.
+/// The metadata of `digest` if the blob is stored (a linearizable read).
 pub async fn meta<S: Storage>(
     storage: &S,
     digest: &Digest,
 ) -> Result<Option<BlobMeta>, RegistryError> {
-    match storage.get(&blob_key(digest), Freshness::Latest).await? {
+    meta_at(storage, digest, Freshness::Latest).await
+}
+
+/// The metadata of `digest` as fresh as `freshness` asks.
+pub async fn meta_at<S: Storage>(
+    storage: &S,
+    digest: &Digest,
+    freshness: Freshness,
+) -> Result<Option<BlobMeta>, RegistryError> {
+    match storage.get(&blob_key(digest), freshness).await? {
         Some(stored) => Ok(Some(decode(&stored)?)),
         None => Ok(None),
     }

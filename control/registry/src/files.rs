@@ -1,19 +1,28 @@
 //! Blob bytes as files in the replica's data directory, content-addressed:
 //! `<dir>/sha256/<first two hex>/<hex>`. A file is written to `<dir>/tmp/`, fsynced, renamed
-//! into place and its directory fsynced, so a crash leaves the whole blob or none of it. Every
-//! read is checked against the digest; a file that does not match (corrupt or truncated) is
-//! removed and reported as missing, never served.
+//! into place and its directory fsynced, so a crash leaves the whole blob or none of it. A file
+//! is served only once checked against the digest: [`BlobFiles::read`] hashes it, and a file
+//! that does not match (corrupt or truncated) is removed and reported as missing, never served;
+//! [`BlobFiles::open_verified`] opens a file only while it is the version last checked
+//! ([`verified`]: written here from checked bytes, or read and hashed), so a pull of an
+//! unchanged file streams it without hashing it again. [`BlobFiles::scrub`] re-hashes files
+//! not checked for a while (damage that no metadata shows).
 //!
 //! The calls block (file I/O): async callers run them on `spawn_blocking`.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use rand::Rng;
 
 use crate::digest::Digest;
+
+pub mod verified;
+
+pub use verified::Scrubbed;
+use verified::{FileIdentity, VerifiedFiles};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -37,6 +46,8 @@ pub struct BlobFile {
 #[derive(Debug)]
 pub struct BlobFiles {
     dir: PathBuf,
+    /// The files known to match their digest (this process checked or wrote them).
+    verified: VerifiedFiles,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_ {
@@ -51,6 +62,7 @@ impl BlobFiles {
     pub fn open(dir: &Path) -> Result<Self, FileError> {
         let files = BlobFiles {
             dir: dir.to_owned(),
+            verified: VerifiedFiles::default(),
         };
         let tmp = files.tmp_dir();
         if tmp.exists() {
@@ -83,7 +95,8 @@ impl BlobFiles {
     }
 
     /// Stores `bytes`, already checked against `digest`: temp file, fsync, rename, fsync of
-    /// the directory. A file already there is replaced (it may be a damaged copy).
+    /// the directory. A file already there is replaced (it may be a damaged copy). The new
+    /// file is recorded as verified (its identity taken after the rename, which changes it).
     pub fn write_verified(&self, digest: &Digest, bytes: &[u8]) -> Result<(), FileError> {
         let tmp = self
             .tmp_dir()
@@ -91,31 +104,40 @@ impl BlobFiles {
         let mut file = File::create(&tmp).map_err(io(&tmp))?;
         file.write_all(bytes).map_err(io(&tmp))?;
         file.sync_all().map_err(io(&tmp))?;
-        drop(file);
         let path = self.path(digest.hex());
         let parent = path.parent().unwrap_or(&self.dir).to_owned();
         fs::create_dir_all(&parent).map_err(io(&parent))?;
+        self.verified.forget(digest.hex());
         if let Err(e) = fs::rename(&tmp, &path) {
             let _ = fs::remove_file(&tmp);
             return Err(io(&path)(e));
         }
         File::open(&parent)
             .and_then(|d| d.sync_all())
-            .map_err(io(&parent))
+            .map_err(io(&parent))?;
+        let written = file.metadata().map_err(io(&path))?;
+        self.verified
+            .record(digest.hex(), FileIdentity::of(&written));
+        Ok(())
     }
 
     /// The blob's bytes if its file is here and matches the digest. A file that does not match
     /// is removed (logged) and the answer is `None`, as for a missing one.
+    /// A file that matches is recorded as verified (with its identity from before the read,
+    /// so a change while it was read makes the next pull check it again).
     pub fn read(&self, digest: &Digest) -> Result<Option<Vec<u8>>, FileError> {
         let path = self.path(digest.hex());
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io(&path)(e)),
+        let Some(mut file) = open_existing(&path)? else {
+            return Ok(None);
         };
+        let identity = FileIdentity::of(&file.metadata().map_err(io(&path))?);
+        let mut bytes = Vec::with_capacity(usize::try_from(identity.size()).unwrap_or(0));
+        file.read_to_end(&mut bytes).map_err(io(&path))?;
         if digest.verify(&bytes).is_ok() {
+            self.verified.record(digest.hex(), identity);
             return Ok(Some(bytes));
         }
+        self.verified.forget(digest.hex());
         tracing::warn!(path = %path.display(), size = bytes.len(), "a blob file does not match its digest; removing it");
         match fs::remove_file(&path) {
             Ok(()) => Ok(None),
@@ -129,8 +151,29 @@ impl BlobFiles {
         self.path(hex).is_file()
     }
 
+    /// The blob's file, open, if it is the version last checked against the digest (its
+    /// identity taken from the open file, so a file replaced meanwhile is not mistaken for
+    /// it); `None` if it is missing or not known to match (then [`BlobFiles::read`] checks it).
+    pub fn open_verified(&self, digest: &Digest) -> Result<Option<(File, u64)>, FileError> {
+        let path = self.path(digest.hex());
+        let Some(file) = open_existing(&path)? else {
+            return Ok(None);
+        };
+        let identity = FileIdentity::of(&file.metadata().map_err(io(&path))?);
+        match self.verified.holds(digest.hex(), &identity) {
+            true => Ok(Some((file, identity.size()))),
+            false => Ok(None),
+        }
+    }
+
+    /// The record of which files match their digest.
+    pub fn verified(&self) -> &VerifiedFiles {
+        &self.verified
+    }
+
     /// Removes the blob's file; `Ok(false)` if there was none.
     pub fn remove(&self, hex: &str) -> Result<bool, FileError> {
+        self.verified.forget(hex);
         let path = self.path(hex);
         match fs::remove_file(&path) {
             Ok(()) => Ok(true),
@@ -162,5 +205,16 @@ impl BlobFiles {
     }
 }
 
+/// The file at `path` opened for reading; `None` if there is none.
+fn open_existing(path: &Path) -> Result<Option<File>, FileError> {
+    match File::open(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_verified;

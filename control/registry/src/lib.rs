@@ -23,6 +23,7 @@ pub mod blobs;
 pub mod digest;
 pub mod error;
 pub mod file_blobs;
+pub mod file_stream;
 pub mod files;
 pub mod gc;
 pub mod manifest;

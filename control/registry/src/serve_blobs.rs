@@ -11,29 +11,33 @@ use skiff_respond::Body;
 
 use crate::digest::Digest;
 use crate::error::RegistryError;
-use crate::storage::Storage;
+use crate::storage::{Freshness, Storage};
 use crate::{
-    MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, file_blobs, located, range, set_header,
+    MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, file_blobs, file_stream, located,
+    range, set_header,
 };
 
 impl<S: Storage> Registry<S> {
-    /// A blob, whole or one `Range` of it: from its file (checked, or fetched from a peer), or
-    /// for a blob stored as chunks, streamed chunk by chunk from the store.
+    /// A blob, whole or one `Range` of it: streamed from its file if that is known to match
+    /// ([`Self::get_verified_file`]); else from its file checked now (or fetched from a peer),
+    /// or for a blob stored as chunks, streamed chunk by chunk from the store.
     pub(crate) async fn get_blob(
         &self,
         request: &RegistryRequest,
         digest: &Digest,
     ) -> Result<Response<Body>, RegistryError> {
+        let head = request.method == Method::HEAD;
+        if !head && let Some(response) = self.get_verified_file(request, digest).await? {
+            return Ok(response);
+        }
         let Some(meta) = blobs::meta(self.storage.as_ref(), digest).await? else {
             return Err(RegistryError::BlobUnknown(digest.to_string()));
         };
-        let size = meta.size;
-        let head = request.method == Method::HEAD;
         let range = match head {
             true => None,
-            false => range::parse(request.header(header::RANGE), size)?,
+            false => range::parse(request.header(header::RANGE), meta.size)?,
         };
-        let mut response = if head {
+        let response = if head {
             empty(StatusCode::OK)
         } else if let (true, Some(files)) = (meta.files, &self.files) {
             // Checked against the digest before the first byte goes out.
@@ -42,27 +46,39 @@ impl<S: Storage> Registry<S> {
                 Some(r) => bytes.slice(r.first as usize..=r.last as usize),
                 None => bytes,
             };
-            let mut response = Response::new(skiff_respond::full(part));
-            *response.status_mut() = StatusCode::OK;
-            response
+            Response::new(skiff_respond::full(part))
         } else {
-            let pieces = blobs::read(self.storage.clone(), digest.clone(), meta, range);
+            let pieces = blobs::read(self.storage.clone(), digest.clone(), meta.clone(), range);
             stream_response(pieces)
         };
-        let length = match range {
-            Some(r) => {
-                *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-                let content_range = format!("bytes {}-{}/{size}", r.first, r.last);
-                set_header(&mut response, "content-range", &content_range);
-                r.last - r.first + 1
-            }
-            None => size,
+        Ok(blob_response(response, digest, meta.size, range))
+    }
+
+    /// The common pull: this replica has applied the blob's metadata and holds its file as last
+    /// checked against the digest, so the file is streamed without hashing it again. The
+    /// metadata is read locally (no read-index round): a blob is immutable and its file
+    /// matches its digest, so a stale read can only still serve a blob deleted a moment ago
+    /// (its delete not yet applied here), exactly the bytes it had. A blob not found locally,
+    /// or a file missing or not known to match, is `None`: the caller reads the metadata
+    /// linearizably and checks or fetches the file.
+    async fn get_verified_file(
+        &self,
+        request: &RegistryRequest,
+        digest: &Digest,
+    ) -> Result<Option<Response<Body>>, RegistryError> {
+        let Some(files) = &self.files else {
+            return Ok(None);
         };
-        set_header(&mut response, "content-length", &length.to_string());
-        set_header(&mut response, "content-type", "application/octet-stream");
-        set_header(&mut response, "accept-ranges", "bytes");
-        set_header(&mut response, "docker-content-digest", &digest.to_string());
-        Ok(response)
+        let local = blobs::meta_at(self.storage.as_ref(), digest, Freshness::Local).await?;
+        let Some(meta) = local.filter(|meta| meta.files) else {
+            return Ok(None);
+        };
+        let range = range::parse(request.header(header::RANGE), meta.size)?;
+        let Some(pieces) = file_stream::open(files, digest, meta.size, range).await? else {
+            return Ok(None);
+        };
+        let response = stream_response(pieces);
+        Ok(Some(blob_response(response, digest, meta.size, range)))
     }
 
     pub(crate) async fn delete_blob(
@@ -192,6 +208,32 @@ fn stream_response(
     let body = http_body_util::StreamBody::new(frames).boxed_unsync();
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
+    response
+}
+
+/// A blob answer's status and headers: 206 with `Content-Range` for a range, else 200.
+fn blob_response(
+    mut response: Response<Body>,
+    digest: &Digest,
+    size: u64,
+    range: Option<blobs::ByteRange>,
+) -> Response<Body> {
+    let length = match range {
+        Some(r) => {
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            let content_range = format!("bytes {}-{}/{size}", r.first, r.last);
+            set_header(&mut response, "content-range", &content_range);
+            r.last - r.first + 1
+        }
+        None => {
+            *response.status_mut() = StatusCode::OK;
+            size
+        }
+    };
+    set_header(&mut response, "content-length", &length.to_string());
+    set_header(&mut response, "content-type", "application/octet-stream");
+    set_header(&mut response, "accept-ranges", "bytes");
+    set_header(&mut response, "docker-content-digest", &digest.to_string());
     response
 }
 

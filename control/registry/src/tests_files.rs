@@ -1,15 +1,18 @@
 //! Blobs in files, over an in-memory store and a real directory: push and pull, ranges, blobs
-//! stored as chunks before files, a damaged file, deletes, collection and the converge sweep.
+//! stored as chunks before files, a damaged file, deletes, collection and the converge sweep;
+//! verified files streamed, damage after a verified pull, the scrub.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode};
 
+use crate::blobs::ByteRange;
+use crate::file_stream::{self, PIECE_BYTES};
 use crate::files::BlobFiles;
 use crate::storage::{BLOBS, BlobMeta, CHUNKS, Freshness, blob_key, decode, list_all};
 use crate::tests::{call, code, push_blob};
-use crate::{Digest, MemoryStorage, Registry, Storage, file_blobs, gc};
+use crate::{Digest, MemoryStorage, Registry, RegistryError, Storage, file_blobs, gc};
 
 fn module(len: u32) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 253) as u8).collect()
@@ -128,4 +131,114 @@ async fn converge_sweeps_only_old_files_that_no_metadata_names() {
     assert_eq!(swept.unwrap().swept, 1);
     assert!(!files.contains(orphan.hex()));
     assert!(files.contains(named.hex()));
+}
+
+/// The body of a pull, or where it stopped: `Err` once the stream fails.
+async fn stream_all(pieces: crate::file_stream::Pieces) -> Result<Vec<u8>, RegistryError> {
+    let mut pieces = pieces;
+    let mut all = Vec::new();
+    while let Some(piece) = futures::StreamExt::next(&mut pieces).await {
+        all.extend_from_slice(&piece?);
+    }
+    Ok(all)
+}
+
+#[tokio::test]
+async fn a_verified_file_streams_whole_or_a_range_across_pieces() {
+    let (_dir, reg) = with_files(Registry::new(MemoryStorage::default()));
+    let blob = module(5 * PIECE_BYTES as u32 / 2);
+    let digest = Digest::parse(&push_blob(&reg, "app", &blob).await).unwrap();
+    let files = reg.files().unwrap();
+    let size = blob.len() as u64;
+    let whole = file_stream::open(files, &digest, size, None).await.unwrap();
+    assert!(stream_all(whole.expect("verified")).await.unwrap() == blob);
+    let range = ByteRange {
+        first: PIECE_BYTES - 3,
+        last: 2 * PIECE_BYTES + 4,
+    };
+    let part = file_stream::open(files, &digest, size, Some(range))
+        .await
+        .unwrap();
+    let part = stream_all(part.expect("verified")).await.unwrap();
+    assert!(part[..] == blob[range.first as usize..=range.last as usize]);
+    let other_size = file_stream::open(files, &digest, size + 1, None)
+        .await
+        .unwrap();
+    assert!(
+        other_size.is_none(),
+        "a size other than the metadata's is checked first"
+    );
+}
+
+#[tokio::test]
+async fn a_file_cut_short_while_it_streams_ends_the_stream_with_an_error() {
+    let (_dir, reg) = with_files(Registry::new(MemoryStorage::default()));
+    let blob = module(3 * PIECE_BYTES as u32);
+    let digest = Digest::parse(&push_blob(&reg, "app", &blob).await).unwrap();
+    let files = reg.files().unwrap();
+    let pieces = file_stream::open(files, &digest, blob.len() as u64, None).await;
+    let pieces = pieces.unwrap().expect("verified");
+    let file = std::fs::File::options()
+        .write(true)
+        .open(files.path(digest.hex()));
+    file.unwrap().set_len(PIECE_BYTES + 10).unwrap();
+    let e = stream_all(pieces).await.expect_err("cut short");
+    assert_eq!(e.code(), "UNAVAILABLE");
+}
+
+/// A pull after a verified pull: a file changed since (same size, other bytes) is checked
+/// again before its first byte goes out and, with no peer to refetch from, never served.
+#[tokio::test]
+async fn damage_after_a_verified_pull_is_caught_by_the_next_pull() {
+    let (_dir, reg) = with_files(Registry::new(MemoryStorage::default()));
+    let blob = module(2 * PIECE_BYTES as u32 + 7);
+    let digest = push_blob(&reg, "app", &blob).await;
+    let uri = format!("/v2/app/blobs/{digest}");
+    let (status, headers, body) = call(&reg, Method::GET, &uri, &[], vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-length"], blob.len().to_string().as_str());
+    assert!(body[..] == blob[..]);
+    let path = reg
+        .files()
+        .unwrap()
+        .path(Digest::parse(&digest).unwrap().hex());
+    // Past one tick of the kernel's coarse clock (file times), so the write shows.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut damaged = blob.clone();
+    damaged[PIECE_BYTES as usize] ^= 0xff;
+    std::fs::write(&path, &damaged).unwrap();
+    let (status, _, body) = call(&reg, Method::GET, &uri, &[], vec![]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(code(&body), "UNAVAILABLE");
+    assert!(!path.exists(), "the damaged file was removed");
+}
+
+#[tokio::test]
+async fn converge_scrubs_and_removes_damage_the_metadata_does_not_show() {
+    let storage = MemoryStorage::default();
+    let dir = tempfile::tempdir().unwrap();
+    let files = Arc::new(BlobFiles::open(dir.path()).unwrap());
+    let digest = Digest::of(b"kept whole");
+    file_blobs::put(&storage, &files, &digest, "kept whole".into(), 1_000)
+        .await
+        .unwrap();
+    let grace = Duration::from_secs(3_600);
+    let now = SystemTime::now();
+    let fresh = file_blobs::converge(&storage, &files, now, grace)
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh,
+        file_blobs::Converged::default(),
+        "written just now: not due"
+    );
+    // A restart forgets every check: the next pass hashes the file, finds bit rot, removes it.
+    let path = files.path(digest.hex());
+    std::fs::write(&path, b"kept whble").unwrap();
+    let restarted = Arc::new(BlobFiles::open(dir.path()).unwrap());
+    let pass = file_blobs::converge(&storage, &restarted, now, grace)
+        .await
+        .unwrap();
+    assert_eq!((pass.checked, pass.damaged, pass.filled), (0, 1, 0));
+    assert!(!path.exists());
 }
