@@ -37,6 +37,10 @@ struct Cli {
     /// answered. The client talks to the leader.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
+    /// Pulls after each push (the round's pull figure is their median): more samples of the
+    /// ~20-30 ms pull on a noisy machine.
+    #[arg(long, default_value_t = 1)]
+    pulls: usize,
 }
 
 /// One registry as the client reaches it.
@@ -198,15 +202,19 @@ impl<C: Connect + Clone + Send + Sync + 'static> Target<C> {
         Ok(blob.len())
     }
 
-    /// One push and one pull; their MiB/s.
-    async fn round(&self, module: &[u8], tag: &str) -> anyhow::Result<(f64, f64)> {
+    /// One push and `pulls` pulls; the push's MiB/s and the pulls' median MiB/s.
+    async fn round(&self, module: &[u8], tag: &str, pulls: usize) -> anyhow::Result<(f64, f64)> {
         let mib = module.len() as f64 / (1024.0 * 1024.0);
         let started = Instant::now();
         self.push(module, tag).await?;
         let push = mib / started.elapsed().as_secs_f64();
-        let started = Instant::now();
-        self.pull(tag).await?;
-        Ok((push, mib / started.elapsed().as_secs_f64()))
+        let mut rates = Vec::new();
+        for _ in 0..pulls.max(1) {
+            let started = Instant::now();
+            self.pull(tag).await?;
+            rates.push(mib / started.elapsed().as_secs_f64());
+        }
+        Ok((push, median(rates)))
     }
 }
 
@@ -276,11 +284,11 @@ async fn main() -> anyhow::Result<()> {
             module(len, 2 * round as u64 + 2),
         );
         if round % 2 == 0 {
-            b.push(builtin.round(&first, &tag).await?);
-            d.push(docker.round(&second, &tag).await?);
+            b.push(builtin.round(&first, &tag, cli.pulls).await?);
+            d.push(docker.round(&second, &tag, cli.pulls).await?);
         } else {
-            d.push(docker.round(&first, &tag).await?);
-            b.push(builtin.round(&second, &tag).await?);
+            d.push(docker.round(&first, &tag, cli.pulls).await?);
+            b.push(builtin.round(&second, &tag, cli.pulls).await?);
         }
         let (lb, ld) = (b[b.len() - 1], d[d.len() - 1]);
         println!(
@@ -297,8 +305,8 @@ async fn main() -> anyhow::Result<()> {
         median(d.iter().map(|r| r.1).collect()),
     );
     println!(
-        "| {} MiB module, {} replica(s), median of {} | push MiB/s | pull MiB/s |",
-        cli.size_mib, cli.replicas, cli.rounds
+        "| {} MiB module, {} replica(s), median of {} rounds ({} pull(s) each) | push MiB/s | pull MiB/s |",
+        cli.size_mib, cli.replicas, cli.rounds, cli.pulls
     );
     println!("|---|---|---|");
     println!("| built-in registry | {bp:.1} | {bl:.1} |");
