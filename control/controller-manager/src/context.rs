@@ -1,6 +1,7 @@
 //! What the controllers share: [`ManagerConfig`], the caches of pods, ReplicaSets and Jobs,
 //! the expectations and the back-off; and the drivers of cache and controller streams.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -92,13 +93,10 @@ impl Ctx {
     }
 
     /// The cached pods of `namespace`.
-    pub(crate) fn pods_in(&self, namespace: &str) -> Vec<Pod> {
-        self.pods
-            .state()
-            .iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(namespace))
-            .map(|p| Pod::clone(p))
-            .collect()
+    pub(crate) fn pods_in(&self, namespace: &str) -> Vec<Arc<Pod>> {
+        let mut pods = self.pods.state();
+        pods.retain(|p| p.metadata.namespace.as_deref() == Some(namespace));
+        pods
     }
 }
 

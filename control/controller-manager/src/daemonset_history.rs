@@ -12,6 +12,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use skiff_controllers::common::controller_owner;
 use skiff_controllers::daemonset::history;
+use std::sync::Arc;
 
 use crate::context::Ctx;
 use crate::error::Error;
@@ -27,7 +28,7 @@ pub(crate) enum Synced {
 
 /// Brings the ControllerRevisions of `ds` up to date with its template; `pods` are the pods
 /// of its namespace (revisions their pods use are kept).
-pub(crate) async fn sync(ctx: &Ctx, ds: &DaemonSet, pods: &[Pod]) -> Result<Synced, Error> {
+pub(crate) async fn sync(ctx: &Ctx, ds: &DaemonSet, pods: &[Arc<Pod>]) -> Result<Synced, Error> {
     let ns = ds.namespace().unwrap_or_default();
     let api: Api<ControllerRevision> = Api::namespaced(ctx.client.clone(), &ns);
     let revisions = api

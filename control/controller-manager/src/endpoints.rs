@@ -81,7 +81,7 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     Ok(Action::requeue(Duration::from_secs(300)))
 }
 
-async fn write_endpoints(ctx: &Ctx, svc: &Service, pods: &[Pod]) -> Result<(), Error> {
+async fn write_endpoints(ctx: &Ctx, svc: &Service, pods: &[Arc<Pod>]) -> Result<(), Error> {
     let ns = svc.namespace().unwrap_or_default();
     let name = svc.name_any();
     let api: Api<Endpoints> = Api::namespaced(ctx.client.clone(), &ns);
@@ -105,7 +105,7 @@ async fn write_endpoints(ctx: &Ctx, svc: &Service, pods: &[Pod]) -> Result<(), E
         .map_err(Error::api("writing the Endpoints of", name))
 }
 
-async fn write_slices(ctx: &Ctx, svc: &Service, pods: &[Pod]) -> Result<(), Error> {
+async fn write_slices(ctx: &Ctx, svc: &Service, pods: &[Arc<Pod>]) -> Result<(), Error> {
     let ns = svc.namespace().unwrap_or_default();
     let name = svc.name_any();
     let api: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), &ns);

@@ -106,7 +106,11 @@ async fn write_status(ctx: &Ctx, job: &Job, plan: &JobPlan) -> Result<(), Error>
 /// Removes the tracking finalizer of the finished pods now recorded in the status. A pod
 /// that was being deleted is deleted again: without a finalizer and a grace period the API
 /// server then removes it (it does not on the finalizer's removal alone).
-async fn release_finished(api: &Api<Pod>, pods: &[Pod], names: &[String]) -> Result<(), Error> {
+async fn release_finished(
+    api: &Api<Pod>,
+    pods: &[Arc<Pod>],
+    names: &[String],
+) -> Result<(), Error> {
     for pod in pods.iter().filter(|p| names.contains(&p.name_any())) {
         remove_finalizer(api, pod, TRACKING_FINALIZER).await?;
         if pod.metadata.deletion_timestamp.is_some() {

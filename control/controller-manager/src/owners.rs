@@ -2,6 +2,7 @@
 //! `metadata.ownerReferences` that adds or removes the owner's controller reference, with the
 //! cached `resourceVersion` as a precondition.
 
+use std::borrow::Borrow;
 use std::fmt::Debug;
 
 use k8s_openapi::NamespaceResourceScope;
@@ -16,7 +17,7 @@ use crate::error::Error;
 /// references to `owner` from each named in `release`. Children gone from the cache are skipped.
 pub(crate) async fn adopt_and_release<K>(
     api: &Api<K>,
-    children: &[K],
+    children: &[impl Borrow<K>],
     owner: &OwnerReference,
     adopt: &[String],
     release: &[String],
@@ -24,7 +25,11 @@ pub(crate) async fn adopt_and_release<K>(
 where
     K: Resource<Scope = NamespaceResourceScope> + Clone + Debug + serde::de::DeserializeOwned,
 {
+    if adopt.is_empty() && release.is_empty() {
+        return Ok(());
+    }
     for child in children {
+        let child: &K = child.borrow();
         let name = child.name_any();
         let mut refs = child.owner_references().to_vec();
         if adopt.contains(&name) {

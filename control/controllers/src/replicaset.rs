@@ -1,6 +1,7 @@
 //! The ReplicaSet decision (kube-controller-manager's `replicaset` controller): claim pods by
 //! selector and controller reference, create or delete pods to match `replicas`, and the status.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use k8s_openapi::Metadata;
@@ -51,7 +52,7 @@ pub fn claim<'a, T: Metadata<Ty = ObjectMeta>>(
     owner_uid: &str,
     owner_terminating: bool,
     selector: &skiff_api::selector::LabelSelector,
-    objects: &'a [T],
+    objects: impl IntoIterator<Item = &'a T>,
 ) -> Claimed<'a, T> {
     let mut out = Claimed {
         owned: Vec::new(),
@@ -82,8 +83,13 @@ pub fn claim<'a, T: Metadata<Ty = ObjectMeta>>(
     out
 }
 
-/// Plans the pods of `rs` given the pods of its namespace (owned or not) at `now`.
-pub fn reconcile(rs: &ReplicaSet, pods: &[Pod], now: Timestamp) -> Result<ReplicaSetPlan, Error> {
+/// Plans the pods of `rs` given the pods of its namespace (owned or not) at `now`: owned
+/// values, or the shared cache's `Arc`s, which are never copied.
+pub fn reconcile(
+    rs: &ReplicaSet,
+    pods: &[impl Borrow<Pod>],
+    now: Timestamp,
+) -> Result<ReplicaSetPlan, Error> {
     let name = name_of(&rs.metadata, "ReplicaSet")?;
     let uid = uid_of(&rs.metadata, "ReplicaSet")?;
     let spec = rs.spec.as_ref().ok_or(Error::MissingField {
@@ -92,7 +98,7 @@ pub fn reconcile(rs: &ReplicaSet, pods: &[Pod], now: Timestamp) -> Result<Replic
     })?;
     let selector = selector_of(Some(&spec.selector), "ReplicaSet")?;
     let deleting = is_terminating(&rs.metadata);
-    let claimed = claim(uid, deleting, &selector, pods);
+    let claimed = claim(uid, deleting, &selector, pods.iter().map(Borrow::borrow));
     let active: Vec<&Pod> = claimed
         .owned
         .iter()

@@ -5,6 +5,7 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 
 use super::reconcile;
+use crate::testutil::NO_PODS;
 use crate::testutil::{St, T0, at, from, pod, terminating};
 
 fn rs(replicas: i32, min_ready: i32) -> ReplicaSet {
@@ -95,7 +96,7 @@ fn pod_deletion_cost_ranks_ready_pods() {
 
 #[test]
 fn created_pods_carry_template_owner_and_generate_name() {
-    let plan = reconcile(&rs(1, 0), &[], at(T0)).expect("plan");
+    let plan = reconcile(&rs(1, 0), NO_PODS, at(T0)).expect("plan");
     let p = &plan.create[0];
     assert_eq!(p.metadata.generate_name.as_deref(), Some("web-"));
     assert_eq!(p.metadata.namespace.as_deref(), Some("default"));

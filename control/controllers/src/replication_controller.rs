@@ -23,7 +23,7 @@ pub struct ReplicationControllerPlan {
 /// server's default).
 pub fn reconcile(
     rc: &ReplicationController,
-    pods: &[Pod],
+    pods: &[impl std::borrow::Borrow<Pod>],
     now: Timestamp,
 ) -> Result<ReplicationControllerPlan, Error> {
     let name = name_of(&rc.metadata, "ReplicationController")?;

@@ -5,6 +5,9 @@ use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
 /// 2026-01-01T00:00:00Z, the tests' reference clock.
+/// No pods: the decisions take any `Borrow<Pod>`, so an empty list names its type.
+pub const NO_PODS: &[Pod] = &[];
+
 pub const T0: i64 = 1_767_225_600;
 
 pub fn at(secs: i64) -> Timestamp {

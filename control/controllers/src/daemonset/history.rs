@@ -73,7 +73,7 @@ fn hash_label(cr: &ControllerRevision) -> Option<String> {
 pub fn plan(
     ds: &DaemonSet,
     revisions: &[ControllerRevision],
-    pods: &[Pod],
+    pods: &[impl std::borrow::Borrow<Pod>],
 ) -> Result<HistoryPlan, Error> {
     let uid = uid_of(&ds.metadata, "DaemonSet")?;
     let name = name_of(&ds.metadata, "DaemonSet")?;
@@ -144,7 +144,12 @@ fn snapshot(
 
 /// kube's `cleanupHistory`: the oldest of `old` (sorted by revision) beyond the limit whose
 /// hash no pod of the DaemonSet carries.
-fn expired(ds: &DaemonSet, old: &[&ControllerRevision], pods: &[Pod], uid: &str) -> Vec<String> {
+fn expired(
+    ds: &DaemonSet,
+    old: &[&ControllerRevision],
+    pods: &[impl std::borrow::Borrow<Pod>],
+    uid: &str,
+) -> Vec<String> {
     let limit = ds
         .spec
         .as_ref()
@@ -154,7 +159,8 @@ fn expired(ds: &DaemonSet, old: &[&ControllerRevision], pods: &[Pod], uid: &str)
     let mut to_kill = old.len().saturating_sub(limit);
     let live: BTreeSet<String> = pods
         .iter()
-        .filter(|p| controller_ref(&p.metadata).is_some_and(|r| r.uid == uid))
+        .map(std::borrow::Borrow::borrow)
+        .filter(|p: &&Pod| controller_ref(&p.metadata).is_some_and(|r| r.uid == uid))
         .filter_map(|p| labels_of(&p.metadata).get(REVISION_HASH).cloned())
         .collect();
     let mut delete = Vec::new();

@@ -61,7 +61,7 @@ struct Sync<'a> {
 pub fn reconcile(
     ds: &DaemonSet,
     nodes: &[Node],
-    pods: &[Pod],
+    pods: &[impl std::borrow::Borrow<Pod>],
     now: Timestamp,
 ) -> Result<DaemonSetPlan, Error> {
     let hash = template_hash(
@@ -76,7 +76,7 @@ pub fn reconcile(
 pub fn reconcile_at(
     ds: &DaemonSet,
     nodes: &[Node],
-    pods: &[Pod],
+    pods: &[impl std::borrow::Borrow<Pod>],
     now: Timestamp,
     hash: &str,
 ) -> Result<DaemonSetPlan, Error> {
@@ -86,7 +86,12 @@ pub fn reconcile_at(
         field: "spec",
     })?;
     let selector = selector_of(Some(&spec.selector), "DaemonSet")?;
-    let claimed = crate::replicaset::claim(uid, is_terminating(&ds.metadata), &selector, pods);
+    let claimed = crate::replicaset::claim(
+        uid,
+        is_terminating(&ds.metadata),
+        &selector,
+        pods.iter().map(std::borrow::Borrow::borrow),
+    );
     let template_spec = spec.template.spec.clone().unwrap_or_default();
     let mut sync = Sync {
         ds,

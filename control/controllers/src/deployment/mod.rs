@@ -161,7 +161,7 @@ fn is_zero(v: &IntOrString) -> bool {
 pub fn reconcile(
     d: &Deployment,
     replica_sets: &[ReplicaSet],
-    pods: &[Pod],
+    pods: &[impl std::borrow::Borrow<Pod>],
     now: Timestamp,
 ) -> Result<DeploymentPlan, Error> {
     let name = name_of(&d.metadata, "Deployment")?;

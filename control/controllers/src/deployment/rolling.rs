@@ -1,6 +1,8 @@
 //! One rollout step, as `syncDeployment` takes it: the new ReplicaSet (found or created),
 //! then RollingUpdate (`rolloutRolling`) or Recreate (`rolloutRecreate`) arithmetic.
 
+use std::borrow::Borrow;
+
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 
@@ -90,7 +92,7 @@ impl<'a> Run<'a> {
     }
 
     /// The whole sync: paused and scaling events only scale; otherwise one rollout step.
-    pub fn step(&mut self, pods: &[Pod]) -> Result<(), Error> {
+    pub fn step(&mut self, pods: &[impl Borrow<Pod>]) -> Result<(), Error> {
         let paused = self.d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false);
         self.paused_conditions(paused);
         self.sync_revision();
@@ -192,7 +194,7 @@ impl<'a> Run<'a> {
 
     /// `rolloutRecreate`: old ReplicaSets to zero, wait until their pods are gone, then the
     /// new ReplicaSet at full size.
-    fn recreate(&mut self, pods: &[Pod]) -> Result<(), Error> {
+    fn recreate(&mut self, pods: &[impl Borrow<Pod>]) -> Result<(), Error> {
         let olds: Vec<usize> = self.olds().collect();
         let mut scaled = false;
         for &i in &olds {
@@ -213,7 +215,7 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn old_pods_running(&self, olds: &[usize], pods: &[Pod]) -> bool {
+    fn old_pods_running(&self, olds: &[usize], pods: &[impl Borrow<Pod>]) -> bool {
         if olds.iter().any(|&i| self.rss[i].status_replicas > 0) {
             return true;
         }
@@ -221,7 +223,7 @@ impl<'a> Run<'a> {
             .iter()
             .filter_map(|&i| self.rss[i].uid.as_deref())
             .collect();
-        pods.iter().any(|p| {
+        pods.iter().map(Borrow::borrow).any(|p: &Pod| {
             controller_ref(&p.metadata).is_some_and(|r| uids.contains(&r.uid.as_str()))
                 && !is_pod_succeeded(p)
                 && !is_pod_failed(p)

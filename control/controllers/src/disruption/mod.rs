@@ -64,14 +64,18 @@ pub struct DisruptionDecision {
 
 /// The pods of `pods` (one namespace) that `pdb` selects: in policy/v1 an empty selector
 /// selects every pod and a missing one none.
-pub fn selected<'a>(pdb: &PodDisruptionBudget, pods: &'a [Pod]) -> Result<Vec<&'a Pod>, Error> {
+pub fn selected<'a>(
+    pdb: &PodDisruptionBudget,
+    pods: &'a [impl std::borrow::Borrow<Pod>],
+) -> Result<Vec<&'a Pod>, Error> {
     let Some(sel) = pdb.spec.as_ref().and_then(|s| s.selector.as_ref()) else {
         return Ok(Vec::new());
     };
     let sel = LabelSelector::from_k8s(sel)?;
     Ok(pods
         .iter()
-        .filter(|p| p.metadata.namespace == pdb.metadata.namespace)
+        .map(std::borrow::Borrow::borrow)
+        .filter(|p: &&Pod| p.metadata.namespace == pdb.metadata.namespace)
         .filter(|p| sel.matches(&labels_of(&p.metadata)))
         .collect())
 }
@@ -80,7 +84,7 @@ pub fn selected<'a>(pdb: &PodDisruptionBudget, pods: &'a [Pod]) -> Result<Vec<&'
 /// scale behind each controller uid those pods name (missing: a controller without scale).
 pub fn reconcile(
     pdb: &PodDisruptionBudget,
-    pods: &[Pod],
+    pods: &[impl std::borrow::Borrow<Pod>],
     scales: &BTreeMap<String, ControllerScale>,
     now: i64,
 ) -> DisruptionDecision {

@@ -94,7 +94,7 @@ fn find_port(pod: &Pod, sp: &ServicePort) -> Option<i32> {
 /// The pods backing the Service, each with its resolved ports; `None` without a selector.
 fn pod_endpoints(
     svc: &Service,
-    pods: &[Pod],
+    pods: &[impl std::borrow::Borrow<Pod>],
     include_terminating: bool,
 ) -> Option<Vec<PodEndpoint>> {
     let spec = svc.spec.as_ref()?;
@@ -102,7 +102,8 @@ fn pod_endpoints(
     let ns = svc.metadata.namespace.as_deref();
     let mut out: Vec<PodEndpoint> = pods
         .iter()
-        .filter(|pod| {
+        .map(std::borrow::Borrow::borrow)
+        .filter(|pod: &&Pod| {
             let labels = labels_of(&pod.metadata);
             pod.metadata.namespace.as_deref() == ns
                 && selector.iter().all(|(k, v)| labels.get(k) == Some(v))

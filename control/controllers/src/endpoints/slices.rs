@@ -38,7 +38,7 @@ impl SlicePlan {
 /// exist; `None` for a Service without a selector.
 pub fn reconcile_slices(
     svc: &Service,
-    pods: &[Pod],
+    pods: &[impl std::borrow::Borrow<Pod>],
     existing: &[EndpointSlice],
 ) -> Option<SlicePlan> {
     let groups = desired(svc, pods)?;
@@ -85,7 +85,10 @@ pub fn reconcile_slices(
 
 /// The endpoints by port set (IPv4 only); one empty group (kube's placeholder slice, with
 /// neither endpoints nor ports) when there are none.
-fn desired(svc: &Service, pods: &[Pod]) -> Option<BTreeMap<Vec<Port>, Vec<Endpoint>>> {
+fn desired(
+    svc: &Service,
+    pods: &[impl std::borrow::Borrow<Pod>],
+) -> Option<BTreeMap<Vec<Port>, Vec<Endpoint>>> {
     let publish = publish_not_ready(svc);
     let mut groups: BTreeMap<Vec<Port>, Vec<Endpoint>> = BTreeMap::new();
     for ep in pod_endpoints(svc, pods, true)?

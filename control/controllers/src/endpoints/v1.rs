@@ -28,7 +28,7 @@ pub enum EndpointsPlan {
 /// Plans the Endpoints of `svc` from the pods of its namespace and the current Endpoints.
 pub fn reconcile_endpoints(
     svc: &Service,
-    pods: &[Pod],
+    pods: &[impl std::borrow::Borrow<Pod>],
     current: Option<&Endpoints>,
 ) -> EndpointsPlan {
     let Some(subsets) = subsets(svc, pods) else {
@@ -61,7 +61,7 @@ pub fn reconcile_endpoints(
 
 /// The subsets (`RepackSubsets`): addresses grouped by their sorted port set, ready ones
 /// (or all, with `publishNotReadyAddresses`) apart from the others.
-fn subsets(svc: &Service, pods: &[Pod]) -> Option<Vec<EndpointSubset>> {
+fn subsets(svc: &Service, pods: &[impl std::borrow::Borrow<Pod>]) -> Option<Vec<EndpointSubset>> {
     let publish = publish_not_ready(svc);
     let eps = pod_endpoints(svc, pods, publish)?;
     let no_ports = svc

@@ -47,7 +47,11 @@ pub struct JobPlan {
 }
 
 /// Plans one sync of `job` given its pods (those it controls are used) at `now`.
-pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Error> {
+pub fn reconcile(
+    job: &Job,
+    pods: &[impl std::borrow::Borrow<Pod>],
+    now: Timestamp,
+) -> Result<JobPlan, Error> {
     let now = now.as_second();
     let uid = uid_of(&job.metadata, "Job")?;
     let spec = job.spec.as_ref().ok_or(Error::MissingField {
@@ -56,7 +60,8 @@ pub fn reconcile(job: &Job, pods: &[Pod], now: Timestamp) -> Result<JobPlan, Err
     })?;
     let owned: Vec<&Pod> = pods
         .iter()
-        .filter(|p| controller_ref(&p.metadata).is_some_and(|r| r.uid == uid))
+        .map(std::borrow::Borrow::borrow)
+        .filter(|p: &&Pod| controller_ref(&p.metadata).is_some_and(|r| r.uid == uid))
         .collect();
     let mut status = job.status.clone().unwrap_or_default();
     let mut plan = JobPlan {

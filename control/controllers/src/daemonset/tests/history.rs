@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{dp, ds, hash_of};
 use crate::daemonset::history::{HistoryPlan, plan, revision_data};
-use crate::testutil::from;
+use crate::testutil::{NO_PODS, from};
 
 fn with_image(image: &str, limit: Option<i32>) -> DaemonSet {
     let mut d = ds(json!(null), json!(null));
@@ -21,7 +21,10 @@ fn with_image(image: &str, limit: Option<i32>) -> DaemonSet {
 
 /// The revision `plan` would make for `d`, numbered `revision`, as the API server returns it.
 fn stored(d: &DaemonSet, revision: i64) -> ControllerRevision {
-    let made = plan(d, &[], &[]).expect("plan").create.expect("a revision");
+    let made = plan(d, &[], NO_PODS)
+        .expect("plan")
+        .create
+        .expect("a revision");
     let mut v = serde_json::to_value(made).expect("json");
     v["revision"] = json!(revision);
     from(v)
@@ -34,7 +37,7 @@ fn names(v: &[String]) -> Vec<&str> {
 #[test]
 fn the_first_revision_replaces_the_template_and_labels_its_hash() {
     let d = with_image("v1.wasm", None);
-    let p = plan(&d, &[], &[]).expect("plan");
+    let p = plan(&d, &[], NO_PODS).expect("plan");
     let cr = p.create.expect("a revision");
     let h = hash_of(&d);
     assert_eq!(p.hash, h);
@@ -128,7 +131,7 @@ fn revisions_of_others_are_ignored_and_duplicates_removed() {
     let v1 = with_image("v1.wasm", None);
     let mut foreign = stored(&v1, 7);
     foreign.metadata.owner_references.as_mut().expect("owners")[0].uid = "someone-else".into();
-    let p = plan(&v1, &[foreign], &[]).expect("plan");
+    let p = plan(&v1, &[foreign], NO_PODS).expect("plan");
     assert_eq!(
         p.create.map(|c| c.revision),
         Some(1),
@@ -136,7 +139,7 @@ fn revisions_of_others_are_ignored_and_duplicates_removed() {
     );
     let mut dup = stored(&v1, 1);
     dup.metadata.name = Some("agent-dup".into());
-    let p = plan(&v1, &[dup, stored(&v1, 2)], &[]).expect("plan");
+    let p = plan(&v1, &[dup, stored(&v1, 2)], NO_PODS).expect("plan");
     assert_eq!((p.create, p.renumber), (None, None));
     assert_eq!(names(&p.delete), ["agent-dup"]);
 }
@@ -233,7 +236,7 @@ fn orphan_revisions_are_adopted_as_controller_ref_manager_does() {
         (&v2, vec![stored(&v1, 3)], vec![], vec![], Some(4)),
     ];
     for (i, (d, revisions, adopted, released, created)) in table.into_iter().enumerate() {
-        let p = plan(d, &revisions, &[]).expect("plan");
+        let p = plan(d, &revisions, NO_PODS).expect("plan");
         assert_eq!(names(&p.adopt), adopted, "case {i}: adopted");
         assert_eq!(names(&p.release), released, "case {i}: released");
         assert_eq!(p.create.map(|c| c.revision), created, "case {i}: created");

@@ -12,7 +12,7 @@ mod rollout;
 
 use super::{REVISION_HASH, reconcile, target_node};
 use crate::deployment::template_hash;
-use crate::testutil::{T0, at, from, rfc3339};
+use crate::testutil::{NO_PODS, T0, at, from, rfc3339};
 
 pub(super) fn ds(strategy: Value, node_selector: Value) -> DaemonSet {
     from(json!({
@@ -229,7 +229,7 @@ fn sync_table() {
 #[test]
 fn created_pods_are_pinned_labelled_and_tolerate_what_daemons_tolerate() {
     let d = ds(json!(null), json!(null));
-    let plan = reconcile(&d, &nodes3()[..1], &[], at(T0)).expect("plan");
+    let plan = reconcile(&d, &nodes3()[..1], NO_PODS, at(T0)).expect("plan");
     let p = &plan.create[0];
     assert_eq!(target_node(p).as_deref(), Some("a"));
     assert_eq!(p.spec.as_ref().and_then(|s| s.node_name.clone()), None);

@@ -10,12 +10,12 @@ use crate::deployment::{
     DESIRED_REPLICAS, MAX_REPLICAS, POD_TEMPLATE_HASH, REVISION, reconcile, rollback_template,
     template_hash,
 };
-use crate::testutil::{T0, at};
+use crate::testutil::{NO_PODS, T0, at};
 
 #[test]
 fn new_replicaset_name_labels_annotations_and_condition() {
     let d = dep(3, rolling(json!(1), json!(0)), "v1");
-    let plan = reconcile(&d, &[], &[], at(T0)).expect("plan");
+    let plan = reconcile(&d, &[], NO_PODS, at(T0)).expect("plan");
     assert_eq!(
         plan.revision.as_deref(),
         Some("1"),
@@ -56,7 +56,7 @@ fn new_replicaset_name_labels_annotations_and_condition() {
             "d-uid"
         )])
     );
-    let d_plan = reconcile(&d, &[], &[], at(T0)).expect("plan");
+    let d_plan = reconcile(&d, &[], NO_PODS, at(T0)).expect("plan");
     assert_eq!(
         progressing_reason(&d_plan).as_deref(),
         Some("NewReplicaSetCreated")
@@ -73,7 +73,7 @@ fn both_zero_is_invalid() {
     ] {
         let d = dep(3, rolling(s, u), "v1");
         assert_eq!(
-            reconcile(&d, &[], &[], at(T0)),
+            reconcile(&d, &[], NO_PODS, at(T0)),
             Err(Error::SurgeAndUnavailableZero)
         );
     }

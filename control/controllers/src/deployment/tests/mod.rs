@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{DeploymentPlan, reconcile};
 use crate::common::time_at;
-use crate::testutil::{T0, at, from};
+use crate::testutil::{NO_PODS, T0, at, from};
 
 pub(super) fn dep(replicas: i32, strategy: Value, image: &str) -> Deployment {
     from(json!({
@@ -49,7 +49,7 @@ impl World {
     }
 
     pub(super) fn plan(&self) -> DeploymentPlan {
-        reconcile(&self.d, &self.rss, &[], at(self.now)).expect("plan")
+        reconcile(&self.d, &self.rss, NO_PODS, at(self.now)).expect("plan")
     }
 
     /// Applies a plan, then lets every ReplicaSet's pods catch up.

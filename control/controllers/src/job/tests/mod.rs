@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{JobPlan, TRACKING_FINALIZER, reconcile};
 use crate::common::time_at;
+use crate::testutil::NO_PODS;
 use crate::testutil::{St, T0, at, from, pod, terminating};
 
 pub(super) fn job(spec: Value, status: Value) -> Job {
@@ -204,7 +205,7 @@ fn a_job_being_deleted_starts_nothing() {
 
 #[test]
 fn created_pods_carry_labels_finalizer_and_owner() {
-    let plan = reconcile(&job(json!({}), json!({})), &[], at(T0)).expect("plan");
+    let plan = reconcile(&job(json!({}), json!({})), NO_PODS, at(T0)).expect("plan");
     let p = &plan.create[0];
     assert_eq!(p.metadata.generate_name.as_deref(), Some("pi-"));
     assert_eq!(

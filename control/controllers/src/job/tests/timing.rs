@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{cond, job, jp};
 use crate::common::time_at;
 use crate::job::reconcile;
-use crate::testutil::{St, T0, at};
+use crate::testutil::{NO_PODS, St, T0, at};
 
 #[test]
 fn active_deadline_with_explicit_times() {
@@ -43,7 +43,7 @@ fn ttl_after_finished_deletes_the_job() {
         (T0 + 110, true, None),
         (T0 + 500, true, None),
     ] {
-        let plan = reconcile(&job(spec.clone(), done.clone()), &[], at(now)).expect("plan");
+        let plan = reconcile(&job(spec.clone(), done.clone()), NO_PODS, at(now)).expect("plan");
         assert_eq!(
             (plan.delete_job, plan.requeue_after),
             (delete, requeue),
@@ -52,7 +52,7 @@ fn ttl_after_finished_deletes_the_job() {
         );
         assert!(plan.create.is_empty());
     }
-    let no_ttl = reconcile(&job(json!({}), done), &[], at(T0 + 10_000)).expect("plan");
+    let no_ttl = reconcile(&job(json!({}), done), NO_PODS, at(T0 + 10_000)).expect("plan");
     assert!(!no_ttl.delete_job);
 }
 
@@ -82,7 +82,7 @@ fn suspend_deletes_pods_and_resume_restarts_the_clock() {
     );
     let mut j = job(json!({}), json!({}));
     j.status = Some(plan.status);
-    let resumed = reconcile(&j, &[], at(T0 + 100)).expect("plan");
+    let resumed = reconcile(&j, NO_PODS, at(T0 + 100)).expect("plan");
     assert_eq!(resumed.create.len(), 1);
     assert_eq!(resumed.status.start_time, Some(time_at(T0 + 100)));
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{cond, job, jp};
 use crate::job::reconcile;
+use crate::testutil::NO_PODS;
 use crate::testutil::{St, T0, at, terminating};
 
 fn uncounted(j: &Job) -> (Vec<String>, Vec<String>) {
@@ -74,7 +75,7 @@ fn a_recorded_pod_that_vanished_is_counted() {
         json!({"completions": 3}),
         json!({"succeeded": 1, "uncountedTerminatedPods": {"succeeded": ["uid-gone"], "failed": ["uid-x"]}}),
     );
-    let plan = reconcile(&j, &[], at(T0)).expect("plan");
+    let plan = reconcile(&j, NO_PODS, at(T0)).expect("plan");
     assert_eq!(
         (plan.status.succeeded, plan.status.failed),
         (Some(2), Some(1))
