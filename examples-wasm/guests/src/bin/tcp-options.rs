@@ -19,7 +19,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 fn options(s: &TcpSocket) -> String {
     let show = |r: Result<u64, ErrorCode>| match r {
         Ok(v) => v.to_string(),
-        Err(e) => format!("{e:?}"),
+        Err(e) => e.name().to_owned(),
     };
     format!(
         "keep_alive={} idle={} interval={} count={} hop={} receive={} send={}",
@@ -57,7 +57,10 @@ fn zeros(s: &TcpSocket) -> String {
         s.set_send_buffer_size(0),
         s.set_listen_backlog_size(0),
     ];
-    let shown: Vec<String> = results.iter().map(|r| format!("{r:?}")).collect();
+    let shown: Vec<&str> = results
+        .iter()
+        .map(|r| r.as_ref().map_or_else(|e| e.name(), |()| "ok"))
+        .collect();
     shown.join(" ")
 }
 
