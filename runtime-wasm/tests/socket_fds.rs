@@ -117,7 +117,7 @@ fn check_options(log: &str) -> Result<()> {
     };
     let probe = tokio::net::TcpSocket::new_v4()?;
     let defaults = format!(
-        "keep_alive=false idle={} interval={} count={} hop={} receive={} send={}",
+        "keep_alive=0 idle={} interval={} count={} hop={} receive={} send={}",
         rustix::net::sockopt::tcp_keepidle(&probe)?.as_nanos(),
         rustix::net::sockopt::tcp_keepintvl(&probe)?.as_nanos(),
         rustix::net::sockopt::tcp_keepcnt(&probe)?,
@@ -126,7 +126,7 @@ fn check_options(log: &str) -> Result<()> {
         probe.send_buffer_size()? / 2,
     );
     assert_eq!(line("defaults: ")?, defaults);
-    let set = "keep_alive=true idle=30000000000 interval=2000000000 count=5 hop=42 \
+    let set = "keep_alive=1 idle=30000000000 interval=2000000000 count=5 hop=42 \
                receive=65536 send=65536";
     assert_eq!(line("unbound: ")?, set);
     assert_eq!(line("listening: ")?, set);

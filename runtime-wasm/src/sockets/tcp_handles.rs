@@ -20,7 +20,8 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 /// A guest TCP socket's real side, shared with its pollables.
 pub(super) type SharedTcp = Arc<Mutex<OwnTcp>>;
 
-/// The `pollable` of a socket: ready once a connect finished or a connection arrived.
+/// The `pollable` of a socket: ready when the pending finish-* would not block, or (listening)
+/// once a connection arrived.
 pub(super) struct SocketReady(pub(super) SharedTcp);
 
 #[wasmtime_wasi_io::async_trait]
@@ -30,7 +31,9 @@ impl wasmtime_wasi_io::poll::Pollable for SocketReady {
             let mut own = skiff_sync::lock(&self.0);
             match own.state {
                 TcpState::Connecting(_) => own.poll_connect(cx).map(|_| ()),
-                TcpState::Listening { .. } => own.poll_arrival(cx),
+                // Between start-listen and finish-listen the pollable is ready at once
+                // (finish-listen would not block); after it, once a connection arrived.
+                TcpState::Listening { .. } if own.pending.is_none() => own.poll_arrival(cx),
                 _ => Poll::Ready(()),
             }
         })
