@@ -22,6 +22,7 @@ pub const GUESTS: &[&str] = &[
     "memory-hog",
     "net-bench",
     "tcp-echo",
+    "tcp-options",
     "udp-echo",
 ];
 

@@ -11,4 +11,5 @@ mod limits;
 mod logs;
 mod network;
 mod oci;
+mod socket_fds;
 mod usage;

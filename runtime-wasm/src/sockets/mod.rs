@@ -5,8 +5,9 @@
 //! lookup then call wasmtime-wasi's implementation on the inner [`WasiSocketsCtxView`]. TCP
 //! runs on skiff's own real sockets and `wasi:io` streams (`tcp_socket`, `tcp_stream`:
 //! wasmtime-wasi's stream zeroed a fresh 64 KiB buffer per read and woke a tokio task for
-//! data already there), with wasmtime-wasi's `TcpSocket` kept as the guest's resource
-//! handle. Guests see only virtual addresses; the real sockets live on loopback, and every
+//! data already there), `tcp-create-socket` included: the guest's handle names skiff's
+//! socket in the resource table, and an OS socket exists only from bind or connect on (no
+//! file descriptor for a socket the guest only created). Guests see only virtual addresses; the real sockets live on loopback, and every
 //! real address passes a loopback-only fence ([`loopback_only_check`] for wasmtime-wasi's
 //! sockets, [`fence_allows`] for skiff's own). Every byte a guest socket moves is counted on
 //! the container's [`UsageCounters`].
@@ -40,8 +41,6 @@ pub struct PodSockets {
     meta: HashMap<u32, SocketMeta>,
     /// Addresses after the first of a multi-address name, keyed by the resolve stream's rep.
     more_addresses: HashMap<u32, std::vec::IntoIter<std::net::IpAddr>>,
-    /// skiff's real side of each guest TCP socket, keyed by the handle's rep.
-    tcp: HashMap<u32, tcp_handles::SharedTcp>,
     /// The container's counters (bytes received and sent are booked here).
     usage: Arc<UsageCounters>,
     /// The loopback fence's record, shared with wasmtime-wasi's check.
@@ -68,7 +67,6 @@ impl PodSockets {
             net,
             meta: HashMap::new(),
             more_addresses: HashMap::new(),
-            tcp: HashMap::new(),
             usage,
             audit,
         }
@@ -101,14 +99,16 @@ impl HasData for VirtualSockets {
     type Data<'a> = VirtualSocketsView<'a>;
 }
 
-/// Replaces wasmtime-wasi's tcp, udp and ip-name-lookup in `linker` with the virtual ones.
+/// Replaces wasmtime-wasi's tcp, tcp-create-socket, udp and ip-name-lookup in `linker` with
+/// the virtual ones.
 /// Call after `wasmtime_wasi::p2::add_to_linker_async` with shadowing allowed.
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> VirtualSocketsView<'_>,
 ) -> wasmtime::Result<()> {
-    use wasmtime_wasi::p2::bindings::sockets::{ip_name_lookup, tcp, udp};
+    use wasmtime_wasi::p2::bindings::sockets::{ip_name_lookup, tcp, tcp_create_socket, udp};
     tcp::add_to_linker::<T, VirtualSockets>(linker, get)?;
+    tcp_create_socket::add_to_linker::<T, VirtualSockets>(linker, get)?;
     udp::add_to_linker::<T, VirtualSockets>(linker, get)?;
     ip_name_lookup::add_to_linker::<T, VirtualSockets>(linker, get)?;
     Ok(())

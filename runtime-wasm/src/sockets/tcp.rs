@@ -1,28 +1,23 @@
 //! wasi:sockets/tcp over the overlay, on skiff's own sockets: bind/listen publish virtual
 //! addresses, connect is routed through [`crate::network::PodNetwork::connect`], addresses
 //! reported are virtual, and a connection's bytes flow through skiff's streams
-//! ([`super::tcp_stream`]). wasmtime-wasi's `TcpSocket` resource is only the guest's handle
-//! (its address family and socket options, [`super::tcp_options`]); the real socket is the
-//! [`OwnTcp`] kept beside it under the same `rep`.
+//! ([`super::tcp_stream`]). The guest's handle names skiff's [`OwnTcp`] in the resource
+//! table ([`super::tcp_handles`]); socket options are [`super::tcp_options`].
 
-use super::addressing::same;
 use super::tcp_handles::{SocketReady, finish};
 use super::tcp_socket::{OwnTcp, Pending, TcpState};
 use super::{VirtualSocketsView, net_error};
 use crate::network::{Proto, REAL_HOST};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+
 use std::task::{Context, Poll, Waker};
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::bindings::sockets::network::{
     ErrorCode, IpAddressFamily, IpSocketAddress, Network,
 };
 use wasmtime_wasi::p2::bindings::sockets::tcp::{self, HostTcpSocket, ShutdownType};
-use wasmtime_wasi::p2::bindings::sockets::tcp_create_socket::Host as _;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, DynPollable, SocketResult, TcpSocket};
-use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsCtxView};
-
-pub(super) type Inner<'a> = WasiSocketsCtxView<'a>;
+use wasmtime_wasi::sockets::SocketAddrUse;
 
 impl tcp::Host for VirtualSocketsView<'_> {}
 
@@ -167,18 +162,9 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
         if let Some(peer) = real_peer {
             self.fenced(peer, SocketAddrUse::TcpAccept)?;
         }
-        let family = if ipv6 {
-            IpAddressFamily::Ipv6
-        } else {
-            IpAddressFamily::Ipv4
-        };
-        // The guest's handle for the new connection (its own OS socket stays unused).
-        let sock = self.inner.create_tcp_socket(family)?;
+        // The guest's handle for the new connection: the accepted socket is its only fd.
         let usage = self.pod.usage.clone();
-        let accepted = OwnTcp::accepted(ipv6, conn.clone(), usage);
-        self.pod
-            .tcp
-            .insert(sock.rep(), Arc::new(Mutex::new(accepted)));
+        let sock = self.push_tcp(OwnTcp::accepted(ipv6, conn.clone(), usage))?;
         let local = self.meta(this.rep()).local;
         let remote = real_peer.map(|p| self.pod.net.virtual_of(Proto::Tcp, p).unwrap_or(p));
         let m = self.meta(sock.rep());
@@ -210,7 +196,12 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
     }
 
     fn address_family(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<IpAddressFamily> {
-        <Inner as HostTcpSocket>::address_family(&mut self.inner, this)
+        let own = self.own_tcp(&this)?;
+        Ok(if skiff_sync::lock(&own).ipv6 {
+            IpAddressFamily::Ipv6
+        } else {
+            IpAddressFamily::Ipv4
+        })
     }
 
     fn set_listen_backlog_size(
@@ -218,14 +209,8 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
         this: Resource<TcpSocket>,
         value: u64,
     ) -> SocketResult<()> {
-        <Inner as HostTcpSocket>::set_listen_backlog_size(&mut self.inner, same(&this), value)?;
         let own = self.own_tcp(&this)?;
-        let mut own = skiff_sync::lock(&own);
-        own.backlog = u32::try_from(value.min(i32::MAX as u64)).unwrap_or(u32::MAX);
-        if let TcpState::Listening { listener, .. } = &own.state {
-            let backlog = i32::try_from(own.backlog).unwrap_or(i32::MAX);
-            rustix::net::listen(listener, backlog).map_err(std::io::Error::from)?;
-        }
+        skiff_sync::lock(&own).set_backlog(value)?;
         Ok(())
     }
 
@@ -250,9 +235,8 @@ impl HostTcpSocket for VirtualSocketsView<'_> {
 
     fn drop(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<()> {
         self.forget_socket(this.rep());
-        self.pod.tcp.remove(&this.rep());
-        <Inner as HostTcpSocket>::drop(&mut self.inner, this)
+        self.delete_tcp(this)
     }
 
-    super::tcp_options::delegate_options!();
+    super::tcp_options::tcp_options!();
 }

@@ -1,10 +1,10 @@
-//! The tie between a guest's `tcp-socket` handle (wasmtime-wasi's resource) and skiff's real
-//! socket ([`OwnTcp`], keyed by the handle's rep): making it on first use, the handle's
-//! pollable, the loopback fence, binding, and handing out a connection's streams.
+//! The tie between a guest's `tcp-socket` handle and skiff's socket: the resource table
+//! holds a [`SharedTcp`] under the handle's rep (the bindings type the handle as
+//! wasmtime-wasi's `TcpSocket`, which is never made; handles convert by rep), made by
+//! skiff's `tcp-create-socket`. Also the handle's pollable, the loopback fence, binding,
+//! and handing out a connection's streams.
 
 use super::VirtualSocketsView;
-use super::addressing::same;
-use super::tcp::Inner;
 use super::tcp_socket::{OwnTcp, Pending, TcpState};
 use super::tcp_stream::{Conn, TcpIn, TcpOut};
 use crate::network::Proto;
@@ -13,14 +13,15 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddressFamily};
-use wasmtime_wasi::p2::bindings::sockets::tcp::HostTcpSocket;
+use wasmtime_wasi::p2::bindings::sockets::tcp_create_socket;
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, SocketResult, TcpSocket};
 use wasmtime_wasi::sockets::SocketAddrUse;
 
 /// A guest TCP socket's real side, shared with its pollables.
 pub(super) type SharedTcp = Arc<Mutex<OwnTcp>>;
 
-/// The `pollable` of a socket: ready once a connect finished or a connection arrived.
+/// The `pollable` of a socket: ready when the pending finish-* would not block, or (listening)
+/// once a connection arrived.
 pub(super) struct SocketReady(pub(super) SharedTcp);
 
 #[wasmtime_wasi_io::async_trait]
@@ -30,7 +31,9 @@ impl wasmtime_wasi_io::poll::Pollable for SocketReady {
             let mut own = skiff_sync::lock(&self.0);
             match own.state {
                 TcpState::Connecting(_) => own.poll_connect(cx).map(|_| ()),
-                TcpState::Listening { .. } => own.poll_arrival(cx),
+                // Between start-listen and finish-listen the pollable is ready at once
+                // (finish-listen would not block); after it, once a connection arrived.
+                TcpState::Listening { .. } if own.pending.is_none() => own.poll_arrival(cx),
                 _ => Poll::Ready(()),
             }
         })
@@ -39,17 +42,24 @@ impl wasmtime_wasi_io::poll::Pollable for SocketReady {
 }
 
 impl VirtualSocketsView<'_> {
-    /// skiff's side of the guest socket `this`, made on first use.
+    /// skiff's side of the guest socket `this`.
     pub(super) fn own_tcp(&mut self, this: &Resource<TcpSocket>) -> SocketResult<SharedTcp> {
-        if let Some(own) = self.pod.tcp.get(&this.rep()) {
-            return Ok(own.clone());
-        }
-        let family = <Inner as HostTcpSocket>::address_family(&mut self.inner, same(this))
-            .map_err(wasmtime_wasi::p2::SocketError::trap)?;
-        let ipv6 = matches!(family, IpAddressFamily::Ipv6);
-        let own = Arc::new(Mutex::new(OwnTcp::new(ipv6, self.pod.usage.clone())));
-        self.pod.tcp.insert(this.rep(), own.clone());
-        Ok(own)
+        let entry = Resource::<SharedTcp>::new_borrow(this.rep());
+        Ok(self.inner.table.get(&entry)?.clone())
+    }
+
+    /// A new guest socket in the table: `own` under a handle of the guest's type.
+    pub(super) fn push_tcp(&mut self, own: OwnTcp) -> SocketResult<Resource<TcpSocket>> {
+        let entry: SharedTcp = Arc::new(Mutex::new(own));
+        let entry = self.inner.table.push(entry)?;
+        Ok(Resource::new_own(entry.rep()))
+    }
+
+    /// Removes the guest socket `this` from the table (its streams must be gone).
+    pub(super) fn delete_tcp(&mut self, this: Resource<TcpSocket>) -> wasmtime::Result<()> {
+        let entry = Resource::<SharedTcp>::new_own(this.rep());
+        self.inner.table.delete(entry)?;
+        Ok(())
     }
 
     /// The loopback fence for a real address skiff's own socket is about to use.
@@ -99,4 +109,12 @@ pub(super) fn finish(own: &SharedTcp, pair: Pending) -> SocketResult<()> {
     }
     own.pending = None;
     Ok(())
+}
+
+impl tcp_create_socket::Host for VirtualSocketsView<'_> {
+    /// A guest socket without an OS socket: skiff's [`OwnTcp`] makes one at bind or connect.
+    fn create_tcp_socket(&mut self, family: IpAddressFamily) -> SocketResult<Resource<TcpSocket>> {
+        let ipv6 = matches!(family, IpAddressFamily::Ipv6);
+        self.push_tcp(OwnTcp::new(ipv6, self.pod.usage.clone()))
+    }
 }

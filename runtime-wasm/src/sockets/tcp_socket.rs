@@ -1,11 +1,12 @@
-//! The real socket behind a guest `tcp-socket`, owned by skiff rather than wasmtime-wasi so
+//! A guest `tcp-socket` as skiff keeps it: the resource-table entry behind the guest's
+//! handle (wasmtime-wasi's `TcpSocket` is never made) and the real socket, owned by skiff so
 //! that its connection can be read and written by skiff's own streams
-//! ([`super::tcp_stream`]). wasmtime-wasi's `TcpSocket` stays the guest-facing resource
-//! (a handle whose own unused OS socket only answers option queries); this is the state
-//! machine of WASI 0.2's `tcp-socket`: bind, then connect or listen, with each start/finish
-//! pair and wasmtime-wasi's validation.
+//! ([`super::tcp_stream`]). The OS socket exists only from bind (or connect) on; a socket
+//! the guest merely created holds no file descriptor. This is the state machine of WASI
+//! 0.2's `tcp-socket`: bind, then connect or listen, with each start/finish pair and
+//! wasmtime-wasi's validation.
 
-use super::tcp_options::TcpOpt;
+use super::tcp_options::TCP_OPT_KINDS;
 use super::tcp_stream::Conn;
 use crate::usage::UsageCounters;
 use std::future::Future;
@@ -50,8 +51,9 @@ pub(super) struct OwnTcp {
     pub(super) state: TcpState,
     pub(super) pending: Option<Pending>,
     pub(super) backlog: u32,
-    /// Options the guest set, applied to each real socket as it is made.
-    options: Vec<TcpOpt>,
+    /// Options the guest set (normalized, by [`super::tcp_options::TcpOpt::index`]),
+    /// applied to each real socket as it is made.
+    pub(super) settings: [Option<u64>; TCP_OPT_KINDS],
     usage: Arc<UsageCounters>,
 }
 
@@ -65,7 +67,7 @@ impl OwnTcp {
             state: TcpState::Fresh,
             pending: None,
             backlog: DEFAULT_BACKLOG,
-            options: Vec::new(),
+            settings: [None; TCP_OPT_KINDS],
             usage,
         }
     }
@@ -80,26 +82,15 @@ impl OwnTcp {
 
     fn real_socket(&self) -> io::Result<TcpSocket> {
         let socket = if self.ipv6 {
-            TcpSocket::new_v6()?
+            let socket = TcpSocket::new_v6()?;
+            // WASI: IPV6_V6ONLY is on for IPv6 sockets and cannot be changed.
+            rustix::net::sockopt::set_ipv6_v6only(&socket, true).map_err(io::Error::from)?;
+            socket
         } else {
             TcpSocket::new_v4()?
         };
-        for opt in &self.options {
-            opt.apply(std::os::fd::AsFd::as_fd(&socket), self.ipv6);
-        }
+        self.apply_settings(std::os::fd::AsFd::as_fd(&socket));
         Ok(socket)
-    }
-
-    /// A setting the guest made: on the real socket now if there is one, and on any later.
-    pub(super) fn set_option(&mut self, opt: TcpOpt) {
-        if let Some(fd) = self.fd() {
-            opt.apply(fd, self.ipv6);
-        }
-        // One entry per kind of setting: the latest wins.
-        let same_kind = std::mem::discriminant(&opt);
-        self.options
-            .retain(|o| std::mem::discriminant(o) != same_kind);
-        self.options.push(opt);
     }
 
     /// The family and unicast checks wasmtime-wasi makes before a bind or connect.
@@ -162,6 +153,8 @@ impl OwnTcp {
         };
         match connected {
             Ok(stream) => {
+                // Settings made while connecting (no fd to set them on then).
+                self.apply_settings(std::os::fd::AsFd::as_fd(&stream));
                 self.state = TcpState::ConnectReady(Conn::new(stream, self.usage.clone()));
                 Poll::Ready(Ok(()))
             }
