@@ -1,6 +1,7 @@
 //! Per-store host state: WASI, wasi:http, virtual sockets, the memory limiter and the CPU
 //! throttle, plus [`configure_store`] which applies limits and preemption to a store.
 
+use crate::preopens::{LazyPreopens, PreopensView};
 use crate::sockets::{PodSockets, VirtualSocketsView};
 use crate::usage::UsageCounters;
 use std::sync::{Arc, Mutex};
@@ -215,6 +216,8 @@ impl WasiHttpHooks for DenyOutgoingHttp {
 /// Store data of a component (command or HTTP) instance.
 pub struct HostState {
     pub wasi: WasiCtx,
+    /// The volumes, opened on the guest's first `get-directories` (not in `wasi`).
+    pub preopens: LazyPreopens,
     pub table: ResourceTable,
     pub http: WasiHttpCtx,
     pub hooks: DenyOutgoingHttp,
@@ -261,6 +264,14 @@ pub fn virtual_sockets(h: &mut HostState) -> VirtualSocketsView<'_> {
             table: &mut h.table,
         },
         pod: &mut h.sockets,
+    }
+}
+
+/// The view the lazy `wasi:filesystem/preopens` is implemented on.
+pub fn lazy_preopens(h: &mut HostState) -> PreopensView<'_> {
+    PreopensView {
+        preopens: &mut h.preopens,
+        table: &mut h.table,
     }
 }
 

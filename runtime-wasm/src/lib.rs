@@ -27,6 +27,7 @@ pub mod image;
 pub mod linker;
 pub mod logs;
 pub mod network;
+pub mod preopens;
 pub mod runtime;
 pub mod sockets;
 pub mod spec;

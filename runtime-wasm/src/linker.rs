@@ -1,7 +1,7 @@
 //! The interfaces guests may import, and the check that names every missing one.
 
 use crate::error::CompileError;
-use crate::host::{HostState, P1State, virtual_sockets};
+use crate::host::{HostState, P1State, lazy_preopens, virtual_sockets};
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
@@ -40,13 +40,15 @@ pub const PROVIDED: &[&str] = &[
 ];
 
 /// The component linker: wasmtime-wasi's p2 interfaces, wasi:http (outgoing refused by the
-/// hooks), and the virtual sockets shadowing wasmtime-wasi's tcp/udp/ip-name-lookup.
+/// hooks), the virtual sockets shadowing wasmtime-wasi's tcp/udp/ip-name-lookup, and the lazy
+/// preopens shadowing wasmtime-wasi's `wasi:filesystem/preopens`.
 pub fn component_linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     linker.allow_shadowing(true);
     crate::sockets::add_to_linker(&mut linker, virtual_sockets)?;
+    crate::preopens::add_to_linker(&mut linker, lazy_preopens)?;
     linker.allow_shadowing(false);
     Ok(linker)
 }

@@ -13,3 +13,4 @@ mod network;
 mod oci;
 mod socket_fds;
 mod usage;
+mod volume_fds;

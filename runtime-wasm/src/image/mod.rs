@@ -140,6 +140,22 @@ impl ImageService {
         Ok(image)
     }
 
+    /// Whether `reference` resolves to bytes already here without fetching anything: a local
+    /// file unchanged since it was last read (a stat, no read). OCI references are resolved
+    /// through their registry on every pull, so they count as not present.
+    pub fn is_present(&self, reference: &str) -> bool {
+        let Some(path) = local_path(reference) else {
+            return false;
+        };
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return false;
+        };
+        let stamp = FileStamp::of(&meta);
+        self.local_pulls()
+            .get(&path)
+            .is_some_and(|(seen, image)| *seen == stamp && self.store.contains(&image.digest))
+    }
+
     fn local_pulls(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (FileStamp, PulledImage)>> {
         skiff_sync::lock(&self.local)
     }

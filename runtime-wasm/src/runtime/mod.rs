@@ -171,6 +171,12 @@ impl Runtime {
         self.prepare_with(reference, None, kind).await
     }
 
+    /// Whether a container of `reference` would start without fetching its bytes (the
+    /// kubelet's "already present on machine"): see [`ImageService::is_present`].
+    pub fn image_present(&self, reference: &str) -> bool {
+        self.0.images.is_present(reference)
+    }
+
     /// [`prepare`](Self::prepare) pulling with `auth` for the image's registry.
     pub async fn prepare_with(
         &self,

@@ -8,6 +8,7 @@ use crate::error::RuntimeError;
 use crate::host::{CpuThrottle, DenyOutgoingHttp, HostState, MemLimiter, P1State};
 use crate::logs::{LogFile, LogSink, LogStream};
 use crate::network::{PodNetwork, PodRef, Proto, is_real_allowed};
+use crate::preopens::LazyPreopens;
 use crate::sockets::{PodSockets, loopback_only_check};
 use crate::spec::{ContainerSpec, TerminationReason};
 use crate::usage::{Metered, UsageCounters};
@@ -21,11 +22,13 @@ use wasmtime_wasi_http::WasiHttpCtx;
 
 pub type Workload = Pin<Box<dyn Future<Output = TerminationReason> + Send>>;
 
-/// The WASI context builder for one instance of `spec`.
+/// The WASI context builder for one instance of `spec`; with `eager_volumes` (core modules)
+/// the volumes are preopened here, otherwise [`LazyPreopens`] opens them on first use.
 fn builder(
     inner: &Inner,
     spec: &ContainerSpec,
     log: &LogFile,
+    eager_volumes: bool,
 ) -> Result<WasiCtxBuilder, RuntimeError> {
     let mut b = WasiCtxBuilder::new();
     b.arg(&spec.name);
@@ -41,7 +44,12 @@ fn builder(
         log: log.clone(),
         stream: LogStream::Stderr,
     });
-    for v in &spec.volumes {
+    let volumes = if eager_volumes {
+        &spec.volumes[..]
+    } else {
+        &[]
+    };
+    for v in volumes {
         let perms = if v.read_only {
             FsPerms::ReadOnly
         } else {
@@ -77,7 +85,8 @@ pub(super) fn host_state(
     usage: &Arc<UsageCounters>,
 ) -> Result<HostState, RuntimeError> {
     Ok(HostState {
-        wasi: builder(inner, spec, log)?.build(),
+        wasi: builder(inner, spec, log, false)?.build(),
+        preopens: LazyPreopens::new(&spec.volumes)?,
         table: ResourceTable::new(),
         http: WasiHttpCtx::new(),
         hooks: DenyOutgoingHttp,
@@ -167,7 +176,7 @@ pub(super) fn workload(
         }
         Prepared::Wasip1(pre) => {
             let state = P1State {
-                wasi: builder(&inner, spec, &log)?.build_p1(),
+                wasi: builder(&inner, spec, &log, true)?.build_p1(),
                 limiter: MemLimiter::new(memory_limit(&inner, spec), usage.clone()),
                 cpu: CpuThrottle::new(spec.limits.cpu_millicores, inner.cfg.engine.epoch_tick),
                 epoch: inner.ticker.store_token(),
