@@ -69,6 +69,13 @@ pub struct AgentTuning {
     /// The pod capacity the Node reports to the scheduler (the kubelet's `--max-pods`).
     #[arg(long, default_value_t = 110)]
     max_pods: u32,
+    /// Pod events posted per second at most; 0: no limit (the kubelet's --event-qps). Events
+    /// past the limit wait; past 4,096 waiting ones, new ones are dropped.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    event_qps: u32,
+    /// Events posted at once before --event-qps applies (the kubelet's --event-burst).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    event_burst: u32,
     /// A container's log file is rotated when it reaches this size (a quantity: 10Mi, 500Ki,
     /// 1G; the kubelet's containerLogMaxSize).
     #[arg(long, default_value = "10Mi", value_name = "QUANTITY")]
@@ -101,6 +108,10 @@ impl AgentTuning {
         options.metrics_period = Duration::from_secs(self.metrics_seconds);
         options.pooling_instances = self.pooling_instances;
         options.max_pods = self.max_pods;
+        options.event_rate = skiff_agent::pods::event_rate::EventRate {
+            qps: self.event_qps,
+            burst: self.event_burst,
+        };
         options.container_logs = self.container_logs()?;
         if let Some(ms) = self.crash_backoff_base_ms {
             options.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(ms.max(1)));

@@ -64,6 +64,15 @@ pub fn scratch_dir(label: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Removes every scratch directory made so far: for programs that use the helpers outside
+/// [`run_bounded`] (the benchmarks), once they finished without an error.
+pub fn remove_scratch_dirs() {
+    let dirs = std::mem::take(&mut *skiff_sync::lock(&SCRATCH));
+    for dir in dirs {
+        remove_scratch_dir(&dir);
+    }
+}
+
 /// Runs `test` to completion within `limit`; panics (failing the test) on error or timeout.
 /// Processes started by the test are killed when their handles drop, which happens before
 /// this returns, whatever the outcome.

@@ -181,5 +181,6 @@ async fn main() -> Result<()> {
     println!("\n{rounds} full rounds of status writes (a round changes every pod once)");
     let mut replica = up.replica;
     replica.stop().await;
+    skiff_tests::remove_scratch_dirs();
     Ok(())
 }

@@ -316,5 +316,7 @@ async fn main() -> anyhow::Result<()> {
         bp / dp,
         bl / dl
     );
+    drop(cluster);
+    skiff_tests::remove_scratch_dirs();
     Ok(())
 }

@@ -48,5 +48,6 @@ async fn main() -> Result<()> {
             o.throughput() / KUBERNETES_THRESHOLD
         );
     }
+    skiff_tests::remove_scratch_dirs();
     Ok(())
 }

@@ -159,6 +159,7 @@ async fn main() -> Result<()> {
         }
         drop(cluster);
     }
+    skiff_tests::remove_scratch_dirs();
     Ok(())
 }
 

@@ -66,6 +66,8 @@ pub struct AgentOptions {
     /// Referenced ConfigMaps and Secrets: read again this often, and this soon while one is missing.
     pub refs_resync: Duration,
     pub refs_retry: Duration,
+    /// Pod events posted a second and the burst above that (kubelet: 50 and 100).
+    pub event_rate: crate::pods::event_rate::EventRate,
     /// Resource metrics are sampled this often; CPU is the average over one period.
     pub metrics_period: Duration,
     /// wasmtime's pooling allocator with this many instance slots (dense nodes: an on-demand
@@ -107,6 +109,7 @@ impl AgentOptions {
             container_logs: skiff_runtime_wasm::logs::LogConfig::default(),
             overlay_port: 0,
             refs_retry: Duration::from_secs(2),
+            event_rate: crate::pods::event_rate::EventRate::KUBELET,
             metrics_period: crate::metrics::sampler::DEFAULT_PERIOD,
         }
     }
@@ -219,6 +222,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         settings: Arc::new(PodSettings {
             node_name: options.node_name.clone(),
             refs_resync: options.refs_resync,
+            event_rate: options.event_rate,
             refs_retry: options.refs_retry,
             restarts: restarts.clone(),
         }),

@@ -43,6 +43,21 @@ async fn a_job_reports_its_lifecycle_and_a_crasher_its_back_off() -> Result<()> 
             ]
         );
 
+        // The same image again: nothing is fetched, so no "Pulling" (the kubelet's
+        // "already present on machine").
+        let again = pod(
+            "again",
+            json!({"restartPolicy": "Never", "containers": [
+                {"name": "c", "image": guest("job"), "env": [{"name": "LIMIT", "value": "100"}]}]}),
+        );
+        let (mut aw, _atx) = node.run(again.clone(), "10.244.0.22")?;
+        let mut again_events = aw.take_events().expect("events once");
+        wait_column(&aw, &again, "Completed", T).await?;
+        assert_eq!(
+            drain(&mut again_events),
+            vec![normal("Pulled"), normal("Created"), normal("Started")]
+        );
+
         let crash = pod(
             "crash",
             json!({"containers": [{"name": "c", "image": guest("crasher"),
@@ -58,6 +73,7 @@ async fn a_job_reports_its_lifecycle_and_a_crasher_its_back_off() -> Result<()> 
         );
         node.cancel.cancel();
         w.join().await?;
+        aw.join().await?;
         cw.join().await?;
         node.shutdown().await;
         Ok(())

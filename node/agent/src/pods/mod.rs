@@ -6,6 +6,7 @@
 //! the others. Finished pods (Succeeded or Failed) are not run again after a restart. The
 //! manager also owns the agent's one event poster ([`event_sink`]).
 
+pub mod event_rate;
 mod event_sink;
 mod events;
 pub mod ips;
@@ -71,7 +72,7 @@ impl PodManager {
             .default_backoff()
             .modify(|pod| pod.managed_fields_mut().clear());
         let mut stream = std::pin::pin!(stream);
-        let (events, sink_loop) = event_sink::event_sink();
+        let (events, sink_loop) = event_sink::event_sink(self.settings.event_rate);
         let sink_cancel = CancellationToken::new();
         let sink = tokio::spawn(sink_loop.run(sink_cancel.clone()));
         let mut state = State {

@@ -38,6 +38,8 @@ pub struct PodSettings {
     pub refs_retry: Duration,
     /// Where each status's restart counts go, for the agent's metrics page.
     pub restarts: Arc<RestartCounts>,
+    /// How fast pod events are posted (the kubelet's `--event-qps` and `--event-burst`).
+    pub event_rate: super::event_rate::EventRate,
 }
 
 /// How a pod task ended.

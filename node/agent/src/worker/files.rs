@@ -4,12 +4,14 @@
 
 use super::WorkerError;
 use super::run::Worker;
+use crate::translate::VolumeFiles;
 use futures::{FutureExt, StreamExt};
 use std::time::Duration;
 
 impl Worker {
     /// Writes the volume files once they resolve (again after they changed); until then
-    /// containers wait.
+    /// containers wait. All of it runs in one blocking task: a pod's few small files are
+    /// cheaper written together than one blocking-pool hop per directory, write and rename.
     pub(super) async fn ensure_volumes(&mut self) -> Result<bool, WorkerError> {
         if self.volumes_ready {
             return Ok(true);
@@ -17,31 +19,15 @@ impl Worker {
         let Ok(files) = &self.plan.volumes else {
             return Ok(false);
         };
-        for dir in &files.dirs {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|source| WorkerError::Files {
-                    action: "creating volume directory",
-                    path: dir.clone(),
-                    source,
-                })?;
-        }
-        for file in &files.files {
-            if let Some(parent) = file.path.parent() {
-                let _ = tokio::fs::create_dir_all(parent).await;
+        let files = files.clone();
+        match tokio::task::spawn_blocking(move || write_volume_files(&files)).await {
+            Ok(written) => written?,
+            // A panic in the writer, or the blocking pool shut down with the agent: the
+            // containers keep waiting, and the next pass writes again.
+            Err(e) => {
+                tracing::warn!(error = %e, "writing the pod's volume files did not finish");
+                return Ok(false);
             }
-            // Written beside and renamed over, so a running guest never reads half a file.
-            let mut partial = file.path.clone().into_os_string();
-            partial.push(".skiff-partial");
-            let written = match tokio::fs::write(&partial, &file.contents).await {
-                Ok(()) => tokio::fs::rename(&partial, &file.path).await,
-                Err(e) => Err(e),
-            };
-            written.map_err(|source| WorkerError::Files {
-                action: "writing volume file",
-                path: file.path.clone(),
-                source,
-            })?;
         }
         self.volumes_ready = true;
         Ok(true)
@@ -82,4 +68,33 @@ impl Worker {
             tracing::warn!(dir = %self.facts.pod_dir.display(), error = %e, "removing pod directory");
         }
     }
+}
+
+/// Makes the volume directories and writes each file beside its path, then renames it over,
+/// so a running guest never reads half a file.
+fn write_volume_files(files: &VolumeFiles) -> Result<(), WorkerError> {
+    let failed = |action, path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| WorkerError::Files {
+            action,
+            path,
+            source,
+        }
+    };
+    for dir in &files.dirs {
+        std::fs::create_dir_all(dir).map_err(failed("creating volume directory", dir))?;
+    }
+    for file in &files.files {
+        if let Some(parent) = file.path.parent()
+            && !files.dirs.iter().any(|d| d == parent)
+        {
+            std::fs::create_dir_all(parent).map_err(failed("creating volume directory", parent))?;
+        }
+        let mut partial = file.path.clone().into_os_string();
+        partial.push(".skiff-partial");
+        std::fs::write(&partial, &file.contents)
+            .and_then(|()| std::fs::rename(&partial, &file.path))
+            .map_err(failed("writing volume file", &file.path))?;
+    }
+    Ok(())
 }

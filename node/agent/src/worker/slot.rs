@@ -162,15 +162,20 @@ impl Worker {
         let sandbox = self.facts.sandbox_id.clone();
         let hold = self.cfg.error_hold;
         let (image, name) = (spec.image.clone(), spec.name.clone());
-        self.emit(which, Normal, "Pulling", format!("Pulling image {image:?}"));
+        // The kubelet's pair: "Pulling" then "Successfully pulled" for a fetch, one "Pulled:
+        // already present on machine" when nothing is fetched.
+        let present = self.rt.image_present(&image);
+        if !present {
+            self.emit(which, Normal, "Pulling", format!("Pulling image {image:?}"));
+        }
         let result = self.rt.create_container(&sandbox, spec).await;
         if result.is_ok() {
-            self.emit(
-                which,
-                Normal,
-                "Pulled",
-                format!("Successfully pulled image {image:?}"),
-            );
+            let pulled = if present {
+                format!("Container image {image:?} already present on machine")
+            } else {
+                format!("Successfully pulled image {image:?}")
+            };
+            self.emit(which, Normal, "Pulled", pulled);
             self.emit(
                 which,
                 Normal,
