@@ -24,6 +24,17 @@ struct Cli {
     /// Skip the scale-to-zero measurement (it waits ~15 s for the Deployment to sleep).
     #[arg(long)]
     no_cold_start: bool,
+    /// Only these paths (comma-separated: direct, same-node, across-nodes, service-vip,
+    /// node-port, node-port-other-node); every path when absent.
+    #[arg(long, value_delimiter = ',', value_parser = parse_path)]
+    paths: Vec<Path>,
+}
+
+fn parse_path(name: &str) -> Result<Path, String> {
+    Path::ALL
+        .into_iter()
+        .find(|p| p.flag() == name)
+        .ok_or_else(|| format!("unknown path {name:?}"))
 }
 
 #[tokio::main]
@@ -34,7 +45,10 @@ async fn main() -> Result<()> {
     let mut cluster = Cluster::start().await?;
     for round in 1..=cli.rounds {
         let mut rows = Vec::new();
-        for path in Path::ALL {
+        let chosen = Path::ALL
+            .into_iter()
+            .filter(|p| cli.paths.is_empty() || cli.paths.contains(p));
+        for path in chosen {
             let measured = match path {
                 Path::Direct => {
                     let native = &native;

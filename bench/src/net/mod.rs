@@ -51,6 +51,18 @@ impl Path {
         Path::NodePortOtherNode,
     ];
 
+    /// The name `net-bench --paths` takes.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Path::Direct => "direct",
+            Path::SameNode => "same-node",
+            Path::AcrossNodes => "across-nodes",
+            Path::ServiceVip => "service-vip",
+            Path::NodePort => "node-port",
+            Path::NodePortOtherNode => "node-port-other-node",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Path::Direct => "direct loopback",

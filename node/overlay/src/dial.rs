@@ -1,14 +1,15 @@
-//! The dialling end of the tunnels: one TLS + HTTP/2 connection to each peer node, opened
-//! on the first flow to it and shared by every later one; a closed connection is dialled
-//! again by the next flow. The peer must present the cluster CA's certificate for its own
-//! node name.
+//! The dialling end of the tunnels: [`TUNNELS_PER_PEER`] TLS + HTTP/2 connections to each
+//! peer node, each opened by the first flow hashed to it and shared by every later one; a
+//! closed connection is dialled again by the next flow. The peer must present the cluster
+//! CA's certificate for its own node name.
 
 use crate::body::Body;
-use crate::tls::peer_node;
+use crate::tls::{CONNECTION_WINDOW, MAX_FRAME, STREAM_WINDOW, peer_node, tunnel_socket};
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::pki_types::ServerName;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,11 +20,12 @@ use tokio_util::task::TaskTracker;
 
 /// Connecting and the TLS and HTTP/2 handshakes must fit in this.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections to one peer; a flow uses the one its addresses hash to. One connection is
+/// one task that encrypts, frames and writes every flow's bytes in turn, so concurrent flows
+/// on one connection share a core; two let the two cores of a small node both carry them.
+const TUNNELS_PER_PEER: usize = 2;
 /// HTTP/2 pings on an idle tunnel, so a vanished peer is noticed.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// Flow-control windows: large enough that one stream is not held to 64 KiB in flight.
-const STREAM_WINDOW: u32 = 4 << 20;
-const CONNECTION_WINDOW: u32 = 16 << 20;
 
 /// Why a tunnel to a peer could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -44,10 +46,17 @@ pub(crate) enum DialError {
     Http { node: String, source: hyper::Error },
 }
 
-/// The tunnels this node opened, by peer node name.
+/// The tunnels this node opened, by peer node name and slot.
 pub(crate) struct Peers {
     tls: TlsConnector,
-    open: tokio::sync::Mutex<HashMap<String, SendRequest<Body>>>,
+    open: tokio::sync::Mutex<HashMap<(String, usize), SendRequest<Body>>>,
+}
+
+/// The slot of the flow from `source` to `destination` among a peer's connections.
+fn slot(source: SocketAddr, destination: SocketAddr) -> usize {
+    let mut hasher = std::hash::DefaultHasher::new();
+    (source, destination).hash(&mut hasher);
+    usize::try_from(hasher.finish() % TUNNELS_PER_PEER as u64).unwrap_or(0)
 }
 
 impl Peers {
@@ -58,16 +67,18 @@ impl Peers {
         }
     }
 
-    /// A sender on the tunnel to `node` at `addr`, dialling it if none is open.
+    /// A sender on the tunnel to `node` at `addr` for the flow `(source, destination)`,
+    /// dialling it if none is open.
     pub(crate) async fn sender(
         &self,
-        node: &str,
-        addr: SocketAddr,
+        (node, addr): (&str, SocketAddr),
+        (source, destination): (SocketAddr, SocketAddr),
         tasks: &TaskTracker,
         shutdown: &CancellationToken,
     ) -> Result<SendRequest<Body>, DialError> {
+        let key = (node.to_owned(), slot(source, destination));
         let mut open = self.open.lock().await;
-        if let Some(sender) = open.get(node).filter(|s| !s.is_closed()) {
+        if let Some(sender) = open.get(&key).filter(|s| !s.is_closed()) {
             return Ok(sender.clone());
         }
         let dialled = tokio::time::timeout(DIAL_TIMEOUT, self.dial(node, addr, tasks, shutdown));
@@ -75,7 +86,7 @@ impl Peers {
             node: node.to_owned(),
             addr,
         })??;
-        open.insert(node.to_owned(), sender.clone());
+        open.insert(key, sender.clone());
         Ok(sender)
     }
 
@@ -94,8 +105,8 @@ impl Peers {
             source,
         };
         let tcp = TcpStream::connect(addr).await.map_err(io)?;
-        let _ = tcp.set_nodelay(true);
-        let tls = self.tls.connect(name, tcp).await.map_err(io)?;
+        let tls = self.tls.connect(name, tunnel_socket(tcp)).await;
+        let tls = tls.map_err(io)?;
         if peer_node(tls.get_ref().1.peer_certificates()).as_deref() != Some(node) {
             return Err(DialError::WrongPeer {
                 node: node.to_owned(),
@@ -108,6 +119,7 @@ impl Peers {
             .keep_alive_while_idle(true)
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
+            .max_frame_size(MAX_FRAME)
             .handshake(TokioIo::new(tls))
             .await
             .map_err(|source| DialError::Http {

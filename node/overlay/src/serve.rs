@@ -9,7 +9,7 @@ use crate::body::{Body, empty_body};
 use crate::enforce::{IDENTITY_HEADER, incoming_flow, stated_identity};
 use crate::from_outside::{allowed_here, stated_outside};
 use crate::network::Shared;
-use crate::tls::peer_node;
+use crate::tls::{CONNECTION_WINDOW, MAX_FRAME, STREAM_WINDOW, peer_node, tunnel_socket};
 use crate::{DESTINATION_HEADER, SOURCE_HEADER, TCP_PATH, UDP_PATH};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -25,8 +25,6 @@ use tokio_rustls::TlsAcceptor;
 /// The TLS handshake must finish within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-const STREAM_WINDOW: u32 = 4 << 20;
-const CONNECTION_WINDOW: u32 = 16 << 20;
 
 /// Accepts tunnels until shutdown.
 pub(crate) async fn serve(
@@ -55,8 +53,8 @@ pub(crate) async fn serve(
 
 /// One peer's tunnel: handshake, then its flows until it closes or shutdown.
 async fn connection(shared: Arc<Shared>, acceptor: TlsAcceptor, tcp: TcpStream, from: SocketAddr) {
-    let _ = tcp.set_nodelay(true);
-    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+    let handshake = acceptor.accept(tunnel_socket(tcp));
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
             tracing::warn!(%from, "refused an overlay tunnel: {e}");
@@ -79,6 +77,7 @@ async fn connection(shared: Arc<Shared>, acceptor: TlsAcceptor, tcp: TcpStream, 
         .keep_alive_interval(KEEP_ALIVE)
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_frame_size(MAX_FRAME)
         .serve_connection(TokioIo::new(tls), service);
     tokio::pin!(connection);
     tokio::select! {

@@ -85,9 +85,8 @@ pub(crate) async fn start_flow(
     source: SocketAddr,
     destination: SocketAddr,
 ) -> Result<(crate::body::BodySender, Incoming), String> {
-    let sender = shared
-        .peers
-        .sender(node, tunnel, &shared.tasks, &shared.shutdown);
+    let flow = (source, destination);
+    let sender = (shared.peers).sender((node, tunnel), flow, &shared.tasks, &shared.shutdown);
     let mut sender = sender.await.map_err(|e| e.to_string())?;
     let (tx, body) = channel_body();
     let mut request = http::Request::post(TCP_PATH)

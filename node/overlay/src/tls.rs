@@ -12,6 +12,8 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use serde::Deserialize;
 use std::sync::Arc;
+use tokio::io::BufStream;
+use tokio::net::TcpStream;
 
 /// Where the API server issues node certificates.
 pub const NODE_CERTIFICATE_PATH: &str = "/skiff/v1/node-certificate";
@@ -19,6 +21,25 @@ pub const NODE_CERTIFICATE_PATH: &str = "/skiff/v1/node-certificate";
 const NODE_USER_PREFIX: &str = "system:node:";
 /// The tunnels speak HTTP/2 only.
 const ALPN_H2: &[u8] = b"h2";
+
+/// Flow-control windows of both ends: large enough that one stream is not held to 64 KiB in
+/// flight.
+pub(crate) const STREAM_WINDOW: u32 = 4 << 20;
+pub(crate) const CONNECTION_WINDOW: u32 = 16 << 20;
+/// The largest HTTP/2 frame each end accepts (the default is 16 KiB): a relay's chunk of up
+/// to 64 KiB then travels as one frame, one header and one wake-up rather than four.
+pub(crate) const MAX_FRAME: u32 = 256 << 10;
+/// The buffer each way between TLS and the tunnel's socket.
+const SOCKET_BUFFER: usize = 256 << 10;
+
+/// The tunnel's socket under TLS, buffered both ways. rustls reads the socket 4 KiB at a
+/// time and writes each batch of records as soon as it has them; the buffers make one
+/// syscall carry up to [`SOCKET_BUFFER`] each way. HTTP/2 flushes after every batch of
+/// frames, so nothing waits in the write buffer.
+pub(crate) fn tunnel_socket(tcp: TcpStream) -> BufStream<TcpStream> {
+    let _ = tcp.set_nodelay(true);
+    BufStream::with_capacity(SOCKET_BUFFER, SOCKET_BUFFER, tcp)
+}
 
 /// This node's certificate and key, and the cluster CA.
 pub struct NodeIdentity {

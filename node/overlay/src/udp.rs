@@ -180,9 +180,8 @@ async fn open_stream(
     else {
         return None;
     };
-    let sender = shared
-        .peers
-        .sender(&node, tunnel, &shared.tasks, &shared.shutdown);
+    let flow = (source, remote);
+    let sender = (shared.peers).sender((&node, tunnel), flow, &shared.tasks, &shared.shutdown);
     let mut sender = match sender.await {
         Ok(sender) => sender,
         Err(e) => {
