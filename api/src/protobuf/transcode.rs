@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::ProtoError;
 use super::order::Fields;
 use super::plan::{FieldPlan, MessagePlan, Scalar, Shape, Type, plans};
+use super::transcode_values::Equals;
 use super::{encode, wire};
 
 /// What a message is besides its fields.
@@ -69,7 +70,7 @@ struct MessageSeed<'b, 'r> {
 
 impl MessageSeed<'_, '_> {
     /// The message from a `Value`, by `encode`.
-    fn from_value(self, json: &Value) -> Result<(), ProtoError> {
+    fn write_through_value(self, json: &Value) -> Result<(), ProtoError> {
         if json.is_null() && self.null_ok {
             return Ok(());
         }
@@ -95,7 +96,7 @@ impl<'de> DeserializeSeed<'de> for MessageSeed<'_, '_> {
         let msg = plans().get(self.plan);
         if msg.special.is_some() || msg.has_inline {
             let json = Value::deserialize(d)?;
-            return self.from_value(&json).map_err(custom);
+            return self.write_through_value(&json).map_err(custom);
         }
         d.deserialize_any(self)
     }
@@ -139,7 +140,9 @@ impl<'de> Visitor<'de> for MessageSeed<'_, '_> {
                 }
                 Key::TypeMeta(want, bit) if map.next_value_seed(Equals(want))? => named |= bit,
                 Key::TypeMeta(..) => return Err(de::Error::custom("another apiVersion or kind")),
-                Key::Skip => drop(map.next_value::<IgnoredAny>()?),
+                Key::Skip => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
         match self.role {
@@ -217,29 +220,6 @@ impl<'de, 'r> Visitor<'de> for KeySeed<'r> {
             ) => Key::TypeMeta(kind, 2),
             _ => Key::Skip,
         })
-    }
-}
-
-/// A string value that must equal `.0`: whether it does.
-struct Equals<'r>(&'r str);
-
-impl<'de> DeserializeSeed<'de> for Equals<'_> {
-    type Value = bool;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Equals<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<bool, E> {
-        Ok(text == self.0)
     }
 }
 

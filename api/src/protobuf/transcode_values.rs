@@ -1,8 +1,9 @@
 //! The values below a message in `transcode`: lists, string-keyed maps and scalars, read from
 //! serde_json's stream and written as `encode` writes them from a `Value` (a string directly,
-//! other scalars through `encode::scalar_bare` with a `Value` that allocates nothing).
+//! other scalars through `encode::scalar_bare` with a `Value` that allocates nothing), and the
+//! check of an object's apiVersion and kind (`Equals`).
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::plan::{Scalar, Type};
@@ -189,5 +190,28 @@ impl<'de> Visitor<'de> for ScalarVisitor<'_> {
         wire::put_varint(self.buf, text.len() as u64);
         self.buf.extend_from_slice(text.as_bytes());
         Ok(())
+    }
+}
+
+/// A string value that must equal `.0`: whether it does.
+pub(super) struct Equals<'r>(pub(super) &'r str);
+
+impl<'de> DeserializeSeed<'de> for Equals<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Equals<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<bool, E> {
+        Ok(text == self.0)
     }
 }
