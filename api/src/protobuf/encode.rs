@@ -64,7 +64,7 @@ fn nested(
     Ok(())
 }
 
-fn field_value(
+pub(super) fn field_value(
     plans: &Plans,
     field: &FieldPlan,
     json: &Value,
@@ -142,7 +142,7 @@ pub(super) fn wire_type(s: Scalar) -> u8 {
 }
 
 /// A scalar's bytes without its key (a length first for strings and bytes).
-fn scalar_bare(s: Scalar, json: &Value, buf: &mut Vec<u8>) -> Result<(), ProtoError> {
+pub(super) fn scalar_bare(s: Scalar, json: &Value, buf: &mut Vec<u8>) -> Result<(), ProtoError> {
     let wrong = |what: &str| ProtoError::field("", format!("expected {what}, got {json}"));
     let int = || json.as_i64().ok_or_else(|| wrong("an integer"));
     let int32 = || i32::try_from(int()?).map_err(|_| wrong("a 32-bit integer"));

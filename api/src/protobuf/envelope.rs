@@ -88,7 +88,7 @@ pub fn decode_object(body: &[u8]) -> Result<Value, ProtoError> {
     Ok(object)
 }
 
-fn plan_of(api_version: &str, kind: &str) -> Result<usize, ProtoError> {
+pub(super) fn plan_of(api_version: &str, kind: &str) -> Result<usize, ProtoError> {
     message_for(api_version, kind)
         .and_then(|desc| plans().find(desc.full_name()))
         .ok_or_else(|| ProtoError::NoMessage {
@@ -112,18 +112,29 @@ fn append_object(object: &Value, buf: &mut Vec<u8>) -> Result<(), ProtoError> {
         .as_str()
         .ok_or(ProtoError::MissingTypeMeta("kind"))?;
     let plan = plan_of(api_version, kind)?;
+    let raw = begin_body(buf, api_version, kind);
+    encode::message(plans(), plan, object, buf)?;
+    end_body(buf, raw);
+    Ok(())
+}
+
+/// Writes the prefix and the `Unknown` up to its `raw`, whose placeholder it returns: the
+/// object's message goes next.
+pub(super) fn begin_body(buf: &mut Vec<u8>, api_version: &str, kind: &str) -> usize {
     buf.extend_from_slice(PREFIX);
     let type_meta = wire::begin(buf, 1);
     wire::put_bytes(buf, 1, api_version.as_bytes());
     wire::put_bytes(buf, 2, kind.as_bytes());
     wire::end(buf, type_meta);
-    let raw = wire::begin(buf, 2);
-    encode::message(plans(), plan, object, buf)?;
+    wire::begin(buf, 2)
+}
+
+/// Ends the `raw` that `begin_body` started, and the `Unknown`.
+pub(super) fn end_body(buf: &mut Vec<u8>, raw: usize) {
     wire::end(buf, raw);
     // kube-apiserver writes both, empty (gogo-protobuf writes every non-pointer field).
     wire::put_bytes(buf, 3, b"");
     wire::put_bytes(buf, 4, b"");
-    Ok(())
 }
 
 /// One frame of a protobuf watch stream: the `WatchEvent` of `event_type` (`ADDED`, ...)

@@ -21,6 +21,9 @@
 //! - `encode`: JSON value -> message bytes; `decode`: message bytes -> JSON value;
 //!   `special`: the types whose JSON is not their message shape; `duration`: Go's duration
 //!   text.
+//! - `transcode` (+ `transcode_values`, `order`): JSON text -> message bytes, the same bytes
+//!   `encode` writes, read with serde_json's streaming deserializer and no `Value`; `stored`:
+//!   the API server's stored objects and lists of them (their resourceVersion set) that way.
 //! - `envelope`: the `k8s\0` + `Unknown` wrapping and the watch-event frames.
 //! - `gnostic`: a Swagger 2.0 document as gnostic's `openapi.v2.Document` (`/openapi/v2`).
 
@@ -30,15 +33,20 @@ mod duration;
 mod encode;
 mod envelope;
 mod gnostic;
+mod order;
 mod plan;
 mod special;
+mod stored;
 #[cfg(test)]
 mod tests;
+mod transcode;
+mod transcode_values;
 mod wire;
 
 pub use descriptors::{has_message, message_for};
 pub use envelope::{decode_object, decode_watch_frame, encode_object, encode_watch_event};
 pub use gnostic::openapi_v2_document;
+pub use stored::{encode_stored_list, encode_stored_object};
 pub use wire::WireError;
 
 /// The media type of Kubernetes protobuf.

@@ -109,6 +109,8 @@ pub(super) struct FieldPlan {
 #[derive(Debug)]
 pub(super) struct MessagePlan {
     pub(super) special: Option<Special>,
+    /// One of its fields is `inline` (its JSON keys are shared with this message's).
+    pub(super) has_inline: bool,
     /// Sorted by number.
     pub(super) fields: Vec<FieldPlan>,
     /// (name, index in `fields`), sorted by name.
@@ -178,6 +180,7 @@ fn plan_message(desc: &MessageDescriptor, index: &HashMap<String, usize>) -> Mes
     by_name.sort();
     MessagePlan {
         special: Special::of(desc),
+        has_inline: fields.iter().any(|f| f.inline),
         fields,
         by_name,
     }

@@ -30,7 +30,8 @@
 //! - `resource_metrics`: `metrics.k8s.io` PodMetrics and NodeMetrics from the agents'
 //!   summaries, fetched through their tunnels (the API server plays metrics-server).
 //! - `openapi`: the OpenAPI v3 documents with their ETag and cache headers.
-//! - `respond`: content negotiation and the answer.
+//! - `respond`: content negotiation and the answer; `protobuf_reads`: GET and LIST in
+//!   protobuf transcoded from the stored JSON bytes, no `Value` built.
 //! - `kubeconfig`: the admin kubeconfig written at start; `system_namespaces`: the namespaces
 //!   and default policy created at start.
 //! - `registry`: the built-in OCI registry (`skiff-registry`) under `/v2`, its authentication,
@@ -64,6 +65,7 @@ mod objects;
 mod openapi;
 mod pod_log;
 mod port_forward;
+mod protobuf_reads;
 mod rbac;
 mod reads;
 mod registry;
@@ -359,6 +361,8 @@ impl ApiServer {
         http2: bool,
     ) -> Result<Response<Body>, ApiError> {
         match resource.verb {
+            Verb::Get if matches!(format, Format::Protobuf) => self.get_protobuf(resource).await,
+            Verb::List if matches!(format, Format::Protobuf) => self.list_protobuf(resource).await,
             Verb::Get => Ok(respond::object(
                 StatusCode::OK,
                 resource,

@@ -19,9 +19,9 @@ pub(crate) struct ObjectStore {
     pub replica: Arc<Replica>,
 }
 
-/// One page of a list.
-pub(crate) struct ObjectPage {
-    pub items: Vec<Value>,
+/// One page of a list: parsed objects, or their stored bytes (`KeyValue`).
+pub(crate) struct ObjectPage<T = Value> {
+    pub items: Vec<T>,
     pub revision: u64,
     /// The key to continue after, when more items follow.
     pub next_after: Option<String>,
@@ -99,13 +99,25 @@ impl ObjectStore {
         name: &str,
         consistency: Consistency,
     ) -> Result<Option<Value>, ApiError> {
+        let kv = self.get_stored(info, namespace, name, consistency).await?;
+        kv.as_ref().map(decode).transpose()
+    }
+
+    /// The stored bytes of an object, not parsed (`decode` parses them).
+    pub(crate) async fn get_stored(
+        &self,
+        info: &ResourceInfo,
+        namespace: Option<&str>,
+        name: &str,
+        consistency: Consistency,
+    ) -> Result<Option<KeyValue>, ApiError> {
         let key = info.key(namespace, name);
         let (kv, _) = self
             .replica
             .get(&key, None, consistency)
             .await
             .map_err(read_error)?;
-        kv.as_ref().map(decode).transpose()
+        Ok(kv)
     }
 
     /// Like `get`, but a missing object is a NotFound error.
@@ -127,6 +139,24 @@ impl ObjectStore {
         options: &ListOptions,
         consistency: Consistency,
     ) -> Result<ObjectPage, ApiError> {
+        let page = self
+            .list_stored(info, namespace, options, consistency)
+            .await?;
+        Ok(ObjectPage {
+            items: page.items.iter().map(decode).collect::<Result<_, _>>()?,
+            revision: page.revision,
+            next_after: page.next_after,
+        })
+    }
+
+    /// One page of stored objects, not parsed (`decode` parses them).
+    pub(crate) async fn list_stored(
+        &self,
+        info: &ResourceInfo,
+        namespace: Option<&str>,
+        options: &ListOptions,
+        consistency: Consistency,
+    ) -> Result<ObjectPage<KeyValue>, ApiError> {
         let prefix = info.namespace_prefix(namespace);
         let page = self
             .replica
@@ -138,9 +168,8 @@ impl ObjectStore {
         } else {
             None
         };
-        let items = page.kvs.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         Ok(ObjectPage {
-            items,
+            items: page.kvs,
             revision: page.revision,
             next_after,
         })

@@ -12,6 +12,10 @@ use super::objects;
 use super::request::ResourceRequest;
 use skiff_replica::ops::Consistency;
 use skiff_store::ListOptions;
+use skiff_store::types::KeyValue;
+
+/// What a list makes of a stored object: the item to list, or `None` to leave it out.
+type Keep<'a, T> = dyn Fn(KeyValue) -> Result<Option<T>, ApiError> + Sync + 'a;
 
 /// Parsed selectors of a list or watch.
 pub(crate) struct Filter {
@@ -62,6 +66,34 @@ impl ApiServer {
     /// Lists matching objects; returns the list object and the revision it was read at.
     pub async fn list(&self, request: &ResourceRequest) -> Result<(Vec<Value>, Value), ApiError> {
         let filter = Filter::from_request(request)?;
+        let keep = |kv: KeyValue| {
+            let obj = objects::decode(&kv)?;
+            Ok(filter.matches(&obj).then_some(obj))
+        };
+        self.list_with(request, &filter, &keep).await
+    }
+
+    /// Lists the objects as stored (not parsed), when no selector needs them parsed: `None`
+    /// when one does.
+    pub(crate) async fn list_stored(
+        &self,
+        request: &ResourceRequest,
+    ) -> Result<Option<(Vec<KeyValue>, Value)>, ApiError> {
+        let filter = Filter::from_request(request)?;
+        if filter.labels.is_some() || filter.fields.is_some() {
+            return Ok(None);
+        }
+        let keep = |kv: KeyValue| Ok(Some(kv));
+        self.list_with(request, &filter, &keep).await.map(Some)
+    }
+
+    /// The list of what `keep` makes of each stored object it keeps, and the list metadata.
+    async fn list_with<T: Send>(
+        &self,
+        request: &ResourceRequest,
+        filter: &Filter,
+        keep: &Keep<'_, T>,
+    ) -> Result<(Vec<T>, Value), ApiError> {
         let prefix = request.info.namespace_prefix(request.namespace.as_deref());
         let plan = list_options::plan(&request.query, &prefix)?;
         // `metadata.name=X` narrows the read to one key.
@@ -72,7 +104,7 @@ impl ApiServer {
             && plan.after.is_none()
             && (request.info.namespaced == request.namespace.is_some() || !request.info.namespaced)
         {
-            return self.list_one(request, &filter, name).await;
+            return self.list_one(request, name, keep).await;
         }
         let local = self.objects.replica.revision();
         let (at, consistency) = match plan.start {
@@ -85,7 +117,7 @@ impl ApiServer {
         };
         let continued = plan.after.is_some();
         let (items, read_at, next) = match self
-            .read_pages(request, &filter, at, plan.after, consistency)
+            .read_pages(request, keep, at, plan.after, consistency)
             .await
         {
             Err(e) if continued && e.code == 410 => return Err(list_options::continue_expired()),
@@ -108,16 +140,16 @@ impl ApiServer {
     }
 
     /// The list of the one object a `metadata.name=X` field selector names.
-    async fn list_one(
+    async fn list_one<T: Send>(
         &self,
         request: &ResourceRequest,
-        filter: &Filter,
         name: &str,
-    ) -> Result<(Vec<Value>, Value), ApiError> {
+        keep: &Keep<'_, T>,
+    ) -> Result<(Vec<T>, Value), ApiError> {
         let consistency = objects::consistency_for(request.query.resource_version.as_deref());
         let found = self
             .objects
-            .get(
+            .get_stored(
                 request.info,
                 request.namespace.as_deref(),
                 name,
@@ -125,21 +157,24 @@ impl ApiServer {
             )
             .await?;
         let revision = self.objects.replica.revision();
-        let items: Vec<Value> = found.into_iter().filter(|o| filter.matches(o)).collect();
+        let mut items = Vec::new();
+        if let Some(item) = found.map(keep).transpose()?.flatten() {
+            items.push(item);
+        }
         Ok((items, json!({ "resourceVersion": revision.to_string() })))
     }
 
-    /// Reads store pages from `start_after` at revision `at` until `limit` matching items are
+    /// Reads store pages from `start_after` at revision `at` until `limit` kept items are
     /// found or the prefix ends. Returns the items, the revision read at and, when the limit
     /// cut the list short, the key of the last item returned.
-    async fn read_pages(
+    async fn read_pages<T: Send>(
         &self,
         request: &ResourceRequest,
-        filter: &Filter,
+        keep: &Keep<'_, T>,
         mut at: Option<u64>,
         mut start_after: Option<String>,
         consistency: Consistency,
-    ) -> Result<(Vec<Value>, u64, Option<String>), ApiError> {
+    ) -> Result<(Vec<T>, u64, Option<String>), ApiError> {
         let limit = request.query.limit;
         let mut items = Vec::new();
         loop {
@@ -150,7 +185,7 @@ impl ApiServer {
             };
             let page = self
                 .objects
-                .list(
+                .list_stored(
                     request.info,
                     request.namespace.as_deref(),
                     &options,
@@ -158,15 +193,14 @@ impl ApiServer {
                 )
                 .await?;
             at = Some(page.revision);
-            for obj in page.items {
-                if !filter.matches(&obj) {
+            for kv in page.items {
+                let key = limit.is_some().then(|| kv.key.clone());
+                let Some(item) = keep(kv)? else {
                     continue;
-                }
-                let (ns, name) = objects::namespace_and_name(&obj);
-                items.push(obj);
+                };
+                items.push(item);
                 if limit.is_some_and(|l| items.len() >= l) {
-                    let last = request.info.key(ns.as_deref(), &name);
-                    return Ok((items, page.revision, Some(last)));
+                    return Ok((items, page.revision, key));
                 }
             }
             match page.next_after {

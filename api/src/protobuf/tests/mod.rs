@@ -9,6 +9,7 @@ use super::*;
 mod fixtures;
 mod oracle;
 mod reflect;
+mod transcode;
 use crate::resources::RESOURCES;
 
 /// What kube-apiserver sends for `ConfigMap{metadata: {name: a}, data: {k: v}}`, byte by
