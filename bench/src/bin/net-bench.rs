@@ -69,5 +69,7 @@ async fn main() -> Result<()> {
     if !cli.no_cold_start {
         measure_cold_start(cluster.fleet()).await?.print();
     }
+    drop(cluster);
+    skiff_tests::remove_scratch_dirs();
     Ok(())
 }
