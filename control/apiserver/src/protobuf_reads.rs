@@ -20,15 +20,8 @@ impl ApiServer {
         request: &ResourceRequest,
     ) -> Result<Response<Body>, ApiError> {
         let name = request.name.as_deref().unwrap_or_default();
-        let consistency = objects::consistency_for(request.query.resource_version.as_deref());
         let kv = self
-            .objects
-            .get_stored(
-                request.info,
-                request.namespace.as_deref(),
-                name,
-                consistency,
-            )
+            .stored_named(request, name)
             .await?
             .ok_or_else(|| ApiError::not_found(&request.info.group_resource(), name))?;
         let info = request.info;

@@ -139,6 +139,20 @@ impl ApiServer {
         Ok((items, list_meta))
     }
 
+    /// The stored record of object `name` of the request's resource and namespace, read with
+    /// the consistency its `resourceVersion` asks for.
+    pub(crate) async fn stored_named(
+        &self,
+        request: &ResourceRequest,
+        name: &str,
+    ) -> Result<Option<KeyValue>, ApiError> {
+        let consistency = objects::consistency_for(request.query.resource_version.as_deref());
+        let namespace = request.namespace.as_deref();
+        (self.objects)
+            .get_stored(request.info, namespace, name, consistency)
+            .await
+    }
+
     /// The list of the one object a `metadata.name=X` field selector names.
     async fn list_one<T: Send>(
         &self,
@@ -146,16 +160,7 @@ impl ApiServer {
         name: &str,
         keep: &Keep<'_, T>,
     ) -> Result<(Vec<T>, Value), ApiError> {
-        let consistency = objects::consistency_for(request.query.resource_version.as_deref());
-        let found = self
-            .objects
-            .get_stored(
-                request.info,
-                request.namespace.as_deref(),
-                name,
-                consistency,
-            )
-            .await?;
+        let found = self.stored_named(request, name).await?;
         let revision = self.objects.replica.revision();
         let mut items = Vec::new();
         if let Some(item) = found.map(keep).transpose()?.flatten() {
