@@ -173,7 +173,9 @@ async fn a_verified_file_streams_whole_or_a_range_across_pieces() {
 #[tokio::test]
 async fn a_file_cut_short_while_it_streams_ends_the_stream_with_an_error() {
     let (_dir, reg) = with_files(Registry::new(MemoryStorage::default()));
-    let blob = module(3 * PIECE_BYTES as u32);
+    // More pieces than the reader can hold ahead of an unread stream (the channel's pieces
+    // plus the one it waits to send), so some are still to be read when the file is cut.
+    let blob = module(8 * PIECE_BYTES as u32);
     let digest = Digest::parse(&push_blob(&reg, "app", &blob).await).unwrap();
     let files = reg.files().unwrap();
     let pieces = file_stream::open(files, &digest, blob.len() as u64, None).await;
