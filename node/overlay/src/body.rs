@@ -15,8 +15,10 @@ pub type BodySender = mpsc::Sender<Result<Frame<Bytes>, std::io::Error>>;
 
 /// Chunks in flight per direction of a flow before the reader waits (back-pressure).
 const CHANNEL_DEPTH: usize = 8;
-/// The largest chunk read from a socket at once.
-const CHUNK: usize = 64 * 1024;
+/// The largest chunk read from a socket at once: one HTTP/2 frame ([`crate::tls::MAX_FRAME`]),
+/// so bytes that piled up while the relay waited for a core leave as one frame, one channel
+/// send and one wake-up.
+const CHUNK: usize = crate::tls::MAX_FRAME as usize;
 
 /// A body that ends when its sender is dropped.
 pub fn channel_body() -> (BodySender, Body) {
