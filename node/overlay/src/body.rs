@@ -19,6 +19,9 @@ const CHANNEL_DEPTH: usize = 8;
 /// so bytes that piled up while the relay waited for a core leave as one frame, one channel
 /// send and one wake-up.
 const CHUNK: usize = crate::tls::MAX_FRAME as usize;
+/// The first read's buffer: an idle or chatty flow holds this much, not [`CHUNK`]; each read
+/// that fills its buffer doubles the next one, up to [`CHUNK`], and one that does not halves it.
+const FIRST_CHUNK: usize = 16 * 1024;
 
 /// A body that ends when its sender is dropped.
 pub fn channel_body() -> (BodySender, Body) {
@@ -34,14 +37,19 @@ pub fn empty_body() -> Body {
 }
 
 /// Copies `read` into `tx` until end of file; dropping `tx` then ends the body. Each chunk
-/// is read into a buffer of its own that becomes the frame (no copy, no zeroing).
+/// is read into a buffer of its own that becomes the frame (no copy, no zeroing); the buffer
+/// grows while reads fill it (a bulk stream) and shrinks when they do not.
 pub async fn socket_to_body(mut read: impl AsyncRead + Unpin, mut tx: BodySender) {
-    let mut buf = BytesMut::new();
+    let (mut buf, mut want) = (BytesMut::new(), FIRST_CHUNK);
     loop {
-        buf.reserve(CHUNK);
+        buf.reserve(want);
         match read.read_buf(&mut buf).await {
             Ok(0) => return,
-            Ok(_) => {
+            Ok(n) => {
+                want = match n >= want {
+                    true => (want * 2).min(CHUNK),
+                    false => (want / 2).max(FIRST_CHUNK),
+                };
                 let chunk = buf.split().freeze();
                 if tx.send(Ok(Frame::data(chunk))).await.is_err() {
                     return;
