@@ -1,10 +1,11 @@
 //! `registry-bench`: push and pull throughput of a 10 MiB Wasm module through skiff's built-in
 //! registry (a `skiff server` replica, HTTPS, the admin's bearer token) and through Debian's
-//! `docker-registry` (the CNCF distribution server, plain HTTP, filesystem storage) on the same
-//! machine, with one client for both: a blob upload (`POST` then one `PUT ?digest=`), the
+//! `docker-registry` (the CNCF distribution server, filesystem storage) on the same machine,
+//! twice: on plain HTTP and on HTTPS (a self-signed certificate for 127.0.0.1, as skiff answers
+//! only over TLS), with one client for all: a blob upload (`POST` then one `PUT ?digest=`), the
 //! config and the manifest, then a pull of the manifest and the blob, its digest checked.
-//! Rounds alternate which registry goes first; each push is new content (nothing deduplicated).
-//! Prints the median MiB/s of each and the ratio (built-in / docker-registry).
+//! Each round the order of the three rotates; each push is new content (nothing deduplicated).
+//! Prints the median MiB/s of each and the ratios (built-in / docker-registry).
 //! `--replicas 3` runs the built-in registry on three replicas (client on the leader), the
 //! cost of making every blob durable on a second replica before the push is answered, which
 //! docker-registry does not pay.
@@ -218,14 +219,33 @@ impl<C: Connect + Clone + Send + Sync + 'static> Target<C> {
     }
 }
 
-/// `docker-registry serve` on a free loopback port with scratch storage; killed on drop.
-async fn docker_registry() -> anyhow::Result<(tokio::process::Child, SocketAddr)> {
+/// A self-signed certificate for 127.0.0.1 (PEM certificate, PEM key).
+fn loopback_certificate() -> anyhow::Result<(String, String)> {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])?;
+    Ok((cert.pem(), signing_key.serialize_pem()))
+}
+
+/// `docker-registry serve` on a free loopback port with scratch storage, on HTTPS with
+/// `tls` (certificate and key, PEM) or else on plain HTTP; killed on drop.
+async fn docker_registry(
+    tls: Option<&(String, String)>,
+) -> anyhow::Result<(tokio::process::Child, SocketAddr)> {
     let dir = skiff_tests::scratch_dir("bench-docker-registry")?;
     let addr = SocketAddr::from(([127, 0, 0, 1], skiff_tests::free_port()?));
-    let config = format!(
+    let mut config = format!(
         "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
         dir.join("data").display()
     );
+    if let Some((cert, key)) = tls {
+        std::fs::write(dir.join("tls.crt"), cert)?;
+        std::fs::write(dir.join("tls.key"), key)?;
+        config.push_str(&format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            dir.join("tls.crt").display(),
+            dir.join("tls.key").display()
+        ));
+    }
     std::fs::write(dir.join("config.yml"), config)?;
     let child = tokio::process::Command::new("docker-registry")
         .arg("serve")
@@ -268,54 +288,67 @@ async fn main() -> anyhow::Result<()> {
         token: Some(token),
         client: skiff_tests::https_client(&ca)?,
     };
-    let (_child, addr) = docker_registry().await?;
+    let (_child, addr) = docker_registry(None).await?;
     let docker = Target {
         name: "docker-registry",
         base: format!("http://{addr}"),
         token: None,
         client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
     };
+    let certificate = loopback_certificate()?;
+    let (_tls_child, tls_addr) = docker_registry(Some(&certificate)).await?;
+    let docker_tls = Target {
+        name: "docker-registry (HTTPS)",
+        base: format!("https://{tls_addr}"),
+        token: None,
+        client: skiff_tests::https_client(certificate.0.as_bytes())?,
+    };
     let len = cli.size_mib * 1024 * 1024;
-    let (mut b, mut d) = (Vec::new(), Vec::new());
+    // Per target (built-in, docker-registry, docker-registry on HTTPS): (push, pull) per round.
+    let mut rates: [Vec<(f64, f64)>; 3] = Default::default();
     for round in 0..cli.rounds {
         let tag = format!("r{round}");
-        let (first, second) = (
-            module(len, 2 * round as u64 + 1),
-            module(len, 2 * round as u64 + 2),
-        );
-        if round % 2 == 0 {
-            b.push(builtin.round(&first, &tag, cli.pulls).await?);
-            d.push(docker.round(&second, &tag, cli.pulls).await?);
-        } else {
-            d.push(docker.round(&first, &tag, cli.pulls).await?);
-            b.push(builtin.round(&second, &tag, cli.pulls).await?);
+        for turn in 0..3 {
+            let which = (round + turn) % 3;
+            let content = module(len, (3 * round + turn) as u64 + 1);
+            let rate = match which {
+                0 => builtin.round(&content, &tag, cli.pulls).await?,
+                1 => docker.round(&content, &tag, cli.pulls).await?,
+                _ => docker_tls.round(&content, &tag, cli.pulls).await?,
+            };
+            rates[which].push(rate);
         }
-        let (lb, ld) = (b[b.len() - 1], d[d.len() - 1]);
+        let [b, d, t] = rates.each_ref().map(|r| r[r.len() - 1]);
         println!(
-            "round {round}: built-in push {:.1} pull {:.1} MiB/s; docker-registry push {:.1} pull {:.1} MiB/s",
-            lb.0, lb.1, ld.0, ld.1
+            "round {round}: built-in push {:.1} pull {:.1} MiB/s; {} push {:.1} pull {:.1}; {} push {:.1} pull {:.1}",
+            b.0, b.1, docker.name, d.0, d.1, docker_tls.name, t.0, t.1
         );
     }
-    let (bp, bl) = (
-        median(b.iter().map(|r| r.0).collect()),
-        median(b.iter().map(|r| r.1).collect()),
-    );
-    let (dp, dl) = (
-        median(d.iter().map(|r| r.0).collect()),
-        median(d.iter().map(|r| r.1).collect()),
-    );
+    let [b, d, t] = rates.each_ref().map(|r| {
+        (
+            median(r.iter().map(|x| x.0).collect()),
+            median(r.iter().map(|x| x.1).collect()),
+        )
+    });
     println!(
         "| {} MiB module, {} replica(s), median of {} rounds ({} pull(s) each) | push MiB/s | pull MiB/s |",
         cli.size_mib, cli.replicas, cli.rounds, cli.pulls
     );
     println!("|---|---|---|");
-    println!("| built-in registry | {bp:.1} | {bl:.1} |");
-    println!("| docker-registry | {dp:.1} | {dl:.1} |");
     println!(
-        "| ratio built-in / docker-registry | {:.2} | {:.2} |",
-        bp / dp,
-        bl / dl
+        "| built-in registry (HTTPS, bearer token) | {:.1} | {:.1} |",
+        b.0, b.1
     );
+    for (name, other) in [(docker.name, d), (docker_tls.name, t)] {
+        println!("| {name} | {:.1} | {:.1} |", other.0, other.1);
+    }
+    for (name, other) in [(docker.name, d), (docker_tls.name, t)] {
+        println!(
+            "| ratio built-in / {name} | {:.2} | {:.2} |",
+            b.0 / other.0,
+            b.1 / other.1
+        );
+    }
     drop(cluster);
     skiff_tests::remove_scratch_dirs();
     Ok(())

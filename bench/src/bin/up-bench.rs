@@ -20,6 +20,15 @@ struct Cli {
     /// wasmtime pooling allocator slots (0: on-demand allocation).
     #[arg(long, default_value_t = 12_000, global = true)]
     pooling: u32,
+    /// deploy, burst: first run one pod of the image to Running and delete it, so the
+    /// measured pods find its compiled code in the agent's cache (as Kubernetes' density
+    /// tests pre-pull images). Without it the first pod compiles the image inside the run.
+    #[arg(long, global = true)]
+    warm: bool,
+    /// deploy, burst: also watch the run's pods and print when half and all of them were
+    /// created, bound, Running and Ready (one more watch on the same cores).
+    #[arg(long, global = true)]
+    timeline: bool,
 }
 
 #[derive(Subcommand)]
@@ -95,14 +104,24 @@ async fn main() -> Result<()> {
     for round in 1..=cli.rounds {
         let cluster = Up::start(&options).await?;
         let client = &cluster.client;
+        if cli.warm && matches!(cli.what, What::Deploy { .. } | What::Burst { .. }) {
+            let took = up::warm_image(client, &image).await?;
+            eprintln!(
+                "up-bench: warm-up pod Running after {:.2} s",
+                took.as_secs_f64()
+            );
+        }
         match &cli.what {
             What::Run { warm, guest } => run_cold_and_warm(&cluster, round, *warm, guest).await?,
             What::Deploy { replicas } => {
-                let o = up::deploy(client, "bench", *replicas, &image, Duration::from_secs(300))
-                    .await?;
+                let limit = Duration::from_secs(300);
+                let o = up::deploy(client, "bench", *replicas, &image, limit, cli.timeline).await?;
                 let s = o.available.as_secs_f64();
                 let met = if s < 2.0 { "yes" } else { "NO" };
                 println!("| {round} | {} | {s:.2} | < 2 s | {met} |", o.replicas);
+                if let Some(stages) = o.stages {
+                    println!("round {round} pods (half/all): {stages}");
+                }
             }
             What::Start { pods } => {
                 let o = up::start_latency(client, *pods, &image).await?;
@@ -125,6 +144,7 @@ async fn main() -> Result<()> {
                     "burst",
                     &image,
                     Duration::from_secs(300),
+                    cli.timeline,
                 )
                 .await?;
                 let s = o.running.as_secs_f64();
@@ -134,6 +154,9 @@ async fn main() -> Result<()> {
                     o.pods,
                     o.created.as_secs_f64()
                 );
+                if let Some(stages) = o.stages {
+                    println!("round {round} pods (half/all): {stages}");
+                }
             }
             What::Density { pods, clients } => {
                 let before = cluster.rss_bytes()?;

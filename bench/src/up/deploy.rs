@@ -12,12 +12,16 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use tokio::time::Instant;
 
+use super::timeline::{Timeline, describe};
+
 /// What one Deployment run measured.
 #[derive(Clone, Debug)]
 pub struct DeployOutcome {
     pub replicas: i32,
     /// From the create until the first status with every replica available.
     pub available: Duration,
+    /// When half and all pods reached each stage (with `--timeline`).
+    pub stages: Option<String>,
 }
 
 fn deployment(name: &str, replicas: i32, image: &str) -> anyhow::Result<Deployment> {
@@ -57,7 +61,13 @@ pub async fn deploy(
     replicas: i32,
     image: &str,
     limit: Duration,
+    timeline: bool,
 ) -> anyhow::Result<DeployOutcome> {
+    let stages = if timeline {
+        Some(Timeline::start(client.clone(), &format!("app={name}")).await?)
+    } else {
+        None
+    };
     let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let mut events = std::pin::pin!(
@@ -76,9 +86,11 @@ pub async fn deploy(
             .with_context(|| format!("{name} not available within {limit:?}"))?
             .context("the Deployment watch ended")??;
         if complete(&next, replicas) {
+            let available = started.elapsed();
             return Ok(DeployOutcome {
                 replicas,
-                available: started.elapsed(),
+                available,
+                stages: stages.map(|t| describe(&t.report(started, replicas as usize))),
             });
         }
     }

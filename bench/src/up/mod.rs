@@ -12,6 +12,7 @@
 mod deploy;
 mod pods;
 mod run;
+mod timeline;
 mod watch;
 
 use std::time::Duration;
@@ -25,7 +26,7 @@ use skiff_tests::{Replica, ReplicaOptions, kubeconfig_for};
 use tokio::time::{Instant, sleep};
 
 pub use deploy::{DeployOutcome, deploy};
-pub use pods::{BurstOutcome, StartOutcome, burst, density, start_latency};
+pub use pods::{BurstOutcome, StartOutcome, burst, density, start_latency, warm_image};
 pub use run::{RunOutcome, fresh_module, run_to_first_200};
 
 /// The node `skiff up` registers.

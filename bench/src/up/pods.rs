@@ -13,6 +13,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::NODE;
+use super::timeline::{Timeline, describe};
 use super::watch::{Running, running};
 
 /// A pod of the benchmark labelled `bench=<label>`, bound to the node, running `image`.
@@ -80,6 +81,24 @@ pub struct BurstOutcome {
     pub pods: usize,
     pub created: Duration,
     pub running: Duration,
+    /// When half and all pods reached each stage (with `--timeline`).
+    pub stages: Option<String>,
+}
+
+/// Runs one pod of `image` until Running and deletes it, so the agent has the image's
+/// compiled code (as Kubernetes' density tests pre-pull their images).
+pub async fn warm_image(client: &Client, image: &str) -> anyhow::Result<Duration> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let mut watch = running(client.clone(), "warm").await?;
+    let created = Instant::now();
+    api.create(&PostParams::default(), &pod("warm", "warm", image)?)
+        .await
+        .context("creating the warm-up pod")?;
+    let took = wait_for(&mut watch, "warm", Duration::from_secs(120)).await? - created;
+    api.delete("warm", &Default::default())
+        .await
+        .context("deleting the warm-up pod")?;
+    Ok(took)
 }
 
 /// Creates `n` pods labelled `bench=<label>` from `clients` concurrent clients; waits (at
@@ -91,9 +110,15 @@ pub async fn burst(
     label: &str,
     image: &str,
     limit: Duration,
+    timeline: bool,
 ) -> anyhow::Result<BurstOutcome> {
     let api: Api<Pod> = Api::namespaced(client.clone(), "default");
     let mut watch = running(client.clone(), label).await?;
+    let stages = if timeline {
+        Some(Timeline::start(client.clone(), &format!("bench={label}")).await?)
+    } else {
+        None
+    };
     let started = Instant::now();
     stream::iter(0..n)
         .map(|i| {
@@ -122,10 +147,19 @@ pub async fn burst(
             last = at;
         }
     }
+    let stages = match stages {
+        // The timeline's own watch may be a moment behind the one that saw the last Running.
+        Some(timeline) => {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            Some(describe(&timeline.report(started, n)))
+        }
+        None => None,
+    };
     Ok(BurstOutcome {
         pods: n,
         created,
         running: last - started,
+        stages,
     })
 }
 
@@ -143,6 +177,7 @@ pub async fn density(
         "density",
         image,
         Duration::from_secs(900),
+        false,
     )
     .await
 }
