@@ -68,12 +68,17 @@ fn read_field(
                 Value::String(s) if s.is_empty() => {
                     out.remove(&field.name);
                 }
-                Value::Object(after) => match out.get_mut(&field.name) {
-                    Some(Value::Object(before)) => before.extend(after),
-                    _ => {
-                        out.insert(field.name.clone(), Value::Object(after));
+                // Inserted first (one search of the map): a message written twice is rare,
+                // and then the earlier one's fields go under the later one's.
+                Value::Object(after) => {
+                    let earlier = out.insert(field.name.clone(), Value::Object(after));
+                    if let (Some(Value::Object(mut before)), Some(Value::Object(after))) =
+                        (earlier, out.get_mut(&field.name))
+                    {
+                        before.extend(std::mem::take(after));
+                        *after = before;
                     }
-                },
+                }
                 json => {
                     out.insert(field.name.clone(), json);
                 }

@@ -8,6 +8,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use super::ProtoError;
 use super::plan::{FieldPlan, Plans, Scalar, Shape, Type};
@@ -28,7 +29,8 @@ pub(super) fn message(
     let Value::Object(object) = json else {
         return Err(ProtoError::field("", "expected an object"));
     };
-    let mut present: Vec<(&FieldPlan, Option<&Value>)> = Vec::with_capacity(object.len() + 1);
+    // On the stack for the objects Kubernetes has (a Container has ~25 keys at most set).
+    let mut present: SmallVec<[(&FieldPlan, Option<&Value>); 24]> = SmallVec::new();
     for (name, value) in object {
         match msg.by_name(name) {
             Some(field) if !field.inline && !value.is_null() => present.push((field, Some(value))),
