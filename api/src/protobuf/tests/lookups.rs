@@ -72,7 +72,7 @@ fn a_message_written_twice_is_merged() {
     let mut raw = meta(&[(1, "a"), (2, "gen-")]);
     raw.extend(meta(&[(3, "ns"), (1, "b")]));
     let mut body = b"k8s\0".to_vec();
-    body.extend_from_slice(&[0x0a, 0x07, 0x0a, 0x02, b'v', b'1', 0x12, 0x03]);
+    body.extend_from_slice(&[0x0a, 0x09, 0x0a, 0x02, b'v', b'1', 0x12, 0x03]);
     body.extend_from_slice(b"Pod");
     body.extend_from_slice(&[0x12, raw.len() as u8]);
     body.extend_from_slice(&raw);
