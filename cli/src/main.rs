@@ -20,6 +20,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// otherwise madvises its arenas for transparent huge pages, and every purge then re-fault
 /// cleared a whole 2 MiB page; during a 3,000-pod burst on `skiff up` the kernel's page
 /// clearing alone took 22% of the process's CPU (bench/README.md, "skiff up").
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -77,6 +77,7 @@ pub async fn run_with_metrics(
             watcher::Event::Init | watcher::Event::InitApply(_) => None,
         },
     );
+    let pod_cache = pods.clone();
     let watch_pods = follow(
         reflector::reflector(
             pod_writer,
@@ -88,8 +89,8 @@ pub async fn run_with_metrics(
             changes: changes_tx,
             what: "pods",
         },
-        |event| match event {
-            watcher::Event::Apply(pod) => Some(Change::Pod(Arc::new(pod))),
+        move |event| match event {
+            watcher::Event::Apply(pod) => Some(Change::Pod(cached(&pod_cache, pod))),
             watcher::Event::Delete(pod) => Some(Change::PodGone(pod.uid().unwrap_or_default())),
             watcher::Event::InitDone => Some(Change::Relisted),
             watcher::Event::Init | watcher::Event::InitApply(_) => None,
@@ -114,6 +115,16 @@ pub async fn run_with_metrics(
         result = watch_pods => result,
         () = passes => Ok(()),
         () = binds => Ok(()),
+    }
+}
+
+/// The reflector's own copy of `pod` (it stored the event just before handing it on), so the
+/// passes' cluster and the cache share one decoded pod rather than holding two; `pod` itself
+/// only if the cache no longer has that version.
+fn cached(cache: &Store<Pod>, pod: Pod) -> Arc<Pod> {
+    match cache.get(&reflector::ObjectRef::from_obj(&pod)) {
+        Some(stored) if stored.resource_version() == pod.resource_version() => stored,
+        _ => Arc::new(pod),
     }
 }
 

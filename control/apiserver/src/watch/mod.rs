@@ -81,9 +81,9 @@ impl WatchState {
         let old_matches = match &event.prev {
             None => false,
             Some(_) if !selective => true,
-            Some(p) => self.filter.matches(&self.cache.get(p).object),
+            Some(p) => self.filter.matches(&self.cache.get(p).view),
         };
-        let new_matches = !selective || self.filter.matches(&new.object);
+        let new_matches = !selective || self.filter.matches(&new.view);
         let kind = match event.kind {
             EventKind::Delete if old_matches || new_matches => EventType::Deleted,
             EventKind::Delete => return,
@@ -131,7 +131,7 @@ impl WatchState {
             Queued::Stored(kind, rendered) => (kind, rendered),
         };
         match self.format {
-            Format::Table(_) => self.table_line(kind.name(), (*rendered.object).clone()),
+            Format::Table(_) => self.table_line(kind.name(), rendered.object()),
             Format::Json => rendered.line(kind),
             Format::Protobuf => rendered.frame(kind),
         }

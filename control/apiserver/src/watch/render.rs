@@ -1,6 +1,7 @@
-//! Objects rendered once for every watcher of this API server: a write is decoded (for
-//! selectors and tables) and encoded as each kind of watch line once, however many watchers
-//! send it; each watcher then sends the same reference-counted bytes.
+//! Objects rendered once for every watcher of this API server: a write is decoded once, kept as
+//! its JSON bytes and the small part of it that selectors read, and encoded as each kind of
+//! watch line once, however many watchers send it; each watcher then sends the same
+//! reference-counted bytes.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -16,9 +17,11 @@ const RENDER_CACHE_REVISIONS: usize = 4096;
 
 /// One stored object version, decoded and encoded.
 pub(crate) struct Rendered {
-    /// The object with its `resourceVersion` (`Null` if the stored bytes are not JSON).
-    pub object: Arc<Value>,
-    /// The object as JSON.
+    /// What label and field selectors read of the object ([`selector_view`]). The whole decoded
+    /// object is not kept: the cache holds thousands of versions, and a decoded Pod is ten
+    /// times its JSON.
+    pub view: Value,
+    /// The object with its `resourceVersion`, as JSON (`null` if the stored bytes are not JSON).
     json: Bytes,
     /// `{"type":"ADDED|MODIFIED|DELETED","object":...}\n`, built on first use.
     lines: [OnceLock<Bytes>; 3],
@@ -49,17 +52,23 @@ impl Rendered {
         let object = objects::decode(kv).unwrap_or(Value::Null);
         let json = Bytes::from(serde_json::to_vec(&object).unwrap_or_default());
         Rendered {
-            object: Arc::new(object),
+            view: selector_view(object),
             json,
             lines: Default::default(),
             frames: Default::default(),
         }
     }
 
+    /// The whole object, decoded again from its JSON (for the rare watcher that needs more than
+    /// [`Rendered::view`]: a table row, a protobuf frame's first encoding).
+    pub(crate) fn object(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
+
     /// The protobuf watch frame, shared by every protobuf watcher that sends it.
     pub(crate) fn frame(&self, kind: EventType) -> Bytes {
         self.frames[kind as usize]
-            .get_or_init(|| super::protobuf_frame(kind.name(), &self.object))
+            .get_or_init(|| super::protobuf_frame(kind.name(), &self.object()))
             .clone()
     }
 
@@ -76,6 +85,24 @@ impl Rendered {
                 Bytes::from(line)
             })
             .clone()
+    }
+}
+
+/// The part of `object` that label and field selectors can read: every string, number and
+/// boolean reached through objects alone. A selector's path never passes through a list
+/// (`Value::get` of a name in a list is `None`), and a missing field, `null`, an object and a
+/// list all read as `""`, so dropping lists and nulls changes no match, and labels (an object
+/// of strings) stay whole.
+pub(crate) fn selector_view(object: Value) -> Value {
+    match object {
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .filter(|(_, v)| !matches!(v, Value::Array(_) | Value::Null))
+                .map(|(k, v)| (k, selector_view(v)))
+                .collect(),
+        ),
+        scalar => scalar,
     }
 }
 
@@ -155,7 +182,8 @@ mod tests {
             br#"{"type":"MODIFIED","object":{"metadata":{"name":"a","resourceVersion":"5"}}}
 "#
         );
-        assert_eq!(a.object["metadata"]["resourceVersion"], "5");
+        assert_eq!(a.view["metadata"]["resourceVersion"], "5");
+        assert_eq!(a.object()["metadata"]["name"], "a");
         for rev in 6..6 + RENDER_CACHE_REVISIONS as u64 {
             cache.get(&kv("/c", rev, "{}"));
         }
@@ -164,5 +192,49 @@ mod tests {
             !Arc::ptr_eq(&a, &evicted),
             "the oldest revision was forgotten"
         );
+    }
+
+    #[test]
+    fn the_selector_view_matches_as_the_object_does() {
+        use skiff_api::selector::{FieldSelector, LabelSelector};
+        let pod = serde_json::json!({
+            "metadata": {"name": "p", "labels": {"app": "web", "tier": "1"}, "ownerReferences": [{"uid": "u"}]},
+            "spec": {"nodeName": "n1", "hostNetwork": false, "priority": 7, "containers": [{"name": "c"}], "x": null},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready"}]},
+        });
+        let view = selector_view(pod.clone());
+        assert!(view["spec"].get("containers").is_none());
+        assert!(view["status"].get("conditions").is_none());
+        let fields = [
+            "spec.nodeName=n1",
+            "spec.nodeName!=n1",
+            "spec.nodeName=",
+            "spec.hostNetwork=false",
+            "spec.priority=7",
+            "spec.containers=",
+            "spec.containers.0.name=c",
+            "spec.x=",
+            "status.phase=Running,metadata.name=p",
+            "metadata.ownerReferences=",
+            "metadata.missing!=",
+        ];
+        for text in fields {
+            let selector = FieldSelector::parse(text).unwrap();
+            assert_eq!(selector.matches(&view), selector.matches(&pod), "{text}");
+        }
+        for text in [
+            "app=web",
+            "app in (web,db),tier",
+            "app!=web",
+            "!tier",
+            "tier=2",
+        ] {
+            let selector = LabelSelector::parse(text).unwrap();
+            assert_eq!(
+                selector.matches_object(&view),
+                selector.matches_object(&pod),
+                "{text}"
+            );
+        }
     }
 }

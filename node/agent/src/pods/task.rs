@@ -91,7 +91,9 @@ struct Reports {
 impl PodTask {
     pub async fn run(mut self, cancel: CancellationToken) -> Outcome {
         let pod = self.pod.borrow_and_update().clone();
-        let (refs, refresh_at) = self.fetch(&pod, &References::default()).await;
+        // The API calls below are boxed: their futures are large and short-lived, and inline
+        // they would stay in every idle pod's task for its whole life.
+        let (refs, refresh_at) = Box::pin(self.fetch(&pod, &References::default())).await;
         let input = Arc::new(PodInput {
             pod: pod.clone(),
             refs: refs.clone(),
@@ -124,9 +126,9 @@ impl PodTask {
         }
         if inputs.tx.is_some() {
             let last = reports.status.borrow().clone();
-            reports.writer.write(&last).await;
+            Box::pin(reports.writer.write(&last)).await;
             if inputs.pod.metadata.deletion_timestamp.is_some() {
-                delete_now(&reports.pods, &inputs.pod).await;
+                Box::pin(delete_now(&reports.pods, &inputs.pod)).await;
             }
         }
         Outcome::Finished
@@ -171,22 +173,22 @@ impl PodTask {
                         if same_spec {
                             inputs.resend();
                         } else {
-                            self.refresh(inputs, true).await;
+                            Box::pin(self.refresh(inputs, true)).await;
                         }
                     }
                 },
                 Ok(()) = reports.status.changed() => {
                     let current = reports.status.borrow_and_update().clone();
                     self.settings.restarts.record(&reports.uid, &current);
-                    reports.writer.write(&current).await;
+                    Box::pin(reports.writer.write(&current)).await;
                 }
                 Some(event) = reports.events.recv() => self.events.post(&reports.uid, event),
                 () = tokio::time::sleep_until(inputs.refresh_at), if inputs.tx.is_some() => {
-                    self.refresh(inputs, false).await;
+                    Box::pin(self.refresh(inputs, false)).await;
                 }
                 () = sleep_until(reports.writer.retry_at) => {
                     let current = reports.status.borrow().clone();
-                    reports.writer.write(&current).await;
+                    Box::pin(reports.writer.write(&current)).await;
                 }
             }
         }

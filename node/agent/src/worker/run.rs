@@ -130,7 +130,7 @@ impl Worker {
         } else {
             self.grace()
         };
-        self.teardown(grace, !stopping).await;
+        Box::pin(self.teardown(grace, !stopping)).await;
         result
     }
 
@@ -149,7 +149,9 @@ impl Worker {
             if self.deleting() {
                 return Ok(());
             }
-            self.step().await?;
+            // Boxed: a step's future (starting containers, writing volumes) is large and lives
+            // only during the step; inline, every idle pod's task would hold its space for life.
+            Box::pin(self.step()).await?;
             self.publish();
             let wake = self.next_wake();
             tokio::select! {
