@@ -7,7 +7,7 @@
 //! `apiVersion` 1 and `kind` 2, `raw` 2, `contentEncoding` 3, `contentType` 4; `WatchEvent`:
 //! `type` 1, `object` 2 with `raw` 1); the object inside goes through its plan.
 
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::{OnceLock, RwLock};
 
 use rustc_hash::FxHashMap;
 use serde_json::Value;
@@ -98,9 +98,7 @@ pub(super) fn plan_of(api_version: &str, kind: &str) -> Result<usize, ProtoError
     type Known = FxHashMap<String, FxHashMap<String, usize>>;
     static KNOWN: OnceLock<RwLock<Known>> = OnceLock::new();
     let known = KNOWN.get_or_init(RwLock::default);
-    let remembered = known
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
+    let remembered = skiff_sync::read(known)
         .get(api_version)
         .and_then(|kinds| kinds.get(kind).copied());
     if let Some(plan) = remembered {
@@ -112,9 +110,7 @@ pub(super) fn plan_of(api_version: &str, kind: &str) -> Result<usize, ProtoError
             api_version: api_version.to_owned(),
             kind: kind.to_owned(),
         })?;
-    known
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
+    skiff_sync::write(known)
         .entry(api_version.to_owned())
         .or_default()
         .insert(kind.to_owned(), plan);
