@@ -37,7 +37,9 @@ pub(super) fn message(
             _ => {}
         }
     }
-    present.extend(msg.fields.iter().filter(|f| f.inline).map(|f| (f, None)));
+    if msg.has_inline {
+        present.extend(msg.fields.iter().filter(|f| f.inline).map(|f| (f, None)));
+    }
     present.sort_unstable_by_key(|(field, _)| field.number);
     for (field, value) in present {
         match value {
