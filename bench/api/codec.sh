@@ -7,6 +7,7 @@
 #   bash bench/api/codec.sh
 #
 # Knobs (environment): CLIENTS=1,16 ROUNDS=3 DURATION=5 WARMUP=1 LIST_SIZE=100
+#   OPS=create,list CODECS=json,protobuf (one alone: to profile the server on it)
 #   NO_BUILD=1 (use the release binaries already built)  CARGO_TARGET_DIR (default target-bench)
 #   SKIFF_BIN (another skiff binary)  BENCH_BIN_DIR (where codec-bench and store-bench are)
 #   BENCH_TMPDIR=/tmp  KEEP=1 (keep the data dir and log)
@@ -45,5 +46,6 @@ log "skiff up on 127.0.0.1:$PORT; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/l
 "$BIN/codec-bench" --endpoint "https://127.0.0.1:$PORT" --ca "$WORK/data/pki/ca.crt" \
     --token-file "$WORK/data/admin-token" --clients "${CLIENTS:-1,16}" \
     --rounds "${ROUNDS:-3}" --duration "${DURATION:-5}" --warmup "${WARMUP:-1}" \
-    --list-size "${LIST_SIZE:-100}"
+    --list-size "${LIST_SIZE:-100}" --ops "${OPS:-create,list}" \
+    --codecs "${CODECS:-json,protobuf}"
 log "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -57,46 +57,23 @@ fn read_field(
     match field.shape {
         Shape::Single => {
             let json = one(plans, field.ty, value, field.number, depth)?;
-            if field.inline {
-                if let Value::Object(fields) = json {
-                    out.extend(fields);
-                }
-                return Ok(());
-            }
-            match json {
-                Value::Null => {}
-                Value::String(s) if s.is_empty() => {
-                    out.remove(&field.name);
-                }
-                Value::Object(after) => match out.get_mut(&field.name) {
-                    Some(Value::Object(before)) => before.extend(after),
-                    _ => {
-                        out.insert(field.name.clone(), Value::Object(after));
-                    }
-                },
-                json => {
-                    out.insert(field.name.clone(), json);
-                }
-            }
+            single_value(field, json, out);
         }
         Shape::List { .. } => {
-            // Looked up before inserting: a list's records are many, its name cloned once.
-            if !out.contains_key(&field.name) {
-                out.insert(field.name.clone(), Value::Array(Vec::new()));
-            }
-            let Some(Value::Array(items)) = out.get_mut(&field.name) else {
-                return Ok(());
-            };
-            match (field.ty, value) {
-                (Type::Scalar(s), Wire::Len(packed)) if wire_type(s) != wire::LEN => {
-                    let mut rest = packed;
-                    while !rest.is_empty() {
-                        let (item, tail) = packed_scalar(s, rest, field.number)?;
-                        items.push(item);
-                        rest = tail;
-                    }
+            // One search of the map for a list already begun; a new one is inserted after
+            // its first record is read (its name cloned once).
+            let (mut fresh, mut absent) = (Vec::new(), false);
+            let items = match out.get_mut(&field.name) {
+                Some(Value::Array(items)) => items,
+                Some(_) => return Ok(()),
+                None => {
+                    absent = true;
+                    &mut fresh
                 }
-                (ty, value) => items.push(one(plans, ty, value, field.number, depth)?),
+            };
+            list_items(plans, field, value, depth, items)?;
+            if absent {
+                out.insert(field.name.clone(), Value::Array(fresh));
             }
         }
         Shape::Map { key } => {
@@ -104,13 +81,71 @@ fn read_field(
                 return Err(WireError::WrongWireType(field.number).into());
             };
             let (k, v) = map_entry(plans, key, field.ty, entry, depth)?;
-            if !out.contains_key(&field.name) {
-                out.insert(field.name.clone(), Value::Object(Map::new()));
-            }
-            if let Some(Value::Object(map)) = out.get_mut(&field.name) {
-                map.insert(k, v);
+            match out.get_mut(&field.name) {
+                Some(Value::Object(map)) => {
+                    map.insert(k, v);
+                }
+                Some(_) => {}
+                None => {
+                    let mut map = Map::new();
+                    map.insert(k, v);
+                    out.insert(field.name.clone(), Value::Object(map));
+                }
             }
         }
+    }
+    Ok(())
+}
+
+/// A singular field's value into `out`: an inline message's fields are `out`'s own, an
+/// empty string is no value, a message written again is merged into the earlier one.
+fn single_value(field: &FieldPlan, json: Value, out: &mut Map<String, Value>) {
+    if field.inline {
+        if let Value::Object(fields) = json {
+            out.extend(fields);
+        }
+        return;
+    }
+    match json {
+        Value::Null => {}
+        Value::String(s) if s.is_empty() => {
+            out.remove(&field.name);
+        }
+        // Inserted first (one search of the map): a message written twice is rare,
+        // and then the earlier one's fields go under the later one's.
+        Value::Object(after) => {
+            let earlier = out.insert(field.name.clone(), Value::Object(after));
+            if let (Some(Value::Object(mut before)), Some(Value::Object(after))) =
+                (earlier, out.get_mut(&field.name))
+            {
+                before.extend(std::mem::take(after));
+                *after = before;
+            }
+        }
+        json => {
+            out.insert(field.name.clone(), json);
+        }
+    }
+}
+
+/// The items of one record of a repeated field: one value, or a packed run of scalars.
+fn list_items(
+    plans: &Plans,
+    field: &FieldPlan,
+    value: Wire<'_>,
+    depth: usize,
+    items: &mut Vec<Value>,
+) -> Result<(), ProtoError> {
+    match (field.ty, value) {
+        (Type::Scalar(s), Wire::Len(packed)) if wire_type(s) != wire::LEN => {
+            let mut rest = packed;
+            while !rest.is_empty() {
+                let (item, tail) = packed_scalar(s, rest, field.number)?;
+                items.push(item);
+                rest = tail;
+            }
+        }
+        (ty, value) => items.push(one(plans, ty, value, field.number, depth)?),
     }
     Ok(())
 }

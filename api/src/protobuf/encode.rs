@@ -8,6 +8,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use super::ProtoError;
 use super::plan::{FieldPlan, Plans, Scalar, Shape, Type};
@@ -28,14 +29,17 @@ pub(super) fn message(
     let Value::Object(object) = json else {
         return Err(ProtoError::field("", "expected an object"));
     };
-    let mut present: Vec<(&FieldPlan, Option<&Value>)> = Vec::with_capacity(object.len() + 1);
+    // On the stack for the objects Kubernetes has (a Container has ~25 keys at most set).
+    let mut present: SmallVec<[(&FieldPlan, Option<&Value>); 24]> = SmallVec::new();
     for (name, value) in object {
         match msg.by_name(name) {
             Some(field) if !field.inline && !value.is_null() => present.push((field, Some(value))),
             _ => {}
         }
     }
-    present.extend(msg.fields.iter().filter(|f| f.inline).map(|f| (f, None)));
+    if msg.has_inline {
+        present.extend(msg.fields.iter().filter(|f| f.inline).map(|f| (f, None)));
+    }
     present.sort_unstable_by_key(|(field, _)| field.number);
     for (field, value) in present {
         match value {

@@ -7,6 +7,9 @@
 //! `apiVersion` 1 and `kind` 2, `raw` 2, `contentEncoding` 3, `contentType` 4; `WatchEvent`:
 //! `type` 1, `object` 2 with `raw` 1); the object inside goes through its plan.
 
+use std::sync::{OnceLock, PoisonError, RwLock};
+
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::descriptors::message_for;
@@ -88,13 +91,40 @@ pub fn decode_object(body: &[u8]) -> Result<Value, ProtoError> {
     Ok(object)
 }
 
+/// The plan of an apiVersion/kind, remembered once found: every request body and answer
+/// asks, and working it out formats the message's full name and looks it up twice. Only
+/// kinds with a message are remembered, so the table is bounded by the descriptor pool.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "skiff-api depends on no other workspace crate (tests/tests/architecture/deps.rs), \
+              so not on skiff_sync; poisoning is recovered from as skiff_sync does, and the \
+              table is only ever added to, so a panic cannot leave it half-updated"
+)]
 pub(super) fn plan_of(api_version: &str, kind: &str) -> Result<usize, ProtoError> {
-    message_for(api_version, kind)
+    type Known = FxHashMap<String, FxHashMap<String, usize>>;
+    static KNOWN: OnceLock<RwLock<Known>> = OnceLock::new();
+    let known = KNOWN.get_or_init(RwLock::default);
+    let remembered = known
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(api_version)
+        .and_then(|kinds| kinds.get(kind).copied());
+    if let Some(plan) = remembered {
+        return Ok(plan);
+    }
+    let plan = message_for(api_version, kind)
         .and_then(|desc| plans().find(desc.full_name()))
         .ok_or_else(|| ProtoError::NoMessage {
             api_version: api_version.to_owned(),
             kind: kind.to_owned(),
-        })
+        })?;
+    known
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(api_version.to_owned())
+        .or_default()
+        .insert(kind.to_owned(), plan);
+    Ok(plan)
 }
 
 /// `object` (which names its `apiVersion` and `kind`) as an enveloped protobuf body.

@@ -67,7 +67,11 @@ pub(super) fn end(buf: &mut Vec<u8>, placeholder: usize) {
         n += 1;
     }
     prefix[n] = rest as u8;
-    buf.splice(placeholder..=placeholder, prefix[..=n].iter().copied());
+    // Widened by `n` bytes: the record's bytes move up once, then the length goes in front.
+    let record_end = buf.len();
+    buf.resize(record_end + n, 0);
+    buf.copy_within(placeholder + 1..record_end, placeholder + 1 + n);
+    buf[placeholder..=placeholder + n].copy_from_slice(&prefix[..=n]);
 }
 
 /// One record's value.
@@ -173,15 +177,17 @@ mod tests {
 
     #[test]
     fn long_records_get_their_length_put_in_front() {
-        for len in [0usize, 1, 127, 128, 300, 20_000] {
+        for len in [0usize, 1, 127, 128, 300, 16_383, 16_384, 20_000] {
+            // Bytes that differ, so a record moved to the wrong place shows.
+            let record: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             let mut buf = vec![9];
             let at = begin(&mut buf, 2);
-            buf.extend(std::iter::repeat_n(7u8, len));
+            buf.extend_from_slice(&record);
             end(&mut buf, at);
             let mut reader = Reader::new(&buf[1..]);
             let (number, value) = reader.next().expect("a record").expect("valid");
             assert_eq!(number, 2);
-            assert_eq!(value, Wire::Len(&vec![7u8; len]));
+            assert_eq!(value, Wire::Len(&record));
             assert!(reader.next().is_none());
         }
     }

@@ -59,6 +59,10 @@ pub(crate) fn check(info: &ResourceInfo, obj: &Value) -> Result<Vec<String>, Vec
     }
 }
 
+/// Decodes `obj` as a `T` once without tracking where it is: serde_path_to_error's wrapper
+/// around every value costs about as much as the decode itself, and most objects are valid.
+/// Only when that fails is it decoded again with the path tracked, for the error's field
+/// (the same deserializer over the same value fails the same way).
 fn decode<T: DeserializeOwned>(obj: &Value) -> Result<Vec<String>, Vec<FieldError>> {
     let mut unknown = Vec::new();
     let mut record = |path: serde_ignored::Path<'_>| {
@@ -67,6 +71,11 @@ fn decode<T: DeserializeOwned>(obj: &Value) -> Result<Vec<String>, Vec<FieldErro
         unknown.push(out);
     };
     let ignored = serde_ignored::Deserializer::new(obj, &mut record);
+    if T::deserialize(ignored).is_ok() {
+        return Ok(unknown);
+    }
+    let mut ignore = |_: serde_ignored::Path<'_>| {};
+    let ignored = serde_ignored::Deserializer::new(obj, &mut ignore);
     match serde_path_to_error::deserialize::<_, T>(ignored) {
         Ok(_) => Ok(unknown),
         Err(e) => Err(vec![type_error(obj, &e)]),

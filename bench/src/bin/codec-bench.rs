@@ -41,6 +41,12 @@ struct Cli {
     /// Pods in the listed namespace (each list returns all of them).
     #[arg(long, default_value_t = 100)]
     list_size: usize,
+    /// Ops to run (both by default; one alone is for profiling the server on it).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Op::Create, Op::List])]
+    ops: Vec<Op>,
+    /// Codecs to run (both by default; one alone leaves the ratio table without a ratio).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Codec::Json, Codec::Protobuf])]
+    codecs: Vec<Codec>,
 }
 
 /// One run's throughput, kept for the ratio table.
@@ -62,7 +68,7 @@ async fn main() -> Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut rows = Vec::new();
     let mut run = 0;
-    for op in [Op::Create, Op::List] {
+    for &op in &cli.ops {
         for &clients in &cli.clients {
             for round in 1..=cli.rounds {
                 // Alternate which codec goes first, so drift in the machine's load is shared.
@@ -71,7 +77,7 @@ async fn main() -> Result<()> {
                 } else {
                     [Codec::Protobuf, Codec::Json]
                 };
-                for codec in order {
+                for codec in order.into_iter().filter(|c| cli.codecs.contains(c)) {
                     run += 1;
                     let spec = Arc::new(codec::Spec {
                         endpoint: endpoint.clone(),
@@ -108,7 +114,7 @@ async fn main() -> Result<()> {
             }
         }
     }
-    print_ratios(&rows, &cli.clients);
+    print_ratios(&rows, &cli.ops, &cli.clients);
     Ok(())
 }
 
@@ -151,10 +157,10 @@ async fn setup(endpoint: &Endpoint, list_size: usize) -> Result<()> {
 }
 
 /// Median ops/s of each (op, clients, codec) and protobuf's ratio to JSON.
-fn print_ratios(rows: &[Row], clients: &[usize]) {
+fn print_ratios(rows: &[Row], ops: &[Op], clients: &[usize]) {
     println!("\n| op | clients | JSON ops/s | protobuf ops/s | protobuf/JSON |");
     println!("|---|---|---|---|---|");
-    for op in [Op::Create, Op::List] {
+    for &op in ops {
         for &c in clients {
             let median = |codec: Codec| {
                 let mut v: Vec<f64> = rows

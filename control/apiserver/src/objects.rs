@@ -73,8 +73,12 @@ pub(crate) fn set_resource_version(obj: &mut Value, revision: u64) {
     }
 }
 
-/// The bytes to store: the object without `resourceVersion`.
+/// The bytes to store: the object without `resourceVersion` (copied without it only when it
+/// has one: a create's object never does).
 pub(crate) fn encode(obj: &Value) -> Vec<u8> {
+    if obj["metadata"].get("resourceVersion").is_none() {
+        return serde_json::to_vec(obj).unwrap_or_default();
+    }
     let mut copy = obj.clone();
     if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("resourceVersion");

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::*;
 
 mod fixtures;
+mod lookups;
 mod oracle;
 mod reflect;
 mod transcode;
