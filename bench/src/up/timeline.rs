@@ -48,7 +48,7 @@ fn stages(pod: &Pod) -> [bool; 4] {
 fn note(seen: &Mutex<Seen>, pod: &Pod, now: Instant) {
     let reached = stages(pod);
     let name = pod.metadata.name.clone().unwrap_or_default();
-    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    let mut seen = skiff_sync::lock(seen);
     let times = seen.entry(name).or_default();
     for (at, reached) in times.iter_mut().zip(reached) {
         if reached && at.is_none() {
@@ -94,7 +94,7 @@ impl Timeline {
         started: Instant,
         n: usize,
     ) -> Vec<(&'static str, Option<Duration>, Option<Duration>)> {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = skiff_sync::lock(&self.seen);
         STAGES
             .iter()
             .enumerate()
