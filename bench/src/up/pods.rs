@@ -43,23 +43,37 @@ pub struct StartOutcome {
 pub async fn start_latency(client: &Client, n: usize, image: &str) -> anyhow::Result<StartOutcome> {
     let api: Api<Pod> = Api::namespaced(client.clone(), "default");
     let mut watch = running(client.clone(), "start").await?;
-    let created = Instant::now();
-    api.create(&PostParams::default(), &pod("start-cold", "start", image)?)
-        .await
-        .context("creating start-cold")?;
-    let cold = wait_for(&mut watch, "start-cold", Duration::from_secs(120)).await? - created;
+    let cold = start_one(
+        &api,
+        &mut watch,
+        "start-cold",
+        image,
+        Duration::from_secs(120),
+    )
+    .await?;
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
         let name = format!("start-{i:04}");
-        let created = Instant::now();
-        api.create(&PostParams::default(), &pod(&name, "start", image)?)
-            .await
-            .with_context(|| format!("creating {name}"))?;
-        let seen = wait_for(&mut watch, &name, Duration::from_secs(30)).await?;
-        samples.push(seen - created);
+        samples.push(start_one(&api, &mut watch, &name, image, Duration::from_secs(30)).await?);
     }
     samples.sort();
     Ok(StartOutcome { samples, cold })
+}
+
+/// Creates pod `name` (labelled as `watch` watches) and returns the time from the create
+/// until `watch` saw it Running, at most `limit`.
+async fn start_one(
+    api: &Api<Pod>,
+    watch: &mut Running,
+    name: &str,
+    image: &str,
+    limit: Duration,
+) -> anyhow::Result<Duration> {
+    let created = Instant::now();
+    api.create(&PostParams::default(), &pod(name, &watch.label, image)?)
+        .await
+        .with_context(|| format!("creating {name}"))?;
+    Ok(wait_for(watch, name, limit).await? - created)
 }
 
 async fn wait_for(watch: &mut Running, name: &str, limit: Duration) -> anyhow::Result<Instant> {
@@ -90,11 +104,7 @@ pub struct BurstOutcome {
 pub async fn warm_image(client: &Client, image: &str) -> anyhow::Result<Duration> {
     let api: Api<Pod> = Api::namespaced(client.clone(), "default");
     let mut watch = running(client.clone(), "warm").await?;
-    let created = Instant::now();
-    api.create(&PostParams::default(), &pod("warm", "warm", image)?)
-        .await
-        .context("creating the warm-up pod")?;
-    let took = wait_for(&mut watch, "warm", Duration::from_secs(120)).await? - created;
+    let took = start_one(&api, &mut watch, "warm", image, Duration::from_secs(120)).await?;
     api.delete("warm", &Default::default())
         .await
         .context("deleting the warm-up pod")?;

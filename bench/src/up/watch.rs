@@ -13,6 +13,8 @@ use tokio::time::Instant;
 
 /// Pods first seen Running, with when; the task ends when the receiver is dropped.
 pub struct Running {
+    /// The `bench=` label of the watched pods.
+    pub label: String,
     pub seen: mpsc::UnboundedReceiver<(String, Instant)>,
     pub task: JoinHandle<()>,
 }
@@ -57,5 +59,9 @@ pub async fn running(client: Client, label: &str) -> anyhow::Result<Running> {
         }
     });
     listed.await?;
-    Ok(Running { seen, task })
+    Ok(Running {
+        label: label.to_owned(),
+        seen,
+        task,
+    })
 }
