@@ -215,12 +215,19 @@ async fn port_taken_on_one_node(fleet: &mut skiff_tests::Fleet) -> anyhow::Resul
     )
     .await?;
     agent.check_running()?;
-    // No endpoint yet: net-b accepts and resets (a refusal would mean no listener).
-    let b = tokio::net::TcpStream::connect((NODES[1], port)).await;
-    let refused = b
-        .as_ref()
-        .is_err_and(|e| e.kind() != std::io::ErrorKind::ConnectionReset);
-    ensure!(!refused, "net-b does not listen on {port}: {b:?}");
+    // No endpoint yet: net-b accepts and resets (a refusal means no listener yet: net-b
+    // sees the Service through its own watch, maybe after net-a reported).
+    skiff_tests::fleet::poll(
+        &format!("net-b to listen on {port}"),
+        crate::support::WAIT,
+        || async {
+            let b = tokio::net::TcpStream::connect((NODES[1], port)).await;
+            Ok(!b
+                .as_ref()
+                .is_err_and(|e| e.kind() != std::io::ErrorKind::ConnectionReset))
+        },
+    )
+    .await?;
     drop(squatter);
     Ok(())
 }
