@@ -172,7 +172,6 @@ impl Agent {
             .data_dir
             .join("pods")
             .join(uid)
-            .join("logs")
             .join(format!("{container}.log"));
         std::fs::read_to_string(path).unwrap_or_default()
     }

@@ -59,7 +59,7 @@ pub struct PodFacts {
     pub node_name: String,
     pub pod_ip: IpAddr,
     pub host_ip: IpAddr,
-    /// The pod's host directory: `volumes/<name>` and `logs/` live under it.
+    /// The pod's host directory: `volumes/<name>` and the containers' `<name>.log` live in it.
     pub pod_dir: PathBuf,
     /// Node allocatable cpu and memory: the downward API's value for an unset limit.
     pub node_cpu_millis: u64,
@@ -114,7 +114,7 @@ pub fn plan_pod(pod: &Pod, refs: &References, facts: &PodFacts) -> PodPlan {
             ip: facts.pod_ip,
             name: pod.metadata.name.clone().unwrap_or_default(),
             namespace: facts.namespace.clone(),
-            log_dir: facts.pod_dir.join("logs"),
+            log_dir: facts.pod_dir.clone(),
         },
         volumes: volumes::plan_volumes(pod, refs, facts),
         init_containers: spec.init_containers.iter().flatten().map(plan).collect(),

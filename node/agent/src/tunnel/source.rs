@@ -114,7 +114,7 @@ impl ContainerLogs for RuntimeLogs {
 
 /// The agent's [`ContainerLogs`]: the runtime's containers first; for a container the
 /// runtime does not have (a finished pod that a restarted agent does not run again, or one
-/// whose worker has not created it yet), the files under `<pods dir>/<uid>/logs/` that an
+/// whose worker has not created it yet), the files under `<pods dir>/<uid>/` that an
 /// earlier agent process wrote, as the kubelet reads `/var/log/pods` whatever happened to
 /// the container.
 pub struct NodeLogs {
@@ -146,14 +146,16 @@ impl NodeLogs {
             return None;
         }
         let suffix = if previous { "previous.log" } else { "log" };
-        let path = self
-            .pods_dir
-            .join(uid)
-            .join("logs")
-            .join(format!("{container}.{suffix}"));
-        LogFile::left_on_disk(path, LogConfig::default(), self.fds.clone())
-            .ok()
-            .flatten()
+        let file = format!("{container}.{suffix}");
+        let pod_dir = self.pods_dir.join(uid);
+        // `<uid>/<container>.log`; agents before 2026-12-06 wrote `<uid>/logs/<container>.log`.
+        [pod_dir.join(&file), pod_dir.join("logs").join(&file)]
+            .into_iter()
+            .find_map(|path| {
+                LogFile::left_on_disk(path, LogConfig::default(), self.fds.clone())
+                    .ok()
+                    .flatten()
+            })
     }
 }
 

@@ -210,10 +210,7 @@ fn command_args_limits_and_ports() {
     );
     assert_eq!(plan.sandbox.id, "u-1");
     assert_eq!(plan.sandbox.ip.to_string(), "10.244.1.7");
-    assert_eq!(
-        plan.sandbox.log_dir,
-        PathBuf::from("/var/skiff/pods/u-1/logs")
-    );
+    assert_eq!(plan.sandbox.log_dir, PathBuf::from("/var/skiff/pods/u-1"));
 }
 
 mod volumes;
