@@ -127,8 +127,8 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, c: Arc<HpaCtx>) -> Result<
         Ok(s) => crate::hpa_metrics::pod_usage(&ctx.client, &ns, &s.selector).await,
         Err(_) => Ok(Vec::new()),
     };
-    let pods: Vec<k8s_openapi::api::core::v1::Pod> =
-        ctx.pods_in(&ns).iter().map(|p| (**p).clone()).collect();
+    let cached = ctx.pods_in(&ns);
+    let pods: Vec<&k8s_openapi::api::core::v1::Pod> = cached.iter().map(|p| &**p).collect();
     let memory = skiff_sync::lock(&c.memory)
         .get(&key)
         .cloned()

@@ -99,8 +99,8 @@ pub struct TargetScale {
 pub struct HpaInput<'a> {
     /// The target's scale, or why it could not be read.
     pub scale: Result<&'a TargetScale, &'a str>,
-    /// The pods of the HPA's namespace.
-    pub pods: &'a [Pod],
+    /// The pods of the HPA's namespace (borrowed from the shared cache, never copied).
+    pub pods: &'a [&'a Pod],
     /// Every pod's usage, or why the metrics API did not answer.
     pub metrics: Result<&'a [PodUsage], &'a str>,
     /// The recommendations remembered from earlier reconciles.
@@ -281,7 +281,7 @@ fn metric_specs(metrics: &Option<Vec<MetricSpec>>) -> Vec<MetricSpec> {
 }
 
 /// The pods the scale's selector selects (none when it does not parse).
-fn selected_pods<'a>(scale: &TargetScale, pods: &'a [Pod]) -> Vec<&'a Pod> {
+fn selected_pods<'a>(scale: &TargetScale, pods: &[&'a Pod]) -> Vec<&'a Pod> {
     let Ok(sel) = LabelSelector::parse(&scale.selector) else {
         return Vec::new();
     };
@@ -289,6 +289,7 @@ fn selected_pods<'a>(scale: &TargetScale, pods: &'a [Pod]) -> Vec<&'a Pod> {
         return Vec::new();
     }
     pods.iter()
+        .copied()
         .filter(|p| sel.matches(&crate::common::labels_of(&p.metadata)))
         .collect()
 }

@@ -60,7 +60,7 @@ fn decide(
         h,
         HpaInput {
             scale: Ok(&scale),
-            pods,
+            pods: &pods.iter().collect::<Vec<_>>(),
             metrics: Ok(samples),
             history: &[],
             scale_events: &[],
@@ -217,7 +217,7 @@ fn limits_and_the_scale_down_window() {
             h,
             HpaInput {
                 scale: Ok(&scale),
-                pods: &pods,
+                pods: &pods.iter().collect::<Vec<_>>(),
                 metrics: Ok(&idle),
                 history: &history,
                 scale_events: &[],

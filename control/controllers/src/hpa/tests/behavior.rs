@@ -122,7 +122,7 @@ fn decide_with(
         h,
         HpaInput {
             scale: Ok(&scale),
-            pods: &pods,
+            pods: &pods.iter().collect::<Vec<_>>(),
             metrics: Ok(&samples),
             history,
             scale_events: events,

@@ -16,7 +16,7 @@ fn missing_metrics_api_and_scale() {
         &h,
         HpaInput {
             scale: Ok(&scale),
-            pods: &pods,
+            pods: &pods.iter().collect::<Vec<_>>(),
             metrics: Err(why),
             history: &[],
             scale_events: &[],
@@ -50,7 +50,7 @@ fn missing_metrics_api_and_scale() {
         &h,
         HpaInput {
             scale: Err("deployments.apps \"web\" not found"),
-            pods: &pods,
+            pods: &pods.iter().collect::<Vec<_>>(),
             metrics: Err(why),
             history: &[],
             scale_events: &[],
@@ -70,7 +70,7 @@ fn missing_metrics_api_and_scale() {
         &h,
         HpaInput {
             scale: Ok(&zero),
-            pods: &pods,
+            pods: &pods.iter().collect::<Vec<_>>(),
             metrics: Err(why),
             history: &[],
             scale_events: &[],
@@ -87,7 +87,7 @@ fn missing_metrics_api_and_scale() {
         &raised,
         HpaInput {
             scale: Ok(&scale),
-            pods: &pods,
+            pods: &pods.iter().collect::<Vec<_>>(),
             metrics: Err(why),
             history: &[],
             scale_events: &[],
