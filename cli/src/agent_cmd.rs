@@ -84,6 +84,12 @@ pub struct AgentTuning {
     /// containerLogMaxFiles, whose default is 5: skiff keeps 2 on an edge device's disk).
     #[arg(long, default_value_t = 2, value_name = "N")]
     container_log_max_files: usize,
+    /// Where Secret, ConfigMap, projected and downwardAPI volumes (and emptyDir of medium
+    /// Memory) are kept, one directory per pod (default: under /dev/shm when it is a tmpfs of
+    /// at least 1 GiB, else under the data directory). The agent removes the pod-UID-named
+    /// directories in it that belong to no pod of this node.
+    #[arg(long, value_name = "DIR")]
+    volumes_dir: Option<PathBuf>,
 }
 
 impl AgentTuning {
@@ -100,6 +106,7 @@ impl AgentTuning {
         options.default_pod_cidr = self.pod_cidr.clone();
         options.node_ip = self.node_ip;
         options.overlay_port = self.overlay_port;
+        options.volumes_dir = self.volumes_dir.clone();
         options.refs_retry = Duration::from_millis(self.refs_retry_ms.max(100));
         anyhow::ensure!(
             self.metrics_seconds > 0,
