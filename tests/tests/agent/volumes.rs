@@ -73,8 +73,14 @@ fn secret_volumes_live_in_memory_and_are_cleaned_up() {
             ensure!(std::fs::read_to_string(&on_disk)? == "swordfish");
             return Ok(());
         };
+        let named = root
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         ensure!(
-            shm_fit && root.starts_with("/dev/shm/skiff-volumes-node-"),
+            shm_fit
+                && root.parent() == Some(Path::new("/dev/shm"))
+                && named.starts_with("skiff-volumes-node-"),
             "{root:?}"
         );
         let in_memory = root.join(&uid).join("secret/word");
@@ -115,12 +121,12 @@ async fn restarted_agent_sweeps_and_rewrites(s: &mut Setup, root: &Path) -> anyh
         "the stale directory swept and the live pod's file back",
         WAIT,
         || async {
-            s.agent.check_running()?;
             Ok(!root.join(STALE_UID).exists()
                 && std::fs::read(&written).is_ok_and(|b| b == b"swordfish"))
         },
     )
-    .await?;
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}; agent: {}", s.agent.last_stderr()))?;
     ensure!(other.exists(), "a non-UID entry of the root was removed");
     std::fs::remove_dir(&other)?;
     s.wait_status("web", "Running").await?;
