@@ -202,6 +202,21 @@ mod tests {
     }
 
     #[test]
+    fn volumes_dir_flag_reaches_the_agent_options() -> anyhow::Result<()> {
+        let options = |args: &[&str]| -> anyhow::Result<Option<PathBuf>> {
+            let mut argv = vec!["agent"];
+            argv.extend(args);
+            let flags = Flags::try_parse_from(argv)?;
+            let options = flags.tuning.options(std::path::Path::new("d"), "n", None)?;
+            Ok(options.volumes_dir)
+        };
+        assert_eq!(options(&[])?, None);
+        let given = options(&["--volumes-dir", "/run/skiff-volumes"])?;
+        assert_eq!(given, Some(PathBuf::from("/run/skiff-volumes")));
+        Ok(())
+    }
+
+    #[test]
     fn container_log_rotation_flags() {
         let parse = |args: &[&str]| {
             let mut argv = vec!["agent"];
