@@ -84,6 +84,12 @@ pub struct AgentTuning {
     /// containerLogMaxFiles, whose default is 5: skiff keeps 2 on an edge device's disk).
     #[arg(long, default_value_t = 2, value_name = "N")]
     container_log_max_files: usize,
+    /// Where Secret, ConfigMap, projected and downwardAPI volumes (and emptyDir of medium
+    /// Memory) are kept, one directory per pod (default: under /dev/shm when it is a tmpfs of
+    /// at least 1 GiB, else under the data directory). The agent removes the pod-UID-named
+    /// directories in it that belong to no pod of this node.
+    #[arg(long, value_name = "DIR")]
+    volumes_dir: Option<PathBuf>,
 }
 
 impl AgentTuning {
@@ -100,6 +106,7 @@ impl AgentTuning {
         options.default_pod_cidr = self.pod_cidr.clone();
         options.node_ip = self.node_ip;
         options.overlay_port = self.overlay_port;
+        options.volumes_dir = self.volumes_dir.clone();
         options.refs_retry = Duration::from_millis(self.refs_retry_ms.max(100));
         anyhow::ensure!(
             self.metrics_seconds > 0,
@@ -192,6 +199,21 @@ mod tests {
     struct Flags {
         #[command(flatten)]
         tuning: AgentTuning,
+    }
+
+    #[test]
+    fn volumes_dir_flag_reaches_the_agent_options() -> anyhow::Result<()> {
+        let options = |args: &[&str]| -> anyhow::Result<Option<PathBuf>> {
+            let mut argv = vec!["agent"];
+            argv.extend(args);
+            let flags = Flags::try_parse_from(argv)?;
+            let options = flags.tuning.options(std::path::Path::new("d"), "n", None)?;
+            Ok(options.volumes_dir)
+        };
+        assert_eq!(options(&[])?, None);
+        let given = options(&["--volumes-dir", "/run/skiff-volumes"])?;
+        assert_eq!(given, Some(PathBuf::from("/run/skiff-volumes")));
+        Ok(())
     }
 
     #[test]

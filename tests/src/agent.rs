@@ -1,11 +1,12 @@
 //! [`Agent`]: one `skiff agent` child process with its own scratch data directory, stdout and
-//! stderr captured to files beside it, killed (SIGKILL) when the handle drops. Also
+//! stderr captured to files beside it, killed (SIGKILL) when the handle drops (and its memory
+//! volumes root, e.g. under `/dev/shm`, removed). Also
 //! [`node_credential`], which makes a node's credential by hand as an admin (a
 //! `skiff.io/node-token` Secret, the way the API server authenticates nodes) and writes it
 //! where the agent reads it, for clusters without the join endpoint.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -184,6 +185,32 @@ impl Agent {
 impl Drop for Agent {
     fn drop(&mut self) {
         self.kill9();
+        remove_volumes_root(&self.data_dir);
+    }
+}
+
+impl Agent {
+    /// The memory volumes root the agent chose (`<data dir>/volumes-dir`), if any.
+    pub fn volumes_root(&self) -> Option<PathBuf> {
+        volumes_root(&self.data_dir)
+    }
+}
+
+/// The memory volumes root recorded in an agent's data directory, if any.
+pub fn volumes_root(agent_data_dir: &Path) -> Option<PathBuf> {
+    let recorded = agent_data_dir.join(skiff_agent::volume_root::RECORD_FILE);
+    let text = std::fs::read_to_string(recorded).ok()?;
+    Some(PathBuf::from(text))
+}
+
+/// Removes the memory volumes root an agent with data in `agent_data_dir` recorded (under
+/// `/dev/shm` by default: it outlives the agent's process and the test's scratch directory).
+pub fn remove_volumes_root(agent_data_dir: &Path) {
+    if let Some(root) = volumes_root(agent_data_dir)
+        && let Err(e) = std::fs::remove_dir_all(&root)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!("could not remove volumes root {}: {e}", root.display());
     }
 }
 

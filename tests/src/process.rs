@@ -320,6 +320,10 @@ impl Replica {
 impl Drop for Replica {
     fn drop(&mut self) {
         self.kill9();
+        if self.options.command == "up" {
+            // `skiff up`'s agent keeps its data in `<data dir>/agent`.
+            crate::agent::remove_volumes_root(&self.data_dir.join("agent"));
+        }
     }
 }
 

@@ -15,6 +15,8 @@
 //!   addresses, conditions) from host facts passed in; [`host`] reads those facts.
 //! - [`translate`]: a Pod plus the ConfigMaps and Secrets it references to runtime-wasm
 //!   specs, volume directories and the files to write into them.
+//! - [`volume_root`]: where the volumes from the API (and memory emptyDirs) are kept: a
+//!   tmpfs directory (`--volumes-dir`, else under `/dev/shm`), else the pod's directory.
 //! - [`status`]: what the runtime and the worker know about a pod to the Pod `status` the
 //!   kubelet writes (phase, conditions, container states).
 //! - [`worker`]: one task per pod that creates the sandbox, pulls, runs init and app
@@ -49,6 +51,7 @@ mod run;
 pub mod status;
 pub mod translate;
 pub mod tunnel;
+pub mod volume_root;
 pub mod worker;
 
 pub use run::{Access, AgentError, AgentOptions, run};

@@ -45,7 +45,8 @@ pub enum Access {
 /// Everything `run` needs.
 #[derive(Debug, Clone)]
 pub struct AgentOptions {
-    /// Holds `credential.json`, `pods/` (volumes and logs) and `runtime/` (image and code caches).
+    /// Holds `credential.json`, `pods/` (logs, disk volumes), `runtime/` (image and code
+    /// caches) and `volumes-dir` (where the memory volumes are, see `crate::volume_root`).
     pub data_dir: PathBuf,
     pub node_name: String,
     /// Used when there is no saved credential (or always, for `Access::Credential`).
@@ -83,6 +84,9 @@ pub struct AgentOptions {
     /// The port of the overlay's tunnel listener on the node's address (0: any free port);
     /// published on the Node as `skiff.io/overlay-port`.
     pub overlay_port: u16,
+    /// The root of the volumes kept in memory (`--volumes-dir`); `None`: a directory under
+    /// `/dev/shm` when fit, else on disk (`crate::volume_root::choose`).
+    pub volumes_dir: Option<PathBuf>,
 }
 
 impl AgentOptions {
@@ -108,6 +112,7 @@ impl AgentOptions {
             max_pods: crate::node_object::DEFAULT_MAX_PODS,
             container_logs: skiff_runtime_wasm::logs::LogConfig::default(),
             overlay_port: 0,
+            volumes_dir: None,
             refs_retry: Duration::from_secs(2),
             event_rate: crate::pods::event_rate::EventRate::KUBELET,
             metrics_period: crate::metrics::sampler::DEFAULT_PERIOD,
@@ -120,6 +125,8 @@ impl AgentOptions {
 pub enum AgentError {
     #[error("joining the cluster: {0}")]
     Join(#[from] JoinError),
+    #[error(transparent)]
+    VolumesDir(#[from] crate::volume_root::VolumeRootError),
     #[error(transparent)]
     Credential(#[from] CredentialError),
     #[error(
@@ -151,6 +158,9 @@ pub enum AgentError {
 pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(), AgentError> {
     let default_cidr = Cidr::parse(&options.default_pod_cidr)?;
     let credential = credential(&options).await?;
+    let volumes_dir = options.volumes_dir.as_deref();
+    let volumes_root =
+        crate::volume_root::choose(&options.data_dir, &options.node_name, volumes_dir)?;
     let (client, replicas) = client(&credential)?;
     let server_host = credential
         .servers
@@ -208,6 +218,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     runtime_config.logs = options.container_logs;
     let rt = Runtime::new(runtime_config, net.clone())?;
     let mut cfg = WorkerConfig::new(options.data_dir.join("pods"), &options.node_name, node_ip);
+    cfg.volumes_root = volumes_root;
     cfg.node_cpu_millis = u64::from(facts.cpus) * 1000;
     cfg.node_memory_bytes = facts.memory_bytes;
     cfg.crash_backoff = options.crash_backoff;

@@ -5,4 +5,5 @@ mod support;
 mod events;
 mod failures;
 mod probes;
+mod volumes;
 mod worker;

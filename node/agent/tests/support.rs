@@ -44,10 +44,17 @@ pub struct Node {
 
 impl Node {
     pub fn new() -> Result<Self> {
+        Node::with_volumes_root(false)
+    }
+
+    /// A node whose memory volumes live in `<scratch>/shm` (`memory`) or under each pod's
+    /// directory.
+    pub fn with_volumes_root(memory: bool) -> Result<Self> {
         let net = Arc::new(LocalNetwork::new());
         let rt = Runtime::new(RuntimeConfig::new(shared_data_dir()), net.clone())?;
         let dir = tempfile::tempdir()?;
         let mut cfg = WorkerConfig::new(dir.path().join("pods"), "node-1", "127.0.0.1".parse()?);
+        cfg.volumes_root = memory.then(|| dir.path().join("shm"));
         cfg.crash_backoff = BackoffPolicy::scaled(Duration::from_millis(100));
         cfg.pull_backoff = BackoffPolicy::scaled(Duration::from_millis(400));
         cfg.error_hold = Duration::from_millis(150);
@@ -62,9 +69,19 @@ impl Node {
 
     /// Starts a worker for `pod` at `ip`; returns it and the sender of its desired state.
     pub fn run(&self, pod: Pod, ip: &str) -> Result<(PodWorker, watch::Sender<Arc<PodInput>>)> {
+        self.run_with(pod, ip, References::default())
+    }
+
+    /// [`Node::run`] with the ConfigMaps and Secrets the pod references.
+    pub fn run_with(
+        &self,
+        pod: Pod,
+        ip: &str,
+        refs: References,
+    ) -> Result<(PodWorker, watch::Sender<Arc<PodInput>>)> {
         let (tx, rx) = watch::channel(Arc::new(PodInput {
             pod: Arc::new(pod),
-            refs: References::default(),
+            refs,
         }));
         let worker = PodWorker::spawn(
             self.rt.clone(),

@@ -19,3 +19,4 @@ mod sa_token;
 mod support;
 mod top;
 mod up;
+mod volumes;

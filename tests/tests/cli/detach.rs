@@ -11,7 +11,8 @@ use skiff_tests::{Kubectl, free_port, scratch_dir, skiff_bin};
 
 use crate::support::{Skiff, poll};
 
-/// Kills a detached `skiff up` left running by a failed test (by its pid file).
+/// Kills a detached `skiff up` left running by a failed test (by its pid file), and removes
+/// its agent's memory volumes root.
 struct KillOnDrop<'a>(&'a Path);
 
 impl Drop for KillOnDrop<'_> {
@@ -21,6 +22,7 @@ impl Drop for KillOnDrop<'_> {
                 .args(["-9", pid.trim()])
                 .status();
         }
+        skiff_tests::agent::remove_volumes_root(&self.0.join("agent"));
     }
 }
 

@@ -10,7 +10,8 @@ use std::process::Stdio;
 use anyhow::ensure;
 use skiff_tests::{free_port, scratch_dir, skiff_bin};
 
-/// Runs `skiff down` for the data directory when dropped (also after a failure or timeout).
+/// Runs `skiff down` for the data directory when dropped (also after a failure or timeout),
+/// then removes the agent's memory volumes root.
 struct Down(PathBuf);
 
 impl Drop for Down {
@@ -22,6 +23,8 @@ impl Drop for Down {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        // A stopped agent keeps its pods' memory volumes (under /dev/shm) for its next start.
+        skiff_tests::agent::remove_volumes_root(&self.0.join("agent"));
     }
 }
 

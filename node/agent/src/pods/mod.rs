@@ -2,7 +2,7 @@
 //! (`spec.nodeName=<node>`), one [`task::PodTask`] (owning one pod worker) per pod UID, pod
 //! IPs from the node's pod CIDR, and after a (re)list the tasks of pods no longer listed
 //! stopped. At the first list it also removes the directories of pods that are gone (an
-//! agent restart's leftovers), reserves the IPs that listed pods already have, and starts
+//! agent restart's leftovers, on disk and in the memory volumes root), reserves the IPs that listed pods already have, and starts
 //! the others. Finished pods (Succeeded or Failed) are not run again after a restart. The
 //! manager also owns the agent's one event poster ([`event_sink`]).
 
@@ -162,7 +162,11 @@ impl PodManager {
         }
         if !state.first_list_done {
             state.first_list_done = true;
-            remove_stale_pod_dirs(&self.cfg.pods_dir, &listed).await;
+            remove_stale_pod_dirs(&self.cfg.pods_dir, &listed, |_| true).await;
+            if let Some(root) = &self.cfg.volumes_root {
+                // Only UID-named entries: a --volumes-dir may hold other files.
+                remove_stale_pod_dirs(root, &listed, crate::volume_root::is_pod_uid).await;
+            }
         }
         state.listing = Some(pods);
     }
@@ -255,19 +259,24 @@ fn previous_ip(pod: &Pod) -> Option<Ipv4Addr> {
     pod.status.as_ref()?.pod_ip.as_deref()?.parse().ok()
 }
 
-/// Removes `<pods_dir>/<uid>` of every pod not in `listed`.
-async fn remove_stale_pod_dirs(pods_dir: &std::path::Path, listed: &HashSet<String>) {
-    let Ok(mut entries) = tokio::fs::read_dir(pods_dir).await else {
+/// Removes `<dir>/<uid>` of every pod not in `listed` whose name `sweepable` accepts (`dir`:
+/// the pods' directories on disk, or the memory volumes root).
+async fn remove_stale_pod_dirs(
+    dir: &std::path::Path,
+    listed: &HashSet<String>,
+    sweepable: impl Fn(&str) -> bool,
+) {
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
         return;
     };
     while let Ok(Some(entry)) = entries.next_entry().await {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if listed.contains(&name) {
+        if listed.contains(&name) || !sweepable(&name) {
             continue;
         }
         match tokio::fs::remove_dir_all(entry.path()).await {
             Ok(()) => {
-                tracing::info!(pod_uid = %name, "removed the sandbox of a pod no longer in the API")
+                tracing::info!(pod_uid = %name, dir = %dir.display(), "removed the directory of a pod no longer in the API")
             }
             Err(e) => {
                 tracing::warn!(dir = %entry.path().display(), error = %e, "removing a stale pod directory")

@@ -24,6 +24,7 @@ pub use expand::expand;
 pub use probes::{ProbeAction, ProbeKind, ProbeSpec};
 pub use projected::token_key;
 pub use quantity::parse_milli;
+pub use volumes::{disk_volumes_dir, in_memory};
 
 use skiff_api::k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Probe, Secret};
 use skiff_runtime_wasm::spec::{ContainerSpec, Limits, PodSpec, PortSpec};
@@ -59,8 +60,13 @@ pub struct PodFacts {
     pub node_name: String,
     pub pod_ip: IpAddr,
     pub host_ip: IpAddr,
-    /// The pod's host directory: `volumes/<name>` and the containers' `<name>.log` live in it.
+    /// The pod's host directory on disk: the containers' `<name>.log` and default emptyDir
+    /// volumes (`volumes/<name>`) live in it.
     pub pod_dir: PathBuf,
+    /// The directory of the volumes kept in memory (Secret, ConfigMap, projected,
+    /// downwardAPI, `emptyDir` of medium Memory), one `<name>` each: `<tmpfs root>/<sandbox
+    /// id>`, or `<pod_dir>/volumes` when the node has no tmpfs root.
+    pub memory_volumes_dir: PathBuf,
     /// Node allocatable cpu and memory: the downward API's value for an unset limit.
     pub node_cpu_millis: u64,
     pub node_memory_bytes: u64,
@@ -150,7 +156,7 @@ pub fn container_spec(
     args.extend(expand_all(&c.args));
     let mut spec = ContainerSpec::new(c.name.clone(), c.image.clone().unwrap_or_default());
     spec.args = args;
-    spec.volumes = volumes::mounts(pod, c, &facts.pod_dir)?;
+    spec.volumes = volumes::mounts(pod, c, facts)?;
     spec.limits = limits(c)?;
     spec.ports = ports(c)?;
     spec.env = env;

@@ -1,6 +1,9 @@
-//! Pod volumes as host directories under `<pod_dir>/volumes/<name>`: the directories to
-//! create and the files to write (ConfigMap and Secret keys, downward API items, projected
-//! sources in `projected`), and each container's mounts of them as preopened directories.
+//! Pod volumes as host directories: the directories to create and the files to write
+//! (ConfigMap and Secret keys, downward API items, projected sources in `projected`), and
+//! each container's mounts of them as preopened directories. A volume whose contents come
+//! from the API, and `emptyDir` of medium Memory, lives at `<memory_volumes_dir>/<name>` (a
+//! tmpfs when the node has one, as the kubelet mounts one per such volume); a default
+//! `emptyDir` (it may be large) at `<pod_dir>/volumes/<name>` on disk.
 
 use super::errors::{ConfigError, PlanError, Unsupported};
 use super::fields::{field_value, resource_value};
@@ -36,9 +39,26 @@ pub fn secret_entries(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// The host directory of volume `name`.
-pub fn volume_dir(pod_dir: &Path, name: &str) -> PathBuf {
-    pod_dir.join("volumes").join(name)
+/// Whether `volume` is kept in memory: every type but a default (disk) `emptyDir`.
+pub fn in_memory(volume: &Volume) -> bool {
+    volume
+        .empty_dir
+        .as_ref()
+        .is_none_or(|e| e.medium.as_deref() == Some("Memory"))
+}
+
+/// `<pod_dir>/volumes`: the disk volumes of a pod (and all of them without a tmpfs root).
+pub fn disk_volumes_dir(pod_dir: &Path) -> PathBuf {
+    pod_dir.join("volumes")
+}
+
+/// The host directory of `volume`.
+pub fn volume_dir(facts: &PodFacts, volume: &Volume) -> PathBuf {
+    if in_memory(volume) {
+        facts.memory_volumes_dir.join(&volume.name)
+    } else {
+        disk_volumes_dir(&facts.pod_dir).join(&volume.name)
+    }
 }
 
 /// The directories and files of every volume of `pod`.
@@ -49,7 +69,7 @@ pub fn plan_volumes(
 ) -> Result<VolumeFiles, PlanError> {
     let mut plan = VolumeFiles::default();
     for volume in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
-        let dir = volume_dir(&facts.pod_dir, &volume.name);
+        let dir = volume_dir(facts, volume);
         let entries = volume_entries(pod, volume, refs, facts)?;
         for (path, contents) in entries {
             let path = safe_join(&dir, &volume.name, &path)?;
@@ -191,7 +211,7 @@ fn safe_join(dir: &Path, volume: &str, relative: &str) -> Result<PathBuf, PlanEr
 pub fn mounts(
     pod: &Pod,
     container: &Container,
-    pod_dir: &Path,
+    facts: &PodFacts,
 ) -> Result<Vec<VolumeMount>, Unsupported> {
     let volumes = pod.spec.iter().flat_map(|s| s.volumes.iter().flatten());
     let mut out = Vec::new();
@@ -208,7 +228,7 @@ pub fn mounts(
             return Err(Unsupported::SubPath { container, volume });
         }
         out.push(VolumeMount {
-            host_path: volume_dir(pod_dir, &m.name),
+            host_path: volume_dir(facts, source),
             guest_path: m.mount_path.clone(),
             // ConfigMap, Secret and downward API volumes are read-only, as in Kubernetes.
             read_only: m.read_only == Some(true) || source.empty_dir.is_none(),

@@ -1,36 +1,88 @@
 //! The pod's files and its end: writing the volume directories and files before the
-//! containers start, and the teardown that stops the containers and removes the sandbox
-//! and the pod's directory.
+//! containers start (in place the first time, beside and renamed over on updates; on disk
+//! when the tmpfs is full), and the teardown that stops the containers and removes the
+//! sandbox and the pod's directories (on disk and in the memory root).
 
 use super::WorkerError;
 use super::run::Worker;
-use crate::translate::VolumeFiles;
+use crate::translate::{self, VolumeFiles};
 use futures::{FutureExt, StreamExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 impl Worker {
     /// Writes the volume files once they resolve (again after they changed); until then
     /// containers wait. All of it runs in one blocking task: a pod's few small files are
     /// cheaper written together than one blocking-pool hop per directory, write and rename.
+    /// A full tmpfs moves the pod's memory volumes to its disk directory (with a warning):
+    /// never an error that holds the pod.
     pub(super) async fn ensure_volumes(&mut self) -> Result<bool, WorkerError> {
         if self.volumes_ready {
             return Ok(true);
         }
-        let Ok(files) = &self.plan.volumes else {
-            return Ok(false);
+        // Before the first write no guest of this worker runs: each file is written in place.
+        let mut how = if self.volumes_written {
+            WriteMode::Replace
+        } else {
+            WriteMode::InPlace
         };
-        let files = files.clone();
-        match tokio::task::spawn_blocking(move || write_volume_files(&files)).await {
-            Ok(written) => written?,
-            // A panic in the writer, or the blocking pool shut down with the agent: the
-            // containers keep waiting, and the next pass writes again.
-            Err(e) => {
-                tracing::warn!(error = %e, "writing the pod's volume files did not finish");
+        loop {
+            let Ok(files) = &self.plan.volumes else {
                 return Ok(false);
+            };
+            let files = files.clone();
+            let written =
+                match tokio::task::spawn_blocking(move || write_volume_files(&files, how)).await {
+                    Ok(written) => written,
+                    // A panic in the writer, or the blocking pool shut down with the agent: the
+                    // containers keep waiting, and the next pass writes again.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "writing the pod's volume files did not finish");
+                        return Ok(false);
+                    }
+                };
+            match written {
+                Ok(()) => break,
+                Err(e) if e.is_storage_full() && self.volumes_in_memory() => {
+                    self.move_volumes_to_disk(&e).await;
+                    // No running guest has the new directory mounted.
+                    how = WriteMode::InPlace;
+                }
+                Err(e) => return Err(e),
             }
         }
         self.volumes_ready = true;
+        self.volumes_written = true;
         Ok(true)
+    }
+
+    /// Whether the memory volumes live apart from the pod's disk directory (on the tmpfs).
+    fn volumes_in_memory(&self) -> bool {
+        self.facts.memory_volumes_dir != crate::translate::disk_volumes_dir(&self.facts.pod_dir)
+    }
+
+    /// The pod's directory under the node's memory root, if the node has one.
+    fn memory_root_dir(&self) -> Option<PathBuf> {
+        let root = self.cfg.volumes_root.as_ref()?;
+        Some(root.join(&self.facts.sandbox_id))
+    }
+
+    /// The tmpfs is full: this pod's memory volumes go to `<pod dir>/volumes` from now on.
+    /// Containers started later mount them there; running ones keep what they mounted.
+    async fn move_volumes_to_disk(&mut self, full: &WorkerError) {
+        let disk = crate::translate::disk_volumes_dir(&self.facts.pod_dir);
+        tracing::warn!(
+            pod = %self.facts.sandbox_id, error = %full, dir = %disk.display(),
+            "the volumes' tmpfs is full: this pod's volumes are kept on disk"
+        );
+        if !self.volumes_written
+            && let Some(dir) = self.memory_root_dir()
+        {
+            // Nothing reads the half-written directory: give its space back.
+            let _ = tokio::fs::remove_dir_all(dir).await;
+        }
+        self.facts.memory_volumes_dir = disk;
+        self.plan = translate::plan_pod(&self.desired.pod, &self.desired.refs, &self.facts);
     }
 
     /// Stops every container within `grace`, reports how they ended, removes the sandbox
@@ -61,19 +113,29 @@ impl Worker {
         if let Err(e) = self.rt.remove_pod(&sandbox).await {
             tracing::debug!(%sandbox, error = %e, "removing pod");
         }
-        if remove_dir
-            && let Err(e) = tokio::fs::remove_dir_all(&self.facts.pod_dir).await
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(dir = %self.facts.pod_dir.display(), error = %e, "removing pod directory");
+        if remove_dir {
+            let dirs: Vec<PathBuf> = std::iter::once(self.facts.pod_dir.clone())
+                .chain(self.memory_root_dir())
+                .collect();
+            if let Err(e) = tokio::task::spawn_blocking(move || remove_pod_dirs(&dirs)).await {
+                tracing::warn!(error = %e, "removing the pod's directories did not finish");
+            }
         }
     }
 }
 
-/// Makes the volume directories and writes each file beside its path, then renames it over,
-/// so a running guest never reads half a file.
-fn write_volume_files(files: &VolumeFiles) -> Result<(), WorkerError> {
-    let failed = |action, path: &std::path::Path| {
+/// How the volume files are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum WriteMode {
+    /// Straight to each file's path: no guest reads the directory yet.
+    InPlace,
+    /// Beside each file, then renamed over it, so a running guest never reads half a file.
+    Replace,
+}
+
+/// Makes the volume directories and writes each file as `how` says.
+pub(super) fn write_volume_files(files: &VolumeFiles, how: WriteMode) -> Result<(), WorkerError> {
+    let failed = |action, path: &Path| {
         let path = path.to_path_buf();
         move |source| WorkerError::Files {
             action,
@@ -90,11 +152,30 @@ fn write_volume_files(files: &VolumeFiles) -> Result<(), WorkerError> {
         {
             std::fs::create_dir_all(parent).map_err(failed("creating volume directory", parent))?;
         }
-        let mut partial = file.path.clone().into_os_string();
-        partial.push(".skiff-partial");
-        std::fs::write(&partial, &file.contents)
-            .and_then(|()| std::fs::rename(&partial, &file.path))
-            .map_err(failed("writing volume file", &file.path))?;
+        let written = match how {
+            WriteMode::InPlace => std::fs::write(&file.path, &file.contents),
+            WriteMode::Replace => {
+                let mut partial = file.path.clone().into_os_string();
+                partial.push(".skiff-partial");
+                std::fs::write(&partial, &file.contents)
+                    .and_then(|()| std::fs::rename(&partial, &file.path))
+            }
+        };
+        written.map_err(failed("writing volume file", &file.path))?;
     }
     Ok(())
 }
+
+/// Removes each of `dirs` with everything in it (a missing one is fine).
+fn remove_pod_dirs(dirs: &[PathBuf]) {
+    for dir in dirs {
+        if let Err(e) = std::fs::remove_dir_all(dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(dir = %dir.display(), error = %e, "removing pod directory");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

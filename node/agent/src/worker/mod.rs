@@ -41,8 +41,11 @@ use tokio_util::sync::CancellationToken;
 /// Settings shared by the pod workers of a node.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Each pod gets `<pods_dir>/<sandbox id>` for its volumes and logs.
+    /// Each pod gets `<pods_dir>/<sandbox id>` for its logs and disk volumes.
     pub pods_dir: PathBuf,
+    /// The root of the volumes kept in memory (`<root>/<sandbox id>/<volume>`, see
+    /// `crate::volume_root`); `None`: they live under `<pods_dir>/<sandbox id>/volumes`.
+    pub volumes_root: Option<PathBuf>,
     pub node_name: String,
     pub host_ip: IpAddr,
     /// Node allocatable, the downward API's value for unset limits.
@@ -63,6 +66,7 @@ impl WorkerConfig {
     ) -> Self {
         WorkerConfig {
             pods_dir: pods_dir.into(),
+            volumes_root: None,
             node_name: node_name.into(),
             host_ip,
             node_cpu_millis: 1000,
@@ -96,6 +100,14 @@ pub enum WorkerError {
     },
     #[error("the runtime failed: {0}")]
     Runtime(#[from] RuntimeError),
+}
+
+impl WorkerError {
+    /// A file or directory could not be written because its filesystem is full.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, WorkerError::Files { source, .. }
+            if source.kind() == std::io::ErrorKind::StorageFull)
+    }
 }
 
 /// A running pod worker: its status channel and its task. Its owner (the agent's pod

@@ -43,6 +43,9 @@ pub(super) struct Worker {
     pub(super) plan: PodPlan,
     /// True once the volume files are written.
     pub(super) volumes_ready: bool,
+    /// True once they were written at all: from then on guests may read them, so updates
+    /// are written beside each file and renamed over it.
+    pub(super) volumes_written: bool,
     pub(super) snap: PodSnapshot,
     pub(super) init_slots: Vec<Slot>,
     pub(super) app_slots: Vec<Slot>,
@@ -108,6 +111,7 @@ impl Worker {
             facts,
             plan,
             volumes_ready: false,
+            volumes_written: false,
             snap,
             init_slots,
             app_slots,
@@ -280,7 +284,7 @@ impl Worker {
     }
 }
 
-/// The node-side facts of a pod: its sandbox key (the UID), directory and addresses.
+/// The node-side facts of a pod: its sandbox key (the UID), directories and addresses.
 fn pod_facts(cfg: &WorkerConfig, desired: &PodInput, pod_ip: IpAddr) -> PodFacts {
     let meta = &desired.pod.metadata;
     let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
@@ -288,8 +292,14 @@ fn pod_facts(cfg: &WorkerConfig, desired: &PodInput, pod_ip: IpAddr) -> PodFacts
         Some(uid) => uid.clone(),
         None => format!("{namespace}_{}", meta.name.as_deref().unwrap_or_default()),
     };
+    let pod_dir = cfg.pods_dir.join(&sandbox_id);
+    let memory_volumes_dir = match &cfg.volumes_root {
+        Some(root) => root.join(&sandbox_id),
+        None => translate::disk_volumes_dir(&pod_dir),
+    };
     PodFacts {
-        pod_dir: cfg.pods_dir.join(&sandbox_id),
+        pod_dir,
+        memory_volumes_dir,
         sandbox_id,
         namespace,
         node_name: cfg.node_name.clone(),

@@ -22,6 +22,7 @@ fn facts() -> PodFacts {
         pod_ip: "10.244.1.7".parse().unwrap(),
         host_ip: "192.168.1.20".parse().unwrap(),
         pod_dir: "/var/skiff/pods/u-1".into(),
+        memory_volumes_dir: "/dev/shm/skiff-edge-1-0123abcd/u-1".into(),
         node_cpu_millis: 4000,
         node_memory_bytes: 8 << 30,
     }

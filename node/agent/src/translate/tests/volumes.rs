@@ -9,7 +9,8 @@ fn volumes_become_directories_and_files() {
         "volumeMounts": [{"name": "config", "mountPath": "/config"},
                          {"name": "creds", "mountPath": "/creds"},
                          {"name": "scratch", "mountPath": "/data"},
-                         {"name": "info", "mountPath": "/etc/podinfo"}]}],
+                         {"name": "info", "mountPath": "/etc/podinfo"},
+                         {"name": "cache", "mountPath": "/cache"}]}],
     "volumes": [
         {"name": "config", "configMap": {"name": "cfg", "items": [{"key": "app.conf", "path": "conf/app.conf"}]}},
         {"name": "creds", "secret": {"secretName": "creds"}},
@@ -18,14 +19,21 @@ fn volumes_become_directories_and_files() {
             {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
             {"path": "name", "fieldRef": {"fieldPath": "metadata.name"}},
             {"path": "mem", "resourceFieldRef": {"containerName": "app", "resource": "limits.memory", "divisor": "1Mi"}}]}},
+        {"name": "cache", "emptyDir": {"medium": "Memory"}},
     ]}));
     let plan = plan_pod(&p, &refs(), &facts());
     let files = plan.volumes.unwrap();
-    let root = PathBuf::from("/var/skiff/pods/u-1/volumes");
-    assert_eq!(
-        files.dirs,
-        ["config", "creds", "scratch", "info"].map(|v| root.join(v))
-    );
+    // API-sourced and Memory volumes in the memory root; a default emptyDir on disk.
+    let root = PathBuf::from("/dev/shm/skiff-edge-1-0123abcd/u-1");
+    let disk = PathBuf::from("/var/skiff/pods/u-1/volumes");
+    let dirs = [
+        root.join("config"),
+        root.join("creds"),
+        disk.join("scratch"),
+        root.join("info"),
+        root.join("cache"),
+    ];
+    assert_eq!(files.dirs, dirs);
     let written: Vec<(PathBuf, String)> = files
         .files
         .iter()
@@ -45,24 +53,27 @@ fn volumes_become_directories_and_files() {
     ]
     .map(|(p, c)| (root.join(p), c.to_owned()));
     assert_eq!(written, want);
-    let mounts: Vec<(String, bool)> = plan.containers[0]
+    let mounts: Vec<(PathBuf, String, bool)> = plan.containers[0]
         .spec
         .as_ref()
         .unwrap()
         .volumes
         .iter()
-        .map(|m| (m.guest_path.clone(), m.read_only))
+        .map(|m| (m.host_path.clone(), m.guest_path.clone(), m.read_only))
         .collect();
-    assert_eq!(
-        mounts,
-        [
-            ("/config", true),
-            ("/creds", true),
-            ("/data", false),
-            ("/etc/podinfo", true)
-        ]
-        .map(|(p, ro)| (p.to_owned(), ro))
-    );
+    let want = [
+        ("/config", true),
+        ("/creds", true),
+        ("/data", false),
+        ("/etc/podinfo", true),
+        ("/cache", false),
+    ];
+    let want: Vec<(PathBuf, String, bool)> = dirs
+        .into_iter()
+        .zip(want)
+        .map(|(dir, (p, ro))| (dir, p.to_owned(), ro))
+        .collect();
+    assert_eq!(mounts, want);
 }
 
 #[test]
@@ -162,7 +173,7 @@ fn a_projected_volume_merges_its_sources_and_waits_for_its_token() {
         .tokens
         .insert(crate::translate::token_key(None, Some(3607)), issued);
     let files = plan_pod(&p, &with_token, &facts()).volumes.unwrap();
-    let root = PathBuf::from("/var/skiff/pods/u-1/volumes/kube-api-access-x");
+    let root = PathBuf::from("/dev/shm/skiff-edge-1-0123abcd/u-1/kube-api-access-x");
     let written: Vec<(PathBuf, String)> = files
         .files
         .iter()
@@ -189,4 +200,18 @@ fn a_projected_volume_merges_its_sources_and_waits_for_its_token() {
         .volumes[0]
         .read_only;
     assert!(read_only);
+}
+
+/// Without a tmpfs root the memory volumes directory is the pod's `volumes/`: today's layout.
+#[test]
+fn without_a_memory_root_every_volume_is_under_the_pod_dir() {
+    let p = pod(json!({"containers": [{"name": "app"}], "volumes": [
+        {"name": "creds", "secret": {"secretName": "creds"}},
+        {"name": "scratch", "emptyDir": {}}]}));
+    let mut on_disk = facts();
+    on_disk.memory_volumes_dir = disk_volumes_dir(&on_disk.pod_dir);
+    let files = plan_pod(&p, &refs(), &on_disk).volumes.unwrap();
+    let disk = PathBuf::from("/var/skiff/pods/u-1/volumes");
+    assert_eq!(files.dirs, [disk.join("creds"), disk.join("scratch")]);
+    assert_eq!(files.files[0].path, disk.join("creds/PASSWORD"));
 }
