@@ -38,7 +38,7 @@ fn refs() -> Result<References> {
 }
 
 fn log_of(node: &Node, uid: &str) -> String {
-    let path = node.cfg.pods_dir.join(uid).join("logs/printer.log");
+    let path = node.cfg.pods_dir.join(uid).join("printer.log");
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
