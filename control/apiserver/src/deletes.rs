@@ -169,6 +169,9 @@ impl ApiServer {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
+            let revision = resource_version(&stored).unwrap_or(0);
+            self.namespaces
+                .mark_terminating(&info.key(None, &name), revision);
             self.tasks
                 .spawn(self.clone_handle().empty_namespace_task(name));
         }

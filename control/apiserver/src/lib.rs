@@ -57,6 +57,7 @@ pub mod kubeconfig;
 mod list_options;
 mod local_index;
 mod meta;
+mod namespace_index;
 mod node_graph;
 mod node_join;
 mod node_proxy;
@@ -144,6 +145,8 @@ pub struct ApiServer {
     tokens: Arc<tokens::TokenIndex>,
     /// Roles and bindings, kept in sync with the local store.
     rbac: Arc<rbac::cache::PolicyCache>,
+    /// Which namespaces exist and which are being deleted, kept in sync with the local store.
+    namespaces: Arc<namespace_index::NamespaceIndex>,
     /// Which ConfigMaps and Secrets each node's pods reference, kept in sync with the local
     /// store (the node authorizer's graph).
     node_graph: Arc<node_graph::NodeGraph>,
@@ -177,6 +180,8 @@ impl ApiServer {
         tasks.spawn(rbac.clone().run(replica.clone(), shutdown.clone()));
         let node_graph = Arc::new(node_graph::NodeGraph::default());
         tasks.spawn(node_graph.clone().run(replica.clone(), shutdown.clone()));
+        let namespaces = Arc::new(namespace_index::NamespaceIndex::default());
+        tasks.spawn(namespaces.clone().run(replica.clone(), shutdown.clone()));
         let aggregation_store = ObjectStore {
             replica: replica.clone(),
         };
@@ -197,6 +202,7 @@ impl ApiServer {
             tokens,
             rbac,
             node_graph,
+            namespaces,
             signer: std::sync::OnceLock::new(),
             tunnels: Arc::default(),
             tasks,

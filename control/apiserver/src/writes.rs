@@ -8,6 +8,7 @@ use skiff_api::resources::ResourceInfo;
 use skiff_api::status::ApiError;
 use skiff_api::validate;
 
+use super::namespace_index::NamespaceState;
 use super::objects::{self, resource_version};
 use super::request::ResourceRequest;
 use super::{ApiServer, meta};
@@ -324,9 +325,19 @@ impl ApiServer {
     pub async fn check_namespace_open(&self, namespace: &str) -> Result<(), ApiError> {
         let namespaces =
             skiff_api::resources::find("", "v1", "namespaces").expect("namespaces are served");
-        // This replica's copy first (as kube-apiserver's namespace admission reads its cache);
-        // only an absent namespace is confirmed with a linearizable read, so a namespace created
-        // a moment ago through another replica is not refused.
+        let terminating = || {
+            ApiError::forbidden(format!(
+                "unable to create new content in namespace {namespace} because it is being terminated"
+            ))
+        };
+        // The in-memory index first (as kube-apiserver's namespace admission reads its cache),
+        // then this replica's copy; only an absent namespace is confirmed with a linearizable
+        // read, so a namespace created a moment ago through another replica is not refused.
+        match self.namespaces.state(&namespaces.key(None, namespace)) {
+            NamespaceState::Open => return Ok(()),
+            NamespaceState::Terminating => return Err(terminating()),
+            NamespaceState::Unknown => {}
+        }
         let local = self
             .objects
             .get(namespaces, None, namespace, Consistency::Serializable)
@@ -341,11 +352,7 @@ impl ApiServer {
         };
         match found {
             None => Err(ApiError::not_found("namespaces", namespace)),
-            Some(ns) if ns["metadata"]["deletionTimestamp"].is_string() => {
-                Err(ApiError::forbidden(format!(
-                    "unable to create new content in namespace {namespace} because it is being terminated"
-                )))
-            }
+            Some(ns) if ns["metadata"]["deletionTimestamp"].is_string() => Err(terminating()),
             Some(_) => Ok(()),
         }
     }

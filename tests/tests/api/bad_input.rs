@@ -119,6 +119,7 @@ async fn scenario() -> anyhow::Result<()> {
         .await?
         .expect_status(404, "NotFound")?;
     ensure!(message == "namespaces \"nowhere\" not found", "{message:?}");
+    a_terminating_namespace_refuses_new_content(&admin).await?;
 
     admin
         .json(Method::POST, DEPLOYMENTS, &deployment("fixed")?)
@@ -159,5 +160,39 @@ async fn scenario() -> anyhow::Result<()> {
         "{kept}"
     );
     admin.get("/api/v1/namespaces").await?.ok()?;
+    Ok(())
+}
+
+/// Once a namespace's delete is answered, nothing new is created in it: 403 while it empties
+/// (the API server's namespace index is marked before the delete is answered), or 404 once it
+/// is gone (the emptying drops finalizers of content, so how long it stays is not fixed).
+async fn a_terminating_namespace_refuses_new_content(admin: &ApiClient) -> anyhow::Result<()> {
+    let ns = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": "closing" } });
+    admin
+        .json(Method::POST, "/api/v1/namespaces", &ns)
+        .await?
+        .ok()?;
+    let configmaps = "/api/v1/namespaces/closing/configmaps";
+    let cm = |name: &str| json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": name } });
+    admin
+        .json(Method::POST, configmaps, &cm("before"))
+        .await?
+        .ok()?;
+    admin
+        .json(Method::DELETE, "/api/v1/namespaces/closing", &json!({}))
+        .await?
+        .ok()?;
+    let answer = admin.json(Method::POST, configmaps, &cm("after")).await?;
+    let message = if answer.status.as_u16() == 404 {
+        answer.expect_status(404, "NotFound")?
+    } else {
+        answer.expect_status(403, "Forbidden")?
+    };
+    ensure!(
+        message
+            == "unable to create new content in namespace closing because it is being terminated"
+            || message == "namespaces \"closing\" not found",
+        "{message:?}"
+    );
     Ok(())
 }
