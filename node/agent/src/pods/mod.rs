@@ -2,9 +2,10 @@
 //! (`spec.nodeName=<node>`), one [`task::PodTask`] (owning one pod worker) per pod UID, pod
 //! IPs from the node's pod CIDR, and after a (re)list the tasks of pods no longer listed
 //! stopped. At the first list it also removes the directories of pods that are gone (an
-//! agent restart's leftovers, on disk and in the memory volumes root), reserves the IPs that listed pods already have, and starts
-//! the others. Finished pods (Succeeded or Failed) are not run again after a restart. The
-//! manager also owns the agent's one event poster ([`event_sink`]).
+//! agent restart's leftovers, on disk and in the memory volumes root), reserves the IPs that
+//! listed pods already have, and starts the others. Finished pods (Succeeded or Failed) are
+//! not run again after a restart. The manager also owns the agent's one event poster
+//! ([`event_sink`]).
 
 pub mod event_rate;
 mod event_sink;
