@@ -17,7 +17,9 @@ use tokio::time::{Instant, sleep, timeout};
 
 use crate::manifests::{one_replica, pod_json};
 use crate::python_client::ensure_python_client;
-use crate::rbac_support::{accounts, create_in, role, rule, sa_binding, sa_client, token_with};
+use crate::rbac_support::{
+    accounts, create_in, role, rule, sa_binding, sa_client, token_with, until_allowed,
+};
 
 #[test]
 fn token_requests_and_self_reviews() {
@@ -59,7 +61,7 @@ async fn tokens_scenario() -> anyhow::Result<()> {
     );
     let token = issued.body["status"]["token"].as_str().context("token")?;
     let builder = ApiClient::with_token(&replica, Some(token))?;
-    builder.get("/api/v1/namespaces/apps/pods").await?.ok()?;
+    until_allowed(&builder, "/api/v1/namespaces/apps/pods").await?;
     builder
         .get("/api/v1/namespaces/apps/secrets")
         .await?

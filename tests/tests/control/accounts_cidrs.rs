@@ -175,9 +175,17 @@ async fn accounts() -> anyhow::Result<()> {
     )
     .await?;
     let sa_client = client_with_token(&replica, &token).await?;
-    Api::<Pod>::namespaced(sa_client.clone(), "team")
-        .list(&ListParams::default())
-        .await?;
+    // The binding reaches the policy cache through its watch a moment after it commits (as in
+    // Kubernetes, whose e2e framework waits for it the same way).
+    let team_pods = Api::<Pod>::namespaced(sa_client.clone(), "team");
+    eventually("the team token lists team's pods", LIMIT, || async {
+        match team_pods.list(&ListParams::default()).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 403 => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?;
     let refused = Api::<Pod>::namespaced(sa_client, "default")
         .list(&ListParams::default())
         .await;
