@@ -67,20 +67,38 @@ impl ApiServer {
         let Some(name) = resource.name.as_deref().filter(|_| needs_target) else {
             return auth::authorize(identity, resource, None, body);
         };
-        let namespace = resource.namespace.as_deref();
         let local = self
-            .objects
-            .get(resource.info, namespace, name, Consistency::Serializable)
+            .node_target(resource, name, Consistency::Serializable)
             .await?;
         let first = auth::authorize(identity, resource, local.as_ref(), body);
         if first.is_ok() {
             return first;
         }
         let current = self
-            .objects
-            .get(resource.info, namespace, name, Consistency::Linearizable)
+            .node_target(resource, name, Consistency::Linearizable)
             .await?;
         auth::authorize(identity, resource, current.as_ref(), body)
+    }
+
+    /// What the node rules read of the object a node names: a pod's facts only (its node),
+    /// a Deployment whole.
+    async fn node_target(
+        &self,
+        resource: &ResourceRequest,
+        name: &str,
+        consistency: Consistency,
+    ) -> Result<Option<serde_json::Value>, ApiError> {
+        let namespace = resource.namespace.as_deref();
+        if resource.info.group.is_empty() && resource.info.plural == "pods" {
+            let facts = self
+                .objects
+                .pod_facts(namespace.unwrap_or_default(), name, consistency)
+                .await?;
+            return Ok(facts.map(|pod| pod.as_object()));
+        }
+        self.objects
+            .get(resource.info, namespace, name, consistency)
+            .await
     }
 }
 

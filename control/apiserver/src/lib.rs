@@ -64,6 +64,7 @@ mod node_proxy;
 mod node_refs;
 mod objects;
 mod openapi;
+mod pod_facts;
 mod pod_log;
 mod port_forward;
 mod protobuf_reads;

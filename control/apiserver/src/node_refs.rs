@@ -139,14 +139,12 @@ impl ApiServer {
         let Some(pod_name) = body["spec"]["boundObjectRef"]["name"].as_str() else {
             return Ok(false);
         };
-        let pods = skiff_api::resources::find("", "v1", "pods")
-            .ok_or_else(|| ApiError::internal("pods are not served"))?;
         for consistency in [Consistency::Serializable, Consistency::Linearizable] {
             let pod = self
                 .objects
-                .get(pods, Some(namespace), pod_name, consistency)
+                .pod_facts(namespace, pod_name, consistency)
                 .await?;
-            if pod.is_some_and(|pod| token_request_allowed(node, account, body, &pod)) {
+            if pod.is_some_and(|pod| token_request_allowed(node, account, body, &pod.as_object())) {
                 return Ok(true);
             }
         }

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 use skiff_api::status::{ApiError, FieldError};
+use skiff_replica::ops::Consistency;
 
 use super::jwt::{self, Claims, KubernetesClaim, ObjectRef};
 use super::now;
@@ -80,21 +81,17 @@ impl ApiServer {
             )));
         }
         let name = reference["name"].as_str().unwrap_or_default();
-        let pods = skiff_api::resources::find("", "v1", "pods")
-            .ok_or_else(|| ApiError::internal("pods are not served"))?;
-        let pod = self.objects.must_get(pods, Some(namespace), name).await?;
-        let runs_as = pod["spec"]["serviceAccountName"]
-            .as_str()
-            .unwrap_or("default");
-        if runs_as != account {
+        let pod = self
+            .objects
+            .pod_facts(namespace, name, Consistency::Linearizable)
+            .await?
+            .ok_or_else(|| ApiError::not_found("pods", name))?;
+        if pod.service_account() != account {
             return Err(ApiError::bad_request(format!(
                 "cannot bind token for serviceaccount {account:?} to pod running with different serviceaccount name."
             )));
         }
-        let uid = pod["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let uid = pod.metadata.uid.unwrap_or_default();
         if let Some(wanted) = reference["uid"].as_str().filter(|u| !u.is_empty())
             && wanted != uid
         {
