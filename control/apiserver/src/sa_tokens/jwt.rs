@@ -1,11 +1,13 @@
 //! Service-account tokens as Kubernetes issues them through the TokenRequest API: ES256 JWTs
 //! with the issuer, audiences, expiry, subject `system:serviceaccount:<ns>:<name>` and the
 //! `kubernetes.io` claim naming the account (and the pod it is bound to) by name and uid.
-//! Signing and verification are `jsonwebtoken`'s; the P-256 key is made with `ring`.
+//! Verification is `jsonwebtoken`'s. Signing is `ring`'s with the key parsed once: a
+//! `jsonwebtoken::encode` parses its PKCS#8 key again for every token (a public-key
+//! derivation as costly as the signature), and every pod start issues one.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,10 @@ pub(crate) enum TokenError {
     BadKey(String),
     #[error("generating a signing key failed")]
     Generate,
+    #[error("signing a token failed")]
+    Sign,
+    #[error("encoding a token's header or claims: {0}")]
+    Encode(#[from] serde_json::Error),
     #[error("token: {0}")]
     Jwt(#[from] jsonwebtoken::errors::Error),
 }
@@ -61,7 +67,8 @@ pub(crate) fn looks_like_jwt(token: &[u8]) -> bool {
 
 /// Signs and verifies with one ES256 key.
 pub(crate) struct Signer {
-    encoding: EncodingKey,
+    pair: EcdsaKeyPair,
+    rng: SystemRandom,
     decoding: DecodingKey,
     /// `kid`: a digest of the public key, as kube-apiserver sets it.
     key_id: String,
@@ -82,17 +89,30 @@ impl Signer {
             .map_err(|e| TokenError::BadKey(e.to_string()))?;
         let public = pair.public_key().as_ref();
         let key_id = URL_SAFE_NO_PAD.encode(Sha256::digest(public));
+        let decoding = DecodingKey::from_ec_der(public);
         Ok(Signer {
-            encoding: EncodingKey::from_ec_der(der),
-            decoding: DecodingKey::from_ec_der(public),
+            pair,
+            rng,
+            decoding,
             key_id,
         })
     }
 
+    /// A JWS compact serialisation (RFC 7515): the header and claims as base64url JSON, and
+    /// the P-256 signature of both in the fixed `r || s` form JWS takes.
     pub(crate) fn issue(&self, claims: &Claims) -> Result<String, TokenError> {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.key_id.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+        let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?);
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?));
+        let signature = self
+            .pair
+            .sign(&self.rng, token.as_bytes())
+            .map_err(|_| TokenError::Sign)?;
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature.as_ref()));
+        Ok(token)
     }
 
     /// The claims of a token this key signed for one of `audiences`, from `ISSUER`, not
@@ -138,6 +158,13 @@ mod tests {
         let now = crate::meta::now_unix();
         let good = signer.issue(&claims(now, ISSUER, 600)).unwrap();
         assert!(looks_like_jwt(good.as_bytes()));
+        let header = good.split('.').next().unwrap();
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        assert_eq!(
+            header,
+            serde_json::json!({"typ": "JWT", "alg": "ES256", "kid": signer.key_id})
+        );
         assert_eq!(
             signer.verify(&good, &[ISSUER]).unwrap(),
             claims(now, ISSUER, 600)
