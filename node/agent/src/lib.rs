@@ -46,6 +46,7 @@ mod kube_time;
 pub mod metrics;
 pub mod node_object;
 pub mod node_sync;
+mod options;
 pub mod pods;
 mod run;
 pub mod status;
@@ -54,6 +55,7 @@ pub mod tunnel;
 pub mod volume_root;
 pub mod worker;
 
-pub use run::{Access, AgentError, AgentOptions, run};
+pub use options::{Access, AgentError, AgentOptions};
+pub use run::run;
 /// Container log rotation settings ([`AgentOptions::container_logs`]).
 pub use skiff_runtime_wasm::logs::LogConfig as ContainerLogConfig;
