@@ -8,7 +8,8 @@
 //! (containers often get a 64 MiB one, too small for a dense node), else none: the volumes
 //! stay under `<data dir>/pods/<uid>/volumes/` on disk. The chosen root is recorded in
 //! `<data dir>/volumes-dir` so that whoever removes the data dir (a test harness, an operator)
-//! can remove the root too.
+//! can remove the root too; a default root also names its data dir (`orphans`), and the next
+//! agent to start removes the roots whose data dir is gone.
 
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -141,6 +142,11 @@ fn default_root(data_dir: &Path, node_name: &str) -> Result<Option<PathBuf>, Vol
         tracing::warn!(dir = %dir.display(), "not keeping pod volumes in memory: the directory is not this user's");
         return Ok(None);
     }
+    if let Err(e) = orphans::claim(&dir, &canonical) {
+        tracing::info!(dir = %dir.display(), error = %e, "not keeping pod volumes in memory");
+        return Ok(None);
+    }
+    orphans::sweep(Path::new(SHM), &dir);
     Ok(Some(dir))
 }
 
@@ -192,5 +198,6 @@ pub fn is_pod_uid(name: &str) -> bool {
         })
 }
 
+pub mod orphans;
 #[cfg(test)]
 mod tests;

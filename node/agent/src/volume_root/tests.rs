@@ -91,7 +91,9 @@ fn the_default_follows_what_dev_shm_is() -> anyhow::Result<()> {
             let canonical = data.canonicalize()?;
             let want = Path::new("/dev/shm").join(default_dir_name("node-default", &canonical));
             assert_eq!(dir, &want);
-            std::fs::remove_dir(dir)?;
+            let owner = std::fs::read(dir.join(orphans::OWNER_FILE))?;
+            assert_eq!(owner, canonical.as_os_str().as_encoded_bytes());
+            std::fs::remove_dir_all(dir)?;
         }
         None => {
             assert!(!data.join(RECORD_FILE).exists());
