@@ -16,6 +16,7 @@ mod probes;
 mod resources;
 mod restart_logs;
 mod sa_token;
+mod size_limit;
 mod support;
 mod top;
 mod up;

@@ -56,6 +56,13 @@ pub fn conditions(
     let old = previous
         .and_then(|p| p.conditions.as_deref())
         .unwrap_or(&[]);
+    // An evicted pod carries the kubelet's DisruptionTarget condition.
+    let disruption = snap.evicted.as_ref().map(|message| Cond {
+        type_: "DisruptionTarget",
+        ok: true,
+        reason: Some("TerminationByKubelet"),
+        message: Some(message.clone()),
+    });
     [
         initialized,
         ready("Ready"),
@@ -63,6 +70,7 @@ pub fn conditions(
         scheduled,
     ]
     .into_iter()
+    .chain(disruption)
     .map(|c| finish(c, old, now))
     .collect()
 }

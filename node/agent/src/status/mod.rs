@@ -27,6 +27,9 @@ pub struct PodSnapshot {
     pub start_time: Option<SystemTime>,
     pub init_containers: Vec<ContainerFacts>,
     pub containers: Vec<ContainerFacts>,
+    /// Set when the agent evicted the pod (an emptyDir over its `sizeLimit`): the message.
+    /// The pod is then Failed with reason `Evicted`, for good.
+    pub evicted: Option<String>,
 }
 
 /// One container, as the worker sees it.
@@ -125,6 +128,9 @@ pub enum Waiting {
     },
 }
 
+/// The pod's `status.reason` after an eviction (the kubelet's `Evicted`).
+pub const EVICTED: &str = "Evicted";
+
 /// The Pod status for `snapshot`.
 pub fn pod_status(
     pod: &Pod,
@@ -147,6 +153,8 @@ pub fn pod_status(
         init_container_statuses: containers::statuses(pod, &snapshot.init_containers),
         container_statuses: containers::statuses(pod, &snapshot.containers),
         qos_class: Some(containers::qos_class(pod).to_owned()),
+        reason: snapshot.evicted.as_ref().map(|_| EVICTED.to_owned()),
+        message: snapshot.evicted.clone(),
         ..PodStatus::default()
     }
 }
@@ -165,6 +173,9 @@ fn succeeded(t: &Termination) -> bool {
 /// The kubelet's `getPhase`: Pending while initializing or waiting, Running while any
 /// container runs or will restart, else Succeeded or Failed.
 pub fn phase(pod: &Pod, snapshot: &PodSnapshot) -> &'static str {
+    if snapshot.evicted.is_some() {
+        return "Failed";
+    }
     let policy = restart_policy(pod);
     for init in &snapshot.init_containers {
         match &init.state {

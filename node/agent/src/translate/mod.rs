@@ -24,7 +24,7 @@ pub use expand::expand;
 pub use probes::{ProbeAction, ProbeKind, ProbeSpec};
 pub use projected::token_key;
 pub use quantity::parse_milli;
-pub use volumes::{disk_volumes_dir, in_memory};
+pub use volumes::{disk_volumes_dir, in_memory, volume_dir};
 
 use skiff_api::k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Probe, Secret};
 use skiff_runtime_wasm::spec::{ContainerSpec, Limits, PodSpec, PortSpec};

@@ -89,6 +89,24 @@ impl Worker {
     /// and (`remove_dir`) the pod's directory.
     pub(super) async fn teardown(&mut self, grace: Duration, remove_dir: bool) {
         let sandbox = self.facts.sandbox_id.clone();
+        self.stop_containers(grace).await;
+        if let Err(e) = self.rt.remove_pod(&sandbox).await {
+            tracing::debug!(%sandbox, error = %e, "removing pod");
+        }
+        if remove_dir {
+            let dirs: Vec<PathBuf> = std::iter::once(self.facts.pod_dir.clone())
+                .chain(self.memory_root_dir())
+                .collect();
+            if let Err(e) = tokio::task::spawn_blocking(move || remove_pod_dirs(&dirs)).await {
+                tracing::warn!(error = %e, "removing the pod's directories did not finish");
+            }
+        }
+    }
+
+    /// Stops every container of the pod within `grace` (a Killing event for each running
+    /// one), records their ends and publishes them; the sandbox stays.
+    pub(super) async fn stop_containers(&mut self, grace: Duration) {
+        let sandbox = self.facts.sandbox_id.clone();
         let running: Vec<String> = self
             .snap
             .containers
@@ -110,17 +128,6 @@ impl Worker {
         self.publish();
         self.waits.clear();
         self.chores.clear();
-        if let Err(e) = self.rt.remove_pod(&sandbox).await {
-            tracing::debug!(%sandbox, error = %e, "removing pod");
-        }
-        if remove_dir {
-            let dirs: Vec<PathBuf> = std::iter::once(self.facts.pod_dir.clone())
-                .chain(self.memory_root_dir())
-                .collect();
-            if let Err(e) = tokio::task::spawn_blocking(move || remove_pod_dirs(&dirs)).await {
-                tracing::warn!(error = %e, "removing the pod's directories did not finish");
-            }
-        }
     }
 }
 

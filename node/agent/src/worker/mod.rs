@@ -21,12 +21,13 @@ mod probe_check;
 mod probes;
 mod restore;
 mod run;
+mod size_limit;
 mod slot;
 
 pub use events::{EVENT_QUEUE, EventType, WorkerEvent};
 
 use crate::backoff::BackoffPolicy;
-use crate::translate::References;
+use crate::translate::{PodFacts, References};
 use skiff_api::k8s_openapi::api::core::v1::{Pod, PodStatus};
 use skiff_runtime_wasm::network::PodNetwork;
 use skiff_runtime_wasm::{Runtime, RuntimeError};
@@ -58,6 +59,32 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// The node-side facts of a pod: its sandbox key (the UID), directories and addresses.
+    pub(super) fn pod_facts(&self, desired: &PodInput, pod_ip: IpAddr) -> PodFacts {
+        let meta = &desired.pod.metadata;
+        let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
+        let sandbox_id = match &meta.uid {
+            Some(uid) => uid.clone(),
+            None => format!("{namespace}_{}", meta.name.as_deref().unwrap_or_default()),
+        };
+        let pod_dir = self.pods_dir.join(&sandbox_id);
+        let memory_volumes_dir = match &self.volumes_root {
+            Some(root) => root.join(&sandbox_id),
+            None => crate::translate::disk_volumes_dir(&pod_dir),
+        };
+        PodFacts {
+            pod_dir,
+            memory_volumes_dir,
+            sandbox_id,
+            namespace,
+            node_name: self.node_name.clone(),
+            pod_ip,
+            host_ip: self.host_ip,
+            node_cpu_millis: self.node_cpu_millis,
+            node_memory_bytes: self.node_memory_bytes,
+        }
+    }
+
     /// Kubernetes' timings for a node named `node_name`.
     pub fn new(
         pods_dir: impl Into<PathBuf>,

@@ -57,6 +57,9 @@ pub(super) struct Worker {
     published: Option<PodSnapshot>,
     /// Where events go (see `events.rs`).
     pub(super) events: super::events::EventSender,
+    /// The emptyDirs with a `sizeLimit`, and when to measure them next (`size_limit.rs`).
+    pub(super) size_limits: Vec<super::size_limit::SizeLimit>,
+    pub(super) size_check_at: Instant,
 }
 
 impl Worker {
@@ -70,7 +73,8 @@ impl Worker {
         events: super::events::EventSender,
     ) -> Self {
         let desired = input.borrow_and_update().clone();
-        let facts = pod_facts(&cfg, &desired, pod_ip);
+        let facts = cfg.pod_facts(&desired, pod_ip);
+        let size_limits = super::size_limit::size_limits(&desired.pod, &facts);
         let plan = translate::plan_pod(&desired.pod, &desired.refs, &facts);
         let slots = |plans: &[translate::ContainerPlan],
                      waiting: Waiting|
@@ -101,6 +105,7 @@ impl Worker {
             start_time: Some(SystemTime::now()),
             init_containers: init_facts,
             containers: app_facts,
+            evicted: None,
         };
         Worker {
             rt,
@@ -120,6 +125,8 @@ impl Worker {
             tx,
             published: None,
             events,
+            size_limits,
+            size_check_at: Instant::now() + super::size_limit::CHECK_EVERY,
         }
     }
 
@@ -175,6 +182,10 @@ impl Worker {
                         self.on_probe(outcome);
                     }
                 }
+                () = tokio::time::sleep_until(self.size_check_at), if !self.size_limits.is_empty() => {
+                    self.size_check_at = Instant::now() + super::size_limit::CHECK_EVERY;
+                    Box::pin(self.check_size_limits()).await;
+                }
                 () = sleep_until(wake) => {}
             }
         }
@@ -200,6 +211,7 @@ impl Worker {
     fn replan(&mut self) {
         self.desired = self.input.borrow_and_update().clone();
         let plan = translate::plan_pod(&self.desired.pod, &self.desired.refs, &self.facts);
+        self.size_limits = super::size_limit::size_limits(&self.desired.pod, &self.facts);
         // Changed volume contents (a renewed token, an edited ConfigMap) are written again.
         if plan.volumes != self.plan.volumes {
             self.volumes_ready = false;
@@ -212,7 +224,8 @@ impl Worker {
 
     /// Everything due now: the next init container, else every app container.
     async fn step(&mut self) -> Result<(), WorkerError> {
-        if !self.ensure_volumes().await? {
+        // An evicted pod stays Failed: nothing starts again.
+        if self.snap.evicted.is_some() || !self.ensure_volumes().await? {
             return Ok(());
         }
         let now = Instant::now();
@@ -281,32 +294,6 @@ impl Worker {
         );
         self.tx.send_replace(status);
         self.published = Some(self.snap.clone());
-    }
-}
-
-/// The node-side facts of a pod: its sandbox key (the UID), directories and addresses.
-fn pod_facts(cfg: &WorkerConfig, desired: &PodInput, pod_ip: IpAddr) -> PodFacts {
-    let meta = &desired.pod.metadata;
-    let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
-    let sandbox_id = match &meta.uid {
-        Some(uid) => uid.clone(),
-        None => format!("{namespace}_{}", meta.name.as_deref().unwrap_or_default()),
-    };
-    let pod_dir = cfg.pods_dir.join(&sandbox_id);
-    let memory_volumes_dir = match &cfg.volumes_root {
-        Some(root) => root.join(&sandbox_id),
-        None => translate::disk_volumes_dir(&pod_dir),
-    };
-    PodFacts {
-        pod_dir,
-        memory_volumes_dir,
-        sandbox_id,
-        namespace,
-        node_name: cfg.node_name.clone(),
-        pod_ip,
-        host_ip: cfg.host_ip,
-        node_cpu_millis: cfg.node_cpu_millis,
-        node_memory_bytes: cfg.node_memory_bytes,
     }
 }
 

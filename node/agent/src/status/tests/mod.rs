@@ -74,6 +74,7 @@ fn snap(inits: Vec<ContainerFacts>, app: ContainerFacts) -> PodSnapshot {
         start_time: Some(at(0)),
         init_containers: inits,
         containers: vec![app],
+        evicted: None,
     }
 }
 
@@ -139,3 +140,41 @@ fn status_column_matches_kubectl() {
 }
 
 mod fields;
+
+#[test]
+fn an_evicted_pod_fails_for_good_as_the_kubelet_reports_it() {
+    let message = "Usage of EmptyDir volume \"cache\" exceeds the limit \"1Mi\". ";
+    let mut evicted = snap(
+        vec![],
+        app(State::Terminated(ended(TerminationReason::Interrupted))),
+    );
+    evicted.evicted = Some(message.into());
+    for policy in ["Always", "OnFailure", "Never"] {
+        // kubectl's STATUS column then shows the killed container's reason, as for the
+        // kubelet's evictions.
+        let (phase, _, obj) = summary(&pod(policy, 0), &evicted);
+        assert_eq!(phase, "Failed", "{policy}");
+        assert_eq!(obj["status"]["reason"], "Evicted");
+        assert_eq!(obj["status"]["message"], message);
+        let conditions = obj["status"]["conditions"].as_array().unwrap();
+        let disruption = conditions
+            .iter()
+            .find(|c| c["type"] == "DisruptionTarget")
+            .expect("a DisruptionTarget condition");
+        assert_eq!(disruption["status"], "True");
+        assert_eq!(disruption["reason"], "TerminationByKubelet");
+        assert_eq!(disruption["message"], message);
+    }
+    let (_, _, running) = summary(
+        &pod("Always", 0),
+        &snap(vec![], app(State::Running { started_at: at(1) })),
+    );
+    assert!(running["status"].get("reason").is_none());
+    let types: Vec<&str> = running["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["type"].as_str())
+        .collect();
+    assert!(!types.contains(&"DisruptionTarget"), "{types:?}");
+}
