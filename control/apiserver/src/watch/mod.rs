@@ -26,6 +26,7 @@ use skiff_api::status::ApiError;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use super::negotiation::MetaVersion;
 use super::reads::Filter;
 use super::request::ResourceRequest;
 use super::{ApiServer, Format};
@@ -124,6 +125,13 @@ impl WatchState {
                     let kind = event["type"].as_str().unwrap_or("MODIFIED");
                     return protobuf_frame(kind, &event["object"]);
                 }
+                let event = match self.format {
+                    Format::Metadata {
+                        list: false,
+                        version,
+                    } if event["type"] != "ERROR" => as_metadata_event(event, version),
+                    _ => event,
+                };
                 let mut line = serde_json::to_vec(&event).unwrap_or_default();
                 line.push(b'\n');
                 return Bytes::from(line);
@@ -132,7 +140,13 @@ impl WatchState {
         };
         match self.format {
             Format::Table(_) => self.table_line(kind.name(), rendered.object()),
-            Format::Json => rendered.line(kind),
+            // `as=PartialObjectMetadataList` on a watch: kube-apiserver's transformation
+            // fails for each object and it sends the object as is.
+            Format::Json | Format::Metadata { list: true, .. } => rendered.line(kind),
+            Format::Metadata {
+                list: false,
+                version,
+            } => rendered.metadata_line(kind, version),
             Format::Protobuf => rendered.frame(kind),
         }
     }
@@ -205,6 +219,13 @@ impl WatchState {
             }
         }
     }
+}
+
+/// A built event (initial ADDED, BOOKMARK) with its object as `PartialObjectMetadata`.
+fn as_metadata_event(mut event: Value, version: MetaVersion) -> Value {
+    let object = event["object"].take();
+    event["object"] = super::partial::object(version, object);
+    event
 }
 
 /// One protobuf watch frame; an object that cannot be encoded (stored data the messages
