@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use skiff_api::resources::{RESOURCES, ResourceInfo};
+use skiff_api::resources::ResourceInfo;
 use skiff_api::status::ApiError;
 
 use super::negotiation::MetaVersion;
@@ -58,14 +58,10 @@ pub(crate) fn wrong_shape(info: &ResourceInfo, list_asked: bool) -> ApiError {
 }
 
 /// The Go type kube-apiserver names in those messages: the internal type of a built-in
-/// (`*core.Pod`, `*apps.DeploymentList`: the package is the group's first label) or
-/// `*unstructured.Unstructured[List]` for a custom resource.
+/// (`*core.Pod`, `*apps.DeploymentList`: the package is the group's first label). skiff serves
+/// no custom resources (kube-apiserver would say `*unstructured.Unstructured`).
 fn go_type(info: &ResourceInfo, list: bool) -> String {
     let suffix = if list { "List" } else { "" };
-    let built_in = RESOURCES.iter().any(|r| std::ptr::eq(r, info));
-    if !built_in {
-        return format!("*unstructured.Unstructured{suffix}");
-    }
     let package = match info.group.split('.').next() {
         Some("") | None => "core",
         Some(first) => first,
