@@ -82,8 +82,8 @@ async fn raw_get(admin: &ApiClient) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Pages of 2 as PartialObjectMetadataList: the list metadata (continue, remainingItemCount),
-/// and every item's metadata as the full list has it.
+/// Pages of 2 as PartialObjectMetadataList: the list metadata and every item's metadata as
+/// the full list has them.
 async fn raw_list_pages(admin: &ApiClient) -> anyhow::Result<()> {
     let full = admin.get(CMS).await?.ok()?;
     let mut items = Vec::new();
@@ -96,6 +96,9 @@ async fn raw_list_pages(admin: &ApiClient) -> anyhow::Result<()> {
             page["kind"] == "PartialObjectMetadataList" && page["apiVersion"] == "meta.k8s.io/v1",
             "{page}"
         );
+        // The list metadata (resourceVersion, continue) is the full list's, page for page.
+        let plain = admin.get(&path).await?.ok()?;
+        ensure!(page["metadata"] == plain["metadata"], "{page} vs {plain}");
         for item in page["items"].as_array().context("items")? {
             ensure!(
                 item["kind"] == "PartialObjectMetadata" && item.get("data").is_none(),
@@ -105,10 +108,7 @@ async fn raw_list_pages(admin: &ApiClient) -> anyhow::Result<()> {
         }
         pages += 1;
         match page["metadata"]["continue"].as_str() {
-            Some(token) if !token.is_empty() => {
-                ensure!(page["metadata"]["remainingItemCount"].is_u64(), "{page}");
-                path = format!("{CMS}?limit=2&continue={token}");
-            }
+            Some(token) if !token.is_empty() => path = format!("{CMS}?limit=2&continue={token}"),
             _ => break,
         }
     }
