@@ -76,7 +76,7 @@ impl Rendered {
     /// The protobuf watch frame, shared by every protobuf watcher that sends it.
     pub(crate) fn frame(&self, kind: EventType) -> Bytes {
         self.frames[kind as usize]
-            .get_or_init(|| super::protobuf_frame(kind.name(), &self.object()))
+            .get_or_init(|| super::lines::protobuf_frame(kind.name(), &self.object()))
             .clone()
     }
 
