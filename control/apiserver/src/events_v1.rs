@@ -85,6 +85,10 @@ impl ApiServer {
                 let items = items.into_iter().map(shaped).collect();
                 Ok(respond::list(request, format, items, list_meta))
             }
+            // An Event's metadata is the same in both versions: nothing to reshape.
+            Verb::Watch if matches!(format, Format::Metadata { list: false, .. }) => Ok(
+                respond::stream(format, self.watch(&core, format, false).await?),
+            ),
             Verb::Watch => {
                 let events = self.watch(&core, Format::Json, false).await?;
                 let protobuf = matches!(format, Format::Protobuf);

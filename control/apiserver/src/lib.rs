@@ -58,12 +58,14 @@ mod list_options;
 mod local_index;
 mod meta;
 mod namespace_index;
+mod negotiation;
 mod node_graph;
 mod node_join;
 mod node_proxy;
 mod node_refs;
 mod objects;
 mod openapi;
+mod partial;
 mod pod_facts;
 mod pod_log;
 mod port_forward;
@@ -98,6 +100,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use auth::Component;
+pub use negotiation::MetaVersion;
 pub use node_join::{NodeJoinError, node_token_secret};
 pub use registry_peers::PEER_PREFIX as REGISTRY_PEER_PREFIX;
 pub use tunnels::{TUNNEL_PATH, TUNNEL_PROTOCOL};
@@ -111,12 +114,17 @@ use skiff_respond::{Body, read_body};
 /// Renders Prometheus text lines for `/metrics`.
 pub type MetricsSource = Box<dyn Fn() -> String + Send + Sync>;
 
-/// How an answer is encoded: JSON, a kubectl Table (JSON), or Kubernetes protobuf.
+/// How an answer is encoded: JSON, a kubectl Table (JSON), Kubernetes protobuf, or
+/// `PartialObjectMetadata` (JSON; `list`: asked for as `PartialObjectMetadataList`).
 #[derive(Clone, Copy, Debug)]
 pub enum Format {
     Json,
     Table(IncludeObject),
     Protobuf,
+    Metadata {
+        list: bool,
+        version: negotiation::MetaVersion,
+    },
 }
 
 impl Format {
@@ -290,7 +298,7 @@ impl ApiServer {
         if resource.subresource.as_deref() == Some("portforward") {
             return self.port_forward(&identity, &resource, request).await;
         }
-        let format = respond::negotiate(&request, &resource);
+        let format = respond::negotiate(&request, &resource)?;
         let http2 = request.version() == http::Version::HTTP_2;
         let (content_type, body) = read_write_body(request).await?;
         let serving = self.serve_resource(&identity, resource, format, &body, &content_type, http2);

@@ -18,6 +18,8 @@ use skiff_api::status::ApiError;
 use skiff_api::table::{self, IncludeObject};
 
 use super::Format;
+use super::negotiation::{self, Transform};
+use super::partial;
 use super::request::{ResourceRequest, Verb};
 use super::writes::Written;
 use skiff_respond::{self as http_respond, Body};
@@ -31,27 +33,38 @@ pub(crate) fn accept(request: &Request<Incoming>) -> &str {
         .unwrap_or_default()
 }
 
-/// Table when the client asks for `as=Table` (kubectl get); protobuf when it asks for that
-/// first; JSON otherwise.
-pub(crate) fn negotiate(request: &Request<Incoming>, resource: &ResourceRequest) -> Format {
-    let accept = accept(request);
-    let wants_table = accept
-        .split(',')
-        .next()
-        .is_some_and(|first| first.contains("as=Table"));
+/// The answer's format, from `Accept` as `negotiation::choose` reads it: a Table (kubectl
+/// get) for a read without subresource, `PartialObjectMetadata` for any verb, protobuf or
+/// JSON. PartialObjectMetadata asked for in protobuf is answered in JSON (its
+/// `Content-Type` says so; client-go and kube-rs decode what it says). 406 when no clause
+/// of `Accept` can be answered.
+pub(crate) fn negotiate(
+    request: &Request<Incoming>,
+    resource: &ResourceRequest,
+) -> Result<Format, ApiError> {
+    let choice = negotiation::choose(accept(request))
+        .ok_or_else(|| ApiError::new(406, "NotAcceptable", negotiation::NOT_ACCEPTABLE))?;
     let reading = matches!(resource.verb, Verb::Get | Verb::List | Verb::Watch);
-    if wants_table && reading && resource.subresource.is_none() {
-        let include = match resource.query.include_object.as_deref() {
-            Some("None") => IncludeObject::None,
-            Some("Object") => IncludeObject::Object,
-            _ => IncludeObject::Metadata,
-        };
-        Format::Table(include)
-    } else if protobuf::accept_prefers_protobuf(accept) {
-        Format::Protobuf
-    } else {
-        Format::Json
-    }
+    Ok(match choice.transform {
+        Some((Transform::Table, _)) if reading && resource.subresource.is_none() => {
+            let include = match resource.query.include_object.as_deref() {
+                Some("None") => IncludeObject::None,
+                Some("Object") => IncludeObject::Object,
+                _ => IncludeObject::Metadata,
+            };
+            Format::Table(include)
+        }
+        Some((Transform::Metadata, version)) => Format::Metadata {
+            list: false,
+            version,
+        },
+        Some((Transform::MetadataList, version)) => Format::Metadata {
+            list: true,
+            version,
+        },
+        _ if choice.protobuf => Format::Protobuf,
+        _ => Format::Json,
+    })
 }
 
 /// A `Status` error, in protobuf if the client asked for it first.
@@ -95,6 +108,12 @@ pub(crate) fn object(
             );
             http_respond::json(code, &table)
         }
+        Format::Metadata { list: true, .. } if obj["kind"] != "Status" => {
+            status(&partial::wrong_shape(resource.info, true), false)
+        }
+        Format::Metadata { version, .. } => {
+            http_respond::json(code, &partial::object(version, obj))
+        }
         Format::Json | Format::Protobuf => encoded(code, format, &obj),
     }
 }
@@ -115,6 +134,13 @@ pub(crate) fn list(
                 list_meta,
             );
             http_respond::json(StatusCode::OK, &table)
+        }
+        Format::Metadata {
+            list: true,
+            version,
+        } => http_respond::json(StatusCode::OK, &partial::list(version, items, list_meta)),
+        Format::Metadata { list: false, .. } => {
+            status(&partial::wrong_shape(resource.info, false), false)
         }
         Format::Json | Format::Protobuf => encoded(
             StatusCode::OK,
@@ -154,7 +180,7 @@ pub(crate) fn stream(
     let headers = response.headers_mut();
     let content_type = match format {
         Format::Protobuf => protobuf::WATCH_CONTENT_TYPE,
-        Format::Json | Format::Table(_) => "application/json",
+        Format::Json | Format::Table(_) | Format::Metadata { .. } => "application/json",
     };
     headers.insert(
         header::CONTENT_TYPE,

@@ -24,6 +24,8 @@ mod list_pages;
 mod manifests;
 mod node_join;
 mod old_kubectl;
+mod partial_metadata;
+mod partial_metadata_kube;
 mod protobuf;
 mod protobuf_objects;
 mod python_client;

@@ -7,9 +7,11 @@
 //! copied, and writes to shared HTTP/2 connections are batched (`flush`).
 
 mod flush;
+mod lines;
 mod render;
 
 pub(crate) use flush::FlushBatcher;
+pub(crate) use lines::protobuf_frame;
 pub(crate) use render::RenderCache;
 
 use std::collections::VecDeque;
@@ -112,48 +114,24 @@ impl WatchState {
     }
 
     fn render(&self, event: Queued) -> Bytes {
+        let info = self.request.info;
         let (kind, rendered) = match event {
-            Queued::Built(event) => {
-                let is_object = event["type"] != "BOOKMARK" && event["type"] != "ERROR";
-                if let (Format::Table(_), true) = (&self.format, is_object) {
-                    let kind = event["type"].as_str().unwrap_or("MODIFIED").to_owned();
-                    let object = event["object"].clone();
-                    return self.table_line(&kind, object);
-                }
-                if let Format::Protobuf = self.format {
-                    let kind = event["type"].as_str().unwrap_or("MODIFIED");
-                    return protobuf_frame(kind, &event["object"]);
-                }
-                let mut line = serde_json::to_vec(&event).unwrap_or_default();
-                line.push(b'\n');
-                return Bytes::from(line);
-            }
+            Queued::Built(event) => return lines::built(info, self.format, event),
             Queued::Stored(kind, rendered) => (kind, rendered),
         };
         match self.format {
-            Format::Table(_) => self.table_line(kind.name(), rendered.object()),
-            Format::Json => rendered.line(kind),
+            Format::Table(include) => {
+                lines::table_line(info, include, kind.name(), rendered.object())
+            }
+            // `as=PartialObjectMetadataList` on a watch: kube-apiserver's transformation
+            // fails for each object and it sends the object as is.
+            Format::Json | Format::Metadata { list: true, .. } => rendered.line(kind),
+            Format::Metadata {
+                list: false,
+                version,
+            } => rendered.metadata_line(kind, version),
             Format::Protobuf => rendered.frame(kind),
         }
-    }
-
-    /// A watch event whose object is a one-row Table (kubectl get -w).
-    fn table_line(&self, kind: &str, object: Value) -> Bytes {
-        let Format::Table(include) = self.format else {
-            return Bytes::new();
-        };
-        let rv = object["metadata"]["resourceVersion"].clone();
-        let table = skiff_api::table::table(
-            self.request.info,
-            &[object],
-            include,
-            super::meta::now_unix(),
-            json!({ "resourceVersion": rv }),
-        );
-        let mut line =
-            serde_json::to_vec(&json!({ "type": kind, "object": table })).unwrap_or_default();
-        line.push(b'\n');
-        Bytes::from(line)
     }
 
     /// The next DATA frame: a whole line, or over HTTP/2 the next piece of one.
@@ -203,21 +181,6 @@ impl WatchState {
                     return Some(self.render(Queued::Built(bookmark)));
                 }
             }
-        }
-    }
-}
-
-/// One protobuf watch frame; an object that cannot be encoded (stored data the messages
-/// cannot hold) becomes an ERROR event, which ends the client's watch and makes it relist.
-pub(crate) fn protobuf_frame(kind: &str, object: &Value) -> Bytes {
-    match skiff_api::protobuf::encode_watch_event(kind, object) {
-        Ok(frame) => Bytes::from(frame),
-        Err(e) => {
-            tracing::warn!("watch event not encodable as protobuf: {e}");
-            let status = ApiError::internal(format!("cannot encode the object as protobuf: {e}"));
-            skiff_api::protobuf::encode_watch_event("ERROR", &status.to_json())
-                .map(Bytes::from)
-                .unwrap_or_default()
         }
     }
 }

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::super::objects;
+use super::super::negotiation::MetaVersion;
+use super::super::{objects, partial};
 use skiff_store::types::KeyValue;
 
 /// Revisions kept before the oldest is forgotten (each write adds one).
@@ -27,6 +28,11 @@ pub(crate) struct Rendered {
     lines: [OnceLock<Bytes>; 3],
     /// The same events as length-prefixed protobuf `WatchEvent`s, built on first use.
     frames: [OnceLock<Bytes>; 3],
+    /// The object's `metadata` as JSON, decoded from `json` on first use.
+    metadata: OnceLock<Bytes>,
+    /// The events with the object as `PartialObjectMetadata`, by `meta.k8s.io` version
+    /// (v1, v1beta1), built on first use.
+    metadata_lines: [[OnceLock<Bytes>; 3]; 2],
 }
 
 /// The three event types a stored object can be sent as.
@@ -56,6 +62,8 @@ impl Rendered {
             json,
             lines: Default::default(),
             frames: Default::default(),
+            metadata: OnceLock::new(),
+            metadata_lines: Default::default(),
         }
     }
 
@@ -68,7 +76,24 @@ impl Rendered {
     /// The protobuf watch frame, shared by every protobuf watcher that sends it.
     pub(crate) fn frame(&self, kind: EventType) -> Bytes {
         self.frames[kind as usize]
-            .get_or_init(|| super::protobuf_frame(kind.name(), &self.object()))
+            .get_or_init(|| super::lines::protobuf_frame(kind.name(), &self.object()))
+            .clone()
+    }
+
+    /// The watch event with the object as `PartialObjectMetadata` of `version`, shared by
+    /// every metadata watcher that sends it (made once per version and event type).
+    pub(crate) fn metadata_line(&self, kind: EventType, version: MetaVersion) -> Bytes {
+        let by_version = match version {
+            MetaVersion::V1 => &self.metadata_lines[0],
+            MetaVersion::V1beta1 => &self.metadata_lines[1],
+        };
+        by_version[kind as usize]
+            .get_or_init(|| {
+                let metadata = self
+                    .metadata
+                    .get_or_init(|| partial::metadata_json(&self.json));
+                partial::watch_line(kind.name(), version, metadata)
+            })
             .clone()
     }
 
@@ -183,6 +208,24 @@ mod tests {
 "#
         );
         assert_eq!(a.view["metadata"]["resourceVersion"], "5");
+        let metadata = a.metadata_line(EventType::Added, MetaVersion::V1);
+        assert_eq!(
+            &metadata[..],
+            br#"{"type":"ADDED","object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"a","resourceVersion":"5"}}}
+"#
+        );
+        let again = cache.get(&kv("/a", 5, r#"{"metadata":{"name":"a"}}"#));
+        assert_eq!(
+            again
+                .metadata_line(EventType::Added, MetaVersion::V1)
+                .as_ptr(),
+            metadata.as_ptr(),
+            "one encoding for every metadata watcher"
+        );
+        assert!(
+            a.metadata_line(EventType::Deleted, MetaVersion::V1beta1)
+                .starts_with(br#"{"type":"DELETED","object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1beta1""#)
+        );
         assert_eq!(a.object()["metadata"]["name"], "a");
         for rev in 6..6 + RENDER_CACHE_REVISIONS as u64 {
             cache.get(&kv("/c", rev, "{}"));

@@ -7,19 +7,17 @@ use std::collections::HashMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::ResourceExt;
-use kube::api::{
-    DeleteParams, DynamicObject, Patch, PatchParams, Preconditions, PropagationPolicy,
-};
+use kube::api::{DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
 use serde_json::json;
 use skiff_controllers::gc::{
     DependentAction, FOREGROUND_DELETION, OwnerState, Propagation, decide_dependent,
 };
 
-use super::{Gc, Kind};
+use super::{Gc, Kind, Meta};
 use crate::error::Error;
 
 /// Collects `obj` if its owners say so.
-pub(super) async fn collect(gc: &Gc, kind: &Kind, obj: &DynamicObject) -> Result<(), Error> {
+pub(super) async fn collect(gc: &Gc, kind: &Kind, obj: &Meta) -> Result<(), Error> {
     if obj.owner_references().is_empty() || obj.metadata.deletion_timestamp.is_some() {
         return Ok(());
     }
@@ -40,7 +38,7 @@ pub(super) async fn collect(gc: &Gc, kind: &Kind, obj: &DynamicObject) -> Result
     }
 }
 
-fn state_of(owner: &DynamicObject) -> OwnerState {
+fn state_of(owner: &Meta) -> OwnerState {
     let foreground = owner.finalizers().iter().any(|f| f == FOREGROUND_DELETION);
     if owner.metadata.deletion_timestamp.is_some() && foreground {
         OwnerState::DeletingForeground
@@ -83,12 +81,7 @@ async fn owner_state(
     })
 }
 
-async fn delete(
-    gc: &Gc,
-    kind: &Kind,
-    obj: &DynamicObject,
-    policy: Propagation,
-) -> Result<(), Error> {
+async fn delete(gc: &Gc, kind: &Kind, obj: &Meta, policy: Propagation) -> Result<(), Error> {
     let params = DeleteParams {
         propagation_policy: Some(match policy {
             Propagation::Background => PropagationPolicy::Background,
@@ -123,7 +116,7 @@ async fn delete(
 pub(super) async fn remove_references(
     gc: &Gc,
     kind: &Kind,
-    obj: &DynamicObject,
+    obj: &Meta,
     uids: &[String],
 ) -> Result<(), Error> {
     let kept: Vec<&OwnerReference> = obj

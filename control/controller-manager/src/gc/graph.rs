@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::Meta;
 use kube::ResourceExt;
-use kube::api::DynamicObject;
 
 /// Where an object lives: its kind (an index into the collector's kinds), namespace and name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -36,7 +36,7 @@ pub(crate) struct Graph {
 impl Graph {
     /// Records `obj` of `kind` (created or changed); the objects to wake: its dependents if it
     /// is being deleted, and its owners that are being deleted (they wait for it).
-    pub(crate) fn upsert(&mut self, kind: usize, obj: &DynamicObject) -> Vec<Located> {
+    pub(crate) fn upsert(&mut self, kind: usize, obj: &Meta) -> Vec<Located> {
         let Some(uid) = obj.uid() else {
             return Vec::new();
         };

@@ -1,14 +1,14 @@
 //! The graph by example: which objects each event wakes.
 
-use kube::api::DynamicObject;
 use serde_json::json;
 
+use super::super::Meta;
 use super::{Graph, Located};
 
 const RS: usize = 0;
 const POD: usize = 1;
 
-fn obj(name: &str, uid: &str, owners: &[&str], deleting: bool) -> DynamicObject {
+fn obj(name: &str, uid: &str, owners: &[&str], deleting: bool) -> Meta {
     let refs: Vec<_> = owners
         .iter()
         .map(|o| json!({"apiVersion": "v1", "kind": "X", "name": o, "uid": o}))

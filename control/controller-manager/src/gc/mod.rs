@@ -20,7 +20,7 @@ mod owner;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, ApiResource, DynamicObject, PartialObjectMeta};
 use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -41,19 +41,24 @@ use graph::{Graph, Located};
 /// The controller's name in metrics and logs.
 const NAME: &str = "garbage_collector";
 
+/// What the collector watches and caches of every object: its metadata alone
+/// (`PartialObjectMetadata`, as kube-controller-manager's metadata informers).
+pub(crate) type Meta = PartialObjectMeta<DynamicObject>;
+
 /// One watched kind.
 pub(crate) struct Kind {
     pub(crate) info: &'static ResourceInfo,
     pub(crate) resource: ApiResource,
-    pub(crate) store: Store<DynamicObject>,
+    pub(crate) store: Store<Meta>,
     /// Whether `store` has listed once (never `Store::wait_until_ready`: see `cache_ready`).
     ready: CacheReady,
-    wake: mpsc::UnboundedSender<ObjectRef<DynamicObject>>,
+    wake: mpsc::UnboundedSender<ObjectRef<Meta>>,
 }
 
 impl Kind {
-    /// The API of this kind in `namespace` (ignored for cluster-scoped kinds).
-    pub(crate) fn api(&self, client: &Client, namespace: Option<&str>) -> Api<DynamicObject> {
+    /// The API of this kind in `namespace` (ignored for cluster-scoped kinds), metadata only:
+    /// its reads, watches and patches ask for `PartialObjectMetadata`.
+    pub(crate) fn api(&self, client: &Client, namespace: Option<&str>) -> Api<Meta> {
         match namespace.filter(|_| self.info.namespaced) {
             Some(ns) => Api::namespaced_with(client.clone(), ns, &self.resource),
             None => Api::all_with(client.clone(), &self.resource),
@@ -61,7 +66,7 @@ impl Kind {
     }
 
     /// The cached object at `at`.
-    pub(crate) fn get(&self, at: &Located) -> Option<Arc<DynamicObject>> {
+    pub(crate) fn get(&self, at: &Located) -> Option<Arc<Meta>> {
         let mut r = ObjectRef::new_with(&at.name, self.resource.clone());
         if let Some(ns) = at.namespace.as_deref().filter(|_| self.info.namespaced) {
             r = r.within(ns);
@@ -123,7 +128,7 @@ pub(crate) fn start(
     let mut parts = Vec::new();
     for info in RESOURCES.iter().filter(|r| r.plural != "events") {
         let resource = api_resource(info);
-        let writer = Writer::<DynamicObject>::new(resource.clone());
+        let writer = Writer::<Meta>::new(resource.clone());
         let (wake, woken) = mpsc::unbounded_channel();
         let (listed, ready) = ready_channel();
         kinds.push(Kind {
@@ -177,11 +182,10 @@ pub(crate) fn start(
 }
 
 /// What the collector reads of an object: its metadata (owners, finalizers, deletion), without
-/// managedFields. The rest is dropped before the cache keeps it, as kube-controller-manager's
-/// collector watches metadata only: with every kind cached, a copy of each whole object would
-/// be most of the manager's memory.
-fn keep_only_metadata(object: &mut DynamicObject) {
-    object.data = serde_json::Value::Null;
+/// managedFields. The API server sends metadata only (`as=PartialObjectMetadata`), so no
+/// object is decoded whole; managedFields, which it sends as kube-apiserver does, are dropped
+/// before the cache keeps them (with every kind cached, they would be most of its memory).
+fn drop_managed_fields(object: &mut Meta) {
     object.metadata.managed_fields = None;
 }
 
@@ -190,12 +194,12 @@ fn keep_only_metadata(object: &mut DynamicObject) {
 async fn feed(
     gc: Arc<Gc>,
     kind: usize,
-    api: Api<DynamicObject>,
-    (writer, listed): (Writer<DynamicObject>, ReadySignal),
+    api: Api<Meta>,
+    (writer, listed): (Writer<Meta>, ReadySignal),
 ) {
     let events = watcher(api, watcher::Config::default())
         .default_backoff()
-        .modify(keep_only_metadata)
+        .modify(drop_managed_fields)
         .reflect(writer);
     let events = signal_when_listed(events, listed);
     let mut events = std::pin::pin!(events);
@@ -237,7 +241,7 @@ async fn feed(
 }
 
 /// `obj` itself, if the collector may have work on it: it has owners or is being deleted.
-fn concerned(kind: usize, obj: &DynamicObject) -> Option<Located> {
+fn concerned(kind: usize, obj: &Meta) -> Option<Located> {
     let concerned = !obj.owner_references().is_empty() || obj.metadata.deletion_timestamp.is_some();
     concerned.then(|| Located {
         kind,
@@ -246,7 +250,7 @@ fn concerned(kind: usize, obj: &DynamicObject) -> Option<Located> {
     })
 }
 
-fn key(kind: &Kind, obj: &DynamicObject) -> String {
+fn key(kind: &Kind, obj: &Meta) -> String {
     format!(
         "gc/{}/{}/{}",
         kind.info.plural,
@@ -255,12 +259,12 @@ fn key(kind: &Kind, obj: &DynamicObject) -> String {
     )
 }
 
-fn error_policy(kind: usize, obj: &DynamicObject, error: &Error, gc: &Gc) -> Action {
+fn error_policy(kind: usize, obj: &Meta, error: &Error, gc: &Gc) -> Action {
     let key = gc.kinds.get(kind).map(|k| key(k, obj)).unwrap_or_default();
     gc.backoff.next(NAME, key, error)
 }
 
-async fn reconcile(kind: usize, obj: Arc<DynamicObject>, gc: Arc<Gc>) -> Result<Action, Error> {
+async fn reconcile(kind: usize, obj: Arc<Meta>, gc: Arc<Gc>) -> Result<Action, Error> {
     let _busy = gc.metrics.busy(NAME);
     for k in &gc.kinds {
         k.ready.wait().await.map_err(|_| Error::CacheNotReady {

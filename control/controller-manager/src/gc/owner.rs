@@ -8,17 +8,17 @@ use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::ResourceExt;
-use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
 use skiff_controllers::gc::{FOREGROUND_DELETION, ORPHAN, decide_owner};
 
 use super::dependent::remove_references;
 use super::graph::Located;
-use super::{Gc, Kind};
+use super::{Gc, Kind, Meta};
 use crate::error::Error;
 
 /// Advances the deletion of `obj` if it waits for the collector.
-pub(super) async fn collect(gc: &Gc, kind: &Kind, obj: &DynamicObject) -> Result<(), Error> {
+pub(super) async fn collect(gc: &Gc, kind: &Kind, obj: &Meta) -> Result<(), Error> {
     let waits = obj
         .finalizers()
         .iter()
@@ -29,7 +29,7 @@ pub(super) async fn collect(gc: &Gc, kind: &Kind, obj: &DynamicObject) -> Result
     let uid = obj.uid().unwrap_or_default();
     let located = skiff_sync::lock(&gc.graph).dependents_of(&uid);
     // The dependents' current objects, by kind (`decide_owner` names them within a kind).
-    let mut by_kind: BTreeMap<usize, Vec<(Located, Arc<DynamicObject>)>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<usize, Vec<(Located, Arc<Meta>)>> = BTreeMap::new();
     for at in located {
         if let Some(dep) = gc.kinds.get(at.kind).and_then(|k| k.get(&at)) {
             by_kind.entry(at.kind).or_default().push((at, dep));
@@ -70,12 +70,7 @@ pub(super) async fn collect(gc: &Gc, kind: &Kind, obj: &DynamicObject) -> Result
 /// Removes `finalizer` from the owner (with the cached `resourceVersion`). The API server
 /// then removes an object left without finalizers, except a pod (its agent does): a pod
 /// without finalizers is deleted again, which removes it unless its agent still stops it.
-async fn remove_finalizer(
-    gc: &Gc,
-    kind: &Kind,
-    obj: &DynamicObject,
-    finalizer: &str,
-) -> Result<(), Error> {
+async fn remove_finalizer(gc: &Gc, kind: &Kind, obj: &Meta, finalizer: &str) -> Result<(), Error> {
     let kept: Vec<&String> = obj
         .finalizers()
         .iter()
