@@ -231,4 +231,4 @@ fn skipped_probes(c: &Container) -> Vec<Unsupported> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -14,7 +14,8 @@ fn pod(spec: Value) -> Pod {
     .unwrap()
 }
 
-fn facts() -> PodFacts {
+/// The facts the translation tests (and the worker's) plan against.
+pub(crate) fn facts() -> PodFacts {
     PodFacts {
         sandbox_id: "u-1".into(),
         namespace: "shop".into(),

@@ -1,21 +1,8 @@
 //! Which emptyDirs are limited, where they live, when a pod is over, and what `du` counts.
 
 use super::*;
+use crate::translate::tests::facts;
 use serde_json::json;
-
-fn facts() -> PodFacts {
-    PodFacts {
-        sandbox_id: "u-1".into(),
-        namespace: "shop".into(),
-        node_name: "edge-1".into(),
-        pod_ip: "10.244.1.7".parse().unwrap(),
-        host_ip: "192.168.1.20".parse().unwrap(),
-        pod_dir: "/var/skiff/pods/u-1".into(),
-        memory_volumes_dir: "/dev/shm/skiff-edge-1-0123abcd/u-1".into(),
-        node_cpu_millis: 4000,
-        node_memory_bytes: 8 << 30,
-    }
-}
 
 fn pod(volumes: serde_json::Value) -> Pod {
     serde_json::from_value(json!({"metadata": {"name": "p"},
