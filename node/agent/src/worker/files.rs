@@ -62,7 +62,7 @@ impl Worker {
     }
 
     /// The pod's directory under the node's memory root, if the node has one.
-    fn memory_root_dir(&self) -> Option<PathBuf> {
+    pub(super) fn memory_root_dir(&self) -> Option<PathBuf> {
         let root = self.cfg.volumes_root.as_ref()?;
         Some(root.join(&self.facts.sandbox_id))
     }

@@ -98,10 +98,15 @@ impl Worker {
         );
         self.snap.evicted = Some(message);
         self.stop_containers(Duration::ZERO).await;
-        let dirs = [
+        // The pod's copy on the memory root too: after an ENOSPC fallback the facts point to
+        // disk, yet running containers kept the tmpfs copy.
+        let dirs: Vec<PathBuf> = [
             translate::disk_volumes_dir(&self.facts.pod_dir),
             self.facts.memory_volumes_dir.clone(),
-        ];
+        ]
+        .into_iter()
+        .chain(self.memory_root_dir())
+        .collect();
         let emptied = tokio::task::spawn_blocking(move || {
             for dir in dirs {
                 if let Err(e) = std::fs::remove_dir_all(&dir)
