@@ -29,6 +29,10 @@ struct Cli {
     /// created, bound, Running and Ready (one more watch on the same cores).
     #[arg(long, global = true)]
     timeline: bool,
+    /// Also print the API requests the measured run made (`apiserver_request_total` before
+    /// and after it, by verb and resource).
+    #[arg(long, global = true)]
+    requests: bool,
 }
 
 #[derive(Subcommand)]
@@ -111,6 +115,10 @@ async fn main() -> Result<()> {
                 took.as_secs_f64()
             );
         }
+        let before = match cli.requests {
+            true => Some(up::request_counts(client).await?),
+            false => None,
+        };
         match &cli.what {
             What::Run { warm, guest } => run_cold_and_warm(&cluster, round, *warm, guest).await?,
             What::Deploy { replicas } => {
@@ -179,6 +187,10 @@ async fn main() -> Result<()> {
                     after as f64 / MIB,
                 );
             }
+        }
+        if let Some(before) = before {
+            let after = up::request_counts(client).await?;
+            println!("round {round} {}", up::describe_delta(&before, &after));
         }
         drop(cluster);
     }

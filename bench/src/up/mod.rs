@@ -11,6 +11,7 @@
 
 mod deploy;
 mod pods;
+mod requests;
 mod run;
 mod timeline;
 mod watch;
@@ -27,6 +28,7 @@ use tokio::time::{Instant, sleep};
 
 pub use deploy::{DeployOutcome, deploy};
 pub use pods::{BurstOutcome, StartOutcome, burst, density, start_latency, warm_image};
+pub use requests::{RequestCounts, describe_delta, request_counts};
 pub use run::{RunOutcome, fresh_module, run_to_first_200};
 
 /// The node `skiff up` registers.
