@@ -43,6 +43,14 @@ pub(crate) struct Choice {
     pub(crate) transform: Option<(Transform, MetaVersion)>,
 }
 
+impl Choice {
+    /// Plain JSON, the default.
+    pub(crate) const JSON: Choice = Choice {
+        protobuf: false,
+        transform: None,
+    };
+}
+
 /// The media types this server encodes, in kube-apiserver's order of preference.
 const SERIALIZERS: [(&str, &str); 3] = [
     ("application", "json"),
@@ -121,14 +129,11 @@ fn conversion(clause: &Clause<'_>, subtype: &str) -> Option<Option<(Transform, M
     Some(Some((transform, version)))
 }
 
-/// The answer `accept` asks for. `None` (406) when no clause can be answered and one of them
-/// asked for a transformation; a header naming only other media types (`text/html`) is
-/// answered in JSON, as skiff always has (kube-apiserver would say 406).
+/// The answer `accept` asks for: JSON for an empty (or unparsable) header, as
+/// kube-apiserver's default; `None` (406) when the header names media types and none of its
+/// clauses can be answered (`text/html` alone, or a transformation this server does not make).
 pub(crate) fn choose(accept: &str) -> Option<Choice> {
-    let json = Choice {
-        protobuf: false,
-        transform: None,
-    };
+    let json = Choice::JSON;
     let clauses = parse(accept);
     for clause in &clauses {
         for (media_type, subtype) in SERIALIZERS {
@@ -151,10 +156,7 @@ pub(crate) fn choose(accept: &str) -> Option<Choice> {
             }
         }
     }
-    let asked_to_convert = clauses
-        .iter()
-        .any(|c| c.params.iter().any(|(k, _)| matches!(*k, "as" | "g" | "v")));
-    (!asked_to_convert).then_some(json)
+    clauses.is_empty().then_some(json)
 }
 
 #[cfg(test)]

@@ -34,7 +34,14 @@ fn each_accept_header_gets_what_kube_apiserver_answers() {
         ("*/*", JSON),
         ("application/json", JSON),
         ("application/yaml", JSON),
-        ("text/html", JSON),
+        // A browser's header ends in a wildcard; a header naming only other types is 406.
+        (
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            JSON,
+        ),
+        ("text/html", None),
+        ("text/plain, application/xml", None),
+        ("not a media type", JSON),
         ("application/vnd.kubernetes.protobuf, */*", PROTOBUF),
         (
             "application/json, application/vnd.kubernetes.protobuf",

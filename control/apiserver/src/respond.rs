@@ -37,13 +37,27 @@ pub(crate) fn accept(request: &Request<Incoming>) -> &str {
 /// get) for a read without subresource, `PartialObjectMetadata` for any verb, protobuf or
 /// JSON. PartialObjectMetadata asked for in protobuf is answered in JSON (its
 /// `Content-Type` says so; client-go and kube-rs decode what it says). 406 when no clause
-/// of `Accept` can be answered.
+/// of `Accept` can be answered, except on the streams (`log`, `exec`, `attach`), whose
+/// answers are not objects (kube-apiserver serves `kubectl logs`' `text/plain` too).
 pub(crate) fn negotiate(
     request: &Request<Incoming>,
     resource: &ResourceRequest,
 ) -> Result<Format, ApiError> {
-    let choice = negotiation::choose(accept(request))
-        .ok_or_else(|| ApiError::new(406, "NotAcceptable", negotiation::NOT_ACCEPTABLE))?;
+    let streams = matches!(
+        resource.subresource.as_deref(),
+        Some("log" | "exec" | "attach")
+    );
+    let choice = match negotiation::choose(accept(request)) {
+        Some(choice) => choice,
+        None if streams => negotiation::Choice::JSON,
+        None => {
+            return Err(ApiError::new(
+                406,
+                "NotAcceptable",
+                negotiation::NOT_ACCEPTABLE,
+            ));
+        }
+    };
     let reading = matches!(resource.verb, Verb::Get | Verb::List | Verb::Watch);
     Ok(match choice.transform {
         Some((Transform::Table, _)) if reading && resource.subresource.is_none() => {

@@ -142,6 +142,11 @@ async fn not_acceptable(admin: &ApiClient) -> anyhow::Result<()> {
             "application/json;as=Foo;g=meta.k8s.io;v=v1",
             "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
         ),
+        (
+            format!("{CMS}/cm0"),
+            "text/html",
+            "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+        ),
     ];
     for (path, accept, message) in cases {
         let (status, _, body) = get_as(admin, &path, accept).await?;
