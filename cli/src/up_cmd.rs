@@ -4,7 +4,8 @@
 //! comes back; more agents may join it with `skiff agent --server`.
 //!
 //! The agent joins its own replica over HTTPS with the agent token, as a remote agent would,
-//! and keeps its credential in `<data-dir>/agent`. On shutdown the agent stops first (its pods
+//! and keeps its credential in `<data-dir>/agent`; its API calls to that replica then go over
+//! in-process connections (`skiff-pipe`), still authenticated by the node's token. On shutdown the agent stops first (its pods
 //! are stopped), then the replica.
 
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use skiff_agent::Access;
+use skiff_agent::client::InProcessApi;
 use skiff_agent::credential::Credential;
 use skiff_server::launch::{self, LaunchOptions, Started};
 use tokio::sync::oneshot;
@@ -112,7 +114,11 @@ async fn run_agent(
         .unwrap_or_else(skiff_agent::host::hostname);
     let agent_dir = args.data_dir.join("agent");
     let access = agent_access(&args.data_dir, &agent_dir, &started.url)?;
-    let options = args.agent.options(&agent_dir, &name, Some(access))?;
+    let mut options = args.agent.options(&agent_dir, &name, Some(access))?;
+    options.in_process = Some(InProcessApi {
+        url: started.url.clone(),
+        dialer: started.in_process.clone(),
+    });
     print_ready(started, &name);
     skiff_agent::run(options, shutdown).await?;
     Ok(())

@@ -4,9 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -16,7 +13,7 @@ use crate::routes::Router;
 use skiff_pki::accept_tls;
 
 /// How long open connections get to finish after shutdown starts.
-const DRAIN_GRACE: Duration = Duration::from_secs(5);
+const DRAIN_GRACE: Duration = skiff_pipe::DRAIN_GRACE;
 
 /// Serves `router` on `listener` until `shutdown` fires, then drains connections.
 pub(crate) async fn serve(
@@ -47,24 +44,11 @@ pub(crate) async fn serve(
             let Some(stream) = accept_tls(&acceptor, tcp, peer).await else {
                 return;
             };
-            let service = service_fn(move |request| {
+            let handler = move |request| {
                 let router = router.clone();
-                async move { Ok::<_, std::convert::Infallible>(router.handle(request, peer).await) }
-            });
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                result = connection.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!("connection from {peer} ended: {e}");
-                    }
-                }
-                _ = shutdown.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(DRAIN_GRACE, connection.as_mut()).await;
-                }
-            }
+                async move { router.handle(request, peer).await }
+            };
+            skiff_pipe::serve_connection(stream, handler, shutdown, peer).await;
         });
     }
     tracker.close();

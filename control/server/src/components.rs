@@ -1,21 +1,21 @@
 //! The scheduler and the controller manager inside a replica's process, as k3s runs
 //! kube-scheduler and kube-controller-manager inside its server: each is an API client of this
-//! replica's own API server over loopback HTTPS, with a per-process token of its own, and acts
+//! replica's own API server over in-process connections (`skiff-pipe`: HTTP without TLS or a
+//! socket), with a per-process token of its own, and acts
 //! only while it holds its Lease in `kube-system` (`kube-scheduler`,
 //! `kube-controller-manager`), whose holder identity is this replica's id. Every replica runs
 //! both; losing a Lease stops the component at once.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use kube::Client;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use skiff_apiserver::{ApiServer, Component, kubeconfig};
+use skiff_apiserver::{ApiServer, Component};
 use skiff_controller_manager::ManagerConfig;
 use skiff_election::{Elector, ElectorConfig};
+use skiff_pipe::Dialer;
 use skiff_store::types::NodeId;
 
 /// Which components run, and their settings (`skiff server` flags).
@@ -42,42 +42,29 @@ impl Default for ComponentOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComponentError {
-    #[error("building the {component} client for {url}: {message}")]
+    #[error("building the {component} client: {source}")]
     Client {
         component: &'static str,
-        url: String,
-        message: String,
+        source: skiff_pipe::PipeError,
     },
 }
 
-/// The loopback URL of a listener bound to `local` (an unspecified address is reached on
-/// the loopback address of its family).
-fn loopback_url(local: SocketAddr) -> String {
-    match local {
-        SocketAddr::V4(a) if a.ip().is_unspecified() => format!("https://127.0.0.1:{}", a.port()),
-        SocketAddr::V6(a) if a.ip().is_unspecified() => format!("https://[::1]:{}", a.port()),
-        other => format!("https://{other}"),
-    }
-}
-
-/// A kube-rs client of this replica's API server acting as `component`.
-async fn client_for(
+/// A kube-rs client of this replica's API server acting as `component`, over in-process
+/// connections.
+fn client_for(
     api: &ApiServer,
     component: Component,
-    url: &str,
-    ca_pem: &str,
+    in_process: &Dialer,
 ) -> Result<Client, ComponentError> {
-    let error = |message: String| ComponentError::Client {
+    skiff_pipe::client(
+        in_process.clone(),
+        api.component_token(component),
+        "default",
+    )
+    .map_err(|source| ComponentError::Client {
         component: component.user_name(),
-        url: url.to_owned(),
-        message,
-    };
-    let text = kubeconfig::render(url, ca_pem, api.component_token(component));
-    let parsed = Kubeconfig::from_yaml(&text).map_err(|e| error(e.to_string()))?;
-    let config = kube::Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
-        .await
-        .map_err(|e| error(e.to_string()))?;
-    Client::try_from(config).map_err(|e| error(e.to_string()))
+        source,
+    })
 }
 
 fn elector(name: &str, id: NodeId, options: &ComponentOptions) -> ElectorConfig {
@@ -91,16 +78,15 @@ fn elector(name: &str, id: NodeId, options: &ComponentOptions) -> ElectorConfig 
 /// Starts the enabled components into `tasks`; they stop (and release their Leases) on `stop`.
 pub(crate) async fn start(
     api: &ApiServer,
-    local: SocketAddr,
+    in_process: &Dialer,
     ca_pem: &str,
     id: NodeId,
     options: &ComponentOptions,
     tasks: &TaskTracker,
     stop: &CancellationToken,
 ) -> Result<(), ComponentError> {
-    let url = loopback_url(local);
     if options.scheduler {
-        let client = client_for(api, Component::Scheduler, &url, ca_pem).await?;
+        let client = client_for(api, Component::Scheduler, in_process)?;
         let config = elector("kube-scheduler", id, options);
         let (elector, leading) = Elector::new(client.clone(), config);
         tasks.spawn(elector.run(stop.clone()));
@@ -116,7 +102,7 @@ pub(crate) async fn start(
         });
     }
     if options.controller_manager {
-        let client = client_for(api, Component::ControllerManager, &url, ca_pem).await?;
+        let client = client_for(api, Component::ControllerManager, in_process)?;
         let config = elector("kube-controller-manager", id, options);
         let (elector, leading) = Elector::new(client.clone(), config);
         tasks.spawn(elector.run(stop.clone()));
@@ -133,22 +119,4 @@ pub(crate) async fn start(
         });
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_urls() {
-        let cases = [
-            ("0.0.0.0:6443", "https://127.0.0.1:6443"),
-            ("[::]:6443", "https://[::1]:6443"),
-            ("127.0.0.2:7000", "https://127.0.0.2:7000"),
-        ];
-        for (addr, want) in cases {
-            let addr: SocketAddr = addr.parse().expect("an address");
-            assert_eq!(loopback_url(addr), want);
-        }
-    }
 }

@@ -24,6 +24,7 @@ use crate::components::{self, ComponentOptions};
 use crate::routes::{JoinBundle, Router};
 use crate::{data_dir, join};
 use skiff_apiserver::{ApiServer, kubeconfig};
+use skiff_pipe::Dialer;
 use skiff_pki::{self as pki, Pki, PkiStore};
 use skiff_replica::ops::AddReplica;
 use skiff_replica::{PeerClient, Replica, ReplicaConfig, run_compactor};
@@ -81,11 +82,18 @@ pub struct Started {
     pub data_dir: PathBuf,
     /// The admin kubeconfig written into the data directory.
     pub kubeconfig: PathBuf,
+    /// Connections to this replica's API server from inside the process (no TLS, no socket):
+    /// what `skiff up`'s node agent calls it through.
+    pub in_process: Dialer,
 }
 
 /// How long background tasks get to finish after shutdown starts (the listener's own drain
 /// takes up to 5 s of it).
 const TASKS_GRACE: Duration = Duration::from_secs(10);
+
+/// The peer address in-process requests are logged with (they come from no socket).
+const IN_PROCESS_PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
 /// Runs one replica until `shutdown` fires. `on_ready` is called once it serves.
 pub async fn run(
@@ -183,7 +191,7 @@ impl Starting<'_> {
             self.tasks.clone(),
         );
         let kubeconfig = self.write_kubeconfig()?;
-        let local = self.start_serving(listener, api.clone())?;
+        let in_process = self.start_serving(listener, api.clone())?;
         if let Some(url) = self.joining {
             let request = AddReplica {
                 id: self.config.node_id,
@@ -198,7 +206,7 @@ impl Starting<'_> {
             .spawn(async move { endpoints_api.run_control_plane_endpoints().await });
         components::start(
             &api,
-            local,
+            &in_process,
             pki.ca.cert_pem(),
             self.config.node_id,
             &options.components,
@@ -211,6 +219,7 @@ impl Starting<'_> {
             url: advertise.clone(),
             data_dir: options.data_dir.clone(),
             kubeconfig,
+            in_process,
         });
         self.stop.cancelled().await;
         Ok(())
@@ -231,30 +240,36 @@ impl Starting<'_> {
         })
     }
 
-    /// Starts serving HTTPS on `listener` and the compactor; returns the address served.
+    /// Starts serving HTTPS on `listener`, in-process connections, and the compactor;
+    /// returns the in-process connections' dialer.
     fn start_serving(
         &self,
         listener: TcpListener,
         api: Arc<ApiServer>,
-    ) -> Result<SocketAddr, LaunchError> {
+    ) -> Result<Dialer, LaunchError> {
         let options = self.options;
-        let local = listener
-            .local_addr()
-            .map_err(|source| LaunchError::Listen {
-                addr: options.listen,
-                source,
-            })?;
         let router = self.router(api);
         let server_tls = pki::server_config(&self.pki.serving)?;
+        self.tasks.spawn(serve(
+            listener,
+            server_tls,
+            router.clone(),
+            self.stop.clone(),
+        ));
+        let (in_process, pipe_listener) = skiff_pipe::pipe();
+        let handler = move |request| {
+            let router = router.clone();
+            async move { router.handle(request, IN_PROCESS_PEER).await }
+        };
         self.tasks
-            .spawn(serve(listener, server_tls, router, self.stop.clone()));
+            .spawn(skiff_pipe::serve(pipe_listener, handler, self.stop.clone()));
         self.tasks.spawn(run_compactor(
             self.replica.clone(),
             options.history_revisions,
             options.history_age,
             self.stop.clone(),
         ));
-        Ok(local)
+        Ok(in_process)
     }
 
     /// Cancels every task started here, waits for them (bounded), then stops the replica.

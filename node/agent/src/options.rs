@@ -68,6 +68,9 @@ pub struct AgentOptions {
     /// The root of the volumes kept in memory (`--volumes-dir`); `None`: a directory under
     /// `/dev/shm` when fit, else on disk (`crate::volume_root::choose`).
     pub volumes_dir: Option<PathBuf>,
+    /// A replica in this process (`skiff up`): requests to its URL go over in-process
+    /// connections instead of HTTPS.
+    pub in_process: Option<crate::client::InProcessApi>,
 }
 
 impl AgentOptions {
@@ -94,6 +97,7 @@ impl AgentOptions {
             container_logs: skiff_runtime_wasm::logs::LogConfig::default(),
             overlay_port: 0,
             volumes_dir: None,
+            in_process: None,
             refs_retry: Duration::from_secs(2),
             event_rate: crate::pods::event_rate::EventRate::KUBELET,
             metrics_period: crate::metrics::sampler::DEFAULT_PERIOD,

@@ -38,7 +38,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     let volumes_dir = options.volumes_dir.as_deref();
     let volumes_root =
         crate::volume_root::choose(&options.data_dir, &options.node_name, volumes_dir)?;
-    let (client, replicas) = client(&credential)?;
+    let (client, replicas) = client(&credential, options.in_process.clone())?;
     let server_host = credential
         .servers
         .first()

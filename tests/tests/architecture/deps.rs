@@ -33,11 +33,13 @@ const CONTROL_LAYERS: &[(&str, &[&str])] = &[
             "skiff-dashboard",
         ],
     ),
-    // The assembled replica also runs the scheduler and the controller manager in-process
-    // (API clients: they reach it over loopback HTTPS, never in-process).
+    // The assembled replica also runs the scheduler and the controller manager in-process.
+    // They stay API clients: they reach its API server over `skiff-pipe` connections (HTTP,
+    // bearer token), never by calling it.
     (
         "skiff-server",
         &[
+            "skiff-pipe",
             "skiff-store",
             "skiff-replica",
             "skiff-respond",
@@ -184,6 +186,16 @@ fn control_knows_nothing_of_wasmtime() {
         );
         todo.extend(workspace_deps(&packages, name));
     }
+}
+
+#[test]
+fn the_pipe_is_transport_only() {
+    let packages = workspace();
+    assert_eq!(
+        workspace_deps(&packages, "skiff-pipe"),
+        Vec::<&str>::new(),
+        "skiff-pipe carries HTTP; it may not know the API server or its callers"
+    );
 }
 
 #[test]

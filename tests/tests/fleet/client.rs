@@ -27,7 +27,7 @@ fn the_agent_client_skips_a_replica_it_cannot_reach() {
             servers: vec![dead.clone(), live.clone()],
             ca_cert: std::fs::read_to_string(replica.data_dir.join("pki/ca.crt"))?,
         };
-        let (client, replicas) = skiff_agent::client::client(&credential)?;
+        let (client, replicas) = skiff_agent::client::client(&credential, None)?;
         ensure!(replicas.current() == dead, "{replicas:?}");
 
         // The first request is refused by the dead one and answered by the live one.

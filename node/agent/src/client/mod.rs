@@ -32,13 +32,43 @@ pub enum ClientError {
     BadCa,
     #[error("building the API client: {0}")]
     Build(#[source] kube::Error),
+    #[error(transparent)]
+    Pipe(skiff_pipe::PipeError),
 }
 
 /// A client acting as `system:node:<name>` on every replica the credential lists (the
-/// first is used until it fails), and the handle that changes the list.
-pub fn client(credential: &Credential) -> Result<(Client, Replicas), ClientError> {
-    let replicas = Replicas::new(credential)?;
+/// first is used until it fails), and the handle that changes the list. Requests to
+/// `in_process`'s URL go through its in-process connections.
+pub fn client(
+    credential: &Credential,
+    in_process: Option<InProcessApi>,
+) -> Result<(Client, Replicas), ClientError> {
+    let replicas = Replicas::new(credential, in_process)?;
     Ok((replicas.client(), replicas))
+}
+
+/// The replica running in the agent's own process (`skiff up`): its URL, and the dialer of
+/// its in-process connections (HTTP without TLS or a socket; the node's token still
+/// authenticates every request).
+#[derive(Clone, Debug)]
+pub struct InProcessApi {
+    pub url: String,
+    pub dialer: skiff_pipe::Dialer,
+}
+
+/// The client of one replica: in-process when it is `in_process`'s, else over HTTPS.
+fn replica_client(
+    url: &str,
+    ca_pem: &str,
+    token: &str,
+    in_process: Option<&InProcessApi>,
+) -> Result<Client, ClientError> {
+    match in_process {
+        Some(local) if local.url == url => {
+            skiff_pipe::client(local.dialer.clone(), token, "default").map_err(ClientError::Pipe)
+        }
+        _ => server_client(url, ca_pem, token),
+    }
 }
 
 /// The kube-rs client of one replica: `url`, verified against `ca_pem`, with `token`.

@@ -18,7 +18,7 @@
 //! (about 260 for 1,000 pods, each a handshake on both ends in the one `skiff up` process);
 //! the kubelet bounds its API calls too (`kubeAPIQPS`/`kubeAPIBurst`).
 
-use super::{ClientError, server_client};
+use super::{ClientError, InProcessApi, replica_client};
 use crate::credential::Credential;
 use futures::future::BoxFuture;
 use http::{Request, Response, StatusCode};
@@ -37,6 +37,8 @@ pub struct Replicas(Arc<Shared>);
 struct Shared {
     ca_pem: String,
     token: String,
+    /// The replica in this process, if any (reached without TLS or a socket).
+    in_process: Option<InProcessApi>,
     state: Mutex<State>,
     /// [`MAX_IN_FLIGHT`] permits.
     in_flight: Semaphore,
@@ -66,10 +68,14 @@ impl std::fmt::Debug for Replicas {
 
 impl Replicas {
     /// The replicas `credential` lists; the first is current.
-    pub fn new(credential: &Credential) -> Result<Replicas, ClientError> {
+    pub fn new(
+        credential: &Credential,
+        in_process: Option<InProcessApi>,
+    ) -> Result<Replicas, ClientError> {
         let shared = Shared {
             ca_pem: credential.ca_cert.clone(),
             token: credential.token.clone(),
+            in_process,
             state: Mutex::new(State {
                 servers: Vec::new(),
                 current: 0,
@@ -112,7 +118,12 @@ impl Replicas {
                 Some(server) => servers.push(server.clone()),
                 None => servers.push(Server {
                     url: url.clone(),
-                    client: server_client(url, &self.0.ca_pem, &self.0.token)?,
+                    client: replica_client(
+                        url,
+                        &self.0.ca_pem,
+                        &self.0.token,
+                        self.0.in_process.as_ref(),
+                    )?,
                 }),
             }
         }
