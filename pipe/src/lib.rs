@@ -17,7 +17,7 @@ mod client;
 mod io;
 mod serve;
 
-pub use client::client;
+pub use client::{Retry, client};
 pub use serve::{DRAIN_GRACE, serve, serve_connection};
 
 use tokio::io::DuplexStream;

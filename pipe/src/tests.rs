@@ -9,7 +9,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use tokio_util::sync::CancellationToken;
 
-use crate::{PipeError, client, pipe, serve};
+use crate::{PipeError, Retry, client, pipe, serve};
 
 /// Answers `<method> <path?query> <authorization>`.
 async fn echo(request: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -37,7 +37,7 @@ async fn requests_reach_the_handler_with_their_token_many_at_once() {
     let (dialer, listener) = pipe();
     let stop = CancellationToken::new();
     let server = tokio::spawn(serve(listener, echo, stop.clone()));
-    let kube = client(dialer, "s3cret", "default").expect("a client");
+    let kube = client(dialer, "s3cret", "default", Retry::Never).expect("a client");
     let answers = futures_join(&kube, 40).await;
     for (i, answer) in answers.into_iter().enumerate() {
         assert_eq!(answer, format!("GET /api/v1/x{i}?watch=1 Bearer s3cret"));
@@ -77,9 +77,42 @@ async fn a_stopped_server_refuses_dials_and_requests_fail() {
     stop.cancel();
     server.await.expect("the server task");
     assert!(matches!(dialer.dial(), Err(PipeError::Closed)));
-    let kube = client(dialer, "s3cret", "default").expect("a client");
+    let kube = client(dialer, "s3cret", "default", Retry::Never).expect("a client");
     let failed = tokio::time::timeout(Duration::from_secs(10), kube.request_text(get("/api")))
         .await
         .expect("fails at once, not hangs");
     assert!(failed.is_err(), "{failed:?}");
+}
+
+/// Answers 503 to the first `failures` requests, then 200.
+fn flaky(failures: usize) -> impl Fn(Request<Incoming>) -> FlakyAnswer + Clone {
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    move |_| {
+        let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let status = if n < failures { 503 } else { 200 };
+        let answer = Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::from(format!("answer {n}"))))
+            .expect("a response");
+        std::future::ready(answer)
+    }
+}
+
+type FlakyAnswer = std::future::Ready<Response<Full<Bytes>>>;
+
+#[tokio::test]
+async fn server_errors_are_retried_only_when_asked() {
+    for (retry, want_ok) in [(Retry::ServerErrors, true), (Retry::Never, false)] {
+        let (dialer, listener) = pipe();
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(serve(listener, flaky(2), stop.clone()));
+        let kube = client(dialer, "s3cret", "default", retry).expect("a client");
+        let answer = kube.request_text(get("/api")).await;
+        match want_ok {
+            true => assert_eq!(answer.expect("retried to the 200"), "answer 2"),
+            false => assert!(answer.is_err(), "{retry:?}: {answer:?}"),
+        }
+        stop.cancel();
+        server.await.expect("the server task");
+    }
 }

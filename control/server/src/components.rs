@@ -60,6 +60,7 @@ fn client_for(
         in_process.clone(),
         api.component_token(component),
         "default",
+        skiff_pipe::Retry::ServerErrors,
     )
     .map_err(|source| ComponentError::Client {
         component: component.user_name(),

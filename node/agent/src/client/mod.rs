@@ -19,6 +19,7 @@ pub use replicas::Replicas;
 use crate::credential::Credential;
 use kube::Client;
 use kube::config::AuthInfo;
+use skiff_pipe::Retry;
 use std::time::Duration;
 
 /// Why a client could not be built from a credential.
@@ -64,8 +65,10 @@ fn replica_client(
     in_process: Option<&InProcessApi>,
 ) -> Result<Client, ClientError> {
     match in_process {
+        // No retries of 503 on the same replica, as `server_client`'s.
         Some(local) if local.url == url => {
-            skiff_pipe::client(local.dialer.clone(), token, "default").map_err(ClientError::Pipe)
+            skiff_pipe::client(local.dialer.clone(), token, "default", Retry::Never)
+                .map_err(ClientError::Pipe)
         }
         _ => server_client(url, ca_pem, token),
     }
