@@ -210,7 +210,9 @@ impl ApiServer {
 }
 
 /// The content type and body of a write (POST, PUT, PATCH, DELETE); other methods read none.
-async fn read_write_body(request: Request<Incoming>) -> Result<(String, bytes::Bytes), ApiError> {
+pub(crate) async fn read_write_body(
+    request: Request<Incoming>,
+) -> Result<(String, bytes::Bytes), ApiError> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)

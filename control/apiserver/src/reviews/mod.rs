@@ -7,12 +7,12 @@
 //! `spec`: what a review's `spec` asks about; `token`: TokenReview; `node`: a node's
 //! SelfSubjectAccessReview passes the node rules before RBAC, as its requests do.
 
-use http::{Method, Request, Response, StatusCode, header};
+use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 use skiff_api::rbac::{Attributes, ResourceAttributes, Target};
 use skiff_api::status::ApiError;
-use skiff_respond::{Body, read_body};
+use skiff_respond::Body;
 
 use super::ApiServer;
 use super::auth::Identity;
@@ -106,18 +106,7 @@ impl ApiServer {
         };
         self.authorize_review(identity, group, resource, &namespace)
             .await?;
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/json")
-            .to_owned();
-        let body = read_body(request.into_body(), writes::MAX_BODY)
-            .await
-            .map_err(|e| match e {
-                skiff_respond::BodyError::TooLarge { limit } => ApiError::too_large(limit),
-                other => ApiError::bad_request(other.to_string()),
-            })?;
+        let (content_type, body) = super::dispatch::read_write_body(request).await?;
         let mut object = writes::decode_body(&body, &content_type)?;
         if !object.is_object() {
             return Err(ApiError::bad_request(format!(
