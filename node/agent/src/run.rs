@@ -12,7 +12,8 @@ use crate::client::endpoints::ReplicaFollower;
 use crate::credential::Credential;
 use crate::host;
 use crate::join::join;
-use crate::metrics::Sampler;
+use crate::metrics::{RestartCounts, Sampler};
+use crate::node_object::NodeFacts;
 use crate::node_sync::NodeSync;
 use crate::options::{Access, AgentError, AgentOptions};
 use crate::pods::PodManager;
@@ -25,6 +26,8 @@ use skiff_proxy::{Proxy, ProxyConfig};
 use skiff_runtime_wasm::engine::PoolingConfig;
 use skiff_runtime_wasm::image::BuiltinRegistry;
 use skiff_runtime_wasm::{Runtime, RuntimeConfig};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -39,18 +42,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     let volumes_root =
         crate::volume_root::choose(&options.data_dir, &options.node_name, volumes_dir)?;
     let (client, replicas) = client(&credential, options.in_process.clone())?;
-    let server_host = credential
-        .servers
-        .first()
-        .and_then(|s| s.parse::<http::Uri>().ok());
-    let server_host = server_host
-        .as_ref()
-        .and_then(|u| u.host())
-        .unwrap_or("127.0.0.1")
-        .to_owned();
-    let node_ip = options
-        .node_ip
-        .unwrap_or_else(|| host::address_towards(&server_host));
+    let node_ip = node_ip(&options, &credential);
     let Some(identity) = overlay_identity(&client, &credential.ca_cert, &shutdown).await? else {
         return Ok(());
     };
@@ -58,7 +50,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     let proxy = Proxy::new();
     let overlay_config = OverlayConfig {
         identity,
-        listen: std::net::SocketAddr::new(node_ip, options.overlay_port),
+        listen: SocketAddr::new(node_ip, options.overlay_port),
         tables: Arc::default(),
         router: Some(Arc::new(proxy.clone())),
     };
@@ -82,38 +74,14 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         return Ok(());
     };
     let net = Arc::new(overlay.clone());
-    let mut runtime_config = RuntimeConfig::new(options.data_dir.join("runtime"));
-    runtime_config.oci.builtin = Some(BuiltinRegistry {
-        servers: credential.servers.clone(),
-        ca_pem: credential.ca_cert.clone(),
-        token: credential.token.clone(),
-    });
-    runtime_config.engine.pooling = options.pooling_instances.map(|n| PoolingConfig {
-        max_instances: n,
-        ..PoolingConfig::default()
-    });
-    runtime_config.logs = options.container_logs;
-    let rt = Runtime::new(runtime_config, net.clone())?;
-    let mut cfg = WorkerConfig::new(options.data_dir.join("pods"), &options.node_name, node_ip);
-    cfg.volumes_root = volumes_root;
-    cfg.node_cpu_millis = u64::from(facts.cpus) * 1000;
-    cfg.node_memory_bytes = facts.memory_bytes;
-    cfg.crash_backoff = options.crash_backoff;
-    cfg.pull_backoff = options.pull_backoff;
-    cfg.error_hold = options.error_hold;
+    let rt = runtime(&options, &credential, net.clone())?;
     let restarts = Arc::new(crate::metrics::RestartCounts::default());
     let pods = PodManager {
         client,
         rt: rt.clone(),
         net,
-        cfg: Arc::new(cfg),
-        settings: Arc::new(PodSettings {
-            node_name: options.node_name.clone(),
-            refs_resync: options.refs_resync,
-            event_rate: options.event_rate,
-            refs_retry: options.refs_retry,
-            restarts: restarts.clone(),
-        }),
+        cfg: Arc::new(worker_config(&options, &facts, node_ip, volumes_root)),
+        settings: Arc::new(pod_settings(&options, restarts.clone())),
         pod_cidr: cidr_rx,
         default_cidr,
     };
@@ -131,15 +99,7 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         options.metrics_period,
         restarts,
     ));
-    let mut tunnels = TunnelConfig::following(
-        credential.token.clone(),
-        credential.ca_cert.clone(),
-        servers_rx,
-    );
-    tunnels.stats = Some(StatsSource(sampler.clone()));
-    tunnels.ports = Some(crate::tunnel::PortsSource(Arc::new(
-        crate::tunnel::RuntimePorts::new(rt.clone(), pods.net.clone()),
-    )));
+    let tunnels = tunnel_config(&credential, servers_rx, &sampler, &pods);
     let logs = NodeLogs::new(rt.clone(), options.data_dir.join("pods"));
     let tunnels = keep_tunnels(tunnels, Arc::new(logs), shutdown.clone());
     tracing::info!(node = %options.node_name, server = %replicas.current(), "agent running");
@@ -171,6 +131,91 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     }
     rt.shutdown(Duration::ZERO).await;
     Ok(())
+}
+
+/// The node's address: `--node-ip`, or this host's address on the route towards the first
+/// server of the credential (loopback when it names none).
+fn node_ip(options: &AgentOptions, credential: &Credential) -> IpAddr {
+    if let Some(ip) = options.node_ip {
+        return ip;
+    }
+    let server = credential
+        .servers
+        .first()
+        .and_then(|s| s.parse::<http::Uri>().ok());
+    let server_host = server
+        .as_ref()
+        .and_then(|u| u.host())
+        .unwrap_or("127.0.0.1");
+    host::address_towards(server_host)
+}
+
+/// The Wasm runtime: its data under `<data_dir>/runtime`, pulls from the built-in registry
+/// with the node's credential, and the pooling and log settings of `options`.
+fn runtime(
+    options: &AgentOptions,
+    credential: &Credential,
+    net: Arc<Overlay>,
+) -> Result<Runtime, AgentError> {
+    let mut config = RuntimeConfig::new(options.data_dir.join("runtime"));
+    config.oci.builtin = Some(BuiltinRegistry {
+        servers: credential.servers.clone(),
+        ca_pem: credential.ca_cert.clone(),
+        token: credential.token.clone(),
+    });
+    config.engine.pooling = options.pooling_instances.map(|n| PoolingConfig {
+        max_instances: n,
+        ..PoolingConfig::default()
+    });
+    config.logs = options.container_logs;
+    Ok(Runtime::new(config, net)?)
+}
+
+/// What every pod worker of this node shares: where pods live, the node's size, back-offs.
+fn worker_config(
+    options: &AgentOptions,
+    facts: &NodeFacts,
+    node_ip: IpAddr,
+    volumes_root: Option<PathBuf>,
+) -> WorkerConfig {
+    let mut cfg = WorkerConfig::new(options.data_dir.join("pods"), &options.node_name, node_ip);
+    cfg.volumes_root = volumes_root;
+    cfg.node_cpu_millis = u64::from(facts.cpus) * 1000;
+    cfg.node_memory_bytes = facts.memory_bytes;
+    cfg.crash_backoff = options.crash_backoff;
+    cfg.pull_backoff = options.pull_backoff;
+    cfg.error_hold = options.error_hold;
+    cfg
+}
+
+fn pod_settings(options: &AgentOptions, restarts: Arc<RestartCounts>) -> PodSettings {
+    PodSettings {
+        node_name: options.node_name.clone(),
+        refs_resync: options.refs_resync,
+        event_rate: options.event_rate,
+        refs_retry: options.refs_retry,
+        restarts,
+    }
+}
+
+/// The tunnels to the control plane, following the replica list, serving the sampler's
+/// stats and the pods' ports.
+fn tunnel_config(
+    credential: &Credential,
+    servers: watch::Receiver<Vec<String>>,
+    sampler: &Arc<Sampler>,
+    pods: &PodManager,
+) -> TunnelConfig {
+    let mut tunnels = TunnelConfig::following(
+        credential.token.clone(),
+        credential.ca_cert.clone(),
+        servers,
+    );
+    tunnels.stats = Some(StatsSource(sampler.clone()));
+    tunnels.ports = Some(crate::tunnel::PortsSource(Arc::new(
+        crate::tunnel::RuntimePorts::new(pods.rt.clone(), pods.net.clone()),
+    )));
+    tunnels
 }
 
 /// The node's overlay certificate from the API server, asked again (with a warning each
