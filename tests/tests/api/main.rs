@@ -7,6 +7,7 @@
 mod auth_matrix;
 mod bad_input;
 mod evictions;
+mod follower_patches;
 mod kube_failover;
 mod kubectl_apply;
 mod kubectl_create;
