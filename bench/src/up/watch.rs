@@ -25,10 +25,16 @@ impl Drop for Running {
     }
 }
 
-/// Watches pods labelled `bench=<label>` in `default`; returns once the watch has listed.
+/// Watches the Running pods labelled `bench=<label>` in `default`; returns once the watch has
+/// listed. The API server filters on `status.phase=Running` (as `kubectl get pods -w
+/// --field-selector status.phase=Running` does), so each pod reaches the benchmark once, when
+/// it runs, and the observer does not decode every pod's Pending versions on the same cores
+/// as the cluster it measures.
 pub async fn running(client: Client, label: &str) -> anyhow::Result<Running> {
     let api: Api<Pod> = Api::namespaced(client, "default");
-    let config = watcher::Config::default().labels(&format!("bench={label}"));
+    let config = watcher::Config::default()
+        .labels(&format!("bench={label}"))
+        .fields("status.phase=Running");
     let (tx, seen) = mpsc::unbounded_channel();
     let (listed_tx, listed) = oneshot::channel();
     let task = tokio::spawn(async move {
