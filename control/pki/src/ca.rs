@@ -239,7 +239,7 @@ fn random_serial() -> SerialNumber {
 
 /// sha256 of a DER certificate as lowercase hex.
 pub(crate) fn fingerprint_der(der: &[u8]) -> String {
-    hex::encode(Sha256::digest(der))
+    skiff_trust::fingerprint(der)
 }
 
 /// The first certificate in `pem`, as DER.

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
@@ -28,11 +27,7 @@ pub enum TlsError {
     Rustls(#[from] rustls::Error),
 }
 
-/// The ring crypto provider, passed explicitly to every builder so nothing depends on a
-/// process-wide default being installed.
-pub fn crypto_provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
+pub use skiff_trust::crypto_provider;
 
 /// Server configuration presenting `serving`, no client certificates (peers authenticate
 /// with bearer tokens), ALPN h2 and http/1.1.

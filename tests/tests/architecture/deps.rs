@@ -12,7 +12,8 @@ use super::{Package, workspace};
 const CONTROL_LAYERS: &[(&str, &[&str])] = &[
     ("skiff-respond", &[]),
     ("skiff-store", &["skiff-sync"]),
-    ("skiff-pki", &[]),
+    // The join's pinned `/cacerts` fetch is shared with the node agent through skiff-trust.
+    ("skiff-pki", &["skiff-trust"]),
     ("skiff-registry", &["skiff-sync", "skiff-respond"]),
     // The dashboard's static files: a leaf the API server serves.
     ("skiff-dashboard", &[]),
@@ -195,6 +196,16 @@ fn the_pipe_is_transport_only() {
         workspace_deps(&packages, "skiff-pipe"),
         Vec::<&str>::new(),
         "skiff-pipe carries HTTP; it may not know the API server or its callers"
+    );
+}
+
+#[test]
+fn the_pinned_fetch_stands_alone() {
+    let packages = workspace();
+    assert_eq!(
+        workspace_deps(&packages, "skiff-trust"),
+        Vec::<&str>::new(),
+        "skiff-trust is shared by a replica's join and an agent's; it may know neither"
     );
 }
 

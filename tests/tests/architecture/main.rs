@@ -4,7 +4,8 @@
 //!
 //! - `deps`: which workspace crate may depend on which, and on openraft, redb, HTTP and
 //!   wasmtime.
-//! - `sources`: openraft named only inside the store and replica crates.
+//! - `sources`: openraft named only inside the store and replica crates; certificate
+//!   verification skipped only in `skiff-trust`.
 
 mod deps;
 mod sources;

@@ -1,5 +1,6 @@
 //! Rules about source text: openraft is named only inside the store and replica crates (their
-//! public types may carry openraft types, so Cargo alone cannot keep this). That every file
+//! public types may carry openraft types, so Cargo alone cannot keep this), and only
+//! `skiff-trust` builds a TLS config that skips certificate verification. That every file
 //! opens with a `//!` line is `cli/tests/tidy.rs`'s rule.
 
 use std::path::{Path, PathBuf};
@@ -43,29 +44,47 @@ fn relative(path: &Path) -> String {
         .into_owned()
 }
 
-#[test]
-fn openraft_is_named_only_in_the_store_and_the_replica() {
+/// The code lines (`path:line: text`) that `matches`, in files outside `allowed` folders and
+/// outside these tests.
+fn code_lines_outside(allowed: &[&str], matches: impl Fn(&str) -> bool) -> Vec<String> {
     let this_test = "tests/tests/architecture/";
     let mut offenders = Vec::new();
     for file in workspace_files() {
         let path = relative(&file);
-        if RAFT_CRATES.iter().any(|c| path.starts_with(c)) || path.starts_with(this_test) {
+        if allowed.iter().any(|c| path.starts_with(c)) || path.starts_with(this_test) {
             continue;
         }
         let text = std::fs::read_to_string(&file).expect("a readable file");
         for (n, line) in text.lines().enumerate() {
             let code = line.trim_start();
-            if code.starts_with("//") {
-                continue;
-            }
-            if code.contains("openraft::") || code.contains("TypeConfig") {
+            if !code.starts_with("//") && matches(code) {
                 offenders.push(format!("{path}:{}: {code}", n + 1));
             }
         }
     }
+    offenders
+}
+
+#[test]
+fn openraft_is_named_only_in_the_store_and_the_replica() {
+    let offenders = code_lines_outside(RAFT_CRATES, |code| {
+        code.contains("openraft::") || code.contains("TypeConfig")
+    });
     assert!(
         offenders.is_empty(),
         "openraft types outside skiff-store and skiff-replica:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn only_skiff_trust_skips_certificate_verification() {
+    let offenders = code_lines_outside(&["trust/"], |code| {
+        code.contains(".dangerous()") || code.contains("ServerCertVerified::assertion")
+    });
+    assert!(
+        offenders.is_empty(),
+        "a TLS config that skips verification outside skiff-trust:\n{}",
         offenders.join("\n")
     );
 }

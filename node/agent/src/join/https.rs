@@ -1,18 +1,15 @@
 //! The two HTTPS exchanges of a join over hyper's HTTP/1 client: the unverified `GET
-//! /cacerts` whose answer is authenticated by the token's pin (sha256 of the DER
-//! certificate, as `skiff_pki::ClusterCa::fingerprint`), and a request verified against
-//! that CA.
+//! /cacerts` whose answer is authenticated by the token's pin (`skiff_trust`, as the
+//! server's own join does), and a request verified against that CA.
 
 use super::{JoinError, REQUEST_TIMEOUT};
 use bytes::Bytes;
 use http::{Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use sha2::{Digest, Sha256};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, RootCertStore};
+use skiff_trust::{PinMismatch, cacerts_fetch_config, check_pin, crypto_provider, first_cert};
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -55,19 +52,9 @@ impl Target {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 /// `GET /cacerts` without verifying the server, then the pin check.
 pub(super) async fn fetch_pinned_ca(target: &Target, pin: &str) -> Result<String, JoinError> {
-    let p = provider();
-    let config = ClientConfig::builder_with_provider(p.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_error(target, e))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(p)))
-        .with_no_client_auth();
+    let config = cacerts_fetch_config(&[]).map_err(|e| tls_error(target, e))?;
     let request = request(target, "GET", "/cacerts", None, Bytes::new())?;
     let (status, body) = exchange(target, config, request).await?;
     let not_pem = || JoinError::NotPem {
@@ -77,16 +64,15 @@ pub(super) async fn fetch_pinned_ca(target: &Target, pin: &str) -> Result<String
         return Err(not_pem());
     }
     let pem = String::from_utf8(body.to_vec()).map_err(|_| not_pem())?;
-    let der = first_cert(&pem).ok_or_else(not_pem)?;
-    let presented = hex::encode(Sha256::digest(&der));
-    if presented != pin {
-        return Err(JoinError::CaMismatch {
+    match check_pin(&pem, pin) {
+        Ok(_) => Ok(pem),
+        Err(PinMismatch::NotPem) => Err(not_pem()),
+        Err(PinMismatch::Other { presented }) => Err(JoinError::CaMismatch {
             url: target.url.clone(),
             expected: pin.to_owned(),
             presented,
-        });
+        }),
     }
-    Ok(pem)
 }
 
 /// A POST verified against `ca_pem`; returns the status and body whatever the status.
@@ -102,7 +88,7 @@ pub(super) async fn post_verified(
         url: target.url.clone(),
     })?;
     roots.add(der).map_err(|e| tls_error(target, e))?;
-    let config = ClientConfig::builder_with_provider(provider())
+    let config = ClientConfig::builder_with_provider(crypto_provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error(target, e))?
         .with_root_certificates(roots)
@@ -194,61 +180,5 @@ fn tls_error(target: &Target, e: impl std::fmt::Display) -> JoinError {
     JoinError::Tls {
         url: target.url.clone(),
         reason: e.to_string(),
-    }
-}
-
-fn first_cert(pem: &str) -> Option<CertificateDer<'static>> {
-    rustls_pemfile::certs(&mut pem.as_bytes())
-        .next()
-        .and_then(Result::ok)
-}
-
-/// Accepts any certificate for the one `/cacerts` request (its answer is checked against
-/// the pin instead) but still checks handshake signatures.
-#[derive(Debug)]
-struct AcceptAnyServerCert(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
