@@ -9,6 +9,7 @@
 mod flush;
 mod lines;
 mod render;
+mod view;
 
 pub(crate) use flush::FlushBatcher;
 pub(crate) use lines::protobuf_frame;

@@ -18,7 +18,7 @@ const RENDER_CACHE_REVISIONS: usize = 4096;
 
 /// One stored object version, decoded and encoded.
 pub(crate) struct Rendered {
-    /// What label and field selectors read of the object ([`selector_view`]). The whole decoded
+    /// What label and field selectors read of the object (`view::read_selector_view`). The whole decoded
     /// object is not kept: the cache holds thousands of versions, and a decoded Pod is ten
     /// times its JSON.
     pub view: Value,
@@ -55,11 +55,19 @@ impl EventType {
 
 impl Rendered {
     fn new(kv: &KeyValue) -> Self {
-        let object = objects::decode(kv).unwrap_or(Value::Null);
-        let json = Bytes::from(serde_json::to_vec(&object).unwrap_or_default());
+        // The stored bytes are read twice, neither time whole: once for what selectors read
+        // (lists skipped), once to splice `resourceVersion` into them.
+        let spliced = super::view::with_resource_version(&kv.value, kv.mod_revision);
+        let (view, json) = match (super::view::read_selector_view(&kv.value), spliced) {
+            (Some(mut view), Some(json)) => {
+                objects::set_resource_version(&mut view, kv.mod_revision);
+                (view, json)
+            }
+            _ => (Value::Null, b"null".to_vec()),
+        };
         Rendered {
-            view: selector_view(object),
-            json,
+            view,
+            json: Bytes::from(json),
             lines: Default::default(),
             frames: Default::default(),
             metadata: OnceLock::new(),
@@ -110,24 +118,6 @@ impl Rendered {
                 Bytes::from(line)
             })
             .clone()
-    }
-}
-
-/// The part of `object` that label and field selectors can read: every string, number and
-/// boolean reached through objects alone. A selector's path never passes through a list
-/// (`Value::get` of a name in a list is `None`), and a missing field, `null`, an object and a
-/// list all read as `""`, so dropping lists and nulls changes no match, and labels (an object
-/// of strings) stay whole.
-pub(crate) fn selector_view(object: Value) -> Value {
-    match object {
-        Value::Object(fields) => Value::Object(
-            fields
-                .into_iter()
-                .filter(|(_, v)| !matches!(v, Value::Array(_) | Value::Null))
-                .map(|(k, v)| (k, selector_view(v)))
-                .collect(),
-        ),
-        scalar => scalar,
     }
 }
 
@@ -245,7 +235,7 @@ mod tests {
             "spec": {"nodeName": "n1", "hostNetwork": false, "priority": 7, "containers": [{"name": "c"}], "x": null},
             "status": {"phase": "Running", "conditions": [{"type": "Ready"}]},
         });
-        let view = selector_view(pod.clone());
+        let view = super::super::view::read_selector_view(pod.to_string().as_bytes()).unwrap();
         assert!(view["spec"].get("containers").is_none());
         assert!(view["status"].get("conditions").is_none());
         let fields = [
