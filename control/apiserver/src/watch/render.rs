@@ -1,5 +1,5 @@
-//! Objects rendered once for every watcher of this API server: a write is decoded once, kept as
-//! its JSON bytes and the small part of it that selectors read, and encoded as each kind of
+//! Objects rendered once for every watcher of this API server: a write is read once (`view`),
+//! kept as its JSON bytes and the small part of it that selectors read, and encoded as each kind of
 //! watch line once, however many watchers send it; each watcher then sends the same
 //! reference-counted bytes.
 
@@ -18,9 +18,9 @@ const RENDER_CACHE_REVISIONS: usize = 4096;
 
 /// One stored object version, decoded and encoded.
 pub(crate) struct Rendered {
-    /// What label and field selectors read of the object (`view::read_selector_view`). The whole decoded
-    /// object is not kept: the cache holds thousands of versions, and a decoded Pod is ten
-    /// times its JSON.
+    /// What label and field selectors read of the object (`view::read_selector_view`). The
+    /// whole decoded object is not kept: the cache holds thousands of versions, and a decoded
+    /// Pod is ten times its JSON.
     pub view: Value,
     /// The object with its `resourceVersion`, as JSON (`null` if the stored bytes are not JSON).
     json: Bytes,
