@@ -78,7 +78,7 @@ const MIB: f64 = 1024.0 * 1024.0;
 
 /// Open files `skiff up` may hold (inherited): a dense node holds a socket per idle pod plus
 /// its API connections, beyond a usual hard limit of 20,000. As root the hard limit rises too
-/// (as `LimitNOFILE=` in a kubelet's unit does); otherwise the bench says what it kept.
+/// (as `LimitNOFILE=` in a kubelet's unit does); otherwise the bench says what it kept and why.
 fn raise_open_files() {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     const WANTED: u64 = 1 << 20;
@@ -87,9 +87,14 @@ fn raise_open_files() {
         current: Some(WANTED),
         maximum: Some(WANTED),
     };
-    if now.current.is_some_and(|c| c < WANTED) && setrlimit(Resource::Nofile, want).is_err() {
+    if now.current.is_some_and(|c| c >= WANTED) {
+        return;
+    }
+    if let Err(e) = setrlimit(Resource::Nofile, want) {
+        // Without root, or above the kernel's `fs.nr_open`, or where the sandbox withholds
+        // CAP_SYS_RESOURCE from root.
         eprintln!(
-            "up-bench: open-file limit stays {:?} (raising it needs root)",
+            "up-bench: open-file limit stays {:?}: raising it to {WANTED} failed ({e})",
             now.current
         );
     }
