@@ -53,7 +53,7 @@ pub enum PinMismatch {
     /// The answer holds no PEM certificate.
     NotPem,
     /// The first certificate's fingerprint is `presented`, not the pin.
-    Other { presented: String },
+    OtherCa { presented: String },
 }
 
 /// Checks that the first certificate of `pem` is the one `pin` names; returns its fingerprint.
@@ -63,7 +63,7 @@ pub fn check_pin(pem: &str, pin: &str) -> Result<String, PinMismatch> {
     if presented == pin {
         Ok(presented)
     } else {
-        Err(PinMismatch::Other { presented })
+        Err(PinMismatch::OtherCa { presented })
     }
 }
 

@@ -24,7 +24,7 @@ fn the_pin_is_the_sha256_of_the_first_certificate() {
     let (other_pem, other_der, _) = self_signed();
     assert_eq!(
         check_pin(&other_pem, &pin),
-        Err(PinMismatch::Other {
+        Err(PinMismatch::OtherCa {
             presented: fingerprint(&other_der)
         })
     );

@@ -67,7 +67,7 @@ pub(super) async fn fetch_pinned_ca(target: &Target, pin: &str) -> Result<String
     match check_pin(&pem, pin) {
         Ok(_) => Ok(pem),
         Err(PinMismatch::NotPem) => Err(not_pem()),
-        Err(PinMismatch::Other { presented }) => Err(JoinError::CaMismatch {
+        Err(PinMismatch::OtherCa { presented }) => Err(JoinError::CaMismatch {
             url: target.url.clone(),
             expected: pin.to_owned(),
             presented,
