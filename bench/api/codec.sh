@@ -47,5 +47,5 @@ log "skiff up on 127.0.0.1:$PORT; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/l
     --token-file "$WORK/data/admin-token" --clients "${CLIENTS:-1,16}" \
     --rounds "${ROUNDS:-3}" --duration "${DURATION:-5}" --warmup "${WARMUP:-1}" \
     --list-size "${LIST_SIZE:-100}" --ops "${OPS:-create,list}" \
-    --codecs "${CODECS:-json,protobuf}"
+    --codecs "${CODECS:-json,protobuf}" --server-pid "$PID"
 log "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

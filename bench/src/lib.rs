@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod conn;
+pub mod cpu;
 pub mod dashboard;
 pub mod failover;
 pub mod fsync;

@@ -5,7 +5,9 @@
 //! Bodies are encoded once, before the run, with a placeholder name of fixed length; each
 //! create swaps in its own name of the same length (in protobuf the name is a length-prefixed
 //! string, so the bytes stay valid), so the load generator spends the same little CPU on
-//! either codec and the server's cost is what differs.
+//! either codec and the server's cost is what differs. Given the server's pid, a run also
+//! measures the server's CPU time over its window: creates are bound by the write pipeline's
+//! latency, not the server's CPU, so their throughput hides what a codec costs.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +19,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use crate::conn::{Conn, Endpoint};
+use crate::cpu::cpu_seconds;
 use crate::stats::micros;
 
 /// The placeholder name the bodies are encoded with; every real name is as long.
@@ -122,6 +125,8 @@ pub struct Spec {
     pub namespace: String,
     /// Makes this run's names unique.
     pub run: u32,
+    /// The server's process, whose CPU time over the window is measured.
+    pub server_pid: Option<u32>,
 }
 
 /// What the clients measured inside the window.
@@ -132,6 +137,8 @@ pub struct Outcome {
     pub first_error: Option<String>,
     /// Bytes of the answers received inside the window.
     pub answer_bytes: u64,
+    /// CPU seconds the server used inside the window (with `server_pid`).
+    pub server_cpu_seconds: Option<f64>,
 }
 
 /// Connects every client, runs the warm-up and the window, and merges what they measured.
@@ -147,6 +154,9 @@ pub async fn run(spec: Arc<Spec>) -> Result<Outcome> {
     let body = Arc::new(body);
     let start = Instant::now();
     let (measure, end) = (start + spec.warmup, start + spec.warmup + spec.duration);
+    let server_cpu = spec
+        .server_pid
+        .map(|pid| tokio::spawn(cpu_between(pid, measure, end)));
     let mut tasks = Vec::with_capacity(spec.clients);
     for client in 0..spec.clients {
         let conn = spec.endpoint.connect().await?;
@@ -163,7 +173,18 @@ pub async fn run(spec: Arc<Spec>) -> Result<Outcome> {
         total.answer_bytes += one.answer_bytes;
         total.first_error = total.first_error.or(one.first_error);
     }
+    if let Some(task) = server_cpu {
+        total.server_cpu_seconds = Some(task.await.context("CPU sampler")??);
+    }
     Ok(total)
+}
+
+/// CPU seconds process `pid` uses between `from` and `to`.
+async fn cpu_between(pid: u32, from: Instant, to: Instant) -> Result<f64> {
+    tokio::time::sleep_until(from.into()).await;
+    let before = cpu_seconds(pid)?;
+    tokio::time::sleep_until(to.into()).await;
+    Ok(cpu_seconds(pid)? - before)
 }
 
 async fn client_loop(

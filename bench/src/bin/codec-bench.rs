@@ -47,6 +47,9 @@ struct Cli {
     /// Codecs to run (both by default; one alone leaves the ratio table without a ratio).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Codec::Json, Codec::Protobuf])]
     codecs: Vec<Codec>,
+    /// The server's pid: each run then also reports the server's CPU time per op.
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 /// One run's throughput, kept for the ratio table.
@@ -55,6 +58,8 @@ struct Row {
     clients: usize,
     codec: Codec,
     ops_per_sec: f64,
+    /// Server CPU microseconds per op, if measured.
+    cpu_us_per_op: Option<f64>,
 }
 
 #[tokio::main]
@@ -64,8 +69,10 @@ async fn main() -> Result<()> {
         .with_context(|| format!("read {}", cli.token_file.display()))?;
     let endpoint = Endpoint::parse(&cli.endpoint, Some(&cli.ca), Some(token.trim()))?;
     setup(&endpoint, cli.list_size).await?;
-    println!("| op | clients | codec | round | ops/s | answer MB/s | p50 ms | p99 ms | errors |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| op | clients | codec | round | ops/s | answer MB/s | p50 ms | p99 ms | errors | server CPU µs/op |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut rows = Vec::new();
     let mut run = 0;
     for &op in &cli.ops {
@@ -88,18 +95,25 @@ async fn main() -> Result<()> {
                         duration: Duration::from_secs_f64(cli.duration),
                         namespace: namespace(op).to_owned(),
                         run,
+                        server_pid: cli.server_pid,
                     });
                     let out = codec::run(spec).await?;
                     let ops = out.latencies_us.len() as f64 / cli.duration;
                     let mbps = out.answer_bytes as f64 / cli.duration / 1e6;
+                    let done = out.latencies_us.len() as f64;
+                    let cpu_us_per_op = out
+                        .server_cpu_seconds
+                        .filter(|_| done > 0.0)
+                        .map(|cpu| cpu * 1e6 / done);
                     let s = Summary::from_micros(out.latencies_us);
                     println!(
-                        "| {} | {clients} | {} | {round} | {ops:.0} | {mbps:.1} | {:.2} | {:.2} | {} |",
+                        "| {} | {clients} | {} | {round} | {ops:.0} | {mbps:.1} | {:.2} | {:.2} | {} | {} |",
                         op.name(),
                         codec.name(),
                         s.p50_ms,
                         s.p99_ms,
-                        out.errors
+                        out.errors,
+                        cpu_us_per_op.map_or("-".to_owned(), |c| format!("{c:.0}"))
                     );
                     if let Some(e) = out.first_error {
                         eprintln!("first error: {e}");
@@ -109,6 +123,7 @@ async fn main() -> Result<()> {
                         clients,
                         codec,
                         ops_per_sec: ops,
+                        cpu_us_per_op,
                     });
                 }
             }
@@ -156,27 +171,53 @@ async fn setup(endpoint: &Endpoint, list_size: usize) -> Result<()> {
     Ok(())
 }
 
-/// Median ops/s of each (op, clients, codec) and protobuf's ratio to JSON.
+/// Median ops/s (and server CPU per op, if measured) of each (op, clients, codec), and
+/// protobuf's ratio to JSON.
 fn print_ratios(rows: &[Row], ops: &[Op], clients: &[usize]) {
-    println!("\n| op | clients | JSON ops/s | protobuf ops/s | protobuf/JSON |");
-    println!("|---|---|---|---|---|");
+    let cpu = rows.iter().any(|r| r.cpu_us_per_op.is_some());
+    print!("\n| op | clients | JSON ops/s | protobuf ops/s | protobuf/JSON |");
+    println!(
+        "{}",
+        if cpu {
+            " JSON CPU µs/op | protobuf CPU µs/op | protobuf/JSON |"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "|---|---|---|---|---|{}",
+        if cpu { "---|---|---|" } else { "" }
+    );
     for &op in ops {
         for &c in clients {
-            let median = |codec: Codec| {
-                let mut v: Vec<f64> = rows
-                    .iter()
-                    .filter(|r| r.op == op && r.clients == c && r.codec == codec)
-                    .map(|r| r.ops_per_sec)
-                    .collect();
-                v.sort_by(f64::total_cmp);
-                v.get(v.len() / 2).copied().unwrap_or(0.0)
+            let of = |codec: Codec| {
+                rows.iter()
+                    .filter(move |r| r.op == op && r.clients == c && r.codec == codec)
             };
-            let (json, proto) = (median(Codec::Json), median(Codec::Protobuf));
-            let ratio = if json > 0.0 { proto / json } else { 0.0 };
-            println!(
-                "| {} | {c} | {json:.0} | {proto:.0} | {ratio:.2} |",
-                op.name()
+            let ops_per_sec = |codec| median(of(codec).map(|r| r.ops_per_sec));
+            let cpu_per_op = |codec| median(of(codec).filter_map(|r| r.cpu_us_per_op));
+            let (json, proto) = (ops_per_sec(Codec::Json), ops_per_sec(Codec::Protobuf));
+            print!(
+                "| {} | {c} | {json:.0} | {proto:.0} | {:.2} |",
+                op.name(),
+                ratio(proto, json)
             );
+            if cpu {
+                let (json, proto) = (cpu_per_op(Codec::Json), cpu_per_op(Codec::Protobuf));
+                print!(" {json:.0} | {proto:.0} | {:.2} |", ratio(proto, json));
+            }
+            println!();
         }
     }
+}
+
+/// The median of `values`, 0 if there are none.
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn ratio(of: f64, to: f64) -> f64 {
+    if to > 0.0 { of / to } else { 0.0 }
 }

@@ -5,12 +5,10 @@
 //!   by the benchmark, as an agent would write it) and the status updater.
 //! - `page`: `bench/dashboard/page.mjs` (playwright-core on `/usr/bin/chromium`) as a
 //!   subprocess: the first-load runs, and a page left open on a view.
-//! - `cpu`: a process's CPU time from `/proc`.
 
-mod cpu;
 mod page;
 mod pods;
 
-pub use cpu::cpu_seconds;
+pub use crate::cpu::cpu_seconds;
 pub use page::{FirstLoad, LivePage, Shown, first_load};
 pub use pods::{FAKE_NODE, Updater, create_pods};

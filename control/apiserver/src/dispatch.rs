@@ -11,7 +11,7 @@ use skiff_respond::{Body, read_body};
 use super::auth::{self, Identity};
 use super::request::{self, ResourceRequest, Verb};
 use super::{
-    ApiServer, Format, deletes, node_proxy, rbac, request_metrics, resource_metrics, respond,
+    ApiServer, Format, body, deletes, node_proxy, rbac, request_metrics, resource_metrics, respond,
     reviews, sa_tokens, writes,
 };
 
@@ -99,9 +99,9 @@ impl ApiServer {
         let parsed_body = match resource.verb {
             // kubectl's SPDY fallback POSTs these with an empty body.
             Verb::Create if streaming => None,
-            Verb::Create | Verb::Update => Some(writes::decode_body(body, content_type)?),
+            Verb::Create | Verb::Update => Some(body::decode_body(body, content_type)?),
             Verb::Delete | Verb::DeleteCollection if !body.is_empty() => {
-                writes::decode_delete_options(body, content_type)?
+                body::decode_delete_options(body, content_type)?
             }
             _ => None,
         };
@@ -171,14 +171,16 @@ impl ApiServer {
                 self.watch(resource, format, http2).await?,
             )),
             Verb::Create => {
+                let schema = body::BodySchema::of(content_type);
                 let written = self
-                    .create(resource, parsed_body.unwrap_or_default())
+                    .create_body(resource, parsed_body.unwrap_or_default(), schema)
                     .await?;
                 Ok(respond::written(resource, format, written))
             }
             Verb::Update => {
+                let schema = body::BodySchema::of(content_type);
                 let written = self
-                    .update(resource, parsed_body.unwrap_or_default())
+                    .update_body(resource, parsed_body.unwrap_or_default(), schema)
                     .await?;
                 Ok(respond::written(resource, format, written))
             }

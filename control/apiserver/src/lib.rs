@@ -48,6 +48,7 @@
 
 mod auth;
 mod authorize;
+mod body;
 mod connect;
 mod control_plane_endpoints;
 mod deletes;

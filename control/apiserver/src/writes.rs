@@ -3,11 +3,11 @@
 
 use serde_json::Value;
 use skiff_api::patch::{self, ApplyOptions, PatchType};
-use skiff_api::protobuf;
 use skiff_api::resources::ResourceInfo;
 use skiff_api::status::ApiError;
 use skiff_api::validate;
 
+use super::body::BodySchema;
 use super::namespace_index::NamespaceState;
 use super::objects::{self, resource_version};
 use super::request::ResourceRequest;
@@ -39,53 +39,17 @@ pub struct Written {
     pub warnings: Vec<String>,
 }
 
-/// Decodes a JSON, YAML or protobuf body into an object.
-pub(crate) fn decode_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
-    let value: Value = if protobuf::is_protobuf(content_type) {
-        decode_protobuf(body, content_type)?
-    } else if content_type.contains("yaml") {
-        serde_yaml::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
-    } else {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding JSON body: {e}")))?
-    };
-    if !value.is_object() {
-        return Err(ApiError::bad_request(
-            "the request body must be a JSON object",
-        ));
-    }
-    Ok(value)
-}
-
-/// A protobuf body as the JSON object the JSON path would have decoded: a malformed body is
-/// 400, a kind without a message (a custom resource) 415, as kube-apiserver answers.
-fn decode_protobuf(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
-    protobuf::decode_object(body).map_err(|e| match e {
-        protobuf::ProtoError::NoMessage { .. } => ApiError::unsupported_media_type(content_type),
-        other => ApiError::bad_request(format!("error decoding protobuf body: {other}")),
-    })
-}
-
-/// The `DeleteOptions` of a delete's body: JSON, or protobuf (client-go's typed clients send
-/// it so); a body that is neither is ignored, as before, unless it claims to be protobuf.
-pub(crate) fn decode_delete_options(
-    body: &[u8],
-    content_type: &str,
-) -> Result<Option<Value>, ApiError> {
-    if protobuf::is_protobuf(content_type) {
-        return decode_protobuf(body, content_type).map(Some);
-    }
-    Ok(serde_json::from_slice(body).ok())
-}
-
 impl ApiServer {
     /// Schema check for `fieldValidation`: Strict refuses unknown fields, Warn reports them.
     fn check_fields(
         &self,
         request: &ResourceRequest,
         obj: &Value,
+        schema: BodySchema,
     ) -> Result<Vec<String>, ApiError> {
+        if schema == BodySchema::ByDecoder {
+            return Ok(Vec::new());
+        }
         let unknown = validate::check_schema(request.info, obj).map_err(|errors| {
             let text: Vec<String> = errors.iter().map(|e| e.describe()).collect();
             ApiError::bad_request(format!(
@@ -124,14 +88,20 @@ impl ApiServer {
         })
     }
 
-    pub async fn create(
+    pub async fn create(&self, request: &ResourceRequest, obj: Value) -> Result<Written, ApiError> {
+        self.create_body(request, obj, BodySchema::Unchecked).await
+    }
+
+    /// `POST` of a body decoded as `schema` says.
+    pub(crate) async fn create_body(
         &self,
         request: &ResourceRequest,
         mut obj: Value,
+        schema: BodySchema,
     ) -> Result<Written, ApiError> {
         let info = request.info;
         meta::check_type_and_namespace(info, &mut obj, request.namespace.as_deref())?;
-        let warnings = self.check_fields(request, &obj)?;
+        let warnings = self.check_fields(request, &obj, schema)?;
         if let Some(ns) = obj["metadata"]["namespace"].as_str().map(str::to_owned) {
             self.check_namespace_open(&ns).await?;
         }
@@ -181,10 +151,16 @@ impl ApiServer {
     }
 
     /// `PUT`: replaces the object (or its status) if `resourceVersion` still matches.
-    pub async fn update(
+    pub async fn update(&self, request: &ResourceRequest, obj: Value) -> Result<Written, ApiError> {
+        self.update_body(request, obj, BodySchema::Unchecked).await
+    }
+
+    /// `PUT` of a body decoded as `schema` says.
+    pub(crate) async fn update_body(
         &self,
         request: &ResourceRequest,
         mut obj: Value,
+        schema: BodySchema,
     ) -> Result<Written, ApiError> {
         let info = request.info;
         let name = request.name.clone().unwrap_or_default();
@@ -198,7 +174,7 @@ impl ApiServer {
                 ));
             }
         }
-        let warnings = self.check_fields(request, &obj)?;
+        let warnings = self.check_fields(request, &obj, schema)?;
         let current = self
             .objects
             .must_get(info, request.namespace.as_deref(), &name)
@@ -336,7 +312,7 @@ impl ApiServer {
         };
         let patched = patch::apply_patch(info.kind, Some(&current), body, *patch_type, options)
             .map_err(|e| e.to_api_error(&info.group_resource(), name))?;
-        let warnings = self.check_fields(request, &patched)?;
+        let warnings = self.check_fields(request, &patched, BodySchema::Unchecked)?;
         let pinned = patched["metadata"]["resourceVersion"].as_str()
             != current["metadata"]["resourceVersion"].as_str();
         if pinned {

@@ -10,6 +10,7 @@ mod fixtures;
 mod lookups;
 mod oracle;
 mod reflect;
+mod schema;
 mod transcode;
 use crate::resources::RESOURCES;
 

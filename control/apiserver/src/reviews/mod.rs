@@ -16,7 +16,7 @@ use skiff_respond::Body;
 
 use super::ApiServer;
 use super::auth::Identity;
-use super::writes;
+use super::body;
 
 mod node;
 mod spec;
@@ -107,7 +107,7 @@ impl ApiServer {
         self.authorize_review(identity, group, resource, &namespace)
             .await?;
         let (content_type, body) = super::dispatch::read_write_body(request).await?;
-        let mut object = writes::decode_body(&body, &content_type)?;
+        let mut object = body::decode_body(&body, &content_type)?;
         if !object.is_object() {
             return Err(ApiError::bad_request(format!(
                 "a {kind} must be a JSON object"
