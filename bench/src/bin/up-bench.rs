@@ -55,10 +55,11 @@ enum What {
         clients: usize,
     },
     /// `skiff run` of a local .wasm (`--guest`, default examples-wasm's http-hello) to its
-    /// first HTTP 200: once cold (new content), then `warm` times the same file (target < 1 s).
+    /// first HTTP 200: once cold (new content), then `warm_runs` times the same file (target
+    /// < 1 s). (Not `--warm`: that is the global flag of deploy and burst.)
     Run {
         #[arg(long, default_value_t = 3)]
-        warm: usize,
+        warm_runs: usize,
         #[arg(
             long,
             default_value = "examples-wasm/target/wasm32-wasip2/release/http-hello.wasm"
@@ -125,7 +126,9 @@ async fn main() -> Result<()> {
             false => None,
         };
         match &cli.what {
-            What::Run { warm, guest } => run_cold_and_warm(&cluster, round, *warm, guest).await?,
+            What::Run { warm_runs, guest } => {
+                run_cold_and_warm(&cluster, round, *warm_runs, guest).await?
+            }
             What::Deploy { replicas } => {
                 let limit = Duration::from_secs(300);
                 let o = up::deploy(client, "bench", *replicas, &image, limit, cli.timeline).await?;
