@@ -152,3 +152,15 @@ fn render_error(e: &anyhow::Error) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's consistency checks over every verb: a flag that a subcommand reuses from a
+    /// global one, or two arguments with one name, fail here rather than at a user's parse.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

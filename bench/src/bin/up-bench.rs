@@ -267,3 +267,15 @@ fn print_header(what: &What) {
     };
     println!("{header}\n{rule}");
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks: a subcommand argument that reuses a global one's name
+    /// (as `run --warm` once did) fails here instead of panicking at the first parse.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
