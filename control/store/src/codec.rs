@@ -4,6 +4,8 @@
 //! `decode`, so a file written by an incompatible build is refused with a clear error instead of
 //! being misread.
 
+use std::io::{self, Write};
+
 use serde::{Serialize, de::DeserializeOwned};
 
 /// Bumped whenever `types.rs` or any stored record changes shape.
@@ -31,6 +33,23 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     // of space or on serde impls that reject themselves, and none of the store's types do.
     out = postcard::to_extend(value, out).expect("postcard encoding into a Vec is infallible");
     out
+}
+
+/// As [`encode`], into a buffer that starts with room for `capacity` bytes: a big value
+/// (a snapshot) then grows without copying itself over and over.
+pub fn encode_with_capacity<T: Serialize + ?Sized>(value: &T, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity.max(1));
+    out.push(FORMAT_VERSION);
+    // Infallible into a Vec, as in `encode`.
+    out = postcard::to_extend(value, out).expect("postcard encoding into a Vec is infallible");
+    out
+}
+
+/// As [`encode`], written to `writer` instead of a buffer: the same bytes.
+pub fn encode_to<T: Serialize + ?Sized>(value: &T, mut writer: impl Write) -> io::Result<()> {
+    writer.write_all(&[FORMAT_VERSION])?;
+    postcard::to_io(value, writer).map_err(io::Error::other)?;
+    Ok(())
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
