@@ -154,9 +154,27 @@ pub async fn run(spec: Arc<Spec>) -> Result<Outcome> {
     let body = Arc::new(body);
     let start = Instant::now();
     let (measure, end) = (start + spec.warmup, start + spec.warmup + spec.duration);
-    let server_cpu = spec
-        .server_pid
-        .map(|pid| tokio::spawn(cpu_between(pid, measure, end)));
+    // Sampled beside the clients, in this task: an early error leaves nothing running.
+    let server_cpu = async {
+        match spec.server_pid {
+            Some(pid) => cpu_between(pid, measure, end).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let clients = run_clients(&spec, &body, &offsets, (measure, end));
+    let (total, server_cpu) = tokio::join!(clients, server_cpu);
+    let mut total = total?;
+    total.server_cpu_seconds = server_cpu?;
+    Ok(total)
+}
+
+/// Connects the clients, runs them to `end` and merges what they measured.
+async fn run_clients(
+    spec: &Arc<Spec>,
+    body: &Arc<Vec<u8>>,
+    offsets: &Arc<Vec<usize>>,
+    (measure, end): (Instant, Instant),
+) -> Result<Outcome> {
     let mut tasks = Vec::with_capacity(spec.clients);
     for client in 0..spec.clients {
         let conn = spec.endpoint.connect().await?;
@@ -172,9 +190,6 @@ pub async fn run(spec: Arc<Spec>) -> Result<Outcome> {
         total.errors += one.errors;
         total.answer_bytes += one.answer_bytes;
         total.first_error = total.first_error.or(one.first_error);
-    }
-    if let Some(task) = server_cpu {
-        total.server_cpu_seconds = Some(task.await.context("CPU sampler")??);
     }
     Ok(total)
 }
