@@ -1,6 +1,7 @@
 //! [`Kubectl`]: the real `/usr/bin/kubectl` run as a subprocess against one replica, with its
 //! own discovery cache directory, bounded in time; [`KubectlWatch`] for `kubectl get -w`.
-//! Also [`kubeconfig_for`], the admin kubeconfig of a cluster pointed at any replica's URL.
+//! Also [`Kubectl::get_through_port_forward`], one HTTP GET through `kubectl port-forward`, and
+//! [`kubeconfig_for`], the admin kubeconfig of a cluster pointed at any replica's URL.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -146,6 +147,30 @@ impl Kubectl {
             lines: BufReader::new(stdout).lines(),
             seen: Vec::new(),
         })
+    }
+
+    /// One HTTP GET of `path` through `kubectl port-forward <target> :<port>` (a pod, a
+    /// Deployment or a Service); the whole answer, which must be a 200.
+    pub async fn get_through_port_forward(
+        &self,
+        target: &str,
+        port: u16,
+        path: &str,
+    ) -> anyhow::Result<String> {
+        let mut forward = self.spawn(&["port-forward", target, &format!(":{port}")])?;
+        let prefix = "Forwarding from 127.0.0.1:";
+        let line = forward
+            .line_matching(Duration::from_secs(30), |l| l.starts_with(prefix))
+            .await?;
+        let local: u16 = line
+            .trim_start_matches(prefix)
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .with_context(|| format!("no port in {line:?}"))?;
+        let answer = crate::http_get(([127, 0, 0, 1], local).into(), path).await;
+        forward.kill().await?;
+        answer
     }
 }
 

@@ -11,6 +11,7 @@
 //! - `client`: [`KvClient`], the `/kv/v1/*` JSON API over HTTPS (rustls, cluster CA, bearer).
 //! - `api_client`: [`ApiClient`], raw Kubernetes API requests with any token and body.
 //! - `kubectl`: [`Kubectl`], the real kubectl as a subprocess, and [`kubeconfig_for`].
+//! - `http_get`: [`http_get`], one plain HTTP GET to a loopback address.
 //! - `kv`: the API's answers ([`KvError`], [`RangeResult`]) and the NDJSON [`WatchStream`].
 //! - `netns`: network namespaces joined by a bridge, with per-replica cut and heal.
 //! - `jepsen`: histories of register ops under process faults, a linearizability checker and
@@ -27,6 +28,7 @@ pub mod api_client;
 pub mod client;
 pub mod cluster;
 pub mod fleet;
+pub mod http_get;
 pub mod jepsen;
 pub mod kubectl;
 pub mod kv;
@@ -38,6 +40,7 @@ pub use api_client::{Answer, ApiClient, RawAnswer};
 pub use client::{KvClient, https_client, https_client_h2};
 pub use cluster::Cluster;
 pub use fleet::Fleet;
+pub use http_get::http_get;
 pub use kubectl::{Kubectl, KubectlOutput, KubectlWatch, kubeconfig_for};
 pub use kv::{Kv, KvError, RangeResult, WatchLine, WatchStream};
 pub use process::{Replica, ReplicaOptions};
@@ -157,6 +160,19 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// A port of the NodePort range (30000-32767) that nothing listens on at 127.0.0.1 now, for a
+/// test that asks for a NodePort of its own; starts at a random point of the range, so two
+/// calls seldom meet.
+pub fn free_node_port() -> anyhow::Result<u16> {
+    const FIRST: u16 = 30000;
+    const COUNT: u16 = 2768;
+    let start = rand::random::<u16>() % COUNT;
+    (0..COUNT)
+        .map(|i| FIRST + (start + i) % COUNT)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .ok_or_else(|| anyhow::anyhow!("no free port in the NodePort range"))
 }
 
 /// What a process that exited left behind.

@@ -26,6 +26,8 @@ pub struct ReplicaOptions {
     pub args: Vec<String>,
     /// `server` (a replica), or `up` (a replica and a node agent in one process).
     pub command: &'static str,
+    /// Environment variables set for the process (settings that have no flag).
+    pub env: Vec<(String, String)>,
 }
 
 impl ReplicaOptions {
@@ -36,6 +38,7 @@ impl ReplicaOptions {
             netns: None,
             args: Vec::new(),
             command: "server",
+            env: Vec::new(),
         }
     }
 
@@ -49,6 +52,12 @@ impl ReplicaOptions {
 
     pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Self {
         self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets `name=value` in the process's environment.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.into(), value.into()));
         self
     }
 }
@@ -135,6 +144,7 @@ impl Replica {
             // `skiff up` writes its context into the user's kubeconfig: keep it in the scratch
             // directory, never in the home directory of whoever runs the tests.
             .env("KUBECONFIG", self.user_kubeconfig())
+            .envs(self.options.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);

@@ -31,9 +31,26 @@ use super::auth::{self, Identity};
 pub(crate) const GROUP: &str = "registry.skiff.io";
 pub(crate) const RESOURCE: &str = "repositories";
 
-/// How often the leader collects unreferenced blobs, and how old one must be to go.
+/// How often the leader collects unreferenced blobs, and how old one must be to go (also how
+/// old a blob file no metadata names must be before a replica removes it).
 const GC_INTERVAL: Duration = Duration::from_secs(10 * 60);
 const GC_GRACE: Duration = Duration::from_secs(60 * 60);
+
+/// The collection's interval and grace: [`GC_INTERVAL`] and [`GC_GRACE`], or (for tests and
+/// small devices) `SKIFF_REGISTRY_GC_SECONDS` and `SKIFF_REGISTRY_GC_GRACE_SECONDS`.
+fn gc_timing() -> (Duration, Duration) {
+    let seconds = |name: &str, default: Duration| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .map_or(default, Duration::from_secs)
+    };
+    (
+        seconds("SKIFF_REGISTRY_GC_SECONDS", GC_INTERVAL),
+        seconds("SKIFF_REGISTRY_GC_GRACE_SECONDS", GC_GRACE),
+    )
+}
 
 /// How blobs are cut into store values: skiff-registry's default, or for benchmarks
 /// `SKIFF_REGISTRY_CHUNK_KIB` and `SKIFF_REGISTRY_IN_FLIGHT`.
@@ -176,6 +193,7 @@ pub(crate) fn build(storage: ReplicaStorage) -> BuiltinRegistry {
 /// owned by the storage's tasks.
 pub(crate) fn start_background(storage: ReplicaStorage, files: Option<Arc<BlobFiles>>) {
     let (tasks, shutdown) = (storage.tasks.clone(), storage.shutdown.clone());
+    let (interval, grace) = gc_timing();
     if let Some(files) = files.clone() {
         let storage = storage.clone();
         let shutdown = shutdown.clone();
@@ -184,7 +202,7 @@ pub(crate) fn start_background(storage: ReplicaStorage, files: Option<Arc<BlobFi
                 &storage,
                 files,
                 CONVERGE_INTERVAL,
-                GC_GRACE,
+                grace,
                 shutdown,
             )
             .await;
@@ -196,8 +214,8 @@ pub(crate) fn start_background(storage: ReplicaStorage, files: Option<Arc<BlobFi
             &storage,
             files.as_deref(),
             || replica.is_leader(),
-            GC_INTERVAL,
-            GC_GRACE,
+            interval,
+            grace,
             shutdown,
         )
         .await;
@@ -253,6 +271,7 @@ impl ApiServer {
         } else {
             bytes::Bytes::new()
         };
+
         let request = RegistryRequest {
             method,
             route,

@@ -1,8 +1,8 @@
 //! Registry blob files between replicas, over the replicas' own channel (HTTPS trusting only
 //! the cluster CA, the cluster secret checked by the router on every `/raft/` path):
-//! `POST /raft/registry/blobs/store/<hex>` (the body is the blob; stored once it matches the
-//! digest, fsynced, then `200`) and `POST /raft/registry/blobs/fetch/<hex>` (this replica's
-//! checked copy, or `404`). A push sends its blob to every other replica and answers once a
+//! `POST /raft/registry/blobs/store/<hex>` (the body is the blob, written to a file as it
+//! arrives; stored once it matches the digest, fsynced, then `200`) and
+//! `POST /raft/registry/blobs/fetch/<hex>` (this replica's checked copy, or `404`). A push sends its blob to every other replica and answers once a
 //! majority of the voters hold it; the sends still running then finish in the background.
 
 use std::time::Duration;
@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use skiff_registry::files::BlobFiles;
 use skiff_registry::{Digest, RegistryError, StorageError, file_blobs};
 use skiff_replica::PeerClient;
-use skiff_respond::{self as respond, Body, read_body};
+use skiff_respond::{self as respond, Body};
 
 use super::ApiServer;
 use super::registry::ReplicaStorage;
@@ -166,10 +166,9 @@ async fn store(
     hex: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, RegistryError> {
-    let bytes = read_body(request.into_body(), skiff_registry::MAX_BLOB_BYTES)
-        .await
-        .map_err(|e| RegistryError::SizeInvalid(e.to_string()))?;
-    file_blobs::receive(files, hex, bytes).await?;
+    // Written and hashed as it arrives, not after the whole body.
+    let pieces = http_body_util::BodyDataStream::new(request.into_body());
+    file_blobs::receive(files, hex, pieces).await?;
     Ok(respond::bytes(StatusCode::OK, "text/plain", "stored"))
 }
 

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::digest::Digest;
 use crate::error::RegistryError;
-use crate::files::{BlobFiles, FileError};
+use crate::files::{BlobFiles, FileError, Incoming};
 use crate::storage::{self, BlobMeta, Storage, blob_key, decode, encode, list_all};
 
 /// Runs a blocking file operation off the async workers.
@@ -36,9 +36,9 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-/// Stores `bytes` as the blob `digest` after checking they hash to it. Returns once the file
-/// is durable on a majority of the replicas and the metadata is committed. A blob already
-/// stored is left as is.
+/// Stores `bytes` as the blob `digest` if they hash to it. Returns once the file is durable
+/// on a majority of the replicas and the metadata is committed. A blob already stored is left
+/// as is (the bytes are still checked).
 pub async fn put<S: Storage>(
     storage: &S,
     files: &Arc<BlobFiles>,
@@ -46,17 +46,19 @@ pub async fn put<S: Storage>(
     bytes: Bytes,
     now: u64,
 ) -> Result<BlobMeta, RegistryError> {
-    digest.verify(&bytes)?;
     if let Some(existing) = crate::blobs::meta(storage, digest).await? {
+        digest.verify(&bytes)?;
         return Ok(existing);
     }
     let size = bytes.len() as u64;
-    // The peers write their copies while this replica writes its own.
-    let (_, holders) = tokio::try_join!(
-        write_local(files, digest, bytes.clone()),
+    // The peers receive and write their copies while this replica hashes and writes its own;
+    // each peer checks the digest too, so bytes that do not match are stored nowhere.
+    let (checked, sent) = tokio::join!(
+        write_local_checked(files, digest, bytes.clone()),
         replicate(storage, digest, bytes)
-    )?;
-    let meta = BlobMeta::in_files(size, now, holders);
+    );
+    checked?;
+    let meta = BlobMeta::in_files(size, now, sent?);
     storage.put(&blob_key(digest), encode(&meta)).await?;
     Ok(meta)
 }
@@ -67,6 +69,17 @@ async fn replicate<S: Storage>(
     bytes: Bytes,
 ) -> Result<Vec<String>, RegistryError> {
     Ok(storage.replicate(digest, bytes).await?)
+}
+
+/// Checks `bytes` against `digest` and writes them to this replica's file (off the async
+/// workers); `DIGEST_INVALID` if they do not match.
+async fn write_local_checked(
+    files: &Arc<BlobFiles>,
+    digest: &Digest,
+    bytes: Bytes,
+) -> Result<(), RegistryError> {
+    let (files, digest) = (files.clone(), digest.clone());
+    blocking(move || files.write(&digest, &bytes)).await
 }
 
 /// Writes bytes already checked against `digest` to this replica's file.
@@ -129,11 +142,51 @@ pub async fn load<S: Storage>(
     }
 }
 
-/// Stores a blob a peer sent (checked against `hex`'s digest).
-pub async fn receive(files: &Arc<BlobFiles>, hex: &str, bytes: Bytes) -> Result<(), RegistryError> {
+/// How many received bytes gather before one write to the file (off the async workers).
+const RECEIVE_PIECE: usize = 1024 * 1024;
+
+/// Stores a blob a peer sends while it arrives: `pieces` (the request body) are written to a
+/// temporary file about a MiB at a time and hashed on the way; at the end the file is checked
+/// against `hex`'s digest, fsynced and moved into place. A body that fails part way, grows past
+/// [`crate::MAX_BLOB_BYTES`] or does not match leaves no file behind.
+pub async fn receive<E: std::fmt::Display>(
+    files: &Arc<BlobFiles>,
+    hex: &str,
+    mut pieces: impl futures::Stream<Item = Result<Bytes, E>> + Unpin,
+) -> Result<(), RegistryError> {
+    use futures::StreamExt;
     let digest = Digest::parse(&format!("sha256:{hex}"))?;
+    let mut incoming = {
+        let files = files.clone();
+        blocking(move || files.incoming()).await?
+    };
+    let mut gathered = Vec::with_capacity(RECEIVE_PIECE);
+    while let Some(piece) = pieces.next().await {
+        let piece = piece.map_err(|e| {
+            RegistryError::Unavailable(format!("the transfer of {digest} broke off: {e}"))
+        })?;
+        if incoming.len() as usize + gathered.len() + piece.len() > crate::MAX_BLOB_BYTES {
+            return Err(RegistryError::SizeInvalid(format!(
+                "a blob may hold at most {} bytes",
+                crate::MAX_BLOB_BYTES
+            )));
+        }
+        gathered.extend_from_slice(&piece);
+        if gathered.len() >= RECEIVE_PIECE {
+            incoming = append(incoming, std::mem::take(&mut gathered)).await?;
+        }
+    }
+    let incoming = append(incoming, gathered).await?;
     let files = files.clone();
-    blocking(move || files.write(&digest, &bytes)).await
+    blocking(move || files.finish_incoming(incoming, &digest)).await
+}
+
+/// Appends `bytes` to `incoming` on a blocking thread; hands it back.
+async fn append(mut incoming: Incoming, bytes: Vec<u8>) -> Result<Incoming, RegistryError> {
+    if bytes.is_empty() {
+        return Ok(incoming);
+    }
+    blocking(move || incoming.append(&bytes).map(|()| incoming)).await
 }
 
 /// How long a file's last check against its digest stands before the scrub hashes it again.

@@ -19,8 +19,10 @@ use rand::Rng;
 
 use crate::digest::Digest;
 
+pub mod incoming;
 pub mod verified;
 
+pub use incoming::Incoming;
 pub use verified::Scrubbed;
 use verified::{FileIdentity, VerifiedFiles};
 
@@ -94,22 +96,38 @@ impl BlobFiles {
         self.write_verified(digest, bytes)
     }
 
-    /// Stores `bytes`, already checked against `digest`: temp file, fsync, rename, fsync of
-    /// the directory. A file already there is replaced (it may be a damaged copy). The new
-    /// file is recorded as verified (its identity taken after the rename, which changes it).
+    /// Stores `bytes`, already checked against `digest`: temp file, then [`Self::install`].
     pub fn write_verified(&self, digest: &Digest, bytes: &[u8]) -> Result<(), FileError> {
-        let tmp = self
-            .tmp_dir()
-            .join(format!("{:016x}", rand::rng().random::<u64>()));
+        let tmp = self.new_tmp_path();
         let mut file = File::create(&tmp).map_err(io(&tmp))?;
         file.write_all(bytes).map_err(io(&tmp))?;
-        file.sync_all().map_err(io(&tmp))?;
+        self.install(&tmp, &file, digest)
+    }
+
+    /// A fresh name in the temporary directory.
+    fn new_tmp_path(&self) -> PathBuf {
+        self.tmp_dir()
+            .join(format!("{:016x}", rand::rng().random::<u64>()))
+    }
+
+    /// Moves `tmp` (open as `file`, its bytes checked against `digest`) into place: fsync,
+    /// rename over any file there (it may be a damaged copy), fsync of the directory; the new
+    /// file is recorded as verified (its identity taken after the rename, which changes it).
+    /// On failure the temporary file is removed.
+    fn install(&self, tmp: &Path, file: &File, digest: &Digest) -> Result<(), FileError> {
+        if let Err(e) = file.sync_all() {
+            let _ = fs::remove_file(tmp);
+            return Err(io(tmp)(e));
+        }
         let path = self.path(digest.hex());
         let parent = path.parent().unwrap_or(&self.dir).to_owned();
-        fs::create_dir_all(&parent).map_err(io(&parent))?;
+        if let Err(e) = fs::create_dir_all(&parent) {
+            let _ = fs::remove_file(tmp);
+            return Err(io(&parent)(e));
+        }
         self.verified.forget(digest.hex());
-        if let Err(e) = fs::rename(&tmp, &path) {
-            let _ = fs::remove_file(&tmp);
+        if let Err(e) = fs::rename(tmp, &path) {
+            let _ = fs::remove_file(tmp);
             return Err(io(&path)(e));
         }
         File::open(&parent)
@@ -216,5 +234,7 @@ fn open_existing(path: &Path) -> Result<Option<File>, FileError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_incoming;
 #[cfg(test)]
 mod tests_verified;

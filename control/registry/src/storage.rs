@@ -90,9 +90,10 @@ pub trait Storage: Send + Sync + 'static {
         if_revision: Option<u64>,
     ) -> impl Future<Output = Result<bool, StorageError>> + Send;
 
-    /// Sends a blob this replica holds as a file (`bytes`, checked against `digest`) to the
-    /// other replicas, and returns once it is durable on a majority of the voters, this
-    /// replica counted: the names of the replicas that hold it then. A store with no peers
+    /// Sends a blob this replica is writing as a file (`bytes`, which each receiver checks
+    /// against `digest` before storing them) to the other replicas, and returns once it is
+    /// durable on a majority of the voters, this replica counted: the names of the replicas
+    /// that hold it then. A store with no peers
     /// (one replica, or [`MemoryStorage`]) is its own majority.
     fn replicate(
         &self,

@@ -62,7 +62,7 @@ fn cli_drives_skiff_up() {
 /// The node of the dashboard's `skiff up`.
 pub const DASHBOARD_NODE: &str = "dash-node";
 
-/// The web dashboard in headless Chromium (`dashboard.rs`).
+/// The web dashboard in headless Chromium (`dashboard.rs`), on a `skiff up --no-kubeconfig`.
 #[test]
 fn dashboard_in_chromium() {
     run_bounded("cli-dashboard", Duration::from_secs(600), async {
@@ -73,10 +73,15 @@ fn dashboard_in_chromium() {
             "1",
             "--crash-backoff-base-ms",
             "300",
+            "--no-kubeconfig",
         ]);
         let mut up = Replica::start(options).await?;
         let kubectl = Kubectl::for_replica(&up)?;
         dashboard::drive(&up, &kubectl).await?;
+        // Told not to, `skiff up` left the user's kubeconfig alone (kubectl above used the
+        // admin kubeconfig in the data directory).
+        let user = up.user_kubeconfig();
+        anyhow::ensure!(!user.exists(), "{} was written", user.display());
         up.stop().await;
         Ok(())
     });

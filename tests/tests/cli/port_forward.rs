@@ -13,8 +13,6 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use skiff_tests::Kubectl;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::process::Command;
 use tokio::time::timeout;
 
@@ -90,15 +88,9 @@ async fn through_skiff(
         .next()
         .and_then(|p| p.parse().ok())
         .with_context(|| format!("no port in {line:?}"))?;
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut answer = String::new();
-    timeout(Duration::from_secs(20), stream.read_to_string(&mut answer))
-        .await
-        .with_context(|| format!("no answer through skiff port-forward {target}"))??;
-    ensure!(answer.starts_with("HTTP/1.1 200"), "{target}: {answer}");
-    Ok(answer)
+    let answer = skiff_tests::http_get(([127, 0, 0, 1], port).into(), path).await;
+    drop(forward);
+    answer.with_context(|| format!("GET through skiff port-forward {target}"))
 }
 
 /// kube-rs' `Api::portforward` to port 9 of the pod, where nothing listens: the server's

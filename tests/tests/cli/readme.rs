@@ -2,7 +2,8 @@
 //! starts `skiff up --detach`, deploys the HTTP example with `skiff run` (pushed to the
 //! built-in registry), prints its URL and curls it. The suite's own skiff build is handed over
 //! in `SKIFF_BIN` (a release build would cost the run many minutes); data, listen address and
-//! kubeconfig are the test's own. The cluster is stopped with `skiff down` whatever happens.
+//! home directory are the test's own, with no `$KUBECONFIG`, so the context lands in
+//! `~/.kube/config` as it would for a new user. The cluster is stopped with `skiff down` whatever happens.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -33,13 +34,20 @@ pub async fn readme_command_one() -> anyhow::Result<()> {
     let data = dir.join("data");
     let _down = Down(data.clone());
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = tokio::process::Command::new("bash")
+    let mut command = tokio::process::Command::new("bash");
+    for (var, path) in tool_homes()? {
+        command.env(var, path);
+    }
+    let out = command
         .arg("scripts/run.sh")
         .current_dir(&repo)
         .env("SKIFF_BIN", skiff_bin())
         .env("SKIFF_DATA_DIR", &data)
         .env("SKIFF_LISTEN", format!("127.0.0.1:{}", free_port()?))
-        .env("KUBECONFIG", dir.join("kubeconfig"))
+        // A new user has no $KUBECONFIG: `skiff up` writes ~/.kube/config and `skiff run`
+        // finds the cluster there. HOME is the test's own; the tools stay where they are.
+        .env_remove("KUBECONFIG")
+        .env("HOME", &dir)
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output()
@@ -59,5 +67,26 @@ pub async fn readme_command_one() -> anyhow::Result<()> {
         stderr.contains("pushed registry.skiff.local/hello:sha-"),
         "the .wasm did not go through the built-in registry:\n{stderr}"
     );
+    let written = std::fs::read_to_string(dir.join(".kube").join("config"))?;
+    ensure!(written.contains("current-context: skiff"), "{written}");
     Ok(())
+}
+
+/// Where the tools that default to a directory in $HOME live now (rustup's toolchains,
+/// cargo's registry, pyenv's Pythons), so they stay found under the test's own HOME.
+fn tool_homes() -> anyhow::Result<Vec<(&'static str, PathBuf)>> {
+    let home = PathBuf::from(std::env::var_os("HOME").ok_or_else(|| anyhow::anyhow!("no $HOME"))?);
+    let mut found = Vec::new();
+    for (var, default) in [
+        ("CARGO_HOME", ".cargo"),
+        ("RUSTUP_HOME", ".rustup"),
+        ("PYENV_ROOT", ".pyenv"),
+    ] {
+        match std::env::var_os(var) {
+            Some(path) => found.push((var, PathBuf::from(path))),
+            None if home.join(default).exists() => found.push((var, home.join(default))),
+            None => {}
+        }
+    }
+    Ok(found)
 }

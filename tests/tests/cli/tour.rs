@@ -4,9 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail, ensure};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use anyhow::{Context, ensure};
 
 use crate::support::{Skiff, guest, poll};
 
@@ -41,9 +39,8 @@ pub async fn readme_tour(skiff: &Skiff) -> anyhow::Result<()> {
             let path = format!("/{}", path.rsplit_once('/').map_or("", |(_, p)| p));
             // The node's proxy learns the Service's endpoints a moment after Available.
             poll("the tour's curl answers 200", || async {
-                Ok(get(url, &path)
-                    .await
-                    .is_ok_and(|a| a.starts_with("HTTP/1.1 200")))
+                let addr = url.trim_start_matches("http://").parse()?;
+                Ok(skiff_tests::http_get(addr, &path).await.is_ok())
             })
             .await?;
             continue;
@@ -99,18 +96,4 @@ fn check_output(args: &[&str], out: &str) -> anyhow::Result<()> {
         "skiff {args:?} printed {out:?}, not {wanted:?}"
     );
     Ok(())
-}
-
-/// `GET path` on a loopback `http://IP:PORT` URL; the status line and body.
-async fn get(url: &str, path: &str) -> anyhow::Result<String> {
-    let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse()?;
-    if !addr.ip().is_loopback() {
-        bail!("{addr} is not loopback: tests talk to loopback only");
-    }
-    let mut stream = TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await?;
-    Ok(answer)
 }

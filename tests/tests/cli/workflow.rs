@@ -2,13 +2,9 @@
 //! port-forward), `scale`, `logs -f` seeing a new line arrive, `rollout restart`, `status`
 //! and `undo`, and `delete`; each step checked with the real kubectl.
 
-use std::time::Duration;
-
 use anyhow::{Context, ensure};
 use serde_json::Value;
-use skiff_tests::{Kubectl, KubectlWatch};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use skiff_tests::Kubectl;
 
 use crate::support::{Skiff, guest, poll};
 
@@ -92,23 +88,52 @@ async fn run_exposed(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
         "{container}\n{out}"
     );
     ensure!(container["env"][0]["value"] == "hi", "{container}");
-    let body = through_port_forward(kubectl, "deployment/hello", "/from-the-cli").await?;
+    let body = kubectl
+        .get_through_port_forward("deployment/hello", 8080, "/from-the-cli")
+        .await?;
     ensure!(body.contains("hi /from-the-cli"), "{body}");
     Ok(())
 }
 
-/// `skiff logs -f` of an http-server pod prints the request line that arrives after it
-/// started following.
+/// `skiff run --node-port N` serves on that NodePort of the node's address; `skiff logs -f`
+/// of its http-server pod prints the request line that arrives after it started following.
 async fn logs_follow(skiff: &Skiff, kubectl: &Kubectl) -> anyhow::Result<()> {
     let server = guest("http-server")?;
-    skiff
+    let port = skiff_tests::free_node_port()?;
+    let out = skiff
         .ok(&[
-            "run", "logger", "--image", &server, "--port", "8080", "--expose", "--wait",
+            "run",
+            "logger",
+            "--image",
+            &server,
+            "--port",
+            "8080",
+            "--expose",
+            "--node-port",
+            &port.to_string(),
+            "--wait",
         ])
         .await?;
+    ensure!(
+        out.contains(&format!("reach it at: http://127.0.0.1:{port}/")),
+        "{out}"
+    );
+    let service = json(kubectl, &["svc", "logger"]).await?;
+    ensure!(service["spec"]["ports"][0]["nodePort"] == port, "{service}");
+    // The node's proxy learns the Service's endpoints a moment after Available.
+    poll("the chosen NodePort answers", || async {
+        Ok(
+            skiff_tests::http_get(([127, 0, 0, 1], port).into(), "/by-node-port")
+                .await
+                .is_ok_and(|a| a.contains("hello from http-server /by-node-port")),
+        )
+    })
+    .await?;
     let mut follow = skiff.spawn(&["logs", "-f", "deployment/logger"])?;
     follow.line_matching(|l| l.contains("listening on")).await?;
-    through_port_forward(kubectl, "svc/logger", "/a-new-line").await?;
+    kubectl
+        .get_through_port_forward("svc/logger", 8080, "/a-new-line")
+        .await?;
     let line = follow.line_matching(|l| l.contains("/a-new-line")).await?;
     ensure!(line.contains("GET /a-new-line"), "{line}");
     let tail = skiff
@@ -172,32 +197,4 @@ pub async fn json(kubectl: &Kubectl, args: &[&str]) -> anyhow::Result<Value> {
     all.extend_from_slice(args);
     all.extend(["-o", "json"]);
     Ok(serde_json::from_str(&kubectl.ok(&all).await?)?)
-}
-
-/// One HTTP GET of `path` through `kubectl port-forward <target> :8080`; the answer.
-pub async fn through_port_forward(
-    kubectl: &Kubectl,
-    target: &str,
-    path: &str,
-) -> anyhow::Result<String> {
-    let mut forward: KubectlWatch = kubectl.spawn(&["port-forward", target, ":8080"])?;
-    let line = forward
-        .line_matching(Duration::from_secs(30), |l| {
-            l.starts_with("Forwarding from 127.0.0.1:")
-        })
-        .await?;
-    let port: u16 = line
-        .trim_start_matches("Forwarding from 127.0.0.1:")
-        .split_whitespace()
-        .next()
-        .and_then(|p| p.parse().ok())
-        .with_context(|| format!("no port in {line:?}"))?;
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut answer = String::new();
-    tokio::time::timeout(Duration::from_secs(20), stream.read_to_string(&mut answer)).await??;
-    forward.kill().await?;
-    ensure!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    Ok(answer)
 }
