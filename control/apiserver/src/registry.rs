@@ -13,11 +13,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use futures::TryStreamExt as _;
 use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use skiff_api::rbac::{Attributes, ResourceAttributes, Target};
 use skiff_registry::files::BlobFiles;
-use skiff_registry::{Action, Freshness, RegistryError, RegistryRequest, StorageError, Stored};
+use skiff_registry::{
+    Action, BodyError, BodyStream, Freshness, RegistryError, RegistryRequest, StorageError, Stored,
+};
 use skiff_replica::Replica;
 use skiff_replica::ops::Consistency;
 use skiff_respond::{Body, read_body};
@@ -145,9 +148,9 @@ impl skiff_registry::Storage for ReplicaStorage {
     async fn replicate(
         &self,
         digest: &skiff_registry::Digest,
-        bytes: bytes::Bytes,
+        feed: skiff_registry::feed::Feed,
     ) -> Result<Vec<String>, StorageError> {
-        self.replicate_to_quorum(digest, bytes).await
+        self.replicate_to_quorum(digest, feed).await
     }
 
     async fn fetch(
@@ -264,21 +267,23 @@ impl ApiServer {
         let method = request.method().clone();
         let query = request.uri().query().unwrap_or_default().to_owned();
         let (parts, body) = request.into_parts();
-        let body = if matches!(method, Method::POST | Method::PUT | Method::PATCH) {
-            read_body(body, skiff_registry::MAX_BLOB_BYTES)
-                .await
-                .map_err(|e| RegistryError::SizeInvalid(e.to_string()))?
-        } else {
-            bytes::Bytes::new()
-        };
-
-        let request = RegistryRequest {
+        let mut request = RegistryRequest {
             method,
             route,
             query,
             headers: parts.headers,
-            body,
+            body: bytes::Bytes::new(),
+            stream: None,
         };
+        if request.wants_stream() {
+            // A blob's last request: written and sent to the peers while it arrives.
+            let pieces = http_body_util::BodyDataStream::new(body).map_err(BodyError::from);
+            request.stream = Some(BodyStream::new(pieces));
+        } else if matches!(request.method, Method::POST | Method::PUT | Method::PATCH) {
+            request.body = read_body(body, skiff_registry::MAX_BLOB_BYTES)
+                .await
+                .map_err(|e| RegistryError::SizeInvalid(e.to_string()))?;
+        }
         Ok(self
             .registry
             .serve(request, skiff_registry::gc::unix_now())

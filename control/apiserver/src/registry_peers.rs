@@ -2,7 +2,8 @@
 //! the cluster CA, the cluster secret checked by the router on every `/raft/` path):
 //! `POST /raft/registry/blobs/store/<hex>` (the body is the blob, written to a file as it
 //! arrives; stored once it matches the digest, fsynced, then `200`) and
-//! `POST /raft/registry/blobs/fetch/<hex>` (this replica's checked copy, or `404`). A push sends its blob to every other replica and answers once a
+//! `POST /raft/registry/blobs/fetch/<hex>` (this replica's checked copy, or `404`). A push
+//! relays its blob to every other replica while the upload arrives and answers once a
 //! majority of the voters hold it; the sends still running then finish in the background.
 
 use std::time::Duration;
@@ -12,6 +13,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
+use skiff_registry::feed::Feed;
 use skiff_registry::files::BlobFiles;
 use skiff_registry::{Digest, RegistryError, StorageError, file_blobs};
 use skiff_replica::PeerClient;
@@ -25,19 +27,21 @@ pub const PEER_PREFIX: &str = "/raft/registry/";
 const STORE: &str = "blobs/store/";
 const FETCH: &str = "blobs/fetch/";
 
-/// How long one replica gets to take or give a blob (256 MiB at most).
+/// How long one replica gets to give a blob (256 MiB at most), or to take the rest of a pushed
+/// one and answer once the upload has ended (the upload itself may take longer).
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One send of a blob to a peer: who, and whether it answered that the blob is durable.
+/// One send of a blob to a peer, piece by piece as the upload arrives: who, and whether it
+/// answered that the blob is durable.
 async fn send(
     client: PeerClient,
     id: u64,
     addr: String,
     path: String,
-    bytes: Bytes,
+    feed: Feed,
 ) -> (u64, Result<(), String>) {
     let result = client
-        .post_bytes(&addr, &path, bytes, TRANSFER_TIMEOUT)
+        .post_stream(&addr, &path, feed.reader(), feed.ended(), TRANSFER_TIMEOUT)
         .await
         .map(|_| ())
         .map_err(|e| e.to_string());
@@ -45,12 +49,13 @@ async fn send(
 }
 
 impl ReplicaStorage {
-    /// [`skiff_registry::Storage::replicate`]: sends the blob to every other member at once
-    /// and returns when a majority of the voters (this replica counted) hold it.
+    /// [`skiff_registry::Storage::replicate`]: sends the blob to every other member at once,
+    /// each piece as it arrives, and returns when a majority of the voters (this replica
+    /// counted) hold it.
     pub(crate) async fn replicate_to_quorum(
         &self,
         digest: &Digest,
-        bytes: Bytes,
+        feed: Feed,
     ) -> Result<Vec<String>, StorageError> {
         let me = self.replica.id();
         let voters = self.replica.voters();
@@ -64,7 +69,7 @@ impl ReplicaStorage {
             .members()
             .into_iter()
             .filter(|(id, _)| *id != me)
-            .map(|(id, addr)| send(client.clone(), id, addr, path.clone(), bytes.clone()))
+            .map(|(id, addr)| send(client.clone(), id, addr, path.clone(), feed.clone()))
             .collect();
         while durable < needed {
             match sends.next().await {

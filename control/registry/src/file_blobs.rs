@@ -1,8 +1,8 @@
 //! Blobs whose bytes are files ([`BlobFiles`]) and whose metadata alone goes through the store.
 //!
-//! A push writes the file here (fsynced), has [`Storage::replicate`] make it durable on a
-//! majority of the replicas, and only then commits the metadata: a blob that exists is on a
-//! quorum. A read takes the local file if it matches the digest, else fetches the bytes from a
+//! A push ([`crate::file_push`]) writes the file here and on the peers while it arrives and
+//! commits the metadata once a majority holds it: a blob that exists is on a quorum. A peer
+//! stores what a push sends it with [`receive`]. A read takes the local file if it matches the digest, else fetches the bytes from a
 //! replica that has them ([`Storage::fetch`]), checks them and keeps them. [`converge`] scrubs
 //! the files not checked for a while ([`BlobFiles::scrub`]), fills in the files a replica lacks
 //! (a damaged one the scrub removed included) and removes the files no metadata names any
@@ -17,11 +17,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::digest::Digest;
 use crate::error::RegistryError;
-use crate::files::{BlobFiles, FileError, Incoming};
-use crate::storage::{self, BlobMeta, Storage, blob_key, decode, encode, list_all};
+use crate::files::{BlobFiles, FileError};
+use crate::storage::{self, BlobMeta, Storage, decode, list_all};
 
 /// Runs a blocking file operation off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, FileError> + Send + 'static,
 ) -> Result<T, RegistryError> {
     match tokio::task::spawn_blocking(work).await {
@@ -34,52 +34,6 @@ async fn blocking<T: Send + 'static>(
             "a blob file task failed: {e}"
         ))),
     }
-}
-
-/// Stores `bytes` as the blob `digest` if they hash to it. Returns once the file is durable
-/// on a majority of the replicas and the metadata is committed. A blob already stored is left
-/// as is (the bytes are still checked).
-pub async fn put<S: Storage>(
-    storage: &S,
-    files: &Arc<BlobFiles>,
-    digest: &Digest,
-    bytes: Bytes,
-    now: u64,
-) -> Result<BlobMeta, RegistryError> {
-    if let Some(existing) = crate::blobs::meta(storage, digest).await? {
-        digest.verify(&bytes)?;
-        return Ok(existing);
-    }
-    let size = bytes.len() as u64;
-    // The peers receive and write their copies while this replica hashes and writes its own;
-    // each peer checks the digest too, so bytes that do not match are stored nowhere.
-    let (checked, sent) = tokio::join!(
-        write_local_checked(files, digest, bytes.clone()),
-        replicate(storage, digest, bytes)
-    );
-    checked?;
-    let meta = BlobMeta::in_files(size, now, sent?);
-    storage.put(&blob_key(digest), encode(&meta)).await?;
-    Ok(meta)
-}
-
-async fn replicate<S: Storage>(
-    storage: &S,
-    digest: &Digest,
-    bytes: Bytes,
-) -> Result<Vec<String>, RegistryError> {
-    Ok(storage.replicate(digest, bytes).await?)
-}
-
-/// Checks `bytes` against `digest` and writes them to this replica's file (off the async
-/// workers); `DIGEST_INVALID` if they do not match.
-async fn write_local_checked(
-    files: &Arc<BlobFiles>,
-    digest: &Digest,
-    bytes: Bytes,
-) -> Result<(), RegistryError> {
-    let (files, digest) = (files.clone(), digest.clone());
-    blocking(move || files.write(&digest, &bytes)).await
 }
 
 /// Writes bytes already checked against `digest` to this replica's file.
@@ -142,9 +96,6 @@ pub async fn load<S: Storage>(
     }
 }
 
-/// How many received bytes gather before one write to the file (off the async workers).
-const RECEIVE_PIECE: usize = 1024 * 1024;
-
 /// Stores a blob a peer sends while it arrives: `pieces` (the request body) are written to a
 /// temporary file about a MiB at a time and hashed on the way; at the end the file is checked
 /// against `hex`'s digest, fsynced and moved into place. A body that fails part way, grows past
@@ -152,41 +103,11 @@ const RECEIVE_PIECE: usize = 1024 * 1024;
 pub async fn receive<E: std::fmt::Display>(
     files: &Arc<BlobFiles>,
     hex: &str,
-    mut pieces: impl futures::Stream<Item = Result<Bytes, E>> + Unpin,
+    pieces: impl futures::Stream<Item = Result<Bytes, E>> + Unpin,
 ) -> Result<(), RegistryError> {
-    use futures::StreamExt;
     let digest = Digest::parse(&format!("sha256:{hex}"))?;
-    let mut incoming = {
-        let files = files.clone();
-        blocking(move || files.incoming()).await?
-    };
-    let mut gathered = Vec::with_capacity(RECEIVE_PIECE);
-    while let Some(piece) = pieces.next().await {
-        let piece = piece.map_err(|e| {
-            RegistryError::Unavailable(format!("the transfer of {digest} broke off: {e}"))
-        })?;
-        if incoming.len() as usize + gathered.len() + piece.len() > crate::MAX_BLOB_BYTES {
-            return Err(RegistryError::SizeInvalid(format!(
-                "a blob may hold at most {} bytes",
-                crate::MAX_BLOB_BYTES
-            )));
-        }
-        gathered.extend_from_slice(&piece);
-        if gathered.len() >= RECEIVE_PIECE {
-            incoming = append(incoming, std::mem::take(&mut gathered)).await?;
-        }
-    }
-    let incoming = append(incoming, gathered).await?;
-    let files = files.clone();
-    blocking(move || files.finish_incoming(incoming, &digest)).await
-}
-
-/// Appends `bytes` to `incoming` on a blocking thread; hands it back.
-async fn append(mut incoming: Incoming, bytes: Vec<u8>) -> Result<Incoming, RegistryError> {
-    if bytes.is_empty() {
-        return Ok(incoming);
-    }
-    blocking(move || incoming.append(&bytes).map(|()| incoming)).await
+    crate::file_push::write_incoming(files, &digest, pieces, None).await?;
+    Ok(())
 }
 
 /// How long a file's last check against its digest stands before the scrub hashes it again.

@@ -22,7 +22,9 @@
 pub mod blobs;
 pub mod digest;
 pub mod error;
+pub mod feed;
 pub mod file_blobs;
+pub mod file_push;
 pub mod file_stream;
 pub mod files;
 pub mod gc;
@@ -37,6 +39,7 @@ pub mod uploads;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::Stream;
 use http::{HeaderMap, Method, Response, StatusCode, header};
 use skiff_respond::Body;
 
@@ -51,7 +54,42 @@ pub const API_VERSION: (&str, &str) = ("docker-distribution-api-version", "regis
 /// The largest blob accepted (the agents' image limit).
 pub const MAX_BLOB_BYTES: usize = 256 * 1024 * 1024;
 
-/// One request, its body already read.
+/// What a streamed request body may fail with.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An upload's body as it arrives ([`RegistryRequest::wants_stream`]).
+/// `Sync` because a request is borrowed across awaits by its handlers.
+pub struct BodyStream(
+    std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, BodyError>> + Send + Sync>>,
+);
+
+impl BodyStream {
+    pub fn new(
+        pieces: impl Stream<Item = Result<Bytes, BodyError>> + Send + Sync + 'static,
+    ) -> Self {
+        BodyStream(Box::pin(pieces))
+    }
+}
+
+impl Stream for BodyStream {
+    type Item = Result<Bytes, BodyError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.as_mut().poll_next(cx)
+    }
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodyStream")
+    }
+}
+
+/// One request: its body read whole (`body`), or, for a blob upload's last request, left to
+/// arrive (`stream`, see [`Self::wants_stream`]).
 #[derive(Debug)]
 pub struct RegistryRequest {
     pub method: Method,
@@ -59,9 +97,25 @@ pub struct RegistryRequest {
     pub query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    pub stream: Option<BodyStream>,
 }
 
 impl RegistryRequest {
+    /// Whether the body should be handed over as it arrives ([`Self::stream`]) rather than
+    /// read whole: the request that completes a blob (the final `PUT` of an upload, a
+    /// monolithic `POST ?digest=`), so the blob is written and sent to the peers during the
+    /// upload. A `PUT` with `Content-Range` is read whole (its length is checked against the
+    /// range first).
+    pub fn wants_stream(&self) -> bool {
+        match (&self.route, &self.method) {
+            (Route::Upload { .. }, &Method::PUT) => self.header(header::CONTENT_RANGE).is_none(),
+            (Route::StartUpload { .. }, &Method::POST) => {
+                self.query_param("digest").is_some() && self.query_param("mount").is_none()
+            }
+            _ => false,
+        }
+    }
+
     fn query_param(&self, name: &str) -> Option<String> {
         self.query.split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -137,14 +191,20 @@ impl<S: Storage> Registry<S> {
         now: u64,
     ) -> Result<Response<Body>, RegistryError> {
         use Method as M;
+        let mut request = request;
+        let stream = request.stream.take();
         let r = &request;
         match (&r.route, &r.method) {
             (Route::Version, &M::GET | &M::HEAD) => Ok(empty(StatusCode::OK)),
             (Route::Blob { digest, .. }, &M::GET | &M::HEAD) => self.get_blob(r, digest).await,
             (Route::Blob { digest, .. }, &M::DELETE) => self.delete_blob(digest).await,
-            (Route::StartUpload { name }, &M::POST) => self.start_upload(r, name, now).await,
+            (Route::StartUpload { name }, &M::POST) => {
+                self.start_upload(r, name, stream, now).await
+            }
             (Route::Upload { name, id }, &M::PATCH) => self.patch_upload(r, name, id),
-            (Route::Upload { name, id }, &M::PUT) => self.finish_upload(r, name, id, now).await,
+            (Route::Upload { name, id }, &M::PUT) => {
+                self.finish_upload(r, name, id, stream, now).await
+            }
             (Route::Upload { name, id }, &M::GET) => self.upload_status(name, id),
             (Route::Upload { name, id }, &M::DELETE) => self.cancel_upload(name, id),
             (Route::Manifest { name, reference }, &M::GET | &M::HEAD) => {
@@ -215,5 +275,7 @@ fn percent_decode(text: &str) -> String {
 mod tests;
 #[cfg(test)]
 mod tests_files;
+#[cfg(test)]
+mod tests_push;
 #[cfg(test)]
 mod tests_range;

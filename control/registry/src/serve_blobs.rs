@@ -13,8 +13,8 @@ use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::storage::{Freshness, Storage};
 use crate::{
-    MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, file_blobs, file_stream, located,
-    range, set_header,
+    BodyStream, MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, file_blobs, file_push,
+    file_stream, located, range, set_header,
 };
 
 impl<S: Storage> Registry<S> {
@@ -98,6 +98,7 @@ impl<S: Storage> Registry<S> {
         &self,
         request: &RegistryRequest,
         name: &str,
+        stream: Option<BodyStream>,
         now: u64,
     ) -> Result<Response<Body>, RegistryError> {
         let storage = self.storage.as_ref();
@@ -109,8 +110,8 @@ impl<S: Storage> Registry<S> {
             }
         } else if let Some(digest) = request.query_param("digest") {
             let digest = Digest::parse(&digest)?;
-            check_size(request.body.len())?;
-            self.put_blob(&digest, request.body.clone(), now).await?;
+            self.store_blob(&digest, request.body.clone(), stream, now)
+                .await?;
             return Ok(created(name, &digest));
         }
         let id = self.uploads.start(name);
@@ -135,6 +136,7 @@ impl<S: Storage> Registry<S> {
         request: &RegistryRequest,
         name: &str,
         id: &str,
+        stream: Option<BodyStream>,
         now: u64,
     ) -> Result<Response<Body>, RegistryError> {
         let Some(digest) = request.query_param("digest") else {
@@ -148,22 +150,32 @@ impl<S: Storage> Registry<S> {
             self.uploads
                 .append(name, id, start, &request.body, MAX_BLOB_BYTES)?;
         }
-        let bytes = self.uploads.take(name, id)?;
-        self.put_blob(&digest, bytes.into(), now).await?;
+        let received = self.uploads.take(name, id)?;
+        self.store_blob(&digest, received.into(), stream, now)
+            .await?;
         Ok(created(name, &digest))
     }
 
-    /// Stores a completed blob: as files replicated to a quorum, or (without files) as chunks.
-    async fn put_blob(
+    /// Stores a completed blob, `prefix` (what had arrived) followed by `stream` (the rest, as
+    /// it arrives): as files written and replicated to a quorum during the upload, or (without
+    /// files) as chunks once all of it is here.
+    async fn store_blob(
         &self,
         digest: &Digest,
-        bytes: bytes::Bytes,
+        prefix: bytes::Bytes,
+        stream: Option<BodyStream>,
         now: u64,
     ) -> Result<(), RegistryError> {
         let storage = self.storage.as_ref();
-        match &self.files {
-            Some(files) => file_blobs::put(storage, files, digest, bytes, now).await?,
-            None => blobs::put(storage, digest, &bytes, now, self.layout).await?,
+        match (&self.files, stream) {
+            (Some(files), Some(rest)) => {
+                file_push::put_stream(storage, files, digest, prefix, rest, now).await?
+            }
+            (Some(files), None) => file_push::put(storage, files, digest, prefix, now).await?,
+            (None, rest) => {
+                let bytes = read_whole(prefix, rest).await?;
+                blobs::put(storage, digest, &bytes, now, self.layout).await?
+            }
         };
         Ok(())
     }
@@ -235,6 +247,25 @@ fn blob_response(
     set_header(&mut response, "accept-ranges", "bytes");
     set_header(&mut response, "docker-content-digest", &digest.to_string());
     response
+}
+
+/// `prefix` and then all of `rest`, at most [`MAX_BLOB_BYTES`].
+async fn read_whole(
+    prefix: bytes::Bytes,
+    rest: Option<BodyStream>,
+) -> Result<bytes::Bytes, RegistryError> {
+    let Some(mut rest) = rest else {
+        check_size(prefix.len())?;
+        return Ok(prefix);
+    };
+    let mut whole = bytes::BytesMut::from(prefix);
+    while let Some(piece) = rest.next().await {
+        let piece =
+            piece.map_err(|e| RegistryError::Unavailable(format!("the upload broke off: {e}")))?;
+        check_size(whole.len() + piece.len())?;
+        whole.extend_from_slice(&piece);
+    }
+    Ok(whole.freeze())
 }
 
 fn check_size(len: usize) -> Result<(), RegistryError> {

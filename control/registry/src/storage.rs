@@ -90,17 +90,17 @@ pub trait Storage: Send + Sync + 'static {
         if_revision: Option<u64>,
     ) -> impl Future<Output = Result<bool, StorageError>> + Send;
 
-    /// Sends a blob this replica is writing as a file (`bytes`, which each receiver checks
-    /// against `digest` before storing them) to the other replicas, and returns once it is
-    /// durable on a majority of the voters, this replica counted: the names of the replicas
-    /// that hold it then. A store with no peers
-    /// (one replica, or [`MemoryStorage`]) is its own majority.
+    /// Sends a blob this replica is writing as a file to the other replicas while its bytes
+    /// arrive (`feed`: each receiver reads it from the first piece and checks the whole
+    /// against `digest` before storing it), and returns once it is durable on a majority of
+    /// the voters, this replica counted: the names of the replicas that hold it then. A store
+    /// with no peers (one replica, or [`MemoryStorage`]) is its own majority.
     fn replicate(
         &self,
         digest: &Digest,
-        bytes: bytes::Bytes,
+        feed: crate::feed::Feed,
     ) -> impl Future<Output = Result<Vec<String>, StorageError>> + Send {
-        let _ = (digest, bytes);
+        let _ = (digest, feed);
         async { Ok(Vec::new()) }
     }
 

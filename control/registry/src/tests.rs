@@ -32,13 +32,25 @@ pub(crate) async fn call(
             v.parse().unwrap(),
         );
     }
-    let request = RegistryRequest {
+    let mut request = RegistryRequest {
         method,
         route,
         query: query.to_owned(),
         headers: map,
-        body: body.into(),
+        body: Bytes::new(),
+        stream: None,
     };
+    // As the API server does: the body of a blob's last request arrives as a stream (here in
+    // pieces of 64 KiB), every other body whole.
+    if request.wants_stream() {
+        let pieces: Vec<Result<Bytes, crate::BodyError>> = body
+            .chunks(64 * 1024)
+            .map(|piece| Ok(Bytes::copy_from_slice(piece)))
+            .collect();
+        request.stream = Some(crate::BodyStream::new(futures::stream::iter(pieces)));
+    } else {
+        request.body = body.into();
+    }
     into_parts(reg.serve(request, 1_000).await).await
 }
 

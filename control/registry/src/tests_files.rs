@@ -12,7 +12,7 @@ use crate::file_stream::{self, PIECE_BYTES};
 use crate::files::BlobFiles;
 use crate::storage::{BLOBS, BlobMeta, CHUNKS, Freshness, blob_key, decode, list_all};
 use crate::tests::{call, code, push_blob};
-use crate::{Digest, MemoryStorage, Registry, RegistryError, Storage, file_blobs, gc};
+use crate::{Digest, MemoryStorage, Registry, RegistryError, Storage, file_blobs, file_push, gc};
 
 fn module(len: u32) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 253) as u8).collect()
@@ -114,7 +114,7 @@ async fn converge_sweeps_only_old_files_that_no_metadata_names() {
     let dir = tempfile::tempdir().unwrap();
     let files = Arc::new(BlobFiles::open(dir.path()).unwrap());
     let named = Digest::of(b"named");
-    file_blobs::put(&storage, &files, &named, "named".into(), 1_000)
+    file_push::put(&storage, &files, &named, "named".into(), 1_000)
         .await
         .unwrap();
     let orphan = Digest::of(b"orphan");
@@ -221,7 +221,7 @@ async fn converge_scrubs_and_removes_damage_the_metadata_does_not_show() {
     let dir = tempfile::tempdir().unwrap();
     let files = Arc::new(BlobFiles::open(dir.path()).unwrap());
     let digest = Digest::of(b"kept whole");
-    file_blobs::put(&storage, &files, &digest, "kept whole".into(), 1_000)
+    file_push::put(&storage, &files, &digest, "kept whole".into(), 1_000)
         .await
         .unwrap();
     let grace = Duration::from_secs(3_600);

@@ -30,7 +30,7 @@ mod stream;
 pub use compactor::run as run_compactor;
 pub use confirm::RoundCounts;
 pub use peer_api::handle as handle_peer_request;
-pub use peer_client::{PEER_AUTH_HEADER, PeerClient};
+pub use peer_client::{BodyError, PEER_AUTH_HEADER, PeerClient};
 pub use stream::{PATH_STREAM, accept as accept_stream};
 
 use std::path::{Path, PathBuf};

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -54,10 +55,16 @@ impl PeerError {
     }
 }
 
+/// What a streamed request body may fail with.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request body: whole bytes, or a stream of pieces sent as they come.
+type PeerBody = UnsyncBoxBody<Bytes, BodyError>;
+
 /// A pooled HTTPS client for peer RPCs. Cheap to clone.
 #[derive(Clone)]
 pub struct PeerClient {
-    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, PeerBody>,
     secret: Arc<str>,
     /// Raft's hot RPCs go over upgraded connections instead (see `replica::stream`).
     streams: StreamPool,
@@ -141,11 +148,55 @@ impl PeerClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<Bytes, PeerError> {
+        let body = Full::new(body)
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        self.post_body(addr, path, body, tokio::time::sleep(timeout), timeout)
+            .await
+    }
+
+    /// As [`Self::post_bytes`], the body sent piece by piece as `pieces` yields them (a blob
+    /// relayed while it arrives). A failed piece aborts the request, so the peer sees the
+    /// transfer break off rather than a short body that looks whole. The body lasts as long as
+    /// its source (an upload from a slow client may take minutes), so `timeout` counts from
+    /// when `source_ended` resolves: how long the peer gets to take the rest and answer.
+    pub async fn post_stream<S, E>(
+        &self,
+        addr: &str,
+        path: &str,
+        pieces: S,
+        source_ended: impl Future<Output = ()> + Send,
+        timeout: Duration,
+    ) -> Result<Bytes, PeerError>
+    where
+        S: futures::Stream<Item = Result<Bytes, E>> + Send + 'static,
+        E: Into<BodyError> + 'static,
+    {
+        use futures::TryStreamExt;
+        let frames = pieces.map_ok(hyper::body::Frame::data).map_err(Into::into);
+        let body = StreamBody::new(frames).boxed_unsync();
+        let deadline = async {
+            source_ended.await;
+            tokio::time::sleep(timeout).await;
+        };
+        self.post_body(addr, path, body, deadline, timeout).await
+    }
+
+    /// POSTs `body`; gives up with [`PeerError::Timeout`] (saying `timeout`) when `deadline`
+    /// resolves first.
+    async fn post_body(
+        &self,
+        addr: &str,
+        path: &str,
+        body: PeerBody,
+        deadline: impl Future<Output = ()>,
+        timeout: Duration,
+    ) -> Result<Bytes, PeerError> {
         let uri = format!("{}{}", addr.trim_end_matches('/'), path);
         let request = http::Request::post(&uri)
             .header(PEER_AUTH_HEADER, &*self.secret)
             .header(http::header::CONTENT_TYPE, "application/octet-stream")
-            .body(Full::new(body))
+            .body(body)
             .map_err(|e| PeerError::Unreachable {
                 addr: addr.to_owned(),
                 reason: e.to_string(),
@@ -166,33 +217,42 @@ impl PeerClient {
                     }
                 }
             })?;
-            let status = response.status();
-            let limited = http_body_util::Limited::new(response.into_body(), MAX_PEER_BODY);
-            let bytes = limited.collect().await.map_err(|e| PeerError::Malformed {
-                addr: addr.to_owned(),
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })?;
-            let bytes = bytes.to_bytes();
-            if !status.is_success() {
-                return Err(PeerError::Rejected {
-                    addr: addr.to_owned(),
-                    path: path.to_owned(),
-                    status: status.as_u16(),
-                    message: String::from_utf8_lossy(&bytes).trim().to_owned(),
-                });
-            }
-            Ok(bytes)
+            read_answer(addr, path, response).await
         };
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(PeerError::Timeout {
+        tokio::select! {
+            result = exchange => result,
+            () = deadline => Err(PeerError::Timeout {
                 addr: addr.to_owned(),
                 path: path.to_owned(),
                 timeout,
             }),
         }
     }
+}
+
+/// The answer's bytes (at most [`MAX_PEER_BODY`]), or the peer's refusal.
+async fn read_answer(
+    addr: &str,
+    path: &str,
+    response: http::Response<hyper::body::Incoming>,
+) -> Result<Bytes, PeerError> {
+    let status = response.status();
+    let limited = http_body_util::Limited::new(response.into_body(), MAX_PEER_BODY);
+    let bytes = limited.collect().await.map_err(|e| PeerError::Malformed {
+        addr: addr.to_owned(),
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let bytes = bytes.to_bytes();
+    if !status.is_success() {
+        return Err(PeerError::Rejected {
+            addr: addr.to_owned(),
+            path: path.to_owned(),
+            status: status.as_u16(),
+            message: String::from_utf8_lossy(&bytes).trim().to_owned(),
+        });
+    }
+    Ok(bytes)
 }
 
 /// hyper-util's errors hide the cause (e.g. the TLS alert) in their source chain.

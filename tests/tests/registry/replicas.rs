@@ -1,8 +1,10 @@
-//! Three replicas: a 10 MiB module pushed through one (its blob is a file on a majority of the
-//! replicas before the push is answered), that replica killed with SIGKILL, the module pulled
-//! whole from both others, one of them after its blob file was damaged (it refetches the blob
-//! from the other survivor instead of serving the damage), then the killed replica restarted
-//! and serving it too; every replica ends with an intact copy.
+//! Three replicas: a 10 MiB module pushed through one by `skiff push` (chunked `PATCH`es) and a
+//! 3 MiB one by ORAS (one `PUT` whose body that replica relays to the others while it arrives);
+//! each blob is a file on a majority of the replicas before its push is answered. That replica
+//! is killed with SIGKILL; the ORAS module is pulled from a survivor, the big one whole from
+//! both, one of them after its blob file was damaged (it refetches the blob from the other
+//! survivor instead of serving the damage); then the killed replica restarts and serves it
+//! too, and every replica ends with an intact copy.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -36,8 +38,8 @@ fn find_file(root: &Path, len: u64) -> anyhow::Result<Option<PathBuf>> {
     Ok(None)
 }
 
-async fn pull_is(replica: &Replica, bytes: &[u8]) -> anyhow::Result<()> {
-    let pulled = OrasTarget::builtin(replica)?.pull("big:v1").await?;
+async fn pull_is(replica: &Replica, reference: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let pulled = OrasTarget::builtin(replica)?.pull(reference).await?;
     anyhow::ensure!(
         std::fs::read(&pulled)? == bytes,
         "{} served other bytes",
@@ -61,15 +63,22 @@ fn a_push_survives_the_loss_of_the_replica_that_took_it() {
             skiff_push(&first.data_dir.join("admin.kubeconfig"), &module, "big:v1").await?;
         anyhow::ensure!(pushed.success, "skiff push failed: {}", pushed.stderr);
         pushed_digest(&pushed)?;
+        let small_module = dir.join("small.wasm");
+        let small: Vec<u8> = bytes[..3 * 1024 * 1024].iter().map(|b| b ^ 0xa5).collect();
+        std::fs::write(&small_module, &small)?;
+        OrasTarget::builtin(first)?
+            .push("small:v1", &small_module)
+            .await?;
         let len = bytes.len() as u64;
         cluster.replicas[0].kill9();
+        pull_is(&cluster.replicas[2], "small:v1", &small).await?;
 
         // Damage the second replica's copy (same length, other bytes): it must not be served.
         let damaged = blob_file(&cluster.replicas[1], len).await?;
         blob_file(&cluster.replicas[2], len).await?;
         std::fs::write(&damaged, vec![0x5a; bytes.len()])?;
         for survivor in &cluster.replicas[1..] {
-            pull_is(survivor, &bytes).await?;
+            pull_is(survivor, "big:v1", &bytes).await?;
         }
         anyhow::ensure!(
             std::fs::read(&damaged)? == bytes,
@@ -77,7 +86,7 @@ fn a_push_survives_the_loss_of_the_replica_that_took_it() {
         );
 
         cluster.replicas[0].restart().await?;
-        pull_is(&cluster.replicas[0], &bytes).await?;
+        pull_is(&cluster.replicas[0], "big:v1", &bytes).await?;
         for replica in &cluster.replicas {
             let file = blob_file(replica, len).await?;
             anyhow::ensure!(
