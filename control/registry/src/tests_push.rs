@@ -92,6 +92,17 @@ fn upload() -> (
     (tx, tokio_stream_of(rx))
 }
 
+/// An upload that already sent all of `pieces` and ended.
+fn sent(
+    pieces: &[&'static [u8]],
+) -> impl futures::Stream<Item = Result<Bytes, String>> + Send + Unpin {
+    let (client, upload) = upload();
+    for piece in pieces {
+        client.send(Ok(Bytes::from_static(piece))).unwrap();
+    }
+    upload
+}
+
 fn tokio_stream_of<T: Send + 'static>(
     mut rx: mpsc::UnboundedReceiver<T>,
 ) -> impl futures::Stream<Item = T> + Send + Unpin {
@@ -162,11 +173,7 @@ async fn a_push_that_breaks_off_leaves_no_file_no_metadata_and_an_aborted_peer()
 async fn bytes_that_do_not_match_are_refused_and_stored_nowhere() {
     let (_dir, files, peer, _seen) = setup();
     let digest = Digest::of(b"what the client claims");
-    let (client, pieces) = upload();
-    client
-        .send(Ok(Bytes::from_static(b"what it sends")))
-        .unwrap();
-    drop(client);
+    let pieces = sent(&[b"what it ", b"sends"]);
     let result = file_push::put_stream(&peer, &files, &digest, Bytes::new(), pieces, 7).await;
     assert!(
         matches!(result, Err(RegistryError::DigestInvalid(_))),
@@ -189,16 +196,10 @@ async fn a_stored_blob_pushed_again_is_checked_and_left_as_is() {
     let first = file_push::put(&peer, &files, &digest, blob.clone(), 1)
         .await
         .unwrap();
-    let (client, pieces) = upload();
-    client.send(Ok(blob.clone())).unwrap();
-    drop(client);
+    let pieces = sent(&[b"already ", b"here"]);
     let again = file_push::put_stream(&peer, &files, &digest, Bytes::new(), pieces, 9).await;
     assert_eq!(again.unwrap(), first, "the first push's metadata stays");
-    let (client, pieces) = upload();
-    client
-        .send(Ok(Bytes::from_static(b"other bytes!")))
-        .unwrap();
-    drop(client);
+    let pieces = sent(&[b"other bytes!"]);
     let wrong = file_push::put_stream(&peer, &files, &digest, Bytes::new(), pieces, 9).await;
     assert!(
         matches!(wrong, Err(RegistryError::DigestInvalid(_))),
