@@ -199,7 +199,9 @@ impl Registry {
     }
 
     /// Uploads a blob unless the registry has it: one session, the bytes in `CHUNK`-sized
-    /// `PATCH`es (with a progress bar when there is more than one), then the closing `PUT`.
+    /// `PATCH`es (with a progress bar when there is more than one chunk) but the last, which
+    /// the closing `PUT` carries. The registry relays the body of that `PUT` to its peers
+    /// while it arrives, so a blob of one chunk is replicated during its upload.
     async fn upload_blob(&self, name: &str, bytes: &[u8], digest: &str) -> Result<(), Failure> {
         let head = self
             .call(
@@ -221,10 +223,32 @@ impl Registry {
             )
             .await?;
         start.expect(StatusCode::ACCEPTED, "starting an upload")?;
-        let mut location = start.location()?;
         let bar = progress_bar(bytes.len());
+        let (location, sent) = self
+            .patch_all_but_last(start.location()?, bytes, bar.as_ref())
+            .await?;
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let request = Request::builder()
+            .method(Method::PUT)
+            .uri(format!("{location}{separator}digest={digest}"))
+            .header(http::header::CONTENT_TYPE, "application/octet-stream");
+        let done = self.send(request, bytes[sent..].to_vec()).await?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        done.expect(StatusCode::CREATED, "completing the upload")
+    }
+
+    /// Sends every `CHUNK` of `bytes` but the last as a `PATCH` to the session at `location`;
+    /// returns where the session now is and how many bytes went.
+    async fn patch_all_but_last(
+        &self,
+        mut location: String,
+        bytes: &[u8],
+        bar: Option<&ProgressBar>,
+    ) -> Result<(String, usize), Failure> {
         let mut sent = 0usize;
-        for piece in bytes.chunks(CHUNK) {
+        for piece in bytes[..last_chunk_start(bytes.len())].chunks(CHUNK) {
             let range = format!("{sent}-{}", sent + piece.len() - 1);
             let request = Request::builder()
                 .method(Method::PATCH)
@@ -235,23 +259,11 @@ impl Registry {
             answer.expect(StatusCode::ACCEPTED, "uploading")?;
             location = answer.location()?;
             sent += piece.len();
-            if let Some(bar) = &bar {
+            if let Some(bar) = bar {
                 bar.set_position(sent as u64);
             }
         }
-        let separator = if location.contains('?') { '&' } else { '?' };
-        let done = self
-            .call(
-                Method::PUT,
-                &format!("{location}{separator}digest={digest}"),
-                None,
-                Vec::new(),
-            )
-            .await?;
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        done.expect(StatusCode::CREATED, "completing the upload")
+        Ok((location, sent))
     }
 
     async fn send(
@@ -280,6 +292,11 @@ impl Registry {
             headers: parts.headers,
         })
     }
+}
+
+/// Where the last `CHUNK` of `len` bytes starts (0 for one chunk or none).
+fn last_chunk_start(len: usize) -> usize {
+    len.saturating_sub(1) / CHUNK * CHUNK
 }
 
 /// A progress bar on stderr for uploads of more than one chunk.
@@ -337,7 +354,22 @@ impl Answer {
 
 #[cfg(test)]
 mod tests {
-    use super::{WasmKind, split_reference, wasm_kind};
+    use super::{CHUNK, WasmKind, last_chunk_start, split_reference, wasm_kind};
+
+    #[test]
+    fn the_closing_put_carries_the_last_chunk() {
+        let cases = [
+            (0, 0),
+            (1, 0),
+            (CHUNK, 0),
+            (CHUNK + 1, CHUNK),
+            (2 * CHUNK, CHUNK),
+            (10 * 1024 * 1024 + 8, 2 * CHUNK),
+        ];
+        for (len, start) in cases {
+            assert_eq!(last_chunk_start(len), start, "{len} bytes");
+        }
+    }
 
     #[test]
     fn only_wasm_modules_and_components_are_accepted() {
