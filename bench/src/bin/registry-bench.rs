@@ -2,7 +2,8 @@
 //! registry (a `skiff server` replica, HTTPS, the admin's bearer token) and through Debian's
 //! `docker-registry` (the CNCF distribution server, filesystem storage) on the same machine,
 //! twice: on plain HTTP and on HTTPS (a self-signed certificate for 127.0.0.1, as skiff answers
-//! only over TLS), with one client for all: a blob upload (`POST` then one `PUT ?digest=`), the
+//! only over TLS), with one client for all: a blob upload (`POST` then one `PUT ?digest=`, or
+//! with `--patch-mib N` `PATCH`es of N MiB and an empty `PUT`, as docker uploads), the
 //! config and the manifest, then a pull of the manifest and the blob, its digest checked.
 //! Each round the order of the three rotates; each push is new content (nothing deduplicated).
 //! Prints the median MiB/s of each and the ratios (built-in / docker-registry).
@@ -42,6 +43,11 @@ struct Cli {
     /// ~20-30 ms pull on a noisy machine.
     #[arg(long, default_value_t = 1)]
     pulls: usize,
+    /// Upload each blob as `PATCH`es of this many MiB and an empty closing `PUT` (as docker
+    /// does with one `PATCH` of the whole blob), instead of one `PUT` with the whole blob
+    /// (0, the default, as ORAS does).
+    #[arg(long, default_value_t = 0)]
+    patch_mib: usize,
 }
 
 /// One registry as the client reaches it.
@@ -50,6 +56,8 @@ struct Target<C> {
     base: String,
     token: Option<String>,
     client: Client<C, Full<Bytes>>,
+    /// Bytes per `PATCH`; 0 for one monolithic `PUT`.
+    patch_bytes: usize,
 }
 
 fn digest(bytes: &[u8]) -> String {
@@ -124,6 +132,7 @@ impl<C: Connect + Clone + Send + Sync + 'static> Target<C> {
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .context("no Location")?;
+        let (location, rest) = self.patch_chunks(location.to_owned(), bytes).await?;
         let sep = if location.contains('?') { '&' } else { '?' };
         let put = format!("{location}{sep}digest={d}");
         let (status, ..) = self
@@ -131,7 +140,7 @@ impl<C: Connect + Clone + Send + Sync + 'static> Target<C> {
                 Method::PUT,
                 &put,
                 "application/octet-stream",
-                Bytes::copy_from_slice(bytes),
+                Bytes::copy_from_slice(rest),
             )
             .await?;
         ensure!(
@@ -140,6 +149,39 @@ impl<C: Connect + Clone + Send + Sync + 'static> Target<C> {
             self.name
         );
         Ok(d)
+    }
+
+    /// With `patch_bytes`, sends all of `bytes` as `PATCH`es; returns the session's location
+    /// and what the closing `PUT` must carry (all of `bytes` without `PATCH`es, else nothing).
+    async fn patch_chunks<'b>(
+        &self,
+        mut location: String,
+        bytes: &'b [u8],
+    ) -> anyhow::Result<(String, &'b [u8])> {
+        if self.patch_bytes == 0 {
+            return Ok((location, bytes));
+        }
+        for piece in bytes.chunks(self.patch_bytes) {
+            let (status, headers, _) = self
+                .call(
+                    Method::PATCH,
+                    &location,
+                    "application/octet-stream",
+                    Bytes::copy_from_slice(piece),
+                )
+                .await?;
+            ensure!(
+                status == StatusCode::ACCEPTED,
+                "{}: PATCH {status}",
+                self.name
+            );
+            location = headers
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .context("no Location after a PATCH")?
+                .to_owned();
+        }
+        Ok((location, &[]))
     }
 
     /// Pushes `module` as an OCI Wasm artifact tagged `tag`.
@@ -287,6 +329,7 @@ async fn main() -> anyhow::Result<()> {
         base: replica.url(),
         token: Some(token),
         client: skiff_tests::https_client(&ca)?,
+        patch_bytes: cli.patch_mib * 1024 * 1024,
     };
     let (_child, addr) = docker_registry(None).await?;
     let docker = Target {
@@ -294,6 +337,7 @@ async fn main() -> anyhow::Result<()> {
         base: format!("http://{addr}"),
         token: None,
         client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+        patch_bytes: cli.patch_mib * 1024 * 1024,
     };
     let certificate = loopback_certificate()?;
     let (_tls_child, tls_addr) = docker_registry(Some(&certificate)).await?;
@@ -302,6 +346,7 @@ async fn main() -> anyhow::Result<()> {
         base: format!("https://{tls_addr}"),
         token: None,
         client: skiff_tests::https_client(certificate.0.as_bytes())?,
+        patch_bytes: cli.patch_mib * 1024 * 1024,
     };
     let len = cli.size_mib * 1024 * 1024;
     // Per target (built-in, docker-registry, docker-registry on HTTPS): (push, pull) per round.
@@ -330,8 +375,12 @@ async fn main() -> anyhow::Result<()> {
             median(r.iter().map(|x| x.1).collect()),
         )
     });
+    let upload = match cli.patch_mib {
+        0 => "one PUT".to_owned(),
+        n => format!("PATCHes of {n} MiB"),
+    };
     println!(
-        "| {} MiB module, {} replica(s), median of {} rounds ({} pull(s) each) | push MiB/s | pull MiB/s |",
+        "| {} MiB module ({upload}), {} replica(s), median of {} rounds ({} pull(s) each) | push MiB/s | pull MiB/s |",
         cli.size_mib, cli.replicas, cli.rounds, cli.pulls
     );
     println!("|---|---|---|");
