@@ -10,9 +10,11 @@
 //! - `route`: URL -> endpoint, names and references checked. `digest`: sha256 digests.
 //! - `error`: the spec's error codes and envelope.
 //! - `storage`: the key-value trait and key layout; `files`: blob bytes as files in the
-//!   replica's data directory; `file_blobs`: blobs in files, their metadata in the store,
-//!   replicated to a quorum before they exist; `blobs`: the metadata, and blobs stored as
-//!   chunks before files (still read and collected); `range`: the `Range` header.
+//!   replica's data directory; `file_push`: a push written here and relayed to the peers
+//!   (through a `feed`) while it arrives, its metadata committed once a quorum holds it;
+//!   `file_blobs`: reads, a peer's receive, and convergence of blobs in files; `blobs`: the
+//!   metadata, and blobs stored as chunks before files (still read and collected); `range`:
+//!   the `Range` header.
 //! - `manifest`: what a pushed manifest must be and what it references.
 //! - `uploads`: upload sessions in progress (local to the replica that took them).
 //! - `serve_blobs`, `serve_manifests`: the endpoints. `gc`: mark-and-sweep collection.
