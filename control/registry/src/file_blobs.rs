@@ -2,8 +2,9 @@
 //!
 //! A push ([`crate::file_push`]) writes the file here and on the peers while it arrives and
 //! commits the metadata once a majority holds it: a blob that exists is on a quorum. A peer
-//! stores what a push sends it with [`receive`]. A read takes the local file if it matches the digest, else fetches the bytes from a
-//! replica that has them ([`Storage::fetch`]), checks them and keeps them. [`converge`] scrubs
+//! stores what a push sends it with [`receive`]. A read takes the local file if it matches the
+//! digest, else fetches the bytes from a replica that has them ([`Storage::fetch`]), checks
+//! them and keeps them. [`converge`] scrubs
 //! the files not checked for a while ([`BlobFiles::scrub`]), fills in the files a replica lacks
 //! (a damaged one the scrub removed included) and removes the files no metadata names any
 //! more, so every replica ends with every blob, intact, and none that was deleted.

@@ -80,9 +80,7 @@ pub(crate) async fn write_incoming<E: Display>(
     };
     let mut gathered = Vec::with_capacity(WRITE_PIECE);
     while let Some(piece) = pieces.next().await {
-        let piece = piece.map_err(|e| {
-            RegistryError::Unavailable(format!("the transfer of {digest} broke off: {e}"))
-        })?;
+        let piece = piece.map_err(|e| broke_off(digest, e))?;
         check_size(incoming.len() as usize + gathered.len() + piece.len())?;
         if let Some(feed) = &feed {
             feed.push(piece.clone());
@@ -110,9 +108,7 @@ async fn check_stream<E: Display>(
 ) -> Result<(), RegistryError> {
     let (mut hasher, mut size) = (Sha256::new(), 0usize);
     while let Some(piece) = pieces.next().await {
-        let piece = piece.map_err(|e| {
-            RegistryError::Unavailable(format!("the transfer of {digest} broke off: {e}"))
-        })?;
+        let piece = piece.map_err(|e| broke_off(digest, e))?;
         size += piece.len();
         check_size(size)?;
         hasher.update(&piece);
@@ -125,7 +121,12 @@ async fn check_stream<E: Display>(
     Ok(())
 }
 
-fn check_size(size: usize) -> Result<(), RegistryError> {
+fn broke_off(digest: &Digest, cause: impl Display) -> RegistryError {
+    RegistryError::Unavailable(format!("the transfer of {digest} broke off: {cause}"))
+}
+
+/// `SIZE_INVALID` past [`crate::MAX_BLOB_BYTES`].
+pub(crate) fn check_size(size: usize) -> Result<(), RegistryError> {
     if size > crate::MAX_BLOB_BYTES {
         return Err(RegistryError::SizeInvalid(format!(
             "a blob may hold at most {} bytes",

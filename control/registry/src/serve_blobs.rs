@@ -255,26 +255,17 @@ async fn read_whole(
     rest: Option<BodyStream>,
 ) -> Result<bytes::Bytes, RegistryError> {
     let Some(mut rest) = rest else {
-        check_size(prefix.len())?;
+        file_push::check_size(prefix.len())?;
         return Ok(prefix);
     };
     let mut whole = bytes::BytesMut::from(prefix);
     while let Some(piece) = rest.next().await {
         let piece =
             piece.map_err(|e| RegistryError::Unavailable(format!("the upload broke off: {e}")))?;
-        check_size(whole.len() + piece.len())?;
+        file_push::check_size(whole.len() + piece.len())?;
         whole.extend_from_slice(&piece);
     }
     Ok(whole.freeze())
-}
-
-fn check_size(len: usize) -> Result<(), RegistryError> {
-    if len > MAX_BLOB_BYTES {
-        return Err(RegistryError::SizeInvalid(format!(
-            "a blob may hold at most {MAX_BLOB_BYTES} bytes"
-        )));
-    }
-    Ok(())
 }
 
 /// 201 for a stored blob.
