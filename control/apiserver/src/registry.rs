@@ -147,7 +147,7 @@ impl skiff_registry::Storage for ReplicaStorage {
 
     async fn replicate(
         &self,
-        digest: &skiff_registry::Digest,
+        digest: Option<&skiff_registry::Digest>,
         feed: skiff_registry::feed::Feed,
     ) -> Result<Vec<String>, StorageError> {
         self.replicate_to_quorum(digest, feed).await

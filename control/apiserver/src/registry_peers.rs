@@ -2,18 +2,23 @@
 //! the cluster CA, the cluster secret checked by the router on every `/raft/` path):
 //! `POST /raft/registry/blobs/store/<hex>` (the body is the blob, written to a file as it
 //! arrives; stored once it matches the digest, fsynced, then `200`) and
+//! `POST /raft/registry/blobs/relay` (the same for a chunked upload, whose digest is known
+//! only at its end: it comes last, as the trailer `skiff-blob-digest`) and
 //! `POST /raft/registry/blobs/fetch/<hex>` (this replica's checked copy, or `404`). A push
 //! relays its blob to every other replica while the upload arrives and answers once a
 //! majority of the voters hold it; the sends still running then finish in the background.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use futures::{StreamExt, TryStreamExt};
 use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Frame;
 use hyper::body::Incoming;
-use skiff_registry::feed::Feed;
+use skiff_registry::feed::{Feed, FeedError};
 use skiff_registry::files::BlobFiles;
 use skiff_registry::{Digest, RegistryError, StorageError, file_blobs};
 use skiff_replica::PeerClient;
@@ -26,26 +31,60 @@ use super::registry::ReplicaStorage;
 pub const PEER_PREFIX: &str = "/raft/registry/";
 const STORE: &str = "blobs/store/";
 const FETCH: &str = "blobs/fetch/";
+const RELAY: &str = "blobs/relay";
+/// The trailer of a [`RELAY`] transfer: the hex of the blob's digest.
+const DIGEST_TRAILER: &str = "skiff-blob-digest";
 
 /// How long one replica gets to give a blob (256 MiB at most), or to take the rest of a pushed
 /// one and answer once the upload has ended (the upload itself may take longer).
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One send of a blob to a peer, piece by piece as the upload arrives: who, and whether it
-/// answered that the blob is durable.
+/// answered that the blob is durable. Without `digest` the path is [`RELAY`] and the digest
+/// goes last, as the trailer [`DIGEST_TRAILER`], once the upload has named it.
 async fn send(
     client: PeerClient,
     id: u64,
     addr: String,
-    path: String,
+    digest: Option<Digest>,
     feed: Feed,
 ) -> (u64, Result<(), String>) {
-    let result = client
-        .post_stream(&addr, &path, feed.reader(), feed.ended(), TRANSFER_TIMEOUT)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string());
-    (id, result)
+    let ended = feed.ended();
+    let result = match digest {
+        Some(digest) => {
+            let path = format!("{PEER_PREFIX}{STORE}{}", digest.hex());
+            client
+                .post_stream(&addr, &path, feed.reader(), ended, TRANSFER_TIMEOUT)
+                .await
+        }
+        None => {
+            let path = format!("{PEER_PREFIX}{RELAY}");
+            let frames = feed
+                .reader()
+                .map_ok(Frame::data)
+                .chain(digest_trailer(feed));
+            client
+                .post_frames(&addr, &path, frames, ended, TRANSFER_TIMEOUT)
+                .await
+        }
+    };
+    (id, result.map(|_| ()).map_err(|e| e.to_string()))
+}
+
+/// The trailer naming a finished feed's digest (sent after its last piece).
+fn digest_trailer(
+    feed: Feed,
+) -> impl futures::Stream<Item = Result<Frame<Bytes>, FeedError>> + Send + 'static {
+    futures::stream::once(async move {
+        let mut trailers = http::HeaderMap::new();
+        if let Some(value) = feed
+            .digest()
+            .and_then(|d| http::HeaderValue::from_str(d.hex()).ok())
+        {
+            trailers.insert(DIGEST_TRAILER, value);
+        }
+        Ok(Frame::trailers(trailers))
+    })
 }
 
 impl ReplicaStorage {
@@ -54,7 +93,7 @@ impl ReplicaStorage {
     /// counted) hold it.
     pub(crate) async fn replicate_to_quorum(
         &self,
-        digest: &Digest,
+        named: Option<&Digest>,
         feed: Feed,
     ) -> Result<Vec<String>, StorageError> {
         let me = self.replica.id();
@@ -62,15 +101,18 @@ impl ReplicaStorage {
         let needed = voters.len() / 2 + 1;
         let mut durable = usize::from(voters.contains(&me));
         let mut holders = vec![me.to_string()];
-        let path = format!("{PEER_PREFIX}{STORE}{}", digest.hex());
         let client = self.replica.peer_client().clone();
         let mut sends: FuturesUnordered<_> = self
             .replica
             .members()
             .into_iter()
             .filter(|(id, _)| *id != me)
-            .map(|(id, addr)| send(client.clone(), id, addr, path.clone(), feed.clone()))
+            .map(|(id, addr)| send(client.clone(), id, addr, named.cloned(), feed.clone()))
             .collect();
+        let digest = match named {
+            Some(digest) => digest.to_string(),
+            None => "a relayed upload".to_owned(),
+        };
         while durable < needed {
             match sends.next().await {
                 Some((id, Ok(()))) => {
@@ -151,6 +193,8 @@ impl ApiServer {
         };
         let result = if let Some(hex) = rest.strip_prefix(STORE) {
             store(files, hex, request).await
+        } else if rest == RELAY {
+            relay(files, request).await
         } else if let Some(hex) = rest.strip_prefix(FETCH) {
             fetch(files, hex).await
         } else {
@@ -175,6 +219,45 @@ async fn store(
     let pieces = http_body_util::BodyDataStream::new(request.into_body());
     file_blobs::receive(files, hex, pieces).await?;
     Ok(respond::bytes(StatusCode::OK, "text/plain", "stored"))
+}
+
+/// A blob relayed while a chunked upload arrives: written as it comes, checked against the
+/// digest its trailer names.
+async fn relay(
+    files: &std::sync::Arc<BlobFiles>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, RegistryError> {
+    let named = Arc::new(Mutex::new(None::<String>));
+    let pieces = data_noting_digest(request.into_body(), named.clone());
+    file_blobs::receive_named_at_end(files, Box::pin(pieces), || skiff_sync::lock(&named).take())
+        .await?;
+    Ok(respond::bytes(StatusCode::OK, "text/plain", "stored"))
+}
+
+/// `body`'s data frames; the value of a [`DIGEST_TRAILER`] trailer goes to `named`.
+fn data_noting_digest(
+    body: Incoming,
+    named: Arc<Mutex<Option<String>>>,
+) -> impl futures::Stream<Item = Result<Bytes, hyper::Error>> {
+    futures::stream::unfold(body, move |mut body| {
+        let named = named.clone();
+        async move {
+            loop {
+                match body.frame().await? {
+                    Err(e) => return Some((Err(e), body)),
+                    Ok(frame) => match frame.into_data() {
+                        Ok(data) => return Some((Ok(data), body)),
+                        Err(frame) => {
+                            let digest = frame.trailers_ref().and_then(|t| t.get(DIGEST_TRAILER));
+                            if let Some(hex) = digest.and_then(|v| v.to_str().ok()) {
+                                *skiff_sync::lock(&named) = Some(hex.to_owned());
+                            }
+                        }
+                    },
+                }
+            }
+        }
+    })
 }
 
 async fn fetch(

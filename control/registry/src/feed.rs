@@ -8,6 +8,8 @@ use bytes::Bytes;
 use futures::Stream;
 use tokio::sync::watch;
 
+use crate::digest::Digest;
+
 /// Why a reader got no whole blob.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeedError {
@@ -27,6 +29,8 @@ enum End {
 struct State {
     pieces: Vec<Bytes>,
     end: End,
+    /// Named at the end ([`FeedWriter::finish_as`]) when it was not known at the start.
+    digest: Option<Digest>,
 }
 
 /// The writing end: [`push`](Self::push) pieces, then [`finish`](Self::finish). Dropped
@@ -47,6 +51,7 @@ pub fn feed() -> (FeedWriter, Feed) {
     let (state, reader) = watch::channel(State {
         pieces: Vec::new(),
         end: End::Open,
+        digest: None,
     });
     (FeedWriter { state }, Feed { state: reader })
 }
@@ -71,6 +76,17 @@ impl FeedWriter {
     /// The blob is whole: readers end once they have read every piece.
     pub fn finish(self) {
         self.end(End::Finished);
+    }
+
+    /// The blob is whole and its digest is `digest` (an upload in several requests learns it
+    /// only from the last): readers end as with [`Self::finish`], and [`Feed::digest`] names it.
+    pub fn finish_as(self, digest: Digest) {
+        self.state.send_modify(|state| {
+            if state.end == End::Open {
+                state.digest = Some(digest);
+                state.end = End::Finished;
+            }
+        });
     }
 
     /// The upload broke off: readers end with [`FeedError::BrokenOff`].
@@ -101,6 +117,11 @@ impl Feed {
         async move {
             let _ = state.wait_for(|state| state.end != End::Open).await;
         }
+    }
+
+    /// The digest given to [`FeedWriter::finish_as`], once it is called.
+    pub fn digest(&self) -> Option<Digest> {
+        self.state.borrow().digest.clone()
     }
 
     /// Every piece from the first, each as soon as it is pushed; ends after the last piece of
@@ -212,6 +233,18 @@ mod tests {
         let (writer, feed) = super::feed();
         drop(writer);
         feed.ended().await;
+    }
+
+    #[tokio::test]
+    async fn a_feed_finished_as_a_digest_names_it_after_the_last_piece() {
+        let (writer, feed) = feed();
+        let digest = Digest::of(b"x");
+        writer.push(Bytes::from_static(b"x"));
+        assert_eq!(feed.digest(), None);
+        writer.finish_as(digest.clone());
+        let got: Vec<_> = feed.reader().collect().await;
+        assert_eq!(got, vec![Ok(Bytes::from_static(b"x"))]);
+        assert_eq!(feed.digest(), Some(digest));
     }
 
     #[tokio::test]

@@ -111,6 +111,26 @@ pub async fn receive<E: std::fmt::Display>(
     Ok(())
 }
 
+/// Stores a blob a peer relays while a chunked upload arrives, whose digest the upload names
+/// only at its end: `pieces` as for [`receive`], then `named` gives the digest's hex (the
+/// transfer's trailer). A transfer that ends without one, or does not match it, leaves no file.
+pub async fn receive_named_at_end<E: std::fmt::Display>(
+    files: &Arc<BlobFiles>,
+    pieces: impl futures::Stream<Item = Result<Bytes, E>> + Unpin,
+    named: impl FnOnce() -> Option<String>,
+) -> Result<(), RegistryError> {
+    let writing = crate::file_push::Writing::start(files, None).await?;
+    let writing = writing.take(pieces, &"a relayed upload").await?;
+    let Some(hex) = named() else {
+        return Err(RegistryError::DigestInvalid(
+            "the relayed upload ended without naming its digest".into(),
+        ));
+    };
+    let digest = Digest::parse(&format!("sha256:{hex}"))?;
+    writing.finish(files, &digest).await?;
+    Ok(())
+}
+
 /// How long a file's last check against its digest stands before the scrub hashes it again.
 pub const SCRUB_AGE: Duration = Duration::from_secs(60 * 60);
 

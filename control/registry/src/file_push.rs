@@ -56,7 +56,7 @@ pub async fn put_stream<S: Storage, E: Display>(
     let (writer, feed) = feed::feed();
     let (written, sent) = tokio::join!(
         write_incoming(files, digest, upload, Some(writer)),
-        storage.replicate(digest, feed)
+        storage.replicate(Some(digest), feed)
     );
     let size = written?;
     let meta = BlobMeta::in_files(size, now, sent?);
@@ -71,33 +71,115 @@ pub async fn put_stream<S: Storage, E: Display>(
 pub(crate) async fn write_incoming<E: Display>(
     files: &Arc<BlobFiles>,
     digest: &Digest,
-    mut pieces: impl Stream<Item = Result<Bytes, E>> + Unpin,
+    pieces: impl Stream<Item = Result<Bytes, E>> + Unpin,
     feed: Option<FeedWriter>,
 ) -> Result<u64, RegistryError> {
-    let mut incoming = {
+    let writing = Writing::start(files, feed).await?;
+    let writing = writing.take(pieces, digest).await?;
+    writing.finish(files, digest).await
+}
+
+/// A blob file being written from one or more requests' bodies ([`Self::take`]), each piece
+/// also handed to the peers' feed, until [`Self::finish`] names its digest. Dropped
+/// unfinished, it removes its file and breaks off the feed.
+#[derive(Debug)]
+pub(crate) struct Writing {
+    incoming: Incoming,
+    /// Received, not yet written (written a MiB at a time, off the async workers).
+    gathered: Vec<u8>,
+    feed: Option<FeedWriter>,
+}
+
+impl Writing {
+    /// A new temporary file; pieces go to `feed` too, if given.
+    pub(crate) async fn start(
+        files: &Arc<BlobFiles>,
+        feed: Option<FeedWriter>,
+    ) -> Result<Writing, RegistryError> {
         let files = files.clone();
-        blocking(move || files.incoming()).await?
-    };
-    let mut gathered = Vec::with_capacity(WRITE_PIECE);
-    while let Some(piece) = pieces.next().await {
-        let piece = piece.map_err(|e| broke_off(digest, e))?;
-        check_size(incoming.len() as usize + gathered.len() + piece.len())?;
-        if let Some(feed) = &feed {
+        let incoming = blocking(move || files.incoming()).await?;
+        Ok(Writing {
+            incoming,
+            gathered: Vec::with_capacity(WRITE_PIECE),
+            feed,
+        })
+    }
+
+    /// Bytes received so far.
+    pub(crate) fn len(&self) -> u64 {
+        self.incoming.len() + self.gathered.len() as u64
+    }
+
+    /// Reads `pieces` to their end; `what` names the blob in errors.
+    pub(crate) async fn take<E: Display>(
+        mut self,
+        mut pieces: impl Stream<Item = Result<Bytes, E>> + Unpin,
+        what: &(dyn Display + Sync),
+    ) -> Result<Writing, RegistryError> {
+        while let Some(piece) = pieces.next().await {
+            let piece = piece.map_err(|e| broke_off(what, e))?;
+            self = self.push(piece).await?;
+        }
+        Ok(self)
+    }
+
+    /// Takes one piece (a body read whole, or one piece of a stream).
+    pub(crate) async fn push(mut self, piece: Bytes) -> Result<Writing, RegistryError> {
+        check_size(self.len() as usize + piece.len())?;
+        if let Some(feed) = &self.feed {
             feed.push(piece.clone());
         }
-        gathered.extend_from_slice(&piece);
-        if gathered.len() >= WRITE_PIECE {
-            incoming = append(incoming, std::mem::take(&mut gathered)).await?;
+        self.gathered.extend_from_slice(&piece);
+        if self.gathered.len() >= WRITE_PIECE {
+            self.flush().await
+        } else {
+            Ok(self)
         }
     }
-    let incoming = append(incoming, gathered).await?;
-    if let Some(feed) = feed {
-        feed.finish();
+
+    async fn flush(mut self) -> Result<Writing, RegistryError> {
+        let gathered = std::mem::take(&mut self.gathered);
+        self.incoming = append(self.incoming, gathered).await?;
+        Ok(self)
     }
-    let size = incoming.len();
-    let (files, digest) = (files.clone(), digest.clone());
-    blocking(move || files.finish_incoming(incoming, &digest)).await?;
-    Ok(size)
+
+    /// The blob is whole: finishes the feed, checks the file against `digest`, fsyncs it and
+    /// moves it into place. Returns the blob's size.
+    pub(crate) async fn finish(
+        self,
+        files: &Arc<BlobFiles>,
+        digest: &Digest,
+    ) -> Result<u64, RegistryError> {
+        self.finish_feed(files, digest, false).await
+    }
+
+    /// [`Self::finish`] for a feed whose readers learn the digest only now.
+    pub(crate) async fn finish_named(
+        self,
+        files: &Arc<BlobFiles>,
+        digest: &Digest,
+    ) -> Result<u64, RegistryError> {
+        self.finish_feed(files, digest, true).await
+    }
+
+    async fn finish_feed(
+        self,
+        files: &Arc<BlobFiles>,
+        digest: &Digest,
+        named_at_end: bool,
+    ) -> Result<u64, RegistryError> {
+        let mut writing = self.flush().await?;
+        match (writing.feed.take(), named_at_end) {
+            (Some(feed), true) => feed.finish_as(digest.clone()),
+            (Some(feed), false) => feed.finish(),
+            (None, _) => {}
+        }
+        let size = writing.incoming.len();
+        let (files, digest) = (files.clone(), digest.clone());
+        let incoming = writing.incoming;
+        blocking(move || files.finish_incoming(incoming, &digest)).await?;
+        Ok(size)
+    }
 }
 
 /// Reads `pieces` to the end and checks them against `digest` (a push of a blob already
@@ -121,8 +203,8 @@ async fn check_stream<E: Display>(
     Ok(())
 }
 
-fn broke_off(digest: &Digest, cause: impl Display) -> RegistryError {
-    RegistryError::Unavailable(format!("the transfer of {digest} broke off: {cause}"))
+fn broke_off(what: &(dyn Display + Sync), cause: impl Display) -> RegistryError {
+    RegistryError::Unavailable(format!("the transfer of {what} broke off: {cause}"))
 }
 
 /// `SIZE_INVALID` past [`crate::MAX_BLOB_BYTES`].

@@ -32,6 +32,7 @@ pub mod files;
 pub mod gc;
 pub mod manifest;
 pub mod range;
+mod relay;
 pub mod route;
 mod serve_blobs;
 mod serve_manifests;
@@ -104,13 +105,15 @@ pub struct RegistryRequest {
 
 impl RegistryRequest {
     /// Whether the body should be handed over as it arrives ([`Self::stream`]) rather than
-    /// read whole: the request that completes a blob (the final `PUT` of an upload, a
-    /// monolithic `POST ?digest=`), so the blob is written and sent to the peers during the
-    /// upload. A `PUT` with `Content-Range` is read whole (its length is checked against the
+    /// read whole: a blob's bytes (an upload's `PATCH` or final `PUT`, a monolithic
+    /// `POST ?digest=`), so the blob is written and sent to the peers during the upload. A
+    /// `PATCH` or `PUT` with `Content-Range` is read whole (its length is checked against the
     /// range first).
     pub fn wants_stream(&self) -> bool {
         match (&self.route, &self.method) {
-            (Route::Upload { .. }, &Method::PUT) => self.header(header::CONTENT_RANGE).is_none(),
+            (Route::Upload { .. }, &Method::PUT | &Method::PATCH) => {
+                self.header(header::CONTENT_RANGE).is_none()
+            }
             (Route::StartUpload { .. }, &Method::POST) => {
                 self.query_param("digest").is_some() && self.query_param("mount").is_none()
             }
@@ -203,7 +206,7 @@ impl<S: Storage> Registry<S> {
             (Route::StartUpload { name }, &M::POST) => {
                 self.start_upload(r, name, stream, now).await
             }
-            (Route::Upload { name, id }, &M::PATCH) => self.patch_upload(r, name, id),
+            (Route::Upload { name, id }, &M::PATCH) => self.patch_upload(r, name, id, stream).await,
             (Route::Upload { name, id }, &M::PUT) => {
                 self.finish_upload(r, name, id, stream, now).await
             }
@@ -281,3 +284,5 @@ mod tests_files;
 mod tests_push;
 #[cfg(test)]
 mod tests_range;
+#[cfg(test)]
+mod tests_relay;

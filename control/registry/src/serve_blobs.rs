@@ -12,6 +12,7 @@ use skiff_respond::Body;
 use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::storage::{Freshness, Storage};
+use crate::uploads::Content;
 use crate::{
     BodyStream, MAX_BLOB_BYTES, Registry, RegistryRequest, blobs, empty, file_blobs, file_push,
     file_stream, located, range, set_header,
@@ -118,19 +119,34 @@ impl<S: Storage> Registry<S> {
         Ok(progress(StatusCode::ACCEPTED, name, &id, 0))
     }
 
-    pub(crate) fn patch_upload(
+    /// A chunk (`PATCH`): appended to the session, in memory, or with blob files to the
+    /// session's file and to the peers as it arrives ([`crate::relay`]).
+    pub(crate) async fn patch_upload(
         &self,
         request: &RegistryRequest,
         name: &str,
         id: &str,
+        stream: Option<BodyStream>,
     ) -> Result<Response<Body>, RegistryError> {
         let start = content_range_start(request)?;
-        let size = self
-            .uploads
-            .append(name, id, start, &request.body, MAX_BLOB_BYTES)?;
+        let size = match &self.files {
+            Some(files) => {
+                let content = self.uploads.check_out(name, id, start)?;
+                let chunk = (request.body.clone(), stream);
+                let content = self.relay_chunk(files, id, content, chunk).await?;
+                self.uploads.check_in(name, id, content)?
+            }
+            None => {
+                let chunk = read_whole(request.body.clone(), stream).await?;
+                self.uploads
+                    .append(name, id, start, &chunk, MAX_BLOB_BYTES)?
+            }
+        };
         Ok(progress(StatusCode::ACCEPTED, name, id, size))
     }
 
+    /// The closing `PUT ?digest=`, with the last chunk or none: the blob is stored from all
+    /// the session received.
     pub(crate) async fn finish_upload(
         &self,
         request: &RegistryRequest,
@@ -145,13 +161,32 @@ impl<S: Storage> Registry<S> {
             ));
         };
         let digest = Digest::parse(&digest)?;
-        if !request.body.is_empty() {
-            let start = content_range_start(request)?;
-            self.uploads
-                .append(name, id, start, &request.body, MAX_BLOB_BYTES)?;
-        }
-        let received = self.uploads.take(name, id)?;
-        self.store_blob(&digest, received.into(), stream, now)
+        let start = content_range_start(request)?;
+        let received = match self.uploads.take(name, id)? {
+            Content::Relay(relay) if start.is_none_or(|s| s == relay.writing.len()) => relay,
+            Content::Relay(relay) => {
+                return Err(RegistryError::RangeInvalid(format!(
+                    "the chunk starts at {}, the upload holds {} bytes",
+                    start.unwrap_or_default(),
+                    relay.writing.len()
+                )));
+            }
+            Content::Bytes(mut received) => {
+                if !request.body.is_empty() {
+                    check_range_start(start, received.len())?;
+                    received.extend_from_slice(&request.body);
+                }
+                self.store_blob(&digest, received.into(), stream, now)
+                    .await?;
+                return Ok(created(name, &digest));
+            }
+            Content::Busy => return Err(RegistryError::BlobUploadUnknown(id.to_owned())),
+        };
+        let files = self.files.as_ref().ok_or_else(|| {
+            RegistryError::Unavailable("a relayed upload on a registry without files".into())
+        })?;
+        let chunk = (request.body.clone(), stream);
+        self.finish_relay(files, &digest, received, chunk, now)
             .await?;
         Ok(created(name, &digest))
     }
@@ -194,7 +229,7 @@ impl<S: Storage> Registry<S> {
         name: &str,
         id: &str,
     ) -> Result<Response<Body>, RegistryError> {
-        self.uploads.take(name, id)?;
+        drop(self.uploads.take(name, id)?);
         Ok(empty(StatusCode::NO_CONTENT))
     }
 }
@@ -290,6 +325,16 @@ fn progress(status: StatusCode, name: &str, id: &str, size: u64) -> Response<Bod
         &format!("0-{}", size.saturating_sub(1)),
     );
     response
+}
+
+/// `RANGE_INVALID` unless a chunk said to start at `start` follows the `held` bytes.
+fn check_range_start(start: Option<u64>, held: usize) -> Result<(), RegistryError> {
+    match start {
+        Some(start) if start != held as u64 => Err(RegistryError::RangeInvalid(format!(
+            "the chunk starts at {start}, the upload holds {held} bytes"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The start of `Content-Range: <start>-<end>` (a missing header means "append").

@@ -92,12 +92,14 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Sends a blob this replica is writing as a file to the other replicas while its bytes
     /// arrive (`feed`: each receiver reads it from the first piece and checks the whole
-    /// against `digest` before storing it), and returns once it is durable on a majority of
-    /// the voters, this replica counted: the names of the replicas that hold it then. A store
-    /// with no peers (one replica, or [`MemoryStorage`]) is its own majority.
+    /// against `digest` before storing it; `None` when the upload names its digest only at
+    /// its end, and then the finished feed gives it, [`crate::feed::Feed::digest`]), and
+    /// returns once it is durable on a majority of the voters, this replica counted: the
+    /// names of the replicas that hold it then. A store with no peers (one replica, or
+    /// [`MemoryStorage`]) is its own majority.
     fn replicate(
         &self,
-        digest: &Digest,
+        digest: Option<&Digest>,
         feed: crate::feed::Feed,
     ) -> impl Future<Output = Result<Vec<String>, StorageError>> + Send {
         let _ = (digest, feed);

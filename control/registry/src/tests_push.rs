@@ -15,10 +15,13 @@ use crate::{Digest, MemoryStorage, RegistryError, Storage, StorageError, file_pu
 
 /// A store with one peer: the peer reads the feed piece by piece, reports each piece's size on
 /// `seen` as it reads it, and keeps what it read.
-struct OnePeer {
+pub(crate) struct OnePeer {
     store: MemoryStorage,
     seen: mpsc::UnboundedSender<usize>,
-    received: Mutex<Option<Result<Vec<u8>, FeedError>>>,
+    /// What the peer read: the whole blob, or where its transfer broke off.
+    pub(crate) received: Arc<Mutex<Option<Result<Vec<u8>, FeedError>>>>,
+    /// The digest it was given, at the start or at the end.
+    pub(crate) named: Arc<Mutex<Option<Digest>>>,
 }
 
 impl Storage for OnePeer {
@@ -43,7 +46,11 @@ impl Storage for OnePeer {
         self.store.delete(key, if_revision).await
     }
 
-    async fn replicate(&self, _: &Digest, feed: Feed) -> Result<Vec<String>, StorageError> {
+    async fn replicate(
+        &self,
+        digest: Option<&Digest>,
+        feed: Feed,
+    ) -> Result<Vec<String>, StorageError> {
         let mut reader = Box::pin(feed.reader());
         let mut whole = Vec::new();
         let outcome = loop {
@@ -57,6 +64,7 @@ impl Storage for OnePeer {
             }
         };
         let failed = outcome.is_err();
+        *skiff_sync::lock(&self.named) = digest.cloned().or_else(|| feed.digest());
         *skiff_sync::lock(&self.received) = Some(outcome);
         match failed {
             true => Err(StorageError::Unavailable("the transfer broke off".into())),
@@ -65,7 +73,7 @@ impl Storage for OnePeer {
     }
 }
 
-fn setup() -> (
+pub(crate) fn setup() -> (
     tempfile::TempDir,
     Arc<BlobFiles>,
     OnePeer,
@@ -77,14 +85,16 @@ fn setup() -> (
     let peer = OnePeer {
         store: MemoryStorage::default(),
         seen,
-        received: Mutex::new(None),
+        received: Arc::default(),
+        named: Arc::default(),
     };
     (dir, files, peer, seen_rx)
 }
 
-type Upload = mpsc::UnboundedSender<Result<Bytes, String>>;
+pub(crate) type Upload = mpsc::UnboundedSender<Result<Bytes, String>>;
 
-fn upload() -> (
+/// A client's upload: what it sends on `Upload` arrives on the stream.
+pub(crate) fn upload() -> (
     Upload,
     impl futures::Stream<Item = Result<Bytes, String>> + Send + Unpin,
 ) {

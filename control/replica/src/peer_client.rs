@@ -173,8 +173,27 @@ impl PeerClient {
         E: Into<BodyError> + 'static,
     {
         use futures::TryStreamExt;
-        let frames = pieces.map_ok(hyper::body::Frame::data).map_err(Into::into);
-        let body = StreamBody::new(frames).boxed_unsync();
+        let frames = pieces.map_ok(hyper::body::Frame::data);
+        self.post_frames(addr, path, frames, source_ended, timeout)
+            .await
+    }
+
+    /// As [`Self::post_stream`], with HTTP frames: data, and trailers at the end (a value
+    /// known only once the body is sent).
+    pub async fn post_frames<S, E>(
+        &self,
+        addr: &str,
+        path: &str,
+        frames: S,
+        source_ended: impl Future<Output = ()> + Send,
+        timeout: Duration,
+    ) -> Result<Bytes, PeerError>
+    where
+        S: futures::Stream<Item = Result<hyper::body::Frame<Bytes>, E>> + Send + 'static,
+        E: Into<BodyError> + 'static,
+    {
+        use futures::TryStreamExt;
+        let body = StreamBody::new(frames.map_err(Into::into)).boxed_unsync();
         let deadline = async {
             source_ended.await;
             tokio::time::sleep(timeout).await;
