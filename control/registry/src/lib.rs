@@ -16,7 +16,8 @@
 //!   metadata, and blobs stored as chunks before files (still read and collected); `range`:
 //!   the `Range` header.
 //! - `manifest`: what a pushed manifest must be and what it references.
-//! - `uploads`: upload sessions in progress (local to the replica that took them).
+//! - `uploads`: upload sessions in progress (local to the replica that took them); `relay`: a
+//!   chunked upload written here and sent to the peers while its chunks arrive.
 //! - `serve_blobs`, `serve_manifests`: the endpoints. `gc`: mark-and-sweep collection.
 
 #![deny(unreachable_pub)]

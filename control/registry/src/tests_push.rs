@@ -13,13 +13,17 @@ use crate::files::BlobFiles;
 use crate::storage::{Freshness, Stored, blob_key};
 use crate::{Digest, MemoryStorage, RegistryError, Storage, StorageError, file_push};
 
+/// What a test peer read: the whole blob, or where its transfer broke off; `None` before the
+/// transfer ended.
+pub(crate) type Received = Arc<Mutex<Option<Result<Vec<u8>, FeedError>>>>;
+
 /// A store with one peer: the peer reads the feed piece by piece, reports each piece's size on
 /// `seen` as it reads it, and keeps what it read.
 pub(crate) struct OnePeer {
     store: MemoryStorage,
     seen: mpsc::UnboundedSender<usize>,
     /// What the peer read: the whole blob, or where its transfer broke off.
-    pub(crate) received: Arc<Mutex<Option<Result<Vec<u8>, FeedError>>>>,
+    pub(crate) received: Received,
     /// The digest it was given, at the start or at the end.
     pub(crate) named: Arc<Mutex<Option<Digest>>>,
 }

@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 
 use crate::feed::FeedError;
 use crate::files::BlobFiles;
-use crate::tests_push::{OnePeer, Upload, setup, upload};
+use crate::tests_push::{OnePeer, Received, Upload, setup, upload};
 use crate::{BodyError, BodyStream, Digest, Registry, RegistryRequest, route};
 
 type Reg = Registry<OnePeer>;
@@ -85,7 +85,7 @@ async fn started() -> (tempfile::TempDir, Arc<BlobFiles>, Reg, Peer, String) {
 
 /// What the test sees of the peer after the registry took it.
 struct Peer {
-    received: Arc<std::sync::Mutex<Option<Result<Vec<u8>, FeedError>>>>,
+    received: Received,
     named: Arc<std::sync::Mutex<Option<Digest>>>,
     seen: tokio::sync::mpsc::UnboundedReceiver<usize>,
 }

@@ -1,10 +1,10 @@
-//! Three replicas: a 10 MiB module pushed through one by `skiff push` (chunked `PATCH`es) and a
-//! 3 MiB one by ORAS (one `PUT` whose body that replica relays to the others while it arrives);
-//! each blob is a file on a majority of the replicas before its push is answered. That replica
-//! is killed with SIGKILL; the ORAS module is pulled from a survivor, the big one whole from
-//! both, one of them after its blob file was damaged (it refetches the blob from the other
-//! survivor instead of serving the damage); then the killed replica restarts and serves it
-//! too, and every replica ends with an intact copy.
+//! Three replicas: a 10 MiB module pushed through one by `skiff push` (chunked `PATCH`es, relayed
+//! to the others while they arrive, the digest named at the end) and a 3 MiB one by ORAS (one
+//! `PUT` whose body that replica relays the same way); each blob is a file on a majority of the
+//! replicas before its push is answered. That replica is killed with SIGKILL; the ORAS module
+//! is pulled from a survivor, the big one whole from both, one of them after its blob file was
+//! damaged (it refetches the blob from the other survivor instead of serving the damage); then
+//! the killed replica restarts and serves it too, and every replica ends with an intact copy.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
