@@ -4,7 +4,9 @@
 //! comes. The closing `PUT` adds its own body, names the digest (the peers learn it at the end
 //! of their transfer), and the blob exists once this replica's file matches, a majority holds
 //! it and its metadata is committed, as for a push in one request ([`crate::file_push`]).
-//! A chunk that breaks off ends the session: its file and the peers' copies are removed.
+//! A chunk that breaks off ends the session: its file and the peers' copies are removed. If the
+//! transfers do not reach a majority (a peer restarted meanwhile), the `PUT` sends the finished
+//! file whole instead, as a push in one request does.
 
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use crate::file_push::Writing;
 use crate::files::BlobFiles;
 use crate::storage::{BlobMeta, Storage, blob_key, encode};
 use crate::uploads::{Content, PeerSends, Relay};
-use crate::{BodyStream, Registry, blobs};
+use crate::{BodyStream, Registry, blobs, file_blobs};
 
 /// A request's chunk: what was read whole, then what is still arriving.
 pub(crate) type Chunk = (Bytes, Option<BodyStream>);
@@ -78,13 +80,40 @@ impl<S: Storage> Registry<S> {
         let Relay { writing, sends } = relay;
         let writing = receive(writing, chunk, digest).await?;
         let size = writing.finish_named(files, digest).await?;
-        let holders = sends.holders().await?;
+        let holders = match sends.holders().await {
+            Ok(holders) => holders,
+            Err(e) => {
+                tracing::warn!(%digest, error = %e, "relaying an upload failed; sending it whole");
+                self.replicate_whole(files, digest).await?
+            }
+        };
         let storage = self.storage.as_ref();
         if blobs::meta(storage, digest).await?.is_none() {
             let meta = BlobMeta::in_files(size, now, holders);
             storage.put(&blob_key(digest), encode(&meta)).await?;
         }
         Ok(())
+    }
+}
+
+impl<S: Storage> Registry<S> {
+    /// Sends this replica's file of `digest` to the peers in one piece, named from the start:
+    /// what a relay falls back to when its transfers did not reach a majority (a peer that
+    /// restarted while the chunks arrived).
+    async fn replicate_whole(
+        &self,
+        files: &Arc<BlobFiles>,
+        digest: &Digest,
+    ) -> Result<Vec<String>, RegistryError> {
+        let Some(bytes) = file_blobs::read_local(files, digest).await? else {
+            return Err(RegistryError::Unavailable(format!(
+                "blob {digest} was stored here and is gone"
+            )));
+        };
+        Ok(self
+            .storage
+            .replicate(Some(digest), feed::whole(bytes))
+            .await?)
     }
 }
 

@@ -2,6 +2,7 @@
 //! readers of the feed: they see the first piece before the upload ends, a push that breaks off
 //! or does not match leaves no file and no metadata, and what a peer reads is the whole blob.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -26,6 +27,8 @@ pub(crate) struct OnePeer {
     pub(crate) received: Received,
     /// The digest it was given, at the start or at the end.
     pub(crate) named: Arc<Mutex<Option<Digest>>>,
+    /// Whether a transfer named only at its end fails at once (a peer gone meanwhile).
+    pub(crate) fail_relays: Arc<AtomicBool>,
 }
 
 impl Storage for OnePeer {
@@ -55,6 +58,9 @@ impl Storage for OnePeer {
         digest: Option<&Digest>,
         feed: Feed,
     ) -> Result<Vec<String>, StorageError> {
+        if digest.is_none() && self.fail_relays.load(Ordering::SeqCst) {
+            return Err(StorageError::Unavailable("the peer went away".into()));
+        }
         let mut reader = Box::pin(feed.reader());
         let mut whole = Vec::new();
         let outcome = loop {
@@ -91,6 +97,7 @@ pub(crate) fn setup() -> (
         seen,
         received: Arc::default(),
         named: Arc::default(),
+        fail_relays: Arc::default(),
     };
     (dir, files, peer, seen_rx)
 }

@@ -67,6 +67,7 @@ async fn started() -> (tempfile::TempDir, Arc<BlobFiles>, Reg, Peer, String) {
     let watch = Peer {
         received: peer.received.clone(),
         named: peer.named.clone(),
+        fail_relays: peer.fail_relays.clone(),
         seen,
     };
     let reg = Registry::new(peer).with_files(files.clone());
@@ -87,6 +88,7 @@ async fn started() -> (tempfile::TempDir, Arc<BlobFiles>, Reg, Peer, String) {
 struct Peer {
     received: Received,
     named: Arc<std::sync::Mutex<Option<Digest>>>,
+    fail_relays: Arc<std::sync::atomic::AtomicBool>,
     seen: tokio::sync::mpsc::UnboundedReceiver<usize>,
 }
 
@@ -202,4 +204,23 @@ async fn a_second_request_while_a_patch_writes_is_refused_and_the_first_goes_on(
     let (status, ..) = serve(&reg, Method::PUT, &put, &[], Sent::Whole(vec![])).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(files.read(&digest).unwrap(), Some(b"first chunk".to_vec()));
+}
+
+#[tokio::test]
+async fn a_relay_that_fails_is_replaced_by_the_whole_file_at_the_put() {
+    let (_dir, files, reg, peer, location) = started().await;
+    peer.fail_relays
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let blob = blob();
+    let digest = Digest::of(&blob);
+    let chunk = Sent::Whole(blob[..2_000_000].to_vec());
+    let (status, ..) = serve(&reg, Method::PATCH, &location, &[], chunk).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let put = format!("{location}?digest={digest}");
+    let last = Sent::Whole(blob[2_000_000..].to_vec());
+    let (status, ..) = serve(&reg, Method::PUT, &put, &[], last).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(skiff_sync::lock(&peer.received).take() == Some(Ok(blob.clone())));
+    assert_eq!(skiff_sync::lock(&peer.named).take(), Some(digest.clone()));
+    assert_eq!(files.read(&digest).unwrap(), Some(blob));
 }
