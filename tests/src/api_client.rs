@@ -64,6 +64,8 @@ impl Answer {
 pub struct RawAnswer {
     pub status: StatusCode,
     pub content_type: String,
+    /// The answer's `Location` header, if any (a registry upload's next URL).
+    pub location: Option<String>,
     pub body: Bytes,
 }
 
@@ -142,10 +144,16 @@ impl ApiClient {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_owned();
+            let location = response
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let body = response.into_body().collect().await?.to_bytes();
             anyhow::Ok(RawAnswer {
                 status,
                 content_type,
+                location,
                 body,
             })
         };

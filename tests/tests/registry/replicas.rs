@@ -1,15 +1,19 @@
 //! Three replicas: a 10 MiB module pushed through one by `skiff push` (chunked `PATCH`es, relayed
 //! to the others while they arrive, the digest named at the end) and a 3 MiB one by ORAS (one
-//! `PUT` whose body that replica relays the same way); each blob is a file on a majority of the
-//! replicas before its push is answered. That replica is killed with SIGKILL; the ORAS module
-//! is pulled from a survivor, the big one whole from both, one of them after its blob file was
+//! `PUT` whose body that replica relays the same way) and a 2 MiB blob the way docker uploads
+//! (one streamed `PATCH` without `Content-Range`, an empty `PUT`); each blob is a file on a
+//! majority of the replicas before its push is answered. That replica is killed with SIGKILL;
+//! the ORAS module and the docker-style blob are read from a survivor, the big one whole from both, one of them after its blob file was
 //! damaged (it refetches the blob from the other survivor instead of serving the damage); then
 //! the killed replica restarts and serves it too, and every replica ends with an intact copy.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use skiff_tests::{Cluster, Replica, ReplicaOptions, run_bounded};
+use anyhow::Context;
+use http::{Method, StatusCode};
+use sha2::Digest as _;
+use skiff_tests::{ApiClient, Cluster, Replica, ReplicaOptions, run_bounded};
 
 use crate::support::{OrasTarget, pushed_digest, skiff_push};
 
@@ -48,6 +52,57 @@ async fn pull_is(replica: &Replica, reference: &str, bytes: &[u8]) -> anyhow::Re
     Ok(())
 }
 
+/// Uploads `blob` as docker does: `POST`, one `PATCH` of all of it (no `Content-Range`), and
+/// an empty closing `PUT ?digest=`. Returns the digest.
+async fn docker_style_push(replica: &Replica, name: &str, blob: &[u8]) -> anyhow::Result<String> {
+    let client = ApiClient::admin(replica)?;
+    let octets = "application/octet-stream";
+    let start = format!("/v2/{name}/blobs/uploads/");
+    let started = client
+        .send_raw(Method::POST, &start, octets, "*/*", Vec::new())
+        .await?;
+    anyhow::ensure!(
+        started.status == StatusCode::ACCEPTED,
+        "POST: {}",
+        started.status
+    );
+    let location = started.location.context("no Location after the POST")?;
+    let patched = client
+        .send_raw(Method::PATCH, &location, octets, "*/*", blob.to_vec())
+        .await?;
+    anyhow::ensure!(
+        patched.status == StatusCode::ACCEPTED,
+        "PATCH: {}",
+        patched.status
+    );
+    let location = patched.location.context("no Location after the PATCH")?;
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(blob)));
+    let put = format!("{location}?digest={digest}");
+    let closed = client
+        .send_raw(Method::PUT, &put, octets, "*/*", Vec::new())
+        .await?;
+    anyhow::ensure!(
+        closed.status == StatusCode::CREATED,
+        "PUT: {}",
+        closed.status
+    );
+    Ok(digest)
+}
+
+async fn blob_is(replica: &Replica, name: &str, digest: &str, blob: &[u8]) -> anyhow::Result<()> {
+    let path = format!("/v2/{name}/blobs/{digest}");
+    let got = ApiClient::admin(replica)?
+        .send_raw(Method::GET, &path, "application/json", "*/*", Vec::new())
+        .await?;
+    anyhow::ensure!(got.status == StatusCode::OK, "GET {path}: {}", got.status);
+    anyhow::ensure!(
+        got.body == blob,
+        "{} served other bytes for {digest}",
+        replica.url()
+    );
+    Ok(())
+}
+
 #[test]
 fn a_push_survives_the_loss_of_the_replica_that_took_it() {
     run_bounded("registry-replicas", Duration::from_secs(300), async {
@@ -69,9 +124,12 @@ fn a_push_survives_the_loss_of_the_replica_that_took_it() {
         OrasTarget::builtin(first)?
             .push("small:v1", &small_module)
             .await?;
+        let docker_blob: Vec<u8> = bytes[..2 * 1024 * 1024].iter().map(|b| b ^ 0x3c).collect();
+        let docker_digest = docker_style_push(first, "docker", &docker_blob).await?;
         let len = bytes.len() as u64;
         cluster.replicas[0].kill9();
         pull_is(&cluster.replicas[2], "small:v1", &small).await?;
+        blob_is(&cluster.replicas[1], "docker", &docker_digest, &docker_blob).await?;
 
         // Damage the second replica's copy (same length, other bytes): it must not be served.
         let damaged = blob_file(&cluster.replicas[1], len).await?;
