@@ -4,6 +4,8 @@
 //! pieces are kept until the last handle goes (a reader that starts late still gets them all),
 //! so a feed holds at most the blob, as the whole-blob buffer it replaces did.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use futures::Stream;
 use tokio::sync::watch;
@@ -117,6 +119,13 @@ impl Feed {
         async move {
             let _ = state.wait_for(|state| state.end != End::Open).await;
         }
+    }
+
+    /// Resolves once nothing happened to the feed (no piece, no end) for `quiet`: an upload
+    /// whose client went away without ending it. Also resolves if the writer goes.
+    pub fn quiet_for(&self, quiet: Duration) -> impl Future<Output = ()> + Send + 'static {
+        let mut state = self.state.clone();
+        async move { while let Ok(Ok(())) = tokio::time::timeout(quiet, state.changed()).await {} }
     }
 
     /// The digest given to [`FeedWriter::finish_as`], once it is called.
@@ -245,6 +254,22 @@ mod tests {
         let got: Vec<_> = feed.reader().collect().await;
         assert_eq!(got, vec![Ok(Bytes::from_static(b"x"))]);
         assert_eq!(feed.digest(), Some(digest));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quiet_for_resolves_only_after_a_quiet_stretch() {
+        let (writer, feed) = feed();
+        let quiet = Duration::from_secs(60);
+        let mut idle = Box::pin(feed.quiet_for(quiet));
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        writer.push(Bytes::from_static(b"x"));
+        // 50 s after that piece (100 s from the start): not yet quiet for 60 s.
+        let early = tokio::time::timeout(Duration::from_secs(50), &mut idle).await;
+        assert!(early.is_err(), "a piece restarts the quiet stretch");
+        tokio::time::timeout(Duration::from_secs(11), &mut idle)
+            .await
+            .expect("quiet for 60 s since the last piece");
+        drop(writer);
     }
 
     #[tokio::test]

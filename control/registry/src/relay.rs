@@ -17,8 +17,8 @@ use crate::error::RegistryError;
 use crate::feed;
 use crate::file_push::Writing;
 use crate::files::BlobFiles;
-use crate::storage::{BlobMeta, Storage, blob_key, encode};
-use crate::uploads::{Content, PeerSends, Relay};
+use crate::storage::{BlobMeta, Storage, StorageError, blob_key, encode};
+use crate::uploads::{self, Content, PeerSends, Relay};
 use crate::{BodyStream, Registry, blobs, file_blobs};
 
 /// A request's chunk: what was read whole, then what is still arriving.
@@ -59,9 +59,16 @@ impl<S: Storage> Registry<S> {
         let (writer, feed) = feed::feed();
         let writing = Writing::start(files, Some(writer)).await?;
         let storage = self.storage.clone();
-        let sends = PeerSends(tokio::spawn(
-            async move { storage.replicate(None, feed).await },
-        ));
+        let sends = PeerSends(tokio::spawn(async move {
+            // A client that never ends its upload does not hold the peers' transfers open.
+            let quiet = feed.quiet_for(uploads::IDLE);
+            tokio::select! {
+                sent = storage.replicate(None, feed) => sent,
+                () = quiet => Err(StorageError::Unavailable(format!(
+                    "the upload sat idle for {:?}", uploads::IDLE
+                ))),
+            }
+        }));
         let writing = writing.push(held.into()).await?;
         Ok(Relay { writing, sends })
     }

@@ -92,15 +92,14 @@ impl Uploads {
     pub fn start(&self, name: &str) -> String {
         let id = format!("{:032x}", rand::rng().random::<u128>());
         let mut sessions = skiff_sync::lock(&self.sessions);
-        let now = Instant::now();
-        sessions.retain(|_, s| now.duration_since(s.touched) < IDLE);
+        sweep(&mut sessions);
         sessions.insert(
             id.clone(),
             Session {
                 name: name.to_owned(),
                 size: 0,
                 content: Content::Bytes(Vec::new()),
-                touched: now,
+                touched: Instant::now(),
             },
         );
         id
@@ -143,6 +142,7 @@ impl Uploads {
         start: Option<u64>,
     ) -> Result<Content, RegistryError> {
         let mut sessions = skiff_sync::lock(&self.sessions);
+        sweep(&mut sessions);
         let session = find(&mut sessions, name, id)?;
         check_start(session, start)?;
         if matches!(session.content, Content::Busy) {
@@ -189,6 +189,13 @@ impl Uploads {
             .map(|s| s.content)
             .unwrap_or(Content::Bytes(Vec::new())))
     }
+}
+
+/// Drops the sessions untouched for [`IDLE`]. A busy one counts from its checkout: a request
+/// whose task was dropped (its connection gone) never checks it in.
+fn sweep(sessions: &mut HashMap<String, Session>) {
+    let now = Instant::now();
+    sessions.retain(|_, s| now.duration_since(s.touched) < IDLE);
 }
 
 fn find<'a>(
