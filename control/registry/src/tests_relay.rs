@@ -92,6 +92,26 @@ struct Peer {
     seen: tokio::sync::mpsc::UnboundedReceiver<usize>,
 }
 
+/// Sends `blob[from..]` in the closing `PUT` and checks that the blob is stored here and that
+/// the peer got all of it, named by its digest.
+async fn close_and_check(
+    reg: &Reg,
+    files: &BlobFiles,
+    peer: &Peer,
+    location: &str,
+    blob: &[u8],
+    from: usize,
+) {
+    let digest = Digest::of(blob);
+    let put = format!("{location}?digest={digest}");
+    let last = Sent::Whole(blob[from..].to_vec());
+    let (status, ..) = serve(reg, Method::PUT, &put, &[], last).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(skiff_sync::lock(&peer.received).take() == Some(Ok(blob.to_vec())));
+    assert_eq!(skiff_sync::lock(&peer.named).take(), Some(digest.clone()));
+    assert_eq!(files.read(&digest).unwrap(), Some(blob.to_vec()));
+}
+
 fn blob() -> Vec<u8> {
     (0..3_000_000u32).map(|i| (i % 241) as u8).collect()
 }
@@ -122,13 +142,7 @@ async fn a_patch_reaches_the_peer_while_it_arrives_and_the_put_names_the_digest(
     let chunk = Sent::Whole(blob[1_000_000..2_000_000].to_vec());
     let (status, ..) = serve(&reg, Method::PATCH, &location, &range, chunk).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let put = format!("{location}?digest={digest}");
-    let last = Sent::Whole(blob[2_000_000..].to_vec());
-    let (status, ..) = serve(&reg, Method::PUT, &put, &[], last).await;
-    assert_eq!(status, StatusCode::CREATED);
-    assert!(skiff_sync::lock(&peer.received).take() == Some(Ok(blob.clone())));
-    assert_eq!(skiff_sync::lock(&peer.named).take(), Some(digest.clone()));
-    assert_eq!(files.read(&digest).unwrap(), Some(blob));
+    close_and_check(&reg, &files, &peer, &location, &blob, 2_000_000).await;
     let head = format!("/v2/app/blobs/{digest}");
     let (status, ..) = serve(&reg, Method::HEAD, &head, &[], Sent::Whole(vec![])).await;
     assert_eq!(status, StatusCode::OK);
@@ -212,15 +226,8 @@ async fn a_relay_that_fails_is_replaced_by_the_whole_file_at_the_put() {
     peer.fail_relays
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let blob = blob();
-    let digest = Digest::of(&blob);
     let chunk = Sent::Whole(blob[..2_000_000].to_vec());
     let (status, ..) = serve(&reg, Method::PATCH, &location, &[], chunk).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let put = format!("{location}?digest={digest}");
-    let last = Sent::Whole(blob[2_000_000..].to_vec());
-    let (status, ..) = serve(&reg, Method::PUT, &put, &[], last).await;
-    assert_eq!(status, StatusCode::CREATED);
-    assert!(skiff_sync::lock(&peer.received).take() == Some(Ok(blob.clone())));
-    assert_eq!(skiff_sync::lock(&peer.named).take(), Some(digest.clone()));
-    assert_eq!(files.read(&digest).unwrap(), Some(blob));
+    close_and_check(&reg, &files, &peer, &location, &blob, 2_000_000).await;
 }
