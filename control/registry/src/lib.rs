@@ -18,7 +18,8 @@
 //! - `manifest`: what a pushed manifest must be and what it references.
 //! - `uploads`: upload sessions in progress (local to the replica that took them); `relay`: a
 //!   chunked upload written here and sent to the peers while its chunks arrive.
-//! - `serve_blobs`, `serve_manifests`: the endpoints. `gc`: mark-and-sweep collection.
+//! - `serve_blobs`, `serve_uploads`, `serve_manifests`: the endpoints. `gc`: mark-and-sweep
+//!   collection.
 
 #![deny(unreachable_pub)]
 
@@ -37,6 +38,7 @@ mod relay;
 pub mod route;
 mod serve_blobs;
 mod serve_manifests;
+mod serve_uploads;
 pub mod storage;
 pub mod uploads;
 
