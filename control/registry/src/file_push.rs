@@ -143,36 +143,17 @@ impl Writing {
         Ok(self)
     }
 
-    /// The blob is whole: finishes the feed, checks the file against `digest`, fsyncs it and
-    /// moves it into place. Returns the blob's size.
+    /// The blob is whole: finishes the feed, naming `digest` (a relay's readers learn it only
+    /// now), checks the file against it, fsyncs it and moves it into place. Returns the blob's
+    /// size.
     pub(crate) async fn finish(
         self,
         files: &Arc<BlobFiles>,
         digest: &Digest,
     ) -> Result<u64, RegistryError> {
-        self.finish_feed(files, digest, false).await
-    }
-
-    /// [`Self::finish`] for a feed whose readers learn the digest only now.
-    pub(crate) async fn finish_named(
-        self,
-        files: &Arc<BlobFiles>,
-        digest: &Digest,
-    ) -> Result<u64, RegistryError> {
-        self.finish_feed(files, digest, true).await
-    }
-
-    async fn finish_feed(
-        self,
-        files: &Arc<BlobFiles>,
-        digest: &Digest,
-        named_at_end: bool,
-    ) -> Result<u64, RegistryError> {
         let mut writing = self.flush().await?;
-        match (writing.feed.take(), named_at_end) {
-            (Some(feed), true) => feed.finish_as(digest.clone()),
-            (Some(feed), false) => feed.finish(),
-            (None, _) => {}
+        if let Some(feed) = writing.feed.take() {
+            feed.finish_as(digest.clone());
         }
         let size = writing.incoming.len();
         let (files, digest) = (files.clone(), digest.clone());

@@ -86,7 +86,7 @@ impl<S: Storage> Registry<S> {
     ) -> Result<(), RegistryError> {
         let Relay { writing, sends } = relay;
         let writing = receive(writing, chunk, digest).await?;
-        let size = writing.finish_named(files, digest).await?;
+        let size = writing.finish(files, digest).await?;
         let holders = match sends.holders().await {
             Ok(holders) => holders,
             Err(e) => {

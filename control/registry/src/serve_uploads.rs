@@ -82,20 +82,10 @@ impl<S: Storage> Registry<S> {
         };
         let digest = Digest::parse(&digest)?;
         let start = content_range_start(request)?;
-        let received = match self.uploads.take(name, id)? {
-            Content::Relay(relay) if start.is_none_or(|s| s == relay.writing.len()) => relay,
-            Content::Relay(relay) => {
-                return Err(RegistryError::RangeInvalid(format!(
-                    "the chunk starts at {}, the upload holds {} bytes",
-                    start.unwrap_or_default(),
-                    relay.writing.len()
-                )));
-            }
+        let received = match self.uploads.take(name, id, start)? {
+            Content::Relay(relay) => relay,
             Content::Bytes(mut received) => {
-                if !request.body.is_empty() {
-                    check_range_start(start, received.len())?;
-                    received.extend_from_slice(&request.body);
-                }
+                received.extend_from_slice(&request.body);
                 self.store_blob(&digest, received.into(), stream, now)
                     .await?;
                 return Ok(created(name, &digest));
@@ -149,7 +139,7 @@ impl<S: Storage> Registry<S> {
         name: &str,
         id: &str,
     ) -> Result<Response<Body>, RegistryError> {
-        drop(self.uploads.take(name, id)?);
+        drop(self.uploads.take(name, id, None)?);
         Ok(empty(StatusCode::NO_CONTENT))
     }
 }
@@ -195,16 +185,6 @@ fn progress(status: StatusCode, name: &str, id: &str, size: u64) -> Response<Bod
         &format!("0-{}", size.saturating_sub(1)),
     );
     response
-}
-
-/// `RANGE_INVALID` unless a chunk said to start at `start` follows the `held` bytes.
-fn check_range_start(start: Option<u64>, held: usize) -> Result<(), RegistryError> {
-    match start {
-        Some(start) if start != held as u64 => Err(RegistryError::RangeInvalid(format!(
-            "the chunk starts at {start}, the upload holds {held} bytes"
-        ))),
-        _ => Ok(()),
-    }
 }
 
 /// The start of `Content-Range: <start>-<end>` (a missing header means "append").

@@ -178,12 +178,20 @@ impl Uploads {
         Ok(find(&mut sessions, name, id)?.size)
     }
 
-    /// Ends the session, handing back its content (refused while a request writes to it).
-    pub(crate) fn take(&self, name: &str, id: &str) -> Result<Content, RegistryError> {
+    /// Ends the session, handing back its content, if a last chunk said to start at `start`
+    /// follows what it holds (refused while a request writes to it).
+    pub(crate) fn take(
+        &self,
+        name: &str,
+        id: &str,
+        start: Option<u64>,
+    ) -> Result<Content, RegistryError> {
         let mut sessions = skiff_sync::lock(&self.sessions);
-        if matches!(find(&mut sessions, name, id)?.content, Content::Busy) {
+        let session = find(&mut sessions, name, id)?;
+        if matches!(session.content, Content::Busy) {
             return Err(busy(id));
         }
+        check_start(session, start)?;
         Ok(sessions
             .remove(id)
             .map(|s| s.content)
