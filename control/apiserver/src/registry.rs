@@ -147,10 +147,9 @@ impl skiff_registry::Storage for ReplicaStorage {
 
     async fn replicate(
         &self,
-        digest: Option<&skiff_registry::Digest>,
         feed: skiff_registry::feed::Feed,
     ) -> Result<Vec<String>, StorageError> {
-        self.replicate_to_quorum(digest, feed).await
+        self.replicate_to_quorum(feed).await
     }
 
     async fn fetch(

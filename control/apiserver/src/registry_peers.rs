@@ -1,9 +1,8 @@
 //! Registry blob files between replicas, over the replicas' own channel (HTTPS trusting only
 //! the cluster CA, the cluster secret checked by the router on every `/raft/` path):
-//! `POST /raft/registry/blobs/store/<hex>` (the body is the blob, written to a file as it
-//! arrives; stored once it matches the digest, fsynced, then `200`) and
-//! `POST /raft/registry/blobs/relay` (the same for a chunked upload, whose digest is known
-//! only at its end: it comes last, as the trailer `skiff-blob-digest`) and
+//! `POST /raft/registry/blobs/store` (the body is the blob, written to a file as it arrives;
+//! its digest comes last, as the trailer `skiff-blob-digest`, since a chunked upload names it
+//! only in its closing request; stored once it matches, fsynced, then `200`) and
 //! `POST /raft/registry/blobs/fetch/<hex>` (this replica's checked copy, or `404`). A push
 //! relays its blob to every other replica while the upload arrives and answers once a
 //! majority of the voters hold it; the sends still running then finish in the background.
@@ -29,45 +28,27 @@ use super::registry::ReplicaStorage;
 
 /// Every registry path between replicas starts so (the router sends it here).
 pub const PEER_PREFIX: &str = "/raft/registry/";
-const STORE: &str = "blobs/store/";
+const STORE: &str = "blobs/store";
 const FETCH: &str = "blobs/fetch/";
-const RELAY: &str = "blobs/relay";
-/// The trailer of a [`RELAY`] transfer: the hex of the blob's digest.
+/// The trailer of a [`STORE`] transfer: the hex of the blob's digest.
 const DIGEST_TRAILER: &str = "skiff-blob-digest";
 
 /// How long one replica gets to give a blob (256 MiB at most), or to take the rest of a pushed
 /// one and answer once the upload has ended (the upload itself may take longer).
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One send of a blob to a peer, piece by piece as the upload arrives: who, and whether it
-/// answered that the blob is durable. Without `digest` the path is [`RELAY`] and the digest
-/// goes last, as the trailer [`DIGEST_TRAILER`], once the upload has named it.
-async fn send(
-    client: PeerClient,
-    id: u64,
-    addr: String,
-    digest: Option<Digest>,
-    feed: Feed,
-) -> (u64, Result<(), String>) {
+/// One send of a blob to a peer, piece by piece as the upload arrives, its digest last, as
+/// the trailer [`DIGEST_TRAILER`]: who, and whether it answered that the blob is durable.
+async fn send(client: PeerClient, id: u64, addr: String, feed: Feed) -> (u64, Result<(), String>) {
     let ended = feed.ended();
-    let result = match digest {
-        Some(digest) => {
-            let path = format!("{PEER_PREFIX}{STORE}{}", digest.hex());
-            client
-                .post_stream(&addr, &path, feed.reader(), ended, TRANSFER_TIMEOUT)
-                .await
-        }
-        None => {
-            let path = format!("{PEER_PREFIX}{RELAY}");
-            let frames = feed
-                .reader()
-                .map_ok(Frame::data)
-                .chain(digest_trailer(feed));
-            client
-                .post_frames(&addr, &path, frames, ended, TRANSFER_TIMEOUT)
-                .await
-        }
-    };
+    let path = format!("{PEER_PREFIX}{STORE}");
+    let frames = feed
+        .reader()
+        .map_ok(Frame::data)
+        .chain(digest_trailer(feed));
+    let result = client
+        .post_frames(&addr, &path, frames, ended, TRANSFER_TIMEOUT)
+        .await;
     (id, result.map(|_| ()).map_err(|e| e.to_string()))
 }
 
@@ -87,13 +68,18 @@ fn digest_trailer(
     })
 }
 
+/// The blob a feed carries, for messages: its digest once the upload named it.
+fn named(feed: &Feed) -> String {
+    feed.digest()
+        .map_or_else(|| "an unfinished upload".to_owned(), |d| d.to_string())
+}
+
 impl ReplicaStorage {
     /// [`skiff_registry::Storage::replicate`]: sends the blob to every other member at once,
     /// each piece as it arrives, and returns when a majority of the voters (this replica
     /// counted) hold it.
     pub(crate) async fn replicate_to_quorum(
         &self,
-        named: Option<&Digest>,
         feed: Feed,
     ) -> Result<Vec<String>, StorageError> {
         let me = self.replica.id();
@@ -107,12 +93,8 @@ impl ReplicaStorage {
             .members()
             .into_iter()
             .filter(|(id, _)| *id != me)
-            .map(|(id, addr)| send(client.clone(), id, addr, named.cloned(), feed.clone()))
+            .map(|(id, addr)| send(client.clone(), id, addr, feed.clone()))
             .collect();
-        let digest = match named {
-            Some(digest) => digest.to_string(),
-            None => "a relayed upload".to_owned(),
-        };
         while durable < needed {
             match sends.next().await {
                 Some((id, Ok(()))) => {
@@ -120,11 +102,12 @@ impl ReplicaStorage {
                     durable += usize::from(voters.contains(&id));
                 }
                 Some((id, Err(e))) => {
-                    tracing::warn!(%digest, peer = id, error = %e, "a replica did not take a blob")
+                    tracing::warn!(blob = %named(&feed), peer = id, error = %e, "a replica did not take a blob")
                 }
                 None => {
                     return Err(StorageError::Unavailable(format!(
-                        "blob {digest} is durable on {durable} of {} replicas; a majority is needed",
+                        "blob {} is durable on {durable} of {} replicas; a majority is needed",
+                        named(&feed),
                         voters.len()
                     )));
                 }
@@ -191,10 +174,8 @@ impl ApiServer {
         let Some(files) = self.registry.files() else {
             return respond::text(StatusCode::NOT_FOUND, "this replica keeps no blob files");
         };
-        let result = if let Some(hex) = rest.strip_prefix(STORE) {
-            store(files, hex, request).await
-        } else if rest == RELAY {
-            relay(files, request).await
+        let result = if rest == STORE {
+            store(files, request).await
         } else if let Some(hex) = rest.strip_prefix(FETCH) {
             fetch(files, hex).await
         } else {
@@ -210,27 +191,15 @@ impl ApiServer {
     }
 }
 
-async fn store(
-    files: &std::sync::Arc<BlobFiles>,
-    hex: &str,
-    request: Request<Incoming>,
-) -> Result<Response<Body>, RegistryError> {
-    // Written and hashed as it arrives, not after the whole body.
-    let pieces = http_body_util::BodyDataStream::new(request.into_body());
-    file_blobs::receive(files, hex, pieces).await?;
-    Ok(respond::bytes(StatusCode::OK, "text/plain", "stored"))
-}
-
-/// A blob relayed while a chunked upload arrives: written as it comes, checked against the
+/// A blob a peer sends while its upload arrives: written as it comes, checked against the
 /// digest its trailer names.
-async fn relay(
+async fn store(
     files: &std::sync::Arc<BlobFiles>,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, RegistryError> {
     let named = Arc::new(Mutex::new(None::<String>));
     let pieces = data_noting_digest(request.into_body(), named.clone());
-    file_blobs::receive_named_at_end(files, Box::pin(pieces), || skiff_sync::lock(&named).take())
-        .await?;
+    file_blobs::receive(files, Box::pin(pieces), || skiff_sync::lock(&named).take()).await?;
     Ok(respond::bytes(StatusCode::OK, "text/plain", "stored"))
 }
 

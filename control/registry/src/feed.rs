@@ -31,7 +31,7 @@ enum End {
 struct State {
     pieces: Vec<Bytes>,
     end: End,
-    /// Named at the end ([`FeedWriter::finish_as`]) when it was not known at the start.
+    /// Named at the end ([`FeedWriter::finish`]).
     digest: Option<Digest>,
 }
 
@@ -58,11 +58,11 @@ pub fn feed() -> (FeedWriter, Feed) {
     (FeedWriter { state }, Feed { state: reader })
 }
 
-/// A feed already holding all of `bytes`.
-pub fn whole(bytes: Bytes) -> Feed {
+/// A feed already holding all of `bytes`, the blob `digest`.
+pub fn whole(bytes: Bytes, digest: Digest) -> Feed {
     let (writer, feed) = feed();
     writer.push(bytes);
-    writer.finish();
+    writer.finish(digest);
     feed
 }
 
@@ -75,14 +75,10 @@ impl FeedWriter {
         self.state.send_modify(|state| state.pieces.push(piece));
     }
 
-    /// The blob is whole: readers end once they have read every piece.
-    pub fn finish(self) {
-        self.end(End::Finished);
-    }
-
-    /// The blob is whole and its digest is `digest` (an upload in several requests learns it
-    /// only from the last): readers end as with [`Self::finish`], and [`Feed::digest`] names it.
-    pub fn finish_as(self, digest: Digest) {
+    /// The blob is whole and its digest is `digest`: readers end once they have read every
+    /// piece, and [`Feed::digest`] names it (an upload in several requests learns its digest
+    /// only from the last, so a reader learns it only at the end).
+    pub fn finish(self, digest: Digest) {
         self.state.send_modify(|state| {
             if state.end == End::Open {
                 state.digest = Some(digest);
@@ -128,7 +124,7 @@ impl Feed {
         async move { while let Ok(Ok(())) = tokio::time::timeout(quiet, state.changed()).await {} }
     }
 
-    /// The digest given to [`FeedWriter::finish_as`], once it is called.
+    /// The digest given to [`FeedWriter::finish`], once it is called.
     pub fn digest(&self) -> Option<Digest> {
         self.state.borrow().digest.clone()
     }
@@ -183,7 +179,7 @@ mod tests {
         assert_eq!(early.next().await, Some(Ok(Bytes::from_static(b"ab"))));
         writer.push(Bytes::from_static(b"cd"));
         assert_eq!(early.next().await, Some(Ok(Bytes::from_static(b"cd"))));
-        writer.finish();
+        writer.finish(Digest::of(b"test"));
         assert_eq!(early.next().await, None);
         // A reader that starts after the end still reads everything.
         let late: Vec<_> = feed.reader().collect().await;
@@ -201,7 +197,7 @@ mod tests {
         writer.push(Bytes::from_static(b"x"));
         tokio::task::yield_now().await;
         writer.push(Bytes::from_static(b"y"));
-        writer.finish();
+        writer.finish(Digest::of(b"test"));
         let got = reader.await.expect("reader task");
         assert_eq!(
             got,
@@ -236,7 +232,7 @@ mod tests {
         writer.push(Bytes::from_static(b"x"));
         let early = tokio::time::timeout(std::time::Duration::from_millis(20), &mut ended).await;
         assert!(early.is_err(), "still open");
-        writer.finish();
+        writer.finish(Digest::of(b"test"));
         ended.await;
         // And when the writer goes unfinished.
         let (writer, feed) = super::feed();
@@ -250,7 +246,7 @@ mod tests {
         let digest = Digest::of(b"x");
         writer.push(Bytes::from_static(b"x"));
         assert_eq!(feed.digest(), None);
-        writer.finish_as(digest.clone());
+        writer.finish(digest.clone());
         let got: Vec<_> = feed.reader().collect().await;
         assert_eq!(got, vec![Ok(Bytes::from_static(b"x"))]);
         assert_eq!(feed.digest(), Some(digest));
@@ -273,8 +269,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_whole_feed_is_one_finished_piece() {
-        let got: Vec<_> = whole(Bytes::from_static(b"blob")).reader().collect().await;
+    async fn a_whole_feed_is_one_finished_piece_that_names_its_digest() {
+        let digest = Digest::of(b"blob");
+        let feed = whole(Bytes::from_static(b"blob"), digest.clone());
+        let got: Vec<_> = feed.reader().collect().await;
         assert_eq!(got, vec![Ok(Bytes::from_static(b"blob"))]);
+        assert_eq!(feed.digest(), Some(digest));
     }
 }

@@ -98,32 +98,21 @@ pub async fn load<S: Storage>(
 }
 
 /// Stores a blob a peer sends while it arrives: `pieces` (the request body) are written to a
-/// temporary file about a MiB at a time and hashed on the way; at the end the file is checked
-/// against `hex`'s digest, fsynced and moved into place. A body that fails part way, grows past
-/// [`crate::MAX_BLOB_BYTES`] or does not match leaves no file behind.
+/// temporary file about a MiB at a time and hashed on the way; at the end `named` gives the
+/// digest's hex (the transfer's trailer: an upload in several requests names its digest only
+/// in its last), and the file is checked against it, fsynced and moved into place. A body that
+/// fails part way, grows past [`crate::MAX_BLOB_BYTES`], ends without naming its digest or
+/// does not match it leaves no file behind.
 pub async fn receive<E: std::fmt::Display>(
-    files: &Arc<BlobFiles>,
-    hex: &str,
-    pieces: impl futures::Stream<Item = Result<Bytes, E>> + Unpin,
-) -> Result<(), RegistryError> {
-    let digest = Digest::parse(&format!("sha256:{hex}"))?;
-    crate::file_push::write_incoming(files, &digest, pieces, None).await?;
-    Ok(())
-}
-
-/// Stores a blob a peer relays while a chunked upload arrives, whose digest the upload names
-/// only at its end: `pieces` as for [`receive`], then `named` gives the digest's hex (the
-/// transfer's trailer). A transfer that ends without one, or does not match it, leaves no file.
-pub async fn receive_named_at_end<E: std::fmt::Display>(
     files: &Arc<BlobFiles>,
     pieces: impl futures::Stream<Item = Result<Bytes, E>> + Unpin,
     named: impl FnOnce() -> Option<String>,
 ) -> Result<(), RegistryError> {
     let writing = crate::file_push::Writing::start(files, None).await?;
-    let writing = writing.take(pieces, &"a relayed upload").await?;
+    let writing = writing.take(pieces, &"a blob from a peer").await?;
     let Some(hex) = named() else {
         return Err(RegistryError::DigestInvalid(
-            "the relayed upload ended without naming its digest".into(),
+            "the transfer ended without naming its digest".into(),
         ));
     };
     let digest = Digest::parse(&format!("sha256:{hex}"))?;

@@ -55,8 +55,8 @@ pub async fn put_stream<S: Storage, E: Display>(
     }
     let (writer, feed) = feed::feed();
     let (written, sent) = tokio::join!(
-        write_incoming(files, digest, upload, Some(writer)),
-        storage.replicate(Some(digest), feed)
+        write_incoming(files, digest, upload, writer),
+        storage.replicate(feed)
     );
     let size = written?;
     let meta = BlobMeta::in_files(size, now, sent?);
@@ -72,9 +72,9 @@ pub(crate) async fn write_incoming<E: Display>(
     files: &Arc<BlobFiles>,
     digest: &Digest,
     pieces: impl Stream<Item = Result<Bytes, E>> + Unpin,
-    feed: Option<FeedWriter>,
+    feed: FeedWriter,
 ) -> Result<u64, RegistryError> {
-    let writing = Writing::start(files, feed).await?;
+    let writing = Writing::start(files, Some(feed)).await?;
     let writing = writing.take(pieces, digest).await?;
     writing.finish(files, digest).await
 }
@@ -143,8 +143,8 @@ impl Writing {
         Ok(self)
     }
 
-    /// The blob is whole: finishes the feed, naming `digest` (a relay's readers learn it only
-    /// now), checks the file against it, fsyncs it and moves it into place. Returns the blob's
+    /// The blob is whole: finishes the feed, naming `digest` (the peers learn it only now),
+    /// checks the file against it, fsyncs it and moves it into place. Returns the blob's
     /// size.
     pub(crate) async fn finish(
         self,
@@ -153,7 +153,7 @@ impl Writing {
     ) -> Result<u64, RegistryError> {
         let mut writing = self.flush().await?;
         if let Some(feed) = writing.feed.take() {
-            feed.finish_as(digest.clone());
+            feed.finish(digest.clone());
         }
         let size = writing.incoming.len();
         let (files, digest) = (files.clone(), digest.clone());

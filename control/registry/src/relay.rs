@@ -63,7 +63,7 @@ impl<S: Storage> Registry<S> {
             // A client that never ends its upload does not hold the peers' transfers open.
             let quiet = feed.quiet_for(uploads::IDLE);
             tokio::select! {
-                sent = storage.replicate(None, feed) => sent,
+                sent = storage.replicate(feed) => sent,
                 () = quiet => Err(StorageError::Unavailable(format!(
                     "the upload sat idle for {:?}", uploads::IDLE
                 ))),
@@ -104,9 +104,9 @@ impl<S: Storage> Registry<S> {
 }
 
 impl<S: Storage> Registry<S> {
-    /// Sends this replica's file of `digest` to the peers in one piece, named from the start:
-    /// what a relay falls back to when its transfers did not reach a majority (a peer that
-    /// restarted while the chunks arrived).
+    /// Sends this replica's file of `digest` to the peers in one piece: what a relay falls
+    /// back to when its transfers did not reach a majority (a peer that restarted while the
+    /// chunks arrived).
     async fn replicate_whole(
         &self,
         files: &Arc<BlobFiles>,
@@ -119,7 +119,7 @@ impl<S: Storage> Registry<S> {
         };
         Ok(self
             .storage
-            .replicate(Some(digest), feed::whole(bytes))
+            .replicate(feed::whole(bytes, digest.clone()))
             .await?)
     }
 }

@@ -91,18 +91,16 @@ pub trait Storage: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StorageError>> + Send;
 
     /// Sends a blob this replica is writing as a file to the other replicas while its bytes
-    /// arrive (`feed`: each receiver reads it from the first piece and checks the whole
-    /// against `digest` before storing it; `None` when the upload names its digest only at
-    /// its end, and then the finished feed gives it, [`crate::feed::Feed::digest`]), and
+    /// arrive (`feed`: each receiver reads it from the first piece and, once it is finished,
+    /// checks the whole against the digest it names, [`crate::feed::Feed::digest`]), and
     /// returns once it is durable on a majority of the voters, this replica counted: the
     /// names of the replicas that hold it then. A store with no peers (one replica, or
     /// [`MemoryStorage`]) is its own majority.
     fn replicate(
         &self,
-        digest: Option<&Digest>,
         feed: crate::feed::Feed,
     ) -> impl Future<Output = Result<Vec<String>, StorageError>> + Send {
-        let _ = (digest, feed);
+        let _ = feed;
         async { Ok(Vec::new()) }
     }
 

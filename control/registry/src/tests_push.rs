@@ -25,10 +25,10 @@ pub(crate) struct OnePeer {
     seen: mpsc::UnboundedSender<usize>,
     /// What the peer read: the whole blob, or where its transfer broke off.
     pub(crate) received: Received,
-    /// The digest it was given, at the start or at the end.
+    /// The digest the finished feed named.
     pub(crate) named: Arc<Mutex<Option<Digest>>>,
-    /// Whether a transfer named only at its end fails at once (a peer gone meanwhile).
-    pub(crate) fail_relays: Arc<AtomicBool>,
+    /// Whether the next transfer fails at once (a peer gone meanwhile).
+    pub(crate) fail_next: Arc<AtomicBool>,
 }
 
 impl Storage for OnePeer {
@@ -53,12 +53,8 @@ impl Storage for OnePeer {
         self.store.delete(key, if_revision).await
     }
 
-    async fn replicate(
-        &self,
-        digest: Option<&Digest>,
-        feed: Feed,
-    ) -> Result<Vec<String>, StorageError> {
-        if digest.is_none() && self.fail_relays.load(Ordering::SeqCst) {
+    async fn replicate(&self, feed: Feed) -> Result<Vec<String>, StorageError> {
+        if self.fail_next.swap(false, Ordering::SeqCst) {
             return Err(StorageError::Unavailable("the peer went away".into()));
         }
         let mut reader = Box::pin(feed.reader());
@@ -74,7 +70,7 @@ impl Storage for OnePeer {
             }
         };
         let failed = outcome.is_err();
-        *skiff_sync::lock(&self.named) = digest.cloned().or_else(|| feed.digest());
+        *skiff_sync::lock(&self.named) = feed.digest();
         *skiff_sync::lock(&self.received) = Some(outcome);
         match failed {
             true => Err(StorageError::Unavailable("the transfer broke off".into())),
@@ -97,7 +93,7 @@ pub(crate) fn setup() -> (
         seen,
         received: Arc::default(),
         named: Arc::default(),
-        fail_relays: Arc::default(),
+        fail_next: Arc::default(),
     };
     (dir, files, peer, seen_rx)
 }

@@ -67,7 +67,7 @@ async fn started() -> (tempfile::TempDir, Arc<BlobFiles>, Reg, Peer, String) {
     let watch = Peer {
         received: peer.received.clone(),
         named: peer.named.clone(),
-        fail_relays: peer.fail_relays.clone(),
+        fail_next: peer.fail_next.clone(),
         seen,
     };
     let reg = Registry::new(peer).with_files(files.clone());
@@ -88,7 +88,7 @@ async fn started() -> (tempfile::TempDir, Arc<BlobFiles>, Reg, Peer, String) {
 struct Peer {
     received: Received,
     named: Arc<std::sync::Mutex<Option<Digest>>>,
-    fail_relays: Arc<std::sync::atomic::AtomicBool>,
+    fail_next: Arc<std::sync::atomic::AtomicBool>,
     seen: tokio::sync::mpsc::UnboundedReceiver<usize>,
 }
 
@@ -223,7 +223,7 @@ async fn a_second_request_while_a_patch_writes_is_refused_and_the_first_goes_on(
 #[tokio::test]
 async fn a_relay_that_fails_is_replaced_by_the_whole_file_at_the_put() {
     let (_dir, files, reg, peer, location) = started().await;
-    peer.fail_relays
+    peer.fail_next
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let blob = blob();
     let chunk = Sent::Whole(blob[..2_000_000].to_vec());

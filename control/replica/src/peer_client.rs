@@ -155,31 +155,12 @@ impl PeerClient {
             .await
     }
 
-    /// As [`Self::post_bytes`], the body sent piece by piece as `pieces` yields them (a blob
-    /// relayed while it arrives). A failed piece aborts the request, so the peer sees the
-    /// transfer break off rather than a short body that looks whole. The body lasts as long as
-    /// its source (an upload from a slow client may take minutes), so `timeout` counts from
-    /// when `source_ended` resolves: how long the peer gets to take the rest and answer.
-    pub async fn post_stream<S, E>(
-        &self,
-        addr: &str,
-        path: &str,
-        pieces: S,
-        source_ended: impl Future<Output = ()> + Send,
-        timeout: Duration,
-    ) -> Result<Bytes, PeerError>
-    where
-        S: futures::Stream<Item = Result<Bytes, E>> + Send + 'static,
-        E: Into<BodyError> + 'static,
-    {
-        use futures::TryStreamExt;
-        let frames = pieces.map_ok(hyper::body::Frame::data);
-        self.post_frames(addr, path, frames, source_ended, timeout)
-            .await
-    }
-
-    /// As [`Self::post_stream`], with HTTP frames: data, and trailers at the end (a value
-    /// known only once the body is sent).
+    /// As [`Self::post_bytes`], the body sent as `frames` yields them (data, then trailers
+    /// at the end: a value known only once the body is sent; a blob relayed while it
+    /// arrives). A failed frame aborts the request, so the peer sees the transfer break off
+    /// rather than a short body that looks whole. The body lasts as long as its source (an
+    /// upload from a slow client may take minutes), so `timeout` counts from when
+    /// `source_ended` resolves: how long the peer gets to take the rest and answer.
     pub async fn post_frames<S, E>(
         &self,
         addr: &str,

@@ -75,22 +75,34 @@ async fn a_received_stream_is_stored_only_whole_and_matching() {
     // Cut short: an error part way stores nothing.
     let mut broken = pieces[..40].to_vec();
     broken.push(Err("connection reset".to_owned()));
-    let err = file_blobs::receive(&files, digest.hex(), futures::stream::iter(broken))
+    let err = file_blobs::receive(&files, futures::stream::iter(broken), named(&digest))
         .await
         .expect_err("broken off");
     assert!(matches!(err, RegistryError::Unavailable(_)), "{err}");
     // Short of the end: the digest does not match.
     let short = pieces[..pieces.len() - 1].to_vec();
-    let err = file_blobs::receive(&files, digest.hex(), futures::stream::iter(short))
+    let err = file_blobs::receive(&files, futures::stream::iter(short), named(&digest))
         .await
         .expect_err("mismatch");
+    assert!(matches!(err, RegistryError::DigestInvalid(_)), "{err}");
+    // Whole, but the transfer never named its digest.
+    let unnamed = futures::stream::iter(pieces.clone());
+    let err = file_blobs::receive(&files, unnamed, || None)
+        .await
+        .expect_err("unnamed");
     assert!(matches!(err, RegistryError::DigestInvalid(_)), "{err}");
     assert!(!files.contains(digest.hex()));
     assert_eq!(leftovers(&files), 0);
 
-    file_blobs::receive(&files, digest.hex(), futures::stream::iter(pieces))
+    file_blobs::receive(&files, futures::stream::iter(pieces), named(&digest))
         .await
         .expect("stored");
     assert_eq!(files.read(&digest).expect("read"), Some(bytes));
     assert_eq!(leftovers(&files), 0);
+}
+
+/// The trailer's digest, as the peer endpoint reads it.
+fn named(digest: &Digest) -> impl FnOnce() -> Option<String> {
+    let hex = digest.hex().to_owned();
+    move || Some(hex)
 }
