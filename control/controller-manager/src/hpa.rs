@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscaler, HorizontalPodAutoscalerStatus};
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -19,7 +19,9 @@ use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use skiff_controllers::hpa::{self, HpaInput, Recommendation, ScaleEvent, TargetScale};
+use skiff_controllers::hpa::{
+    self, HpaDecision, HpaEvent, HpaInput, PodUsage, Recommendation, ScaleEvent, TargetScale,
+};
 
 use crate::context::{Ctx, drive};
 use crate::error::Error;
@@ -116,11 +118,7 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, c: Arc<HpaCtx>) -> Result<
     ctx.caches_ready().await?;
     let ns = hpa.namespace().unwrap_or_default();
     let key = key(&hpa);
-    let target = hpa
-        .spec
-        .as_ref()
-        .map(|s| s.scale_target_ref.name.clone())
-        .unwrap_or_default();
+    let target = target_name(&hpa);
     let api = target_api(ctx, &hpa, &ns);
     let scale = read_scale(&api, &target).await;
     let usage = match &scale {
@@ -128,13 +126,65 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, c: Arc<HpaCtx>) -> Result<
         Err(_) => Ok(Vec::new()),
     };
     let cached = ctx.pods_in(&ns);
-    let pods: Vec<&k8s_openapi::api::core::v1::Pod> = cached.iter().map(|p| &**p).collect();
-    let memory = skiff_sync::lock(&c.memory)
-        .get(&key)
-        .cloned()
-        .unwrap_or_default();
-    let decision = hpa::reconcile(
-        &hpa,
+    let memory = c.recall(&key);
+    let decision = decide(&hpa, &cached, (&scale, &usage), &memory);
+    // The scale change counts for the policies only once it is made (kube's storeScaleEvent).
+    let remembered = Memory {
+        recommendations: decision.recommendations.clone(),
+        scale_events: memory.scale_events,
+    };
+    c.remember(key.clone(), remembered);
+    if let (Some(replicas), Ok(api)) = (decision.scale_to, &api) {
+        scale_target(api, &target, replicas).await?;
+        c.scale_made(&key, &decision.scale_events);
+    }
+    write_status(ctx, &hpa, &ns, decision.status).await?;
+    record_events(ctx, &hpa, decision.events).await;
+    ctx.backoff.reset(NAME, &key);
+    Ok(Action::requeue(SYNC_PERIOD))
+}
+
+impl HpaCtx {
+    /// What earlier reconciles of the HPA at `key` left (nothing in a new term).
+    fn recall(&self, key: &str) -> Memory {
+        skiff_sync::lock(&self.memory)
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Keeps `memory` for the next reconcile of the HPA at `key`.
+    fn remember(&self, key: String, memory: Memory) {
+        skiff_sync::lock(&self.memory).insert(key, memory);
+    }
+
+    /// Records the scale changes of a decision whose scale was just made.
+    fn scale_made(&self, key: &str, scale_events: &[ScaleEvent]) {
+        if let Some(m) = skiff_sync::lock(&self.memory).get_mut(key) {
+            m.scale_events = scale_events.to_vec();
+        }
+    }
+}
+
+/// The name of the HPA's scale target.
+fn target_name(hpa: &HorizontalPodAutoscaler) -> String {
+    hpa.spec
+        .as_ref()
+        .map(|s| s.scale_target_ref.name.clone())
+        .unwrap_or_default()
+}
+
+/// `skiff_controllers::hpa`'s decision, from the target's scale, its pods' usage, the cached
+/// pods of the HPA's namespace and what earlier reconciles left.
+fn decide(
+    hpa: &HorizontalPodAutoscaler,
+    cached: &[Arc<Pod>],
+    (scale, usage): (&Result<TargetScale, String>, &Result<Vec<PodUsage>, String>),
+    memory: &Memory,
+) -> HpaDecision {
+    let pods: Vec<&Pod> = cached.iter().map(|p| &**p).collect();
+    hpa::reconcile(
+        hpa,
         HpaInput {
             scale: scale.as_ref().map_err(String::as_str),
             pods: &pods,
@@ -143,43 +193,50 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, c: Arc<HpaCtx>) -> Result<
             scale_events: &memory.scale_events,
             now: Timestamp::now().as_second(),
         },
-    );
-    // The scale change counts for the policies only once it is made (kube's storeScaleEvent).
-    let remembered = Memory {
-        recommendations: decision.recommendations.clone(),
-        scale_events: memory.scale_events,
-    };
-    skiff_sync::lock(&c.memory).insert(key.clone(), remembered);
-    let mut status = decision.status;
-    if let (Some(replicas), Ok(api)) = (decision.scale_to, &api) {
-        let patch = Patch::Merge(json!({"spec": {"replicas": replicas}}));
-        api.patch_scale(&target, &PatchParams::default(), &patch)
-            .await
-            .map_err(Error::api("scaling", target.clone()))?;
-        if let Some(m) = skiff_sync::lock(&c.memory).get_mut(&key) {
-            m.scale_events = decision.scale_events.clone();
-        }
+    )
+}
+
+/// Sets the target's `/scale` to `replicas`.
+async fn scale_target(api: &Api<DynamicObject>, target: &str, replicas: i32) -> Result<(), Error> {
+    let patch = Patch::Merge(json!({"spec": {"replicas": replicas}}));
+    api.patch_scale(target, &PatchParams::default(), &patch)
+        .await
+        .map_err(Error::api("scaling", target.to_owned()))?;
+    Ok(())
+}
+
+/// Writes `status` as the HPA's, unless it already is.
+async fn write_status(
+    ctx: &Ctx,
+    hpa: &HorizontalPodAutoscaler,
+    ns: &str,
+    status: HorizontalPodAutoscalerStatus,
+) -> Result<(), Error> {
+    if hpa.status.as_ref() == Some(&status) {
+        return Ok(());
     }
-    if hpa.status.as_ref() != Some(&status) {
-        let mut with_status = HorizontalPodAutoscaler::clone(&hpa);
-        with_status.status = Some(std::mem::take(&mut status));
-        Api::<HorizontalPodAutoscaler>::namespaced(ctx.client.clone(), &ns)
-            .replace_status(&hpa.name_any(), &PostParams::default(), &with_status)
-            .await
-            .map_err(Error::api("writing the status of", hpa.name_any()))?;
-    }
-    let object = reference(&hpa);
-    for event in decision.events {
+    let mut with_status = hpa.clone();
+    with_status.status = Some(status);
+    Api::<HorizontalPodAutoscaler>::namespaced(ctx.client.clone(), ns)
+        .replace_status(&hpa.name_any(), &PostParams::default(), &with_status)
+        .await
+        .map_err(Error::api("writing the status of", hpa.name_any()))?;
+    Ok(())
+}
+
+/// Records the decision's events on the HPA, one after the other.
+async fn record_events(ctx: &Ctx, hpa: &HorizontalPodAutoscaler, events: Vec<HpaEvent>) {
+    let object = reference(hpa);
+    for event in events {
         let note = match event.type_ {
             "Normal" => EventNote::normal(event.reason, event.message),
             _ => EventNote::warning(event.reason, event.message),
         };
         record(&ctx.client, &object, note).await;
     }
-    ctx.backoff.reset(NAME, &key);
-    Ok(Action::requeue(SYNC_PERIOD))
 }
 
+/// The HPA as the object its events are about.
 fn reference(hpa: &HorizontalPodAutoscaler) -> ObjectReference {
     ObjectReference {
         api_version: Some(HorizontalPodAutoscaler::api_version(&()).into()),

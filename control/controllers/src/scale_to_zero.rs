@@ -49,7 +49,6 @@ pub fn reconcile(
     now: i64,
 ) -> ScaleToZeroPlan {
     let name = deployment.metadata.name.clone().unwrap_or_default();
-    let namespace = deployment.metadata.namespace.clone().unwrap_or_default();
     let idle = annotation(&deployment.metadata.annotations, IDLE_ANNOTATION).map(parse_idle);
     let mut plan = ScaleToZeroPlan::default();
     let idle = match idle {
@@ -64,16 +63,7 @@ pub fn reconcile(
         .iter()
         .filter(|s| idle.is_some() && selects(s, deployment))
         .collect();
-    for service in services {
-        let service_name = service.metadata.name.clone().unwrap_or_default();
-        let mark = annotation(&service.metadata.annotations, TARGET_ANNOTATION);
-        let wanted = selecting.iter().any(|s| std::ptr::eq(*s, service));
-        if wanted && mark != Some(name.as_str()) {
-            plan.mark.push(service_name);
-        } else if !wanted && mark == Some(name.as_str()) {
-            plan.unmark.push(service_name);
-        }
-    }
+    update_marks(&mut plan, services, &selecting, &name);
     let Some(idle) = idle else {
         return plan;
     };
@@ -81,24 +71,10 @@ pub fn reconcile(
         plan.requeue_after = Some(NO_SERVICE_RECHECK.min(idle));
         return plan;
     }
-    let replicas = deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or(1);
-    if replicas == 0 {
+    if desired_replicas(deployment) == 0 {
         return plan;
     }
-    let created = deployment
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map_or(now, |t| t.0.as_second());
-    let last = selecting
-        .iter()
-        .filter_map(|s| last_connection(nodes, &namespace, s))
-        .fold(created, i64::max);
-    let idle_for = now - last;
+    let idle_for = now - last_active(deployment, &selecting, nodes, now);
     if idle_for >= idle {
         plan.scale_to_zero = true;
     } else {
@@ -107,6 +83,51 @@ pub fn reconcile(
     plan
 }
 
+/// Plans marking each of `selecting` that does not name the Deployment `name` yet, and
+/// unmarking every other Service that does.
+fn update_marks(
+    plan: &mut ScaleToZeroPlan,
+    services: &[Service],
+    selecting: &[&Service],
+    name: &str,
+) {
+    for service in services {
+        let service_name = service.metadata.name.clone().unwrap_or_default();
+        let mark = annotation(&service.metadata.annotations, TARGET_ANNOTATION);
+        let wanted = selecting.iter().any(|s| std::ptr::eq(*s, service));
+        if wanted && mark != Some(name) {
+            plan.mark.push(service_name);
+        } else if !wanted && mark == Some(name) {
+            plan.unmark.push(service_name);
+        }
+    }
+}
+
+/// The Deployment's `spec.replicas` (1 when unset).
+fn desired_replicas(deployment: &Deployment) -> i32 {
+    deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1)
+}
+
+/// When the Deployment was last active (Unix seconds): the newest connection any node
+/// reported to one of `selecting`, or its creation (`now` if unset) when that is later.
+fn last_active(deployment: &Deployment, selecting: &[&Service], nodes: &[Node], now: i64) -> i64 {
+    let namespace = deployment.metadata.namespace.clone().unwrap_or_default();
+    let created = deployment
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map_or(now, |t| t.0.as_second());
+    selecting
+        .iter()
+        .filter_map(|s| last_connection(nodes, &namespace, s))
+        .fold(created, i64::max)
+}
+
+/// The value of the annotation `key`, if set.
 fn annotation<'a>(annotations: &'a Option<BTreeMap<String, String>>, key: &str) -> Option<&'a str> {
     annotations.as_ref()?.get(key).map(String::as_str)
 }

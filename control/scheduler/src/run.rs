@@ -56,46 +56,20 @@ pub async fn run_with_metrics(
 ) -> Result<(), RunError> {
     let changed = Arc::new(Notify::new());
     let (changes_tx, changes) = mpsc::unbounded_channel();
-    // The caches drop managedFields, which nothing here reads, as kube-scheduler's informers do.
     let (nodes, node_writer) = reflector::store::<Node>();
     let (pods, pod_writer) = reflector::store::<Pod>();
-    let watch_nodes = follow(
-        reflector::reflector(
-            node_writer,
-            watcher(Api::all(client.clone()), watcher::Config::default())
-                .modify(strip_managed_fields),
-        ),
-        Feed {
-            changed: changed.clone(),
-            changes: changes_tx.clone(),
-            what: "nodes",
-        },
-        |event| match event {
-            watcher::Event::Apply(node) => Some(Change::Node(Arc::new(node))),
-            watcher::Event::Delete(node) => Some(Change::NodeGone(node.name_any())),
-            watcher::Event::InitDone => Some(Change::Relisted),
-            watcher::Event::Init | watcher::Event::InitApply(_) => None,
-        },
-    );
-    let pod_cache = pods.clone();
-    let watch_pods = follow(
-        reflector::reflector(
-            pod_writer,
-            watcher(Api::all(client.clone()), watcher::Config::default())
-                .modify(strip_managed_fields),
-        ),
-        Feed {
-            changed: changed.clone(),
-            changes: changes_tx,
-            what: "pods",
-        },
-        move |event| match event {
-            watcher::Event::Apply(pod) => Some(Change::Pod(cached(&pod_cache, pod))),
-            watcher::Event::Delete(pod) => Some(Change::PodGone(pod.uid().unwrap_or_default())),
-            watcher::Event::InitDone => Some(Change::Relisted),
-            watcher::Event::Init | watcher::Event::InitApply(_) => None,
-        },
-    );
+    let node_feed = Feed {
+        changed: changed.clone(),
+        changes: changes_tx.clone(),
+        what: "nodes",
+    };
+    let watch_nodes = follow_nodes(client.clone(), node_writer, node_feed);
+    let pod_feed = Feed {
+        changed: changed.clone(),
+        changes: changes_tx,
+        what: "pods",
+    };
+    let watch_pods = follow_pods(client.clone(), (pod_writer, pods.clone()), pod_feed);
     let binder = Binder::new(client);
     let (to_bind, jobs) = mpsc::unbounded_channel();
     let (failed_tx, failed) = mpsc::unbounded_channel();
@@ -116,6 +90,50 @@ pub async fn run_with_metrics(
         () = passes => Ok(()),
         () = binds => Ok(()),
     }
+}
+
+/// Watches every Node into `writer`'s cache, handing the changes to `feed`. The cache drops
+/// managedFields, which nothing here reads, as kube-scheduler's informers do.
+fn follow_nodes(
+    client: Client,
+    writer: reflector::store::Writer<Node>,
+    feed: Feed,
+) -> impl Future<Output = Result<(), RunError>> {
+    follow(
+        reflector::reflector(
+            writer,
+            watcher(Api::all(client), watcher::Config::default()).modify(strip_managed_fields),
+        ),
+        feed,
+        |event| match event {
+            watcher::Event::Apply(node) => Some(Change::Node(Arc::new(node))),
+            watcher::Event::Delete(node) => Some(Change::NodeGone(node.name_any())),
+            watcher::Event::InitDone => Some(Change::Relisted),
+            watcher::Event::Init | watcher::Event::InitApply(_) => None,
+        },
+    )
+}
+
+/// Watches every Pod into the cache of `writer` (read back through `cache`), handing the
+/// changes to `feed`. The cache drops managedFields, as [`follow_nodes`]'s does.
+fn follow_pods(
+    client: Client,
+    (writer, cache): (reflector::store::Writer<Pod>, Store<Pod>),
+    feed: Feed,
+) -> impl Future<Output = Result<(), RunError>> {
+    follow(
+        reflector::reflector(
+            writer,
+            watcher(Api::all(client), watcher::Config::default()).modify(strip_managed_fields),
+        ),
+        feed,
+        move |event| match event {
+            watcher::Event::Apply(pod) => Some(Change::Pod(cached(&cache, pod))),
+            watcher::Event::Delete(pod) => Some(Change::PodGone(pod.uid().unwrap_or_default())),
+            watcher::Event::InitDone => Some(Change::Relisted),
+            watcher::Event::Init | watcher::Event::InitApply(_) => None,
+        },
+    )
 }
 
 /// The reflector's own copy of `pod` (it stored the event just before handing it on), so the

@@ -14,28 +14,28 @@
 //! server does not serve is taken as present, so nothing is deleted for a kind unknown here.
 
 mod dependent;
+mod feed;
 mod graph;
 mod owner;
 
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, PartialObjectMeta};
 use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use skiff_api::resources::{RESOURCES, ResourceInfo};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::cache_ready::{CacheReady, ReadySignal, ready_channel, signal_when_listed};
+use crate::cache_ready::{CacheReady, ReadySignal, ready_channel};
 use crate::context::{ManagerConfig, drive};
 use crate::error::{Backoff, Error};
 use crate::metrics::Metrics;
 use crate::term::spawn;
+use feed::feed;
 use graph::{Graph, Located};
 
 /// The controller's name in metrics and logs.
@@ -117,6 +117,30 @@ fn api_resource(info: &ResourceInfo) -> ApiResource {
     }
 }
 
+/// What the tasks of one watched kind take: the writer of its cache, the objects its
+/// controller is woken for, and the signal that the cache has listed.
+type KindFeed = (
+    Writer<Meta>,
+    mpsc::UnboundedReceiver<ObjectRef<Meta>>,
+    ReadySignal,
+);
+
+/// The cache and wake-up channel of the kind `info`, with what its tasks take.
+fn watched_kind(info: &'static ResourceInfo) -> (Kind, KindFeed) {
+    let resource = api_resource(info);
+    let writer = Writer::<Meta>::new(resource.clone());
+    let (wake, woken) = mpsc::unbounded_channel();
+    let (listed, ready) = ready_channel();
+    let kind = Kind {
+        info,
+        ready,
+        store: writer.as_reader(),
+        resource,
+        wake,
+    };
+    (kind, (writer, woken, listed))
+}
+
 /// Starts the collector: a cache, a graph feed and a controller per served kind.
 pub(crate) fn start(
     tasks: &mut JoinSet<&'static str>,
@@ -124,22 +148,11 @@ pub(crate) fn start(
     client: &Client,
     config: &ManagerConfig,
 ) {
-    let mut kinds = Vec::new();
-    let mut parts = Vec::new();
-    for info in RESOURCES.iter().filter(|r| r.plural != "events") {
-        let resource = api_resource(info);
-        let writer = Writer::<Meta>::new(resource.clone());
-        let (wake, woken) = mpsc::unbounded_channel();
-        let (listed, ready) = ready_channel();
-        kinds.push(Kind {
-            info,
-            ready,
-            store: writer.as_reader(),
-            resource,
-            wake,
-        });
-        parts.push((writer, woken, listed));
-    }
+    let (kinds, parts): (Vec<Kind>, Vec<KindFeed>) = RESOURCES
+        .iter()
+        .filter(|r| r.plural != "events")
+        .map(watched_kind)
+        .unzip();
     let gc = Arc::new(Gc {
         client: client.clone(),
         kinds,
@@ -151,26 +164,8 @@ pub(crate) fn start(
         let Some(kind) = gc.kinds.get(k) else {
             continue;
         };
-        let run = Config::default().concurrency(config.concurrency);
-        // Every trigger, an object's own changes too, comes from `feed` through `wake`.
-        let controller = Controller::for_stream_with(
-            futures::stream::empty(),
-            kind.store.clone(),
-            kind.resource.clone(),
-        )
-        .reconcile_on(futures::stream::unfold(woken, |mut rx| async move {
-            rx.recv().await.map(|r| (r, rx))
-        }))
-        .with_config(run)
-        .run(
-            move |obj, gc| reconcile(k, obj, gc),
-            move |obj, e, gc| error_policy(k, &obj, e, &gc),
-            gc.clone(),
-        );
-        let metrics = gc.metrics.clone();
-        spawn(tasks, term, "garbage collector", async move {
-            drive(controller, NAME, &metrics).await;
-        });
+        let controller = run_controller(&gc, (k, kind), woken, config.concurrency);
+        spawn(tasks, term, "garbage collector", controller);
         let api = kind.api(client, None);
         spawn(
             tasks,
@@ -181,73 +176,34 @@ pub(crate) fn start(
     }
 }
 
-/// What the collector reads of an object: its metadata (owners, finalizers, deletion), without
-/// managedFields. The API server sends metadata only (`as=PartialObjectMetadata`), so no
-/// object is decoded whole; managedFields, which it sends as kube-apiserver does, are dropped
-/// before the cache keeps them (with every kind cached, they would be most of its memory).
-fn drop_managed_fields(object: &mut Meta) {
-    object.metadata.managed_fields = None;
-}
-
-/// Watches one kind into its cache and the graph, waking what each event concerns: the
-/// object itself when it has owners or is being deleted, and what the graph says.
-async fn feed(
-    gc: Arc<Gc>,
-    kind: usize,
-    api: Api<Meta>,
-    (writer, listed): (Writer<Meta>, ReadySignal),
-) {
-    let events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(drop_managed_fields)
-        .reflect(writer);
-    let events = signal_when_listed(events, listed);
-    let mut events = std::pin::pin!(events);
-    while let Some(event) = events.next().await {
-        let wake = {
-            let mut graph = skiff_sync::lock(&gc.graph);
-            match event {
-                Ok(watcher::Event::Apply(o)) => {
-                    let mut wake = graph.upsert(kind, &o);
-                    wake.extend(concerned(kind, &o));
-                    wake
-                }
-                // Woken at `InitDone`, once the cache holds them (a trigger for an object
-                // missing from the cache is dropped).
-                Ok(watcher::Event::InitApply(o)) => {
-                    graph.upsert(kind, &o);
-                    Vec::new()
-                }
-                Ok(watcher::Event::Delete(o)) => graph.remove(&o.uid().unwrap_or_default()),
-                Ok(watcher::Event::Init) => {
-                    graph.relist_started(kind);
-                    Vec::new()
-                }
-                Ok(watcher::Event::InitDone) => {
-                    let mut wake = graph.relist_done(kind);
-                    if let Some(k) = gc.kinds.get(kind) {
-                        wake.extend(k.store.state().iter().filter_map(|o| concerned(kind, o)));
-                    }
-                    wake
-                }
-                Err(e) => {
-                    tracing::debug!("controller-manager: garbage collector watch: {e}");
-                    Vec::new()
-                }
-            }
-        };
-        gc.wake(wake);
+/// The controller of `kind` (the `k`th), driven to its end: it reconciles an object whenever
+/// `woken` names it.
+fn run_controller(
+    gc: &Arc<Gc>,
+    (k, kind): (usize, &Kind),
+    woken: mpsc::UnboundedReceiver<ObjectRef<Meta>>,
+    concurrency: u16,
+) -> impl Future<Output = ()> + use<> {
+    let run = Config::default().concurrency(concurrency);
+    // Every trigger, an object's own changes too, comes from `feed` through `wake`.
+    let controller = Controller::for_stream_with(
+        futures::stream::empty(),
+        kind.store.clone(),
+        kind.resource.clone(),
+    )
+    .reconcile_on(futures::stream::unfold(woken, |mut rx| async move {
+        rx.recv().await.map(|r| (r, rx))
+    }))
+    .with_config(run)
+    .run(
+        move |obj, gc| reconcile(k, obj, gc),
+        move |obj, e, gc| error_policy(k, &obj, e, &gc),
+        gc.clone(),
+    );
+    let metrics = gc.metrics.clone();
+    async move {
+        drive(controller, NAME, &metrics).await;
     }
-}
-
-/// `obj` itself, if the collector may have work on it: it has owners or is being deleted.
-fn concerned(kind: usize, obj: &Meta) -> Option<Located> {
-    let concerned = !obj.owner_references().is_empty() || obj.metadata.deletion_timestamp.is_some();
-    concerned.then(|| Located {
-        kind,
-        namespace: obj.namespace(),
-        name: obj.name_any(),
-    })
 }
 
 fn key(kind: &Kind, obj: &Meta) -> String {

@@ -90,17 +90,7 @@ pub fn reconcile(
 ) -> DisruptionDecision {
     let mut notes = Vec::new();
     let old = pdb.status.clone().unwrap_or_default();
-    let counted = selected(pdb, pods).and_then(|pods| {
-        if pods.is_empty() {
-            notes.push(DisruptionNote::NoPods);
-        }
-        let (expected, desired, unmanaged) = expected_count(pdb, &pods, scales)?;
-        if !unmanaged.is_empty() {
-            notes.push(DisruptionNote::UnmanagedPods(unmanaged));
-        }
-        Ok((pods, expected, desired))
-    });
-    let (pods, expected, desired) = match counted {
+    let (pods, expected, desired) = match selected_and_expected(pdb, pods, scales, &mut notes) {
         Ok(counted) => counted,
         Err(e) => {
             notes.push(DisruptionNote::Failed(e.to_string()));
@@ -128,22 +118,45 @@ pub fn reconcile(
         observed_generation: pdb.metadata.generation,
         conditions: old.conditions.clone(),
     };
-    let (cond_status, reason) = if allowed > 0 {
+    DisruptionDecision {
+        status: with_sufficiency(status, pdb.metadata.generation, now),
+        recheck_at,
+        notes,
+    }
+}
+
+/// The pods `pdb` selects, `expectedPods` and `desiredHealthy`; notes a budget that selects
+/// no pod and the pods no controller counts.
+fn selected_and_expected<'a>(
+    pdb: &PodDisruptionBudget,
+    pods: &'a [impl std::borrow::Borrow<Pod>],
+    scales: &BTreeMap<String, ControllerScale>,
+    notes: &mut Vec<DisruptionNote>,
+) -> Result<(Vec<&'a Pod>, i32, i32), Error> {
+    let pods = selected(pdb, pods)?;
+    if pods.is_empty() {
+        notes.push(DisruptionNote::NoPods);
+    }
+    let (expected, desired, unmanaged) = expected_count(pdb, &pods, scales)?;
+    if !unmanaged.is_empty() {
+        notes.push(DisruptionNote::UnmanagedPods(unmanaged));
+    }
+    Ok((pods, expected, desired))
+}
+
+/// `status` with `DisruptionAllowed`: True (`SufficientPods`) when it allows a disruption,
+/// else False (`InsufficientPods`).
+fn with_sufficiency(
+    status: PodDisruptionBudgetStatus,
+    generation: Option<i64>,
+    now: i64,
+) -> PodDisruptionBudgetStatus {
+    let (cond_status, reason) = if status.disruptions_allowed > 0 {
         ("True", "SufficientPods")
     } else {
         ("False", "InsufficientPods")
     };
-    let status = with_condition(
-        status,
-        pdb.metadata.generation,
-        (cond_status, reason, ""),
-        now,
-    );
-    DisruptionDecision {
-        status,
-        recheck_at,
-        notes,
-    }
+    with_condition(status, generation, (cond_status, reason, ""), now)
 }
 
 /// `getExpectedPodCount`: (expectedPods, desiredHealthy, unmanaged pod names).

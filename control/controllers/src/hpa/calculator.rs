@@ -42,6 +42,16 @@ struct Groups {
     missing: BTreeSet<String>,
 }
 
+impl Groups {
+    /// Whether the usage ratio asks to scale up while some pods are unready (kube then
+    /// counts those as using nothing).
+    fn scale_up_with_unready(&self, usage_ratio: f64) -> bool {
+        !self.unready.is_empty() && usage_ratio > 1.0
+    }
+}
+
+/// Sorts `pods` as kube's `groupPods`: ready with a sample, unready (pending, or a CPU
+/// sample from their start-up), missing a sample; terminating and failed pods are ignored.
 fn group(
     pods: &[&Pod],
     usage: &BTreeMap<String, (f64, &PodUsage)>,
@@ -106,10 +116,7 @@ pub fn replicas(
     samples: &[PodUsage],
     now: i64,
 ) -> Result<Proposal, MetricProblem> {
-    let usage: BTreeMap<String, (f64, &PodUsage)> = samples
-        .iter()
-        .filter_map(|s| Some((s.pod.clone(), (s.usage(resource)?, s))))
-        .collect();
+    let usage = usage_by_pod(samples, resource);
     if pods.is_empty() {
         return Err(MetricProblem::NoPods);
     }
@@ -129,29 +136,13 @@ pub fn replicas(
         utilization,
         average_milli: average,
     };
-    let scale_up_with_unready = !groups.unready.is_empty() && usage_ratio > 1.0;
-    if !scale_up_with_unready && groups.missing.is_empty() {
+    if !groups.scale_up_with_unready(usage_ratio) && groups.missing.is_empty() {
         if (1.0 - usage_ratio).abs() <= TOLERANCE {
             return Ok(proposal(current));
         }
         return Ok(proposal(ceil(usage_ratio * groups.ready as f64)));
     }
-    // Pods without a sample count as using their request (scaling down) or nothing (up);
-    // unready pods count as using nothing when scaling up.
-    for name in &groups.missing {
-        let assumed = match (usage_ratio < 1.0, target, &requests) {
-            (false, _, _) => 0.0,
-            (true, Target::Utilization(_), Some(r)) => r.get(name).copied().unwrap_or(0.0),
-            (true, Target::AverageValue(v), _) => v,
-            (true, Target::Utilization(_), None) => 0.0,
-        };
-        values.insert(name.clone(), assumed);
-    }
-    if scale_up_with_unready {
-        for name in &groups.unready {
-            values.insert(name.clone(), 0.0);
-        }
-    }
+    assume_unmeasured(&mut values, &groups, usage_ratio, target, requests.as_ref());
     let (new_ratio, _, _) = ratio_of(&values);
     Ok(proposal(rebalanced(
         current,
@@ -159,6 +150,40 @@ pub fn replicas(
         new_ratio,
         values.len(),
     )))
+}
+
+/// Each pod's sample of `resource` (its usage and the sample), by pod name.
+fn usage_by_pod(samples: &[PodUsage], resource: Resource) -> BTreeMap<String, (f64, &PodUsage)> {
+    samples
+        .iter()
+        .filter_map(|s| Some((s.pod.clone(), (s.usage(resource)?, s))))
+        .collect()
+}
+
+/// Records the usage assumed for the pods without a counted sample: a pod missing one uses
+/// its request (or the target value) when scaling down and nothing when scaling up; an
+/// unready pod uses nothing when scaling up.
+fn assume_unmeasured(
+    values: &mut BTreeMap<String, f64>,
+    groups: &Groups,
+    usage_ratio: f64,
+    target: Target,
+    requests: Option<&BTreeMap<String, f64>>,
+) {
+    for name in &groups.missing {
+        let assumed = match (usage_ratio < 1.0, target, requests) {
+            (false, _, _) => 0.0,
+            (true, Target::Utilization(_), Some(r)) => r.get(name).copied().unwrap_or(0.0),
+            (true, Target::AverageValue(v), _) => v,
+            (true, Target::Utilization(_), None) => 0.0,
+        };
+        values.insert(name.clone(), assumed);
+    }
+    if groups.scale_up_with_unready(usage_ratio) {
+        for name in &groups.unready {
+            values.insert(name.clone(), 0.0);
+        }
+    }
 }
 
 /// The usage of the pods that count: alive, ready, not being deleted, not failed.

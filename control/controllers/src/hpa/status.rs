@@ -137,6 +137,66 @@ fn metric_status(resource: Resource, p: &Proposal) -> MetricStatus {
     }
 }
 
+/// One metric's proposal with its resource and its name in messages, or the event reason
+/// and message saying why the metric gives none.
+fn propose(
+    spec: &MetricSpec,
+    current: i32,
+    pods: &[&Pod],
+    input: &HpaInput,
+) -> Result<(Resource, Proposal, String), (&'static str, String)> {
+    parse_spec(spec).and_then(|(resource, target, name)| {
+        let usage = input.metrics.map_err(|why| MetricProblem::Unavailable {
+            resource,
+            why: why.to_owned(),
+        });
+        let what = match target {
+            Target::Utilization(_) => "utilization",
+            Target::AverageValue(_) => "usage",
+        };
+        usage
+            .and_then(|u| replicas(current, target, resource, pods, u, input.now))
+            .map(|p| (resource, p, name))
+            .map_err(|e| {
+                (
+                    "FailedGetResourceMetric",
+                    format!("failed to get {} {what}: {e}", resource.name()),
+                )
+            })
+    })
+}
+
+/// `message` as the summary of invalid metrics names it: prefixed with the resource whose
+/// value could not be had, when the spec names one.
+fn wrapped_error(spec: &MetricSpec, message: &str) -> String {
+    match spec.resource.as_ref() {
+        Some(r) => format!("failed to get {} resource metric value: {message}", r.name),
+        None => message.to_owned(),
+    }
+}
+
+/// The first unusable metric: the event reason, its message and the message as wrapped
+/// for the summary.
+type FirstError = (&'static str, String, String);
+
+/// Sets ScalingActive False for the `first` unusable metric and answers the
+/// FailedComputeMetricsReplicas event counting `invalid` of `total` metrics.
+fn invalid_metrics(
+    conds: &mut Conditions,
+    (reason, message, wrapped): FirstError,
+    invalid: usize,
+    total: usize,
+) -> HpaEvent {
+    conds.set(
+        "ScalingActive",
+        ("False", reason),
+        &format!("the HPA was unable to compute the replica count: {message}"),
+    );
+    let summary =
+        format!("invalid metrics ({invalid} invalid out of {total}), first error is: {wrapped}");
+    HpaEvent::warning("FailedComputeMetricsReplicas", summary)
+}
+
 /// Every metric's proposal; the highest wins (kube's `computeReplicasForMetrics`). Sets
 /// ScalingActive; answers (replicas, metric name, statuses, events) or the failure.
 pub(super) fn from_metrics(
@@ -147,28 +207,9 @@ pub(super) fn from_metrics(
     conds: &mut Conditions,
 ) -> Result<(i32, String, Vec<MetricStatus>, Vec<HpaEvent>), Note> {
     let (mut best, mut statuses, mut events) = (None::<(i32, String)>, Vec::new(), Vec::new());
-    let (mut invalid, mut first) = (0, None);
+    let (mut invalid, mut first) = (0, None::<FirstError>);
     for spec in specs {
-        let computed = parse_spec(spec).and_then(|(resource, target, name)| {
-            let usage = input.metrics.map_err(|why| MetricProblem::Unavailable {
-                resource,
-                why: why.to_owned(),
-            });
-            let what = match target {
-                Target::Utilization(_) => "utilization",
-                Target::AverageValue(_) => "usage",
-            };
-            usage
-                .and_then(|u| replicas(current, target, resource, pods, u, input.now))
-                .map(|p| (resource, p, name))
-                .map_err(|e| {
-                    (
-                        "FailedGetResourceMetric",
-                        format!("failed to get {} {what}: {e}", resource.name()),
-                    )
-                })
-        });
-        match computed {
+        match propose(spec, current, pods, input) {
             Ok((resource, p, name)) => {
                 statuses.push(metric_status(resource, &p));
                 if best.as_ref().is_none_or(|(r, _)| p.replicas > *r) {
@@ -177,29 +218,15 @@ pub(super) fn from_metrics(
             }
             Err((reason, message)) => {
                 events.push(HpaEvent::warning(reason, message.clone()));
-                let wrapped = match spec.resource.as_ref() {
-                    Some(r) => format!("failed to get {} resource metric value: {message}", r.name),
-                    None => message.clone(),
-                };
+                let wrapped = wrapped_error(spec, &message);
                 first.get_or_insert((reason, message, wrapped));
                 invalid += 1;
             }
         }
     }
     let proposed = best.as_ref().map_or(0, |(r, _)| *r);
-    if let Some((reason, message, wrapped)) =
-        first.filter(|_| invalid >= specs.len() || proposed < current)
-    {
-        conds.set(
-            "ScalingActive",
-            ("False", reason),
-            &format!("the HPA was unable to compute the replica count: {message}"),
-        );
-        let summary = format!(
-            "invalid metrics ({invalid} invalid out of {}), first error is: {wrapped}",
-            specs.len()
-        );
-        events.push(HpaEvent::warning("FailedComputeMetricsReplicas", summary));
+    if let Some(first) = first.filter(|_| invalid >= specs.len() || proposed < current) {
+        events.push(invalid_metrics(conds, first, invalid, specs.len()));
         return Err(Note { events, statuses });
     }
     let (replicas, name) = best.unwrap_or((current, String::new()));

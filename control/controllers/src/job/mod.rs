@@ -58,11 +58,7 @@ pub fn reconcile(
         kind: "Job",
         field: "spec",
     })?;
-    let owned: Vec<&Pod> = pods
-        .iter()
-        .map(std::borrow::Borrow::borrow)
-        .filter(|p: &&Pod| controller_ref(&p.metadata).is_some_and(|r| r.uid == uid))
-        .collect();
+    let owned = controlled_by(pods, uid);
     let mut status = job.status.clone().unwrap_or_default();
     let mut plan = JobPlan {
         remove_finalizer: tracking::track_finished(&owned, &mut status),
@@ -74,24 +70,10 @@ pub fn reconcile(
         return Ok(stop_all(plan, status, &active));
     }
     let suspended = spec.suspend.unwrap_or(false);
-    conditions::suspension(&mut status, suspended, now);
-    if !suspended && status.start_time.is_none() {
-        status.start_time = Some(time_at(now));
-    }
-    let start = status.start_time.as_ref().map(secs);
-    let deadline = spec
-        .active_deadline_seconds
-        .zip(start)
-        .map(|(d, s)| s + d)
-        .filter(|_| !suspended);
+    let deadline = start_and_deadline(spec, &mut status, suspended, now);
     let counted = !tracking::pending(&status);
     if let Some(why) = failing(spec, &status, deadline, now) {
-        // The reason is fixed now (FailureTarget); Failed follows once every pod is counted,
-        // so the pods deleted here cannot turn a deadline into a backoff limit.
-        conditions::set_failure_target(&mut status, why, now);
-        if counted {
-            set_condition(&mut status, why, now);
-        }
+        mark_failing(&mut status, why, counted, now);
         return Ok(stop_all(plan, status, &active));
     }
     let (succeeded, _) = tracking::totals(&status);
@@ -114,6 +96,43 @@ pub fn reconcile(
     status.ready = Some(count(active.iter().filter(|p| is_pod_ready(p)).count()));
     plan.status = status;
     Ok(plan)
+}
+
+/// The pods of `pods` whose controller reference names the Job `uid`.
+fn controlled_by<'a>(pods: &'a [impl std::borrow::Borrow<Pod>], uid: &str) -> Vec<&'a Pod> {
+    pods.iter()
+        .map(std::borrow::Borrow::borrow)
+        .filter(|p: &&Pod| controller_ref(&p.metadata).is_some_and(|r| r.uid == uid))
+        .collect()
+}
+
+/// Records whether the Job is suspended, starts its clock when it first runs, and answers
+/// its active deadline (none while suspended).
+fn start_and_deadline(
+    spec: &JobSpec,
+    status: &mut JobStatus,
+    suspended: bool,
+    now: i64,
+) -> Option<i64> {
+    conditions::suspension(status, suspended, now);
+    if !suspended && status.start_time.is_none() {
+        status.start_time = Some(time_at(now));
+    }
+    let start = status.start_time.as_ref().map(secs);
+    spec.active_deadline_seconds
+        .zip(start)
+        .map(|(d, s)| s + d)
+        .filter(|_| !suspended)
+}
+
+/// Records why the Job fails: the reason is fixed now (FailureTarget); Failed follows once
+/// every pod is `counted`, so the pods deleted now cannot turn a deadline into a backoff
+/// limit.
+fn mark_failing(status: &mut JobStatus, why: Finish, counted: bool, now: i64) {
+    conditions::set_failure_target(status, why, now);
+    if counted {
+        set_condition(status, why, now);
+    }
 }
 
 /// A Job finished at `at`: delete it once `ttlSecondsAfterFinished` has passed, else look
