@@ -214,9 +214,23 @@ pub(crate) fn authorize(
         }
         Identity::Node(node) => node,
     };
-    let plural = request.info.plural;
+    if node_may(node, request, object, body) {
+        Ok(())
+    } else {
+        Err(forbidden(who, request))
+    }
+}
+
+/// The node rules: whether node `node` may make `request` (`object`: the stored target,
+/// `body`: the decoded body of a write).
+fn node_may(
+    node: &str,
+    request: &ResourceRequest,
+    object: Option<&Value>,
+    body: Option<&Value>,
+) -> bool {
     let name = request.name.as_deref();
-    let allowed = match plural {
+    match request.info.plural {
         // Writes and gets only of its own Node. Every Node may be listed and watched: the
         // overlay (`node/overlay`) routes pod IPs by each Node's podCIDR, address and overlay
         // port (Kubernetes' `system:node` role lists and watches all Nodes too).
@@ -256,11 +270,6 @@ pub(crate) fn authorize(
         // Patch: a repeated event bumps the count of the one posted before (system:node may).
         "events" => matches!(request.verb, Verb::Create | Verb::Patch),
         _ => false,
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(forbidden(who, request))
     }
 }
 

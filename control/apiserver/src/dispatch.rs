@@ -10,6 +10,7 @@ use skiff_respond::{Body, read_body};
 
 use super::auth::{self, Identity};
 use super::request::{self, ResourceRequest, Verb};
+use super::writes::Written;
 use super::{
     ApiServer, Format, body, deletes, node_proxy, rbac, request_metrics, resource_metrics, respond,
     reviews, sa_tokens, writes,
@@ -170,27 +171,18 @@ impl ApiServer {
                 format,
                 self.watch(resource, format, http2).await?,
             )),
-            Verb::Create => {
-                let schema = body::BodySchema::of(content_type);
+            Verb::Create | Verb::Update | Verb::Patch => {
                 let written = self
-                    .create_body(resource, parsed_body.unwrap_or_default(), schema)
+                    .create_update_or_patch(resource, parsed_body, body, content_type)
                     .await?;
                 Ok(respond::written(resource, format, written))
             }
-            Verb::Update => {
-                let schema = body::BodySchema::of(content_type);
-                let written = self
-                    .update_body(resource, parsed_body.unwrap_or_default(), schema)
-                    .await?;
-                Ok(respond::written(resource, format, written))
-            }
-            Verb::Patch => {
-                let written = self.patch(resource, body, content_type).await?;
-                Ok(respond::written(resource, format, written))
-            }
-            Verb::Delete => {
+            Verb::Delete | Verb::DeleteCollection => {
                 let options = deletes::DeleteOptions::from(resource, parsed_body.as_ref());
-                let deleted = self.delete(resource, &options).await?;
+                let deleted = match resource.verb {
+                    Verb::DeleteCollection => self.delete_collection(resource, &options).await?,
+                    _ => self.delete(resource, &options).await?,
+                };
                 Ok(respond::object(
                     StatusCode::OK,
                     resource,
@@ -198,15 +190,30 @@ impl ApiServer {
                     deleted,
                 ))
             }
-            Verb::DeleteCollection => {
-                let options = deletes::DeleteOptions::from(resource, parsed_body.as_ref());
-                Ok(respond::object(
-                    StatusCode::OK,
-                    resource,
-                    format.untabled(),
-                    self.delete_collection(resource, &options).await?,
-                ))
+        }
+    }
+
+    /// A create, update or patch (by `resource.verb`): a create or update writes the decoded
+    /// `parsed_body`, a patch applies the raw `body` as `content_type` says.
+    async fn create_update_or_patch(
+        &self,
+        resource: &ResourceRequest,
+        parsed_body: Option<serde_json::Value>,
+        body: &[u8],
+        content_type: &str,
+    ) -> Result<Written, ApiError> {
+        match resource.verb {
+            Verb::Create => {
+                let schema = body::BodySchema::of(content_type);
+                self.create_body(resource, parsed_body.unwrap_or_default(), schema)
+                    .await
             }
+            Verb::Update => {
+                let schema = body::BodySchema::of(content_type);
+                self.update_body(resource, parsed_body.unwrap_or_default(), schema)
+                    .await
+            }
+            _ => self.patch(resource, body, content_type).await,
         }
     }
 }

@@ -49,6 +49,8 @@ pub(crate) struct JoinBundle {
 pub(crate) const PATH_JOIN_BUNDLE: &str = "/raft/join-bundle";
 
 impl Router {
+    /// Serves one request on the replica's HTTPS endpoint: the CA, peer traffic, node joins,
+    /// node certificates, node tunnels and the store API here, the rest by the Kubernetes API.
     pub(crate) async fn handle(
         &self,
         request: Request<Incoming>,
@@ -63,33 +65,7 @@ impl Router {
             );
         }
         if path.starts_with("/raft/") {
-            let presented = request
-                .headers()
-                .get(PEER_AUTH_HEADER)
-                .map(|v| v.as_bytes())
-                .unwrap_or_default();
-            if !ct_eq(presented, self.peer_secret.as_bytes()) {
-                tracing::warn!("refused {path} from {peer}: it presented a wrong cluster token");
-                return respond::text(
-                    StatusCode::UNAUTHORIZED,
-                    "wrong cluster token: this replica belongs to another cluster or the token is mistyped",
-                );
-            }
-            if path == PATH_STREAM {
-                return accept_stream(self.replica.clone(), request, self.shutdown.clone());
-            }
-            if path.starts_with(skiff_apiserver::REGISTRY_PEER_PREFIX) {
-                return self.api.serve_registry_peer(request).await;
-            }
-            if path == PATH_JOIN_BUNDLE {
-                tracing::info!("handing the join bundle to {peer}");
-                return respond::bytes(
-                    StatusCode::OK,
-                    "application/octet-stream",
-                    codec::encode(&self.join_bundle),
-                );
-            }
-            return handle_peer_request(&self.replica, &path, request).await;
+            return self.handle_peer(request, &path, peer).await;
         }
         if path == PATH_NODE_JOIN {
             let join = NodeJoin {
@@ -119,6 +95,44 @@ impl Router {
             return kv_api::handle(&self.replica, rest, request).await;
         }
         self.api.handle(request).await
+    }
+
+    /// Serves a request under `/raft/` from another replica: refused unless it presents the
+    /// cluster secret; then the raft stream, the registry's peer traffic, the join bundle, or
+    /// the replica's peer API.
+    async fn handle_peer(
+        &self,
+        request: Request<Incoming>,
+        path: &str,
+        peer: SocketAddr,
+    ) -> Response<Body> {
+        let presented = request
+            .headers()
+            .get(PEER_AUTH_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !ct_eq(presented, self.peer_secret.as_bytes()) {
+            tracing::warn!("refused {path} from {peer}: it presented a wrong cluster token");
+            return respond::text(
+                StatusCode::UNAUTHORIZED,
+                "wrong cluster token: this replica belongs to another cluster or the token is mistyped",
+            );
+        }
+        if path == PATH_STREAM {
+            return accept_stream(self.replica.clone(), request, self.shutdown.clone());
+        }
+        if path.starts_with(skiff_apiserver::REGISTRY_PEER_PREFIX) {
+            return self.api.serve_registry_peer(request).await;
+        }
+        if path == PATH_JOIN_BUNDLE {
+            tracing::info!("handing the join bundle to {peer}");
+            return respond::bytes(
+                StatusCode::OK,
+                "application/octet-stream",
+                codec::encode(&self.join_bundle),
+            );
+        }
+        handle_peer_request(&self.replica, path, request).await
     }
 
     fn is_admin(&self, request: &Request<Incoming>) -> bool {

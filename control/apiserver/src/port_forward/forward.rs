@@ -10,6 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -122,14 +123,7 @@ async fn exchange<O: Downstream>(
         .sender(&node)
         .ok_or_else(|| ForwardError::NoTunnel(node.clone()))?;
     let body = upload.map_or_else(TunnelRequestBody::new, TunnelRequestBody::streaming);
-    let request = Request::post(format!(
-        "/portForward/{}/{}/{port}",
-        pod.namespace, pod.name
-    ))
-    .header(header::HOST, &node)
-    .header(POD_UID_HEADER, &pod.uid)
-    .header(POD_IP_HEADER, &pod.ip)
-    .body(body)?;
+    let request = forward_request(pod, port, body)?;
     let lost = |source| ForwardError::Tunnel {
         node: node.clone(),
         source,
@@ -143,16 +137,47 @@ async fn exchange<O: Downstream>(
         () = reset.cancelled() => return Ok(()),
     };
     if answer.status() != StatusCode::OK {
-        let text = Limited::new(answer.into_body(), MAX_REFUSAL)
-            .collect()
-            .await;
-        let text = text.map_or_else(
-            |e| format!("reading the node's answer: {e}"),
-            |b| String::from_utf8_lossy(&b.to_bytes()).trim().to_owned(),
-        );
-        return Err(ForwardError::Agent(text));
+        return Err(ForwardError::Agent(refusal(answer.into_body()).await));
     }
-    let mut body = answer.into_body();
+    copy_answer(answer.into_body(), &reset, &out)
+        .await
+        .map_err(lost)
+}
+
+/// The agent's request for one connection: `POST /portForward/<ns>/<pod>/<port>` to the pod's
+/// node, naming the pod's uid and IP, whose body is what kubectl sends.
+fn forward_request(
+    pod: &PodTarget,
+    port: u16,
+    body: TunnelRequestBody,
+) -> Result<Request<TunnelRequestBody>, http::Error> {
+    Request::post(format!(
+        "/portForward/{}/{}/{port}",
+        pod.namespace, pod.name
+    ))
+    .header(header::HOST, &pod.node)
+    .header(POD_UID_HEADER, &pod.uid)
+    .header(POD_IP_HEADER, &pod.ip)
+    .body(body)
+}
+
+/// The agent's refusal in its own words (up to [`MAX_REFUSAL`] bytes), or why it could not
+/// be read.
+async fn refusal(body: Incoming) -> String {
+    let text = Limited::new(body, MAX_REFUSAL).collect().await;
+    text.map_or_else(
+        |e| format!("reading the node's answer: {e}"),
+        |b| String::from_utf8_lossy(&b.to_bytes()).trim().to_owned(),
+    )
+}
+
+/// Copies the agent's answer to the client until it ends (then tells the client so), kubectl
+/// resets the stream, or the client is gone. An error is the tunnel's.
+async fn copy_answer<O: Downstream>(
+    mut body: Incoming,
+    reset: &CancellationToken,
+    out: &O,
+) -> Result<(), hyper::Error> {
     loop {
         let frame = tokio::select! {
             frame = body.frame() => frame,
@@ -160,7 +185,7 @@ async fn exchange<O: Downstream>(
             () = reset.cancelled() => return Ok(()),
         };
         let Some(frame) = frame else { break };
-        let frame = frame.map_err(lost)?;
+        let frame = frame?;
         if let Ok(chunk) = frame.into_data()
             && out.send(chunk).await.is_err()
         {

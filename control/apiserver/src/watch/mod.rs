@@ -197,42 +197,9 @@ impl ApiServer {
     {
         let filter = Filter::from_request(request)?;
         let mut queue = VecDeque::new();
-        let start = match request.query.resource_version.as_deref() {
-            // No revision: the current state first, as ADDED events, then changes after it.
-            None | Some("") | Some("0") => {
-                let mut list_request = request.clone();
-                list_request.query.limit = None;
-                list_request.query.continue_token = None;
-                let (items, list_meta) = self.list(&list_request).await?;
-                for item in items {
-                    queue.push_back(Queued::Built(json!({ "type": "ADDED", "object": item })));
-                }
-                list_meta["resourceVersion"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0)
-            }
-            Some(rv) => rv
-                .parse::<u64>()
-                .map_err(|_| ApiError::bad_request(format!("invalid resource version {rv:?}")))?,
-        };
+        let start = self.watch_start(request, &mut queue).await?;
         let prefix = request.info.namespace_prefix(request.namespace.as_deref());
-        let watcher = match self.objects.replica.watch(&prefix, start) {
-            Ok(w) => Some(w),
-            Err(WatchError::Expired {
-                requested,
-                compacted,
-            }) => {
-                let status = ApiError::expired(format!(
-                    "too old resource version: {requested} ({compacted})"
-                ));
-                queue.push_back(Queued::Built(
-                    json!({ "type": "ERROR", "object": status.to_json() }),
-                ));
-                None
-            }
-            Err(e) => return Err(ApiError::unavailable(e.to_string())),
-        };
+        let watcher = self.store_watcher(&prefix, start, &mut queue)?;
         let timeout = request
             .query
             .timeout_seconds
@@ -258,5 +225,60 @@ impl ApiServer {
             let line = state.next_frame().await?;
             Some((Ok(Frame::data(line)), state))
         }))
+    }
+
+    /// The revision a watch starts after: the request's resource version or, without one (or
+    /// with "0"), the revision of a list of the current state, whose items are queued first
+    /// as ADDED events.
+    async fn watch_start(
+        &self,
+        request: &ResourceRequest,
+        queue: &mut VecDeque<Queued>,
+    ) -> Result<u64, ApiError> {
+        match request.query.resource_version.as_deref() {
+            // No revision: the current state first, as ADDED events, then changes after it.
+            None | Some("") | Some("0") => {
+                let mut list_request = request.clone();
+                list_request.query.limit = None;
+                list_request.query.continue_token = None;
+                let (items, list_meta) = self.list(&list_request).await?;
+                for item in items {
+                    queue.push_back(Queued::Built(json!({ "type": "ADDED", "object": item })));
+                }
+                Ok(list_meta["resourceVersion"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0))
+            }
+            Some(rv) => rv
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version {rv:?}"))),
+        }
+    }
+
+    /// The store watch of `prefix` after `start`; `None` (with an ERROR event queued) when
+    /// `start` is already compacted away.
+    fn store_watcher(
+        &self,
+        prefix: &str,
+        start: u64,
+        queue: &mut VecDeque<Queued>,
+    ) -> Result<Option<Watcher>, ApiError> {
+        match self.objects.replica.watch(prefix, start) {
+            Ok(w) => Ok(Some(w)),
+            Err(WatchError::Expired {
+                requested,
+                compacted,
+            }) => {
+                let status = ApiError::expired(format!(
+                    "too old resource version: {requested} ({compacted})"
+                ));
+                queue.push_back(Queued::Built(
+                    json!({ "type": "ERROR", "object": status.to_json() }),
+                ));
+                Ok(None)
+            }
+            Err(e) => Err(ApiError::unavailable(e.to_string())),
+        }
     }
 }
