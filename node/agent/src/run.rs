@@ -7,21 +7,24 @@
 //! and the node proxy (`skiff-proxy`: Service IPs, NodePorts on the node's address) until
 //! shutdown, owning and awaiting every task.
 
-use crate::client::client;
+mod identity;
+
 use crate::client::endpoints::ReplicaFollower;
+use crate::client::{Replicas, client};
 use crate::credential::Credential;
 use crate::host;
-use crate::join::join;
 use crate::metrics::{RestartCounts, Sampler};
 use crate::node_object::NodeFacts;
 use crate::node_sync::NodeSync;
-use crate::options::{Access, AgentError, AgentOptions};
+use crate::options::{AgentError, AgentOptions};
 use crate::pods::PodManager;
 use crate::pods::ips::Cidr;
 use crate::pods::task::PodSettings;
 use crate::tunnel::{NodeLogs, StatsSource, TunnelConfig, keep_tunnels};
 use crate::worker::WorkerConfig;
-use skiff_overlay::{NodeIdentity, Overlay, OverlayConfig, OverlayError};
+use identity::{credential, node_ip, overlay_identity, saves_credential};
+use skiff_api::k8s_openapi::api::core::v1::Node;
+use skiff_overlay::{NodeIdentity, Overlay, OverlayConfig};
 use skiff_proxy::{Proxy, ProxyConfig};
 use skiff_runtime_wasm::engine::PoolingConfig;
 use skiff_runtime_wasm::image::BuiltinRegistry;
@@ -48,24 +51,11 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
     };
     // The node proxy routes the overlay's flows to Service IPs and serves NodePorts.
     let proxy = Proxy::new();
-    let overlay_config = OverlayConfig {
-        identity,
-        listen: SocketAddr::new(node_ip, options.overlay_port),
-        tables: Arc::default(),
-        router: Some(Arc::new(proxy.clone())),
-    };
-    let (overlay, overlay_addr) = Overlay::bind(overlay_config, shutdown.clone()).await?;
-    let mut facts = host::facts(&options.node_name, node_ip);
-    facts.max_pods = options.max_pods;
-    facts.overlay_port = Some(overlay_addr.port());
+    let listen = SocketAddr::new(node_ip, options.overlay_port);
+    let (overlay, overlay_addr) = bind_overlay(identity, listen, &proxy, &shutdown).await?;
+    let facts = node_facts(&options, node_ip, overlay_addr.port());
     let (cidr_tx, cidr_rx) = watch::channel(None);
-    let node_sync = NodeSync {
-        client: client.clone(),
-        facts: facts.clone(),
-        lease_period: options.lease_period,
-        status_period: options.node_status_period,
-        pod_cidr: cidr_tx,
-    };
+    let node_sync = node_sync(&options, &client, &facts, cidr_tx);
     let Some(node) = node_sync
         .register_until_done(&shutdown)
         .await
@@ -85,69 +75,153 @@ pub async fn run(options: AgentOptions, shutdown: CancellationToken) -> Result<(
         pod_cidr: cidr_rx,
         default_cidr,
     };
-    let (servers_tx, servers_rx) = watch::channel(replicas.urls());
-    let follower = ReplicaFollower {
-        client: pods.client.clone(),
-        replicas: replicas.clone(),
-        fallback: credential.servers.first().cloned(),
-        publish: servers_tx,
-        save: saves_credential(&options).then(|| (options.data_dir.clone(), credential.clone())),
-    };
-    let sampler = Arc::new(Sampler::new(
-        rt.clone(),
-        &options.node_name,
-        options.metrics_period,
+    let loops = Loops {
+        node_sync,
+        node,
+        pods,
+        rt,
         restarts,
-    ));
-    let tunnels = tunnel_config(&credential, servers_rx, &sampler, &pods);
-    let logs = NodeLogs::new(rt.clone(), options.data_dir.join("pods"));
-    let tunnels = keep_tunnels(tunnels, Arc::new(logs), shutdown.clone());
-    tracing::info!(node = %options.node_name, server = %replicas.current(), "agent running");
-    tracing::info!(node = %options.node_name, %overlay_addr, "pod network listening for tunnels");
-    let proxy_config = ProxyConfig {
-        node: options.node_name.clone(),
+        replicas,
+        overlay,
+        overlay_addr,
+        proxy,
         node_ip,
     };
-    let proxy = skiff_proxy::run(
-        proxy,
-        overlay.clone(),
-        pods.client.clone(),
-        proxy_config,
-        shutdown.clone(),
-    );
-    // The one owner of the agent's seven loops: all end when `shutdown` fires.
-    let overlay = overlay.run(pods.client.clone());
-    let (_, _, _, tunnels, (), (), ()) = tokio::join!(
-        node_sync.run(node, shutdown.clone()),
-        pods.run(shutdown.clone()),
-        follower.run(shutdown.clone()),
-        tunnels,
-        sampler.run(shutdown.clone()),
-        overlay,
-        proxy,
-    );
-    if let Err(e) = tunnels {
-        tracing::error!("no tunnel to the control plane (kubectl logs will not work): {e}");
-    }
-    rt.shutdown(Duration::ZERO).await;
+    loops
+        .run_until_shutdown(&options, &credential, shutdown)
+        .await;
     Ok(())
 }
 
-/// The node's address: `--node-ip`, or this host's address on the route towards the first
-/// server of the credential (loopback when it names none).
-fn node_ip(options: &AgentOptions, credential: &Credential) -> IpAddr {
-    if let Some(ip) = options.node_ip {
-        return ip;
+/// What the agent holds once its Node is registered: the parts its seven loops are made of.
+struct Loops {
+    node_sync: NodeSync,
+    /// The Node as registered, where the Node loop starts.
+    node: Node,
+    pods: PodManager,
+    rt: Runtime,
+    /// The restart counts the pod tasks write and the metrics page reads.
+    restarts: Arc<RestartCounts>,
+    replicas: Replicas,
+    overlay: Overlay,
+    /// Where the overlay's tunnel listener is bound.
+    overlay_addr: SocketAddr,
+    /// The node proxy, the overlay's router, not yet running.
+    proxy: Proxy,
+    node_ip: IpAddr,
+}
+
+impl Loops {
+    /// Runs the Node loop, the pod manager, the replica follower, the tunnels, the metrics
+    /// sampler, the overlay and the node proxy until `shutdown` fires, then shuts the runtime
+    /// down.
+    async fn run_until_shutdown(
+        self,
+        options: &AgentOptions,
+        credential: &Credential,
+        shutdown: CancellationToken,
+    ) {
+        let (pods, rt, replicas) = (self.pods, self.rt, self.replicas);
+        let (servers_tx, servers_rx) = watch::channel(replicas.urls());
+        let follower = replica_follower(options, credential, &pods, &replicas, servers_tx);
+        let sampler = Arc::new(Sampler::new(
+            rt.clone(),
+            &options.node_name,
+            options.metrics_period,
+            self.restarts,
+        ));
+        let tunnels = tunnel_config(credential, servers_rx, &sampler, &pods);
+        let logs = NodeLogs::new(rt.clone(), options.data_dir.join("pods"));
+        let tunnels = keep_tunnels(tunnels, Arc::new(logs), shutdown.clone());
+        tracing::info!(node = %options.node_name, server = %replicas.current(), "agent running");
+        let overlay_addr = self.overlay_addr;
+        tracing::info!(node = %options.node_name, %overlay_addr, "pod network listening for tunnels");
+        let proxy_config = ProxyConfig {
+            node: options.node_name.clone(),
+            node_ip: self.node_ip,
+        };
+        let proxy = skiff_proxy::run(
+            self.proxy,
+            self.overlay.clone(),
+            pods.client.clone(),
+            proxy_config,
+            shutdown.clone(),
+        );
+        // The one owner of the agent's seven loops: all end when `shutdown` fires.
+        let overlay = self.overlay.run(pods.client.clone());
+        let (_, _, _, tunnels, (), (), ()) = tokio::join!(
+            self.node_sync.run(self.node, shutdown.clone()),
+            pods.run(shutdown.clone()),
+            follower.run(shutdown.clone()),
+            tunnels,
+            sampler.run(shutdown.clone()),
+            overlay,
+            proxy,
+        );
+        if let Err(e) = tunnels {
+            tracing::error!("no tunnel to the control plane (kubectl logs will not work): {e}");
+        }
+        rt.shutdown(Duration::ZERO).await;
     }
-    let server = credential
-        .servers
-        .first()
-        .and_then(|s| s.parse::<http::Uri>().ok());
-    let server_host = server
-        .as_ref()
-        .and_then(|u| u.host())
-        .unwrap_or("127.0.0.1");
-    host::address_towards(server_host)
+}
+
+/// The pod network, bound on `listen` with the node's overlay certificate, routing Service
+/// flows to `proxy`; with the address its tunnel listener got.
+async fn bind_overlay(
+    identity: NodeIdentity,
+    listen: SocketAddr,
+    proxy: &Proxy,
+    shutdown: &CancellationToken,
+) -> Result<(Overlay, SocketAddr), AgentError> {
+    let overlay_config = OverlayConfig {
+        identity,
+        listen,
+        tables: Arc::default(),
+        router: Some(Arc::new(proxy.clone())),
+    };
+    Ok(Overlay::bind(overlay_config, shutdown.clone()).await?)
+}
+
+/// What the Node says of this host: its facts, `--max-pods`, and the overlay's tunnel port.
+fn node_facts(options: &AgentOptions, node_ip: IpAddr, overlay_port: u16) -> NodeFacts {
+    let mut facts = host::facts(&options.node_name, node_ip);
+    facts.max_pods = options.max_pods;
+    facts.overlay_port = Some(overlay_port);
+    facts
+}
+
+/// The Node loop (registration, Lease, status), publishing the Node's pod range on `pod_cidr`.
+fn node_sync(
+    options: &AgentOptions,
+    client: &kube::Client,
+    facts: &NodeFacts,
+    pod_cidr: watch::Sender<Option<String>>,
+) -> NodeSync {
+    NodeSync {
+        client: client.clone(),
+        facts: facts.clone(),
+        lease_period: options.lease_period,
+        status_period: options.node_status_period,
+        pod_cidr,
+    }
+}
+
+/// The follower of the control plane's replica list: it updates `replicas`, publishes the
+/// list on `publish` and saves it with the credential when the credential is ours to save.
+fn replica_follower(
+    options: &AgentOptions,
+    credential: &Credential,
+    pods: &PodManager,
+    replicas: &Replicas,
+    publish: watch::Sender<Vec<String>>,
+) -> ReplicaFollower {
+    ReplicaFollower {
+        client: pods.client.clone(),
+        replicas: replicas.clone(),
+        fallback: credential.servers.first().cloned(),
+        publish,
+        save: saves_credential(options).then(|| (options.data_dir.clone(), credential.clone())),
+    }
 }
 
 /// The Wasm runtime: its data under `<data_dir>/runtime`, pulls from the built-in registry
@@ -188,6 +262,8 @@ fn worker_config(
     cfg
 }
 
+/// What every pod task shares: the node's name, how often references are read again, the
+/// event rate, and where the restart counts go.
 fn pod_settings(options: &AgentOptions, restarts: Arc<RestartCounts>) -> PodSettings {
     PodSettings {
         node_name: options.node_name.clone(),
@@ -216,59 +292,4 @@ fn tunnel_config(
         crate::tunnel::RuntimePorts::new(pods.rt.clone(), pods.net.clone()),
     )));
     tunnels
-}
-
-/// The node's overlay certificate from the API server, asked again (with a warning each
-/// time) until it comes or `shutdown` fires (`None`); a refused credential ends it at once.
-async fn overlay_identity(
-    client: &kube::Client,
-    ca_pem: &str,
-    shutdown: &CancellationToken,
-) -> Result<Option<NodeIdentity>, AgentError> {
-    let mut delay = Duration::from_millis(500);
-    loop {
-        match NodeIdentity::fetch(client, ca_pem).await {
-            Ok(identity) => return Ok(Some(identity)),
-            Err(e @ OverlayError::Refused(_)) => return Err(e.into()),
-            Err(e) => {
-                tracing::warn!("getting the node's overlay certificate: {e}; retrying in {delay:?}")
-            }
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return Ok(None),
-            () = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(10));
-    }
-}
-
-/// Whether the credential lives in the data directory (so a new replica list is saved
-/// there): not when the caller handed it in.
-fn saves_credential(options: &AgentOptions) -> bool {
-    !matches!(options.access, Some(Access::Credential(_)))
-}
-
-/// The credential: given, saved, or obtained by joining (and then saved).
-async fn credential(options: &AgentOptions) -> Result<Credential, AgentError> {
-    if let Some(Access::Credential(given)) = &options.access {
-        return Ok(given.clone());
-    }
-    let path = Credential::path(&options.data_dir);
-    if let Some(saved) = Credential::load(&options.data_dir)? {
-        if saved.node_name != options.node_name {
-            return Err(AgentError::OtherNode {
-                path,
-                saved: saved.node_name,
-                wanted: options.node_name.clone(),
-            });
-        }
-        return Ok(saved);
-    }
-    let Some(Access::Join { server, token }) = &options.access else {
-        return Err(AgentError::NoCredential(path));
-    };
-    let joined = join(server, token, &options.node_name).await?;
-    joined.save(&options.data_dir)?;
-    tracing::info!(node = %joined.node_name, path = %path.display(), "joined the cluster; credential saved");
-    Ok(joined)
 }

@@ -59,13 +59,7 @@ impl Overlay {
         );
         match decision {
             Decision::ThisNode => {
-                let allowed = match outside {
-                    Some(outside) => {
-                        from_outside::allowed_here(shared, Proto::Tcp, outside, destination)
-                    }
-                    None => enforce::local_flow(shared, &pod_at(source), Proto::Tcp, destination),
-                };
-                if !allowed {
+                if !self.host_flow_allowed(source, outside, destination) {
                     tracing::debug!(%source, ?outside, %destination, "a NetworkPolicy refused a host flow");
                     let error = NetError::Refused(destination);
                     return Err(NotForwarded { error, stream });
@@ -73,30 +67,8 @@ impl Overlay {
                 self.forward_here(stream, source, destination).await
             }
             Decision::Peer { node, tunnel } => {
-                if let Some(outside) = outside {
-                    shared.outsiders.insert(source, outside);
-                }
-                let started =
-                    crate::tcp::start_flow(shared, &node, tunnel, source, destination).await;
-                if let Some(outside) = outside {
-                    shared.outsiders.remove(source, outside);
-                }
-                match started {
-                    Ok((tx, body)) => {
-                        let relay = Arc::clone(shared);
-                        let _ = stream.set_nodelay(true);
-                        shared.tasks.spawn_on(
-                            async move { crate::tcp::pipe(&relay, stream, tx, body).await },
-                            &shared.handle,
-                        );
-                        Ok(())
-                    }
-                    Err(why) => {
-                        tracing::debug!(%source, %destination, "host flow not opened: {why}");
-                        let error = NetError::Refused(destination);
-                        Err(NotForwarded { error, stream })
-                    }
-                }
+                self.forward_to_peer(stream, source, outside, &node, tunnel, destination)
+                    .await
             }
             Decision::Service | Decision::Refused => Err(NotForwarded {
                 error: NetError::Refused(destination),
@@ -153,6 +125,60 @@ impl Overlay {
     /// Undoes [`Overlay::alias`].
     pub fn unalias(&self, proto: Proto, real: SocketAddr, virtual_addr: SocketAddr) {
         self.shared.local.remove_reverse(proto, real, virtual_addr);
+    }
+
+    /// Whether NetworkPolicy lets a host flow from `source` reach `destination`, a pod of
+    /// this node: judged as coming from `outside` for a NodePort, else from the pod at
+    /// `source`.
+    fn host_flow_allowed(
+        &self,
+        source: SocketAddr,
+        outside: Option<IpAddr>,
+        destination: SocketAddr,
+    ) -> bool {
+        let shared = &self.shared;
+        match outside {
+            Some(outside) => from_outside::allowed_here(shared, Proto::Tcp, outside, destination),
+            None => enforce::local_flow(shared, &pod_at(source), Proto::Tcp, destination),
+        }
+    }
+
+    /// A pod of another node: a flow through `node`'s tunnel at `tunnel`, the copy then
+    /// running as one of the overlay's tasks. While the flow opens, `source` is registered as
+    /// coming from `outside`, so its headers name that address.
+    async fn forward_to_peer(
+        &self,
+        stream: TcpStream,
+        source: SocketAddr,
+        outside: Option<IpAddr>,
+        node: &str,
+        tunnel: SocketAddr,
+        destination: SocketAddr,
+    ) -> Result<(), NotForwarded> {
+        let shared = &self.shared;
+        if let Some(outside) = outside {
+            shared.outsiders.insert(source, outside);
+        }
+        let started = crate::tcp::start_flow(shared, node, tunnel, source, destination).await;
+        if let Some(outside) = outside {
+            shared.outsiders.remove(source, outside);
+        }
+        match started {
+            Ok((tx, body)) => {
+                let relay = Arc::clone(shared);
+                let _ = stream.set_nodelay(true);
+                shared.tasks.spawn_on(
+                    async move { crate::tcp::pipe(&relay, stream, tx, body).await },
+                    &shared.handle,
+                );
+                Ok(())
+            }
+            Err(why) => {
+                tracing::debug!(%source, %destination, "host flow not opened: {why}");
+                let error = NetError::Refused(destination);
+                Err(NotForwarded { error, stream })
+            }
+        }
     }
 
     /// A pod of this node: a loopback socket registered as `source`, connected to the pod's

@@ -24,57 +24,14 @@
 //!
 //! [`render`] is pure: the caller reads the runtime and the log sizes.
 
-use std::collections::HashSet;
+mod pod_starts;
+
+pub use pod_starts::PodStarts;
+
 use std::fmt::Write;
 
-use skiff_api::metrics::exposition::{self, Histogram, POD_START_BOUNDS, labels};
+use skiff_api::metrics::exposition::{self, labels};
 use skiff_runtime_wasm::usage::{ContainerInventory, RunState};
-
-/// Pod start durations, each pod observed once: the first time it is seen with a running
-/// container.
-#[derive(Debug, Clone)]
-pub struct PodStarts {
-    /// Sandboxes already observed (forgotten when they leave the runtime).
-    seen: HashSet<String>,
-    histogram: Histogram,
-}
-
-impl Default for PodStarts {
-    fn default() -> Self {
-        PodStarts {
-            seen: HashSet::new(),
-            histogram: Histogram::new(&POD_START_BOUNDS),
-        }
-    }
-}
-
-impl PodStarts {
-    /// Observes every pod of `containers` that runs a container for the first time.
-    pub fn observe(&mut self, containers: &[ContainerInventory]) {
-        let present: HashSet<&str> = containers.iter().map(|c| c.pod_id.as_str()).collect();
-        self.seen.retain(|id| present.contains(id.as_str()));
-        for c in containers {
-            let RunState::Running { started_at } = c.state else {
-                continue;
-            };
-            if self.seen.contains(&c.pod_id) {
-                continue;
-            }
-            let first = containers
-                .iter()
-                .filter(|o| o.pod_id == c.pod_id)
-                .filter_map(|o| match o.state {
-                    RunState::Running { started_at } => Some(started_at),
-                    _ => None,
-                })
-                .min()
-                .unwrap_or(started_at);
-            let took = first.duration_since(c.pod_created).unwrap_or_default();
-            self.histogram.observe(took.as_secs_f64());
-            self.seen.insert(c.pod_id.clone());
-        }
-    }
-}
 
 /// One container and the bytes its log files take.
 pub struct ContainerRow {
@@ -94,6 +51,18 @@ pub struct ProcessUse {
 /// The page for `rows` (sorted by pod, then container) and the process.
 pub fn render(rows: &[ContainerRow], starts: &PodStarts, process: ProcessUse) -> String {
     let mut out = String::new();
+    running_pods(&mut out, rows);
+    running_containers(&mut out, rows);
+    pod_start_durations(&mut out, starts);
+    log_filesystem_used_bytes(&mut out, rows);
+    container_usage(&mut out, rows);
+    restart_counts(&mut out, rows);
+    process_usage(&mut out, process);
+    out
+}
+
+/// `kubelet_running_pods`: the pods with a running container.
+fn running_pods(out: &mut String, rows: &[ContainerRow]) {
     let mut running_pods: Vec<&str> = rows
         .iter()
         .filter(|r| matches!(r.container.state, RunState::Running { .. }))
@@ -101,14 +70,18 @@ pub fn render(rows: &[ContainerRow], starts: &PodStarts, process: ProcessUse) ->
         .collect();
     running_pods.dedup();
     exposition::header(
-        &mut out,
+        out,
         "kubelet_running_pods",
         "gauge",
         "Number of pods that have a running pod sandbox",
     );
     let _ = writeln!(out, "kubelet_running_pods {}", running_pods.len());
+}
+
+/// `kubelet_running_containers{container_state}`: the containers in each state.
+fn running_containers(out: &mut String, rows: &[ContainerRow]) {
     exposition::header(
-        &mut out,
+        out,
         "kubelet_running_containers",
         "gauge",
         "Number of containers currently running",
@@ -123,17 +96,24 @@ pub fn render(rows: &[ContainerRow], starts: &PodStarts, process: ProcessUse) ->
             "kubelet_running_containers{{container_state=\"{state}\"}} {n}"
         );
     }
+}
+
+/// `kubelet_pod_start_duration_seconds`: the histogram of [`PodStarts`].
+fn pod_start_durations(out: &mut String, starts: &PodStarts) {
     exposition::header(
-        &mut out,
+        out,
         "kubelet_pod_start_duration_seconds",
         "histogram",
         "Duration in seconds from the pod's sandbox creation to its first running container",
     );
-    starts
-        .histogram
-        .render(&mut out, "kubelet_pod_start_duration_seconds", "");
+    starts.render(out, "kubelet_pod_start_duration_seconds");
+}
+
+/// `kubelet_container_log_filesystem_used_bytes{namespace,pod,container,uid}`: each
+/// container's log files.
+fn log_filesystem_used_bytes(out: &mut String, rows: &[ContainerRow]) {
     exposition::header(
-        &mut out,
+        out,
         "kubelet_container_log_filesystem_used_bytes",
         "gauge",
         "Bytes used by the container's logs on the filesystem.",
@@ -152,8 +132,12 @@ pub fn render(rows: &[ContainerRow], starts: &PodStarts, process: ProcessUse) ->
             row.log_bytes
         );
     }
+}
+
+/// cAdvisor's families: each container's CPU time and working set, each pod's network bytes.
+fn container_usage(out: &mut String, rows: &[ContainerRow]) {
     per_container(
-        &mut out,
+        out,
         rows,
         "container_cpu_usage_seconds_total",
         "counter",
@@ -161,7 +145,7 @@ pub fn render(rows: &[ContainerRow], starts: &PodStarts, process: ProcessUse) ->
         |r| (r.container.usage.cpu_ns as f64 / 1e9).to_string(),
     );
     per_container(
-        &mut out,
+        out,
         rows,
         "container_memory_working_set_bytes",
         "gauge",
@@ -169,29 +153,37 @@ pub fn render(rows: &[ContainerRow], starts: &PodStarts, process: ProcessUse) ->
         |r| r.container.usage.memory_bytes.to_string(),
     );
     per_pod(
-        &mut out,
+        out,
         rows,
         "container_network_receive_bytes_total",
         "Cumulative count of bytes received",
         |c| c.usage.rx_bytes,
     );
     per_pod(
-        &mut out,
+        out,
         rows,
         "container_network_transmit_bytes_total",
         "Cumulative count of bytes transmitted",
         |c| c.usage.tx_bytes,
     );
+}
+
+/// `kube_pod_container_status_restarts_total`: the restart counts of the Pods' status.
+fn restart_counts(out: &mut String, rows: &[ContainerRow]) {
     per_container(
-        &mut out,
+        out,
         rows,
         "kube_pod_container_status_restarts_total",
         "counter",
         "The number of container restarts per container.",
         |r| r.restarts.to_string(),
     );
+}
+
+/// `process_cpu_seconds_total` and `process_resident_memory_bytes`: the agent process's use.
+fn process_usage(out: &mut String, process: ProcessUse) {
     exposition::header(
-        &mut out,
+        out,
         "process_cpu_seconds_total",
         "counter",
         "Total user and system CPU time spent in seconds.",
@@ -202,13 +194,12 @@ pub fn render(rows: &[ContainerRow], starts: &PodStarts, process: ProcessUse) ->
         process.cpu_ns as f64 / 1e9
     );
     exposition::header(
-        &mut out,
+        out,
         "process_resident_memory_bytes",
         "gauge",
         "Resident memory size in bytes.",
     );
     let _ = writeln!(out, "process_resident_memory_bytes {}", process.rss_bytes);
-    out
 }
 
 /// One family with a sample per container, as cAdvisor labels them.
@@ -255,103 +246,4 @@ fn per_pod(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use skiff_runtime_wasm::logs::{LogConfig, LogFile};
-    use skiff_runtime_wasm::usage::UsageSnapshot;
-
-    fn row(
-        pod: &str,
-        container: &str,
-        state: RunState,
-        restarts: u32,
-        cpu_ns: u64,
-    ) -> ContainerRow {
-        let log = LogFile::create(
-            format!("/nonexistent/{pod}/{container}.log"),
-            LogConfig::default(),
-        );
-        ContainerRow {
-            container: ContainerInventory {
-                pod_id: format!("uid-{pod}"),
-                pod_name: pod.into(),
-                pod_created: at(0),
-                namespace: "default".into(),
-                container: container.into(),
-                state,
-                restarts,
-                usage: UsageSnapshot {
-                    cpu_ns,
-                    memory_bytes: 65536,
-                    rx_bytes: 1000,
-                    tx_bytes: 24,
-                },
-                log: log.expect("a log handle touches no disk"),
-            },
-            log_bytes: 1234,
-            restarts,
-        }
-    }
-
-    /// `secs` seconds after the epoch.
-    fn at(secs: u64) -> std::time::SystemTime {
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)
-    }
-
-    fn running(secs: u64) -> RunState {
-        RunState::Running {
-            started_at: at(secs),
-        }
-    }
-
-    #[test]
-    fn renders_kubelet_and_cadvisor_families() {
-        let rows = [
-            row("a", "app", running(3), 2, 1_500_000_000),
-            row("a", "side", running(2), 0, 0),
-            row("b", "app", RunState::Exited, 0, 0),
-            row("c", "app", RunState::Created, 0, 0),
-        ];
-        let mut starts = PodStarts::default();
-        let containers: Vec<ContainerInventory> =
-            rows.iter().map(|r| r.container.clone()).collect();
-        starts.observe(&containers);
-        // Seen again: still one observation for pod a.
-        starts.observe(&containers);
-        let text = render(
-            &rows,
-            &starts,
-            ProcessUse {
-                cpu_ns: 2_000_000_000,
-                rss_bytes: 4096,
-            },
-        );
-        for line in [
-            "# TYPE kubelet_running_pods gauge",
-            "kubelet_running_pods 1",
-            "kubelet_running_containers{container_state=\"running\"} 2",
-            "kubelet_running_containers{container_state=\"exited\"} 1",
-            "kubelet_running_containers{container_state=\"created\"} 1",
-            "kubelet_pod_start_duration_seconds_bucket{le=\"1\"} 0",
-            "kubelet_pod_start_duration_seconds_bucket{le=\"2\"} 1",
-            "kubelet_pod_start_duration_seconds_count 1",
-            "kubelet_container_log_filesystem_used_bytes{container=\"app\",namespace=\"default\",pod=\"a\",uid=\"uid-a\"} 1234",
-            "container_cpu_usage_seconds_total{container=\"app\",namespace=\"default\",pod=\"a\"} 1.5",
-            "container_memory_working_set_bytes{container=\"side\",namespace=\"default\",pod=\"a\"} 65536",
-            "kube_pod_container_status_restarts_total{container=\"app\",namespace=\"default\",pod=\"a\"} 2",
-            // Pod a's two containers, summed; one sample per pod.
-            "container_network_receive_bytes_total{interface=\"eth0\",namespace=\"default\",pod=\"a\"} 2000",
-            "container_network_transmit_bytes_total{interface=\"eth0\",namespace=\"default\",pod=\"a\"} 48",
-            "container_network_transmit_bytes_total{interface=\"eth0\",namespace=\"default\",pod=\"b\"} 24",
-            "process_cpu_seconds_total 2",
-            "process_resident_memory_bytes 4096",
-        ] {
-            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
-        }
-        let empty = render(&[], &PodStarts::default(), ProcessUse::default());
-        assert!(
-            empty.lines().any(|l| l == "kubelet_running_pods 0"),
-            "{empty}"
-        );
-    }
-}
+mod tests;

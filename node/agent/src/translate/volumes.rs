@@ -9,7 +9,8 @@ use super::errors::{ConfigError, PlanError, Unsupported};
 use super::fields::{field_value, resource_value};
 use super::{PlannedFile, PodFacts, References, VolumeFiles};
 use skiff_api::k8s_openapi::api::core::v1::{
-    ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume,
+    ConfigMap, ConfigMapVolumeSource, Container, DownwardAPIVolumeFile, KeyToPath, Pod, Secret,
+    SecretVolumeSource, Volume,
 };
 use skiff_runtime_wasm::spec::VolumeMount;
 use std::collections::BTreeMap;
@@ -91,42 +92,10 @@ fn volume_entries(
         return Ok(Vec::new());
     }
     if let Some(src) = &volume.config_map {
-        let Some(cm) = refs.config_maps.get(&src.name) else {
-            return missing(
-                src.optional,
-                ConfigError::ConfigMapNotFound {
-                    name: src.name.clone(),
-                },
-            );
-        };
-        let key_missing = |key: &str| ConfigError::ConfigMapKeyNotFound {
-            namespace: facts.namespace.clone(),
-            name: src.name.clone(),
-            key: key.to_owned(),
-        };
-        return select_items(
-            config_map_entries(cm),
-            src.items.as_deref(),
-            src.optional,
-            key_missing,
-        );
+        return config_map_files(src, refs, facts);
     }
     if let Some(src) = &volume.secret {
-        let name = src.secret_name.clone().unwrap_or_default();
-        let Some(secret) = refs.secrets.get(&name) else {
-            return missing(src.optional, ConfigError::SecretNotFound { name });
-        };
-        let key_missing = |key: &str| ConfigError::SecretKeyNotFound {
-            namespace: facts.namespace.clone(),
-            name: name.clone(),
-            key: key.to_owned(),
-        };
-        return select_items(
-            secret_entries(secret),
-            src.items.as_deref(),
-            src.optional,
-            key_missing,
-        );
+        return secret_files(src, refs, facts);
     }
     if let Some(src) = &volume.projected {
         return super::projected::entries(pod, src, refs, facts);
@@ -141,6 +110,56 @@ fn volume_entries(
         volume: volume.name.clone(),
     }
     .into())
+}
+
+/// (relative path, contents) of a ConfigMap volume's files: every key, or its `items`.
+fn config_map_files(
+    src: &ConfigMapVolumeSource,
+    refs: &References,
+    facts: &PodFacts,
+) -> Result<Vec<(String, Vec<u8>)>, PlanError> {
+    let Some(cm) = refs.config_maps.get(&src.name) else {
+        return missing(
+            src.optional,
+            ConfigError::ConfigMapNotFound {
+                name: src.name.clone(),
+            },
+        );
+    };
+    let key_missing = |key: &str| ConfigError::ConfigMapKeyNotFound {
+        namespace: facts.namespace.clone(),
+        name: src.name.clone(),
+        key: key.to_owned(),
+    };
+    select_items(
+        config_map_entries(cm),
+        src.items.as_deref(),
+        src.optional,
+        key_missing,
+    )
+}
+
+/// (relative path, contents) of a Secret volume's files: every key, or its `items`.
+fn secret_files(
+    src: &SecretVolumeSource,
+    refs: &References,
+    facts: &PodFacts,
+) -> Result<Vec<(String, Vec<u8>)>, PlanError> {
+    let name = src.secret_name.clone().unwrap_or_default();
+    let Some(secret) = refs.secrets.get(&name) else {
+        return missing(src.optional, ConfigError::SecretNotFound { name });
+    };
+    let key_missing = |key: &str| ConfigError::SecretKeyNotFound {
+        namespace: facts.namespace.clone(),
+        name: name.clone(),
+        key: key.to_owned(),
+    };
+    select_items(
+        secret_entries(secret),
+        src.items.as_deref(),
+        src.optional,
+        key_missing,
+    )
 }
 
 /// One downward API file: (path, contents); `None` for an item without a source.

@@ -14,9 +14,11 @@
 //! Probes (httpGet, tcpSocket) reach the pod at its own address through the runtime's
 //! `PodNetwork`; see `probes.rs`.
 
+mod create;
 mod events;
 mod exit;
 mod files;
+mod pod_rules;
 mod probe_check;
 mod probes;
 mod restore;

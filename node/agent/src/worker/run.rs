@@ -18,9 +18,6 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// The default `terminationGracePeriodSeconds`.
-const DEFAULT_GRACE: Duration = Duration::from_secs(30);
-
 /// Background work of the worker besides container waits: probe checks and stops.
 pub(super) enum Chore {
     Probe(super::probes::ProbeOutcome),
@@ -63,6 +60,8 @@ pub(super) struct Worker {
 }
 
 impl Worker {
+    /// The worker of the pod on `input` at `pod_ip`: its first plan, a waiting slot per
+    /// container and the snapshot it starts from; nothing runs yet.
     pub(super) fn new(
         rt: Runtime,
         net: Arc<dyn PodNetwork>,
@@ -76,37 +75,14 @@ impl Worker {
         let facts = cfg.pod_facts(&desired, pod_ip);
         let size_limits = super::size_limit::size_limits(&desired.pod, &facts);
         let plan = translate::plan_pod(&desired.pod, &desired.refs, &facts);
-        let slots = |plans: &[translate::ContainerPlan],
-                     waiting: Waiting|
-         -> (Vec<Slot>, Vec<ContainerFacts>) {
-            plans
-                .iter()
-                .map(|p| {
-                    (
-                        Slot::new(&cfg),
-                        ContainerFacts::new(&p.name, &p.image, waiting.clone()),
-                    )
-                })
-                .unzip()
-        };
         // The kubelet's default waiting reason when a pod has init containers, for them too:
         // kubectl shows "Init:0/1" while the first one is pulled, not "Init:ContainerCreating".
-        let (init_slots, init_facts) = slots(&plan.init_containers, Waiting::PodInitializing);
-        let app_waiting = if plan.init_containers.is_empty() {
-            Waiting::ContainerCreating
-        } else {
-            Waiting::PodInitializing
-        };
-        let (mut app_slots, mut app_facts) = slots(&plan.containers, app_waiting);
+        let (init_slots, init_facts) =
+            waiting_slots(&cfg, &plan.init_containers, Waiting::PodInitializing);
+        let (mut app_slots, mut app_facts) =
+            waiting_slots(&cfg, &plan.containers, first_app_waiting(&plan));
         super::restore::continue_restart_counts(&desired.pod, &mut app_slots, &mut app_facts);
-        let snap = PodSnapshot {
-            pod_ip: None,
-            host_ip: Some(cfg.host_ip),
-            start_time: Some(SystemTime::now()),
-            init_containers: init_facts,
-            containers: app_facts,
-            evicted: None,
-        };
+        let snap = first_snapshot(&cfg, init_facts, app_facts);
         Worker {
             rt,
             net,
@@ -191,22 +167,6 @@ impl Worker {
         }
     }
 
-    fn deleting(&self) -> bool {
-        self.desired.pod.metadata.deletion_timestamp.is_some()
-    }
-
-    /// The grace period: the deletion's, else the pod's, else 30 s.
-    pub(super) fn grace(&self) -> Duration {
-        let meta = &self.desired.pod.metadata;
-        let spec = self.desired.pod.spec.as_ref();
-        let secs = meta
-            .deletion_grace_period_seconds
-            .or_else(|| spec.and_then(|s| s.termination_grace_period_seconds));
-        secs.map_or(DEFAULT_GRACE, |s| {
-            Duration::from_secs(u64::try_from(s).unwrap_or(0))
-        })
-    }
-
     /// A new desired state: re-translate, so containers held by a missing reference retry.
     fn replan(&mut self) {
         self.desired = self.input.borrow_and_update().clone();
@@ -250,26 +210,6 @@ impl Worker {
         Ok(())
     }
 
-    fn init_succeeded(&self, i: usize) -> bool {
-        matches!(&self.snap.init_containers[i].state,
-            State::Terminated(t) if t.reason == TerminationReason::Exited { code: 0 })
-    }
-
-    /// An init container failed and restartPolicy is Never: the pod has failed.
-    fn init_failed_for_good(&self, i: usize) -> bool {
-        matches!(self.snap.init_containers[i].state, State::Terminated(_))
-            && self.restart_policy() == "Never"
-    }
-
-    pub(super) fn restart_policy(&self) -> &str {
-        self.desired
-            .pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.restart_policy.as_deref())
-            .unwrap_or("Always")
-    }
-
     fn next_wake(&self) -> Option<Instant> {
         let probes = (0..self.app_slots.len()).filter_map(|i| self.probe_wake(i));
         self.init_slots
@@ -301,5 +241,47 @@ async fn sleep_until(wake: Option<Instant>) {
     match wake {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
+    }
+}
+
+/// A fresh slot and the facts of each container of `plans`, all in `waiting`.
+fn waiting_slots(
+    cfg: &WorkerConfig,
+    plans: &[translate::ContainerPlan],
+    waiting: Waiting,
+) -> (Vec<Slot>, Vec<ContainerFacts>) {
+    plans
+        .iter()
+        .map(|p| {
+            (
+                Slot::new(cfg),
+                ContainerFacts::new(&p.name, &p.image, waiting.clone()),
+            )
+        })
+        .unzip()
+}
+
+/// The app containers' first waiting reason: PodInitializing when init containers run first.
+fn first_app_waiting(plan: &PodPlan) -> Waiting {
+    if plan.init_containers.is_empty() {
+        Waiting::ContainerCreating
+    } else {
+        Waiting::PodInitializing
+    }
+}
+
+/// The pod's snapshot before anything runs: on this node, started now, no pod IP yet.
+fn first_snapshot(
+    cfg: &WorkerConfig,
+    init_containers: Vec<ContainerFacts>,
+    containers: Vec<ContainerFacts>,
+) -> PodSnapshot {
+    PodSnapshot {
+        pod_ip: None,
+        host_ip: Some(cfg.host_ip),
+        start_time: Some(SystemTime::now()),
+        init_containers,
+        containers,
+        evicted: None,
     }
 }

@@ -1,5 +1,5 @@
-//! One container's lifecycle inside the worker: create (pull and prepare) and start, and the
-//! timers after a failure (ErrImagePull to ImagePullBackOff, a terminated run to
+//! One container's lifecycle inside the worker: create (pull and prepare, in `create.rs`) and
+//! start, and the timers after a failure (ErrImagePull to ImagePullBackOff, a terminated run to
 //! CrashLoopBackOff); `exit.rs` decides the restart. Its facts live in the worker's snapshot.
 
 use super::WorkerConfig;
@@ -7,9 +7,8 @@ use super::events::EventType::{Normal, Warning};
 use super::run::Worker;
 use crate::backoff::Backoff;
 use crate::status::{ContainerFacts, State, Waiting};
-use crate::translate::PlanError;
 use futures::FutureExt;
-use skiff_runtime_wasm::{RuntimeError, TerminationReason};
+use skiff_runtime_wasm::TerminationReason;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -24,7 +23,7 @@ pub enum Which {
 #[derive(Debug)]
 pub struct Slot {
     /// The runtime has the container (its image is pulled and prepared).
-    created: bool,
+    pub(super) created: bool,
     /// When the current (or last) run started, for `startedAt` of its termination.
     pub(super) run_started: Option<SystemTime>,
     /// Runs started so far; the restart count is one less.
@@ -32,7 +31,7 @@ pub struct Slot {
     /// The probes' counters for the current run.
     pub(super) probes: Vec<super::probes::ProbeState>,
     pub(super) crash: Backoff,
-    pull: Backoff,
+    pub(super) pull: Backoff,
     /// When to try again (create or start); `None` when nothing is scheduled.
     pub(super) retry_at: Option<Instant>,
     /// When an ErrImagePull / CreateContainerError, or the terminated state of a run that
@@ -41,7 +40,7 @@ pub struct Slot {
     /// The crash-loop delay of a run that ended and shows its termination until `hold_until`.
     pub(super) pending_crash: Option<Duration>,
     /// Held by a spec that does not translate: retried when the input changes.
-    blocked: bool,
+    pub(super) blocked: bool,
 }
 
 impl Slot {
@@ -128,94 +127,6 @@ impl Worker {
         self.start(which).await
     }
 
-    /// Creates the container in the runtime if needed; false when it is not (yet) possible.
-    async fn ensure_created(&mut self, which: Which) -> Result<bool, super::WorkerError> {
-        if self.slot_and_facts(which).0.created {
-            return Ok(true);
-        }
-        let plan = match which {
-            Which::Init(i) => &self.plan.init_containers[i],
-            Which::App(i) => &self.plan.containers[i],
-        };
-        let spec = match &plan.spec {
-            Ok(spec) => spec.clone(),
-            Err(err) => {
-                let message = err.to_string();
-                let waiting = match err {
-                    PlanError::Config(_) => Waiting::CreateContainerConfigError {
-                        message: message.clone(),
-                    },
-                    PlanError::Unsupported(_) => Waiting::CreateContainerError {
-                        message: message.clone(),
-                    },
-                };
-                let (slot, facts) = self.slot_and_facts(which);
-                slot.blocked = true;
-                let changed = facts.state != State::Waiting(waiting.clone());
-                facts.state = State::Waiting(waiting);
-                if changed {
-                    self.emit(which, Warning, "Failed", format!("Error: {message}"));
-                }
-                return Ok(false);
-            }
-        };
-        let sandbox = self.facts.sandbox_id.clone();
-        let hold = self.cfg.error_hold;
-        let (image, name) = (spec.image.clone(), spec.name.clone());
-        // The kubelet's pair: "Pulling" then "Successfully pulled" for a fetch, one "Pulled:
-        // already present on machine" when nothing is fetched.
-        let present = self.rt.image_present(&image);
-        if !present {
-            self.emit(which, Normal, "Pulling", format!("Pulling image {image:?}"));
-        }
-        let result = self.rt.create_container(&sandbox, spec).await;
-        if result.is_ok() {
-            let pulled = if present {
-                format!("Container image {image:?} already present on machine")
-            } else {
-                format!("Successfully pulled image {image:?}")
-            };
-            self.emit(which, Normal, "Pulled", pulled);
-            self.emit(
-                which,
-                Normal,
-                "Created",
-                format!("Created container {name}"),
-            );
-        }
-        let (slot, facts) = self.slot_and_facts(which);
-        match result {
-            Ok(status) => {
-                slot.created = true;
-                slot.pull.reset();
-                facts.image_digest = Some(status.image_digest);
-                Ok(true)
-            }
-            Err(e) if e.is_fatal() => Err(e.into()),
-            Err(e) => {
-                let delay = slot.pull.next_delay(Duration::ZERO);
-                let now = Instant::now();
-                slot.retry_at = Some(now + delay);
-                slot.hold_until = Some(now + hold.min(delay / 2));
-                let waiting = create_failure(&facts.image, e);
-                // The kubelet's pair: the pull's error, then "Error: <reason>"; a create
-                // error is "Error: <message>".
-                let messages = match &waiting {
-                    Waiting::ErrImagePull { message } => {
-                        vec![message.clone(), "Error: ErrImagePull".to_owned()]
-                    }
-                    Waiting::CreateContainerError { message } => vec![format!("Error: {message}")],
-                    other => vec![format!("Error: {other:?}")],
-                };
-                facts.state = State::Waiting(waiting);
-                for message in messages {
-                    self.emit(which, Warning, "Failed", message);
-                }
-                Ok(false)
-            }
-        }
-    }
-
     async fn start(&mut self, which: Which) -> Result<(), super::WorkerError> {
         let sandbox = self.facts.sandbox_id.clone();
         let (slot, facts) = self.slot_and_facts(which);
@@ -275,21 +186,5 @@ impl Worker {
         };
         self.waits.push(wait.boxed());
         Ok(())
-    }
-}
-
-/// The waiting state for a failed create: pull failures are ErrImagePull, anything else
-/// (not Wasm, missing imports) CreateContainerError.
-fn create_failure(image: &str, e: RuntimeError) -> Waiting {
-    match e {
-        RuntimeError::Image(e) => Waiting::ErrImagePull {
-            message: format!("failed to pull image {image:?}: {e}"),
-        },
-        RuntimeError::Compile(e) => Waiting::CreateContainerError {
-            message: format!("image {image:?} cannot run as a Wasm container: {e}"),
-        },
-        other => Waiting::CreateContainerError {
-            message: other.to_string(),
-        },
     }
 }
