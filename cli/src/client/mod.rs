@@ -9,7 +9,8 @@
 //! - `printer`: server-side Tables, YAML, JSON and names.
 //! - `manifests`: files, folders, stdin, several documents.
 //! - the verbs: `get`, `describe`, `apply`, `delete`, `logs`, `scale`, `rollout`,
-//!   `top`, `port_forward`, `run`, `push`, `token`, `nodes`.
+//!   `top`, `port_forward`, `run`, `push`, `token`, `nodes`; `push_registry` is `push`'s registry
+//!   client.
 
 pub mod apply;
 pub mod delete;
@@ -25,6 +26,7 @@ pub mod nodes;
 pub mod port_forward;
 pub mod printer;
 pub mod push;
+pub mod push_registry;
 pub mod quantity;
 pub mod rollout;
 pub mod rollout_undo;

@@ -5,9 +5,11 @@
 //! - `peer_client`: HTTPS client for replica-to-replica calls.
 //! - `network`: openraft's network on top of `peer_client`.
 //! - `peer_api`: the server half: `/raft/*` handlers.
-//! - `ops`: writes and reads with leader forwarding.
+//! - `ops`: writes and reads with leader forwarding (`ops::write`, `ops::read`, `ops::read_round`,
+//!   `ops::membership`).
 //! - `read_index`: read-index rounds shared by concurrent linearizable reads.
-//! - `confirm`: a round's quorum confirmation, asked of the voters over raft streams.
+//! - `confirm`: a round's quorum confirmation, asked of the voters over raft streams
+//!   (`confirm::probe` sends the probes).
 //! - `leader_change`: ending a forwarded call early when another leader takes over.
 //! - `compactor`: the background task that bounds watch history.
 //!

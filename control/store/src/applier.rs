@@ -22,6 +22,9 @@
 //! - After a failed commit nothing more is applied: every later call reports the error and
 //!   openraft stops the node, which re-applies from the last commit when it restarts.
 
+mod committer;
+mod thread;
+
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,7 +34,9 @@ use openraft::storage::ApplyResponder;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::types::{Event, Response, TypeConfig};
-use super::watch::{Published, WatchHub};
+use super::watch::WatchHub;
+use committer::Committer;
+use thread::{Job, Queue, Thread};
 
 type Entry = openraft::alias::EntryOf<TypeConfig>;
 type Responder = Option<ApplyResponder<TypeConfig>>;
@@ -46,100 +51,10 @@ const QUEUE_DEPTH: usize = 256;
 /// 100 ms it takes 5-9 ms. It also bounds the file's unreusable space.
 pub(super) const DURABLE_EVERY: Duration = Duration::from_millis(100);
 
-enum Job {
-    Apply(Vec<Entry>, Vec<Responder>),
-    Barrier(oneshot::Sender<io::Result<()>>),
-}
-
 /// Commits a group of entries in one transaction, with fsync when `durable`: the answers and
 /// the watch events.
 pub(super) type CommitFn =
     dyn Fn(&[Entry], bool) -> Result<(Vec<Response>, Vec<Event>), String> + Send + Sync;
-
-/// The way into the thread. Dropping the last handle closes it and waits for the thread to
-/// commit what is queued and release the database, so the file can be reopened at once.
-struct Queue {
-    tx: Option<mpsc::Sender<Job>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Queue {
-    async fn send(&self, job: Job) -> io::Result<()> {
-        let stopped = || io::Error::other("the state machine's apply thread has stopped");
-        let tx = self.tx.as_ref().ok_or_else(stopped)?;
-        tx.send(job).await.map_err(|_| stopped())
-    }
-}
-
-impl Drop for Queue {
-    fn drop(&mut self) {
-        drop(self.tx.take());
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the state machine's apply thread panicked");
-        }
-    }
-}
-
-/// What both the thread and the inline path commit with.
-struct Committer {
-    hub: WatchHub,
-    /// The last log index whose effects are committed in the file.
-    visible: Arc<watch::Sender<u64>>,
-    failed: Mutex<Option<String>>,
-    commit: Arc<CommitFn>,
-    /// Held while committing; guards when the last fsync was.
-    lock: Mutex<Instant>,
-    /// Apply jobs sent to the thread and not yet committed.
-    pending: AtomicUsize,
-}
-
-impl Committer {
-    fn failure(&self) -> Option<String> {
-        skiff_sync::lock(&self.failed).clone()
-    }
-
-    /// Commits `entries` (the caller holds `lock`, passed as `last_fsync`), then answers the
-    /// clients, raises the watermark and publishes the events.
-    fn commit_group(
-        &self,
-        last_fsync: &mut Instant,
-        may_fsync: bool,
-        entries: Vec<Entry>,
-        responders: Vec<Responder>,
-    ) -> Result<(), String> {
-        if let Some(e) = self.failure() {
-            return Err(e);
-        }
-        let Some(last) = entries.last().map(|e| e.log_id.index) else {
-            return Ok(());
-        };
-        let durable = may_fsync && last_fsync.elapsed() >= DURABLE_EVERY;
-        match (self.commit)(&entries, durable) {
-            Ok((responses, events)) => {
-                if durable {
-                    *last_fsync = Instant::now();
-                }
-                self.visible.send_modify(|v| *v = (*v).max(last));
-                for (responder, response) in responders.into_iter().zip(responses) {
-                    if let Some(responder) = responder {
-                        responder.send(response);
-                    }
-                }
-                if !events.is_empty() {
-                    self.hub.publish(Published::Events(Arc::new(events)));
-                }
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!("state machine commit failed: {e}");
-                *skiff_sync::lock(&self.failed) = Some(e.clone());
-                Err(e)
-            }
-        }
-    }
-}
 
 /// Handle on the apply thread. Cheap to clone.
 #[derive(Clone)]
@@ -235,53 +150,6 @@ impl Applier {
                 io::ErrorKind::TimedOut,
                 format!("entry {index} was not applied within {timeout:?}"),
             )),
-        }
-    }
-}
-
-struct Thread {
-    rx: mpsc::Receiver<Job>,
-    committer: Arc<Committer>,
-}
-
-impl Thread {
-    fn run(mut self) {
-        while let Some(first) = self.rx.blocking_recv() {
-            let mut entries = Vec::new();
-            let mut responders = Vec::new();
-            let mut barriers = Vec::new();
-            let mut jobs = 0;
-            let mut next = Some(first);
-            while let Some(job) = next.take() {
-                match job {
-                    Job::Apply(e, r) => {
-                        entries.extend(e);
-                        responders.extend(r);
-                        jobs += 1;
-                    }
-                    Job::Barrier(tx) => barriers.push(tx),
-                }
-                if entries.len() < MAX_GROUP_ENTRIES {
-                    next = self.rx.try_recv().ok();
-                }
-            }
-            let committer = &self.committer;
-            let result = {
-                let mut last_fsync = skiff_sync::lock(&committer.lock);
-                let result = committer.commit_group(&mut last_fsync, true, entries, responders);
-                committer.pending.fetch_sub(jobs, Ordering::AcqRel);
-                result
-            };
-            for barrier in barriers {
-                barrier
-                    .send(
-                        result
-                            .as_ref()
-                            .map(|_| ())
-                            .map_err(|e| io::Error::other(e.clone())),
-                    )
-                    .ok();
-            }
         }
     }
 }

@@ -7,7 +7,8 @@
 //! - `wal`: the write-ahead file: records, epochs, and how a damaged one is told from a torn one.
 //! - `tables`: table definitions and the record helpers that readers and the writer share.
 //! - `command`: the queue into the writer thread and the handle that waits for answers.
-//! - `writer`: the writer thread: commands in order, consecutive appends merged, one sync a group.
+//! - `writer`: the writer thread: commands in order, consecutive appends merged, one sync a group;
+//!   `writer::append` holds the group commit and WAL sync, `writer::commit` commits and checkpoints.
 //! - `raft`: the `RaftLogStorage` and `RaftLogReader` impls, which talk to the writer and read redb.
 //! - `tail`: the newest entries in memory, so replication rarely reads redb.
 //! - `dump`: a listing of every entry's log id and payload hash, for diagnosis.

@@ -11,7 +11,9 @@
 //! depend on WAL replay. Purges delete a first chunk and leave the rest to `purge_chunk`, run
 //! whenever the queue is empty, so a large purge never holds the writer for long.
 
-use std::io;
+mod append;
+mod commit;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,23 +21,22 @@ use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use openraft::storage::IOFlushed;
-use redb::{Durability, ReadableTable, WriteTransaction};
+use redb::{Durability, ReadableTable};
 
 use super::command::Cmd;
-use super::tables::{self, KEY_COMMITTED, KEY_LAST_PURGED, KEY_VOTE, LOG, META};
+use super::tables::{KEY_COMMITTED, KEY_LAST_PURGED, KEY_VOTE, LOG, META};
 use super::wal::Wal;
 use crate::types::TypeConfig;
 
 /// Entries deleted per purge transaction: small enough to keep each commit short.
 const PURGE_CHUNK: u64 = 1024;
-/// Entries merged into one append transaction at most, to bound the time readers wait.
-const MAX_GROUP_ENTRIES: usize = 16 * 1024;
 /// How often appends checkpoint under steady load, and how long a non-durable commit (an
 /// append only the WAL holds, `save_committed`, a purge's deletions) waits for one while the log
 /// is idle. redb writes the bookkeeping of its non-durable commits at the next durable one, so
 /// this bounds that work as well as the WAL's use.
 pub(super) const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
+/// The writer thread's state: the files, the queue it drains, and what it has yet to sync.
 pub(super) struct Writer {
     path: PathBuf,
     db: Arc<redb::Database>,
@@ -68,6 +69,7 @@ pub(super) struct Progress {
 }
 
 impl Writer {
+    /// A writer over `db` and `wal` that drains `rx`, resuming a purge up to `purge_upto`.
     pub(super) fn new(
         path: &Path,
         db: Arc<redb::Database>,
@@ -92,6 +94,8 @@ impl Writer {
         }
     }
 
+    /// Runs commands until every sender is gone; syncs, purges or checkpoints whenever the
+    /// queue is empty, and on the way out finishes a purge and checkpoints what is pending.
     pub(super) fn run(mut self) {
         loop {
             let next = if let Some(cmd) = self.stashed.take() {
@@ -124,6 +128,7 @@ impl Writer {
         }
     }
 
+    /// Runs one command and answers whoever waits for it.
     fn handle(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Append { entries, flushed } => self.append_group(entries, flushed),
@@ -172,153 +177,6 @@ impl Writer {
         }
     }
 
-    /// Writes this append and every append queued right behind it in one non-durable commit,
-    /// with the newest committed log id queued among them.
-    fn append_group(&mut self, entries: Vec<(u64, Vec<u8>)>, flushed: IOFlushed<TypeConfig>) {
-        let mut count = entries.len();
-        let mut group = vec![(entries, flushed)];
-        let mut committed = None;
-        let mut queue_empty = false;
-        while count < MAX_GROUP_ENTRIES {
-            match self.rx.try_recv() {
-                Ok(Cmd::Append { entries, flushed }) => {
-                    count += entries.len();
-                    group.push((entries, flushed));
-                }
-                // Committed only names entries appended before it, so it may share their commit.
-                Ok(Cmd::Committed { bytes }) => committed = Some(bytes),
-                Ok(other) => {
-                    self.stashed = Some(other);
-                    break;
-                }
-                Err(_) => {
-                    queue_empty = true;
-                    break;
-                }
-            }
-        }
-        let last = group
-            .iter()
-            .rev()
-            .find_map(|(entries, _)| entries.last().map(|(index, _)| *index));
-        let (entries, callbacks): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-        let insert = |txn: &WriteTransaction| {
-            let mut table = txn.open_table(LOG)?;
-            for (index, bytes) in entries.iter().flatten() {
-                table.insert(*index, bytes.as_slice())?;
-            }
-            if let Some(bytes) = &committed {
-                txn.open_table(META)?
-                    .insert(KEY_COMMITTED, bytes.as_slice())?;
-            }
-            Ok(())
-        };
-        let result = if self.last_checkpoint.elapsed() >= self.checkpoint_every {
-            self.unflushed.extend(callbacks);
-            self.durable(insert)
-        } else {
-            self.append_to_wal(insert, &entries, callbacks, queue_empty)
-        };
-        if let (Ok(()), Some(last)) = (&result, last) {
-            self.progress
-                .written_next
-                .store(last + 1, Ordering::Release);
-        }
-    }
-
-    /// Commits a group to redb without fsync and writes it to the WAL, syncing the WAL when
-    /// nothing else waits (`queue_empty`). A group the WAL has no room for is made durable by a
-    /// checkpoint instead.
-    fn append_to_wal(
-        &mut self,
-        insert: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
-        entries: &[Vec<(u64, Vec<u8>)>],
-        callbacks: Vec<IOFlushed<TypeConfig>>,
-        queue_empty: bool,
-    ) -> io::Result<()> {
-        self.unflushed.extend(callbacks);
-        if let Err(e) = self.write(Durability::None, insert) {
-            self.fire_unflushed(&Err(copy(&e)));
-            return Err(e);
-        }
-        self.lazy_dirty = true;
-        match self.wal.append(entries) {
-            Ok(true) if queue_empty => {
-                self.sync_wal();
-                Ok(())
-            }
-            Ok(true) => Ok(()),
-            // No room in the WAL: a checkpoint makes the group durable in redb instead.
-            Ok(false) => self.durable(|_| Ok(())),
-            Err(e) => {
-                let e = self.wal_error("cannot write", &e);
-                self.fire_unflushed(&Err(copy(&e)));
-                Err(e)
-            }
-        }
-    }
-
-    /// Makes every WAL record written so far durable and fires the waiting callbacks.
-    fn sync_wal(&mut self) {
-        let result = self
-            .wal
-            .sync()
-            .map_err(|e| self.wal_error("cannot sync", &e));
-        match &result {
-            Ok(()) => {
-                self.progress
-                    .durable_commits
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => tracing::error!("{e}"),
-        }
-        self.fire_unflushed(&result);
-    }
-
-    /// Makes everything so far durable in redb, starting a new WAL epoch. Nobody waits for it
-    /// but the appends in `unflushed`, which get its result.
-    fn checkpoint(&mut self) {
-        if let Err(e) = self.durable(|_| Ok(())) {
-            tracing::error!("{e}");
-        }
-    }
-
-    /// Commits `f` durably with a new WAL epoch; on success everything committed before it is
-    /// durable in redb too, and the WAL starts over.
-    fn durable(
-        &mut self,
-        f: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
-    ) -> io::Result<()> {
-        let epoch = self.wal.epoch() + 1;
-        let result = self.write(Durability::Immediate, |txn| {
-            f(txn)?;
-            tables::name_wal_epoch(txn, epoch)
-        });
-        if result.is_ok() {
-            self.wal.restart(epoch);
-            self.last_checkpoint = Instant::now();
-            self.progress
-                .durable_commits
-                .fetch_add(1, Ordering::Relaxed);
-            self.lazy_dirty = false;
-        }
-        self.fire_unflushed(&result);
-        result
-    }
-
-    fn fire_unflushed(&mut self, result: &io::Result<()>) {
-        for flushed in self.unflushed.drain(..) {
-            flushed.io_completed(result.as_ref().map(|_| ()).map_err(copy));
-        }
-    }
-
-    fn wal_error(&self, what: &str, e: &io::Error) -> io::Error {
-        io::Error::new(
-            e.kind(),
-            format!("raft log WAL {}: {what}: {e}", self.wal.path().display()),
-        )
-    }
-
     /// Deletes the next chunk of a pending purge.
     fn purge_chunk(&mut self) {
         let Some(upto) = self.purge_upto else { return };
@@ -345,29 +203,4 @@ impl Writer {
             }
         }
     }
-
-    fn write(
-        &self,
-        durability: Durability,
-        f: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
-    ) -> io::Result<()> {
-        let run = || -> Result<(), redb::Error> {
-            let mut txn = self.db.begin_write()?;
-            txn.set_durability(durability)?;
-            f(&txn)?;
-            txn.commit()?;
-            Ok(())
-        };
-        run().map_err(|e| {
-            io::Error::other(format!(
-                "raft log {}: write failed: {e}",
-                self.path.display()
-            ))
-        })
-    }
-}
-
-/// io::Error is not Clone; every waiter gets the same kind and message.
-fn copy(e: &io::Error) -> io::Error {
-    io::Error::new(e.kind(), e.to_string())
 }
