@@ -92,40 +92,50 @@ pub async fn run_with_metrics(
     }
 }
 
-/// Watches every Node into `writer`'s cache, handing the changes to `feed`. The cache drops
-/// managedFields, which nothing here reads, as kube-scheduler's informers do.
+/// A watch of every object of kind `K`, each event stored in `writer`'s cache first. The cache
+/// drops managedFields, which nothing here reads, as kube-scheduler's informers do.
+fn cached_watch<K>(
+    client: Client,
+    writer: reflector::store::Writer<K>,
+) -> impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + k8s_openapi::serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    reflector::reflector(
+        writer,
+        watcher(Api::all(client), watcher::Config::default()).modify(strip_managed_fields),
+    )
+}
+
+/// Watches every Node into `writer`'s cache ([`cached_watch`]), handing the changes to `feed`.
 fn follow_nodes(
     client: Client,
     writer: reflector::store::Writer<Node>,
     feed: Feed,
 ) -> impl Future<Output = Result<(), RunError>> {
-    follow(
-        reflector::reflector(
-            writer,
-            watcher(Api::all(client), watcher::Config::default()).modify(strip_managed_fields),
-        ),
-        feed,
-        |event| match event {
-            watcher::Event::Apply(node) => Some(Change::Node(Arc::new(node))),
-            watcher::Event::Delete(node) => Some(Change::NodeGone(node.name_any())),
-            watcher::Event::InitDone => Some(Change::Relisted),
-            watcher::Event::Init | watcher::Event::InitApply(_) => None,
-        },
-    )
+    follow(cached_watch(client, writer), feed, |event| match event {
+        watcher::Event::Apply(node) => Some(Change::Node(Arc::new(node))),
+        watcher::Event::Delete(node) => Some(Change::NodeGone(node.name_any())),
+        watcher::Event::InitDone => Some(Change::Relisted),
+        watcher::Event::Init | watcher::Event::InitApply(_) => None,
+    })
 }
 
 /// Watches every Pod into the cache of `writer` (read back through `cache`), handing the
-/// changes to `feed`. The cache drops managedFields, as [`follow_nodes`]'s does.
+/// changes to `feed`.
 fn follow_pods(
     client: Client,
     (writer, cache): (reflector::store::Writer<Pod>, Store<Pod>),
     feed: Feed,
 ) -> impl Future<Output = Result<(), RunError>> {
     follow(
-        reflector::reflector(
-            writer,
-            watcher(Api::all(client), watcher::Config::default()).modify(strip_managed_fields),
-        ),
+        cached_watch(client, writer),
         feed,
         move |event| match event {
             watcher::Event::Apply(pod) => Some(Change::Pod(cached(&cache, pod))),
