@@ -15,6 +15,7 @@ use skiff_controllers::node_lifecycle::NodeLifecycleParams;
 
 use crate::cache_ready::CacheReady;
 use crate::error::{Backoff, Error};
+use crate::events::Recorder;
 use crate::expectations::Expectations;
 use crate::metrics::Metrics;
 
@@ -78,6 +79,8 @@ pub(crate) struct Ctx {
     pub(crate) expectations: Expectations,
     pub(crate) backoff: Backoff,
     pub(crate) metrics: Metrics,
+    /// Where every controller records its Events.
+    pub(crate) events: Recorder,
 }
 
 impl Ctx {

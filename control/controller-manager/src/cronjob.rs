@@ -16,10 +16,12 @@ use skiff_controllers::cronjob::{self, CronJobPlan, CronJobWarning};
 
 use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
-use crate::events::{EventNote, record};
+use crate::events::EventNote;
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "cronjob";
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "cronjob-controller";
 /// A suspended CronJob, or one whose schedule never fires, is looked at again this often.
 const RESYNC: Duration = Duration::from_secs(60);
 
@@ -73,7 +75,9 @@ async fn reconcile(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     }
     start_job(&ctx, &cj, &api, &mut plan).await?;
     for warning in &plan.warnings {
-        record(&ctx.client, &cj.object_ref(&()), note(warning)).await;
+        ctx.events
+            .record(EVENT_SOURCE, &cj.object_ref(&()), note(warning))
+            .await;
     }
     if cj.status.as_ref() != Some(&plan.status) {
         let mut with_status = CronJob::clone(&cj);
@@ -112,7 +116,9 @@ async fn start_job(
     let created = match api.create(&PostParams::default(), job).await {
         Ok(created) => {
             let note = EventNote::normal("SuccessfulCreate", format!("Created job {name}"));
-            record(&ctx.client, &cj.object_ref(&()), note).await;
+            ctx.events
+                .record(EVENT_SOURCE, &cj.object_ref(&()), note)
+                .await;
             created
         }
         Err(kube::Error::Api(s)) if s.code == 409 => api

@@ -24,10 +24,12 @@ use crate::context::{Ctx, Shared, drive};
 use crate::daemonset_history::Synced;
 use crate::error::Error;
 use crate::owners::adopt_and_release;
-use crate::pods::write_pods;
+use crate::pods::{PodOwner, write_pods};
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "daemonset";
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "daemonset-controller";
 /// How soon a DaemonSet that wrote, waits for its expectations, or rolls, looks again.
 const SOON: Duration = Duration::from_millis(200);
 /// A rollout waiting for pods to become available looks again this often.
@@ -127,7 +129,15 @@ async fn reconcile(ds: Arc<DaemonSet>, c: Arc<DsCtx>) -> Result<Action, Error> {
     let uid = ds.uid().unwrap_or_default();
     let owner = controller_owner("apps/v1", "DaemonSet", &ds.name_any(), &uid);
     adopt_and_release(&api, &pods, &owner, &plan.adopt, &plan.release).await?;
-    let wrote = write_pods(ctx, &key, &api, plan.create, plan.delete).await?;
+    let wrote = write_pods(
+        ctx,
+        &key,
+        &api,
+        &PodOwner::of(&*ds, EVENT_SOURCE),
+        plan.create,
+        plan.delete,
+    )
+    .await?;
     let status = plan.status;
     let settled = status.updated_number_scheduled == Some(status.desired_number_scheduled)
         && status.number_available == Some(status.desired_number_scheduled);

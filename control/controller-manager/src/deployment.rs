@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
@@ -17,10 +18,13 @@ use skiff_controllers::deployment::{self, DeploymentPlan, REVISION};
 
 use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
+use crate::events::EventNote;
 use crate::owners::adopt_and_release;
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "deployment";
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "deployment-controller";
 
 /// How soon a Deployment mid-rollout looks again without a change (progress deadlines, and
 /// `minReadySeconds` passing).
@@ -76,7 +80,7 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         &d.uid().unwrap_or_default(),
     );
     adopt_and_release(&api, &rss, &owner, &plan.adopt, &plan.release).await?;
-    let settled = execute(&api, &ctx, &ns, &plan).await?;
+    let settled = execute(&api, &ctx, &ns, &plan, &d.object_ref(&())).await?;
     if d.status.as_ref() != Some(&plan.status) {
         let mut with_status = Deployment::clone(&d);
         with_status.status = Some(plan.status.clone());
@@ -110,16 +114,21 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     }
 }
 
-/// Creates, updates and deletes ReplicaSets; whether nothing needed writing.
+/// Creates, updates and deletes ReplicaSets, recording each change of size as kube's
+/// ScalingReplicaSet Event on `deployment`; whether nothing needed writing.
 async fn execute(
     api: &Api<ReplicaSet>,
     ctx: &Ctx,
     ns: &str,
     plan: &DeploymentPlan,
+    deployment: &ObjectReference,
 ) -> Result<bool, Error> {
     if let Some(new) = &plan.create {
         match api.create(&PostParams::default(), new).await {
-            Ok(_) => {}
+            Ok(_) => {
+                let replicas = new.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+                record_scaling(ctx, deployment, &new.name_any(), 0, replicas).await;
+            }
             // Created by an earlier sync the cache does not show yet.
             Err(kube::Error::Api(s)) if s.code == 409 => {}
             Err(e) => return Err(Error::api("creating ReplicaSet", new.name_any())(e)),
@@ -134,6 +143,7 @@ async fn execute(
         };
         let mut rs = ReplicaSet::clone(&cached);
         rs.meta_mut().annotations = Some(update.annotations.clone());
+        let before = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         if let Some(spec) = rs.spec.as_mut() {
             spec.replicas = Some(update.replicas);
         }
@@ -141,6 +151,7 @@ async fn execute(
         api.replace(&update.name, &PostParams::default(), &rs)
             .await
             .map_err(Error::api("scaling ReplicaSet", update.name.clone()))?;
+        record_scaling(ctx, deployment, &update.name, before, update.replicas).await;
     }
     for name in &plan.delete {
         match api.delete(name, &DeleteParams::background()).await {
@@ -150,4 +161,17 @@ async fn execute(
         }
     }
     Ok(plan.create.is_none() && plan.update.is_empty() && plan.delete.is_empty())
+}
+
+/// kube's ScalingReplicaSet Event for a ReplicaSet resized from `from` to `to` (none when the
+/// size did not change).
+async fn record_scaling(ctx: &Ctx, deployment: &ObjectReference, rs: &str, from: i32, to: i32) {
+    let direction = match to.cmp(&from) {
+        std::cmp::Ordering::Greater => "up",
+        std::cmp::Ordering::Less => "down",
+        std::cmp::Ordering::Equal => return,
+    };
+    let message = format!("Scaled {direction} replica set {rs} from {from} to {to}");
+    let note = EventNote::normal("ScalingReplicaSet", message);
+    ctx.events.record(EVENT_SOURCE, deployment, note).await;
 }

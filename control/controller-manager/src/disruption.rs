@@ -22,10 +22,12 @@ use skiff_controllers::disruption::{self, ControllerScale, DisruptionNote};
 
 use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
-use crate::events::{EventNote, record};
+use crate::events::EventNote;
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "disruption";
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "controllermanager";
 /// Budgets are decided again this often without a change (kube resyncs every 30 s).
 const RESYNC: Duration = Duration::from_secs(30);
 
@@ -196,6 +198,6 @@ async fn report(ctx: &Ctx, pdb: &PodDisruptionBudget, notes: Vec<DisruptionNote>
                 format!("Pod {pod} was expected to be deleted but it was not"),
             ),
         };
-        record(&ctx.client, &object, note).await;
+        ctx.events.record(EVENT_SOURCE, &object, note).await;
     }
 }

@@ -52,6 +52,18 @@ impl Error {
         }
     }
 
+    /// What went wrong, as an Event says it: the API server's message for a refused
+    /// request (`pods "web-" is forbidden: ...`), else the whole error.
+    pub(crate) fn cause(&self) -> String {
+        match self {
+            Error::Api { source, .. } => match source.as_ref() {
+                kube::Error::Api(status) => status.message.clone(),
+                other => other.to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+
     /// A 409 Conflict (stale cache) or 404: worth a quick retry, not a long back-off.
     fn is_stale(&self) -> bool {
         matches!(self, Error::Api { source, .. }

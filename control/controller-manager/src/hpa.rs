@@ -25,10 +25,12 @@ use skiff_controllers::hpa::{
 
 use crate::context::{Ctx, drive};
 use crate::error::Error;
-use crate::events::{EventNote, record};
+use crate::events::EventNote;
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "horizontalpodautoscaler";
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "horizontal-pod-autoscaler";
 /// kube's `--horizontal-pod-autoscaler-sync-period`.
 const SYNC_PERIOD: Duration = Duration::from_secs(15);
 
@@ -232,7 +234,7 @@ async fn record_events(ctx: &Ctx, hpa: &HorizontalPodAutoscaler, events: Vec<Hpa
             "Normal" => EventNote::normal(event.reason, event.message),
             _ => EventNote::warning(event.reason, event.message),
         };
-        record(&ctx.client, &object, note).await;
+        ctx.events.record(EVENT_SOURCE, &object, note).await;
     }
 }
 

@@ -5,20 +5,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{Job, JobStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Config, Controller};
+use kube::{Resource, ResourceExt};
 use skiff_controllers::job::{self, JobPlan, TRACKING_FINALIZER};
 
 use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
-use crate::pods::{delete_pods, remove_finalizer, write_pods};
+use crate::events::EventNote;
+use crate::pods::{PodOwner, delete_pods, remove_finalizer, write_pods};
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "job";
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "job-controller";
 /// How soon a Job that just wrote looks again (its pods' events usually come first).
 const SOON: Duration = Duration::from_millis(200);
 /// How often an idle running Job is decided again without a change.
@@ -64,9 +67,22 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         source,
     })?;
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-    let wrote = write_pods(&ctx, &key, &api, plan.create.clone(), plan.delete.clone()).await?
+    let wrote = write_pods(
+        &ctx,
+        &key,
+        &api,
+        &PodOwner::of(&*job, EVENT_SOURCE),
+        plan.create.clone(),
+        plan.delete.clone(),
+    )
+    .await?
         || !plan.remove_finalizer.is_empty();
     write_status(&ctx, &job, &plan).await?;
+    if let Some(note) = finished_note(job.status.as_ref(), &plan.status) {
+        ctx.events
+            .record(EVENT_SOURCE, &job.object_ref(&()), note)
+            .await;
+    }
     release_finished(&api, &pods, &plan.remove_finalizer).await?;
     if plan.delete_job {
         delete_job(&ctx, &job).await?;
@@ -101,6 +117,33 @@ async fn write_status(ctx: &Ctx, job: &Job, plan: &JobPlan) -> Result<(), Error>
         .await
         .map_err(Error::api("writing the status of Job", job.name_any()))?;
     Ok(())
+}
+
+/// kube's Event for a Job that has just finished: `Completed` ("Job completed"), or a Warning
+/// with the reason and message of its Failed condition (`BackoffLimitExceeded`,
+/// `DeadlineExceeded`, ...); `None` when it had finished already or is still running.
+fn finished_note(before: Option<&JobStatus>, after: &JobStatus) -> Option<EventNote> {
+    let finished = |status: &JobStatus, kind: &str| {
+        status
+            .conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == kind && c.status == "True")
+            .cloned()
+    };
+    let already = before
+        .is_some_and(|b| finished(b, "Complete").is_some() || finished(b, "Failed").is_some());
+    if already {
+        return None;
+    }
+    if finished(after, "Complete").is_some() {
+        return Some(EventNote::normal("Completed", "Job completed".into()));
+    }
+    let failed = finished(after, "Failed")?;
+    Some(EventNote::warning(
+        failed.reason.unwrap_or_else(|| "Failed".into()),
+        failed.message.unwrap_or_default(),
+    ))
 }
 
 /// Removes the tracking finalizer of the finished pods now recorded in the status. A pod

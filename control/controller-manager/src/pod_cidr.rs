@@ -18,10 +18,12 @@ use skiff_controllers::pod_cidr::plan_pod_cidrs;
 
 use crate::context::{Ctx, drive};
 use crate::error::Error;
-use crate::events::{EventNote, record};
+use crate::events::EventNote;
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "pod_cidr";
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "cidrAllocator";
 /// A node left without a CIDR (the range is full) is tried again this often.
 const EXHAUSTED_RETRY: Duration = Duration::from_secs(60);
 
@@ -89,7 +91,10 @@ async fn reconcile(node: Arc<Node>, c: Arc<CidrCtx>) -> Result<Action, Error> {
         );
         if let Some(e) = mine {
             let note = EventNote::warning("CIDRNotAvailable", e.to_string());
-            record(&c.ctx.client, &node.object_ref(&()), note).await;
+            c.ctx
+                .events
+                .record(EVENT_SOURCE, &node.object_ref(&()), note)
+                .await;
         }
         return Ok(Action::requeue(EXHAUSTED_RETRY));
     };

@@ -1,14 +1,15 @@
 //! A controller's writes to its pods: creations and deletions, `WRITE_CONCURRENCY` in flight
-//! at once, and removing a finalizer.
+//! at once, the Events that report them on the owner, and removing a finalizer.
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use crate::context::Ctx;
 use crate::error::Error;
+use crate::events::EventNote;
 
 /// Pod creations and deletions in flight at once for one owner.
 const WRITE_CONCURRENCY: usize = 32;
@@ -94,19 +95,76 @@ pub(crate) async fn remove_finalizer(
     }
 }
 
+/// The controller that owns a set of pods, as its Events name it: the owner, and who reports.
+pub(crate) struct PodOwner {
+    pub(crate) object: ObjectReference,
+    /// Kubernetes' name of the controller (`replicaset-controller`, `job-controller`, ...).
+    pub(crate) source: &'static str,
+}
+
+impl PodOwner {
+    pub(crate) fn of<K: Resource<DynamicType = ()>>(owner: &K, source: &'static str) -> PodOwner {
+        PodOwner {
+            object: owner.object_ref(&()),
+            source,
+        }
+    }
+}
+
 /// Creates and deletes a controller's pods, recording them as the expectations of `key`
-/// (the owner decides nothing new until the pod cache shows them); whether anything was
-/// written, or the first error.
+/// (the owner decides nothing new until the pod cache shows them) and as Events on the
+/// owner (`Created pod: ...`, `Deleted pod: ...`, or the first error, in kube's words);
+/// whether anything was written, or the first error.
 pub(crate) async fn write_pods(
     ctx: &Ctx,
     key: &str,
     api: &Api<Pod>,
+    owner: &PodOwner,
     create: Vec<Pod>,
     delete: Vec<String>,
 ) -> Result<bool, Error> {
     let (created, create_err) = create_pods(api, create).await;
     let (deleted, delete_err) = delete_pods(api, delete).await;
     let wrote = !created.is_empty() || !deleted.is_empty();
+    record_pod_events(ctx, owner, &created, &deleted, [&create_err, &delete_err]).await;
     ctx.expectations.expect(key, created, deleted);
     create_err.or(delete_err).map_or(Ok(wrote), Err)
+}
+
+/// The Events of one round of pod writes, posted together.
+async fn record_pod_events(
+    ctx: &Ctx,
+    owner: &PodOwner,
+    created: &[String],
+    deleted: &[String],
+    [create_err, delete_err]: [&Option<Error>; 2],
+) {
+    let mut notes: Vec<EventNote> = Vec::new();
+    notes.extend(
+        created
+            .iter()
+            .map(|name| EventNote::normal("SuccessfulCreate", format!("Created pod: {name}"))),
+    );
+    notes.extend(
+        deleted
+            .iter()
+            .map(|name| EventNote::normal("SuccessfulDelete", format!("Deleted pod: {name}"))),
+    );
+    if let Some(e) = create_err {
+        notes.push(EventNote::warning(
+            "FailedCreate",
+            format!("Error creating: {}", e.cause()),
+        ));
+    }
+    if let Some(e) = delete_err {
+        notes.push(EventNote::warning(
+            "FailedDelete",
+            format!("Error deleting: {}", e.cause()),
+        ));
+    }
+    futures::stream::iter(notes)
+        .for_each_concurrent(WRITE_CONCURRENCY, |note| {
+            ctx.events.record(owner.source, &owner.object, note)
+        })
+        .await;
 }

@@ -16,10 +16,12 @@ use skiff_controllers::replicaset;
 use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::owners::adopt_and_release;
-use crate::pods::write_pods;
+use crate::pods::{PodOwner, write_pods};
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "replicaset";
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "replicaset-controller";
 
 /// How soon a ReplicaSet waiting for its expectations looks again.
 const EXPECTATIONS_POLL: Duration = Duration::from_millis(200);
@@ -68,7 +70,15 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
     let uid = rs.uid().unwrap_or_default();
     let owner = controller_owner("apps/v1", "ReplicaSet", &rs.name_any(), &uid);
     adopt_and_release(&api, &pods, &owner, &plan.adopt, &plan.release).await?;
-    let wrote = write_pods(&ctx, &key, &api, plan.create, plan.delete).await?;
+    let wrote = write_pods(
+        &ctx,
+        &key,
+        &api,
+        &PodOwner::of(&*rs, EVENT_SOURCE),
+        plan.create,
+        plan.delete,
+    )
+    .await?;
     if rs.status.as_ref() != Some(&plan.status) {
         let mut with_status = ReplicaSet::clone(&rs);
         with_status.status = Some(plan.status);

@@ -17,10 +17,12 @@ use skiff_controllers::replication_controller;
 use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
 use crate::owners::adopt_and_release;
-use crate::pods::write_pods;
+use crate::pods::{PodOwner, write_pods};
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "replicationcontroller";
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "replication-controller";
 /// How soon a controller that wrote, or waits for its expectations, looks again.
 const SOON: Duration = Duration::from_millis(200);
 
@@ -80,7 +82,15 @@ async fn reconcile(rc: Arc<ReplicationController>, ctx: Arc<Ctx>) -> Result<Acti
         &rc.uid().unwrap_or_default(),
     );
     adopt_and_release(&api, &pods, &owner, &plan.adopt, &plan.release).await?;
-    let wrote = write_pods(&ctx, &key, &api, plan.create, plan.delete).await?;
+    let wrote = write_pods(
+        &ctx,
+        &key,
+        &api,
+        &PodOwner::of(&*rc, EVENT_SOURCE),
+        plan.create,
+        plan.delete,
+    )
+    .await?;
     if rc.status.as_ref() != Some(&plan.status) {
         let mut with_status = ReplicationController::clone(&rc);
         with_status.status = Some(plan.status);

@@ -23,10 +23,12 @@ use skiff_controllers::scale_to_zero::{
 use crate::cache_ready::{CacheReady, ready_channel, signal_when_listed};
 use crate::context::{Ctx, drive};
 use crate::error::Error;
-use crate::events::{EventNote, record};
+use crate::events::EventNote;
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "scale_to_zero";
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "scale-to-zero-controller";
 
 struct StzCtx {
     ctx: Arc<Ctx>,
@@ -99,12 +101,14 @@ async fn reconcile(deployment: Arc<Deployment>, c: Arc<StzCtx>) -> Result<Action
     mark_services(&c, &ns, &name, &plan).await?;
     let object = deployment.object_ref(&());
     if let Some(problem) = &plan.problem {
-        record(
-            &c.ctx.client,
-            &object,
-            EventNote::warning("InvalidScaleToZero", problem.clone()),
-        )
-        .await;
+        c.ctx
+            .events
+            .record(
+                EVENT_SOURCE,
+                &object,
+                EventNote::warning("InvalidScaleToZero", problem.clone()),
+            )
+            .await;
     }
     if plan.scale_to_zero {
         scale_to_zero(&c, &deployment, &nodes).await?;
@@ -150,7 +154,10 @@ async fn scale_to_zero(c: &StzCtx, deployment: &Deployment, nodes: &[Node]) -> R
         "ScaledToZero",
         "no connection for its idle time: scaled to 0".into(),
     );
-    record(&c.ctx.client, &deployment.object_ref(&()), note).await;
+    c.ctx
+        .events
+        .record(EVENT_SOURCE, &deployment.object_ref(&()), note)
+        .await;
     let reported: Vec<&String> = nodes
         .iter()
         .filter_map(|n| {

@@ -12,6 +12,8 @@ use kube::api::Api;
 use kube::runtime::reflector::{self, ReflectHandle, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
+
+use crate::events::Recorder;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -87,6 +89,7 @@ pub(crate) fn start_term(
         expectations: Expectations::new(config.expectations_timeout),
         backoff: Backoff::new(config.metrics.clone()),
         metrics: config.metrics.clone(),
+        events: Recorder::new(client.clone()),
     });
     start_controllers(tasks, term, &ctx, &handles);
     crate::gc::start(tasks, term, client, config);

@@ -1,30 +1,35 @@
-//! The scheduler's writes: a binding through `pods/binding`, and for a pod that fits nowhere
+//! The scheduler's writes: a binding through `pods/binding` (and its Scheduled Event, queued
+//! for [`crate::events`]), and for a pod that fits nowhere
 //! the PodScheduled=False condition and a FailedScheduling event, written once per distinct
 //! message so a pod retried every pass does not flood the API with events.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use k8s_openapi::api::core::v1::{Binding, Event, EventSource, ObjectReference, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::api::core::v1::{Binding, Event, ObjectReference, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use crate::queue::{DEFAULT_SCHEDULER, uid};
+use crate::events::{ScheduledEvents, pod_event};
+use crate::queue::uid;
 
 /// Writes bindings, conditions and events.
 pub struct Binder {
     client: Client,
+    /// Where a binding leaves the pod's Scheduled Event.
+    scheduled: ScheduledEvents,
     /// The message last reported per pod uid.
     reported: Mutex<HashMap<String, String>>,
 }
 
 impl Binder {
-    pub fn new(client: Client) -> Self {
+    pub(crate) fn new(client: Client, scheduled: ScheduledEvents) -> Self {
         Binder {
             client,
+            scheduled,
             reported: Mutex::default(),
         }
     }
@@ -60,6 +65,7 @@ impl Binder {
         match answer {
             Ok(_) => {
                 tracing::debug!(pod = %name, %node, "bound");
+                self.scheduled.bound(pod, &node);
                 None
             }
             Err(e) => {
@@ -98,39 +104,8 @@ impl Binder {
     }
 
     async fn event(&self, pod: &Pod, message: &str, now: Timestamp) -> Result<Event, kube::Error> {
-        let namespace = pod
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        let event = Event {
-            metadata: ObjectMeta {
-                name: Some(format!("{name}.{:x}", now.as_nanosecond())),
-                namespace: Some(namespace.clone()),
-                ..ObjectMeta::default()
-            },
-            involved_object: ObjectReference {
-                api_version: Some("v1".into()),
-                kind: Some("Pod".into()),
-                name: Some(name),
-                namespace: Some(namespace.clone()),
-                uid: pod.metadata.uid.clone(),
-                ..ObjectReference::default()
-            },
-            reason: Some("FailedScheduling".into()),
-            message: Some(message.to_owned()),
-            type_: Some("Warning".into()),
-            count: Some(1),
-            first_timestamp: Some(Time(now)),
-            last_timestamp: Some(Time(now)),
-            source: Some(EventSource {
-                component: Some(DEFAULT_SCHEDULER.into()),
-                ..EventSource::default()
-            }),
-            reporting_component: Some(DEFAULT_SCHEDULER.into()),
-            ..Event::default()
-        };
+        let event = pod_event(pod, "Warning", "FailedScheduling", message, now);
+        let namespace = event.metadata.namespace.clone().unwrap_or_default();
         Api::<Event>::namespaced(self.client.clone(), &namespace)
             .create(&PostParams::default(), &event)
             .await

@@ -12,6 +12,8 @@
 //! - `pass`: one pass: each waiting pod placed on a rotating sample of the nodes
 //!   (kube-scheduler's `percentageOfNodesToScore`), assumed there and handed to the binder.
 //! - `bind`: the writes (bindings, PodScheduled=False, FailedScheduling events).
+//! - `events`: the Events it records, and the paced loop that posts each bound pod's
+//!   Scheduled Event without holding up the bindings.
 //! - `run`: the loop: watch caches, passes while this replica holds the scheduler Lease
 //!   (`skiff-election`), and the bind pipeline (many bindings in flight, not awaited by passes).
 //! - `metrics`: kube-scheduler's metric families for `/metrics`.
@@ -23,6 +25,7 @@
 mod bind;
 mod cluster;
 pub mod decide;
+mod events;
 mod metrics;
 mod pass;
 mod queue;

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bind::Binder;
 use crate::cluster::{Change, Cluster};
+use crate::events::{post_scheduled, scheduled_events};
 use crate::metrics::{Metrics, Outcome};
 use crate::pass::{BindJob, PassState, one_pass};
 
@@ -70,7 +71,9 @@ pub async fn run_with_metrics(
         what: "pods",
     };
     let watch_pods = follow_pods(client.clone(), (pod_writer, pods.clone()), pod_feed);
-    let binder = Binder::new(client);
+    let (scheduled, posting) = scheduled_events();
+    let events = post_scheduled(client.clone(), posting);
+    let binder = Binder::new(client, scheduled);
     let (to_bind, jobs) = mpsc::unbounded_channel();
     let (failed_tx, failed) = mpsc::unbounded_channel();
     let binds = bind_pipeline(&binder, jobs, failed_tx, &changed, &metrics);
@@ -89,6 +92,7 @@ pub async fn run_with_metrics(
         result = watch_pods => result,
         () = passes => Ok(()),
         () = binds => Ok(()),
+        () = events => Ok(()),
     }
 }
 

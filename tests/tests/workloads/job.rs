@@ -1,5 +1,6 @@
 //! A Job of the `job` example (counts primes, exits 0) completes: `kubectl wait` sees the
-//! Complete condition, its pod Succeeded and printed the answer.
+//! Complete condition, its pod Succeeded and printed the answer, and `kubectl describe job`
+//! shows the job-controller's SuccessfulCreate and Completed Events.
 
 use anyhow::ensure;
 use serde_json::json;
@@ -27,6 +28,17 @@ pub async fn completes(c: &Cluster) -> anyhow::Result<()> {
         .get(&["job", "primes", "-o", "jsonpath={.status.succeeded}"])
         .await?;
     ensure!(succeeded == "2", "succeeded: {succeeded}");
+    let wanted = [
+        "SuccessfulCreate",
+        "job-controller",
+        "Created pod: primes-",
+        "Job completed",
+    ];
+    c.poll("`kubectl describe job` shows the Job's Events", || async {
+        let described = c.ok(&["describe", "job", "primes"]).await?;
+        Ok(wanted.iter().all(|w| described.contains(w)))
+    })
+    .await?;
     let logs = c.ok(&["logs", "job/primes"]).await?;
     ensure!(logs.contains("primes below 1000: 168"), "logs: {logs}");
     c.ok(&["delete", "job/primes"]).await?;
