@@ -7,21 +7,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Node, Pod, PodCondition};
+use k8s_openapi::api::core::v1::{Node, NodeCondition, ObjectReference, Pod, PodCondition};
 use k8s_openapi::jiff::Timestamp;
-use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
 use serde_json::json;
 use skiff_controllers::node_lifecycle::{self, NodePlan};
 
 use crate::context::{Ctx, Shared, drive};
 use crate::error::Error;
+use crate::events::EventNote;
 
 /// The controller's name in metrics and logs.
 const NAME: &str = "node_lifecycle";
+
+/// Who this controller's Events say reported them (Kubernetes' name for it).
+const EVENT_SOURCE: &str = "node-controller";
 
 /// The namespace of the nodes' Leases.
 const NODE_LEASES: &str = "kube-node-lease";
@@ -92,6 +96,13 @@ async fn reconcile(node: Arc<Node>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let params = ctx.config.node_lifecycle;
     let plan = node_lifecycle::reconcile(&node, lease.as_ref(), &pods, Timestamp::now(), params);
     write_node(&ctx, &name, &plan).await?;
+    if turns_not_ready(&node, &plan) {
+        let message = format!("Node {name} status is now: NodeNotReady");
+        let note = EventNote::normal("NodeNotReady", message);
+        ctx.events
+            .record(EVENT_SOURCE, &node_reference(&node), note)
+            .await;
+    }
     mark_not_ready(&ctx, &pods, &plan.mark_not_ready).await?;
     evict(&ctx, &pods, &plan.evict).await?;
     ctx.backoff.reset(NAME, &format!("node/{name}"));
@@ -120,7 +131,37 @@ async fn write_node(ctx: &Ctx, name: &str, plan: &NodePlan) -> Result<(), Error>
     Ok(())
 }
 
-/// Sets Ready=False on the named pods (`MarkPodsNotReady`).
+/// The Ready status of `conditions`, if they have one.
+fn ready_status(conditions: &[NodeCondition]) -> Option<&str> {
+    conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.status.as_str())
+}
+
+/// Whether `plan` takes a Ready=True node to Ready False or Unknown.
+fn turns_not_ready(node: &Node, plan: &NodePlan) -> bool {
+    let now = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .and_then(ready_status);
+    let next = plan.conditions.as_deref().and_then(ready_status);
+    now == Some("True") && next.is_some_and(|n| n != "True")
+}
+
+/// A Node as its Events name it: kube's node events carry the node's name as its uid, which
+/// is what `kubectl describe node` looks for.
+fn node_reference(node: &Node) -> ObjectReference {
+    ObjectReference {
+        kind: Some("Node".into()),
+        name: Some(node.name_any()),
+        uid: Some(node.name_any()),
+        ..ObjectReference::default()
+    }
+}
+
+/// Sets Ready=False on the named pods (`MarkPodsNotReady`), each with a NodeNotReady Event.
 async fn mark_not_ready(ctx: &Ctx, pods: &[Arc<Pod>], names: &[String]) -> Result<(), Error> {
     for pod in pods.iter().filter(|p| names.contains(&p.name_any())) {
         let mut conditions: Vec<PodCondition> = pod
@@ -142,16 +183,28 @@ async fn mark_not_ready(ctx: &Ctx, pods: &[Arc<Pod>], names: &[String]) -> Resul
             )
             .await
             .map_err(Error::api("marking not ready pod", pod.name_any()))?;
+        let note = EventNote::warning("NodeNotReady", "Node is not ready".into());
+        ctx.events
+            .record(EVENT_SOURCE, &pod.object_ref(&()), note)
+            .await;
     }
     Ok(())
 }
 
-/// Deletes the named pods (an eviction without `pods/eviction`).
+/// Deletes the named pods (an eviction without `pods/eviction`), each with the taint manager's
+/// TaintManagerEviction Event.
 async fn evict(ctx: &Ctx, pods: &[Arc<Pod>], names: &[String]) -> Result<(), Error> {
     for pod in pods.iter().filter(|p| names.contains(&p.name_any())) {
         let ns = pod.namespace().unwrap_or_default();
         let name = pod.name_any();
         tracing::info!("controller-manager: evicting pod {ns}/{name}");
+        let note = EventNote::normal(
+            "TaintManagerEviction",
+            format!("Marking for deletion Pod {ns}/{name}"),
+        );
+        ctx.events
+            .record(EVENT_SOURCE, &pod.object_ref(&()), note)
+            .await;
         match Api::<Pod>::namespaced(ctx.client.clone(), &ns)
             .delete(&name, &DeleteParams::default())
             .await

@@ -1,12 +1,14 @@
 //! The Node object this agent registers and refreshes: capacity and allocatable, labels,
-//! `nodeInfo`, addresses and the kubelet's conditions with heartbeat times.
+//! `nodeInfo`, addresses and the kubelet's conditions with heartbeat times; and the kubelet's
+//! Events about the node.
 //!
 //! Pure: the host facts (cpus, memory, kernel, ...) and `now` are passed in; `parse_meminfo`
 //! reads the text of /proc/meminfo that the caller loaded.
 
 use crate::kube_time::to_kube;
 use skiff_api::k8s_openapi::api::core::v1::{
-    Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus, NodeSystemInfo,
+    Event, EventSource, Node, NodeAddress, NodeCondition, NodeSpec, NodeStatus, NodeSystemInfo,
+    ObjectReference,
 };
 use skiff_api::k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use skiff_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -203,6 +205,41 @@ fn conditions(previous: Option<&NodeStatus>, now: SystemTime) -> Vec<NodeConditi
             }
         })
         .collect()
+}
+
+/// A kubelet Event about node `name` (kube's node events name the node as its uid, which is
+/// what `kubectl describe node` looks for), source `kubelet` on host `name`.
+pub fn node_event(name: &str, reason: &str, message: &str, now: SystemTime) -> Event {
+    let at = to_kube(now);
+    let nanos = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    Event {
+        metadata: ObjectMeta {
+            name: Some(format!("{name}.{nanos:x}")),
+            namespace: Some("default".into()),
+            ..ObjectMeta::default()
+        },
+        involved_object: ObjectReference {
+            kind: Some("Node".into()),
+            name: Some(name.into()),
+            uid: Some(name.into()),
+            ..ObjectReference::default()
+        },
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        type_: Some("Normal".into()),
+        count: Some(1),
+        first_timestamp: Some(at.clone()),
+        last_timestamp: Some(at),
+        source: Some(EventSource {
+            component: Some("kubelet".into()),
+            host: Some(name.into()),
+        }),
+        reporting_component: Some("kubelet".into()),
+        reporting_instance: Some(name.into()),
+        ..Event::default()
+    }
 }
 
 #[cfg(test)]

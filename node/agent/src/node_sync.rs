@@ -2,14 +2,14 @@
 //! labels and the overlay-port annotation), the status kept current, the Lease in `kube-node-lease` renewed every
 //! `lease_period` (the heartbeat the node lifecycle controller reads), a watch of the Node
 //! that registers it again when it is deleted, and its `spec.podCIDR` published to the pod
-//! manager.
+//! manager. A registration records the kubelet's Starting and NodeReady Events.
 
 use crate::api::{CallError, bounded};
 use crate::kube_time::to_kube;
 use crate::node_object::{self, NodeFacts};
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Event, Node};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -58,6 +58,7 @@ impl NodeSync {
         };
         let node = self.write_status(node.status.as_ref()).await?;
         tracing::info!(node = name, "node registered");
+        self.record_start(&node).await;
         self.publish_cidr(&node);
         Ok(node)
     }
@@ -74,6 +75,29 @@ impl NodeSync {
                 .patch_status(&self.facts.name, &params, &Patch::Merge(&patch)),
         )
         .await
+    }
+
+    /// The kubelet's Events of a start, on the Node (`kubectl describe node`): Starting
+    /// ("Starting kubelet."), and NodeReady when the status it wrote says Ready. Best effort.
+    async fn record_start(&self, node: &Node) {
+        let name = self.facts.name.as_str();
+        let ready = node
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+            .is_some_and(|c| c.status == "True");
+        let mut notes = vec![("Starting", "Starting kubelet.".to_owned())];
+        if ready {
+            notes.push(("NodeReady", format!("Node {name} status is now: NodeReady")));
+        }
+        let events: Api<Event> = Api::namespaced(self.client.clone(), "default");
+        for (reason, message) in notes {
+            let event = node_object::node_event(name, reason, &message, SystemTime::now());
+            if let Err(e) = bounded(events.create(&PostParams::default(), &event)).await {
+                tracing::debug!(node = name, "recording the node's {reason} event: {e}");
+            }
+        }
     }
 
     fn publish_cidr(&self, node: &Node) {

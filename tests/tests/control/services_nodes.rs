@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Event, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, PostParams};
 use kube::{Client, ResourceExt};
@@ -159,6 +159,39 @@ async fn node_lifecycle() -> anyhow::Result<()> {
             .get_opt("on-n1")
             .await?
             .is_none_or(|p| p.metadata.deletion_timestamp.is_some()))
+    })
+    .await?;
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    eventually("the node-controller's Events", LIMIT, || async {
+        let seen: Vec<(String, String, String)> = events
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|e| {
+                e.source.as_ref().and_then(|s| s.component.as_deref()) == Some("node-controller")
+            })
+            .map(|e| {
+                let about = e.involved_object.name.unwrap_or_default();
+                (
+                    about,
+                    e.reason.unwrap_or_default(),
+                    e.message.unwrap_or_default(),
+                )
+            })
+            .collect();
+        let has = |about: &str, reason: &str, message: &str| {
+            seen.iter()
+                .any(|(a, r, m)| a == about && r == reason && m == message)
+        };
+        Ok(
+            has("n1", "NodeNotReady", "Node n1 status is now: NodeNotReady")
+                && has(
+                    "on-n1",
+                    "TaintManagerEviction",
+                    "Marking for deletion Pod default/on-n1",
+                ),
+        )
     })
     .await?;
     manager.stop().await

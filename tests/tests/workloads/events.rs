@@ -1,7 +1,7 @@
 //! The Events the controllers and the scheduler record, as `kubectl describe` and
 //! `kubectl events` show them on Kubernetes: ScalingReplicaSet from the deployment-controller
 //! (up, then down), SuccessfulCreate and SuccessfulDelete from the replicaset-controller, and
-//! Scheduled from the default-scheduler.
+//! Scheduled from the default-scheduler; and the kubelet's Starting and NodeReady on the Node.
 
 use anyhow::ensure;
 use serde_json::{Value, json};
@@ -88,6 +88,17 @@ pub async fn recorded(c: &Cluster) -> anyhow::Result<()> {
         c,
         &["events", "--for", "deploy/ev"],
         &["ScalingReplicaSet", &scaled_down],
+    )
+    .await?;
+
+    let node = c
+        .get(&["nodes", "-o", "jsonpath={.items[0].metadata.name}"])
+        .await?;
+    let ready = format!("Node {node} status is now: NodeReady");
+    shows(
+        c,
+        &["describe", "node", &node],
+        &["Starting kubelet.", &ready],
     )
     .await?;
 
