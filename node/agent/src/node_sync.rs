@@ -78,7 +78,9 @@ impl NodeSync {
     }
 
     /// The kubelet's Events of a start, on the Node (`kubectl describe node`): Starting
-    /// ("Starting kubelet."), and NodeReady when the status it wrote says Ready. Best effort.
+    /// ("Starting kubelet."), the three healthy pressure conditions (NodeHasSufficientMemory,
+    /// NodeHasNoDiskPressure, NodeHasSufficientPID), and NodeReady when the status it wrote
+    /// says Ready. Best effort.
     async fn record_start(&self, node: &Node) {
         let name = self.facts.name.as_str();
         let ready = node
@@ -88,6 +90,13 @@ impl NodeSync {
             .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
             .is_some_and(|c| c.status == "True");
         let mut notes = vec![("Starting", "Starting kubelet.".to_owned())];
+        for healthy in [
+            "NodeHasSufficientMemory",
+            "NodeHasNoDiskPressure",
+            "NodeHasSufficientPID",
+        ] {
+            notes.push((healthy, format!("Node {name} status is now: {healthy}")));
+        }
         if ready {
             notes.push(("NodeReady", format!("Node {name} status is now: NodeReady")));
         }

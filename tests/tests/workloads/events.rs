@@ -95,12 +95,9 @@ pub async fn recorded(c: &Cluster) -> anyhow::Result<()> {
         .get(&["nodes", "-o", "jsonpath={.items[0].metadata.name}"])
         .await?;
     let ready = format!("Node {node} status is now: NodeReady");
-    shows(
-        c,
-        &["describe", "node", &node],
-        &["Starting kubelet.", &ready],
-    )
-    .await?;
+    let memory = format!("Node {node} status is now: NodeHasSufficientMemory");
+    let describe_node = ["describe", "node", &node];
+    shows(c, &describe_node, &["Starting kubelet.", &memory, &ready]).await?;
 
     c.ok(&["delete", "deploy/ev"]).await?;
     c.poll("the pods of ev are gone", || async {
