@@ -10,6 +10,17 @@ use k8s_openapi::api::core::v1::{
     Node, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Taint, Toleration,
 };
 
+/// The status of the node's Ready condition (`True`, `False` or `Unknown`), if it has one.
+pub fn ready_status(node: &Node) -> Option<&str> {
+    node.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.status.as_str())
+}
+
 /// Kubernetes' `Toleration.ToleratesTaint`: an empty effect matches every effect, an empty key
 /// every key; `Exists` ignores the value, `Equal` (the default) compares it.
 pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Node, NodeCondition, ObjectReference, Pod, PodCondition};
+use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, PodCondition};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Config, Controller};
@@ -15,6 +15,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
+use skiff_api::node_match::ready_status;
 use skiff_controllers::node_lifecycle::{self, NodePlan};
 
 use crate::context::{Ctx, Shared, drive};
@@ -60,12 +61,7 @@ pub(crate) async fn controller(ctx: Arc<Ctx>, pods: Shared<Pod>) {
 /// True when a Node's pods are the lifecycle controller's business: it is not Ready=True, or
 /// it carries a NoExecute taint (whose tolerations time evictions).
 fn needs_pod_events(node: &Node) -> bool {
-    let ready = node
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-        .is_some_and(|c| c.status == "True");
+    let ready = ready_status(node) == Some("True");
     let no_execute = node
         .spec
         .as_ref()
@@ -131,23 +127,13 @@ async fn write_node(ctx: &Ctx, name: &str, plan: &NodePlan) -> Result<(), Error>
     Ok(())
 }
 
-/// The Ready status of `conditions`, if they have one.
-fn ready_status(conditions: &[NodeCondition]) -> Option<&str> {
-    conditions
-        .iter()
-        .find(|c| c.type_ == "Ready")
-        .map(|c| c.status.as_str())
-}
-
 /// Whether `plan` takes a Ready=True node to Ready False or Unknown.
 fn turns_not_ready(node: &Node, plan: &NodePlan) -> bool {
-    let now = node
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .and_then(ready_status);
-    let next = plan.conditions.as_deref().and_then(ready_status);
-    now == Some("True") && next.is_some_and(|n| n != "True")
+    let next = plan
+        .conditions
+        .as_deref()
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
+    ready_status(node) == Some("True") && next.is_some_and(|n| n.status != "True")
 }
 
 /// A Node as its Events name it: kube's node events carry the node's name as its uid, which

@@ -83,12 +83,7 @@ impl NodeSync {
     /// says Ready. Best effort.
     async fn record_start(&self, node: &Node) {
         let name = self.facts.name.as_str();
-        let ready = node
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-            .is_some_and(|c| c.status == "True");
+        let ready = skiff_api::node_match::ready_status(node) == Some("True");
         let mut notes = vec![("Starting", "Starting kubelet.".to_owned())];
         for healthy in [
             "NodeHasSufficientMemory",
