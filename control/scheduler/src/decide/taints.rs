@@ -5,6 +5,7 @@
 //! before the controller has tainted it.
 
 use k8s_openapi::api::core::v1::{Node, Taint, Toleration};
+use skiff_api::node_match::ready_status;
 pub use skiff_api::node_match::tolerates;
 
 pub const NOT_READY: &str = "node.kubernetes.io/not-ready";
@@ -44,14 +45,4 @@ pub fn effective_taints(node: &Node) -> Vec<Taint> {
         _ => implied(UNREACHABLE),
     }
     taints
-}
-
-fn ready_status(node: &Node) -> Option<&str> {
-    node.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Ready")
-        .map(|c| c.status.as_str())
 }
