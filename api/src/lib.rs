@@ -18,6 +18,7 @@ pub use k8s_openapi;
 
 pub mod discovery;
 pub mod duration;
+pub mod event_rate;
 pub mod events;
 pub mod eviction;
 pub mod metrics;

@@ -4,21 +4,18 @@
 //!
 //! Bindings never wait for their Events. A bound pod's Event goes into a queue of
 //! [`QUEUED_AT_MOST`] (kube-scheduler's broadcaster keeps 1,000 and drops past that), and one
-//! loop ([`post_scheduled`]) posts them at most [`PACE`] allows: 50 a second after a burst of
-//! 100, the kubelet's default event rate. kube-scheduler posts without a rate limit; skiff
+//! loop ([`post_scheduled`]) posts them through the token bucket the agent's events use
+//! ([`skiff_api::event_rate`]) at the kubelet's default rate: 50 a second after a burst of 100. kube-scheduler posts without a rate limit; skiff
 //! keeps a burst of thousands of pods from doubling the API's writes on a 2-core node, and
 //! every pod of an ordinary rollout still gets its Event.
-
-mod pace;
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::api::{Api, PostParams};
+use skiff_api::event_rate::{EventRate, TokenBucket};
 use tokio::sync::mpsc;
-
-pub(crate) use pace::{PACE, Pace};
 
 use crate::queue::DEFAULT_SCHEDULER;
 
@@ -50,12 +47,12 @@ impl ScheduledEvents {
     }
 }
 
-/// Posts the queued Scheduled Events one at a time, paced by [`PACE`], until every sender is
+/// Posts the queued Scheduled Events one at a time at the kubelet's rate, until every sender is
 /// gone (the scheduler's loop owns and awaits it).
 pub(crate) async fn post_scheduled(client: Client, mut posting: mpsc::Receiver<Event>) {
-    let mut pace = Pace::new(PACE, tokio::time::Instant::now().into_std());
+    let mut pace = TokenBucket::new(EventRate::KUBELET, std::time::Instant::now());
     while let Some(event) = posting.recv().await {
-        let wait = pace.take(tokio::time::Instant::now().into_std());
+        let wait = pace.take(std::time::Instant::now());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }

@@ -7,7 +7,7 @@
 //! not run again after a restart. The manager also owns the agent's one event poster
 //! ([`event_sink`]).
 
-pub mod event_rate;
+pub use skiff_api::event_rate;
 mod event_sink;
 mod events;
 pub mod ips;

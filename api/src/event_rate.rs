@@ -1,7 +1,9 @@
-//! The kubelet's limit on the events it posts (`--event-qps`, `--event-burst`): a token
-//! bucket that says how long the next event waits. A burst of starting pods then spends the
-//! API server on their creates and status writes, not on their Pulled/Created/Started events,
-//! which follow at the limit's pace (and are dropped past the sink's queue, as the kubelet's).
+//! The limit on the Events a component posts, as the kubelet's (`--event-qps`,
+//! `--event-burst`): a token bucket that says how long the next Event waits. The agent's pod
+//! events and the scheduler's Scheduled Events both go through it, so a burst of pods spends
+//! the API server on their creates, bindings and status writes, and their Events follow at the
+//! limit's pace (and are dropped past the poster's queue, as the kubelet's and
+//! kube-scheduler's). Pure: the caller passes the time and sleeps.
 
 use std::time::{Duration, Instant};
 
@@ -100,5 +102,49 @@ mod tests {
                 .all(|(g, w)| g.abs_diff(*w) < Duration::from_micros(10));
             assert!(close, "{rate:?} at {takes:?}: {got:?}, want {want:?}");
         }
+    }
+
+    /// Each row: (burst, per second, takes at one instant, the wait of the last in ms).
+    #[test]
+    fn a_burst_goes_at_once_then_takes_wait_their_turn() {
+        let table: &[(u32, u32, u32, u64)] = &[
+            (100, 50, 1, 0),
+            (100, 50, 100, 0),
+            (100, 50, 101, 20),
+            (100, 50, 150, 1000),
+            (10, 10, 30, 2000),
+            (1, 1, 3, 2000),
+        ];
+        for &(burst, qps, takes, want_ms) in table {
+            let now = Instant::now();
+            let mut bucket = TokenBucket::new(EventRate { qps, burst }, now);
+            let last = (0..takes)
+                .map(|_| bucket.take(now))
+                .last()
+                .unwrap_or_default();
+            let got_ms = last.as_millis();
+            assert!(
+                got_ms.abs_diff(u128::from(want_ms)) <= 1,
+                "burst {burst}, {qps}/s, {takes} takes: waited {got_ms} ms, want {want_ms}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_bucket_refills_with_time_up_to_the_burst() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(EventRate { qps: 10, burst: 5 }, start);
+        for _ in 0..5 {
+            assert_eq!(bucket.take(start), Duration::ZERO);
+        }
+        assert!(bucket.take(start) > Duration::ZERO);
+        let later = start + Duration::from_secs(60);
+        for _ in 0..5 {
+            assert_eq!(bucket.take(later), Duration::ZERO);
+        }
+        assert!(
+            bucket.take(later) > Duration::ZERO,
+            "the bucket holds at most the burst"
+        );
     }
 }
